@@ -1,0 +1,1 @@
+"""olmo-adapt's built-in components, registered through the same hooks as any plugin."""

@@ -1,0 +1,61 @@
+"""Entry point of the ``olmo`` command: dispatch, user errors as one line, exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from olmo_core.cli.arguments import parse_command_line
+from olmo_core.cli.help import print_command_help, print_group_help, print_main_help
+from olmo_core.cli.runner import run_command
+from olmo_core.errors import OlmoError
+from olmo_core.plugins import get_host
+from olmo_core.version import __version__
+
+__all__ = ["invoke", "main"]
+
+
+def invoke(argv: Sequence[str]) -> list[Any]:
+    """Run the ``olmo`` command line ``argv`` (without the program name) and return each job's result.
+
+    Raises :class:`~olmo_core.errors.OlmoError` for user errors; :func:`main` turns them into one line.
+    """
+    args = list(argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print_main_help(get_host())
+        return []
+    if args[0] == "--version":
+        print(f"olmo {__version__}")
+        return []
+    line = parse_command_line(args, get_host())
+    if line.command is None:
+        print_group_help(get_host(), line.group)
+        return []
+    if line.help:
+        print_command_help(get_host(), line.command, line.overrides)
+        return []
+    return run_command(line.command, line.overrides, multirun=line.multirun, hydra_flags=line.hydra_flags)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``olmo`` and return its exit status; ``OLMO_FULL_ERROR=1`` shows tracebacks of errors."""
+    full = os.environ.get("OLMO_FULL_ERROR", "") not in ("", "0")
+    try:
+        invoke(sys.argv[1:] if argv is None else argv)
+    except OlmoError as exc:
+        if full:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if full:
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (OLMO_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,72 @@
+"""Running a command through Hydra, so that sweeps (``-m``), launchers and ``--cfg`` work as in any Hydra app."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from olmo_core.errors import OlmoError
+from olmo_core.hydra_bridge import VERSION_BASE, config_name, sync_config_store, to_command_config, validate_overrides
+from olmo_core.registry import Component
+
+__all__ = ["run_command"]
+
+
+@contextlib.contextmanager
+def _hydra_argv(argv: list[str]) -> Iterator[None]:
+    saved_argv, saved_full = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    sys.argv = argv
+    if os.environ.get("OLMO_FULL_ERROR", "") not in ("", "0"):
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        sys.argv = saved_argv
+        if saved_full is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved_full
+
+
+def run_command(command: Component, overrides: Sequence[str], *, multirun: bool = False,
+                hydra_flags: Sequence[str] = ()) -> list[Any]:
+    """Validate ``overrides``, then run ``command`` once, or once per sweep point with ``multirun``.
+
+    Returns each job's result. A job's :class:`OlmoError` is re-raised as it is in a single run; in a
+    sweep, each failing job is reported in one line and the sweep goes on, then fails as a whole.
+    """
+    validate_overrides(command, overrides)
+    sync_config_store()
+    results: list[Any] = []
+    failures: list[tuple[str, BaseException]] = []
+
+    def task(cfg: DictConfig) -> None:
+        label = ""
+        if multirun:
+            job = HydraConfig.get().job
+            label = " ".join(job.override_dirname.split(",")) or "defaults"
+            print(f"[sweep job {job.num}] olmo {command.name} {label}", file=sys.stderr, flush=True)
+        try:
+            results.append(command.build(to_command_config(command, cfg)))
+        except Exception as exc:
+            failures.append((label, exc))
+            if multirun:
+                print(f"[sweep job failed] {label}: {exc}", file=sys.stderr, flush=True)
+
+    app = hydra.main(version_base=VERSION_BASE, config_path=None, config_name=config_name(command))(task)
+    argv = [f"olmo {command.name}", *hydra_flags, *(["--multirun"] if multirun else []), *overrides]
+    with _hydra_argv(argv):
+        app()
+    if failures and not multirun:
+        raise failures[0][1]
+    if failures:
+        raise OlmoError(f"{len(failures)} of {len(results) + len(failures)} sweep jobs of `olmo {command.name}` "
+                        f"failed: " + "; ".join(f"{label}: {exc}" for label, exc in failures))
+    return results

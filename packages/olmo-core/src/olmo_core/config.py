@@ -1,0 +1,136 @@
+"""Typed configuration: the conventions every component config follows.
+
+A component owns a ``@dataclass(kw_only=True)`` config whose fields all have defaults and a documented
+meaning. Commands hold components in fields made by :func:`component` (one, ``model=olmo``) or
+:func:`components` (several, ``taggers=[a,b]``); the Hydra bridge turns those fields into config groups.
+When a config is composed, each selected component's node carries its registry name under ``_name_``, so
+that a resolved config saved with a run is enough to rebuild every component.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from olmo_core.errors import ConfigError, PluginError
+
+__all__ = ["NAME_KEY", "check_config_class", "component", "components", "config_of", "to_dict"]
+
+NAME_KEY = "_name_"
+_KIND = "olmo_kind"
+_DEFAULT = "olmo_default"
+_MANY = "olmo_many"
+
+
+def component(kind: str, default: str | None = None, *, help: str = "") -> Any:
+    """A command-config field that selects one registered component of ``kind`` (``model=olmo``).
+
+    ``default`` is the component, alias or preset selected when the user names none.
+    """
+    return dataclasses.field(default=None, metadata={_KIND: kind, _DEFAULT: default, _MANY: False, "help": help})
+
+
+def components(kind: str, default: Sequence[str] = (), *, help: str = "") -> Any:
+    """A command-config field that selects several components of ``kind``, in order (``taggers=[a,b]``).
+
+    The composed value maps each selected name to its configuration.
+    """
+    return dataclasses.field(default_factory=dict,
+                             metadata={_KIND: kind, _DEFAULT: list(default), _MANY: True, "help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentField:
+    """A component field found in a command config: where it sits and what it selects."""
+
+    path: tuple[str, ...]
+    kind: str
+    default: str | list[str] | None
+    many: bool
+
+    @property
+    def group(self) -> str:
+        """The Hydra config group of this field (its path joined with ``/``)."""
+        return "/".join(self.path)
+
+
+def component_fields(cls: type, prefix: tuple[str, ...] = ()) -> list[ComponentField]:
+    """Every component field of the dataclass ``cls``, nested dataclass fields included."""
+    found: list[ComponentField] = []
+    for f in dataclasses.fields(cls):
+        if _KIND in f.metadata:
+            found.append(ComponentField(prefix + (f.name,), f.metadata[_KIND], f.metadata[_DEFAULT], f.metadata[_MANY]))
+        elif (nested := _nested_dataclass(cls, f)) is not None:
+            found.extend(component_fields(nested, prefix + (f.name,)))
+    return found
+
+
+def _nested_dataclass(owner: type, f: dataclasses.Field[Any]) -> type | None:
+    if f.default_factory is dataclasses.MISSING:
+        return None
+    hints = _type_hints(owner)
+    hint = hints.get(f.name)
+    return hint if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    import typing
+
+    return typing.get_type_hints(cls)
+
+
+def check_config_class(cls: type, *, where: str) -> None:
+    """Check that ``cls`` follows the config conventions, or raise a :class:`PluginError` naming ``where``."""
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise PluginError(f"the config of {where} must be a dataclass class, not {cls!r}")
+    for f in dataclasses.fields(cls):
+        if not f.kw_only:
+            raise PluginError(f"the config {cls.__qualname__} of {where} must be declared "
+                              f"@dataclass(kw_only=True) (field '{f.name}' is positional)")
+        if f.name == NAME_KEY:
+            raise PluginError(f"the config {cls.__qualname__} of {where} may not define '{NAME_KEY}'")
+
+
+@functools.cache
+def named_config_class(cls: type, name: str) -> type:
+    """The subclass of ``cls`` that carries the component's registry name in ``_name_``."""
+    return dataclasses.make_dataclass(
+        cls.__name__,
+        [(NAME_KEY, str, dataclasses.field(default=name, kw_only=True))],
+        bases=(cls,),
+        namespace={"__module__": cls.__module__, "__doc__": cls.__doc__},
+    )
+
+
+def config_of(cls: type, value: Any) -> Any:
+    """``value`` (an instance, a subclass instance carrying ``_name_``, a mapping or an OmegaConf node) as
+    an instance of exactly ``cls``, with every field validated by OmegaConf."""
+    if type(value) is cls:
+        return value
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        values = {f.name: getattr(value, f.name) for f in dataclasses.fields(cls)}
+        return cls(**values)
+    data = OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else dict(value)
+    data.pop(NAME_KEY, None)
+    try:
+        node = OmegaConf.merge(OmegaConf.structured(cls), data)
+        return OmegaConf.to_object(node)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"invalid {cls.__qualname__}: {str(exc).splitlines()[0]}") from exc
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A config dataclass (nested ones included) as plain JSON-able data."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, Mapping):
+        return {str(k): to_dict(v) for k, v in config.items()}
+    if isinstance(config, (list, tuple)):
+        return [to_dict(v) for v in config]
+    return config

@@ -1,0 +1,76 @@
+"""The errors olmo shows to its users.
+
+Every error a user can cause derives from :class:`OlmoError`. The ``olmo`` command prints such an error as
+one line (``error: ...``) and exits with its :attr:`OlmoError.exit_code`; ``OLMO_FULL_ERROR=1`` shows the
+traceback instead. Plugins raise these for problems their users should see.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ConfigError",
+    "MissingDependencyError",
+    "OlmoError",
+    "PluginError",
+    "UnknownComponentError",
+    "UsageError",
+    "did_you_mean",
+]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return `` (did you mean 'x'?)`` for the closest of ``choices`` to ``word``, or ``""``."""
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
+
+
+class OlmoError(Exception):
+    """Base of all errors meant for the user: the message says what went wrong, where, and what to do."""
+
+    exit_code: int = 1
+
+
+class UsageError(OlmoError):
+    """The command line was wrong: an unknown command, flag or argument."""
+
+    exit_code = 2
+
+
+class ConfigError(OlmoError):
+    """A configuration key or value is invalid: an unknown key, a wrong type, a missing required value."""
+
+    exit_code = 2
+
+
+class PluginError(OlmoError):
+    """A plugin failed to load or broke the hook contract; the message names the plugin and its distribution."""
+
+
+class UnknownComponentError(OlmoError, KeyError):
+    """A component name is not registered for its kind; the message suggests close names and lists the rest."""
+
+    exit_code = 2
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        known = sorted(set(known))
+        self.kind, self.name, self.known = kind, name, known
+        listing = ", ".join(known) if known else "none are installed"
+        super().__init__(f"unknown {kind} '{name}'{did_you_mean(name, known)}; available: {listing} (see `olmo plugins`)")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class MissingDependencyError(OlmoError, ImportError):
+    """An optional dependency is not installed; the message gives the exact command that installs it."""
+
+    def __init__(self, what: str, *, distribution: str, extra: str | None = None) -> None:
+        requirement = f"{distribution}[{extra}]" if extra else distribution
+        self.requirement = requirement
+        super().__init__(f"{what} needs {requirement}: install it with `uv pip install '{requirement}'` "
+                         f"(or `pip install '{requirement}'`)")

@@ -1,0 +1,198 @@
+"""The bridge between the registries and Hydra: the only module of olmo-core that imports hydra.
+
+After plugins load, every command's config dataclass becomes a primary config in Hydra's ConfigStore, and
+every component field of it (see :func:`olmo_core.config.component`) becomes a config group whose options
+are the registered components, aliases and presets of its kind. Overrides are checked against the
+registries and the schema before Hydra runs, so that a mistake is reported in one line that names it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from hydra import compose, initialize
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import ConfigCompositionException, HydraException, MissingConfigException, OverrideParseException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+from olmo_core.config import ComponentField, component_fields
+from olmo_core.errors import ConfigError, PluginError, UnknownComponentError, UsageError, did_you_mean
+from olmo_core.plugins import PluginHost, get_host
+from olmo_core.registry import Component
+
+__all__ = ["compose_command", "config_name", "parse_overrides", "sync_config_store", "validate_overrides"]
+
+VERSION_BASE = "1.3"
+_synced: tuple[int, int] | None = None
+_stored: list[tuple[str | None, str]] = []
+
+
+def config_name(command: Component) -> str:
+    """The ConfigStore name of a command's primary config (``olmo_data_tag`` for ``olmo data tag``)."""
+    return "olmo_" + command.name.replace(" ", "_").replace("-", "_")
+
+
+def _store(cs: ConfigStore, name: str, node: Any, group: str | None = None) -> None:
+    cs.store(name=name, node=node, group=group, provider="olmo")
+    _stored.append((group, name))
+
+
+def _forget(cs: ConfigStore) -> None:
+    for group, name in _stored:
+        parent = cs.repo
+        for part in (group.split("/") if group else []):
+            parent = parent.get(part, {})
+        parent.pop(f"{name}.yaml", None)
+    _stored.clear()
+
+
+def sync_config_store(host: PluginHost | None = None) -> None:
+    """Put every registered command and component config into Hydra's ConfigStore (once per plugin set)."""
+    global _synced
+    host = host or get_host()
+    if _synced == (id(host), host.generation):
+        return
+    cs = ConfigStore.instance()
+    _forget(cs)
+    groups: dict[str, tuple[str, ComponentField]] = {}
+    for command in host.registry("commands"):
+        name = config_name(command)
+        defaults: list[Any] = []
+        if command.config is not None:
+            _store(cs, f"{name}_schema", command.config)
+            defaults.append(f"{name}_schema")
+            for f in component_fields(command.config):
+                if f.group in groups and (groups[f.group][1].kind, groups[f.group][1].many) != (f.kind, f.many):
+                    raise PluginError(f"config group '{f.group}' of command '{command.name}' ({command.origin}) "
+                                      f"conflicts with the one of command '{groups[f.group][0]}'")
+                if f.group not in groups:
+                    groups[f.group] = (command.name, f)
+                    _store_group(cs, host, f)
+                defaults.append({f.group: f.default if f.default not in (None, []) else None})
+        defaults += ["_self_", {"override hydra/job_logging": "none"}, {"override hydra/hydra_logging": "none"}]
+        _store(cs, name, {"defaults": defaults,
+                          "hydra": {"run": {"dir": "."}, "output_subdir": None, "job": {"name": name},
+                                    "sweep": {"dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}"}}})
+    _synced = (id(host), host.generation)
+
+
+def _store_group(cs: ConfigStore, host: PluginHost, f: ComponentField) -> None:
+    registry = host.registry(f.kind)
+    for option in registry.options():
+        _, node = registry.resolve(option)
+        if node is None:
+            continue
+        _store(cs, option, {option: node} if f.many else node, group=f.group)
+
+
+def parse_overrides(overrides: Sequence[str]) -> list[Override]:
+    """Parse Hydra override strings, or raise a :class:`UsageError` naming the one that does not parse."""
+    parser = OverridesParser.create()
+    parsed = []
+    for text in overrides:
+        try:
+            parsed.extend(parser.parse_overrides([text]))
+        except OverrideParseException as exc:
+            raise UsageError(f"cannot parse override '{text}': {str(exc).splitlines()[0]}") from exc
+    return parsed
+
+
+def _values(override: Override) -> list[Any]:
+    return list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+
+
+def validate_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> None:
+    """Check ``overrides`` of ``command``, each sweep value included, before anything runs.
+
+    Raises :class:`UnknownComponentError` for a component name that is not registered, and
+    :class:`ConfigError` for an unknown key or a value of the wrong type.
+    """
+    host = host or get_host()
+    fields = {f.group: f for f in component_fields(command.config)} if command.config else {}
+    parsed = parse_overrides(overrides)
+    for ov in parsed:
+        f = fields.get(ov.key_or_group)
+        if f is None:
+            continue
+        registry = host.registry(f.kind)
+        for value in _values(ov):
+            for name in (value if isinstance(value, list) else [value]):
+                if value is not None and str(name) not in registry:
+                    raise UnknownComponentError(registry.kind.singular, str(name), registry.options())
+    for variant in _variants(parsed):
+        compose_command(command, variant, host=host)
+
+
+def _variants(parsed: list[Override]) -> list[list[str]]:
+    """One override list per sweep value (the other sweeps at their first value), so each value composes once."""
+    def pick(ov: Override, value: str) -> str:
+        return f"{ov.get_key_element()}={value}"
+
+    sweeps = {i: list(ov.sweep_string_iterator()) for i, ov in enumerate(parsed) if ov.is_sweep_override()}
+    base = [pick(ov, sweeps[i][0]) if i in sweeps else str(ov.input_line) for i, ov in enumerate(parsed)]
+    variants = [base]
+    for i, values in sweeps.items():
+        variants += [base[:i] + [pick(parsed[i], value)] + base[i + 1:] for value in values[1:]]
+    return variants
+
+
+def compose_command(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> Any:
+    """Compose ``command``'s config with ``overrides`` and return it as the command's dataclass instance."""
+    sync_config_store(host)
+    try:
+        with initialize(version_base=VERSION_BASE, config_path=None):
+            cfg = compose(config_name(command), overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise _explain(command, list(overrides), exc, host) from exc
+    return to_command_config(command, cfg)
+
+
+def to_command_config(command: Component, cfg: DictConfig) -> Any:
+    """The composed ``cfg`` as an instance of the command's config dataclass."""
+    if command.config is None:
+        return None
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(command.config), cfg))
+    except MissingMandatoryValue as exc:
+        key = exc.full_key
+        raise ConfigError(f"`olmo {command.name}` needs a value for '{key}': add {key}=...") from exc
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"invalid config for `olmo {command.name}`: {str(exc).splitlines()[0]}") from exc
+
+
+def _explain(command: Component, overrides: list[str], exc: Exception, host: PluginHost | None) -> Exception:
+    cause = exc.__cause__
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    match = re.search(r"Could not (?:override|append to|delete from) '([^']+)'", str(exc))
+    if match:
+        key = match.group(1)
+        parent, _, leaf = key.rpartition(".")
+        siblings = _keys_at(command, parent, host)
+        where = f" under '{parent}'" if parent else ""
+        listing = ", ".join(siblings) if siblings else "none"
+        return ConfigError(f"unknown config key '{key}' for `olmo {command.name}`{did_you_mean(leaf, siblings)}; "
+                           f"valid keys{where}: {listing}")
+    if isinstance(exc, ConfigCompositionException) and cause is not None:
+        override = re.search(r"Error merging override (.+)$", first)
+        detail = str(cause).strip().splitlines()[0]
+        if override:
+            return ConfigError(f"invalid value in override '{override.group(1)}': {detail}")
+        return ConfigError(f"{first}: {detail}")
+    if isinstance(exc, MissingConfigException):
+        return ConfigError(first.replace("In 'olmo_", "In '").strip())
+    return ConfigError(f"cannot compose the config of `olmo {command.name}`: {first}")
+
+
+def _keys_at(command: Component, parent: str, host: PluginHost | None) -> list[str]:
+    try:
+        with initialize(version_base=VERSION_BASE, config_path=None):
+            cfg = compose(config_name(command))
+    except (HydraException, OmegaConfBaseException):
+        return []
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    return sorted(str(k) for k in node.keys()) if isinstance(node, DictConfig) else []

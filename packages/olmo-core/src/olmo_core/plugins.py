@@ -1,0 +1,192 @@
+"""The plugin host: loads plugins, checks them against the hook specs, and fills the registries.
+
+Plugins come from three places, in this order:
+
+1. every entry point of the ``olmo`` group in every installed distribution (first-party packages too),
+   except those named in ``OLMO_DISABLE_PLUGINS`` (comma-separated plugin or distribution names; ``*``
+   disables every entry point);
+2. the modules named in ``OLMO_PLUGINS`` (comma-separated import paths), for unpackaged research code;
+3. objects registered at run time with :meth:`PluginHost.register` (tests, notebooks).
+
+A plugin that fails to import, implements a hook that does not exist, or breaks a hook's signature stops the
+host with a :class:`~olmo_core.errors.PluginError` naming the plugin, its distribution and version.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from olmo_core import hookspecs
+from olmo_core.errors import OlmoError, PluginError, did_you_mean
+from olmo_core.kinds import KINDS, get_kind
+from olmo_core.registry import Registry, make_register
+
+__all__ = ["PluginHost", "PluginInfo", "get_host", "hookimpl", "reset_host"]
+
+ENTRY_POINT_GROUP = "olmo"
+hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT_NAME)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PluginInfo:
+    """A loaded plugin and where it came from."""
+
+    name: str
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    source: str = "registered"
+    plugin: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        """``olmo-data 0.1.0``, or the source when the plugin comes from no distribution."""
+        if self.distribution:
+            return f"{self.distribution} {self.version}"
+        return f"from {self.source}"
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _entry_points() -> Iterator[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]]:
+    seen: set[tuple[str, str]] = set()
+    for dist in importlib.metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP and (ep.name, ep.value) not in seen:
+                seen.add((ep.name, ep.value))
+                yield ep, dist
+
+
+class PluginHost:
+    """A pluggy manager with olmo's loading policy, plugin bookkeeping and registries."""
+
+    def __init__(self, *, autoload: bool = True, modules: tuple[str, ...] | None = None,
+                 disabled: tuple[str, ...] | None = None) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self.generation = 0
+        self._registries: dict[str, Registry] = {}
+        disabled = tuple(_env_list("OLMO_DISABLE_PLUGINS")) if disabled is None else disabled
+        if autoload and "*" not in disabled:
+            self._load_entry_points(set(disabled))
+        for module in _env_list("OLMO_PLUGINS") if modules is None else modules:
+            self._load_module(module)
+        self.pm.check_pending()
+
+    def _load_entry_points(self, disabled: set[str]) -> None:
+        for ep, dist in _entry_points():
+            dist_name = dist.metadata["Name"]
+            if ep.name in disabled or dist_name in disabled:
+                continue
+            where = f"plugin '{ep.name}' ({dist_name} {dist.version})"
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginError(f"{where} failed to import: {type(exc).__name__}: {exc}; "
+                                  f"disable it with OLMO_DISABLE_PLUGINS={ep.name}") from exc
+            self._add(plugin, PluginInfo(name=ep.name, module=ep.value, distribution=dist_name,
+                                         version=dist.version, source="entry point", plugin=plugin))
+
+    def _load_module(self, module: str) -> None:
+        try:
+            plugin = importlib.import_module(module)
+        except Exception as exc:
+            raise PluginError(f"plugin module '{module}' named in OLMO_PLUGINS failed to import: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        self._add(plugin, PluginInfo(name=module, module=module, source="OLMO_PLUGINS", plugin=plugin))
+
+    def _add(self, plugin: Any, info: PluginInfo) -> None:
+        where = f"plugin '{info.name}' ({info.label})"
+        if info.name in self.plugins:
+            raise PluginError(f"two plugins are named '{info.name}': {self.plugins[info.name].label} "
+                              f"and {info.label}; uninstall or disable one (OLMO_DISABLE_PLUGINS)")
+        known = set(self.pm.hook.__dict__)
+        for attr in dir(plugin):
+            if self.pm.parse_hookimpl_opts(plugin, attr) is not None and attr not in known:
+                raise PluginError(f"{where} implements unknown hook '{attr}'{did_you_mean(attr, known)}")
+        try:
+            self.pm.register(plugin, name=info.name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"{where} does not match the hook specs: {exc}") from exc
+        self.plugins[info.name] = info
+        self._changed()
+
+    def _changed(self) -> None:
+        self._registries.clear()
+        self.generation += 1
+
+    def register(self, plugin: Any, name: str | None = None) -> str:
+        """Register ``plugin`` (a module, class or instance with hook implementations) at run time."""
+        name = name or getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{id(plugin):x}"
+        module = getattr(plugin, "__module__", None) or getattr(plugin, "__name__", name)
+        self._add(plugin, PluginInfo(name=name, module=str(module), plugin=plugin))
+        return name
+
+    def unregister(self, name: str) -> None:
+        """Remove the plugin registered as ``name``."""
+        info = self.plugins.pop(name)
+        self.pm.unregister(info.plugin, name=name)
+        self._changed()
+
+    def hooks_of(self, name: str) -> list[str]:
+        """The hooks the plugin ``name`` implements."""
+        plugin = self.plugins[name].plugin
+        return sorted(h.name for h in self.pm.get_hookcallers(plugin) or ())
+
+    def registry(self, kind: str) -> Registry:
+        """The registry of ``kind`` (plural or singular), filled by calling its hook on every plugin."""
+        k = get_kind(kind)
+        if k.name not in self._registries:
+            registry = Registry(k)
+            for impl in reversed(getattr(self.pm.hook, k.hook).get_hookimpls()):
+                info = self.plugins.get(impl.plugin_name)
+                label = info.label if info else "unknown distribution"
+                register = make_register(registry, plugin=impl.plugin_name, distribution=label)
+                try:
+                    impl.function(**{arg: register for arg in impl.argnames})
+                except OlmoError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(f"plugin '{impl.plugin_name}' ({label}) failed in {k.hook}: "
+                                      f"{type(exc).__name__}: {exc}") from exc
+            self._registries[k.name] = registry
+        return self._registries[k.name]
+
+    def describe(self) -> dict[str, Any]:
+        """Plugins, versions, hooks and components per kind, as JSON-able data (``olmo plugins --json``)."""
+        plugins = [
+            {"name": p.name, "module": p.module, "distribution": p.distribution, "version": p.version,
+             "source": p.source, "hooks": self.hooks_of(p.name)}
+            for p in sorted(self.plugins.values(), key=lambda p: p.name)
+        ]
+        components: dict[str, list[dict[str, Any]]] = {}
+        for kind in KINDS:
+            components[kind] = [
+                {"name": c.name, "aliases": list(c.aliases), "presets": sorted(c.presets), "help": c.help,
+                 "plugin": c.plugin, "distribution": c.distribution,
+                 "config": f"{c.config.__module__}.{c.config.__qualname__}" if c.config else None}
+                for c in sorted(self.registry(kind), key=lambda c: c.name)
+            ]
+        return {"plugins": plugins, "components": components}
+
+
+@functools.cache
+def get_host() -> PluginHost:
+    """The process-wide plugin host, created on first use (honouring the ``OLMO_*`` variables)."""
+    return PluginHost()
+
+
+def reset_host() -> None:
+    """Forget the process-wide host, so that the next :func:`get_host` loads plugins again."""
+    get_host.cache_clear()

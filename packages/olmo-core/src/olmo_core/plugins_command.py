@@ -1,0 +1,46 @@
+"""``olmo plugins``: what is installed, from which distribution, implementing which hooks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from olmo_core.io import write_text
+from olmo_core.plugins import get_host
+
+__all__ = ["PluginsConfig", "plugins_command"]
+
+
+@dataclass(kw_only=True)
+class PluginsConfig:
+    """Options of ``olmo plugins``."""
+
+    json: bool = False
+    """Print JSON (plugins, distributions, versions, hooks, components per kind) instead of tables."""
+    output: str | None = None
+    """Also write the JSON to this path or URL (every run directory keeps one)."""
+
+
+def plugins_command(config: PluginsConfig) -> dict[str, Any]:
+    """List installed plugins, their versions and hooks, and the components they register."""
+    info = get_host().describe()
+    text = json.dumps(info, indent=2)
+    if config.output:
+        write_text(config.output, text + "\n")
+    if config.json:
+        print(text)
+        return info
+    print(f"{len(info['plugins'])} plugins:")
+    rows = [(p["name"], f"{p['distribution'] or p['source']} {p['version'] or ''}".strip(),
+             ", ".join(h.removeprefix("olmo_") for h in p["hooks"]) or "-") for p in info["plugins"]]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(2)]
+    for name, dist, hooks in rows:
+        print(f"  {name.ljust(widths[0])}  {dist.ljust(widths[1])}  {hooks}")
+    print("\ncomponents:")
+    for kind, components in info["components"].items():
+        if components:
+            names = ", ".join(c["name"] + (f" (+{len(c['presets'])} presets)" if c["presets"] else "")
+                              for c in components)
+            print(f"  {kind}: {names}")
+    return info

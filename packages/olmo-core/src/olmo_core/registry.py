@@ -1,0 +1,177 @@
+"""Registries of components, filled through the ``olmo_register_<kind>s`` hooks.
+
+Each kind has one :class:`Registry`. Plugins never touch it directly: the host calls each plugin's hook with
+a :class:`Register` callback bound to that plugin, so that every component records where it came from and a
+duplicate name is reported with both distributions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from olmo_core.config import NAME_KEY, check_config_class, config_of, named_config_class
+from olmo_core.errors import PluginError, UnknownComponentError
+from olmo_core.kinds import Kind
+
+__all__ = ["Component", "Register", "Registry"]
+
+
+class Register(Protocol):
+    """The callback every registration hook receives (see :mod:`olmo_core.hookspecs`)."""
+
+    def __call__(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        config: type | None = None,
+        aliases: Sequence[str] = (),
+        presets: Mapping[str, Any] | None = None,
+        help: str | None = None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Component:
+    """One registered component: what builds it, what configures it, and which plugin registered it."""
+
+    kind: Kind
+    name: str
+    factory: Callable[..., Any]
+    config: type | None = None
+    aliases: tuple[str, ...] = ()
+    presets: Mapping[str, Any] = field(default_factory=dict)
+    help: str = ""
+    plugin: str = ""
+    distribution: str = ""
+
+    @property
+    def origin(self) -> str:
+        """``plugin 'x' (distribution y 1.0)``, for messages."""
+        where = f" ({self.distribution})" if self.distribution else ""
+        return f"plugin '{self.plugin}'{where}"
+
+    def default_config(self) -> Any:
+        """A fresh default configuration, carrying the component's name (``_name_``)."""
+        if self.config is None:
+            return None
+        return named_config_class(self.config, self.name)()
+
+    def preset_config(self, preset: str) -> Any:
+        """The named preset's configuration, carrying the component's name."""
+        base = self.presets[preset]
+        values = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+        return named_config_class(self.config, self.name)(**values)  # type: ignore[arg-type]
+
+    def build(self, config: Any = None, /, **runtime: Any) -> Any:
+        """Build the component from ``config`` (default: its default configuration)."""
+        if self.config is None:
+            return self.factory(**runtime)
+        own = config_of(self.config, config if config is not None else self.config())
+        return self.factory(own, **runtime)
+
+
+class Registry:
+    """The components of one kind, by name, alias and preset."""
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self._components: dict[str, Component] = {}
+        self._options: dict[str, tuple[Component, str | None]] = {}
+
+    def add(self, component: Component) -> None:
+        """Add ``component``; every name, alias and preset it brings must be new."""
+        if component.config is not None:
+            check_config_class(component.config, where=f"{self.kind.singular} '{component.name}' of {component.origin}")
+        for preset, value in component.presets.items():
+            if component.config is None or not isinstance(value, component.config):
+                raise PluginError(f"preset '{preset}' of {self.kind.singular} '{component.name}' from "
+                                  f"{component.origin} is not an instance of its config class")
+        options: dict[str, str | None] = {component.name: None}
+        options.update({alias: None for alias in component.aliases})
+        options.update({preset: preset for preset in component.presets})
+        for option in options:
+            if option in self._options:
+                other = self._options[option][0]
+                raise PluginError(f"{self.kind.singular} '{option}' is registered twice: by {other.origin} "
+                                  f"and by {component.origin}; uninstall or disable one (OLMO_DISABLE_PLUGINS)")
+        self._components[component.name] = component
+        for option, preset in options.items():
+            self._options[option] = (component, preset)
+
+    def __contains__(self, option: object) -> bool:
+        return option in self._options
+
+    def __iter__(self) -> Iterator[Component]:
+        return iter(self._components.values())
+
+    def __len__(self) -> int:
+        return len(self._components)
+
+    def options(self) -> list[str]:
+        """Every name users can select: component names, aliases and presets."""
+        return sorted(self._options)
+
+    def get(self, option: str) -> Component:
+        """The component that ``option`` (a name, alias or preset) selects."""
+        return self.resolve(option)[0]
+
+    def resolve(self, option: str) -> tuple[Component, Any]:
+        """The component ``option`` selects and the configuration it stands for (carrying ``_name_``)."""
+        try:
+            component, preset = self._options[option]
+        except KeyError:
+            raise UnknownComponentError(self.kind.singular, option, self._options) from None
+        config = component.preset_config(preset) if preset else component.default_config()
+        return component, config
+
+    def build(self, spec: Any, /, **runtime: Any) -> Any:
+        """Build a component from a name, alias or preset, or from a configuration carrying ``_name_``.
+
+        A configuration may be a dataclass from the ConfigStore (as composed by Hydra), a mapping or an
+        OmegaConf node; ``runtime`` is passed on to the factory.
+        """
+        if isinstance(spec, str):
+            component, config = self.resolve(spec)
+            return component.build(config, **runtime)
+        name = _name_of(spec)
+        if name is None:
+            raise PluginError(f"cannot tell which {self.kind.singular} to build from {spec!r}: "
+                              f"it has no '{NAME_KEY}' key")
+        return self.get(name).build(spec, **runtime)
+
+
+def _name_of(spec: Any) -> str | None:
+    if isinstance(spec, Mapping) or hasattr(spec, "keys"):
+        return spec.get(NAME_KEY) if hasattr(spec, "get") else None
+    return getattr(spec, NAME_KEY, None)
+
+
+def make_register(registry: Registry, *, plugin: str, distribution: str) -> Register:
+    """A :class:`Register` callback that adds to ``registry`` on behalf of one plugin."""
+
+    def register(
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        config: type | None = None,
+        aliases: Sequence[str] = (),
+        presets: Mapping[str, Any] | None = None,
+        help: str | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name or name != name.strip():
+            raise PluginError(f"plugin '{plugin}' ({distribution}) registered a {registry.kind.singular} "
+                              f"with an invalid name {name!r}")
+        if not callable(factory):
+            raise PluginError(f"{registry.kind.singular} '{name}' of plugin '{plugin}' ({distribution}): "
+                              f"factory {factory!r} is not callable")
+        summary = help if help is not None else (inspect.getdoc(factory) or "").partition("\n")[0]
+        registry.add(Component(kind=registry.kind, name=name, factory=factory, config=config,
+                               aliases=tuple(aliases), presets=dict(presets or {}), help=summary,
+                               plugin=plugin, distribution=distribution))
+
+    return register

@@ -1,0 +1,1 @@
+"""olmo-eval's built-in components, registered through the same hooks as any plugin."""
