@@ -13,7 +13,7 @@ from olmo_core.errors import (
     UnknownComponentError,
     UsageError,
 )
-from olmo_core.plugins import PluginHost, get_host, hookimpl, reset_host
+from olmo_core.plugins import PluginHost, get_host, hookimpl, reset_host, set_host
 from olmo_core.registry import Component, Register, Registry
 from olmo_core.version import __version__
 
@@ -37,6 +37,7 @@ __all__ = [
     "get_registry",
     "hookimpl",
     "reset_host",
+    "set_host",
 ]
 
 

@@ -16,9 +16,11 @@ from typing import Any
 
 from olmo_core.errors import ConfigError, PluginError
 
-__all__ = ["NAME_KEY", "check_config_class", "component", "components", "config_of", "to_dict"]
+__all__ = ["NAME_KEY", "REQUIRED", "check_config_class", "component", "components", "config_of", "to_dict"]
 
 NAME_KEY = "_name_"
+REQUIRED: Any = "???"
+"""The default of a config field the user must set (Hydra's missing value): ``input: str = REQUIRED``."""
 _KIND = "olmo_kind"
 _DEFAULT = "olmo_default"
 _MANY = "olmo_many"
@@ -122,7 +124,9 @@ def config_of(cls: type, value: Any) -> Any:
         node = OmegaConf.merge(OmegaConf.structured(cls), data)
         return OmegaConf.to_object(node)
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"invalid {cls.__qualname__}: {str(exc).splitlines()[0]}") from exc
+        key = getattr(exc, "full_key", None)
+        where = f" key '{key}'" if key else ""
+        raise ConfigError(f"invalid {cls.__qualname__}{where}: {str(exc).splitlines()[0]}") from exc
 
 
 def to_dict(config: Any) -> dict[str, Any]:

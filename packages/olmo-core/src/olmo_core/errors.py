@@ -22,10 +22,16 @@ __all__ = [
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return `` (did you mean 'x'?)`` for the closest of ``choices`` to ``word``, or ``""``."""
-    close = difflib.get_close_matches(word, sorted(set(choices)), n=3, cutoff=0.6)
-    if not close:
+    """Return `` (did you mean 'x'?)`` naming the closest of ``choices`` to ``word`` (and any about as close),
+    or ``""`` when none is close."""
+    scored = []
+    for choice in sorted(set(choices)):
+        matcher = difflib.SequenceMatcher(None, word, choice)
+        scored.append((matcher.ratio(), choice))
+    best = max((score for score, _ in scored), default=0.0)
+    if best < 0.6:
         return ""
+    close = [choice for score, choice in sorted(scored, reverse=True) if score >= best - 0.02][:3]
     return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
 
 

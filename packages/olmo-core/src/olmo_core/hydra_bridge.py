@@ -25,7 +25,7 @@ from olmo_core.errors import ConfigError, PluginError, UnknownComponentError, Us
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
 
-__all__ = ["compose_command", "config_name", "parse_overrides", "sync_config_store", "validate_overrides"]
+__all__ = ["compose_command", "compose_node", "config_name", "parse_overrides", "sync_config_store", "validate_overrides"]
 
 VERSION_BASE = "1.3"
 _synced: tuple[int, int] | None = None
@@ -55,7 +55,7 @@ def sync_config_store(host: PluginHost | None = None) -> None:
     """Put every registered command and component config into Hydra's ConfigStore (once per plugin set)."""
     global _synced
     host = host or get_host()
-    if _synced == (id(host), host.generation):
+    if _synced == (host.serial, host.generation):
         return
     cs = ConfigStore.instance()
     _forget(cs)
@@ -78,7 +78,7 @@ def sync_config_store(host: PluginHost | None = None) -> None:
         _store(cs, name, {"defaults": defaults,
                           "hydra": {"run": {"dir": "."}, "output_subdir": None, "job": {"name": name},
                                     "sweep": {"dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}"}}})
-    _synced = (id(host), host.generation)
+    _synced = (host.serial, host.generation)
 
 
 def _store_group(cs: ConfigStore, host: PluginHost, f: ComponentField) -> None:
@@ -125,7 +125,7 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
                 if value is not None and str(name) not in registry:
                     raise UnknownComponentError(registry.kind.singular, str(name), registry.options())
     for variant in _variants(parsed):
-        compose_command(command, variant, host=host)
+        compose_node(command, variant, host=host)
 
 
 def _variants(parsed: list[Override]) -> list[list[str]]:
@@ -141,15 +141,19 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
     return variants
 
 
-def compose_command(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> Any:
-    """Compose ``command``'s config with ``overrides`` and return it as the command's dataclass instance."""
+def compose_node(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> DictConfig:
+    """Compose ``command``'s config with ``overrides`` into an OmegaConf node (required keys may be ``???``)."""
     sync_config_store(host)
     try:
         with initialize(version_base=VERSION_BASE, config_path=None):
-            cfg = compose(config_name(command), overrides=list(overrides))
+            return compose(config_name(command), overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as exc:
         raise _explain(command, list(overrides), exc, host) from exc
-    return to_command_config(command, cfg)
+
+
+def compose_command(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> Any:
+    """Compose ``command``'s config with ``overrides`` and return it as the command's dataclass instance."""
+    return to_command_config(command, compose_node(command, overrides, host=host))
 
 
 def to_command_config(command: Component, cfg: DictConfig) -> Any:

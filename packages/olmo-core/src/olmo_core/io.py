@@ -3,14 +3,17 @@ are possible."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from typing import IO, Any
 
 import fsspec
 from fsspec.core import url_to_fs
+from fsspec.utils import infer_compression
 
-__all__ = ["exists", "glob", "makedirs", "open_file", "read_text", "write_text"]
+__all__ = ["exists", "glob", "makedirs", "open_atomic", "open_file", "read_text", "write_text"]
 
 
 def open_file(url: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
@@ -42,19 +45,43 @@ def read_text(url: str) -> str:
         return f.read()
 
 
-def write_text(url: str, text: str) -> None:
-    """Write ``text`` to ``url``; on a local disk, through a temporary file renamed into place."""
+@contextlib.contextmanager
+def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open ``url`` for writing so that readers never see a partial file.
+
+    On a local disk the data goes to a temporary file beside the target, renamed into place when the
+    block ends without an error (and removed when it fails); elsewhere the store's own write is used.
+    ``compression="infer"`` compresses by the target's suffix.
+    """
     fs, path = url_to_fs(url)
     parent = os.path.dirname(path)
     if parent:
         fs.makedirs(parent, exist_ok=True)
-    if fs.protocol in ("file", ("file", "local"), "local") or "file" in fs.protocol:
-        tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+    if not _is_local(fs):
+        with fsspec.open(url, mode, **kwargs) as f:
+            yield f
         return
-    with fs.open(path, "w", encoding="utf-8") as f:
+    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+    compression = kwargs.pop("compression", None)
+    if compression == "infer":
+        compression = infer_compression(path)
+    try:
+        with fsspec.open(tmp, mode, compression=compression, **kwargs) as f:
+            yield f
+        with open(tmp, "rb") as raw:
+            os.fsync(raw.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocols or "local" in protocols
+
+
+def write_text(url: str, text: str) -> None:
+    """Write ``text`` to ``url`` atomically (see :func:`open_atomic`)."""
+    with open_atomic(url, "w", encoding="utf-8") as f:
         f.write(text)

@@ -14,8 +14,8 @@ host with a :class:`~olmo_core.errors.PluginError` naming the plugin, its distri
 
 from __future__ import annotations
 
-import functools
 import importlib
+import itertools
 import importlib.metadata
 import os
 from collections.abc import Iterator
@@ -29,9 +29,10 @@ from olmo_core.errors import OlmoError, PluginError, did_you_mean
 from olmo_core.kinds import KINDS, get_kind
 from olmo_core.registry import Registry, make_register
 
-__all__ = ["PluginHost", "PluginInfo", "get_host", "hookimpl", "reset_host"]
+__all__ = ["PluginHost", "PluginInfo", "get_host", "hookimpl", "reset_host", "set_host"]
 
 ENTRY_POINT_GROUP = "olmo"
+_serials = itertools.count()
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT_NAME)
 
 
@@ -75,6 +76,7 @@ class PluginHost:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
+        self.serial = next(_serials)
         self.generation = 0
         self._registries: dict[str, Registry] = {}
         disabled = tuple(_env_list("OLMO_DISABLE_PLUGINS")) if disabled is None else disabled
@@ -118,7 +120,8 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=info.name)
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"{where} does not match the hook specs: {exc}") from exc
+            detail = "; ".join(line.strip() for line in str(exc).splitlines()[1:]) or str(exc)
+            raise PluginError(f"{where} does not match the hook specs: {detail}") from exc
         self.plugins[info.name] = info
         self._changed()
 
@@ -181,12 +184,24 @@ class PluginHost:
         return {"plugins": plugins, "components": components}
 
 
-@functools.cache
+_current: PluginHost | None = None
+
+
 def get_host() -> PluginHost:
     """The process-wide plugin host, created on first use (honouring the ``OLMO_*`` variables)."""
-    return PluginHost()
+    global _current
+    if _current is None:
+        _current = PluginHost()
+    return _current
+
+
+def set_host(host: PluginHost | None) -> PluginHost | None:
+    """Make ``host`` the process-wide host (``None``: load afresh on next use); return the previous one."""
+    global _current
+    previous, _current = _current, host
+    return previous
 
 
 def reset_host() -> None:
     """Forget the process-wide host, so that the next :func:`get_host` loads plugins again."""
-    get_host.cache_clear()
+    set_host(None)

@@ -1,1 +1,13 @@
 """olmo-data's built-in components, registered through the same hooks as any plugin."""
+
+from __future__ import annotations
+
+from olmo_core.plugins import hookimpl
+from olmo_core.registry import Register
+
+from olmo_data.commands.tag import TagConfig, tag_command
+
+
+@hookimpl(trylast=True)
+def olmo_register_commands(register: Register) -> None:
+    register("data tag", tag_command, config=TagConfig)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from omegaconf import OmegaConf
 
 from olmo_core.config import component_fields
-from olmo_core.hydra_bridge import compose_command
+from olmo_core.hydra_bridge import compose_node
 from olmo_core.plugins import PluginHost
 from olmo_core.registry import Component
 
@@ -65,6 +65,6 @@ def print_command_help(host: PluginHost, command: Component, overrides: Sequence
             rows.append((f.group, f"{registry.kind.description}; choose with {how}; default: {f.default}; "
                                   f"available: {', '.join(registry.options()) or 'none installed'}"))
         print("components:\n" + _table(rows) + "\n")
-    cfg = OmegaConf.structured(compose_command(command, overrides, host=host))
-    print("config (override any key with key=value):")
+    cfg = compose_node(command, overrides, host=host)
+    print("config (override any key with key=value; ??? marks a value you must set):")
     print(textwrap.indent(OmegaConf.to_yaml(cfg).rstrip() or "{}", "  "))

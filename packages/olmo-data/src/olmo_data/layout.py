@@ -1,0 +1,81 @@
+"""Where documents, attributes and reports live in a Dolma-style dataset directory.
+
+A dataset keeps ``documents/<sub>/<file>.jsonl.gz`` and, for each tagger, attribute files with the same
+sub-path and name under ``attributes/<tagger>/``, aligned row by row with the valid documents.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from olmo_core.errors import ConfigError
+from olmo_core.io import exists, glob
+
+__all__ = ["DOCUMENT_SUFFIXES", "Layout", "find_layout"]
+
+DOCUMENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst")
+
+
+class Layout:
+    """The document files of one run and where their derived files go."""
+
+    def __init__(self, files: list[str], root: str, documents_root: str | None) -> None:
+        self.files, self.root, self.documents_root = files, root, documents_root
+
+    def relative(self, file: str) -> str:
+        """The file's path below ``documents/`` (or its base name when it is not under one)."""
+        if self.documents_root and file.startswith(self.documents_root + "/"):
+            return file[len(self.documents_root) + 1:]
+        return posixpath.basename(file)
+
+    def attributes(self, name: str, file: str) -> str:
+        """The attribute file of ``name`` for the document file ``file``."""
+        return f"{self.root}/attributes/{name}/{self.relative(file)}"
+
+    def quarantine(self, file: str) -> str:
+        """Where the quarantined lines of ``file`` are kept."""
+        relative = self.relative(file)
+        for suffix in DOCUMENT_SUFFIXES:
+            if relative.endswith(suffix):
+                relative = relative[: -len(suffix)]
+                break
+        return f"{self.root}/quarantine/{relative}.jsonl"
+
+    def report(self, name: str) -> str:
+        """The JSON report of a step."""
+        return f"{self.root}/reports/{name}.json"
+
+
+def find_layout(input: str, output: str | None) -> Layout:
+    """Resolve ``input`` (a dataset directory, a directory of files, a file or a glob) into a :class:`Layout`.
+
+    Derived files go under ``output``, or under the dataset directory when the input is one.
+    """
+    input = input.rstrip("/")
+    documents_root: str | None = None
+    if any(ch in input for ch in "*?["):
+        files = glob(input)
+    elif exists(f"{input}/documents"):
+        documents_root = f"{input}/documents"
+        files = _documents_under(documents_root)
+    elif input.endswith(DOCUMENT_SUFFIXES):
+        files = [input] if exists(input) else []
+    else:
+        documents_root = input
+        files = _documents_under(input)
+    if not files:
+        raise ConfigError(f"input='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)})")
+    if documents_root is None:
+        marker = "/documents/"
+        if marker in files[0]:
+            documents_root = files[0][: files[0].index(marker) + len(marker) - 1]
+    root = output.rstrip("/") if output else None
+    if root is None:
+        if documents_root is None or not documents_root.endswith("/documents"):
+            raise ConfigError(f"input='{input}' is not inside a dataset's documents/ directory: set output=<dir>")
+        root = documents_root[: -len("/documents")]
+    return Layout(files, root, documents_root)
+
+
+def _documents_under(directory: str) -> list[str]:
+    return sorted(f for f in glob(f"{directory}/**") if f.endswith(DOCUMENT_SUFFIXES))

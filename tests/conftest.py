@@ -1,0 +1,75 @@
+"""Shared fixtures: real documents, the example third-party plugin, a fresh-environment installer."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PLUGIN = ROOT / "tests" / "fixtures" / "olmo-filter-example"
+# Standard-library modules whose docstrings are real English prose of varied length.
+DOCSTRING_MODULES = ("argparse", "difflib", "json", "logging", "textwrap", "tarfile", "pickle", "heapq", "bisect",
+                     "string", "shlex", "fractions")
+
+
+def stdlib_documents() -> list[dict[str, object]]:
+    """Dolma records whose text is the docstring of a standard-library module."""
+    records = []
+    for name in DOCSTRING_MODULES:
+        text = (importlib.import_module(name).__doc__ or "").strip()
+        records.append({"id": f"stdlib-{name}", "text": text, "source": "python-docs",
+                        "metadata": {"module": name}})
+    return records
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """A Dolma dataset directory with one gzipped file of real documents."""
+    import gzip
+
+    target = tmp_path / "ds" / "documents" / "docs.jsonl.gz"
+    target.parent.mkdir(parents=True)
+    with gzip.open(target, "wt", encoding="utf-8") as f:
+        for record in stdlib_documents():
+            f.write(json.dumps(record) + "\n")
+    return tmp_path / "ds"
+
+
+@pytest.fixture
+def example_plugin(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The example third-party plugin's module, importable from its source tree."""
+    monkeypatch.syspath_prepend(str(EXAMPLE_PLUGIN / "src"))
+    return importlib.import_module("olmo_filter_example.plugin")
+
+
+def uv_executable() -> str:
+    """The uv binary (``uv run`` exports it as ``UV``)."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if not uv:
+        pytest.fail("uv is needed to build fresh environments: install it (`pip install uv`)")
+    return uv
+
+
+@pytest.fixture(scope="session")
+def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``fresh_venv(name, *requirements)``: a new virtual environment with only ``requirements`` installed."""
+
+    def make(name: str, *requirements: str) -> Path:
+        venv = tmp_path_factory.mktemp(name) / "venv"
+        uv = uv_executable()
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=env)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), *requirements],
+                       check=True, env=env, cwd=ROOT)
+        return venv
+
+    return make

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import importlib.metadata
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from olmo_core import hookimpl
+from olmo_core.errors import PluginError
+from olmo_core.plugins import PluginHost
+
+FIRST_PARTY = {"core": "olmo-core", "data": "olmo-data", "train": "olmo-train", "eval": "olmo-eval",
+               "adapt": "olmo-adapt"}
+
+
+class FakeDistribution:
+    def __init__(self, name: str, version: str, entry_points: dict[str, str]) -> None:
+        self.metadata = {"Name": name}
+        self.version = version
+        self.entry_points = [importlib.metadata.EntryPoint(k, v, "olmo") for k, v in entry_points.items()]
+
+
+@pytest.fixture
+def plugin_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Write plugin modules into an importable directory: ``plugin_modules(name=source, ...)``."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def write(**modules: str) -> None:
+        for name, source in modules.items():
+            (tmp_path / f"{name}.py").write_text("from olmo_core import hookimpl\n" + textwrap.dedent(source))
+
+    return write
+
+
+@pytest.fixture
+def only(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Make the given fake distributions the only installed ones."""
+
+    def install(*dists: FakeDistribution) -> None:
+        monkeypatch.setattr(importlib.metadata, "distributions", lambda: iter(dists))
+
+    return install
+
+
+GOOD = """
+@hookimpl
+def olmo_register_taggers(register):
+    register("shouty", lambda: None)
+"""
+
+
+def test_installed_first_party_plugins_load_with_versions() -> None:
+    host = PluginHost()
+    for name, dist in FIRST_PARTY.items():
+        info = host.plugins[name]
+        assert (info.distribution, info.version) == (dist, importlib.metadata.version(dist))
+        assert info.module == f"olmo_{name}.plugin"
+
+
+def test_entry_point_plugin_is_attributed_to_its_distribution(plugin_modules: Any, only: Any) -> None:
+    plugin_modules(good_plugin=GOOD)
+    only(FakeDistribution("olmo-shouty", "1.2.3", {"shouty": "good_plugin"}))
+    host = PluginHost()
+    assert list(host.plugins) == ["shouty"]
+    assert host.hooks_of("shouty") == ["olmo_register_taggers"]
+    component = host.registry("taggers").get("shouty")
+    assert (component.plugin, component.distribution) == ("shouty", "olmo-shouty 1.2.3")
+
+
+def test_plugin_that_fails_to_import_is_named(plugin_modules: Any, only: Any) -> None:
+    plugin_modules(broken_plugin="raise ImportError('no module named fasttext_missing')\n")
+    only(FakeDistribution("olmo-broken", "0.9", {"broken": "broken_plugin"}))
+    with pytest.raises(PluginError) as info:
+        PluginHost()
+    assert str(info.value) == ("plugin 'broken' (olmo-broken 0.9) failed to import: ImportError: no module named "
+                               "fasttext_missing; disable it with OLMO_DISABLE_PLUGINS=broken")
+
+
+def test_misspelled_hook_is_named_with_a_suggestion(plugin_modules: Any, only: Any) -> None:
+    plugin_modules(typo_plugin="""
+        @hookimpl
+        def olmo_register_tagers(register):
+            pass
+    """)
+    only(FakeDistribution("olmo-typo", "0.1", {"typo": "typo_plugin"}))
+    with pytest.raises(PluginError) as info:
+        PluginHost()
+    assert str(info.value) == ("plugin 'typo' (olmo-typo 0.1) implements unknown hook 'olmo_register_tagers' "
+                               "(did you mean 'olmo_register_taggers'?)")
+
+
+def test_hook_with_wrong_arguments_is_named(plugin_modules: Any, only: Any) -> None:
+    plugin_modules(args_plugin="""
+        @hookimpl
+        def olmo_register_taggers(registrar):
+            pass
+    """)
+    only(FakeDistribution("olmo-args", "0.1", {"args": "args_plugin"}))
+    with pytest.raises(PluginError, match=r"plugin 'args' \(olmo-args 0.1\) does not match the hook specs.*registrar"):
+        PluginHost()
+
+
+def test_disable_by_plugin_or_distribution_name(plugin_modules: Any, only: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin_modules(broken_plugin="raise RuntimeError('boom')\n", good_plugin=GOOD)
+    only(FakeDistribution("olmo-broken", "0.9", {"broken": "broken_plugin"}),
+         FakeDistribution("olmo-shouty", "1.0", {"shouty": "good_plugin"}))
+    monkeypatch.setenv("OLMO_DISABLE_PLUGINS", "broken")
+    assert list(PluginHost().plugins) == ["shouty"]
+    monkeypatch.setenv("OLMO_DISABLE_PLUGINS", "olmo-broken, olmo-shouty")
+    assert list(PluginHost().plugins) == []
+    monkeypatch.setenv("OLMO_DISABLE_PLUGINS", "*")
+    assert list(PluginHost().plugins) == []
+
+
+def test_olmo_plugins_variable_loads_modules(plugin_modules: Any, only: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin_modules(local_research=GOOD)
+    only()
+    monkeypatch.setenv("OLMO_PLUGINS", "local_research")
+    host = PluginHost()
+    assert host.plugins["local_research"].source == "OLMO_PLUGINS"
+    assert "shouty" in host.registry("taggers")
+    monkeypatch.setenv("OLMO_PLUGINS", "no_such_module_anywhere")
+    with pytest.raises(PluginError, match="plugin module 'no_such_module_anywhere' named in OLMO_PLUGINS"):
+        PluginHost()
+
+
+def test_two_distributions_with_one_plugin_name(plugin_modules: Any, only: Any) -> None:
+    plugin_modules(good_plugin=GOOD, other_plugin=GOOD)
+    only(FakeDistribution("olmo-a", "1.0", {"same": "good_plugin"}),
+         FakeDistribution("olmo-b", "2.0", {"same": "other_plugin"}))
+    with pytest.raises(PluginError, match=r"two plugins are named 'same': olmo-a 1.0 and olmo-b 2.0"):
+        PluginHost()
+
+
+def test_same_component_from_two_plugins_names_both(plugin_modules: Any, only: Any) -> None:
+    plugin_modules(good_plugin=GOOD, other_plugin=GOOD)
+    only(FakeDistribution("olmo-a", "1.0", {"a": "good_plugin"}),
+         FakeDistribution("olmo-b", "2.0", {"b": "other_plugin"}))
+    with pytest.raises(PluginError, match=r"tagger 'shouty' is registered twice: by plugin '.' \(olmo-. .\.0\) "
+                                          r"and by plugin '.' \(olmo-. .\.0\)"):
+        PluginHost().registry("taggers")
+
+
+def test_hook_that_raises_is_named(register_plugin: Any, olmo_host: PluginHost) -> None:
+    class Exploding:
+        @hookimpl
+        def olmo_register_models(self, register: Any) -> None:
+            raise ZeroDivisionError("division by zero")
+
+    register_plugin(Exploding(), "exploding")
+    with pytest.raises(PluginError, match=r"plugin 'exploding' \(from registered\) failed in olmo_register_models: "
+                                          r"ZeroDivisionError: division by zero"):
+        olmo_host.registry("models")
+
+
+def test_runtime_registration_is_undone(olmo_host: PluginHost) -> None:
+    class Temporary:
+        @hookimpl
+        def olmo_register_tasks(self, register: Any) -> None:
+            register("temporary", lambda: "built")
+
+    name = olmo_host.register(Temporary(), "temporary")
+    assert olmo_host.registry("tasks").build("temporary") == "built"
+    olmo_host.unregister(name)
+    assert "temporary" not in olmo_host.registry("tasks")
+
+
+def test_describe_lists_plugins_hooks_and_components(olmo_host: PluginHost) -> None:
+    info = olmo_host.describe()
+    by_name = {p["name"]: p for p in info["plugins"]}
+    assert set(FIRST_PARTY) <= set(by_name)
+    assert "olmo_register_commands" in by_name["core"]["hooks"]
+    commands = {c["name"]: c for c in info["components"]["commands"]}
+    assert commands["plugins"]["config"] == "olmo_core.plugins_command.PluginsConfig"
+    assert commands["data tag"]["distribution"].startswith("olmo-data ")
+    assert set(info["components"]) >= {"models", "taggers", "tasks", "adapters", "stages", "commands"}
