@@ -64,24 +64,17 @@ def component_fields(cls: type, prefix: tuple[str, ...] = ()) -> list[ComponentF
     for f in dataclasses.fields(cls):
         if _KIND in f.metadata:
             found.append(ComponentField(prefix + (f.name,), f.metadata[_KIND], f.metadata[_DEFAULT], f.metadata[_MANY]))
-        elif (nested := _nested_dataclass(cls, f)) is not None:
+        elif (nested := _nested_dataclass(f)) is not None:
             found.extend(component_fields(nested, prefix + (f.name,)))
     return found
 
 
-def _nested_dataclass(owner: type, f: dataclasses.Field[Any]) -> type | None:
-    if f.default_factory is dataclasses.MISSING:
-        return None
-    hints = _type_hints(owner)
-    hint = hints.get(f.name)
-    return hint if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
-
-
-@functools.cache
-def _type_hints(cls: type) -> dict[str, Any]:
-    import typing
-
-    return typing.get_type_hints(cls)
+def _nested_dataclass(f: dataclasses.Field[Any]) -> type | None:
+    factory = f.default_factory
+    if isinstance(factory, type) and dataclasses.is_dataclass(factory):
+        return factory
+    hint = f.type if isinstance(f.type, type) else None
+    return hint if hint is not None and dataclasses.is_dataclass(hint) and factory is not dataclasses.MISSING else None
 
 
 def check_config_class(cls: type, *, where: str) -> None:

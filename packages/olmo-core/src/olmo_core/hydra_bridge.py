@@ -106,14 +106,23 @@ def _values(override: Override) -> list[Any]:
     return list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
 
 
-def validate_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> None:
+def normalize_overrides(command: Component, overrides: Sequence[str]) -> list[str]:
+    """``group=[]`` for a multi-select group becomes ``~group`` (select none), which Hydra understands."""
+    many = {f.group for f in component_fields(command.config) if f.many} if command.config else set()
+    return [f"~{text.split('=', 1)[0]}" if text.replace(" ", "").endswith("=[]") and text.split("=", 1)[0] in many
+            else text for text in overrides]
+
+
+def validate_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:
     """Check ``overrides`` of ``command``, each sweep value included, before anything runs.
 
-    Raises :class:`UnknownComponentError` for a component name that is not registered, and
-    :class:`ConfigError` for an unknown key or a value of the wrong type.
+    Returns the overrides as Hydra should receive them (see :func:`normalize_overrides`). Raises
+    :class:`UnknownComponentError` for a component name that is not registered, and :class:`ConfigError`
+    for an unknown key or a value of the wrong type.
     """
     host = host or get_host()
     fields = {f.group: f for f in component_fields(command.config)} if command.config else {}
+    overrides = normalize_overrides(command, overrides)
     parsed = parse_overrides(overrides)
     for ov in parsed:
         f = fields.get(ov.key_or_group)
@@ -126,6 +135,7 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
                     raise UnknownComponentError(registry.kind.singular, str(name), registry.options())
     for variant in _variants(parsed):
         compose_node(command, variant, host=host)
+    return overrides
 
 
 def _variants(parsed: list[Override]) -> list[list[str]]:
@@ -144,9 +154,10 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
 def compose_node(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> DictConfig:
     """Compose ``command``'s config with ``overrides`` into an OmegaConf node (required keys may be ``???``)."""
     sync_config_store(host)
+    overrides = normalize_overrides(command, overrides)
     try:
         with initialize(version_base=VERSION_BASE, config_path=None):
-            return compose(config_name(command), overrides=list(overrides))
+            return compose(config_name(command), overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise _explain(command, list(overrides), exc, host) from exc
 

@@ -7,6 +7,7 @@ Nothing is lost: every line becomes either a :class:`~olmo_data.documents.Docume
 from __future__ import annotations
 
 import base64
+import io
 import json
 import zlib
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import fsspec
+import zstandard
 
 from olmo_data.documents import Document, DocumentError
 
@@ -36,6 +38,10 @@ class Quarantined:
 
 
 def _lines(url: str) -> Iterator[bytes]:
+    if url.endswith(".zst"):
+        with fsspec.open(url, "rb") as raw:
+            yield from io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw))  # type: ignore[arg-type]
+        return
     with fsspec.open(url, "rb", compression="infer") as f:
         yield from f
 
@@ -52,7 +58,7 @@ def read_documents(url: str) -> Iterator[Document | Quarantined]:
             if not raw.strip():
                 continue
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 yield Quarantined(file=url, line=number, reason=f"not UTF-8 ({exc.reason} at byte {exc.start})",
                                   raw=raw)
@@ -63,6 +69,6 @@ def read_documents(url: str) -> Iterator[Document | Quarantined]:
                 yield Quarantined(file=url, line=number, reason=f"invalid JSON ({exc.msg})", raw=raw)
             except DocumentError as exc:
                 yield Quarantined(file=url, line=number, reason=str(exc), raw=raw)
-    except (EOFError, OSError, zlib.error, ValueError) as exc:
+    except (EOFError, OSError, zlib.error, zstandard.ZstdError, ValueError) as exc:
         yield Quarantined(file=url, line=number + 1,
                           reason=f"unreadable after line {number}: {type(exc).__name__}: {exc}".rstrip(": "))

@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from olmo_core.errors import OlmoError
-from olmo_core.hydra_bridge import VERSION_BASE, config_name, sync_config_store, to_command_config, validate_overrides
+from olmo_core.hydra_bridge import VERSION_BASE, config_name, to_command_config, validate_overrides
 from olmo_core.registry import Component
 
 __all__ = ["run_command"]
@@ -42,8 +42,7 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
     Returns each job's result. A job's :class:`OlmoError` is re-raised as it is in a single run; in a
     sweep, each failing job is reported in one line and the sweep goes on, then fails as a whole.
     """
-    validate_overrides(command, overrides)
-    sync_config_store()
+    overrides = validate_overrides(command, overrides)
     results: list[Any] = []
     failures: list[tuple[str, BaseException]] = []
 

@@ -1,0 +1,192 @@
+"""Conversion between :class:`~olmo_core.nn.model.OLMo` and transformers' OLMo models.
+
+The OLMo-1 architecture (pre-norm ``block="olmo1"``, non-parametric ``layer_norm`` with eps 1e-5, no
+QK-norm) maps to ``OlmoForCausalLM``; the OLMo-2 architecture (``block="olmo2"``, ``rms_norm``, ``qk_norm``,
+no ``clip_qkv``) to ``Olmo2ForCausalLM``. Other combinations have no transformers class and raise
+``ValueError``. Weights map one to one, except that the fused ``att_proj`` splits into ``q/k/v_proj`` and
+``ff_proj``'s first half becomes ``up_proj`` and its second half ``gate_proj``.
+
+Vocabulary: transformers' ``vocab_size`` is our padded ``embedding_size`` (50304 for the OLMo tokenizer), as
+in AllenAI's own checkpoints. The fields transformers has no place for (our ``vocab_size``, ``init``,
+``init_std``, ``init_cutoff_factor``) travel in an extra ``olmo_config`` entry of its config, so that a round
+trip restores the same :class:`~olmo_core.nn.config.OLMoConfig`. A checkpoint without it (AllenAI's) gets
+``vocab_size`` = its embedding rows; rows short of a multiple of 128 are padded with zeros.
+
+transformers is imported only inside these functions.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from olmo_core.errors import MissingDependencyError
+from olmo_core.nn.config import OLMoConfig
+from olmo_core.nn.model import OLMo
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+__all__ = ["from_hf", "load_hf", "save_hf", "to_hf"]
+
+_EXTRA_KEY = "olmo_config"
+_EXTRA_FIELDS = ("vocab_size", "init", "init_std", "init_cutoff_factor")
+_OLMO1_EPS = 1e-5  # transformers' OlmoLayerNorm hard-codes it
+
+
+def _transformers() -> Any:
+    try:
+        import transformers
+    except ImportError as exc:
+        raise MissingDependencyError("HF interop", distribution="transformers") from exc
+    return transformers
+
+
+def _architecture(config: OLMoConfig) -> str:
+    """``"olmo"`` or ``"olmo2"``: the transformers model type that computes exactly what ``config`` does."""
+    if (config.block, config.norm, config.qk_norm) == ("olmo1", "layer_norm", False):
+        if config.norm_eps != _OLMO1_EPS:
+            raise ValueError(f"transformers' Olmo fixes the LayerNorm eps at {_OLMO1_EPS}, not {config.norm_eps}")
+        return "olmo"
+    if (config.block, config.norm, config.qk_norm) == ("olmo2", "rms_norm", True):
+        if config.clip_qkv is not None:
+            raise ValueError("transformers' Olmo2 has no clip_qkv; set clip_qkv=None to export")
+        return "olmo2"
+    raise ValueError(f"block={config.block!r}, norm={config.norm!r}, qk_norm={config.qk_norm} has no transformers "
+                     f"class: use ('olmo1', 'layer_norm', False) or ('olmo2', 'rms_norm', True)")
+
+
+def _hf_config(config: OLMoConfig) -> Any:
+    transformers = _transformers()
+    kind = _architecture(config)
+    fields = dict(
+        vocab_size=config.embedding_size, hidden_size=config.d_model, intermediate_size=config.mlp_hidden_size // 2,
+        num_hidden_layers=config.n_layers, num_attention_heads=config.n_heads, num_key_value_heads=config.kv_heads,
+        hidden_act="silu", max_position_embeddings=config.max_sequence_length, initializer_range=config.init_std,
+        pad_token_id=config.pad_token_id, bos_token_id=None, eos_token_id=config.eos_token_id,
+        tie_word_embeddings=config.weight_tying, attention_bias=False, attention_dropout=0.0,
+        rope_parameters={"rope_type": "default", "rope_theta": float(config.rope_theta)},
+        **{_EXTRA_KEY: {name: getattr(config, name) for name in _EXTRA_FIELDS}},
+    )
+    if kind == "olmo":
+        return transformers.OlmoConfig(clip_qkv=config.clip_qkv, **fields)
+    return transformers.Olmo2Config(rms_norm_eps=config.norm_eps, **fields)
+
+
+def _hf_state_dict(model: OLMo) -> dict[str, torch.Tensor]:
+    c = model.config
+    olmo2 = c.block == "olmo2"
+    ours = model.state_dict()
+    wte = ours["transformer.wte.weight"]
+    out = {"model.embed_tokens.weight": wte,
+           "lm_head.weight": wte if c.weight_tying else ours["transformer.ff_out.weight"]}
+    if olmo2:
+        out["model.norm.weight"] = ours["transformer.ln_f.weight"]
+    for i in range(c.n_layers):
+        src, dst = f"transformer.blocks.{i}.", f"model.layers.{i}."
+        q, k, v = ours[src + "att_proj.weight"].split(model.transformer["blocks"][i].fused_dims, dim=0)
+        up, gate = ours[src + "ff_proj.weight"].chunk(2, dim=0)
+        out |= {dst + "self_attn.q_proj.weight": q, dst + "self_attn.k_proj.weight": k,
+                dst + "self_attn.v_proj.weight": v, dst + "self_attn.o_proj.weight": ours[src + "attn_out.weight"],
+                dst + "mlp.up_proj.weight": up, dst + "mlp.gate_proj.weight": gate,
+                dst + "mlp.down_proj.weight": ours[src + "ff_out.weight"]}
+        if olmo2:
+            out |= {dst + "self_attn.q_norm.weight": ours[src + "q_norm.weight"],
+                    dst + "self_attn.k_norm.weight": ours[src + "k_norm.weight"],
+                    dst + "post_attention_layernorm.weight": ours[src + "attn_norm.weight"],
+                    dst + "post_feedforward_layernorm.weight": ours[src + "ff_norm.weight"]}
+    return out
+
+
+def _olmo_state_dict(hf: dict[str, torch.Tensor], config: OLMoConfig) -> dict[str, torch.Tensor]:
+    olmo2 = config.block == "olmo2"
+
+    def rows(weight: torch.Tensor) -> torch.Tensor:  # pad an unpadded vocabulary with zero rows
+        return torch.cat((weight, weight.new_zeros(config.embedding_size - weight.shape[0], weight.shape[1])))
+
+    out = {"transformer.wte.weight": rows(hf["model.embed_tokens.weight"])}
+    if not config.weight_tying:
+        out["transformer.ff_out.weight"] = rows(hf["lm_head.weight"])
+    if olmo2:
+        out["transformer.ln_f.weight"] = hf["model.norm.weight"]
+    for i in range(config.n_layers):
+        src, dst = f"model.layers.{i}.", f"transformer.blocks.{i}."
+        attn, mlp = src + "self_attn.", src + "mlp."
+        out |= {
+            dst + "att_proj.weight": torch.cat([hf[attn + f"{p}_proj.weight"] for p in "qkv"]),
+            dst + "attn_out.weight": hf[attn + "o_proj.weight"],
+            dst + "ff_proj.weight": torch.cat((hf[mlp + "up_proj.weight"], hf[mlp + "gate_proj.weight"])),
+            dst + "ff_out.weight": hf[mlp + "down_proj.weight"],
+        }
+        if olmo2:
+            out |= {dst + "q_norm.weight": hf[attn + "q_norm.weight"], dst + "k_norm.weight": hf[attn + "k_norm.weight"],
+                    dst + "attn_norm.weight": hf[src + "post_attention_layernorm.weight"],
+                    dst + "ff_norm.weight": hf[src + "post_feedforward_layernorm.weight"]}
+    return out
+
+
+def to_hf(model: OLMo) -> PreTrainedModel:
+    """A transformers ``OlmoForCausalLM`` or ``Olmo2ForCausalLM`` with a copy of ``model``'s weights, in its
+    dtype and on its device; its logits equal ``model``'s (to float rounding)."""
+    transformers = _transformers()
+    hf_config = _hf_config(model.config)
+    cls = transformers.OlmoForCausalLM if hf_config.model_type == "olmo" else transformers.Olmo2ForCausalLM
+    weight = model.transformer["wte"].weight
+    hf_model = cls(hf_config).to(device=weight.device, dtype=weight.dtype)
+    hf_model.load_state_dict(_hf_state_dict(model), strict=True)
+    return hf_model.eval()
+
+
+def from_hf(hf_model: PreTrainedModel) -> OLMo:
+    """An :class:`OLMo` with a copy of the weights of a transformers ``OlmoForCausalLM`` or
+    ``Olmo2ForCausalLM``, in its dtype and on its device."""
+    config = _olmo_config(hf_model.config)
+    weight = hf_model.get_input_embeddings().weight
+    model = OLMo(config).to(device=weight.device, dtype=weight.dtype)
+    model.load_state_dict(_olmo_state_dict(hf_model.state_dict(), config), strict=True)
+    return model
+
+
+def _olmo_config(hf: Any) -> OLMoConfig:
+    if hf.model_type not in ("olmo", "olmo2"):
+        raise ValueError(f"cannot import a transformers model of type {hf.model_type!r}: expected 'olmo' or 'olmo2'")
+    olmo2 = hf.model_type == "olmo2"
+    if getattr(hf, "hidden_act", "silu") != "silu" or getattr(hf, "attention_bias", False):
+        raise ValueError("only SwiGLU (hidden_act='silu') models without attention biases can be imported")
+    rope = hf.rope_parameters or {}
+    if rope.get("rope_type", "default") != "default":
+        raise ValueError(f"RoPE scaling {rope.get('rope_type')!r} is not supported")
+    eos = hf.eos_token_id[0] if isinstance(hf.eos_token_id, list) else hf.eos_token_id
+    if eos is None:
+        raise ValueError("the transformers config has no eos_token_id")
+    values: dict[str, Any] = dict(
+        d_model=hf.hidden_size, n_layers=hf.num_hidden_layers, n_heads=hf.num_attention_heads,
+        n_kv_heads=None if hf.num_key_value_heads == hf.num_attention_heads else hf.num_key_value_heads,
+        mlp_hidden_size=2 * hf.intermediate_size, vocab_size=hf.vocab_size,
+        max_sequence_length=hf.max_position_embeddings, rope_theta=rope.get("rope_theta", 10_000.0),
+        weight_tying=bool(hf.tie_word_embeddings), init_std=hf.initializer_range,
+        eos_token_id=eos, pad_token_id=eos if hf.pad_token_id is None else hf.pad_token_id,
+    )
+    if olmo2:
+        values |= dict(block="olmo2", norm="rms_norm", norm_eps=hf.rms_norm_eps, qk_norm=True, init="normal")
+    else:
+        values |= dict(block="olmo1", norm="layer_norm", norm_eps=_OLMO1_EPS, qk_norm=False, clip_qkv=hf.clip_qkv)
+    values |= {k: v for k, v in (getattr(hf, _EXTRA_KEY, None) or {}).items() if k in _EXTRA_FIELDS}
+    config = OLMoConfig(**values)
+    if config.embedding_size < hf.vocab_size:
+        raise ValueError(f"olmo_config.vocab_size {config.vocab_size} does not cover the {hf.vocab_size} embedding rows")
+    return config
+
+
+def save_hf(model: OLMo, directory: str | os.PathLike[str]) -> None:
+    """Write ``model`` as a transformers checkpoint (``config.json``, ``model.safetensors``) that
+    ``transformers.AutoModelForCausalLM.from_pretrained(directory)`` loads."""
+    to_hf(model).save_pretrained(directory)
+
+
+def load_hf(directory: str | os.PathLike[str]) -> OLMo:
+    """Read a transformers OLMo or OLMo-2 checkpoint directory (ours or AllenAI's) as an :class:`OLMo`."""
+    transformers = _transformers()
+    return from_hf(transformers.AutoModelForCausalLM.from_pretrained(directory))

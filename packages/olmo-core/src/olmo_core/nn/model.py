@@ -1,0 +1,251 @@
+"""The OLMo decoder in one file: embedding, blocks of attention and SwiGLU MLP, final norm, LM head.
+
+Parameter names follow OLMo's (``transformer.wte``, ``transformer.blocks.{i}.att_proj`` ...), so that
+checkpoints and converters line up with the original code. A block is either OLMo-1's pre-norm block
+(non-parametric LayerNorm) or OLMo-2's reordered-norm block (RMSNorm on what attention and the MLP add to
+the residual stream, plus QK-norm); :class:`~olmo_core.nn.config.OLMoConfig` selects which.
+
+The key/value cache is a list with one ``(keys, values)`` pair per block, each ``(batch, kv_heads, length,
+head_dim)`` with RoPE already applied; :meth:`OLMo.forward` returns a new list that holds the new tokens too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from olmo_core.nn.config import OLMoConfig
+
+__all__ = ["KVCache", "OLMo"]
+
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+class LayerNorm(nn.Module):
+    """Non-parametric LayerNorm (OLMo-1), computed in fp32."""
+
+    def __init__(self, size: int, eps: float) -> None:
+        super().__init__()
+        self.size, self.eps = size, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x.float(), (self.size,), eps=self.eps).type_as(x)
+
+    def reset_parameters(self) -> None:
+        pass
+
+
+class RMSNorm(nn.Module):
+    """RMSNorm with a weight and no bias (OLMo-2), computed in fp32."""
+
+    def __init__(self, size: int, eps: float) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.rms_norm(x.float(), self.weight.shape, self.weight.float(), self.eps).type_as(x)
+
+    def reset_parameters(self) -> None:
+        nn.init.ones_(self.weight)
+
+
+def make_norm(config: OLMoConfig, size: int) -> nn.Module:
+    """The norm that ``config.norm`` names, over the last ``size`` features."""
+    return (RMSNorm if config.norm == "rms_norm" else LayerNorm)(size, config.norm_eps)
+
+
+class RotaryEmbedding(nn.Module):
+    """RoPE in its non-interleaved "rotate half" form, computed in fp32.
+
+    The cos/sin tables are cached per device as plain attributes, not buffers: they stay fp32 when the model
+    is cast to bf16, never enter a checkpoint, and are rebuilt after the model moves (or leaves ``meta``).
+    """
+
+    def __init__(self, head_dim: int, theta: float, length: int) -> None:
+        super().__init__()
+        self.head_dim, self.theta, self.length = head_dim, theta, length
+        self._tables: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def tables(self, end: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos and sin for positions ``0 .. end-1``, each ``(end, head_dim)`` in fp32."""
+        if self._tables is None or self._tables[0].device != device or self._tables[0].shape[0] < end:
+            length = max(end, self.length)
+            inv_freq = 1.0 / (self.theta ** (torch.arange(0, self.head_dim, 2, device=device).float() / self.head_dim))
+            freqs = torch.outer(torch.arange(length, device=device).float(), inv_freq)
+            angles = torch.cat((freqs, freqs), dim=-1)
+            self._tables = (angles.cos(), angles.sin())
+            self.length = length
+        cos, sin = self._tables
+        return cos[:end], sin[:end]
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate ``x`` ``(batch, heads, seq, head_dim)`` by the positions whose ``cos``/``sin`` are given."""
+    xf = x.float()
+    x1, x2 = xf.chunk(2, dim=-1)
+    return (xf * cos + torch.cat((-x2, x1), dim=-1) * sin).type_as(x)
+
+
+class OLMoBlock(nn.Module):
+    """One transformer block: fused-QKV causal self-attention, then a SwiGLU MLP."""
+
+    def __init__(self, config: OLMoConfig, layer_id: int) -> None:
+        super().__init__()
+        self.config, self.layer_id = config, layer_id
+        d, kv_dim = config.d_model, config.kv_heads * config.head_dim
+        self.fused_dims = (d, kv_dim, kv_dim)
+        self.att_proj = nn.Linear(d, d + 2 * kv_dim, bias=False)
+        self.attn_out = nn.Linear(d, d, bias=False)
+        self.ff_proj = nn.Linear(d, config.mlp_hidden_size, bias=False)
+        self.ff_out = nn.Linear(config.mlp_hidden_size // 2, d, bias=False)
+        self.attn_norm = make_norm(config, d)
+        self.ff_norm = make_norm(config, d)
+        if config.qk_norm:
+            self.q_norm = make_norm(config, d)
+            self.k_norm = make_norm(config, kv_dim)
+
+    def forward(
+        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor | None,
+        past: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        if self.config.block == "olmo2":  # reordered norm: normalize what each sublayer adds
+            attended, present = self.attention(x, rope, mask, past)
+            x = x + self.attn_norm(attended)
+            return x + self.ff_norm(self.mlp(x)), present
+        attended, present = self.attention(self.attn_norm(x), rope, mask, past)
+        x = x + attended
+        return x + self.mlp(self.ff_norm(x)), present
+
+    def attention(
+        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor | None,
+        past: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        c = self.config
+        batch, seq, _ = x.shape
+        qkv = self.att_proj(x)
+        if c.clip_qkv is not None:
+            qkv = qkv.clamp(-c.clip_qkv, c.clip_qkv)
+        q, k, v = qkv.split(self.fused_dims, dim=-1)
+        if c.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q = q.view(batch, seq, c.n_heads, c.head_dim).transpose(1, 2)
+        k = k.view(batch, seq, c.kv_heads, c.head_dim).transpose(1, 2)
+        v = v.view(batch, seq, c.kv_heads, c.head_dim).transpose(1, 2)
+        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        if past is not None:
+            k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None and past is None,
+                                           enable_gqa=c.kv_heads != c.n_heads)
+        return self.attn_out(y.transpose(1, 2).reshape(batch, seq, c.d_model)), (k, v)
+
+    def mlp(self, x: torch.Tensor) -> torch.Tensor:
+        x, gate = self.ff_proj(x).chunk(2, dim=-1)  # first half "up", second half "gate"
+        return self.ff_out(F.silu(gate) * x)
+
+
+class OLMo(nn.Module):
+    """The OLMo decoder-only language model built from an :class:`OLMoConfig`.
+
+    Logits cover ``config.embedding_size`` tokens (the vocabulary padded to a multiple of 128).
+    """
+
+    def __init__(self, config: OLMoConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.transformer = nn.ModuleDict({
+            "wte": nn.Embedding(config.embedding_size, config.d_model),
+            "blocks": nn.ModuleList(OLMoBlock(config, i) for i in range(config.n_layers)),
+            "ln_f": make_norm(config, config.d_model),
+        })
+        if not config.weight_tying:
+            self.transformer["ff_out"] = nn.Linear(config.d_model, config.embedding_size, bias=False)
+        self.rope = RotaryEmbedding(config.head_dim, config.rope_theta, config.max_sequence_length)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Initialize every weight as ``config.init`` says, from truncated normals (``init_cutoff_factor``).
+
+        ``"mitchell"`` (OLMo-1): std ``1/sqrt(d_model)`` for the embedding, ``att_proj``, ``ff_proj`` and an
+        untied LM head; ``1/sqrt(2·d_model·(i+1))`` for block ``i``'s ``attn_out`` and
+        ``1/sqrt(2·(mlp_hidden_size/2)·(i+1))`` for its ``ff_out``. ``"normal"`` (OLMo-2): std ``init_std``
+        for all of them. Norm weights are ones.
+        """
+        c = self.config
+        mitchell = c.init == "mitchell"
+        std_in = 1 / math.sqrt(c.d_model) if mitchell else c.init_std
+        self._init(self.transformer["wte"].weight, std_in)
+        if "ff_out" in self.transformer:
+            self._init(self.transformer["ff_out"].weight, std_in)
+        for i, block in enumerate(self.transformer["blocks"]):
+            depth = 2 * (i + 1)
+            self._init(block.att_proj.weight, std_in)
+            self._init(block.ff_proj.weight, std_in)
+            self._init(block.attn_out.weight, 1 / math.sqrt(depth * c.d_model) if mitchell else c.init_std)
+            self._init(block.ff_out.weight, 1 / math.sqrt(depth * block.ff_out.in_features) if mitchell else c.init_std)
+        for module in self.modules():
+            if isinstance(module, (LayerNorm, RMSNorm)):
+                module.reset_parameters()
+
+    def _init(self, weight: torch.Tensor, std: float) -> None:
+        cutoff = self.config.init_cutoff_factor
+        if cutoff is None:
+            nn.init.normal_(weight, mean=0.0, std=std)
+        else:
+            nn.init.trunc_normal_(weight, mean=0.0, std=std, a=-cutoff * std, b=cutoff * std)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        *,
+        doc_lens: torch.Tensor | None = None,
+        past_key_values: KVCache | None = None,
+        use_cache: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, KVCache]:
+        """Logits ``(batch, seq, embedding_size)`` for ``input_ids`` ``(batch, seq)``.
+
+        :param doc_lens: ``(batch, max_docs)`` lengths of the documents packed into each row, in order and
+            zero-padded (OLMo's format): a token attends only to earlier tokens of its own document. Tokens past
+            a row's total form one more document. Positions are not reset at document starts (as in OLMo); RoPE
+            makes attention depend only on distances, so a document's logits do not depend on where it sits.
+        :param past_key_values: the cache of the tokens before ``input_ids``; they sit at positions
+            ``0 .. past-1`` and the new ones follow.
+        :param use_cache: also return the cache extended with ``input_ids``, as ``(logits, cache)``.
+        """
+        batch, seq = input_ids.shape
+        past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
+        if doc_lens is not None and past_len:
+            raise ValueError("doc_lens cannot be combined with past_key_values")
+        cos, sin = self.rope.tables(past_len + seq, input_ids.device)
+        rope = (cos[past_len:], sin[past_len:])
+        mask = None
+        if doc_lens is not None:
+            mask = document_mask(doc_lens, seq)
+        elif past_len and seq > 1:  # causal with the new tokens at the bottom right
+            mask = torch.ones(seq, past_len + seq, dtype=torch.bool, device=input_ids.device).tril(past_len)
+
+        x = self.transformer["wte"](input_ids)
+        cache: KVCache = []
+        for i, block in enumerate(self.transformer["blocks"]):
+            x, present = block(x, rope, mask, None if past_key_values is None else past_key_values[i])
+            if use_cache:
+                cache.append(present)
+        x = self.transformer["ln_f"](x)
+        head = self.transformer["wte"].weight if self.config.weight_tying else self.transformer["ff_out"].weight
+        logits = F.linear(x, head)
+        return (logits, cache) if use_cache else logits
+
+
+def document_mask(doc_lens: torch.Tensor, seq: int) -> torch.Tensor:
+    """The ``(batch, 1, seq, seq)`` boolean mask that lets a token attend to itself and earlier tokens of its
+    own document, given ``doc_lens`` ``(batch, max_docs)``."""
+    positions = torch.arange(seq, device=doc_lens.device)
+    doc_ends = doc_lens.cumsum(dim=-1)
+    doc_ids = (doc_ends[:, :, None] <= positions[None, None, :]).sum(dim=1)
+    same_doc = doc_ids[:, :, None] == doc_ids[:, None, :]
+    causal = torch.ones(seq, seq, dtype=torch.bool, device=doc_lens.device).tril()
+    return (same_doc & causal)[:, None]

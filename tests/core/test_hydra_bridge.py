@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from olmo_core import component, hookimpl
+from olmo_core.errors import ConfigError, PluginError, UnknownComponentError, UsageError
+from olmo_core.hydra_bridge import validate_overrides
+from olmo_core.plugins import PluginHost
+
+
+@dataclass(kw_only=True)
+class MlpConfig:
+    width: int = 8
+    depth: int = 2
+
+
+@dataclass(kw_only=True)
+class Schedule:
+    model: Any = component("models", default="mlp")
+    lr: float = 1e-3
+
+
+@dataclass(kw_only=True)
+class FitConfig:
+    seed: int = 0
+    train: Schedule = field(default_factory=Schedule)
+
+
+@dataclass(kw_only=True)
+class ClashInner:
+    model: Any = component("tasks")
+
+
+@dataclass(kw_only=True)
+class Clash:
+    train: ClashInner = field(default_factory=ClashInner)
+
+
+class FitPlugin:
+    """A plugin with a model (and a preset) and a command whose config nests a component field."""
+
+    @hookimpl
+    def olmo_register_models(self, register: Any) -> None:
+        register("mlp", lambda config: ("mlp", config.width, config.depth), config=MlpConfig,
+                 presets={"mlp-wide": MlpConfig(width=512)})
+
+    @hookimpl
+    def olmo_register_commands(self, register: Any) -> None:
+        register("fit", lambda config: config, config=FitConfig)
+
+
+@pytest.fixture
+def fit(register_plugin: Any, olmo_host: PluginHost) -> Any:
+    register_plugin(FitPlugin(), "fit-plugin")
+    return olmo_host.registry("commands").get("fit")
+
+
+def test_plugin_component_is_selected_and_configured(example_plugin: ModuleType, register_plugin: Any,
+                                                     olmo_compose: Any) -> None:
+    register_plugin(example_plugin, "example_length")
+    cfg = olmo_compose("data tag", ["input=x", "taggers=[example_length]", "taggers.example_length.min_words=3"])
+    assert list(cfg.taggers) == ["example_length"]
+    node = cfg.taggers["example_length"]
+    assert (node._name_, node.min_words) == ("example_length", 3)
+    from olmo_core import build
+
+    built = build("taggers", node)
+    assert type(built.config) is example_plugin.ExampleLengthConfig and built.config.min_words == 3
+
+
+def test_nested_component_field_defaults_and_presets(fit: Any, olmo_compose: Any) -> None:
+    cfg = olmo_compose("fit")
+    assert (cfg.train.model._name_, cfg.train.model.width) == ("mlp", 8)
+    cfg = olmo_compose("fit", ["train/model=mlp-wide", "train.model.depth=5", "train.lr=0.5"])
+    assert (cfg.train.model.width, cfg.train.model.depth, cfg.train.lr) == (512, 5, 0.5)
+    from olmo_core import build
+
+    assert build("models", cfg.train.model) == ("mlp", 512, 5)
+
+
+def test_unknown_component_name(fit: Any, olmo_host: PluginHost) -> None:
+    with pytest.raises(UnknownComponentError) as info:
+        validate_overrides(fit, ["train/model=mlp-wdie"])
+    assert str(info.value).startswith("unknown model 'mlp-wdie' (did you mean 'mlp-wide'?); available: ")
+
+
+def test_unknown_component_in_a_later_sweep_value(fit: Any) -> None:
+    with pytest.raises(UnknownComponentError, match="unknown model 'nope'"):
+        validate_overrides(fit, ["train/model=mlp,nope"])
+
+
+def test_unknown_key_lists_valid_keys(fit: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_overrides(fit, ["train.lrr=0.1"])
+    assert str(info.value) == ("unknown config key 'train.lrr' for `olmo fit` (did you mean 'lr'?); "
+                               "valid keys under 'train': lr, model")
+
+
+def test_unknown_top_level_key(fit: Any) -> None:
+    with pytest.raises(ConfigError, match=r"unknown config key 'sead' for `olmo fit` \(did you mean 'seed'\?\); "
+                                          r"valid keys: seed, train"):
+        validate_overrides(fit, ["sead=1"])
+
+
+def test_wrong_type_in_any_sweep_value(fit: Any) -> None:
+    with pytest.raises(ConfigError, match=r"invalid value in override 'seed=x'"):
+        validate_overrides(fit, ["seed=1,x"])
+
+
+def test_unparsable_override(fit: Any) -> None:
+    with pytest.raises(UsageError, match=r"cannot parse override 'seed=\[1'"):
+        validate_overrides(fit, ["seed=[1"])
+
+
+def test_one_group_cannot_select_two_kinds(fit: Any, register_plugin: Any, olmo_host: PluginHost) -> None:
+    class ClashPlugin:
+        @hookimpl
+        def olmo_register_commands(self, register: Any) -> None:
+            register("clash", lambda c: c, config=Clash)
+
+    register_plugin(ClashPlugin(), "clash")
+    from olmo_core.hydra_bridge import sync_config_store
+
+    with pytest.raises(PluginError, match=r"config group 'train/model' of command '(fit|clash)'"):
+        sync_config_store(olmo_host)

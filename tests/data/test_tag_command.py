@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tests.conftest import stdlib_documents
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_third_party_tagger_runs_inside_data_tag(dataset: Path, example_plugin: ModuleType, register_plugin: Any,
+                                                olmo_cli: Any) -> None:
+    register_plugin(example_plugin, "example_length")
+    result = olmo_cli("data", "tag", f"input={dataset}", "taggers=[example_length]",
+                      "taggers.example_length.min_words=150")
+    assert result.exit_code == 0, result.err
+    rows = read_rows(dataset / "attributes" / "example_length" / "docs.jsonl.gz")
+    records = stdlib_documents()
+    assert [r["id"] for r in rows] == [r["id"] for r in records]
+    for row, record in zip(rows, records, strict=True):
+        words = len(str(record["text"]).split())
+        end = len(str(record["text"]))
+        assert row["attributes"] == {
+            "example_length__example_length__word_count": [[0, end, words]],
+            "example_length__example_length__keep": [[0, end, int(words >= 150)]],
+        }
+    report = json.loads((dataset / "reports" / "tag.json").read_text())
+    assert (report["documents"], report["quarantined"]) == (len(records), 0)
+    assert "tagged 12 documents from 1 files with example_length; quarantined 0" in result.out
+
+
+def test_bad_lines_are_quarantined_and_counted(tmp_path: Path, example_plugin: ModuleType, register_plugin: Any,
+                                              olmo_cli: Any) -> None:
+    register_plugin(example_plugin, "example_length")
+    docs = tmp_path / "ds" / "documents"
+    docs.mkdir(parents=True)
+    (docs / "a.jsonl").write_bytes(b'{"id": "1", "text": "one two three"}\nnot json\n{"id": "2"}\n')
+    result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[example_length]", "experiment=exp")
+    assert result.exit_code == 0, result.err
+    report = json.loads((tmp_path / "ds" / "reports" / "tag.json").read_text())
+    assert (report["records"], report["documents"], report["quarantined"]) == (3, 1, 2)
+    assert report["quarantine_reasons"] == {"invalid JSON": 1, "missing 'text'": 1}
+    quarantined = [json.loads(line) for line in (tmp_path / "ds" / "quarantine" / "a.jsonl").read_text().splitlines()]
+    assert [(q["line"], q["reason"]) for q in quarantined] == [(2, "invalid JSON (Expecting value)"),
+                                                               (3, "missing 'text'")]
+    row = json.loads((tmp_path / "ds" / "attributes" / "example_length" / "a.jsonl").read_text())
+    assert row["attributes"]["exp__example_length__word_count"] == [[0, 13, 3]]
+
+
+def test_input_without_documents_needs_output(tmp_path: Path, example_plugin: ModuleType, register_plugin: Any,
+                                             olmo_cli: Any) -> None:
+    register_plugin(example_plugin, "example_length")
+    (tmp_path / "loose.jsonl").write_text('{"id": "1", "text": "x"}\n')
+    result = olmo_cli("data", "tag", f"input={tmp_path}/*.jsonl", "taggers=[example_length]")
+    assert result.exit_code == 2
+    assert "is not inside a dataset's documents/ directory: set output=<dir>" in result.err
+    ok = olmo_cli("data", "tag", f"input={tmp_path}/*.jsonl", "taggers=[example_length]", f"output={tmp_path}/out")
+    assert ok.exit_code == 0 and (tmp_path / "out" / "attributes" / "example_length" / "loose.jsonl").exists()
