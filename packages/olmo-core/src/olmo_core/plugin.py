@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+
 from olmo_core.plugins import hookimpl
 from olmo_core.plugins_command import PluginsConfig, plugins_command
 from olmo_core.registry import Register
+from olmo_core.tokenizer_train import TokenizerTrainConfig, train_tokenizer_command
+from olmo_core.tokenizer import BUILTIN, OLMO_RELEASE, TokenizerConfig, build_tokenizer, load_builtin
 
 
 @hookimpl(trylast=True)
 def olmo_register_commands(register: Register) -> None:
     register("plugins", plugins_command, config=PluginsConfig)
+    register("tokenizer train", train_tokenizer_command, config=TokenizerTrainConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_tokenizers(register: Register) -> None:
+    register("file", build_tokenizer, config=TokenizerConfig, help="a tokenizer.json from any path (path=...)")
+    for name in BUILTIN:
+        register(name, functools.partial(load_builtin, name), help=f"OLMo tokenizer {name!r} from {OLMO_RELEASE.spec}")

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import posixpath
 
+from olmo_core.documents import DOCUMENT_SUFFIXES, document_files
 from olmo_core.errors import ConfigError
-from olmo_core.io import exists, glob
 
-__all__ = ["DOCUMENT_SUFFIXES", "Layout", "find_layout"]
-
-DOCUMENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst")
+__all__ = ["Layout", "find_layout"]
 
 
 class Layout:
@@ -51,31 +49,14 @@ def find_layout(input: str, output: str | None) -> Layout:
 
     Derived files go under ``output``, or under the dataset directory when the input is one.
     """
-    input = input.rstrip("/")
-    documents_root: str | None = None
-    if any(ch in input for ch in "*?["):
-        files = glob(input)
-    elif exists(f"{input}/documents"):
-        documents_root = f"{input}/documents"
-        files = _documents_under(documents_root)
-    elif input.endswith(DOCUMENT_SUFFIXES):
-        files = [input] if exists(input) else []
-    else:
-        documents_root = input
-        files = _documents_under(input)
-    if not files:
-        raise ConfigError(f"input='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)})")
-    if documents_root is None:
-        marker = "/documents/"
-        if marker in files[0]:
-            documents_root = files[0][: files[0].index(marker) + len(marker) - 1]
+    files = document_files(input)
+    marker = "/documents/"
+    documents_root = files[0][: files[0].rindex(marker) + len(marker) - 1] if marker in files[0] else None
+    if documents_root is None and not any(ch in input for ch in "*?[") and not input.endswith(DOCUMENT_SUFFIXES):
+        documents_root = input.rstrip("/")
     root = output.rstrip("/") if output else None
     if root is None:
         if documents_root is None or not documents_root.endswith("/documents"):
             raise ConfigError(f"input='{input}' is not inside a dataset's documents/ directory: set output=<dir>")
         root = documents_root[: -len("/documents")]
     return Layout(files, root, documents_root)
-
-
-def _documents_under(directory: str) -> list[str]:
-    return sorted(f for f in glob(f"{directory}/**") if f.endswith(DOCUMENT_SUFFIXES))

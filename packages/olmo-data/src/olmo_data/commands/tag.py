@@ -16,7 +16,7 @@ from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
 from olmo_data.layout import find_layout
-from olmo_data.reader import Quarantined, read_documents
+from olmo_core.documents import Quarantined, read_documents
 from olmo_data.taggers.base import attribute_key
 
 __all__ = ["TagConfig", "tag_command"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from olmo_data.documents import Document
+from olmo_core.documents import Document
 
 __all__ = ["Attributes", "Span", "Tagger", "attribute_key", "round_score"]
 

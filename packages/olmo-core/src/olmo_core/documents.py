@@ -1,0 +1,170 @@
+"""Dolma documents, the unit every curation step reads and writes, and reading them from JSON lines.
+
+JSON lines may be plain, ``.gz`` or ``.zst``, on any fsspec URL. Nothing is lost: every line becomes either a
+:class:`Document` or a :class:`Quarantined` record that names the file, the line and the reason, and keeps
+the raw bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+
+from olmo_core.errors import ConfigError, MissingDependencyError
+from olmo_core.io import exists, glob
+
+try:
+    from zstandard import ZstdError
+except ImportError:  # zstandard is optional in core; reading .zst asks for it
+    ZstdError = OSError  # type: ignore[assignment,misc]
+
+_READ_ERRORS = (EOFError, OSError, zlib.error, ValueError, ZstdError)
+
+__all__ = ["DOCUMENT_SUFFIXES", "Document", "DocumentError", "Quarantined", "document_files", "read_documents"]
+
+DOCUMENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst")
+
+
+class DocumentError(ValueError):
+    """A record that is not a valid Dolma document; the message is the reason it was quarantined."""
+
+
+@dataclass(slots=True, kw_only=True)
+class Document:
+    """One Dolma document: ``id`` (unique within its ``source``), ``text``, ``source``, timestamps, metadata."""
+
+    id: str
+    text: str
+    source: str = ""
+    added: str | None = None
+    created: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, record: Any) -> Document:
+        """Validate a parsed JSON record; raise :class:`DocumentError` saying what is wrong with it."""
+        if not isinstance(record, dict):
+            raise DocumentError(f"expected a JSON object, got {type(record).__name__}")
+        text = record.get("text")
+        if text is None:
+            raise DocumentError("missing 'text'")
+        if not isinstance(text, str):
+            raise DocumentError(f"'text' is {type(text).__name__}, not a string")
+        doc_id = record.get("id")
+        if doc_id is None or isinstance(doc_id, (dict, list)):
+            raise DocumentError("missing 'id'" if doc_id is None else "'id' is not a string or number")
+        metadata = record.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise DocumentError("'metadata' is not an object")
+        return cls(id=str(doc_id), text=text, source=str(record.get("source") or ""), added=record.get("added"),
+                   created=record.get("created"), metadata=metadata)
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as a Dolma JSON record."""
+        record: dict[str, Any] = {"id": self.id, "text": self.text, "source": self.source}
+        if self.added is not None:
+            record["added"] = self.added
+        if self.created is not None:
+            record["created"] = self.created
+        if self.metadata:
+            record["metadata"] = self.metadata
+        return record
+
+
+@dataclass(frozen=True, kw_only=True)
+class Quarantined:
+    """A line (or the unreadable rest of a file) that is not a valid document, and why."""
+
+    file: str
+    line: int
+    reason: str
+    raw: bytes = b""
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as JSON, the raw bytes base64-encoded so that nothing is lost."""
+        return {"file": self.file, "line": self.line, "reason": self.reason,
+                "raw_base64": base64.b64encode(self.raw).decode("ascii")}
+
+
+def _lines(url: str) -> Iterator[bytes]:
+    if url.endswith(".zst"):
+        yield from _zstd_lines(url)
+        return
+    with fsspec.open(url, "rb", compression="infer") as f:
+        yield from f
+
+
+def _zstd_lines(url: str) -> Iterator[bytes]:
+    """Lines of a (possibly multi-frame) zstd file; a stream that ends inside a frame raises EOFError."""
+    try:
+        import zstandard
+    except ImportError:
+        raise MissingDependencyError("reading .zst files", distribution="zstandard") from None
+    decompressor = zstandard.ZstdDecompressor()
+    pending = b""
+    with fsspec.open(url, "rb") as raw:
+        stream = decompressor.decompressobj()
+        started = False
+        while chunk := raw.read(1 << 20):
+            while chunk:
+                started = True
+                pending += stream.decompress(chunk)
+                chunk = b""
+                if stream.eof:
+                    chunk, stream, started = stream.unused_data, decompressor.decompressobj(), False
+            *complete, pending = pending.split(b"\n")
+            yield from (line + b"\n" for line in complete)
+        if started and not stream.eof:
+            raise EOFError("compressed stream ended before the end of its zstd frame (truncated file)")
+    if pending:
+        yield pending
+
+
+def read_documents(url: str) -> Iterator[Document | Quarantined]:
+    """Yield the documents of one JSON-lines file, and a :class:`Quarantined` record for each bad line.
+
+    A truncated or corrupt compressed file yields the documents before the damage and one record for the
+    rest; blank lines are skipped.
+    """
+    number = 0
+    try:
+        for number, raw in enumerate(_lines(url), start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield Quarantined(file=url, line=number, reason=f"not UTF-8 ({exc.reason} at byte {exc.start})",
+                                  raw=raw)
+                continue
+            try:
+                yield Document.from_json(json.loads(text))
+            except json.JSONDecodeError as exc:
+                yield Quarantined(file=url, line=number, reason=f"invalid JSON ({exc.msg})", raw=raw)
+            except DocumentError as exc:
+                yield Quarantined(file=url, line=number, reason=str(exc), raw=raw)
+    except _READ_ERRORS as exc:
+        yield Quarantined(file=url, line=number + 1,
+                          reason=f"unreadable after line {number}: {type(exc).__name__}: {exc}".rstrip(": "))
+
+
+def document_files(input: str) -> list[str]:
+    """The JSON-lines files that ``input`` names: a glob, a file, a dataset directory (its ``documents/``)
+    or any directory (searched recursively). Raises :class:`ConfigError` when there are none."""
+    input = input.rstrip("/")
+    if any(ch in input for ch in "*?["):
+        files = glob(input)
+    elif input.endswith(DOCUMENT_SUFFIXES):
+        files = [input] if exists(input) else []
+    else:
+        root = f"{input}/documents" if exists(f"{input}/documents") else input
+        files = [f for f in glob(f"{root}/**") if f.endswith(DOCUMENT_SUFFIXES)]
+    if not files:
+        raise ConfigError(f"input='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)})")
+    return sorted(files)

