@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from olmo_core.optim.register import register_optimizers, register_schedulers
 from olmo_core.plugins import hookimpl
 from olmo_core.plugins_command import PluginsConfig, plugins_command
 from olmo_core.registry import Register
@@ -22,3 +23,13 @@ def olmo_register_tokenizers(register: Register) -> None:
     register("file", build_tokenizer, config=TokenizerConfig, help="a tokenizer.json from any path (path=...)")
     for name in BUILTIN:
         register(name, functools.partial(load_builtin, name), help=f"OLMo tokenizer {name!r} from {OLMO_RELEASE.spec}")
+
+
+@hookimpl(trylast=True)
+def olmo_register_optimizers(register: Register) -> None:
+    register_optimizers(register)
+
+
+@hookimpl(trylast=True)
+def olmo_register_schedulers(register: Register) -> None:
+    register_schedulers(register)
