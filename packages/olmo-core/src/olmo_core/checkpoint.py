@@ -84,12 +84,13 @@ def step_dir(root: str | Path, step: int) -> Path:
 
 
 def save_checkpoint(path: str | Path, *, tensors: Mapping[str, Mapping[str, torch.Tensor]],
-                    documents: Mapping[str, Any] | None = None) -> Path:
+                    documents: Mapping[str, Any] | None = None, files: Mapping[str, bytes] | None = None) -> Path:
     """Write a checkpoint directory atomically and return its path.
 
     ``tensors`` maps a group name to its named tensors (one safetensors file per group); ``documents`` maps
-    a name to JSON-able data (one ``<name>.json`` per entry). An existing checkpoint at ``path`` is replaced
-    only once the new one is complete.
+    a name to JSON-able data (one ``<name>.json`` per entry); ``files`` are copied byte for byte (their
+    names must end in a safe suffix, such as ``tokenizer.json``). An existing checkpoint at ``path`` is
+    replaced only once the new one is complete.
     """
     _, st = _torch()
     final = Path(path)
@@ -97,20 +98,25 @@ def save_checkpoint(path: str | Path, *, tensors: Mapping[str, Mapping[str, torc
     tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        files: dict[str, dict[str, Any]] = {}
+        entries: dict[str, dict[str, Any]] = {}
         for group, named in tensors.items():
             target = tmp / f"{group}.safetensors"
             st.save_file({k: v.detach().contiguous().cpu() for k, v in named.items()}, str(target),
                          metadata={"format": FORMAT, "group": group})
-            files[target.name] = {}
+            entries[target.name] = {}
         for name, value in (documents or {}).items():
             target = tmp / f"{name}.json"
             target.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
-            files[target.name] = {}
-        for name in files:
+            entries[target.name] = {}
+        for name, data in (files or {}).items():
+            if not name.endswith(SAFE_SUFFIXES) or "/" in name or name == MANIFEST or name in entries:
+                raise CheckpointError(f"cannot store file {name!r} in a checkpoint")
+            (tmp / name).write_bytes(data)
+            entries[name] = {}
+        for name in entries:
             _fsync(tmp / name)
-            files[name] = {"sha256": _sha256(tmp / name), "bytes": (tmp / name).stat().st_size}
-        manifest = {"format": FORMAT, "files": files, "tensor_groups": sorted(tensors),
+            entries[name] = {"sha256": _sha256(tmp / name), "bytes": (tmp / name).stat().st_size}
+        manifest = {"format": FORMAT, "files": entries, "tensor_groups": sorted(tensors),
                     "documents": sorted(documents or {})}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         _fsync(tmp / MANIFEST)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 
+from olmo_core import model_commands
+from olmo_core.nn.register import register_models
 from olmo_core.optim.register import register_optimizers, register_schedulers
 from olmo_core.plugins import hookimpl
 from olmo_core.plugins_command import PluginsConfig, plugins_command
@@ -16,6 +18,11 @@ from olmo_core.tokenizer import BUILTIN, OLMO_RELEASE, TokenizerConfig, build_to
 def olmo_register_commands(register: Register) -> None:
     register("plugins", plugins_command, config=PluginsConfig)
     register("tokenizer train", train_tokenizer_command, config=TokenizerTrainConfig)
+    register("model init", model_commands.init_command, config=model_commands.InitConfig)
+    register("model info", model_commands.info_command, config=model_commands.InfoConfig)
+    register("model export-hf", model_commands.export_hf_command, config=model_commands.ExportConfig)
+    register("model import-hf", model_commands.import_hf_command, config=model_commands.ImportConfig)
+    register("generate", model_commands.generate_command, config=model_commands.GenerateConfig)
 
 
 @hookimpl(trylast=True)
@@ -33,3 +40,8 @@ def olmo_register_optimizers(register: Register) -> None:
 @hookimpl(trylast=True)
 def olmo_register_schedulers(register: Register) -> None:
     register_schedulers(register)
+
+
+@hookimpl(trylast=True)
+def olmo_register_models(register: Register) -> None:
+    register_models(register)

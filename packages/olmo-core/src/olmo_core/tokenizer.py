@@ -58,6 +58,11 @@ class Tokenizer:
         self.sha256 = hashlib.sha256(json_text.encode()).hexdigest()
 
     @property
+    def json_text(self) -> str:
+        """The tokenizer's ``tokenizer.json`` text, exactly as loaded."""
+        return self._json
+
+    @property
     def vocab_size(self) -> int:
         """Number of token ids (added tokens included)."""
         return int(self.backend.get_vocab_size(with_added_tokens=True))

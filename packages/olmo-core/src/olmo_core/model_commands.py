@@ -1,0 +1,230 @@
+"""``olmo model init|info|export-hf|import-hf`` and ``olmo generate``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from olmo_core.config import NAME_KEY, REQUIRED, component
+from olmo_core.errors import ConfigError, MissingDependencyError
+from olmo_core.io import write_text
+from olmo_core.plugins import get_host
+from olmo_core.tokenizer import Tokenizer, load_tokenizer
+
+__all__ = ["ExportConfig", "GenerateConfig", "ImportConfig", "InfoConfig", "InitConfig"]
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("model commands", distribution="olmo-core", extra="torch") from None
+    return torch
+
+
+@dataclass(kw_only=True)
+class InitConfig:
+    """Options of ``olmo model init``."""
+
+    model: Any = component("models", default="olmo-tiny", help="architecture or preset")
+    seed: int = 0
+    """Seed of the initialization: the same seed gives the same weights."""
+    output: str = REQUIRED
+    """The checkpoint directory to write."""
+    tokenizer: str = "olmo-v1.5"
+    """Tokenizer saved with the model: a registered name or a path to a tokenizer.json."""
+
+
+def init_command(config: InitConfig) -> Path:
+    """Initialize a model from a preset and write it as a step-0 checkpoint with its tokenizer."""
+    from olmo_core.model_io import save_model
+
+    torch = _torch()
+    tokenizer = load_tokenizer(config.tokenizer)
+    _check_vocab(config.model, tokenizer)
+    torch.manual_seed(config.seed)
+    model = get_host().registry("models").build(config.model)
+    path = save_model(config.output, model, config.model, tokenizer=tokenizer, trainer={"step": 0, "seed": config.seed})
+    total = sum(p.numel() for p in model.parameters())
+    print(f"wrote {path}: {config.model[NAME_KEY] if isinstance(config.model, dict) else config.model._name_} "
+          f"with {total:,} parameters, seed {config.seed}, tokenizer {tokenizer.name}")
+    return path
+
+
+def _check_vocab(model_config: Any, tokenizer: Tokenizer) -> None:
+    vocab = getattr(model_config, "vocab_size", None)
+    if vocab is not None and tokenizer.vocab_size > vocab:
+        raise ConfigError(f"tokenizer {tokenizer.name} has {tokenizer.vocab_size} tokens but the model's vocab_size "
+                          f"is {vocab}: set model.vocab_size={tokenizer.vocab_size} or pick another tokenizer")
+
+
+@dataclass(kw_only=True)
+class InfoConfig:
+    """Options of ``olmo model info``."""
+
+    checkpoint: str = REQUIRED
+    """A model checkpoint directory."""
+    json: bool = False
+    """Print JSON instead of text."""
+
+
+def parameter_counts(model: Any) -> tuple[int, int]:
+    """(total, non-embedding) parameter counts of a module; a model may define ``num_non_embedding_params``."""
+    torch = _torch()
+    total = sum(p.numel() for p in model.parameters())
+    if hasattr(model, "num_non_embedding_params"):
+        return total, int(model.num_non_embedding_params())
+    embedding = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Embedding))
+    return total, total - embedding
+
+
+def info_command(config: InfoConfig) -> dict[str, Any]:
+    """Print a checkpoint's model config, parameter counts (total and non-embedding), tokenizer and step."""
+    from olmo_core.checkpoint import verify_checkpoint
+
+    torch = _torch()
+    path = Path(config.checkpoint)
+    manifest = verify_checkpoint(path)
+    documents = {n: json.loads((path / f"{n}.json").read_text()) for n in manifest["documents"]}
+    model_config = documents.get("model_config")
+    if model_config is None:
+        raise ConfigError(f"{path} is not a model checkpoint (no model_config.json)")
+    with torch.device("meta"):
+        model = get_host().registry("models").build(model_config)
+    total, non_embedding = parameter_counts(model)
+    info = {"checkpoint": str(path), "step": documents.get("trainer", {}).get("step"), "model": model_config,
+            "parameters": total, "non_embedding_parameters": non_embedding,
+            "tokenizer": documents.get("tokenizer_identity"),
+            "bytes": sum(f["bytes"] for f in manifest["files"].values())}
+    if config.json:
+        print(json.dumps(info, indent=2))
+        return info
+    print(f"checkpoint: {path} (step {info['step']}, {info['bytes'] / 1e6:,.1f} MB)")
+    print(f"model: {model_config[NAME_KEY]}")
+    for key, value in model_config.items():
+        if key != NAME_KEY:
+            print(f"  {key}: {value}")
+    print(f"parameters: {total:,} total, {non_embedding:,} non-embedding")
+    if info["tokenizer"]:
+        t = info["tokenizer"]
+        print(f"tokenizer: {t['name']} (vocab {t['vocab_size']}, eos {t['eos_token_id']}, pad {t['pad_token_id']})")
+    return info
+
+
+@dataclass(kw_only=True)
+class ExportConfig:
+    """Options of ``olmo model export-hf``."""
+
+    checkpoint: str = REQUIRED
+    """The olmo model checkpoint to export."""
+    output: str = REQUIRED
+    """Directory for the transformers model and tokenizer files."""
+
+
+def export_hf_command(config: ExportConfig) -> Path:
+    """Write a checkpoint as a transformers model directory (OlmoForCausalLM or Olmo2ForCausalLM) with its
+    tokenizer, loadable with ``AutoModelForCausalLM.from_pretrained`` and ``AutoTokenizer.from_pretrained``."""
+    from olmo_core.model_io import load_model
+    from olmo_core.nn.hf import save_hf
+    from olmo_core.nn.model import OLMo
+
+    loaded = load_model(config.checkpoint)
+    if not isinstance(loaded.model, OLMo):
+        raise ConfigError(f"{config.checkpoint} holds a '{loaded.config[NAME_KEY]}' model: only OLMo models export "
+                          f"to transformers")
+    out = Path(config.output)
+    save_hf(loaded.model, out)
+    if loaded.tokenizer is not None:
+        write_hf_tokenizer(loaded.tokenizer, out, max_length=loaded.model.config.max_sequence_length)
+    print(f"exported {config.checkpoint} to {out} (transformers {_hf_class(loaded.model)})")
+    return out
+
+
+def _hf_class(model: Any) -> str:
+    return "Olmo2ForCausalLM" if model.config.block == "olmo2" else "OlmoForCausalLM"
+
+
+def write_hf_tokenizer(tokenizer: Tokenizer, directory: Path, *, max_length: int) -> None:
+    """``tokenizer.json`` plus the config files that ``AutoTokenizer.from_pretrained`` reads."""
+    tokenizer.save(str(directory))
+    special = {"eos_token": tokenizer.eos_token, "bos_token": tokenizer.eos_token, "unk_token": tokenizer.eos_token}
+    if tokenizer.pad_token:
+        special["pad_token"] = tokenizer.pad_token
+    tokenizer_config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": max_length,
+                        "clean_up_tokenization_spaces": False, **special}
+    write_text(str(directory / "tokenizer_config.json"), json.dumps(tokenizer_config, indent=2) + "\n")
+    write_text(str(directory / "special_tokens_map.json"), json.dumps(special, indent=2) + "\n")
+
+
+@dataclass(kw_only=True)
+class ImportConfig:
+    """Options of ``olmo model import-hf``."""
+
+    input: str = REQUIRED
+    """A transformers OlmoForCausalLM or Olmo2ForCausalLM directory."""
+    output: str = REQUIRED
+    """The olmo checkpoint directory to write."""
+
+
+def import_hf_command(config: ImportConfig) -> Path:
+    """Convert a transformers OLMo or OLMo-2 directory (and its tokenizer.json) into an olmo checkpoint."""
+    from olmo_core.model_io import save_model
+    from olmo_core.nn.hf import load_hf
+
+    model = load_hf(config.input)
+    source = Path(config.input)
+    tokenizer = None
+    if (source / "tokenizer.json").is_file():
+        settings = json.loads((source / "tokenizer_config.json").read_text()) \
+            if (source / "tokenizer_config.json").is_file() else {}
+        tokenizer = Tokenizer.from_file(str(source), name=f"{source.name}/tokenizer.json",
+                                        eos_token=_token_text(settings.get("eos_token")) or "<|endoftext|>",
+                                        pad_token=_token_text(settings.get("pad_token")))
+    node = {NAME_KEY: "olmo", **dataclasses.asdict(model.config)}
+    path = save_model(config.output, model, node, tokenizer=tokenizer, trainer={"step": 0, "imported_from": str(source)})
+    print(f"imported {source} into {path}")
+    return path
+
+
+def _token_text(value: Any) -> str | None:
+    return value.get("content") if isinstance(value, dict) else value
+
+
+@dataclass(kw_only=True)
+class GenerateConfig:
+    """Options of ``olmo generate``."""
+
+    checkpoint: str = REQUIRED
+    """A model checkpoint directory (with its tokenizer)."""
+    prompt: str = REQUIRED
+    """The text to continue."""
+    max_new_tokens: int = 64
+    """Most tokens to generate (fewer if the model ends the text)."""
+    temperature: float = 0.0
+    """0 for greedy decoding; above 0 samples from the softmax at this temperature."""
+    top_p: float = 1.0
+    """Nucleus sampling: sample from the smallest set of tokens whose probability reaches top_p."""
+    seed: int = 0
+    """Seed of the sampler."""
+
+
+def generate_command(config: GenerateConfig) -> str:
+    """Continue a prompt with a model checkpoint: greedy or top-p sampling, with a KV cache."""
+    from olmo_core.model_io import load_model
+    from olmo_core.nn.generate import generate
+
+    torch = _torch()
+    loaded = load_model(config.checkpoint)
+    if loaded.tokenizer is None:
+        raise ConfigError(f"{config.checkpoint} has no tokenizer.json: generation needs the model's tokenizer")
+    loaded.model.eval()
+    ids = torch.tensor([loaded.tokenizer.encode(config.prompt)], dtype=torch.long)
+    generator = torch.Generator().manual_seed(config.seed)
+    out = generate(loaded.model, ids, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                   top_p=config.top_p, eos_token_id=loaded.tokenizer.eos_token_id, generator=generator)
+    text = loaded.tokenizer.decode(out[0, ids.shape[1]:].tolist(), skip_special_tokens=True)
+    print(config.prompt + text)
+    return text

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from olmo_core.checkpoint import load_checkpoint
+from olmo_core.model_io import load_model
+from tests.conftest import stdlib_documents
+
+# olmo-tiny, tied: embedding 50304 x 128; per layer att_proj 128x384, attn_out 128x128, ff_proj 128x1024,
+# ff_out 512x128 (the SwiGLU halves the width), 4 layers.
+TINY_EMBEDDING = 50304 * 128
+TINY_BLOCKS = 4 * (128 * 384 + 128 * 128 + 128 * 1024 + 512 * 128)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from olmo_core.cli import invoke
+
+    out = tmp_path_factory.mktemp("ckpt") / "tiny"
+    invoke(["model", "init", "model=olmo-tiny", "seed=3", f"output={out}"])
+    return out
+
+
+def test_init_is_seeded_and_info_counts_parameters(tiny_checkpoint: Path, olmo_cli: Any, tmp_path: Path) -> None:
+    result = olmo_cli("model", "info", f"checkpoint={tiny_checkpoint}", "--json")
+    assert result.exit_code == 0, result.err
+    info = json.loads(result.out)
+    assert (info["parameters"], info["non_embedding_parameters"]) == (TINY_EMBEDDING + TINY_BLOCKS, TINY_BLOCKS)
+    assert info["step"] == 0 and info["tokenizer"]["name"] == "olmo-v1.5"
+    assert olmo_cli("model", "init", "model=olmo-tiny", "seed=3", f"output={tmp_path / 'same'}").exit_code == 0
+    assert olmo_cli("model", "init", "model=olmo-tiny", "seed=4", f"output={tmp_path / 'other'}").exit_code == 0
+    ours = load_checkpoint(tiny_checkpoint).tensors["model"]
+    same = load_checkpoint(tmp_path / "same").tensors["model"]
+    other = load_checkpoint(tmp_path / "other").tensors["model"]
+    assert all(torch.equal(ours[k], same[k]) for k in ours)
+    assert not torch.equal(ours["transformer.wte.weight"], other["transformer.wte.weight"])
+
+
+def test_info_of_a_paper_preset_counts_without_allocating(olmo_cli: Any, tmp_path: Path) -> None:
+    from olmo_core.checkpoint import save_checkpoint
+    from olmo_core.model_io import model_config_document
+    from olmo_core.plugins import get_host
+
+    _, config = get_host().registry("models").resolve("olmo1-7b")
+    save_checkpoint(tmp_path / "ck", tensors={"model": {}}, documents={"model_config": model_config_document(config)})
+    info = json.loads(olmo_cli("model", "info", f"checkpoint={tmp_path / 'ck'}", "--json").out)
+    assert info["parameters"] == 6_888_095_744
+
+
+def test_export_to_transformers_and_back(tiny_checkpoint: Path, olmo_cli: Any, tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    hf_dir, back = tmp_path / "hf", tmp_path / "back"
+    assert olmo_cli("model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={hf_dir}").exit_code == 0
+    hf_model = AutoModelForCausalLM.from_pretrained(hf_dir).eval()
+    hf_tokenizer = AutoTokenizer.from_pretrained(hf_dir)
+    assert type(hf_model).__name__ == "OlmoForCausalLM"
+    loaded = load_model(tiny_checkpoint)
+    loaded.model.eval()
+    text = str(stdlib_documents()[0]["text"])[:400]
+    ids = loaded.tokenizer.encode(text)  # type: ignore[union-attr]
+    assert hf_tokenizer(text)["input_ids"] == ids
+    with torch.no_grad():
+        ours = loaded.model(torch.tensor([ids]))
+        theirs = hf_model(torch.tensor([ids])).logits
+    torch.testing.assert_close(ours[..., : theirs.shape[-1]], theirs, rtol=0, atol=1e-4)
+
+    assert olmo_cli("model", "import-hf", f"input={hf_dir}", f"output={back}").exit_code == 0
+    original = load_checkpoint(tiny_checkpoint).tensors["model"]
+    again = load_checkpoint(back).tensors["model"]
+    assert original.keys() == again.keys() and all(torch.equal(original[k], again[k]) for k in original)
+    assert load_model(back).tokenizer.sha256 == loaded.tokenizer.sha256  # type: ignore[union-attr]
+
+
+def test_generate_is_deterministic(tiny_checkpoint: Path, olmo_cli: Any) -> None:
+    args = ("generate", f"checkpoint={tiny_checkpoint}", "prompt=Call me Ishmael.", "max_new_tokens=6")
+    first, second = olmo_cli(*args), olmo_cli(*args)
+    assert first.exit_code == 0 and first.out == second.out and first.out.startswith("Call me Ishmael.")
+    sampled = olmo_cli(*args, "temperature=1.0", "top_p=0.9", "seed=5")
+    assert sampled.out == olmo_cli(*args, "temperature=1.0", "top_p=0.9", "seed=5").out
+
+
+def test_tokenizer_larger_than_the_model_is_refused(olmo_cli: Any, tmp_path: Path) -> None:
+    result = olmo_cli("model", "init", "model=olmo-tiny", "model.vocab_size=1000", "model.eos_token_id=0",
+                      f"output={tmp_path / 'x'}")
+    assert result.exit_code == 2
+    assert "tokenizer olmo-v1.5 has 50280 tokens but the model's vocab_size is 1000" in result.err
