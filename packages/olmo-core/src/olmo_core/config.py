@@ -24,23 +24,31 @@ REQUIRED: Any = "???"
 _KIND = "olmo_kind"
 _DEFAULT = "olmo_default"
 _MANY = "olmo_many"
+_PROVIDERS = "olmo_providers"
 
 
-def component(kind: str, default: str | None = None, *, help: str = "") -> Any:
+def component(kind: str, default: str | None = None, *, help: str = "",
+              providers: Mapping[str, str] | None = None) -> Any:
     """A command-config field that selects one registered component of ``kind`` (``model=olmo``).
 
-    ``default`` is the component, alias or preset selected when the user names none.
+    ``default`` is the component, alias or preset selected when the user names none. ``providers`` maps
+    a default's name to the distribution that registers it, so that a missing one is reported with the
+    command that installs it.
     """
-    return dataclasses.field(default=None, metadata={_KIND: kind, _DEFAULT: default, _MANY: False, "help": help})
+    return dataclasses.field(default=None, metadata={_KIND: kind, _DEFAULT: default, _MANY: False, "help": help,
+                                                     _PROVIDERS: dict(providers or {})})
 
 
-def components(kind: str, default: Sequence[str] = (), *, help: str = "") -> Any:
+def components(kind: str, default: Sequence[str] = (), *, help: str = "",
+               providers: Mapping[str, str] | None = None) -> Any:
     """A command-config field that selects several components of ``kind``, in order (``taggers=[a,b]``).
 
-    The composed value maps each selected name to its configuration.
+    The composed value maps each selected name to its configuration. ``providers`` is as for
+    :func:`component`.
     """
     return dataclasses.field(default_factory=dict,
-                             metadata={_KIND: kind, _DEFAULT: list(default), _MANY: True, "help": help})
+                             metadata={_KIND: kind, _DEFAULT: list(default), _MANY: True, "help": help,
+                                       _PROVIDERS: dict(providers or {})})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +59,14 @@ class ComponentField:
     kind: str
     default: str | list[str] | None
     many: bool
+    providers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def defaults(self) -> list[str]:
+        """The default selection as a list of names."""
+        if self.default is None:
+            return []
+        return list(self.default) if isinstance(self.default, list) else [self.default]
 
     @property
     def group(self) -> str:
@@ -63,7 +79,8 @@ def component_fields(cls: type, prefix: tuple[str, ...] = ()) -> list[ComponentF
     found: list[ComponentField] = []
     for f in dataclasses.fields(cls):
         if _KIND in f.metadata:
-            found.append(ComponentField(prefix + (f.name,), f.metadata[_KIND], f.metadata[_DEFAULT], f.metadata[_MANY]))
+            found.append(ComponentField(prefix + (f.name,), f.metadata[_KIND], f.metadata[_DEFAULT], f.metadata[_MANY],
+                                        f.metadata.get(_PROVIDERS, {})))
         elif (nested := _nested_dataclass(f)) is not None:
             found.extend(component_fields(nested, prefix + (f.name,)))
     return found

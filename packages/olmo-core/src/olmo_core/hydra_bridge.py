@@ -30,6 +30,7 @@ __all__ = ["compose_command", "compose_node", "config_name", "parse_overrides", 
 VERSION_BASE = "1.3"
 _synced: tuple[int, int] | None = None
 _stored: list[tuple[str | None, str]] = []
+_absent: dict[tuple[str, str], list[str]] = {}
 
 
 def config_name(command: Component) -> str:
@@ -59,6 +60,7 @@ def sync_config_store(host: PluginHost | None = None) -> None:
         return
     cs = ConfigStore.instance()
     _forget(cs)
+    _absent.clear()
     groups: dict[str, tuple[str, ComponentField]] = {}
     for command in host.registry("commands"):
         name = config_name(command)
@@ -73,7 +75,12 @@ def sync_config_store(host: PluginHost | None = None) -> None:
                 if f.group not in groups:
                     groups[f.group] = (command.name, f)
                     _store_group(cs, host, f)
-                defaults.append({f.group: f.default if f.default not in (None, []) else None})
+                available = [name for name in f.defaults if name in host.registry(f.kind)]
+                absent = [name for name in f.defaults if name not in available]
+                if absent:
+                    _absent[(command.name, f.group)] = absent
+                chosen: Any = available if f.many else (available[0] if available else None)
+                defaults.append({f.group: chosen or None})
         defaults += ["_self_", {"override hydra/job_logging": "none"}, {"override hydra/hydra_logging": "none"}]
         _store(cs, name, {"defaults": defaults,
                           "hydra": {"run": {"dir": "."}, "output_subdir": None, "job": {"name": name},
@@ -124,6 +131,11 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
     fields = {f.group: f for f in component_fields(command.config)} if command.config else {}
     overrides = normalize_overrides(command, overrides)
     parsed = parse_overrides(overrides)
+    sync_config_store(host)
+    chosen = {ov.key_or_group for ov in parsed}
+    for f in fields.values():
+        if f.group not in chosen and _absent.get((command.name, f.group)):
+            raise _missing_defaults(command, f, _absent[(command.name, f.group)], host)
     for ov in parsed:
         f = fields.get(ov.key_or_group)
         if f is None:
@@ -136,6 +148,32 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
     for variant in _variants(parsed):
         compose_node(command, variant, host=host)
     return overrides
+
+
+def _missing_defaults(command: Component, f: ComponentField, absent: list[str], host: PluginHost) -> ConfigError:
+    kind = host.registry(f.kind).kind.singular
+    wanted = ", ".join(f"'{name}'" for name in absent)
+    dists = sorted({f.providers[name] for name in absent if name in f.providers})
+    if dists:
+        installed = [d for d in dists if _installed(d)]
+        if installed:
+            how = f"the installed {', '.join(installed)} does not register it; upgrade it"
+        else:
+            how = f"install {' '.join(dists)} (`uv pip install {' '.join(dists)}`)"
+    else:
+        how = "install the plugin that provides it"
+    return ConfigError(f"`olmo {command.name}` uses the {kind} {wanted} by default, which no installed plugin "
+                       f"registers: {how}, or choose others with {f.group}=...")
+
+
+def _installed(distribution: str) -> bool:
+    import importlib.metadata
+
+    try:
+        importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def _variants(parsed: list[Override]) -> list[list[str]]:

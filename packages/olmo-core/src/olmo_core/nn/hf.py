@@ -67,7 +67,7 @@ def _hf_config(config: OLMoConfig) -> Any:
         hidden_act="silu", max_position_embeddings=config.max_sequence_length, initializer_range=config.init_std,
         pad_token_id=config.pad_token_id, bos_token_id=None, eos_token_id=config.eos_token_id,
         tie_word_embeddings=config.weight_tying, attention_bias=False, attention_dropout=0.0,
-        rope_parameters={"rope_type": "default", "rope_theta": float(config.rope_theta)},
+        rope_theta=float(config.rope_theta),  # transformers 5 moves it into rope_parameters
         **{_EXTRA_KEY: {name: getattr(config, name) for name in _EXTRA_FIELDS}},
     )
     if kind == "olmo":
@@ -86,7 +86,7 @@ def _hf_state_dict(model: OLMo) -> dict[str, torch.Tensor]:
         out["model.norm.weight"] = ours["transformer.ln_f.weight"]
     for i in range(c.n_layers):
         src, dst = f"transformer.blocks.{i}.", f"model.layers.{i}."
-        q, k, v = ours[src + "att_proj.weight"].split(model.transformer["blocks"][i].fused_dims, dim=0)
+        q, k, v = ours[src + "att_proj.weight"].split(model.blocks[i].fused_dims, dim=0)
         up, gate = ours[src + "ff_proj.weight"].chunk(2, dim=0)
         out |= {dst + "self_attn.q_proj.weight": q, dst + "self_attn.k_proj.weight": k,
                 dst + "self_attn.v_proj.weight": v, dst + "self_attn.o_proj.weight": ours[src + "attn_out.weight"],
@@ -121,7 +121,8 @@ def _olmo_state_dict(hf: dict[str, torch.Tensor], config: OLMoConfig) -> dict[st
             dst + "ff_out.weight": hf[mlp + "down_proj.weight"],
         }
         if olmo2:
-            out |= {dst + "q_norm.weight": hf[attn + "q_norm.weight"], dst + "k_norm.weight": hf[attn + "k_norm.weight"],
+            out |= {dst + "q_norm.weight": hf[attn + "q_norm.weight"],
+                    dst + "k_norm.weight": hf[attn + "k_norm.weight"],
                     dst + "attn_norm.weight": hf[src + "post_attention_layernorm.weight"],
                     dst + "ff_norm.weight": hf[src + "post_feedforward_layernorm.weight"]}
     return out
@@ -133,7 +134,7 @@ def to_hf(model: OLMo) -> PreTrainedModel:
     transformers = _transformers()
     hf_config = _hf_config(model.config)
     cls = transformers.OlmoForCausalLM if hf_config.model_type == "olmo" else transformers.Olmo2ForCausalLM
-    weight = model.transformer["wte"].weight
+    weight = model.transformer.wte.weight
     hf_model = cls(hf_config).to(device=weight.device, dtype=weight.dtype)
     hf_model.load_state_dict(_hf_state_dict(model), strict=True)
     return hf_model.eval()
@@ -143,8 +144,7 @@ def from_hf(hf_model: PreTrainedModel) -> OLMo:
     """An :class:`OLMo` with a copy of the weights of a transformers ``OlmoForCausalLM`` or
     ``Olmo2ForCausalLM``, in its dtype and on its device."""
     config = _olmo_config(hf_model.config)
-    weight = hf_model.get_input_embeddings().weight
-    model = OLMo(config).to(device=weight.device, dtype=weight.dtype)
+    model = OLMo(config).to(device=hf_model.device, dtype=hf_model.dtype)
     model.load_state_dict(_olmo_state_dict(hf_model.state_dict(), config), strict=True)
     return model
 
@@ -155,9 +155,9 @@ def _olmo_config(hf: Any) -> OLMoConfig:
     olmo2 = hf.model_type == "olmo2"
     if getattr(hf, "hidden_act", "silu") != "silu" or getattr(hf, "attention_bias", False):
         raise ValueError("only SwiGLU (hidden_act='silu') models without attention biases can be imported")
-    rope = hf.rope_parameters or {}
-    if rope.get("rope_type", "default") != "default":
-        raise ValueError(f"RoPE scaling {rope.get('rope_type')!r} is not supported")
+    rope = getattr(hf, "rope_parameters", None) or {"rope_theta": hf.rope_theta, **(hf.rope_scaling or {})}  # v4
+    if rope.get("rope_type", rope.get("type", "default")) != "default":
+        raise ValueError(f"RoPE scaling {rope.get('rope_type', rope.get('type'))!r} is not supported")
     eos = hf.eos_token_id[0] if isinstance(hf.eos_token_id, list) else hf.eos_token_id
     if eos is None:
         raise ValueError("the transformers config has no eos_token_id")
@@ -165,7 +165,7 @@ def _olmo_config(hf: Any) -> OLMoConfig:
         d_model=hf.hidden_size, n_layers=hf.num_hidden_layers, n_heads=hf.num_attention_heads,
         n_kv_heads=None if hf.num_key_value_heads == hf.num_attention_heads else hf.num_key_value_heads,
         mlp_hidden_size=2 * hf.intermediate_size, vocab_size=hf.vocab_size,
-        max_sequence_length=hf.max_position_embeddings, rope_theta=rope.get("rope_theta", 10_000.0),
+        max_sequence_length=hf.max_position_embeddings, rope_theta=float(rope["rope_theta"]),
         weight_tying=bool(hf.tie_word_embeddings), init_std=hf.initializer_range,
         eos_token_id=eos, pad_token_id=eos if hf.pad_token_id is None else hf.pad_token_id,
     )
@@ -176,7 +176,8 @@ def _olmo_config(hf: Any) -> OLMoConfig:
     values |= {k: v for k, v in (getattr(hf, _EXTRA_KEY, None) or {}).items() if k in _EXTRA_FIELDS}
     config = OLMoConfig(**values)
     if config.embedding_size < hf.vocab_size:
-        raise ValueError(f"olmo_config.vocab_size {config.vocab_size} does not cover the {hf.vocab_size} embedding rows")
+        raise ValueError(f"olmo_config.vocab_size {config.vocab_size} is smaller than the checkpoint's "
+                         f"{hf.vocab_size} embedding rows")
     return config
 
 

@@ -12,6 +12,7 @@ head_dim)`` with RoPE already applied; :meth:`OLMo.forward` returns a new list t
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +20,7 @@ from torch import nn
 
 from olmo_core.nn.config import OLMoConfig
 
-__all__ = ["KVCache", "OLMo"]
+__all__ = ["KVCache", "OLMo", "OLMoBlock"]
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -93,9 +94,9 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 class OLMoBlock(nn.Module):
     """One transformer block: fused-QKV causal self-attention, then a SwiGLU MLP."""
 
-    def __init__(self, config: OLMoConfig, layer_id: int) -> None:
+    def __init__(self, config: OLMoConfig) -> None:
         super().__init__()
-        self.config, self.layer_id = config, layer_id
+        self.config = config
         d, kv_dim = config.d_model, config.kv_heads * config.head_dim
         self.fused_dims = (d, kv_dim, kv_dim)
         self.att_proj = nn.Linear(d, d + 2 * kv_dim, bias=False)
@@ -147,6 +148,18 @@ class OLMoBlock(nn.Module):
         return self.ff_out(F.silu(gate) * x)
 
 
+class Transformer(nn.Module):
+    """The container that gives the weights OLMo's names: ``wte``, ``blocks.{i}``, ``ln_f`` and, when the
+    LM head is not tied to the embedding, ``ff_out``."""
+
+    def __init__(self, config: OLMoConfig) -> None:
+        super().__init__()
+        self.wte = nn.Embedding(config.embedding_size, config.d_model)
+        self.blocks = nn.ModuleList(OLMoBlock(config) for _ in range(config.n_layers))
+        self.ln_f = make_norm(config, config.d_model)
+        self.ff_out = None if config.weight_tying else nn.Linear(config.d_model, config.embedding_size, bias=False)
+
+
 class OLMo(nn.Module):
     """The OLMo decoder-only language model built from an :class:`OLMoConfig`.
 
@@ -156,15 +169,19 @@ class OLMo(nn.Module):
     def __init__(self, config: OLMoConfig) -> None:
         super().__init__()
         self.config = config
-        self.transformer = nn.ModuleDict({
-            "wte": nn.Embedding(config.embedding_size, config.d_model),
-            "blocks": nn.ModuleList(OLMoBlock(config, i) for i in range(config.n_layers)),
-            "ln_f": make_norm(config, config.d_model),
-        })
-        if not config.weight_tying:
-            self.transformer["ff_out"] = nn.Linear(config.d_model, config.embedding_size, bias=False)
+        self.transformer = Transformer(config)
         self.rope = RotaryEmbedding(config.head_dim, config.rope_theta, config.max_sequence_length)
         self.reset_parameters()
+
+    @property
+    def blocks(self) -> list[OLMoBlock]:
+        """The transformer blocks, first to last."""
+        return cast(list[OLMoBlock], list(self.transformer.blocks))
+
+    @property
+    def lm_head(self) -> torch.Tensor:
+        """The ``(embedding_size, d_model)`` output projection: the embedding itself when tied."""
+        return self.transformer.wte.weight if self.transformer.ff_out is None else self.transformer.ff_out.weight
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
@@ -178,10 +195,10 @@ class OLMo(nn.Module):
         c = self.config
         mitchell = c.init == "mitchell"
         std_in = 1 / math.sqrt(c.d_model) if mitchell else c.init_std
-        self._init(self.transformer["wte"].weight, std_in)
-        if "ff_out" in self.transformer:
-            self._init(self.transformer["ff_out"].weight, std_in)
-        for i, block in enumerate(self.transformer["blocks"]):
+        self._init(self.transformer.wte.weight, std_in)
+        if self.transformer.ff_out is not None:
+            self._init(self.transformer.ff_out.weight, std_in)
+        for i, block in enumerate(self.blocks):
             depth = 2 * (i + 1)
             self._init(block.att_proj.weight, std_in)
             self._init(block.ff_proj.weight, std_in)
@@ -228,15 +245,13 @@ class OLMo(nn.Module):
         elif past_len and seq > 1:  # causal with the new tokens at the bottom right
             mask = torch.ones(seq, past_len + seq, dtype=torch.bool, device=input_ids.device).tril(past_len)
 
-        x = self.transformer["wte"](input_ids)
+        x = self.transformer.wte(input_ids)
         cache: KVCache = []
-        for i, block in enumerate(self.transformer["blocks"]):
+        for i, block in enumerate(self.blocks):
             x, present = block(x, rope, mask, None if past_key_values is None else past_key_values[i])
             if use_cache:
                 cache.append(present)
-        x = self.transformer["ln_f"](x)
-        head = self.transformer["wte"].weight if self.config.weight_tying else self.transformer["ff_out"].weight
-        logits = F.linear(x, head)
+        logits = F.linear(self.transformer.ln_f(x), self.lm_head)
         return (logits, cache) if use_cache else logits
 
 
