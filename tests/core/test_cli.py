@@ -99,7 +99,7 @@ def test_failing_sweep_job_is_reported_and_the_sweep_goes_on(olmo_cli: Any, regi
     assert result.exit_code == 1
     assert recorder.calls == [1, 3]
     assert result.err.strip().splitlines()[-1] == ("error: 1 of 3 sweep jobs of `olmo count` failed: "
-                                                  "fail_on=2 n=2: n=2 is not allowed")
+                                                  "n=2: n=2 is not allowed")
 
 
 def test_flag_for_a_non_boolean_needs_a_value(olmo_cli: Any, register_plugin: Any) -> None:

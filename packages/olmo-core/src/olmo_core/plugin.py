@@ -7,6 +7,8 @@ import functools
 from olmo_core import model_commands
 from olmo_core.nn.register import register_models
 from olmo_core.optim.register import register_optimizers, register_schedulers
+from olmo_core.pipeline.command import PipelineConfig, pipeline_command
+from olmo_core.pipeline.report import ReportConfig, ReportStage
 from olmo_core.plugins import hookimpl
 from olmo_core.plugins_command import PluginsConfig, plugins_command
 from olmo_core.registry import Register
@@ -23,6 +25,7 @@ def olmo_register_commands(register: Register) -> None:
     register("model export-hf", model_commands.export_hf_command, config=model_commands.ExportConfig)
     register("model import-hf", model_commands.import_hf_command, config=model_commands.ImportConfig)
     register("generate", model_commands.generate_command, config=model_commands.GenerateConfig)
+    register("pipeline", pipeline_command, config=PipelineConfig)
 
 
 @hookimpl(trylast=True)
@@ -45,3 +48,8 @@ def olmo_register_schedulers(register: Register) -> None:
 @hookimpl(trylast=True)
 def olmo_register_models(register: Register) -> None:
     register_models(register)
+
+
+@hookimpl(trylast=True)
+def olmo_register_stages(register: Register) -> None:
+    register("report", ReportStage, config=ReportConfig)

@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from olmo_core.errors import OlmoError
-from olmo_core.hydra_bridge import VERSION_BASE, config_name, to_command_config, validate_overrides
+from olmo_core.hydra_bridge import VERSION_BASE, config_name, parse_overrides, to_command_config, validate_overrides
 from olmo_core.registry import Component
 
 __all__ = ["run_command"]
@@ -61,6 +61,10 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
 
     app = hydra.main(version_base=VERSION_BASE, config_path=None, config_name=config_name(command))(task)
     argv = [f"olmo {command.name}", *hydra_flags, *(["--multirun"] if multirun else []), *overrides]
+    if multirun:
+        fixed = sorted({ov.key_or_group for ov in parse_overrides(overrides) if not ov.is_sweep_override()})
+        if fixed:  # name each job's directory after the values it sweeps
+            argv.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]")
     with _hydra_argv(argv):
         app()
     if failures and not multirun:

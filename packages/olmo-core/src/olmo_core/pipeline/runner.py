@@ -1,0 +1,67 @@
+"""Running stages in order, skipping those already completed with the same configuration."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from olmo_core.config import to_dict
+from olmo_core.errors import PluginError
+from olmo_core.io import write_text
+from olmo_core.pipeline.stage import StageContext
+from olmo_core.plugins import get_host
+
+__all__ = ["run_stages"]
+
+DONE = "done.json"
+
+
+def _fingerprint(previous: str, name: str, config: Any) -> str:
+    text = json.dumps({"previous": previous, "stage": name, "config": to_dict(config)}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: bool = False) -> list[dict[str, Any]]:
+    """Run ``stages`` (name to composed config) in order under ``run_dir``; return one record per stage.
+
+    A stage whose ``done.json`` records the same fingerprint (its config and every earlier stage's) is not
+    run again: its saved result is reused. A stage that fails leaves no ``done.json``, so the next run
+    starts there.
+    """
+    registry = get_host().registry("stages")
+    records: list[dict[str, Any]] = []
+    results: dict[str, dict[str, Any]] = {}
+    previous = ""
+    for index, (name, config) in enumerate(stages.items()):
+        stage_dir = run_dir / "stages" / f"{index:02d}-{name}"
+        fingerprint = _fingerprint(previous, name, config)
+        done = stage_dir / DONE
+        saved = json.loads(done.read_text()) if done.is_file() else None
+        if saved and saved["fingerprint"] == fingerprint and not restart:
+            record = {**saved, "status": "reused"}
+            print(f"[{index + 1}/{len(stages)}] {name}: completed earlier, reusing its result", flush=True)
+        else:
+            if stage_dir.exists():
+                shutil.rmtree(stage_dir)
+            stage_dir.mkdir(parents=True)
+            print(f"[{index + 1}/{len(stages)}] {name} ...", flush=True)
+            stage = registry.build(config)
+            context = StageContext(run_dir=run_dir, stage_dir=stage_dir, name=name, seed=seed, results=dict(results))
+            start = time.perf_counter()
+            result = stage.run(context)
+            if not isinstance(result, dict):
+                raise PluginError(f"stage '{name}' returned {type(result).__name__}, not a dict of results")
+            record = {"stage": name, "fingerprint": fingerprint, "seconds": round(time.perf_counter() - start, 3),
+                      "result": result, "status": "ran"}
+            write_text(str(done), json.dumps({k: v for k, v in record.items() if k != "status"}, indent=2,
+                                             default=str) + "\n")
+            print(f"[{index + 1}/{len(stages)}] {name}: done in {record['seconds']:.1f}s", flush=True)
+        results[name] = record["result"]
+        records.append(record)
+        previous = fingerprint
+    return records
