@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
+from olmo_core import hookimpl
 from olmo_core.checkpoint import load_checkpoint
 from olmo_core.model_io import load_model
 from tests.conftest import stdlib_documents
@@ -90,3 +92,46 @@ def test_tokenizer_larger_than_the_model_is_refused(olmo_cli: Any, tmp_path: Pat
                       f"output={tmp_path / 'x'}")
     assert result.exit_code == 2
     assert "tokenizer olmo-v1.5 has 50280 tokens but the model's vocab_size is 1000" in result.err
+
+
+@dataclass(kw_only=True)
+class BigramConfig:
+    vocab_size: int = 50280
+    """Tokens the model can read and predict."""
+
+
+class Bigram(torch.nn.Module):
+    """A third-party architecture: next-token logits from the current token alone."""
+
+    def __init__(self, config: BigramConfig) -> None:
+        super().__init__()
+        self.table = torch.nn.Embedding(config.vocab_size, config.vocab_size)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.table(input_ids)
+
+
+class BigramPlugin:
+    @hookimpl
+    def olmo_register_models(self, register: Any) -> None:
+        register("bigram", Bigram, config=BigramConfig, presets={"bigram-small": BigramConfig(vocab_size=512)})
+
+
+def test_third_party_architecture_is_selected_by_name(register_plugin: Any, olmo_cli: Any, tmp_path: Path) -> None:
+    from tokenizers import Tokenizer as HFTokenizer
+    from tokenizers.models import WordLevel
+
+    register_plugin(BigramPlugin(), "bigram-plugin")
+    words = ["<|endoftext|>", *str(stdlib_documents()[0]["text"]).split()[:200]]
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    (tmp_path / "tok").mkdir()
+    HFTokenizer(WordLevel(vocab, unk_token="<|endoftext|>")).save(str(tmp_path / "tok" / "tokenizer.json"))
+    out = tmp_path / "bigram"
+    result = olmo_cli("model", "init", "model=bigram-small", f"tokenizer={tmp_path / 'tok'}", f"output={out}")
+    assert result.exit_code == 0, result.err
+    info = json.loads(olmo_cli("model", "info", f"checkpoint={out}", "--json").out)
+    assert info["model"]["_name_"] == "bigram" and info["parameters"] == 512 * 512
+    assert info["non_embedding_parameters"] == 0
+    assert type(load_model(out).model) is Bigram
+    refused = olmo_cli("model", "export-hf", f"checkpoint={out}", f"output={tmp_path / 'hf'}")
+    assert refused.exit_code == 2 and "holds a 'bigram' model: only OLMo models export" in refused.err

@@ -65,3 +65,12 @@ def test_train_command(dataset: Path, tmp_path: Path, olmo_cli: object) -> None:
     assert report["documents"] == len(texts) and report["bytes"] == total_bytes
     assert report["bytes_per_token"] == round(total_bytes / total_tokens, 4)
     assert report["bytes_per_token"] > 2.0
+
+
+def test_load_from_an_fsspec_url(olmo_tokenizer: Tokenizer) -> None:
+    import fsspec
+
+    with fsspec.open("memory://tokenizers/olmo/tokenizer.json", "w") as f:
+        f.write(olmo_tokenizer.json_text)
+    remote = load_tokenizer("memory://tokenizers/olmo")
+    assert remote.sha256 == olmo_tokenizer.sha256 and remote.encode("Hello world") == [12092, 1533]
