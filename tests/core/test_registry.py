@@ -95,3 +95,11 @@ def test_component_without_config_is_built_with_runtime_arguments_only() -> None
     registry = Registry(KINDS["callbacks"])
     make_register(registry, plugin="p", distribution="d 1")("plain", lambda **kw: kw)
     assert registry.build("plain", trainer="t") == {"trainer": "t"}
+
+
+def test_composed_configs_pickle_and_keep_their_name() -> None:
+    import pickle
+
+    _, config = make_registry().resolve("wide")
+    again = pickle.loads(pickle.dumps(config))
+    assert type(again) is type(config) and again == config and again._name_ == "widget"

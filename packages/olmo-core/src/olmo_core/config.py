@@ -108,13 +108,25 @@ def check_config_class(cls: type, *, where: str) -> None:
 
 @functools.cache
 def named_config_class(cls: type, name: str) -> type:
-    """The subclass of ``cls`` that carries the component's registry name in ``_name_``."""
+    """The subclass of ``cls`` that carries the component's registry name in ``_name_``.
+
+    Its instances pickle (to worker processes, to cluster launchers) as the base class, the name and the
+    field values, and are rebuilt through this function on the other side.
+    """
+
+    def __reduce__(self: Any) -> tuple[Any, ...]:
+        return _rebuild_named, (cls, name, {f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
     return dataclasses.make_dataclass(
         cls.__name__,
         [(NAME_KEY, str, dataclasses.field(default=name, kw_only=True))],
         bases=(cls,),
-        namespace={"__module__": cls.__module__, "__doc__": cls.__doc__},
+        namespace={"__module__": cls.__module__, "__doc__": cls.__doc__, "__reduce__": __reduce__},
     )
+
+
+def _rebuild_named(cls: type, name: str, values: dict[str, Any]) -> Any:
+    return named_config_class(cls, name)(**values)
 
 
 def config_of(cls: type, value: Any) -> Any:

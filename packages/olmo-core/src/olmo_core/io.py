@@ -4,6 +4,8 @@ are possible."""
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import os
 import uuid
 from collections.abc import Iterator
@@ -51,7 +53,8 @@ def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
 
     On a local disk the data goes to a temporary file beside the target, renamed into place when the
     block ends without an error (and removed when it fails); elsewhere the store's own write is used.
-    ``compression="infer"`` compresses by the target's suffix.
+    ``compression="infer"`` compresses by the target's suffix; local gzip files carry no timestamp, so the
+    same content always gives the same bytes.
     """
     fs, path = url_to_fs(url)
     parent = os.path.dirname(path)
@@ -66,8 +69,18 @@ def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
     if compression == "infer":
         compression = infer_compression(path)
     try:
-        with fsspec.open(tmp, mode, compression=compression, **kwargs) as f:
-            yield f
+        if compression == "gzip":
+            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                if "t" in mode:
+                    text = io.TextIOWrapper(gz, **kwargs)
+                    yield text
+                    text.flush()
+                    text.detach()
+                else:
+                    yield gz
+        else:
+            with fsspec.open(tmp, mode, compression=compression, **kwargs) as f:
+                yield f
         with open(tmp, "rb") as raw:
             os.fsync(raw.fileno())
         os.replace(tmp, path)

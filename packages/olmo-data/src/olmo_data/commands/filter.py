@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from olmo_core.progress import Progress
 
 from olmo_data.expressions import Expression
 from olmo_data.layout import Layout, find_layout
+from olmo_data.parallel import map_shards
 
 __all__ = ["FilterConfig", "filter_command", "replace_spans"]
 
@@ -44,6 +46,8 @@ class FilterConfig:
     """Spans scoring below this are not replaced."""
     keep_dropped: bool = True
     """Write dropped documents, with their reason, under ``dropped/`` so that they can be inspected."""
+    workers: int = 1
+    """Processes filtering files in parallel (0: one per CPU core); the output does not depend on it."""
 
 
 def _attribute_rows(url: str) -> Iterator[dict[str, Any]]:
@@ -86,11 +90,82 @@ def replace_spans(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(pieces) + text[cursor:]
 
 
+@dataclass
+class FileResult:
+    """What filtering one file did."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    replaced: Counter[str] = field(default_factory=Counter)
+    per_source: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def add(self, other: FileResult) -> None:
+        self.counts.update(other.counts)
+        self.reasons.update(other.reasons)
+        self.replaced.update(other.replaced)
+        for source, counts in other.per_source.items():
+            self.per_source.setdefault(source, Counter()).update(counts)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    layout: Layout
+    out: Layout
+    names: tuple[str, ...]
+    known: frozenset[str]
+    config: FilterConfig
+
+
+def _filter_file(file: str, plan: _Plan) -> FileResult:
+    config, layout = plan.config, plan.layout
+    exclude = [Expression.parse(e, plan.known) for e in config.exclude]
+    include = [Expression.parse(e, plan.known) for e in config.include]
+    replacements = _parse_replacements(config.replace, set(plan.known))
+    result = FileResult()
+    quarantined: list[Quarantined] = []
+    relative = layout.relative(file)
+    with ExitStack() as stack:
+        missing = [n for n in plan.names if not exists(layout.attributes(n, file))]
+        if missing:
+            raise ConfigError(f"{file} has no attribute file for {', '.join(missing)}: tag it first")
+        rows = {n: _attribute_rows(layout.attributes(n, file)) for n in plan.names}
+        kept_out = stack.enter_context(open_atomic(f"{plan.out.root}/documents/{relative}", "wt",
+                                                   compression="infer", encoding="utf-8"))
+        dropped_out = stack.enter_context(open_atomic(f"{plan.out.root}/dropped/{relative}", "wt",
+                                                      compression="infer", encoding="utf-8")) \
+            if config.keep_dropped else None
+        for item in read_documents(file):
+            result.counts["read"] += 1
+            if isinstance(item, Quarantined):
+                quarantined.append(item)
+                result.counts["quarantined"] += 1
+                continue
+            attributes = _join(item, rows, file)
+            source = result.per_source.setdefault(item.source or "(none)", Counter())
+            source["read"] += 1
+            reason = _reason(item, attributes, exclude, include)
+            if reason is not None:
+                result.counts["dropped"] += 1
+                result.reasons[reason] += 1
+                source["dropped"] += 1
+                if dropped_out is not None:
+                    dropped_out.write(json.dumps({**item.to_json(), "dropped_by": reason}, ensure_ascii=False) + "\n")
+            else:
+                result.counts["kept"] += 1
+                source["kept"] += 1
+                _mask(item, attributes, replacements, config.min_score, result.replaced)
+                kept_out.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
+    if quarantined:
+        write_text(plan.out.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+    return result
+
+
 def filter_command(config: FilterConfig) -> dict[str, Any]:
     """Filter a tagged dataset: drop documents by expressions over attributes, mask spans, count everything.
 
     Every document read ends up kept, dropped (with the expression that dropped it) or quarantined (with file,
-    line and reason), and the report checks that the three add up to the documents read.
+    line and reason), and the report checks that the three add up to the documents read. Files are filtered
+    in parallel with ``workers``; the output does not depend on it.
     """
     layout = find_layout(config.input, None)
     available = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in glob(f"{layout.root}/attributes/*"))
@@ -100,60 +175,24 @@ def filter_command(config: FilterConfig) -> dict[str, Any]:
             raise ConfigError(f"no attributes '{name}' under {layout.root}/attributes (available: "
                               f"{', '.join(available) or 'none: run olmo data tag first'})")
     known = _known_keys(layout, names)
-    exclude = [Expression.parse(e, known) for e in config.exclude]
-    include = [Expression.parse(e, known) for e in config.include]
-    replacements = _parse_replacements(config.replace, known)
-    out = Layout(layout.files, config.output.rstrip("/"), layout.documents_root)
-    counts: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    per_source: dict[str, Counter[str]] = {}
-    replaced: Counter[str] = Counter()
-    with Progress("filtering", unit="docs") as progress:
-        for file in layout.files:
-            quarantined: list[Quarantined] = []
-            relative = layout.relative(file)
-            with ExitStack() as stack:
-                rows = {n: _attribute_rows(layout.attributes(n, file)) for n in names if exists(layout.attributes(n, file))}
-                missing = [n for n in names if n not in rows]
-                if missing:
-                    raise ConfigError(f"{file} has no attribute file for {', '.join(missing)}: tag it first")
-                kept_out = stack.enter_context(open_atomic(f"{out.root}/documents/{relative}", "wt",
-                                                           compression="infer", encoding="utf-8"))
-                dropped_out = stack.enter_context(open_atomic(f"{out.root}/dropped/{relative}", "wt",
-                                                              compression="infer", encoding="utf-8")) \
-                    if config.keep_dropped else None
-                for item in read_documents(file):
-                    counts["read"] += 1
-                    if isinstance(item, Quarantined):
-                        quarantined.append(item)
-                        counts["quarantined"] += 1
-                        continue
-                    attributes = _join(item, rows, file)
-                    source = per_source.setdefault(item.source or "(none)", Counter())
-                    source["read"] += 1
-                    reason = _reason(item, attributes, exclude, include)
-                    if reason is not None:
-                        counts["dropped"] += 1
-                        reasons[reason] += 1
-                        source["dropped"] += 1
-                        if dropped_out is not None:
-                            dropped_out.write(json.dumps({**item.to_json(), "dropped_by": reason},
-                                                         ensure_ascii=False) + "\n")
-                    else:
-                        counts["kept"] += 1
-                        source["kept"] += 1
-                        _mask(item, attributes, replacements, config.min_score, replaced)
-                        kept_out.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
-                    progress.advance()
-            if quarantined:
-                write_text(out.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
-    documents = counts["read"]
-    assert documents == counts["kept"] + counts["dropped"] + counts["quarantined"]
-    report = {"command": "data filter", "input": layout.root, "output": out.root, "records": documents,
+    for text in [*config.exclude, *config.include]:
+        Expression.parse(text, known)
+    _parse_replacements(config.replace, known)
+    plan = _Plan(layout, Layout(layout.files, config.output.rstrip("/"), layout.documents_root), tuple(names),
+                 frozenset(known), config)
+    total = FileResult()
+    with Progress("filtering", total=len(layout.files), unit="files") as progress:
+        for result in map_shards(functools.partial(_filter_file, plan=plan), layout.files, workers=config.workers):
+            total.add(result)
+            progress.advance(postfix=f"{total.counts['read']} records")
+    counts = total.counts
+    if counts["read"] != counts["kept"] + counts["dropped"] + counts["quarantined"]:
+        raise AssertionError(f"filter lost documents: {dict(counts)}")
+    report = {"command": "data filter", "input": layout.root, "output": plan.out.root, "records": counts["read"],
               "kept": counts["kept"], "dropped": counts["dropped"], "quarantined": counts["quarantined"],
-              "dropped_by": dict(reasons.most_common()), "spans_replaced": dict(replaced),
-              "per_source": {s: dict(c) for s, c in sorted(per_source.items())}}
-    write_text(out.report("filter"), json.dumps(report, indent=2) + "\n")
+              "dropped_by": dict(total.reasons.most_common()), "spans_replaced": dict(total.replaced),
+              "per_source": {s: dict(c) for s, c in sorted(total.per_source.items())}}
+    write_text(plan.out.report("filter"), json.dumps(report, indent=2) + "\n")
     _print_report(report)
     return report
 
@@ -184,12 +223,13 @@ def _reason(document: Document, attributes: dict[str, list[list[Any]]], exclude:
 
 def _mask(document: Document, attributes: dict[str, list[list[Any]]], replacements: list[tuple[str, str]],
           min_score: float, replaced: Counter[str]) -> None:
-    spans = [(int(s[0]), int(s[1]), text) for key, text in replacements for s in attributes.get(key, [])
-             if isinstance(s[2], (int, float)) and s[2] >= min_score]
+    spans = []
+    for key, text in replacements:
+        chosen = [s for s in attributes.get(key, []) if isinstance(s[2], (int, float)) and s[2] >= min_score]
+        replaced[key] += len(chosen)
+        spans += [(int(s[0]), int(s[1]), text) for s in chosen]
     if spans:
         document.text = replace_spans(document.text, spans)
-        for key, _ in replacements:
-            replaced[key] += sum(1 for s in attributes.get(key, []) if isinstance(s[2], (int, float)) and s[2] >= min_score)
 
 
 def _print_report(report: dict[str, Any]) -> None:

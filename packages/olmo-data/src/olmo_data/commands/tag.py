@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from olmo_core.config import REQUIRED, components
+from olmo_core.documents import Quarantined, read_documents
 from olmo_core.errors import ConfigError, PluginError
 from olmo_core.io import open_atomic, write_text
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
-from olmo_data.layout import find_layout
-from olmo_core.documents import Quarantined, read_documents
+from olmo_data.layout import Layout, find_layout
+from olmo_data.parallel import map_shards
 from olmo_data.taggers.base import attribute_key
 
 __all__ = ["TagConfig", "tag_command"]
@@ -33,62 +35,84 @@ class TagConfig:
     taggers: Any = components("taggers", help="the taggers to run, in order")
     experiment: str | None = None
     """Prefix of the attribute keys (``<experiment>__<tagger>__<name>``); default: each tagger's name."""
+    workers: int = 1
+    """Processes tagging files in parallel (0: one per CPU core); the output does not depend on it."""
+
+
+@dataclass
+class FileResult:
+    """What tagging one file found."""
+
+    records: int = 0
+    documents: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)
+
+
+def _tag_file(file: str, *, layout: Layout, taggers: dict[str, Any], experiment: str | None) -> FileResult:
+    registry = get_host().registry("taggers")
+    built = {name: registry.build(cfg) for name, cfg in taggers.items()}
+    result = FileResult()
+    quarantined: list[Quarantined] = []
+    with ExitStack() as stack:
+        outputs = {name: stack.enter_context(open_atomic(layout.attributes(name, file), "wt", compression="infer",
+                                                         encoding="utf-8")) for name in built}
+        for item in read_documents(file):
+            result.records += 1
+            if isinstance(item, Quarantined):
+                quarantined.append(item)
+                result.reasons[item.reason.split(" (")[0]] += 1
+                continue
+            result.documents += 1
+            for name, tagger in built.items():
+                start = time.perf_counter()
+                try:
+                    attributes = tagger.tag(item)
+                except Exception as exc:
+                    raise PluginError(f"tagger '{name}' failed on document '{item.id}' of {file}: "
+                                      f"{type(exc).__name__}: {exc}") from exc
+                result.seconds[name] += time.perf_counter() - start
+                prefix = experiment or name
+                row = {"id": item.id, "source": item.source,
+                       "attributes": {attribute_key(prefix, name, k): v for k, v in attributes.items()}}
+                outputs[name].write(json.dumps(row, ensure_ascii=False) + "\n")
+    if quarantined:
+        write_text(layout.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+    return result
 
 
 def tag_command(config: TagConfig) -> dict[str, Any]:
     """Tag documents: write each tagger's attributes beside the documents, aligned row by row.
 
-    Reads Dolma JSON lines (plain, .gz, .zst) from any fsspec path. Lines that are not valid documents are
-    quarantined with their file, line and reason, never dropped silently; the report counts documents in,
-    tagged and quarantined.
+    Reads Dolma JSON lines (plain, .gz, .zst) from any fsspec path, one file per worker process at a time.
+    Lines that are not valid documents are quarantined with their file, line and reason, never dropped
+    silently; the report counts documents in, tagged and quarantined.
     """
     if not config.taggers:
         options = ", ".join(get_host().registry("taggers").options()) or "none installed"
         raise ConfigError(f"`olmo data tag` needs taggers: taggers=[name,...] (available: {options})")
     layout = find_layout(config.input, config.output)
-    registry = get_host().registry("taggers")
-    taggers = {name: registry.build(cfg) for name, cfg in config.taggers.items()}
-    seconds: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    lines = documents = 0
-    with Progress("tagging", unit="docs") as progress:
-        for file in layout.files:
-            quarantined: list[Quarantined] = []
-            with ExitStack() as stack:
-                outputs = {name: stack.enter_context(open_atomic(layout.attributes(name, file), "wt",
-                                                                 compression="infer", encoding="utf-8"))
-                           for name in taggers}
-                for item in read_documents(file):
-                    lines += 1
-                    if isinstance(item, Quarantined):
-                        quarantined.append(item)
-                        reasons[item.reason.split(" (")[0]] += 1
-                        continue
-                    documents += 1
-                    for name, tagger in taggers.items():
-                        start = time.perf_counter()
-                        try:
-                            attributes = tagger.tag(item)
-                        except Exception as exc:
-                            raise PluginError(f"tagger '{name}' failed on document '{item.id}' of {file}: "
-                                              f"{type(exc).__name__}: {exc}") from exc
-                        seconds[name] += time.perf_counter() - start
-                        prefix = config.experiment or name
-                        row = {"id": item.id, "source": item.source,
-                               "attributes": {attribute_key(prefix, name, k): v for k, v in attributes.items()}}
-                        outputs[name].write(json.dumps(row, ensure_ascii=False) + "\n")
-                    progress.advance()
-            if quarantined:
-                write_text(layout.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+    work = functools.partial(_tag_file, layout=layout, taggers=dict(config.taggers), experiment=config.experiment)
+    total = FileResult()
+    with Progress("tagging", total=len(layout.files), unit="files") as progress:
+        for result in map_shards(work, layout.files, workers=config.workers):
+            total.records += result.records
+            total.documents += result.documents
+            total.reasons.update(result.reasons)
+            total.seconds.update(result.seconds)
+            progress.advance(postfix=f"{total.documents} documents")
     report = {
-        "command": "data tag", "files": len(layout.files), "records": lines, "documents": documents,
-        "quarantined": sum(reasons.values()), "quarantine_reasons": dict(reasons),
-        "taggers": {name: {"attributes": f"{layout.root}/attributes/{name}", "seconds": round(seconds[name], 3),
-                           "docs_per_second": round(documents / seconds[name], 1) if seconds[name] else None}
-                    for name in taggers},
+        "command": "data tag", "files": len(layout.files), "records": total.records, "documents": total.documents,
+        "quarantined": sum(total.reasons.values()), "quarantine_reasons": dict(total.reasons),
+        "taggers": {name: {"attributes": f"{layout.root}/attributes/{name}",
+                           "seconds": round(total.seconds[name], 3),
+                           "docs_per_second": round(total.documents / total.seconds[name], 1)
+                           if total.seconds[name] else None}
+                    for name in config.taggers},
     }
     write_text(layout.report("tag"), json.dumps(report, indent=2) + "\n")
-    print(f"tagged {documents} documents from {len(layout.files)} files with {', '.join(taggers)}; "
-          f"quarantined {report['quarantined']}" + (f" ({dict(reasons)})" if reasons else ""))
+    reasons = f" ({dict(total.reasons)})" if total.reasons else ""
+    print(f"tagged {total.documents} documents from {len(layout.files)} files with {', '.join(config.taggers)}; "
+          f"quarantined {report['quarantined']}{reasons}")
     print(f"attributes: {layout.root}/attributes/  report: {layout.report('tag')}")
     return report
