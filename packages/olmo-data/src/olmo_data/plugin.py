@@ -5,9 +5,21 @@ from __future__ import annotations
 from olmo_core.plugins import hookimpl
 from olmo_core.registry import Register
 
+from olmo_data.commands.fetch import FetchConfig, fetch_command
+from olmo_data.commands.filter import FilterConfig, filter_command
+from olmo_data.commands.sources import SourcesConfig, sources_command
 from olmo_data.commands.tag import TagConfig, tag_command
+from olmo_data.sources.catalog import register_sources
 
 
 @hookimpl(trylast=True)
 def olmo_register_commands(register: Register) -> None:
     register("data tag", tag_command, config=TagConfig)
+    register("data filter", filter_command, config=FilterConfig)
+    register("data sources", sources_command, config=SourcesConfig)
+    register("data fetch", fetch_command, config=FetchConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_sources(register: Register) -> None:
+    register_sources(register)

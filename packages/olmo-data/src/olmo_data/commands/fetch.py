@@ -1,0 +1,129 @@
+"""``olmo data fetch``: fetch a source (or all built-in sources) and write its Dolma documents into a dataset."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fsspec.core import url_to_fs
+
+from olmo_core.config import REQUIRED, component
+from olmo_core.errors import ConfigError
+from olmo_core.io import exists, open_atomic, read_text, write_text
+from olmo_core.plugins import get_host
+from olmo_core.progress import Progress
+
+from olmo_data.sources.base import Source, known_count
+
+__all__ = ["FetchConfig", "fetch_command"]
+
+
+@dataclass(kw_only=True)
+class FetchConfig:
+    """Options of ``olmo data fetch``."""
+
+    source: Any = component("sources", help="the source to fetch: a built-in one, a user one (jsonl, parquet, "
+                                            "text-folder with source.path=...) or all")
+    output: str = REQUIRED
+    """Dataset directory: documents go to ``documents/<source>/``, the report to ``reports/fetch.json``."""
+    documents_per_file: int = 100_000
+    """Documents per ``.jsonl.gz`` file."""
+    force: bool = False
+    """Write the documents again even when the output is already complete."""
+
+
+def _report_path(output: str) -> str:
+    return f"{output}/reports/fetch.json"
+
+
+def _previous(output: str) -> dict[str, Any]:
+    path = _report_path(output)
+    return json.loads(read_text(path)).get("sources", {}) if exists(path) else {}
+
+
+def _size(url: str) -> int | None:
+    fs, path = url_to_fs(url)
+    return int(fs.size(path)) if fs.exists(path) else None
+
+
+def _complete(output: str, entry: dict[str, Any] | None, source: Source) -> bool:
+    """Whether ``entry`` (from the last report) describes this source's documents, all still in place."""
+    if entry is None or not source.is_cached() or entry.get("fingerprint") != source.fingerprint():
+        return False
+    return all(_size(f"{output}/{relative}") == size for relative, size in entry["files"].items())
+
+
+def _write(source: Source, output: str, per_file: int) -> dict[str, Any]:
+    folder = f"{output}/documents/{source.name}"
+    start = time.perf_counter()
+    source.fetch()
+    files: dict[str, int] = {}
+    documents = text_bytes = 0
+    known = known_count(source) if source.pin is not None and source.limit is None else None
+    with Progress(f"writing {source.name}", total=known["documents"] if known else None, unit="docs") as progress:
+        batch: list[str] = []
+
+        def flush() -> None:
+            relative = f"documents/{source.name}/part-{len(files):05d}.jsonl.gz"
+            with open_atomic(f"{output}/{relative}", "wt", compression="infer", encoding="utf-8") as f:
+                f.writelines(batch)
+            files[relative] = 0
+            batch.clear()
+
+        for document in source.documents():
+            batch.append(json.dumps(document.to_json(), ensure_ascii=False) + "\n")
+            documents += 1
+            text_bytes += len(document.text.encode("utf-8"))
+            progress.advance()
+            if len(batch) >= per_file:
+                flush()
+        if batch or not files:
+            flush()
+    fs, root = url_to_fs(folder)
+    written = {relative.rsplit("/", 1)[-1] for relative in files}
+    for stale in fs.glob(f"{root}/*"):
+        if stale.rsplit("/", 1)[-1] not in written:
+            fs.rm(stale)
+    files = {relative: _size(f"{output}/{relative}") or 0 for relative in files}
+    return {"name": source.name, "pin": source.pin, "license": source.license, "fingerprint": source.fingerprint(),
+            "documents": documents, "text_bytes": text_bytes, "bytes": sum(files.values()), "files": files,
+            "rejected": dict(source.rejected), "seconds": round(time.perf_counter() - start, 2)}
+
+
+def fetch_command(config: FetchConfig) -> dict[str, Any]:
+    """Fetch a source's data (downloaded once, verified, cached) and write its documents as Dolma JSON lines
+    (``.jsonl.gz``) under ``<output>/documents/<source>/``, with a report in ``<output>/reports/fetch.json``.
+
+    ``source=all`` fetches every built-in source. A source whose output is complete (same pin, options and
+    files) and whose archive is cached is left as it is; ``force=true`` writes it again.
+    """
+    if config.source is None:
+        options = ", ".join(get_host().registry("sources").options())
+        raise ConfigError(f"`olmo data fetch` needs source=<name> (available: {options})")
+    if config.documents_per_file < 1:
+        raise ConfigError(f"documents_per_file={config.documents_per_file} must be at least 1")
+    output = config.output.rstrip("/")
+    chosen = get_host().registry("sources").build(config.source)
+    parts: list[Source] = getattr(chosen, "parts", None) or [chosen]
+    entries = _previous(output)
+    fetched = {}
+    for source in parts:
+        if not config.force and _complete(output, entries.get(source.name), source):
+            entry = entries[source.name]
+            print(f"{source.name}: already complete in {output}/documents/{source.name} ({entry['documents']:,} "
+                  f"documents) and its data is cached; nothing to do (force=true writes it again)")
+            fetched[source.name] = {**entry, "skipped": True}
+            continue
+        entries[source.name] = _write(source, output, config.documents_per_file)
+        fetched[source.name] = entries[source.name]
+        entry = entries[source.name]
+        rejected = f"; rejected {sum(entry['rejected'].values())} ({entry['rejected']})" if entry["rejected"] else ""
+        print(f"{source.name}: wrote {entry['documents']:,} documents ({entry['text_bytes']:,} bytes of text, "
+              f"{entry['bytes']:,} bytes in {len(entry['files'])} files) to {output}/documents/{source.name}"
+              f"{rejected}")
+    if any(not entry.get("skipped") for entry in fetched.values()):
+        write_text(_report_path(output), json.dumps({"command": "data fetch", "sources": entries}, indent=2) + "\n")
+        print(f"report: {_report_path(output)}")
+    return {"sources": fetched}

