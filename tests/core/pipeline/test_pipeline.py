@@ -114,3 +114,13 @@ def test_unknown_result_is_a_clear_error(tmp_path: Path) -> None:
     assert context.result("fetch", "n") == 1
     with pytest.raises(ConfigError, match="stage 'train' needs the result of stage 'tokenize', which did not run"):
         context.result("tokenize", "path")
+
+
+def test_a_stage_that_runs_again_reruns_every_later_stage(stages: list[str], olmo_cli: Any, tmp_path: Path) -> None:
+    import shutil
+
+    args = ("pipeline", "name=r", f"runs_dir={tmp_path}", "stages=[count,more]")
+    assert olmo_cli(*args).exit_code == 0
+    shutil.rmtree(tmp_path / "r" / "stages" / "00-count")
+    assert olmo_cli(*args).exit_code == 0
+    assert stages == ["count", "more", "count", "more"]

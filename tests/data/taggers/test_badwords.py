@@ -22,3 +22,18 @@ def test_clean_prose_has_none() -> None:
     tagger = BadWordsTagger(BadWordsConfig())
     for record in stdlib_documents():
         assert tagger.tag(Document(id="x", text=str(record["text"])))["has_bad_word"][0][2] == 0
+
+
+def test_fast_matching_equals_the_plain_regex_on_real_mail() -> None:
+    from olmo_core.plugins import get_host
+    from olmo_data.taggers.badwords import _fallback, _matcher
+
+    source = get_host().registry("sources").build({"_name_": "spam-assassin", "limit": 600})
+    matcher = _matcher(("en",))
+    reference = _fallback(matcher.entries)
+    matched = 0
+    for document in source.documents():
+        expected = [m.span() for m in reference.finditer(document.text)]
+        assert matcher.spans(document.text) == expected, document.id
+        matched += bool(expected)
+    assert matched > 20  # spam does use these words

@@ -5,13 +5,14 @@ literals and a few functions; names are attribute keys. A bare key stands for th
 (a document-level value), or ``0`` when the document has no span of it. Functions: ``count(key)`` (number
 of spans), ``total(key)`` (sum of span values), ``highest(key)`` (largest span value, 0 if none),
 ``covered(key)`` (fraction of the text's characters its spans cover), and ``attr("key-with-dashes")`` for
-keys that are not identifiers. Unknown keys are refused before anything runs, with the closest key named.
+keys that are not identifiers. Two names are the document's own: ``source`` (its source) and ``length``
+(its text's characters). Unknown keys are refused before anything runs, with the closest key named.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ _ALLOWED = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, a
             ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt,
             ast.GtE, ast.In, ast.NotIn, ast.Name, ast.Load, ast.Constant, ast.Call, ast.List, ast.Tuple)
 _FUNCTIONS = ("count", "total", "highest", "covered", "attr")
+DOCUMENT_NAMES = ("source", "length")
+"""Names that stand for the document itself rather than an attribute."""
 
 
 def _first(spans: list[list[Any]]) -> Any:
@@ -61,7 +64,7 @@ class Expression:
                 argument = node.args[0]
                 if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
                     keys.add(argument.value)
-            elif isinstance(node, ast.Name) and node.id not in _FUNCTIONS:
+            elif isinstance(node, ast.Name) and node.id not in _FUNCTIONS and node.id not in DOCUMENT_NAMES:
                 keys.add(node.id)
         for key in sorted(keys):
             if key not in known:
@@ -72,9 +75,11 @@ class Expression:
         ast.fix_missing_locations(rewritten)
         return cls(text, frozenset(keys), compile(rewritten, f"<filter {text}>", "eval"))
 
-    def evaluate(self, attributes: Mapping[str, list[list[Any]]], length: int) -> Any:
+    def evaluate(self, attributes: Mapping[str, list[list[Any]]], length: int, source: str = "") -> Any:
         """The expression's value for one document."""
-        env: dict[str, Callable[..., Any]] = {
+        env: dict[str, Any] = {
+            "source": source,
+            "length": length,
             "_value": lambda key: _first(attributes.get(key, [])),
             "count": lambda key: len(attributes.get(key, [])),
             "total": lambda key: sum(s[2] for s in attributes.get(key, [])),
@@ -95,4 +100,6 @@ class _Rewriter(ast.NodeTransformer):
         return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=[ast.Constant(key)], keywords=[])
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in DOCUMENT_NAMES:
+            return node
         return ast.Call(func=ast.Name(id="_value", ctx=ast.Load()), args=[ast.Constant(node.id)], keywords=[])

@@ -10,6 +10,10 @@ from olmo_data.commands.filter import FilterConfig, filter_command
 from olmo_data.commands.sources import SourcesConfig, sources_command
 from olmo_data.commands.tag import TagConfig, tag_command
 from olmo_data.sources.catalog import register_sources
+from olmo_data.taggers.badwords import BadWordsConfig, BadWordsTagger
+from olmo_data.taggers.language import LanguageConfig, LanguageTagger
+from olmo_data.taggers.pii import PiiConfig, PiiTagger
+from olmo_data.stages import CurateStage, CurateStageConfig, FetchStage, FetchStageConfig
 
 
 @hookimpl(trylast=True)
@@ -23,3 +27,16 @@ def olmo_register_commands(register: Register) -> None:
 @hookimpl(trylast=True)
 def olmo_register_sources(register: Register) -> None:
     register_sources(register)
+
+
+@hookimpl(trylast=True)
+def olmo_register_stages(register: Register) -> None:
+    register("fetch", FetchStage, config=FetchStageConfig)
+    register("curate", CurateStage, config=CurateStageConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_taggers(register: Register) -> None:
+    register("language", LanguageTagger, config=LanguageConfig)
+    register("pii", PiiTagger, config=PiiConfig)
+    register("badwords", BadWordsTagger, config=BadWordsConfig)

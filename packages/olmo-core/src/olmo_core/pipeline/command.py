@@ -17,9 +17,9 @@ from olmo_core.plugins import get_host
 
 __all__ = ["DEFAULT_STAGES", "PipelineConfig", "pipeline_command", "run_directory"]
 
-DEFAULT_STAGES = ["report"]
+DEFAULT_STAGES = ["fetch", "curate", "report"]
 """The stages of the built-in default pipeline, in order."""
-STAGE_PROVIDERS = {"report": "olmo-core"}
+STAGE_PROVIDERS = {"fetch": "olmo-data", "curate": "olmo-data", "report": "olmo-core"}
 """Which distribution registers each default stage."""
 
 

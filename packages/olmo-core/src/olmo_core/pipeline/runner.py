@@ -30,19 +30,20 @@ def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: 
     """Run ``stages`` (name to composed config) in order under ``run_dir``; return one record per stage.
 
     A stage whose ``done.json`` records the same fingerprint (its config and every earlier stage's) is not
-    run again: its saved result is reused. A stage that fails leaves no ``done.json``, so the next run
-    starts there.
+    run again, and its saved result is reused, unless a stage before it ran in this run. A stage that fails
+    leaves no ``done.json``, so the next run starts there.
     """
     registry = get_host().registry("stages")
     records: list[dict[str, Any]] = []
     results: dict[str, dict[str, Any]] = {}
     previous = ""
+    upstream_ran = False
     for index, (name, config) in enumerate(stages.items()):
         stage_dir = run_dir / "stages" / f"{index:02d}-{name}"
         fingerprint = _fingerprint(previous, name, config)
         done = stage_dir / DONE
         saved = json.loads(done.read_text()) if done.is_file() else None
-        if saved and saved["fingerprint"] == fingerprint and not restart:
+        if saved and saved["fingerprint"] == fingerprint and not restart and not upstream_ran:
             record = {**saved, "status": "reused"}
             print(f"[{index + 1}/{len(stages)}] {name}: completed earlier, reusing its result", flush=True)
         else:
@@ -58,6 +59,7 @@ def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: 
                 raise PluginError(f"stage '{name}' returned {type(result).__name__}, not a dict of results")
             record = {"stage": name, "fingerprint": fingerprint, "seconds": round(time.perf_counter() - start, 3),
                       "result": result, "status": "ran"}
+            upstream_ran = True
             write_text(str(done), json.dumps({k: v for k, v in record.items() if k != "status"}, indent=2,
                                              default=str) + "\n")
             print(f"[{index + 1}/{len(stages)}] {name}: done in {record['seconds']:.1f}s", flush=True)

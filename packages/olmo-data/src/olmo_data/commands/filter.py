@@ -213,10 +213,10 @@ def _reason(document: Document, attributes: dict[str, list[list[Any]]], exclude:
             include: list[Expression]) -> str | None:
     length = len(document.text)
     for expression in exclude:
-        if expression.evaluate(attributes, length):
+        if expression.evaluate(attributes, length, document.source):
             return expression.text
     for expression in include:
-        if not expression.evaluate(attributes, length):
+        if not expression.evaluate(attributes, length, document.source):
             return f"not ({expression.text})"
     return None
 

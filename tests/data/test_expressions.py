@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from olmo_core.errors import ConfigError
+from olmo_data.expressions import Expression
+
+KEYS = ["g__g__word_count", "p__p__EMAIL", "lang-x__top", "c4__c4__lines"]
+ATTRIBUTES = {"g__g__word_count": [[0, 100, 42]], "p__p__EMAIL": [[3, 10, 1.0], [20, 30, 0.4]],
+              "lang-x__top": [[0, 100, "fr"]], "c4__c4__lines": [[0, 25, 1], [50, 75, 1]]}
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("g__g__word_count < 50", True),
+    ("g__g__word_count * 2 == 84", True),
+    ("count(p__p__EMAIL)", 2),
+    ("total(p__p__EMAIL)", 1.4),
+    ("highest(p__p__EMAIL)", 1.0),
+    ("covered(c4__c4__lines)", 0.5),          # 50 of 100 characters
+    ("attr('lang-x__top') in ['fr', 'es']", True),
+    ("not (source == 'c4') and length >= 100", True),
+    ("count(missing_but_known)", 0),
+])
+def test_values(text: str, value: object) -> None:
+    expression = Expression.parse(text, [*KEYS, "missing_but_known"])
+    assert expression.evaluate(ATTRIBUTES, 100, "wikipedia") == pytest.approx(value)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("__import__('os').system('true')", "functions are count"),
+    ("g__g__word_count.real", "uses Attribute"),
+    ("open('x')", "functions are count, total, highest, covered, attr"),
+    ("g__g__word_cont < 3", "(did you mean 'g__g__word_count'?)"),
+    ("(lambda: 1)()", "functions are count"),
+    ("[x for x in p__p__EMAIL]", "uses ListComp"),
+    ("g__g__word_count <", "cannot parse filter expression"),
+])
+def test_refused(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Expression.parse(text, KEYS)
+    assert message in str(info.value)
