@@ -1,0 +1,98 @@
+"""PNG figures with one look across olmo: lines (curves over steps), bars (counts per category) and
+histograms (length distributions). Needs the ``plots`` extra (matplotlib); drawing happens off-screen."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from olmo_core.errors import MissingDependencyError
+
+__all__ = ["bar_plot", "histogram", "line_plot"]
+
+WIDTH, HEIGHT, DPI = 7.0, 4.0, 120
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingDependencyError("plots", distribution="olmo-core", extra="plots") from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(target, dpi=DPI)
+    _pyplot().close(fig)
+    return target
+
+
+def line_plot(path: str | Path, series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str,
+              xlabel: str, ylabel: str, logy: bool = False) -> Path:
+    """One line per entry of ``series`` (``name: (xs, ys)``), with a legend when there are several."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
+    for name, (xs, ys) in series.items():
+        ax.plot(list(xs), list(ys), label=name, linewidth=1.5)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if len(series) > 1:
+        ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mapping[str, float]], *, title: str,
+             ylabel: str, horizontal: bool = False) -> Path:
+    """Bars per category; with nested mappings (``{group: {category: value}}``), grouped bars per category."""
+    plt = _pyplot()
+    groups = values if values and isinstance(next(iter(values.values())), Mapping) else {"": values}
+    categories = list(dict.fromkeys(c for g in groups.values() for c in g))  # type: ignore[union-attr]
+    fig, ax = plt.subplots(figsize=(WIDTH, max(HEIGHT, 0.3 * len(categories)) if horizontal else HEIGHT))
+    width = 0.8 / len(groups)
+    for i, (group, data) in enumerate(groups.items()):
+        positions = [j + (i - (len(groups) - 1) / 2) * width for j in range(len(categories))]
+        heights = [float(data.get(c, 0)) for c in categories]  # type: ignore[union-attr]
+        draw = ax.barh if horizontal else ax.bar
+        draw(positions, heights, width, label=group or None)
+    if horizontal:
+        ax.set_yticks(range(len(categories)), categories)
+        ax.set(title=title, xlabel=ylabel)
+        ax.invert_yaxis()
+    else:
+        ax.set_xticks(range(len(categories)), categories, rotation=30, ha="right")
+        ax.set(title=title, ylabel=ylabel)
+    if len(groups) > 1:
+        ax.legend(frameon=False)
+    ax.grid(alpha=0.3, axis="x" if horizontal else "y")
+    return _save(fig, path)
+
+
+def histogram(path: str | Path, samples: Mapping[str, Sequence[float]], *, title: str, xlabel: str,
+              bins: int = 50, logx: bool = False) -> Path:
+    """Overlaid histograms, one per entry of ``samples``."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
+    every = [float(v) for values in samples.values() for v in values]
+    if every and logx:
+        low = max(min(every), 1.0)
+        edges = np.logspace(np.log10(low), np.log10(max(max(every), low * 10)), bins + 1)
+        ax.set_xscale("log")
+    else:
+        edges = bins
+    for name, values in samples.items():
+        ax.hist(list(values), bins=edges, alpha=0.6, label=name)
+    ax.set(title=title, xlabel=xlabel, ylabel="documents")
+    if len(samples) > 1:
+        ax.legend(frameon=False, fontsize=8)
+    return _save(fig, path)
