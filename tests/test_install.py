@@ -31,14 +31,16 @@ def test_core_and_data_install_without_torch_and_run_a_third_party_filter(
     assert (plugins["example_length"]["distribution"], plugins["example_length"]["version"]) == \
         ("olmo-filter-example", "0.3.1")
     assert plugins["example_length"]["hooks"] == ["olmo_register_taggers"]
-    assert [c["name"] for c in info["components"]["taggers"]] == ["example_length"]
+    taggers = {c["name"]: c["distribution"] for c in info["components"]["taggers"]}
+    assert taggers["example_length"] == "olmo-filter-example 0.3.1"
+    assert {"language", "pii", "badwords"} <= set(taggers)
 
     docs = tmp_path / "ds" / "documents" / "part-0.jsonl.gz"
     docs.parent.mkdir(parents=True)
     records = stdlib_documents()
     with gzip.open(docs, "wt", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in records)
-    tagged = subprocess.run([olmo, "data", "tag", f"input={tmp_path / 'ds'}", "taggers=[example_length]",
+    tagged = subprocess.run([olmo, "data", "tag", f"input={tmp_path / 'ds'}", "taggers=[example_length,language,pii]",
                              "taggers.example_length.min_words=200"], capture_output=True, text=True)
     assert tagged.returncode == 0, tagged.stderr
     with gzip.open(tmp_path / "ds" / "attributes" / "example_length" / "part-0.jsonl.gz", "rt") as f:
@@ -46,3 +48,6 @@ def test_core_and_data_install_without_torch_and_run_a_third_party_filter(
     keep = [row["attributes"]["example_length__example_length__keep"][0][2] for row in rows]
     assert keep == [int(len(str(r["text"]).split()) >= 200) for r in records]
     assert 0 < sum(keep) < len(keep)
+    with gzip.open(tmp_path / "ds" / "attributes" / "language" / "part-0.jsonl.gz", "rt") as f:
+        top = [json.loads(line)["attributes"]["language__language__top"][0][2] for line in f]
+    assert top == ["en"] * len(records)

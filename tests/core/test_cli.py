@@ -118,8 +118,6 @@ def test_flag_for_a_non_boolean_needs_a_value(olmo_cli: Any, register_plugin: An
                                "valid keys: json, output"),
     (["plugins", "json=perhaps"], "error: invalid value in override 'json=perhaps': Value 'perhaps' is not a "
                                   "valid bool (type str)"),
-    (["data", "tag", "input=x", "taggers=[gophr]"], "error: unknown tagger 'gophr'; available: none are "
-                                                    "installed (see `olmo plugins`)"),
     (["plugins", "stray"], "error: unexpected argument 'stray' for `olmo plugins`: arguments are overrides like "
                            "key=value (see `olmo plugins --help`)"),
 ])
@@ -128,6 +126,13 @@ def test_user_errors_are_one_line(args: list[str], message: str) -> None:
     assert result.returncode == 2
     assert result.stderr == message + "\n"
     assert result.stdout == ""
+
+
+def test_unknown_component_is_one_line_with_a_suggestion() -> None:
+    result = run_olmo("data", "tag", "input=x", "taggers=[langauge]")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: unknown tagger 'langauge' (did you mean 'language'?); available: ")
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith(" (see `olmo plugins`)\n")
 
 
 def test_missing_required_value_is_named(dataset: Path) -> None:

@@ -8,24 +8,15 @@ from typing import Any
 
 import pytest
 
-from olmo_core import hookimpl
 from olmo_data.commands.filter import FilterConfig, filter_command, replace_spans
-from olmo_data.taggers.pii import PiiConfig, PiiTagger
 from tests.conftest import stdlib_documents
 
 MAIL = "Questions about the release go to the maintainers at python-dev@python.org or 555-867-5309, thanks."
 
 
-class PiiPlugin:
-    @hookimpl
-    def olmo_register_taggers(self, register: Any) -> None:
-        register("pii", PiiTagger, config=PiiConfig)
-
-
 @pytest.fixture
 def tagged(tmp_path: Path, example_plugin: ModuleType, register_plugin: Any, olmo_cli: Any) -> Path:
     register_plugin(example_plugin, "example_length")
-    register_plugin(PiiPlugin(), "pii-plugin")
     docs = tmp_path / "ds" / "documents"
     docs.mkdir(parents=True)
     records = [*stdlib_documents(), {"id": "mail-1", "text": MAIL, "source": "mail"}]

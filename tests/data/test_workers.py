@@ -8,15 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from olmo_core import hookimpl
-from olmo_data.taggers.pii import PiiConfig, PiiTagger
 from tests.conftest import stdlib_documents
-
-
-class PiiPlugin:
-    @hookimpl
-    def olmo_register_taggers(self, register: Any) -> None:
-        register("pii", PiiTagger, config=PiiConfig)
 
 
 def files_of(root: Path) -> dict[str, bytes]:
@@ -27,7 +19,6 @@ def files_of(root: Path) -> dict[str, bytes]:
 def test_tag_and_filter_do_not_depend_on_workers(tmp_path: Path, example_plugin: ModuleType,
                                                  register_plugin: Any, olmo_cli: Any) -> None:
     register_plugin(example_plugin, "example_length")
-    register_plugin(PiiPlugin(), "pii-plugin")
     records = stdlib_documents()
     outputs = {}
     for workers in (1, 2):

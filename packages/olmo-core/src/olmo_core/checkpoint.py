@@ -102,7 +102,7 @@ def save_checkpoint(path: str | Path, *, tensors: Mapping[str, Mapping[str, torc
         for group, named in tensors.items():
             target = tmp / f"{group}.safetensors"
             st.save_file({k: v.detach().contiguous().cpu() for k, v in named.items()}, str(target),
-                         metadata={"format": FORMAT, "group": group})
+                         metadata={"format": FORMAT})  # one key: safetensors orders metadata at random
             entries[target.name] = {}
         for name, value in (documents or {}).items():
             target = tmp / f"{name}.json"
