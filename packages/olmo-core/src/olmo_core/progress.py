@@ -40,8 +40,9 @@ class Progress:
         elapsed = max(time.perf_counter() - self._start, 1e-9)
         share = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
         of = f"/{self.total}" if self.total else ""
-        line = (f"{self.description}: {self.done}{of} {self.unit}{share}, {self.done / elapsed:,.0f} {self.unit}/s, "
-                f"{elapsed:.1f}s {postfix}".rstrip())
+        rate = self.done / elapsed
+        shown = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2f}"
+        line = f"{self.description}: {self.done}{of} {self.unit}{share}, {shown} {self.unit}/s, {elapsed:.1f}s {postfix}".rstrip()
         if self.live:
             self.stream.write("\r\033[K" + line + ("\n" if final else ""))
         else:

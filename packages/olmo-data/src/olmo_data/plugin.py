@@ -9,6 +9,7 @@ from olmo_data.commands.fetch import FetchConfig, fetch_command
 from olmo_data.commands.filter import FilterConfig, filter_command
 from olmo_data.commands.sources import SourcesConfig, sources_command
 from olmo_data.commands.tag import TagConfig, tag_command
+from olmo_data.commands.tokenize import TokenizeConfig, tokenize_command
 from olmo_data.sources.catalog import register_sources
 from olmo_data.taggers.badwords import BadWordsConfig, BadWordsTagger
 from olmo_data.taggers.language import LanguageConfig, LanguageTagger
@@ -20,6 +21,7 @@ from olmo_data.stages import CurateStage, CurateStageConfig, FetchStage, FetchSt
 def olmo_register_commands(register: Register) -> None:
     register("data tag", tag_command, config=TagConfig)
     register("data filter", filter_command, config=FilterConfig)
+    register("data tokenize", tokenize_command, config=TokenizeConfig)
     register("data sources", sources_command, config=SourcesConfig)
     register("data fetch", fetch_command, config=FetchConfig)
 

@@ -1,0 +1,123 @@
+"""``olmo data tokenize``: documents to the token arrays a trainer reads."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from olmo_core.config import REQUIRED
+from olmo_core.documents import Document, document_files, read_documents
+from olmo_core.io import write_text
+from olmo_core.progress import Progress
+from olmo_core.token_arrays import TokenArrayWriter
+from olmo_core.tokenizer import load_tokenizer
+
+from olmo_data.parallel import map_shards, resolve_workers
+
+__all__ = ["TokenizeConfig", "tokenize_command"]
+
+
+@dataclass(kw_only=True)
+class TokenizeConfig:
+    """Options of ``olmo data tokenize``."""
+
+    input: str = REQUIRED
+    """Documents: a dataset directory, a directory or glob of JSON-lines files, or one file."""
+    output: str = REQUIRED
+    """Directory for the token arrays (``part-NNNNN.npy`` with ``.csv.gz`` and ``.meta.json``)."""
+    tokenizer: str = "olmo-v1.5"
+    """A registered tokenizer or a path to a tokenizer.json (or a directory holding one)."""
+    workers: int = 1
+    """Processes tokenizing files in parallel (0: one per CPU core); the output does not depend on it."""
+    batch_size: int = 512
+    """Documents encoded per call to the tokenizer."""
+    force: bool = False
+    """Tokenize again parts that are already complete for the same input and tokenizer."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    index: int
+    file: str
+    output: str
+    tokenizer: str
+    batch_size: int
+    force: bool
+    single_threaded: bool
+
+
+def _part(job: _Job) -> dict[str, Any]:
+    if job.single_threaded:
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    tokenizer = load_tokenizer(job.tokenizer)
+    target = Path(job.output) / f"part-{job.index:05d}.npy"
+    meta_file = target.with_suffix(".meta.json")
+    if meta_file.is_file() and not job.force:
+        meta = json.loads(meta_file.read_text())
+        if meta.get("input") == job.file and meta.get("tokenizer", {}).get("sha256") == tokenizer.sha256:
+            return {**meta, "skipped": True}
+    quarantined: Counter[str] = Counter()
+    text_bytes = 0
+    writer = TokenArrayWriter(target, tokenizer=tokenizer.identity, eos_token_id=tokenizer.eos_token_id,
+                              vocab_size=tokenizer.vocab_size)
+    batch: list[tuple[Document, int]] = []
+
+    def flush() -> None:
+        for (doc, line), ids in zip(batch, tokenizer.encode_batch([d.text for d, _ in batch]), strict=True):
+            writer.add(ids, document_id=doc.id, source=doc.source, line=line)
+        batch.clear()
+
+    try:
+        for line, item in enumerate(read_documents(job.file), start=1):
+            if isinstance(item, Document):
+                batch.append((item, line))
+                text_bytes += len(item.text.encode("utf-8"))
+                if len(batch) >= job.batch_size:
+                    flush()
+            else:
+                quarantined[item.reason.split(" (")[0]] += 1
+        flush()
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close(input=job.file, text_bytes=text_bytes, quarantined=dict(quarantined))
+
+
+def tokenize_command(config: TokenizeConfig) -> dict[str, Any]:
+    """Tokenize documents into token arrays: each document's ids followed by EOS, one part per input file,
+    with a sidecar tracing every token to its document. Parts already complete for the same input and
+    tokenizer are kept (``force=true`` redoes them), so an interrupted run resumes.
+    """
+    files = document_files(config.input)
+    tokenizer = load_tokenizer(config.tokenizer)
+    workers = resolve_workers(config.workers, len(files))
+    jobs = [_Job(i, f, config.output, config.tokenizer, config.batch_size, config.force, workers > 1)
+            for i, f in enumerate(files)]
+    parts = []
+    with Progress("tokenizing", total=len(files), unit="files") as progress:
+        for meta in map_shards(_part, jobs, workers=workers):
+            parts.append(meta)
+            progress.advance(postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
+    per_source: Counter[str] = Counter()
+    for part in parts:
+        per_source.update(part["tokens_per_source"])
+    tokens, text_bytes = sum(p["tokens"] for p in parts), sum(p["text_bytes"] for p in parts)
+    report = {"command": "data tokenize", "tokenizer": tokenizer.identity, "parts": len(parts), "tokens": tokens,
+              "documents": sum(p["documents"] for p in parts), "text_bytes": text_bytes,
+              "bytes_per_token": round(text_bytes / max(tokens - sum(p["documents"] for p in parts), 1), 4),
+              "tokens_per_source": dict(sorted(per_source.items())),
+              "quarantined": sum(sum(p["quarantined"].values()) for p in parts),
+              "skipped_parts": sum(bool(p.get("skipped")) for p in parts)}
+    write_text(f"{config.output.rstrip('/')}/tokenize.json", json.dumps(report, indent=2) + "\n")
+    print(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} bytes "
+          f"per token, EOS excluded) in {len(parts)} parts with {tokenizer.name}"
+          + (f"; {report['skipped_parts']} parts were already complete" if report["skipped_parts"] else ""))
+    for source, count in report["tokens_per_source"].items():
+        print(f"  {source}: {count:,} tokens")
+    print(f"token arrays: {config.output}")
+    return report

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from olmo_core.documents import read_documents
+from olmo_core.token_arrays import open_token_array
+from olmo_core.tokenizer import load_tokenizer
+
+
+def test_tokens_decode_to_their_documents(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    out = tmp_path / "tokens"
+    result = olmo_cli("data", "tokenize", f"input={dataset}", f"output={out}")
+    assert result.exit_code == 0, result.err
+    tokenizer = load_tokenizer("olmo-v1.5")
+    documents = [d for d in read_documents(str(dataset / "documents" / "docs.jsonl.gz"))]
+    part = open_token_array(out / "part-00000.npy")
+    assert part.tokens.dtype == np.dtype("<u2") and part.ids == [d.id for d in documents]
+    assert part.meta["tokenizer"]["sha256"] == tokenizer.sha256 and part.meta["eos_token_id"] == 50279
+    for index, document in enumerate(documents):
+        ids = part.tokens[part.starts[index]:part.ends[index]].tolist()
+        assert ids[-1] == 50279 and tokenizer.decode(ids[:-1]) == document.text
+        assert ids[:-1] == tokenizer.encode(document.text)
+        assert part.document_at(int(part.starts[index])) == index == part.document_at(int(part.ends[index]) - 1)
+    report = json.loads((out / "tokenize.json").read_text())
+    assert report["tokens"] == len(part) == sum(len(tokenizer.encode(d.text)) + 1 for d in documents)
+
+
+def test_workers_and_reruns_give_the_same_parts(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    docs = dataset / "documents"
+    for shard in range(3):
+        (docs / f"copy-{shard}.jsonl.gz").write_bytes((docs / "docs.jsonl.gz").read_bytes())
+    outputs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        assert olmo_cli("data", "tokenize", f"input={dataset}", f"output={out}", f"workers={workers}").exit_code == 0
+        outputs[workers] = {p.name: p.read_bytes() for p in sorted(out.glob("part-*"))}
+    assert len(outputs[1]) == 4 * 3 and outputs[1] == outputs[2]
+    again = olmo_cli("data", "tokenize", f"input={dataset}", f"output={tmp_path / 'w1'}")
+    assert "4 parts were already complete" in again.out
