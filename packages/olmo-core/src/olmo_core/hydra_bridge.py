@@ -43,6 +43,24 @@ def _store(cs: ConfigStore, name: str, node: Any, group: str | None = None) -> N
     _stored.append((group, name))
 
 
+def _structured(config: Any) -> DictConfig:
+    """A config dataclass (or instance) as an OmegaConf node whose ``dict``-typed fields accept new keys, so
+    that ``mixer.proportions={c4: 0.5}`` works while every other key stays checked."""
+    node = OmegaConf.structured(config)
+    _open_dicts(node)
+    return node
+
+
+def _open_dicts(node: DictConfig) -> None:
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            if OmegaConf.get_type(child) is dict:
+                OmegaConf.set_struct(child, False)
+            else:
+                _open_dicts(child)
+
+
 def _forget(cs: ConfigStore) -> None:
     for group, name in _stored:
         parent = cs.repo
@@ -66,7 +84,7 @@ def sync_config_store(host: PluginHost | None = None) -> None:
         name = config_name(command)
         defaults: list[Any] = []
         if command.config is not None:
-            _store(cs, f"{name}_schema", command.config)
+            _store(cs, f"{name}_schema", _structured(command.config))
             defaults.append(f"{name}_schema")
             for f in component_fields(command.config):
                 if f.group in groups and (groups[f.group][1].kind, groups[f.group][1].many) != (f.kind, f.many):
@@ -94,7 +112,8 @@ def _store_group(cs: ConfigStore, host: PluginHost, f: ComponentField) -> None:
         _, node = registry.resolve(option)
         if node is None:
             continue
-        _store(cs, option, {option: node} if f.many else node, group=f.group)
+        structured = _structured(node)
+        _store(cs, option, OmegaConf.create({option: structured}) if f.many else structured, group=f.group)
 
 
 def parse_overrides(overrides: Sequence[str]) -> list[Override]:

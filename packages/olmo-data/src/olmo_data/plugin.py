@@ -8,8 +8,10 @@ from olmo_core.registry import Register
 from olmo_data.commands.fetch import FetchConfig, fetch_command
 from olmo_data.commands.filter import FilterConfig, filter_command
 from olmo_data.commands.sources import SourcesConfig, sources_command
+from olmo_data.commands.mix import MixConfig, mix_command
 from olmo_data.commands.tag import TagConfig, tag_command
 from olmo_data.commands.tokenize import TokenizeConfig, tokenize_command
+from olmo_data.mixing.mixers import FactorsConfig, FactorsMixer, ProportionsConfig, ProportionsMixer
 from olmo_data.sources.catalog import register_sources
 from olmo_data.taggers.badwords import BadWordsConfig, BadWordsTagger
 from olmo_data.taggers.language import LanguageConfig, LanguageTagger
@@ -22,6 +24,7 @@ def olmo_register_commands(register: Register) -> None:
     register("data tag", tag_command, config=TagConfig)
     register("data filter", filter_command, config=FilterConfig)
     register("data tokenize", tokenize_command, config=TokenizeConfig)
+    register("data mix", mix_command, config=MixConfig)
     register("data sources", sources_command, config=SourcesConfig)
     register("data fetch", fetch_command, config=FetchConfig)
 
@@ -42,3 +45,9 @@ def olmo_register_taggers(register: Register) -> None:
     register("language", LanguageTagger, config=LanguageConfig)
     register("pii", PiiTagger, config=PiiConfig)
     register("badwords", BadWordsTagger, config=BadWordsConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_mixers(register: Register) -> None:
+    register("factors", FactorsMixer, config=FactorsConfig)
+    register("proportions", ProportionsMixer, config=ProportionsConfig)

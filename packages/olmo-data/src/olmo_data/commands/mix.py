@@ -1,0 +1,123 @@
+"""``olmo data mix``: the training mix, by source factors or target proportions."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from olmo_core.config import REQUIRED, component
+from olmo_core.documents import Document, read_documents
+from olmo_core.errors import ConfigError
+from olmo_core.io import open_atomic, write_text
+from olmo_core.plugins import get_host
+from olmo_core.progress import Progress
+from olmo_core.tokenizer import load_tokenizer
+
+from olmo_data.layout import Layout, find_layout
+from olmo_data.mixing.mixers import copies
+from olmo_data.parallel import map_shards
+
+__all__ = ["MixConfig", "mix_command"]
+
+
+@dataclass(kw_only=True)
+class MixConfig:
+    """Options of ``olmo data mix``."""
+
+    input: str = REQUIRED
+    """A dataset directory (or documents) whose documents carry their ``source``."""
+    output: str = REQUIRED
+    """The dataset directory of the mix (``documents/`` and ``reports/mix.json``)."""
+    mixer: Any = component("mixers", default="factors", help="how each source's factor is decided")
+    unit: str = "bytes"
+    """What sizes and proportions count: ``bytes`` of UTF-8 text, or ``tokens`` (with ``tokenizer``)."""
+    tokenizer: str = "olmo-v1.5"
+    """Tokenizer that counts tokens when ``unit=tokens``."""
+    workers: int = 1
+    """Processes reading and writing files in parallel (0: one per CPU core); the mix does not depend on it."""
+
+
+def _size(document: Document, tokenizer: Any) -> int:
+    return len(tokenizer.encode(document.text)) if tokenizer is not None else len(document.text.encode("utf-8"))
+
+
+def _measure(file: str, unit: str, tokenizer: str) -> tuple[Counter[str], Counter[str]]:
+    counter = load_tokenizer(tokenizer) if unit == "tokens" else None
+    sizes: Counter[str] = Counter()
+    documents: Counter[str] = Counter()
+    for item in read_documents(file):
+        if isinstance(item, Document):
+            sizes[item.source] += _size(item, counter)
+            documents[item.source] += 1
+    return sizes, documents
+
+
+def _write(file: str, layout: Layout, out: str, factors: dict[str, float], seed: int, unit: str,
+           tokenizer: str) -> tuple[Counter[str], Counter[str]]:
+    counter = load_tokenizer(tokenizer) if unit == "tokens" else None
+    sizes: Counter[str] = Counter()
+    documents: Counter[str] = Counter()
+    with open_atomic(f"{out}/documents/{layout.relative(file)}", "wt", compression="infer", encoding="utf-8") as f:
+        for item in read_documents(file):
+            if not isinstance(item, Document):
+                continue
+            n = copies(item.id, factors[item.source], seed)
+            if n:
+                size = _size(item, counter)
+                record = item.to_json()
+                for copy in range(n):
+                    f.write(json.dumps({**record, "id": item.id if copy == 0 else f"{item.id}#{copy}"},
+                                       ensure_ascii=False) + "\n")
+                sizes[item.source] += n * size
+                documents[item.source] += n
+    return sizes, documents
+
+
+def mix_command(config: MixConfig) -> dict[str, Any]:
+    """Mix sources: each document is written 0, 1 or more times according to its source's factor, chosen by
+    hashing its id (reproducible whatever the workers). The mixer sets factors directly (``factors``) or from
+    target shares of bytes or tokens (``proportions``); ``reports/mix.json`` records each source's size,
+    factor and share before and after.
+    """
+    if config.unit not in ("bytes", "tokens"):
+        raise ConfigError(f"unit must be 'bytes' or 'tokens', not {config.unit!r}")
+    layout = find_layout(config.input, None)
+    mixer = get_host().registry("mixers").build(config.mixer)
+    sizes: Counter[str] = Counter()
+    documents: Counter[str] = Counter()
+    measure = functools.partial(_measure, unit=config.unit, tokenizer=config.tokenizer)
+    with Progress("measuring sources", total=len(layout.files), unit="files") as progress:
+        for part_sizes, part_documents in map_shards(measure, layout.files, workers=config.workers):
+            sizes.update(part_sizes)
+            documents.update(part_documents)
+            progress.advance()
+    factors = mixer.factors(dict(sorted(sizes.items())))
+    out = config.output.rstrip("/")
+    write = functools.partial(_write, layout=layout, out=out, factors=factors, seed=mixer.seed, unit=config.unit,
+                              tokenizer=config.tokenizer)
+    mixed: Counter[str] = Counter()
+    mixed_documents: Counter[str] = Counter()
+    with Progress("mixing", total=len(layout.files), unit="files") as progress:
+        for part_sizes, part_documents in map_shards(write, layout.files, workers=config.workers):
+            mixed.update(part_sizes)
+            mixed_documents.update(part_documents)
+            progress.advance()
+    total_in, total_out = sum(sizes.values()), sum(mixed.values())
+    manifest = {source: {"documents_in": documents[source], f"{config.unit}_in": sizes[source],
+                         "share_in": round(sizes[source] / total_in, 6) if total_in else 0.0,
+                         "factor": round(factors[source], 6), "documents_out": mixed_documents[source],
+                         f"{config.unit}_out": mixed[source],
+                         "share_out": round(mixed[source] / total_out, 6) if total_out else 0.0}
+                for source in sorted(sizes)}
+    report = {"command": "data mix", "unit": config.unit, "seed": mixer.seed, f"{config.unit}_in": total_in,
+              f"{config.unit}_out": total_out, "documents_out": sum(mixed_documents.values()), "sources": manifest}
+    write_text(f"{out}/reports/mix.json", json.dumps(report, indent=2) + "\n")
+    print(f"mixed {sum(documents.values()):,} documents ({total_in:,} {config.unit}) into "
+          f"{report['documents_out']:,} ({total_out:,} {config.unit}):")
+    for source, row in manifest.items():
+        print(f"  {source:<16} x{row['factor']:<8.3g} {row['share_in']:>7.1%} -> {row['share_out']:>7.1%}  "
+              f"({row['documents_out']:,} documents)")
+    return report
