@@ -5,6 +5,9 @@ from __future__ import annotations
 from olmo_core.plugins import hookimpl
 from olmo_core.registry import Register
 
+from olmo_data.analysis.register import register_commands as register_analysis
+from olmo_data.dedup.register import register_commands as register_dedup_commands
+from olmo_data.dedup.register import register_dedupers
 from olmo_data.commands.fetch import FetchConfig, fetch_command
 from olmo_data.commands.filter import FilterConfig, filter_command
 from olmo_data.commands.sources import SourcesConfig, sources_command
@@ -25,6 +28,8 @@ def olmo_register_commands(register: Register) -> None:
     register("data filter", filter_command, config=FilterConfig)
     register("data tokenize", tokenize_command, config=TokenizeConfig)
     register("data mix", mix_command, config=MixConfig)
+    register_analysis(register)
+    register_dedup_commands(register)
     register("data sources", sources_command, config=SourcesConfig)
     register("data fetch", fetch_command, config=FetchConfig)
 
@@ -51,3 +56,8 @@ def olmo_register_taggers(register: Register) -> None:
 def olmo_register_mixers(register: Register) -> None:
     register("factors", FactorsMixer, config=FactorsConfig)
     register("proportions", ProportionsMixer, config=ProportionsConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_dedupers(register: Register) -> None:
+    register_dedupers(register)

@@ -1,0 +1,58 @@
+"""The compact table that ``olmo data stats`` prints: one row per source and one for all of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["format_summary", "print_summary"]
+
+
+def _size(value: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return f"{value:.0f}"
+
+
+def _percent(rate: float) -> str:
+    return f"{100 * rate:.1f}%"
+
+
+def _row(name: str, entry: dict[str, Any]) -> list[str]:
+    languages = entry["languages"]
+    if languages["documents"]:
+        language, count = next(iter(languages["counts"].items()))
+        top = f"{language} {100 * count / languages['documents']:.0f}%"
+    else:
+        top = "not tagged"
+    pii = entry["pii"]
+    return [name, f"{entry['documents']:,}", _size(entry["bytes"]) + "B", _size(entry["words"]),
+            "-" if entry["tokens"] is None else _size(entry["tokens"]),
+            _percent(entry["duplicates"]["documents"]["rate"]), _percent(entry["duplicates"]["paragraphs"]["rate"]),
+            top, f"{pii['documents_with_pii']:,}" if pii["documents"] else "not tagged"]
+
+
+def format_summary(report: dict[str, Any]) -> str:
+    """The summary table of a ``stats.json`` report, as text."""
+    header = ["source", "documents", "bytes", "words", "tokens", "dup docs", "dup paras", "top language",
+              "docs with PII"]
+    rows = [_row(name, entry) for name, entry in report["sources"].items()]
+    rows.append(_row("all", report["overall"]))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs)
+
+    return "\n".join([line(header), *(line(r) for r in rows[:-1]), "-" * len(line(header)), line(rows[-1])])
+
+
+def print_summary(report: dict[str, Any], *, seconds: float) -> None:
+    """Print the summary table, the top unigrams overall and how fast the corpus was read."""
+    print(format_summary(report))
+    overall = report["overall"]
+    if "1" in overall["ngrams"]:
+        print("top words: " + ", ".join(f"{w} ({c:,})" for w, c in overall["ngrams"]["1"][:10]))
+    rate = overall["bytes"] / 1e6 / seconds if seconds else 0.0
+    print(f"read {overall['documents']:,} documents from {report['files']} files in {seconds:.1f}s "
+          f"({rate:.2f} MB/s); quarantined {report['quarantined']}")

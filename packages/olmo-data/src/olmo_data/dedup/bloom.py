@@ -1,0 +1,127 @@
+"""``bloom``: paragraphs seen before, found with a persistent Bloom filter (Dolma's ``bff`` paragraph mode)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from olmo_core.documents import Document
+from olmo_core.errors import ConfigError
+from olmo_core.io import exists
+
+from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, Marks, document_value
+from olmo_data.dedup.bloomfilter import ParagraphFilter, bloom_parameters
+from olmo_data.dedup.text import NORMALIZATIONS, check_choice, hash128, normalize, paragraphs
+
+__all__ = ["BloomConfig", "BloomDeduper"]
+
+
+@dataclass(kw_only=True)
+class BloomConfig:
+    """Options of the ``bloom`` deduper."""
+
+    expected_paragraphs: int = 1_000_000
+    """Distinct paragraphs the filter is sized for, with ``false_positive_rate`` (1M at 1e-5: 2.9 MiB, 16
+    hashes). Past it the false-positive rate rises; the report gives the rate at the final count."""
+    false_positive_rate: float = 1e-5
+    """Target probability, at ``expected_paragraphs``, that a paragraph never seen is taken for a seen one."""
+    normalize: str = "whitespace"
+    """Paragraph normalization before hashing: ``none``, ``whitespace`` (runs of whitespace as one space,
+    ends stripped) or ``simple`` (also lowercase, no accents or punctuation, digits as 0)."""
+    min_chars: int = 20
+    """Paragraphs shorter than this after normalization are neither checked nor added: short lines (headings,
+    a speaker's name, ``Thanks!``) repeat legitimately. Empty lines are always skipped."""
+    document_threshold: float = 0.8
+    """``duplicate`` is 1 when duplicated paragraphs cover at least this share of the text's characters."""
+    load: str | None = None
+    """A filter file saved by an earlier run (of this or another dataset): its paragraphs count as seen, and
+    its size is kept. It must have been made with the same ``normalize`` and ``min_chars``."""
+    save: str | None = None
+    """Where the filter is saved after the run (default: ``<dataset>/dedup/<name>.bloom``); another run or
+    another dataset can ``load`` it."""
+    read_only: bool = False
+    """Check paragraphs against the filter without adding any (decontamination against a filter built from
+    evaluation data); nothing is saved."""
+
+
+class BloomDeduper(Deduper):
+    """Marks paragraphs whose hash is in the filter and adds the others; the first occurrence is kept.
+
+    A paragraph is a line with its ``\\n``; its hash is BLAKE2b-128 of the normalized line without the
+    ``\\n``. Paragraphs are checked in corpus order, a repeat inside one document included. Attributes:
+    ``duplicate_paragraph`` (a span ``[start, end, 1]`` per duplicated paragraph, newline included, so that
+    ``replace=[... => ]`` removes it cleanly), ``duplicate_share`` (the share of the text's characters in
+    those spans) and ``duplicate`` (1 when the share reaches ``document_threshold``).
+    """
+
+    def __init__(self, config: BloomConfig) -> None:
+        check_choice(config.normalize, NORMALIZATIONS, "normalize")
+        bloom_parameters(config.expected_paragraphs, config.false_positive_rate)
+        if not 0.0 < config.document_threshold <= 1.0:
+            raise ConfigError(f"document_threshold must be in (0, 1], not {config.document_threshold}")
+        self.config = config
+        self.filter: ParagraphFilter | None = None
+        self._save: str | None = None
+        self._loaded_items = 0
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """How paragraph hashes are made; a loaded filter must have been made the same way."""
+        return {"hash": "blake2b-128", "paragraph": "line", "normalize": self.config.normalize,
+                "min_chars": self.config.min_chars}
+
+    def features(self, document: Document) -> list[tuple[int, int, int]]:
+        """``(start, end, hash)`` of each paragraph long enough to be checked."""
+        found = []
+        for start, end in paragraphs(document.text):
+            text = normalize(document.text[start:end].removesuffix("\n"), self.config.normalize)
+            if text.strip() and len(text) >= self.config.min_chars:
+                found.append((start, end, hash128(text)))
+        return found
+
+    def begin(self, context: DedupContext) -> None:
+        """Load the filter named by ``load``, or start an empty one sized by the config."""
+        config = self.config
+        if config.load:
+            if not exists(config.load):
+                raise ConfigError(f"bloom load={config.load}: no such filter file")
+            self.filter = ParagraphFilter.load(config.load)
+            self.filter.check_settings(self.settings, config.load)
+        else:
+            self.filter = ParagraphFilter(config.expected_paragraphs, config.false_positive_rate, self.settings)
+        self._loaded_items = self.filter.items
+        self._save = None if config.read_only else (config.save or f"{context.root}/dedup/{context.name}.bloom")
+
+    def mark(self, document: DocumentRef, features: Any) -> Marks:
+        """Mark the paragraphs already in the filter; add the others (unless ``read_only``)."""
+        bloom = self.filter
+        if bloom is None:
+            raise RuntimeError("BloomDeduper.begin() must run before mark()")
+        spans: list[list[float | int | str]] = []
+        for start, end, item in features:
+            if item in bloom:
+                spans.append([start, end, 1])
+            elif not self.config.read_only:
+                bloom.add(item)
+        size = document.length
+        covered = sum(int(end) - int(start) for start, end, _ in spans)
+        share = covered / size if size else 0.0
+        duplicate = bool(spans) and share >= self.config.document_threshold
+        attributes = {"duplicate_paragraph": spans, "duplicate_share": document_value(size, float(share)),
+                      "duplicate": document_value(size, int(duplicate))}
+        counts = {"paragraphs": len(features), "duplicate_paragraphs": len(spans),
+                  "documents_with_duplicate_paragraphs": int(bool(spans))}
+        return Marks(attributes, duplicate, covered, counts)
+
+    def end(self) -> dict[str, Any]:
+        """Save the filter (unless ``read_only``) and describe it."""
+        bloom = self.filter
+        if bloom is None:
+            return {}
+        if self._save:
+            bloom.save(self._save)
+        return {"filter": self._save or self.config.load, "loaded": self.config.load, "bits": bloom.bits,
+                "bytes": bloom.bits // 8, "hashes": bloom.hashes, "expected_items": bloom.expected_items,
+                "target_false_positive_rate": bloom.rate, "items_loaded": self._loaded_items,
+                "items_added": bloom.items - self._loaded_items, "items": bloom.items,
+                "false_positive_rate_now": float(f"{bloom.false_positive_rate():.3g}")}

@@ -1,0 +1,80 @@
+"""``exact``: documents whose text hash or URL an earlier document already has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from olmo_core.documents import Document
+from olmo_core.errors import ConfigError
+
+from olmo_data.dedup.base import Deduper, DocumentRef, Marks, document_value
+from olmo_data.dedup.text import HASHES, NORMALIZATIONS, check_choice, digest, normalize
+
+__all__ = ["ExactConfig", "ExactDeduper"]
+
+
+@dataclass(kw_only=True)
+class ExactConfig:
+    """Options of the ``exact`` deduper."""
+
+    text: bool = True
+    """Mark a document whose text (after ``normalize``) has the same digest as an earlier document's."""
+    url: bool = True
+    """Mark a document whose ``metadata.url`` (surrounding whitespace stripped) an earlier document has;
+    documents without a URL are never marked by it."""
+    algorithm: str = "sha1"
+    """The text digest: ``sha1`` (160 bits, as Dolma's tooling commonly uses) or ``blake2b`` (128 bits)."""
+    normalize: str = "none"
+    """Text normalization before hashing: ``none`` (character for character), ``whitespace`` (runs of
+    whitespace as one space, ends stripped) or ``simple`` (also lowercase, no accents or punctuation, digits
+    as 0)."""
+
+
+class ExactDeduper(Deduper):
+    """Marks later occurrences of a text digest or a URL; the first occurrence is kept.
+
+    Only kept documents are remembered, so ``duplicate_of`` always names a kept document.
+
+    Attributes: ``duplicate`` (1 when the text or the URL repeats, else 0), ``text_duplicate``,
+    ``url_duplicate``, and ``duplicate_of`` (the id of the first document with that text or URL; no span
+    when the document is kept). Memory: one digest and one URL per distinct document.
+    """
+
+    def __init__(self, config: ExactConfig) -> None:
+        check_choice(config.algorithm, HASHES, "algorithm")
+        check_choice(config.normalize, NORMALIZATIONS, "normalize")
+        if not (config.text or config.url):
+            raise ConfigError("the exact deduper needs text=true or url=true (or both)")
+        self.config = config
+        self._texts: dict[bytes, str] = {}
+        self._urls: dict[str, str] = {}
+
+    def features(self, document: Document) -> tuple[bytes | None, str | None]:
+        """The text digest (when ``text``) and the URL (when ``url`` and the document has one)."""
+        text = digest(normalize(document.text, self.config.normalize), self.config.algorithm) \
+            if self.config.text else None
+        url = document.metadata.get("url") if self.config.url else None
+        url = url.strip() if isinstance(url, str) and url.strip() else None
+        return text, url
+
+    def mark(self, document: DocumentRef, features: Any) -> Marks:
+        """Mark the document when a kept document had its digest or URL; otherwise keep it and remember both."""
+        text, url = features
+        first_text = self._texts.get(text) if text is not None else None
+        first_url = self._urls.get(url) if url is not None else None
+        original = first_text or first_url
+        if original is None:
+            if text is not None:
+                self._texts[text] = document.id
+            if url is not None:
+                self._urls[url] = document.id
+        size = document.length
+        attributes = {
+            "duplicate": document_value(size, int(original is not None)),
+            "text_duplicate": document_value(size, int(first_text is not None)),
+            "url_duplicate": document_value(size, int(first_url is not None)),
+            "duplicate_of": document_value(size, original) if original is not None else [],
+        }
+        counts = {"text": int(first_text is not None), "url": int(first_url is not None)}
+        return Marks(attributes, original is not None, size if original is not None else 0, counts)

@@ -1,0 +1,138 @@
+"""``minhash``: near-duplicate documents, found with MinHash signatures and LSH banding (datasketch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from olmo_core.documents import Document
+from olmo_core.errors import ConfigError
+
+from olmo_data.dedup.base import Deduper, DocumentRef, Marks, document_value
+from olmo_data.dedup.text import NORMALIZATIONS, check_choice, shingle_hashes, words
+
+__all__ = ["MinHashConfig", "MinHashDeduper", "exact_jaccard"]
+
+_SCHEME = "affine64"
+
+
+@dataclass(kw_only=True)
+class MinHashConfig:
+    """Options of the ``minhash`` deduper; the defaults are datatrove's (5-word shingles, 14 bands of 8)."""
+
+    shingle: int = 5
+    """Words per shingle (word n-grams of the normalized text)."""
+    num_perm: int = 112
+    """Permutations (hash functions) in each signature; at least ``bands * rows``."""
+    bands: int = 14
+    """LSH bands: two documents become candidates when all ``rows`` values of any one band agree."""
+    rows: int = 8
+    """Signature values per band."""
+    threshold: float | None = None
+    """Similarity from which a candidate counts as a duplicate; default: the LSH threshold
+    ``(1 / bands) ** (1 / rows)`` (0.719 for 14 x 8), where the chance of becoming a candidate is steepest."""
+    seed: int = 1
+    """Seed of the permutations: signatures are comparable only under the same seed and ``num_perm``."""
+    normalize: str = "simple"
+    """Normalization before splitting into words: ``simple`` (lowercase, no accents or punctuation, digits
+    as 0), ``whitespace`` or ``none``."""
+    verify: bool = False
+    """Use the exact Jaccard similarity of the shingle sets instead of the MinHash estimate (keeps every
+    kept document's shingle hashes in memory)."""
+
+
+def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted arrays of distinct shingle hashes."""
+    if not len(a) and not len(b):
+        return 1.0
+    common = len(np.intersect1d(a, b, assume_unique=True))
+    return common / (len(a) + len(b) - common)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+class MinHashDeduper(Deduper):
+    """Marks a document whose similarity to an earlier kept document reaches the threshold.
+
+    Each document's distinct word shingles are hashed to 64 bits and summarized by a MinHash signature of
+    ``num_perm`` values (datasketch's ``affine64`` permutations from ``seed``). In corpus order, a document's
+    LSH candidates among the kept documents are scored (estimated Jaccard: the share of equal signature
+    values; exact Jaccard with ``verify``); the best one at or above the threshold makes it a duplicate,
+    otherwise it is kept and indexed. An empty document is never a near-duplicate.
+
+    Attributes: ``duplicate`` (1 or 0), ``duplicate_of`` (the matched document's id; no span when kept) and
+    ``similarity`` (the best candidate's similarity, 0 without candidates).
+    """
+
+    def __init__(self, config: MinHashConfig) -> None:
+        check_choice(config.normalize, NORMALIZATIONS, "normalize")
+        if config.shingle < 1:
+            raise ConfigError(f"shingle must be at least 1 word, not {config.shingle}")
+        if config.bands < 2 or config.rows < 1 or config.bands * config.rows > config.num_perm:
+            raise ConfigError(f"minhash needs bands >= 2, rows >= 1 and bands * rows <= num_perm, not "
+                              f"{config.bands} x {config.rows} with num_perm={config.num_perm}")
+        self.config = config
+        self.threshold = config.threshold if config.threshold is not None else \
+            (1.0 / config.bands) ** (1.0 / config.rows)
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be in (0, 1], not {self.threshold}")
+        self._base: Any = None
+        self._index: Any = None
+        self._kept: dict[int, tuple[str, Any, np.ndarray | None]] = {}
+        self._seen = 0
+
+    def _empty(self) -> Any:
+        if self._base is None:
+            from datasketch import MinHash
+
+            self._base = MinHash(num_perm=self.config.num_perm, seed=self.config.seed, hashfunc=_as_is,
+                                 scheme=_SCHEME)
+        return self._base
+
+    def features(self, document: Document) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The signature's values and (with ``verify``) the shingle hashes; ``None`` for an empty text."""
+        shingles = shingle_hashes(words(document.text, self.config.normalize), self.config.shingle)
+        if not len(shingles):
+            return None
+        signature = self._empty().copy()
+        signature.update_batch(shingles.tolist())
+        return signature.hashvalues, shingles if self.config.verify else None
+
+    def mark(self, document: DocumentRef, features: Any) -> Marks:
+        """Score the document against its LSH candidates; mark it or keep and index it."""
+        size = document.length
+        best, match = 0.0, None
+        if features is not None:
+            from datasketch import LeanMinHash, MinHashLSH
+
+            values, shingles = features
+            signature = LeanMinHash(seed=self.config.seed, hashvalues=values, scheme=_SCHEME)
+            if self._index is None:
+                self._index = MinHashLSH(num_perm=self.config.num_perm, params=(self.config.bands, self.config.rows))
+            for key in sorted(self._index.query(signature)):
+                other_id, other, other_shingles = self._kept[key]
+                if shingles is not None and other_shingles is not None:
+                    score = exact_jaccard(shingles, other_shingles)
+                else:
+                    score = signature.jaccard(other)
+                if score > best:
+                    best, match = score, other_id
+            if match is None or best < self.threshold:
+                match = None
+                self._index.insert(self._seen, signature, check_duplication=False)
+                self._kept[self._seen] = (document.id, signature, shingles)
+        self._seen += 1
+        duplicate = match is not None
+        attributes = {"duplicate": document_value(size, int(duplicate)),
+                      "duplicate_of": document_value(size, match) if match is not None else [],
+                      "similarity": document_value(size, float(best))}
+        return Marks(attributes, duplicate, size if duplicate else 0)
+
+    def end(self) -> dict[str, Any]:
+        """The LSH parameters used and how many documents were indexed."""
+        return {"threshold": round(self.threshold, 5), "bands": self.config.bands, "rows": self.config.rows,
+                "num_perm": self.config.num_perm, "shingle": self.config.shingle, "indexed": len(self._kept)}

@@ -1,0 +1,116 @@
+"""What the dedupers compare: normalized text, paragraphs, digests and word shingles.
+
+Every function here depends only on its input, so the results are the same in any process and on any run.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+
+import numpy as np
+
+from olmo_core.errors import ConfigError
+
+__all__ = ["HASHES", "NORMALIZATIONS", "check_choice", "digest", "hash128", "normalize", "paragraphs",
+           "shingle_hashes", "words"]
+
+NORMALIZATIONS = ("none", "whitespace", "simple")
+"""``none``: the text as it is; ``whitespace``: runs of whitespace as one space, ends stripped; ``simple``
+(datatrove's ``simplify_text``): also lowercased, accents and punctuation removed, every digit as ``0``."""
+HASHES = ("sha1", "blake2b")
+"""Text digests: SHA-1 (160 bits) or BLAKE2b (128 bits)."""
+
+_COMBINING = re.compile(r"[\u0300-\u036f]+")
+_PUNCTUATION = re.compile(r"[^\w\s]+|_+")
+_DIGIT = re.compile(r"\d")
+
+
+def check_choice(value: str, choices: tuple[str, ...], where: str) -> None:
+    """Raise a :class:`ConfigError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"{where}={value!r} is not one of {', '.join(choices)}")
+
+
+def normalize(text: str, how: str) -> str:
+    """``text`` normalized as ``how`` (one of :data:`NORMALIZATIONS`) says."""
+    if how == "none":
+        return text
+    if how == "simple":
+        text = text.lower()
+        if not text.isascii():
+            text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+        text = _PUNCTUATION.sub(" ", _DIGIT.sub("0", text))
+    return " ".join(text.split())
+
+
+def words(text: str, how: str) -> list[str]:
+    """The words of ``text`` after normalization: maximal runs of non-whitespace characters."""
+    return normalize(text, how).split()
+
+
+def digest(text: str, algorithm: str) -> bytes:
+    """The SHA-1 or BLAKE2b-128 digest of ``text`` in UTF-8."""
+    data = text.encode("utf-8", "surrogatepass")
+    if algorithm == "sha1":
+        return hashlib.sha1(data, usedforsecurity=False).digest()
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def hash128(text: str) -> int:
+    """A signed 128-bit integer hash of ``text`` (BLAKE2b-128), the form rbloom takes."""
+    data = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return int.from_bytes(data, "little", signed=True)
+
+
+def paragraphs(text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each paragraph of ``text``: a line together with the ``\\n`` that ends it, so that
+    removing a paragraph's span leaves no empty line behind (Dolma's ``paragraph_separator: "\\n"``)."""
+    start, size = 0, len(text)
+    while start < size:
+        newline = text.find("\n", start)
+        end = size if newline < 0 else newline + 1
+        yield start, end
+        start = end
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finalizer: spreads every input bit over the whole 64-bit output (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    mixed: np.ndarray = x ^ (x >> np.uint64(31))
+    return mixed
+
+
+@functools.lru_cache(maxsize=64)
+def _weights(width: int) -> np.ndarray:
+    return _mix(np.arange(1, width + 1, dtype=np.uint64)) | np.uint64(1)
+
+
+def shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
+    """The sorted, distinct 64-bit hashes of the word ``size``-grams of ``tokens``.
+
+    A shingle's hash mixes a weighted sum of its words' BLAKE2b-64 hashes, each position with its own odd
+    weight, so that word order counts. Fewer than ``size`` words make one shingle of all of them; no words
+    make none.
+    """
+    if not tokens:
+        return np.zeros(0, dtype=np.uint64)
+    hashed = np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
+    width = min(size, len(tokens))
+    count = len(tokens) - width + 1
+    weights = _weights(width)
+    combined = np.zeros(count, dtype=np.uint64)
+    for position in range(width):
+        combined += hashed[position:position + count] * weights[position]
+    return np.unique(_mix(combined))

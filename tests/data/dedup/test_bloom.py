@@ -1,0 +1,140 @@
+"""The Bloom-filter paragraph deduper: sizing, persistence, false positives and spans, on real text."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from olmo_core.documents import Document
+
+from olmo_data.dedup.bloom import BloomConfig, BloomDeduper
+from olmo_data.dedup.bloomfilter import ParagraphFilter, bloom_parameters, false_positive_rate
+from olmo_data.dedup.text import hash128, normalize, paragraphs
+
+from tests.data.dedup.conftest import attribute_rows, copy, marked, planted_corpus, source_documents, write_dataset
+
+KEY = "bloom__bloom__"
+SMALL = ("dedupers.bloom.expected_paragraphs=20000", "dedupers.bloom.false_positive_rate=1e-4")
+
+
+def real_paragraphs(*sources: tuple[str, dict[str, Any]]) -> list[str]:
+    """Distinct normalized paragraphs of at least 20 characters, in source order."""
+    seen: dict[str, None] = {}
+    for name, options in sources:
+        for document in source_documents(name, None, **options):
+            for start, end in paragraphs(document.text):
+                text = normalize(document.text[start:end], "whitespace")
+                if len(text) >= 20:
+                    seen.setdefault(text, None)
+    return list(seen)
+
+
+def test_size_and_hashes_follow_the_formula() -> None:
+    # n = 5000, p = 0.01: m~ = -5000 ln(0.01) / ln(2)^2 = 23025.85 / 0.480453 = 47925.29 bits,
+    # bits = 8 * ceil(47925 / 8) = 47928, k = floor(47925.29 / 5000 * ln 2) = floor(6.644) = 6.
+    assert bloom_parameters(5000, 0.01) == (47928, 6)
+    bloom = ParagraphFilter(5000, 0.01, {})
+    assert (bloom.bits, bloom.hashes) == (47928, 6)
+    bloom.add(hash128("one paragraph"))
+    data = bloom.to_bytes()
+    payload = data[data.index(b"}\n") + 2:]
+    assert int.from_bytes(payload[:8], "little") == 6
+    assert sum(bin(byte).count("1") for byte in payload[8:]) == 6  # one item sets k bits
+    # The default, n = 1e6 and p = 1e-5: m~ = 23,962,645.9, so 23,962,648 bits (2.86 MiB) and k = 16.
+    assert bloom_parameters(1_000_000, 1e-5) == (23_962_648, 16)
+    assert bloom_parameters(41, 0.01) == (392, 6)  # m~ = 392.99 is cut to 392 bits before rounding to bytes
+    with pytest.raises(Exception, match="false-positive rate must be in"):
+        bloom_parameters(10, 0.7)
+
+
+def test_false_positive_rate_on_real_paragraphs_stays_near_the_target() -> None:
+    english = real_paragraphs(("wikipedia", {}))[:5000]
+    inserted = set(english)
+    others = [p for p in real_paragraphs(("wikipedia", {"language": "fr"}), ("wikipedia", {"language": "es"}))
+              if p not in inserted]
+    bloom = ParagraphFilter(5000, 0.01, {})
+    for text in english:
+        bloom.add(hash128(text))
+    assert all(hash128(text) in bloom for text in english)
+    measured = sum(hash128(text) in bloom for text in others) / len(others)
+    expected = false_positive_rate(bloom.bits, bloom.hashes, 5000)
+    assert expected == pytest.approx((1 - math.exp(-6 * 5000 / 47928)) ** 6) == pytest.approx(0.01014, abs=1e-5)
+    assert len(others) > 15000
+    print(f"false-positive rate on {len(others)} real paragraphs: {measured:.5f} (expected {expected:.5f})")
+    assert 0.7 * expected < measured < 1.3 * expected, (measured, expected)
+
+
+def test_duplicated_paragraphs_are_spans_and_shares(tmp_path: Path, run_dedup: Any) -> None:
+    files, originals = planted_corpus()
+    dataset = write_dataset(tmp_path / "ds", files)
+    run_dedup(dataset, "dedupers=[bloom]", *SMALL)
+    rows = attribute_rows(dataset, "bloom")
+    assert set(marked(rows, KEY + "duplicate")) == {"planted-copy", "planted-appended", "planted-recrawl",
+                                                    "planted-spaced"}
+    with_spans = {doc_id for doc_id, attributes in rows.items() if attributes[KEY + "duplicate_paragraph"]}
+    assert with_spans == {"planted-copy", "planted-appended", "planted-recrawl", "planted-spaced"}
+    appended = next(d for d in files["c-planted"] if d.id == "planted-appended")
+    spans = rows["planted-appended"][KEY + "duplicate_paragraph"]
+    original = originals["planted-appended"].text
+    assert [appended.text[s:e] for s, e, _ in spans] == [line + "\n" for line in original.split("\n")]
+    share = rows["planted-appended"][KEY + "duplicate_share"][0][2]
+    assert share == round((len(original) + 1) / len(appended.text), 5)
+    edited = rows["planted-edited"]
+    assert edited[KEY + "duplicate_paragraph"] == [] and edited[KEY + "duplicate_share"][0][2] == 0
+
+
+def checked_paragraphs(documents: list[Document]) -> list[str]:
+    """The normalized paragraphs the deduper checks (at least 20 characters), in order."""
+    found = []
+    for document in documents:
+        for start, end in paragraphs(document.text):
+            text = normalize(document.text[start:end].removesuffix("\n"), "whitespace")
+            if len(text) >= 20:
+                found.append(text)
+    return found
+
+
+def test_the_saved_filter_reloads_and_serves_other_datasets(tmp_path: Path, run_dedup: Any) -> None:
+    files, _ = planted_corpus()
+    originals = files["a-wikipedia"] + files["b-c4"]
+    first = write_dataset(tmp_path / "first", {"a-wikipedia": files["a-wikipedia"], "b-c4": files["b-c4"]})
+    result = run_dedup(first, "dedupers=[bloom]", *SMALL)
+    saved = first / "dedup" / "bloom.bloom"
+    assert f"filter: {saved} (" in result.out
+
+    in_memory = ParagraphFilter(20000, 1e-4, BloomDeduper(BloomConfig()).settings)
+    for text in dict.fromkeys(checked_paragraphs(originals)):
+        in_memory.add(hash128(text))
+    assert saved.read_bytes() == in_memory.to_bytes()
+    loaded = ParagraphFilter.load(str(saved))
+    assert (loaded.bits, loaded.hashes, loaded.items) == (in_memory.bits, in_memory.hashes, in_memory.items)
+    queries = [hash128(t) for t in checked_paragraphs(originals + files["c-planted"])]
+    queries += [hash128(t) for t in real_paragraphs(("wikipedia", {"language": "fr"}))[:3000]]
+    answers = [q in in_memory for q in queries]
+    assert [q in loaded for q in queries] == answers
+    assert all(answers[:in_memory.items]) and not all(answers)
+
+    again = write_dataset(tmp_path / "again", {"a-wikipedia": files["a-wikipedia"], "b-c4": files["b-c4"]})
+    run_dedup(again, "dedupers=[bloom]", *SMALL)
+    assert (again / "dedup" / "bloom.bloom").read_bytes() == saved.read_bytes()
+
+    lead = files["a-wikipedia"][0]
+    fresh = Document(id="x-2", text="A new paragraph that nobody has written before.")
+    other = write_dataset(tmp_path / "other", {"x": [copy(lead, "x-1"), fresh]})
+    run_dedup(other, "dedupers=[bloom]", f"dedupers.bloom.load={saved}", "dedupers.bloom.read_only=true")
+    rows = attribute_rows(other, "bloom")
+    assert marked(rows, KEY + "duplicate") == {"x-1": None}
+    assert rows["x-2"][KEY + "duplicate_paragraph"] == []
+    assert not (other / "dedup").exists() and saved.read_bytes() == in_memory.to_bytes()
+
+
+def test_a_filter_made_with_other_settings_is_refused(tmp_path: Path, run_dedup: Any, olmo_cli: Any) -> None:
+    dataset = write_dataset(tmp_path / "ds", {"a": planted_corpus()[0]["a-wikipedia"][:20]})
+    run_dedup(dataset, "dedupers=[bloom]", *SMALL)
+    refused = olmo_cli("data", "dedup", f"input={dataset}", "dedupers=[bloom]", "dedupers.bloom.min_chars=5",
+                       f"dedupers.bloom.load={dataset}/dedup/bloom.bloom", f"dedupers.bloom.save={tmp_path}/b.bloom")
+    assert refused.exit_code == 2
+    assert "was made with min_chars=20, this run uses min_chars=5" in refused.err

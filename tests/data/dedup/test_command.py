@@ -1,0 +1,100 @@
+"""``olmo data dedup`` end to end: worker-independent output, reports, and the filter that drops duplicates."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.data.dedup.conftest import planted_corpus, write_dataset
+
+ALL = "dedupers=[exact,bloom,minhash]"
+SMALL = ("dedupers.bloom.expected_paragraphs=20000", "dedupers.bloom.false_positive_rate=1e-4")
+
+
+def outputs(root: Path) -> dict[str, bytes]:
+    """Every file the run wrote except the reports (whose timings differ)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "documents" not in p.parts and "reports" not in p.parts}
+
+
+def without_timings(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if k not in ("seconds", "docs_per_second", "attributes")} | \
+        {"details": {k: v for k, v in report["details"].items() if k != "filter"}}
+
+
+def test_results_do_not_depend_on_workers(tmp_path: Path, run_dedup: Any) -> None:
+    files, _ = planted_corpus()
+    wikipedia = files["a-wikipedia"]
+    shards = {"a-0": wikipedia[:150], "a-1": wikipedia[150:], "b-c4": files["b-c4"], "c-planted": files["c-planted"]}
+    runs = {}
+    for workers in (1, 2):
+        dataset = write_dataset(tmp_path / f"w{workers}", shards)
+        run_dedup(dataset, ALL, *SMALL, f"workers={workers}")
+        reports = {n: without_timings(json.loads((dataset / "reports" / f"dedup-{n}.json").read_text()))
+                   for n in ("exact", "bloom", "minhash")}
+        runs[workers] = (outputs(dataset), reports)
+    written, reports = runs[1]
+    assert sorted(written) == ["attributes/bloom/a-0.jsonl.gz", "attributes/bloom/a-1.jsonl.gz",
+                               "attributes/bloom/b-c4.jsonl.gz", "attributes/bloom/c-planted.jsonl.gz",
+                               "attributes/exact/a-0.jsonl.gz", "attributes/exact/a-1.jsonl.gz",
+                               "attributes/exact/b-c4.jsonl.gz", "attributes/exact/c-planted.jsonl.gz",
+                               "attributes/minhash/a-0.jsonl.gz", "attributes/minhash/a-1.jsonl.gz",
+                               "attributes/minhash/b-c4.jsonl.gz", "attributes/minhash/c-planted.jsonl.gz",
+                               "dedup/bloom.bloom"]
+    assert runs[2] == runs[1]
+    assert {n: r["duplicate_documents"] for n, r in reports.items()} == {"exact": 2, "bloom": 4, "minhash": 5}
+
+
+def test_dedup_then_filter_drops_exactly_the_planted_duplicates(tmp_path: Path, run_dedup: Any,
+                                                                  olmo_cli: Any) -> None:
+    files, originals = planted_corpus()
+    dataset = write_dataset(tmp_path / "ds", files)
+    result = run_dedup(dataset, ALL, *SMALL)
+    assert "minhash: marked 5 of 405 documents (1.23%)" in result.out
+    assert f"reports: {dataset}/reports/dedup-*.json" in result.out
+    report = json.loads((dataset / "reports" / "dedup-minhash.json").read_text())
+    planted_chars = sum(len(d.text) for d in files["c-planted"])
+    assert report["per_source"]["planted"] == {"characters": planted_chars, "documents": 5,
+                                               "duplicate_characters": planted_chars, "duplicate_documents": 5}
+    assert report["details"]["threshold"] == round((1 / 14) ** (1 / 8), 5)
+
+    out = tmp_path / "filtered"
+    filtered = olmo_cli("data", "filter", f"input={dataset}", f"output={out}",
+                        "exclude=['exact__exact__duplicate == 1','minhash__minhash__duplicate == 1']")
+    assert filtered.exit_code == 0, filtered.err
+    dropped = [json.loads(line) for line in gzip.open(out / "dropped" / "c-planted.jsonl.gz", "rt")]
+    assert sorted(d["id"] for d in dropped) == sorted(originals)
+    filter_report = json.loads((out / "reports" / "filter.json").read_text())
+    assert (filter_report["kept"], filter_report["dropped"]) == (400, 5)
+    assert filter_report["dropped_by"] == {"exact__exact__duplicate == 1": 2, "minhash__minhash__duplicate == 1": 3}
+
+    masked = tmp_path / "masked"
+    replaced = olmo_cli("data", "filter", f"input={dataset}", f"output={masked}", "attributes=[bloom]",
+                        "replace=['bloom__bloom__duplicate_paragraph => ']")
+    assert replaced.exit_code == 0, replaced.err
+    kept = {d["id"]: d["text"] for d in map(json.loads, gzip.open(masked / "documents" / "c-planted.jsonl.gz", "rt"))}
+    appended = next(d for d in files["c-planted"] if d.id == "planted-appended")
+    assert kept["planted-appended"] == appended.text.rsplit("\n", 1)[1]
+    assert kept["planted-copy"] == originals["planted-copy"].text.split("\n")[0] + "\n\n"
+
+
+def test_bad_lines_are_quarantined_and_rows_stay_aligned(tmp_path: Path, run_dedup: Any) -> None:
+    docs = tmp_path / "ds" / "documents"
+    docs.mkdir(parents=True)
+    (docs / "a.jsonl").write_text('{"id": "1", "text": "same words here"}\nnot json\n'
+                                  '{"id": "2", "text": "same words here"}\n')
+    run_dedup(tmp_path / "ds", "dedupers=[exact,minhash]")
+    lines = (tmp_path / "ds" / "attributes" / "exact" / "a.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["1", "2"]
+    assert json.loads(lines[1])["attributes"]["exact__exact__duplicate_of"] == [[0, 15, "1"]]
+    report = json.loads((tmp_path / "ds" / "reports" / "dedup-minhash.json").read_text())
+    assert (report["records"], report["documents"], report["quarantined"]) == (3, 2, 1)
+    assert (tmp_path / "ds" / "quarantine" / "a.jsonl").exists()
+
+
+def test_dedup_needs_dedupers(tmp_path: Path, dedup_plugin: None, olmo_cli: Any) -> None:
+    result = olmo_cli("data", "dedup", f"input={tmp_path}")
+    assert result.exit_code == 2
+    assert "needs dedupers: dedupers=[name,...] (available: bloom, exact, minhash)" in result.err
