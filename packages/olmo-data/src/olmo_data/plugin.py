@@ -8,6 +8,7 @@ from olmo_core.registry import Register
 from olmo_data.analysis.register import register_commands as register_analysis
 from olmo_data.dedup.register import register_commands as register_dedup_commands
 from olmo_data.dedup.register import register_dedupers
+from olmo_data.commands.decontaminate import DecontaminateConfig, decontaminate_command
 from olmo_data.commands.fetch import FetchConfig, fetch_command
 from olmo_data.commands.filter import FilterConfig, filter_command
 from olmo_data.commands.sources import SourcesConfig, sources_command
@@ -28,6 +29,7 @@ def olmo_register_commands(register: Register) -> None:
     register("data filter", filter_command, config=FilterConfig)
     register("data tokenize", tokenize_command, config=TokenizeConfig)
     register("data mix", mix_command, config=MixConfig)
+    register("data decontaminate", decontaminate_command, config=DecontaminateConfig)
     register_analysis(register)
     register_dedup_commands(register)
     register("data sources", sources_command, config=SourcesConfig)
