@@ -54,3 +54,9 @@ def test_reads_dolma_and_olmo_files_without_metadata(tmp_path: Path) -> None:
     np.array([1, 2, 3], dtype="<u1").tofile(tmp_path / "odd.npy")
     with pytest.raises(ConfigError, match="not a whole number of uint16 tokens"):
         open_token_array(tmp_path / "odd.npy")
+
+
+def test_an_empty_part_reads_as_empty(tmp_path: Path) -> None:
+    write_part(tmp_path / "part-00000", [])
+    part = open_token_array(tmp_path / "part-00000.npy")
+    assert len(part) == 0 and part.ids == [] and part.tokens.dtype == np.dtype("<u2")

@@ -157,7 +157,7 @@ def open_token_array(path: str | Path, *, dtype: str | None = None, eos_token_id
         if npy.stat().st_size % width.itemsize:
             raise ConfigError(f"{npy} is {npy.stat().st_size} bytes, not a whole number of {width} tokens: "
                               f"wrong dtype?")
-        tokens = np.memmap(npy, dtype=width, mode="r")
+        tokens = np.memmap(npy, dtype=width, mode="r") if npy.stat().st_size else np.zeros(0, dtype=width)
     starts, ends, ids, sources = _documents(npy, tokens, meta.get("eos_token_id", eos_token_id))
     return TokenArray(npy, tokens, starts, ends, ids, sources, meta)
 

