@@ -11,7 +11,7 @@ import posixpath
 from olmo_core.documents import DOCUMENT_SUFFIXES, document_files
 from olmo_core.errors import ConfigError
 
-__all__ = ["Layout", "find_layout"]
+__all__ = ["Layout", "find_layout", "report_name", "select_shard"]
 
 
 class Layout:
@@ -60,3 +60,23 @@ def find_layout(input: str, output: str | None) -> Layout:
             raise ConfigError(f"input='{input}' is not inside a dataset's documents/ directory: set output=<dir>")
         root = documents_root[: -len("/documents")]
     return Layout(files, root, documents_root)
+
+
+def select_shard(files: list[str], shard: str | None) -> list[tuple[int, str]]:
+    """``(index, file)`` of the files that shard ``"i/N"`` handles: every N-th file from the i-th, indices kept
+    global, so that N jobs (a Hydra sweep, a Slurm array) together write exactly what one run writes."""
+    pairs = list(enumerate(files))
+    if shard is None:
+        return pairs
+    index, sep, count = shard.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit() or not 0 <= int(index) < int(count):
+        raise ConfigError(f"shard={shard!r} must look like i/N with 0 <= i < N (for example shard=0/4)")
+    return pairs[int(index)::int(count)]
+
+
+def report_name(step: str, shard: str | None) -> str:
+    """``step``, or ``step-shard-i-of-N`` when a shard writes it, so that parallel jobs keep their reports."""
+    if shard is None:
+        return step
+    index, _, count = shard.partition("/")
+    return f"{step}-shard-{index}-of-{count}"

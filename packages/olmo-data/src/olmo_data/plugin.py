@@ -18,6 +18,7 @@ from olmo_data.commands.tag import TagConfig, tag_command
 from olmo_data.commands.tokenize import TokenizeConfig, tokenize_command
 from olmo_data.mixing.mixers import FactorsConfig, FactorsMixer, ProportionsConfig, ProportionsMixer
 from olmo_data.sources.catalog import register_sources
+from olmo_data.taggers.register import register_taggers as register_quality_taggers
 from olmo_data.taggers.badwords import BadWordsConfig, BadWordsTagger
 from olmo_data.taggers.language import LanguageConfig, LanguageTagger
 from olmo_data.taggers.pii import PiiConfig, PiiTagger
@@ -53,6 +54,7 @@ def olmo_register_taggers(register: Register) -> None:
     register("language", LanguageTagger, config=LanguageConfig)
     register("pii", PiiTagger, config=PiiConfig)
     register("badwords", BadWordsTagger, config=BadWordsConfig)
+    register_quality_taggers(register)
 
 
 @hookimpl(trylast=True)

@@ -19,7 +19,7 @@ from olmo_core.io import exists, glob, open_atomic, write_text
 from olmo_core.progress import Progress
 
 from olmo_data.expressions import Expression
-from olmo_data.layout import Layout, find_layout
+from olmo_data.layout import Layout, find_layout, report_name, select_shard
 from olmo_data.parallel import map_shards
 
 __all__ = ["FilterConfig", "filter_command", "replace_spans"]
@@ -48,6 +48,8 @@ class FilterConfig:
     """Write dropped documents, with their reason, under ``dropped/`` so that they can be inspected."""
     workers: int = 1
     """Processes filtering files in parallel (0: one per CPU core); the output does not depend on it."""
+    shard: str | None = None
+    """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
 
 
 def _attribute_rows(url: str) -> Iterator[dict[str, Any]]:
@@ -180,19 +182,20 @@ def filter_command(config: FilterConfig) -> dict[str, Any]:
     _parse_replacements(config.replace, known)
     plan = _Plan(layout, Layout(layout.files, config.output.rstrip("/"), layout.documents_root), tuple(names),
                  frozenset(known), config)
+    files = [file for _, file in select_shard(layout.files, config.shard)]
     total = FileResult()
-    with Progress("filtering", total=len(layout.files), unit="files") as progress:
-        for result in map_shards(functools.partial(_filter_file, plan=plan), layout.files, workers=config.workers):
+    with Progress("filtering", total=len(files), unit="files") as progress:
+        for result in map_shards(functools.partial(_filter_file, plan=plan), files, workers=config.workers):
             total.add(result)
             progress.advance(postfix=f"{total.counts['read']} records")
     counts = total.counts
     if counts["read"] != counts["kept"] + counts["dropped"] + counts["quarantined"]:
         raise AssertionError(f"filter lost documents: {dict(counts)}")
-    report = {"command": "data filter", "input": layout.root, "output": plan.out.root, "records": counts["read"],
+    report = {"command": "data filter", "shard": config.shard, "input": layout.root, "output": plan.out.root, "records": counts["read"],
               "kept": counts["kept"], "dropped": counts["dropped"], "quarantined": counts["quarantined"],
               "dropped_by": dict(total.reasons.most_common()), "spans_replaced": dict(total.replaced),
               "per_source": {s: dict(c) for s, c in sorted(total.per_source.items())}}
-    write_text(plan.out.report("filter"), json.dumps(report, indent=2) + "\n")
+    write_text(plan.out.report(report_name("filter", config.shard)), json.dumps(report, indent=2) + "\n")
     _print_report(report)
     return report
 

@@ -17,7 +17,7 @@ from olmo_core.io import open_atomic, write_text
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
-from olmo_data.layout import Layout, find_layout
+from olmo_data.layout import Layout, find_layout, report_name, select_shard
 from olmo_data.parallel import map_shards
 from olmo_data.taggers.base import attribute_key
 
@@ -37,6 +37,8 @@ class TagConfig:
     """Prefix of the attribute keys (``<experiment>__<tagger>__<name>``); default: each tagger's name."""
     workers: int = 1
     """Processes tagging files in parallel (0: one per CPU core); the output does not depend on it."""
+    shard: str | None = None
+    """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
 
 
 @dataclass
@@ -92,17 +94,18 @@ def tag_command(config: TagConfig) -> dict[str, Any]:
         options = ", ".join(get_host().registry("taggers").options()) or "none installed"
         raise ConfigError(f"`olmo data tag` needs taggers: taggers=[name,...] (available: {options})")
     layout = find_layout(config.input, config.output)
+    files = [file for _, file in select_shard(layout.files, config.shard)]
     work = functools.partial(_tag_file, layout=layout, taggers=dict(config.taggers), experiment=config.experiment)
     total = FileResult()
-    with Progress("tagging", total=len(layout.files), unit="files") as progress:
-        for result in map_shards(work, layout.files, workers=config.workers):
+    with Progress("tagging", total=len(files), unit="files") as progress:
+        for result in map_shards(work, files, workers=config.workers):
             total.records += result.records
             total.documents += result.documents
             total.reasons.update(result.reasons)
             total.seconds.update(result.seconds)
             progress.advance(postfix=f"{total.documents} documents")
     report = {
-        "command": "data tag", "files": len(layout.files), "records": total.records, "documents": total.documents,
+        "command": "data tag", "files": len(files), "shard": config.shard, "records": total.records, "documents": total.documents,
         "quarantined": sum(total.reasons.values()), "quarantine_reasons": dict(total.reasons),
         "taggers": {name: {"attributes": f"{layout.root}/attributes/{name}",
                            "seconds": round(total.seconds[name], 3),
@@ -110,9 +113,9 @@ def tag_command(config: TagConfig) -> dict[str, Any]:
                            if total.seconds[name] else None}
                     for name in config.taggers},
     }
-    write_text(layout.report("tag"), json.dumps(report, indent=2) + "\n")
+    write_text(layout.report(report_name("tag", config.shard)), json.dumps(report, indent=2) + "\n")
     reasons = f" ({dict(total.reasons)})" if total.reasons else ""
-    print(f"tagged {total.documents} documents from {len(layout.files)} files with {', '.join(config.taggers)}; "
+    print(f"tagged {total.documents} documents from {len(files)} files with {', '.join(config.taggers)}; "
           f"quarantined {report['quarantined']}{reasons}")
-    print(f"attributes: {layout.root}/attributes/  report: {layout.report('tag')}")
+    print(f"attributes: {layout.root}/attributes/  report: {layout.report(report_name('tag', config.shard))}")
     return report

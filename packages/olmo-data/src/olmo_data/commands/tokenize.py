@@ -17,6 +17,7 @@ from olmo_core.progress import Progress
 from olmo_core.token_arrays import TokenArrayWriter
 from olmo_core.tokenizer import load_tokenizer
 
+from olmo_data.layout import report_name, select_shard
 from olmo_data.parallel import map_shards, resolve_workers
 
 __all__ = ["TokenizeConfig", "tokenize_command"]
@@ -34,6 +35,8 @@ class TokenizeConfig:
     """A registered tokenizer or a path to a tokenizer.json (or a directory holding one)."""
     workers: int = 1
     """Processes tokenizing files in parallel (0: one per CPU core); the output does not depend on it."""
+    shard: str | None = None
+    """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
     batch_size: int = 512
     """Documents encoded per call to the tokenizer."""
     force: bool = False
@@ -95,11 +98,12 @@ def tokenize_command(config: TokenizeConfig) -> dict[str, Any]:
     """
     files = document_files(config.input)
     tokenizer = load_tokenizer(config.tokenizer)
-    workers = resolve_workers(config.workers, len(files))
+    chosen = select_shard(files, config.shard)
+    workers = resolve_workers(config.workers, len(chosen))
     jobs = [_Job(i, f, config.output, config.tokenizer, config.batch_size, config.force, workers > 1)
-            for i, f in enumerate(files)]
+            for i, f in chosen]
     parts = []
-    with Progress("tokenizing", total=len(files), unit="files") as progress:
+    with Progress("tokenizing", total=len(jobs), unit="files") as progress:
         for meta in map_shards(_part, jobs, workers=workers):
             parts.append(meta)
             progress.advance(postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
@@ -107,13 +111,14 @@ def tokenize_command(config: TokenizeConfig) -> dict[str, Any]:
     for part in parts:
         per_source.update(part["tokens_per_source"])
     tokens, text_bytes = sum(p["tokens"] for p in parts), sum(p["text_bytes"] for p in parts)
-    report = {"command": "data tokenize", "tokenizer": tokenizer.identity, "parts": len(parts), "tokens": tokens,
+    report = {"command": "data tokenize", "shard": config.shard, "tokenizer": tokenizer.identity, "parts": len(parts), "tokens": tokens,
               "documents": sum(p["documents"] for p in parts), "text_bytes": text_bytes,
               "bytes_per_token": round(text_bytes / max(tokens - sum(p["documents"] for p in parts), 1), 4),
               "tokens_per_source": dict(sorted(per_source.items())),
               "quarantined": sum(sum(p["quarantined"].values()) for p in parts),
               "skipped_parts": sum(bool(p.get("skipped")) for p in parts)}
-    write_text(f"{config.output.rstrip('/')}/tokenize.json", json.dumps(report, indent=2) + "\n")
+    write_text(f"{config.output.rstrip('/')}/{report_name('tokenize', config.shard)}.json",
+               json.dumps(report, indent=2) + "\n")
     print(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} bytes "
           f"per token, EOS excluded) in {len(parts)} parts with {tokenizer.name}"
           + (f"; {report['skipped_parts']} parts were already complete" if report["skipped_parts"] else ""))

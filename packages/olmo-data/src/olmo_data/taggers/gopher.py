@@ -1,0 +1,264 @@
+"""Gopher's quality and repetition rules (Rae et al. 2021, appendix A), as datatrove 0.10.1 defines them.
+
+Both taggers follow datatrove's ``GopherQualityFilter`` and ``GopherRepetitionFilter`` rule by rule, with
+their default thresholds, verdict names and order; words come from :func:`olmo_data.taggers.words.split_words`
+(spaCy-like: punctuation is split off) where datatrove uses spaCy itself. Where dolma defines a rule
+differently (whitespace words, median word length, ``*`` bullets, only ``…`` as an ellipsis, stop-word
+occurrences, duplicates counted with their first occurrence) datatrove's definition is the one used here.
+Every value and verdict is recorded, not only the first failure (see :mod:`olmo_data.taggers.rules`).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import compress
+from operator import add, itemgetter, ne
+
+from olmo_core.documents import Document
+
+from olmo_data.taggers.base import Attributes
+from olmo_data.taggers.rules import Check, check_attributes, ratio
+from olmo_data.taggers.words import words_of
+
+__all__ = ["GopherQualityConfig", "GopherQualityTagger", "GopherRepetitionConfig", "GopherRepetitionTagger"]
+
+STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+SYMBOLS = frozenset(
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~—–”“„’´«»…►━、，。；：？！（）％．～〈〉《》「」【】∶１"
+    "։؟۔܀܁܂߹।॥၊။።፧፨᙮᠃᠉᥄᥅᪨᪩᪪᪫᭚᭛᭞᭟᰻᰼᱾᱿‼‽⁇⁈⁉⸮⸼꓿꘎꘏꛳꛷꡶꡷꣎꣏꤯꧈꧉꩝꩞꩟꫰꫱꯫﹒﹖﹗｡"
+    + "".join(map(chr, [*range(0, 9), *range(11, 32), *range(127, 160)]))
+)
+"""Characters that make a word a "symbol" when it has nothing else: datatrove's punctuation set (ASCII
+punctuation, common CJK and typographic marks, control characters and sentence-final marks of other
+scripts; this list holds the common ones of the latter)."""
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_stats(word: str) -> tuple[int, int, int]:
+    symbol = SYMBOLS.issuperset(word)
+    return int(not symbol), 0 if symbol else len(word), int(any(map(str.isalpha, word)))
+
+
+@dataclass(kw_only=True)
+class GopherQualityConfig:
+    """Thresholds of the Gopher quality rules; datatrove's defaults. ``None`` (or 0) turns a rule off."""
+
+    min_doc_words: int | None = 50
+    """Fewer words (punctuation-only words not counted) fail ``gopher_short_doc``."""
+    max_doc_words: int | None = 100_000
+    """More words fail ``gopher_long_doc``."""
+    min_avg_word_length: float | None = 3
+    """A lower mean word length fails ``gopher_below_avg_threshold``."""
+    max_avg_word_length: float | None = 10
+    """A higher mean word length fails ``gopher_above_avg_threshold``."""
+    max_symbol_word_ratio: float | None = 0.1
+    """More ``#`` (or ``...``/``…``) per word, punctuation included, fail ``gopher_too_many_hashes``
+    (``gopher_too_many_ellipsis``)."""
+    max_bullet_lines_ratio: float | None = 0.9
+    """A higher share of lines starting with ``•`` or ``-`` fails ``gopher_too_many_bullets``."""
+    max_ellipsis_lines_ratio: float | None = 0.3
+    """A higher share of lines ending with ``...`` or ``…`` fails ``gopher_too_many_end_ellipsis``."""
+    min_alpha_words_ratio: float | None = 0.8
+    """A lower share of words with a letter fails ``gopher_below_alpha_threshold`` (datatrove's
+    ``max_non_alpha_words_ratio``)."""
+    min_stop_words: int | None = 2
+    """Fewer distinct stop words (case-sensitive) fail ``gopher_enough_stop_words``."""
+    stop_words: list[str] = field(default_factory=lambda: list(STOP_WORDS))
+    """The stop words."""
+
+
+class GopherQualityTagger:
+    """Gopher's quality rules. Attributes (each with ``<name>_pass``), then ``keep`` and ``reason``:
+
+    ``word_count`` (non-symbol words), ``mean_word_length`` (of those), ``hash_ratio`` and ``ellipsis_ratio``
+    (occurrences of ``#``, and of ``...`` plus ``…``, per word, punctuation words included),
+    ``bullet_lines_ratio`` and ``ellipsis_lines_ratio`` (over ``str.splitlines()``, blank lines included),
+    ``alpha_words_ratio`` (words with a letter, punctuation words included) and ``stop_word_count``.
+    """
+
+    def __init__(self, config: GopherQualityConfig | None = None) -> None:
+        self.config = config or GopherQualityConfig()
+        self.stop_words = frozenset(self.config.stop_words)
+
+    def tag(self, document: Document) -> Attributes:
+        """Values and verdicts of every quality rule for ``document``."""
+        c = self.config
+        text = document.text
+        words = words_of(text)
+        stats = list(map(_word_stats, words))
+        n_words = len(words)
+        counted = sum(map(itemgetter(0), stats))
+        mean_length = ratio(sum(map(itemgetter(1), stats)), counted)
+        lines = text.splitlines()
+        bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))
+        end_ellipsis = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
+        too_short = bool(c.min_doc_words and counted < c.min_doc_words)
+        short_words = bool(c.min_avg_word_length and counted and mean_length < c.min_avg_word_length)
+        symbols = ratio(text.count("#"), n_words), ratio(text.count("...") + text.count("…"), n_words)
+        alpha = ratio(sum(map(itemgetter(2), stats)), n_words)
+        stop_words = len(self.stop_words.intersection(words))
+        return check_attributes(len(text), [
+            Check("word_count", counted, not too_short and not (c.max_doc_words and counted > c.max_doc_words),
+                  "gopher_short_doc" if too_short else "gopher_long_doc"),
+            Check("mean_word_length", mean_length,
+                  not short_words and not (c.max_avg_word_length and mean_length > c.max_avg_word_length),
+                  "gopher_below_avg_threshold" if short_words else "gopher_above_avg_threshold"),
+            Check("hash_ratio", symbols[0], not (c.max_symbol_word_ratio and symbols[0] > c.max_symbol_word_ratio),
+                  "gopher_too_many_hashes"),
+            Check("ellipsis_ratio", symbols[1],
+                  not (c.max_symbol_word_ratio and symbols[1] > c.max_symbol_word_ratio), "gopher_too_many_ellipsis"),
+            Check("bullet_lines_ratio", ratio(bullets, len(lines)),
+                  not (c.max_bullet_lines_ratio and ratio(bullets, len(lines)) > c.max_bullet_lines_ratio),
+                  "gopher_too_many_bullets"),
+            Check("ellipsis_lines_ratio", ratio(end_ellipsis, len(lines)),
+                  not (c.max_ellipsis_lines_ratio and ratio(end_ellipsis, len(lines)) > c.max_ellipsis_lines_ratio),
+                  "gopher_too_many_end_ellipsis"),
+            Check("alpha_words_ratio", alpha, not (c.min_alpha_words_ratio and alpha < c.min_alpha_words_ratio),
+                  "gopher_below_alpha_threshold"),
+            Check("stop_word_count", stop_words, not (c.min_stop_words and stop_words < c.min_stop_words),
+                  "gopher_enough_stop_words"),
+        ])
+
+
+@dataclass(kw_only=True)
+class GopherRepetitionConfig:
+    """Thresholds of the Gopher repetition rules (a fraction above fails); datatrove's defaults, which are
+    Gopher's table A1. ``None`` (or 0) turns a rule off."""
+
+    dup_para_frac: float | None = 0.3
+    """Share of paragraphs (split at blank lines) that repeat an earlier one: ``dup_para_frac``."""
+    dup_para_char_frac: float | None = 0.2
+    """Characters in such paragraphs over the text's length: ``dup_para_char_frac``."""
+    dup_line_frac: float | None = 0.3
+    """Share of lines (split at runs of ``\\n``) that repeat an earlier one: ``dup_line_frac``."""
+    dup_line_char_frac: float | None = 0.2
+    """Characters in such lines over the text's length: ``dup_line_char_frac``."""
+    top_2_gram_frac: float | None = 0.20
+    """Characters of the most frequent word 2-gram times its count, over the text's length: ``top_2_gram``."""
+    top_3_gram_frac: float | None = 0.18
+    """As above for 3-grams: ``top_3_gram``."""
+    top_4_gram_frac: float | None = 0.16
+    """As above for 4-grams: ``top_4_gram``."""
+    dup_5_gram_frac: float | None = 0.15
+    """Characters in repeated word 5-grams over the text's length: ``duplicated_5_n_grams``."""
+    dup_6_gram_frac: float | None = 0.14
+    """As above for 6-grams."""
+    dup_7_gram_frac: float | None = 0.13
+    """As above for 7-grams."""
+    dup_8_gram_frac: float | None = 0.12
+    """As above for 8-grams."""
+    dup_9_gram_frac: float | None = 0.11
+    """As above for 9-grams."""
+    dup_10_gram_frac: float | None = 0.10
+    """As above for 10-grams."""
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+_LINE_BREAK = re.compile(r"\n+")
+
+
+def _duplicates(items: list[str]) -> tuple[int, int]:
+    """How many items repeat an earlier one, and their characters (first occurrences not counted)."""
+    unique = set(items)
+    return len(items) - len(unique), sum(map(len, items)) - sum(map(len, unique))
+
+
+def _ngrams(words: Sequence[str], n: int) -> zip[tuple[str, ...]]:
+    return zip(*(words[i:] for i in range(n)))
+
+
+def top_ngram_chars(words: Sequence[str], n: int) -> int:
+    """Characters of the most frequent n-gram (words joined by spaces) times its count; the first such n-gram
+    in the text when several tie. 0 when there are fewer than ``n`` words."""
+    counts = Counter(_ngrams(words, n))
+    if not counts:
+        return 0
+    most = max(counts.values())
+    top = next(gram for gram, count in counts.items() if count == most)
+    return (sum(map(len, top)) + n - 1) * most
+
+
+def duplicate_ngram_chars(words: Sequence[str], n: int) -> int:
+    """Characters of repeated n-grams (words joined without spaces), scanning left to right: an n-gram seen
+    before adds its length and the scan jumps past it, so that overlapping repeats count once."""
+    return _repeated_chars(list(map("".join, _ngrams(words, n))), n)
+
+
+def _joined_ngrams(words: Sequence[str], sizes: range) -> Iterator[tuple[int, list[str]]]:
+    """``(n, n-grams joined without spaces)`` for each n in ``sizes``, each built from the one before."""
+    grams = list(map("".join, _ngrams(words, sizes.start)))
+    yield sizes.start, grams
+    for n in sizes[1:]:
+        grams = list(map(add, grams, words[n - 1:]))
+        yield n, grams
+
+
+def _repeated_chars(grams: list[str], n: int) -> int:
+    """:func:`duplicate_ngram_chars` over prebuilt n-grams. Only positions whose n-gram occurred earlier are
+    visited one by one; a first occurrence counts as seen unless a jump skipped it."""
+    if len(set(grams)) == len(grams):
+        return 0
+    first = dict(zip(reversed(grams), range(len(grams) - 1, -1, -1)))
+    positions = range(len(grams))
+    repeats = compress(positions, map(ne, map(first.__getitem__, grams), positions))
+    jumps: list[int] = []
+    seen_again: set[str] = set()
+    repeated = resume = 0
+    for i in repeats:
+        if i < resume:
+            continue
+        gram = grams[i]
+        start = first[gram]
+        k = bisect_right(jumps, start) - 1
+        if gram in seen_again or k < 0 or not (jumps[k] < start < jumps[k] + n):
+            repeated += len(gram)
+            jumps.append(i)
+            resume = i + n
+        else:
+            seen_again.add(gram)
+    return repeated
+
+
+class GopherRepetitionTagger:
+    """Gopher's repetition rules. Attributes (each with ``<name>_pass``), then ``keep`` and ``reason``:
+
+    ``dup_para_frac``, ``dup_para_char_frac``, ``dup_line_frac``, ``dup_line_char_frac``,
+    ``top_{2,3,4}_gram_char_frac`` and ``dup_{5..10}_gram_char_frac``. Character fractions are over
+    ``len(text)``. First comes ``char_count``: an empty text fails with reason ``empty`` (every value 0).
+    """
+
+    def __init__(self, config: GopherRepetitionConfig | None = None) -> None:
+        self.config = config or GopherRepetitionConfig()
+
+    def tag(self, document: Document) -> Attributes:
+        """Values and verdicts of every repetition rule for ``document``."""
+        c = self.config
+        text = document.text
+        length = len(text)
+        paragraphs = _PARAGRAPH_BREAK.split(text.strip())
+        lines = _LINE_BREAK.split(text)
+        para_dups, para_chars = _duplicates(paragraphs)
+        line_dups, line_chars = _duplicates(lines)
+        checks = [Check("dup_para_frac", ratio(para_dups, len(paragraphs)), True, "dup_para_frac"),
+                  Check("dup_para_char_frac", ratio(para_chars, length), True, "dup_para_char_frac"),
+                  Check("dup_line_frac", ratio(line_dups, len(lines)), True, "dup_line_frac"),
+                  Check("dup_line_char_frac", ratio(line_chars, length), True, "dup_line_char_frac")]
+        words = words_of(text)
+        for n in (2, 3, 4):
+            checks.append(Check(f"top_{n}_gram_char_frac", ratio(top_ngram_chars(words, n), length), True,
+                                f"top_{n}_gram"))
+        for n, grams in _joined_ngrams(words, range(5, 11)):
+            checks.append(Check(f"dup_{n}_gram_char_frac", ratio(_repeated_chars(grams, n), length), True,
+                                f"duplicated_{n}_n_grams"))
+        thresholds = [c.dup_para_frac, c.dup_para_char_frac, c.dup_line_frac, c.dup_line_char_frac,
+                      c.top_2_gram_frac, c.top_3_gram_frac, c.top_4_gram_frac, c.dup_5_gram_frac, c.dup_6_gram_frac,
+                      c.dup_7_gram_frac, c.dup_8_gram_frac, c.dup_9_gram_frac, c.dup_10_gram_frac]
+        checks = [Check(check.name, check.value, not (limit and check.value > limit), check.reason)
+                  for check, limit in zip(checks, thresholds, strict=True)]
+        checks.insert(0, Check("char_count", length, length > 0, "empty"))
+        return check_attributes(length, checks)

@@ -1,0 +1,57 @@
+"""Every per-file step is shard-addressable: a sweep over shards writes exactly what one run writes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from olmo_core.errors import ConfigError
+from olmo_data.layout import select_shard
+from tests.conftest import stdlib_documents
+
+
+def test_select_shard() -> None:
+    files = [f"f{i}" for i in range(7)]
+    assert select_shard(files, "1/3") == [(1, "f1"), (4, "f4")]
+    assert sorted(p for s in ("0/3", "1/3", "2/3") for p in select_shard(files, s)) == list(enumerate(files))
+    with pytest.raises(ConfigError, match="must look like i/N"):
+        select_shard(files, "3/3")
+
+
+def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    records = stdlib_documents()
+    for run in ("one", "swept"):
+        for shard in range(3):
+            target = tmp_path / run / "documents" / f"part-{shard}.jsonl.gz"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with gzip.open(target, "wt", encoding="utf-8") as f:
+                f.writelines(json.dumps(r) + "\n" for r in records[shard::3])
+    steps = [("data", "tag", "input={ds}", "taggers=[pii,badwords]"),
+             ("data", "tokenize", "input={ds}", "output={ds}/tokens")]
+    for step in steps:
+        whole = olmo_cli(*(a.format(ds=tmp_path / "one") for a in step))
+        assert whole.exit_code == 0, whole.err
+        swept = olmo_cli(*(a.format(ds=tmp_path / "swept") for a in step), "-m", "shard=0/3,1/3,2/3")
+        assert swept.exit_code == 0, swept.err
+    def outputs(run: str) -> dict[Path, Any]:
+        found: dict[Path, Any] = {}
+        for path in sorted((tmp_path / run).rglob("part-*")):
+            if "documents" in path.parts:
+                continue
+            key = path.relative_to(tmp_path / run)
+            if path.name.endswith(".meta.json"):  # the same but for the input path, which names each run's files
+                meta = json.loads(path.read_text())
+                found[key] = {k: v for k, v in meta.items() if k != "input"}
+            else:
+                found[key] = path.read_bytes()
+        return found
+
+    one, swept = outputs("one"), outputs("swept")
+    assert len(one) == 3 * 2 + 3 * 3 and one == swept
+    assert sorted(p.name for p in (tmp_path / "swept" / "reports").iterdir()) == [
+        "tag-shard-0-of-3.json", "tag-shard-1-of-3.json", "tag-shard-2-of-3.json"]
