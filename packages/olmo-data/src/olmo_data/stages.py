@@ -31,13 +31,17 @@ DEFAULT_CORPUS: dict[str, int | None] = {
 """Sources of the default corpus and how many documents of each (``None``: all): web, encyclopedic (with
 French and Spanish for the language filter), books, mail (with real PII and spam), speeches and code."""
 
+WEB = "source in ['c4', 'spam-assassin']"
 DEFAULT_RULES = [
     "source != 'python-stdlib' and language__language__en < 0.5",
     "pii__pii__doc_count > 5",
-    "source in ['c4', 'spam-assassin'] and badwords__badwords__has_bad_word == 1",
+    f"{WEB} and badwords__badwords__has_bad_word == 1",
+    f"{WEB} and gopher_quality__gopher_quality__keep == 0",
+    f"{WEB} and gopher_repetition__gopher_repetition__keep == 0",
 ]
-"""Dolma v1.5's choices: English (score >= 0.5) except code, more than 5 PII spans dropped, and C4's
-bad-words rule on web and mail text."""
+"""Dolma v1.5's choices: English (score >= 0.5) except code, more than 5 PII spans dropped, and on web and
+mail text C4's bad-words rule and the Gopher quality and repetition rules (Dolma applies them to Common
+Crawl, not to books, encyclopedias or code)."""
 DEFAULT_MASKS = [f"pii__pii__{kind} => |||{kind}|||" for kind in ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS")]
 
 
@@ -81,7 +85,8 @@ class FetchStage:
 class TagStageConfig:
     """Options of the tag stage."""
 
-    taggers: list[str] = field(default_factory=lambda: ["language", "pii", "badwords"])
+    taggers: list[str] = field(default_factory=lambda: ["language", "pii", "badwords", "gopher_quality",
+                                                         "gopher_repetition"])
     """Taggers to run (registered names); their attributes go beside the documents."""
     workers: int = 0
     """Processes (0: one per CPU core)."""
