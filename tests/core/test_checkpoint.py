@@ -77,12 +77,15 @@ def test_replacing_a_checkpoint_keeps_one_complete_copy(tmp_path: Path) -> None:
 
 
 WRITER = """
-import sys, torch
+import sys, time, torch
+import olmo_core.checkpoint as checkpoint
 from olmo_core.checkpoint import save_checkpoint, step_dir
 root = sys.argv[1]
+slow_disk = checkpoint._fsync
+checkpoint._fsync = lambda path: (time.sleep(0.5), slow_disk(path))  # a slow disk: a wide window to kill in
 save_checkpoint(step_dir(root, 1), tensors={"model": {"w": torch.arange(10.0)}}, documents={"trainer": {"step": 1}})
 print("saved step 1", flush=True)
-big = {f"t{i}": torch.full((4_000_000,), float(i)) for i in range(16)}
+big = {f"t{i}": torch.full((1_000_000,), float(i)) for i in range(16)}
 save_checkpoint(step_dir(root, 2), tensors={"model": big}, documents={"trainer": {"step": 2}})
 print("saved step 2", flush=True)
 """

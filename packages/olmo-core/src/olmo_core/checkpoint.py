@@ -9,7 +9,6 @@ readers ignore. Loading verifies every hash and refuses any file that could hold
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from olmo_core.errors import MissingDependencyError, OlmoError
+from olmo_core.io import sha256_file
 
 if TYPE_CHECKING:
     import torch
@@ -60,14 +60,6 @@ def _torch() -> tuple[Any, Any]:
     except ImportError:
         raise MissingDependencyError("checkpoints", distribution="olmo-core", extra="torch") from None
     return torch, safetensors.torch
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fsync(path: Path) -> None:
@@ -115,7 +107,7 @@ def save_checkpoint(path: str | Path, *, tensors: Mapping[str, Mapping[str, torc
             entries[name] = {}
         for name in entries:
             _fsync(tmp / name)
-            entries[name] = {"sha256": _sha256(tmp / name), "bytes": (tmp / name).stat().st_size}
+            entries[name] = {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
         manifest = {"format": FORMAT, "files": entries, "tensor_groups": sorted(tensors),
                     "documents": sorted(documents or {})}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -154,7 +146,7 @@ def verify_checkpoint(path: str | Path) -> dict[str, Any]:
         target = root / file
         if not target.is_file():
             raise CheckpointError(f"{target} is missing: the checkpoint is incomplete")
-        if _sha256(target) != expected["sha256"]:
+        if sha256_file(target) != expected["sha256"]:
             raise CheckpointError(f"{target} does not match its sha256 in the manifest: the checkpoint is corrupt")
     return manifest
 

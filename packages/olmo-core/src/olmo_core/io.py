@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import io
 import os
 import uuid
@@ -15,7 +16,7 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.utils import infer_compression
 
-__all__ = ["exists", "glob", "makedirs", "open_atomic", "open_file", "read_text", "write_text"]
+__all__ = ["exists", "glob", "makedirs", "open_atomic", "open_file", "read_text", "sha256_file", "write_text"]
 
 
 def open_file(url: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
@@ -33,6 +34,15 @@ def glob(pattern: str) -> list[str]:
     """The URLs matching ``pattern``, sorted, with the pattern's protocol kept."""
     fs, path = url_to_fs(pattern)
     return sorted(fs.unstrip_protocol(p) if "://" in pattern else p for p in fs.glob(path))
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The sha256 hex digest of a local file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def makedirs(url: str) -> None:

@@ -1,1 +1,13 @@
 """olmo-train's built-in components, registered through the same hooks as any plugin."""
+
+from __future__ import annotations
+
+from olmo_core.plugins import hookimpl
+from olmo_core.registry import Register
+
+from olmo_train.data.inspect_batch import InspectBatchConfig, inspect_batch_command
+
+
+@hookimpl(trylast=True)
+def olmo_register_commands(register: Register) -> None:
+    register("data inspect-batch", inspect_batch_command, config=InspectBatchConfig)

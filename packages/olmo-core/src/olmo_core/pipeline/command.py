@@ -15,7 +15,7 @@ from olmo_core.io import write_text
 from olmo_core.pipeline.runner import run_stages
 from olmo_core.plugins import get_host
 
-__all__ = ["DEFAULT_STAGES", "PipelineConfig", "pipeline_command", "run_directory", "run_pipeline"]
+__all__ = ["DEFAULT_STAGES", "PipelineConfig", "RunConfig", "pipeline_command", "run_directory", "run_pipeline"]
 
 DEFAULT_STAGES = ["fetch", "curate", "tokenize", "report"]
 """The stages of the built-in default pipeline, in order."""
@@ -24,8 +24,8 @@ STAGE_PROVIDERS = {"fetch": "olmo-data", "curate": "olmo-data", "tokenize": "olm
 
 
 @dataclass(kw_only=True)
-class PipelineConfig:
-    """Options of ``olmo pipeline``."""
+class RunConfig:
+    """What every staged run has: its name and place, its seed, and whether to start over."""
 
     name: str = "default"
     """Run name: the run directory is ``<runs_dir>/<name>`` (a sweep adds one sub-directory per job)."""
@@ -35,6 +35,12 @@ class PipelineConfig:
     """Seed of every stage."""
     restart: bool = False
     """Run every stage again instead of resuming after the last completed one."""
+
+
+@dataclass(kw_only=True)
+class PipelineConfig(RunConfig):
+    """Options of ``olmo pipeline``."""
+
     stages: Any = components("stages", default=DEFAULT_STAGES, providers=STAGE_PROVIDERS,
                              help="the stages to run, in order")
 
@@ -61,10 +67,11 @@ def _command_line(command: str) -> str:
     return " ".join([f"olmo {command}", *overrides])
 
 
-def run_pipeline(config: Any, *, command: str) -> tuple[Path, list[dict[str, Any]]]:
+def run_pipeline(config: RunConfig, *, command: str) -> tuple[Path, list[dict[str, Any]]]:
     """Run ``config.stages`` in ``<config.runs_dir>/<config.name>``, keeping there the resolved config, the
     plugin list and the command line; return the run directory and one record per stage."""
-    if not config.stages:
+    stages = getattr(config, "stages", None)
+    if not stages:
         raise ConfigError(f"`olmo {command}` has no stages: choose some with stages=[...] "
                           f"(see `olmo {command} --help`)")
     run_dir = run_directory(config.runs_dir, config.name)
@@ -72,8 +79,8 @@ def run_pipeline(config: Any, *, command: str) -> tuple[Path, list[dict[str, Any
     write_text(str(run_dir / "config.json"), json.dumps(to_dict(config), indent=2, default=str) + "\n")
     write_text(str(run_dir / "plugins.json"), json.dumps(get_host().describe(), indent=2) + "\n")
     write_text(str(run_dir / "command.txt"), _command_line(command) + "\n")
-    print(f"{command} '{config.name}' in {run_dir}: {', '.join(config.stages)}", flush=True)
-    records = run_stages(run_dir, config.stages, seed=config.seed, restart=config.restart)
+    print(f"{command} '{config.name}' in {run_dir}: {', '.join(stages)}", flush=True)
+    records = run_stages(run_dir, stages, seed=config.seed, restart=config.restart)
     summary = [{"stage": r["stage"], "status": r["status"], "seconds": r["seconds"]} for r in records]
     write_text(str(run_dir / "pipeline.json"), json.dumps(summary, indent=2) + "\n")
     ran = sum(r["status"] == "ran" for r in records)

@@ -11,7 +11,7 @@ from typing import Any
 from olmo_core.config import components
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.io import write_text
-from olmo_core.pipeline.command import run_pipeline
+from olmo_core.pipeline.command import RunConfig, run_pipeline
 from olmo_core.plots import bar_plot
 
 __all__ = ["CURATE_STAGES", "CurateConfig", "curate_command"]
@@ -20,17 +20,10 @@ CURATE_STAGES = ["fetch", "tag", "filter", "dedup", "mix", "decontaminate", "tok
 
 
 @dataclass(kw_only=True)
-class CurateConfig:
+class CurateConfig(RunConfig):
     """Options of ``olmo data curate``."""
 
     name: str = "curate"
-    """Run name: the run directory is ``<runs_dir>/<name>``."""
-    runs_dir: str = "runs"
-    """Where run directories live."""
-    seed: int = 0
-    """Seed of every stage."""
-    restart: bool = False
-    """Run every stage again instead of resuming after the last completed one."""
     stages: Any = components("stages", default=CURATE_STAGES, providers={s: "olmo-data" for s in CURATE_STAGES},
                              help="the curation steps, in order")
 
