@@ -57,7 +57,7 @@ def test_stages_run_in_order_and_resume(stages: list[str], olmo_cli: Any, tmp_pa
     assert done["result"] == {"words": 5, "total": 8}
     assert (run / "stages" / "00-count" / "words.txt").read_text() == "word " * 3
     report = (run / "report.md").read_text()
-    assert "| more | words: 5, total: 8 |" in report and "olmo pipeline name=t" in report
+    assert "| more | words: 5; total: 8 |" in report and "olmo pipeline name=t" in report
     assert json.loads((run / "config.json").read_text())["stages"]["more"]["_name_"] == "count"
 
     second = olmo_cli(*args)

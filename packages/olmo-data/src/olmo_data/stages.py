@@ -73,12 +73,16 @@ class FetchStage:
         dataset = context.run_dir / "data"
         registry = get_host().registry("sources")
         documents: dict[str, int] = {}
+        rows = ["## Data", "", "| source | documents | text | licence | from |", "|---|---|---|---|---|"]
         for name in self.config.sources:
             _, source = registry.resolve(name)
             source.limit = self.config.limits.get(name)
             for entry_name, entry in fetch_command(FetchConfig(source=source, output=str(dataset)))["sources"].items():
                 documents[entry_name] = entry["documents"]
-        return {"dataset": str(dataset), "documents": documents, "total_documents": sum(documents.values())}
+                rows.append(f"| {entry_name} | {entry['documents']:,} | {entry['text_bytes'] / 1e6:.1f} MB | "
+                            f"{entry['license']} | {entry['pin']} |")
+        return {"dataset": str(dataset), "documents": documents, "total_documents": sum(documents.values()),
+                "report": "\n".join(rows)}
 
 
 @dataclass(kw_only=True)
@@ -249,7 +253,8 @@ class TokenizeStage:
         report = tokenize_command(TokenizeConfig(input=_input(context), output=str(out), tokenizer=self.config.tokenizer,
                                                  workers=self.config.workers))
         return {"tokens_dir": str(out), "tokens": report["tokens"], "documents": report["documents"],
-                "tokens_per_source": report["tokens_per_source"], "tokenizer": report["tokenizer"]["name"]}
+                "tokens_per_source": report["tokens_per_source"], "tokenizer": report["tokenizer"]["name"],
+                "report": _tokens_section(context, report)}
 
 
 @dataclass(kw_only=True)
@@ -304,7 +309,47 @@ class CurateStage:
             sub = StageContext(run_dir=context.run_dir, stage_dir=step_dir, name=name, seed=context.seed,
                                results=results)
             results[name] = steps[name] = step.run(sub)
-        return {"dataset": results["decontaminate"]["dataset"], "steps": steps}
+        final = results["decontaminate"]["dataset"]
+        return {"dataset": final, "steps": steps, "report": _composition(context, _input(context), final, steps)}
+
+
+def _documents_per_source(dataset: str) -> dict[str, int]:
+    from collections import Counter
+
+    from olmo_core.documents import Document, document_files, read_documents
+
+    counts: Counter[str] = Counter()
+    for file in document_files(dataset):
+        counts.update(item.source for item in read_documents(file) if isinstance(item, Document))
+    return dict(sorted(counts.items()))
+
+
+def _composition(context: StageContext, fetched: str, curated: str, steps: dict[str, Any]) -> str:
+    """The curation section of the report: documents per source before and after, with a figure."""
+    from olmo_core.plots import bar_plot
+
+    before, after = _documents_per_source(fetched), _documents_per_source(curated)
+    figure = bar_plot(context.stage_dir / "composition.png", {"fetched": before, "curated": after},
+                      title="documents per source", ylabel="documents")
+    lines = ["## Curation", "", f"![documents per source]({figure.relative_to(context.run_dir)})", "",
+             "| source | fetched | curated |", "|---|---|---|"]
+    lines += [f"| {s} | {before[s]:,} | {after.get(s, 0):,} |" for s in before]
+    lines += ["", "Dropped by the filter rules:", ""]
+    lines += [f"- {n:,}: `{rule}`" for rule, n in steps["filter"]["dropped_by"].items()]
+    lines += [f"- {steps['dedup']['duplicates']:,} duplicates (exact and near), "
+              f"{steps['decontaminate']['contaminated_documents']:,} documents holding evaluation text"]
+    return "\n".join(lines)
+
+
+def _tokens_section(context: StageContext, report: dict[str, Any]) -> str:
+    from olmo_core.plots import bar_plot
+
+    figure = bar_plot(context.stage_dir / "tokens.png", report["tokens_per_source"], title="tokens per source",
+                      ylabel="tokens")
+    lines = ["## Tokens", "", f"{report['tokens']:,} tokens ({report['bytes_per_token']} bytes per token) from "
+             f"{report['documents']:,} documents, tokenizer {report['tokenizer']['name']}.", "",
+             f"![tokens per source]({figure.relative_to(context.run_dir)})"]
+    return "\n".join(lines)
 
 
 STAGES = {"fetch": (FetchStage, FetchStageConfig), "tag": (TagStage, TagStageConfig),

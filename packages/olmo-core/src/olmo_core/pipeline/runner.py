@@ -26,12 +26,17 @@ def _fingerprint(previous: str, name: str, config: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _name(config: Any) -> str:
+    return str(config["_name_"] if isinstance(config, Mapping) else config._name_)
+
+
 def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: bool = False) -> list[dict[str, Any]]:
     """Run ``stages`` (name to composed config) in order under ``run_dir``; return one record per stage.
 
     A stage whose ``done.json`` records the same fingerprint (its config and every earlier stage's) is not
-    run again, and its saved result is reused, unless a stage before it ran in this run. A stage that fails
-    leaves no ``done.json``, so the next run starts there.
+    run again, and its saved result is reused, unless a stage before it ran in this run or its class sets
+    ``always_run`` (as the report does). A stage that fails leaves no ``done.json``, so the next run starts
+    there.
     """
     registry = get_host().registry("stages")
     records: list[dict[str, Any]] = []
@@ -43,7 +48,8 @@ def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: 
         fingerprint = _fingerprint(previous, name, config)
         done = stage_dir / DONE
         saved = json.loads(done.read_text()) if done.is_file() else None
-        if saved and saved["fingerprint"] == fingerprint and not restart and not upstream_ran:
+        always = getattr(registry.get(_name(config)).factory, "always_run", False)
+        if saved and saved["fingerprint"] == fingerprint and not restart and not upstream_ran and not always:
             record = {**saved, "status": "reused"}
             print(f"[{index + 1}/{len(stages)}] {name}: completed earlier, reusing its result", flush=True)
         else:
