@@ -5,9 +5,12 @@ from __future__ import annotations
 from olmo_core.plugins import hookimpl
 from olmo_core.registry import Register
 
+from olmo_train.command import train_command
+from olmo_train.config import TrainConfig
 from olmo_train.data.inspect_batch import InspectBatchConfig, inspect_batch_command
 
 
 @hookimpl(trylast=True)
 def olmo_register_commands(register: Register) -> None:
     register("data inspect-batch", inspect_batch_command, config=InspectBatchConfig)
+    register("train", train_command, config=TrainConfig)

@@ -9,8 +9,6 @@ from typing import Any
 
 from olmo_core.config import REQUIRED
 from olmo_core.errors import ConfigError
-from olmo_train.data.dataset import FSLDataset
-from olmo_train.data.loader import SETTINGS_FILE, DataLoader
 
 __all__ = ["InspectBatchConfig", "inspect_batch_command"]
 
@@ -28,6 +26,9 @@ class InspectBatchConfig:
 
 def inspect_batch_command(config: InspectBatchConfig) -> list[dict[str, Any]]:
     """Print every instance of a step's global batch: its index and the document ids and sources in it."""
+    from olmo_train.data.dataset import FSLDataset
+    from olmo_train.data.loader import SETTINGS_FILE, DataLoader
+
     settings_file = Path(config.run) / SETTINGS_FILE
     if not settings_file.is_file():
         raise ConfigError(f"no {SETTINGS_FILE} in {config.run}: is it a training run's work directory?")

@@ -1,0 +1,42 @@
+"""Optimizer state as tensors keyed by parameter name, so that checkpoints hold it in safetensors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+__all__ = ["load_optimizer_state", "optimizer_state"]
+
+
+def _names(optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> list[str]:
+    by_id = {id(p): n for n, p in model.named_parameters()}
+    return [by_id[id(p)] for group in optimizer.param_groups for p in group["params"]]
+
+
+def optimizer_state(optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> tuple[dict[str, torch.Tensor],
+                                                                                      list[dict[str, Any]]]:
+    """``(tensors, groups)``: every state tensor as ``<param name>.<key>``, and the groups' settings."""
+    state = optimizer.state_dict()
+    names = _names(optimizer, model)
+    tensors = {}
+    for index, entries in state["state"].items():
+        for key, value in entries.items():
+            tensors[f"{names[index]}.{key}"] = value if torch.is_tensor(value) else torch.tensor(value)
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in state["param_groups"]]
+    return tensors, groups
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, model: torch.nn.Module, tensors: dict[str, torch.Tensor],
+                         groups: list[dict[str, Any]]) -> None:
+    """Restore what :func:`optimizer_state` saved into an optimizer built the same way."""
+    names = _names(optimizer, model)
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for index, name in enumerate(names):
+        entries = {key.removeprefix(f"{name}."): value for key, value in tensors.items()
+                   if key.startswith(f"{name}.") and "." not in key.removeprefix(f"{name}.")}
+        if entries:
+            state[index] = entries
+    current = optimizer.state_dict()["param_groups"]
+    restored = [{**saved, "params": group["params"]} for saved, group in zip(groups, current, strict=True)]
+    optimizer.load_state_dict({"state": state, "param_groups": restored})

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from olmo_core.plugins import get_host
+from olmo_train.config import TrainConfig
+from olmo_train.trainer import NonFiniteLoss, Trainer
+
+SMALL_MODEL = ["model.d_model=32", "model.n_heads=2", "model.n_layers=2", "model.mlp_hidden_size=128",
+               "model.max_sequence_length=64"]
+
+
+@pytest.fixture(scope="module")
+def tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real token arrays: the standard-library docstrings, tokenized with the OLMo tokenizer."""
+    import gzip
+
+    from olmo_core.cli import invoke
+    from tests.conftest import stdlib_documents
+
+    root = tmp_path_factory.mktemp("train-data")
+    (root / "ds" / "documents").mkdir(parents=True)
+    with gzip.open(root / "ds" / "documents" / "docs.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in stdlib_documents())
+    invoke(["data", "tokenize", f"input={root / 'ds'}", f"output={root / 'tokens'}"])
+    return root / "tokens"
+
+
+def config(tokens: Path, runs: Path, name: str, **overrides: Any) -> TrainConfig:
+    from olmo_core.hydra_bridge import compose_command
+
+    command = get_host().registry("commands").get("train")
+    items = {"name": name, "runs_dir": str(runs), "data": f"[{tokens}]", "seq_len": 32, "global_batch_size": 256,
+             "micro_batch_size": 8, "max_steps": 6, "save_interval": 2, "threads": 1,
+             "scheduler.warmup_steps": 2, **overrides}
+    return compose_command(command, [*SMALL_MODEL, *(f"{k}={v}" for k, v in items.items())])
+
+
+def test_micro_batches_do_not_change_the_update(tokens: Path, tmp_path: Path) -> None:
+    one = Trainer(config(tokens, tmp_path, "one", micro_batch_size=8))
+    four = Trainer(config(tokens, tmp_path, "four", micro_batch_size=2))
+    four.model.load_state_dict(one.model.state_dict())
+    batches = iter(one.loader)
+    for step in range(3):
+        batch = next(batches)
+        mask = torch.ones_like(batch["input_ids"], dtype=torch.bool)
+        mask[1, 5:] = False          # a padded row in the first micro-batch of four
+        mask[6:, : 3 + step] = False  # prompt-like masks in the last one
+        batch["label_mask"] = mask
+        first, second = one.train_step(dict(batch)), four.train_step(dict(batch))
+        assert first.loss == pytest.approx(second.loss, rel=1e-6)
+    for (name, a), (_, b) in zip(one.model.named_parameters(), four.model.named_parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5, msg=name)
+
+
+def test_a_nan_is_caught_at_its_step(tokens: Path, tmp_path: Path) -> None:
+    trainer = Trainer(config(tokens, tmp_path, "nan"))
+    batches = iter(trainer.loader)
+    trainer.train_step(next(batches))
+    trainer.train_step(next(batches))
+    with torch.no_grad():
+        trainer.model.transformer.blocks[0].att_proj.weight[0, 0] = float("nan")
+    with pytest.raises(NonFiniteLoss, match=r"the loss is nan at step 3 "):
+        trainer.train_step(next(batches))
+    skipping = Trainer(config(tokens, tmp_path, "skip", on_nan="skip"))
+    with torch.no_grad():
+        skipping.model.transformer.blocks[0].att_proj.weight[0, 0] = float("nan")
+    before = {n: p.detach().clone() for n, p in skipping.model.named_parameters()}
+    metrics = skipping.train_step(next(iter(skipping.loader)))
+    assert metrics.step == 1 and metrics.loss != metrics.loss  # NaN, skipped
+    assert all(torch.equal(p, before[n]) or n == "transformer.blocks.0.att_proj.weight"
+               for n, p in skipping.model.named_parameters())
+
+
+def run_train(tokens: Path, runs: Path, name: str, max_steps: int) -> subprocess.Popen[str]:
+    args = [*SMALL_MODEL, f"name={name}", f"runs_dir={runs}", f"data=[{tokens}]", "seq_len=32",
+            "global_batch_size=256", "micro_batch_size=4", f"max_steps={max_steps}", "save_interval=3",
+            "threads=1", "scheduler.warmup_steps=2"]
+    return subprocess.Popen([sys.executable, "-m", "olmo_core", "train", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_exactly(tokens: Path, tmp_path: Path) -> None:
+    steps = 12
+    whole = run_train(tokens, tmp_path, "whole", steps)
+    out, _ = whole.communicate(timeout=300)
+    assert whole.returncode == 0, out
+    killed = run_train(tokens, tmp_path, "killed", steps)
+    checkpoints = tmp_path / "killed" / "checkpoints"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (checkpoints / "step000006" / "manifest.json").exists():
+        time.sleep(0.05)
+    time.sleep(0.2)  # into the next steps, possibly in the middle of one
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.communicate()
+    assert killed.returncode == -signal.SIGKILL
+    resumed = run_train(tokens, tmp_path, "killed", steps)
+    out, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0 and "resuming from" in out, out
+
+    def final(name: str) -> dict[str, torch.Tensor]:
+        return load_file(str(tmp_path / name / "checkpoints" / f"step{steps:06d}" / "model.safetensors"))
+
+    a, b = final("whole"), final("killed")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    def losses(name: str) -> list[tuple[int, float]]:
+        lines = (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+        return [(row["step"], row["loss"]) for row in map(json.loads, lines)]
+
+    assert losses("whole") == losses("killed") and [s for s, _ in losses("whole")] == list(range(1, steps + 1))
