@@ -17,9 +17,10 @@ from olmo_core.plugins import get_host
 
 __all__ = ["DEFAULT_STAGES", "PipelineConfig", "RunConfig", "pipeline_command", "run_directory", "run_pipeline"]
 
-DEFAULT_STAGES = ["fetch", "curate", "tokenize", "report"]
+DEFAULT_STAGES = ["fetch", "curate", "tokenize", "pretrain", "report"]
 """The stages of the built-in default pipeline, in order."""
-STAGE_PROVIDERS = {"fetch": "olmo-data", "curate": "olmo-data", "tokenize": "olmo-data", "report": "olmo-core"}
+STAGE_PROVIDERS = {"fetch": "olmo-data", "curate": "olmo-data", "tokenize": "olmo-data", "pretrain": "olmo-train",
+                   "report": "olmo-core"}
 """Which distribution registers each default stage."""
 
 

@@ -19,6 +19,7 @@ from olmo_core.plugins import get_host
 __all__ = ["run_stages"]
 
 DONE = "done.json"
+ATTEMPT = "attempt.json"
 
 
 def _fingerprint(previous: str, name: str, config: Any) -> str:
@@ -35,8 +36,9 @@ def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: 
 
     A stage whose ``done.json`` records the same fingerprint (its config and every earlier stage's) is not
     run again, and its saved result is reused, unless a stage before it ran in this run or its class sets
-    ``always_run`` (as the report does). A stage that fails leaves no ``done.json``, so the next run starts
-    there.
+    ``always_run`` (as the report does). A stage that fails or is killed leaves no ``done.json``, so the next
+    run starts there; its directory is kept when its configuration is unchanged (``attempt.json``), so that a
+    stage that resumes by itself (training from its checkpoints) does.
     """
     registry = get_host().registry("stages")
     records: list[dict[str, Any]] = []
@@ -53,9 +55,12 @@ def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: 
             record = {**saved, "status": "reused"}
             print(f"[{index + 1}/{len(stages)}] {name}: completed earlier, reusing its result", flush=True)
         else:
-            if stage_dir.exists():
+            attempt = stage_dir / ATTEMPT
+            same = attempt.is_file() and json.loads(attempt.read_text()).get("fingerprint") == fingerprint
+            if stage_dir.exists() and not (same and not restart):
                 shutil.rmtree(stage_dir)
-            stage_dir.mkdir(parents=True)
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            write_text(str(attempt), json.dumps({"fingerprint": fingerprint}) + "\n")
             print(f"[{index + 1}/{len(stages)}] {name} ...", flush=True)
             stage = registry.build(config)
             context = StageContext(run_dir=run_dir, stage_dir=stage_dir, name=name, seed=seed, results=dict(results))

@@ -1,0 +1,73 @@
+"""olmo-train's pipeline stage: ``pretrain`` on the token arrays of the ``tokenize`` stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from olmo_core.pipeline.stage import StageContext
+from olmo_core.plugins import get_host
+
+__all__ = ["PretrainStage", "PretrainStageConfig"]
+
+
+@dataclass(kw_only=True)
+class PretrainStageConfig:
+    """Options of the pretrain stage (a small model that trains in minutes on 2 CPU cores by default)."""
+
+    model: str = "olmo-tiny"
+    """Model preset (or registered architecture)."""
+    lr: float = 2e-3
+    """Peak learning rate of AdamW."""
+    scheduler: str = "cosine_with_warmup"
+    """Learning-rate schedule."""
+    warmup_steps: int = 10
+    """Warmup steps of the schedule."""
+    seq_len: int = 256
+    """Tokens per instance."""
+    global_batch_size: int = 4096
+    """Tokens per optimizer step."""
+    micro_batch_size: int = 8
+    """Instances per forward/backward pass."""
+    max_steps: int = 60
+    """Optimizer steps."""
+    save_interval: int = 20
+    """Steps between checkpoints (a killed stage resumes from the newest)."""
+
+
+class PretrainStage:
+    """Pretrain a model on the run's token arrays: ``<stage>/train/`` holds checkpoints, metrics and plots."""
+
+    def __init__(self, config: PretrainStageConfig) -> None:
+        self.config = config
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        from olmo_train.command import plot_metrics
+        from olmo_train.config import TrainConfig
+        from olmo_train.trainer import Trainer
+
+        c = self.config
+        host = get_host()
+        _, model = host.registry("models").resolve(c.model)
+        _, optim = host.registry("optimizers").resolve("adamw")
+        optim.lr = c.lr
+        _, scheduler = host.registry("schedulers").resolve(c.scheduler)
+        scheduler.warmup_steps = c.warmup_steps
+        config = TrainConfig(name="train", runs_dir=str(context.stage_dir), model=model, optim=optim,
+                             scheduler=scheduler, data=[str(context.result("tokenize", "tokens_dir"))],
+                             seq_len=c.seq_len, global_batch_size=c.global_batch_size,
+                             micro_batch_size=c.micro_batch_size, max_steps=c.max_steps, seed=context.seed,
+                             save_interval=c.save_interval)
+        trainer = Trainer(config)
+        history = trainer.fit()
+        figures = plot_metrics(trainer.run_dir)
+        rel = [f.relative_to(context.run_dir) for f in figures]
+        first, last = (history[0].loss, history[-1].loss) if history else (None, None)
+        section = "\n".join(["## Pretraining", "",
+                             f"{c.model}, {trainer.step} steps of {c.global_batch_size:,} tokens "
+                             f"({trainer.tokens_seen:,} tokens); loss {first:.3f} -> {last:.3f}" if history else
+                             f"{c.model}: resumed at its last step", "",
+                             *(f"![{f.stem}]({f})" for f in rel)])
+        checkpoint = trainer.checkpoints / f"step{trainer.step:06d}"
+        return {"checkpoint": str(checkpoint), "steps": trainer.step, "tokens": trainer.tokens_seen,
+                "final_loss": last, "report": section}
