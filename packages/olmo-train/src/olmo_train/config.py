@@ -49,3 +49,9 @@ class TrainConfig:
     """What a NaN or infinite loss does: ``stop`` (with a diagnosis) or ``skip`` the step."""
     threads: int | None = None
     """CPU threads for torch (default: torch's choice)."""
+    peak_tflops: float | None = None
+    """Peak TFLOP/s of the device for MFU (default: 989, H100 bf16 dense, on CUDA; no MFU on a CPU unless set)."""
+    watts: float = 30.0
+    """Power drawn while training, for the energy estimate when it cannot be measured (NVML)."""
+    carbon_intensity: float = 0.4
+    """Kilograms of CO2 per kWh of the electricity used."""

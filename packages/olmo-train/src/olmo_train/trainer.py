@@ -18,6 +18,7 @@ from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.model_io import model_config_document, save_model
 from olmo_core.plugins import get_host
 
+from olmo_train.accounting import H100_BF16_PEAK, EnergyMeter, flops_per_token
 from olmo_train.config import TrainConfig
 from olmo_train.data import DataLoaderConfig
 from olmo_train.loss import labels_for, step_loss
@@ -39,6 +40,10 @@ class StepMetrics:
     grad_norm: float
     tokens: int
     seconds: float
+    tokens_per_second: float = 0.0
+    mfu: float | None = None
+    energy_wh: float = 0.0
+    co2_g: float = 0.0
 
 
 class Trainer:
@@ -67,6 +72,11 @@ class Trainer:
                               f"of a global batch")
         self.step = 0
         self.tokens_seen = 0
+        self.flops_per_token = flops_per_token(self.model, config.seq_len)
+        peak = config.peak_tflops * 1e12 if config.peak_tflops else (H100_BF16_PEAK if torch.cuda.is_available()
+                                                                     else None)
+        self.peak_flops = peak
+        self.energy = EnergyMeter.create(config.watts)
         self._resume()
 
     def _resume(self) -> None:
@@ -137,9 +147,15 @@ class Trainer:
             self.optimizer.step()
         self.step += 1
         self.tokens_seen += input_ids.numel()
+        seconds = time.perf_counter() - start
+        speed = input_ids.numel() / seconds
+        mfu = speed * self.flops_per_token / self.peak_flops if self.flops_per_token and self.peak_flops else None
+        joules = self.energy.joules(seconds)
         return StepMetrics(step=self.step, loss=mean_loss,
                            z_loss=None if z_total is None else float(z_total) / step_tokens, lr=lr,
-                           grad_norm=grad_norm, tokens=input_ids.numel(), seconds=time.perf_counter() - start)
+                           grad_norm=grad_norm, tokens=input_ids.numel(), seconds=seconds, tokens_per_second=speed,
+                           mfu=mfu, energy_wh=joules / 3600.0,
+                           co2_g=joules / 3.6e6 * self.config.carbon_intensity * 1000.0)
 
     def fit(self) -> list[StepMetrics]:
         """Train until ``max_steps``, checkpointing every ``save_interval`` steps and at the end."""
@@ -169,8 +185,9 @@ class Trainer:
                 f.write(json.dumps(metrics.__dict__) + "\n")
             if self.step % self.config.save_interval == 0 or self.step == self.config.max_steps:
                 self.save()
+            mfu = f" MFU {metrics.mfu:.1%}" if metrics.mfu is not None else ""
             print(f"step {metrics.step}/{self.config.max_steps} loss {metrics.loss:.4f} lr {metrics.lr:.3g} "
-                  f"grad {metrics.grad_norm:.3f} {metrics.tokens / metrics.seconds:,.0f} tok/s", flush=True)
+                  f"grad {metrics.grad_norm:.3f} {metrics.tokens_per_second:,.0f} tok/s{mfu}", flush=True)
         return history
 
 
