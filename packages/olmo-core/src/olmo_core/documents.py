@@ -26,9 +26,10 @@ except ImportError:  # zstandard is optional in core; reading .zst asks for it
 
 _READ_ERRORS = (EOFError, OSError, zlib.error, ValueError, ZstdError)
 
-__all__ = ["DOCUMENT_SUFFIXES", "Document", "DocumentError", "Quarantined", "document_files", "read_documents"]
+__all__ = ["DOCUMENT_SUFFIXES", "PARQUET_SUFFIXES", "Document", "DocumentError", "Quarantined", "document_files", "read_documents"]
 
-DOCUMENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst")
+DOCUMENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst", ".parquet", ".pq")
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 class DocumentError(ValueError):
@@ -126,12 +127,43 @@ def _zstd_lines(url: str) -> Iterator[bytes]:
         yield pending
 
 
+def _parquet_records(url: str) -> Iterator[tuple[int, Any]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise MissingDependencyError("reading Parquet documents", distribution="pyarrow") from None
+    with fsspec.open(url, "rb") as f:
+        row = 0
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=1024):
+            for record in batch.to_pylist():
+                row += 1
+                yield row, {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in record.items()}
+
+
+def _read_parquet(url: str) -> Iterator[Document | Quarantined]:
+    number = 0
+    try:
+        for number, record in _parquet_records(url):
+            try:
+                yield Document.from_json(record)
+            except DocumentError as exc:
+                raw = json.dumps(record, default=str, ensure_ascii=False).encode("utf-8")
+                yield Quarantined(file=url, line=number, reason=str(exc), raw=raw)
+    except _READ_ERRORS as exc:
+        yield Quarantined(file=url, line=number + 1,
+                          reason=f"unreadable after row {number}: {type(exc).__name__}: {exc}".rstrip(": "))
+
+
 def read_documents(url: str) -> Iterator[Document | Quarantined]:
     """Yield the documents of one JSON-lines file, and a :class:`Quarantined` record for each bad line.
 
     A truncated or corrupt compressed file yields the documents before the damage and one record for the
-    rest; blank lines are skipped.
+    rest; blank lines are skipped. Parquet files (``.parquet``, ``.pq``) with Dolma's columns are read in
+    batches; a "line" is then a row.
     """
+    if url.endswith(PARQUET_SUFFIXES):
+        yield from _read_parquet(url)
+        return
     number = 0
     try:
         for number, raw in enumerate(_lines(url), start=1):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 
-from olmo_core.documents import DOCUMENT_SUFFIXES, document_files
+from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, document_files
 from olmo_core.errors import ConfigError
 
 __all__ = ["Layout", "find_layout", "report_name", "select_shard"]
@@ -26,9 +26,18 @@ class Layout:
             return file[len(self.documents_root) + 1:]
         return posixpath.basename(file)
 
+    def jsonl(self, file: str) -> str:
+        """The relative name of the JSON-lines file derived from ``file`` (a Parquet file's becomes
+        ``<stem>.jsonl.gz``; others keep their name)."""
+        relative = self.relative(file)
+        for suffix in PARQUET_SUFFIXES:
+            if relative.endswith(suffix):
+                return relative[: -len(suffix)] + ".jsonl.gz"
+        return relative
+
     def attributes(self, name: str, file: str) -> str:
         """The attribute file of ``name`` for the document file ``file``."""
-        return f"{self.root}/attributes/{name}/{self.relative(file)}"
+        return f"{self.root}/attributes/{name}/{self.jsonl(file)}"
 
     def quarantine(self, file: str) -> str:
         """Where the quarantined lines of ``file`` are kept."""

@@ -125,7 +125,7 @@ def _filter_file(file: str, plan: _Plan) -> FileResult:
     replacements = _parse_replacements(config.replace, set(plan.known))
     result = FileResult()
     quarantined: list[Quarantined] = []
-    relative = layout.relative(file)
+    relative = layout.jsonl(file)
     with ExitStack() as stack:
         missing = [n for n in plan.names if not exists(layout.attributes(n, file))]
         if missing:

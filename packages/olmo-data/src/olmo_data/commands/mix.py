@@ -60,7 +60,7 @@ def _write(file: str, layout: Layout, out: str, factors: dict[str, float], seed:
     counter = load_tokenizer(tokenizer) if unit == "tokens" else None
     sizes: Counter[str] = Counter()
     documents: Counter[str] = Counter()
-    with open_atomic(f"{out}/documents/{layout.relative(file)}", "wt", compression="infer", encoding="utf-8") as f:
+    with open_atomic(f"{out}/documents/{layout.jsonl(file)}", "wt", compression="infer", encoding="utf-8") as f:
         for item in read_documents(file):
             if not isinstance(item, Document):
                 continue
