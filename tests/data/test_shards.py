@@ -32,7 +32,8 @@ def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monke
             with gzip.open(target, "wt", encoding="utf-8") as f:
                 f.writelines(json.dumps(r) + "\n" for r in records[shard::3])
     steps = [("data", "tag", "input={ds}", "taggers=[pii,badwords]"),
-             ("data", "tokenize", "input={ds}", "output={ds}/tokens")]
+             ("data", "tokenize", "input={ds}", "output={ds}/tokens"),
+             ("data", "mix", "input={ds}", "output={ds}/mixed", "mixer.factors={{python-docs: 1.5}}")]
     for step in steps:
         whole = olmo_cli(*(a.format(ds=tmp_path / "one") for a in step))
         assert whole.exit_code == 0, whole.err
@@ -41,7 +42,7 @@ def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monke
     def outputs(run: str) -> dict[Path, Any]:
         found: dict[Path, Any] = {}
         for path in sorted((tmp_path / run).rglob("part-*")):
-            if "documents" in path.parts:
+            if "documents" in path.parts and "mixed" not in path.parts:
                 continue
             key = path.relative_to(tmp_path / run)
             if path.name.endswith(".meta.json"):  # the same but for the input path, which names each run's files
@@ -52,6 +53,6 @@ def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monke
         return found
 
     one, swept = outputs("one"), outputs("swept")
-    assert len(one) == 3 * 2 + 3 * 3 and one == swept
+    assert len(one) == 3 * 2 + 3 * 3 + 3 and one == swept
     assert sorted(p.name for p in (tmp_path / "swept" / "reports").iterdir()) == [
         "tag-shard-0-of-3.json", "tag-shard-1-of-3.json", "tag-shard-2-of-3.json"]

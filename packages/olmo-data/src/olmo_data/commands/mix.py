@@ -16,7 +16,7 @@ from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 from olmo_core.tokenizer import load_tokenizer
 
-from olmo_data.layout import Layout, find_layout
+from olmo_data.layout import Layout, find_layout, report_name, select_shard
 from olmo_data.mixing.mixers import copies
 from olmo_data.parallel import map_shards
 
@@ -38,6 +38,9 @@ class MixConfig:
     """Tokenizer that counts tokens when ``unit=tokens``."""
     workers: int = 1
     """Processes reading and writing files in parallel (0: one per CPU core); the mix does not depend on it."""
+    shard: str | None = None
+    """Write only shard ``i/N`` of the files (sizes are still measured over all of them, so the factors and
+    the documents each shard writes are those of a single run)."""
 
 
 def _size(document: Document, tokenizer: Any) -> int:
@@ -100,8 +103,9 @@ def mix_command(config: MixConfig) -> dict[str, Any]:
                               tokenizer=config.tokenizer)
     mixed: Counter[str] = Counter()
     mixed_documents: Counter[str] = Counter()
-    with Progress("mixing", total=len(layout.files), unit="files") as progress:
-        for part_sizes, part_documents in map_shards(write, layout.files, workers=config.workers):
+    files = [file for _, file in select_shard(layout.files, config.shard)]
+    with Progress("mixing", total=len(files), unit="files") as progress:
+        for part_sizes, part_documents in map_shards(write, files, workers=config.workers):
             mixed.update(part_sizes)
             mixed_documents.update(part_documents)
             progress.advance()
@@ -112,9 +116,9 @@ def mix_command(config: MixConfig) -> dict[str, Any]:
                          f"{config.unit}_out": mixed[source],
                          "share_out": round(mixed[source] / total_out, 6) if total_out else 0.0}
                 for source in sorted(sizes)}
-    report = {"command": "data mix", "unit": config.unit, "seed": mixer.seed, f"{config.unit}_in": total_in,
+    report = {"command": "data mix", "shard": config.shard, "unit": config.unit, "seed": mixer.seed, f"{config.unit}_in": total_in,
               f"{config.unit}_out": total_out, "documents_out": sum(mixed_documents.values()), "sources": manifest}
-    write_text(f"{out}/reports/mix.json", json.dumps(report, indent=2) + "\n")
+    write_text(f"{out}/reports/{report_name('mix', config.shard)}.json", json.dumps(report, indent=2) + "\n")
     print(f"mixed {sum(documents.values()):,} documents ({total_in:,} {config.unit}) into "
           f"{report['documents_out']:,} ({total_out:,} {config.unit}):")
     for source, row in manifest.items():
