@@ -111,7 +111,8 @@ def test_flag_for_a_non_boolean_needs_a_value(olmo_cli: Any, register_plugin: An
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["trian"], "error: unknown command 'trian'; see `olmo --help`"),
+    (["frobnicate"], "error: unknown command 'frobnicate'; see `olmo --help`"),
+    (["trian"], "error: unknown command 'trian' (did you mean 'train'?); see `olmo --help`"),
     (["plugnis"], "error: unknown command 'plugnis' (did you mean 'plugins'?); see `olmo --help`"),
     (["data", "tga"], "error: unknown command 'data tga' (did you mean 'data tag'?); see `olmo --help`"),
     (["plugins", "jsno=true"], "error: unknown config key 'jsno' for `olmo plugins` (did you mean 'json'?); "
