@@ -41,3 +41,18 @@ def test_workers_and_reruns_give_the_same_parts(dataset: Path, tmp_path: Path, o
     assert len(outputs[1]) == 4 * 3 and outputs[1] == outputs[2]
     again = olmo_cli("data", "tokenize", f"input={dataset}", f"output={tmp_path / 'w1'}")
     assert "4 parts were already complete" in again.out
+
+
+def test_the_report_gives_the_unigram_entropy(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    import math
+    from collections import Counter
+
+    out = tmp_path / "tokens"
+    assert olmo_cli("data", "tokenize", f"input={dataset}", f"output={out}").exit_code == 0
+    tokenizer = load_tokenizer("olmo-v1.5")
+    counts = Counter(t for d in read_documents(str(dataset / "documents" / "docs.jsonl.gz"))
+                     for t in tokenizer.encode(d.text, add_eos=True))
+    total = sum(counts.values())
+    expected = -sum(c / total * math.log(c / total) for c in counts.values())
+    report = json.loads((out / "tokenize.json").read_text())
+    assert report["unigram_entropy_nats"] == round(expected, 4)

@@ -254,6 +254,7 @@ class TokenizeStage:
                                                  workers=self.config.workers))
         return {"tokens_dir": str(out), "tokens": report["tokens"], "documents": report["documents"],
                 "tokens_per_source": report["tokens_per_source"], "tokenizer": report["tokenizer"]["name"],
+                "unigram_entropy_nats": report["unigram_entropy_nats"],
                 "report": _tokens_section(context, report)}
 
 
@@ -347,7 +348,8 @@ def _tokens_section(context: StageContext, report: dict[str, Any]) -> str:
     figure = bar_plot(context.stage_dir / "tokens.png", report["tokens_per_source"], title="tokens per source",
                       ylabel="tokens")
     lines = ["## Tokens", "", f"{report['tokens']:,} tokens ({report['bytes_per_token']} bytes per token) from "
-             f"{report['documents']:,} documents, tokenizer {report['tokenizer']['name']}.", "",
+             f"{report['documents']:,} documents, tokenizer {report['tokenizer']['name']}; unigram entropy "
+             f"{report['unigram_entropy_nats']} nats (the loss of a model that knows only token frequencies).", "",
              f"![tokens per source]({figure.relative_to(context.run_dir)})"]
     return "\n".join(lines)
 

@@ -63,9 +63,11 @@ class PretrainStage:
         figures = plot_metrics(trainer.run_dir)
         rel = [f.relative_to(context.run_dir) for f in figures]
         first, last = (history[0].loss, history[-1].loss) if history else (None, None)
+        entropy = context.results.get("tokenize", {}).get("unigram_entropy_nats")
+        baseline = f" (unigram entropy of the data: {entropy} nats)" if entropy else ""
         section = "\n".join(["## Pretraining", "",
                              f"{c.model}, {trainer.step} steps of {c.global_batch_size:,} tokens "
-                             f"({trainer.tokens_seen:,} tokens); loss {first:.3f} -> {last:.3f}" if history else
+                             f"({trainer.tokens_seen:,} tokens); loss {first:.3f} -> {last:.3f}{baseline}" if history else
                              f"{c.model}: resumed at its last step", "",
                              *(f"![{f.stem}]({f})" for f in rel)])
         checkpoint = trainer.checkpoints / f"step{trainer.step:06d}"

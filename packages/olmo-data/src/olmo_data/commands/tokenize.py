@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from olmo_core.config import REQUIRED
 from olmo_core.documents import Document, document_files, read_documents
@@ -63,7 +64,7 @@ def _part(job: _Job) -> dict[str, Any]:
     if meta_file.is_file() and not job.force:
         meta = json.loads(meta_file.read_text())
         if meta.get("input") == job.file and meta.get("tokenizer", {}).get("sha256") == tokenizer.sha256:
-            return {**meta, "skipped": True}
+            return {**meta, "skipped": True, "counts": _token_counts(target, tokenizer.vocab_size)}
     quarantined: Counter[str] = Counter()
     text_bytes = 0
     writer = TokenArrayWriter(target, tokenizer=tokenizer.identity, eos_token_id=tokenizer.eos_token_id,
@@ -88,7 +89,24 @@ def _part(job: _Job) -> dict[str, Any]:
     except BaseException:
         writer.abort()
         raise
-    return writer.close(input=job.file, text_bytes=text_bytes, quarantined=dict(quarantined))
+    meta = writer.close(input=job.file, text_bytes=text_bytes, quarantined=dict(quarantined))
+    return {**meta, "counts": _token_counts(target, tokenizer.vocab_size)}
+
+
+def _token_counts(npy: Path, vocab_size: int) -> np.ndarray:
+    from olmo_core.token_arrays import open_token_array
+
+    tokens = np.asarray(open_token_array(npy).tokens)
+    return np.bincount(tokens, minlength=vocab_size)
+
+
+def unigram_entropy(counts: np.ndarray) -> float:
+    """Entropy in nats of the token distribution: the loss of a model that knows only token frequencies."""
+    total = counts.sum()
+    if not total:
+        return 0.0
+    p = counts[counts > 0] / total
+    return float(-(p * np.log(p)).sum())
 
 
 def tokenize_command(config: TokenizeConfig) -> dict[str, Any]:
@@ -108,20 +126,24 @@ def tokenize_command(config: TokenizeConfig) -> dict[str, Any]:
             parts.append(meta)
             progress.advance(postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
     per_source: Counter[str] = Counter()
+    counts = np.zeros(tokenizer.vocab_size, dtype=np.int64)
     for part in parts:
         per_source.update(part["tokens_per_source"])
+        counts += part.pop("counts")
     tokens, text_bytes = sum(p["tokens"] for p in parts), sum(p["text_bytes"] for p in parts)
     report = {"command": "data tokenize", "shard": config.shard, "tokenizer": tokenizer.identity, "parts": len(parts), "tokens": tokens,
               "documents": sum(p["documents"] for p in parts), "text_bytes": text_bytes,
               "bytes_per_token": round(text_bytes / max(tokens - sum(p["documents"] for p in parts), 1), 4),
               "tokens_per_source": dict(sorted(per_source.items())),
               "quarantined": sum(sum(p["quarantined"].values()) for p in parts),
+              "unigram_entropy_nats": round(unigram_entropy(counts), 4),
               "skipped_parts": sum(bool(p.get("skipped")) for p in parts)}
     write_text(f"{config.output.rstrip('/')}/{report_name('tokenize', config.shard)}.json",
                json.dumps(report, indent=2) + "\n")
     print(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} bytes "
           f"per token, EOS excluded) in {len(parts)} parts with {tokenizer.name}"
-          + (f"; {report['skipped_parts']} parts were already complete" if report["skipped_parts"] else ""))
+          + (f"; {report['skipped_parts']} parts were already complete" if report["skipped_parts"] else "")
+          + f"; unigram entropy {report['unigram_entropy_nats']} nats")
     for source, count in report["tokens_per_source"].items():
         print(f"  {source}: {count:,} tokens")
     print(f"token arrays: {config.output}")
