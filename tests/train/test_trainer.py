@@ -121,3 +121,43 @@ def test_a_killed_run_resumes_exactly(tokens: Path, tmp_path: Path) -> None:
         return [(row["step"], row["loss"]) for row in map(json.loads, lines)]
 
     assert losses("whole") == losses("killed") and [s for s, _ in losses("whole")] == list(range(1, steps + 1))
+
+
+SLOW_DISK = """
+import time
+import olmo_core.checkpoint as checkpoint
+
+_fsync = checkpoint._fsync
+checkpoint._fsync = lambda path: (time.sleep(0.5), _fsync(path))  # a slow disk: checkpoints take seconds
+"""
+
+
+@pytest.mark.slow
+def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_one(tokens: Path,
+                                                                                     tmp_path: Path) -> None:
+    steps = 9
+    (tmp_path / "slow_disk.py").write_text(SLOW_DISK)
+    env = {**os.environ, "OLMO_PLUGINS": "slow_disk", "PYTHONPATH": str(tmp_path)}
+    args = [sys.executable, "-m", "olmo_core", "train", *SMALL_MODEL, "name=cut", f"runs_dir={tmp_path}",
+            f"data=[{tokens}]", "seq_len=32", "global_batch_size=256", "micro_batch_size=4", f"max_steps={steps}",
+            "save_interval=3", "threads=1", "scheduler.warmup_steps=2"]
+    killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoints = tmp_path / "cut" / "checkpoints"
+    deadline = time.monotonic() + 300
+    partial: list[Path] = []
+    while time.monotonic() < deadline and not partial:
+        partial = [p for p in checkpoints.glob(".step000006.tmp-*") if any(p.iterdir())] \
+            if checkpoints.is_dir() else []
+        time.sleep(0.02)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert partial and (checkpoints / "step000003" / "manifest.json").exists()
+    assert not (checkpoints / "step000006").exists()
+    resumed = run_train(tokens, tmp_path, "cut", steps)
+    out, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0 and "step000003 (step 3)" in out, out
+    whole = run_train(tokens, tmp_path, "whole", steps)
+    assert whole.communicate(timeout=300)[1] is None and whole.returncode == 0
+    a = load_file(str(tmp_path / "whole" / "checkpoints" / f"step{steps:06d}" / "model.safetensors"))
+    b = load_file(str(checkpoints / f"step{steps:06d}" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
