@@ -138,11 +138,17 @@ class Registry:
         if isinstance(spec, str):
             component, config = self.resolve(spec)
             return component.build(config, **runtime)
+        return self.component_of(spec).build(spec, **runtime)
+
+    def component_of(self, spec: Any) -> Component:
+        """The component a name, alias or preset selects, or that a configuration names in ``_name_``."""
+        if isinstance(spec, str):
+            return self.get(spec)
         name = _name_of(spec)
         if name is None:
             raise PluginError(f"cannot tell which {self.kind.singular} to build from {spec!r}: "
                               f"it has no '{NAME_KEY}' key")
-        return self.get(name).build(spec, **runtime)
+        return self.get(name)
 
 
 def _name_of(spec: Any) -> str | None:

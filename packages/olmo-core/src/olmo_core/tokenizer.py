@@ -114,7 +114,7 @@ def load_builtin(name: str) -> Tokenizer:
     return Tokenizer.from_file(str(member_path(OLMO_RELEASE, member)), name=name, eos_token=eos, pad_token=pad)
 
 
-def build_tokenizer(config: TokenizerConfig, *, name: str | None = None) -> Tokenizer:
+def build_tokenizer(config: TokenizerConfig) -> Tokenizer:
     """The registry factory: a file tokenizer when ``config.path`` is set."""
     if config.path is None:
         raise ConfigError("the 'file' tokenizer needs path=<tokenizer.json or directory>")

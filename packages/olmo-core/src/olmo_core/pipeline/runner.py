@@ -27,10 +27,6 @@ def _fingerprint(previous: str, name: str, config: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _name(config: Any) -> str:
-    return str(config["_name_"] if isinstance(config, Mapping) else config._name_)
-
-
 def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: bool = False) -> list[dict[str, Any]]:
     """Run ``stages`` (name to composed config) in order under ``run_dir``; return one record per stage.
 
@@ -50,7 +46,7 @@ def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: 
         fingerprint = _fingerprint(previous, name, config)
         done = stage_dir / DONE
         saved = json.loads(done.read_text()) if done.is_file() else None
-        always = getattr(registry.get(_name(config)).factory, "always_run", False)
+        always = getattr(registry.component_of(config).factory, "always_run", False)
         if saved and saved["fingerprint"] == fingerprint and not restart and not upstream_ran and not always:
             record = {**saved, "status": "reused"}
             print(f"[{index + 1}/{len(stages)}] {name}: completed earlier, reusing its result", flush=True)
