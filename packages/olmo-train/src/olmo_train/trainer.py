@@ -164,8 +164,6 @@ class Trainer:
         (self.run_dir / "model_config.json").write_text(json.dumps(model_config_document(self.config.model)) + "\n")
         history = []
         metrics_file = self.run_dir / "metrics.jsonl"
-        if self.step == 0 and metrics_file.exists():
-            metrics_file.unlink()
         _truncate(metrics_file, self.step)
         self.model.train()
         batches = iter(self.loader)

@@ -49,10 +49,13 @@ def curate_command(config: CurateConfig) -> dict[str, Any]:
     """
     run_dir, records = run_pipeline(config, command="data curate")
     rows: dict[str, dict[str, dict[str, int]]] = {}
+    counted: dict[str, tuple[Counter[str], Counter[str]]] = {}  # stages may share a dataset: read it once
     for record in records:
         dataset = record["result"].get("dataset")
         if dataset and Path(dataset).exists() and record["stage"] not in rows:
-            documents, sizes = _per_source(dataset)
+            if dataset not in counted:
+                counted[dataset] = _per_source(dataset)
+            documents, sizes = counted[dataset]
             rows[record["stage"]] = {s: {"documents": documents[s], "bytes": sizes[s]} for s in sorted(documents)}
     ratio = _bytes_per_token(records, rows)
     overall = sum(ratio.values()) / len(ratio) if ratio else 0.0

@@ -67,13 +67,18 @@ def _part(job: _Job) -> dict[str, Any]:
             return {**meta, "skipped": True, "counts": _token_counts(target, tokenizer.vocab_size)}
     quarantined: Counter[str] = Counter()
     text_bytes = 0
+    counts = np.zeros(tokenizer.vocab_size, dtype=np.int64)
     writer = TokenArrayWriter(target, tokenizer=tokenizer.identity, eos_token_id=tokenizer.eos_token_id,
                               vocab_size=tokenizer.vocab_size)
     batch: list[tuple[Document, int]] = []
 
     def flush() -> None:
-        for (doc, line), ids in zip(batch, tokenizer.encode_batch([d.text for d, _ in batch]), strict=True):
-            writer.add(ids, document_id=doc.id, source=doc.source, line=line)
+        encoded = tokenizer.encode_batch([d.text for d, _ in batch], add_eos=True)
+        for (doc, line), ids in zip(batch, encoded, strict=True):
+            writer.add(ids[:-1], document_id=doc.id, source=doc.source, line=line)
+        if encoded:
+            counts[:] += np.bincount(np.concatenate([np.asarray(ids) for ids in encoded]),
+                                     minlength=tokenizer.vocab_size)
         batch.clear()
 
     try:
@@ -90,14 +95,14 @@ def _part(job: _Job) -> dict[str, Any]:
         writer.abort()
         raise
     meta = writer.close(input=job.file, text_bytes=text_bytes, quarantined=dict(quarantined))
-    return {**meta, "counts": _token_counts(target, tokenizer.vocab_size)}
+    return {**meta, "counts": counts}
 
 
 def _token_counts(npy: Path, vocab_size: int) -> np.ndarray:
+    """Token counts of a part written earlier (a part that is kept is read back for them)."""
     from olmo_core.token_arrays import open_token_array
 
-    tokens = np.asarray(open_token_array(npy).tokens)
-    return np.bincount(tokens, minlength=vocab_size)
+    return np.bincount(np.asarray(open_token_array(npy).tokens), minlength=vocab_size)
 
 
 def unigram_entropy(counts: np.ndarray) -> float:
