@@ -7,44 +7,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from olmo_core.plugins import get_host
-from olmo_train.config import TrainConfig
 from olmo_train.trainer import NonFiniteLoss, Trainer
 
-SMALL_MODEL = ["model.d_model=32", "model.n_heads=2", "model.n_layers=2", "model.mlp_hidden_size=128",
-               "model.max_sequence_length=64"]
-
-
-@pytest.fixture(scope="module")
-def tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real token arrays: the standard-library docstrings, tokenized with the OLMo tokenizer."""
-    import gzip
-
-    from olmo_core.cli import invoke
-    from tests.conftest import stdlib_documents
-
-    root = tmp_path_factory.mktemp("train-data")
-    (root / "ds" / "documents").mkdir(parents=True)
-    with gzip.open(root / "ds" / "documents" / "docs.jsonl.gz", "wt", encoding="utf-8") as f:
-        f.writelines(json.dumps(r) + "\n" for r in stdlib_documents())
-    invoke(["data", "tokenize", f"input={root / 'ds'}", f"output={root / 'tokens'}"])
-    return root / "tokens"
-
-
-def config(tokens: Path, runs: Path, name: str, **overrides: Any) -> TrainConfig:
-    from olmo_core.hydra_bridge import compose_command
-
-    command = get_host().registry("commands").get("train")
-    items = {"name": name, "runs_dir": str(runs), "data": f"[{tokens}]", "seq_len": 32, "global_batch_size": 256,
-             "micro_batch_size": 8, "max_steps": 6, "save_interval": 2, "threads": 1,
-             "scheduler.warmup_steps": 2, **overrides}
-    return compose_command(command, [*SMALL_MODEL, *(f"{k}={v}" for k, v in items.items())])
+from tests.train.conftest import SMALL_MODEL, config
 
 
 def test_micro_batches_do_not_change_the_update(tokens: Path, tmp_path: Path) -> None:
@@ -59,7 +29,7 @@ def test_micro_batches_do_not_change_the_update(tokens: Path, tmp_path: Path) ->
         mask[6:, : 3 + step] = False  # prompt-like masks in the last one
         batch["label_mask"] = mask
         first, second = one.train_step(dict(batch)), four.train_step(dict(batch))
-        assert first.loss == pytest.approx(second.loss, rel=1e-6)
+        assert first["loss"] == pytest.approx(second["loss"], rel=1e-6)
     for (name, a), (_, b) in zip(one.model.named_parameters(), four.model.named_parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-5, msg=name)
 
@@ -73,19 +43,19 @@ def test_a_nan_is_caught_at_its_step(tokens: Path, tmp_path: Path) -> None:
         trainer.model.transformer.blocks[0].att_proj.weight[0, 0] = float("nan")
     with pytest.raises(NonFiniteLoss, match=r"the loss is nan at step 3 "):
         trainer.train_step(next(batches))
-    skipping = Trainer(config(tokens, tmp_path, "skip", on_nan="skip"))
+    skipping = Trainer(config(tokens, tmp_path, "skip", **{"callbacks.loss_guard.on_nan": "skip"}))
     with torch.no_grad():
         skipping.model.transformer.blocks[0].att_proj.weight[0, 0] = float("nan")
     before = {n: p.detach().clone() for n, p in skipping.model.named_parameters()}
     metrics = skipping.train_step(next(iter(skipping.loader)))
-    assert metrics.step == 1 and metrics.loss != metrics.loss  # NaN, skipped
+    assert metrics["step"] == 1 and metrics["loss"] != metrics["loss"]  # NaN, skipped
     assert all(torch.equal(p, before[n]) or n == "transformer.blocks.0.att_proj.weight"
                for n, p in skipping.model.named_parameters())
 
 
 def run_train(tokens: Path, runs: Path, name: str, max_steps: int) -> subprocess.Popen[str]:
     args = [*SMALL_MODEL, f"name={name}", f"runs_dir={runs}", f"data=[{tokens}]", "seq_len=32",
-            "global_batch_size=256", "micro_batch_size=4", f"max_steps={max_steps}", "save_interval=3",
+            "global_batch_size=256", "micro_batch_size=4", f"max_steps={max_steps}", "callbacks.checkpoint.interval=3",
             "threads=1", "scheduler.warmup_steps=2"]
     return subprocess.Popen([sys.executable, "-m", "olmo_core", "train", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -140,7 +110,7 @@ def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_
     env = {**os.environ, "OLMO_PLUGINS": "slow_disk", "PYTHONPATH": str(tmp_path)}
     args = [sys.executable, "-m", "olmo_core", "train", *SMALL_MODEL, "name=cut", f"runs_dir={tmp_path}",
             f"data=[{tokens}]", "seq_len=32", "global_batch_size=256", "micro_batch_size=4", f"max_steps={steps}",
-            "save_interval=3", "threads=1", "scheduler.warmup_steps=2"]
+            "callbacks.checkpoint.interval=3", "threads=1", "scheduler.warmup_steps=2"]
     killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = tmp_path / "cut" / "checkpoints"
     deadline = time.monotonic() + 300

@@ -149,8 +149,10 @@ def olmo_register_train_backends(register: Register) -> None:
 def olmo_register_callbacks(register: Register) -> None:
     """Register trainer callbacks (checkpointing, metrics, speed, energy, in-loop evaluation ...).
 
-    :param register: the host's callback. ``factory(config)`` returns a callback whose methods the trainer
-        calls at the points of its loop; a callback with state saves it in checkpoints.
+    :param register: the host's callback. ``factory(config)`` returns an :class:`olmo_core.callbacks.Callback`
+        whose methods the trainer calls at the points of its loop (see that module for the order and what a
+        callback may read from the trainer); a callback with state saves it in checkpoints. Selected with
+        ``callbacks=[<name>, ...]`` on every command that trains.
     """
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from olmo_core.config import REQUIRED, component
+from olmo_core.config import REQUIRED, component, components
+
+from olmo_train.callbacks import DEFAULT_CALLBACKS
 
 __all__ = ["TrainConfig"]
 
@@ -21,14 +23,20 @@ class TrainConfig:
     model: Any = component("models", default="olmo-tiny", help="architecture or preset")
     optim: Any = component("optimizers", default="adamw", help="optimizer")
     scheduler: Any = component("schedulers", default="cosine_with_warmup", help="learning-rate schedule")
+    backend: Any = component("train_backends", default="single",
+                             help="where and how to train: single (one device), ddp, fsdp")
+    callbacks: Any = components("callbacks", default=DEFAULT_CALLBACKS,
+                                help="what runs around each step: checkpoints, metrics, progress, evaluation ...")
     data: list[str] = field(default_factory=lambda: [REQUIRED])
     """Token-array directories (``olmo data tokenize`` output, or Dolma/OLMo ``.npy`` directories)."""
+    init_from: str | None = None
+    """Start from the weights of this checkpoint (a step directory) instead of a fresh initialization."""
     seq_len: int = 256
     """Tokens per instance."""
     global_batch_size: int = 8192
-    """Tokens per optimizer step (a whole number of instances)."""
+    """Tokens per optimizer step over all ranks (a whole number of instances)."""
     micro_batch_size: int = 8
-    """Instances per forward/backward pass; the global batch is accumulated over micro-batches."""
+    """Instances per forward/backward pass; each rank accumulates its share of the batch over micro-batches."""
     max_steps: int = 100
     """Optimizer steps to train for."""
     seed: int = 0
@@ -39,19 +47,5 @@ class TrainConfig:
     """Z-loss multiplier (OLMo-2: 1e-5)."""
     doc_masking: bool = False
     """Keep attention within documents."""
-    save_interval: int = 50
-    """Save a checkpoint every this many steps (and at the end)."""
-    keep_last: int = 2
-    """Checkpoints kept besides permanent ones."""
-    permanent_interval: int | None = None
-    """Checkpoints at multiples of this step are never removed."""
-    on_nan: str = "stop"
-    """What a NaN or infinite loss does: ``stop`` (with a diagnosis) or ``skip`` the step."""
     threads: int | None = None
     """CPU threads for torch (default: torch's choice)."""
-    peak_tflops: float | None = None
-    """Peak TFLOP/s of the device for MFU (default: 989, H100 bf16 dense, on CUDA; no MFU on a CPU unless set)."""
-    watts: float = 30.0
-    """Power drawn while training, for the energy estimate when it cannot be measured (NVML)."""
-    carbon_intensity: float = 0.4
-    """Kilograms of CO2 per kWh of the electricity used."""

@@ -5,16 +5,42 @@ from __future__ import annotations
 from olmo_core.plugins import hookimpl
 from olmo_core.registry import Register
 
+from olmo_train.backends.single import SingleDevice, SingleDeviceConfig
+from olmo_train.callbacks.checkpoint import CheckpointCallback, CheckpointConfig
+from olmo_train.callbacks.energy import EnergyCallback, EnergyConfig
+from olmo_train.callbacks.loss_guard import LossGuard, LossGuardConfig
+from olmo_train.callbacks.metrics import MetricsCallback, MetricsConfig
+from olmo_train.callbacks.plots import PlotsCallback, PlotsConfig
+from olmo_train.callbacks.progress import ProgressCallback, ProgressConfig
+from olmo_train.callbacks.speed import SpeedCallback, SpeedConfig
+from olmo_train.callbacks.tensorboard import TensorBoardCallback, TensorBoardConfig
 from olmo_train.command import train_command
 from olmo_train.config import TrainConfig
-from olmo_train.stages import PretrainStage, PretrainStageConfig
 from olmo_train.data.inspect_batch import InspectBatchConfig, inspect_batch_command
+from olmo_train.stages import PretrainStage, PretrainStageConfig
 
 
 @hookimpl(trylast=True)
 def olmo_register_commands(register: Register) -> None:
     register("data inspect-batch", inspect_batch_command, config=InspectBatchConfig)
     register("train", train_command, config=TrainConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_train_backends(register: Register) -> None:
+    register("single", SingleDevice, config=SingleDeviceConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_callbacks(register: Register) -> None:
+    register("checkpoint", CheckpointCallback, config=CheckpointConfig)
+    register("metrics", MetricsCallback, config=MetricsConfig)
+    register("tensorboard", TensorBoardCallback, config=TensorBoardConfig)
+    register("progress", ProgressCallback, config=ProgressConfig)
+    register("speed", SpeedCallback, config=SpeedConfig)
+    register("energy", EnergyCallback, config=EnergyConfig)
+    register("loss_guard", LossGuard, config=LossGuardConfig)
+    register("plots", PlotsCallback, config=PlotsConfig)
 
 
 @hookimpl(trylast=True)

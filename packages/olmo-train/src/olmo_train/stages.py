@@ -42,7 +42,8 @@ class PretrainStage:
         self.config = config
 
     def run(self, context: StageContext) -> dict[str, Any]:
-        from olmo_train.command import plot_metrics
+        from olmo_train.callbacks import DEFAULT_CALLBACKS
+        from olmo_train.callbacks.plots import plot_metrics
         from olmo_train.config import TrainConfig
         from olmo_train.trainer import Trainer
 
@@ -53,16 +54,19 @@ class PretrainStage:
         optim.lr = c.lr
         _, scheduler = host.registry("schedulers").resolve(c.scheduler)
         scheduler.warmup_steps = c.warmup_steps
+        callbacks = {name: host.registry("callbacks").resolve(name)[1] for name in DEFAULT_CALLBACKS}
+        callbacks["checkpoint"].interval = c.save_interval
+        _, backend = host.registry("train_backends").resolve("single")
         config = TrainConfig(name="train", runs_dir=str(context.stage_dir), model=model, optim=optim,
-                             scheduler=scheduler, data=[str(context.result("tokenize", "tokens_dir"))],
+                             scheduler=scheduler, backend=backend, callbacks=callbacks,
+                             data=[str(context.result("tokenize", "tokens_dir"))],
                              seq_len=c.seq_len, global_batch_size=c.global_batch_size,
-                             micro_batch_size=c.micro_batch_size, max_steps=c.max_steps, seed=context.seed,
-                             save_interval=c.save_interval)
+                             micro_batch_size=c.micro_batch_size, max_steps=c.max_steps, seed=context.seed)
         trainer = Trainer(config)
         history = trainer.fit()
         figures = plot_metrics(trainer.run_dir)
         rel = [f.relative_to(context.run_dir) for f in figures]
-        first, last = (history[0].loss, history[-1].loss) if history else (None, None)
+        first, last = (history[0]["loss"], history[-1]["loss"]) if history else (None, None)
         entropy = context.results.get("tokenize", {}).get("unigram_entropy_nats")
         baseline = f" (unigram entropy of the data: {entropy} nats)" if entropy else ""
         section = "\n".join(["## Pretraining", "",

@@ -1,197 +1,236 @@
-"""The training loop: micro-batched steps, OLMo's loss normalization, checkpoints and exact resume."""
+"""The training loop: micro-batched steps, OLMo's loss normalization, callbacks, checkpoints, exact resume.
+
+The trainer is model- and objective-agnostic: the model comes from the model registry, the backend places it
+(one device, DDP, FSDP), the objective (:mod:`olmo_train.objective`) says what a batch's loss is, and
+callbacks (:mod:`olmo_core.callbacks`) do everything around the step: checkpoints, metrics, progress,
+speed, energy, loss checks and in-loop evaluation.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from olmo_core.checkpoint import checkpoint_dirs, latest_checkpoint, load_checkpoint, load_model_state, step_dir
+from olmo_core.callbacks import Callback, SkipStep
+from olmo_core.checkpoint import latest_checkpoint, load_checkpoint, load_model_state, step_dir
 from olmo_core.config import to_dict
-from olmo_core.errors import ConfigError, OlmoError
-from olmo_core.model_io import model_config_document, save_model
+from olmo_core.errors import ConfigError
+from olmo_core.model_io import load_model, model_config_document, save_model
 from olmo_core.plugins import get_host
+from olmo_core.tokenizer import Tokenizer
 
-from olmo_train.accounting import H100_BF16_PEAK, EnergyMeter, flops_per_token
+from olmo_train.callbacks.loss_guard import NonFiniteLoss
 from olmo_train.config import TrainConfig
 from olmo_train.data import DataLoaderConfig
-from olmo_train.loss import labels_for, step_loss
+from olmo_train.objective import LanguageModelObjective, Objective
 from olmo_train.optim_state import load_optimizer_state, optimizer_state
 
 __all__ = ["NonFiniteLoss", "Trainer"]
 
 
-class NonFiniteLoss(OlmoError):
-    """The loss became NaN or infinite."""
-
-
-@dataclass
-class StepMetrics:
-    step: int
-    loss: float
-    z_loss: float | None
-    lr: float
-    grad_norm: float
-    tokens: int
-    seconds: float
-    tokens_per_second: float = 0.0
-    mfu: float | None = None
-    energy_wh: float = 0.0
-    co2_g: float = 0.0
-
-
 class Trainer:
-    """Trains a registered model on token arrays; resumes from the newest complete checkpoint of its run."""
+    """Trains a registered model; resumes from the newest complete checkpoint of its run directory.
 
-    def __init__(self, config: TrainConfig) -> None:
-        if config.on_nan not in ("stop", "skip"):
-            raise ConfigError(f"on_nan must be 'stop' or 'skip', not {config.on_nan!r}")
+    :param config: the run's options.
+    :param objective: what to minimize (default: next-token cross-entropy with ``config.z_loss``).
+    :param loader: where batches come from: an iterable of batch dicts with ``state_dict()`` and
+        ``load_state_dict()`` (default: the token-array loader over ``config.data``).
+    :param tokenizer: the tokenizer of the data (default: the one recorded with the token arrays).
+    :param callbacks: callbacks to run besides the configured ones.
+    """
+
+    def __init__(self, config: TrainConfig, *, objective: Objective | None = None, loader: Any = None,
+                 tokenizer: Tokenizer | None = None, callbacks: Iterable[Callback] = ()) -> None:
         self.config = config
         self.run_dir = Path(config.runs_dir) / config.name
         self.checkpoints = self.run_dir / "checkpoints"
+        self.max_steps = config.max_steps
         if config.threads:
             torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
         host = get_host()
-        self.model = host.registry("models").build(config.model)
-        self.optimizer = host.registry("optimizers").build(config.optim, model=self.model)
+        self.backend = host.registry("train_backends").build(config.backend)
+        self.rank, self.world_size = self.backend.rank, self.backend.world_size
+        self.plain_model = host.registry("models").build(config.model)
+        if config.init_from:
+            loaded = load_model(config.init_from)
+            load_model_state(self.plain_model, loaded.model.state_dict(), where=f"init_from={config.init_from}")
+            tokenizer = tokenizer or loaded.tokenizer
+        self.model = self.backend.prepare(self.plain_model)
+        self.optimizer = host.registry("optimizers").build(config.optim, model=self.plain_model)
         self.schedule = host.registry("schedulers").build(config.scheduler)
+        self.objective: Objective = objective or LanguageModelObjective(z_loss=config.z_loss,
+                                                                         doc_masking=config.doc_masking)
+        self.loader = loader if loader is not None else self._token_loader()
+        self._tokenizer = tokenizer
+        registry = host.registry("callbacks")
+        named = [(name, registry.build(spec)) for name, spec in (config.callbacks or {}).items()]
+        named += [(type(cb).__name__, cb) for cb in callbacks]
+        self.callbacks = dict(sorted(named, key=lambda item: item[1].order))  # sorted() is stable
+        self.step = 0
+        self.tokens_seen = 0
+        self._resume()
+
+    def _token_loader(self) -> Any:
+        config = self.config
+        instances = config.global_batch_size // config.seq_len
+        if config.global_batch_size % config.seq_len or instances % self.world_size:
+            raise ConfigError(f"global_batch_size={config.global_batch_size} must be a whole number of instances "
+                              f"of seq_len={config.seq_len}, divisible by the world size {self.world_size}")
+        if (instances // self.world_size) % config.micro_batch_size:
+            raise ConfigError(f"micro_batch_size={config.micro_batch_size} must divide the "
+                              f"{instances // self.world_size} instances each rank gets of a global batch")
         loader_config = DataLoaderConfig(paths=list(config.data), seq_len=config.seq_len,
                                          global_batch_size=config.global_batch_size, seed=config.seed,
                                          doc_masking=config.doc_masking)
-        self.loader = loader_config.build(self.run_dir / "data")
-        instances = config.global_batch_size // config.seq_len
-        if instances % config.micro_batch_size:
-            raise ConfigError(f"micro_batch_size={config.micro_batch_size} must divide the {instances} instances "
-                              f"of a global batch")
-        self.step = 0
-        self.tokens_seen = 0
-        self.flops_per_token = flops_per_token(self.model, config.seq_len)
-        peak = config.peak_tflops * 1e12 if config.peak_tflops else (H100_BF16_PEAK if torch.cuda.is_available()
-                                                                     else None)
-        self.peak_flops = peak
-        self.energy = EnergyMeter.create(config.watts)
-        self._resume()
+        return loader_config.build(self.run_dir / "data", rank=self.rank, world_size=self.world_size)
+
+    # -- what callbacks see ------------------------------------------------------------------------------
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def device(self) -> torch.device:
+        return self.backend.device  # type: ignore[no-any-return]
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        if self._tokenizer is None:
+            self._tokenizer = _data_tokenizer(self.loader)
+        return self._tokenizer
+
+    # -- checkpoints -------------------------------------------------------------------------------------
 
     def _resume(self) -> None:
         latest = latest_checkpoint(self.checkpoints)
         if latest is None:
             return
         checkpoint = load_checkpoint(latest)
-        load_model_state(self.model, checkpoint.tensors["model"], where=f"checkpoint {latest}")
-        load_optimizer_state(self.optimizer, self.model, checkpoint.tensors["optim"],
+        load_model_state(self.plain_model, checkpoint.tensors["model"], where=f"checkpoint {latest}")
+        load_optimizer_state(self.optimizer, self.plain_model, checkpoint.tensors["optim"],
                              checkpoint.documents["optim_groups"])
         trainer = checkpoint.documents["trainer"]
         self.step, self.tokens_seen = trainer["step"], trainer["tokens_seen"]
         self.loader.load_state_dict(trainer["data_loader"])
+        for name, state in trainer.get("callbacks", {}).items():
+            if name in self.callbacks:
+                self.callbacks[name].load_state_dict(state)
         torch.set_rng_state(checkpoint.tensors["rng"]["torch"])
-        print(f"resuming from {latest} (step {self.step})", flush=True)
+        if self.is_main:
+            print(f"resuming from {latest} (step {self.step})", flush=True)
 
-    def save(self) -> Path:
-        """Write the checkpoint of the current step and drop the old ones beyond ``keep_last``."""
-        tensors, groups = optimizer_state(self.optimizer, self.model)
+    def save_checkpoint(self) -> Path:
+        """Write the checkpoint of the current step (model, optimizer, data order, RNG, callbacks' state)."""
+        tensors, groups = optimizer_state(self.optimizer, self.plain_model)
         trainer = {"step": self.step, "tokens_seen": self.tokens_seen, "data_loader": self.loader.state_dict(),
+                   "callbacks": {name: cb.state_dict() for name, cb in self.callbacks.items()},
                    "config": to_dict(self.config)}
-        path = save_model(step_dir(self.checkpoints, self.step), self.model, self.config.model, trainer=trainer,
+        try:
+            tokenizer = self.tokenizer
+        except (OSError, KeyError, ValueError, AttributeError):  # data without a recorded tokenizer
+            tokenizer = None
+        path = save_model(step_dir(self.checkpoints, self.step), self.plain_model, self.config.model,
+                          tokenizer=tokenizer, trainer=trainer,
                           extra_tensors={"optim": tensors, "rng": {"torch": torch.get_rng_state()}},
                           extra_documents={"optim_groups": groups})
-        kept = [p for p in checkpoint_dirs(self.checkpoints) if not self._permanent(p)]
-        for old in kept[: -self.config.keep_last] if self.config.keep_last else kept:
-            shutil.rmtree(old)
+        for callback in self.callbacks.values():
+            callback.on_checkpoint(self, path)
         return path
 
-    def _permanent(self, path: Path) -> bool:
-        interval = self.config.permanent_interval
-        return bool(interval) and int(path.name.removeprefix("step")) % interval == 0  # type: ignore[operator]
+    # -- the step ----------------------------------------------------------------------------------------
 
-    def train_step(self, batch: dict[str, torch.Tensor]) -> StepMetrics:
-        """One optimizer step over a global batch, accumulated over micro-batches."""
+    def train_step(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """One optimizer step over this rank's share of a global batch, accumulated over micro-batches.
+
+        Returns the step's metrics (``step``, ``loss`` and the objective's other metrics, ``lr``,
+        ``grad_norm``, ``tokens`` over all ranks, ``seconds``), before callbacks add theirs.
+        """
         config = self.config
         start = time.perf_counter()
+        step = self.step + 1
         lr = self.schedule.set_lr(self.optimizer, self.step, config.max_steps)
-        input_ids = batch["input_ids"]
-        labels = labels_for(input_ids)
-        if "label_mask" in batch:  # False where a token is not to be predicted (padding, prompts)
-            labels = labels.masked_fill(~labels_for(batch["label_mask"].long()).bool() | (labels == -100), -100)
-        step_tokens = int((labels != -100).sum())
-        ce_total = torch.zeros(())
-        z_total = torch.zeros(()) if config.z_loss else None
+        batch = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        normalizer = self.backend.all_reduce(self.objective.normalizer(batch).to(self.device, torch.float32))
+        if float(normalizer) == 0:
+            raise ConfigError(f"step {step} has nothing to learn from: every target of its batch is masked")
+        sums: dict[str, torch.Tensor] = {}
         self.optimizer.zero_grad(set_to_none=True)
-        for start_row in range(0, input_ids.shape[0], config.micro_batch_size):
-            rows = slice(start_row, start_row + config.micro_batch_size)
-            doc_lens = batch["doc_lens"][rows] if config.doc_masking else None
-            logits = self.model(input_ids[rows], doc_lens=doc_lens) if doc_lens is not None \
-                else self.model(input_ids[rows])
-            loss, ce_sum, z_sum = step_loss(logits, labels[rows], step_tokens=step_tokens, z_loss=config.z_loss)
+        for micro in self.objective.micro_batches(batch, config.micro_batch_size):
+            with self.backend.autocast():
+                loss, micro_sums = self.objective.loss(self.model, micro, normalizer)
             loss.backward()
-            ce_total += ce_sum
-            if z_total is not None and z_sum is not None:
-                z_total += z_sum
-        mean_loss = float(ce_total) / step_tokens
-        if not math.isfinite(mean_loss):
-            if config.on_nan == "stop":
-                raise NonFiniteLoss(f"the loss is {mean_loss} at step {self.step + 1} (learning rate {lr:.3g}): "
-                                    f"lower the learning rate, enable z_loss or grad_clip, or resume with "
-                                    f"on_nan=skip; the last good checkpoint is in {self.checkpoints}")
-            self.optimizer.zero_grad(set_to_none=True)
-            grad_norm = float("nan")
-        else:
-            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip or float("inf"))
-            grad_norm = float(norm)
+            for key, value in micro_sums.items():
+                sums[key] = sums.get(key, 0) + value.detach().float()
+        keys = sorted(sums)
+        totals = self.backend.all_reduce(torch.stack([sums[k] for k in keys])) if keys else torch.zeros(0)
+        metrics: dict[str, Any] = {"step": step, **self.objective.metrics(
+            dict(zip(keys, totals.tolist(), strict=True)), float(normalizer)), "lr": lr}
+        try:
+            for callback in self.callbacks.values():
+                callback.check_loss(self, metrics)
+            max_norm = config.grad_clip if config.grad_clip is not None else math.inf
+            grad_norm = float(self.backend.clip_grad_norm(self.model, max_norm))
             self.optimizer.step()
-        self.step += 1
-        self.tokens_seen += input_ids.numel()
-        seconds = time.perf_counter() - start
-        speed = input_ids.numel() / seconds
-        mfu = speed * self.flops_per_token / self.peak_flops if self.flops_per_token and self.peak_flops else None
-        joules = self.energy.joules(seconds)
-        return StepMetrics(step=self.step, loss=mean_loss,
-                           z_loss=None if z_total is None else float(z_total) / step_tokens, lr=lr,
-                           grad_norm=grad_norm, tokens=input_ids.numel(), seconds=seconds, tokens_per_second=speed,
-                           mfu=mfu, energy_wh=joules / 3600.0,
-                           co2_g=joules / 3.6e6 * self.config.carbon_intensity * 1000.0)
+        except SkipStep:
+            self.optimizer.zero_grad(set_to_none=True)
+            grad_norm = math.nan
+        tokens = self.objective.tokens(batch) * self.world_size
+        self.step = step
+        self.tokens_seen += tokens
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        metrics.update(grad_norm=grad_norm, tokens=tokens, seconds=time.perf_counter() - start,
+                       seq_len=int(batch["input_ids"].shape[-1]) if "input_ids" in batch else None)
+        return metrics
 
-    def fit(self) -> list[StepMetrics]:
-        """Train until ``max_steps``, checkpointing every ``save_interval`` steps and at the end."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=2, default=str) + "\n")
-        (self.run_dir / "model_config.json").write_text(json.dumps(model_config_document(self.config.model)) + "\n")
+    def fit(self) -> list[dict[str, Any]]:
+        """Train until ``max_steps``; return the metrics of the steps run (each as the callbacks left it)."""
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=2, default=str) + "\n")
+            (self.run_dir / "model_config.json").write_text(
+                json.dumps(model_config_document(self.config.model)) + "\n")
+        for callback in self.callbacks.values():
+            callback.on_fit_start(self)
         history = []
-        metrics_file = self.run_dir / "metrics.jsonl"
-        _truncate(metrics_file, self.step)
         self.model.train()
-        batches = iter(self.loader)
-        fresh = True
-        while self.step < self.config.max_steps:
-            batch = next(batches, None)
-            if batch is None:
-                if fresh:
-                    raise ConfigError(f"the data hold fewer instances than one global batch of "
-                                      f"{self.config.global_batch_size} tokens: add data or lower global_batch_size")
-                batches, fresh = iter(self.loader), True
-                continue
-            fresh = False
-            metrics = self.train_step(batch)
+        batches = self._batches()
+        while self.step < self.max_steps:
+            metrics = self.train_step(next(batches))
+            for callback in self.callbacks.values():
+                callback.on_step_end(self, metrics)
             history.append(metrics)
-            with open(metrics_file, "a") as f:
-                f.write(json.dumps(metrics.__dict__) + "\n")
-            if self.step % self.config.save_interval == 0 or self.step == self.config.max_steps:
-                self.save()
-            mfu = f" MFU {metrics.mfu:.1%}" if metrics.mfu is not None else ""
-            print(f"step {metrics.step}/{self.config.max_steps} loss {metrics.loss:.4f} lr {metrics.lr:.3g} "
-                  f"grad {metrics.grad_norm:.3f} {metrics.tokens_per_second:,.0f} tok/s{mfu}", flush=True)
+        for callback in self.callbacks.values():
+            callback.on_fit_end(self)
         return history
 
+    def _batches(self) -> Iterator[dict[str, Any]]:
+        while True:
+            fresh = True
+            for batch in self.loader:
+                fresh = False
+                yield batch
+            if fresh:
+                raise ConfigError("the data hold fewer examples than one global batch: add data or lower "
+                                  "global_batch_size")
 
-def _truncate(metrics_file: Path, step: int) -> None:
-    """Drop metrics past ``step`` (written after the checkpoint a resumed run continues from)."""
-    if not metrics_file.exists():
-        return
-    lines = [line for line in metrics_file.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-    metrics_file.write_text("".join(line + "\n" for line in lines))
+
+def _data_tokenizer(loader: Any) -> Tokenizer:
+    """The tokenizer recorded in the token arrays a loader reads."""
+    from olmo_core.tokenizer import load_tokenizer
+
+    parts = loader.dataset.parts
+    identity = next(p.meta["tokenizer"] for p in parts if p.meta.get("tokenizer"))
+    tokenizer = load_tokenizer(identity["name"])
+    if tokenizer.sha256 != identity.get("sha256", tokenizer.sha256):
+        raise ConfigError(f"the tokenizer {identity['name']!r} here differs from the one the data were made with")
+    return tokenizer

@@ -1,0 +1,59 @@
+"""``single``: train on one device (a CPU or one GPU)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from olmo_train.backends.base import PrecisionConfig, autocast_context, resolve_device, resolve_precision
+from olmo_train.model_setup import apply_activation_checkpointing, apply_compile
+
+__all__ = ["SingleDevice", "SingleDeviceConfig", "prepare_plain_model"]
+
+
+@dataclass(kw_only=True)
+class SingleDeviceConfig(PrecisionConfig):
+    """Options of the single-device backend."""
+
+
+def prepare_plain_model(model: torch.nn.Module, config: PrecisionConfig, device: torch.device) -> torch.nn.Module:
+    """Move ``model`` to ``device`` and apply activation checkpointing and compilation as configured."""
+    model.to(device)
+    if config.activation_checkpointing:
+        apply_activation_checkpointing(model)
+    if config.compile:
+        apply_compile(model)
+    return model
+
+
+class SingleDevice:
+    """One process, one device."""
+
+    rank = 0
+    world_size = 1
+
+    def __init__(self, config: SingleDeviceConfig) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.precision = resolve_precision(config.precision, self.device)
+
+    def prepare(self, model: torch.nn.Module) -> torch.nn.Module:
+        return prepare_plain_model(model, self.config, self.device)
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        return autocast_context(self.device, self.precision)
+
+    def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor
+
+    def clip_grad_norm(self, model: torch.nn.Module, max_norm: float) -> torch.Tensor:
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    def model_state(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+        return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,53 @@
+"""``progress``: a line per step (or every ``interval`` steps) with loss, learning rate and speed."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from olmo_core.callbacks import Callback, TrainerView
+
+__all__ = ["ProgressCallback", "ProgressConfig"]
+
+
+@dataclass(kw_only=True)
+class ProgressConfig:
+    """Options of the progress callback."""
+
+    interval: int = 1
+    """Print every this many steps (and the last)."""
+
+
+class ProgressCallback(Callback):
+    """Shows ``step n/N (p%) loss ... lr ... tok/s ... MFU ... ETA ...``: on a terminal as one live line."""
+
+    order = 150
+
+    def __init__(self, config: ProgressConfig) -> None:
+        self.config = config
+        self.live = sys.stdout.isatty()
+
+    def on_step_end(self, trainer: TrainerView, metrics: dict[str, Any]) -> None:
+        step = metrics["step"]
+        if not trainer.is_main or (step % self.config.interval and step != trainer.max_steps):
+            return
+        left = trainer.max_steps - step
+        eta = f" ETA {_duration(left * metrics['seconds'])}" if left else ""
+        mfu = f" MFU {metrics['mfu']:.1%}" if metrics.get("mfu") is not None else ""
+        speed = f" {metrics['tokens_per_second']:,.0f} tok/s" if "tokens_per_second" in metrics else ""
+        extra = "".join(f" {k} {v:.4g}" for k, v in metrics.items() if k.startswith("eval/") and
+                        isinstance(v, float))
+        line = (f"step {step}/{trainer.max_steps} ({100 * step / trainer.max_steps:.0f}%) loss {metrics['loss']:.4f} "
+                f"lr {metrics['lr']:.3g} grad {metrics['grad_norm']:.3f}{speed}{mfu}{extra}{eta}")
+        if self.live:
+            sys.stdout.write("\r\033[K" + line + ("\n" if not left else ""))
+        else:
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def _duration(seconds: float) -> str:
+    minutes, s = divmod(int(seconds), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}h{m:02d}m" if hours else f"{m}m{s:02d}s"

@@ -1,0 +1,65 @@
+"""A third party's callback, registered through the hook, runs in the loop and keeps its state across resume."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from olmo_core.callbacks import Callback, TrainerView
+from olmo_core.plugins import hookimpl
+from olmo_train.trainer import Trainer
+
+from tests.train.conftest import config
+
+
+@dataclass(kw_only=True)
+class TokenCounterConfig:
+    every: int = 1
+
+
+class TokenCounter(Callback):
+    order = 50  # before the metrics file is written
+
+    def __init__(self, config: TokenCounterConfig) -> None:
+        self.config = config
+        self.labelled = 0.0
+        self.calls: list[str] = []
+
+    def on_fit_start(self, trainer: TrainerView) -> None:
+        self.calls.append(f"start@{trainer.step}")
+
+    def on_step_end(self, trainer: TrainerView, metrics: dict[str, Any]) -> None:
+        self.labelled += metrics["tokens"]
+        metrics["probe/tokens"] = self.labelled
+
+    def on_fit_end(self, trainer: TrainerView) -> None:
+        self.calls.append(f"end@{trainer.step}")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"labelled": self.labelled}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.labelled = state["labelled"]
+
+
+class Plugin:
+    @staticmethod
+    @hookimpl
+    def olmo_register_callbacks(register: Any) -> None:
+        register("token_counter", TokenCounter, config=TokenCounterConfig)
+
+
+def test_a_plugin_callback_logs_and_resumes(tokens: Path, tmp_path: Path, register_plugin: Any) -> None:
+    register_plugin(Plugin, "probe")
+    selected = {"callbacks": "[token_counter,metrics,checkpoint]", "callbacks.checkpoint.interval": 2}
+    first = Trainer(config(tokens, tmp_path, "probe", max_steps=3, **selected))
+    first.fit()
+    assert first.callbacks["token_counter"].calls == ["start@0", "end@3"]
+    again = Trainer(config(tokens, tmp_path, "probe", max_steps=5, **selected))  # resumes from step 3
+    assert again.step == 3 and again.callbacks["token_counter"].labelled == 3 * 256
+    again.fit()
+    rows = [json.loads(line) for line in (tmp_path / "probe" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["probe/tokens"] for r in rows] == [256 * s for s in range(1, 6)]
+    assert list(again.callbacks) == ["token_counter", "metrics", "checkpoint"]  # ordered by `order`
