@@ -14,9 +14,10 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from olmo_core.errors import ConfigError, PluginError
+from olmo_core.errors import ConfigError, PluginError, did_you_mean
 
-__all__ = ["NAME_KEY", "REQUIRED", "check_config_class", "component", "components", "config_of", "to_dict"]
+__all__ = ["NAME_KEY", "REQUIRED", "apply_overrides", "check_config_class", "component", "components", "config_of", "preset",
+           "preset_fields", "to_dict"]
 
 NAME_KEY = "_name_"
 REQUIRED: Any = "???"
@@ -25,6 +26,7 @@ _KIND = "olmo_kind"
 _DEFAULT = "olmo_default"
 _MANY = "olmo_many"
 _PROVIDERS = "olmo_providers"
+_PRESETS = "olmo_presets"
 
 
 def component(kind: str, default: str | None = None, *, help: str = "",
@@ -49,6 +51,24 @@ def components(kind: str, default: Sequence[str] = (), *, help: str = "",
     return dataclasses.field(default_factory=dict,
                              metadata={_KIND: kind, _DEFAULT: list(default), _MANY: True, "help": help,
                                        _PROVIDERS: dict(providers or {})})
+
+
+def preset(options: Mapping[str, Sequence[str]], default: str = "default", *, help: str = "") -> Any:
+    """A command-config field that names a preset: a list of overrides applied before the user's own.
+
+    ``options`` maps each preset name to its overrides (``["stages.pretrain.max_steps=20", ...]``); the
+    default preset's list is usually empty. ``olmo <command> <field>=<name> key=value`` composes as if the
+    preset's overrides had been typed first, so the user's ``key=value`` wins.
+    """
+    if default not in options:
+        raise PluginError(f"preset default {default!r} is not one of its options {sorted(options)}")
+    return dataclasses.field(default=default, metadata={_PRESETS: {k: list(v) for k, v in options.items()},
+                                                        "help": help})
+
+
+def preset_fields(cls: type) -> dict[str, dict[str, list[str]]]:
+    """The preset fields of the dataclass ``cls``: field name to its options."""
+    return {f.name: f.metadata[_PRESETS] for f in dataclasses.fields(cls) if _PRESETS in f.metadata}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +169,43 @@ def config_of(cls: type, value: Any) -> Any:
         key = getattr(exc, "full_key", None)
         where = f" key '{key}'" if key else ""
         raise ConfigError(f"invalid {cls.__qualname__}{where}: {str(exc).splitlines()[0]}") from exc
+
+
+def apply_overrides(config: Any, values: Mapping[str, Any], *, prefix: str) -> Any:
+    """A copy of the command config ``config`` with ``values`` (nested, as Hydra composes ``prefix.a.b=v``)
+    applied: a string for a component field selects that component (``model: olmo-small``), a list selects
+    several (``callbacks: [metrics]``), a mapping sets fields. Errors name the key as ``prefix.key``."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from olmo_core.plugins import get_host
+
+    host = get_host()
+    names = {f.name for f in dataclasses.fields(config)}
+    values = dict(values)
+    for key in values:
+        if key not in names:
+            raise ConfigError(f"unknown key '{prefix}.{key}'{did_you_mean(key, names)}; valid keys: "
+                              f"{', '.join(sorted(names))}")
+    selected: dict[str, Any] = {}
+    for f in component_fields(type(config)):
+        if len(f.path) != 1 or f.path[0] not in values:
+            continue
+        value = values[f.path[0]]
+        registry = host.registry(f.kind)
+        if isinstance(value, str) and not f.many:
+            selected[f.path[0]] = registry.resolve(value)[1]
+            del values[f.path[0]]
+        elif isinstance(value, (list, tuple)) and f.many:
+            selected[f.path[0]] = {name: registry.resolve(name)[1] for name in value}
+            del values[f.path[0]]
+    base = dataclasses.replace(config, **selected)
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(base), values))
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None)
+        raise ConfigError(f"invalid value for '{prefix}.{key}': {str(exc).splitlines()[0]}" if key else
+                          f"invalid {prefix} options: {str(exc).splitlines()[0]}") from exc
 
 
 def to_dict(config: Any) -> dict[str, Any]:

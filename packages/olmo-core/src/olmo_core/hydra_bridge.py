@@ -20,7 +20,7 @@ from hydra.errors import ConfigCompositionException, HydraException, MissingConf
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from olmo_core.config import ComponentField, component_fields
+from olmo_core.config import ComponentField, component_fields, preset_fields
 from olmo_core.errors import ConfigError, PluginError, UnknownComponentError, UsageError, did_you_mean
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
@@ -132,6 +132,33 @@ def _values(override: Override) -> list[Any]:
     return list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
 
 
+def expand_presets(command: Component, overrides: Sequence[str]) -> list[str]:
+    """Put the overrides of each preset the user names (``pipeline=smoke``) before the user's own overrides.
+
+    A preset override whose key the user also sets is left out, so the user's value wins.
+    """
+    presets = preset_fields(command.config) if command.config else {}
+    if not presets:
+        return list(overrides)
+    parsed = parse_overrides(overrides)
+    user_keys = {ov.key_or_group.lstrip("~+") for ov in parsed}
+    expanded: list[str] = []
+    for ov, text in zip(parsed, overrides, strict=True):
+        options = presets.get(ov.key_or_group)
+        if options is None:
+            continue
+        if ov.is_sweep_override():
+            raise ConfigError(f"{ov.key_or_group} is a preset and cannot be swept: run one sweep per preset")
+        name = str(ov.value())
+        if name not in options:
+            raise UnknownComponentError(f"{ov.key_or_group} preset", name, options)
+        for item in options[name]:
+            key = parse_overrides([item])[0].key_or_group.lstrip("~+")
+            if key not in user_keys:
+                expanded.append(item)
+    return [*expanded, *overrides]
+
+
 def normalize_overrides(command: Component, overrides: Sequence[str]) -> list[str]:
     """``group=[]`` for a multi-select group becomes ``~group`` (select none), which Hydra understands."""
     many = {f.group for f in component_fields(command.config) if f.many} if command.config else set()
@@ -148,7 +175,7 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
     """
     host = host or get_host()
     fields = {f.group: f for f in component_fields(command.config)} if command.config else {}
-    overrides = normalize_overrides(command, overrides)
+    overrides = normalize_overrides(command, expand_presets(command, overrides))
     parsed = parse_overrides(overrides)
     sync_config_store(host)
     chosen = {ov.key_or_group for ov in parsed}
@@ -211,7 +238,7 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
 def compose_node(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> DictConfig:
     """Compose ``command``'s config with ``overrides`` into an OmegaConf node (required keys may be ``???``)."""
     sync_config_store(host)
-    overrides = normalize_overrides(command, overrides)
+    overrides = normalize_overrides(command, expand_presets(command, overrides))
     try:
         with initialize(version_base=VERSION_BASE, config_path=None):
             return compose(config_name(command), overrides=overrides)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from olmo_core.config import apply_overrides
 from olmo_core.pipeline.stage import StageContext
 from olmo_core.plugins import get_host
 
@@ -38,6 +39,8 @@ class PretrainStageConfig:
 class PretrainStage:
     """Pretrain a model on the run's token arrays: ``<stage>/train/`` holds checkpoints, metrics and plots."""
 
+    reads_options = ("train",)
+
     def __init__(self, config: PretrainStageConfig) -> None:
         self.config = config
 
@@ -57,11 +60,13 @@ class PretrainStage:
         callbacks = {name: host.registry("callbacks").resolve(name)[1] for name in DEFAULT_CALLBACKS}
         callbacks["checkpoint"].interval = c.save_interval
         _, backend = host.registry("train_backends").resolve("single")
+        options = dict(context.options.get("train") or {})
+        data = options.pop("data", None) or [str(context.result("tokenize", "tokens_dir"))]
         config = TrainConfig(name="train", runs_dir=str(context.stage_dir), model=model, optim=optim,
-                             scheduler=scheduler, backend=backend, callbacks=callbacks,
-                             data=[str(context.result("tokenize", "tokens_dir"))],
+                             scheduler=scheduler, backend=backend, callbacks=callbacks, data=list(data),
                              seq_len=c.seq_len, global_batch_size=c.global_batch_size,
                              micro_batch_size=c.micro_batch_size, max_steps=c.max_steps, seed=context.seed)
+        config = apply_overrides(config, options, prefix="train")
         trainer = Trainer(config)
         history = trainer.fit()
         figures = plot_metrics(trainer.run_dir)
@@ -70,10 +75,16 @@ class PretrainStage:
         entropy = context.results.get("tokenize", {}).get("unigram_entropy_nats")
         baseline = f" (unigram entropy of the data: {entropy} nats)" if entropy else ""
         section = "\n".join(["## Pretraining", "",
-                             f"{c.model}, {trainer.step} steps of {c.global_batch_size:,} tokens "
+                             f"{_name(config.model)}, {trainer.step} steps of {c.global_batch_size:,} tokens "
                              f"({trainer.tokens_seen:,} tokens); loss {first:.3f} -> {last:.3f}{baseline}" if history else
-                             f"{c.model}: resumed at its last step", "",
+                             f"{_name(config.model)}: resumed at its last step", "",
                              *(f"![{f.stem}]({f})" for f in rel)])
         checkpoint = trainer.checkpoints / f"step{trainer.step:06d}"
         return {"checkpoint": str(checkpoint), "steps": trainer.step, "tokens": trainer.tokens_seen,
                 "final_loss": last, "report": section}
+
+
+def _name(config: Any) -> str:
+    from olmo_core.config import NAME_KEY
+
+    return str(getattr(config, NAME_KEY, None) or type(config).__name__)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from olmo_core.config import components, to_dict
+from olmo_core.config import components, preset, to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
+from olmo_core.pipeline.presets import PIPELINE_PRESETS
 from olmo_core.pipeline.runner import run_stages
 from olmo_core.plugins import get_host
 
@@ -42,8 +43,13 @@ class RunConfig:
 class PipelineConfig(RunConfig):
     """Options of ``olmo pipeline``."""
 
+    pipeline: str = preset(PIPELINE_PRESETS, help="preset: default, smoke (2 minutes), olmo1-1b, olmo1-7b")
+    """A preset of stage settings (``olmo_core.pipeline.presets``), applied before your own overrides."""
     stages: Any = components("stages", default=DEFAULT_STAGES, providers=STAGE_PROVIDERS,
                              help="the stages to run, in order")
+    train: dict[str, Any] = field(default_factory=dict)
+    """Options of ``olmo train`` for the pretraining stage (``train.optim.lr=3e-3``, ``train.model=olmo-small``,
+    ``train.backend=fsdp``): any key ``olmo train`` accepts."""
 
 
 def run_directory(runs_dir: str, name: str) -> Path:
@@ -81,7 +87,8 @@ def run_pipeline(config: RunConfig, *, command: str) -> tuple[Path, list[dict[st
     write_text(str(run_dir / "plugins.json"), json.dumps(get_host().describe(), indent=2) + "\n")
     write_text(str(run_dir / "command.txt"), _command_line(command) + "\n")
     print(f"{command} '{config.name}' in {run_dir}: {', '.join(stages)}", flush=True)
-    records = run_stages(run_dir, stages, seed=config.seed, restart=config.restart)
+    options = {"train": dict(getattr(config, "train", None) or {})}
+    records = run_stages(run_dir, stages, seed=config.seed, restart=config.restart, options=options)
     summary = [{"stage": r["stage"], "status": r["status"], "seconds": r["seconds"]} for r in records]
     write_text(str(run_dir / "pipeline.json"), json.dumps(summary, indent=2) + "\n")
     ran = sum(r["status"] == "ran" for r in records)

@@ -22,13 +22,18 @@ DONE = "done.json"
 ATTEMPT = "attempt.json"
 
 
-def _fingerprint(previous: str, name: str, config: Any) -> str:
-    text = json.dumps({"previous": previous, "stage": name, "config": to_dict(config)}, sort_keys=True, default=str)
+def _fingerprint(previous: str, name: str, config: Any, options: Mapping[str, Any]) -> str:
+    text = json.dumps({"previous": previous, "stage": name, "config": to_dict(config), **options}, sort_keys=True,
+                      default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: bool = False) -> list[dict[str, Any]]:
+def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: bool = False,
+               options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run ``stages`` (name to composed config) in order under ``run_dir``; return one record per stage.
+
+    ``options`` are run-wide settings (such as ``train``: options of ``olmo train`` for training stages); a
+    stage sees those its class names in ``reads_options``, and they count in its fingerprint.
 
     A stage whose ``done.json`` records the same fingerprint (its config and every earlier stage's) is not
     run again, and its saved result is reused, unless a stage before it ran in this run or its class sets
@@ -43,10 +48,12 @@ def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: 
     upstream_ran = False
     for index, (name, config) in enumerate(stages.items()):
         stage_dir = run_dir / "stages" / f"{index:02d}-{name}"
-        fingerprint = _fingerprint(previous, name, config)
+        factory = registry.component_of(config).factory
+        seen = {key: (options or {}).get(key) for key in getattr(factory, "reads_options", ())}
+        fingerprint = _fingerprint(previous, name, config, {"options": seen} if seen else {})
         done = stage_dir / DONE
         saved = json.loads(done.read_text()) if done.is_file() else None
-        always = getattr(registry.component_of(config).factory, "always_run", False)
+        always = getattr(factory, "always_run", False)
         if saved and saved["fingerprint"] == fingerprint and not restart and not upstream_ran and not always:
             record = {**saved, "status": "reused"}
             print(f"[{index + 1}/{len(stages)}] {name}: completed earlier, reusing its result", flush=True)
@@ -59,7 +66,8 @@ def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: 
             write_text(str(attempt), json.dumps({"fingerprint": fingerprint}) + "\n")
             print(f"[{index + 1}/{len(stages)}] {name} ...", flush=True)
             stage = registry.build(config)
-            context = StageContext(run_dir=run_dir, stage_dir=stage_dir, name=name, seed=seed, results=dict(results))
+            context = StageContext(run_dir=run_dir, stage_dir=stage_dir, name=name, seed=seed, results=dict(results),
+                                   options=seen)
             start = time.perf_counter()
             result = stage.run(context)
             if not isinstance(result, dict):

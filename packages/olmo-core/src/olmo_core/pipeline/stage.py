@@ -25,6 +25,8 @@ class StageContext:
     """The run's seed."""
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each earlier stage's result, by stage name (what its ``run`` returned)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The run-wide settings this stage's class lists in ``reads_options`` (e.g. ``train``)."""
 
     def result(self, stage: str, key: str) -> Any:
         """``key`` of an earlier stage's result; a clear error when that stage did not run or has no such key."""
@@ -39,7 +41,11 @@ class StageContext:
 
 @runtime_checkable
 class Stage(Protocol):
-    """A pipeline stage, registered through ``olmo_register_stages``."""
+    """A pipeline stage, registered through ``olmo_register_stages``.
+
+    Optional class attributes: ``always_run = True`` runs the stage on every run (the report);
+    ``reads_options = ("train",)`` hands it those run-wide settings in ``context.options``.
+    """
 
     def run(self, context: StageContext) -> dict[str, Any]:
         """Do the stage's work under ``context.stage_dir`` and return a JSON-able result (paths, counts,

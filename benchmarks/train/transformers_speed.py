@@ -1,0 +1,133 @@
+"""Training speed, olmo against transformers' ``OlmoForCausalLM``, same shape, batch and real tokens.
+
+Each side runs the same fp32 training step (forward, next-token cross-entropy, backward, AdamW) on the same
+batches of real text (Python standard-library source, OLMo tokenizer) in a fresh subprocess of its own, so
+that its peak memory (max RSS) is its own; sides alternate over ``--rounds`` to spread drift. The report:
+tokens per second of each, their ratio, peak memory, and each side's achieved FLOP/s as a share of this
+machine's measured fp32 matmul peak.
+
+    uv run python benchmarks/train/transformers_speed.py [--preset olmo-tiny] [--seq-len 256] [--batch 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def real_batches(seq_len: int, batch: int, steps: int) -> torch.Tensor:
+    """``(steps, batch, seq_len)`` token ids of real text: the standard library's ``.py`` files, in order."""
+    import sysconfig
+
+    from olmo_core.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer("olmo-v1.5")
+    need, ids = steps * batch * seq_len, []
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+        ids += tokenizer.encode(path.read_text(encoding="utf-8", errors="replace"), add_eos=True)
+        if len(ids) >= need:
+            break
+    return torch.tensor(ids[:need]).view(steps, batch, seq_len)
+
+
+def build(side: str, preset: str) -> tuple[torch.nn.Module, Any]:
+    from olmo_core.plugins import get_host
+
+    torch.manual_seed(0)
+    model = get_host().registry("models").build(preset)
+    if side == "transformers":
+        from olmo_core.nn.hf import to_hf
+
+        hf = to_hf(model).train()
+        return hf, lambda ids: hf(input_ids=ids, use_cache=False).logits
+    return model.train(), model
+
+
+def run_side(side: str, preset: str, seq_len: int, batch: int, steps: int, warmup: int) -> dict[str, Any]:
+    torch.set_num_threads(torch.get_num_threads())
+    data = real_batches(seq_len, batch, steps + warmup)
+    module, forward = build(side, preset)
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-5, weight_decay=0.1)
+    losses, seconds = [], []
+    for i, ids in enumerate(data):
+        start = time.perf_counter()
+        logits = forward(ids)
+        loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
+                                                 ids[:, 1:].reshape(-1))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if i >= warmup:
+            seconds.append(time.perf_counter() - start)
+        losses.append(float(loss))
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"side": side, "tokens_per_second": batch * seq_len * len(seconds) / sum(seconds),
+            "peak_rss_mib": peak_kib / 1024, "losses": losses}
+
+
+def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
+    """Measured fp32 matmul FLOP/s of this machine with torch's threads (best of ``repeats``)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n ** 3 / best
+
+
+def _timed(function: Any) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="olmo-tiny")
+    parser.add_argument("--seq-len", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--side", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side:
+        print(json.dumps(run_side(args.side, args.preset, args.seq_len, args.batch, args.steps, args.warmup)))
+        return
+    runs: dict[str, list[dict[str, Any]]] = {"olmo": [], "transformers": []}
+    for _ in range(args.rounds):
+        for side in runs:
+            out = subprocess.run([sys.executable, __file__, "--side", side, "--preset", args.preset,
+                                  "--seq-len", str(args.seq_len), "--batch", str(args.batch),
+                                  "--steps", str(args.steps), "--warmup", str(args.warmup)],
+                                 check=True, capture_output=True, text=True).stdout
+            runs[side].append(json.loads(out.splitlines()[-1]))
+    from olmo_core.plugins import get_host
+    from olmo_train.accounting import flops_per_token
+
+    model = get_host().registry("models").build(args.preset)
+    flops = flops_per_token(model, args.seq_len) or 0.0
+    peak = matmul_peak()
+    speed = {side: statistics.median(r["tokens_per_second"] for r in rs) for side, rs in runs.items()}
+    memory = {side: max(r["peak_rss_mib"] for r in rs) for side, rs in runs.items()}
+    loss_gap = max(abs(a - b) for a, b in zip(runs["olmo"][0]["losses"], runs["transformers"][0]["losses"]))
+    print(f"{args.preset}, fp32, batch {args.batch} x {args.seq_len} tokens, {torch.get_num_threads()} threads; "
+          f"measured matmul peak {peak / 1e9:.1f} GFLOP/s")
+    print("| side | tokens/s | share of matmul peak | peak memory (MiB) |")
+    print("|---|---|---|---|")
+    for side in runs:
+        print(f"| {side} | {speed[side]:,.0f} | {speed[side] * flops / peak:.0%} | {memory[side]:,.0f} |")
+    print(f"ratio olmo / transformers: {speed['olmo'] / speed['transformers']:.2f}x tokens/s (target >= 1.3x); "
+          f"memory {memory['olmo'] / memory['transformers']:.2f}x (target <= 1.0x); "
+          f"largest loss difference over the steps {loss_gap:.2e}")
+
+
+if __name__ == "__main__":
+    main()
