@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,13 @@ def write(path: Path, documents: list[dict[str, Any]]) -> None:
         f.writelines(json.dumps(d) + "\n" for d in documents)
 
 
+@dataclass(kw_only=True)
+class QuizConfig:
+    """Options of the quiz task (tasks are selected as components, so each has a config)."""
+
+    split: str = "validation"
+
+
 class QuizTasks:
     """A task plugin whose task offers the evaluation passage as text."""
 
@@ -34,11 +42,14 @@ class QuizTasks:
         passage = self.passage
 
         class Quiz:
+            def __init__(self, config: QuizConfig) -> None:
+                self.config = config
+
             def texts(self) -> list[str]:
                 return [passage, "Which is correct?"]
 
-        register("quiz", Quiz)
-        register("opaque", lambda: object())
+        register("quiz", Quiz, config=QuizConfig)
+        register("opaque", lambda config: object(), config=QuizConfig)
 
 
 def test_a_document_with_an_evaluation_paragraph_is_dropped(leads: list[Any], tmp_path: Path, olmo_cli: Any,
@@ -72,3 +83,38 @@ def test_a_document_with_an_evaluation_paragraph_is_dropped(leads: list[Any], tm
         "contaminated_documents"] == 1
     opaque = olmo_cli("data", "decontaminate", f"input={tmp_path / 'ds'}", f"output={tmp_path / 'x'}", "tasks=[opaque]")
     assert opaque.exit_code == 2 and "task 'opaque' offers no texts()" in opaque.err
+
+
+def test_shards_share_one_filter_and_write_what_one_run_writes(leads: list[Any], tmp_path: Path,
+                                                               olmo_cli: Any) -> None:
+    pages = [d.to_json() for d in get_host().registry("sources").build({"_name_": "c4", "limit": 20}).documents()]
+    evaluation, training = leads[:10], leads[10:40]
+    passages = [max(d.text.split("\n"), key=len) for d in evaluation[:2]]
+    pages[3]["text"] += "\n" + passages[0]
+    pages[14]["text"] = passages[1].lower() + "\n" + pages[14]["text"]
+    files = {"web-0": pages[:10], "web-1": pages[10:], "wiki": [d.to_json() for d in training]}
+    write(tmp_path / "eval" / "eval.jsonl.gz", [d.to_json() for d in evaluation])
+    written = {}
+    for count in (1, 2, 3):
+        for name, documents in files.items():
+            write(tmp_path / f"ds{count}" / "documents" / f"{name}.jsonl.gz", documents)
+        args = ["data", "decontaminate", f"input={tmp_path / f'ds{count}'}", f"output={tmp_path / f'clean{count}'}",
+                f"eval=[{tmp_path / 'eval'}]"]
+        if count > 1:
+            args += ["-m", "shard=" + ",".join(f"{i}/{count}" for i in range(count))]
+        result = olmo_cli(*args)
+        assert result.exit_code == 0, result.err
+        clean = tmp_path / f"clean{count}"
+        written[count] = ({p.relative_to(clean).as_posix(): gzip.decompress(p.read_bytes())
+                           for p in sorted(clean.rglob("*.jsonl.gz"))},
+                          (tmp_path / f"ds{count}" / "dedup" / "decontamination.bloom").read_bytes())
+        reports = sorted((clean / "reports").glob("decontaminate*.json"))
+        assert len(reports) == count
+        assert sum(json.loads(r.read_text())["contaminated_documents"] for r in reports) == 2
+        assert sum(json.loads(r.read_text())["kept"] for r in reports) == len(pages) + len(training) - 2
+    assert written[2] == written[1] and written[3] == written[1]
+    dropped = [json.loads(line)["id"] for f in ("web-0", "web-1")
+               for line in written[1][0][f"dropped/{f}.jsonl.gz"].decode().splitlines()]
+    assert dropped == [pages[3]["id"], pages[14]["id"]]
+    description = json.loads((tmp_path / "ds3" / "dedup" / "decontamination.bloom.json").read_text())
+    assert description["spec"]["eval"] == [str(tmp_path / "eval")] and len(description["paragraphs"]) == 1

@@ -56,3 +56,33 @@ def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monke
     assert len(one) == 3 * 2 + 3 * 3 + 3 and one == swept
     assert sorted(p.name for p in (tmp_path / "swept" / "reports").iterdir()) == [
         "tag-shard-0-of-3.json", "tag-shard-1-of-3.json", "tag-shard-2-of-3.json"]
+
+
+@pytest.mark.slow
+def test_a_sweep_through_the_submitit_launcher_equals_one_run(tmp_path: Path, olmo_cli: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    records = stdlib_documents()
+    for run in ("one", "swept"):
+        for shard in range(3):
+            target = tmp_path / run / "documents" / f"part-{shard}.jsonl.gz"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with gzip.open(target, "wt", encoding="utf-8") as f:
+                f.writelines(json.dumps(r) + "\n" for r in records[shard::3])
+    whole = olmo_cli("data", "tag", f"input={tmp_path / 'one'}", "taggers=[pii,badwords]")
+    assert whole.exit_code == 0, whole.err
+    swept = olmo_cli("data", "tag", f"input={tmp_path / 'swept'}", "taggers=[pii,badwords]", "-m", "shard=0/2,1/2",
+                     "hydra/launcher=submitit_local", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert swept.exit_code == 0, swept.err
+
+    def attributes(run: str) -> dict[str, bytes]:
+        root = tmp_path / run / "attributes"
+        return {p.relative_to(root).as_posix(): gzip.decompress(p.read_bytes()) for p in sorted(root.rglob("*.gz"))}
+
+    assert len(attributes("one")) == 6 and attributes("swept") == attributes("one")
+    jobs = sorted((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))
+    assert len(jobs) == 2  # each shard ran as its own submitit job, in its own process
+    logs = "".join(p.read_text() for p in (tmp_path / "sweep" / ".submitit").glob("*/*_log.err"))
+    assert "olmo data tag shard=0/2" in logs and "olmo data tag shard=1/2" in logs
+    reports = [json.loads((tmp_path / "swept" / "reports" / f"tag-shard-{i}-of-2.json").read_text()) for i in (0, 1)]
+    assert [r["files"] for r in reports] == [2, 1] and sum(r["documents"] for r in reports) == len(records)

@@ -4,33 +4,40 @@ Evaluation text comes from Dolma documents (any path) and from evaluation tasks 
 ``olmo_register_tasks`` that offer their text: a task object with a ``texts()`` method yielding strings
 (contexts, choices, passages). Paragraphs are hashed exactly as the ``bloom`` deduper hashes them, so the
 filter is checked by that deduper in read-only mode.
+
+:func:`saved_evaluation_filter` keeps the filter in a file beside a description of what it holds, so that the
+jobs of a sweep over shards build it once and share it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from olmo_core.config import to_dict
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.errors import ConfigError
+from olmo_core.io import exists, read_text, write_text
 from olmo_core.plugins import get_host
 
 from olmo_data.dedup.bloomfilter import ParagraphFilter
 from olmo_data.dedup.text import hash128, normalize, paragraphs
 
-__all__ = ["evaluation_filter", "evaluation_texts"]
+__all__ = ["evaluation_filter", "evaluation_texts", "saved_evaluation_filter"]
 
 
-def evaluation_texts(paths: Sequence[str], tasks: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """``(origin, text)`` for every evaluation document and every text of every named task."""
+def evaluation_texts(paths: Sequence[str], tasks: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(origin, text)`` for every evaluation document and every text of every task (name to its config, or
+    to ``None`` for its default)."""
     for path in paths:
         for file in document_files(path):
             for item in read_documents(file):
                 if isinstance(item, Document):
                     yield file, item.text
     registry = get_host().registry("tasks")
-    for name in tasks:
-        task = registry.build(name)
+    for name, spec in tasks.items():
+        task = registry.build(name if spec is None else spec)
         texts = getattr(task, "texts", None)
         if texts is None:
             raise ConfigError(f"task '{name}' offers no texts() to decontaminate against")
@@ -38,7 +45,7 @@ def evaluation_texts(paths: Sequence[str], tasks: Sequence[str]) -> Iterator[tup
             yield f"task:{name}", text
 
 
-def evaluation_filter(paths: Sequence[str], tasks: Sequence[str], *, settings: dict[str, Any],
+def evaluation_filter(paths: Sequence[str], tasks: Mapping[str, Any], *, settings: dict[str, Any],
                       false_positive_rate: float = 1e-6) -> tuple[ParagraphFilter, dict[str, int]]:
     """A filter holding every evaluation paragraph (as the ``bloom`` deduper with ``settings`` hashes them),
     and how many paragraphs each origin gave."""
@@ -56,3 +63,25 @@ def evaluation_filter(paths: Sequence[str], tasks: Sequence[str], *, settings: d
     for item in sorted(hashes):
         bloom.add(item)
     return bloom, per_origin
+
+
+def saved_evaluation_filter(path: str, paths: Sequence[str], tasks: Mapping[str, Any], *, settings: dict[str, Any],
+                            rebuild: bool) -> dict[str, int]:
+    """Save the :func:`evaluation_filter` of ``paths`` and ``tasks`` to ``path``, and ``<path>.json`` describing
+    it, unless (without ``rebuild``) a filter of the same evaluation data and settings is already there.
+
+    Returns the paragraphs per origin. Both files are written atomically, the description last, and the same
+    evaluation data always gives the same bytes: jobs that build the filter at the same time write the same
+    file, and a job that finds the description finds the whole filter.
+    """
+    spec = {"eval": list(paths), "tasks": to_dict(dict(tasks)), "settings": settings}
+    description = f"{path}.json"
+    if not rebuild and exists(description) and exists(path):
+        saved = json.loads(read_text(description))
+        if saved["spec"] == spec:
+            paragraphs_per_origin: dict[str, int] = saved["paragraphs"]
+            return paragraphs_per_origin
+    bloom, per_origin = evaluation_filter(paths, tasks, settings=settings)
+    bloom.save(path)
+    write_text(description, json.dumps({"spec": spec, "paragraphs": per_origin}, indent=2) + "\n")
+    return per_origin

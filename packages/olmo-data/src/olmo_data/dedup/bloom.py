@@ -70,6 +70,11 @@ class BloomDeduper(Deduper):
         return {"hash": "blake2b-128", "paragraph": "line", "normalize": self.config.normalize,
                 "min_chars": self.config.min_chars}
 
+    @property
+    def independent(self) -> bool:
+        """A read-only filter adds nothing, so each document is checked on its own."""
+        return self.config.read_only
+
     def features(self, document: Document) -> list[tuple[int, int, int]]:
         """``(start, end, hash)`` of each paragraph long enough to be checked."""
         found = []

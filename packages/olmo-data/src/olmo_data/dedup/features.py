@@ -1,0 +1,150 @@
+"""Per-file deduplication features: computed in any process, kept in memory or saved between two jobs.
+
+``olmo data dedup`` decides in corpus order over every file's features. In one job they go straight from the
+workers to the decisions; across jobs, ``phase=features`` saves each file's features per deduper under
+``<dataset>/dedup/features/<name>/<file>`` and ``phase=decide`` reads them back.
+
+A features file is gzipped JSON lines: a header (the input file below ``documents/``, the deduper's config,
+records and quarantine counts of the file, seconds spent) and one line per valid document (``id``, ``source``,
+``length`` and the encoded features). Features are encoded by :func:`encode`: ``None``, booleans, numbers,
+strings, lists and tuples (read back as lists), dicts with string keys, ``bytes`` and numpy arrays.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from olmo_core.config import to_dict
+from olmo_core.documents import Quarantined, read_documents
+from olmo_core.errors import ConfigError, OlmoError, PluginError
+from olmo_core.io import open_atomic, open_file, write_text
+from olmo_core.plugins import get_host
+
+from olmo_data.dedup.base import DocumentRef
+from olmo_data.layout import Layout
+
+__all__ = ["FileFeatures", "compute_features", "decode", "encode", "features_path", "load_features",
+           "save_features"]
+
+_ARRAY, _BYTES = "__ndarray__", "__bytes__"
+
+
+def encode(value: Any) -> Any:
+    """``value`` as JSON-able data that :func:`decode` turns back into it (tuples come back as lists)."""
+    if isinstance(value, np.ndarray):
+        return {_ARRAY: value.dtype.str, "shape": list(value.shape),
+                "data": base64.b64encode(np.ascontiguousarray(value).tobytes()).decode("ascii")}
+    if isinstance(value, bytes):
+        return {_BYTES: base64.b64encode(value).decode("ascii")}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"dedup features cannot hold a {type(value).__name__}: use numbers, strings, bytes, "
+                    f"lists, dicts or numpy arrays")
+
+
+def decode(value: Any) -> Any:
+    """The value that :func:`encode` encoded."""
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, dict):
+        if _ARRAY in value:
+            data = base64.b64decode(value["data"])
+            return np.frombuffer(data, dtype=np.dtype(value[_ARRAY])).reshape(value["shape"]).copy()
+        if _BYTES in value:
+            return base64.b64decode(value[_BYTES])
+        return {k: decode(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class FileFeatures:
+    """One file's documents and what each deduper computed for them."""
+
+    records: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    documents: list[DocumentRef] = field(default_factory=list)
+    features: dict[str, list[Any]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+def compute_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
+    """Every deduper's features of every valid document of ``file``; invalid lines are quarantined."""
+    registry = get_host().registry("dedupers")
+    built = {name: registry.build(config) for name, config in dedupers.items()}
+    result = FileFeatures(features={name: [] for name in built})
+    quarantined: list[Quarantined] = []
+    for item in read_documents(file):
+        result.records += 1
+        if isinstance(item, Quarantined):
+            quarantined.append(item)
+            result.quarantined[item.reason.split(" (")[0]] += 1
+            continue
+        result.documents.append(DocumentRef(item.id, item.source or "(none)", len(item.text), file))
+        for name, deduper in built.items():
+            start = time.perf_counter()
+            try:
+                result.features[name].append(deduper.features(item))
+            except OlmoError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"deduper '{name}' failed on document '{item.id}' of {file}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+            result.seconds[name] += time.perf_counter() - start
+    if quarantined:
+        write_text(layout.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+    return result
+
+
+def features_path(layout: Layout, name: str, file: str) -> str:
+    """Where deduper ``name``'s features of the document file ``file`` are saved."""
+    return f"{layout.root}/dedup/features/{name}/{layout.jsonl(file)}"
+
+
+def save_features(file: str, found: FileFeatures, *, layout: Layout, dedupers: dict[str, Any]) -> None:
+    """Save ``found`` (the features of ``file``), one file per deduper, each written atomically."""
+    for name, spec in dedupers.items():
+        header = {"file": layout.relative(file), "config": to_dict(spec), "records": found.records,
+                  "quarantined": dict(found.quarantined), "seconds": found.seconds[name]}
+        lines = [json.dumps(header, ensure_ascii=False) + "\n"]
+        for document, features in zip(found.documents, found.features[name], strict=True):
+            row = {"id": document.id, "source": document.source, "length": document.length,
+                   "features": encode(features)}
+            lines.append(json.dumps(row, ensure_ascii=False) + "\n")
+        with open_atomic(features_path(layout, name, file), "wt", compression="gzip", encoding="utf-8") as f:
+            f.write("".join(lines))
+
+
+def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
+    """The features of ``file`` that :func:`save_features` saved, checked against the dedupers' configs."""
+    result = FileFeatures(features={})
+    for name, spec in dedupers.items():
+        path = features_path(layout, name, file)
+        with open_file(path, "rt", compression="gzip", encoding="utf-8") as f:
+            header = json.loads(f.readline())
+            if header["file"] != layout.relative(file):
+                raise ConfigError(f"{path} holds the features of {header['file']}, not of {layout.relative(file)}")
+            if header["config"] != to_dict(spec):
+                raise ConfigError(f"{path} was computed with {name}={header['config']}, this run has "
+                                  f"{name}={to_dict(spec)}: run phase=features again with these settings")
+            rows = [json.loads(line) for line in f]
+        documents = [DocumentRef(row["id"], row["source"], row["length"], file) for row in rows]
+        if name == next(iter(dedupers)):
+            result.records, result.quarantined, result.documents = \
+                header["records"], Counter(header["quarantined"]), documents
+        elif documents != result.documents:
+            raise ConfigError(f"the saved features of {layout.relative(file)} differ in their documents between "
+                              f"dedupers: run phase=features again for all of them")
+        result.features[name] = [decode(row["features"]) for row in rows]
+        result.seconds[name] = header["seconds"]
+    return result

@@ -1,0 +1,88 @@
+"""``olmo data dedup`` in two phases: features saved per shard, then one job deciding over all of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from olmo_data.dedup.features import decode, encode
+from tests.data.dedup.conftest import attribute_rows, marked, planted_corpus, write_dataset
+from tests.data.dedup.test_command import ALL, SMALL, outputs, without_timings
+
+NAMES = ("exact", "bloom", "minhash")
+
+
+def test_features_survive_encoding() -> None:
+    values = (b"\x00\xffdigest", "https://example.org", None, [(0, 12, -(2**127)), (12, 30, 2**127 - 1)],
+              np.array([3, 2**64 - 1], dtype=np.uint64), {"k": np.zeros((2, 3), dtype="<f4")}, True, 0.25)
+    back = decode(json.loads(json.dumps(encode(values))))
+    assert back[:3] == [b"\x00\xffdigest", "https://example.org", None]
+    assert back[3] == [[0, 12, -(2**127)], [12, 30, 2**127 - 1]]
+    assert back[4].dtype == np.uint64 and back[4].tolist() == [3, 2**64 - 1]
+    assert back[5]["k"].shape == (2, 3) and back[5]["k"].dtype == np.float32
+    assert back[6:] == [True, 0.25]
+    with pytest.raises(TypeError, match="cannot hold a set"):
+        encode({1, 2})
+
+
+def decided(dataset: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The attribute files and filter a run wrote, and its reports without timings."""
+    files = {k: v for k, v in outputs(dataset).items() if "features" not in k}
+    reports = {n: without_timings(json.loads((dataset / "reports" / f"dedup-{n}.json").read_text())) for n in NAMES}
+    return files, reports
+
+
+@pytest.mark.slow
+def test_sharded_features_then_one_decision_equal_one_run(tmp_path: Path, run_dedup: Any) -> None:
+    files, originals = planted_corpus()
+    wikipedia = files["a-wikipedia"]
+    split = {"a-0": wikipedia[:150], "a-1": wikipedia[150:], "b-c4": files["b-c4"], "c-planted": files["c-planted"]}
+    one = write_dataset(tmp_path / "one", split)
+    run_dedup(one, ALL, *SMALL)
+    expected = decided(one)
+    for count in (2, 3):
+        dataset = write_dataset(tmp_path / f"n{count}", split)
+        shards = ",".join(f"{i}/{count}" for i in range(count))
+        swept = run_dedup(dataset, ALL, *SMALL, "-m", f"shard={shards}")
+        assert "next: the same command with phase=decide" in swept.out
+        assert not (dataset / "attributes").exists()
+        saved = sorted(p.relative_to(dataset / "dedup" / "features").as_posix()
+                       for p in (dataset / "dedup" / "features").rglob("*.jsonl.gz"))
+        assert saved == [f"{n}/{f}.jsonl.gz" for n in sorted(NAMES) for f in sorted(split)]
+        run_dedup(dataset, ALL, *SMALL, "phase=decide", "workers=2")
+        assert decided(dataset) == expected, count
+    rows = attribute_rows(one, "minhash")
+    assert marked(rows, "minhash__minhash__duplicate") == {k: v.id for k, v in originals.items()}
+    exact = attribute_rows(one, "exact")
+    assert marked(exact, "exact__exact__duplicate") == {"planted-copy": originals["planted-copy"].id,
+                                                        "planted-recrawl": originals["planted-recrawl"].id}
+
+
+@pytest.mark.slow
+def test_phases_refuse_what_cannot_be_decided(tmp_path: Path, run_dedup: Any, olmo_cli: Any) -> None:
+    files, _ = planted_corpus()
+    dataset = write_dataset(tmp_path / "ds", {"b-c4": files["b-c4"][:20], "c-planted": files["c-planted"]})
+
+    def dedup(*overrides: str) -> Any:
+        return olmo_cli("data", "dedup", f"input={dataset}", *overrides)
+
+    early = dedup("dedupers=[exact]", "phase=decide")
+    assert early.exit_code == 2 and "2 features files are missing (first: b-c4.jsonl.gz)" in early.err
+    run_dedup(dataset, "dedupers=[exact]", "shard=0/2")
+    half = dedup("dedupers=[exact]", "phase=decide")
+    assert half.exit_code == 2 and "1 features files are missing (first: c-planted.jsonl.gz)" in half.err
+    run_dedup(dataset, "dedupers=[exact]", "shard=1/2")
+    changed = dedup("dedupers=[exact]", "dedupers.exact.normalize=simple", "phase=decide")
+    assert changed.exit_code == 2 and "run phase=features again with these settings" in changed.err
+    both = dedup("dedupers=[exact]", "shard=0/2", "phase=decide")
+    assert both.exit_code == 2 and "phase=decide takes no shard" in both.err
+    ordered = dedup("dedupers=[exact]", "shard=0/2", "phase=all")
+    assert ordered.exit_code == 2 and "dedupers exact decide against every earlier document" in ordered.err
+    bad = dedup("dedupers=[exact]", "shard=0-2")
+    assert bad.exit_code == 2 and "shard='0-2' must look like i/N" in bad.err
+    run_dedup(dataset, "dedupers=[exact]", "phase=decide")
+    assert marked(attribute_rows(dataset, "exact"), "exact__exact__duplicate") == {}  # the originals are not here
