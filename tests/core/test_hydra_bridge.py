@@ -127,3 +127,27 @@ def test_one_group_cannot_select_two_kinds(fit: Any, register_plugin: Any, olmo_
 
     with pytest.raises(PluginError, match=r"config group 'train/model' of command '(fit|clash)'"):
         sync_config_store(olmo_host)
+
+
+class WordCounter:
+    """A tagger without options."""
+
+    name = "word_counter"
+
+    def tag(self, document: Any) -> dict[str, Any]:
+        return {"words": [[0, len(document.text), len(document.text.split())]]}
+
+
+class NoConfigPlugin:
+    @staticmethod
+    @hookimpl
+    def olmo_register_taggers(register: Any) -> None:
+        register("word_counter", WordCounter)
+
+
+def test_a_component_without_options_is_selectable(register_plugin: Any, olmo_compose: Any,
+                                                    olmo_host: PluginHost) -> None:
+    register_plugin(NoConfigPlugin(), "no-config")
+    cfg = olmo_compose("data tag", ["input=x", "taggers=[word_counter,language]"])
+    assert list(cfg.taggers) == ["word_counter", "language"]
+    assert isinstance(olmo_host.registry("taggers").build(cfg.taggers["word_counter"]), WordCounter)

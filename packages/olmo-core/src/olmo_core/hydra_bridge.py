@@ -20,7 +20,7 @@ from hydra.errors import ConfigCompositionException, HydraException, MissingConf
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from olmo_core.config import ComponentField, component_fields, preset_fields
+from olmo_core.config import NAME_KEY, ComponentField, component_fields, preset_fields
 from olmo_core.errors import ConfigError, PluginError, UnknownComponentError, UsageError, did_you_mean
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
@@ -110,9 +110,7 @@ def _store_group(cs: ConfigStore, host: PluginHost, f: ComponentField) -> None:
     registry = host.registry(f.kind)
     for option in registry.options():
         _, node = registry.resolve(option)
-        if node is None:
-            continue
-        structured = _structured(node)
+        structured = _structured(node) if node is not None else OmegaConf.create({NAME_KEY: option})
         _store(cs, option, OmegaConf.create({option: structured}) if f.many else structured, group=f.group)
 
 

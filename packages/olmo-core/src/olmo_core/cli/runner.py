@@ -45,6 +45,7 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
     overrides = validate_overrides(command, overrides)
     results: list[Any] = []
     failures: list[tuple[str, BaseException]] = []
+    launcher_pid = os.getpid()
 
     def task(cfg: DictConfig) -> None:
         label = ""
@@ -55,6 +56,8 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         try:
             results.append(command.build(to_command_config(command, cfg)))
         except Exception as exc:
+            if os.getpid() != launcher_pid:  # a job in a process of its own (submitit): fail that job
+                raise
             failures.append((label, exc))
             if multirun:
                 print(f"[sweep job failed] {label}: {exc}", file=sys.stderr, flush=True)
