@@ -109,3 +109,44 @@ def test_killed_writer_never_leaves_a_loadable_partial_checkpoint(tmp_path: Path
     with pytest.raises(CheckpointError, match="no manifest.json"):
         load_checkpoint(partial[0])
     assert json.loads((step_dir(tmp_path, 1) / "trainer.json").read_text()) == {"step": 1}
+
+
+def save_sharded(path: Path, state: dict[str, dict[str, torch.Tensor]], documents: dict[str, object]) -> Path:
+    """Write ``state`` as a sharded checkpoint from this one process (torch distributed checkpoint, no group)."""
+    import warnings
+
+    import torch.distributed.checkpoint as dcp
+
+    from olmo_core.checkpoint import SHARDS, staging_dir
+
+    staged = staging_dir(path)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        dcp.save(state, storage_writer=dcp.HuggingFaceStorageWriter(str(staged / SHARDS), save_distributed=True),
+                 no_dist=True)
+    return save_checkpoint(path, tensors={}, documents=documents, staged=staged,
+                           sharded={"world_size": 1, "groups": sorted(state)})
+
+
+def test_a_sharded_checkpoint_is_verified_and_loads_without_a_process_group(tmp_path: Path) -> None:
+    from olmo_core.checkpoint import is_sharded, load_sharded, verify_checkpoint
+
+    model = small_model()
+    path = save_sharded(step_dir(tmp_path, 5), {"model": model.state_dict()}, {"trainer": {"step": 5}})
+    manifest = verify_checkpoint(path)
+    assert is_sharded(path) and manifest["sharded"] == {"directory": "shards", "world_size": 1, "groups": ["model"]}
+    assert [f for f in manifest["files"] if f.startswith("shards/")] and not (path / "model.safetensors").exists()
+    assert load_checkpoint(path).documents["trainer"] == {"step": 5} and latest_checkpoint(tmp_path) == path
+    other = small_model(seed=1)
+    load_sharded(path, {"model": other.state_dict()})
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values(), strict=True))
+    bigger = torch.nn.Sequential(torch.nn.Linear(8, 32, bias=False))
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_sharded(path, {"model": bigger.state_dict()})
+    shard = next((path / "shards").iterdir())
+    shard.write_bytes(shard.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(CheckpointError, match="does not match its sha256"):
+        verify_checkpoint(path)
+    (path / "shards" / "extra.bin").write_bytes(b"x")
+    with pytest.raises(CheckpointError, match="refusing to load"):
+        verify_checkpoint(path)

@@ -135,3 +135,27 @@ def test_third_party_architecture_is_selected_by_name(register_plugin: Any, olmo
     assert type(load_model(out).model) is Bigram
     refused = olmo_cli("model", "export-hf", f"checkpoint={out}", f"output={tmp_path / 'hf'}")
     assert refused.exit_code == 2 and "holds a 'bigram' model: only OLMo models export" in refused.err
+
+
+def test_a_sharded_checkpoint_exports_like_a_whole_one(tiny_checkpoint: Path, olmo_cli: Any, tmp_path: Path) -> None:
+    import json as json_module
+
+    from olmo_core.model_io import model_documents
+    from tests.core.test_checkpoint import save_sharded
+
+    loaded = load_model(tiny_checkpoint)
+    documents, files = model_documents(loaded.config, tokenizer=loaded.tokenizer, trainer={"step": 0})
+    sharded = save_sharded(tmp_path / "sharded", {"model": loaded.model.state_dict()}, documents)
+    for name, data in files.items():  # the tokenizer goes in by hand: save_sharded writes documents only
+        (sharded / name).write_bytes(data)
+        manifest = json_module.loads((sharded / "manifest.json").read_text())
+        manifest["files"][name] = {"sha256": __import__("hashlib").sha256(data).hexdigest(), "bytes": len(data)}
+        (sharded / "manifest.json").write_text(json_module.dumps(manifest))
+    assert olmo_cli("model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'a'}").exit_code == 0
+    result = olmo_cli("model", "export-hf", f"checkpoint={sharded}", f"output={tmp_path / 'b'}")
+    assert result.exit_code == 0, result.err
+    from safetensors.torch import load_file
+
+    a, b = load_file(str(tmp_path / "a" / "model.safetensors")), load_file(str(tmp_path / "b" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "b" / "tokenizer.json").read_bytes() == (tmp_path / "a" / "tokenizer.json").read_bytes()

@@ -5,6 +5,14 @@ JSON documents (trainer and data-loader state, the resolved config, the plugin l
 with the sha256 and size of every other file. It is written under a temporary name beside its final one and
 renamed when everything, manifest last, is on disk, so a killed writer leaves only a temporary directory that
 readers ignore. Loading verifies every hash and refuses any file that could hold a pickle.
+
+A *sharded* checkpoint (written by several processes, each saving its shards of the parameters and the
+optimizer state) holds its tensors in ``shards/`` instead of ``model.safetensors`` and ``optim.safetensors``:
+torch distributed checkpoint's safetensors layout, one ``shard-NNNNN-model-00001-of-00001.safetensors`` per
+rank whose header records where each piece sits in the full tensor. The manifest lists every shard with its
+hash and says ``"sharded": {"directory": "shards", "world_size": N}``. It loads at any world size, and into a
+plain model in a process with no process group (:func:`load_sharded`), so everything that reads a model
+checkpoint reads a sharded one too.
 """
 
 from __future__ import annotations
@@ -25,13 +33,14 @@ from olmo_core.io import sha256_file
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Checkpoint", "CheckpointError", "checkpoint_dirs", "latest_checkpoint", "load_checkpoint",
-           "load_model_state", "save_checkpoint", "step_dir"]
+__all__ = ["Checkpoint", "CheckpointError", "checkpoint_dirs", "is_sharded", "latest_checkpoint", "load_checkpoint",
+           "load_model_state", "load_sharded", "model_state_problems", "save_checkpoint", "staging_dir", "step_dir"]
 
 FORMAT = "olmo-checkpoint/1"
 MANIFEST = "manifest.json"
 SAFE_SUFFIXES = (".safetensors", ".json", ".yaml", ".txt", ".md")
 STEP_PATTERN = re.compile(r"^step(\d+)$")
+SHARDS = "shards"
 
 
 class CheckpointError(OlmoError):
@@ -75,22 +84,38 @@ def step_dir(root: str | Path, step: int) -> Path:
     return Path(root) / f"step{step:06d}"
 
 
+def staging_dir(path: str | Path, token: str | None = None) -> Path:
+    """The temporary directory a checkpoint for ``path`` is written in before it is renamed to ``path``.
+
+    Processes that write one sharded checkpoint together pass the same ``token``.
+    """
+    final = Path(path)
+    return final.parent / f".{final.name}.tmp-{token or uuid.uuid4().hex[:8]}"
+
+
 def save_checkpoint(path: str | Path, *, tensors: Mapping[str, Mapping[str, torch.Tensor]],
-                    documents: Mapping[str, Any] | None = None, files: Mapping[str, bytes] | None = None) -> Path:
+                    documents: Mapping[str, Any] | None = None, files: Mapping[str, bytes] | None = None,
+                    staged: Path | None = None, sharded: Mapping[str, Any] | None = None) -> Path:
     """Write a checkpoint directory atomically and return its path.
 
     ``tensors`` maps a group name to its named tensors (one safetensors file per group); ``documents`` maps
     a name to JSON-able data (one ``<name>.json`` per entry); ``files`` are copied byte for byte (their
     names must end in a safe suffix, such as ``tokenizer.json``). An existing checkpoint at ``path`` is
     replaced only once the new one is complete.
+
+    For a sharded checkpoint, the processes first write their shards into ``staged /`` ``shards/`` (a
+    :func:`staging_dir`); one process then calls this with ``staged`` and ``sharded`` (``{"world_size": N,
+    "groups": [...]}``) to add the documents and the manifest and rename it into place.
     """
     _, st = _torch()
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    tmp = staged if staged is not None else staging_dir(final)
+    tmp.mkdir(exist_ok=staged is not None)
     try:
         entries: dict[str, dict[str, Any]] = {}
+        if sharded is not None:
+            entries.update({f"{SHARDS}/{p.name}": {} for p in sorted((tmp / SHARDS).iterdir())})
         for group, named in tensors.items():
             target = tmp / f"{group}.safetensors"
             st.save_file({k: v.detach().contiguous().cpu() for k, v in named.items()}, str(target),
@@ -108,8 +133,10 @@ def save_checkpoint(path: str | Path, *, tensors: Mapping[str, Mapping[str, torc
         for name in entries:
             _fsync(tmp / name)
             entries[name] = {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
-        manifest = {"format": FORMAT, "files": entries, "tensor_groups": sorted(tensors),
-                    "documents": sorted(documents or {})}
+        manifest: dict[str, Any] = {"format": FORMAT, "files": entries, "tensor_groups": sorted(tensors),
+                                    "documents": sorted(documents or {})}
+        if sharded is not None:
+            manifest["sharded"] = {"directory": SHARDS, **sharded}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         _fsync(tmp / MANIFEST)
         if final.exists():
@@ -136,7 +163,11 @@ def verify_checkpoint(path: str | Path) -> dict[str, Any]:
     manifest = json.loads((root / MANIFEST).read_text())
     if manifest.get("format") != FORMAT:
         raise CheckpointError(f"{root} has format {manifest.get('format')!r}, expected {FORMAT!r}")
-    for file in sorted(p.name for p in root.iterdir()):
+    shards = root / SHARDS
+    listed = [p.name for p in root.iterdir() if p != shards]
+    if "sharded" in manifest or shards.exists():
+        listed += [f"{SHARDS}/{p.name}" for p in shards.iterdir()] if shards.is_dir() else [SHARDS]
+    for file in sorted(listed):
         if not file.endswith(SAFE_SUFFIXES):
             raise CheckpointError(f"refusing to load {root / file}: only safetensors and JSON are loaded from "
                                   f"checkpoints (files that may hold pickles are never loaded)")
@@ -151,11 +182,24 @@ def verify_checkpoint(path: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def is_sharded(path: str | Path) -> bool:
+    """Whether the checkpoint at ``path`` keeps its tensors in shards (torch distributed checkpoint)."""
+    manifest = Path(path) / MANIFEST
+    return manifest.is_file() and "sharded" in json.loads(manifest.read_text())
+
+
 def load_checkpoint(path: str | Path, *, groups: tuple[str, ...] | None = None) -> Checkpoint:
-    """Load a checkpoint written by :func:`save_checkpoint`, after verifying it."""
+    """Load a checkpoint written by :func:`save_checkpoint`, after verifying it.
+
+    A sharded checkpoint comes back with its documents only: its tensors load into a model's own (possibly
+    sharded) state through :func:`load_sharded`.
+    """
     _, st = _torch()
     root = Path(path)
     manifest = verify_checkpoint(root)
+    if "sharded" in manifest:
+        documents = {n: json.loads((root / f"{n}.json").read_text()) for n in manifest["documents"]}
+        return Checkpoint(root, {}, documents)
     wanted = manifest["tensor_groups"] if groups is None else list(groups)
     for group in wanted:
         if group not in manifest["tensor_groups"]:
@@ -179,17 +223,51 @@ def latest_checkpoint(root: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
-def load_model_state(model: torch.nn.Module, tensors: Mapping[str, torch.Tensor], *, where: str = "checkpoint") -> None:
-    """Copy ``tensors`` into ``model``; any missing, unexpected or mis-shaped tensor fails with the full list."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    misshaped = sorted(f"{k} {tuple(tensors[k].shape)} != {tuple(expected[k].shape)}"
-                       for k in set(expected) & set(tensors) if tensors[k].shape != expected[k].shape)
+def load_sharded(path: str | Path, state: dict[str, Any], *, where: str | None = None) -> None:
+    """Fill ``state`` (``{"model": {name: tensor}, "optim": ...}``, nested dicts of tensors or DTensors) in
+    place from the shards of the checkpoint at ``path``, whatever world size wrote them.
+
+    Inside an initialized process group every rank calls this together and reads only its own pieces;
+    without one (evaluation, export, a single process) whole tensors are read.
+    """
+    _torch()
+    import warnings
+
+    import torch.distributed as dist
+    import torch.distributed.checkpoint as dcp
+
+    root = Path(path)
+    distributed = dist.is_available() and dist.is_initialized()
+    try:
+        with warnings.catch_warnings():  # DCP warns that it loads in one process when there is no group
+            warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+            dcp.load(state, storage_reader=dcp.HuggingFaceStorageReader(str(root / SHARDS)), no_dist=not distributed)
+    except dcp.api.CheckpointException as exc:  # wraps each rank's error (a BaseException)
+        causes = sorted({f"{type(f.exc).__name__}: {f.exc}" if hasattr(f, "exc") else str(f)
+                         for f in exc.failures.values()})
+        raise CheckpointError(f"the {where or f'checkpoint {root}'} does not fit: {'; '.join(causes)}") from None
+    except (RuntimeError, KeyError, AssertionError, ValueError) as exc:
+        raise CheckpointError(f"the {where or f'checkpoint {root}'} does not fit: {exc}") from exc
+
+
+def model_state_problems(expected: Mapping[str, Any], tensors: Mapping[str, Any]) -> list[str]:
+    """What keeps ``tensors`` from fitting a model whose state is ``expected`` (name -> tensor or shape):
+    missing, unexpected and mis-shaped entries; empty when they fit."""
+    shapes = {k: tuple(getattr(v, "shape", v)) for k, v in expected.items()}
+    missing = sorted(set(shapes) - set(tensors))
+    unexpected = sorted(set(tensors) - set(shapes))
+    misshaped = sorted(f"{k} {tuple(tensors[k].shape)} != {shapes[k]}"
+                       for k in set(shapes) & set(tensors) if tuple(tensors[k].shape) != shapes[k])
     problems = [f"missing: {', '.join(missing)}" if missing else "",
                 f"unexpected: {', '.join(unexpected)}" if unexpected else "",
                 f"mis-shaped (checkpoint != model): {'; '.join(misshaped)}" if misshaped else ""]
-    problems = [p for p in problems if p]
+    return [p for p in problems if p]
+
+
+def load_model_state(model: torch.nn.Module, tensors: Mapping[str, torch.Tensor], *, where: str = "checkpoint") -> None:
+    """Copy ``tensors`` into ``model``; any missing, unexpected or mis-shaped tensor fails with the full list."""
+    expected = model.state_dict()
+    problems = model_state_problems(expected, tensors)
     if problems:
         raise CheckpointError(f"the {where} does not fit the model: " + " | ".join(problems))
     model.load_state_dict(dict(tensors), strict=True)

@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from olmo_core.registry import Register
 
 __all__ = ["hookspec"]
@@ -142,6 +144,24 @@ def olmo_register_train_backends(register: Register) -> None:
 
     :param register: the host's callback. ``factory(config)`` returns a backend that places a plain model
         on its devices and wraps it for (distributed) training. Selected with ``backend=<name>``.
+    """
+
+
+@hookspec(firstresult=True)
+def olmo_select_train_backend(device: Any) -> Any:
+    """Choose the vendor backend that distributed training uses on ``device``: the process-group
+    backend and the vendor's safe defaults. Stops at the first non-``None`` result.
+
+    olmo-train's built-ins (``trylast``) answer ``nvidia`` (CUDA build of torch: NCCL), ``amd`` (ROCm build,
+    ``torch.version.hip``: RCCL through the ``"nccl"`` process-group backend, with attention kernels that are
+    known to be safe) and ``gloo`` (CPU); a plugin that returns a vendor first takes over, for instance for
+    another accelerator or a site's own defaults.
+
+    :param device: the ``torch.device`` the local process trains on (``cuda:3``, ``cpu`` ...).
+    :return: ``None`` to let other plugins decide, or a vendor: an object with ``name`` (a string shown in
+        logs), ``process_group_backend`` (the ``torch.distributed`` backend to initialize: ``"nccl"``,
+        ``"gloo"`` ...) and ``configure()`` (called once, before the model is built, to apply the vendor's
+        defaults), such as :class:`olmo_train.vendors.Vendor`.
     """
 
 

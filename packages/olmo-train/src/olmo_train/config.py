@@ -8,6 +8,7 @@ from typing import Any
 from olmo_core.config import REQUIRED, component, components
 
 from olmo_train.callbacks import DEFAULT_CALLBACKS
+from olmo_train.launch import LauncherConfig
 
 __all__ = ["TrainConfig"]
 
@@ -25,6 +26,8 @@ class TrainConfig:
     scheduler: Any = component("schedulers", default="cosine_with_warmup", help="learning-rate schedule")
     backend: Any = component("train_backends", default="single",
                              help="where and how to train: single (one device), ddp, fsdp")
+    launcher: LauncherConfig = field(default_factory=LauncherConfig)
+    """``launcher.nproc=N`` starts N workers on this machine (or run under torchrun or Slurm instead)."""
     callbacks: Any = components("callbacks", default=DEFAULT_CALLBACKS,
                                 help="what runs around each step: checkpoints, metrics, progress, evaluation ...")
     data: list[str] = field(default_factory=lambda: [REQUIRED])

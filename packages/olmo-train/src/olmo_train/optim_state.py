@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["load_optimizer_state", "optimizer_state"]
+__all__ = ["full_optimizer_state_dict", "load_optimizer_state", "optimizer_state"]
 
 
 def _names(optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> list[str]:
@@ -40,3 +40,20 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, model: torch.nn.Modul
     current = optimizer.state_dict()["param_groups"]
     restored = [{**saved, "params": group["params"]} for saved, group in zip(groups, current, strict=True)]
     optimizer.load_state_dict({"state": state, "param_groups": restored})
+
+
+def full_optimizer_state_dict(optimizer: torch.optim.Optimizer, model: torch.nn.Module,
+                              tensors: dict[str, torch.Tensor], groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """What :func:`optimizer_state` saved, as the parameter-name-keyed optimizer state dict of
+    ``torch.distributed.checkpoint.state_dict`` (to load whole state into a sharded model)."""
+    names = _names(optimizer, model)
+    state: dict[str, dict[str, torch.Tensor]] = {}
+    for name in names:
+        entries = {key.removeprefix(f"{name}."): value for key, value in tensors.items()
+                   if key.startswith(f"{name}.") and "." not in key.removeprefix(f"{name}.")}
+        if entries:
+            state[name] = entries
+    by_id = {id(p): n for n, p in model.named_parameters()}
+    param_groups = [{**saved, "params": [by_id[id(p)] for p in group["params"]]}
+                    for saved, group in zip(groups, optimizer.param_groups, strict=True)]
+    return {"state": state, "param_groups": param_groups}

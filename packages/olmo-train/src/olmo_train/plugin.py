@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from olmo_core.plugins import hookimpl
 from olmo_core.registry import Register
 
@@ -28,7 +30,19 @@ def olmo_register_commands(register: Register) -> None:
 
 @hookimpl(trylast=True)
 def olmo_register_train_backends(register: Register) -> None:
+    from olmo_train.backends.ddp import DDPBackend, DDPConfig
+    from olmo_train.backends.fsdp import FSDPBackend, FSDPConfig
+
     register("single", SingleDevice, config=SingleDeviceConfig)
+    register("ddp", DDPBackend, config=DDPConfig)
+    register("fsdp", FSDPBackend, config=FSDPConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_select_train_backend(device: Any) -> Any:
+    from olmo_train.vendors import builtin_vendor
+
+    return builtin_vendor(device)
 
 
 @hookimpl(trylast=True)

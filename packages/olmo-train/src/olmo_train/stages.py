@@ -18,7 +18,7 @@ class PretrainStageConfig:
 
     model: str = "olmo-tiny"
     """Model preset (or registered architecture)."""
-    lr: float = 2e-3
+    lr: float = 1e-2
     """Peak learning rate of AdamW."""
     scheduler: str = "cosine_with_warmup"
     """Learning-rate schedule."""
@@ -30,9 +30,9 @@ class PretrainStageConfig:
     """Tokens per optimizer step."""
     micro_batch_size: int = 8
     """Instances per forward/backward pass."""
-    max_steps: int = 60
+    max_steps: int = 120
     """Optimizer steps."""
-    save_interval: int = 20
+    save_interval: int = 30
     """Steps between checkpoints (a killed stage resumes from the newest)."""
 
 
@@ -46,6 +46,7 @@ class PretrainStage:
 
     def run(self, context: StageContext) -> dict[str, Any]:
         from olmo_train.callbacks import DEFAULT_CALLBACKS
+        from olmo_train.callbacks.metrics import read_metrics
         from olmo_train.callbacks.plots import plot_metrics
         from olmo_train.config import TrainConfig
         from olmo_train.trainer import Trainer
@@ -68,20 +69,39 @@ class PretrainStage:
                              micro_batch_size=c.micro_batch_size, max_steps=c.max_steps, seed=context.seed)
         config = apply_overrides(config, options, prefix="train")
         trainer = Trainer(config)
-        history = trainer.fit()
+        trainer.fit()
         figures = plot_metrics(trainer.run_dir)
         rel = [f.relative_to(context.run_dir) for f in figures]
-        first, last = (history[0]["loss"], history[-1]["loss"]) if history else (None, None)
+        rows = read_metrics(trainer.run_dir / "metrics.jsonl")
+        first, last = (rows[0]["loss"], rows[-1]["loss"]) if rows else (None, None)
         entropy = context.results.get("tokenize", {}).get("unigram_entropy_nats")
-        baseline = f" (unigram entropy of the data: {entropy} nats)" if entropy else ""
-        section = "\n".join(["## Pretraining", "",
-                             f"{_name(config.model)}, {trainer.step} steps of {c.global_batch_size:,} tokens "
-                             f"({trainer.tokens_seen:,} tokens); loss {first:.3f} -> {last:.3f}{baseline}" if history else
-                             f"{_name(config.model)}: resumed at its last step", "",
-                             *(f"![{f.stem}]({f})" for f in rel)])
+        baseline = f" (unigram entropy of the data: {entropy:.3f} nats)" if entropy else ""
+        energy = sum(r.get("energy_wh", 0.0) for r in rows)
+        co2 = sum(r.get("co2_g", 0.0) for r in rows)
+        seconds = sum(r["seconds"] for r in rows)
+        speed = sum(r["tokens"] for r in rows) / seconds if seconds else 0.0
+        measured = "measured through NVML" if rows and rows[-1].get("energy_measured") else \
+            f"estimated at {config.callbacks['energy'].watts:g} W" if "energy" in config.callbacks else "not measured"
+        intensity = config.callbacks["energy"].carbon_intensity if "energy" in config.callbacks else None
+        section = "\n".join([
+            "## Pretraining", "",
+            f"{_name(config.model)} ({_params(trainer.plain_model)} parameters), {trainer.step} steps of "
+            f"{config.global_batch_size:,} tokens ({trainer.tokens_seen:,} tokens): loss {first:.3f} -> {last:.3f}"
+            f"{baseline}." if rows else f"{_name(config.model)}: no steps recorded.", "",
+            "| training time | tokens/s | energy | CO2 |", "|---|---|---|---|",
+            f"| {seconds:,.0f} s | {speed:,.0f} | {energy:.2f} Wh ({measured}) | {co2:.2f} g"
+            f"{f' at {intensity:g} kg/kWh' if intensity is not None else ''} |", "",
+            *(f"![{f.stem}]({f})" for f in rel)])
+        result_extra = {"energy_wh": round(energy, 4), "co2_g": round(co2, 4), "tokens_per_second": round(speed, 1),
+                        "metrics": str(trainer.run_dir / "metrics.jsonl")}
         checkpoint = trainer.checkpoints / f"step{trainer.step:06d}"
         return {"checkpoint": str(checkpoint), "steps": trainer.step, "tokens": trainer.tokens_seen,
-                "final_loss": last, "report": section}
+                "final_loss": last, **result_extra, "report": section}
+
+
+def _params(model: Any) -> str:
+    count = sum(p.numel() for p in model.parameters())
+    return f"{count / 1e6:.1f}M" if count < 1e9 else f"{count / 1e9:.2f}B"
 
 
 def _name(config: Any) -> str:

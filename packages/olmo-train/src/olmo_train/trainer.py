@@ -19,18 +19,18 @@ from typing import Any
 import torch
 
 from olmo_core.callbacks import Callback, SkipStep
-from olmo_core.checkpoint import latest_checkpoint, load_checkpoint, load_model_state, step_dir
+from olmo_core.checkpoint import latest_checkpoint, load_model_state
 from olmo_core.config import to_dict
 from olmo_core.errors import ConfigError
-from olmo_core.model_io import load_model, model_config_document, save_model
+from olmo_core.model_io import load_model, model_config_document
 from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_train.callbacks.loss_guard import NonFiniteLoss
+from olmo_train.checkpointing import restore_checkpoint, save_training_checkpoint
 from olmo_train.config import TrainConfig
 from olmo_train.data import DataLoaderConfig
 from olmo_train.objective import LanguageModelObjective, Objective
-from olmo_train.optim_state import load_optimizer_state, optimizer_state
 
 __all__ = ["NonFiniteLoss", "Trainer"]
 
@@ -114,34 +114,28 @@ class Trainer:
         latest = latest_checkpoint(self.checkpoints)
         if latest is None:
             return
-        checkpoint = load_checkpoint(latest)
-        load_model_state(self.plain_model, checkpoint.tensors["model"], where=f"checkpoint {latest}")
-        load_optimizer_state(self.optimizer, self.plain_model, checkpoint.tensors["optim"],
-                             checkpoint.documents["optim_groups"])
-        trainer = checkpoint.documents["trainer"]
+        trainer = restore_checkpoint(self, latest)
         self.step, self.tokens_seen = trainer["step"], trainer["tokens_seen"]
         self.loader.load_state_dict(trainer["data_loader"])
         for name, state in trainer.get("callbacks", {}).items():
             if name in self.callbacks:
                 self.callbacks[name].load_state_dict(state)
-        torch.set_rng_state(checkpoint.tensors["rng"]["torch"])
         if self.is_main:
             print(f"resuming from {latest} (step {self.step})", flush=True)
 
     def save_checkpoint(self) -> Path:
-        """Write the checkpoint of the current step (model, optimizer, data order, RNG, callbacks' state)."""
-        tensors, groups = optimizer_state(self.optimizer, self.plain_model)
+        """Write the checkpoint of the current step (model, optimizer, data order, RNG, callbacks' state).
+
+        Every rank calls it: whole checkpoints are written by rank 0, sharded ones (``backend=fsdp``) by all.
+        """
         trainer = {"step": self.step, "tokens_seen": self.tokens_seen, "data_loader": self.loader.state_dict(),
                    "callbacks": {name: cb.state_dict() for name, cb in self.callbacks.items()},
-                   "config": to_dict(self.config)}
+                   "config": to_dict(self.config), "world_size": self.world_size}
         try:
             tokenizer = self.tokenizer
-        except (OSError, KeyError, ValueError, AttributeError):  # data without a recorded tokenizer
+        except (OSError, KeyError, ValueError, AttributeError, StopIteration):  # data without a recorded tokenizer
             tokenizer = None
-        path = save_model(step_dir(self.checkpoints, self.step), self.plain_model, self.config.model,
-                          tokenizer=tokenizer, trainer=trainer,
-                          extra_tensors={"optim": tensors, "rng": {"torch": torch.get_rng_state()}},
-                          extra_documents={"optim_groups": groups})
+        path = save_training_checkpoint(self, trainer, tokenizer)
         for callback in self.callbacks.values():
             callback.on_checkpoint(self, path)
         return path
@@ -164,10 +158,12 @@ class Trainer:
             raise ConfigError(f"step {step} has nothing to learn from: every target of its batch is masked")
         sums: dict[str, torch.Tensor] = {}
         self.optimizer.zero_grad(set_to_none=True)
-        for micro in self.objective.micro_batches(batch, config.micro_batch_size):
-            with self.backend.autocast():
-                loss, micro_sums = self.objective.loss(self.model, micro, normalizer)
-            loss.backward()
+        micros = list(self.objective.micro_batches(batch, config.micro_batch_size))
+        for index, micro in enumerate(micros):
+            with self.backend.micro_step(self.model, last=index == len(micros) - 1):
+                with self.backend.autocast():
+                    loss, micro_sums = self.objective.loss(self.model, micro, normalizer)
+                loss.backward()
             for key, value in micro_sums.items():
                 sums[key] = sums.get(key, 0) + value.detach().float()
         keys = sorted(sums)

@@ -12,6 +12,7 @@ from typing import Any
 from olmo_core.config import components, preset, to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
+from olmo_core.pipeline.compare import write_comparison
 from olmo_core.pipeline.presets import PIPELINE_PRESETS
 from olmo_core.pipeline.runner import run_stages
 from olmo_core.plugins import get_host
@@ -93,6 +94,10 @@ def run_pipeline(config: RunConfig, *, command: str) -> tuple[Path, list[dict[st
     write_text(str(run_dir / "pipeline.json"), json.dumps(summary, indent=2) + "\n")
     ran = sum(r["status"] == "ran" for r in records)
     print(f"{command} '{config.name}' complete: {ran} stages ran, {len(records) - ran} reused; see {run_dir}")
+    if run_dir.parent != Path(config.runs_dir):  # a sweep job: compare it with its siblings
+        comparison = write_comparison(run_dir.parent)
+        if comparison is not None:
+            print(f"sweep comparison: {comparison}")
     return run_dir, records
 
 

@@ -32,12 +32,22 @@ class Backend(Protocol):
     rank: int
     world_size: int
     device: torch.device
+    sharded: bool
+    """Whether parameters and optimizer state are sharded over processes (checkpoints are then written by
+    every rank, through torch distributed checkpoint); otherwise rank 0 writes whole checkpoints."""
 
     def prepare(self, model: torch.nn.Module) -> torch.nn.Module:
         """Move ``model`` to the device and wrap it for training; return the module to call."""
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """The context the forward pass runs in (mixed precision)."""
+
+    def micro_step(self, model: torch.nn.Module, *, last: bool) -> contextlib.AbstractContextManager[Any]:
+        """The context of one micro-batch's forward and backward: gradients are reduced across processes
+        only in the ``last`` micro-batch of a step (DDP's ``no_sync``, FSDP's gradient-sync switch)."""
+
+    def barrier(self) -> None:
+        """Wait until every process gets here."""
 
     def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
         """Sum ``tensor`` over all processes (in place where possible) and return it."""

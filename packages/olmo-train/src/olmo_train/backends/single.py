@@ -34,6 +34,7 @@ class SingleDevice:
 
     rank = 0
     world_size = 1
+    sharded = False
 
     def __init__(self, config: SingleDeviceConfig) -> None:
         self.config = config
@@ -45,6 +46,12 @@ class SingleDevice:
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         return autocast_context(self.device, self.precision)
+
+    def micro_step(self, model: torch.nn.Module, *, last: bool) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def barrier(self) -> None:
+        pass
 
     def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
         return tensor

@@ -1,0 +1,65 @@
+"""Side-by-side comparison of the runs of a sweep: ``<runs_dir>/<name>/comparison.md``.
+
+Every job of ``olmo pipeline -m ...`` writes its run into ``<runs_dir>/<name>/<job>-<swept values>/``; after
+each job, the comparison is rewritten from every job directory that holds a finished pipeline, so the last
+job to finish leaves the whole sweep compared: a table of each run's numeric stage results (final loss,
+accuracies, bits per byte, energy ...) and the training-loss curves on one plot.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from olmo_core.io import write_text
+
+__all__ = ["write_comparison"]
+
+
+def _finished(job: Path) -> dict[str, dict[str, Any]] | None:
+    if not (job / "pipeline.json").is_file():
+        return None
+    results = {}
+    for done in sorted(job.glob("stages/*/done.json")):
+        record = json.loads(done.read_text())
+        results[record["stage"]] = record["result"]
+    return results
+
+
+def _scalars(results: dict[str, dict[str, Any]]) -> dict[str, float]:
+    return {f"{stage}.{key}": value for stage, result in results.items() for key, value in result.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+
+def write_comparison(sweep_dir: Path) -> Path | None:
+    """Compare the finished runs under ``sweep_dir``; return the markdown file (``None`` with fewer than 2)."""
+    from olmo_core.plots import line_plot
+
+    jobs = {job.name: results for job in sorted(p for p in sweep_dir.iterdir() if p.is_dir())
+            if (results := _finished(job)) is not None}
+    if len(jobs) < 2:
+        return None
+    scalars = {name: _scalars(results) for name, results in jobs.items()}
+    keys = [k for k in dict.fromkeys(k for values in scalars.values() for k in values)
+            if len({values.get(k) for values in scalars.values()}) > 1]  # what differs between runs
+    lines = [f"# Sweep: {sweep_dir.name}", "", f"{len(jobs)} runs; the results that differ between them:", "",
+             "| run | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for name, values in scalars.items():
+        cells = [f"{values[k]:.4g}" if isinstance(values.get(k), float) else f"{values.get(k, '-')}" for k in keys]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    curves = {}
+    for name, results in jobs.items():
+        for result in results.values():
+            metrics = result.get("metrics")
+            if isinstance(metrics, str) and Path(metrics).is_file():
+                rows = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line]
+                curves[name] = ([r["step"] for r in rows], [r["loss"] for r in rows])
+                break
+    if curves:
+        figure = line_plot(sweep_dir / "comparison_loss.png", curves, title="training loss", xlabel="step",
+                           ylabel="loss")
+        lines += ["", f"![training loss]({figure.name})"]
+    report = sweep_dir / "comparison.md"
+    write_text(str(report), "\n".join(lines) + "\n")
+    return report
