@@ -88,6 +88,10 @@ def main() -> dict[str, Any]:
     print(f"| {n:,} | {result['olmo_docs_per_second']:,} | {result['datatrove_docs_per_second']:,} | "
           f"{result['ratio']}x | {result['agreement']:.2%} |")
     print(json.dumps(result, indent=2))
+    ok = result["ratio"] >= 5 and result["agreement"] >= 0.97
+    print("RESULT " + json.dumps({"benchmark": "data: quality filters vs datatrove", "ratio": result["ratio"],
+                                  "target": ">= 5x", "agreement": f"{result['agreement']:.2%} keep/drop",
+                                  "ok": ok}))
     return result
 
 

@@ -127,6 +127,12 @@ def main() -> None:
     print(f"ratio olmo / transformers: {speed['olmo'] / speed['transformers']:.2f}x tokens/s (target >= 1.3x); "
           f"memory {memory['olmo'] / memory['transformers']:.2f}x (target <= 1.0x); "
           f"largest loss difference over the steps {loss_gap:.2e}")
+    ratio = speed["olmo"] / speed["transformers"]
+    print("RESULT " + json.dumps({
+        "benchmark": f"train: {args.preset} fp32 tokens/s vs transformers OlmoForCausalLM", "ratio": round(ratio, 2),
+        "target": ">= 1.3x, memory <= 1.0x", "agreement": f"loss within {loss_gap:.1e}; memory "
+                                                       f"{memory['olmo'] / memory['transformers']:.2f}x",
+        "ok": ratio >= 1.3 and memory["olmo"] <= memory["transformers"]}))
 
 
 if __name__ == "__main__":

@@ -124,3 +124,15 @@ def test_a_stage_that_runs_again_reruns_every_later_stage(stages: list[str], olm
     shutil.rmtree(tmp_path / "r" / "stages" / "00-count")
     assert olmo_cli(*args).exit_code == 0
     assert stages == ["count", "more", "count", "more"]
+
+
+def test_a_sweep_writes_a_comparison_of_its_runs(stages: list[str], olmo_cli: Any, tmp_path: Path) -> None:
+    result = olmo_cli("pipeline", "-m", "name=sweep", f"runs_dir={tmp_path}", "stages=[count]",
+                      "stages.count.words=2,7")
+    assert result.exit_code == 0, result.err
+    sweep = tmp_path / "sweep"
+    jobs = sorted(p.name for p in sweep.iterdir() if p.is_dir())
+    assert jobs == ["0-stages.count.words=2", "1-stages.count.words=7"]
+    table = (sweep / "comparison.md").read_text()
+    assert "| run | count.words | count.total |" in table
+    assert "| 0-stages.count.words=2 | 2 | 2 |" in table and "| 1-stages.count.words=7 | 7 | 7 |" in table

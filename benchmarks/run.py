@@ -1,0 +1,69 @@
+"""Every side-by-side benchmark in one go, and one markdown table of ratios.
+
+Each benchmark runs in a process of its own (so that it owns the machine's cores and its peak memory is its
+own) and ends its output with a line ``RESULT {json}`` holding ``benchmark``, ``ratio``, ``target`` (the
+ratio it aims at), ``agreement`` (what it checks the peer agrees on) and ``ok``. The table goes to stdout and
+to ``benchmarks/results.md``.
+
+    uv run --group bench python benchmarks/run.py [--only train,data] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+BENCHMARKS = {
+    "data": (["data/filters.py"], ["--limit", "300"]),
+    "train": (["train/transformers_speed.py"], ["--steps", "4", "--rounds", "1"]),
+    "eval": (["eval/downstream.py"], ["--limit", "50"]),
+    "adapt": (["adapt/trl_compare.py"], []),
+}
+"""name -> (script under benchmarks/, extra arguments of a ``--quick`` run)."""
+
+
+def run(name: str, quick: bool) -> dict[str, object]:
+    (script,), quick_args = BENCHMARKS[name]
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(HERE / script), *(quick_args if quick else [])],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    sys.stdout.write(proc.stdout)
+    results = [json.loads(line.removeprefix("RESULT ")) for line in proc.stdout.splitlines()
+               if line.startswith("RESULT ")]
+    if proc.returncode or not results:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no RESULT line"]
+        return {"benchmark": name, "ok": False, "error": tail[0], "seconds": seconds}
+    return {**results[-1], "seconds": seconds}
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    lines = ["| benchmark | ratio (olmo / peer) | target | agreement | ok | seconds |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['benchmark']} | - | - | - | failed: {r['error']} | {r['seconds']:.0f} |")
+            continue
+        lines.append(f"| {r['benchmark']} | {r['ratio']}x | {r.get('target', '-')} | {r.get('agreement', '-')} | "
+                     f"{'yes' if r.get('ok') else 'no'} | {r['seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS))
+    parser.add_argument("--quick", action="store_true", help="smaller inputs: a check that everything runs")
+    args = parser.parse_args()
+    rows = [run(name, args.quick) for name in args.only.split(",")]
+    text = table(rows)
+    (HERE / "results.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
