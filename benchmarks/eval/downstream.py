@@ -1,0 +1,175 @@
+"""Downstream scoring, olmo against lm-evaluation-harness, on the same exported model and task data.
+
+A seeded OLMo (``olmo-tiny`` shape, the OLMo v1.5 tokenizer) is saved as an olmo checkpoint and exported with
+``olmo model export-hf``. The real validation documents of eight tasks (OLMo's templates) are written once as
+JSON lines of context, choices and gold; lm-evaluation-harness reads them as custom local tasks (offline,
+``hf`` model backend on the exported directory) and olmo reads the same files as task files and the same
+exported directory. The benchmark checks that every (document, choice) log-likelihood agrees to 1e-4 and that
+the accuracies (raw and per character) are identical, and reports requests per second of each side's scoring
+(building and running the requests, not start-up) and their ratio, in CPU seconds of this process
+(``time.process_time``, both sides on the same torch threads), so other jobs on the machine change them less.
+
+    uv run --group bench python benchmarks/eval/downstream.py [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from olmo_core.plugins import get_host
+
+TASKS = ["arc_easy", "arc_challenge", "boolq", "copa", "hellaswag", "openbookqa", "piqa", "sciq"]
+YAML = """task: {name}
+dataset_path: json
+dataset_name: null
+dataset_kwargs:
+  data_files:
+    test: {path}
+output_type: multiple_choice
+test_split: test
+doc_to_text: "{{{{context}}}}"
+doc_to_choice: "{{{{choices}}}}"
+doc_to_target: gold
+target_delimiter: " "
+metric_list:
+  - metric: acc
+  - metric: acc_norm
+"""
+
+
+def make_model(workdir: Path) -> Path:
+    """An olmo checkpoint of a seeded olmo-tiny-shaped model (2048 positions, so nothing is truncated), exported
+    to a transformers directory; returns the export."""
+    from olmo_core.model_commands import ExportConfig, export_hf_command
+    from olmo_core.model_io import save_model
+    from olmo_core.tokenizer import load_tokenizer
+
+    registry = get_host().registry("models")
+    _, config = registry.resolve("olmo-tiny")
+    config.max_sequence_length = 2048
+    torch.manual_seed(1234)
+    model = registry.build(config)
+    save_model(workdir / "olmo" / "step000000", model, config, tokenizer=load_tokenizer("olmo-v1.5"))
+    export_hf_command(ExportConfig(checkpoint=str(workdir / "olmo" / "step000000"), output=str(workdir / "hf")))
+    return workdir / "hf"
+
+
+def write_tasks(workdir: Path, limit: int) -> dict[str, Path]:
+    """Each task's first ``limit`` documents (a seeded subset) as JSON lines of context, choices and gold."""
+    from olmo_eval.tasks.base import subsample
+
+    registry = get_host().registry("tasks")
+    files = {}
+    for name in TASKS:
+        path = workdir / "data" / f"{name}_bench.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w") as f:
+            for instance in subsample(registry.build(name).instances(), limit, 1234):
+                f.write(json.dumps({"context": instance.contexts[0], "gold": instance.gold,
+                                    "choices": [c.removeprefix(" ") for c in instance.continuations]}) + "\n")
+        (workdir / "tasks").mkdir(exist_ok=True)
+        (workdir / "tasks" / f"{name}_bench.yaml").write_text(YAML.format(name=f"{name}_bench", path=path))
+        files[name] = path
+    return files
+
+
+def run_olmo(hf_dir: Path, files: dict[str, Path]) -> tuple[dict[str, Any], float, int]:
+    from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator
+    from olmo_eval.loading import load_eval_model
+    from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
+
+    loaded = load_eval_model(hf_dir)
+    tasks = [TaskFile(TaskFileConfig(path=str(path), name=name)) for name, path in files.items()]
+    for task in tasks:
+        task.instances()
+    evaluator = DownstreamEvaluator(DownstreamEvalConfig(unconditional=False))
+    start = time.process_time()
+    results = evaluator.evaluate(loaded.model, loaded.tokenizer, tasks)
+    seconds = time.process_time() - start
+    out = {r.task: r for r in results}
+    return out, seconds, sum(len(r.records) for r in results)
+
+
+def run_lm_eval(hf_dir: Path, workdir: Path, softmax_dtype: str,
+                batch_size: int) -> tuple[dict[str, Any], dict[str, Any], float, int]:
+    import lm_eval
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    lm = HFLM(pretrained=str(hf_dir), device="cpu", dtype="float32", batch_size=batch_size, add_bos_token=False,
+              max_length=2048, softmax_dtype=softmax_dtype)
+    timing = {"seconds": 0.0, "requests": 0}
+    scoring = lm.loglikelihood
+
+    def timed(requests: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        out = scoring(requests, *args, **kwargs)
+        timing["seconds"] += time.process_time() - start
+        timing["requests"] += len(requests)
+        return out
+
+    lm.loglikelihood = timed  # type: ignore[method-assign]
+    manager = TaskManager(include_path=str(workdir / "tasks"))
+    results = lm_eval.simple_evaluate(model=lm, tasks=[f"{t}_bench" for t in TASKS], task_manager=manager,
+                                      log_samples=True, bootstrap_iters=0)
+    return results["results"], results["samples"], timing["seconds"], timing["requests"]
+
+
+def main() -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=100, help="documents per task")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (both sides)")
+    parser.add_argument("--softmax-dtype", default="float64", choices=["float32", "float64"],
+                        help="lm-evaluation-harness's log-softmax precision (float32 drifts ~1e-5 per token)")
+    parser.add_argument("--batch-size", type=int, default=16, help="lm-evaluation-harness's batch size")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        os.environ[key] = "1"
+    with tempfile.TemporaryDirectory(prefix="olmo-eval-bench-") as tmp:
+        workdir = Path(tmp)
+        os.environ["HF_HOME"] = str(workdir / "hf_home")
+        hf_dir = make_model(workdir)
+        files = write_tasks(workdir, args.limit)
+        ours, ours_seconds, ours_requests = run_olmo(hf_dir, files)
+        theirs, samples, theirs_seconds, theirs_requests = run_lm_eval(hf_dir, workdir, args.softmax_dtype, args.batch_size)
+    worst, compared = 0.0, 0
+    accuracies: dict[str, dict[str, float]] = {}
+    for name in TASKS:
+        records = {(r["doc_id"], r["choice"]): r["ll"] for r in ours[name].records}
+        for sample in samples[f"{name}_bench"]:
+            for choice, response in enumerate(sample["resps"]):
+                worst = max(worst, abs(float(response[0][0]) - records[(sample["doc_id"], choice)]))
+                compared += 1
+        peer = theirs[f"{name}_bench"]
+        accuracies[name] = {"olmo_acc": ours[name].metrics["acc_raw"], "lm_eval_acc": peer["acc,none"],
+                            "olmo_acc_per_char": ours[name].metrics["acc_per_char"],
+                            "lm_eval_acc_norm": peer["acc_norm,none"]}
+    identical = all(a["olmo_acc"] == a["lm_eval_acc"] and a["olmo_acc_per_char"] == a["lm_eval_acc_norm"]
+                    for a in accuracies.values())
+    result = {
+        "benchmark": "downstream log-likelihoods vs lm-evaluation-harness", "tasks": len(TASKS),
+        "documents_per_task": args.limit, "lm_eval_softmax_dtype": args.softmax_dtype,
+        "lm_eval_batch_size": args.batch_size, "requests": ours_requests, "lm_eval_requests": theirs_requests,
+        "compared_loglikelihoods": compared, "max_abs_ll_difference": worst, "agree_1e-4": worst <= 1e-4,
+        "accuracies_identical": identical,
+        "olmo_requests_per_second": round(ours_requests / ours_seconds, 1),
+        "lm_eval_requests_per_second": round(theirs_requests / theirs_seconds, 1),
+        "ratio": round((ours_requests / ours_seconds) / (theirs_requests / theirs_seconds), 2),
+        "accuracies": accuracies,
+    }
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

