@@ -53,7 +53,7 @@ def run_dedup(dedup_plugin: None, olmo_cli: Any) -> Callable[..., OlmoResult]:
 @functools.cache
 def source_documents(name: str, limit: int | None = None, **options: Any) -> tuple[Document, ...]:
     """Documents of a built-in source with ``options`` (read once per session and limit)."""
-    spec = {"_name_": name, "limit": limit, **options}
+    spec = {"_name_": name, "limit": limit, "held_out": "include", **options}
     return tuple(get_host().registry("sources").build(spec).documents())
 
 

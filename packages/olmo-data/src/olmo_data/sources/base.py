@@ -22,6 +22,8 @@ from typing import Any
 from olmo_core.assets import PackageArchive, cache_dir, cached, fetch
 from olmo_core.config import to_dict
 from olmo_core.documents import Document
+from olmo_core.errors import ConfigError
+from olmo_core.heldout import HELD_OUT_SPLITS, in_split
 from olmo_core.io import write_text
 
 from olmo_data.sources.archives import download_bytes
@@ -35,6 +37,9 @@ class SourceConfig:
 
     limit: int | None = None
     """Yield at most this many documents (all by default)."""
+    held_out: str = "exclude"
+    """The held-out evaluation slice (``olmo_core.heldout``, 5% of documents by id): ``exclude`` it (for
+    training), ``include`` it, or yield ``only`` it (what olmo-eval's perplexity sets read)."""
 
 
 class Source(ABC):
@@ -98,10 +103,15 @@ class Source(ABC):
         """Every document of the source, in a fixed order (fetching the raw data first if needed)."""
 
     def documents(self) -> Iterator[Document]:
-        """The source's documents, at most ``limit`` of them. A complete pass over a pinned source records its
-        count in the cache, so that ``olmo data sources`` can show it without reading again."""
+        """The source's documents of the configured held-out split, at most ``limit`` of them. A complete pass
+        over a pinned source records its count in the cache, so that ``olmo data sources`` can show it without
+        reading again."""
+        split = getattr(self.config, "held_out", "include")
+        if split not in HELD_OUT_SPLITS:
+            raise ConfigError(f"held_out must be one of {', '.join(HELD_OUT_SPLITS)}, not {split!r}")
         count = text_bytes = 0
-        for document in itertools.islice(self.read(), self.limit):
+        documents = (d for d in self.read() if in_split(d.id, split))
+        for document in itertools.islice(documents, self.limit):
             count += 1
             text_bytes += len(document.text.encode("utf-8"))
             yield document

@@ -21,20 +21,21 @@ from olmo_data.sources.wikipedia import WikipediaConfig, WikipediaSource
 __all__ = ["AllSources", "builtin_sources", "register_sources"]
 
 
-def builtin_sources(limit: int | None = None) -> list[Source]:
-    """One of each built-in source with its default options (and ``limit``), in a fixed order."""
+def builtin_sources(limit: int | None = None, held_out: str = "exclude") -> list[Source]:
+    """One of each built-in source with its default options (and ``limit`` and ``held_out``), in a fixed
+    order."""
     return [
-        C4Source(SourceConfig(limit=limit)),
-        WikipediaSource(WikipediaConfig(limit=limit)),
-        WikipediaSource(WikipediaConfig(language="fr", limit=limit)),
-        WikipediaSource(WikipediaConfig(language="es", limit=limit)),
-        ShakespeareSource(ShakespeareConfig(limit=limit)),
-        MiltonSource(SourceConfig(limit=limit)),
-        BibleSource(BibleConfig(limit=limit)),
-        SpamAssassinSource(SpamAssassinConfig(limit=limit)),
-        SotuSource(SourceConfig(limit=limit)),
-        MobyDickSource(SourceConfig(limit=limit)),
-        PythonStdlibSource(PythonStdlibConfig(limit=limit)),
+        C4Source(SourceConfig(limit=limit, held_out=held_out)),
+        WikipediaSource(WikipediaConfig(limit=limit, held_out=held_out)),
+        WikipediaSource(WikipediaConfig(language="fr", limit=limit, held_out=held_out)),
+        WikipediaSource(WikipediaConfig(language="es", limit=limit, held_out=held_out)),
+        ShakespeareSource(ShakespeareConfig(limit=limit, held_out=held_out)),
+        MiltonSource(SourceConfig(limit=limit, held_out=held_out)),
+        BibleSource(BibleConfig(limit=limit, held_out=held_out)),
+        SpamAssassinSource(SpamAssassinConfig(limit=limit, held_out=held_out)),
+        SotuSource(SourceConfig(limit=limit, held_out=held_out)),
+        MobyDickSource(SourceConfig(limit=limit, held_out=held_out)),
+        PythonStdlibSource(PythonStdlibConfig(limit=limit, held_out=held_out)),
     ]
 
 
@@ -47,7 +48,7 @@ class AllSources(Source):
 
     def __init__(self, config: SourceConfig | None = None) -> None:
         super().__init__(config or SourceConfig())
-        self.parts = builtin_sources(self.limit)
+        self.parts = builtin_sources(self.limit, getattr(self.config, "held_out", "exclude"))
         """The sources it stands for."""
 
     @property

@@ -33,6 +33,8 @@ class UserSourceConfig(SourceConfig):
     """A file, a folder (searched recursively) or a glob, on any fsspec URL (local, ``s3://``, ``memory://``)."""
     name: str = ""
     """The source's name: the documents' ``source`` and the output folder (default: the last part of ``path``)."""
+    held_out: str = "include"
+    """Your files are yielded whole by default (``exclude``/``only`` apply the built-in held-out rule)."""
 
 
 @dataclass(kw_only=True)

@@ -1,0 +1,233 @@
+"""SFT and DPO, olmo-adapt against TRL, on the same tiny model and the same batch, in one process.
+
+A tiny OLMo (random init; policy seed 0, reference seed 1) is exported to transformers' OlmoForCausalLM so that
+both sides hold identical weights. Real pairs and conversations from the built-in sets are tokenized once with
+olmo's Tulu template; TRL's collators receive exactly those token ids (``prompt_ids``/``chosen_ids``/
+``rejected_ids``; ``input_ids``/``labels``). Printed: TRL's and olmo's DPO loss and rewards metrics
+(``dpo`` = TRL ``sigmoid``, ``dpo_norm`` = TRL ``sigmoid_norm``; rewards compared for ``dpo``, where both use
+summed log-probs) and the SFT masked loss, with their differences; then optimizer steps per CPU-second of a DPO
+step on that batch: olmo's trainer (cached reference log-probs) against TRL with its reference model (default)
+and with precomputed reference log-probs.
+
+    uv run --group bench python benchmarks/adapt/trl_compare.py [--pairs 8] [--max-length 256] [--steps 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from olmo_core.cli import invoke
+from olmo_core.model_io import load_model
+from olmo_core.plugins import get_host
+
+TINY = ["model.d_model=64", "model.n_heads=4", "model.n_layers=2", "model.mlp_hidden_size=256",
+        "model.max_sequence_length=512"]
+METRICS = ("loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins")
+
+
+def checkpoints(root: Path) -> dict[str, Path]:
+    paths = {}
+    for name, seed in (("policy", 0), ("reference", 1)):
+        invoke(["model", "init", f"output={root / name}", f"seed={seed}", *TINY])
+        invoke(["model", "export-hf", f"checkpoint={root / name}", f"output={root / (name + '-hf')}"])
+        paths[name] = root / name
+    return paths
+
+
+def olmo_dpo(paths: dict[str, Path], pairs: list[Any], loss: str, beta: float) -> tuple[dict[str, float], Any]:
+    from olmo_adapt.dpo.data import collate_pairs
+    from olmo_adapt.dpo.objective import DPOObjective
+    from olmo_adapt.dpo.reference import reference_logps
+
+    reference = load_model(paths["reference"]).model
+    objective = DPOObjective(loss=loss, beta=beta)
+    objective.reference = reference_logps(reference, pairs, rows=len(pairs), pad_id=1, device=torch.device("cpu"))
+    policy = load_model(paths["policy"]).model.train()
+    batch = collate_pairs(pairs, pad_id=1)
+    with torch.no_grad():
+        _, sums = objective.loss(policy, batch, objective.normalizer(batch))
+    return objective.metrics({k: float(v) for k, v in sums.items()}, len(pairs)), objective
+
+
+def trl_trainer(paths: dict[str, Path], root: Path, loss: str, beta: float, batch_size: int,
+                precompute: bool = False) -> Any:
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(root / "policy-hf")
+    rows = Dataset.from_list([{"prompt": "Hi", "chosen": " yes", "rejected": " no"}] * batch_size)
+    args = DPOConfig(output_dir=str(root / "trl"), per_device_train_batch_size=batch_size, beta=beta,
+                     loss_type=[loss], max_length=None, bf16=False, gradient_checkpointing=False, use_cpu=True,
+                     report_to="none", learning_rate=1e-4, lr_scheduler_type="constant", max_grad_norm=1.0,
+                     precompute_ref_log_probs=precompute, disable_tqdm=True)
+    return DPOTrainer(model=AutoModelForCausalLM.from_pretrained(root / "policy-hf"),
+                      ref_model=AutoModelForCausalLM.from_pretrained(root / "reference-hf"), args=args,
+                      train_dataset=rows, processing_class=tokenizer)
+
+
+def trl_examples(pairs: list[Any], reference: torch.Tensor | None = None) -> list[dict[str, Any]]:
+    examples = []
+    for pair in pairs:
+        start = next(t for t, label in enumerate(pair.chosen.labels) if label != -100) + 1
+        example = {"prompt_ids": pair.chosen.ids[:start], "chosen_ids": pair.chosen.ids[start:],
+                   "rejected_ids": pair.rejected.ids[start:]}
+        assert pair.rejected.ids[:start] == example["prompt_ids"]
+        if reference is not None:
+            example.update(ref_chosen_logps=float(reference[pair.index, 0]),
+                           ref_rejected_logps=float(reference[pair.index, 1]))
+        examples.append(example)
+    return examples
+
+
+def trl_dpo(trainer: Any, pairs: list[Any]) -> dict[str, float]:
+    batch = trainer.data_collator(trl_examples(pairs))
+    trainer._metrics["train"].clear()
+    trainer.model.train()
+    with torch.no_grad():
+        loss = trainer.compute_loss(trainer.model, batch)
+    metrics = {k: v[-1] for k, v in trainer._metrics["train"].items()}
+    return {"loss": float(loss), **{k: metrics[k] for k in METRICS[1:]}}
+
+
+def sft_losses(paths: dict[str, Path], root: Path, template: Any) -> tuple[float, float]:
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from olmo_adapt.datasets import load_conversations
+    from olmo_adapt.examples import Skips
+    from olmo_adapt.sft.batches import padded
+    from olmo_adapt.sft.method import tokenize_conversations
+    from olmo_train.objective import LanguageModelObjective
+
+    records = [r for r in load_conversations("alpaca_en_demo")[:40]][:8]
+    examples = tokenize_conversations(records, template, max_length=512, overlong="skip", skips=Skips())
+    batch = padded(examples, pad_id=1)
+    objective = LanguageModelObjective()
+    model = load_model(paths["policy"]).model
+    with torch.no_grad():
+        ours, _ = objective.loss(model, next(objective.micro_batches(batch, len(examples))), objective.normalizer(batch))
+    tokenizer = AutoTokenizer.from_pretrained(root / "policy-hf")
+    args = SFTConfig(output_dir=str(root / "trl-sft"), per_device_train_batch_size=len(examples), bf16=False,
+                     gradient_checkpointing=False, use_cpu=True, report_to="none",
+                     max_length=None, disable_tqdm=True)
+    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(root / "policy-hf"), args=args,
+                         train_dataset=Dataset.from_list([{"input_ids": [1, 2, 3]}]), processing_class=tokenizer)
+    rows = []
+    for example in examples:
+        targets = [-100] + [label if label != -100 else -100 for label in example.labels[:-1]]
+        rows.append({"input_ids": example.ids, "labels": targets})  # TRL's labels: the token itself, shifted inside
+    trl_batch = trainer.data_collator(rows)
+    trainer.model.train()
+    with torch.no_grad():
+        theirs = trainer.compute_loss(trainer.model, trl_batch)
+    return float(ours), float(theirs)
+
+
+def per_second(step: Any, steps: int) -> float:
+    step()
+    start = time.process_time()
+    for _ in range(steps):
+        step()
+    return steps / (time.process_time() - start)
+
+
+def olmo_steps(paths: dict[str, Path], root: Path, objective: Any, pairs: list[Any], steps: int) -> float:
+    from olmo_adapt.dpo.data import collate_pairs
+    from olmo_adapt.runner import train_config
+    from olmo_adapt.dpo.method import DPOConfig
+    from olmo_train.trainer import Trainer
+
+    host = get_host()
+    _, backend = host.registry("train_backends").resolve("single")
+    settings = DPOConfig(lr=1e-4, warmup_ratio=0.0, grad_clip=1.0, batch_size=len(pairs),
+                         micro_batch_size=len(pairs))
+    config = train_config(settings, checkpoint=paths["policy"], name="olmo", runs_dir=str(root / "runs"),
+                          steps=steps + 1, backend=backend, callbacks={}, seed=0, threads=None)
+    trainer = Trainer(config, objective=objective, loader=[collate_pairs(pairs, pad_id=1)], callbacks=())
+    batch = collate_pairs(pairs, pad_id=1)
+    trainer.model.train()
+    return per_second(lambda: trainer.train_step(dict(batch)), steps)
+
+
+def trl_steps(trainer: Any, pairs: list[Any], steps: int, reference: torch.Tensor | None = None) -> float:
+    trainer.create_optimizer_and_scheduler(num_training_steps=steps + 1)
+    trainer.current_gradient_accumulation_steps = 1
+    batch = trainer.data_collator(trl_examples(pairs, reference))
+    trainer.model.train()
+
+    def step() -> None:
+        trainer.training_step(trainer.model, dict(batch))
+        trainer.accelerator.clip_grad_norm_(trainer.model.parameters(), 1.0)
+        trainer.optimizer.step()
+        trainer.optimizer.zero_grad()
+
+    return per_second(step, steps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=8)
+    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=5)
+    options = parser.parse_args()
+    for key in ("HF_HUB_OFFLINE", "TQDM_DISABLE", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+        os.environ.setdefault(key, "1")
+    torch.manual_seed(0)
+    import transformers
+    import trl
+
+    from olmo_adapt.datasets import load_pairs
+    from olmo_adapt.dpo.data import tokenize_pairs
+    from olmo_adapt.examples import Skips
+    from olmo_adapt.template import TuluTemplate
+    from olmo_core.tokenizer import load_builtin
+
+    template = TuluTemplate(load_builtin("olmo-v1.5"))
+    pairs = tokenize_pairs(load_pairs("dpo_en_demo")[: options.pairs], template, max_length=options.max_length,
+                           overlong="truncate", skips=Skips())
+    report: dict[str, Any] = {"versions": {"trl": trl.__version__, "transformers": transformers.__version__,
+                                           "torch": torch.__version__}, "pairs": len(pairs),
+                              "max_length": options.max_length, "threads": torch.get_num_threads()}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        paths = checkpoints(root)
+        for ours, theirs, beta in (("dpo", "sigmoid", 0.1), ("dpo_norm", "sigmoid_norm", 5.0)):
+            mine, objective = olmo_dpo(paths, pairs, ours, beta)
+            other = trl_dpo(trl_trainer(paths, root, theirs, beta, len(pairs)), pairs)
+            keys = METRICS if ours == "dpo" else ("loss",)
+            report[ours] = {k: {"olmo": mine[k], "trl": other[k], "diff": abs(mine[k] - other[k])} for k in keys}
+            if ours == "dpo":
+                dpo_objective = objective
+        ours_sft, theirs_sft = sft_losses(paths, root, template)
+        report["sft_masked_loss"] = {"olmo": ours_sft, "trl": theirs_sft, "diff": abs(ours_sft - theirs_sft)}
+        olmo_rate = olmo_steps(paths, root, dpo_objective, pairs, options.steps)
+        trl_rate = trl_steps(trl_trainer(paths, root, "sigmoid", 0.1, len(pairs)), pairs, options.steps)
+        trl_cached = trl_steps(trl_trainer(paths, root, "sigmoid", 0.1, len(pairs)), pairs, options.steps,
+                               dpo_objective.reference)
+        report["dpo_steps_per_cpu_second"] = {"olmo": olmo_rate, "trl": trl_rate,
+                                              "trl_precomputed_reference": trl_cached,
+                                              "ratio_vs_trl": olmo_rate / trl_rate,
+                                              "ratio_vs_trl_precomputed": olmo_rate / trl_cached}
+    print(json.dumps(report, indent=2))
+    diffs = {f"{m} {k}": (v["diff"], abs(v["trl"])) for m in ("dpo", "dpo_norm") for k, v in report[m].items()}
+    diffs["sft loss"] = (report["sft_masked_loss"]["diff"], abs(report["sft_masked_loss"]["trl"]))
+    for name, (diff, size) in diffs.items():
+        print(f"{name:>24}: |olmo - trl| = {diff:.2e} (relative {diff / max(size, 1e-12):.1e})")
+    worst = max(diff / max(size, 1.0) for diff, size in diffs.values())
+    print(f"largest difference {worst:.2e} relative to max(1, |value|) ({'within' if worst <= 1e-5 else 'OUTSIDE'} "
+          f"1e-5); DPO steps/s "
+          f"{report['dpo_steps_per_cpu_second']['ratio_vs_trl']:.2f}x TRL's (target 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

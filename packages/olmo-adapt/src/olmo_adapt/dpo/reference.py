@@ -1,0 +1,74 @@
+"""Reference log-probabilities: computed once with the frozen reference model, cached on disk.
+
+The cache file is named by a sha256 of the reference's weights and config (from its checkpoint manifest) and
+of every tokenized pair (ids and labels, which fix the data, the tokenizer, the template and the truncation),
+so a different reference or different data never reads a stale cache. The reference runs in fp32 in eval mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from array import array
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from olmo_adapt.dpo.data import Pair, collate_pairs
+from olmo_adapt.logprobs import sequence_logps
+
+__all__ = ["cache_key", "cached_reference_logps", "reference_logps"]
+
+_VERSION = b"olmo-adapt dpo reference v1"
+
+
+def cache_key(reference: Path, pairs: Sequence[Pair]) -> str:
+    """The cache name of ``pairs`` scored by the checkpoint at ``reference``."""
+    manifest = json.loads((reference / "manifest.json").read_text())
+    digest = hashlib.sha256(_VERSION)
+    for name in ("model.safetensors", "model_config.json"):
+        digest.update(manifest["files"][name]["sha256"].encode())
+    for pair in pairs:
+        for tokens in (pair.chosen, pair.rejected):
+            digest.update(array("q", [len(tokens.ids), *tokens.ids, *tokens.labels]).tobytes())
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def reference_logps(model: torch.nn.Module, pairs: Sequence[Pair], *, rows: int, pad_id: int,
+                    device: torch.device) -> torch.Tensor:
+    """``(pairs, 2)`` summed log-probabilities of the chosen and rejected answers, in fp32, by pair index
+    (``pairs`` must be numbered ``0 .. len - 1``)."""
+    model.eval()
+    table = torch.zeros((len(pairs), 2), dtype=torch.float32)
+    for start in range(0, len(pairs), rows):
+        batch = collate_pairs(pairs[start:start + rows], pad_id=pad_id)
+        ids = torch.cat((batch["chosen_ids"], batch["rejected_ids"])).to(device)
+        labels = torch.cat((batch["chosen_labels"], batch["rejected_labels"])).to(device)
+        logps, _ = sequence_logps(model(ids).float(), labels)
+        table[batch["index"]] = torch.stack(logps.cpu().chunk(2), dim=-1)
+    return table
+
+
+def cached_reference_logps(reference: Path, pairs: Sequence[Pair], *, cache_dir: Path, rows: int, pad_id: int,
+                           device: torch.device, write: bool = True) -> tuple[torch.Tensor, Path, bool]:
+    """``(table, cache file, whether it was read from the cache)``; computes and writes it when missing."""
+    from safetensors.torch import load_file, save_file
+
+    from olmo_core.model_io import load_model
+
+    path = cache_dir / f"{cache_key(reference, pairs)}.safetensors"
+    if path.is_file():
+        table = load_file(str(path))["logps"]
+        if table.shape == (len(pairs), 2):
+            return table, path, True
+    model = load_model(reference, device=str(device)).model.float()
+    table = reference_logps(model, pairs, rows=rows, pad_id=pad_id, device=device)
+    if write:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        save_file({"logps": table}, str(partial), metadata={"reference": str(reference), "pairs": str(len(pairs))})
+        partial.replace(path)
+    return table, path, False

@@ -1,0 +1,104 @@
+"""What an adaptation method is: the contract behind ``olmo_register_adapters``.
+
+A method is built by its registered factory from its config (a subclass of :class:`MethodSettings`, which
+holds the optimization settings every method shares). :meth:`Method.prepare` reads and tokenizes the data and
+returns a :class:`Prepared`: the objective and loader the trainer of olmo-train runs, callbacks to add, and a
+``start`` function called with the trainer once it is built (to shard the loader, compute reference
+log-probabilities ...). :func:`olmo_adapt.runner.run_method` does the rest, the same for every method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from olmo_core.callbacks import Callback
+
+from olmo_adapt.examples import Skips
+from olmo_adapt.template import TuluTemplate
+
+if TYPE_CHECKING:
+    from olmo_adapt.loader import ExampleLoader
+
+__all__ = ["AdaptRun", "Method", "MethodSettings", "Prepared"]
+
+
+@dataclass(kw_only=True)
+class MethodSettings:
+    """The data and optimization settings every adaptation method has (AdamW, linear warmup then linear
+    decay to 0, as in open-instruct and the OLMo paper)."""
+
+    data: str = ""
+    """A built-in set or a JSON lines file of the method's format (see docs/adaptation.md)."""
+    eval_examples: int = 0
+    """Examples held out of training (the same ones for any file order) and evaluated during training."""
+    eval_interval: int = 0
+    """Evaluate the held-out examples every this many steps, and at the last step (0: only at the last)."""
+    max_length: int = 256
+    """Most tokens of one conversation (prompt and answer)."""
+    overlong: str = "skip"
+    """A conversation longer than ``max_length``: ``skip`` it, or ``truncate`` it (keep the start)."""
+    lr: float = 1e-4
+    """Peak learning rate."""
+    epochs: float = 1.0
+    """Passes over the training examples (the run has ``ceil(epochs * batches per epoch)`` steps)."""
+    max_steps: int | None = None
+    """Train for exactly this many steps instead (``null``: from ``epochs``)."""
+    warmup_ratio: float = 0.03
+    """Fraction of the steps over which the learning rate rises linearly from 0 to ``lr``."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    """AdamW's (beta1, beta2) (open-instruct uses torch's defaults)."""
+    adam_eps: float = 1e-8
+    """AdamW's epsilon."""
+    grad_clip: float | None = None
+    """Clip the global gradient norm to this (``null``: no clipping)."""
+    batch_size: int = 8
+    """Examples (conversations or pairs) per optimizer step, over all ranks."""
+    micro_batch_size: int = 4
+    """Rows per forward/backward pass (with packing: packed rows)."""
+
+
+@dataclass(kw_only=True)
+class AdaptRun:
+    """What a method prepares its data for."""
+
+    template: TuluTemplate
+    """The chat template with the checkpoint's tokenizer."""
+    checkpoint: Path
+    """The checkpoint training starts from."""
+    run_dir: Path
+    """The run directory."""
+    seed: int
+    """Seed of the data order."""
+
+
+@dataclass(kw_only=True)
+class Prepared:
+    """What a method hands the trainer."""
+
+    objective: Any
+    """An :class:`olmo_train.objective.Objective`."""
+    loader: ExampleLoader[Any]
+    """The training batches."""
+    skips: Skips
+    """Kept and skipped examples, by reason (training and held-out together)."""
+    callbacks: list[Callback] = field(default_factory=list)
+    """Callbacks to run besides the configured ones (held-out evaluation ...)."""
+    start: Callable[[Any], None] | None = None
+    """Called with the trainer once built, before training."""
+    summary: dict[str, Any] = field(default_factory=dict)
+    """Facts for the result and the report (example and token counts ...)."""
+
+
+class Method(Protocol):
+    """An adaptation method, as its ``olmo_register_adapters`` factory builds it from its config."""
+
+    config: MethodSettings
+
+    def prepare(self, run: AdaptRun) -> Prepared:
+        """Read and tokenize the data; return the objective, the loader and what else training needs."""
+        ...

@@ -1,0 +1,85 @@
+"""Running any adaptation method on olmo-train's trainer: the one path shared by the commands and the stages.
+
+The run starts from a checkpoint (``init_from``), trains with AdamW and a linear warmup then linear decay to 0
+(open-instruct's schedule), uses the checkpoint's tokenizer, and ends with a checkpoint of its last step. Run
+again with the same name, it resumes from its newest checkpoint exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from olmo_core.callbacks import Callback
+from olmo_core.plugins import get_host
+
+from olmo_adapt.checkpoints import model_config, resolve_tokenizer
+from olmo_adapt.method import AdaptRun, Method, MethodSettings, Prepared
+from olmo_adapt.template import TuluTemplate
+
+__all__ = ["AdaptResult", "run_method", "train_config"]
+
+
+@dataclass(kw_only=True)
+class AdaptResult:
+    """What a finished adaptation run leaves."""
+
+    trainer: Any
+    history: list[dict[str, Any]]
+    prepared: Prepared
+    checkpoint: Path
+
+
+def train_config(settings: MethodSettings, *, checkpoint: Path, name: str, runs_dir: str, steps: int, backend: Any,
+                 callbacks: Any, seed: int, threads: int | None) -> Any:
+    """The :class:`olmo_train.config.TrainConfig` of an adaptation run of ``steps`` steps."""
+    from olmo_train.config import TrainConfig
+
+    host = get_host()
+    _, optim = host.registry("optimizers").resolve("adamw")
+    optim.lr, optim.weight_decay = settings.lr, settings.weight_decay
+    optim.betas, optim.eps = list(settings.adam_betas), settings.adam_eps
+    _, scheduler = host.registry("schedulers").resolve("linear_with_warmup")
+    scheduler.warmup_steps = math.ceil(steps * settings.warmup_ratio)
+    scheduler.warmup_start_fraction, scheduler.alpha_f = 0.0, 0.0
+    return TrainConfig(name=name, runs_dir=runs_dir, model=model_config(checkpoint), optim=optim, scheduler=scheduler,
+                       backend=backend, callbacks=callbacks, data=[], init_from=str(checkpoint),
+                       seq_len=settings.max_length, global_batch_size=settings.batch_size * settings.max_length,
+                       micro_batch_size=settings.micro_batch_size, max_steps=steps, seed=seed,
+                       grad_clip=settings.grad_clip, threads=threads)
+
+
+def run_method(method: Method, *, checkpoint: str | Path, name: str, runs_dir: str | Path, backend: Any,
+               callbacks: Any, seed: int = 0, threads: int | None = None, tokenizer: str | None = None,
+               extra_callbacks: Sequence[Callback] = ()) -> AdaptResult:
+    """Prepare ``method``'s data for the checkpoint's tokenizer and train; return the trainer and its history."""
+    from olmo_train.trainer import Trainer
+
+    start = Path(checkpoint)
+    chat_tokenizer = resolve_tokenizer(start, tokenizer)
+    run_dir = Path(runs_dir) / name
+    prepared = method.prepare(AdaptRun(template=TuluTemplate(chat_tokenizer), checkpoint=start, run_dir=run_dir,
+                                       seed=seed))
+    settings = method.config
+    steps = settings.max_steps or max(1, math.ceil(settings.epochs * prepared.loader.steps_per_epoch))
+    config = train_config(settings, checkpoint=start, name=name, runs_dir=str(runs_dir), steps=steps,
+                          backend=backend, callbacks=callbacks, seed=seed, threads=threads)
+    trainer = Trainer(config, objective=prepared.objective, loader=prepared.loader, tokenizer=chat_tokenizer,
+                      callbacks=[*prepared.callbacks, *extra_callbacks])
+    prepared.loader.shard(trainer.rank, trainer.world_size)
+    if prepared.start is not None:
+        prepared.start(trainer)
+    if trainer.is_main:
+        print(f"{name}: {prepared.skips.summary()}; {steps} steps", flush=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "data.json").write_text(json.dumps({**prepared.skips.as_dict(), **prepared.summary}, indent=2,
+                                                      default=str) + "\n")
+    history = trainer.fit()
+    final = trainer.checkpoints / f"step{trainer.step:06d}"
+    if not (final / "manifest.json").is_file():
+        final = trainer.save_checkpoint()
+    return AdaptResult(trainer=trainer, history=history, prepared=prepared, checkpoint=final)

@@ -1,0 +1,1 @@
+"""Supervised fine-tuning on chat conversations (the Tulu template, loss on assistant turns only)."""

@@ -1,0 +1,115 @@
+"""``sft``: supervised fine-tuning with the loss on assistant turns only, normalized per optimizer step.
+
+Every assistant turn of a conversation is trained (its content and the EOS that ends it); everything else is
+context. The loss is olmo-train's language-modelling loss: the summed cross-entropy of the trained tokens
+divided by the trained tokens of the whole optimizer step over all ranks (DESIGN §6), so it does not depend on
+micro-batching or world size.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import torch
+
+from olmo_train.objective import LanguageModelObjective
+
+from olmo_adapt.datasets import BUILTIN_SFT, held_out_split, load_conversations
+from olmo_adapt.evaluation import HeldOutEvaluation
+from olmo_adapt.examples import Skips, check_messages
+from olmo_adapt.loader import ExampleLoader
+from olmo_adapt.method import AdaptRun, MethodSettings, Prepared
+from olmo_adapt.sft.batches import pack, padded
+from olmo_adapt.template import TuluTemplate
+from olmo_adapt.tokenize import Tokens, fit
+from olmo_core.errors import ConfigError
+
+__all__ = ["SFT", "SFTConfig", "tokenize_conversations"]
+
+
+@dataclass(kw_only=True)
+class SFTConfig(MethodSettings):
+    """Options of ``sft``. The defaults train a small model on the built-in set in a minute or two on 2 CPU
+    cores; the ``sft-olmo-7b`` preset has the paper's settings."""
+
+    data: str = BUILTIN_SFT
+    """``alpaca_en_demo`` (built in) or a ``messages`` JSON lines file."""
+    eval_examples: int = 49
+    max_length: int = 256
+    lr: float = 1e-3
+    epochs: float = 1.0
+    warmup_ratio: float = 0.03
+    batch_size: int = 16
+    micro_batch_size: int = 8
+    packing: bool = False
+    """Pack several conversations into each row of ``max_length`` tokens, attending only within each."""
+
+
+SFT_OLMO_7B = SFTConfig(data=BUILTIN_SFT, eval_examples=0, max_length=2048, overlong="skip", lr=2e-6, epochs=3.0,
+                        warmup_ratio=0.03, weight_decay=0.0, grad_clip=None, batch_size=128, micro_batch_size=1)
+"""OLMo-7B-SFT (Groeneveld et al. 2024; open-instruct ``olmo_7b_sft.yaml``): lr 2e-6, 3 epochs, 3% linear warmup
+then linear decay to 0, no weight decay, no clipping, 2048 tokens (longer conversations left out, as in
+``tulu-v2-sft-mixture-olmo-2048``), 128 conversations per step."""
+
+
+def tokenize_conversations(records: list[dict], template: TuluTemplate, *, max_length: int, overlong: str,
+                           skips: Skips) -> list[Tokens]:
+    """The trainable sequences of ``records`` (``{"messages": ...}``); the others are counted in ``skips``."""
+    out = []
+    for record in records:
+        reason = check_messages(record["messages"])
+        tokens = reason or fit(template.encode(record["messages"]), max_length=max_length, overlong=overlong)
+        if isinstance(tokens, str):
+            skips.skip(tokens)
+            continue
+        skips.keep()
+        out.append(tokens)
+    return out
+
+
+def _held_out_loss(examples: list[Tokens], *, pad_id: int, rows: int, model: torch.nn.Module,
+                   device: torch.device) -> dict[str, float]:
+    total, count = 0.0, 0
+    for start in range(0, len(examples), rows):
+        batch = padded(examples[start:start + rows], pad_id=pad_id)
+        labels = batch["labels"].to(device)
+        logits = model(batch["input_ids"].to(device))
+        total += float(torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(),
+                                                         ignore_index=-100, reduction="sum"))
+        count += int((labels != -100).sum())
+    return {"loss": total / count}
+
+
+class SFT:
+    """The ``sft`` adaptation method."""
+
+    def __init__(self, config: SFTConfig) -> None:
+        if config.overlong not in ("skip", "truncate"):
+            raise ConfigError(f"method.overlong must be skip or truncate, not {config.overlong!r}")
+        self.config = config
+
+    def prepare(self, run: AdaptRun) -> Prepared:
+        """Tokenize the conversations, hold some out, and batch the rest (padded or packed)."""
+        c = self.config
+        records = load_conversations(c.data)
+        skips = Skips()
+        train_records, held_records = held_out_split(records, c.eval_examples)
+        train = tokenize_conversations(train_records, run.template, max_length=c.max_length, overlong=c.overlong,
+                                       skips=skips)
+        held = tokenize_conversations(held_records, run.template, max_length=c.max_length, overlong=c.overlong,
+                                      skips=skips)
+        tokenizer = run.template.tokenizer
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        collate = functools.partial(pack, max_length=c.max_length, pad_id=pad_id) if c.packing \
+            else functools.partial(padded, pad_id=pad_id)
+        loader = ExampleLoader(train, batch_size=c.batch_size, seed=run.seed, collate=collate)
+        callbacks = []
+        if held:
+            evaluate = functools.partial(_held_out_loss, held, pad_id=pad_id, rows=c.micro_batch_size)
+            callbacks.append(HeldOutEvaluation(lambda model, device: evaluate(model=model, device=device),
+                                               interval=c.eval_interval))
+        summary = {"train_examples": len(train), "held_out_examples": len(held),
+                   "trained_tokens": sum(t.trained for t in train), "tokens": sum(len(t.ids) for t in train)}
+        return Prepared(objective=LanguageModelObjective(doc_masking=c.packing), loader=loader, skips=skips,
+                        callbacks=callbacks, summary=summary)

@@ -1,0 +1,100 @@
+"""The Tulu chat template (open-instruct's ``tulu`` template with a leading BOS), rendered and tokenized.
+
+A conversation is a list of messages ``{"role": "system" | "user" | "assistant", "content": str}``::
+
+    <bos><|system|>\\n{system}\\n<|user|>\\n{user}\\n<|assistant|>\\n{answer}<eos>\\n<|user|>\\n...
+
+- BOS is the tokenizer's EOS token (OLMo's tokenizers have no separate BOS: ``<|endoftext|>``, id 50279 in
+  ``olmo-v1.5``); it opens every conversation.
+- ``<|system|>``, ``<|user|>`` and ``<|assistant|>`` are plain text, not vocabulary entries: in ``olmo-v1.5``
+  ``<|user|>`` is the four tokens ``<``, ``|``, ``user``, ``|>``. Only EOS is a control token.
+- EOS (the token id, never text) ends each assistant turn; a ``\\n`` follows it when another message comes.
+- Each message's content is stripped of surrounding whitespace (as OLMo's SFT data were) and encoded on its
+  own with special tokens treated as text, so that a message containing the string ``<|endoftext|>`` cannot end
+  a turn, and every token belongs to exactly one piece of the template.
+- Training targets are the assistant contents and their EOS; headers, user and system turns, BOS and the
+  ``\\n`` after an EOS are context only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokenizers import Tokenizer as HFTokenizer
+
+from olmo_core.tokenizer import Tokenizer
+
+__all__ = ["ROLES", "EncodedConversation", "TuluTemplate"]
+
+ROLES = ("system", "user", "assistant")
+Message = dict[str, Any]
+
+
+@dataclass(kw_only=True)
+class EncodedConversation:
+    """Token ids of a rendered conversation and which of them are trained."""
+
+    ids: list[int]
+    trained: list[bool]
+    """``trained[t]``: token ``t`` is a training target (assistant content or the EOS that ends it)."""
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    """Per message, the ``[start, end)`` token range of its content (plus EOS for assistant turns)."""
+
+
+class TuluTemplate:
+    """Renders and tokenizes conversations in the Tulu format for one tokenizer."""
+
+    name = "tulu"
+    headers = {role: f"<|{role}|>\n" for role in ROLES}
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.eos_id = tokenizer.eos_token_id
+        self.bos_id = tokenizer.eos_token_id
+        self._text = HFTokenizer.from_str(tokenizer.json_text)
+        self._text.encode_special_tokens = True
+        self._pieces = {text: self._encode(text) for text in (*self.headers.values(), "\n")}
+
+    def _encode(self, text: str) -> list[int]:
+        return list(self._text.encode(text, add_special_tokens=False).ids)
+
+    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = False) -> str:
+        """The conversation as text (BOS and EOS written as the tokenizer's EOS token)."""
+        eos = self.tokenizer.eos_token
+        parts = [eos]
+        for i, message in enumerate(messages):
+            content = str(message["content"]).strip()
+            parts.append(self.headers[message["role"]] + content)
+            if message["role"] == "assistant":
+                parts.append(eos)
+            if i + 1 < len(messages) or message["role"] != "assistant":
+                parts.append("\n")
+        if add_generation_prompt:
+            parts.append(self.headers["assistant"])
+        return "".join(parts)
+
+    def encode(self, messages: Sequence[Message], *, add_generation_prompt: bool = False) -> EncodedConversation:
+        """Token ids of :meth:`render`'s text, with the trained positions and each message's span."""
+        ids, trained, spans = [self.bos_id], [False], []
+        for i, message in enumerate(messages):
+            role = message["role"]
+            header = self._pieces[self.headers[role]]
+            ids += header
+            trained += [False] * len(header)
+            content = self._encode(str(message["content"]).strip())
+            start = len(ids)
+            if role == "assistant":
+                content = [*content, self.eos_id]
+            ids += content
+            trained += [role == "assistant"] * len(content)
+            spans.append((start, len(ids)))
+            if i + 1 < len(messages) or role != "assistant":
+                ids += self._pieces["\n"]
+                trained += [False] * len(self._pieces["\n"])
+        if add_generation_prompt:
+            header = self._pieces[self.headers["assistant"]]
+            ids += header
+            trained += [False] * len(header)
+        return EncodedConversation(ids=ids, trained=trained, spans=spans)

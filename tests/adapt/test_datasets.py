@@ -1,0 +1,58 @@
+"""The built-in sets from the pinned LLaMA-Factory sdist, the user's files, and the held-out split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from olmo_core.errors import ConfigError
+
+from olmo_adapt.datasets import held_out_split, load_conversations, load_pairs
+
+
+def test_builtin_alpaca_set_becomes_user_assistant_conversations() -> None:
+    records = load_conversations("alpaca_en_demo")
+    assert len(records) == 999
+    assert all([m["role"] for m in r["messages"]] == ["user", "assistant"] for r in records)
+    first = records[0]["messages"]
+    assert first[0]["content"] == "Describe a process of making crepes."
+    assert first[1]["content"].startswith("Making crepes is an easy and delicious process!")
+    with_input = sum("\n" in r["messages"][0]["content"] for r in records)
+    assert with_input >= 412  # instructions with an input get it on a new line
+
+
+def test_builtin_dpo_set_becomes_prompts_and_two_answers() -> None:
+    pairs = load_pairs("dpo_en_demo")
+    assert len(pairs) == 300
+    assert all(p["prompt"][-1]["role"] == "user" for p in pairs)
+    assert all(p["chosen"][0]["role"] == p["rejected"][0]["role"] == "assistant" for p in pairs)
+    assert sum(p["prompt"][0]["role"] == "system" for p in pairs) == 80
+
+
+def test_user_files_in_both_pair_formats(tmp_path: Path) -> None:
+    prompt = [{"role": "user", "content": "Hi"}]
+    good, bad = {"role": "assistant", "content": "Hello!"}, {"role": "assistant", "content": "Go away."}
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"chosen": prompt + [good], "rejected": prompt + [bad]},
+        {"prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."},
+        {"chosen": prompt + [good], "rejected": [{"role": "user", "content": "Other"}, bad]}]) + "\n")
+    pairs = load_pairs(str(path))
+    assert pairs[0]["prompt"] == pairs[1]["prompt"] == prompt
+    assert pairs[0]["chosen"] == pairs[1]["chosen"] == [good] and pairs[1]["rejected"] == [bad]
+    assert pairs[2]["prompt"] is None
+    (tmp_path / "chat.jsonl").write_text(json.dumps({"id": "a", "messages": prompt + [good]}) + "\n")
+    assert load_conversations(str(tmp_path / "chat.jsonl")) == [{"id": "a", "messages": prompt + [good]}]
+    (tmp_path / "bad.jsonl").write_text('{"text": "no messages"}\n')
+    with pytest.raises(ConfigError, match="record 1 has no 'messages'"):
+        load_conversations(str(tmp_path / "bad.jsonl"))
+
+
+def test_held_out_examples_do_not_depend_on_file_order() -> None:
+    records = [{"id": f"r{i}"} for i in range(50)]
+    train, held = held_out_split(records, 5)
+    _, held_reversed = held_out_split(records[::-1], 5)
+    assert len(train) == 45 and {r["id"] for r in held} == {r["id"] for r in held_reversed}
+    assert not {r["id"] for r in held} & {r["id"] for r in train}
