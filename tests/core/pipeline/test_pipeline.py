@@ -83,7 +83,7 @@ def test_sweep_gives_each_job_its_run_directory(stages: list[str], olmo_cli: Any
     monkeypatch.chdir(tmp_path)
     assert olmo_cli("pipeline", "name=s", f"runs_dir={tmp_path}", "stages=[count]", "-m",
                     "stages.count.words=1,2").exit_code == 0
-    jobs = sorted(p.name for p in (tmp_path / "s").iterdir())
+    jobs = sorted(p.name for p in (tmp_path / "s").iterdir() if p.is_dir())
     assert jobs == ["0-stages.count.words=1", "1-stages.count.words=2"]
     assert [json.loads((tmp_path / "s" / j / "stages" / "00-count" / "done.json").read_text())["result"]["words"]
             for j in jobs] == [1, 2]

@@ -34,6 +34,8 @@ class MethodSettings:
     """A built-in set or a JSON lines file of the method's format (see docs/adaptation.md)."""
     eval_examples: int = 0
     """Examples held out of training (the same ones for any file order) and evaluated during training."""
+    max_examples: int | None = None
+    """Train on at most this many examples (the first ones after the held-out split; ``null``: all)."""
     eval_interval: int = 0
     """Evaluate the held-out examples every this many steps, and at the last step (0: only at the last)."""
     max_length: int = 256

@@ -7,6 +7,7 @@ Their defaults train the pipeline's small model on the built-in sets in a minute
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from olmo_core.pipeline.stage import StageContext
@@ -15,7 +16,9 @@ from olmo_core.plugins import get_host
 from olmo_adapt.dpo.method import DPO, DPOConfig
 from olmo_adapt.sft.method import SFT, SFTConfig
 
-__all__ = ["DPOStage", "DPOStageConfig", "SFTStage", "SFTStageConfig"]
+__all__ = ["DPOStage", "DPOStageConfig", "SFTStage", "SFTStageConfig", "sample_conversation"]
+
+SAMPLE_PROMPT = "Give three tips for staying healthy."
 
 
 @dataclass(kw_only=True)
@@ -26,6 +29,8 @@ class SFTStageConfig:
     """The SFT settings (see ``olmo adapt sft --help``)."""
     save_interval: int = 20
     """Steps between checkpoints (a killed stage resumes from the newest)."""
+    sample_prompt: str = SAMPLE_PROMPT
+    """A message the tuned model answers in the report (greedy, at most 48 tokens); empty for none."""
 
 
 @dataclass(kw_only=True)
@@ -36,6 +41,8 @@ class DPOStageConfig:
     """The DPO settings (see ``olmo adapt dpo --help``)."""
     save_interval: int = 12
     """Steps between checkpoints."""
+    sample_prompt: str = SAMPLE_PROMPT
+    """A message the tuned model answers in the report (greedy, at most 48 tokens); empty for none."""
 
 
 def _callbacks(save_interval: int) -> dict[str, Any]:
@@ -47,8 +54,25 @@ def _callbacks(save_interval: int) -> dict[str, Any]:
     return callbacks
 
 
+def sample_conversation(checkpoint: str, prompt: str, *, max_new_tokens: int = 48) -> str:
+    """``prompt`` and the checkpoint's greedy answer, as a markdown block for the report."""
+    from olmo_core.model_io import load_model
+
+    from olmo_adapt.chat import Chat, ChatConfig
+    from olmo_adapt.checkpoints import resolve_tokenizer
+    from olmo_adapt.template import TuluTemplate
+
+    loaded = load_model(checkpoint)
+    loaded.model.eval()
+    chat = Chat(loaded.model, TuluTemplate(resolve_tokenizer(Path(checkpoint))),
+                ChatConfig(checkpoint=checkpoint, max_new_tokens=max_new_tokens))
+    answer = chat.say(prompt)
+    return "\n".join(["Sample conversation (greedy):", "", "```text", f"<|user|>\n{prompt}", "<|assistant|>",
+                      answer or "(empty answer)", "```"])
+
+
 def _run(method: Any, context: StageContext, *, start_from: str, save_interval: int, title: str,
-         description: str) -> dict[str, Any]:
+         description: str, sample_prompt: str = "") -> dict[str, Any]:
     from olmo_adapt.report import run_section
     from olmo_adapt.runner import run_method
 
@@ -58,6 +82,8 @@ def _run(method: Any, context: StageContext, *, start_from: str, save_interval: 
                         callbacks=_callbacks(save_interval), seed=context.seed)
     section, last = run_section(title, result.trainer.run_dir, context.run_dir, description=description)
     metrics = {k.replace("/", "_"): v for k, v in last.items() if k == "loss" or "/" in k}
+    if sample_prompt:
+        section += "\n\n" + sample_conversation(str(result.checkpoint), sample_prompt)
     return {"checkpoint": str(result.checkpoint), "steps": result.trainer.step, **metrics, "report": section}
 
 
@@ -70,6 +96,7 @@ class SFTStage:
     def run(self, context: StageContext) -> dict[str, Any]:
         c = self.config.method
         return _run(SFT(c), context, start_from="pretrain", save_interval=self.config.save_interval,
+                    sample_prompt=self.config.sample_prompt,
                     title="Instruction tuning (SFT)",
                     description=f"Tulu chat template, loss on assistant turns only; data `{c.data}`, "
                                 f"{c.max_length} tokens, lr {c.lr:g}, {c.batch_size} conversations per step.")
@@ -84,6 +111,7 @@ class DPOStage:
     def run(self, context: StageContext) -> dict[str, Any]:
         c = self.config.method
         return _run(DPO(c), context, start_from="sft", save_interval=self.config.save_interval,
+                    sample_prompt=self.config.sample_prompt,
                     title="Preference tuning (DPO)",
                     description=f"Loss `{c.loss}`, beta {c.beta:g}, reference = the SFT model (log-probs cached); "
                                 f"data `{c.data}`, {c.max_length} tokens, lr {c.lr:g}, {c.batch_size} pairs per step.")

@@ -87,6 +87,7 @@ class DPO:
         """Tokenize the pairs, hold some out, and arrange for the reference pass before the first step."""
         c = self.config
         train_records, held_records = held_out_split(load_pairs(c.data), c.eval_examples)
+        train_records = train_records[:c.max_examples]
         skips = Skips()
         options: dict[str, Any] = {"max_length": c.max_length, "overlong": c.overlong, "skips": skips}
         train = tokenize_pairs(train_records, run.template, **options)

@@ -95,6 +95,7 @@ class SFT:
         records = load_conversations(c.data)
         skips = Skips()
         train_records, held_records = held_out_split(records, c.eval_examples)
+        train_records = train_records[:c.max_examples]
         train = tokenize_conversations(train_records, run.template, max_length=c.max_length, overlong=c.overlong,
                                        skips=skips)
         held = tokenize_conversations(held_records, run.template, max_length=c.max_length, overlong=c.overlong,

@@ -19,10 +19,10 @@ from olmo_core.plugins import get_host
 
 __all__ = ["DEFAULT_STAGES", "PipelineConfig", "RunConfig", "pipeline_command", "run_directory", "run_pipeline"]
 
-DEFAULT_STAGES = ["fetch", "curate", "tokenize", "pretrain", "report"]
+DEFAULT_STAGES = ["fetch", "curate", "tokenize", "pretrain", "sft", "dpo", "evaluate", "report"]
 """The stages of the built-in default pipeline, in order."""
 STAGE_PROVIDERS = {"fetch": "olmo-data", "curate": "olmo-data", "tokenize": "olmo-data", "pretrain": "olmo-train",
-                   "report": "olmo-core"}
+                   "sft": "olmo-adapt", "dpo": "olmo-adapt", "evaluate": "olmo-eval", "report": "olmo-core"}
 """Which distribution registers each default stage."""
 
 
