@@ -227,6 +227,10 @@ def main() -> None:
     print(f"largest difference {worst:.2e} relative to max(1, |value|) ({'within' if worst <= 1e-5 else 'OUTSIDE'} "
           f"1e-5); DPO steps/s "
           f"{report['dpo_steps_per_cpu_second']['ratio_vs_trl']:.2f}x TRL's (target 1.5x)")
+    ratio = report["dpo_steps_per_cpu_second"]["ratio_vs_trl"]
+    print("RESULT " + json.dumps({"benchmark": "adapt: DPO steps/s vs TRL", "ratio": round(ratio, 2),
+                                  "target": ">= 1.5x", "agreement": f"DPO/SFT values within {worst:.1e} (relative)",
+                                  "ok": ratio >= 1.5 and worst <= 1e-5}))
 
 
 if __name__ == "__main__":

@@ -168,6 +168,11 @@ def main() -> dict[str, Any]:
         "accuracies": accuracies,
     }
     print(json.dumps(result, indent=2))
+    print("RESULT " + json.dumps({"benchmark": "eval: downstream requests/s vs lm-evaluation-harness",
+                                  "ratio": result["ratio"], "target": ">= 2x",
+                                  "agreement": f"log-likelihoods within {worst:.1e}; accuracies "
+                                               f"{'identical' if identical else 'differ'}",
+                                  "ok": result["ratio"] >= 2 and worst <= 1e-4 and identical}))
     return result
 
 

@@ -22,15 +22,20 @@ def test_select_shard() -> None:
         select_shard(files, "3/3")
 
 
-def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def two_copies_in_three_files(root: Path) -> None:
+    """``root/one`` and ``root/swept``: the same real documents, in three files each."""
     records = stdlib_documents()
     for run in ("one", "swept"):
         for shard in range(3):
-            target = tmp_path / run / "documents" / f"part-{shard}.jsonl.gz"
+            target = root / run / "documents" / f"part-{shard}.jsonl.gz"
             target.parent.mkdir(parents=True, exist_ok=True)
             with gzip.open(target, "wt", encoding="utf-8") as f:
                 f.writelines(json.dumps(r) + "\n" for r in records[shard::3])
+
+
+def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    two_copies_in_three_files(tmp_path)
     steps = [("data", "tag", "input={ds}", "taggers=[pii,badwords]"),
              ("data", "tokenize", "input={ds}", "output={ds}/tokens"),
              ("data", "mix", "input={ds}", "output={ds}/mixed", "mixer.factors={{python-docs: 1.5}}")]
@@ -62,13 +67,7 @@ def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monke
 def test_a_sweep_through_the_submitit_launcher_equals_one_run(tmp_path: Path, olmo_cli: Any,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    records = stdlib_documents()
-    for run in ("one", "swept"):
-        for shard in range(3):
-            target = tmp_path / run / "documents" / f"part-{shard}.jsonl.gz"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with gzip.open(target, "wt", encoding="utf-8") as f:
-                f.writelines(json.dumps(r) + "\n" for r in records[shard::3])
+    two_copies_in_three_files(tmp_path)
     whole = olmo_cli("data", "tag", f"input={tmp_path / 'one'}", "taggers=[pii,badwords]")
     assert whole.exit_code == 0, whole.err
     swept = olmo_cli("data", "tag", f"input={tmp_path / 'swept'}", "taggers=[pii,badwords]", "-m", "shard=0/2,1/2",
@@ -85,4 +84,4 @@ def test_a_sweep_through_the_submitit_launcher_equals_one_run(tmp_path: Path, ol
     logs = "".join(p.read_text() for p in (tmp_path / "sweep" / ".submitit").glob("*/*_log.err"))
     assert "olmo data tag shard=0/2" in logs and "olmo data tag shard=1/2" in logs
     reports = [json.loads((tmp_path / "swept" / "reports" / f"tag-shard-{i}-of-2.json").read_text()) for i in (0, 1)]
-    assert [r["files"] for r in reports] == [2, 1] and sum(r["documents"] for r in reports) == len(records)
+    assert [r["files"] for r in reports] == [2, 1] and sum(r["documents"] for r in reports) == len(stdlib_documents())

@@ -9,7 +9,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from olmo_train.backends.base import autocast_context
-from olmo_train.backends.process_group import DistributedConfig, join_process_group, leave_process_group
+from olmo_train.backends.process_group import (Collectives, DistributedConfig, join_process_group,
+                                                leave_process_group)
 from olmo_train.backends.single import prepare_plain_model
 
 __all__ = ["DDPBackend", "DDPConfig", "sum_gradients_hook"]
@@ -33,7 +34,7 @@ def sum_gradients_hook(state: Any, bucket: dist.GradBucket) -> torch.futures.Fut
     return work.get_future().then(lambda fut: fut.value()[0])  # type: ignore[union-attr]
 
 
-class DDPBackend:
+class DDPBackend(Collectives):
     """DistributedDataParallel over the job's process group (NCCL, RCCL or gloo, as the vendor says)."""
 
     sharded = False
@@ -56,13 +57,6 @@ class DDPBackend:
 
     def micro_step(self, model: torch.nn.Module, *, last: bool) -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext() if last else model.no_sync()  # type: ignore[operator]
-
-    def barrier(self) -> None:
-        dist.barrier()
-
-    def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
-        dist.all_reduce(tensor)
-        return tensor
 
     def clip_grad_norm(self, model: torch.nn.Module, max_norm: float) -> torch.Tensor:
         return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # gradients are whole on every rank

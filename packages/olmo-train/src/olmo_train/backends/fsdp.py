@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch.distributed.device_mesh import DeviceMesh, init_device_mesh
 from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor
 
 from olmo_core.errors import ConfigError
-from olmo_train.backends.process_group import DistributedConfig, join_process_group, leave_process_group
+from olmo_train.backends.process_group import (Collectives, DistributedConfig, join_process_group,
+                                                leave_process_group)
 from olmo_train.backends.single import prepare_plain_model
 from olmo_train.model_setup import blocks_of
 
@@ -68,7 +68,7 @@ def apply_fsdp(model: torch.nn.Module, mesh: DeviceMesh, *, precision: str, resh
             module.set_force_sum_reduction_for_comms(True)
 
 
-class FSDPBackend:
+class FSDPBackend(Collectives):
     """FSDP2 over the job's process group (NCCL, RCCL or gloo, as the vendor says)."""
 
     sharded = True
@@ -95,13 +95,6 @@ class FSDPBackend:
             yield
         finally:
             model.set_requires_gradient_sync(True)  # type: ignore[operator]
-
-    def barrier(self) -> None:
-        dist.barrier()
-
-    def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
-        dist.all_reduce(tensor)
-        return tensor
 
     def clip_grad_norm(self, model: torch.nn.Module, max_norm: float) -> torch.Tensor:
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)

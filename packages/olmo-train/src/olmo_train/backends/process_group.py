@@ -21,7 +21,7 @@ from olmo_core.errors import ConfigError
 from olmo_train.backends.base import PrecisionConfig, resolve_device, resolve_precision
 from olmo_train.vendors import Vendor, select_vendor
 
-__all__ = ["DistributedConfig", "ProcessGroup", "join_process_group", "leave_process_group"]
+__all__ = ["Collectives", "DistributedConfig", "ProcessGroup", "join_process_group", "leave_process_group"]
 
 
 @dataclass(kw_only=True)
@@ -93,3 +93,14 @@ def leave_process_group(group: ProcessGroup) -> None:
     """Destroy the default process group if this backend created it."""
     if group.owned and dist.is_initialized():
         dist.destroy_process_group()
+
+
+class Collectives:
+    """What every process-group backend does the same way: wait for all ranks, and sum over them."""
+
+    def barrier(self) -> None:
+        dist.barrier()
+
+    def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
+        dist.all_reduce(tensor)
+        return tensor
