@@ -1,7 +1,7 @@
 """Training speed, olmo against transformers' ``OlmoForCausalLM``, same shape, batch and real tokens.
 
-Each side runs the same fp32 training step (forward, next-token cross-entropy, backward, AdamW) on the same
-batches of real text (Python standard-library source, OLMo tokenizer) in a fresh subprocess of its own, so
+Each side runs its own fp32 training step (forward, next-token cross-entropy as the framework computes it,
+backward, AdamW: olmo's trainer objective; transformers' ``labels=`` loss) on the same batches of real text (Python standard-library source, OLMo tokenizer) in a fresh subprocess of its own, so
 that its peak memory (max RSS) is its own; sides alternate over ``--rounds`` to spread drift. The report:
 tokens per second of each, their ratio, peak memory, and each side's achieved FLOP/s as a share of this
 machine's measured fp32 matmul peak.
@@ -40,7 +40,9 @@ def real_batches(seq_len: int, batch: int, steps: int) -> torch.Tensor:
 
 
 def build(side: str, preset: str) -> tuple[torch.nn.Module, Any]:
+    """The model and its loss function ``ids -> mean next-token cross-entropy``, as each framework trains."""
     from olmo_core.plugins import get_host
+    from olmo_train.objective import LanguageModelObjective
 
     torch.manual_seed(0)
     model = get_host().registry("models").build(preset)
@@ -48,21 +50,26 @@ def build(side: str, preset: str) -> tuple[torch.nn.Module, Any]:
         from olmo_core.nn.hf import to_hf
 
         hf = to_hf(model).train()
-        return hf, lambda ids: hf(input_ids=ids, use_cache=False).logits
-    return model.train(), model
+        return hf, lambda ids: hf(input_ids=ids, labels=ids, use_cache=False).loss
+    objective = LanguageModelObjective()
+
+    def loss(ids: torch.Tensor) -> torch.Tensor:
+        batch = {"input_ids": ids}
+        normalizer = objective.normalizer(batch)
+        return objective.loss(model, next(objective.micro_batches(batch, len(ids))), normalizer)[0]
+
+    return model.train(), loss
 
 
 def run_side(side: str, preset: str, seq_len: int, batch: int, steps: int, warmup: int) -> dict[str, Any]:
     torch.set_num_threads(torch.get_num_threads())
     data = real_batches(seq_len, batch, steps + warmup)
-    module, forward = build(side, preset)
+    module, compute_loss = build(side, preset)
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-5, weight_decay=0.1)
     losses, seconds = [], []
     for i, ids in enumerate(data):
         start = time.perf_counter()
-        logits = forward(ids)
-        loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
-                                                 ids[:, 1:].reshape(-1))
+        loss = compute_loss(ids)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)

@@ -25,9 +25,9 @@ SAMPLE_PROMPT = "Give three tips for staying healthy."
 class SFTStageConfig:
     """Options of the sft stage."""
 
-    method: SFTConfig = field(default_factory=lambda: SFTConfig(max_steps=40, eval_interval=20))
+    method: SFTConfig = field(default_factory=lambda: SFTConfig(max_steps=30, eval_interval=15))
     """The SFT settings (see ``olmo adapt sft --help``)."""
-    save_interval: int = 20
+    save_interval: int = 15
     """Steps between checkpoints (a killed stage resumes from the newest)."""
     sample_prompt: str = SAMPLE_PROMPT
     """A message the tuned model answers in the report (greedy, at most 48 tokens); empty for none."""
@@ -37,9 +37,10 @@ class SFTStageConfig:
 class DPOStageConfig:
     """Options of the dpo stage."""
 
-    method: DPOConfig = field(default_factory=lambda: DPOConfig(max_length=256, max_steps=24, eval_interval=12))
+    method: DPOConfig = field(default_factory=lambda: DPOConfig(max_length=256, max_steps=16, eval_interval=8,
+                                                                     max_examples=128))
     """The DPO settings (see ``olmo adapt dpo --help``)."""
-    save_interval: int = 12
+    save_interval: int = 8
     """Steps between checkpoints."""
     sample_prompt: str = SAMPLE_PROMPT
     """A message the tuned model answers in the report (greedy, at most 48 tokens); empty for none."""

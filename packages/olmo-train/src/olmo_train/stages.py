@@ -30,9 +30,9 @@ class PretrainStageConfig:
     """Tokens per optimizer step."""
     micro_batch_size: int = 8
     """Instances per forward/backward pass."""
-    max_steps: int = 120
+    max_steps: int = 100
     """Optimizer steps."""
-    save_interval: int = 30
+    save_interval: int = 25
     """Steps between checkpoints (a killed stage resumes from the newest)."""
 
 
@@ -73,7 +73,8 @@ class PretrainStage:
         figures = plot_metrics(trainer.run_dir)
         rel = [f.relative_to(context.run_dir) for f in figures]
         rows = read_metrics(trainer.run_dir / "metrics.jsonl")
-        first, last = (rows[0]["loss"], rows[-1]["loss"]) if rows else (None, None)
+        tail = [r["loss"] for r in rows[-10:]]
+        first, last = (rows[0]["loss"], sum(tail) / len(tail)) if rows else (None, None)
         entropy = context.results.get("tokenize", {}).get("unigram_entropy_nats")
         baseline = f" (unigram entropy of the data: {entropy:.3f} nats)" if entropy else ""
         energy = sum(r.get("energy_wh", 0.0) for r in rows)
@@ -86,7 +87,8 @@ class PretrainStage:
         section = "\n".join([
             "## Pretraining", "",
             f"{_name(config.model)} ({_params(trainer.plain_model)} parameters), {trainer.step} steps of "
-            f"{config.global_batch_size:,} tokens ({trainer.tokens_seen:,} tokens): loss {first:.3f} -> {last:.3f}"
+            f"{config.global_batch_size:,} tokens ({trainer.tokens_seen:,} tokens): loss {first:.3f} -> {last:.3f} "
+            f"(mean of the last {len(tail)} steps)"
             f"{baseline}." if rows else f"{_name(config.model)}: no steps recorded.", "",
             "| training time | tokens/s | energy | CO2 |", "|---|---|---|---|",
             f"| {seconds:,.0f} s | {speed:,.0f} | {energy:.2f} Wh ({measured}) | {co2:.2f} g"
