@@ -21,6 +21,7 @@ from olmo_eval.perplexity.evaluator import PerplexityEvalConfig, PerplexityEvalu
 from olmo_eval.sources import read_eval_documents
 
 from tests.conftest import stdlib_documents
+from tests.train.conftest import tokens  # noqa: F401  (the fixture: real token arrays)
 
 
 @dataclass
@@ -105,3 +106,27 @@ def test_downstream_and_perplexity_every_n_steps(model: OLMo, tokenizer: Tokeniz
     ppl = PerplexityEvaluator(PerplexityEvalConfig(window=64)).evaluate(trained, tokenizer, documents)
     assert history[-1]["eval/ppl/python-docs/bits_per_byte"] == pytest.approx(ppl.bits_per_byte, abs=1e-9)
     assert history[-1]["eval/ppl/bits_per_byte"] == pytest.approx(ppl.sources["python-docs"]["bits_per_byte"])
+
+
+def test_in_loop_evaluation_through_olmo_train(tokens: Path, tmp_path: Path) -> None:
+    """The callback selected by name on a real ``olmo train`` run: its metrics land in metrics.jsonl at its
+    interval and at the last step, equal to an offline evaluation of the checkpoint of that step."""
+    from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator
+    from olmo_eval.sources import build_tasks
+    from olmo_core.model_io import load_model
+    from olmo_train.trainer import Trainer
+
+    from tests.train.conftest import config
+
+    trainer = Trainer(config(tokens, tmp_path, "in-loop", max_steps=3, **{
+        "callbacks": "[downstream_eval,metrics,checkpoint]", "callbacks.checkpoint.interval": 1,
+        "callbacks.downstream_eval.interval": 2, "callbacks.downstream_eval.tasks": "[copa]",
+        "callbacks.downstream_eval.limit": 6}))
+    trainer.fit()
+    rows = [json.loads(line) for line in (tmp_path / "in-loop" / "metrics.jsonl").read_text().splitlines()]
+    measured = {r["step"]: {k: v for k, v in r.items() if k.startswith("eval/")} for r in rows}
+    assert not measured[1] and measured[2] and measured[3]
+    loaded = load_model(tmp_path / "in-loop" / "checkpoints" / "step000003")
+    offline = DownstreamEvaluator(DownstreamEvalConfig(limit=6, unconditional=False)).evaluate(loaded.model.eval(), loaded.tokenizer,
+                                                                          build_tasks(["copa"]))
+    assert measured[3]["eval/copa/acc"] == offline[0].accuracy

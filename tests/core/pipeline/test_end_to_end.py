@@ -43,6 +43,7 @@ def test_a_sweep_runs_every_stage_twice_and_compares_the_runs(sweep: Path) -> No
     for job in jobs:
         report = (job / "report.md").read_text()
         assert all(section in report for section in SECTIONS), report
+        assert "| source | fetched | filtered | deduplicated |" in report  # documents per source and step
         figures = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
         assert len(figures) >= 8 and all((job / f).is_file() for f in figures)
         assert "energy" in report.lower() and "CO2" in report and "chance" in report

@@ -343,15 +343,23 @@ def _documents_per_source(dataset: str) -> dict[str, int]:
 
 
 def _composition(context: StageContext, fetched: str, curated: str, steps: dict[str, Any]) -> str:
-    """The curation section of the report: documents per source before and after, with a figure."""
+    """The curation section of the report: documents per source after each step, with a figure."""
     from olmo_core.plots import bar_plot
 
-    before, after = _documents_per_source(fetched), _documents_per_source(curated)
-    figure = bar_plot(context.stage_dir / "composition.png", {"fetched": before, "curated": after},
-                      title="documents per source", ylabel="documents")
-    lines = ["## Curation", "", f"![documents per source]({figure.relative_to(context.run_dir)})", "",
-             "| source | fetched | curated |", "|---|---|---|"]
-    lines += [f"| {s} | {before[s]:,} | {after.get(s, 0):,} |" for s in before]
+    stages = {"fetched": _documents_per_source(fetched)}
+    for step, names in (("filter", "filtered"), ("dedup", "deduplicated"), ("mix", "mixed"),
+                        ("decontaminate", "decontaminated")):
+        if step in steps and steps[step].get("dataset"):
+            stages[names] = _documents_per_source(steps[step]["dataset"])
+    stages["curated"] = _documents_per_source(curated)
+    if len(stages) > 2 and stages["curated"] == stages[list(stages)[-2]]:
+        stages.pop(list(stages)[-2])  # the last step's output is the curated corpus
+    sources = list(stages["fetched"])
+    figure = bar_plot(context.stage_dir / "composition.png", stages, title="documents per source, step by step",
+                      ylabel="documents")
+    lines = ["## Curation", "", f"![documents per source and step]({figure.relative_to(context.run_dir)})", "",
+             "| source | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
+    lines += [f"| {s} | " + " | ".join(f"{counts.get(s, 0):,}" for counts in stages.values()) + " |" for s in sources]
     lines += ["", "Dropped by the filter rules:", ""]
     lines += [f"- {n:,}: `{rule}`" for rule, n in steps["filter"]["dropped_by"].items()]
     lines += [f"- {steps['dedup']['duplicates']:,} duplicates (exact and near), "
