@@ -30,7 +30,7 @@ class SFTStageConfig:
     save_interval: int = 15
     """Steps between checkpoints (a killed stage resumes from the newest)."""
     sample_prompt: str = SAMPLE_PROMPT
-    """A message the tuned model answers in the report (greedy, at most 48 tokens); empty for none."""
+    """A message the tuned model answers in the report (at most 48 tokens); empty for none."""
 
 
 @dataclass(kw_only=True)
@@ -43,7 +43,7 @@ class DPOStageConfig:
     save_interval: int = 8
     """Steps between checkpoints."""
     sample_prompt: str = SAMPLE_PROMPT
-    """A message the tuned model answers in the report (greedy, at most 48 tokens); empty for none."""
+    """A message the tuned model answers in the report (at most 48 tokens); empty for none."""
 
 
 def _callbacks(save_interval: int) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def _callbacks(save_interval: int) -> dict[str, Any]:
 
 
 def sample_conversation(checkpoint: str, prompt: str, *, max_new_tokens: int = 48) -> str:
-    """``prompt`` and the checkpoint's greedy answer, as a markdown block for the report."""
+    """``prompt`` and the checkpoint's answer (sampled with a fixed seed), as a markdown block for the report."""
     from olmo_core.model_io import load_model
 
     from olmo_adapt.chat import Chat, ChatConfig
@@ -66,9 +66,9 @@ def sample_conversation(checkpoint: str, prompt: str, *, max_new_tokens: int = 4
     loaded = load_model(checkpoint)
     loaded.model.eval()
     chat = Chat(loaded.model, TuluTemplate(resolve_tokenizer(Path(checkpoint))),
-                ChatConfig(checkpoint=checkpoint, max_new_tokens=max_new_tokens))
+                ChatConfig(checkpoint=checkpoint, max_new_tokens=max_new_tokens, temperature=0.8, top_p=0.95))
     answer = chat.say(prompt)
-    return "\n".join(["Sample conversation (greedy):", "", "```text", f"<|user|>\n{prompt}", "<|assistant|>",
+    return "\n".join(["Sample conversation (sampled: temperature 0.8, top-p 0.95, seed 0):", "", "```text", f"<|user|>\n{prompt}", "<|assistant|>",
                       answer or "(empty answer)", "```"])
 
 
