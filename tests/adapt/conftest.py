@@ -25,14 +25,6 @@ def _one_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def tokenizer() -> Tokenizer:
-    """The OLMo v1.5 tokenizer (GPT-NeoX-20B with PII tokens)."""
-    from olmo_core.tokenizer import load_builtin
-
-    return load_builtin("olmo-v1.5")
-
-
-@pytest.fixture(scope="session")
 def template(tokenizer: Tokenizer) -> TuluTemplate:
     return TuluTemplate(tokenizer)
 

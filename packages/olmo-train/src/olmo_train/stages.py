@@ -70,7 +70,8 @@ class PretrainStage:
         config = apply_overrides(config, options, prefix="train")
         trainer = Trainer(config)
         trainer.fit()
-        figures = plot_metrics(trainer.run_dir)
+        plots = trainer.callbacks.get("plots")  # drew the figures when training ended, unless deselected
+        figures = plots.figures if plots is not None and plots.figures else plot_metrics(trainer.run_dir)
         rel = [f.relative_to(context.run_dir) for f in figures]
         rows = read_metrics(trainer.run_dir / "metrics.jsonl")
         tail = [r["loss"] for r in rows[-10:]]
