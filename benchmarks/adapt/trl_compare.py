@@ -5,8 +5,9 @@ both sides hold identical weights. Real pairs and conversations from the built-i
 olmo's Tulu template; TRL's collators receive exactly those token ids (``prompt_ids``/``chosen_ids``/
 ``rejected_ids``; ``input_ids``/``labels``). Printed: TRL's and olmo's DPO loss and rewards metrics
 (``dpo`` = TRL ``sigmoid``, ``dpo_norm`` = TRL ``sigmoid_norm``; rewards compared for ``dpo``, where both use
-summed log-probs) and the SFT masked loss, with their differences; then optimizer steps per CPU-second of a DPO
-step on that batch: olmo's trainer (cached reference log-probs) against TRL with its reference model (default)
+summed log-probs) and the SFT masked loss, with their differences, both sides in float64 (so that the
+comparison measures the two implementations, not fp32 rounding of sums of hundreds of log-probs); then, in fp32,
+optimizer steps per CPU-second of a DPO step on that batch: olmo's trainer (cached reference log-probs) against TRL with its reference model (default)
 and with precomputed reference log-probs.
 
     uv run --group bench python benchmarks/adapt/trl_compare.py [--pairs 8] [--max-length 256] [--steps 5]
@@ -42,15 +43,16 @@ def checkpoints(root: Path) -> dict[str, Path]:
     return paths
 
 
-def olmo_dpo(paths: dict[str, Path], pairs: list[Any], loss: str, beta: float) -> tuple[dict[str, float], Any]:
+def olmo_dpo(paths: dict[str, Path], pairs: list[Any], loss: str, beta: float,
+             dtype: torch.dtype = torch.float64) -> tuple[dict[str, float], Any]:
     from olmo_adapt.dpo.data import collate_pairs
     from olmo_adapt.dpo.objective import DPOObjective
     from olmo_adapt.dpo.reference import reference_logps
 
-    reference = load_model(paths["reference"]).model
+    reference = load_model(paths["reference"]).model.to(dtype)
     objective = DPOObjective(loss=loss, beta=beta)
     objective.reference = reference_logps(reference, pairs, rows=len(pairs), pad_id=1, device=torch.device("cpu"))
-    policy = load_model(paths["policy"]).model.train()
+    policy = load_model(paths["policy"]).model.to(dtype).train()
     batch = collate_pairs(pairs, pad_id=1)
     with torch.no_grad():
         _, sums = objective.loss(policy, batch, objective.normalizer(batch))
@@ -58,7 +60,7 @@ def olmo_dpo(paths: dict[str, Path], pairs: list[Any], loss: str, beta: float) -
 
 
 def trl_trainer(paths: dict[str, Path], root: Path, loss: str, beta: float, batch_size: int,
-                precompute: bool = False) -> Any:
+                precompute: bool = False, dtype: torch.dtype = torch.float32) -> Any:
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
@@ -69,8 +71,8 @@ def trl_trainer(paths: dict[str, Path], root: Path, loss: str, beta: float, batc
                      loss_type=[loss], max_length=None, bf16=False, gradient_checkpointing=False, use_cpu=True,
                      report_to="none", learning_rate=1e-4, lr_scheduler_type="constant", max_grad_norm=1.0,
                      precompute_ref_log_probs=precompute, disable_tqdm=True)
-    return DPOTrainer(model=AutoModelForCausalLM.from_pretrained(root / "policy-hf"),
-                      ref_model=AutoModelForCausalLM.from_pretrained(root / "reference-hf"), args=args,
+    return DPOTrainer(model=AutoModelForCausalLM.from_pretrained(root / "policy-hf", dtype=dtype),
+                      ref_model=AutoModelForCausalLM.from_pretrained(root / "reference-hf", dtype=dtype), args=args,
                       train_dataset=rows, processing_class=tokenizer)
 
 
@@ -113,14 +115,15 @@ def sft_losses(paths: dict[str, Path], root: Path, template: Any) -> tuple[float
     examples = tokenize_conversations(records, template, max_length=512, overlong="skip", skips=Skips())
     batch = padded(examples, pad_id=1)
     objective = LanguageModelObjective()
-    model = load_model(paths["policy"]).model
+    model = load_model(paths["policy"]).model.double()
     with torch.no_grad():
         ours, _ = objective.loss(model, next(objective.micro_batches(batch, len(examples))), objective.normalizer(batch))
     tokenizer = AutoTokenizer.from_pretrained(root / "policy-hf")
     args = SFTConfig(output_dir=str(root / "trl-sft"), per_device_train_batch_size=len(examples), bf16=False,
                      gradient_checkpointing=False, use_cpu=True, report_to="none",
                      max_length=None, disable_tqdm=True)
-    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(root / "policy-hf"), args=args,
+    policy = AutoModelForCausalLM.from_pretrained(root / "policy-hf", dtype=torch.float64)
+    trainer = SFTTrainer(model=policy, args=args,
                          train_dataset=Dataset.from_list([{"input_ids": [1, 2, 3]}]), processing_class=tokenizer)
     rows = []
     for example in examples:
@@ -202,14 +205,13 @@ def main() -> None:
         root = Path(tmp)
         paths = checkpoints(root)
         for ours, theirs, beta in (("dpo", "sigmoid", 0.1), ("dpo_norm", "sigmoid_norm", 5.0)):
-            mine, objective = olmo_dpo(paths, pairs, ours, beta)
-            other = trl_dpo(trl_trainer(paths, root, theirs, beta, len(pairs)), pairs)
+            mine, _ = olmo_dpo(paths, pairs, ours, beta)
+            other = trl_dpo(trl_trainer(paths, root, theirs, beta, len(pairs), dtype=torch.float64), pairs)
             keys = METRICS if ours == "dpo" else ("loss",)
             report[ours] = {k: {"olmo": mine[k], "trl": other[k], "diff": abs(mine[k] - other[k])} for k in keys}
-            if ours == "dpo":
-                dpo_objective = objective
         ours_sft, theirs_sft = sft_losses(paths, root, template)
         report["sft_masked_loss"] = {"olmo": ours_sft, "trl": theirs_sft, "diff": abs(ours_sft - theirs_sft)}
+        _, dpo_objective = olmo_dpo(paths, pairs, "dpo", 0.1, dtype=torch.float32)
         olmo_rate = olmo_steps(paths, root, dpo_objective, pairs, options.steps)
         trl_rate = trl_steps(trl_trainer(paths, root, "sigmoid", 0.1, len(pairs)), pairs, options.steps)
         trl_cached = trl_steps(trl_trainer(paths, root, "sigmoid", 0.1, len(pairs)), pairs, options.steps,

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ce_sum = torch.zeros((), device=backend.device)
         for i in range(args.accum):
             with backend.micro_step(model, last=i == args.accum - 1):
-                micro_loss, ce, _ = step_loss(model(ids[i]), labels[i], step_tokens=normalizer)
+                micro_loss, ce, _ = step_loss(model(ids[i], labels=labels[i]), step_tokens=normalizer)
                 micro_loss.backward()
             ce_sum += ce.float()
         backend.clip_grad_norm(model, 1.0)

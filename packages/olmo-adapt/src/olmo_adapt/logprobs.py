@@ -1,4 +1,4 @@
-"""Per-sequence log-probabilities of the labelled tokens, in fp32."""
+"""Per-sequence log-probabilities of the labelled tokens, in fp32 (or float64 from float64 logits)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def sequence_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Te
     fp32 log-softmax, so prompts and padding cost nothing.
     """
     mask = labels != IGNORE
-    picked = F.cross_entropy(logits[mask].float(), labels[mask], reduction="none")
+    dtype = torch.promote_types(logits.dtype, torch.float32)
+    picked = F.cross_entropy(logits[mask].to(dtype), labels[mask], reduction="none")
     rows = mask.nonzero()[:, 0]
-    sums = torch.zeros(labels.shape[0], dtype=torch.float32, device=logits.device).index_add(0, rows, -picked)
+    sums = torch.zeros(labels.shape[0], dtype=dtype, device=logits.device).index_add(0, rows, -picked)
     return sums, mask.sum(dim=-1)

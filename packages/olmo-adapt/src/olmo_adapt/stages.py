@@ -13,8 +13,8 @@ from typing import Any
 from olmo_core.pipeline.stage import StageContext
 from olmo_core.plugins import get_host
 
-from olmo_adapt.dpo.method import DPO, DPOConfig
-from olmo_adapt.sft.method import SFT, SFTConfig
+from olmo_adapt.dpo.config import DPOConfig
+from olmo_adapt.sft.config import SFTConfig
 
 __all__ = ["DPOStage", "DPOStageConfig", "SFTStage", "SFTStageConfig", "sample_conversation"]
 
@@ -96,6 +96,8 @@ class SFTStage:
 
     def run(self, context: StageContext) -> dict[str, Any]:
         c = self.config.method
+        from olmo_adapt.sft.method import SFT
+
         return _run(SFT(c), context, start_from="pretrain", save_interval=self.config.save_interval,
                     sample_prompt=self.config.sample_prompt,
                     title="Instruction tuning (SFT)",
@@ -111,6 +113,8 @@ class DPOStage:
 
     def run(self, context: StageContext) -> dict[str, Any]:
         c = self.config.method
+        from olmo_adapt.dpo.method import DPO
+
         return _run(DPO(c), context, start_from="sft", save_interval=self.config.save_interval,
                     sample_prompt=self.config.sample_prompt,
                     title="Preference tuning (DPO)",

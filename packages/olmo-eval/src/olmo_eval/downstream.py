@@ -14,7 +14,6 @@ from typing import Any
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.metrics import accuracies, chance
-from olmo_eval.scoring.engine import fast_model, score_rows
 from olmo_eval.scoring.requests import build_rows, encode_requests
 from olmo_eval.tasks.base import Task, subsample
 
@@ -87,6 +86,8 @@ class DownstreamEvaluator:
     def evaluate(self, model: Any, tokenizer: Tokenizer, tasks: Sequence[Task], *,
                  progress: bool = False) -> list[TaskResult]:
         """Score every task on ``model`` and return one result per task, records included."""
+        from olmo_eval.scoring.engine import fast_model, score_rows  # torch, when evaluating
+
         c = self.config
         selected = [(task, subsample(task.instances(), c.limit, c.seed)) for task in tasks]
         pairs: list[tuple[str, str]] = []

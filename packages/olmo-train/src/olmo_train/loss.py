@@ -3,7 +3,8 @@
 Cross-entropy is summed over the labelled tokens of a micro-batch and divided by the number of labelled
 tokens of the whole optimizer step (all micro-batches, all ranks), so that the gradient does not depend on
 how the step is split. The optional z-loss adds ``multiplier * logsumexp(logits)^2`` per labelled token,
-normalized the same way.
+normalized the same way. The sums come from the model itself (``model(input_ids, labels=...)``), which
+computes them without materializing the logits (:mod:`olmo_core.nn.lm_loss`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["IGNORE", "labels_for", "step_loss"]
+from olmo_core.nn.lm_loss import IGNORE, LMLossSums
 
-IGNORE = -100
+__all__ = ["IGNORE", "labels_for", "step_loss"]
 
 
 def labels_for(input_ids: torch.Tensor) -> torch.Tensor:
@@ -21,20 +22,11 @@ def labels_for(input_ids: torch.Tensor) -> torch.Tensor:
     return F.pad(input_ids[:, 1:], (0, 1), value=IGNORE)
 
 
-def step_loss(logits: torch.Tensor, labels: torch.Tensor, *, step_tokens: int | torch.Tensor,
-              z_loss: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def step_loss(sums: LMLossSums, *, step_tokens: int | torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """``(loss to backpropagate, summed cross-entropy, summed z-loss)`` of one micro-batch.
 
-    ``step_tokens`` is the labelled-token count of the whole optimizer step; the returned loss is this
-    micro-batch's share of the step's mean loss.
+    ``sums`` are the model's summed loss terms over the micro-batch; ``step_tokens`` is the labelled-token
+    count of the whole optimizer step, so the returned loss is this micro-batch's share of the step's mean.
     """
-    flat_logits = logits.reshape(-1, logits.shape[-1]).float()
-    flat_labels = labels.reshape(-1)
-    ce_sum = F.cross_entropy(flat_logits, flat_labels, ignore_index=IGNORE, reduction="sum")
-    loss = ce_sum / step_tokens
-    z_sum = None
-    if z_loss:
-        mask = flat_labels != IGNORE
-        z_sum = torch.logsumexp(flat_logits[mask], dim=-1).pow(2).sum()
-        loss = loss + z_loss * z_sum / step_tokens
-    return loss, ce_sum.detach(), None if z_sum is None else z_sum.detach()
+    return sums.total / step_tokens, sums.ce, sums.z

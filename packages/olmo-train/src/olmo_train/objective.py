@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import torch
 
-from olmo_train.loss import labels_for, step_loss
+from olmo_train.loss import IGNORE, labels_for, step_loss
 
 __all__ = ["LanguageModelObjective", "Objective", "row_slices"]
 
@@ -72,12 +72,12 @@ class LanguageModelObjective:
             labels = labels_for(batch["input_ids"])
             if "label_mask" in batch:
                 keep = labels_for(batch["label_mask"].long()).bool()
-                labels = labels.masked_fill(~keep | (labels == -100), -100)
+                labels = labels.masked_fill(~keep | (labels == IGNORE), IGNORE)
             batch["labels"] = labels
         return batch["labels"]  # type: ignore[no-any-return]
 
     def normalizer(self, batch: Batch) -> torch.Tensor:
-        return (self._labels(batch) != -100).sum()
+        return (self._labels(batch) != IGNORE).sum()
 
     def tokens(self, batch: Batch) -> int:
         return int(batch["input_ids"].numel())
@@ -89,9 +89,9 @@ class LanguageModelObjective:
     def loss(self, model: torch.nn.Module, micro_batch: Batch,
              normalizer: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         doc_lens = micro_batch.get("doc_lens") if self.doc_masking else None
-        logits = model(micro_batch["input_ids"], doc_lens=doc_lens) if doc_lens is not None \
-            else model(micro_batch["input_ids"])
-        loss, ce_sum, z_sum = step_loss(logits, micro_batch["labels"], step_tokens=normalizer, z_loss=self.z_loss)
+        extra = {"doc_lens": doc_lens} if doc_lens is not None else {}
+        lm_sums = model(micro_batch["input_ids"], labels=micro_batch["labels"], z_loss=self.z_loss, **extra)
+        loss, ce_sum, z_sum = step_loss(lm_sums, step_tokens=normalizer)
         sums = {"ce": ce_sum}
         if z_sum is not None:
             sums["z"] = z_sum

@@ -7,7 +7,7 @@ from typing import Any
 from olmo_core.plugins import hookimpl
 from olmo_core.registry import Register
 
-from olmo_train.backends.single import SingleDevice, SingleDeviceConfig
+from olmo_train.backends.configs import DDPConfig, FSDPConfig, SingleDeviceConfig
 from olmo_train.callbacks.checkpoint import CheckpointCallback, CheckpointConfig
 from olmo_train.callbacks.energy import EnergyCallback, EnergyConfig
 from olmo_train.callbacks.loss_guard import LossGuard, LossGuardConfig
@@ -28,14 +28,33 @@ def olmo_register_commands(register: Register) -> None:
     register("train", train_command, config=TrainConfig)
 
 
+def single(config: SingleDeviceConfig) -> Any:
+    """One process, one device (a CPU or one GPU)."""
+    from olmo_train.backends.single import SingleDevice
+
+    return SingleDevice(config)
+
+
+def ddp(config: DDPConfig) -> Any:
+    """DistributedDataParallel: every rank holds the whole model; gradients are summed once per step."""
+    from olmo_train.backends.ddp import DDPBackend
+
+    return DDPBackend(config)
+
+
+def fsdp(config: FSDPConfig) -> Any:
+    """FSDP2: parameters, gradients and optimizer state sharded over the ranks, block by block."""
+    from olmo_train.backends.fsdp import FSDPBackend
+
+    return FSDPBackend(config)
+
+
 @hookimpl(trylast=True)
 def olmo_register_train_backends(register: Register) -> None:
-    from olmo_train.backends.ddp import DDPBackend, DDPConfig
-    from olmo_train.backends.fsdp import FSDPBackend, FSDPConfig
-
-    register("single", SingleDevice, config=SingleDeviceConfig)
-    register("ddp", DDPBackend, config=DDPConfig)
-    register("fsdp", FSDPBackend, config=FSDPConfig)
+    # torch loads when a backend is built, not when `olmo` starts
+    register("single", single, config=SingleDeviceConfig)
+    register("ddp", ddp, config=DDPConfig)
+    register("fsdp", fsdp, config=FSDPConfig)
 
 
 @hookimpl(trylast=True)

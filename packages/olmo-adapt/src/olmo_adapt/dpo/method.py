@@ -9,7 +9,6 @@ during training with the same loss and rewards (``eval/rewards/accuracies`` ...)
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from olmo_core.assets import cache_dir
 from olmo_core.errors import ConfigError
 
 from olmo_adapt.checkpoints import check_same_tokenizer
-from olmo_adapt.datasets import BUILTIN_PAIRS, held_out_split, load_pairs
+from olmo_adapt.datasets import held_out_split, load_pairs
 from olmo_adapt.dpo.data import Pair, collate_pairs, tokenize_pairs
 from olmo_adapt.dpo.loss import LOSSES
 from olmo_adapt.dpo.objective import DPOObjective, pair_sums, sums_to_metrics
@@ -27,48 +26,10 @@ from olmo_adapt.dpo.reference import cached_reference_logps
 from olmo_adapt.evaluation import HeldOutEvaluation
 from olmo_adapt.examples import Skips
 from olmo_adapt.loader import ExampleLoader
-from olmo_adapt.method import AdaptRun, MethodSettings, Prepared
+from olmo_adapt.dpo.config import DPO_OLMO_7B, DPO_TULU3, DPOConfig
+from olmo_adapt.method import AdaptRun, Prepared
 
 __all__ = ["DPO", "DPOConfig", "DPO_OLMO_7B", "DPO_TULU3"]
-
-
-@dataclass(kw_only=True)
-class DPOConfig(MethodSettings):
-    """Options of ``dpo``. The defaults run in a minute or two on 2 CPU cores on the built-in pairs; the
-    ``dpo-olmo-7b`` preset has the paper's settings."""
-
-    data: str = BUILTIN_PAIRS
-    """``dpo_en_demo`` (built in) or a JSON lines file of pairs."""
-    eval_examples: int = 40
-    max_length: int = 384
-    overlong: str = "truncate"
-    lr: float = 5e-4
-    epochs: float = 2.0
-    warmup_ratio: float = 0.1
-    batch_size: int = 8
-    micro_batch_size: int = 4
-    """Pairs per forward/backward pass (twice as many rows)."""
-    loss: str = "dpo"
-    """``dpo``, ``dpo_norm`` (length-normalized) or ``ipo``."""
-    beta: float = 0.1
-    """Strength of the pull toward the reference (β)."""
-    reference: str | None = None
-    """The reference checkpoint (default: the checkpoint training starts from)."""
-    reference_cache: str | None = None
-    """Where reference log-probabilities are cached (default: ``<olmo cache>/dpo-reference``)."""
-
-
-DPO_OLMO_7B = DPOConfig(data=BUILTIN_PAIRS, eval_examples=0, max_length=2048, overlong="truncate", lr=5e-7,
-                        epochs=3.0, warmup_ratio=0.1, weight_decay=0.0, grad_clip=None, batch_size=32,
-                        micro_batch_size=1, loss="dpo", beta=0.1)
-"""OLMo-7B-Instruct's DPO (Groeneveld et al. 2024; "same as Tulu 2"): β 0.1, lr 5e-7, 3 epochs, 10% linear
-warmup then linear decay to 0, no weight decay, no clipping, 2048 tokens, 32 pairs per step."""
-
-DPO_TULU3 = DPOConfig(data=BUILTIN_PAIRS, eval_examples=0, max_length=2048, overlong="truncate", lr=5e-7,
-                      epochs=1.0, warmup_ratio=0.1, weight_decay=0.0, grad_clip=None, batch_size=128,
-                      micro_batch_size=1, loss="dpo_norm", beta=5.0)
-"""Length-normalized DPO as in Tulu 3 and OLMo 2 (open-instruct ``olmo2_1124_7b_dpo.yaml``): β 5, lr 5e-7,
-1 epoch, 10% warmup, 2048 tokens, 128 pairs per step."""
 
 
 class DPO:

@@ -9,48 +9,23 @@ micro-batching or world size.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import torch
 
 from olmo_train.objective import LanguageModelObjective
 
-from olmo_adapt.datasets import BUILTIN_SFT, held_out_split, load_conversations
+from olmo_adapt.datasets import held_out_split, load_conversations
 from olmo_adapt.evaluation import HeldOutEvaluation
 from olmo_adapt.examples import Skips, check_messages
 from olmo_adapt.loader import ExampleLoader
-from olmo_adapt.method import AdaptRun, MethodSettings, Prepared
+from olmo_adapt.method import AdaptRun, Prepared
+from olmo_adapt.sft.config import SFT_OLMO_7B, SFTConfig
 from olmo_adapt.sft.batches import pack, padded
 from olmo_adapt.template import TuluTemplate
 from olmo_adapt.tokenize import Tokens, fit
 from olmo_core.errors import ConfigError
 
 __all__ = ["SFT", "SFTConfig", "tokenize_conversations"]
-
-
-@dataclass(kw_only=True)
-class SFTConfig(MethodSettings):
-    """Options of ``sft``. The defaults train a small model on the built-in set in a minute or two on 2 CPU
-    cores; the ``sft-olmo-7b`` preset has the paper's settings."""
-
-    data: str = BUILTIN_SFT
-    """``alpaca_en_demo`` (built in) or a ``messages`` JSON lines file."""
-    eval_examples: int = 49
-    max_length: int = 256
-    lr: float = 1e-3
-    epochs: float = 1.0
-    warmup_ratio: float = 0.03
-    batch_size: int = 16
-    micro_batch_size: int = 8
-    packing: bool = False
-    """Pack several conversations into each row of ``max_length`` tokens, attending only within each."""
-
-
-SFT_OLMO_7B = SFTConfig(data=BUILTIN_SFT, eval_examples=0, max_length=2048, overlong="skip", lr=2e-6, epochs=3.0,
-                        warmup_ratio=0.03, weight_decay=0.0, grad_clip=None, batch_size=128, micro_batch_size=1)
-"""OLMo-7B-SFT (Groeneveld et al. 2024; open-instruct ``olmo_7b_sft.yaml``): lr 2e-6, 3 epochs, 3% linear warmup
-then linear decay to 0, no weight decay, no clipping, 2048 tokens (longer conversations left out, as in
-``tulu-v2-sft-mixture-olmo-2048``), 128 conversations per step."""
 
 
 def tokenize_conversations(records: list[dict], template: TuluTemplate, *, max_length: int, overlong: str,

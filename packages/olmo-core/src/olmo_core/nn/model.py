@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from olmo_core.nn.config import OLMoConfig
+from olmo_core.nn.lm_loss import LMLossSums, linear_cross_entropy
 
 __all__ = ["KVCache", "OLMo", "OLMoBlock"]
 
@@ -222,7 +223,9 @@ class OLMo(nn.Module):
         doc_lens: torch.Tensor | None = None,
         past_key_values: KVCache | None = None,
         use_cache: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, KVCache]:
+        labels: torch.Tensor | None = None,
+        z_loss: float = 0.0,
+    ) -> torch.Tensor | tuple[torch.Tensor, KVCache] | LMLossSums:
         """Logits ``(batch, seq, embedding_size)`` for ``input_ids`` ``(batch, seq)``.
 
         :param doc_lens: ``(batch, max_docs)`` lengths of the documents packed into each row, in order and
@@ -232,11 +235,18 @@ class OLMo(nn.Module):
         :param past_key_values: the cache of the tokens before ``input_ids``; they sit at positions
             ``0 .. past-1`` and the new ones follow.
         :param use_cache: also return the cache extended with ``input_ids``, as ``(logits, cache)``.
+        :param labels: ``(batch, seq)`` next-token targets (``IGNORE`` where none): return the summed
+            cross-entropy (and ``z_loss``-weighted z-loss) as :class:`~olmo_core.nn.lm_loss.LMLossSums`
+            instead of logits, computed chunk by chunk without materializing the logits
+            (:func:`~olmo_core.nn.lm_loss.linear_cross_entropy`). This is how training calls the model.
+        :param z_loss: the z-loss multiplier, with ``labels``.
         """
         batch, seq = input_ids.shape
         past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
         if doc_lens is not None and past_len:
             raise ValueError("doc_lens cannot be combined with past_key_values")
+        if labels is not None and use_cache:
+            raise ValueError("labels (a loss) cannot be combined with use_cache")
         cos, sin = self.rope.tables(past_len + seq, input_ids.device)
         rope = (cos[past_len:], sin[past_len:])
         mask = None
@@ -251,6 +261,8 @@ class OLMo(nn.Module):
             x, present = block(x, rope, mask, None if past_key_values is None else past_key_values[i])
             if use_cache:
                 cache.append(present)
+        if labels is not None:
+            return linear_cross_entropy(self.transformer.ln_f(x), self.lm_head, labels, z_loss=z_loss)
         logits = F.linear(self.transformer.ln_f(x), self.lm_head)
         return (logits, cache) if use_cache else logits
 

@@ -19,7 +19,6 @@ from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.downstream import model_max_length
 from olmo_eval.perplexity.windows import windows
-from olmo_eval.scoring.engine import score_rows
 from olmo_eval.scoring.rows import Row
 
 __all__ = ["PerplexityEvalConfig", "PerplexityEvaluator", "PerplexityResult", "aggregate"]
@@ -105,6 +104,8 @@ class PerplexityEvaluator:
     def evaluate(self, model: Any, tokenizer: Tokenizer, documents: Iterable[tuple[Document, str]], *,
                  progress: bool = False) -> PerplexityResult:
         """Score every ``(document, domain)``; documents without text are skipped."""
+        from olmo_eval.scoring.engine import score_rows  # torch, when evaluating
+
         docs = [(d, domain) for d, domain in documents if d.text]
         encoded = tokenizer.encode_batch([d.text for d, _ in docs])
         length = self.config.window or model_max_length(model)

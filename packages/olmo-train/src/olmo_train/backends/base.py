@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Backend", "PrecisionConfig", "autocast_context", "resolve_device", "resolve_precision"]
 
@@ -64,6 +65,8 @@ class Backend(Protocol):
 
 def resolve_device(spec: str, *, local_rank: int = 0) -> torch.device:
     """The ``torch.device`` that ``spec`` names (``auto``: the local GPU when there is one)."""
+    import torch
+
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"
     if spec == "cuda":
@@ -84,6 +87,8 @@ def resolve_precision(spec: str, device: torch.device) -> str:
 
 def autocast_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
     """bf16 autocast on ``device`` for ``precision='bf16'``, else nothing."""
+    import torch
+
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()

@@ -1,7 +1,6 @@
 """``ddp``: every rank holds the whole model; gradients are summed across ranks once per step."""
 
 import contextlib
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -9,19 +8,11 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from olmo_train.backends.base import autocast_context
-from olmo_train.backends.process_group import (Collectives, DistributedConfig, join_process_group,
-                                                leave_process_group)
+from olmo_train.backends.configs import DDPConfig
+from olmo_train.backends.process_group import Collectives, join_process_group, leave_process_group
 from olmo_train.backends.single import prepare_plain_model
 
 __all__ = ["DDPBackend", "DDPConfig", "sum_gradients_hook"]
-
-
-@dataclass(kw_only=True)
-class DDPConfig(DistributedConfig):
-    """Options of the DDP backend."""
-
-    bucket_cap_mb: float = 25.0
-    """Size of the gradient buckets that are all-reduced while the backward pass goes on."""
 
 
 def sum_gradients_hook(state: Any, bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,24 +18,12 @@ from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor
 
 from olmo_core.errors import ConfigError
-from olmo_train.backends.process_group import (Collectives, DistributedConfig, join_process_group,
-                                                leave_process_group)
+from olmo_train.backends.configs import FSDPConfig
+from olmo_train.backends.process_group import Collectives, join_process_group, leave_process_group
 from olmo_train.backends.single import prepare_plain_model
 from olmo_train.model_setup import blocks_of
 
 __all__ = ["FSDPBackend", "FSDPConfig", "apply_fsdp", "device_mesh"]
-
-
-@dataclass(kw_only=True)
-class FSDPConfig(DistributedConfig):
-    """Options of the FSDP2 backend."""
-
-    reshard_after_forward: bool = True
-    """Free each block's gathered parameters after its forward pass and gather them again for the backward
-    pass (ZeRO-3: least memory); ``false`` keeps them (ZeRO-2 like: less communication, more memory)."""
-    replicas: int = 1
-    """Hybrid sharding: split the ranks into this many replica groups, each holding a full sharded copy
-    (usually the number of nodes); 1 shards over all ranks."""
 
 
 def device_mesh(device: torch.device, world_size: int, replicas: int) -> DeviceMesh:

@@ -18,18 +18,11 @@ import torch
 import torch.distributed as dist
 
 from olmo_core.errors import ConfigError
-from olmo_train.backends.base import PrecisionConfig, resolve_device, resolve_precision
+from olmo_train.backends.base import resolve_device, resolve_precision
+from olmo_train.backends.configs import DistributedConfig
 from olmo_train.vendors import Vendor, select_vendor
 
 __all__ = ["Collectives", "DistributedConfig", "ProcessGroup", "join_process_group", "leave_process_group"]
-
-
-@dataclass(kw_only=True)
-class DistributedConfig(PrecisionConfig):
-    """Options shared by the distributed backends."""
-
-    timeout_s: float = 600.0
-    """Seconds a collective may wait for the other ranks before the job fails (a dead or stuck rank)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from olmo_train.backends.base import PrecisionConfig, autocast_context, resolve_device, resolve_precision
+from olmo_train.backends.configs import SingleDeviceConfig
 from olmo_train.model_setup import apply_activation_checkpointing, apply_compile
 
 __all__ = ["SingleDevice", "SingleDeviceConfig", "prepare_plain_model"]
-
-
-@dataclass(kw_only=True)
-class SingleDeviceConfig(PrecisionConfig):
-    """Options of the single-device backend."""
 
 
 def prepare_plain_model(model: torch.nn.Module, config: PrecisionConfig, device: torch.device) -> torch.nn.Module:

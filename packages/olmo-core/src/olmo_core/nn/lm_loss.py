@@ -1,0 +1,131 @@
+"""Next-token cross-entropy straight from the final hidden states, without the full logits.
+
+The LM head of a small model is most of its training step: a ``(tokens, vocabulary)`` fp32 logits tensor
+(2048 x 50,304 floats is 412 MB) is written by the head's matmul, read and written again by the
+log-softmax, its gradient and their copies. :func:`linear_cross_entropy` instead walks the labelled tokens
+in chunks of ``chunk_tokens`` rows: for each chunk it computes the logits, the log-softmax, the loss terms
+and, when gradients are wanted, the chunk's gradient with respect to the hidden states and its share of the
+head's weight gradient, reusing two chunk-sized buffers. The backward pass only scales those gradients.
+Unlabelled positions (``IGNORE``) cost nothing.
+
+Values equal ``F.cross_entropy(hidden @ weight.T, labels, reduction="sum")`` to float rounding (summation
+order differs); the z-loss term is ``sum(logsumexp(logits)^2)`` over labelled tokens, as in OLMo.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+
+__all__ = ["IGNORE", "LMLossSums", "linear_cross_entropy"]
+
+IGNORE = -100
+"""The label of a position that is not predicted (padding, prompts, the last position)."""
+
+DEFAULT_CHUNK_TOKENS = 256
+
+
+class LMLossSums(NamedTuple):
+    """Summed loss terms over the labelled tokens of a batch.
+
+    ``total`` (``ce + z_loss * z``) carries the gradient; ``ce`` and ``z`` are detached, for metrics
+    (``z`` is ``None`` without z-loss). Divide by the labelled-token count you normalize by.
+    """
+
+    total: torch.Tensor
+    ce: torch.Tensor
+    z: torch.Tensor | None
+
+
+def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, *,
+                         z_loss: float = 0.0, chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> LMLossSums:
+    """Summed cross-entropy (and z-loss) of ``labels`` under the logits ``hidden @ weight.T``.
+
+    :param hidden: ``(..., d_model)`` final (normalized) hidden states.
+    :param weight: ``(vocabulary, d_model)`` LM head.
+    :param labels: ``hidden.shape[:-1]`` target ids, ``IGNORE`` where nothing is predicted.
+    :param z_loss: multiplier of the z-loss term in ``total``.
+    :param chunk_tokens: rows of logits materialized at a time.
+
+    Under autocast the matmuls run in the autocast dtype and the softmax in fp32, as the plain head would.
+    """
+    if hidden.shape[:-1] != labels.shape:
+        raise ValueError(f"labels {tuple(labels.shape)} do not match hidden states {tuple(hidden.shape)}")
+    if chunk_tokens < 1:
+        raise ValueError(f"chunk_tokens must be at least 1, not {chunk_tokens}")
+    total, ce, z = _LinearCrossEntropy.apply(hidden, weight, labels, float(z_loss), int(chunk_tokens))
+    return LMLossSums(total, ce, z if z_loss else None)
+
+
+def _compute_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:
+    if torch.is_autocast_enabled(device.type):
+        return torch.get_autocast_dtype(device.type)
+    return dtype
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, z_loss: float,
+                chunk_tokens: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        dtype = _compute_dtype(hidden.device, hidden.dtype)
+        want_hidden, want_weight = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        with torch.autocast(hidden.device.type, enabled=False):
+            flat_labels = labels.reshape(-1)
+            rows = (flat_labels != IGNORE).nonzero().squeeze(1)
+            h = hidden.reshape(-1, hidden.shape[-1]).index_select(0, rows).to(dtype)
+            targets = flat_labels.index_select(0, rows)
+            w = weight.to(dtype)
+            acc = torch.promote_types(dtype, torch.float32)  # softmax and sums: fp32 at least
+            n, vocab = len(rows), w.shape[0]
+            ce = torch.zeros((), dtype=acc, device=hidden.device)
+            z = torch.zeros_like(ce)
+            grad_h = torch.empty_like(h) if want_hidden else None
+            grad_w = torch.zeros(w.shape, dtype=acc, device=w.device) if want_weight else None
+            size = min(chunk_tokens, max(n, 1))
+            logits_buf = torch.empty(size, vocab, dtype=dtype, device=h.device)
+            logp_buf = torch.empty(size, vocab, dtype=acc, device=h.device)
+            for start in range(0, n, size):
+                stop = min(start + size, n)
+                chunk, t = h[start:stop], targets[start:stop]
+                logits = torch.mm(chunk, w.t(), out=logits_buf[:stop - start])
+                logp = torch.log_softmax(logits.to(acc), 1, out=logp_buf[:stop - start])
+                index = torch.arange(stop - start, device=h.device)
+                target_logp = logp[index, t]
+                ce -= target_logp.sum()
+                if z_loss:
+                    lse = logits[index, t].to(acc) - target_logp
+                    z += lse.pow(2).sum()
+                if grad_h is None and grad_w is None:
+                    continue
+                grad = logp.exp_()  # softmax: d ce / d logits = softmax - onehot(target)
+                if z_loss:  # d z / d logits = 2 lse softmax
+                    grad.mul_((1 + 2 * z_loss * lse)[:, None])
+                grad[index, t] -= 1
+                grad = grad.to(dtype)
+                if grad_h is not None:
+                    torch.mm(grad, w, out=grad_h[start:stop])
+                if grad_w is not None:
+                    if dtype == acc:
+                        grad_w.addmm_(grad.t(), chunk)
+                    else:
+                        grad_w += torch.mm(grad.t(), chunk).to(acc)
+            total = ce + z_loss * z
+        ctx.mark_non_differentiable(ce, z)
+        ctx.shapes = hidden.shape, hidden.dtype, weight.dtype
+        ctx.save_for_backward(rows, grad_h if grad_h is not None else h.new_empty(0),
+                              grad_w if grad_w is not None else h.new_empty(0))
+        return total, ce, z
+
+    @staticmethod
+    def backward(ctx: Any, grad_total: torch.Tensor, *_: Any) -> tuple[torch.Tensor | None, ...]:
+        rows, grad_h, grad_w = ctx.saved_tensors
+        shape, hidden_dtype, weight_dtype = ctx.shapes
+        grad_hidden = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            flat = torch.zeros(shape[:-1].numel(), shape[-1], dtype=hidden_dtype, device=grad_h.device)
+            flat.index_copy_(0, rows, (grad_h * grad_total).to(hidden_dtype))
+            grad_hidden = flat.view(shape)
+        if ctx.needs_input_grad[1]:
+            grad_weight = (grad_w * grad_total).to(weight_dtype)
+        return grad_hidden, grad_weight, None, None, None

@@ -1,0 +1,113 @@
+"""The chunked LM-head cross-entropy against the plain logits path, computed in float64."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from olmo_core.nn.config import OLMoConfig
+from olmo_core.nn.lm_loss import IGNORE, linear_cross_entropy
+from olmo_core.nn.model import OLMo
+
+
+def reference(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
+              z_loss: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(ce sum, z sum)`` from the full logits: ``F.cross_entropy`` and an explicit logsumexp."""
+    logits = (hidden @ weight.T).reshape(-1, weight.shape[0])
+    flat = labels.reshape(-1)
+    ce = F.cross_entropy(logits, flat, ignore_index=IGNORE, reduction="sum")
+    z = torch.logsumexp(logits[flat != IGNORE], dim=-1).pow(2).sum()
+    return ce, z
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+@pytest.mark.parametrize("z_loss", [0.0, 1e-2])
+def test_values_and_gradients_equal_the_full_logits(chunk: int, z_loss: float) -> None:
+    torch.manual_seed(0)
+    hidden = torch.randn(3, 41, 16, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(90, 16, dtype=torch.float64, requires_grad=True)
+    labels = torch.randint(0, 90, (3, 41))
+    labels[0, :9] = IGNORE  # a masked prompt
+    labels[:, -1] = IGNORE  # the last position predicts nothing
+
+    sums = linear_cross_entropy(hidden, weight, labels, z_loss=z_loss, chunk_tokens=chunk)
+    (2.5 * sums.total).backward()
+    got = hidden.grad.clone(), weight.grad.clone()
+    hidden.grad = weight.grad = None
+    ce, z = reference(hidden, weight, labels, z_loss)
+    (2.5 * (ce + z_loss * z)).backward()
+
+    torch.testing.assert_close(sums.ce, ce.detach(), rtol=1e-12, atol=0)
+    assert (sums.z is None) == (z_loss == 0)
+    if sums.z is not None:
+        torch.testing.assert_close(sums.z, z.detach(), rtol=1e-12, atol=0)
+    torch.testing.assert_close(got[0], hidden.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(got[1], weight.grad, rtol=1e-10, atol=1e-12)
+    assert got[0][0, :9].abs().max() == 0  # unlabelled positions get no gradient
+    assert not sums.ce.requires_grad
+
+
+def test_float32_agrees_with_float64() -> None:
+    torch.manual_seed(1)
+    hidden, weight = torch.randn(2, 64, 32), torch.randn(5000, 32) * 0.2
+    labels = torch.randint(0, 5000, (2, 64))
+    ce, _ = reference(hidden.double(), weight.double(), labels, 0.0)
+    got = linear_cross_entropy(hidden, weight, labels).ce
+    assert got.dtype == torch.float32
+    assert abs(float(got) - float(ce)) / float(ce) < 1e-6
+
+
+def test_nothing_labelled_gives_zero_loss_and_zero_gradients() -> None:
+    hidden = torch.randn(1, 5, 8, requires_grad=True)
+    weight = torch.randn(20, 8, requires_grad=True)
+    sums = linear_cross_entropy(hidden, weight, torch.full((1, 5), IGNORE))
+    sums.total.backward()
+    assert float(sums.ce) == 0.0
+    assert hidden.grad.abs().max() == 0 and weight.grad.abs().max() == 0
+
+
+def test_without_gradients_only_values_are_computed() -> None:
+    hidden, weight = torch.randn(1, 6, 8), torch.randn(20, 8)
+    labels = torch.randint(0, 20, (1, 6))
+    with torch.no_grad():
+        sums = linear_cross_entropy(hidden, weight, labels, chunk_tokens=4)
+    torch.testing.assert_close(sums.ce, reference(hidden, weight, labels, 0.0)[0], rtol=1e-6, atol=0)
+
+
+def test_bfloat16_autocast_runs_matmuls_in_bfloat16_and_keeps_gradient_dtypes() -> None:
+    torch.manual_seed(2)
+    hidden = torch.randn(2, 32, 16, requires_grad=True)
+    weight = torch.randn(300, 16, requires_grad=True)
+    labels = torch.randint(0, 300, (2, 32))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        sums = linear_cross_entropy(hidden, weight, labels, chunk_tokens=20)
+    sums.total.backward()
+    assert sums.ce.dtype == torch.float32
+    assert hidden.grad.dtype == torch.float32 and weight.grad.dtype == torch.float32
+    ce, _ = reference(hidden.detach().double(), weight.detach().double(), labels, 0.0)
+    exact = float(linear_cross_entropy(hidden.detach(), weight.detach(), labels).ce)
+    assert abs(float(sums.ce) - float(ce)) / float(ce) < 2e-2  # bf16 inputs: percent-level agreement
+    assert float(sums.ce) != exact  # the matmul really ran in bf16
+
+
+def test_shape_mismatch_is_refused() -> None:
+    with pytest.raises(ValueError, match="do not match"):
+        linear_cross_entropy(torch.randn(1, 5, 8), torch.randn(20, 8), torch.zeros(1, 4, dtype=torch.long))
+
+
+def test_model_loss_equals_cross_entropy_of_its_logits(variant: OLMoConfig, text_ids: torch.Tensor) -> None:
+    model = OLMo(variant).double()
+    labels = torch.nn.functional.pad(text_ids[:, 1:], (0, 1), value=IGNORE)
+    sums = model(text_ids, labels=labels, z_loss=1e-4)
+    sums.total.backward()
+    fused = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+    logits = model(text_ids)
+    ce, z = reference(logits, torch.eye(logits.shape[-1], dtype=logits.dtype), labels, 1e-4)
+    (ce + 1e-4 * z).backward()
+    torch.testing.assert_close(sums.ce, ce.detach(), rtol=1e-10, atol=0)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(fused[name], p.grad, rtol=1e-8, atol=1e-10, msg=name)
+    with pytest.raises(ValueError, match="use_cache"):
+        model(text_ids, labels=labels, use_cache=True)
