@@ -5,9 +5,10 @@ both sides hold identical weights. Real pairs and conversations from the built-i
 olmo's Tulu template; TRL's collators receive exactly those token ids (``prompt_ids``/``chosen_ids``/
 ``rejected_ids``; ``input_ids``/``labels``). Printed: TRL's and olmo's DPO loss and rewards metrics
 (``dpo`` = TRL ``sigmoid``, ``dpo_norm`` = TRL ``sigmoid_norm``; rewards compared for ``dpo``, where both use
-summed log-probs) and the SFT masked loss, with their differences, both sides in float64 (so that the
-comparison measures the two implementations, not fp32 rounding of sums of hundreds of log-probs); then, in fp32,
-optimizer steps per CPU-second of a DPO step on that batch: olmo's trainer (cached reference log-probs) against TRL with its reference model (default)
+summed log-probs) and the SFT masked loss, with their differences, with float64 weights on both sides (olmo
+then computes in float64; transformers' fused LM head and loss, which TRL calls, still compute log-probs in fp32,
+so the differences left are TRL's fp32 rounding of sums of hundreds of log-probs); then, in fp32, optimizer steps
+per CPU-second of a DPO step on that batch: olmo's trainer (cached reference log-probs) against TRL with its reference model (default)
 and with precomputed reference log-probs.
 
     uv run --group bench python benchmarks/adapt/trl_compare.py [--pairs 8] [--max-length 256] [--steps 5]

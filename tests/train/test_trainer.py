@@ -61,13 +61,26 @@ def run_train(tokens: Path, runs: Path, name: str, max_steps: int) -> subprocess
                             stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.mark.slow
-def test_a_killed_run_resumes_exactly(tokens: Path, tmp_path: Path) -> None:
-    steps = 12
-    whole = run_train(tokens, tmp_path, "whole", steps)
+STEPS = 12
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tokens: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run directory of the same training run as the interrupted ones, never stopped."""
+    runs = tmp_path_factory.mktemp("uninterrupted")
+    whole = run_train(tokens, runs, "whole", STEPS)
     out, _ = whole.communicate(timeout=300)
     assert whole.returncode == 0, out
-    killed = run_train(tokens, tmp_path, "killed", steps)
+    return runs / "whole"
+
+
+def final_params(run: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(run / "checkpoints" / f"step{STEPS:06d}" / "model.safetensors"))
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_exactly(tokens: Path, tmp_path: Path, uninterrupted: Path) -> None:
+    killed = run_train(tokens, tmp_path, "killed", STEPS)
     checkpoints = tmp_path / "killed" / "checkpoints"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not (checkpoints / "step000006" / "manifest.json").exists():
@@ -76,21 +89,19 @@ def test_a_killed_run_resumes_exactly(tokens: Path, tmp_path: Path) -> None:
     os.kill(killed.pid, signal.SIGKILL)
     killed.communicate()
     assert killed.returncode == -signal.SIGKILL
-    resumed = run_train(tokens, tmp_path, "killed", steps)
+    resumed = run_train(tokens, tmp_path, "killed", STEPS)
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0 and "resuming from" in out, out
 
-    def final(name: str) -> dict[str, torch.Tensor]:
-        return load_file(str(tmp_path / name / "checkpoints" / f"step{steps:06d}" / "model.safetensors"))
-
-    a, b = final("whole"), final("killed")
+    a, b = final_params(uninterrupted), final_params(tmp_path / "killed")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
-    def losses(name: str) -> list[tuple[int, float]]:
-        lines = (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+    def losses(run: Path) -> list[tuple[int, float]]:
+        lines = (run / "metrics.jsonl").read_text().splitlines()
         return [(row["step"], row["loss"]) for row in map(json.loads, lines)]
 
-    assert losses("whole") == losses("killed") and [s for s, _ in losses("whole")] == list(range(1, steps + 1))
+    assert losses(uninterrupted) == losses(tmp_path / "killed")
+    assert [s for s, _ in losses(uninterrupted)] == list(range(1, STEPS + 1))
 
 
 SLOW_DISK = """
@@ -103,13 +114,12 @@ checkpoint._fsync = lambda path: (time.sleep(0.5), _fsync(path))  # a slow disk:
 
 
 @pytest.mark.slow
-def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_one(tokens: Path,
-                                                                                     tmp_path: Path) -> None:
-    steps = 9
+def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_one(
+        tokens: Path, tmp_path: Path, uninterrupted: Path) -> None:
     (tmp_path / "slow_disk.py").write_text(SLOW_DISK)
     env = {**os.environ, "OLMO_PLUGINS": "slow_disk", "PYTHONPATH": str(tmp_path)}
     args = [sys.executable, "-m", "olmo_core", "train", *SMALL_MODEL, "name=cut", f"runs_dir={tmp_path}",
-            f"data=[{tokens}]", "seq_len=32", "global_batch_size=256", "micro_batch_size=4", f"max_steps={steps}",
+            f"data=[{tokens}]", "seq_len=32", "global_batch_size=256", "micro_batch_size=4", f"max_steps={STEPS}",
             "callbacks.checkpoint.interval=3", "threads=1", "scheduler.warmup_steps=2"]
     killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = tmp_path / "cut" / "checkpoints"
@@ -123,11 +133,8 @@ def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_
     killed.wait()
     assert partial and (checkpoints / "step000003" / "manifest.json").exists()
     assert not (checkpoints / "step000006").exists()
-    resumed = run_train(tokens, tmp_path, "cut", steps)
+    resumed = run_train(tokens, tmp_path, "cut", STEPS)
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0 and "step000003 (step 3)" in out, out
-    whole = run_train(tokens, tmp_path, "whole", steps)
-    assert whole.communicate(timeout=300)[1] is None and whole.returncode == 0
-    a = load_file(str(tmp_path / "whole" / "checkpoints" / f"step{steps:06d}" / "model.safetensors"))
-    b = load_file(str(checkpoints / f"step{steps:06d}" / "model.safetensors"))
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    a, b = final_params(uninterrupted), final_params(tmp_path / "cut")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -21,13 +21,13 @@ def test_dpo_raises_held_out_reward_accuracy_above_chance(tiny_checkpoint: Path,
     host = get_host()
     callbacks = {"metrics": host.registry("callbacks").resolve("metrics")[1]}
     _, backend = host.registry("train_backends").resolve("single")
-    config = DPOConfig(max_length=64, eval_examples=60, lr=3e-3, max_steps=12, batch_size=8, micro_batch_size=8,
-                       reference_cache=str(tmp_path / "cache"))
+    config = DPOConfig(max_length=64, eval_examples=60, max_examples=96, lr=3e-3, max_steps=12, batch_size=8,
+                       micro_batch_size=8, reference_cache=str(tmp_path / "cache"))  # one epoch of 96 pairs
     result = run_method(DPO(config), checkpoint=tiny_checkpoint, name="dpo", runs_dir=tmp_path, backend=backend,
                         callbacks=callbacks)
     run = tmp_path / "dpo"
     data = json.loads((run / "data.json").read_text())
-    assert data["kept"] == 300 and data["held_out_pairs"] == 60 and data["reference_cache_hit"] is False
+    assert data["kept"] == 96 + 60 and data["held_out_pairs"] == 60 and data["reference_cache_hit"] is False
     before = json.loads((run / "eval_before.json").read_text())
     assert before["loss"] == pytest.approx(math.log(2), abs=1e-6) and before["rewards/accuracies"] == 0.0
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

@@ -7,8 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from olmo_core.nn.config import OLMoConfig
-from olmo_core.nn.lm_loss import IGNORE, linear_cross_entropy
+from olmo_core.nn.lm_loss import IGNORE, linear_cross_entropy, linear_label_logps
 from olmo_core.nn.model import OLMo
+
+from tests.core.nn.conftest import VARIANTS
 
 
 def reference(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
@@ -94,6 +96,42 @@ def test_bfloat16_autocast_runs_matmuls_in_bfloat16_and_keeps_gradient_dtypes() 
 def test_shape_mismatch_is_refused() -> None:
     with pytest.raises(ValueError, match="do not match"):
         linear_cross_entropy(torch.randn(1, 5, 8), torch.randn(20, 8), torch.zeros(1, 4, dtype=torch.long))
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 1000])
+def test_label_logps_and_their_gradients_equal_the_full_log_softmax(chunk: int) -> None:
+    torch.manual_seed(3)
+    hidden = torch.randn(4, 23, 16, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(70, 16, dtype=torch.float64, requires_grad=True)
+    labels = torch.randint(0, 70, (4, 23))
+    labels[:, :6] = IGNORE
+    labels[2] = IGNORE  # a row with nothing labelled
+    row_weights = torch.tensor([1.0, -2.0, 3.0, 0.5], dtype=torch.float64)  # like DPO's per-sequence terms
+
+    logps = linear_label_logps(hidden, weight, labels, chunk_tokens=chunk)
+    (logps.sum(dim=-1) * row_weights).sum().backward()
+    got = hidden.grad.clone(), weight.grad.clone()
+    hidden.grad = weight.grad = None
+    full = torch.log_softmax(hidden @ weight.T, dim=-1)
+    mask = labels != IGNORE
+    expected = full.gather(-1, labels.clamp(min=0)[..., None])[..., 0] * mask
+    (expected.sum(dim=-1) * row_weights).sum().backward()
+
+    assert logps.shape == labels.shape and float(logps.detach()[~mask].abs().max()) == 0.0
+    torch.testing.assert_close(logps, expected.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got[0], hidden.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(got[1], weight.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_model_label_logps_equal_its_logits(text_ids: torch.Tensor) -> None:
+    model = OLMo(VARIANTS["olmo2-untied"]).double()
+    labels = torch.nn.functional.pad(text_ids[:, 1:], (0, 1), value=IGNORE)
+    with torch.no_grad():
+        logps = model(text_ids, labels=labels, label_logps=True)
+        full = torch.log_softmax(model(text_ids), dim=-1)
+    expected = full[:, :-1].gather(-1, labels[:, :-1, None])[..., 0]
+    torch.testing.assert_close(logps[:, :-1], expected, rtol=1e-12, atol=1e-12)
+    assert float(logps[:, -1].abs().max()) == 0.0
 
 
 def test_model_loss_equals_cross_entropy_of_its_logits(variant: OLMoConfig, text_ids: torch.Tensor) -> None:

@@ -28,7 +28,7 @@ def pair_sums(model: torch.nn.Module, batch: Batch, reference: torch.Tensor, *, 
     """``(per-pair losses, summed metrics)`` of a batch of pairs; ``reference`` is the ``(pairs, 2)`` table."""
     ids = torch.cat((batch["chosen_ids"], batch["rejected_ids"]))
     labels = torch.cat((batch["chosen_labels"], batch["rejected_labels"]))
-    logps, counts = sequence_logps(model(ids), labels)
+    logps, counts = sequence_logps(model, ids, labels)
     policy_chosen, policy_rejected = logps.chunk(2)
     chosen_tokens, rejected_tokens = counts.chunk(2)
     ref = reference.to(logps.device)[batch["index"]]

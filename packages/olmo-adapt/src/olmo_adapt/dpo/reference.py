@@ -48,7 +48,7 @@ def reference_logps(model: torch.nn.Module, pairs: Sequence[Pair], *, rows: int,
         batch = collate_pairs(pairs[start:start + rows], pad_id=pad_id)
         ids = torch.cat((batch["chosen_ids"], batch["rejected_ids"])).to(device)
         labels = torch.cat((batch["chosen_labels"], batch["rejected_labels"])).to(device)
-        logps, _ = sequence_logps(model(ids), labels)
+        logps, _ = sequence_logps(model, ids, labels)
         if table is None:
             table = torch.zeros((len(pairs), 2), dtype=logps.dtype)
         table[batch["index"]] = torch.stack(logps.cpu().chunk(2), dim=-1)

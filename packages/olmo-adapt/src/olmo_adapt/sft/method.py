@@ -12,6 +12,7 @@ import functools
 
 import torch
 
+from olmo_train.loss import IGNORE
 from olmo_train.objective import LanguageModelObjective
 
 from olmo_adapt.datasets import held_out_split, load_conversations
@@ -49,10 +50,8 @@ def _held_out_loss(examples: list[Tokens], *, pad_id: int, rows: int, model: tor
     for start in range(0, len(examples), rows):
         batch = padded(examples[start:start + rows], pad_id=pad_id)
         labels = batch["labels"].to(device)
-        logits = model(batch["input_ids"].to(device))
-        total += float(torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(),
-                                                         ignore_index=-100, reduction="sum"))
-        count += int((labels != -100).sum())
+        total += float(model(batch["input_ids"].to(device), labels=labels).ce)
+        count += int((labels != IGNORE).sum())
     return {"loss": total / count}
 
 

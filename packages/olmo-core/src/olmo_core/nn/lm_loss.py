@@ -10,15 +10,19 @@ Unlabelled positions (``IGNORE``) cost nothing.
 
 Values equal ``F.cross_entropy(hidden @ weight.T, labels, reduction="sum")`` to float rounding (summation
 order differs); the z-loss term is ``sum(logsumexp(logits)^2)`` over labelled tokens, as in OLMo.
+
+:func:`linear_label_logps` gives the log-probability of each label instead (what DPO sums per sequence); as
+its gradient depends on how those values are combined, its backward pass recomputes each chunk's logits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import torch
 
-__all__ = ["IGNORE", "LMLossSums", "linear_cross_entropy"]
+__all__ = ["IGNORE", "LMLossSums", "linear_cross_entropy", "linear_label_logps"]
 
 IGNORE = -100
 """The label of a position that is not predicted (padding, prompts, the last position)."""
@@ -83,12 +87,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
             grad_h = torch.empty_like(h) if want_hidden else None
             grad_w = torch.zeros(w.shape, dtype=acc, device=w.device) if want_weight else None
             size = min(chunk_tokens, max(n, 1))
-            logits_buf = torch.empty(size, vocab, dtype=dtype, device=h.device)
             logp_buf = torch.empty(size, vocab, dtype=acc, device=h.device)
-            for start in range(0, n, size):
-                stop = min(start + size, n)
+            for start, stop, logits in _chunk_logits(h, w, chunk_tokens):
                 chunk, t = h[start:stop], targets[start:stop]
-                logits = torch.mm(chunk, w.t(), out=logits_buf[:stop - start])
                 logp = torch.log_softmax(logits.to(acc), 1, out=logp_buf[:stop - start])
                 index = torch.arange(stop - start, device=h.device)
                 target_logp = logp[index, t]
@@ -106,10 +107,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 if grad_h is not None:
                     torch.mm(grad, w, out=grad_h[start:stop])
                 if grad_w is not None:
-                    if dtype == acc:
-                        grad_w.addmm_(grad.t(), chunk)
-                    else:
-                        grad_w += torch.mm(grad.t(), chunk).to(acc)
+                    _add_weight_grad(grad_w, grad, chunk)
             total = ce + z_loss * z
         ctx.mark_non_differentiable(ce, z)
         ctx.shapes = hidden.shape, hidden.dtype, weight.dtype
@@ -123,9 +121,97 @@ class _LinearCrossEntropy(torch.autograd.Function):
         shape, hidden_dtype, weight_dtype = ctx.shapes
         grad_hidden = grad_weight = None
         if ctx.needs_input_grad[0]:
-            flat = torch.zeros(shape[:-1].numel(), shape[-1], dtype=hidden_dtype, device=grad_h.device)
-            flat.index_copy_(0, rows, (grad_h * grad_total).to(hidden_dtype))
-            grad_hidden = flat.view(shape)
+            grad_hidden = _scatter_rows(grad_h * grad_total, rows, shape, hidden_dtype)
         if ctx.needs_input_grad[1]:
             grad_weight = (grad_w * grad_total).to(weight_dtype)
         return grad_hidden, grad_weight, None, None, None
+
+
+def linear_label_logps(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, *,
+                       chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> torch.Tensor:
+    """``log p(labels)`` under the logits ``hidden @ weight.T``, shaped like ``labels`` (0 where ``IGNORE``).
+
+    Differentiable with respect to ``hidden`` and ``weight``; only labelled positions are computed, in fp32 at
+    least (float64 for float64 inputs), ``chunk_tokens`` rows of logits at a time.
+    """
+    if hidden.shape[:-1] != labels.shape:
+        raise ValueError(f"labels {tuple(labels.shape)} do not match hidden states {tuple(hidden.shape)}")
+    if chunk_tokens < 1:
+        raise ValueError(f"chunk_tokens must be at least 1, not {chunk_tokens}")
+    return _LinearLabelLogps.apply(hidden, weight, labels, int(chunk_tokens))
+
+
+class _LinearLabelLogps(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
+                chunk_tokens: int) -> torch.Tensor:
+        dtype = _compute_dtype(hidden.device, hidden.dtype)
+        acc = torch.promote_types(dtype, torch.float32)
+        with torch.autocast(hidden.device.type, enabled=False):
+            flat_labels = labels.reshape(-1)
+            rows = (flat_labels != IGNORE).nonzero().squeeze(1)
+            h = hidden.reshape(-1, hidden.shape[-1]).index_select(0, rows).to(dtype)
+            targets = flat_labels.index_select(0, rows)
+            w = weight.to(dtype)
+            picked = torch.empty(len(rows), dtype=acc, device=h.device)
+            lse = torch.empty_like(picked)
+            for start, stop, logits in _chunk_logits(h, w, chunk_tokens):
+                index = torch.arange(stop - start, device=h.device)
+                logits = logits.to(acc)
+                target_logits = logits[index, targets[start:stop]]
+                lse[start:stop] = torch.logsumexp(logits, dim=1)
+                picked[start:stop] = target_logits - lse[start:stop]
+            out = torch.zeros(flat_labels.shape, dtype=acc, device=h.device).index_copy_(0, rows, picked)
+        ctx.chunk_tokens, ctx.dtype = chunk_tokens, dtype
+        ctx.shapes = hidden.shape, hidden.dtype, weight.dtype
+        ctx.save_for_backward(h, weight, targets, lse, rows)
+        return out.view(labels.shape)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        h, weight, targets, lse, rows = ctx.saved_tensors
+        shape, hidden_dtype, weight_dtype = ctx.shapes
+        acc = lse.dtype
+        w = weight.to(ctx.dtype)
+        g = grad_out.reshape(-1).index_select(0, rows).to(acc)
+        grad_h = torch.empty_like(h) if ctx.needs_input_grad[0] else None
+        grad_w = torch.zeros(w.shape, dtype=acc, device=w.device) if ctx.needs_input_grad[1] else None
+        for start, stop, logits in _chunk_logits(h, w, ctx.chunk_tokens):
+            index = torch.arange(stop - start, device=h.device)
+            # d log p(t) / d logits = onehot(t) - softmax
+            grad = logits.to(acc).sub_(lse[start:stop, None]).exp_().mul_(-g[start:stop, None])
+            grad[index, targets[start:stop]] += g[start:stop]
+            grad = grad.to(ctx.dtype)
+            if grad_h is not None:
+                torch.mm(grad, w, out=grad_h[start:stop])
+            if grad_w is not None:
+                _add_weight_grad(grad_w, grad, h[start:stop])
+        grad_hidden = grad_weight = None
+        if grad_h is not None:
+            grad_hidden = _scatter_rows(grad_h, rows, shape, hidden_dtype)
+        if grad_w is not None:
+            grad_weight = grad_w.to(weight_dtype)
+        return grad_hidden, grad_weight, None, None
+
+
+def _chunk_logits(h: torch.Tensor, w: torch.Tensor, chunk_tokens: int) -> Iterator[tuple[int, int, torch.Tensor]]:
+    """``(start, stop, logits of rows start:stop)`` over ``h``, reusing one buffer."""
+    size = min(chunk_tokens, max(len(h), 1))
+    buffer = torch.empty(size, w.shape[0], dtype=h.dtype, device=h.device)
+    for start in range(0, len(h), size):
+        stop = min(start + size, len(h))
+        yield start, stop, torch.mm(h[start:stop], w.t(), out=buffer[:stop - start])
+
+
+def _add_weight_grad(grad_w: torch.Tensor, grad_logits: torch.Tensor, h: torch.Tensor) -> None:
+    """``grad_w += grad_logits.T @ h``, accumulated in ``grad_w``'s (wider) dtype."""
+    if grad_logits.dtype == grad_w.dtype:
+        grad_w.addmm_(grad_logits.t(), h)
+    else:
+        grad_w += torch.mm(grad_logits.t(), h).to(grad_w.dtype)
+
+
+def _scatter_rows(values: torch.Tensor, rows: torch.Tensor, shape: torch.Size, dtype: torch.dtype) -> torch.Tensor:
+    """A zero tensor of ``shape`` whose flattened rows ``rows`` hold ``values``."""
+    flat = torch.zeros(shape[:-1].numel(), shape[-1], dtype=dtype, device=values.device)
+    return flat.index_copy_(0, rows, values.to(dtype)).view(shape)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from olmo_core.nn.config import OLMoConfig
-from olmo_core.nn.lm_loss import LMLossSums, linear_cross_entropy
+from olmo_core.nn.lm_loss import LMLossSums, linear_cross_entropy, linear_label_logps
 
 __all__ = ["KVCache", "OLMo", "OLMoBlock"]
 
@@ -225,6 +225,7 @@ class OLMo(nn.Module):
         use_cache: bool = False,
         labels: torch.Tensor | None = None,
         z_loss: float = 0.0,
+        label_logps: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, KVCache] | LMLossSums:
         """Logits ``(batch, seq, embedding_size)`` for ``input_ids`` ``(batch, seq)``.
 
@@ -240,6 +241,8 @@ class OLMo(nn.Module):
             instead of logits, computed chunk by chunk without materializing the logits
             (:func:`~olmo_core.nn.lm_loss.linear_cross_entropy`). This is how training calls the model.
         :param z_loss: the z-loss multiplier, with ``labels``.
+        :param label_logps: with ``labels``, return ``log p(label)`` at every position instead (``(batch, seq)``,
+            0 where ``IGNORE``; :func:`~olmo_core.nn.lm_loss.linear_label_logps`), as preference tuning needs.
         """
         batch, seq = input_ids.shape
         past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
@@ -261,6 +264,8 @@ class OLMo(nn.Module):
             x, present = block(x, rope, mask, None if past_key_values is None else past_key_values[i])
             if use_cache:
                 cache.append(present)
+        if labels is not None and label_logps:
+            return linear_label_logps(self.transformer.ln_f(x), self.lm_head, labels)
         if labels is not None:
             return linear_cross_entropy(self.transformer.ln_f(x), self.lm_head, labels, z_loss=z_loss)
         logits = F.linear(self.transformer.ln_f(x), self.lm_head)
