@@ -52,7 +52,8 @@ def describe_failures(failures: dict[int, Any], world_size: int) -> str:
     """One message for the torch elastic failure records of a job (``{global rank: ProcessFailure}``).
 
     Ranks that died without recording an error (killed, ``os._exit``, a crash in native code) come first:
-    the others usually failed because a collective lost them.
+    the others usually failed because a collective lost them. Ranks killed by SIGTERM come after those, as
+    that is how the launcher stops the survivors of a failure (timestamps are whole seconds and often tie).
     """
     def recorded(failure: Any) -> str | None:
         message = failure.message
@@ -61,7 +62,11 @@ def describe_failures(failures: dict[int, Any], world_size: int) -> str:
             return str(text).strip().splitlines()[0] if str(text).strip() else None
         return None
 
-    order = sorted(failures.items(), key=lambda item: (recorded(item[1]) is not None, item[1].timestamp, item[0]))
+    def stopped(failure: Any) -> bool:
+        return bool(failure.exitcode == -signal.SIGTERM)
+
+    order = sorted(failures.items(), key=lambda item: (recorded(item[1]) is not None, stopped(item[1]),
+                                                       item[1].timestamp, item[0]))
     parts = []
     for rank, failure in order:
         error = recorded(failure)

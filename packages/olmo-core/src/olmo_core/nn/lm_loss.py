@@ -62,25 +62,25 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: tor
     return LMLossSums(total, ce, z if z_loss else None)
 
 
-def _compute_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:
-    if torch.is_autocast_enabled(device.type):
-        return torch.get_autocast_dtype(device.type)
-    return dtype
+def _labelled(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.dtype, torch.dtype]:
+    """``(flat indices of the labelled positions, their hidden states, their labels, the head, matmul dtype,
+    softmax dtype)``: matmuls in the autocast dtype when autocast is on, the softmax in fp32 at least."""
+    device = hidden.device
+    dtype = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else hidden.dtype
+    flat_labels = labels.reshape(-1)
+    rows = (flat_labels != IGNORE).nonzero().squeeze(1)
+    h = hidden.reshape(-1, hidden.shape[-1]).index_select(0, rows).to(dtype)
+    return rows, h, flat_labels.index_select(0, rows), weight.to(dtype), dtype, torch.promote_types(dtype, torch.float32)
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, z_loss: float,
                 chunk_tokens: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        dtype = _compute_dtype(hidden.device, hidden.dtype)
         want_hidden, want_weight = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        rows, h, targets, w, dtype, acc = _labelled(hidden, weight, labels)
         with torch.autocast(hidden.device.type, enabled=False):
-            flat_labels = labels.reshape(-1)
-            rows = (flat_labels != IGNORE).nonzero().squeeze(1)
-            h = hidden.reshape(-1, hidden.shape[-1]).index_select(0, rows).to(dtype)
-            targets = flat_labels.index_select(0, rows)
-            w = weight.to(dtype)
-            acc = torch.promote_types(dtype, torch.float32)  # softmax and sums: fp32 at least
             n, vocab = len(rows), w.shape[0]
             ce = torch.zeros((), dtype=acc, device=hidden.device)
             z = torch.zeros_like(ce)
@@ -145,14 +145,8 @@ class _LinearLabelLogps(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
                 chunk_tokens: int) -> torch.Tensor:
-        dtype = _compute_dtype(hidden.device, hidden.dtype)
-        acc = torch.promote_types(dtype, torch.float32)
+        rows, h, targets, w, dtype, acc = _labelled(hidden, weight, labels)
         with torch.autocast(hidden.device.type, enabled=False):
-            flat_labels = labels.reshape(-1)
-            rows = (flat_labels != IGNORE).nonzero().squeeze(1)
-            h = hidden.reshape(-1, hidden.shape[-1]).index_select(0, rows).to(dtype)
-            targets = flat_labels.index_select(0, rows)
-            w = weight.to(dtype)
             picked = torch.empty(len(rows), dtype=acc, device=h.device)
             lse = torch.empty_like(picked)
             for start, stop, logits in _chunk_logits(h, w, chunk_tokens):
@@ -161,7 +155,7 @@ class _LinearLabelLogps(torch.autograd.Function):
                 target_logits = logits[index, targets[start:stop]]
                 lse[start:stop] = torch.logsumexp(logits, dim=1)
                 picked[start:stop] = target_logits - lse[start:stop]
-            out = torch.zeros(flat_labels.shape, dtype=acc, device=h.device).index_copy_(0, rows, picked)
+            out = torch.zeros(labels.numel(), dtype=acc, device=h.device).index_copy_(0, rows, picked)
         ctx.chunk_tokens, ctx.dtype = chunk_tokens, dtype
         ctx.shapes = hidden.shape, hidden.dtype, weight.dtype
         ctx.save_for_backward(h, weight, targets, lse, rows)
