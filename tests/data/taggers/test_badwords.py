@@ -28,7 +28,7 @@ def test_fast_matching_equals_the_plain_regex_on_real_mail() -> None:
     from olmo_core.plugins import get_host
     from olmo_data.taggers.badwords import _fallback, _matcher
 
-    source = get_host().registry("sources").build({"_name_": "spam-assassin", "limit": 600})
+    source = get_host().registry("sources").build({"_name_": "spam-assassin", "limit": 300})
     matcher = _matcher(("en",))
     reference = _fallback(matcher.entries)
     matched = 0
@@ -36,4 +36,4 @@ def test_fast_matching_equals_the_plain_regex_on_real_mail() -> None:
         expected = [m.span() for m in reference.finditer(document.text)]
         assert matcher.spans(document.text) == expected, document.id
         matched += bool(expected)
-    assert matched > 20  # spam does use these words
+    assert matched > 20  # spam does use these words (31 of these 300 mails)

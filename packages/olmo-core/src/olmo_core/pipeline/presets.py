@@ -1,7 +1,7 @@
 """Presets of ``olmo pipeline``: ``pipeline=<name>`` applies these overrides before the user's own.
 
 ``default`` is the built-in run: the real multi-source corpus, a small model, every stage, in 15 minutes or
-less on 2 CPU cores. ``smoke`` runs every stage on a sliver of it in about 2 minutes (the tests use it).
+less on 2 CPU cores. ``smoke`` runs every stage on a sliver of it in under a minute (the tests use it).
 ``olmo1-1b`` and ``olmo1-7b`` carry the OLMo-1 paper's pretraining settings for GPU clusters: FSDP in bf16,
 2048-token sequences, 4M-token global batches (2048 instances), AdamW (0.9, 0.95), weight decay 0.1;
 1B: peak 4e-4, cosine after 2,000 warmup steps, 3.1T tokens; 7B: peak 3e-4, linear after 5,000, 2.46T tokens; they expect
@@ -27,18 +27,18 @@ PIPELINE_PRESETS: dict[str, list[str]] = {
         "stages.sft.method.max_steps=3",
         "stages.sft.method.batch_size=8",
         "stages.sft.method.max_length=128",
-        "stages.sft.method.eval_examples=8",
-        "stages.sft.method.max_examples=48",
+        "stages.sft.method.eval_examples=4",
+        "stages.sft.method.max_examples=24",
         "stages.sft.save_interval=3",
         "stages.dpo.method.max_steps=3",
         "stages.dpo.method.batch_size=4",
         "stages.dpo.method.max_length=96",
-        "stages.dpo.method.eval_examples=8",
-        "stages.dpo.method.max_examples=24",
+        "stages.dpo.method.eval_examples=4",
+        "stages.dpo.method.max_examples=12",
         "stages.dpo.save_interval=3",
         "stages.evaluate.tasks=[copa,sciq]",
-        "stages.evaluate.limit=16",
-        "stages.evaluate.max_documents=2",
+        "stages.evaluate.limit=8",
+        "stages.evaluate.max_documents=1",
         "stages.evaluate.sources=[c4,wikipedia]",
     ],
     "olmo1-1b": [
