@@ -70,6 +70,7 @@ class Trainer:
                                                                          doc_masking=config.doc_masking)
         self.loader = loader if loader is not None else self._token_loader()
         self._tokenizer = tokenizer
+        self._no_tokenizer = False
         registry = host.registry("callbacks")
         named = [(name, registry.build(spec)) for name, spec in (config.callbacks or {}).items()]
         named += [(type(cb).__name__, cb) for cb in callbacks]
@@ -110,6 +111,15 @@ class Trainer:
 
     # -- checkpoints -------------------------------------------------------------------------------------
 
+    def _checkpoint_tokenizer(self) -> Tokenizer | None:
+        """The tokenizer saved with checkpoints; ``None`` (asked once) when the data recorded none."""
+        if self._tokenizer is None and not self._no_tokenizer:
+            try:
+                self._tokenizer = _data_tokenizer(self.loader)
+            except (OSError, KeyError, ValueError, AttributeError, StopIteration):
+                self._no_tokenizer = True
+        return self._tokenizer
+
     def _resume(self) -> None:
         latest = latest_checkpoint(self.checkpoints)
         if latest is None:
@@ -131,11 +141,7 @@ class Trainer:
         trainer = {"step": self.step, "tokens_seen": self.tokens_seen, "data_loader": self.loader.state_dict(),
                    "callbacks": {name: cb.state_dict() for name, cb in self.callbacks.items()},
                    "config": to_dict(self.config), "world_size": self.world_size}
-        try:
-            tokenizer = self.tokenizer
-        except (OSError, KeyError, ValueError, AttributeError, StopIteration):  # data without a recorded tokenizer
-            tokenizer = None
-        path = save_training_checkpoint(self, trainer, tokenizer)
+        path = save_training_checkpoint(self, trainer, self._checkpoint_tokenizer())
         for callback in self.callbacks.values():
             callback.on_checkpoint(self, path)
         return path
