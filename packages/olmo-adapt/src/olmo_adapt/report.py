@@ -9,7 +9,7 @@ from typing import Any
 from olmo_core.plots import line_plot
 
 from olmo_train.callbacks.metrics import read_metrics
-from olmo_train.callbacks.plots import plot_metrics
+from olmo_train.callbacks.plots import trainer_figures
 
 __all__ = ["run_section"]
 
@@ -20,11 +20,12 @@ def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def run_section(title: str, run_dir: Path, relative_to: Path, *, description: str) -> tuple[str, dict[str, Any]]:
-    """``(markdown, last metrics)`` of the run in ``run_dir``: data kept and skipped, the loss and held-out
+def run_section(title: str, trainer: Any, relative_to: Path, *, description: str) -> tuple[str, dict[str, Any]]:
+    """``(markdown, last metrics)`` of a finished training run: data kept and skipped, the loss and held-out
     metrics before and after, and plots (the trainer's, plus rewards for preference runs)."""
+    run_dir = trainer.run_dir
     rows = read_metrics(run_dir / "metrics.jsonl")
-    figures = plot_metrics(run_dir)
+    figures = list(trainer_figures(trainer))
     if rows and "rewards/margins" in rows[0]:
         steps = [r["step"] for r in rows]
         figures.append(line_plot(run_dir / "plots" / "rewards.png",

@@ -81,7 +81,7 @@ def _run(method: Any, context: StageContext, *, start_from: str, save_interval: 
     _, backend = get_host().registry("train_backends").resolve("single")
     result = run_method(method, checkpoint=checkpoint, name="train", runs_dir=context.stage_dir, backend=backend,
                         callbacks=_callbacks(save_interval), seed=context.seed)
-    section, last = run_section(title, result.trainer.run_dir, context.run_dir, description=description)
+    section, last = run_section(title, result.trainer, context.run_dir, description=description)
     metrics = {k.replace("/", "_"): v for k, v in last.items() if k == "loss" or "/" in k}
     if sample_prompt:
         section += "\n\n" + sample_conversation(str(result.checkpoint), sample_prompt)

@@ -47,7 +47,7 @@ class PretrainStage:
     def run(self, context: StageContext) -> dict[str, Any]:
         from olmo_train.callbacks import DEFAULT_CALLBACKS
         from olmo_train.callbacks.metrics import read_metrics
-        from olmo_train.callbacks.plots import plot_metrics
+        from olmo_train.callbacks.plots import trainer_figures
         from olmo_train.config import TrainConfig
         from olmo_train.trainer import Trainer
 
@@ -70,9 +70,7 @@ class PretrainStage:
         config = apply_overrides(config, options, prefix="train")
         trainer = Trainer(config)
         trainer.fit()
-        plots = trainer.callbacks.get("plots")  # drew the figures when training ended, unless deselected
-        figures = plots.figures if plots is not None and plots.figures else plot_metrics(trainer.run_dir)
-        rel = [f.relative_to(context.run_dir) for f in figures]
+        rel = [f.relative_to(context.run_dir) for f in trainer_figures(trainer)]
         rows = read_metrics(trainer.run_dir / "metrics.jsonl")
         tail = [r["loss"] for r in rows[-10:]]
         first, last = (rows[0]["loss"], sum(tail) / len(tail)) if rows else (None, None)

@@ -42,17 +42,14 @@ def reference_logps(model: torch.nn.Module, pairs: Sequence[Pair], *, rows: int,
     """``(pairs, 2)`` summed log-probabilities of the chosen and rejected answers by pair index (``pairs`` must
     be numbered ``0 .. len - 1``), in fp32 (float64 for a float64 model)."""
     model.eval()
-    table = None
-
+    table = torch.zeros((len(pairs), 2), dtype=torch.promote_types(next(model.parameters()).dtype, torch.float32))
     for start in range(0, len(pairs), rows):
         batch = collate_pairs(pairs[start:start + rows], pad_id=pad_id)
         ids = torch.cat((batch["chosen_ids"], batch["rejected_ids"])).to(device)
         labels = torch.cat((batch["chosen_labels"], batch["rejected_labels"])).to(device)
         logps, _ = sequence_logps(model, ids, labels)
-        if table is None:
-            table = torch.zeros((len(pairs), 2), dtype=logps.dtype)
         table[batch["index"]] = torch.stack(logps.cpu().chunk(2), dim=-1)
-    return table if table is not None else torch.zeros((0, 2))
+    return table
 
 
 def cached_reference_logps(reference: Path, pairs: Sequence[Pair], *, cache_dir: Path, rows: int, pad_id: int,

@@ -54,12 +54,16 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: tor
 
     Under autocast the matmuls run in the autocast dtype and the softmax in fp32, as the plain head would.
     """
+    _check(hidden, labels, chunk_tokens)
+    total, ce, z = _LinearCrossEntropy.apply(hidden, weight, labels, float(z_loss), int(chunk_tokens))
+    return LMLossSums(total, ce, z if z_loss else None)
+
+
+def _check(hidden: torch.Tensor, labels: torch.Tensor, chunk_tokens: int) -> None:
     if hidden.shape[:-1] != labels.shape:
         raise ValueError(f"labels {tuple(labels.shape)} do not match hidden states {tuple(hidden.shape)}")
     if chunk_tokens < 1:
         raise ValueError(f"chunk_tokens must be at least 1, not {chunk_tokens}")
-    total, ce, z = _LinearCrossEntropy.apply(hidden, weight, labels, float(z_loss), int(chunk_tokens))
-    return LMLossSums(total, ce, z if z_loss else None)
 
 
 def _labelled(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor
@@ -81,15 +85,15 @@ class _LinearCrossEntropy(torch.autograd.Function):
         want_hidden, want_weight = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         rows, h, targets, w, dtype, acc = _labelled(hidden, weight, labels)
         with torch.autocast(hidden.device.type, enabled=False):
-            n, vocab = len(rows), w.shape[0]
             ce = torch.zeros((), dtype=acc, device=hidden.device)
             z = torch.zeros_like(ce)
             grad_h = torch.empty_like(h) if want_hidden else None
             grad_w = torch.zeros(w.shape, dtype=acc, device=w.device) if want_weight else None
-            size = min(chunk_tokens, max(n, 1))
-            logp_buf = torch.empty(size, vocab, dtype=acc, device=h.device)
+            logp_buf = None
             for start, stop, logits in _chunk_logits(h, w, chunk_tokens):
                 chunk, t = h[start:stop], targets[start:stop]
+                if logp_buf is None:  # the first chunk is the largest
+                    logp_buf = torch.empty(logits.shape, dtype=acc, device=h.device)
                 logp = torch.log_softmax(logits.to(acc), 1, out=logp_buf[:stop - start])
                 index = torch.arange(stop - start, device=h.device)
                 target_logp = logp[index, t]
@@ -134,10 +138,7 @@ def linear_label_logps(hidden: torch.Tensor, weight: torch.Tensor, labels: torch
     Differentiable with respect to ``hidden`` and ``weight``; only labelled positions are computed, in fp32 at
     least (float64 for float64 inputs), ``chunk_tokens`` rows of logits at a time.
     """
-    if hidden.shape[:-1] != labels.shape:
-        raise ValueError(f"labels {tuple(labels.shape)} do not match hidden states {tuple(hidden.shape)}")
-    if chunk_tokens < 1:
-        raise ValueError(f"chunk_tokens must be at least 1, not {chunk_tokens}")
+    _check(hidden, labels, chunk_tokens)
     return _LinearLabelLogps.apply(hidden, weight, labels, int(chunk_tokens))
 
 

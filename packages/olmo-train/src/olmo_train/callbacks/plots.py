@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.plots import line_plot
@@ -40,6 +41,13 @@ def plot_metrics(run_dir: Path, file: str = "metrics.jsonl") -> list[Path]:
         figures.append(line_plot(plots / "in_loop_eval.png", series, title="in-loop evaluation", xlabel="step",
                                  ylabel="value"))
     return figures
+
+
+def trainer_figures(trainer: Any) -> list[Path]:
+    """The figures of a finished run: those its ``plots`` callback drew at the end, or drawn now when the run
+    had no such callback."""
+    plots = trainer.callbacks.get("plots")
+    return plots.figures if plots is not None and plots.figures else plot_metrics(trainer.run_dir)
 
 
 class PlotsCallback(Callback):
