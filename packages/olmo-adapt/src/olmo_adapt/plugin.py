@@ -12,7 +12,6 @@ from olmo_adapt.command import (AdaptConfig, DPOCommandConfig, SFTCommandConfig,
                                 sft_command)
 from olmo_adapt.dpo.config import DPO_OLMO_7B, DPO_TULU3, DPOConfig
 from olmo_adapt.sft.config import SFT_OLMO_7B, SFTConfig
-from olmo_adapt.stages import DPOStage, DPOStageConfig, SFTStage, SFTStageConfig
 
 
 def sft(config: SFTConfig) -> Any:
@@ -45,8 +44,3 @@ def olmo_register_commands(register: Register) -> None:
     register("adapt dpo", dpo_command, config=DPOCommandConfig)
     register("chat", chat_command, config=ChatConfig)
 
-
-@hookimpl(trylast=True)
-def olmo_register_stages(register: Register) -> None:
-    register("sft", SFTStage, config=SFTStageConfig)
-    register("dpo", DPOStage, config=DPOStageConfig)

@@ -16,8 +16,8 @@ from typing import Any
 
 from olmo_core.errors import ConfigError, PluginError, did_you_mean
 
-__all__ = ["NAME_KEY", "REQUIRED", "apply_overrides", "check_config_class", "component", "components", "config_of", "preset",
-           "preset_fields", "to_dict"]
+__all__ = ["NAME_KEY", "REQUIRED", "check_config_class", "component", "components", "config_of", "preset",
+           "preset_defaults", "preset_fields", "resolve_components", "to_dict"]
 
 NAME_KEY = "_name_"
 REQUIRED: Any = "???"
@@ -64,6 +64,11 @@ def preset(options: Mapping[str, Sequence[str]], default: str = "default", *, he
         raise PluginError(f"preset default {default!r} is not one of its options {sorted(options)}")
     return dataclasses.field(default=default, metadata={_PRESETS: {k: list(v) for k, v in options.items()},
                                                         "help": help})
+
+
+def preset_defaults(cls: type) -> dict[str, str]:
+    """The preset fields of the dataclass ``cls``: field name to the preset applied when none is named."""
+    return {f.name: f.default for f in dataclasses.fields(cls) if _PRESETS in f.metadata}
 
 
 def preset_fields(cls: type) -> dict[str, dict[str, list[str]]]:
@@ -171,41 +176,53 @@ def config_of(cls: type, value: Any) -> Any:
         raise ConfigError(f"invalid {cls.__qualname__}{where}: {str(exc).splitlines()[0]}") from exc
 
 
-def apply_overrides(config: Any, values: Mapping[str, Any], *, prefix: str) -> Any:
-    """A copy of the command config ``config`` with ``values`` (nested, as Hydra composes ``prefix.a.b=v``)
-    applied: a string for a component field selects that component (``model: olmo-small``), a list selects
-    several (``callbacks: [metrics]``), a mapping sets fields. Errors name the key as ``prefix.key``."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
+def resolve_components(config: Any, *, prefix: str) -> Any:
+    """A copy of ``config`` (a config dataclass, or a mapping carrying ``_name_``) whose component fields hold
+    their components' configurations: a name selects that component or preset (``model: olmo-small``), a
+    list selects several (``callbacks: [metrics]``), a mapping sets fields of the selected one. Values are
+    checked against each component's config class; errors name the key as ``prefix.<field>``."""
     from olmo_core.plugins import get_host
 
+    if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
+        return config
     host = get_host()
-    names = {f.name for f in dataclasses.fields(config)}
-    values = dict(values)
-    for key in values:
-        if key not in names:
-            raise ConfigError(f"unknown key '{prefix}.{key}'{did_you_mean(key, names)}; valid keys: "
-                              f"{', '.join(sorted(names))}")
-    selected: dict[str, Any] = {}
+    changes: dict[str, Any] = {}
     for f in component_fields(type(config)):
-        if len(f.path) != 1 or f.path[0] not in values:
+        if len(f.path) != 1:
             continue
-        value = values[f.path[0]]
+        key = f.path[0]
         registry = host.registry(f.kind)
-        if isinstance(value, str) and not f.many:
-            selected[f.path[0]] = registry.resolve(value)[1]
-            del values[f.path[0]]
-        elif isinstance(value, (list, tuple)) and f.many:
-            selected[f.path[0]] = {name: registry.resolve(name)[1] for name in value}
-            del values[f.path[0]]
-    base = dataclasses.replace(config, **selected)
+        value = getattr(config, key)
+        if f.many:
+            names = value if isinstance(value, (list, tuple)) else list(value or {})
+            given = {} if isinstance(value, (list, tuple)) else dict(value or {})
+            changes[key] = {name: _resolve_one(registry, name, given.get(name), f"{prefix}.{key}.{name}")
+                            for name in names}
+        elif value is not None:
+            changes[key] = _resolve_one(registry, value, None, f"{prefix}.{key}")
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _resolve_one(registry: Any, value: Any, fields: Any, where: str) -> Any:
+    """One component's configuration from a name (with optional field values) or a configuration."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(value):
+        value = OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, str):
+        component, base = registry.resolve(value)
+        if fields is None or dataclasses.is_dataclass(fields):
+            return fields if dataclasses.is_dataclass(fields) else base
+        value = {**to_dict(base), **dict(OmegaConf.to_container(fields) if OmegaConf.is_config(fields) else fields)}
+    component = registry.component_of(value)
+    if component.config is None:
+        return value
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(base), values))
-    except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", None)
-        raise ConfigError(f"invalid value for '{prefix}.{key}': {str(exc).splitlines()[0]}" if key else
-                          f"invalid {prefix} options: {str(exc).splitlines()[0]}") from exc
+        own = config_of(component.config, value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    named = named_config_class(component.config, component.name)
+    return named(**{f.name: getattr(own, f.name) for f in dataclasses.fields(component.config)})
 
 
 def to_dict(config: Any) -> dict[str, Any]:

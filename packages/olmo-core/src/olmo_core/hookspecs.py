@@ -219,11 +219,19 @@ def olmo_register_adapters(register: Register) -> None:
 
 
 @hookspec
-def olmo_register_stages(register: Register) -> None:
-    """Register pipeline stages for ``olmo pipeline``.
+def olmo_register_jobs(register: Register) -> None:
+    """Register jobs: units of work with typed inputs and outputs, each both an ``olmo`` command and a stage
+    of ``olmo pipeline``.
 
-    :param register: the host's callback. ``factory(config)`` returns a stage that reads the previous
-        stages' artifacts from the run directory and writes its own.
+    :param register: the host's callback. ``name`` is the job's name as a pipeline stage (``stages=[tag,...]``,
+        ``stages.tag.<option>=...``); ``factory`` is a subclass of :class:`olmo_core.jobs.Job` (built with no
+        arguments) that declares ``command`` (the ``olmo`` command it also is, ``"data tag"``; empty for none),
+        ``inputs`` and ``outputs`` (slot name to :class:`olmo_core.jobs.Slot` of an artifact type from
+        :mod:`olmo_core.artifacts`) and implements ``run(config, inputs, workdir)`` (returns a
+        :class:`olmo_core.jobs.JobResult` of outputs and JSON-able metrics) and ``report(result)`` (returns a
+        :class:`olmo_core.jobs.Report`: markdown and figures). ``config`` is its kw-only dataclass.
+        The host derives the command (inputs as paths, ``output=<dir>``) and the pipeline stage (inputs wired
+        from the latest earlier output of the matching type, or named with ``inputs.<stage>.<slot>=...``).
     """
 
 

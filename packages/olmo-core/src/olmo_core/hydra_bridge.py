@@ -20,7 +20,7 @@ from hydra.errors import ConfigCompositionException, HydraException, MissingConf
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from olmo_core.config import NAME_KEY, ComponentField, component_fields, preset_fields
+from olmo_core.config import NAME_KEY, ComponentField, component_fields, preset_defaults, preset_fields
 from olmo_core.errors import ConfigError, PluginError, UnknownComponentError, UsageError, did_you_mean
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
@@ -31,6 +31,28 @@ VERSION_BASE = "1.3"
 _synced: tuple[int, int] | None = None
 _stored: list[tuple[str | None, str]] = []
 _absent: dict[tuple[str, str], list[str]] = {}
+
+
+def command_groups(command: Component, host: PluginHost) -> list[ComponentField]:
+    """The config groups of ``command``: its component fields, and for a field that selects several
+    components (``stages``, ``taggers`` ...) the component fields of each option's own config, as nested
+    groups (``stages/pretrain/optim``, packaged at ``stages.pretrain.optim``), at any depth."""
+    return _groups(command.config, (), host) if command.config is not None else []
+
+
+def _groups(cls: type, prefix: tuple[str, ...], host: PluginHost) -> list[ComponentField]:
+    found: list[ComponentField] = []
+    for f in component_fields(cls):
+        path = prefix + f.path
+        found.append(ComponentField(path, f.kind, f.default, f.many, f.providers))
+        if not f.many:
+            continue
+        registry = host.registry(f.kind)
+        for option in registry.options():
+            component, _ = registry.resolve(option)
+            if component.config is not None:
+                found += _groups(component.config, path + (option,), host)
+    return found
 
 
 def config_name(command: Component) -> str:
@@ -86,7 +108,7 @@ def sync_config_store(host: PluginHost | None = None) -> None:
         if command.config is not None:
             _store(cs, f"{name}_schema", _structured(command.config))
             defaults.append(f"{name}_schema")
-            for f in component_fields(command.config):
+            for f in command_groups(command, host):
                 if f.group in groups and (groups[f.group][1].kind, groups[f.group][1].many) != (f.kind, f.many):
                     raise PluginError(f"config group '{f.group}' of command '{command.name}' ({command.origin}) "
                                       f"conflicts with the one of command '{groups[f.group][0]}'")
@@ -131,17 +153,16 @@ def _values(override: Override) -> list[Any]:
 
 
 def expand_presets(command: Component, overrides: Sequence[str]) -> list[str]:
-    """Put the overrides of each preset the user names (``pipeline=smoke``) before the user's own overrides.
-
-    A preset override whose key the user also sets is left out, so the user's value wins.
+    """Put the overrides of each preset (``pipeline=smoke``; its default when the user names none) before the
+    user's own overrides. A preset override whose key the user also sets is left out, so the user's value wins.
     """
     presets = preset_fields(command.config) if command.config else {}
     if not presets:
         return list(overrides)
     parsed = parse_overrides(overrides)
-    user_keys = {ov.key_or_group.lstrip("~+") for ov in parsed}
-    expanded: list[str] = []
-    for ov, text in zip(parsed, overrides, strict=True):
+    user_keys = {ov.key_or_group.lstrip("~+").replace("/", ".") for ov in parsed}
+    chosen = {field: default for field, default in preset_defaults(command.config).items()}
+    for ov in parsed:
         options = presets.get(ov.key_or_group)
         if options is None:
             continue
@@ -150,18 +171,33 @@ def expand_presets(command: Component, overrides: Sequence[str]) -> list[str]:
         name = str(ov.value())
         if name not in options:
             raise UnknownComponentError(f"{ov.key_or_group} preset", name, options)
-        for item in options[name]:
-            key = parse_overrides([item])[0].key_or_group.lstrip("~+")
+        chosen[ov.key_or_group] = name
+    expanded: dict[str, str] = {}  # a preset's later value of a key replaces its earlier one
+    for field, name in chosen.items():
+        for item in presets[field][name]:
+            key = parse_overrides([item])[0].key_or_group.lstrip("~+").replace("/", ".")
             if key not in user_keys:
-                expanded.append(item)
-    return [*expanded, *overrides]
+                expanded.pop(key, None)
+                expanded[key] = item
+    return [*expanded.values(), *overrides]
 
 
-def normalize_overrides(command: Component, overrides: Sequence[str]) -> list[str]:
-    """``group=[]`` for a multi-select group becomes ``~group`` (select none), which Hydra understands."""
-    many = {f.group for f in component_fields(command.config) if f.many} if command.config else set()
-    return [f"~{text.split('=', 1)[0]}" if text.replace(" ", "").endswith("=[]") and text.split("=", 1)[0] in many
-            else text for text in overrides]
+def normalize_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:
+    """Overrides as Hydra understands them: a nested group written with dots (``stages.pretrain.optim=sgd``)
+    becomes ``stages/pretrain/optim=sgd``, and ``group=[]`` for a multi-select group becomes ``~group``."""
+    groups = {f.group: f for f in command_groups(command, host or get_host())}
+    normalized = []
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        prefix = key[:len(key) - len(key.lstrip("~+"))]
+        group = key.lstrip("~+").replace(".", "/")
+        if sep and group in groups:
+            if groups[group].many and value.replace(" ", "") == "[]":
+                normalized.append(f"~{group}")
+                continue
+            key = prefix + group
+        normalized.append(f"{key}{sep}{value}")
+    return normalized
 
 
 def validate_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:
@@ -172,8 +208,8 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
     for an unknown key or a value of the wrong type.
     """
     host = host or get_host()
-    fields = {f.group: f for f in component_fields(command.config)} if command.config else {}
-    overrides = normalize_overrides(command, expand_presets(command, overrides))
+    fields = {f.group: f for f in command_groups(command, host)}
+    overrides = normalize_overrides(command, expand_presets(command, overrides), host)
     parsed = parse_overrides(overrides)
     sync_config_store(host)
     chosen = {ov.key_or_group for ov in parsed}
@@ -236,7 +272,7 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
 def compose_node(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> DictConfig:
     """Compose ``command``'s config with ``overrides`` into an OmegaConf node (required keys may be ``???``)."""
     sync_config_store(host)
-    overrides = normalize_overrides(command, expand_presets(command, overrides))
+    overrides = normalize_overrides(command, expand_presets(command, overrides), host)
     try:
         with initialize(version_base=VERSION_BASE, config_path=None):
             return compose(config_name(command), overrides=overrides)
@@ -254,12 +290,22 @@ def to_command_config(command: Component, cfg: DictConfig) -> Any:
     if command.config is None:
         return None
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(command.config), cfg))
+        config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(command.config), cfg))
     except MissingMandatoryValue as exc:
         key = exc.full_key
         raise ConfigError(f"`olmo {command.name}` needs a value for '{key}': add {key}=...") from exc
     except OmegaConfBaseException as exc:
         raise ConfigError(f"invalid config for `olmo {command.name}`: {str(exc).splitlines()[0]}") from exc
+    for f in component_fields(command.config):
+        if f.many and len(f.path) == 1 and isinstance(getattr(config, f.path[0]), dict):
+            # nested groups of options that were not selected leave entries without a name: drop them
+            selected = {k: v for k, v in getattr(config, f.path[0]).items() if _named(v)}
+            setattr(config, f.path[0], selected)
+    return config
+
+
+def _named(value: Any) -> bool:
+    return (value.get(NAME_KEY) if isinstance(value, dict) else getattr(value, NAME_KEY, None)) is not None
 
 
 def _explain(command: Component, overrides: list[str], exc: Exception, host: PluginHost | None) -> Exception:

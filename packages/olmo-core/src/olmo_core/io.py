@@ -16,7 +16,7 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.utils import infer_compression
 
-__all__ = ["exists", "glob", "makedirs", "open_atomic", "open_file", "read_text", "sha256_file", "write_text"]
+__all__ = ["exists", "glob", "makedirs", "open_atomic", "open_file", "read_text", "remove", "sha256_file", "write_text"]
 
 
 def open_file(url: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
@@ -49,6 +49,13 @@ def makedirs(url: str) -> None:
     """Create the directory ``url`` and its parents."""
     fs, path = url_to_fs(url)
     fs.makedirs(path, exist_ok=True)
+
+
+def remove(url: str, *, recursive: bool = False) -> None:
+    """Remove the file (or, with ``recursive``, the directory) ``url`` if it exists."""
+    fs, path = url_to_fs(url)
+    if fs.exists(path):
+        fs.rm(path, recursive=recursive)
 
 
 def read_text(url: str) -> str:

@@ -41,7 +41,7 @@ KINDS: dict[str, Kind] = {
         Kind(name="tasks", singular="task", description="downstream evaluation tasks"),
         Kind(name="evaluators", singular="evaluator", description="evaluators"),
         Kind(name="adapters", singular="adapter", description="adaptation methods"),
-        Kind(name="stages", singular="stage", description="pipeline stages"),
+        Kind(name="jobs", singular="job", description="jobs: commands and pipeline stages with typed inputs and outputs"),
         Kind(name="commands", singular="command", description="`olmo` subcommands"),
     )
 }

@@ -8,7 +8,7 @@ from olmo_core import model_commands
 from olmo_core.nn.register import register_models
 from olmo_core.optim.register import register_optimizers, register_schedulers
 from olmo_core.pipeline.command import PipelineConfig, pipeline_command
-from olmo_core.pipeline.report import ReportConfig, ReportStage
+from olmo_core.pipeline.report import ReportConfig, ReportJob
 from olmo_core.plugins import hookimpl
 from olmo_core.plugins_command import PluginsConfig, plugins_command
 from olmo_core.registry import Register
@@ -51,5 +51,5 @@ def olmo_register_models(register: Register) -> None:
 
 
 @hookimpl(trylast=True)
-def olmo_register_stages(register: Register) -> None:
-    register("report", ReportStage, config=ReportConfig)
+def olmo_register_jobs(register: Register) -> None:
+    register("report", ReportJob, config=ReportConfig)

@@ -163,8 +163,18 @@ class PluginHost:
                 except Exception as exc:
                     raise PluginError(f"plugin '{impl.plugin_name}' ({label}) failed in {k.hook}: "
                                       f"{type(exc).__name__}: {exc}") from exc
+            if k.name == "commands":
+                self._add_job_commands(registry)
             self._registries[k.name] = registry
         return self._registries[k.name]
+
+    def _add_job_commands(self, commands: Registry) -> None:
+        """Every job with a ``command`` is also that command (:mod:`olmo_core.job_command`)."""
+        from olmo_core.job_command import job_command
+
+        for job in self.registry("jobs"):
+            if getattr(job.factory, "command", ""):
+                commands.add(job_command(job))
 
     def describe(self) -> dict[str, Any]:
         """Plugins, versions, hooks and components per kind, as JSON-able data (``olmo plugins --json``)."""

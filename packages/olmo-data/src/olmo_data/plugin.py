@@ -8,7 +8,6 @@ from olmo_core.registry import Register
 from olmo_data.analysis.register import register_commands as register_analysis
 from olmo_data.dedup.register import register_commands as register_dedup_commands
 from olmo_data.dedup.register import register_dedupers
-from olmo_data.commands.curate import CurateConfig, curate_command
 from olmo_data.commands.decontaminate import DecontaminateConfig, decontaminate_command
 from olmo_data.commands.fetch import FetchConfig, fetch_command
 from olmo_data.commands.filter import FilterConfig, filter_command
@@ -22,7 +21,6 @@ from olmo_data.taggers.register import register_taggers as register_quality_tagg
 from olmo_data.taggers.badwords import BadWordsConfig, BadWordsTagger
 from olmo_data.taggers.language import LanguageConfig, LanguageTagger
 from olmo_data.taggers.pii import PiiConfig, PiiTagger
-from olmo_data.stages import register_stages
 
 
 @hookimpl(trylast=True)
@@ -32,7 +30,6 @@ def olmo_register_commands(register: Register) -> None:
     register("data tokenize", tokenize_command, config=TokenizeConfig)
     register("data mix", mix_command, config=MixConfig)
     register("data decontaminate", decontaminate_command, config=DecontaminateConfig)
-    register("data curate", curate_command, config=CurateConfig)
     register_analysis(register)
     register_dedup_commands(register)
     register("data sources", sources_command, config=SourcesConfig)
@@ -43,10 +40,6 @@ def olmo_register_commands(register: Register) -> None:
 def olmo_register_sources(register: Register) -> None:
     register_sources(register)
 
-
-@hookimpl(trylast=True)
-def olmo_register_stages(register: Register) -> None:
-    register_stages(register)
 
 
 @hookimpl(trylast=True)

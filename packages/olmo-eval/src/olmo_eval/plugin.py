@@ -10,7 +10,6 @@ from olmo_eval.callbacks import (DownstreamEvalCallback, DownstreamEvalCallbackC
 from olmo_eval.commands import DownstreamCommandConfig, PerplexityCommandConfig, downstream_command, perplexity_command
 from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator
 from olmo_eval.perplexity.evaluator import PerplexityEvalConfig, PerplexityEvaluator
-from olmo_eval.stage import EvaluateStage, EvaluateStageConfig
 from olmo_eval.tasks.builtin import register_builtin_tasks
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
 
@@ -32,10 +31,6 @@ def olmo_register_callbacks(register: Register) -> None:
     register("downstream_eval", DownstreamEvalCallback, config=DownstreamEvalCallbackConfig)
     register("perplexity_eval", PerplexityEvalCallback, config=PerplexityEvalCallbackConfig)
 
-
-@hookimpl(trylast=True)
-def olmo_register_stages(register: Register) -> None:
-    register("evaluate", EvaluateStage, config=EvaluateStageConfig)
 
 
 @hookimpl(trylast=True)

@@ -19,7 +19,6 @@ from olmo_train.callbacks.tensorboard import TensorBoardCallback, TensorBoardCon
 from olmo_train.command import train_command
 from olmo_train.config import TrainConfig
 from olmo_train.data.inspect_batch import InspectBatchConfig, inspect_batch_command
-from olmo_train.stages import PretrainStage, PretrainStageConfig
 
 
 @hookimpl(trylast=True)
@@ -75,7 +74,3 @@ def olmo_register_callbacks(register: Register) -> None:
     register("loss_guard", LossGuard, config=LossGuardConfig)
     register("plots", PlotsCallback, config=PlotsConfig)
 
-
-@hookimpl(trylast=True)
-def olmo_register_stages(register: Register) -> None:
-    register("pretrain", PretrainStage, config=PretrainStageConfig)

@@ -1,5 +1,5 @@
-"""``olmo pipeline``: the stages every package registers, run in order in one run directory, resumable."""
+"""``olmo pipeline``: registered jobs run in order in one run directory, wired by artifact type, resumable."""
 
-from olmo_core.pipeline.stage import Stage, StageContext
+from olmo_core.pipeline.runner import PlannedStage, plan_stages, run_stages
 
-__all__ = ["Stage", "StageContext"]
+__all__ = ["PlannedStage", "plan_stages", "run_stages"]

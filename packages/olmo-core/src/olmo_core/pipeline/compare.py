@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from olmo_core.io import write_text
+from olmo_core.jobs import read_result
 
 __all__ = ["write_comparison"]
 
@@ -21,9 +22,10 @@ def _finished(job: Path) -> dict[str, dict[str, Any]] | None:
     if not (job / "pipeline.json").is_file():
         return None
     results = {}
-    for done in sorted(job.glob("stages/*/done.json")):
-        record = json.loads(done.read_text())
-        results[record["stage"]] = record["result"]
+    for stage in json.loads((job / "pipeline.json").read_text()):
+        found = [r for d in sorted(job.glob(f"stages/*-{stage['stage']}")) if (r := read_result(str(d)))]
+        if found:
+            results[stage["stage"]] = found[-1].metrics
     return results
 
 

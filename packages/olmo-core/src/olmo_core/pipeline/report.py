@@ -1,64 +1,84 @@
-"""The ``report`` stage: ``report.md`` in the run directory, assembled from what every stage reports.
+"""The ``report`` job: ``report.md`` in the run directory, assembled from what every earlier job reported.
 
-A stage contributes a section by returning ``report`` (markdown; figures it drew are linked relative to the
-run directory) in its result; the report adds a table of the stages, the command that reproduces the run and
-the plugins and versions it ran with.
+Each job's ``report.md`` (its section; figures linked relative to its own directory) and ``result.json``
+(its metrics) come in as :class:`~olmo_core.artifacts.JobRecord` inputs; the report adds a table of the
+stages, the command that reproduces the run and the plugins and versions it ran with.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from olmo_core.io import write_text
-from olmo_core.pipeline.stage import StageContext
+from olmo_core.artifacts import JobRecord
+from olmo_core.io import exists, read_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
 
-__all__ = ["ReportConfig", "ReportStage", "summarize"]
+__all__ = ["ReportConfig", "ReportJob", "summarize"]
 
 
 @dataclass(kw_only=True)
 class ReportConfig:
-    """Options of the report stage."""
+    """Options of the report job."""
 
     title: str = "olmo run"
     """The report's heading."""
 
 
 def summarize(result: dict[str, Any], limit: int = 4) -> str:
-    """A short line of a stage's scalar results (numbers and short strings), for the stage table."""
+    """A short line of a job's scalar metrics (numbers and short strings), for the stage table."""
     shown = []
     for key, value in result.items():
-        if key == "report" or isinstance(value, (dict, list)):
+        if isinstance(value, (dict, list)) or (isinstance(value, str) and ("/" in value or len(value) > 40)):
             continue
-        if isinstance(value, str) and ("/" in value or len(value) > 40):
-            continue
-        shown.append(f"{key.replace('_', ' ')}: {value:,}" if isinstance(value, int) else f"{key.replace('_', ' ')}: {value}")
+        shown.append(f"{key.replace('_', ' ')}: {value:,}" if isinstance(value, int) and not isinstance(value, bool)
+                     else f"{key.replace('_', ' ')}: {value}")
     return "; ".join(shown[:limit]) or "-"
 
 
-class ReportStage:
-    """Write ``report.md``: every stage's section, what ran and for how long, and how to reproduce it."""
+def _stage_name(path: str) -> str:
+    return re.sub(r"^\d+-", "", posixpath.basename(path.rstrip("/")))
 
+
+def _section(record: JobRecord, base: str) -> str:
+    """A job's own report, its figure links rewritten relative to ``base``."""
+    path = posixpath.join(record.path, "report.md")
+    if not exists(path):
+        return ""
+    relative = posixpath.relpath(record.path, base)
+    return re.sub(r"(!\[[^\]]*\]\()(?![a-z]+://|/)([^)]+)\)",
+                  lambda m: f"{m.group(1)}{posixpath.normpath(posixpath.join(relative, m.group(2)))})",
+                  read_text(path)).strip()
+
+
+class ReportJob(Job):
+    """Write ``report.md``: every job's section, what ran and what it measured, and how to reproduce it."""
+
+    command = ""
+    inputs: ClassVar[dict[str, Slot]] = {"records": Slot(JobRecord, many=True, help="the jobs to report on")}
     always_run = True
+    run_level = True
 
-    def __init__(self, config: ReportConfig) -> None:
-        self.config = config
+    def run(self, config: ReportConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        records: list[JobRecord] = inputs["records"]
+        metrics = {_stage_name(r.path): json.loads(read_text(posixpath.join(r.path, "result.json")))["metrics"]
+                   for r in records}
+        return JobResult(metrics={"title": config.title, "stages": metrics,
+                                  "sections": [_section(r, workdir) for r in records]})
 
-    def run(self, context: StageContext) -> dict[str, Any]:
-        run_dir = context.run_dir
-        command = (run_dir / "command.txt").read_text().strip() if (run_dir / "command.txt").is_file() else ""
-        plugins = json.loads((run_dir / "plugins.json").read_text())["plugins"] \
-            if (run_dir / "plugins.json").is_file() else []
-        lines = [f"# {self.config.title}: {run_dir.name}", ""]
-        for result in context.results.values():
-            if result.get("report"):
-                lines += [str(result["report"]).rstrip(), ""]
+    def report(self, result: JobResult) -> Report:
+        run_dir = result.workdir
+        command_file, plugins_file = posixpath.join(run_dir, "command.txt"), posixpath.join(run_dir, "plugins.json")
+        command = read_text(command_file).strip() if exists(command_file) else ""
+        plugins = json.loads(read_text(plugins_file))["plugins"] if exists(plugins_file) else []
+        lines = [f"# {result.metrics['title']}: {posixpath.basename(run_dir.rstrip('/'))}", ""]
+        lines += [section + "\n" for section in result.metrics["sections"] if section]
         lines += ["## Stages", "", "| stage | result |", "|---|---|"]
-        lines += [f"| {stage} | {summarize(result)} |" for stage, result in context.results.items()]
+        lines += [f"| {stage} | {summarize(metrics)} |" for stage, metrics in result.metrics["stages"].items()]
         lines += ["", "## Reproduce", "", "```console", command or "olmo pipeline", "```", "",
                   "## Plugins", "", "| plugin | distribution | version |", "|---|---|---|"]
         lines += [f"| {p['name']} | {p['distribution'] or p['source']} | {p['version'] or '-'} |" for p in plugins]
-        report = run_dir / "report.md"
-        write_text(str(report), "\n".join(lines) + "\n")
-        return {"report_file": str(report)}
+        return Report(markdown="\n".join(lines))

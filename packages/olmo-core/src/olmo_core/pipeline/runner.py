@@ -1,84 +1,166 @@
-"""Running stages in order, skipping those already completed with the same configuration."""
+"""Running a pipeline's jobs in order, wiring each job's inputs by artifact type, resuming what is done.
+
+Each stage is a registered job (:mod:`olmo_core.jobs`) working in ``<run>/stages/<NN>-<name>/``. An input
+slot takes the latest earlier output of its type (every earlier output of it for a ``many`` slot), unless
+``inputs.<stage>.<slot>`` names earlier stages or paths. Every stage's inputs are wired and checked before
+the first job runs.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
-import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from olmo_core.config import to_dict
-from olmo_core.errors import PluginError
+from olmo_core.artifacts import Artifact, JobRecord
+from olmo_core.config import config_of, resolve_components, to_dict
+from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
-from olmo_core.pipeline.stage import StageContext
+from olmo_core.jobs import Job, JobResult, Slot, execute, read_result
 from olmo_core.plugins import get_host
 
-__all__ = ["run_stages"]
+__all__ = ["PlannedStage", "plan_stages", "run_stages"]
+
+log = logging.getLogger(__name__)
 
 DONE = "done.json"
 ATTEMPT = "attempt.json"
 
 
-def _fingerprint(previous: str, name: str, config: Any, options: Mapping[str, Any]) -> str:
-    text = json.dumps({"previous": previous, "stage": name, "config": to_dict(config), **options}, sort_keys=True,
-                      default=str)
+@dataclass(kw_only=True)
+class PlannedStage:
+    """One stage of a pipeline: its job, its checked config and where its inputs come from."""
+
+    name: str
+    job: Job
+    config: Any
+    sources: dict[str, Any] = field(default_factory=dict)
+    """Input slot to the earlier stage names (or artifacts, for paths) it reads."""
+
+
+def _explicit(name: str, slot_name: str, slot: Slot, value: Any, earlier: list[str]) -> list[Any]:
+    values = [value] if isinstance(value, str) else list(value or [])
+    picked: list[Any] = []
+    for item in values:
+        if item in earlier:
+            picked.append(item)
+        elif isinstance(item, str) and item:
+            picked.append(slot.type(path=item))
+        else:
+            raise ConfigError(f"inputs.{name}.{slot_name}={value!r}: give earlier stages ({', '.join(earlier)}) "
+                              f"or paths")
+    return picked
+
+
+def plan_stages(stages: Mapping[str, Any], explicit: Mapping[str, Any] | None = None) -> list[PlannedStage]:
+    """Build every stage's job and config and wire its inputs, or raise a :class:`ConfigError` naming the
+    stage and slot that nothing before it provides."""
+    registry = get_host().registry("jobs")
+    explicit = dict(explicit or {})
+    unknown = [s for s in explicit if s not in stages]
+    if unknown:
+        raise ConfigError(f"inputs.{unknown[0]}: no stage '{unknown[0]}' in this pipeline ({', '.join(stages)})")
+    planned: list[PlannedStage] = []
+    produced: list[tuple[str, type[Artifact]]] = []
+    for name, raw in stages.items():
+        component = registry.component_of(raw)
+        config = resolve_components(raw, prefix=f"stages.{name}")
+        config = config_of(component.config, config) if component.config is not None else None
+        job: Job = component.factory()
+        stage = PlannedStage(name=name, job=job, config=config)
+        wiring = dict(explicit.get(name) or {})
+        for slot_name in wiring:
+            if slot_name not in job.inputs:
+                raise ConfigError(f"inputs.{name}.{slot_name}: job '{component.name}' has no input '{slot_name}' "
+                                  f"(it has: {', '.join(job.inputs) or 'none'})")
+        earlier = [n for n, _ in produced]
+        for slot_name, slot in job.inputs.items():
+            if slot_name in wiring:
+                sources = _explicit(name, slot_name, slot, wiring[slot_name], earlier)
+            else:
+                matching = [n for n, t in produced if issubclass(t, slot.type)]
+                sources = matching if slot.many else matching[-1:]
+            if not sources and not slot.optional:
+                raise ConfigError(f"stage '{name}' needs a {slot.type.kind} for its input '{slot_name}' and no "
+                                  f"stage before it makes one: add one, or set inputs.{name}.{slot_name}=<path>")
+            stage.sources[slot_name] = sources
+        produced += [(name, slot.type) for slot in job.outputs.values()] + [(name, JobRecord)]
+        planned.append(stage)
+    return planned
+
+
+def _inputs(stage: PlannedStage, results: Mapping[str, JobResult]) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    for slot_name, slot in stage.job.inputs.items():
+        found: list[Any] = []
+        for source in stage.sources[slot_name]:
+            if isinstance(source, Artifact):
+                found.append(source)
+                continue
+            found += [a for a in _artifacts_of(results[source]) if isinstance(a, slot.type)]
+        inputs[slot_name] = found if slot.many else (found[-1] if found else None)
+    return inputs
+
+
+def _artifacts_of(result: JobResult) -> list[Artifact]:
+    made = [a for value in result.outputs.values() for a in (value if isinstance(value, list) else [value])]
+    return [*made, JobRecord(path=result.workdir)]
+
+
+def _fingerprint(previous: str, name: str, config: Any, inputs: Mapping[str, Any]) -> str:
+    wired = {k: [a.to_json() for a in v] if isinstance(v, list) else (v.to_json() if v else None)
+             for k, v in inputs.items()}
+    text = json.dumps({"previous": previous, "stage": name, "config": to_dict(config), "inputs": wired},
+                      sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_stages(run_dir: Path, stages: Mapping[str, Any], *, seed: int, restart: bool = False,
-               options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Run ``stages`` (name to composed config) in order under ``run_dir``; return one record per stage.
+def run_stages(run_dir: Path, stages: list[PlannedStage], *, restart: bool = False) -> list[dict[str, Any]]:
+    """Run the planned ``stages`` in order under ``run_dir``; return one record per stage.
 
-    ``options`` are run-wide settings (such as ``train``: options of ``olmo train`` for training stages); a
-    stage sees those its class names in ``reads_options``, and they count in its fingerprint.
-
-    A stage whose ``done.json`` records the same fingerprint (its config and every earlier stage's) is not
-    run again, and its saved result is reused, unless a stage before it ran in this run or its class sets
-    ``always_run`` (as the report does). A stage that fails or is killed leaves no ``done.json``, so the next
-    run starts there; its directory is kept when its configuration is unchanged (``attempt.json``), so that a
-    stage that resumes by itself (training from its checkpoints) does.
+    A stage whose ``done.json`` records the same fingerprint (its config, its inputs and every earlier
+    stage's) is not run again and its saved result is reused, unless a stage before it ran in this run or its
+    job sets ``always_run`` (as the report does). A stage that fails or is killed leaves no ``done.json``, so
+    the next run starts there; its directory is kept when its configuration is unchanged (``attempt.json``),
+    so that a job that resumes by itself (training from its checkpoints) does.
     """
-    registry = get_host().registry("stages")
     records: list[dict[str, Any]] = []
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, JobResult] = {}
     previous = ""
     upstream_ran = False
-    for index, (name, config) in enumerate(stages.items()):
-        stage_dir = run_dir / "stages" / f"{index:02d}-{name}"
-        factory = registry.component_of(config).factory
-        seen = {key: (options or {}).get(key) for key in getattr(factory, "reads_options", ())}
-        fingerprint = _fingerprint(previous, name, config, {"options": seen} if seen else {})
-        done = stage_dir / DONE
+    for index, stage in enumerate(stages):
+        name = stage.name
+        stage_dir = run_dir if getattr(stage.job, "run_level", False) else run_dir / "stages" / f"{index:02d}-{name}"
+        inputs = _inputs(stage, results)
+        fingerprint = _fingerprint(previous, name, stage.config, inputs)
+        done = stage_dir / DONE if stage_dir != run_dir else run_dir / f"{name}.done.json"
         saved = json.loads(done.read_text()) if done.is_file() else None
-        always = getattr(factory, "always_run", False)
-        if saved and saved["fingerprint"] == fingerprint and not restart and not upstream_ran and not always:
-            record = {**saved, "status": "reused"}
+        reused = read_result(str(stage_dir)) if saved and saved["fingerprint"] == fingerprint else None
+        always = getattr(stage.job, "always_run", False)
+        if reused is not None and not restart and not upstream_ran and not always:
+            log.info("[%d/%d] %s: completed earlier, reusing its result", index + 1, len(stages), name)
             print(f"[{index + 1}/{len(stages)}] {name}: completed earlier, reusing its result", flush=True)
+            result, status = reused, "reused"
         else:
-            attempt = stage_dir / ATTEMPT
-            same = attempt.is_file() and json.loads(attempt.read_text()).get("fingerprint") == fingerprint
-            if stage_dir.exists() and not (same and not restart):
-                shutil.rmtree(stage_dir)
-            stage_dir.mkdir(parents=True, exist_ok=True)
-            write_text(str(attempt), json.dumps({"fingerprint": fingerprint}) + "\n")
+            attempt = stage_dir / ATTEMPT if stage_dir != run_dir else None
+            if attempt is not None:
+                same = attempt.is_file() and json.loads(attempt.read_text()).get("fingerprint") == fingerprint
+                if stage_dir.exists() and not (same and not restart):
+                    shutil.rmtree(stage_dir)
+                stage_dir.mkdir(parents=True, exist_ok=True)
+                write_text(str(attempt), json.dumps({"fingerprint": fingerprint}) + "\n")
             print(f"[{index + 1}/{len(stages)}] {name} ...", flush=True)
-            stage = registry.build(config)
-            context = StageContext(run_dir=run_dir, stage_dir=stage_dir, name=name, seed=seed, results=dict(results),
-                                   options=seen)
-            start = time.perf_counter()
-            result = stage.run(context)
-            if not isinstance(result, dict):
-                raise PluginError(f"stage '{name}' returned {type(result).__name__}, not a dict of results")
-            record = {"stage": name, "fingerprint": fingerprint, "seconds": round(time.perf_counter() - start, 3),
-                      "result": result, "status": "ran"}
+            result = execute(stage.job, stage.config, inputs, str(stage_dir), name=name)
+            status = "ran"
             upstream_ran = True
-            write_text(str(done), json.dumps({k: v for k, v in record.items() if k != "status"}, indent=2,
-                                             default=str) + "\n")
-            print(f"[{index + 1}/{len(stages)}] {name}: done in {record['seconds']:.1f}s", flush=True)
-        results[name] = record["result"]
-        records.append(record)
+            write_text(str(done), json.dumps({"stage": name, "fingerprint": fingerprint}, indent=2) + "\n")
+            print(f"[{index + 1}/{len(stages)}] {name}: done in {result.seconds:.1f}s", flush=True)
+        results[name] = result
+        records.append({"stage": name, "status": status, "seconds": result.seconds, "result": result})
         previous = fingerprint
     return records

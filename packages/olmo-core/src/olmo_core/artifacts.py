@@ -1,0 +1,138 @@
+"""Artifacts: the small frozen values that jobs hand each other, each naming something on disk.
+
+An artifact is a path (any fsspec URL) and a type: :class:`Dataset` (Dolma documents with their attributes,
+quarantine and reports), :class:`TokenArrays` (token-array parts with the tokenizer that made them),
+:class:`Checkpoint` (a checkpoint step directory) and :class:`EvalResults` (an evaluation's results). A job
+declares the types it reads and writes (:mod:`olmo_core.jobs`); the pipeline wires a job's inputs from the
+latest earlier output of the matching type. Each type says whether what it names is complete, so that an
+interrupted job's output is never taken as input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from olmo_core.errors import ConfigError
+
+__all__ = ["ARTIFACT_TYPES", "Artifact", "Checkpoint", "Dataset", "EvalResults", "JobRecord", "TokenArrays",
+           "artifact_from_json"]
+
+INCOMPLETE = ".incomplete"
+"""A marker a job leaves in its output directory while it writes (and after it fails)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Artifact:
+    """Something a job wrote or reads, named by its path."""
+
+    kind: ClassVar[str] = "artifact"
+    path: str
+    """Where it lives: a local path or any fsspec URL."""
+
+    def is_complete(self) -> bool:
+        """Whether what the artifact names exists whole (not being written, not left by a failed job)."""
+        from olmo_core.io import exists
+
+        return exists(self.path) and not exists(posixpath.join(self.path, INCOMPLETE))
+
+    def to_json(self) -> dict[str, Any]:
+        """The artifact as JSON-able data that :func:`artifact_from_json` reads back."""
+        return {"type": self.kind, **dataclasses.asdict(self)}
+
+    def __str__(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dataset(Artifact):
+    """Dolma documents (``documents/``, or JSON-lines/Parquet files, a directory or a glob of them), with the
+    attributes taggers wrote beside them (``attributes/<tagger>/``), quarantined lines and step reports."""
+
+    kind: ClassVar[str] = "dataset"
+
+    def is_complete(self) -> bool:
+        from olmo_core.documents import document_files
+        from olmo_core.io import exists
+
+        if exists(posixpath.join(self.path, INCOMPLETE)):
+            return False
+        try:
+            return bool(document_files(self.path))
+        except (ConfigError, OSError):
+            return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenArrays(Artifact):
+    """A directory of token-array parts (``.npy`` memmaps with their metadata sidecars)."""
+
+    kind: ClassVar[str] = "token_arrays"
+    tokenizer: str | None = None
+    """The name of the tokenizer that made the tokens, when known."""
+
+    def is_complete(self) -> bool:
+        from olmo_core.token_arrays import part_names
+
+        if not super().is_complete():
+            return False
+        try:
+            return bool(part_names(self.path))
+        except (ConfigError, OSError):
+            return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpoint(Artifact):
+    """A checkpoint step directory (model and optimizer state, tokenizer, config and a manifest of hashes)."""
+
+    kind: ClassVar[str] = "checkpoint"
+    step: int | None = None
+    """The optimizer step it was saved at, when known."""
+
+    def is_complete(self) -> bool:
+        from olmo_core.checkpoint import MANIFEST
+        from olmo_core.io import exists
+
+        return exists(posixpath.join(self.path, MANIFEST)) or exists(posixpath.join(self.path, "config.json"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalResults(Artifact):
+    """An evaluation's output directory: ``results.json``, per-example ``samples.jsonl``, ``results.md``."""
+
+    kind: ClassVar[str] = "eval_results"
+
+    def is_complete(self) -> bool:
+        from olmo_core.io import exists
+
+        return super().is_complete() and exists(posixpath.join(self.path, "results.json"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobRecord(Artifact):
+    """A finished job's work directory: its ``result.json`` (outputs and metrics) and ``report.md``. Every
+    pipeline stage leaves one, so that a job such as the run's report can read what the others did."""
+
+    kind: ClassVar[str] = "job_record"
+
+    def is_complete(self) -> bool:
+        from olmo_core.io import exists
+
+        return super().is_complete() and exists(posixpath.join(self.path, "result.json"))
+
+
+ARTIFACT_TYPES: dict[str, type[Artifact]] = {t.kind: t for t in (Dataset, TokenArrays, Checkpoint, EvalResults,
+                                                                  JobRecord)}
+"""Every artifact type by its ``kind``."""
+
+
+def artifact_from_json(data: dict[str, Any]) -> Artifact:
+    """The artifact that :meth:`Artifact.to_json` wrote."""
+    values = dict(data)
+    kind = values.pop("type", None)
+    if kind not in ARTIFACT_TYPES:
+        raise ConfigError(f"unknown artifact type {kind!r} (known: {', '.join(ARTIFACT_TYPES)})")
+    return ARTIFACT_TYPES[kind](**values)

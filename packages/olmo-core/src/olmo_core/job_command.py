@@ -1,0 +1,94 @@
+"""The command face of a job: ``olmo <job's command> <input>=<path> ... [output=<dir>] key=value ...``.
+
+For every registered job with a ``command``, the host registers a command whose config is the job's own
+config plus one key per input slot (a path, or a list of paths for a ``many`` slot) and ``output=`` (the
+work directory; a job that adds to a dataset in place has a default). In a sweep (``-m``), each job of the
+sweep writes into its own sub-directory of ``output``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from olmo_core.config import REQUIRED, config_of
+from olmo_core.errors import ConfigError, PluginError
+from olmo_core.jobs import Job, Slot, execute
+from olmo_core.kinds import KINDS
+from olmo_core.registry import Component
+
+__all__ = ["OUTPUT", "input_artifacts", "job_command", "sweep_job_dir"]
+
+OUTPUT = "output"
+
+
+def _face_fields(name: str, job: type[Job], config: type | None) -> list[tuple[str, Any, Any]]:
+    taken = {f.name for f in dataclasses.fields(config)} if config is not None else set()
+    fields: list[tuple[str, Any, Any]] = []
+    for slot_name, slot in job.inputs.items():
+        if slot_name in taken or slot_name == OUTPUT:
+            raise PluginError(f"job '{name}': input '{slot_name}' is also a field of its config "
+                              f"{config.__qualname__ if config else ''}; rename one")
+        if slot.many:
+            default = dataclasses.field(default_factory=list if slot.optional else lambda: [REQUIRED])
+            fields.append((slot_name, list[str], default))
+        else:
+            fields.append((slot_name, str | None, dataclasses.field(default=None if slot.optional else REQUIRED)))
+    if OUTPUT in taken:
+        raise PluginError(f"job '{name}': its config may not define '{OUTPUT}' (the command adds it)")
+    fields.append((OUTPUT, str | None, dataclasses.field(default=None)))
+    return fields
+
+
+def input_artifacts(job: type[Job], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's inputs as artifacts, from paths (a list of paths for a ``many`` slot)."""
+    inputs: dict[str, Any] = {}
+    for slot_name, slot in job.inputs.items():
+        value = values.get(slot_name)
+        inputs[slot_name] = _artifacts(slot, value) if slot.many else \
+            (slot.type(path=str(value)) if value is not None else None)
+    return inputs
+
+
+def _artifacts(slot: Slot, value: Any) -> list[Any]:
+    paths = [value] if isinstance(value, str) else list(value or [])
+    return [slot.type(path=str(path)) for path in paths]
+
+
+def sweep_job_dir(base: str) -> str:
+    """``base``, or inside a Hydra sweep ``base/<job number>-<swept values>``, so that jobs never share it."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        job = HydraConfig.get()
+        if str(job.mode) == "RunMode.MULTIRUN":
+            label = re.sub(r"[^A-Za-z0-9._=,-]+", "_", job.job.override_dirname) or "defaults"
+            return f"{base.rstrip('/')}/{job.job.num}-{label}"
+    return base
+
+
+def job_command(component: Component) -> Component:
+    """The ``olmo`` command that runs the registered job ``component`` on paths."""
+    job_class: type[Job] = component.factory  # type: ignore[assignment]
+    config_class = component.config
+    face = dataclasses.make_dataclass(
+        f"{(config_class or job_class).__name__}Command", _face_fields(component.name, job_class, config_class),
+        bases=(config_class,) if config_class else (), kw_only=True,
+        namespace={"__doc__": f"Options of ``olmo {job_class.command}``.", "__module__": job_class.__module__})
+
+    def run(config: Any) -> dict[str, Any]:
+        job = job_class()
+        inputs = input_artifacts(job_class, {name: getattr(config, name) for name in job_class.inputs})
+        own = config_of(config_class, config) if config_class is not None else None
+        workdir = config.output or job.default_workdir(own, inputs)
+        if workdir is None:
+            raise ConfigError(f"`olmo {job_class.command}` needs {OUTPUT}=<directory> for what it writes")
+        return execute(job, own, inputs, sweep_job_dir(str(workdir)), name=component.name).metrics
+
+    run.__doc__ = inspect.getdoc(job_class.run) if job_class.__doc__ is None else inspect.getdoc(job_class)
+    run.__name__ = f"{component.name}_command"
+    return Component(kind=KINDS["commands"], name=job_class.command, factory=run, config=face, help=component.help,
+                     plugin=component.plugin, distribution=component.distribution)
