@@ -33,7 +33,7 @@ from olmo_core.io import sha256_file
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Checkpoint", "CheckpointError", "checkpoint_dirs", "is_sharded", "latest_checkpoint", "load_checkpoint",
+__all__ = ["MANIFEST", "SHARDS", "Checkpoint", "CheckpointError", "checkpoint_dirs", "is_sharded", "latest_checkpoint", "load_checkpoint",
            "load_model_state", "load_sharded", "model_state_problems", "save_checkpoint", "staging_dir", "step_dir"]
 
 FORMAT = "olmo-checkpoint/1"

@@ -17,7 +17,7 @@ from typing import Any
 from olmo_core.errors import ConfigError, PluginError, did_you_mean
 
 __all__ = ["NAME_KEY", "REQUIRED", "check_config_class", "component", "components", "config_of", "preset",
-           "preset_defaults", "preset_fields", "resolve_components", "to_dict"]
+           "preset_defaults", "preset_fields", "to_dict"]
 
 NAME_KEY = "_name_"
 REQUIRED: Any = "???"
@@ -174,55 +174,6 @@ def config_of(cls: type, value: Any) -> Any:
         key = getattr(exc, "full_key", None)
         where = f" key '{key}'" if key else ""
         raise ConfigError(f"invalid {cls.__qualname__}{where}: {str(exc).splitlines()[0]}") from exc
-
-
-def resolve_components(config: Any, *, prefix: str) -> Any:
-    """A copy of ``config`` (a config dataclass, or a mapping carrying ``_name_``) whose component fields hold
-    their components' configurations: a name selects that component or preset (``model: olmo-small``), a
-    list selects several (``callbacks: [metrics]``), a mapping sets fields of the selected one. Values are
-    checked against each component's config class; errors name the key as ``prefix.<field>``."""
-    from olmo_core.plugins import get_host
-
-    if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
-        return config
-    host = get_host()
-    changes: dict[str, Any] = {}
-    for f in component_fields(type(config)):
-        if len(f.path) != 1:
-            continue
-        key = f.path[0]
-        registry = host.registry(f.kind)
-        value = getattr(config, key)
-        if f.many:
-            names = value if isinstance(value, (list, tuple)) else list(value or {})
-            given = {} if isinstance(value, (list, tuple)) else dict(value or {})
-            changes[key] = {name: _resolve_one(registry, name, given.get(name), f"{prefix}.{key}.{name}")
-                            for name in names}
-        elif value is not None:
-            changes[key] = _resolve_one(registry, value, None, f"{prefix}.{key}")
-    return dataclasses.replace(config, **changes) if changes else config
-
-
-def _resolve_one(registry: Any, value: Any, fields: Any, where: str) -> Any:
-    """One component's configuration from a name (with optional field values) or a configuration."""
-    from omegaconf import OmegaConf
-
-    if OmegaConf.is_config(value):
-        value = OmegaConf.to_container(value, resolve=True)
-    if isinstance(value, str):
-        component, base = registry.resolve(value)
-        if fields is None or dataclasses.is_dataclass(fields):
-            return fields if dataclasses.is_dataclass(fields) else base
-        value = {**to_dict(base), **dict(OmegaConf.to_container(fields) if OmegaConf.is_config(fields) else fields)}
-    component = registry.component_of(value)
-    if component.config is None:
-        return value
-    try:
-        own = config_of(component.config, value)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
-    named = named_config_class(component.config, component.name)
-    return named(**{f.name: getattr(own, f.name) for f in dataclasses.fields(component.config)})
 
 
 def to_dict(config: Any) -> dict[str, Any]:

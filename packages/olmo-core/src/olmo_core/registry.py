@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from olmo_core.config import NAME_KEY, check_config_class, config_of, named_config_class
-from olmo_core.errors import PluginError, UnknownComponentError
+from olmo_core.config import NAME_KEY, check_config_class, component_fields, config_of, named_config_class, to_dict
+from olmo_core.errors import ConfigError, PluginError, UnknownComponentError
 from olmo_core.kinds import Kind
 
-__all__ = ["Component", "Register", "Registry"]
+__all__ = ["Component", "Register", "Registry", "resolve_components"]
 
 
 class Register(Protocol):
@@ -181,3 +181,50 @@ def make_register(registry: Registry, *, plugin: str, distribution: str) -> Regi
                                plugin=plugin, distribution=distribution))
 
     return register
+
+
+def resolve_components(config: Any, registry_of: Callable[[str], Registry], *, prefix: str) -> Any:
+    """A copy of ``config`` (a config dataclass, or a mapping carrying ``_name_``) whose component fields hold
+    their components' configurations: a name selects that component or preset (``model: olmo-small``), a
+    list selects several (``callbacks: [metrics]``), a mapping sets fields of the selected one. Values are
+    checked against each component's config class; errors name the key as ``prefix.<field>``.
+    ``registry_of(kind)`` gives the registry of a kind (``host.registry``)."""
+    if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
+        return config
+    changes: dict[str, Any] = {}
+    for f in component_fields(type(config)):
+        if len(f.path) != 1:
+            continue
+        key = f.path[0]
+        registry = registry_of(f.kind)
+        value = getattr(config, key)
+        if f.many:
+            names = value if isinstance(value, (list, tuple)) else list(value or {})
+            given = {} if isinstance(value, (list, tuple)) else dict(value or {})
+            changes[key] = {name: _resolve_one(registry, name, given.get(name), f"{prefix}.{key}.{name}")
+                            for name in names}
+        elif value is not None:
+            changes[key] = _resolve_one(registry, value, None, f"{prefix}.{key}")
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _resolve_one(registry: Registry, value: Any, fields: Any, where: str) -> Any:
+    """One component's configuration from a name (with optional field values) or a configuration."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(value):
+        value = OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, str):
+        component, base = registry.resolve(value)
+        if fields is None or dataclasses.is_dataclass(fields):
+            return fields if dataclasses.is_dataclass(fields) else base
+        value = {**to_dict(base), **dict(OmegaConf.to_container(fields) if OmegaConf.is_config(fields) else fields)}
+    component = registry.component_of(value)
+    if component.config is None:
+        return value
+    try:
+        own = config_of(component.config, value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    named = named_config_class(component.config, component.name)
+    return named(**{f.name: getattr(own, f.name) for f in dataclasses.fields(component.config)})

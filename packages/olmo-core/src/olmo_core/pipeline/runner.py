@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from olmo_core.artifacts import Artifact, JobRecord
-from olmo_core.config import config_of, resolve_components, to_dict
+from olmo_core.config import config_of, to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.jobs import Job, JobResult, Slot, execute, read_result
 from olmo_core.plugins import get_host
+from olmo_core.registry import resolve_components
 
 __all__ = ["PlannedStage", "plan_stages", "run_stages"]
 
@@ -69,7 +70,7 @@ def plan_stages(stages: Mapping[str, Any], explicit: Mapping[str, Any] | None = 
     produced: list[tuple[str, type[Artifact]]] = []
     for name, raw in stages.items():
         component = registry.component_of(raw)
-        config = resolve_components(raw, prefix=f"stages.{name}")
+        config = resolve_components(raw, get_host().registry, prefix=f"stages.{name}")
         config = config_of(component.config, config) if component.config is not None else None
         job: Job = component.factory()
         stage = PlannedStage(name=name, job=job, config=config)

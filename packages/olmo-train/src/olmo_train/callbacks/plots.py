@@ -11,7 +11,7 @@ from olmo_core.plots import line_plot
 
 from olmo_train.callbacks.metrics import read_metrics
 
-__all__ = ["PlotsCallback", "PlotsConfig", "plot_metrics"]
+__all__ = ["PlotsCallback", "PlotsConfig", "plot_metrics", "trainer_figures"]
 
 
 @dataclass(kw_only=True)
