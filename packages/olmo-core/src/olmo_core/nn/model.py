@@ -7,6 +7,10 @@ the residual stream, plus QK-norm); :class:`~olmo_core.nn.config.OLMoConfig` sel
 
 The key/value cache is a list with one ``(keys, values)`` pair per block, each ``(batch, kv_heads, length,
 head_dim)`` with RoPE already applied; :meth:`OLMo.forward` returns a new list that holds the new tokens too.
+
+Code outside this package uses the model only through its public methods: :meth:`OLMo.forward` (logits, a
+loss, or label log-probabilities) and, for scorers that pick positions or pack rows themselves,
+:meth:`OLMo.hidden_states` and :meth:`OLMo.logits` (``forward`` is the two composed).
 """
 
 from __future__ import annotations
@@ -227,7 +231,8 @@ class OLMo(nn.Module):
         z_loss: float = 0.0,
         label_logps: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, KVCache] | LMLossSums:
-        """Logits ``(batch, seq, embedding_size)`` for ``input_ids`` ``(batch, seq)``.
+        """Logits ``(batch, seq, embedding_size)`` for ``input_ids`` ``(batch, seq)``, computed as
+        ``logits(hidden_states(input_ids, ...))``.
 
         :param doc_lens: ``(batch, max_docs)`` lengths of the documents packed into each row, in order and
             zero-padded (OLMo's format): a token attends only to earlier tokens of its own document. Tokens past
@@ -244,32 +249,70 @@ class OLMo(nn.Module):
         :param label_logps: with ``labels``, return ``log p(label)`` at every position instead (``(batch, seq)``,
             0 where ``IGNORE``; :func:`~olmo_core.nn.lm_loss.linear_label_logps`), as preference tuning needs.
         """
-        batch, seq = input_ids.shape
-        past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
-        if doc_lens is not None and past_len:
-            raise ValueError("doc_lens cannot be combined with past_key_values")
         if labels is not None and use_cache:
             raise ValueError("labels (a loss) cannot be combined with use_cache")
-        cos, sin = self.rope.tables(past_len + seq, input_ids.device)
-        rope = (cos[past_len:], sin[past_len:])
         mask = None
         if doc_lens is not None:
-            mask = document_mask(doc_lens, seq)
-        elif past_len and seq > 1:  # causal with the new tokens at the bottom right
+            if past_key_values is not None and past_key_values[0][0].shape[2]:
+                raise ValueError("doc_lens cannot be combined with past_key_values")
+            mask = document_mask(doc_lens, input_ids.shape[1])
+        cache: KVCache | None = [] if use_cache else None
+        hidden = self.hidden_states(input_ids, attention_mask=mask, past_key_values=past_key_values, new_cache=cache)
+        if labels is not None and label_logps:
+            return linear_label_logps(hidden, self.lm_head, labels)
+        if labels is not None:
+            return linear_cross_entropy(hidden, self.lm_head, labels, z_loss=z_loss)
+        logits = self.logits(hidden)
+        return logits if cache is None else (logits, cache)
+
+    def hidden_states(
+        self,
+        input_ids: torch.Tensor,
+        *,
+        positions: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        past_key_values: KVCache | None = None,
+        new_cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        """The final hidden states ``(batch, seq, d_model)`` of ``input_ids`` ``(batch, seq)``: the last block's
+        output after the final norm (``ln_f``), which is what the LM head reads.
+
+        With :meth:`logits` this is the model's public seam for code that needs more than ``forward``: a scorer
+        that reads a few positions' logits, or packs rows with its own positions and mask, calls
+        ``model.logits(model.hidden_states(input_ids, ...)[picked])`` and never touches the modules.
+
+        :param positions: ``(batch, seq)`` the RoPE position of every token. By default ``past .. past+seq-1``,
+            ``past`` being the cached length. Attention depends only on the distances between positions.
+        :param attention_mask: ``(batch, 1, seq, past + seq)`` (or broadcastable) booleans, ``True`` where a
+            token may attend (``scaled_dot_product_attention``'s ``attn_mask``). It replaces the causal mask,
+            so it must be causal itself where that is wanted. By default: causal.
+        :param past_key_values: the cache of the tokens before ``input_ids`` (see :meth:`forward`).
+        :param new_cache: a list to which each block's ``(keys, values)``, the past tokens' and these, is
+            appended: the cache ``forward(..., use_cache=True)`` returns.
+        """
+        seq = input_ids.shape[1]
+        past_len = 0 if past_key_values is None else past_key_values[0][0].shape[2]
+        if positions is None:
+            cos, sin = self.rope.tables(past_len + seq, input_ids.device)
+            rope = (cos[past_len:], sin[past_len:])
+        else:  # (batch, 1, seq, head_dim): one table row per token, the same for every head
+            cos, sin = self.rope.tables(int(positions.max()) + 1, input_ids.device)
+            rope = (cos[positions][:, None], sin[positions][:, None])
+        mask = attention_mask
+        if mask is None and past_len and seq > 1:  # causal with the new tokens at the bottom right
             mask = torch.ones(seq, past_len + seq, dtype=torch.bool, device=input_ids.device).tril(past_len)
 
         x = self.transformer.wte(input_ids)
-        cache: KVCache = []
         for i, block in enumerate(self.blocks):
             x, present = block(x, rope, mask, None if past_key_values is None else past_key_values[i])
-            if use_cache:
-                cache.append(present)
-        if labels is not None and label_logps:
-            return linear_label_logps(self.transformer.ln_f(x), self.lm_head, labels)
-        if labels is not None:
-            return linear_cross_entropy(self.transformer.ln_f(x), self.lm_head, labels, z_loss=z_loss)
-        logits = F.linear(self.transformer.ln_f(x), self.lm_head)
-        return (logits, cache) if use_cache else logits
+            if new_cache is not None:
+                new_cache.append(present)
+        return self.transformer.ln_f(x)
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The LM head: logits ``(..., embedding_size)`` of final hidden states ``(..., d_model)`` from
+        :meth:`hidden_states` (all of them or any selection of positions), in the model's dtype."""
+        return F.linear(hidden, self.lm_head)
 
 
 def document_mask(doc_lens: torch.Tensor, seq: int) -> torch.Tensor:

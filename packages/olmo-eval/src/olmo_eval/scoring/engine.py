@@ -1,10 +1,12 @@
 """Running rows through a model and reading the log-probabilities of their targets.
 
 An :class:`~olmo_core.nn.model.OLMo` (unwrapped from DDP or ``torch.compile`` if needed) runs the fast
-path: rows with several segments get a segment mask and per-token positions, and the final norm and LM head
-are applied only at the positions whose predictions are read, so the vocabulary projection costs one row
-per target instead of one per token. Any other model (an FSDP-sharded one, a third party's architecture)
-is called as ``model(input_ids) -> logits``; it can only score rows without segments.
+path through its public seam (:meth:`~olmo_core.nn.model.OLMo.hidden_states`, then
+:meth:`~olmo_core.nn.model.OLMo.logits`): rows with several segments get a segment mask and per-token
+positions, and the LM head is applied only at the positions whose predictions are read, so the vocabulary
+projection costs one row per target instead of one per token. Any other model (an FSDP-sharded one, a
+third party's architecture) is called as ``model(input_ids) -> logits``; it can only score rows without
+segments.
 
 Log-probabilities are ``logit - max - log(sum(exp(logits - max)))`` with the exponentials summed in float64:
 a float32 log-softmax over 50k logits is off by up to ~1e-5 per token, which a long continuation adds up.
@@ -16,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from olmo_core.nn.model import OLMo
 from olmo_core.progress import Progress
@@ -49,20 +50,6 @@ def _mask(segments: torch.Tensor) -> torch.Tensor:
     return (causal & visible)[:, None]
 
 
-def _olmo_hidden(model: OLMo, tokens: torch.Tensor, positions: torch.Tensor, segments: torch.Tensor | None,
-                 causal_positions: bool) -> torch.Tensor:
-    x = model.transformer.wte(tokens)
-    cos, sin = model.rope.tables(int(positions.max()) + 1, tokens.device)
-    if causal_positions:
-        rope = (cos[: tokens.shape[1]], sin[: tokens.shape[1]])
-    else:
-        rope = (cos[positions][:, None], sin[positions][:, None])
-    mask = _mask(segments) if segments is not None else None
-    for block in model.blocks:
-        x, _ = block(x, rope, mask, None)
-    return x
-
-
 def _pad(rows: Sequence[Row], pad_id: int, device: torch.device) -> tuple[torch.Tensor, ...]:
     longest = max(len(r.tokens) for r in rows)
     tokens = torch.full((len(rows), longest), pad_id, dtype=torch.long)
@@ -85,11 +72,12 @@ def _score_batch(model: Any, olmo: OLMo | None, rows: Sequence[Row], pad_id: int
     if olmo is not None:
         shared = any(r.shared for r in rows)
         plain = not shared and all(r.positions == list(range(len(r.tokens))) for r in rows)
-        hidden = _olmo_hidden(olmo, tokens, positions, segments if shared else None, plain)
-        picked = olmo.transformer.ln_f(hidden[batch_index, predictor])
+        hidden = olmo.hidden_states(tokens, positions=None if plain else positions,
+                                    attention_mask=_mask(segments) if shared else None)
+        picked = hidden[batch_index, predictor]
 
         def logits_of(part: slice) -> torch.Tensor:
-            return F.linear(picked[part], olmo.lm_head)
+            return olmo.logits(picked[part])
     else:
         if any(r.shared or r.positions != list(range(len(r.tokens))) for r in rows):
             raise ValueError("this model only scores plain causal rows: disable shared_prefix")
