@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from olmo_core.callbacks import Callback, TrainerView
 from olmo_train.trainer import NonFiniteLoss, Trainer
 
 from tests.train.conftest import SMALL_MODEL, config
@@ -51,6 +52,82 @@ def test_a_nan_is_caught_at_its_step(tokens: Path, tmp_path: Path) -> None:
     assert metrics["step"] == 1 and metrics["loss"] != metrics["loss"]  # NaN, skipped
     assert all(torch.equal(p, before[n]) or n == "transformer.blocks.0.att_proj.weight"
                for n, p in skipping.model.named_parameters())
+
+
+class Recorder(Callback):
+    """Records the trainer's calls; raises at ``fail_at`` (a step) when given."""
+
+    order = 50
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.calls: list[str] = []
+        self.errors: list[BaseException] = []
+        self.fail_at = fail_at
+
+    def on_fit_start(self, trainer: TrainerView) -> None:
+        self.calls.append("start")
+
+    def on_step_end(self, trainer: TrainerView, metrics: dict[str, object]) -> None:
+        self.calls.append(f"step{trainer.step}")
+        if trainer.step == self.fail_at:
+            raise RuntimeError(f"injected failure at step {trainer.step}")
+
+    def on_fit_end(self, trainer: TrainerView) -> None:
+        self.calls.append("end")
+
+    def on_error(self, trainer: TrainerView, exc: BaseException) -> None:
+        self.calls.append("error")
+        self.errors.append(exc)
+
+    def close(self, trainer: TrainerView) -> None:
+        self.calls.append("close")
+
+
+class BrokenOnError(Callback):
+    def on_error(self, trainer: TrainerView, exc: BaseException) -> None:
+        raise ValueError("a callback that fails while handling the failure")
+
+
+def count_backend_closes(trainer: Trainer) -> list[int]:
+    closes: list[int] = []
+    close = trainer.backend.close
+    trainer.backend.close = lambda: (closes.append(1), close())[-1]  # type: ignore[method-assign]
+    return closes
+
+
+def test_callbacks_are_closed_and_the_backend_too_when_training_ends(tokens: Path, tmp_path: Path) -> None:
+    recorder = Recorder()
+    trainer = Trainer(config(tokens, tmp_path, "ok", max_steps=2), callbacks=[recorder])
+    closes = count_backend_closes(trainer)
+    trainer.fit()
+    assert recorder.calls == ["start", "step1", "step2", "end", "close"] and closes == [1]
+    assert trainer.callbacks["tensorboard"].writer is None and trainer.callbacks["metrics"].file is None
+    trainer.close()  # again: callbacks close again (harmlessly), the backend does not
+    assert recorder.calls[-1] == "close" and closes == [1]
+
+
+def test_a_failing_step_reaches_on_error_then_close(tokens: Path, tmp_path: Path) -> None:
+    recorder = Recorder(fail_at=2)
+    trainer = Trainer(config(tokens, tmp_path, "fails", max_steps=4), callbacks=[BrokenOnError(), recorder])
+    closes = count_backend_closes(trainer)
+    with pytest.raises(RuntimeError, match="injected failure at step 2"):  # not the ValueError of on_error
+        trainer.fit()
+    assert recorder.calls == ["start", "step1", "step2", "error", "close"] and closes == [1]
+    assert isinstance(recorder.errors[0], RuntimeError)
+    assert trainer.callbacks["tensorboard"].writer is None and trainer.callbacks["metrics"].file is None
+    rows = (tmp_path / "fails" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(r)["step"] for r in rows] == [1]  # the metrics writer (order 100) ran after the failure
+
+
+def test_a_non_finite_loss_reaches_on_error_then_close(tokens: Path, tmp_path: Path) -> None:
+    recorder = Recorder()
+    trainer = Trainer(config(tokens, tmp_path, "nan-fit"), callbacks=[recorder])
+    closes = count_backend_closes(trainer)
+    with torch.no_grad():
+        trainer.model.transformer.blocks[0].att_proj.weight[0, 0] = float("nan")
+    with pytest.raises(NonFiniteLoss) as raised:
+        trainer.fit()
+    assert recorder.calls == ["start", "error", "close"] and recorder.errors == [raised.value] and closes == [1]
 
 
 def run_train(tokens: Path, runs: Path, name: str, max_steps: int) -> subprocess.Popen[str]:

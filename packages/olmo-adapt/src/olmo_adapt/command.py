@@ -80,7 +80,6 @@ def adapt_command(config: AdaptConfig, *, expect: str | None = None) -> dict[str
         shown = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if isinstance(v, float))
         print(f"{summary['method']}: {trainer.step} steps; {shown or 'already at its last step'}; "
               f"checkpoint {result.checkpoint}")
-    trainer.backend.close()
     return summary
 
 

@@ -2,7 +2,8 @@
 
 The run starts from a checkpoint (``init_from``), trains with AdamW and a linear warmup then linear decay to 0
 (open-instruct's schedule), uses the checkpoint's tokenizer, and ends with a checkpoint of its last step. Run
-again with the same name, it resumes from its newest checkpoint exactly.
+again with the same name, it resumes from its newest checkpoint exactly. The trainer's ``fit`` closes its
+callbacks and backend on every path: the returned trainer is for reading (step, run directory, callbacks).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def run_method(method: Method, *, checkpoint: str | Path, name: str, runs_dir: s
                callbacks: Any, seed: int = 0, threads: int | None = None, tokenizer: str | None = None,
                extra_callbacks: Sequence[Callback] = ()) -> AdaptResult:
     """Prepare ``method``'s data for the checkpoint's tokenizer and train; return the trainer and its history."""
+    from olmo_core.checkpoint import step_dir
     from olmo_train.trainer import Trainer
 
     start = Path(checkpoint)
@@ -70,16 +72,18 @@ def run_method(method: Method, *, checkpoint: str | Path, name: str, runs_dir: s
                           backend=backend, callbacks=callbacks, seed=seed, threads=threads)
     trainer = Trainer(config, objective=prepared.objective, loader=prepared.loader, tokenizer=chat_tokenizer,
                       callbacks=[*prepared.callbacks, *extra_callbacks])
-    prepared.loader.shard(trainer.rank, trainer.world_size)
-    if prepared.start is not None:
-        prepared.start(trainer)
-    if trainer.is_main:
-        print(f"{name}: {prepared.skips.summary()}; {steps} steps", flush=True)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "data.json").write_text(json.dumps({**prepared.skips.as_dict(), **prepared.summary}, indent=2,
-                                                      default=str) + "\n")
-    history = trainer.fit()
-    final = trainer.checkpoints / f"step{trainer.step:06d}"
-    if not (final / "manifest.json").is_file():
-        final = trainer.save_checkpoint()
-    return AdaptResult(trainer=trainer, history=history, prepared=prepared, checkpoint=final)
+    try:
+        prepared.loader.shard(trainer.rank, trainer.world_size)
+        if prepared.start is not None:
+            prepared.start(trainer)
+        if trainer.is_main:
+            print(f"{name}: {prepared.skips.summary()}; {steps} steps", flush=True)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "data.json").write_text(json.dumps({**prepared.skips.as_dict(), **prepared.summary},
+                                                          indent=2, default=str) + "\n")
+    except BaseException:
+        trainer.close()  # fit, which would have, never ran
+        raise
+    history = trainer.fit(checkpoint_at_end=True)
+    return AdaptResult(trainer=trainer, history=history, prepared=prepared,
+                       checkpoint=step_dir(trainer.checkpoints, trainer.step))

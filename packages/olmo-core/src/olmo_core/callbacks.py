@@ -12,7 +12,17 @@ The trainer calls, in the callbacks' ``order`` (lowest first; ties keep the conf
    optimizer steps (any callback may veto the update), then :meth:`Callback.on_step_end` with the step's metrics, a dict
    that callbacks may add keys to (those that write metrics run last, so they see every key);
 3. :meth:`Callback.on_checkpoint` after each checkpoint is complete on disk;
-4. :meth:`Callback.on_fit_end` once, when training stops normally.
+4. :meth:`Callback.on_fit_end` once, when training stops normally; or instead, when anything in the run
+   raises (``on_fit_start``, a step, a callback, a checkpoint, ``on_fit_end`` itself),
+   :meth:`Callback.on_error` once with the exception, after which the exception propagates to the caller;
+5. :meth:`Callback.close` once on every path, last (after ``on_fit_end`` or ``on_error``); then the trainer
+   closes its backend (process group), so nothing that needs it may run in ``close``.
+
+``close`` is where a callback releases what it holds (open files, writers, device handles, a live progress
+line); it must work whatever ran before it (``on_fit_start`` may not have run, or may have failed halfway),
+and when called again. An exception from ``on_error`` is reported and does not hide the run's own error; the
+first exception from ``close`` is raised once every callback has been closed and the backend too, unless the
+run already failed.
 
 A callback that keeps state across steps returns it from :meth:`Callback.state_dict` (JSON-serializable);
 the trainer saves it in each checkpoint under the callback's name and hands it back through
@@ -93,6 +103,13 @@ class Callback:
 
     def on_fit_end(self, trainer: TrainerView) -> None:
         """Training finished at ``trainer.max_steps`` (not called when it fails)."""
+
+    def on_error(self, trainer: TrainerView, exc: BaseException) -> None:
+        """Training failed with ``exc`` (raised again once every callback has seen it); ``trainer.step`` is the
+        last completed step. Do not train or checkpoint here: the model may be half-updated."""
+
+    def close(self, trainer: TrainerView) -> None:
+        """The run is over, normally or not: release files, writers and handles (may be called again)."""
 
     def state_dict(self) -> dict[str, Any]:
         """State to keep in checkpoints (JSON-serializable)."""

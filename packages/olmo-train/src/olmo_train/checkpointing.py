@@ -1,5 +1,8 @@
 """Training checkpoints for every backend, and resuming from either kind at any world size.
 
+What is saved comes from a :class:`~olmo_train.train_module.TrainModule` (model and optimizer) and from the
+trainer's own state, passed explicitly (step, tokens seen, data-loader and callback states, config).
+
 ``single`` and ``ddp`` keep whole parameters on every rank: rank 0 writes a whole checkpoint
 (``model.safetensors``, ``optim.safetensors`` keyed by parameter name) while the others wait. ``fsdp`` shards
 them: every rank writes its shards of the model and optimizer state through torch distributed checkpoint
@@ -18,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.distributed as dist
 
-from olmo_core.checkpoint import (SHARDS, CheckpointError, is_sharded, load_checkpoint, load_model_state,
-                                  load_sharded, model_state_problems, save_checkpoint, staging_dir, step_dir)
-from olmo_core.model_io import model_documents, save_model
-from olmo_train.optim_state import full_optimizer_state_dict, load_optimizer_state, optimizer_state
+from olmo_core.checkpoint import (SHARDS, is_sharded, load_checkpoint, load_sharded, save_checkpoint, staging_dir,
+                                  step_dir)
+from olmo_core.model_io import model_documents
 
 if TYPE_CHECKING:
-    from olmo_train.trainer import Trainer
+    from olmo_core.tokenizer import Tokenizer
+
+    from olmo_train.train_module import TrainModule
 
 __all__ = ["restore_checkpoint", "save_training_checkpoint"]
 
@@ -33,85 +37,69 @@ def _groups(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
     return [{k: v for k, v in g.items() if k != "params"} for g in optimizer.state_dict()["param_groups"]]
 
 
-def save_training_checkpoint(trainer: Trainer, state: dict[str, Any], tokenizer: Any) -> Path:
-    """Write the checkpoint of ``trainer.step`` with trainer ``state``; every rank calls this."""
-    final = step_dir(trainer.checkpoints, trainer.step)
-    if trainer.backend.sharded:
-        return _save_sharded(trainer, final, state, tokenizer)
-    if trainer.is_main:
-        tensors, groups = optimizer_state(trainer.optimizer, trainer.plain_model)
-        save_model(final, trainer.plain_model, trainer.config.model, tokenizer=tokenizer, trainer=state,
-                   extra_tensors={"optim": tensors, "rng": {"torch": torch.get_rng_state()}},
-                   extra_documents={"optim_groups": groups})
-    trainer.backend.barrier()
+def save_training_checkpoint(module: TrainModule, checkpoints: Path, *, step: int, tokens_seen: int,
+                             data_loader: dict[str, Any], callbacks: dict[str, Any], config: dict[str, Any],
+                             model_config: Any, tokenizer: Tokenizer | None) -> Path:
+    """Write the checkpoint of ``step`` under ``checkpoints``: ``module``'s model and optimizer, the RNG, and the
+    trainer's state (``tokens_seen``, the data loader's and the callbacks' states, the run's ``config`` as a
+    dict); ``model_config`` is the model's registry config. Every rank calls this; it returns the step's
+    directory once the checkpoint is complete."""
+    final = step_dir(checkpoints, step)
+    backend = module.backend
+    state = {"step": step, "tokens_seen": tokens_seen, "data_loader": data_loader, "callbacks": callbacks,
+             "config": config, "world_size": backend.world_size}
+    if module.sharded:
+        return _save_sharded(module, final, state, model_config, tokenizer)
+    if backend.rank == 0:
+        saved = module.state_dict(distributed=False)
+        documents, files = model_documents(model_config, tokenizer=tokenizer, trainer=state,
+                                           extra_documents={"optim_groups": saved["optim_groups"]})
+        save_checkpoint(final, tensors={"model": saved["model"], "optim": saved["optim"],
+                                        "rng": {"torch": torch.get_rng_state()}},
+                        documents=documents, files=files)
+    backend.barrier()
     return final
 
 
-def _save_sharded(trainer: Trainer, final: Path, state: dict[str, Any], tokenizer: Any) -> Path:
+def _save_sharded(module: TrainModule, final: Path, state: dict[str, Any], model_config: Any,
+                  tokenizer: Tokenizer | None) -> Path:
     import torch.distributed.checkpoint as dcp
-    from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
 
+    backend = module.backend
     token = [uuid.uuid4().hex[:8]]
     dist.broadcast_object_list(token, src=0)
     staged = staging_dir(final, token[0])
     staged.mkdir(parents=True, exist_ok=True)
-    model = get_model_state_dict(trainer.plain_model)
-    optim = get_optimizer_state_dict(trainer.plain_model, trainer.optimizer)
-    dcp.save({"model": model, "optim": optim["state"]},
+    saved = module.state_dict(distributed=True)
+    dcp.save({"model": saved["model"], "optim": saved["optim"]["state"]},
              storage_writer=dcp.HuggingFaceStorageWriter(str(staged / SHARDS), save_distributed=True))
-    trainer.backend.barrier()
-    if trainer.is_main:
-        documents, files = model_documents(trainer.config.model, tokenizer=tokenizer, trainer=state,
-                                           extra_documents={"optim_groups": _groups(trainer.optimizer),
+    backend.barrier()
+    if backend.rank == 0:
+        documents, files = model_documents(model_config, tokenizer=tokenizer, trainer=state,
+                                           extra_documents={"optim_groups": _groups(module.optimizer),
                                                             "rng": torch.get_rng_state().tolist()})
         save_checkpoint(final, tensors={}, documents=documents, files=files, staged=staged,
-                        sharded={"world_size": trainer.world_size, "groups": ["model", "optim"]})
-    trainer.backend.barrier()
+                        sharded={"world_size": backend.world_size, "groups": ["model", "optim"]})
+    backend.barrier()
     return final
 
 
-def restore_checkpoint(trainer: Trainer, path: Path) -> dict[str, Any]:
-    """Load model, optimizer and RNG state from ``path`` into ``trainer``; return the saved trainer state."""
+def restore_checkpoint(module: TrainModule, path: Path) -> dict[str, Any]:
+    """Load model, optimizer and RNG state from ``path`` into ``module``; return the saved trainer state (step,
+    tokens seen, data-loader and callback states) for the trainer to apply."""
     checkpoint = load_checkpoint(path)
     groups = checkpoint.documents["optim_groups"]
     where = f"checkpoint {path}"
     if is_sharded(path):
-        _restore_sharded(trainer, path, groups, where)
+        state = module.state_dict(distributed=True)  # the module's own (possibly sharded) tensors, filled in place
+        load_sharded(path, {"model": state["model"], "optim": state["optim"]["state"]}, where=where)
+        state["optim"] = {"state": state["optim"]["state"],
+                          "param_groups": [{**saved, "params": current["params"]} for saved, current
+                                           in zip(groups, state["optim"]["param_groups"], strict=True)]}
+        module.load_state_dict(state, distributed=True, where=where)
         torch.set_rng_state(torch.tensor(checkpoint.documents["rng"], dtype=torch.uint8))
-    elif trainer.backend.sharded:
-        _restore_whole_into_shards(trainer, checkpoint.tensors, groups, where)
-        torch.set_rng_state(checkpoint.tensors["rng"]["torch"])
     else:
-        load_model_state(trainer.plain_model, checkpoint.tensors["model"], where=where)
-        load_optimizer_state(trainer.optimizer, trainer.plain_model, checkpoint.tensors["optim"], groups)
+        module.load_state_dict({"model": checkpoint.tensors["model"], "optim": checkpoint.tensors["optim"],
+                                "optim_groups": groups}, where=where)
         torch.set_rng_state(checkpoint.tensors["rng"]["torch"])
     return checkpoint.documents["trainer"]  # type: ignore[no-any-return]
-
-
-def _restore_sharded(trainer: Trainer, path: Path, groups: list[dict[str, Any]], where: str) -> None:
-    from torch.distributed.checkpoint.state_dict import (get_model_state_dict, get_optimizer_state_dict,
-                                                         set_model_state_dict, set_optimizer_state_dict)
-
-    model, optimizer = trainer.plain_model, trainer.optimizer
-    model_state = get_model_state_dict(model)
-    optim_state = get_optimizer_state_dict(model, optimizer)
-    load_sharded(path, {"model": model_state, "optim": optim_state["state"]}, where=where)
-    set_model_state_dict(model, model_state)
-    param_groups = [{**saved, "params": current["params"]}
-                    for saved, current in zip(groups, optim_state["param_groups"], strict=True)]
-    set_optimizer_state_dict(model, optimizer, {"state": optim_state["state"], "param_groups": param_groups})
-
-
-def _restore_whole_into_shards(trainer: Trainer, tensors: dict[str, dict[str, torch.Tensor]],
-                               groups: list[dict[str, Any]], where: str) -> None:
-    from torch.distributed.checkpoint.state_dict import (StateDictOptions, set_model_state_dict,
-                                                         set_optimizer_state_dict)
-
-    model, optimizer = trainer.plain_model, trainer.optimizer
-    problems = model_state_problems(model.state_dict(), tensors["model"])
-    if problems:
-        raise CheckpointError(f"the {where} does not fit the model: " + " | ".join(problems))
-    options = StateDictOptions(full_state_dict=True)
-    set_model_state_dict(model, tensors["model"], options=options)
-    state = full_optimizer_state_dict(optimizer, model, tensors["optim"], groups)
-    set_optimizer_state_dict(model, optimizer, state, options=options)

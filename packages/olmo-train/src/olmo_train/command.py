@@ -47,5 +47,4 @@ def _train(config: TrainConfig) -> dict[str, Any]:
         loss = f"{summary['final_loss']:.4f}" if last else "unchanged (already at max_steps)"
         print(f"trained {trainer.step} steps ({trainer.tokens_seen:,} tokens); final loss {loss}; "
               f"see {trainer.run_dir}")
-    trainer.backend.close()
     return summary

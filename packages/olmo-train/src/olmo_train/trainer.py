@@ -1,28 +1,32 @@
 """The training loop: micro-batched steps, OLMo's loss normalization, callbacks, checkpoints, exact resume.
 
-The trainer is model- and objective-agnostic: the model comes from the model registry, the backend places it
-(one device, DDP, FSDP), the objective (:mod:`olmo_train.objective`) says what a batch's loss is, and
-callbacks (:mod:`olmo_core.callbacks`) do everything around the step: checkpoints, metrics, progress,
-speed, energy, loss checks and in-loop evaluation.
+The trainer is model- and objective-agnostic: the model comes from the model registry, the train module
+(:mod:`olmo_train.train_module`) owns it with its optimizer and the backend that places it (one device, DDP,
+FSDP), the objective (:mod:`olmo_train.objective`) says what a batch's loss is, and callbacks
+(:mod:`olmo_core.callbacks`) do everything around the step: checkpoints, metrics, progress, speed, energy,
+loss checks and in-loop evaluation.
+
+:meth:`Trainer.fit` owns the run's resources: whether training ends normally or fails, it calls the callbacks'
+``close`` (after ``on_error`` on failure) and closes the backend, so callers only read the results.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Iterable, Iterator
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from olmo_core.callbacks import Callback, SkipStep
-from olmo_core.checkpoint import latest_checkpoint, load_model_state
+from olmo_core.checkpoint import MANIFEST, latest_checkpoint, step_dir
 from olmo_core.config import to_dict
 from olmo_core.errors import ConfigError
-from olmo_core.model_io import load_model, model_config_document
+from olmo_core.model_io import model_config_document
 from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer
 
@@ -31,6 +35,7 @@ from olmo_train.checkpointing import restore_checkpoint, save_training_checkpoin
 from olmo_train.config import TrainConfig
 from olmo_train.data import DataLoaderConfig
 from olmo_train.objective import LanguageModelObjective, Objective
+from olmo_train.train_module import TrainModule, load_initial_weights
 
 __all__ = ["NonFiniteLoss", "Trainer"]
 
@@ -56,15 +61,23 @@ class Trainer:
             torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
         host = get_host()
-        self.backend = host.registry("train_backends").build(config.backend)
-        self.rank, self.world_size = self.backend.rank, self.backend.world_size
-        self.plain_model = host.registry("models").build(config.model)
+        backend = host.registry("train_backends").build(config.backend)
+        self.rank, self.world_size = backend.rank, backend.world_size
+        try:
+            self._setup(config, backend, objective, loader, tokenizer, callbacks)
+        except BaseException:
+            backend.close()  # a trainer that fails to start leaves no process group behind
+            raise
+
+    def _setup(self, config: TrainConfig, backend: Any, objective: Objective | None, loader: Any,
+               tokenizer: Tokenizer | None, callbacks: Iterable[Callback]) -> None:
+        host = get_host()
+        model = host.registry("models").build(config.model)
         if config.init_from:
-            loaded = load_model(config.init_from)
-            load_model_state(self.plain_model, loaded.model.state_dict(), where=f"init_from={config.init_from}")
-            tokenizer = tokenizer or loaded.tokenizer
-        self.model = self.backend.prepare(self.plain_model)
-        self.optimizer = host.registry("optimizers").build(config.optim, model=self.plain_model)
+            initial_tokenizer = load_initial_weights(model, config.init_from)  # into the model built above
+            tokenizer = tokenizer or initial_tokenizer
+        self.train_module = TrainModule(
+            model, backend, lambda placed: host.registry("optimizers").build(config.optim, model=placed))
         self.schedule = host.registry("schedulers").build(config.scheduler)
         self.objective: Objective = objective or LanguageModelObjective(z_loss=config.z_loss,
                                                                          doc_masking=config.doc_masking)
@@ -78,6 +91,28 @@ class Trainer:
         self.step = 0
         self.tokens_seen = 0
         self._resume()
+
+    # -- what the train module owns ------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Any:
+        """The training backend (owned by :attr:`train_module`)."""
+        return self.train_module.backend
+
+    @property
+    def plain_model(self) -> torch.nn.Module:
+        """The model being trained, unwrapped (its parameters are sharded under ``fsdp``)."""
+        return self.train_module.plain_model
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The module the steps call: :attr:`plain_model` as the backend placed (and wrapped) it."""
+        return self.train_module.model
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer over :attr:`plain_model`'s parameters."""
+        return self.train_module.optimizer
 
     def _token_loader(self) -> Any:
         config = self.config
@@ -124,7 +159,7 @@ class Trainer:
         latest = latest_checkpoint(self.checkpoints)
         if latest is None:
             return
-        trainer = restore_checkpoint(self, latest)
+        trainer = restore_checkpoint(self.train_module, latest)
         self.step, self.tokens_seen = trainer["step"], trainer["tokens_seen"]
         self.loader.load_state_dict(trainer["data_loader"])
         for name, state in trainer.get("callbacks", {}).items():
@@ -138,10 +173,11 @@ class Trainer:
 
         Every rank calls it: whole checkpoints are written by rank 0, sharded ones (``backend=fsdp``) by all.
         """
-        trainer = {"step": self.step, "tokens_seen": self.tokens_seen, "data_loader": self.loader.state_dict(),
-                   "callbacks": {name: cb.state_dict() for name, cb in self.callbacks.items()},
-                   "config": to_dict(self.config), "world_size": self.world_size}
-        path = save_training_checkpoint(self, trainer, self._checkpoint_tokenizer())
+        path = save_training_checkpoint(
+            self.train_module, self.checkpoints, step=self.step, tokens_seen=self.tokens_seen,
+            data_loader=self.loader.state_dict(),
+            callbacks={name: cb.state_dict() for name, cb in self.callbacks.items()},
+            config=to_dict(self.config), model_config=self.config.model, tokenizer=self._checkpoint_tokenizer())
         for callback in self.callbacks.values():
             callback.on_checkpoint(self, path)
         return path
@@ -194,8 +230,50 @@ class Trainer:
                        seq_len=int(batch["input_ids"].shape[-1]) if "input_ids" in batch else None)
         return metrics
 
-    def fit(self) -> list[dict[str, Any]]:
-        """Train until ``max_steps``; return the metrics of the steps run (each as the callbacks left it)."""
+    def fit(self, *, checkpoint_at_end: bool = False) -> list[dict[str, Any]]:
+        """Train until ``max_steps``; return the metrics of the steps run (each as the callbacks left it).
+
+        :param checkpoint_at_end: also save a checkpoint of the last step when the callbacks left none.
+
+        When anything raises (a step, a callback, a checkpoint), every callback's ``on_error`` sees the
+        exception, which then propagates. On every path the callbacks' ``close`` runs and the backend is
+        closed: the trainer's model, history and files stay readable, but it trains no more.
+        """
+        error: BaseException | None = None
+        try:
+            return self._fit(checkpoint_at_end)
+        except BaseException as exc:
+            error = exc
+            for callback in self.callbacks.values():
+                try:
+                    callback.on_error(self, exc)
+                except Exception as failure:  # the run's own error is the one to report
+                    _warn(f"{type(callback).__name__}.on_error failed: {failure!r}")
+            raise
+        finally:
+            if error is None:
+                self.close()
+            else:
+                try:
+                    self.close()
+                except Exception as failure:
+                    _warn(f"closing the trainer after {type(error).__name__} failed too: {failure!r}")
+
+    def close(self) -> None:
+        """Call every callback's ``close`` (in their order), then close the backend (once). :meth:`fit` calls this
+        on every path; call it yourself only for a trainer you never fit. The first error of a callback's
+        ``close`` is raised once all are done."""
+        first: Exception | None = None
+        for callback in self.callbacks.values():
+            try:
+                callback.close(self)
+            except Exception as failure:
+                first = first or failure
+        self.train_module.close()
+        if first is not None:
+            raise first
+
+    def _fit(self, checkpoint_at_end: bool) -> list[dict[str, Any]]:
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=2, default=str) + "\n")
@@ -211,6 +289,8 @@ class Trainer:
             for callback in self.callbacks.values():
                 callback.on_step_end(self, metrics)
             history.append(metrics)
+        if checkpoint_at_end and not (step_dir(self.checkpoints, self.step) / MANIFEST).is_file():
+            self.save_checkpoint()
         for callback in self.callbacks.values():
             callback.on_fit_end(self)
         return history
@@ -224,6 +304,10 @@ class Trainer:
             if fresh:
                 raise ConfigError("the data hold fewer examples than one global batch: add data or lower "
                                   "global_batch_size")
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def _data_tokenizer(loader: Any) -> Tokenizer:

@@ -40,3 +40,13 @@ class EnergyCallback(Callback):
         metrics["energy_wh"] = joules / 3600.0
         metrics["co2_g"] = joules / 3.6e6 * self.config.carbon_intensity * 1000.0
         metrics["energy_measured"] = self.meter.measured
+
+    def close(self, trainer: TrainerView) -> None:
+        if self.meter is not None and self.meter.measured:
+            try:
+                import pynvml
+
+                pynvml.nvmlShutdown()  # balances the meter's nvmlInit
+            except Exception:  # NVML already gone: nothing to release
+                pass
+        self.meter = None

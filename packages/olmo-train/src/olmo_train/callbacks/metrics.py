@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from olmo_core.callbacks import Callback, TrainerView
 
@@ -33,14 +33,23 @@ class MetricsCallback(Callback):
 
     def __init__(self, config: MetricsConfig) -> None:
         self.config = config
+        self.file: IO[str] | None = None
 
     def on_fit_start(self, trainer: TrainerView) -> None:
         self.path = trainer.run_dir / self.config.file
-        if trainer.is_main and self.path.exists():
+        if not trainer.is_main:
+            return
+        if self.path.exists():
             rows = [r for r in read_metrics(self.path) if r["step"] <= trainer.step]
             self.path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        self.file = open(self.path, "a")  # closed in close()
 
     def on_step_end(self, trainer: TrainerView, metrics: dict[str, Any]) -> None:
-        if trainer.is_main:
-            with open(self.path, "a") as f:
-                f.write(json.dumps(metrics) + "\n")
+        if self.file is not None:
+            self.file.write(json.dumps(metrics) + "\n")
+            self.file.flush()  # each line is on disk before the step's checkpoint: a resumed run lacks none
+
+    def close(self, trainer: TrainerView) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None

@@ -27,6 +27,8 @@ class ProgressCallback(Callback):
     def __init__(self, config: ProgressConfig) -> None:
         self.config = config
         self.live = sys.stdout.isatty()
+        self._open_line = False
+        """Whether a live line is on the terminal without its newline."""
 
     def on_step_end(self, trainer: TrainerView, metrics: dict[str, Any]) -> None:
         step = metrics["step"]
@@ -42,9 +44,16 @@ class ProgressCallback(Callback):
                 f"lr {metrics['lr']:.3g} grad {metrics['grad_norm']:.3f}{speed}{mfu}{extra}{eta}")
         if self.live:
             sys.stdout.write("\r\033[K" + line + ("\n" if not left else ""))
+            self._open_line = bool(left)
         else:
             sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+    def close(self, trainer: TrainerView) -> None:
+        if self._open_line:  # a run that stopped early: end the live line so that what follows starts afresh
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self._open_line = False
 
 
 def _duration(seconds: float) -> str:

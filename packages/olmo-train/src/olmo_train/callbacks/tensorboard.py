@@ -48,7 +48,7 @@ class TensorBoardCallback(Callback):
                 self.writer.add_scalar(key, value, metrics["step"])
         self.writer.flush()
 
-    def on_fit_end(self, trainer: TrainerView) -> None:
+    def close(self, trainer: TrainerView) -> None:
         if self.writer is not None:
             self.writer.close()
             self.writer = None

@@ -1,0 +1,62 @@
+"""The train module owns model, optimizer and backend; ``init_from`` loads into the one model the trainer builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from olmo_core.checkpoint import CheckpointError
+from olmo_core.plugins import get_host
+from olmo_train.backends.single import SingleDevice
+from olmo_train.trainer import Trainer
+
+from tests.train.conftest import config
+
+
+def same_state(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_state_round_trips_in_both_forms(tokens: Path, tmp_path: Path) -> None:
+    trained = Trainer(config(tokens, tmp_path, "trained", max_steps=2, callbacks="[metrics]"))
+    trained.fit()
+    fresh = Trainer(config(tokens, tmp_path, "fresh", max_steps=2, callbacks="[metrics]"))
+    assert not same_state(fresh.train_module.state_dict()["model"], trained.train_module.state_dict()["model"])
+    whole = trained.train_module.state_dict()
+    assert whole["optim"] and whole["optim_groups"][0]["lr"] == trained.optimizer.param_groups[0]["lr"]
+    fresh.train_module.load_state_dict(whole)
+    again = fresh.train_module.state_dict()
+    assert same_state(again["model"], whole["model"]) and same_state(again["optim"], whole["optim"])
+    assert again["optim_groups"] == whole["optim_groups"]
+
+    other = Trainer(config(tokens, tmp_path, "other", max_steps=2, callbacks="[metrics]"))
+    other.train_module.load_state_dict(trained.train_module.state_dict(distributed=True), distributed=True)
+    assert same_state(other.train_module.state_dict()["model"], whole["model"])
+    assert same_state(other.train_module.state_dict()["optim"], whole["optim"])
+
+
+def test_init_from_builds_the_model_once(tokens: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = Trainer(config(tokens, tmp_path, "source", max_steps=2, callbacks="[checkpoint]"))
+    source.fit()
+    checkpoint = tmp_path / "source" / "checkpoints" / "step000002"
+    registry = get_host().registry("models")
+    builds: list[Any] = []
+    build = registry.build
+    monkeypatch.setattr(registry, "build", lambda *a, **k: (builds.append(a), build(*a, **k))[-1])
+    started = Trainer(config(tokens, tmp_path, "started", init_from=str(checkpoint), callbacks="[metrics]"))
+    assert len(builds) == 1
+    assert same_state(started.plain_model.state_dict(), source.plain_model.state_dict())
+    assert started.tokenizer.sha256 == source.tokenizer.sha256
+
+
+def test_a_trainer_that_fails_to_start_closes_its_backend(tokens: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    closes: list[int] = []
+    monkeypatch.setattr(SingleDevice, "close", lambda self: closes.append(1))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError):
+        Trainer(config(tokens, tmp_path, "bad-start", init_from=str(tmp_path / "empty")))
+    assert closes == [1]
