@@ -91,7 +91,7 @@ def run_olmo(hf_dir: Path, files: dict[str, Path]) -> tuple[dict[str, Any], floa
     tasks = [TaskFile(TaskFileConfig(path=str(path), name=name)) for name, path in files.items()]
     for task in tasks:
         task.instances()
-    evaluator = DownstreamEvaluator(DownstreamEvalConfig(unconditional=False))
+    evaluator = DownstreamEvaluator(DownstreamEvalConfig(limit=None, unconditional=False))
     start = time.process_time()
     results = evaluator.evaluate(loaded.model, loaded.tokenizer, tasks)
     seconds = time.process_time() - start

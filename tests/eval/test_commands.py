@@ -24,16 +24,16 @@ def test_downstream_on_an_olmo_checkpoint_and_its_transformers_export(checkpoint
     task_file.write_text(json.dumps({"context": "The capital of France is", "choices": ["Paris", "a cheese"],
                                      "gold": 0}) + "\n")
     args = ("tasks=[copa,winogrande,arc_easy]", "limit=4", f"task_files=[{task_file}]", "threads=2")
-    result = olmo_cli("eval", "downstream", f"checkpoint={checkpoint.parent.parent}", f"output={tmp_path / 'olmo'}",
-                      *args)
+    result = olmo_cli("eval", "downstream", f"checkpoint={checkpoint}", f"output={tmp_path / 'olmo'}", *args)
     assert result.exit_code == 0, result.err
-    assert "| copa | acc_raw |" in result.out and "requests/s" in result.out
+    assert "| copa | acc_raw |" in result.out and "scored in" in result.out
     results, samples, table = read(tmp_path / "olmo")
     assert set(results["tasks"]) == {"copa", "winogrande", "arc_easy", "quiz"} and results["step"] == 7
     assert results["tasks"]["copa"]["chance"] == 0.5 and results["tasks"]["copa"]["documents"] == 4
     assert len(samples) == 4 * 2 + 4 * 2 + sum(1 for s in samples if s["task"] == "arc_easy") + 2
     assert {"ll", "ll_uncond", "tokens", "chars", "bytes", "context", "continuation", "gold"} <= set(samples[0])
     assert table.startswith("# Downstream evaluation") and "| arc_easy | acc_uncond |" in table
+    assert json.loads((tmp_path / "olmo" / "result.json").read_text())["outputs"]["results"]["type"] == "eval_results"
 
     exported = olmo_cli("model", "export-hf", f"checkpoint={checkpoint}", f"output={tmp_path / 'hf'}")
     assert exported.exit_code == 0, exported.err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from olmo_core.plugins import get_host
@@ -76,3 +78,13 @@ def test_mmlu_subjects_are_selectable() -> None:
     config.subjects = ["anatomy"]
     anatomy = registry.build(config).instances()
     assert len(anatomy) == 14 and anatomy[0].gold == 3 and anatomy[0].continuations[3] == " Homeostasis"
+
+
+def test_an_evaluator_takes_task_names_or_each_with_fields_of_its_config(olmo_compose: Any) -> None:
+    from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator
+
+    composed = olmo_compose("eval downstream", ["checkpoint=x", "tasks=[mmlu,copa]", "tasks.mmlu.subjects=[anatomy]"])
+    built = get_host().registry("evaluators").get("downstream").build(composed).tasks
+    literal = DownstreamEvaluator(DownstreamEvalConfig(tasks={"mmlu": {"subjects": ["anatomy"]}, "copa": {}})).tasks
+    for tasks in (built, literal):
+        assert [t.name for t in tasks] == ["mmlu", "copa"] and len(tasks[0].instances()) == 14

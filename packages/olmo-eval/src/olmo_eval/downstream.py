@@ -6,26 +6,41 @@ which each distinct context is computed once; the records then give every metric
 
 from __future__ import annotations
 
+import functools
+import posixpath
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from olmo_core.config import to_dict
+from olmo_core.errors import ConfigError
+from olmo_core.jobs import Report
+from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer
 
+from olmo_eval.evaluator import Evaluation, Evaluator
 from olmo_eval.metrics import accuracies, chance
 from olmo_eval.scoring.requests import build_rows, encode_requests
-from olmo_eval.tasks.base import Task, subsample
+from olmo_eval.tasks.base import METRICS, Task, subsample
+from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
 
-__all__ = ["DownstreamEvalConfig", "DownstreamEvaluator", "TaskResult", "model_max_length"]
+__all__ = ["DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "TaskResult", "build_tasks",
+           "model_max_length"]
 
 
 @dataclass(kw_only=True)
 class DownstreamEvalConfig:
-    """Options of downstream (rank classification) evaluation."""
+    """Options of downstream (rank classification) evaluation: what it scores and how. The defaults are the
+    pipeline's ``evaluate`` job's (minutes on 2 CPU cores for a tiny model)."""
 
-    limit: int | None = None
-    """Documents per task: a seeded random subset in dataset order (default: all)."""
+    tasks: Any = field(default_factory=lambda: ["arc_easy", "copa", "hellaswag", "piqa", "sciq"])
+    """Registered tasks to evaluate: names (``tasks=[arc_easy,piqa]``), or each name with fields of its config
+    (``tasks={copa: {}, mmlu: {subjects: [anatomy]}}``)."""
+    task_files: list[str] = field(default_factory=list)
+    """JSON-lines task files (context, choices, gold per line), each evaluated as a task named after its file."""
+    limit: int | None = 60
+    """Documents per task: a seeded random subset in dataset order (``null``: all)."""
     seed: int = 1234
     """Seed of the subset (OLMo-Eval's ``random_subsample_seed``)."""
     unconditional: bool = True
@@ -65,6 +80,40 @@ class TaskResult:
                 "metrics": self.metrics, "documents": self.documents, "requests": self.requests}
 
 
+@dataclass(kw_only=True)
+class DownstreamResult(Evaluation):
+    """What :meth:`DownstreamEvaluator.evaluate` returns: one :class:`TaskResult` per task (iterating over it
+    gives them), with the scoring pass's ``seconds`` and ``requests`` in ``meta``."""
+
+    title: ClassVar[str] = "Downstream evaluation"
+    tasks: list[TaskResult] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[TaskResult]:
+        return iter(self.tasks)
+
+    def metrics(self) -> dict[str, float]:
+        """``<task>/acc`` (the primary metric), ``<task>/<metric>`` for every metric, ``downstream_seconds``."""
+        metrics = {f"{r.task}/{name}": value for r in self.tasks
+                   for name, value in {"acc": r.accuracy, **r.metrics}.items()}
+        return {**metrics, "downstream_seconds": self.meta.get("seconds", 0.0)}
+
+    def summary(self) -> dict[str, Any]:
+        return {"tasks": {r.task: r.summary() for r in self.tasks}}
+
+    def samples(self) -> list[dict[str, Any]]:
+        return [record for r in self.tasks for record in r.records]
+
+    def table(self) -> str:
+        """Per task: the primary metric beside chance, then every metric."""
+        shown = [m for m in METRICS if any(m in r.metrics for r in self.tasks)]
+        lines = ["| task | metric | accuracy | chance | " + " | ".join(shown) + " | documents |",
+                 "|---|---|---|---|" + "---|" * len(shown) + "---|"]
+        for r in self.tasks:
+            cells = " | ".join(f"{r.metrics[m]:.4f}" if m in r.metrics else "-" for m in shown)
+            lines.append(f"| {r.task} | {r.metric} | {r.accuracy:.4f} | {r.chance:.4f} | {cells} | {r.documents} |")
+        return "\n".join(lines) + "\n"
+
+
 def model_max_length(model: Any, default: int = 2048) -> int:
     """The model's trained sequence length (``config.max_sequence_length`` or ``max_position_embeddings``)."""
     config = getattr(model, "config", None)
@@ -75,20 +124,46 @@ def model_max_length(model: Any, default: int = 2048) -> int:
     return model_max_length(inner, default) if inner is not None else default
 
 
-class DownstreamEvaluator:
+def build_tasks(tasks: Sequence[str] | Mapping[str, Any], task_files: Sequence[str] = ()) -> list[Task]:
+    """Tasks by registry name (or name to fields of its config), then one per task file."""
+    registry = get_host().registry("tasks")
+    specs = tasks.items() if isinstance(tasks, Mapping) else ((name, None) for name in tasks)
+    built = [registry.build({**to_dict(registry.resolve(name)[1]), **to_dict(options)}) if options
+             else registry.build(name) for name, options in specs]
+    built += [TaskFile(TaskFileConfig(path=path)) for path in task_files]
+    if not built:
+        raise ConfigError(f"no tasks to evaluate: choose some with tasks=[...] (available: "
+                          f"{', '.join(registry.options())}) or task_files=[...]")
+    names = [t.name for t in built]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ConfigError(f"tasks named twice: {', '.join(duplicated)}")
+    return built
+
+
+class DownstreamEvaluator(Evaluator):
     """Score tasks by rank classification (zero-shot, as OLMo and Catwalk do)."""
 
-    def __init__(self, config: DownstreamEvalConfig | None = None) -> None:
-        self.config = config or DownstreamEvalConfig()
-        self.seconds = 0.0
-        """Wall time of the last :meth:`evaluate`'s scoring pass."""
+    config: DownstreamEvalConfig
 
-    def evaluate(self, model: Any, tokenizer: Tokenizer, tasks: Sequence[Task], *,
-                 progress: bool = False) -> list[TaskResult]:
-        """Score every task on ``model`` and return one result per task, records included."""
+    def __init__(self, config: DownstreamEvalConfig | None = None) -> None:
+        super().__init__(config or DownstreamEvalConfig())
+
+    def prepare(self) -> None:
+        self.tasks  # noqa: B018
+
+    @functools.cached_property
+    def tasks(self) -> list[Task]:
+        """The config's tasks, built (and their data read) once."""
+        return build_tasks(self.config.tasks, self.config.task_files)
+
+    def evaluate(self, model: Any, tokenizer: Tokenizer, tasks: Sequence[Task] | None = None, *,
+                 progress: bool = False) -> DownstreamResult:
+        """Score every task (default: the config's) on ``model``: one result per task, records included."""
         from olmo_eval.scoring.engine import fast_model, score_rows  # torch, when evaluating
 
         c = self.config
+        tasks = self.tasks if tasks is None else tasks
         selected = [(task, subsample(task.instances(), c.limit, c.seed)) for task in tasks]
         pairs: list[tuple[str, str]] = []
         for _, instances in selected:
@@ -104,7 +179,7 @@ class DownstreamEvaluator:
         scored = score_rows(model, rows, pad_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                             batch_tokens=c.batch_tokens, max_batch_size=c.max_batch_size,
                             progress="scoring" if progress else None)
-        self.seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
 
         def loglikelihood(index: int) -> tuple[float, bool]:
             row, first = where[index]
@@ -112,7 +187,9 @@ class DownstreamEvaluator:
             logprobs, greedy = scored[row]
             return sum(logprobs[first:first + n]), all(greedy[first:first + n])
 
-        results = []
+        results = DownstreamResult(meta={
+            "seconds": round(seconds, 3), "requests": len(requests), "limit": c.limit, "seed": c.seed,
+            "unconditional_prompt": c.unconditional_prompt if c.unconditional else None})
         cursor = 0
         for task, instances in selected:
             records = []
@@ -132,7 +209,30 @@ class DownstreamEvaluator:
                         record["ll_uncond"] = loglikelihood(cursor)[0]
                         cursor += 1
             metrics = accuracies(records)
-            results.append(TaskResult(task=task.name, metric=task.metric if task.metric in metrics else "acc_raw",
-                                      metrics=metrics, chance=chance(records), documents=len(instances),
-                                      requests=len(records) * (2 if c.unconditional else 1), records=records))
+            results.tasks.append(TaskResult(
+                task=task.name, metric=task.metric if task.metric in metrics else "acc_raw", metrics=metrics,
+                chance=chance(records), documents=len(instances),
+                requests=len(records) * (2 if c.unconditional else 1), records=records))
         return results
+
+    @classmethod
+    def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:
+        """``accuracy`` (model -> task -> primary metric), ``chance``, ``<label>_mean_accuracy``; a table of
+        them and ``accuracy.png``."""
+        from olmo_core.plots import bar_plot
+
+        results = {label: e.tasks for label, e in evaluations.items()}  # type: ignore[attr-defined]
+        accuracy = {label: {r.task: r.accuracy for r in tasks} for label, tasks in results.items()}
+        chance = {r.task: r.chance for tasks in results.values() for r in tasks}
+        metric = {r.task: r.metric for tasks in results.values() for r in tasks}
+        lines = ["Downstream accuracy (each task's primary metric, the paper's choice) of "
+                 + ", ".join(f"{label} (step {e.meta.get('step')})" for label, e in evaluations.items())
+                 + ", beside chance:", "", "| task | metric | chance | " + " | ".join(accuracy) + " |",
+                 "|---|---|---|" + "---|" * len(accuracy)]
+        lines += [f"| {task} | {metric[task]} | {chance[task]:.3f} | "
+                  + " | ".join(f"{a[task]:.3f}" for a in accuracy.values()) + " |" for task in chance]
+        figure = bar_plot(posixpath.join(workdir, "accuracy.png"), {**accuracy, "chance": chance},
+                          title="downstream accuracy", ylabel="accuracy")
+        metrics = {"accuracy": accuracy, "chance": chance,
+                   **{f"{label}_mean_accuracy": round(sum(a.values()) / len(a), 4) for label, a in accuracy.items()}}
+        return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])

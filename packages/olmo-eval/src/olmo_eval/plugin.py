@@ -5,10 +5,10 @@ from __future__ import annotations
 from olmo_core.plugins import hookimpl
 from olmo_core.registry import Register
 
-from olmo_eval.callbacks import (DownstreamEvalCallback, DownstreamEvalCallbackConfig, PerplexityEvalCallback,
-                                 PerplexityEvalCallbackConfig)
-from olmo_eval.commands import DownstreamCommandConfig, PerplexityCommandConfig, downstream_command, perplexity_command
+from olmo_eval.callbacks import EvaluateCallback, EvaluateCallbackConfig
 from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator
+from olmo_eval.jobs import (CompareConfig, CompareJob, DownstreamJob, DownstreamJobConfig, PerplexityJob,
+                            PerplexityJobConfig)
 from olmo_eval.perplexity.evaluator import PerplexityEvalConfig, PerplexityEvaluator
 from olmo_eval.tasks.builtin import register_builtin_tasks
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
@@ -28,12 +28,11 @@ def olmo_register_evaluators(register: Register) -> None:
 
 @hookimpl(trylast=True)
 def olmo_register_callbacks(register: Register) -> None:
-    register("downstream_eval", DownstreamEvalCallback, config=DownstreamEvalCallbackConfig)
-    register("perplexity_eval", PerplexityEvalCallback, config=PerplexityEvalCallbackConfig)
-
+    register("evaluate", EvaluateCallback, config=EvaluateCallbackConfig)
 
 
 @hookimpl(trylast=True)
-def olmo_register_commands(register: Register) -> None:
-    register("eval downstream", downstream_command, config=DownstreamCommandConfig)
-    register("eval perplexity", perplexity_command, config=PerplexityCommandConfig)
+def olmo_register_jobs(register: Register) -> None:
+    register("downstream", DownstreamJob, config=DownstreamJobConfig)
+    register("perplexity", PerplexityJob, config=PerplexityJobConfig)
+    register("evaluate", CompareJob, config=CompareConfig)

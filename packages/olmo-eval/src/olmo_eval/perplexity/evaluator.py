@@ -8,26 +8,44 @@ average), and the overall figure is the mean of the sources.
 
 from __future__ import annotations
 
+import functools
 import math
+import posixpath
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from olmo_core.documents import Document
+from olmo_core.documents import Document, document_files, read_documents
+from olmo_core.errors import ConfigError
+from olmo_core.jobs import Report
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.downstream import model_max_length
+from olmo_eval.evaluator import Evaluation, Evaluator
+from olmo_eval.perplexity.heldout import HELD_OUT_SETS, held_out_documents
 from olmo_eval.perplexity.windows import windows
 from olmo_eval.scoring.rows import Row
 
-__all__ = ["PerplexityEvalConfig", "PerplexityEvaluator", "PerplexityResult", "aggregate"]
+__all__ = ["PerplexityEvalConfig", "PerplexityEvaluator", "PerplexityResult", "aggregate",
+           "read_eval_documents"]
 
 
 @dataclass(kw_only=True)
 class PerplexityEvalConfig:
-    """Options of perplexity evaluation."""
+    """Options of perplexity evaluation: which documents and how. The defaults are the pipeline's
+    ``evaluate`` job's (three held-out sources, 10 documents each)."""
 
+    input: str | None = None
+    """Dolma documents (a dataset directory, a glob or a file); default: the built-in held-out sets."""
+    sets: dict[str, Any] = field(default_factory=lambda: dict(HELD_OUT_SETS))
+    """Built-in sets used without ``input``: source -> the metadata field naming a document's domain."""
+    held_out: list[str] | None = field(default_factory=lambda: ["c4", "wikipedia", "bible"])
+    """Which of ``sets`` to read (``null``: all; the others hold long documents that take minutes on a CPU)."""
+    domain_key: str = "subdomain"
+    """The metadata field of an input document that names its domain (absent: its source)."""
+    max_documents: int | None = 10
+    """Most documents per source (``null``: all)."""
     window: int | None = None
     """Tokens per window (default: the model's sequence length)."""
     batch_tokens: int = 16384
@@ -37,9 +55,11 @@ class PerplexityEvalConfig:
 
 
 @dataclass(kw_only=True)
-class PerplexityResult:
-    """Per-document records, per-domain and per-source figures, and the overall mean."""
+class PerplexityResult(Evaluation):
+    """Per-document records, per-domain and per-source figures, and the overall mean: what
+    :meth:`PerplexityEvaluator.evaluate` returns."""
 
+    title: ClassVar[str] = "Perplexity"
     records: list[dict[str, Any]] = field(default_factory=list)
     domains: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     sources: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -50,6 +70,31 @@ class PerplexityResult:
         """Everything but the records, JSON-able."""
         return {"bits_per_byte": self.bits_per_byte, "ppl_token": self.ppl_token, "sources": self.sources,
                 "domains": self.domains, "documents": len(self.records)}
+
+    def metrics(self) -> dict[str, float]:
+        """``ppl/<source>/bits_per_byte``, ``ppl/<source>/ppl_token``, their means over sources
+        (``ppl/bits_per_byte``, ``ppl/ppl_token``) and ``ppl_seconds``."""
+        metrics = {f"ppl/{source}/{name}": figures[name] for source, figures in self.sources.items()
+                   for name in ("bits_per_byte", "ppl_token")}
+        return {**metrics, "ppl/bits_per_byte": self.bits_per_byte, "ppl/ppl_token": self.ppl_token,
+                "ppl_seconds": self.meta.get("seconds", 0.0)}
+
+    def samples(self) -> list[dict[str, Any]]:
+        return self.records
+
+    def table(self) -> str:
+        """Per source (mean over its domains), then per domain."""
+        lines = ["| source | domain | bits per byte | token perplexity | documents | tokens |",
+                 "|---|---|---|---|---|---|"]
+        for source, figures in self.sources.items():
+            lines.append(f"| {source} | (mean of {figures['domains']}) | {figures['bits_per_byte']:.4f} | "
+                         f"{figures['ppl_token']:.2f} | {figures['documents']} | - |")
+            for domain, cell in sorted(self.domains[source].items()):
+                lines.append(f"| {source} | {domain} | {cell['bits_per_byte']:.4f} | {cell['ppl_token']:.2f} | "
+                             f"{cell['documents']} | {cell['tokens']} |")
+        lines.append(f"| **all** | (mean of sources) | {self.bits_per_byte:.4f} | {self.ppl_token:.2f} | "
+                     f"{len(self.records)} | - |")
+        return "\n".join(lines) + "\n"
 
 
 def aggregate(records: Iterable[dict[str, Any]]) -> PerplexityResult:
@@ -81,13 +126,47 @@ def aggregate(records: Iterable[dict[str, Any]]) -> PerplexityResult:
     return result
 
 
-class PerplexityEvaluator:
+def read_eval_documents(c: PerplexityEvalConfig) -> Iterator[tuple[Document, str]]:
+    """``(document, domain)`` from the Dolma files at ``c.input`` (domain: ``metadata[domain_key]``, else the
+    source), or, without ``input``, from the built-in held-out sets ``c.held_out`` of ``c.sets``."""
+    if c.input is None:
+        unknown = [s for s in c.held_out or () if s not in c.sets]
+        if unknown:
+            raise ConfigError(f"held_out names {', '.join(unknown)}, not in its sets ({', '.join(c.sets)})")
+        sets = c.sets if c.held_out is None else {s: c.sets[s] for s in c.held_out}
+        yield from held_out_documents(sets, max_documents=c.max_documents)
+        return
+    counts: dict[str, int] = {}
+    files = document_files(c.input)
+    if not files:
+        raise ConfigError(f"input={c.input}: no Dolma document files there")
+    for file in files:
+        for item in read_documents(file):
+            if not isinstance(item, Document):
+                raise ConfigError(f"{item.file} line {item.line}: {item.reason}")
+            source = item.source or "documents"
+            if c.max_documents is not None and counts.get(source, 0) >= c.max_documents:
+                continue
+            counts[source] = counts.get(source, 0) + 1
+            item.source = source
+            yield item, str(item.metadata.get(c.domain_key) or source)
+
+
+class PerplexityEvaluator(Evaluator):
     """Score documents token by token and report bits per byte and perplexity."""
 
+    config: PerplexityEvalConfig
+
     def __init__(self, config: PerplexityEvalConfig | None = None) -> None:
-        self.config = config or PerplexityEvalConfig()
-        self.seconds = 0.0
-        """Wall time of the last :meth:`evaluate`'s scoring pass."""
+        super().__init__(config or PerplexityEvalConfig())
+
+    def prepare(self) -> None:
+        self.documents  # noqa: B018
+
+    @functools.cached_property
+    def documents(self) -> list[tuple[Document, str]]:
+        """The config's ``(document, domain)`` pairs, read once."""
+        return list(read_eval_documents(self.config))
 
     def document_rows(self, tokens: list[int], prefix: int, length: int) -> list[Row]:
         """The rows that score one document's ``tokens`` (the windows, each a plain causal row)."""
@@ -101,12 +180,12 @@ class PerplexityEvaluator:
             rows.append(row)
         return rows
 
-    def evaluate(self, model: Any, tokenizer: Tokenizer, documents: Iterable[tuple[Document, str]], *,
+    def evaluate(self, model: Any, tokenizer: Tokenizer, documents: Iterable[tuple[Document, str]] | None = None, *,
                  progress: bool = False) -> PerplexityResult:
-        """Score every ``(document, domain)``; documents without text are skipped."""
+        """Score every ``(document, domain)`` (default: the config's); documents without text are skipped."""
         from olmo_eval.scoring.engine import score_rows  # torch, when evaluating
 
-        docs = [(d, domain) for d, domain in documents if d.text]
+        docs = [(d, domain) for d, domain in (self.documents if documents is None else documents) if d.text]
         encoded = tokenizer.encode_batch([d.text for d, _ in docs])
         length = self.config.window or model_max_length(model)
         rows: list[Row] = []
@@ -119,7 +198,7 @@ class PerplexityEvaluator:
         scored = score_rows(model, rows, pad_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                             batch_tokens=self.config.batch_tokens, max_batch_size=self.config.max_batch_size,
                             progress="perplexity" if progress else None)
-        self.seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
         ll = [0.0] * len(docs)
         for owner, (logprobs, _) in zip(owners, scored):
             ll[owner] += sum(logprobs)
@@ -129,4 +208,25 @@ class PerplexityEvaluator:
             records.append({"id": document.id, "source": document.source or "documents", "domain": domain,
                             "ll": total, "tokens": len(tokens), "bytes": size, "chars": len(document.text),
                             "bits_per_byte": -total / (math.log(2) * size)})
-        return aggregate(records)
+        result = aggregate(records)
+        result.meta = {"seconds": round(seconds, 3), "input": self.config.input or "built-in held-out sets"}
+        return result
+
+    @classmethod
+    def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:
+        """``bits_per_byte`` (model -> source -> bits per byte), ``<label>_bits_per_byte`` (the mean); a table
+        of them and ``bits_per_byte.png``."""
+        from olmo_core.plots import bar_plot
+
+        results: Mapping[str, PerplexityResult] = evaluations  # type: ignore[assignment]
+        bpb = {label: {s: f["bits_per_byte"] for s, f in e.sources.items()} for label, e in results.items()}
+        lines = ["Bits per byte on held-out text (lower is better):", "",
+                 "| held-out source | " + " | ".join(bpb) + " |", "|---|" + "---|" * len(bpb)]
+        lines += [f"| {s} | " + " | ".join(f"{b[s]:.3f}" for b in bpb.values()) + " |"
+                  for s in next(iter(bpb.values()))]
+        lines.append("| **mean** | " + " | ".join(f"**{e.bits_per_byte:.3f}**" for e in results.values()) + " |")
+        figure = bar_plot(posixpath.join(workdir, "bits_per_byte.png"), bpb, title="bits per byte, held out",
+                          ylabel="bits per byte")
+        metrics = {"bits_per_byte": bpb, **{f"{label}_bits_per_byte": round(e.bits_per_byte, 4)
+                                            for label, e in results.items()}}
+        return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])

@@ -1,0 +1,101 @@
+"""The evaluator interface. The ``evaluators`` registry is the only way evaluation is built (``olmo eval``
+jobs, the pipeline's ``evaluate`` job and the in-loop callback alike); see docs/evaluation.md, "Adding an
+evaluator"."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from olmo_core.errors import ConfigError
+from olmo_core.io import makedirs, open_atomic, write_text
+from olmo_core.jobs import Report
+from olmo_core.plugins import get_host
+
+__all__ = ["Evaluation", "Evaluator", "build_evaluators"]
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-" if value is None else str(value)
+
+
+@dataclass(kw_only=True)
+class Evaluation:
+    """What :meth:`Evaluator.evaluate` returns: the base holds flat ``values``; subclasses hold their records
+    and override :meth:`metrics`, :meth:`summary`, :meth:`samples` and :meth:`table`."""
+
+    title: ClassVar[str] = "Evaluation"
+    """The heading of ``results.md``: ``# <title> of <checkpoint>``."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """What was evaluated and how (checkpoint, step, tokenizer, seconds ...), written first in ``results.json``."""
+    values: dict[str, float] = field(default_factory=dict)
+    """Flat metrics, for an evaluation that keeps nothing else."""
+
+    def metrics(self) -> dict[str, float]:
+        """Flat metrics by name (``copa/acc``), which the in-loop callback logs as ``eval/<name>``."""
+        return dict(self.values)
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the per-example records, JSON-able: the body of ``results.json``."""
+        return self.metrics()
+
+    def samples(self) -> list[dict[str, Any]]:
+        """One JSON-able record per example (``samples.jsonl``)."""
+        return []
+
+    def table(self) -> str:
+        """The results as a markdown table (``results.md``, printed by the commands)."""
+        return "\n".join(["| metric | value |", "|---|---|",
+                          *(f"| {k} | {_cell(v)} |" for k, v in self.metrics().items())]) + "\n"
+
+    def write(self, directory: str) -> str:
+        """Write ``results.json``, ``samples.jsonl`` and ``results.md`` into ``directory``; return it."""
+        makedirs(directory)
+        write_text(posixpath.join(directory, "results.json"),
+                   json.dumps({**self.meta, **self.summary()}, indent=2) + "\n")
+        with open_atomic(posixpath.join(directory, "samples.jsonl"), "wt", encoding="utf-8") as f:
+            for record in self.samples():
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        write_text(posixpath.join(directory, "results.md"),
+                   f"# {self.title} of {self.meta.get('checkpoint', 'a model')}\n\n" + self.table())
+        return directory
+
+
+class Evaluator:
+    """Base class of evaluators, built from their registered config."""
+
+    def __init__(self, config: Any = None) -> None:
+        self.config = config
+
+    def prepare(self) -> None:
+        """Read what is evaluated on now (the in-loop callback calls it when training starts)."""
+
+    def evaluate(self, model: Any, tokenizer: Any, *, progress: bool = False) -> Evaluation:
+        """Evaluate ``model`` (in eval mode for the call; its mode is restored) with ``tokenizer``."""
+        raise NotImplementedError
+
+    @classmethod
+    def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:
+        """Several models' evaluations side by side (model label to evaluation, in order), for ``olmo eval
+        compare``: its metrics and its section of the report (figures drawn into ``workdir``). The default:
+        ``{name: {label: metrics}}`` and a table of each metric by model."""
+        values = {label: evaluation.metrics() for label, evaluation in evaluations.items()}
+        keys = list(dict.fromkeys(k for v in values.values() for k in v))
+        lines = [f"{name}:", "", "| metric | " + " | ".join(values) + " |", "|---|" + "---|" * len(values)]
+        lines += [f"| {k} | " + " | ".join(_cell(v.get(k)) for v in values.values()) + " |" for k in keys]
+        return {name: values}, Report(markdown="\n".join(lines))
+
+
+def build_evaluators(specs: Any) -> dict[str, Evaluator]:
+    """The evaluators a ``components("evaluators")`` field selects: names, or (as composed) each name with its
+    configuration; built through the ``evaluators`` registry."""
+    registry = get_host().registry("evaluators")
+    pairs = specs.items() if isinstance(specs, Mapping) else ((name, name) for name in specs or ())
+    built = {name: registry.build(spec) for name, spec in pairs}
+    if not built:
+        raise ConfigError(f"no evaluators to run: choose some with evaluators=[...] (available: "
+                          f"{', '.join(registry.options())})")
+    return built

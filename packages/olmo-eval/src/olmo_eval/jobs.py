@@ -1,0 +1,165 @@
+"""The evaluation jobs: ``olmo eval downstream`` and ``olmo eval perplexity`` (stages ``downstream``,
+``perplexity``) evaluate one checkpoint with one registered evaluator; ``olmo eval compare`` (the pipeline's
+``evaluate`` stage) evaluates several side by side with the registered evaluators it selects."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import sys
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from olmo_core.artifacts import Checkpoint, EvalResults
+from olmo_core.config import components
+from olmo_core.errors import ConfigError
+from olmo_core.io import read_text, write_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.plugins import get_host
+
+from olmo_eval.downstream import DownstreamEvalConfig
+from olmo_eval.evaluator import Evaluation, Evaluator, build_evaluators
+from olmo_eval.loading import EvalModel, load_eval_model
+from olmo_eval.perplexity.evaluator import PerplexityEvalConfig
+
+__all__ = ["CompareConfig", "CompareJob", "DownstreamJob", "DownstreamJobConfig", "EvaluateJob", "ModelOptions",
+           "PerplexityJob", "PerplexityJobConfig"]
+
+
+@dataclass(kw_only=True)
+class ModelOptions:
+    """How to load the models to evaluate."""
+
+    tokenizer: str | None = None
+    """Tokenizer (registered name or path); default: the one saved with the model."""
+    device: str = "auto"
+    """``cpu``, ``cuda``, ``cuda:1`` ...; ``auto`` takes a GPU when there is one."""
+    threads: int | None = None
+    """CPU threads for torch (default: torch's own choice)."""
+
+    def load(self, checkpoint: Checkpoint) -> tuple[EvalModel, dict[str, Any]]:
+        """The model at ``checkpoint`` ready to evaluate, and what ``results.json`` says about it."""
+        import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+        loaded = load_eval_model(checkpoint.path, tokenizer=self.tokenizer, device=device)
+        print(f"evaluating {loaded.path} ({loaded.kind}{f', step {loaded.step}' if loaded.step is not None else ''}) "
+              f"on {device} with tokenizer {loaded.tokenizer.name}", file=sys.stderr, flush=True)
+        return loaded, {"checkpoint": str(loaded.path), "kind": loaded.kind, "step": loaded.step,
+                        "tokenizer": loaded.tokenizer.identity}
+
+
+@dataclass(kw_only=True)
+class DownstreamJobConfig(DownstreamEvalConfig, ModelOptions):
+    """Options of ``olmo eval downstream``: the ``downstream`` evaluator's (default: the paper's nine tasks, whole)."""
+
+    tasks: Any = components("tasks", default=["arc_easy", "arc_challenge", "boolq", "copa", "hellaswag", "openbookqa",
+                                              "piqa", "sciq", "winogrande"], help="tasks (tasks.mmlu.subjects=[...])")
+    limit: int | None = None
+
+
+@dataclass(kw_only=True)
+class PerplexityJobConfig(PerplexityEvalConfig, ModelOptions):
+    """Options of ``olmo eval perplexity``: the ``perplexity`` evaluator's (default: every held-out document)."""
+
+    held_out: list[str] | None = None
+    max_documents: int | None = None
+
+
+class EvaluateJob(Job):
+    """Evaluate one checkpoint with the registered evaluator :attr:`evaluator`, built from the job's config
+    (a subclass of the evaluator's), and write its results."""
+
+    evaluator: ClassVar[str] = ""
+    inputs: ClassVar[dict[str, Slot]] = {"checkpoint": Slot(Checkpoint, help="an olmo checkpoint (a stepN "
+                                         "directory), a training run directory or a transformers directory")}
+    outputs: ClassVar[dict[str, Slot]] = {"results": Slot(EvalResults)}
+
+    def run(self, config: Any, inputs: dict[str, Any], workdir: str) -> JobResult:
+        loaded, meta = config.load(inputs["checkpoint"])
+        evaluation = get_host().registry("evaluators").get(self.evaluator).build(config).evaluate(
+            loaded.model, loaded.tokenizer, progress=True)
+        evaluation.meta = {**meta, **evaluation.meta}
+        evaluation.write(workdir)
+        print(f"{evaluation.table()}scored in {evaluation.meta.get('seconds', 0):.1f}s; wrote "
+              f"{workdir}/{{results.json,samples.jsonl,results.md}}")
+        return JobResult(outputs={"results": EvalResults(path=workdir)},
+                         metrics={**evaluation.meta, **evaluation.summary()})
+
+    def report(self, result: JobResult) -> Report:
+        return Report(markdown=read_text(posixpath.join(result.workdir, "results.md")))
+
+
+class DownstreamJob(EvaluateJob):
+    """Score a model on downstream tasks by rank classification.
+
+    ``results.json``: per task, the Table 3 metric beside chance and every normalization; ``samples.jsonl``:
+    one line per document and choice (context, continuation, log-likelihood, token/char/byte counts)."""
+
+    command = "eval downstream"
+    evaluator = "downstream"
+
+
+class PerplexityJob(EvaluateJob):
+    """Bits per byte and token perplexity of a model on Dolma documents or the built-in held-out sets.
+
+    Per domain and averaged per source, with Paloma's windows; ``samples.jsonl``: one line per document."""
+
+    command = "eval perplexity"
+    evaluator = "perplexity"
+
+
+@dataclass(kw_only=True)
+class CompareConfig(ModelOptions):
+    """Options of ``olmo eval compare`` and the pipeline's ``evaluate`` stage (small by default: minutes on 2
+    CPU cores for a tiny model)."""
+
+    evaluators: Any = components("evaluators", default=["downstream", "perplexity"],
+                                 help="the evaluators to run on every model (evaluators.downstream.tasks=[...])")
+    labels: list[str] = field(default_factory=lambda: ["base", "SFT", "DPO"])
+    """The models' names, in the order of the checkpoints (past its end: the checkpoint's directory name)."""
+
+
+class CompareJob(Job):
+    """Evaluate several models side by side with the same evaluators (in the pipeline: base, SFT and DPO).
+
+    ``<label>/<evaluator>/`` holds each evaluation's files; ``results.md`` each evaluator's comparison
+    (accuracy beside chance, bits per byte) and its figures."""
+
+    command = "eval compare"
+    inputs: ClassVar[dict[str, Slot]] = {"checkpoints": Slot(Checkpoint, many=True, help="the models, in order")}
+    outputs: ClassVar[dict[str, Slot]] = {"results": Slot(EvalResults)}
+
+    def run(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        checkpoints: list[Checkpoint] = inputs["checkpoints"]
+        labels = [config.labels[i] if i < len(config.labels) else posixpath.basename(c.path.rstrip("/"))
+                  for i, c in enumerate(checkpoints)]
+        if len(set(labels)) < len(labels) or not labels:
+            raise ConfigError(f"`olmo eval compare` needs checkpoints with distinct labels, not {labels}: set "
+                              f"labels=[...]")
+        evaluators = build_evaluators(config.evaluators)
+        evaluations: dict[str, dict[str, Evaluation]] = {name: {} for name in evaluators}
+        evaluated = []
+        for label, checkpoint in zip(labels, checkpoints):
+            loaded, meta = config.load(checkpoint)
+            for name, evaluator in evaluators.items():
+                evaluation = evaluator.evaluate(loaded.model, loaded.tokenizer)
+                evaluation.meta = {**meta, "model": label, **evaluation.meta}
+                evaluations[name][label] = evaluation
+                evaluation.write(posixpath.join(workdir, label, name))
+            evaluated.append({"model": label, "checkpoint": checkpoint.path, "step": loaded.step})
+        metrics: dict[str, Any] = {"evaluated": evaluated}
+        sections, figures = ["## Evaluation"], []
+        for name, by_label in evaluations.items():
+            values, section = getattr(type(evaluators[name]), "compare", Evaluator.compare)(name, by_label, workdir)
+            metrics.update(values)
+            sections.append(section.markdown)
+            figures += [posixpath.relpath(f, workdir) for f in section.figures]
+        links = "\n".join(f"![{posixpath.splitext(posixpath.basename(f))[0]}]({f})" for f in figures)
+        write_text(posixpath.join(workdir, "results.md"), "\n\n".join([*sections, *([links] if links else [])]) + "\n")
+        write_text(posixpath.join(workdir, "results.json"), json.dumps(metrics, indent=2) + "\n")
+        return JobResult(outputs={"results": EvalResults(path=workdir)}, metrics=metrics)
+
+    report = EvaluateJob.report

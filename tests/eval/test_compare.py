@@ -1,0 +1,56 @@
+"""``olmo eval compare`` (the pipeline's ``evaluate`` job) evaluates several checkpoints side by side with the
+evaluators it selects from the registry, a third party's included, and reports them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from olmo_core.pipeline.presets import PIPELINE_PRESETS
+
+
+def test_compare_reports_accuracy_beside_chance_bits_per_byte_and_a_third_party_evaluator(
+        checkpoint: Path, tmp_path: Path, olmo_cli: Any, sentence_evaluator: str) -> None:
+    out = tmp_path / "compare"
+    result = olmo_cli("eval", "compare", f"checkpoints=[{checkpoint},{checkpoint}]", "labels=[base,DPO]",
+                      f"evaluators=[downstream,perplexity,{sentence_evaluator}]",
+                      "evaluators.downstream.tasks=[copa,sciq]",
+                      "evaluators.downstream.limit=4", "evaluators.perplexity.held_out=[c4]",
+                      "evaluators.perplexity.max_documents=2", f"output={out}")  # the same model twice
+    assert result.exit_code == 0, result.err
+    metrics = json.loads((out / "result.json").read_text())["metrics"]
+    assert [e["model"] for e in metrics["evaluated"]] == ["base", "DPO"]
+    assert set(metrics["accuracy"]) == {"base", "DPO"} and set(metrics["accuracy"]["base"]) == {"copa", "sciq"}
+    assert metrics["accuracy"]["base"] == metrics["accuracy"]["DPO"]
+    assert metrics["chance"] == {"copa": 0.5, "sciq": 0.25}
+    assert metrics["base_mean_accuracy"] == round(sum(metrics["accuracy"]["base"].values()) / 2, 4)
+    assert metrics["bits_per_byte"]["base"]["c4"] == metrics["bits_per_byte"]["DPO"]["c4"] > 0
+    assert metrics["base_bits_per_byte"] == metrics["DPO_bits_per_byte"] == \
+        round(metrics["bits_per_byte"]["base"]["c4"], 4)
+    loss = metrics["sentence"]["base"]["sentence/loss"]
+    assert loss == metrics["sentence"]["DPO"]["sentence/loss"] > 0
+    report = (out / "report.md").read_text()
+    assert report.startswith("## Evaluation\n\nDownstream accuracy (each task's primary metric, the paper's choice) "
+                             "of base (step 7), DPO (step 7), beside chance:")
+    assert "| task | metric | chance | base | DPO |" in report and "| copa | acc_raw | 0.500 |" in report
+    assert "| c4 |" in report and f"| sentence/loss | {loss:.4f} | {loss:.4f} |" in report
+    assert report.rstrip().endswith("![accuracy](accuracy.png)\n![bits_per_byte](bits_per_byte.png)")
+    assert (out / "accuracy.png").is_file() and (out / "base" / "downstream" / "samples.jsonl").is_file()
+    assert (out / "DPO" / "perplexity" / "results.md").is_file() and (out / "results.json").is_file()
+    assert json.loads((out / "base" / "sentence" / "results.json").read_text())["step"] == 7
+
+    unlabeled = olmo_cli("eval", "compare", f"checkpoints=[{checkpoint},{checkpoint}]", "labels=[]",
+                         f"output={tmp_path / 'again'}")
+    assert unlabeled.exit_code != 0 and "distinct labels, not ['step000007', 'step000007']" in unlabeled.err
+
+
+def test_the_smoke_preset_keys_configure_the_pipeline_evaluate_job(checkpoint: Path, olmo_compose: Any) -> None:
+    from olmo_core.pipeline.runner import plan_stages
+
+    smoke = [item for item in PIPELINE_PRESETS["smoke"] if item.startswith("stages.evaluate.")]
+    config = olmo_compose("pipeline", ["stages=[evaluate]", f"inputs.evaluate.checkpoints=[{checkpoint}]", *smoke])
+    evaluators = plan_stages(config.stages, config.inputs)[0].config.evaluators
+    assert len(smoke) == 4 and evaluators["downstream"].tasks == ["copa", "sciq"]
+    assert evaluators["downstream"].limit == 8
+    assert evaluators["perplexity"].held_out == ["c4", "wikipedia"] and evaluators["perplexity"].max_documents == 1
