@@ -155,9 +155,9 @@ def olmo_steps(paths: dict[str, Path], root: Path, objective: Any, pairs: list[A
     _, backend = host.registry("train_backends").resolve("single")
     settings = DPOConfig(lr=1e-4, warmup_ratio=0.0, grad_clip=1.0, batch_size=len(pairs),
                          micro_batch_size=len(pairs))
-    config = train_config(settings, checkpoint=paths["policy"], name="olmo", runs_dir=str(root / "runs"),
-                          steps=steps + 1, backend=backend, callbacks={}, seed=0, threads=None)
-    trainer = Trainer(config, objective=objective, loader=[collate_pairs(pairs, pad_id=1)], callbacks=())
+    config = train_config(settings, checkpoint=paths["policy"], steps=steps + 1, backend=backend, callbacks={},
+                          seed=0, threads=None)
+    trainer = Trainer(config, run_dir=root / "runs" / "olmo", objective=objective, loader=[collate_pairs(pairs, pad_id=1)], callbacks=())
     batch = collate_pairs(pairs, pad_id=1)
     trainer.model.train()
     return per_second(lambda: trainer.train_step(dict(batch)), steps)

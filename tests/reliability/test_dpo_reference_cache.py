@@ -56,7 +56,7 @@ def test_dpo_run_with_a_corrupted_reference_cache_equals_the_intact_run(tiny_che
                        micro_batch_size=4, reference_cache=str(store))
 
     def metrics(name: str) -> list[dict[str, Any]]:
-        run_method(DPO(config), checkpoint=tiny_checkpoint, name=name, runs_dir=tmp_path, backend=backend,
+        run_method(DPO(config), checkpoint=tiny_checkpoint, run_dir=tmp_path / name, backend=backend,
                    callbacks=callbacks)
         rows = [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
         return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]

@@ -31,11 +31,20 @@ def tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "tokens"
 
 
-def config(tokens: Path, runs: Path, name: str, **overrides: Any) -> TrainConfig:
+def config(tokens: Path, runs: Path, name: str, **overrides: Any) -> Any:
+    """The composed ``olmo train`` options of a small run in ``runs/name`` (its ``data`` and ``output`` too)."""
     from olmo_core.hydra_bridge import compose_command
 
     command = get_host().registry("commands").get("train")
-    items = {"name": name, "runs_dir": str(runs), "data": f"[{tokens}]", "seq_len": 32, "global_batch_size": 256,
+    items = {"output": str(runs / name), "data": f"[{tokens}]", "seq_len": 32, "global_batch_size": 256,
              "micro_batch_size": 8, "max_steps": 6, "callbacks.checkpoint.interval": 2, "threads": 1,
              "scheduler.warmup_steps": 2, **overrides}
     return compose_command(command, [*SMALL_MODEL, *(f"{k}={v}" for k, v in items.items())])
+
+
+def make_trainer(options: Any, **kwargs: Any) -> Any:
+    """The trainer of the ``olmo train`` options ``options`` (see :func:`config`)."""
+    from olmo_core.config import config_of
+    from olmo_train.trainer import Trainer
+
+    return Trainer(config_of(TrainConfig, options), data=options.data, run_dir=options.output, **kwargs)

@@ -7,11 +7,11 @@ import torch
 
 from olmo_train.trainer import Trainer
 
-from tests.train.conftest import config
+from tests.train.conftest import config, make_trainer
 
 
 def two_steps(tokens: Path, runs: Path, name: str, **overrides: object) -> Trainer:
-    trainer = Trainer(config(tokens, runs, name, **overrides))
+    trainer = make_trainer(config(tokens, runs, name, **overrides))
     batches = iter(trainer.loader)
     for _ in range(2):
         trainer.train_step(next(batches))

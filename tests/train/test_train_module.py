@@ -13,7 +13,7 @@ from olmo_core.plugins import get_host
 from olmo_train.backends.single import SingleDevice
 from olmo_train.trainer import Trainer
 
-from tests.train.conftest import config
+from tests.train.conftest import config, make_trainer
 
 
 def same_state(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -21,9 +21,9 @@ def same_state(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def test_the_state_round_trips_in_both_forms(tokens: Path, tmp_path: Path) -> None:
-    trained = Trainer(config(tokens, tmp_path, "trained", max_steps=2, callbacks="[metrics]"))
+    trained = make_trainer(config(tokens, tmp_path, "trained", max_steps=2, callbacks="[metrics]"))
     trained.fit()
-    fresh = Trainer(config(tokens, tmp_path, "fresh", max_steps=2, callbacks="[metrics]"))
+    fresh = make_trainer(config(tokens, tmp_path, "fresh", max_steps=2, callbacks="[metrics]"))
     assert not same_state(fresh.train_module.state_dict()["model"], trained.train_module.state_dict()["model"])
     whole = trained.train_module.state_dict()
     assert whole["optim"] and whole["optim_groups"][0]["lr"] == trained.optimizer.param_groups[0]["lr"]
@@ -32,21 +32,21 @@ def test_the_state_round_trips_in_both_forms(tokens: Path, tmp_path: Path) -> No
     assert same_state(again["model"], whole["model"]) and same_state(again["optim"], whole["optim"])
     assert again["optim_groups"] == whole["optim_groups"]
 
-    other = Trainer(config(tokens, tmp_path, "other", max_steps=2, callbacks="[metrics]"))
+    other = make_trainer(config(tokens, tmp_path, "other", max_steps=2, callbacks="[metrics]"))
     other.train_module.load_state_dict(trained.train_module.state_dict(distributed=True), distributed=True)
     assert same_state(other.train_module.state_dict()["model"], whole["model"])
     assert same_state(other.train_module.state_dict()["optim"], whole["optim"])
 
 
 def test_init_from_builds_the_model_once(tokens: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    source = Trainer(config(tokens, tmp_path, "source", max_steps=2, callbacks="[checkpoint]"))
+    source = make_trainer(config(tokens, tmp_path, "source", max_steps=2, callbacks="[checkpoint]"))
     source.fit()
     checkpoint = tmp_path / "source" / "checkpoints" / "step000002"
     registry = get_host().registry("models")
     builds: list[Any] = []
     build = registry.build
     monkeypatch.setattr(registry, "build", lambda *a, **k: (builds.append(a), build(*a, **k))[-1])
-    started = Trainer(config(tokens, tmp_path, "started", init_from=str(checkpoint), callbacks="[metrics]"))
+    started = make_trainer(config(tokens, tmp_path, "started", init_from=str(checkpoint), callbacks="[metrics]"))
     assert len(builds) == 1
     assert same_state(started.plain_model.state_dict(), source.plain_model.state_dict())
     assert started.tokenizer.sha256 == source.tokenizer.sha256
@@ -58,5 +58,5 @@ def test_a_trainer_that_fails_to_start_closes_its_backend(tokens: Path, tmp_path
     monkeypatch.setattr(SingleDevice, "close", lambda self: closes.append(1))
     (tmp_path / "empty").mkdir()
     with pytest.raises(CheckpointError):
-        Trainer(config(tokens, tmp_path, "bad-start", init_from=str(tmp_path / "empty")))
+        make_trainer(config(tokens, tmp_path, "bad-start", init_from=str(tmp_path / "empty")))
     assert closes == [1]

@@ -15,12 +15,12 @@ from safetensors.torch import load_file
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_train.trainer import NonFiniteLoss, Trainer
 
-from tests.train.conftest import SMALL_MODEL, config
+from tests.train.conftest import SMALL_MODEL, config, make_trainer
 
 
 def test_micro_batches_do_not_change_the_update(tokens: Path, tmp_path: Path) -> None:
-    one = Trainer(config(tokens, tmp_path, "one", micro_batch_size=8))
-    four = Trainer(config(tokens, tmp_path, "four", micro_batch_size=2))
+    one = make_trainer(config(tokens, tmp_path, "one", micro_batch_size=8))
+    four = make_trainer(config(tokens, tmp_path, "four", micro_batch_size=2))
     four.model.load_state_dict(one.model.state_dict())
     batches = iter(one.loader)
     for step in range(3):
@@ -36,7 +36,7 @@ def test_micro_batches_do_not_change_the_update(tokens: Path, tmp_path: Path) ->
 
 
 def test_a_nan_is_caught_at_its_step(tokens: Path, tmp_path: Path) -> None:
-    trainer = Trainer(config(tokens, tmp_path, "nan"))
+    trainer = make_trainer(config(tokens, tmp_path, "nan"))
     batches = iter(trainer.loader)
     trainer.train_step(next(batches))
     trainer.train_step(next(batches))
@@ -44,7 +44,7 @@ def test_a_nan_is_caught_at_its_step(tokens: Path, tmp_path: Path) -> None:
         trainer.model.transformer.blocks[0].att_proj.weight[0, 0] = float("nan")
     with pytest.raises(NonFiniteLoss, match=r"the loss is nan at step 3 "):
         trainer.train_step(next(batches))
-    skipping = Trainer(config(tokens, tmp_path, "skip", **{"callbacks.loss_guard.on_nan": "skip"}))
+    skipping = make_trainer(config(tokens, tmp_path, "skip", **{"callbacks.loss_guard.on_nan": "skip"}))
     with torch.no_grad():
         skipping.model.transformer.blocks[0].att_proj.weight[0, 0] = float("nan")
     before = {n: p.detach().clone() for n, p in skipping.model.named_parameters()}
@@ -97,7 +97,7 @@ def count_backend_closes(trainer: Trainer) -> list[int]:
 
 def test_callbacks_are_closed_and_the_backend_too_when_training_ends(tokens: Path, tmp_path: Path) -> None:
     recorder = Recorder()
-    trainer = Trainer(config(tokens, tmp_path, "ok", max_steps=2), callbacks=[recorder])
+    trainer = make_trainer(config(tokens, tmp_path, "ok", max_steps=2), callbacks=[recorder])
     closes = count_backend_closes(trainer)
     trainer.fit()
     assert recorder.calls == ["start", "step1", "step2", "end", "close"] and closes == [1]
@@ -108,7 +108,7 @@ def test_callbacks_are_closed_and_the_backend_too_when_training_ends(tokens: Pat
 
 def test_a_failing_step_reaches_on_error_then_close(tokens: Path, tmp_path: Path) -> None:
     recorder = Recorder(fail_at=2)
-    trainer = Trainer(config(tokens, tmp_path, "fails", max_steps=4), callbacks=[BrokenOnError(), recorder])
+    trainer = make_trainer(config(tokens, tmp_path, "fails", max_steps=4), callbacks=[BrokenOnError(), recorder])
     closes = count_backend_closes(trainer)
     with pytest.raises(RuntimeError, match="injected failure at step 2"):  # not the ValueError of on_error
         trainer.fit()
@@ -121,7 +121,7 @@ def test_a_failing_step_reaches_on_error_then_close(tokens: Path, tmp_path: Path
 
 def test_a_non_finite_loss_reaches_on_error_then_close(tokens: Path, tmp_path: Path) -> None:
     recorder = Recorder()
-    trainer = Trainer(config(tokens, tmp_path, "nan-fit"), callbacks=[recorder])
+    trainer = make_trainer(config(tokens, tmp_path, "nan-fit"), callbacks=[recorder])
     closes = count_backend_closes(trainer)
     with torch.no_grad():
         trainer.model.transformer.blocks[0].att_proj.weight[0, 0] = float("nan")
@@ -131,7 +131,7 @@ def test_a_non_finite_loss_reaches_on_error_then_close(tokens: Path, tmp_path: P
 
 
 def run_train(tokens: Path, runs: Path, name: str, max_steps: int) -> subprocess.Popen[str]:
-    args = [*SMALL_MODEL, f"name={name}", f"runs_dir={runs}", f"data=[{tokens}]", "seq_len=32",
+    args = [*SMALL_MODEL, f"output={runs / name}", f"data=[{tokens}]", "seq_len=32",
             "global_batch_size=256", "micro_batch_size=4", f"max_steps={max_steps}", "callbacks.checkpoint.interval=3",
             "threads=1", "scheduler.warmup_steps=2"]
     return subprocess.Popen([sys.executable, "-m", "olmo_core", "train", *args], stdout=subprocess.PIPE,
@@ -195,7 +195,7 @@ def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_
         tokens: Path, tmp_path: Path, uninterrupted: Path) -> None:
     (tmp_path / "slow_disk.py").write_text(SLOW_DISK)
     env = {**os.environ, "OLMO_PLUGINS": "slow_disk", "PYTHONPATH": str(tmp_path)}
-    args = [sys.executable, "-m", "olmo_core", "train", *SMALL_MODEL, "name=cut", f"runs_dir={tmp_path}",
+    args = [sys.executable, "-m", "olmo_core", "train", *SMALL_MODEL, f"output={tmp_path / 'cut'}",
             f"data=[{tokens}]", "seq_len=32", "global_batch_size=256", "micro_batch_size=4", f"max_steps={STEPS}",
             "callbacks.checkpoint.interval=3", "threads=1", "scheduler.warmup_steps=2"]
     killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -23,7 +23,7 @@ def test_dpo_raises_held_out_reward_accuracy_above_chance(tiny_checkpoint: Path,
     _, backend = host.registry("train_backends").resolve("single")
     config = DPOConfig(max_length=64, eval_examples=60, max_examples=96, lr=3e-3, max_steps=12, batch_size=8,
                        micro_batch_size=8, reference_cache=str(tmp_path / "cache"))  # one epoch of 96 pairs
-    result = run_method(DPO(config), checkpoint=tiny_checkpoint, name="dpo", runs_dir=tmp_path, backend=backend,
+    result = run_method(DPO(config), checkpoint=tiny_checkpoint, run_dir=tmp_path / "dpo", backend=backend,
                         callbacks=callbacks)
     run = tmp_path / "dpo"
     data = json.loads((run / "data.json").read_text())
@@ -38,6 +38,6 @@ def test_dpo_raises_held_out_reward_accuracy_above_chance(tiny_checkpoint: Path,
     assert after["eval/loss"] < math.log(2) and after["eval/rewards/margins"] > 0
     assert result.checkpoint.name == "step000012"
 
-    again = run_method(DPO(dataclasses.replace(config, max_steps=1)), checkpoint=tiny_checkpoint, name="dpo-again", runs_dir=tmp_path, backend=backend,
+    again = run_method(DPO(dataclasses.replace(config, max_steps=1)), checkpoint=tiny_checkpoint, run_dir=tmp_path / "dpo-again", backend=backend,
                        callbacks=callbacks)
     assert again.prepared.summary["reference_cache_hit"] is True

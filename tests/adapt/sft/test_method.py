@@ -42,7 +42,7 @@ def _run(checkpoint: Path, runs: Path, name: str, *extra: Callback) -> Any:
     callbacks = {n: host.registry("callbacks").resolve(n)[1] for n in ("metrics", "checkpoint")}
     callbacks["checkpoint"].interval = 2
     _, backend = host.registry("train_backends").resolve("single")
-    return run_method(SFT(SFTConfig(**SETTINGS)), checkpoint=checkpoint, name=name, runs_dir=runs, backend=backend,
+    return run_method(SFT(SFTConfig(**SETTINGS)), checkpoint=checkpoint, run_dir=runs / name, backend=backend,
                       callbacks=callbacks, seed=3, extra_callbacks=extra)
 
 

@@ -15,11 +15,11 @@ from olmo_core.checkpoint import is_sharded, verify_checkpoint
 from olmo_core.model_io import load_model
 from olmo_train.trainer import Trainer
 
-from tests.train.conftest import config
+from tests.train.conftest import config, make_trainer
 
 
 def run(tokens: Path, runs: Path, name: str, backend: str, steps: int, **overrides: Any) -> tuple[Trainer, list[float]]:
-    trainer = Trainer(config(tokens, runs, name, backend=backend, max_steps=steps, micro_batch_size=4,
+    trainer = make_trainer(config(tokens, runs, name, backend=backend, max_steps=steps, micro_batch_size=4,
                              **{"callbacks": "[metrics,checkpoint]", **overrides}))
     try:
         history = trainer.fit()

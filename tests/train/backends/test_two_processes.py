@@ -20,7 +20,7 @@ from olmo_core.checkpoint import is_sharded
 from olmo_core.model_io import load_model
 from olmo_train.trainer import Trainer
 
-from tests.train.conftest import SMALL_MODEL, config
+from tests.train.conftest import SMALL_MODEL, config, make_trainer
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def olmo_register_callbacks(register) -> None:
 
 def olmo_train(launcher: list[str], tokens: Path, runs: Path, name: str, *extra: str,
                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    args = [*SMALL_MODEL, f"name={name}", f"runs_dir={runs}", f"data=[{tokens}]", "backend.timeout_s=60",
+    args = [*SMALL_MODEL, f"output={runs / name}", f"data=[{tokens}]", "backend.timeout_s=60",
             *(f"{k}={v}" for k, v in ARGS.items()), *extra]
     return subprocess.run([sys.executable, *launcher, *args], cwd=runs, capture_output=True, text=True,
                           timeout=TIMEOUT, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
@@ -95,7 +95,7 @@ def assert_close(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None
 @pytest.fixture(scope="module")
 def runs(tokens: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("two-processes")
-    single = Trainer(config(tokens, root, "single", **ARGS))
+    single = make_trainer(config(tokens, root, "single", **ARGS))
     single.fit()
     out: dict[str, Any] = {"root": root, "single": root / "single"}
     out["ddp"] = olmo_train(OLMO, tokens, root, "ddp", "backend=ddp", "launcher.nproc=2")
@@ -135,7 +135,7 @@ def test_saved_at_two_ranks_resumed_at_one(runs: dict[str, Any], tokens: Path) -
     resumed_dir = root / "resumed"
     shutil.copytree(root / "died", resumed_dir)
     assert is_sharded(resumed_dir / "checkpoints" / "step000003")
-    trainer = Trainer(config(tokens, root, "resumed", **ARGS))
+    trainer = make_trainer(config(tokens, root, "resumed", **ARGS))
     assert trainer.step == 3 and trainer.world_size == 1
     trainer.fit()
     assert losses(resumed_dir) == pytest.approx(losses(root / "fsdp"), abs=1e-5)

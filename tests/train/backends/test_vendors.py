@@ -11,7 +11,7 @@ from olmo_core import hookimpl
 from olmo_train.trainer import Trainer
 from olmo_train.vendors import AMD, GLOO, NVIDIA, Vendor, builtin_vendor, select_vendor
 
-from tests.train.conftest import config
+from tests.train.conftest import config, make_trainer
 
 
 def test_builtin_vendors_follow_the_device_and_the_torch_build() -> None:
@@ -54,7 +54,7 @@ def test_a_third_party_vendor_wins_the_firstresult_call(register_plugin: Any, to
     assert select_vendor(torch.device("cpu")) is GLOO
     register_plugin(SiteVendor, "site")
     assert select_vendor(torch.device("cpu")).name == "site"
-    trainer = Trainer(config(tokens, tmp_path, "site", backend="ddp", max_steps=1, callbacks="[metrics,checkpoint]"))
+    trainer = make_trainer(config(tokens, tmp_path, "site", backend="ddp", max_steps=1, callbacks="[metrics,checkpoint]"))
     try:
         assert trainer.backend.group.vendor.name == "site" and configured == ["cpu"]
         assert trainer.fit()[0]["loss"] > 0

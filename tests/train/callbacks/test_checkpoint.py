@@ -7,7 +7,7 @@ import pytest
 from olmo_core.errors import ConfigError
 from olmo_train.trainer import Trainer
 
-from tests.train.conftest import config
+from tests.train.conftest import config, make_trainer
 
 
 def steps(run: Path) -> list[int]:
@@ -15,7 +15,7 @@ def steps(run: Path) -> list[int]:
 
 
 def test_the_newest_checkpoints_and_permanent_ones_are_kept(tokens: Path, tmp_path: Path) -> None:
-    Trainer(config(tokens, tmp_path, "keep", max_steps=7, **{"callbacks.checkpoint.interval": 1,
+    make_trainer(config(tokens, tmp_path, "keep", max_steps=7, **{"callbacks.checkpoint.interval": 1,
                                                             "callbacks.checkpoint.keep_last": 2,
                                                             "callbacks.checkpoint.permanent_interval": 3})).fit()
     # permanent: 3 and 6; of the others (1, 2, 4, 5, 7) the last two stay
@@ -23,11 +23,11 @@ def test_the_newest_checkpoints_and_permanent_ones_are_kept(tokens: Path, tmp_pa
 
 
 def test_keep_last_one_keeps_the_checkpoint_just_written(tokens: Path, tmp_path: Path) -> None:
-    Trainer(config(tokens, tmp_path, "one", max_steps=4, **{"callbacks.checkpoint.interval": 1,
+    make_trainer(config(tokens, tmp_path, "one", max_steps=4, **{"callbacks.checkpoint.interval": 1,
                                                            "callbacks.checkpoint.keep_last": 1})).fit()
     assert steps(tmp_path / "one") == [4]
 
 
 def test_keep_last_zero_is_refused(tokens: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="callbacks.checkpoint.keep_last must be at least 1"):
-        Trainer(config(tokens, tmp_path, "zero", **{"callbacks.checkpoint.keep_last": 0}))
+        make_trainer(config(tokens, tmp_path, "zero", **{"callbacks.checkpoint.keep_last": 0}))

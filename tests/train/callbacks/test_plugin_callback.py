@@ -11,7 +11,7 @@ from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.plugins import hookimpl
 from olmo_train.trainer import Trainer
 
-from tests.train.conftest import config
+from tests.train.conftest import config, make_trainer
 
 
 @dataclass(kw_only=True)
@@ -54,10 +54,10 @@ class Plugin:
 def test_a_plugin_callback_logs_and_resumes(tokens: Path, tmp_path: Path, register_plugin: Any) -> None:
     register_plugin(Plugin, "probe")
     selected = {"callbacks": "[token_counter,metrics,checkpoint]", "callbacks.checkpoint.interval": 2}
-    first = Trainer(config(tokens, tmp_path, "probe", max_steps=3, **selected))
+    first = make_trainer(config(tokens, tmp_path, "probe", max_steps=3, **selected))
     first.fit()
     assert first.callbacks["token_counter"].calls == ["start@0", "end@3"]
-    again = Trainer(config(tokens, tmp_path, "probe", max_steps=5, **selected))  # resumes from step 3
+    again = make_trainer(config(tokens, tmp_path, "probe", max_steps=5, **selected))  # resumes from step 3
     assert again.step == 3 and again.callbacks["token_counter"].labelled == 3 * 256
     again.fit()
     rows = [json.loads(line) for line in (tmp_path / "probe" / "metrics.jsonl").read_text().splitlines()]

@@ -8,11 +8,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from olmo_train.trainer import Trainer
 
-from tests.train.conftest import config
+from tests.train.conftest import config, make_trainer
 
 
 def test_tensorboard_holds_the_metrics_of_every_step(tokens: Path, tmp_path: Path) -> None:
-    Trainer(config(tokens, tmp_path, "tb", max_steps=3)).fit()
+    make_trainer(config(tokens, tmp_path, "tb", max_steps=3)).fit()
     events = EventAccumulator(str(tmp_path / "tb" / "tensorboard"))
     events.Reload()
     rows = [json.loads(line) for line in (tmp_path / "tb" / "metrics.jsonl").read_text().splitlines()]

@@ -8,8 +8,7 @@ from olmo_core.plugins import hookimpl
 from olmo_core.registry import Register
 
 from olmo_adapt.chat import ChatConfig, chat_command
-from olmo_adapt.command import (AdaptConfig, DPOCommandConfig, SFTCommandConfig, adapt_command, dpo_command,
-                                sft_command)
+from olmo_adapt.jobs import AdaptJob, AdaptJobConfig, DPOJob, DPOJobConfig, SFTJob, SFTJobConfig
 from olmo_adapt.dpo.config import DPO_OLMO_7B, DPO_TULU3, DPOConfig
 from olmo_adapt.sft.config import SFT_OLMO_7B, SFTConfig
 
@@ -39,8 +38,12 @@ def olmo_register_adapters(register: Register) -> None:
 
 @hookimpl(trylast=True)
 def olmo_register_commands(register: Register) -> None:
-    register("adapt", adapt_command, config=AdaptConfig)
-    register("adapt sft", sft_command, config=SFTCommandConfig)
-    register("adapt dpo", dpo_command, config=DPOCommandConfig)
     register("chat", chat_command, config=ChatConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_jobs(register: Register) -> None:
+    register("sft", SFTJob, config=SFTJobConfig)
+    register("dpo", DPOJob, config=DPOJobConfig)
+    register("adapt", AdaptJob, config=AdaptJobConfig)
 

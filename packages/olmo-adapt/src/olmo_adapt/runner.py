@@ -2,7 +2,7 @@
 
 The run starts from a checkpoint (``init_from``), trains with AdamW and a linear warmup then linear decay to 0
 (open-instruct's schedule), uses the checkpoint's tokenizer, and ends with a checkpoint of its last step. Run
-again with the same name, it resumes from its newest checkpoint exactly. The trainer's ``fit`` closes its
+again in the same run directory, it resumes from its newest checkpoint exactly. The trainer's ``fit`` closes its
 callbacks and backend on every path: the returned trainer is for reading (step, run directory, callbacks).
 """
 
@@ -35,8 +35,8 @@ class AdaptResult:
     checkpoint: Path
 
 
-def train_config(settings: MethodSettings, *, checkpoint: Path, name: str, runs_dir: str, steps: int, backend: Any,
-                 callbacks: Any, seed: int, threads: int | None) -> Any:
+def train_config(settings: MethodSettings, *, checkpoint: Path, steps: int, backend: Any, callbacks: Any, seed: int,
+                 threads: int | None) -> Any:
     """The :class:`olmo_train.config.TrainConfig` of an adaptation run of ``steps`` steps."""
     from olmo_train.config import TrainConfig
 
@@ -47,14 +47,14 @@ def train_config(settings: MethodSettings, *, checkpoint: Path, name: str, runs_
     _, scheduler = host.registry("schedulers").resolve("linear_with_warmup")
     scheduler.warmup_steps = math.ceil(steps * settings.warmup_ratio)
     scheduler.warmup_start_fraction, scheduler.alpha_f = 0.0, 0.0
-    return TrainConfig(name=name, runs_dir=runs_dir, model=model_config(checkpoint), optim=optim, scheduler=scheduler,
-                       backend=backend, callbacks=callbacks, data=[], init_from=str(checkpoint),
+    return TrainConfig(model=model_config(checkpoint), optim=optim, scheduler=scheduler,
+                       backend=backend, callbacks=callbacks, init_from=str(checkpoint),
                        seq_len=settings.max_length, global_batch_size=settings.batch_size * settings.max_length,
                        micro_batch_size=settings.micro_batch_size, max_steps=steps, seed=seed,
                        grad_clip=settings.grad_clip, threads=threads)
 
 
-def run_method(method: Method, *, checkpoint: str | Path, name: str, runs_dir: str | Path, backend: Any,
+def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, backend: Any,
                callbacks: Any, seed: int = 0, threads: int | None = None, tokenizer: str | None = None,
                extra_callbacks: Sequence[Callback] = ()) -> AdaptResult:
     """Prepare ``method``'s data for the checkpoint's tokenizer and train; return the trainer and its history."""
@@ -63,21 +63,21 @@ def run_method(method: Method, *, checkpoint: str | Path, name: str, runs_dir: s
 
     start = Path(checkpoint)
     chat_tokenizer = resolve_tokenizer(start, tokenizer)
-    run_dir = Path(runs_dir) / name
+    run_dir = Path(run_dir)
     prepared = method.prepare(AdaptRun(template=TuluTemplate(chat_tokenizer), checkpoint=start, run_dir=run_dir,
                                        seed=seed))
     settings = method.config
     steps = settings.max_steps or max(1, math.ceil(settings.epochs * prepared.loader.steps_per_epoch))
-    config = train_config(settings, checkpoint=start, name=name, runs_dir=str(runs_dir), steps=steps,
-                          backend=backend, callbacks=callbacks, seed=seed, threads=threads)
-    trainer = Trainer(config, objective=prepared.objective, loader=prepared.loader, tokenizer=chat_tokenizer,
+    config = train_config(settings, checkpoint=start, steps=steps, backend=backend, callbacks=callbacks, seed=seed,
+                          threads=threads)
+    trainer = Trainer(config, run_dir=run_dir, objective=prepared.objective, loader=prepared.loader, tokenizer=chat_tokenizer,
                       callbacks=[*prepared.callbacks, *extra_callbacks])
     try:
         prepared.loader.shard(trainer.rank, trainer.world_size)
         if prepared.start is not None:
             prepared.start(trainer)
         if trainer.is_main:
-            print(f"{name}: {prepared.skips.summary()}; {steps} steps", flush=True)
+            print(f"{run_dir.name}: {prepared.skips.summary()}; {steps} steps", flush=True)
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "data.json").write_text(json.dumps({**prepared.skips.as_dict(), **prepared.summary},
                                                           indent=2, default=str) + "\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from olmo_core.config import REQUIRED, component, components
+from olmo_core.config import component, components
 
 from olmo_train.callbacks import DEFAULT_CALLBACKS
 from olmo_train.launch import LauncherConfig
@@ -15,12 +15,9 @@ __all__ = ["TrainConfig"]
 
 @dataclass(kw_only=True)
 class TrainConfig:
-    """Options of ``olmo train``."""
+    """Options of ``olmo train`` and of the pipeline's ``pretrain`` stage (``stages.pretrain.<option>``); the token
+    arrays and the run directory are the job's input (``data=[...]``) and output (``output=<dir>``)."""
 
-    name: str = "train"
-    """Run name: the run directory is ``<runs_dir>/<name>``."""
-    runs_dir: str = "runs"
-    """Where run directories live."""
     model: Any = component("models", default="olmo-tiny", help="architecture or preset")
     optim: Any = component("optimizers", default="adamw", help="optimizer")
     scheduler: Any = component("schedulers", default="cosine_with_warmup", help="learning-rate schedule")
@@ -30,8 +27,6 @@ class TrainConfig:
     """``launcher.nproc=N`` starts N workers on this machine (or run under torchrun or Slurm instead)."""
     callbacks: Any = components("callbacks", default=DEFAULT_CALLBACKS,
                                 help="what runs around each step: checkpoints, metrics, progress, evaluation ...")
-    data: list[str] = field(default_factory=lambda: [REQUIRED])
-    """Token-array directories (``olmo data tokenize`` output, or Dolma/OLMo ``.npy`` directories)."""
     init_from: str | None = None
     """Start from the weights of this checkpoint (a step directory) instead of a fresh initialization."""
     seq_len: int = 256

@@ -16,15 +16,19 @@ from olmo_train.callbacks.plots import PlotsCallback, PlotsConfig
 from olmo_train.callbacks.progress import ProgressCallback, ProgressConfig
 from olmo_train.callbacks.speed import SpeedCallback, SpeedConfig
 from olmo_train.callbacks.tensorboard import TensorBoardCallback, TensorBoardConfig
-from olmo_train.command import train_command
 from olmo_train.config import TrainConfig
+from olmo_train.job import TrainJob
 from olmo_train.data.inspect_batch import InspectBatchConfig, inspect_batch_command
 
 
 @hookimpl(trylast=True)
 def olmo_register_commands(register: Register) -> None:
     register("data inspect-batch", inspect_batch_command, config=InspectBatchConfig)
-    register("train", train_command, config=TrainConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_jobs(register: Register) -> None:
+    register("pretrain", TrainJob, config=TrainConfig)
 
 
 def single(config: SingleDeviceConfig) -> Any:

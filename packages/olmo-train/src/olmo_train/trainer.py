@@ -16,7 +16,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +44,21 @@ class Trainer:
     """Trains a registered model; resumes from the newest complete checkpoint of its run directory.
 
     :param config: the run's options.
+    :param run_dir: where the run keeps its checkpoints, metrics and plots (and resumes from).
+    :param data: token-array directories for the default loader.
     :param objective: what to minimize (default: next-token cross-entropy with ``config.z_loss``).
     :param loader: where batches come from: an iterable of batch dicts with ``state_dict()`` and
-        ``load_state_dict()`` (default: the token-array loader over ``config.data``).
+        ``load_state_dict()`` (default: the token-array loader over ``data``).
     :param tokenizer: the tokenizer of the data (default: the one recorded with the token arrays).
     :param callbacks: callbacks to run besides the configured ones.
     """
 
-    def __init__(self, config: TrainConfig, *, objective: Objective | None = None, loader: Any = None,
-                 tokenizer: Tokenizer | None = None, callbacks: Iterable[Callback] = ()) -> None:
+    def __init__(self, config: TrainConfig, *, run_dir: str | Path, data: Sequence[str] = (),
+                 objective: Objective | None = None, loader: Any = None, tokenizer: Tokenizer | None = None,
+                 callbacks: Iterable[Callback] = ()) -> None:
         self.config = config
-        self.run_dir = Path(config.runs_dir) / config.name
+        self.data = list(data)
+        self.run_dir = Path(run_dir)
         self.checkpoints = self.run_dir / "checkpoints"
         self.max_steps = config.max_steps
         if config.threads:
@@ -123,7 +127,7 @@ class Trainer:
         if (instances // self.world_size) % config.micro_batch_size:
             raise ConfigError(f"micro_batch_size={config.micro_batch_size} must divide the "
                               f"{instances // self.world_size} instances each rank gets of a global batch")
-        loader_config = DataLoaderConfig(paths=list(config.data), seq_len=config.seq_len,
+        loader_config = DataLoaderConfig(paths=self.data, seq_len=config.seq_len,
                                          global_batch_size=config.global_batch_size, seed=config.seed,
                                          doc_masking=config.doc_masking)
         return loader_config.build(self.run_dir / "data", rank=self.rank, world_size=self.world_size)

@@ -11,7 +11,7 @@ from olmo_core.plots import line_plot
 
 from olmo_train.callbacks.metrics import read_metrics
 
-__all__ = ["PlotsCallback", "PlotsConfig", "plot_metrics", "trainer_figures"]
+__all__ = ["PlotsCallback", "PlotsConfig", "plot_metrics"]
 
 
 @dataclass(kw_only=True)
@@ -41,13 +41,6 @@ def plot_metrics(run_dir: Path, file: str = "metrics.jsonl") -> list[Path]:
         figures.append(line_plot(plots / "in_loop_eval.png", series, title="in-loop evaluation", xlabel="step",
                                  ylabel="value"))
     return figures
-
-
-def trainer_figures(trainer: Any) -> list[Path]:
-    """The figures of a finished run: those its ``plots`` callback drew at the end, or drawn now when the run
-    had no such callback."""
-    plots = trainer.callbacks.get("plots")
-    return plots.figures if plots is not None and plots.figures else plot_metrics(trainer.run_dir)
 
 
 class PlotsCallback(Callback):

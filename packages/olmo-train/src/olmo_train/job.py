@@ -1,0 +1,123 @@
+"""The ``pretrain`` job, ``olmo train`` on the command line: pretrain a model on token arrays."""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+from typing import Any, ClassVar
+
+from olmo_core.artifacts import Checkpoint, TokenArrays
+from olmo_core.config import NAME_KEY
+from olmo_core.errors import ConfigError
+from olmo_core.jobs import Job, JobResult, Report, Slot
+
+from olmo_train.config import TrainConfig
+
+__all__ = ["TrainJob"]
+
+TAIL = 10
+"""The report's final loss is the mean of this many last steps (one step's loss is noisy)."""
+
+
+class TrainJob(Job):
+    """Pretrain a registered model on token arrays: micro-batched steps with OLMo's loss normalization,
+    gradient clipping and the configured schedule, on the configured backend. Callbacks write checkpoints
+    (resumed exactly when the command runs again), ``metrics.jsonl``, TensorBoard scalars, progress and plots
+    of loss, learning rate and throughput into the output directory. ``launcher.nproc=N`` trains in N workers
+    started here; under torchrun or Slurm each process is one rank.
+    """
+
+    command = "train"
+    inputs: ClassVar[dict[str, Slot]] = {
+        "data": Slot(TokenArrays, many=True, help="token-array directories (`olmo data tokenize` output, or "
+                                                  "Dolma/OLMo .npy directories)")}
+    outputs: ClassVar[dict[str, Slot]] = {"checkpoint": Slot(Checkpoint)}
+
+    def default_workdir(self, config: TrainConfig, inputs: dict[str, Any]) -> str:
+        return "runs/train"
+
+    def run(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        from olmo_train.launch import is_worker, launch, record_worker_error
+
+        data = [artifact.path for artifact in inputs["data"]]
+        if config.launcher.nproc > 1 and not is_worker():
+            from hydra.core.hydra_config import HydraConfig
+
+            if not HydraConfig.initialized():
+                raise ConfigError("launcher.nproc needs the olmo command line (olmo train launcher.nproc=N ...)")
+            launch(config.launcher, list(HydraConfig.get().overrides.task))
+            return JobResult(outputs={"checkpoint": _final_checkpoint(workdir)},
+                             metrics={"run": workdir, "workers": config.launcher.nproc})
+        try:
+            return _train(config, data, workdir)
+        except BaseException as exc:
+            if is_worker():
+                record_worker_error(exc)
+            raise
+
+    def report(self, result: JobResult) -> Report:
+        from olmo_train.callbacks.metrics import read_metrics
+
+        m = result.metrics
+        run_dir = Path(m["run"])
+        rows = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").is_file() else []
+        figures = sorted(str(f) for f in (run_dir / "plots").glob("*.png"))
+        if not rows:
+            return Report(markdown=f"## Pretraining\n\n{m['model']}: no steps recorded.")
+        measured = "measured through NVML" if m["energy_measured"] else f"estimated at {m['watts']:g} W" \
+            if m["watts"] is not None else "not measured"
+        intensity = f" at {m['carbon_intensity']:g} kg/kWh" if m["carbon_intensity"] is not None else ""
+        lines = ["## Pretraining", "",
+                 f"{m['model']} ({m['parameters']} parameters), {m['steps']} steps of {m['global_batch_size']:,} "
+                 f"tokens ({m['tokens']:,} tokens): loss {m['first_loss']:.3f} -> {m['mean_loss_last_10']:.3f} "
+                 f"(mean of the last {min(TAIL, len(rows))} steps).", "",
+                 "| training time | tokens/s | energy | CO2 |", "|---|---|---|---|",
+                 f"| {m['seconds_training']:,.0f} s | {m['tokens_per_second']:,.0f} | {m['energy_wh']:.2f} Wh "
+                 f"({measured}) | {m['co2_g']:.2f} g{intensity} |", "",
+                 *(f"![{Path(f).stem}]({f})" for f in figures)]
+        return Report(markdown="\n".join(lines), figures=figures)
+
+
+def _final_checkpoint(workdir: str) -> Checkpoint:
+    from olmo_core.checkpoint import latest_checkpoint
+
+    latest = latest_checkpoint(Path(workdir) / "checkpoints")
+    return Checkpoint(path=str(latest) if latest else posixpath.join(workdir, "checkpoints"),
+                      step=int(latest.name[4:]) if latest else None)
+
+
+def _parameters(model: Any) -> str:
+    count = sum(p.numel() for p in model.parameters())
+    return f"{count / 1e6:.1f}M" if count < 1e9 else f"{count / 1e9:.2f}B"
+
+
+def _train(config: TrainConfig, data: list[str], workdir: str) -> JobResult:
+    from olmo_train.callbacks.metrics import read_metrics
+    from olmo_train.trainer import Trainer
+
+    trainer = Trainer(config, data=data, run_dir=Path(workdir))
+    history = trainer.fit(checkpoint_at_end=True)
+    rows = read_metrics(trainer.run_dir / "metrics.jsonl") if (trainer.run_dir / "metrics.jsonl").is_file() else []
+    tail = [r["loss"] for r in rows[-TAIL:]]
+    seconds = sum(r["seconds"] for r in rows)
+    energy = config.callbacks.get("energy")
+    metrics = {
+        "run": str(trainer.run_dir), "steps": trainer.step, "tokens": trainer.tokens_seen,
+        "final_loss": history[-1]["loss"] if history else (rows[-1]["loss"] if rows else None),
+        "mean_loss_last_10": sum(tail) / len(tail) if tail else None,
+        "first_loss": rows[0]["loss"] if rows else None,
+        "energy_wh": round(sum(r.get("energy_wh", 0.0) for r in rows), 4),
+        "co2_g": round(sum(r.get("co2_g", 0.0) for r in rows), 4),
+        "tokens_per_second": round(sum(r["tokens"] for r in rows) / seconds, 1) if seconds else 0.0,
+        "seconds_training": seconds, "energy_measured": bool(rows and rows[-1].get("energy_measured")),
+        "watts": getattr(energy, "watts", None), "carbon_intensity": getattr(energy, "carbon_intensity", None),
+        "model": str(getattr(config.model, NAME_KEY, None) or type(config.model).__name__),
+        "parameters": _parameters(trainer.plain_model), "global_batch_size": config.global_batch_size,
+        "metrics": str(trainer.run_dir / "metrics.jsonl"),
+    }
+    if trainer.is_main:
+        loss = f"{metrics['final_loss']:.4f}" if history else "unchanged (already at max_steps)"
+        print(f"trained {trainer.step} steps ({trainer.tokens_seen:,} tokens); final loss {loss}; "
+              f"see {trainer.run_dir}")
+    checkpoint = Checkpoint(path=str(trainer.checkpoints / f"step{trainer.step:06d}"), step=trainer.step)
+    return JobResult(outputs={"checkpoint": checkpoint}, metrics=metrics)

@@ -1,0 +1,51 @@
+"""The ``sft`` and ``dpo`` jobs: each adapts a checkpoint into a checkpoint and reports on it (the same job is
+``olmo adapt sft|dpo`` and a pipeline stage)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SFT = ("method.max_length=96", "method.max_steps=3", "method.eval_examples=8", "method.max_examples=12",
+       "method.batch_size=4", "method.micro_batch_size=4", "callbacks.checkpoint.interval=2")
+
+
+def _result(workdir: Path) -> dict[str, Any]:
+    return json.loads((workdir / "result.json").read_text())
+
+
+def test_sft_then_dpo_chain_their_checkpoints_and_report(olmo_cli: Any, tiny_checkpoint: Path,
+                                                         tmp_path: Path) -> None:
+    sft = olmo_cli("adapt", "sft", f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'sft'}", *SFT)
+    assert sft.exit_code == 0, sft.err
+    result = _result(tmp_path / "sft")
+    checkpoint = Path(result["outputs"]["checkpoint"]["path"])
+    assert checkpoint.name == "step000003" and result["outputs"]["checkpoint"]["step"] == 3
+    assert result["metrics"]["steps"] == 3 and result["metrics"]["sample_answer"] is not None
+    report = (tmp_path / "sft" / "report.md").read_text()
+    assert report.startswith("## Instruction tuning (SFT)") and "| loss |" in report
+    assert "](plots/loss.png)" in report and (tmp_path / "sft" / "plots" / "loss.png").is_file()
+    assert "<|user|>\nGive three tips for staying healthy." in report
+
+    dpo = olmo_cli("adapt", "dpo", f"checkpoint={checkpoint}", f"output={tmp_path / 'dpo'}", "method.max_length=64",
+                   "method.max_steps=2", "method.eval_examples=8", "method.max_examples=8", "method.batch_size=4",
+                   "method.micro_batch_size=4", f"method.reference_cache={tmp_path / 'cache'}",
+                   "callbacks.checkpoint.interval=2", "sample_prompt=")
+    assert dpo.exit_code == 0, dpo.err
+    result = _result(tmp_path / "dpo")
+    assert Path(result["outputs"]["checkpoint"]["path"]).parent.parent == tmp_path / "dpo"
+    assert result["metrics"]["steps"] == 2 and "rewards/accuracies" in result["metrics"]
+    report = (tmp_path / "dpo" / "report.md").read_text()
+    assert "| rewards/accuracies | 0.0000 |" in report and "](plots/rewards.png)" in report
+    assert "Sample conversation" not in report
+
+
+def test_the_sft_command_refuses_another_method(olmo_cli: Any, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    result = olmo_cli("adapt", "sft", f"checkpoint={tiny_checkpoint}", f"output={tmp_path}", "method=dpo")
+    assert result.exit_code == 2
+    assert "`olmo adapt sft` runs sft (or its presets), not 'dpo': use `olmo adapt method=dpo`" in result.err
