@@ -30,7 +30,7 @@ def test_core_and_data_install_without_torch_and_run_a_third_party_filter(
     assert set(plugins) == {"core", "data", "example_length"}
     assert (plugins["example_length"]["distribution"], plugins["example_length"]["version"]) == \
         ("olmo-filter-example", "0.3.1")
-    assert plugins["example_length"]["hooks"] == ["olmo_register_taggers"]
+    assert plugins["example_length"]["hooks"] == ["olmo_register_jobs", "olmo_register_taggers"]
     taggers = {c["name"]: c["distribution"] for c in info["components"]["taggers"]}
     assert taggers["example_length"] == "olmo-filter-example 0.3.1"
     assert {"language", "pii", "badwords"} <= set(taggers)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from olmo_data.commands.filter import FilterConfig, filter_command, replace_spans
+from olmo_data.commands.filter import FilterConfig, filter_documents, replace_spans
 from tests.conftest import stdlib_documents
 
 MAIL = "Questions about the release go to the maintainers at python-dev@python.org or 555-867-5309, thanks."
@@ -57,9 +57,9 @@ def test_filter_drops_masks_and_accounts_for_every_record(tagged: Path, tmp_path
 
 
 def test_masking_replaces_exactly_the_spans(tagged: Path, tmp_path: Path) -> None:
-    report = filter_command(FilterConfig(input=str(tagged), output=str(tmp_path / "m"), attributes=["pii"],
-                                         replace=["pii__pii__EMAIL_ADDRESS => |||EMAIL_ADDRESS|||",
-                                                  "pii__pii__PHONE_NUMBER => |||PHONE_NUMBER|||"]))
+    report = filter_documents(FilterConfig(attributes=["pii"], replace=["pii__pii__EMAIL_ADDRESS => |||EMAIL_ADDRESS|||",
+                                                                      "pii__pii__PHONE_NUMBER => |||PHONE_NUMBER|||"]),
+                              str(tagged), str(tmp_path / "m"))
     mail = next(d for d in read(tmp_path / "m" / "documents" / "part.jsonl.gz") if d["id"] == "mail-1")
     assert mail["text"] == ("Questions about the release go to the maintainers at |||EMAIL_ADDRESS||| or "
                             "|||PHONE_NUMBER|||, thanks.")

@@ -15,8 +15,7 @@ def two_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from olmo_core.cli import invoke
 
     root = tmp_path_factory.mktemp("mix") / "ds"
-    invoke(["data", "fetch", "source=wikipedia", "source.limit=2000", f"output={root}"])
-    invoke(["data", "fetch", "source=c4", f"output={root}"])
+    invoke(["data", "fetch", "sources=[wikipedia,c4]", "limits={wikipedia: 2000}", f"output={root}"])
     return root
 
 

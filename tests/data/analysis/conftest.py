@@ -5,36 +5,23 @@ from __future__ import annotations
 import functools
 import gzip
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from olmo_core import hookimpl
 from olmo_core.documents import Document
 from olmo_core.plugins import PluginHost
 
-from olmo_data.analysis.register import register_commands
 from olmo_data.sources import builtin_sources
 
 LIMITS = {"c4": 40, "moby-dick": 20, "wikipedia-fr": 30, "spam-assassin": 40}
 """The sources of the test corpus and how many documents of each."""
 
 
-class AnalysisPlugin:
-    """Registers ``data stats`` and ``data count`` as olmo_data/plugin.py will."""
-
-    @hookimpl
-    def olmo_register_commands(self, register: Any) -> None:
-        register_commands(register)
-
-
 @pytest.fixture
-def analysis(olmo_host: PluginHost, register_plugin: Callable[..., str]) -> None:
-    """The analysis commands, registered unless olmo-data's own plugin already does it."""
-    if "data stats" not in olmo_host.registry("commands"):
-        register_plugin(AnalysisPlugin(), "olmo-data-analysis")
+def analysis(olmo_host: PluginHost) -> None:
+    """The test's host, with ``olmo data stats`` and ``olmo data count`` of the installed olmo-data."""
 
 
 @functools.cache

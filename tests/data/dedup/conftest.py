@@ -11,31 +11,14 @@ from typing import Any
 
 import pytest
 
-from olmo_core import hookimpl
 from olmo_core.documents import Document
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.testing import OlmoResult
 
-from olmo_data.dedup.register import register_commands, register_dedupers
-
-
-class DedupPlugin:
-    """The dedupers and ``olmo data dedup``, registered as olmo_data/plugin.py will register them."""
-
-    @hookimpl
-    def olmo_register_dedupers(self, register: Any) -> None:
-        register_dedupers(register)
-
-    @hookimpl
-    def olmo_register_commands(self, register: Any) -> None:
-        register_commands(register)
-
 
 @pytest.fixture
-def dedup_plugin(olmo_host: PluginHost, register_plugin: Any) -> None:
-    """The dedup components in the test's host (registered here until olmo_data's plugin registers them)."""
-    if "data dedup" not in olmo_host.registry("commands"):
-        register_plugin(DedupPlugin(), "dedup-plugin")
+def dedup_plugin(olmo_host: PluginHost) -> None:
+    """The test's host, with the dedupers and ``olmo data dedup`` of the installed olmo-data."""
 
 
 @pytest.fixture

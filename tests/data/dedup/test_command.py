@@ -95,6 +95,7 @@ def test_bad_lines_are_quarantined_and_rows_stay_aligned(tmp_path: Path, run_ded
 
 
 def test_dedup_needs_dedupers(tmp_path: Path, dedup_plugin: None, olmo_cli: Any) -> None:
-    result = olmo_cli("data", "dedup", f"input={tmp_path}")
+    dataset = write_dataset(tmp_path / "ds", {"a": planted_corpus()[0]["b-c4"][:2]})
+    result = olmo_cli("data", "dedup", f"input={dataset}")
     assert result.exit_code == 2
     assert "needs dedupers: dedupers=[name,...] (available: bloom, exact, minhash)" in result.err

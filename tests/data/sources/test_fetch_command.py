@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from olmo_core.documents import document_files, read_documents
+from olmo_core.errors import ConfigError
+from olmo_data.commands.fetch import FetchConfig, fetch
 from olmo_data.sources import builtin_sources
 
 from tests.data.sources.conftest import documents_of
@@ -23,7 +25,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 def test_fetch_writes_documents_and_a_report_then_does_nothing(tmp_path: Path, olmo_cli: Any,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    result = olmo_cli("data", "fetch", "source=c4", "source.held_out=include", f"output={tmp_path}")
+    result = olmo_cli("data", "fetch", "sources=[c4]", "sources.c4.held_out=include", f"output={tmp_path}")
     assert result.exit_code == 0, result.err
     assert "c4: wrote 300 documents (740,630 bytes of text" in result.out
     written = tmp_path / "documents" / "c4" / "part-00000.jsonl.gz"
@@ -43,34 +45,34 @@ def test_fetch_writes_documents_and_a_report_then_does_nothing(tmp_path: Path, o
 
     monkeypatch.setattr(subprocess, "run", no_downloads)
     before = (written.stat().st_mtime_ns, (tmp_path / "reports" / "fetch.json").stat().st_mtime_ns)
-    again = olmo_cli("data", "fetch", "source=c4", "source.held_out=include", f"output={tmp_path}")
+    again = olmo_cli("data", "fetch", "sources=[c4]", "sources.c4.held_out=include", f"output={tmp_path}")
     assert again.exit_code == 0, again.err
     assert "c4: already complete" in again.out and "nothing to do" in again.out
     assert (written.stat().st_mtime_ns, (tmp_path / "reports" / "fetch.json").stat().st_mtime_ns) == before
-    forced = olmo_cli("data", "fetch", "source=c4", "source.held_out=include", f"output={tmp_path}", "force=true")
+    forced = olmo_cli("data", "fetch", "sources=[c4]", "sources.c4.held_out=include", f"output={tmp_path}", "force=true")
     assert forced.exit_code == 0 and "c4: wrote 300 documents" in forced.out
 
 
 def test_changed_options_rewrite_and_drop_stale_files(tmp_path: Path, olmo_cli: Any) -> None:
-    first = olmo_cli("data", "fetch", "source=wikipedia-fr", "source.limit=5", "documents_per_file=2",
+    first = olmo_cli("data", "fetch", "sources=[wikipedia-fr]", "sources.wikipedia-fr.limit=5", "documents_per_file=2",
                      f"output={tmp_path}")
     assert first.exit_code == 0, first.err
     folder = tmp_path / "documents" / "wikipedia-fr"
     assert sorted(p.name for p in folder.iterdir()) == ["part-00000.jsonl.gz", "part-00001.jsonl.gz",
                                                        "part-00002.jsonl.gz"]
     assert read_rows(folder / "part-00000.jsonl.gz")[0]["metadata"]["language"] == "fr"
-    second = olmo_cli("data", "fetch", "source=wikipedia-fr", "source.limit=3", "documents_per_file=2",
+    second = olmo_cli("data", "fetch", "sources=[wikipedia-fr]", "limits={wikipedia-fr: 3}", "documents_per_file=2",
                       f"output={tmp_path}")
     assert second.exit_code == 0 and "wikipedia-fr: wrote 3 documents" in second.out
     assert sorted(p.name for p in folder.iterdir()) == ["part-00000.jsonl.gz", "part-00001.jsonl.gz"]
     (folder / "part-00001.jsonl.gz").unlink()
-    third = olmo_cli("data", "fetch", "source=wikipedia-fr", "source.limit=3", "documents_per_file=2",
+    third = olmo_cli("data", "fetch", "sources=[wikipedia-fr]", "limits={wikipedia-fr: 3}", "documents_per_file=2",
                      f"output={tmp_path}")
     assert "wikipedia-fr: wrote 3 documents" in third.out
 
 
 def test_fetch_all_writes_every_builtin_source_under_its_name(tmp_path: Path, olmo_cli: Any) -> None:
-    result = olmo_cli("data", "fetch", "source=all", "source.limit=2", f"output={tmp_path}")
+    result = olmo_cli("data", "fetch", "sources=[all]", "limits={all: 2}", f"output={tmp_path}")
     assert result.exit_code == 0, result.err
     names = [s.name for s in builtin_sources()]
     assert sorted(p.name for p in (tmp_path / "documents").iterdir()) == sorted(names)
@@ -81,11 +83,11 @@ def test_fetch_all_writes_every_builtin_source_under_its_name(tmp_path: Path, ol
 
 
 def test_fetch_needs_a_known_source(tmp_path: Path, olmo_cli: Any) -> None:
-    missing = olmo_cli("data", "fetch", f"output={tmp_path}")
-    assert missing.exit_code == 2 and "needs source=<name>" in missing.err
-    unknown = olmo_cli("data", "fetch", "source=wikipedia-de", f"output={tmp_path}")
+    with pytest.raises(ConfigError, match=r"needs sources=\[name,...\]"):
+        fetch(FetchConfig(sources={}), str(tmp_path))
+    unknown = olmo_cli("data", "fetch", "sources=[wikipedia-de]", f"output={tmp_path}")
     assert unknown.exit_code == 2 and "unknown source 'wikipedia-de'" in unknown.err
-    language = olmo_cli("data", "fetch", "source=wikipedia", "source.language=de", f"output={tmp_path}")
+    language = olmo_cli("data", "fetch", "sources=[wikipedia]", "sources.wikipedia.language=de", f"output={tmp_path}")
     assert language.exit_code != 0 and "source.language='de' is not available" in language.err
 
 

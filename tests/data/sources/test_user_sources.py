@@ -85,15 +85,17 @@ def test_fetch_a_text_folder(tmp_path: Path, olmo_cli: Any) -> None:
     for document in documents_of("moby-dick")[:4]:
         (books / f"{document.id}.txt").write_text(document.text, encoding="utf-8")
     output = tmp_path / "ds"
-    result = olmo_cli("data", "fetch", "source=text-folder", f"source.path={books}", "source.name=melville",
+    result = olmo_cli("data", "fetch", "sources=[text-folder]", f"sources.text-folder.path={books}",
+                       "sources.text-folder.name=melville",
                       f"output={output}")
     assert result.exit_code == 0, result.err
     with gzip.open(output / "documents" / "melville" / "part-00000.jsonl.gz", "rt") as f:
         rows = [json.loads(line) for line in f]
     assert [r["id"] for r in rows] == sorted(f"melville-{d.id}.txt" for d in documents_of("moby-dick")[:4])
-    assert "already complete" in olmo_cli("data", "fetch", "source=text-folder", f"source.path={books}",
-                                          "source.name=melville", f"output={output}").out
+    assert "already complete" in olmo_cli("data", "fetch", "sources=[text-folder]",
+                                          f"sources.text-folder.path={books}", "sources.text-folder.name=melville", f"output={output}").out
     (books / "moby-dick-chapter_1.txt").write_text(documents_of("moby-dick")[2].text + "\n", encoding="utf-8")
-    changed = olmo_cli("data", "fetch", "source=text-folder", f"source.path={books}", "source.name=melville",
+    changed = olmo_cli("data", "fetch", "sources=[text-folder]", f"sources.text-folder.path={books}",
+                       "sources.text-folder.name=melville",
                        f"output={output}")
     assert "melville: wrote 4 documents" in changed.out

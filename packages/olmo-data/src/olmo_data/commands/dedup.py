@@ -1,4 +1,5 @@
-"""``olmo data dedup``: run dedupers over a dataset and write their Dolma attribute files and reports."""
+"""The ``dedup`` job (``olmo data dedup``): run dedupers over a dataset and write their Dolma attribute files
+and reports; in a pipeline, also the dataset without the duplicates."""
 
 from __future__ import annotations
 
@@ -8,22 +9,25 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from olmo_core.config import NAME_KEY, REQUIRED, components, to_dict
+from olmo_core.artifacts import Dataset
+from olmo_core.config import NAME_KEY, components, to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, open_atomic, write_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
+from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, Marks
 from olmo_data.dedup.features import FileFeatures, compute_features, features_path, load_features, save_features
 from olmo_data.dedup.text import check_choice
-from olmo_data.layout import Layout, find_layout, report_name, select_shard
+from olmo_data.layout import DOCUMENTS_HELP, Layout, in_place_workdir, layout_beside, report_name, select_shard
 from olmo_data.parallel import map_shards
 from olmo_data.taggers.base import attribute_key
 
-__all__ = ["DedupConfig", "dedup_command"]
+__all__ = ["DedupConfig", "DedupJob", "dedup_documents"]
 
 _BASE_COUNTS = ("documents", "characters", "duplicate_documents", "duplicate_characters")
 PHASES = ("all", "features", "decide")
@@ -31,12 +35,8 @@ PHASES = ("all", "features", "decide")
 
 @dataclass(kw_only=True)
 class DedupConfig:
-    """Options of ``olmo data dedup``."""
+    """Options of the ``dedup`` job (``olmo data dedup``)."""
 
-    input: str = REQUIRED
-    """A dataset directory (with ``documents/``), a directory or glob of JSON-lines files, or one file."""
-    output: str | None = None
-    """Dataset directory that receives ``attributes/``, ``reports/`` and ``dedup/`` (default: the input's)."""
     dedupers: Any = components("dedupers", help="the dedupers to run, each writing its own attributes")
     workers: int = 1
     """Processes computing per-file hashes and signatures (0: one per CPU core). Decisions are taken in one
@@ -94,8 +94,9 @@ def _phase(config: DedupConfig) -> str:
     return phase
 
 
-def dedup_command(config: DedupConfig) -> dict[str, Any]:
-    """Deduplicate a dataset: mark repeated documents and paragraphs as Dolma attributes, per deduper.
+def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
+    """Deduplicate the documents of ``layout``: mark repeated documents and paragraphs as Dolma attributes
+    under its root, per deduper; return each deduper's report by name (or the features phase's report).
 
     Per-file work (hashes, signatures) runs in ``workers`` processes; the keep/duplicate decisions run in
     this process in corpus order (files sorted, then lines), so the first occurrence is kept and the output
@@ -110,7 +111,6 @@ def dedup_command(config: DedupConfig) -> dict[str, Any]:
         options = ", ".join(get_host().registry("dedupers").options()) or "none installed"
         raise ConfigError(f"`olmo data dedup` needs dedupers: dedupers=[name,...] (available: {options})")
     phase = _phase(config)
-    layout = find_layout(config.input, config.output)
     files = [file for _, file in select_shard(layout.files, config.shard)]
     specs = dict(config.dedupers)
     if phase == "features":
@@ -227,3 +227,51 @@ def _print_summary(reports: dict[str, dict[str, Any]], files: list[str], layout:
     print(f"deduplicated {next(iter(reports.values()))['records']:,} records from {len(files)} files in "
           f"{seconds:.1f}s; quarantined {quarantined}")
     print(f"attributes: {layout.root}/attributes/  reports: {layout.root}/reports/dedup-*.json")
+
+
+class DedupJob(Job):
+    """Mark duplicate documents and paragraphs as attributes; in a pipeline, drop them into a new dataset.
+
+    The marks go beside the input's documents (``olmo data dedup input=<dataset>`` works in place). When the
+    job works outside the input dataset (a pipeline stage, or ``output=<dir>``), it also writes there the
+    dataset without the documents any deduper marked as duplicates."""
+
+    command = "data dedup"
+    inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help=DOCUMENTS_HELP)}
+    outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the deduplicated dataset (in place: the "
+                                                                        "input, with the marks)")}
+
+    def default_workdir(self, config: DedupConfig, inputs: dict[str, Any]) -> str:
+        """``<dataset>/reports/dedup/`` of the input dataset (loose files need ``output=``)."""
+        return in_place_workdir(inputs["input"].path, "dedup")
+
+    def run(self, config: DedupConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        """Mark duplicates (metrics: each deduper's report by name, or the features phase's report); when
+        dropping them too, metrics are ``kept``, ``duplicates``, ``dropped_by``, ``documents_per_source`` and
+        the dedupers' reports under ``dedupers``."""
+        layout = layout_beside(inputs["input"].path, workdir)
+        reports = dedup_documents(config, layout)
+        workdir = workdir.rstrip("/")
+        inside = workdir == layout.root or workdir.startswith(layout.root + "/")
+        if inside or config.shard is not None or _phase(config) == "features":
+            return JobResult(outputs={"dataset": inputs["input"]}, metrics=reports)
+        names = list(config.dedupers)
+        dropped = filter_documents(FilterConfig(attributes=names, exclude=[f"{n}__{n}__duplicate == 1" for n in names],
+                                                workers=config.workers), layout.root, workdir)
+        return JobResult(outputs={"dataset": Dataset(path=workdir)},
+                         metrics={"command": "data dedup", "kept": dropped["kept"], "duplicates": dropped["dropped"],
+                                  "dropped_by": dropped["dropped_by"],
+                                  "documents_per_source": kept_per_source(dropped), "dedupers": reports})
+
+    def report(self, result: JobResult) -> Report:
+        """What each deduper marked, and how many duplicates were dropped."""
+        m = result.metrics
+        if m.get("phase") == "features":
+            return Report(markdown=f"## Deduplication\n\nfeatures of {m['documents']:,} documents saved "
+                                   f"(shard {m['shard']}); decide with phase=decide.")
+        reports = m.get("dedupers", m)
+        lines = [f"- {name}: {r['duplicate_documents']:,} of {r['documents']:,} documents marked"
+                 for name, r in reports.items()]
+        if "duplicates" in m:
+            lines.append(f"- {m['duplicates']:,} duplicates dropped, {m['kept']:,} documents kept")
+        return Report(markdown="\n".join(["## Deduplication", "", *lines]))

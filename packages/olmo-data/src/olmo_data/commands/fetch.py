@@ -1,33 +1,46 @@
-"""``olmo data fetch``: fetch a source (or all built-in sources) and write its Dolma documents into a dataset."""
+"""The ``fetch`` job (``olmo data fetch``): fetch sources and write their Dolma documents into a dataset."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from fsspec.core import url_to_fs
 
-from olmo_core.config import REQUIRED, component
+from olmo_core.artifacts import Dataset
+from olmo_core.config import components
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, open_atomic, read_text, write_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
 from olmo_data.sources.base import Source, known_count
 
-__all__ = ["FetchConfig", "fetch_command"]
+__all__ = ["DEFAULT_CORPUS", "FetchConfig", "FetchJob", "fetch"]
+
+DEFAULT_CORPUS: dict[str, int | None] = {
+    "c4": None, "wikipedia": 3000, "wikipedia-fr": 300, "wikipedia-es": 300, "shakespeare": 20, "bible": 300,
+    "spam-assassin": 1000, "sotu": 60, "moby-dick": None, "python-stdlib": 200,
+}
+"""Sources of the default corpus and how many documents of each (``None``: all): web, encyclopedic (with
+French and Spanish for the language filter), books, mail (with real PII and spam), speeches and code."""
 
 
 @dataclass(kw_only=True)
 class FetchConfig:
-    """Options of ``olmo data fetch``."""
+    """Options of the ``fetch`` job (``olmo data fetch``)."""
 
-    source: Any = component("sources", help="the source to fetch: a built-in one, a user one (jsonl, parquet, "
-                                            "text-folder with source.path=...) or all")
-    output: str = REQUIRED
-    """Dataset directory: documents go to ``documents/<source>/``, the report to ``reports/fetch.json``."""
+    sources: Any = components("sources", default=list(DEFAULT_CORPUS),
+                              help="the sources to fetch, in order: built-in ones, user ones (jsonl, parquet, "
+                                   "text-folder with sources.text-folder.path=...) or all; "
+                                   "sources.<name>.<option>=... sets a source's options")
+    limits: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_CORPUS))
+    """Most documents to take from each source, by name (``null`` or absent: all of it); a source's own
+    ``sources.<name>.limit`` wins over its entry here."""
     documents_per_file: int = 100_000
     """Documents per ``.jsonl.gz`` file."""
     force: bool = False
@@ -92,24 +105,35 @@ def _write(source: Source, output: str, per_file: int) -> dict[str, Any]:
             "rejected": dict(source.rejected), "seconds": round(time.perf_counter() - start, 2)}
 
 
-def fetch_command(config: FetchConfig) -> dict[str, Any]:
-    """Fetch a source's data (downloaded once, verified, cached) and write its documents as Dolma JSON lines
-    (``.jsonl.gz``) under ``<output>/documents/<source>/``, with a report in ``<output>/reports/fetch.json``.
+def _chosen(config: FetchConfig) -> list[Source]:
+    """The configured sources, each with its limit (``all`` stands for its parts)."""
+    registry = get_host().registry("sources")
+    chosen: list[Source] = []
+    for name, spec in config.sources.items():
+        if hasattr(spec, "limit") and spec.limit is None:
+            spec = dataclasses.replace(spec, limit=config.limits.get(name))
+        source = registry.build(spec)
+        chosen += getattr(source, "parts", None) or [source]
+    return chosen
 
-    ``source=all`` fetches every built-in source. A source whose output is complete (same pin, options and
-    files) and whose archive is cached is left as it is; ``force=true`` writes it again.
+
+def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
+    """Fetch the configured sources' data (downloaded once, verified, cached) and write their documents as
+    Dolma JSON lines (``.jsonl.gz``) under ``<output>/documents/<source>/``, with a report in
+    ``<output>/reports/fetch.json``; return each source's entry of it (``{"sources": ...}``).
+
+    A source whose output is complete (same pin, options and files) and whose archive is cached is left as it
+    is; ``force=true`` writes it again.
     """
-    if config.source is None:
+    if not config.sources:
         options = ", ".join(get_host().registry("sources").options())
-        raise ConfigError(f"`olmo data fetch` needs source=<name> (available: {options})")
+        raise ConfigError(f"`olmo data fetch` needs sources=[name,...] (available: {options})")
     if config.documents_per_file < 1:
         raise ConfigError(f"documents_per_file={config.documents_per_file} must be at least 1")
-    output = config.output.rstrip("/")
-    chosen = get_host().registry("sources").build(config.source)
-    parts: list[Source] = getattr(chosen, "parts", None) or [chosen]
+    output = output.rstrip("/")
     entries = _previous(output)
     fetched = {}
-    for source in parts:
+    for source in _chosen(config):
         if not config.force and _complete(output, entries.get(source.name), source):
             entry = entries[source.name]
             print(f"{source.name}: already complete in {output}/documents/{source.name} ({entry['documents']:,} "
@@ -127,3 +151,29 @@ def fetch_command(config: FetchConfig) -> dict[str, Any]:
         write_text(_report_path(output), json.dumps({"command": "data fetch", "sources": entries}, indent=2) + "\n")
         print(f"report: {_report_path(output)}")
     return {"sources": fetched}
+
+
+class FetchJob(Job):
+    """Fetch sources (downloaded once, verified, cached) into a new dataset of Dolma documents.
+
+    ``olmo data fetch sources=[c4,wikipedia] limits={wikipedia: 500} output=<dir>``; the dataset is the work
+    directory."""
+
+    command = "data fetch"
+    outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the fetched documents")}
+
+    def run(self, config: FetchConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        """Fetch every configured source into ``workdir``; metrics: each source's entry of the fetch report
+        (``sources``), ``documents_per_source`` and ``total_documents``."""
+        fetched = fetch(config, workdir)["sources"]
+        documents = {name: entry["documents"] for name, entry in fetched.items()}
+        return JobResult(outputs={"dataset": Dataset(path=workdir)},
+                         metrics={"command": "data fetch", "sources": fetched, "documents_per_source": documents,
+                                  "total_documents": sum(documents.values())})
+
+    def report(self, result: JobResult) -> Report:
+        """The ``## Data`` table: documents, text, licence and origin of every source."""
+        rows = ["## Data", "", "| source | documents | text | licence | from |", "|---|---|---|---|---|"]
+        rows += [f"| {name} | {entry['documents']:,} | {entry['text_bytes'] / 1e6:.1f} MB | {entry['license']} | "
+                 f"{entry['pin']} |" for name, entry in result.metrics["sources"].items()]
+        return Report(markdown="\n".join(rows))

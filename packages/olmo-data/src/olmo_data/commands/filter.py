@@ -1,4 +1,4 @@
-"""``olmo data filter``: keep, drop and mask documents by expressions over their attributes."""
+"""The ``filter`` job (``olmo data filter``): keep, drop and mask documents by expressions over their attributes."""
 
 from __future__ import annotations
 
@@ -8,31 +8,28 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import fsspec
 
-from olmo_core.config import REQUIRED
+from olmo_core.artifacts import Dataset
 from olmo_core.documents import Document, Quarantined, read_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, open_atomic, write_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 
 from olmo_data.expressions import Expression
-from olmo_data.layout import Layout, find_layout, report_name, select_shard
+from olmo_data.layout import Layout, find_layout, report_name, select_shard, shared_output
 from olmo_data.parallel import map_shards
 
-__all__ = ["FilterConfig", "filter_command", "replace_spans"]
+__all__ = ["FilterConfig", "FilterJob", "filter_documents", "kept_per_source", "replace_spans"]
 
 
 @dataclass(kw_only=True)
 class FilterConfig:
-    """Options of ``olmo data filter``."""
+    """Options of the ``filter`` job (``olmo data filter``)."""
 
-    input: str = REQUIRED
-    """A tagged dataset directory (``documents/`` and ``attributes/``)."""
-    output: str = REQUIRED
-    """The dataset directory to write: ``documents/`` (kept), ``dropped/``, ``quarantine/``, ``reports/``."""
     attributes: list[str] = field(default_factory=list)
     """Attribute directories to read (names under ``attributes/``); default: all of them."""
     exclude: list[str] = field(default_factory=list)
@@ -164,14 +161,15 @@ def _filter_file(file: str, plan: _Plan) -> FileResult:
     return result
 
 
-def filter_command(config: FilterConfig) -> dict[str, Any]:
-    """Filter a tagged dataset: drop documents by expressions over attributes, mask spans, count everything.
+def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str, Any]:
+    """Filter the tagged dataset ``input`` into the dataset ``output`` (``documents/`` kept, ``dropped/``,
+    ``quarantine/``, ``reports/``): drop documents by expressions over attributes, mask spans, count everything.
 
     Every document read ends up kept, dropped (with the expression that dropped it) or quarantined (with file,
     line and reason), and the report checks that the three add up to the documents read. Files are filtered
     in parallel with ``workers``; the output does not depend on it.
     """
-    layout = find_layout(config.input, None)
+    layout = find_layout(input, None)
     available = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in glob(f"{layout.root}/attributes/*"))
     names = config.attributes or available
     for name in names:
@@ -182,7 +180,7 @@ def filter_command(config: FilterConfig) -> dict[str, Any]:
     for text in [*config.exclude, *config.include]:
         Expression.parse(text, known)
     _parse_replacements(config.replace, known)
-    plan = _Plan(layout, Layout(layout.files, config.output.rstrip("/"), layout.documents_root), tuple(names),
+    plan = _Plan(layout, Layout(layout.files, output.rstrip("/"), layout.documents_root), tuple(names),
                  frozenset(known), config)
     files = [file for _, file in select_shard(layout.files, config.shard)]
     total = FileResult()
@@ -200,6 +198,35 @@ def filter_command(config: FilterConfig) -> dict[str, Any]:
     write_text(plan.out.report(report_name("filter", config.shard)), json.dumps(report, indent=2) + "\n")
     _print_report(report)
     return report
+
+
+def kept_per_source(report: dict[str, Any]) -> dict[str, int]:
+    """Documents kept per source, from a filter report's ``per_source``."""
+    return {source: counts.get("kept", 0) for source, counts in report["per_source"].items()}
+
+
+class FilterJob(Job):
+    """Drop documents by rules over their attributes and mask spans, into a new dataset."""
+
+    command = "data filter"
+    inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help="a tagged dataset directory (documents/ "
+                                                                       "and attributes/)")}
+    outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the kept documents (dropped ones under "
+                                                                        "dropped/, with their reason)")}
+
+    def run(self, config: FilterConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        """Filter the input into ``workdir``; metrics: the filter report (kept, dropped, dropped_by, per_source
+        ...) and ``documents_per_source`` kept."""
+        output = shared_output(workdir)
+        report = filter_documents(config, inputs["input"].path, output)
+        return JobResult(outputs={"dataset": Dataset(path=output)},
+                         metrics={**report, "documents_per_source": kept_per_source(report)})
+
+    def report(self, result: JobResult) -> Report:
+        """One line: documents kept, dropped and quarantined."""
+        m = result.metrics
+        return Report(markdown=f"## Filtering\n\n{m['kept']:,} of {m['records']:,} records kept, {m['dropped']:,} "
+                               f"dropped by the rules, {m['quarantined']:,} quarantined.")
 
 
 def _join(document: Document, rows: dict[str, Iterator[dict[str, Any]]], file: str) -> dict[str, list[list[Any]]]:

@@ -1,4 +1,4 @@
-"""``olmo data mix``: the training mix, by source factors or target proportions."""
+"""The ``mix`` job (``olmo data mix``): the training mix, by source factors or target proportions."""
 
 from __future__ import annotations
 
@@ -6,31 +6,29 @@ import functools
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from olmo_core.config import REQUIRED, component
+from olmo_core.artifacts import Dataset
+from olmo_core.config import component
 from olmo_core.documents import Document, read_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_atomic, write_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 from olmo_core.tokenizer import load_tokenizer
 
-from olmo_data.layout import Layout, find_layout, report_name, select_shard
+from olmo_data.layout import Layout, find_layout, report_name, select_shard, shared_output
 from olmo_data.mixing.mixers import copies
 from olmo_data.parallel import map_shards
 
-__all__ = ["MixConfig", "mix_command"]
+__all__ = ["MixConfig", "MixJob", "mix"]
 
 
 @dataclass(kw_only=True)
 class MixConfig:
-    """Options of ``olmo data mix``."""
+    """Options of the ``mix`` job (``olmo data mix``)."""
 
-    input: str = REQUIRED
-    """A dataset directory (or documents) whose documents carry their ``source``."""
-    output: str = REQUIRED
-    """The dataset directory of the mix (``documents/`` and ``reports/mix.json``)."""
     mixer: Any = component("mixers", default="factors", help="how each source's factor is decided")
     unit: str = "bytes"
     """What sizes and proportions count: ``bytes`` of UTF-8 text, or ``tokens`` (with ``tokenizer``)."""
@@ -79,15 +77,15 @@ def _write(file: str, layout: Layout, out: str, factors: dict[str, float], seed:
     return sizes, documents
 
 
-def mix_command(config: MixConfig) -> dict[str, Any]:
-    """Mix sources: each document is written 0, 1 or more times according to its source's factor, chosen by
+def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
+    """Mix the sources of ``input`` into the dataset ``output``: each document is written 0, 1 or more times according to its source's factor, chosen by
     hashing its id (reproducible whatever the workers). The mixer sets factors directly (``factors``) or from
     target shares of bytes or tokens (``proportions``); ``reports/mix.json`` records each source's size,
     factor and share before and after.
     """
     if config.unit not in ("bytes", "tokens"):
         raise ConfigError(f"unit must be 'bytes' or 'tokens', not {config.unit!r}")
-    layout = find_layout(config.input, None)
+    layout = find_layout(input, None)
     mixer = get_host().registry("mixers").build(config.mixer)
     sizes: Counter[str] = Counter()
     documents: Counter[str] = Counter()
@@ -98,7 +96,7 @@ def mix_command(config: MixConfig) -> dict[str, Any]:
             documents.update(part_documents)
             progress.advance()
     factors = mixer.factors(dict(sorted(sizes.items())))
-    out = config.output.rstrip("/")
+    out = output.rstrip("/")
     write = functools.partial(_write, layout=layout, out=out, factors=factors, seed=mixer.seed, unit=config.unit,
                               tokenizer=config.tokenizer)
     mixed: Counter[str] = Counter()
@@ -125,3 +123,28 @@ def mix_command(config: MixConfig) -> dict[str, Any]:
         print(f"  {source:<16} x{row['factor']:<8.3g} {row['share_in']:>7.1%} -> {row['share_out']:>7.1%}  "
               f"({row['documents_out']:,} documents)")
     return report
+
+
+class MixJob(Job):
+    """Sample the input's sources to the configured mix, into a new dataset."""
+
+    command = "data mix"
+    inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help="documents that carry their source")}
+    outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the mix")}
+
+    def run(self, config: MixConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        """Mix; metrics: the mix report (sizes, factors and shares per source ...) and
+        ``documents_per_source`` written."""
+        output = shared_output(workdir)
+        report = mix(config, inputs["input"].path, output)
+        documents = {source: row["documents_out"] for source, row in report["sources"].items()}
+        return JobResult(outputs={"dataset": Dataset(path=output)},
+                         metrics={**report, "documents_per_source": documents})
+
+    def report(self, result: JobResult) -> Report:
+        """Each source's factor and share of the mix."""
+        m = result.metrics
+        lines = ["## Mixing", "", f"{m['documents_out']:,} documents; share of {m['unit']} per source:", ""]
+        lines += [f"- {source}: x{row['factor']:.3g}, {row['share_in']:.1%} -> {row['share_out']:.1%}"
+                  for source, row in m["sources"].items()]
+        return Report(markdown="\n".join(lines))

@@ -1,4 +1,5 @@
-"""``olmo data stats``: what is in a corpus, per source and overall (WIMBD-style), as JSON and PNG figures."""
+"""The ``stats`` job (``olmo data stats``): what is in a corpus, per source and overall (WIMBD-style), as JSON
+and PNG figures."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from olmo_core.config import REQUIRED
+from olmo_core.artifacts import Dataset
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 
 from olmo_data.analysis.attributes import dataset_layout
@@ -22,21 +24,16 @@ from olmo_data.analysis.report import source_report
 from olmo_data.analysis.summary import print_summary
 from olmo_data.analysis.text import PARAGRAPH_MODES
 from olmo_data.dedup.text import check_choice
-from olmo_data.layout import Layout, find_layout, report_name, select_shard
+from olmo_data.layout import Layout, find_layout, report_name, select_shard, shared_output
 from olmo_data.parallel import map_shards
 
-__all__ = ["StatsConfig", "stats_command"]
+__all__ = ["StatsConfig", "StatsJob", "corpus_stats"]
 
 
 @dataclass(kw_only=True)
 class StatsConfig:
-    """Options of ``olmo data stats``."""
+    """Options of the ``stats`` job (``olmo data stats``)."""
 
-    input: str = REQUIRED
-    """A dataset directory (with ``documents/``; its ``attributes/language`` and ``attributes/pii`` are read
-    when present), a directory or glob of JSON-lines files, or one file."""
-    output: str = REQUIRED
-    """Directory that receives ``stats.json`` and the PNG figures."""
     tokenizer: str | None = "olmo-v1.5"
     """Tokenizer that counts tokens: a registered name or a ``tokenizer.json`` path; ``null`` counts none."""
     ngrams: list[int] = field(default_factory=lambda: [1, 2, 3])
@@ -82,8 +79,8 @@ def _phase(config: StatsConfig) -> str:
     return phase
 
 
-def stats_command(config: StatsConfig) -> dict[str, Any]:
-    """Count what a corpus holds, per source and overall: documents, UTF-8 bytes, characters, words and tokens;
+def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]:
+    """Count what the corpus ``input`` holds, per source and overall: documents, UTF-8 bytes, characters, words and tokens;
     document lengths; the most frequent word n-grams (exact counts); exact duplicate documents and paragraphs;
     the language mix and PII spans from the taggers' attributes when the dataset has them.
 
@@ -94,13 +91,14 @@ def stats_command(config: StatsConfig) -> dict[str, Any]:
     """
     sizes = _check(config)
     phase = _phase(config)
-    layout = find_layout(config.input, config.output)
+    layout = find_layout(input, output)
     plan = Plan(sizes, config.paragraphs, config.tokenizer, dataset_layout(layout.files, layout.documents_root))
     options = {"ngrams": list(sizes), "paragraphs": config.paragraphs, "tokenizer": config.tokenizer}
-    output = config.output.rstrip("/")
+    output = output.rstrip("/")
     start = time.perf_counter()
     if phase == "merge":
-        return _report(config, sizes, layout, merge_partials(output, layout, options), time.perf_counter() - start)
+        return _report(config, input, output, sizes, layout, merge_partials(output, layout, options),
+                       time.perf_counter() - start)
     shard = select_shard(layout.files, config.shard)
     counted = map_shards(functools.partial(count_file, plan=plan), [file for _, file in shard], workers=config.workers)
     if phase == "count":
@@ -115,7 +113,7 @@ def stats_command(config: StatsConfig) -> dict[str, Any]:
             written = save_partial(url, header, rows())
         print(f"counted {written} files{f' (shard {config.shard})' if config.shard else ''} in "
               f"{time.perf_counter() - start:.1f}s: {url}")
-        print(f"next: `olmo data stats input={config.input} output={config.output} phase=merge` once every "
+        print(f"next: `olmo data stats input={input} output={output} phase=merge` once every "
               f"shard is counted")
         return {"command": "data stats", "phase": "count", "shard": config.shard, "files": written, "partial": url}
     total = FileCounts()
@@ -123,11 +121,11 @@ def stats_command(config: StatsConfig) -> dict[str, Any]:
         for counts in counted:
             total.add(counts)
             progress.advance(postfix=f"{sum(s.documents for s in total.sources.values())} documents")
-    return _report(config, sizes, layout, total, time.perf_counter() - start)
+    return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
 
 
-def _report(config: StatsConfig, sizes: tuple[int, ...], layout: Layout, total: FileCounts, seconds: float) \
-        -> dict[str, Any]:
+def _report(config: StatsConfig, input: str, output: str, sizes: tuple[int, ...], layout: Layout, total: FileCounts,
+            seconds: float) -> dict[str, Any]:
     tokenizer = None
     if config.tokenizer:
         from olmo_core.tokenizer import load_tokenizer
@@ -143,13 +141,12 @@ def _report(config: StatsConfig, sizes: tuple[int, ...], layout: Layout, total: 
     for name in names:
         overall.add(total.sources[name])
     report: dict[str, Any] = {
-        "command": "data stats", "input": config.input, "files": len(layout.files), "records": total.records,
+        "command": "data stats", "input": input, "files": len(layout.files), "records": total.records,
         "quarantined": total.quarantined,
         "tokenizer": {k: tokenizer.identity[k] for k in ("name", "sha256", "vocab_size")} if tokenizer else None,
         "options": {"ngrams": list(sizes), "top_k": config.top_k, "paragraphs": config.paragraphs},
         "sources": sources, "overall": report_of(overall), "figures": [],
     }
-    output = config.output.rstrip("/")
     if config.figures:
         with local_directory(output) as directory:
             report["figures"] = draw_figures(directory, sources, report["overall"], lengths)
@@ -157,3 +154,28 @@ def _report(config: StatsConfig, sizes: tuple[int, ...], layout: Layout, total: 
     print_summary(report, seconds=seconds)
     print(f"stats: {output}/stats.json  figures: {len(report['figures'])} PNG files in {output}")
     return report
+
+
+class StatsJob(Job):
+    """What is in a corpus, per source: sizes, tokens, lengths, top n-grams, duplicates, languages, PII.
+
+    Writes ``stats.json`` and PNG figures in the work directory."""
+
+    command = "data stats"
+    inputs: ClassVar[dict[str, Slot]] = {
+        "input": Slot(Dataset, help="a dataset directory (its attributes/language and attributes/pii are read when "
+                                    "present), a directory or glob of JSON-lines files, or one file")}
+
+    def run(self, config: StatsConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        """Count; metrics: the ``stats.json`` report (or, for ``phase=count``, what the shard counted)."""
+        return JobResult(metrics=corpus_stats(config, inputs["input"].path, shared_output(workdir)))
+
+    def report(self, result: JobResult) -> Report:
+        """Documents and tokens overall, and the figures drawn."""
+        m = result.metrics
+        if m.get("phase") == "count":
+            return Report(markdown=f"## Corpus statistics\n\npartial counts of {m['files']} files: {m['partial']}")
+        overall = m["overall"]
+        tokens = f", {overall['tokens']:,} tokens" if overall.get("tokens") is not None else ""
+        return Report(markdown=f"## Corpus statistics\n\n{overall['documents']:,} documents{tokens} from "
+                               f"{len(m['sources'])} sources; {len(m['figures'])} figures beside stats.json.")

@@ -1,4 +1,4 @@
-"""``olmo data tag``: run taggers over documents and write Dolma attribute files."""
+"""The ``tag`` job (``olmo data tag``): run taggers over documents and write Dolma attribute files."""
 
 from __future__ import annotations
 
@@ -8,30 +8,28 @@ import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from olmo_core.config import REQUIRED, components
+from olmo_core.artifacts import Dataset
+from olmo_core.config import components
 from olmo_core.documents import Quarantined, read_documents
 from olmo_core.errors import ConfigError, PluginError
 from olmo_core.io import open_atomic, write_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
-from olmo_data.layout import Layout, find_layout, report_name, select_shard
+from olmo_data.layout import DOCUMENTS_HELP, Layout, in_place_workdir, layout_beside, report_name, select_shard
 from olmo_data.parallel import map_shards
 from olmo_data.taggers.base import attribute_key
 
-__all__ = ["TagConfig", "tag_command"]
+__all__ = ["TagConfig", "TagJob", "tag"]
 
 
 @dataclass(kw_only=True)
 class TagConfig:
-    """Options of ``olmo data tag``."""
+    """Options of the ``tag`` job (``olmo data tag``)."""
 
-    input: str = REQUIRED
-    """A dataset directory (with ``documents/``), a directory or glob of JSON-lines files, or one file."""
-    output: str | None = None
-    """Dataset directory that receives ``attributes/``, ``quarantine/`` and ``reports/`` (default: the input's)."""
     taggers: Any = components("taggers", help="the taggers to run, in order")
     experiment: str | None = None
     """Prefix of the attribute keys (``<experiment>__<tagger>__<name>``); default: each tagger's name."""
@@ -83,8 +81,8 @@ def _tag_file(file: str, *, layout: Layout, taggers: dict[str, Any], experiment:
     return result
 
 
-def tag_command(config: TagConfig) -> dict[str, Any]:
-    """Tag documents: write each tagger's attributes beside the documents, aligned row by row.
+def tag(config: TagConfig, layout: Layout) -> dict[str, Any]:
+    """Tag the documents of ``layout``: write each tagger's attributes under its root, aligned row by row.
 
     Reads Dolma JSON lines (plain, .gz, .zst) from any fsspec path, one file per worker process at a time.
     Lines that are not valid documents are quarantined with their file, line and reason, never dropped
@@ -93,7 +91,6 @@ def tag_command(config: TagConfig) -> dict[str, Any]:
     if not config.taggers:
         options = ", ".join(get_host().registry("taggers").options()) or "none installed"
         raise ConfigError(f"`olmo data tag` needs taggers: taggers=[name,...] (available: {options})")
-    layout = find_layout(config.input, config.output)
     files = [file for _, file in select_shard(layout.files, config.shard)]
     work = functools.partial(_tag_file, layout=layout, taggers=dict(config.taggers), experiment=config.experiment)
     total = FileResult()
@@ -119,3 +116,29 @@ def tag_command(config: TagConfig) -> dict[str, Any]:
           f"quarantined {report['quarantined']}{reasons}")
     print(f"attributes: {layout.root}/attributes/  report: {layout.report(report_name('tag', config.shard))}")
     return report
+
+
+class TagJob(Job):
+    """Run taggers over documents and write their Dolma attributes beside them.
+
+    Attributes go to ``attributes/<tagger>/`` beside the input dataset's documents (with loose files as input,
+    under ``output=``); the output is the same dataset."""
+
+    command = "data tag"
+    inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help=DOCUMENTS_HELP)}
+    outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the input, with its attributes")}
+
+    def default_workdir(self, config: TagConfig, inputs: dict[str, Any]) -> str:
+        """``<dataset>/reports/tag/`` of the input dataset (loose files need ``output=``)."""
+        return in_place_workdir(inputs["input"].path, "tag")
+
+    def run(self, config: TagConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        """Tag the input; metrics: the tag report (documents, quarantined, taggers ...)."""
+        report = tag(config, layout_beside(inputs["input"].path, workdir))
+        return JobResult(outputs={"dataset": inputs["input"]}, metrics=report)
+
+    def report(self, result: JobResult) -> Report:
+        """One line: documents tagged, by which taggers, and how many lines were quarantined."""
+        m = result.metrics
+        return Report(markdown=f"## Tagging\n\n{m['documents']:,} documents tagged with {', '.join(m['taggers'])}; "
+                               f"{m['quarantined']:,} lines quarantined.")

@@ -1,4 +1,4 @@
-"""``olmo data tokenize``: documents to the token arrays a trainer reads."""
+"""The ``tokenize`` job (``olmo data tokenize``): documents to the token arrays a trainer reads."""
 
 from __future__ import annotations
 
@@ -7,31 +7,28 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from olmo_core.config import REQUIRED
+from olmo_core.artifacts import Dataset, TokenArrays
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.io import write_text
+from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 from olmo_core.token_arrays import TokenArrayWriter
 from olmo_core.tokenizer import load_tokenizer
 
-from olmo_data.layout import report_name, select_shard
+from olmo_data.layout import DOCUMENTS_HELP, report_name, select_shard, shared_output
 from olmo_data.parallel import map_shards, resolve_workers
 
-__all__ = ["TokenizeConfig", "tokenize_command"]
+__all__ = ["TokenizeConfig", "TokenizeJob", "tokenize"]
 
 
 @dataclass(kw_only=True)
 class TokenizeConfig:
-    """Options of ``olmo data tokenize``."""
+    """Options of the ``tokenize`` job (``olmo data tokenize``)."""
 
-    input: str = REQUIRED
-    """Documents: a dataset directory, a directory or glob of JSON-lines files, or one file."""
-    output: str = REQUIRED
-    """Directory for the token arrays (``part-NNNNN.npy`` with ``.csv.gz`` and ``.meta.json``)."""
     tokenizer: str = "olmo-v1.5"
     """A registered tokenizer or a path to a tokenizer.json (or a directory holding one)."""
     workers: int = 1
@@ -114,16 +111,17 @@ def unigram_entropy(counts: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def tokenize_command(config: TokenizeConfig) -> dict[str, Any]:
-    """Tokenize documents into token arrays: each document's ids followed by EOS, one part per input file,
-    with a sidecar tracing every token to its document. Parts already complete for the same input and
-    tokenizer are kept (``force=true`` redoes them), so an interrupted run resumes.
+def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
+    """Tokenize the documents ``input`` names into token arrays in ``output`` (``part-NNNNN.npy`` with
+    ``.csv.gz`` and ``.meta.json``): each document's ids followed by EOS, one part per input file, with a
+    sidecar tracing every token to its document. Parts already complete for the same input and tokenizer are
+    kept (``force=true`` redoes them), so an interrupted run resumes.
     """
-    files = document_files(config.input)
+    files = document_files(input)
     tokenizer = load_tokenizer(config.tokenizer)
     chosen = select_shard(files, config.shard)
     workers = resolve_workers(config.workers, len(chosen))
-    jobs = [_Job(i, f, config.output, config.tokenizer, config.batch_size, config.force, workers > 1)
+    jobs = [_Job(i, f, output, config.tokenizer, config.batch_size, config.force, workers > 1)
             for i, f in chosen]
     parts = []
     with Progress("tokenizing", total=len(jobs), unit="files") as progress:
@@ -143,7 +141,7 @@ def tokenize_command(config: TokenizeConfig) -> dict[str, Any]:
               "quarantined": sum(sum(p["quarantined"].values()) for p in parts),
               "unigram_entropy_nats": round(unigram_entropy(counts), 4),
               "skipped_parts": sum(bool(p.get("skipped")) for p in parts)}
-    write_text(f"{config.output.rstrip('/')}/{report_name('tokenize', config.shard)}.json",
+    write_text(f"{output.rstrip('/')}/{report_name('tokenize', config.shard)}.json",
                json.dumps(report, indent=2) + "\n")
     print(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} bytes "
           f"per token, EOS excluded) in {len(parts)} parts with {tokenizer.name}"
@@ -151,5 +149,34 @@ def tokenize_command(config: TokenizeConfig) -> dict[str, Any]:
           + f"; unigram entropy {report['unigram_entropy_nats']} nats")
     for source, count in report["tokens_per_source"].items():
         print(f"  {source}: {count:,} tokens")
-    print(f"token arrays: {config.output}")
+    print(f"token arrays: {output}")
     return report
+
+
+class TokenizeJob(Job):
+    """Tokenize documents into the token arrays a trainer reads, with the tokenizer that made them."""
+
+    command = "data tokenize"
+    inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help=DOCUMENTS_HELP)}
+    outputs: ClassVar[dict[str, Slot]] = {"tokens": Slot(TokenArrays, help="token-array parts")}
+
+    def run(self, config: TokenizeConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        """Tokenize; metrics: the tokenize report (tokens, documents, tokens_per_source, tokenizer, unigram
+        entropy ...)."""
+        output = shared_output(workdir)
+        report = tokenize(config, inputs["input"].path, output)
+        return JobResult(outputs={"tokens": TokenArrays(path=output, tokenizer=report["tokenizer"]["name"])},
+                         metrics=report)
+
+    def report(self, result: JobResult) -> Report:
+        """The ``## Tokens`` paragraph and a figure of tokens per source."""
+        from olmo_core.plots import bar_plot
+
+        m = result.metrics
+        figure = str(bar_plot(Path(result.workdir) / "tokens.png", m["tokens_per_source"], title="tokens per source",
+                              ylabel="tokens"))
+        lines = ["## Tokens", "", f"{m['tokens']:,} tokens ({m['bytes_per_token']} bytes per token) from "
+                 f"{m['documents']:,} documents, tokenizer {m['tokenizer']['name']}; unigram entropy "
+                 f"{m['unigram_entropy_nats']} nats (the loss of a model that knows only token frequencies).", "",
+                 f"![tokens per source]({figure})"]
+        return Report(markdown="\n".join(lines), figures=[figure])

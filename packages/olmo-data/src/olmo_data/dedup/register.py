@@ -1,15 +1,14 @@
-"""Registration of the dedupers (``exact``, ``bloom``, ``minhash``) and of ``olmo data dedup``."""
+"""Registration of the dedupers (``exact``, ``bloom``, ``minhash``)."""
 
 from __future__ import annotations
 
 from olmo_core.registry import Register
 
-from olmo_data.commands.dedup import DedupConfig, dedup_command
 from olmo_data.dedup.bloom import BloomConfig, BloomDeduper
 from olmo_data.dedup.exact import ExactConfig, ExactDeduper
 from olmo_data.dedup.minhash import MinHashConfig, MinHashDeduper
 
-__all__ = ["register_commands", "register_dedupers"]
+__all__ = ["register_dedupers"]
 
 
 def register_dedupers(register: Register) -> None:
@@ -21,7 +20,3 @@ def register_dedupers(register: Register) -> None:
     register("minhash", MinHashDeduper, config=MinHashConfig,
              help="near-duplicate documents by MinHash LSH over word shingles (datatrove's defaults)")
 
-
-def register_commands(register: Register) -> None:
-    """Register ``olmo data dedup`` through an ``olmo_register_commands`` callback."""
-    register("data dedup", dedup_command, config=DedupConfig)

@@ -1,0 +1,35 @@
+"""A third-party job slots into ``olmo pipeline`` between first-party ones, with no change to any of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from olmo_core.pipeline.presets import PIPELINE_PRESETS
+
+
+@pytest.mark.slow
+def test_a_plugin_curation_step_runs_between_dedup_and_mix(tmp_path: Path, example_plugin: ModuleType,
+                                                          register_plugin: Any, olmo_cli: Any) -> None:
+    register_plugin(example_plugin, "example_length")
+    fetch = [o for o in PIPELINE_PRESETS["smoke"] if o.startswith("stages.fetch.")]  # the smoke slice
+    result = olmo_cli("pipeline", "name=third", f"runs_dir={tmp_path}", *fetch, "stages.drop_short.min_words=40",
+                      "stages=[fetch,tag,filter,dedup,drop_short,mix,composition,report]")
+    assert result.exit_code == 0, result.err
+    stages = tmp_path / "third" / "stages"
+
+    def metrics(stage: str) -> dict[str, Any]:
+        return json.loads((stages / stage / "result.json").read_text())["metrics"]
+
+    dedup, short, mix = metrics("03-dedup"), metrics("04-drop_short"), metrics("05-mix")
+    assert 0 < short["dropped"] and short["kept"] + short["dropped"] == dedup["kept"]
+    assert mix["documents_per_source"] == short["documents_per_source"] != dedup["documents_per_source"]
+    assert mix["documents_out"] == short["kept"]
+    assert metrics("06-composition")["documents_per_step"]["drop_short"] == short["documents_per_source"]
+    report = (tmp_path / "third" / "report.md").read_text()
+    assert "| source | fetched | filtered | deduplicated | drop_short | curated |" in report
+    assert f"## Short documents\n\n{short['dropped']:,} documents with fewer words" in report
