@@ -93,7 +93,7 @@ def run_olmo(hf_dir: Path, files: dict[str, Path]) -> tuple[dict[str, Any], floa
         task.instances()
     evaluator = DownstreamEvaluator(DownstreamEvalConfig(limit=None, unconditional=False))
     start = time.process_time()
-    results = evaluator.evaluate(loaded.model, loaded.tokenizer, tasks)
+    results = evaluator.evaluate(loaded.model, loaded.tokenizer, tasks).tasks
     seconds = time.process_time() - start
     out = {r.task: r for r in results}
     return out, seconds, sum(len(r.records) for r in results)

@@ -44,9 +44,9 @@ def test_loglikelihoods_equal_a_direct_forward_pass(model: OLMo, tokenizer: Toke
     registry = get_host().registry("tasks")
     tasks = [registry.build(name) for name in TASKS]
     config = DownstreamEvalConfig(limit=2, seed=5, batch_tokens=600, max_batch_size=5)
-    results = DownstreamEvaluator(config).evaluate(model, tokenizer, tasks)
+    results = DownstreamEvaluator(config).evaluate(model, tokenizer, tasks).tasks
     unshared = DownstreamEvaluator(dataclasses.replace(config, shared_prefix=False, batch_tokens=4096,
-                                                       max_batch_size=64)).evaluate(model, tokenizer, tasks)
+                                                       max_batch_size=64)).evaluate(model, tokenizer, tasks).tasks
     assert [r.task for r in results] == TASKS
     for one, other in zip(results, unshared):
         assert [r["ll"] for r in one.records] == pytest.approx([r["ll"] for r in other.records], abs=1e-5)
@@ -81,7 +81,8 @@ def test_loglikelihoods_equal_a_direct_forward_pass(model: OLMo, tokenizer: Toke
 def test_olmo2_with_grouped_query_attention(tokenizer: Tokenizer) -> None:
     model = tiny_model(TINY_OLMO2, seed=3)
     task = get_host().registry("tasks").build("hellaswag")
-    result, = DownstreamEvaluator(DownstreamEvalConfig(limit=2, unconditional=False)).evaluate(model, tokenizer, [task])
+    config = DownstreamEvalConfig(limit=2, unconditional=False)
+    result, = DownstreamEvaluator(config).evaluate(model, tokenizer, [task]).tasks
     for record in result.records:
         assert record["ll"] == pytest.approx(reference_ll(model, tokenizer, record["context"],
                                                           record["continuation"]), abs=1e-5)
@@ -99,7 +100,7 @@ def test_long_contexts_are_cut_from_the_left(model: OLMo, tokenizer: Tokenizer) 
             return [instance]
 
     result, = DownstreamEvaluator(DownstreamEvalConfig(max_length=20, unconditional=False)).evaluate(
-        model, tokenizer, [Long()])  # type: ignore[list-item]
+        model, tokenizer, [Long()]).tasks  # type: ignore[list-item]
     ctx = tokenizer.encode(context)
     for record in result.records:
         cont = tokenizer.encode(record["continuation"])
@@ -126,8 +127,8 @@ def test_a_model_that_only_returns_logits_is_scored_request_by_request(model: OL
 
     tasks = [get_host().registry("tasks").build(name) for name in ("copa", "winogrande")]
     config = DownstreamEvalConfig(limit=2, unconditional_prompt="")
-    ours = DownstreamEvaluator(config).evaluate(model, tokenizer, tasks)
-    transformers_model = DownstreamEvaluator(config).evaluate(to_hf(model), tokenizer, tasks)
+    ours = DownstreamEvaluator(config).evaluate(model, tokenizer, tasks).tasks
+    transformers_model = DownstreamEvaluator(config).evaluate(to_hf(model), tokenizer, tasks).tasks
     for one, other in zip(ours, transformers_model):
         assert [r["ll"] for r in other.records] == pytest.approx([r["ll"] for r in one.records], abs=1e-5)
         assert one.metrics == other.metrics

@@ -1,11 +1,6 @@
-"""In-loop evaluation: the trainer callback ``evaluate`` adds the metrics of the evaluators it selects from the
-``evaluators`` registry to the metrics of every N-th step (``callbacks=[evaluate]
-callbacks.evaluate.evaluators=[downstream,perplexity]`` on any command that trains).
-
-It reaches the trainer only through :class:`olmo_core.callbacks.TrainerView`: its model (switched to eval
-mode for the evaluation and back), its tokenizer and its step. Every rank evaluates the same subset, so the
-numbers agree across ranks and a sharded model's forward runs on all of them.
-"""
+"""In-loop evaluation: the trainer callback ``evaluate`` runs the registry's evaluators it selects every N-th
+step. It reaches the trainer only through :class:`olmo_core.callbacks.TrainerView` (model, tokenizer, step);
+every rank evaluates the same subset, so the numbers agree and a sharded model's forward runs on all ranks."""
 
 from __future__ import annotations
 
@@ -32,10 +27,8 @@ class EvaluateCallbackConfig:
 
 
 class EvaluateCallback(Callback):
-    """Adds ``eval/<name>`` for every metric of every evaluator: ``eval/<task>/acc`` (the task's primary metric)
-    and ``eval/<task>/<metric>`` from ``downstream``; ``eval/ppl/<source>/bits_per_byte``,
-    ``eval/ppl/<source>/ppl_token`` and their means ``eval/ppl/bits_per_byte``, ``eval/ppl/ppl_token`` from
-    ``perplexity``. Each evaluator's subset is fixed and read once, when training starts."""
+    """Adds ``eval/<name>`` for every metric of every evaluator (``eval/copa/acc``, ``eval/ppl/bits_per_byte``);
+    each evaluator's subset is fixed and read once, when training starts."""
 
     order = 50
 

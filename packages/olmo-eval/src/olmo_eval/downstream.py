@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import posixpath
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,8 +31,7 @@ __all__ = ["DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "T
 
 @dataclass(kw_only=True)
 class DownstreamEvalConfig:
-    """Options of downstream (rank classification) evaluation: what it scores and how. The defaults are the
-    pipeline's ``evaluate`` job's (minutes on 2 CPU cores for a tiny model)."""
+    """Options of downstream (rank classification) evaluation; the defaults are the pipeline's (small)."""
 
     tasks: Any = field(default_factory=lambda: ["arc_easy", "copa", "hellaswag", "piqa", "sciq"])
     """Registered tasks to evaluate: names (``tasks=[arc_easy,piqa]``), or each name with fields of its config
@@ -82,14 +81,10 @@ class TaskResult:
 
 @dataclass(kw_only=True)
 class DownstreamResult(Evaluation):
-    """What :meth:`DownstreamEvaluator.evaluate` returns: one :class:`TaskResult` per task (iterating over it
-    gives them), with the scoring pass's ``seconds`` and ``requests`` in ``meta``."""
+    """What :meth:`DownstreamEvaluator.evaluate` returns: one :class:`TaskResult` per task."""
 
     title: ClassVar[str] = "Downstream evaluation"
     tasks: list[TaskResult] = field(default_factory=list)
-
-    def __iter__(self) -> Iterator[TaskResult]:
-        return iter(self.tasks)
 
     def metrics(self) -> dict[str, float]:
         """``<task>/acc`` (the primary metric), ``<task>/<metric>`` for every metric, ``downstream_seconds``."""
@@ -103,8 +98,7 @@ class DownstreamResult(Evaluation):
     def samples(self) -> list[dict[str, Any]]:
         return [record for r in self.tasks for record in r.records]
 
-    def table(self) -> str:
-        """Per task: the primary metric beside chance, then every metric."""
+    def table(self) -> str:  # per task: the primary metric beside chance, then every metric
         shown = [m for m in METRICS if any(m in r.metrics for r in self.tasks)]
         lines = ["| task | metric | accuracy | chance | " + " | ".join(shown) + " | documents |",
                  "|---|---|---|---|" + "---|" * len(shown) + "---|"]
@@ -143,8 +137,6 @@ def build_tasks(tasks: Sequence[str] | Mapping[str, Any], task_files: Sequence[s
 
 class DownstreamEvaluator(Evaluator):
     """Score tasks by rank classification (zero-shot, as OLMo and Catwalk do)."""
-
-    config: DownstreamEvalConfig
 
     def __init__(self, config: DownstreamEvalConfig | None = None) -> None:
         super().__init__(config or DownstreamEvalConfig())

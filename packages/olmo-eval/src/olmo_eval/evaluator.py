@@ -51,8 +51,8 @@ class Evaluation:
         return "\n".join(["| metric | value |", "|---|---|",
                           *(f"| {k} | {_cell(v)} |" for k, v in self.metrics().items())]) + "\n"
 
-    def write(self, directory: str) -> str:
-        """Write ``results.json``, ``samples.jsonl`` and ``results.md`` into ``directory``; return it."""
+    def write(self, directory: str) -> None:
+        """Write ``results.json``, ``samples.jsonl`` and ``results.md`` into ``directory``."""
         makedirs(directory)
         write_text(posixpath.join(directory, "results.json"),
                    json.dumps({**self.meta, **self.summary()}, indent=2) + "\n")
@@ -61,7 +61,6 @@ class Evaluation:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
         write_text(posixpath.join(directory, "results.md"),
                    f"# {self.title} of {self.meta.get('checkpoint', 'a model')}\n\n" + self.table())
-        return directory
 
 
 class Evaluator:
@@ -79,9 +78,8 @@ class Evaluator:
 
     @classmethod
     def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:
-        """Several models' evaluations side by side (model label to evaluation, in order), for ``olmo eval
-        compare``: its metrics and its section of the report (figures drawn into ``workdir``). The default:
-        ``{name: {label: metrics}}`` and a table of each metric by model."""
+        """Models' evaluations (label to evaluation) side by side: metrics and a report section (figures drawn
+        into ``workdir``) for ``olmo eval compare``; by default ``{name: {label: metrics}}`` and their table."""
         values = {label: evaluation.metrics() for label, evaluation in evaluations.items()}
         keys = list(dict.fromkeys(k for v in values.values() for k in v))
         lines = [f"{name}:", "", "| metric | " + " | ".join(values) + " |", "|---|" + "---|" * len(values)]

@@ -69,12 +69,10 @@ class PerplexityJobConfig(PerplexityEvalConfig, ModelOptions):
 
 
 class EvaluateJob(Job):
-    """Evaluate one checkpoint with the registered evaluator :attr:`evaluator`, built from the job's config
-    (a subclass of the evaluator's), and write its results."""
+    """Evaluate one checkpoint with the registered evaluator :attr:`evaluator`, built from the job's config."""
 
     evaluator: ClassVar[str] = ""
-    inputs: ClassVar[dict[str, Slot]] = {"checkpoint": Slot(Checkpoint, help="an olmo checkpoint (a stepN "
-                                         "directory), a training run directory or a transformers directory")}
+    inputs: ClassVar[dict[str, Slot]] = {"checkpoint": Slot(Checkpoint, help="a step, run or transformers directory")}
     outputs: ClassVar[dict[str, Slot]] = {"results": Slot(EvalResults)}
 
     def run(self, config: Any, inputs: dict[str, Any], workdir: str) -> JobResult:
@@ -113,8 +111,7 @@ class PerplexityJob(EvaluateJob):
 
 @dataclass(kw_only=True)
 class CompareConfig(ModelOptions):
-    """Options of ``olmo eval compare`` and the pipeline's ``evaluate`` stage (small by default: minutes on 2
-    CPU cores for a tiny model)."""
+    """Options of ``olmo eval compare`` and the pipeline's ``evaluate`` stage."""
 
     evaluators: Any = components("evaluators", default=["downstream", "perplexity"],
                                  help="the evaluators to run on every model (evaluators.downstream.tasks=[...])")
@@ -125,24 +122,21 @@ class CompareConfig(ModelOptions):
 class CompareJob(Job):
     """Evaluate several models side by side with the same evaluators (in the pipeline: base, SFT and DPO).
 
-    ``<label>/<evaluator>/`` holds each evaluation's files; ``results.md`` each evaluator's comparison
-    (accuracy beside chance, bits per byte) and its figures."""
+    ``<label>/<evaluator>/`` holds each evaluation's files; ``results.md`` each evaluator's comparison."""
 
     command = "eval compare"
     inputs: ClassVar[dict[str, Slot]] = {"checkpoints": Slot(Checkpoint, many=True, help="the models, in order")}
     outputs: ClassVar[dict[str, Slot]] = {"results": Slot(EvalResults)}
 
     def run(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
-        checkpoints: list[Checkpoint] = inputs["checkpoints"]
         labels = [config.labels[i] if i < len(config.labels) else posixpath.basename(c.path.rstrip("/"))
-                  for i, c in enumerate(checkpoints)]
+                  for i, c in enumerate(inputs["checkpoints"])]
         if len(set(labels)) < len(labels) or not labels:
-            raise ConfigError(f"`olmo eval compare` needs checkpoints with distinct labels, not {labels}: set "
-                              f"labels=[...]")
+            raise ConfigError(f"`olmo eval compare` needs checkpoints with distinct labels, not {labels}: set labels")
         evaluators = build_evaluators(config.evaluators)
         evaluations: dict[str, dict[str, Evaluation]] = {name: {} for name in evaluators}
         evaluated = []
-        for label, checkpoint in zip(labels, checkpoints):
+        for label, checkpoint in zip(labels, inputs["checkpoints"]):
             loaded, meta = config.load(checkpoint)
             for name, evaluator in evaluators.items():
                 evaluation = evaluator.evaluate(loaded.model, loaded.tokenizer)

@@ -33,8 +33,7 @@ __all__ = ["PerplexityEvalConfig", "PerplexityEvaluator", "PerplexityResult", "a
 
 @dataclass(kw_only=True)
 class PerplexityEvalConfig:
-    """Options of perplexity evaluation: which documents and how. The defaults are the pipeline's
-    ``evaluate`` job's (three held-out sources, 10 documents each)."""
+    """Options of perplexity evaluation; the defaults are the pipeline's (three held-out sources, 10 documents)."""
 
     input: str | None = None
     """Dolma documents (a dataset directory, a glob or a file); default: the built-in held-out sets."""
@@ -56,8 +55,7 @@ class PerplexityEvalConfig:
 
 @dataclass(kw_only=True)
 class PerplexityResult(Evaluation):
-    """Per-document records, per-domain and per-source figures, and the overall mean: what
-    :meth:`PerplexityEvaluator.evaluate` returns."""
+    """What :meth:`PerplexityEvaluator.evaluate` returns: records, per-domain and per-source figures, the mean."""
 
     title: ClassVar[str] = "Perplexity"
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -67,7 +65,6 @@ class PerplexityResult(Evaluation):
     ppl_token: float = float("nan")
 
     def summary(self) -> dict[str, Any]:
-        """Everything but the records, JSON-able."""
         return {"bits_per_byte": self.bits_per_byte, "ppl_token": self.ppl_token, "sources": self.sources,
                 "domains": self.domains, "documents": len(self.records)}
 
@@ -82,8 +79,7 @@ class PerplexityResult(Evaluation):
     def samples(self) -> list[dict[str, Any]]:
         return self.records
 
-    def table(self) -> str:
-        """Per source (mean over its domains), then per domain."""
+    def table(self) -> str:  # per source (the mean of its domains), then per domain
         lines = ["| source | domain | bits per byte | token perplexity | documents | tokens |",
                  "|---|---|---|---|---|---|"]
         for source, figures in self.sources.items():
@@ -154,8 +150,6 @@ def read_eval_documents(c: PerplexityEvalConfig) -> Iterator[tuple[Document, str
 
 class PerplexityEvaluator(Evaluator):
     """Score documents token by token and report bits per byte and perplexity."""
-
-    config: PerplexityEvalConfig
 
     def __init__(self, config: PerplexityEvalConfig | None = None) -> None:
         super().__init__(config or PerplexityEvalConfig())
