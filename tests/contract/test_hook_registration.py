@@ -26,7 +26,7 @@ REGISTRATION_HOOKS = [
     "olmo_register_tasks",
     "olmo_register_evaluators",
     "olmo_register_adapters",
-    "olmo_register_stages",
+    "olmo_register_jobs",
     "olmo_register_commands",
 ]
 

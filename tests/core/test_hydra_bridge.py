@@ -116,17 +116,25 @@ def test_unparsable_override(fit: Any) -> None:
         validate_overrides(fit, ["seed=[1"])
 
 
-def test_one_group_cannot_select_two_kinds(fit: Any, register_plugin: Any, olmo_host: PluginHost) -> None:
+@dataclass(kw_only=True)
+class PlainModel:
+    model: str = "plain"
+
+
+def test_the_same_key_selects_each_commands_own_kind(fit: Any, register_plugin: Any, olmo_compose: Any) -> None:
+    """Component configs live in one group per kind (``model``, ``eval/task`` ...), packaged at each field's key,
+    so that two commands may use one key for different kinds, or for a plain value."""
+
     class ClashPlugin:
         @hookimpl
         def olmo_register_commands(self, register: Any) -> None:
             register("clash", lambda c: c, config=Clash)
+            register("plain", lambda c: c, config=PlainModel)
 
     register_plugin(ClashPlugin(), "clash")
-    from olmo_core.hydra_bridge import sync_config_store
-
-    with pytest.raises(PluginError, match=r"config group 'train/model' of command '(fit|clash)'"):
-        sync_config_store(olmo_host)
+    assert olmo_compose("fit", ["train.model=mlp-wide"]).train.model.width == 512
+    assert olmo_compose("clash", ["train.model=copa"]).train.model._name_ == "copa"
+    assert olmo_compose("plain", ["model=mine"]).model == "mine"
 
 
 class WordCounter:

@@ -176,4 +176,4 @@ def test_describe_lists_plugins_hooks_and_components(olmo_host: PluginHost) -> N
     commands = {c["name"]: c for c in info["components"]["commands"]}
     assert commands["plugins"]["config"] == "olmo_core.plugins_command.PluginsConfig"
     assert commands["data tag"]["distribution"].startswith("olmo-data ")
-    assert set(info["components"]) >= {"models", "taggers", "tasks", "adapters", "stages", "commands"}
+    assert set(info["components"]) >= {"models", "taggers", "tasks", "adapters", "jobs", "commands"}

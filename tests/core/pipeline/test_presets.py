@@ -1,47 +1,78 @@
-"""Pipeline presets and run-wide training options."""
+"""Pipeline presets: applied before the user's overrides, every shipped one composes, and every stage key is
+checked when the config is composed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from olmo_core.config import apply_overrides
 from olmo_core.errors import ConfigError, UnknownComponentError
 from olmo_core.hydra_bridge import compose_command, expand_presets
 from olmo_core.pipeline.presets import PIPELINE_PRESETS
 from olmo_core.plugins import get_host
 
 
-def pipeline() -> object:
+def pipeline() -> Any:
     return get_host().registry("commands").get("pipeline")
 
 
 def test_a_preset_comes_before_the_users_overrides_and_the_user_wins() -> None:
     command = pipeline()
-    expanded = expand_presets(command, ["pipeline=smoke", "stages.pretrain.max_steps=3"])  # type: ignore[arg-type]
-    smoke = [o for o in PIPELINE_PRESETS["smoke"] if not o.startswith("stages.pretrain.max_steps=")]
-    assert expanded == [*smoke, "pipeline=smoke", "stages.pretrain.max_steps=3"]
-    config = compose_command(command, ["pipeline=smoke", "stages.pretrain.max_steps=3"])  # type: ignore[arg-type]
+    expanded = expand_presets(command, ["pipeline=smoke", "stages.pretrain.max_steps=3"])
+    assert expanded[-2:] == ["pipeline=smoke", "stages.pretrain.max_steps=3"]
+    assert "stages.pretrain.seq_len=64" in expanded and not any(o.startswith("stages.pretrain.max_steps=")
+                                                                 for o in expanded[:-2])
+    config = compose_command(command, ["pipeline=smoke", "stages.pretrain.max_steps=3"])
     assert config.pipeline == "smoke"
     assert config.stages["pretrain"].max_steps == 3 and config.stages["pretrain"].seq_len == 64
 
 
+def test_the_default_preset_applies_when_none_is_named() -> None:
+    config = compose_command(pipeline(), [])
+    pretrain = config.stages["pretrain"]
+    assert (pretrain.optim.lr, pretrain.global_batch_size, pretrain.scheduler.warmup_steps) == (1e-2, 4096, 10)
+    assert pretrain.callbacks["checkpoint"].interval == 25
+    train = compose_command(get_host().registry("commands").get("train"), ["data=[x]"])
+    assert train.optim.lr == 4e-4 and train.global_batch_size == 8192  # olmo train keeps its own defaults
+
+
 def test_presets_are_checked() -> None:
     with pytest.raises(UnknownComponentError, match="smok"):
-        expand_presets(pipeline(), ["pipeline=smok"])  # type: ignore[arg-type]
+        expand_presets(pipeline(), ["pipeline=smok"])
     with pytest.raises(ConfigError, match="pipeline is a preset and cannot be swept"):
-        expand_presets(pipeline(), ["pipeline=smoke,default"])  # type: ignore[arg-type]
+        expand_presets(pipeline(), ["pipeline=smoke,default"])
 
 
-def test_train_options_reach_the_train_config_by_olmo_train_names() -> None:
-    config = compose_command(pipeline(), ["train.optim.lr=3e-3", "train.model=olmo-small",  # type: ignore[arg-type]
-                                          "train.callbacks=[metrics]", "train.max_steps=5"])
-    assert config.train == {"optim": {"lr": 3e-3}, "model": "olmo-small", "callbacks": ["metrics"], "max_steps": 5}
-    base = compose_command(get_host().registry("commands").get("train"), ["data=[x]"])
-    applied = apply_overrides(base, config.train, prefix="train")
-    assert applied.optim.lr == 3e-3 and applied.optim.weight_decay == base.optim.weight_decay
-    assert (applied.model.d_model, applied.model.n_layers, applied.model._name_) == (256, 10, "olmo")  # the preset
-    assert list(applied.callbacks) == ["metrics"] and applied.max_steps == 5 and applied.data == ["x"]
-    with pytest.raises(ConfigError, match=r"unknown key 'train.max_step' \(did you mean 'max_steps'"):
-        apply_overrides(base, {"max_step": 3}, prefix="train")
-    with pytest.raises(ConfigError, match=r"train.optim.lr"):
-        apply_overrides(base, {"optim": {"lr": "fast"}}, prefix="train")
+@pytest.mark.parametrize("preset", sorted(PIPELINE_PRESETS))
+def test_every_shipped_preset_composes(preset: str) -> None:
+    config = compose_command(pipeline(), [f"pipeline={preset}"])
+    assert list(config.stages)[:2] == ["fetch", "tag"] and list(config.stages)[-1] == "report"
+
+
+def test_paper_presets_carry_the_papers_settings() -> None:
+    one = compose_command(pipeline(), ["pipeline=olmo1-7b"]).stages["pretrain"]
+    assert (one.model.d_model, one.model.n_layers, one.optim.lr, type(one.scheduler).__name__) == \
+        (4096, 32, 3e-4, "LinearWithWarmupConfig")
+    assert (one.scheduler.warmup_steps, one.seq_len, one.global_batch_size, one.backend._name_) == \
+        (5000, 2048, 4194304, "fsdp")
+    two = compose_command(pipeline(), ["pipeline=olmo2-1b"]).stages["pretrain"]
+    assert (two.model.block, two.model.qk_norm, two.z_loss, two.optim.eps) == ("olmo2", True, 1e-5, 1e-8)
+    assert (two.scheduler.warmup_steps, two.scheduler.warmup_start_fraction, two.seq_len) == (2000, 0.0, 4096)
+
+
+def test_a_stage_component_is_selected_by_its_key() -> None:
+    config = compose_command(pipeline(), ["stages.pretrain.model=olmo-small", "stages.pretrain.optim.lr=3e-3",
+                                          "stages.pretrain.callbacks=[metrics]"])
+    pretrain = config.stages["pretrain"]
+    assert (pretrain.model.d_model, pretrain.model.n_layers, pretrain.model._name_) == (256, 10, "olmo")
+    assert pretrain.optim.lr == 3e-3 and list(pretrain.callbacks) == ["metrics"]
+
+
+def test_a_typo_in_any_stage_key_fails_when_composed() -> None:
+    with pytest.raises(ConfigError, match=r"stages\.pretrain\.optim\.lrr"):
+        compose_command(pipeline(), ["stages.pretrain.optim.lrr=1"])
+    with pytest.raises(ConfigError, match=r"stages\.pretrain\.max_step\b.*did you mean 'max_steps'"):
+        compose_command(pipeline(), ["stages.pretrain.max_step=1"])
+    with pytest.raises(ConfigError, match=r"stages\.pretrain\.optim\.lr"):
+        compose_command(pipeline(), ["stages.pretrain.optim.lr=fast"])

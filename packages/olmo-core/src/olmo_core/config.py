@@ -94,9 +94,9 @@ class ComponentField:
         return list(self.default) if isinstance(self.default, list) else [self.default]
 
     @property
-    def group(self) -> str:
-        """The Hydra config group of this field (its path joined with ``/``)."""
-        return "/".join(self.path)
+    def key(self) -> str:
+        """The key that selects the field's components on the command line (its path joined with ``.``)."""
+        return ".".join(self.path)
 
 
 def component_fields(cls: type, prefix: tuple[str, ...] = ()) -> list[ComponentField]:

@@ -1,13 +1,18 @@
 """The bridge between the registries and Hydra: the only module of olmo-core that imports hydra.
 
-After plugins load, every command's config dataclass becomes a primary config in Hydra's ConfigStore, and
-every component field of it (see :func:`olmo_core.config.component`) becomes a config group whose options
-are the registered components, aliases and presets of its kind. Overrides are checked against the
+After plugins load, every registered component configuration is stored in Hydra's ConfigStore under the
+group of its kind, ``olmo/<package>/<kind>`` (``olmo/model``, ``olmo/optim``, ``olmo/data/tagger``,
+``olmo/train/backend``, ``olmo/eval/task``, ``olmo/adapt/method`` ...; the plural, ``olmo/data/taggers``, for
+fields that select several), and every command's config dataclass becomes a primary config whose defaults
+list selects, for each component field, an option of that group packaged at the field's key
+(``olmo/train/backend@backend: single``). Users write the key (``backend=fsdp``, ``stages.pretrain.optim=sgd``);
+the bridge turns it into the group override Hydra expects. Overrides are checked against the
 registries and the schema before Hydra runs, so that a mistake is reported in one line that names it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -21,16 +26,15 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from olmo_core.config import NAME_KEY, ComponentField, component_fields, preset_defaults, preset_fields
-from olmo_core.errors import ConfigError, PluginError, UnknownComponentError, UsageError, did_you_mean
+from olmo_core.errors import ConfigError, UnknownComponentError, UsageError, did_you_mean
+from olmo_core.kinds import get_kind
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
 
 __all__ = ["compose_command", "compose_node", "config_name", "parse_overrides", "sync_config_store", "validate_overrides"]
 
 VERSION_BASE = "1.3"
-_synced: tuple[int, int] | None = None
-_stored: list[tuple[str | None, str]] = []
-_absent: dict[tuple[str, str], list[str]] = {}
+_MARKER = "olmo_synced"
 
 
 def command_groups(command: Component, host: PluginHost) -> list[ComponentField]:
@@ -62,7 +66,18 @@ def config_name(command: Component) -> str:
 
 def _store(cs: ConfigStore, name: str, node: Any, group: str | None = None) -> None:
     cs.store(name=name, node=node, group=group, provider="olmo")
-    _stored.append((group, name))
+
+
+def hydra_group(f: ComponentField) -> str:
+    """The Hydra config group whose options ``f`` selects: its kind's (``olmo/data/tagger``), plural when it
+    selects several. Groups live under ``olmo/`` so that no group shadows a command's own key (``data=``)."""
+    group = f"olmo/{get_kind(f.kind).group}"
+    return f"{group}s" if f.many else group
+
+
+def _entry(f: ComponentField) -> str:
+    """The defaults-list key of ``f``: its kind's group, packaged at the field's key."""
+    return f"{hydra_group(f)}@{f.key}"
 
 
 def _structured(config: Any) -> DictConfig:
@@ -83,25 +98,26 @@ def _open_dicts(node: DictConfig) -> None:
                 _open_dicts(child)
 
 
-def _forget(cs: ConfigStore) -> None:
-    for group, name in _stored:
-        parent = cs.repo
-        for part in (group.split("/") if group else []):
-            parent = parent.get(part, {})
-        parent.pop(f"{name}.yaml", None)
-    _stored.clear()
+def _synced(cs: ConfigStore) -> tuple[int, int] | None:
+    try:
+        marker = cs.load(f"{_MARKER}.yaml").node
+    except HydraException:
+        return None
+    return int(marker.serial), int(marker.generation)
 
 
 def sync_config_store(host: PluginHost | None = None) -> None:
-    """Put every registered command and component config into Hydra's ConfigStore (once per plugin set)."""
-    global _synced
+    """Put every registered command and component config into Hydra's ConfigStore (once per plugin set).
+
+    Entries are only ever stored, never removed: a component that a plugin no longer registers may linger in
+    the store, but no override reaches it, since every component name is checked against the registries
+    first (:func:`validate_overrides`).
+    """
     host = host or get_host()
-    if _synced == (host.serial, host.generation):
-        return
     cs = ConfigStore.instance()
-    _forget(cs)
-    _absent.clear()
-    groups: dict[str, tuple[str, ComponentField]] = {}
+    if _synced(cs) == (host.serial, host.generation):
+        return
+    stored: set[str] = set()
     for command in host.registry("commands"):
         name = config_name(command)
         defaults: list[Any] = []
@@ -109,23 +125,17 @@ def sync_config_store(host: PluginHost | None = None) -> None:
             _store(cs, f"{name}_schema", _structured(command.config))
             defaults.append(f"{name}_schema")
             for f in command_groups(command, host):
-                if f.group in groups and (groups[f.group][1].kind, groups[f.group][1].many) != (f.kind, f.many):
-                    raise PluginError(f"config group '{f.group}' of command '{command.name}' ({command.origin}) "
-                                      f"conflicts with the one of command '{groups[f.group][0]}'")
-                if f.group not in groups:
-                    groups[f.group] = (command.name, f)
+                if hydra_group(f) not in stored:
+                    stored.add(hydra_group(f))
                     _store_group(cs, host, f)
                 available = [name for name in f.defaults if name in host.registry(f.kind)]
-                absent = [name for name in f.defaults if name not in available]
-                if absent:
-                    _absent[(command.name, f.group)] = absent
                 chosen: Any = available if f.many else (available[0] if available else None)
-                defaults.append({f.group: chosen or None})
+                defaults.append({_entry(f): chosen or None})
         defaults += ["_self_", {"override hydra/job_logging": "none"}, {"override hydra/hydra_logging": "none"}]
         _store(cs, name, {"defaults": defaults,
                           "hydra": {"run": {"dir": "."}, "output_subdir": None, "job": {"name": name},
                                     "sweep": {"dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}"}}})
-    _synced = (host.serial, host.generation)
+    _store(cs, _MARKER, {"serial": host.serial, "generation": host.generation})
 
 
 def _store_group(cs: ConfigStore, host: PluginHost, f: ComponentField) -> None:
@@ -133,7 +143,7 @@ def _store_group(cs: ConfigStore, host: PluginHost, f: ComponentField) -> None:
     for option in registry.options():
         _, node = registry.resolve(option)
         structured = _structured(node) if node is not None else OmegaConf.create({NAME_KEY: option})
-        _store(cs, option, OmegaConf.create({option: structured}) if f.many else structured, group=f.group)
+        _store(cs, option, OmegaConf.create({option: structured}) if f.many else structured, group=hydra_group(f))
 
 
 def parse_overrides(overrides: Sequence[str]) -> list[Override]:
@@ -183,20 +193,21 @@ def expand_presets(command: Component, overrides: Sequence[str]) -> list[str]:
 
 
 def normalize_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:
-    """Overrides as Hydra understands them: a nested group written with dots (``stages.pretrain.optim=sgd``)
-    becomes ``stages/pretrain/optim=sgd``, and ``group=[]`` for a multi-select group becomes ``~group``."""
-    groups = {f.group: f for f in command_groups(command, host or get_host())}
+    """Overrides as Hydra understands them: a component field's key (``backend=fsdp``,
+    ``stages.pretrain.optim=sgd``, also written with ``/``) becomes the override of its group entry
+    (``train/backend@backend=fsdp``), and ``key=[]`` for a field that selects several becomes ``~entry``."""
+    fields = {f.key: f for f in command_groups(command, host or get_host())}
     normalized = []
     for text in overrides:
         key, sep, value = text.partition("=")
         prefix = key[:len(key) - len(key.lstrip("~+"))]
-        group = key.lstrip("~+").replace(".", "/")
-        if sep and group in groups:
-            if groups[group].many and value.replace(" ", "") == "[]":
-                normalized.append(f"~{group}")
-                continue
-            key = prefix + group
-        normalized.append(f"{key}{sep}{value}")
+        f = fields.get(key.lstrip("~+").replace("/", "."))
+        if f is not None and f.many and prefix == "~" and not sep:
+            normalized.append(f"{_entry(f)}=[]")
+        elif f is not None and (sep or prefix == "~"):
+            normalized.append(f"{prefix}{_entry(f)}{sep}{value}")
+        else:
+            normalized.append(text)
     return normalized
 
 
@@ -208,16 +219,17 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
     for an unknown key or a value of the wrong type.
     """
     host = host or get_host()
-    fields = {f.group: f for f in command_groups(command, host)}
+    fields = {_entry(f): f for f in command_groups(command, host)}
     overrides = normalize_overrides(command, expand_presets(command, overrides), host)
     parsed = parse_overrides(overrides)
     sync_config_store(host)
-    chosen = {ov.key_or_group for ov in parsed}
-    for f in fields.values():
-        if f.group not in chosen and _absent.get((command.name, f.group)):
-            raise _missing_defaults(command, f, _absent[(command.name, f.group)], host)
+    chosen = {_override_entry(ov) for ov in parsed}
+    for entry, f in fields.items():
+        absent = [name for name in f.defaults if name not in host.registry(f.kind)]
+        if entry not in chosen and absent and len(f.path) == 1:
+            raise _missing_defaults(command, f, absent, host)
     for ov in parsed:
-        f = fields.get(ov.key_or_group)
+        f = fields.get(_override_entry(ov))
         if f is None:
             continue
         registry = host.registry(f.kind)
@@ -228,6 +240,10 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
     for variant in _variants(parsed):
         compose_node(command, variant, host=host)
     return overrides
+
+
+def _override_entry(ov: Override) -> str:
+    return f"{ov.key_or_group}@{ov.package}" if ov.package else ov.key_or_group
 
 
 def _missing_defaults(command: Component, f: ComponentField, absent: list[str], host: PluginHost) -> ConfigError:
@@ -243,7 +259,7 @@ def _missing_defaults(command: Component, f: ComponentField, absent: list[str], 
     else:
         how = "install the plugin that provides it"
     return ConfigError(f"`olmo {command.name}` uses the {kind} {wanted} by default, which no installed plugin "
-                       f"registers: {how}, or choose others with {f.group}=...")
+                       f"registers: {how}, or choose others with {f.key}=...")
 
 
 def _installed(distribution: str) -> bool:
@@ -296,12 +312,24 @@ def to_command_config(command: Component, cfg: DictConfig) -> Any:
         raise ConfigError(f"`olmo {command.name}` needs a value for '{key}': add {key}=...") from exc
     except OmegaConfBaseException as exc:
         raise ConfigError(f"invalid config for `olmo {command.name}`: {str(exc).splitlines()[0]}") from exc
-    for f in component_fields(command.config):
-        if f.many and len(f.path) == 1 and isinstance(getattr(config, f.path[0]), dict):
-            # nested groups of options that were not selected leave entries without a name: drop them
-            selected = {k: v for k, v in getattr(config, f.path[0]).items() if _named(v)}
-            setattr(config, f.path[0], selected)
+    _drop_unselected(config)
     return config
+
+
+def _drop_unselected(config: Any) -> None:
+    """Drop the entries that options nobody selected left in multi-select fields, at every depth: the
+    defaults of their nested groups, or a preset's values for them (entries without ``_name_``)."""
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        return
+    for f in component_fields(type(config)):
+        value = getattr(config, f.path[0]) if len(f.path) == 1 else None
+        if f.many and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if _named(v)}
+            setattr(config, f.path[0], value)
+            for option in value.values():
+                _drop_unselected(option)
+        elif len(f.path) == 1:
+            _drop_unselected(value)
 
 
 def _named(value: Any) -> bool:

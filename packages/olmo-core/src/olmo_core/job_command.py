@@ -20,7 +20,7 @@ from olmo_core.jobs import Job, Slot, execute
 from olmo_core.kinds import KINDS
 from olmo_core.registry import Component
 
-__all__ = ["OUTPUT", "input_artifacts", "job_command", "sweep_job_dir"]
+__all__ = ["OUTPUT", "face_name", "input_artifacts", "job_command", "sweep_job_dir"]
 
 OUTPUT = "output"
 
@@ -70,14 +70,31 @@ def sweep_job_dir(base: str) -> str:
     return base
 
 
+def face_name(job: str) -> str:
+    """The name of the command config class of the job ``job``, importable from this module."""
+    return "Command_" + re.sub(r"\W", "_", job)
+
+
+def __getattr__(name: str) -> Any:
+    """The command config classes by :func:`face_name`, so that they pickle by reference, like any importable
+    class, to the processes of a sweep launcher (which build the same plugin host)."""
+    import olmo_core
+
+    if name.startswith("Command_"):
+        for command in olmo_core.get_host().registry("commands"):
+            if command.config is not None and command.config.__module__ == __name__ and command.config.__name__ == name:
+                return command.config
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def job_command(component: Component) -> Component:
     """The ``olmo`` command that runs the registered job ``component`` on paths."""
     job_class: type[Job] = component.factory  # type: ignore[assignment]
     config_class = component.config
     face = dataclasses.make_dataclass(
-        f"{(config_class or job_class).__name__}Command", _face_fields(component.name, job_class, config_class),
+        face_name(component.name), _face_fields(component.name, job_class, config_class),
         bases=(config_class,) if config_class else (), kw_only=True,
-        namespace={"__doc__": f"Options of ``olmo {job_class.command}``.", "__module__": job_class.__module__})
+        namespace={"__doc__": f"Options of ``olmo {job_class.command}``.", "__module__": __name__})
 
     def run(config: Any) -> dict[str, Any]:
         job = job_class()

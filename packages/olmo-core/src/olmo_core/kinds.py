@@ -18,6 +18,9 @@ class Kind:
     name: str
     singular: str
     description: str
+    group: str
+    """The Hydra config group of its configurations, ``<package>/<kind>`` (``data/tagger``); a field that selects
+    several components of the kind uses the plural group (``data/taggers``)."""
 
     @property
     def hook(self) -> str:
@@ -28,21 +31,23 @@ class Kind:
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind(name="models", singular="model", description="model architectures and their presets"),
-        Kind(name="optimizers", singular="optimizer", description="optimizers"),
-        Kind(name="schedulers", singular="scheduler", description="learning-rate schedules"),
-        Kind(name="tokenizers", singular="tokenizer", description="tokenizers"),
-        Kind(name="sources", singular="source", description="document sources"),
-        Kind(name="taggers", singular="tagger", description="document taggers and filters"),
-        Kind(name="dedupers", singular="deduper", description="deduplicators"),
-        Kind(name="mixers", singular="mixer", description="corpus mixers"),
-        Kind(name="train_backends", singular="train backend", description="training backends"),
-        Kind(name="callbacks", singular="callback", description="trainer callbacks"),
-        Kind(name="tasks", singular="task", description="downstream evaluation tasks"),
-        Kind(name="evaluators", singular="evaluator", description="evaluators"),
-        Kind(name="adapters", singular="adapter", description="adaptation methods"),
-        Kind(name="jobs", singular="job", description="jobs: commands and pipeline stages with typed inputs and outputs"),
-        Kind(name="commands", singular="command", description="`olmo` subcommands"),
+        Kind(name="models", singular="model", description="model architectures and their presets", group="model"),
+        Kind(name="optimizers", singular="optimizer", description="optimizers", group="optim"),
+        Kind(name="schedulers", singular="scheduler", description="learning-rate schedules", group="scheduler"),
+        Kind(name="tokenizers", singular="tokenizer", description="tokenizers", group="tokenizer"),
+        Kind(name="sources", singular="source", description="document sources", group="data/source"),
+        Kind(name="taggers", singular="tagger", description="document taggers and filters", group="data/tagger"),
+        Kind(name="dedupers", singular="deduper", description="deduplicators", group="data/deduper"),
+        Kind(name="mixers", singular="mixer", description="corpus mixers", group="data/mixer"),
+        Kind(name="train_backends", singular="train backend", description="training backends",
+             group="train/backend"),
+        Kind(name="callbacks", singular="callback", description="trainer callbacks", group="train/callback"),
+        Kind(name="tasks", singular="task", description="downstream evaluation tasks", group="eval/task"),
+        Kind(name="evaluators", singular="evaluator", description="evaluators", group="eval/evaluator"),
+        Kind(name="adapters", singular="adapter", description="adaptation methods", group="adapt/method"),
+        Kind(name="jobs", singular="job", description="jobs: commands and pipeline stages with typed inputs and outputs",
+             group="job"),
+        Kind(name="commands", singular="command", description="`olmo` subcommands", group="command"),
     )
 }
 

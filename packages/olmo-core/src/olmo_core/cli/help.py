@@ -61,8 +61,8 @@ def print_command_help(host: PluginHost, command: Component, overrides: Sequence
         rows = []
         for f in fields:
             registry = host.registry(f.kind)
-            how = f"{f.group}=[a,b]" if f.many else f"{f.group}=<name>"
-            rows.append((f.group, f"{registry.kind.description}; choose with {how}; default: {f.default}; "
+            how = f"{f.key}=[a,b]" if f.many else f"{f.key}=<name>"
+            rows.append((f.key, f"{registry.kind.description}; choose with {how}; default: {f.default}; "
                                   f"available: {', '.join(registry.options()) or 'none installed'}"))
         print("components:\n" + _table(rows) + "\n")
     cfg = compose_node(command, overrides, host=host)

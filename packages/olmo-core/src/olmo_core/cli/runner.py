@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 
 from olmo_core.errors import OlmoError
 from olmo_core.hydra_bridge import VERSION_BASE, config_name, parse_overrides, to_command_config, validate_overrides
+from olmo_core.plugins import get_host
 from olmo_core.registry import Component
 
 __all__ = ["run_command"]
@@ -43,6 +44,7 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
     sweep, each failing job is reported in one line and the sweep goes on, then fails as a whole.
     """
     overrides = validate_overrides(command, overrides)
+    name = command.name
     results: list[Any] = []
     failures: list[tuple[str, BaseException]] = []
     launcher_pid = os.getpid()
@@ -52,9 +54,11 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         if multirun:
             job = HydraConfig.get().job
             label = " ".join(job.override_dirname.split(",")) or "defaults"
-            print(f"[sweep job {job.num}] olmo {command.name} {label}", file=sys.stderr, flush=True)
+            print(f"[sweep job {job.num}] olmo {name} {label}", file=sys.stderr, flush=True)
         try:
-            results.append(command.build(to_command_config(command, cfg)))
+            # looked up by name, not captured: a launcher may run this in a process of its own
+            component = get_host().registry("commands").get(name)
+            results.append(component.build(to_command_config(component, cfg)))
         except Exception as exc:
             if os.getpid() != launcher_pid:  # a job in a process of its own (submitit): fail that job
                 raise

@@ -62,8 +62,10 @@ def _command_line() -> str:
     from hydra.core.hydra_config import HydraConfig
 
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
-    from_presets = {item for items in PIPELINE_PRESETS.values() for item in items}
-    from_presets |= {item.replace(".", "/", item.split("=")[0].count(".")) for item in from_presets}
+    from olmo_core.hydra_bridge import normalize_overrides
+
+    items = [item for items in PIPELINE_PRESETS.values() for item in items]
+    from_presets = set(normalize_overrides(get_host().registry("commands").get("pipeline"), items))
     while overrides and overrides[0] in from_presets:  # what the preset put first: `pipeline=` says it
         overrides.pop(0)
     return " ".join(["olmo pipeline", *overrides])

@@ -7,7 +7,9 @@ OLMo-1 paper's pretraining settings for GPU clusters: FSDP in bf16, 2048-token s
 batches (2048 instances), AdamW (0.9, 0.95), weight decay 0.1; 1B: peak 4e-4, cosine after 2,000 warmup
 steps, 3.1T tokens; 7B: peak 3e-4, linear after 5,000, 2.46T tokens; they expect your own tokenized corpus
 (``stages=[pretrain,report] inputs.pretrain.data=[...]``) and a launcher (``torchrun`` or Slurm through
-Hydra's submitit launcher): see docs/pipeline.md.
+Hydra's submitit launcher): see docs/pipeline.md. ``olmo2-1b`` and ``olmo2-7b`` carry OLMo-2's stage-1 settings:
+the OLMo-2 architecture, 4096-token sequences, z-loss 1e-5, AdamW eps 1e-8, cosine after 2,000 warmup steps
+from 0, 4T tokens in 512 (1B) or 1024 (7B) sequences per step, peak 4e-4 (1B) or 3e-4 (7B).
 """
 
 from __future__ import annotations
@@ -60,6 +62,16 @@ _PAPER = [
     "stages.pretrain.callbacks.checkpoint.interval=1000",
 ]
 
+_OLMO2 = [  # OLMo-2 stage 1: z-loss 1e-5, AdamW eps 1e-8, cosine after 2,000 steps warming up from 0, 4096 tokens
+    *_PAPER,
+    "stages.pretrain.backend=fsdp",
+    "stages.pretrain.z_loss=1e-5",
+    "stages.pretrain.optim.eps=1e-8",
+    "stages.pretrain.scheduler.warmup_steps=2000",
+    "stages.pretrain.scheduler.warmup_start_fraction=0.0",
+    "stages.pretrain.seq_len=4096",
+]
+
 PIPELINE_PRESETS: dict[str, list[str]] = {
     "default": _DEFAULT,
     "smoke": [
@@ -109,5 +121,23 @@ PIPELINE_PRESETS: dict[str, list[str]] = {
         *_PAPER,
         "stages.pretrain.micro_batch_size=2",
         "stages.pretrain.max_steps=586518",  # 2.46T tokens
+    ],
+    "olmo2-1b": [
+        *_DEFAULT,
+        *_OLMO2,
+        "stages.pretrain.model=olmo2-1b",
+        "stages.pretrain.optim.lr=4e-4",
+        "stages.pretrain.global_batch_size=2097152",  # 512 x 4096
+        "stages.pretrain.micro_batch_size=4",
+        "stages.pretrain.max_steps=1907349",  # 4T tokens
+    ],
+    "olmo2-7b": [
+        *_DEFAULT,
+        *_OLMO2,
+        "stages.pretrain.model=olmo2-7b",
+        "stages.pretrain.optim.lr=3e-4",
+        "stages.pretrain.global_batch_size=4194304",  # 1024 x 4096
+        "stages.pretrain.micro_batch_size=2",
+        "stages.pretrain.max_steps=953674",  # 4T tokens
     ],
 }
