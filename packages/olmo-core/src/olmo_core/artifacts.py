@@ -72,6 +72,9 @@ class TokenArrays(Artifact):
     kind: ClassVar[str] = "token_arrays"
     tokenizer: str | None = None
     """The name of the tokenizer that made the tokens, when known."""
+    unigram_entropy_nats: float | None = None
+    """The entropy of the tokens' frequencies, when known: the loss of a model that knows only them, the
+    baseline a trained model's loss is read against."""
 
     def is_complete(self) -> bool:
         from olmo_core.token_arrays import part_names

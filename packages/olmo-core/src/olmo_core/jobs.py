@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import posixpath
 import time
 from collections.abc import Mapping
@@ -142,7 +143,10 @@ def _check_outputs(job: Job, name: str, result: Any) -> JobResult:
 
 def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, name: str) -> JobResult:
     """Run ``job`` in ``workdir``: mark it incomplete while the job runs, check what it returns, keep
-    ``result.json`` and ``report.md`` there; return the result (with ``workdir`` and ``seconds`` set)."""
+    ``result.json`` and ``report.md`` there; return the result (with ``workdir`` and ``seconds`` set).
+
+    In a distributed run (``RANK`` set by torchrun or olmo's launcher) every rank runs the job and rank 0
+    alone keeps the record."""
     from olmo_core.io import makedirs, remove, write_text
 
     for slot_name, slot in job.inputs.items():
@@ -150,12 +154,16 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
         for artifact in value if isinstance(value, list) else ([value] if value is not None else []):
             if not artifact.is_complete():
                 raise ConfigError(f"input '{slot_name}' of job '{name}' is missing or incomplete: {artifact.path}")
-    makedirs(workdir)
+    main = os.environ.get("RANK", "0") == "0"  # in a distributed run, rank 0 keeps the record
     marker = posixpath.join(workdir, INCOMPLETE)
-    write_text(marker, f"job '{name}' started at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    if main:
+        makedirs(workdir)
+        write_text(marker, f"job '{name}' started at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
     start = time.perf_counter()
     result = _check_outputs(job, name, job.run(config, inputs, workdir))
     result.workdir, result.seconds = workdir, round(time.perf_counter() - start, 3)
+    if not main:
+        return result
     report = job.report(result)
     write_text(posixpath.join(workdir, REPORT), relink(report, workdir).rstrip() + "\n")
     write_text(posixpath.join(workdir, RESULT), json.dumps(result.to_json(), indent=2, default=str) + "\n")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import posixpath
 from pathlib import Path
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Checkpoint, TokenArrays
 from olmo_core.config import NAME_KEY
 from olmo_core.errors import ConfigError
-from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.jobs import Job, JobResult, Report, Slot, read_result
 
 from olmo_train.config import TrainConfig
 
@@ -46,10 +45,13 @@ class TrainJob(Job):
             if not HydraConfig.initialized():
                 raise ConfigError("launcher.nproc needs the olmo command line (olmo train launcher.nproc=N ...)")
             launch(config.launcher, list(HydraConfig.get().overrides.task))
-            return JobResult(outputs={"checkpoint": _final_checkpoint(workdir)},
-                             metrics={"run": workdir, "workers": config.launcher.nproc})
+            finished = read_result(workdir)  # what rank 0 of the workers recorded
+            if finished is None:
+                raise ConfigError(f"the {config.launcher.nproc} training workers left no result in {workdir}")
+            return JobResult(outputs=finished.outputs, metrics={**finished.metrics, "workers": config.launcher.nproc})
         try:
-            return _train(config, data, workdir)
+            entropies = {artifact.unigram_entropy_nats for artifact in inputs["data"]}
+            return _train(config, data, workdir, entropy=entropies.pop() if len(entropies) == 1 else None)
         except BaseException as exc:
             if is_worker():
                 record_worker_error(exc)
@@ -70,7 +72,9 @@ class TrainJob(Job):
         lines = ["## Pretraining", "",
                  f"{m['model']} ({m['parameters']} parameters), {m['steps']} steps of {m['global_batch_size']:,} "
                  f"tokens ({m['tokens']:,} tokens): loss {m['first_loss']:.3f} -> {m['mean_loss_last_10']:.3f} "
-                 f"(mean of the last {min(TAIL, len(rows))} steps).", "",
+                 f"(mean of the last {min(TAIL, len(rows))} steps)"
+                 + (f" (unigram entropy of the data: {m['unigram_entropy_nats']:.3f} nats)."
+                    if m.get("unigram_entropy_nats") else "."), "",
                  "| training time | tokens/s | energy | CO2 |", "|---|---|---|---|",
                  f"| {m['seconds_training']:,.0f} s | {m['tokens_per_second']:,.0f} | {m['energy_wh']:.2f} Wh "
                  f"({measured}) | {m['co2_g']:.2f} g{intensity} |", "",
@@ -78,20 +82,12 @@ class TrainJob(Job):
         return Report(markdown="\n".join(lines), figures=figures)
 
 
-def _final_checkpoint(workdir: str) -> Checkpoint:
-    from olmo_core.checkpoint import latest_checkpoint
-
-    latest = latest_checkpoint(Path(workdir) / "checkpoints")
-    return Checkpoint(path=str(latest) if latest else posixpath.join(workdir, "checkpoints"),
-                      step=int(latest.name[4:]) if latest else None)
-
-
 def _parameters(model: Any) -> str:
     count = sum(p.numel() for p in model.parameters())
     return f"{count / 1e6:.1f}M" if count < 1e9 else f"{count / 1e9:.2f}B"
 
 
-def _train(config: TrainConfig, data: list[str], workdir: str) -> JobResult:
+def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float | None) -> JobResult:
     from olmo_train.callbacks.metrics import read_metrics
     from olmo_train.trainer import Trainer
 
@@ -113,7 +109,7 @@ def _train(config: TrainConfig, data: list[str], workdir: str) -> JobResult:
         "watts": getattr(energy, "watts", None), "carbon_intensity": getattr(energy, "carbon_intensity", None),
         "model": str(getattr(config.model, NAME_KEY, None) or type(config.model).__name__),
         "parameters": _parameters(trainer.plain_model), "global_batch_size": config.global_batch_size,
-        "metrics": str(trainer.run_dir / "metrics.jsonl"),
+        "metrics": str(trainer.run_dir / "metrics.jsonl"), "unigram_entropy_nats": entropy,
     }
     if trainer.is_main:
         loss = f"{metrics['final_loss']:.4f}" if history else "unchanged (already at max_steps)"

@@ -32,7 +32,8 @@ def summarize(result: dict[str, Any], limit: int = 4) -> str:
     """A short line of a job's scalar metrics (numbers and short strings), for the stage table."""
     shown = []
     for key, value in result.items():
-        if isinstance(value, (dict, list)) or (isinstance(value, str) and ("/" in value or len(value) > 40)):
+        if value is None or key == "command" or isinstance(value, (dict, list)) \
+                or (isinstance(value, str) and ("/" in value or len(value) > 40)):
             continue
         shown.append(f"{key.replace('_', ' ')}: {value:,}" if isinstance(value, int) and not isinstance(value, bool)
                      else f"{key.replace('_', ' ')}: {value}")

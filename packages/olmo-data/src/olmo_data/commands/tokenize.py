@@ -165,8 +165,9 @@ class TokenizeJob(Job):
         entropy ...)."""
         output = shared_output(workdir)
         report = tokenize(config, inputs["input"].path, output)
-        return JobResult(outputs={"tokens": TokenArrays(path=output, tokenizer=report["tokenizer"]["name"])},
-                         metrics=report)
+        tokens = TokenArrays(path=output, tokenizer=report["tokenizer"]["name"],
+                             unigram_entropy_nats=report["unigram_entropy_nats"])
+        return JobResult(outputs={"tokens": tokens}, metrics=report)
 
     def report(self, result: JobResult) -> Report:
         """The ``## Tokens`` paragraph and a figure of tokens per source."""
