@@ -169,3 +169,14 @@ def test_cfg_job_prints_the_composed_config_without_running() -> None:
 def test_module_entry_point_and_version() -> None:
     result = subprocess.run([sys.executable, "-m", "olmo_core", "--version"], capture_output=True, text=True)
     assert result.stdout == f"olmo {importlib.metadata.version('olmo-core')}\n"
+
+
+def test_an_experiment_in_a_config_directory_composes(olmo_cli: Any) -> None:
+    """The repository's configs/ holds experiments that Hydra's --config-dir/--config-name reach."""
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    result = olmo_cli("pipeline", "--config-dir", str(configs), "--config-name", "small-smoke", "--cfg", "job",
+                      "stages.pretrain.seq_len=32")
+    assert result.exit_code == 0, result.err
+    assert "name: small-smoke" in result.out and "max_steps: 4" in result.out and "seq_len: 32" in result.out
+    assert "d_model: 256" in result.out and "n_layers: 10" in result.out  # olmo-small, selected in the YAML
+    assert olmo_cli("pipeline", "--hydra-help").exit_code == 0

@@ -9,15 +9,13 @@ from typing import Any
 
 import pytest
 
-from olmo_core.pipeline.presets import PIPELINE_PRESETS
-
 
 @pytest.mark.slow
 def test_a_plugin_curation_step_runs_between_dedup_and_mix(tmp_path: Path, example_plugin: ModuleType,
                                                           register_plugin: Any, olmo_cli: Any) -> None:
     register_plugin(example_plugin, "example_length")
-    fetch = [o for o in PIPELINE_PRESETS["smoke"] if o.startswith("stages.fetch.")]  # the smoke slice
-    result = olmo_cli("pipeline", "name=third", f"runs_dir={tmp_path}", *fetch, "stages.drop_short.min_words=40",
+    result = olmo_cli("pipeline", "name=third", f"runs_dir={tmp_path}", "pipeline=smoke",  # the smoke slice
+                      "stages.drop_short.min_words=40",
                       "stages=[fetch,tag,filter,dedup,drop_short,mix,composition,report]")
     assert result.exit_code == 0, result.err
     stages = tmp_path / "third" / "stages"

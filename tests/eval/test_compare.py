@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from olmo_core.pipeline.presets import PIPELINE_PRESETS
 
 
 def test_compare_reports_accuracy_beside_chance_bits_per_byte_and_a_third_party_evaluator(
@@ -48,9 +47,9 @@ def test_compare_reports_accuracy_beside_chance_bits_per_byte_and_a_third_party_
 def test_the_smoke_preset_keys_configure_the_pipeline_evaluate_job(checkpoint: Path, olmo_compose: Any) -> None:
     from olmo_core.pipeline.runner import plan_stages
 
-    smoke = [item for item in PIPELINE_PRESETS["smoke"] if item.startswith("stages.evaluate.")]
-    config = olmo_compose("pipeline", ["stages=[evaluate]", f"inputs.evaluate.checkpoints=[{checkpoint}]", *smoke])
+    config = olmo_compose("pipeline", ["stages=[evaluate]", f"inputs.evaluate.checkpoints=[{checkpoint}]",
+                                       "pipeline=smoke"])
     evaluators = plan_stages(config.stages, config.inputs)[0].config.evaluators
-    assert len(smoke) == 4 and evaluators["downstream"].tasks == ["copa", "sciq"]
+    assert evaluators["downstream"].tasks == ["copa", "sciq"]
     assert evaluators["downstream"].limit == 8
     assert evaluators["perplexity"].held_out == ["c4", "wikipedia"] and evaluators["perplexity"].max_documents == 1

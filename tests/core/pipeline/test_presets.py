@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from olmo_core.errors import ConfigError, UnknownComponentError
-from olmo_core.hydra_bridge import compose_command, expand_presets
-from olmo_core.pipeline.presets import PIPELINE_PRESETS
+from olmo_core.hydra_bridge import compose_command, validate_overrides
+from olmo_core.pipeline.command import PRESETS
 from olmo_core.plugins import get_host
 
 
@@ -18,14 +18,11 @@ def pipeline() -> Any:
 
 
 def test_a_preset_comes_before_the_users_overrides_and_the_user_wins() -> None:
-    command = pipeline()
-    expanded = expand_presets(command, ["pipeline=smoke", "stages.pretrain.max_steps=3"])
-    assert expanded[-2:] == ["pipeline=smoke", "stages.pretrain.max_steps=3"]
-    assert "stages.pretrain.seq_len=64" in expanded and not any(o.startswith("stages.pretrain.max_steps=")
-                                                                 for o in expanded[:-2])
-    config = compose_command(command, ["pipeline=smoke", "stages.pretrain.max_steps=3"])
-    assert config.pipeline == "smoke"
+    config = compose_command(pipeline(), ["pipeline=smoke", "stages.pretrain.max_steps=3",
+                                          "stages.fetch.sources=[c4]"])
+    assert config.pipeline == "smoke" and list(config.stages["fetch"].sources) == ["c4"]
     assert config.stages["pretrain"].max_steps == 3 and config.stages["pretrain"].seq_len == 64
+    assert config.stages["tag"].workers == 0  # smoke starts from the default preset
 
 
 def test_the_default_preset_applies_when_none_is_named() -> None:
@@ -37,17 +34,17 @@ def test_the_default_preset_applies_when_none_is_named() -> None:
     assert train.optim.lr == 4e-4 and train.global_batch_size == 8192  # olmo train keeps its own defaults
 
 
-def test_presets_are_checked() -> None:
+def test_presets_are_checked_and_can_be_swept() -> None:
     with pytest.raises(UnknownComponentError, match="smok"):
-        expand_presets(pipeline(), ["pipeline=smok"])
-    with pytest.raises(ConfigError, match="pipeline is a preset and cannot be swept"):
-        expand_presets(pipeline(), ["pipeline=smoke,default"])
+        validate_overrides(pipeline(), ["pipeline=smok"])
+    assert validate_overrides(pipeline(), ["pipeline=smoke,default"]) == ["olmo/pipeline=smoke,default"]
 
 
-@pytest.mark.parametrize("preset", sorted(PIPELINE_PRESETS))
+@pytest.mark.parametrize("preset", sorted(p.stem for p in PRESETS.glob("*.yaml")))
 def test_every_shipped_preset_composes(preset: str) -> None:
     config = compose_command(pipeline(), [f"pipeline={preset}"])
-    assert list(config.stages)[:2] == ["fetch", "tag"] and list(config.stages)[-1] == "report"
+    assert config.pipeline == preset and list(config.stages)[:2] == ["fetch", "tag"]
+    assert config.stages["filter"].exclude[0] == "source != 'python-stdlib' and language__language__en < 0.5"
 
 
 def test_paper_presets_carry_the_papers_settings() -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from olmo_core.errors import ConfigError, PluginError, did_you_mean
@@ -53,27 +55,30 @@ def components(kind: str, default: Sequence[str] = (), *, help: str = "",
                                        _PROVIDERS: dict(providers or {})})
 
 
-def preset(options: Mapping[str, Sequence[str]], default: str = "default", *, help: str = "") -> Any:
-    """A command-config field that names a preset: a list of overrides applied before the user's own.
+def preset(directory: str | os.PathLike[str], default: str = "default", *, help: str = "") -> Any:
+    """A command-config field that names a preset: a YAML file of ``directory`` (``<name>.yaml``).
 
-    ``options`` maps each preset name to its overrides (``["stages.pretrain.max_steps=20", ...]``); the
-    default preset's list is usually empty. ``olmo <command> <field>=<name> key=value`` composes as if the
-    preset's overrides had been typed first, so the user's ``key=value`` wins.
+    A preset is a Hydra config of its own, packaged at the top (``# @package _global_``): it sets any keys
+    and selects components with ``override`` entries in its defaults list, and may start from another preset
+    (``defaults: [default, ...]``). ``default`` applies when the user names none. ``olmo <command>
+    <field>=<name> key=value`` composes the preset before the user's overrides, so the user's ``key=value``
+    wins, and an experiment's YAML (``--config-dir``/``--config-name``) comes after it too.
     """
+    options = sorted(p.stem for p in Path(directory).glob("*.yaml"))
     if default not in options:
-        raise PluginError(f"preset default {default!r} is not one of its options {sorted(options)}")
-    return dataclasses.field(default=default, metadata={_PRESETS: {k: list(v) for k, v in options.items()},
-                                                        "help": help})
+        raise PluginError(f"preset default {default!r} is not one of the presets in {directory}: {options}")
+    return dataclasses.field(default=default, metadata={_PRESETS: str(directory), "help": help})
+
+
+def preset_fields(cls: type) -> dict[str, dict[str, Path]]:
+    """The preset fields of the dataclass ``cls``: field name to its options (name to YAML file)."""
+    return {f.name: {p.stem: p for p in sorted(Path(f.metadata[_PRESETS]).glob("*.yaml"))}
+            for f in dataclasses.fields(cls) if _PRESETS in f.metadata}
 
 
 def preset_defaults(cls: type) -> dict[str, str]:
     """The preset fields of the dataclass ``cls``: field name to the preset applied when none is named."""
     return {f.name: f.default for f in dataclasses.fields(cls) if _PRESETS in f.metadata}
-
-
-def preset_fields(cls: type) -> dict[str, dict[str, list[str]]]:
-    """The preset fields of the dataclass ``cls``: field name to its options."""
-    return {f.name: f.metadata[_PRESETS] for f in dataclasses.fields(cls) if _PRESETS in f.metadata}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,7 +31,8 @@ from olmo_core.kinds import get_kind
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
 
-__all__ = ["compose_command", "compose_node", "config_name", "parse_overrides", "sync_config_store", "validate_overrides"]
+__all__ = ["as_typed", "compose_command", "compose_node", "config_name", "parse_overrides", "sync_config_store",
+           "validate_overrides"]
 
 VERSION_BASE = "1.3"
 _MARKER = "olmo_synced"
@@ -131,11 +132,21 @@ def sync_config_store(host: PluginHost | None = None) -> None:
                 available = [name for name in f.defaults if name in host.registry(f.kind)]
                 chosen: Any = available if f.many else (available[0] if available else None)
                 defaults.append({_entry(f): chosen or None})
+            for field, options in preset_fields(command.config).items():
+                for option, file in options.items():
+                    cs.store(name=option, node=OmegaConf.load(file), group=_preset_group(field), package="_global_",
+                             provider="olmo")
+                defaults.append({_preset_group(field): preset_defaults(command.config)[field]})
         defaults += ["_self_", {"override hydra/job_logging": "none"}, {"override hydra/hydra_logging": "none"}]
         _store(cs, name, {"defaults": defaults,
                           "hydra": {"run": {"dir": "."}, "output_subdir": None, "job": {"name": name},
                                     "sweep": {"dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}"}}})
     _store(cs, _MARKER, {"serial": host.serial, "generation": host.generation})
+
+
+def _preset_group(field: str) -> str:
+    """The Hydra config group of a preset field's options (``olmo/pipeline`` for ``pipeline=smoke``)."""
+    return f"olmo/{field}"
 
 
 def _store_group(cs: ConfigStore, host: PluginHost, f: ComponentField) -> None:
@@ -162,53 +173,37 @@ def _values(override: Override) -> list[Any]:
     return list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
 
 
-def expand_presets(command: Component, overrides: Sequence[str]) -> list[str]:
-    """Put the overrides of each preset (``pipeline=smoke``; its default when the user names none) before the
-    user's own overrides. A preset override whose key the user also sets is left out, so the user's value wins.
-    """
-    presets = preset_fields(command.config) if command.config else {}
-    if not presets:
-        return list(overrides)
-    parsed = parse_overrides(overrides)
-    user_keys = {ov.key_or_group.lstrip("~+").replace("/", ".") for ov in parsed}
-    chosen = {field: default for field, default in preset_defaults(command.config).items()}
-    for ov in parsed:
-        options = presets.get(ov.key_or_group)
-        if options is None:
-            continue
-        if ov.is_sweep_override():
-            raise ConfigError(f"{ov.key_or_group} is a preset and cannot be swept: run one sweep per preset")
-        name = str(ov.value())
-        if name not in options:
-            raise UnknownComponentError(f"{ov.key_or_group} preset", name, options)
-        chosen[ov.key_or_group] = name
-    expanded: dict[str, str] = {}  # a preset's later value of a key replaces its earlier one
-    for field, name in chosen.items():
-        for item in presets[field][name]:
-            key = parse_overrides([item])[0].key_or_group.lstrip("~+").replace("/", ".")
-            if key not in user_keys:
-                expanded.pop(key, None)
-                expanded[key] = item
-    return [*expanded.values(), *overrides]
-
-
 def normalize_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:
-    """Overrides as Hydra understands them: a component field's key (``backend=fsdp``,
+    """Overrides as Hydra understands them: a preset (``pipeline=smoke``) becomes the selection of its group
+    (``olmo/pipeline=smoke``); a component field's key (``backend=fsdp``,
     ``stages.pretrain.optim=sgd``, also written with ``/``) becomes the override of its group entry
     (``train/backend@backend=fsdp``), and ``key=[]`` for a field that selects several becomes ``~entry``."""
     fields = {f.key: f for f in command_groups(command, host or get_host())}
+    presets = set(preset_fields(command.config)) if command.config else set()
     normalized = []
     for text in overrides:
         key, sep, value = text.partition("=")
         prefix = key[:len(key) - len(key.lstrip("~+"))]
         f = fields.get(key.lstrip("~+").replace("/", "."))
-        if f is not None and f.many and prefix == "~" and not sep:
+        if key in presets and sep:
+            normalized.append(f"{_preset_group(key)}={value}")
+        elif f is not None and f.many and prefix == "~" and not sep:
             normalized.append(f"{_entry(f)}=[]")
         elif f is not None and (sep or prefix == "~"):
             normalized.append(f"{prefix}{_entry(f)}{sep}{value}")
         else:
             normalized.append(text)
     return normalized
+
+
+def as_typed(overrides: Sequence[str]) -> list[str]:
+    """Overrides as a user types them: the inverse of :func:`normalize_overrides` (``olmo/model@model=x`` is
+    ``model=x``, ``olmo/pipeline=smoke`` is ``pipeline=smoke``), for a command line that reproduces a run."""
+    typed = []
+    for text in overrides:
+        text = re.sub(r"^([~+]*)olmo/[^@=]+@([^=]+)", r"\1\2", text)
+        typed.append(re.sub(r"^([~+]*)olmo/([A-Za-z_]+)=", r"\1\2=", text))
+    return typed
 
 
 def validate_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:
@@ -220,7 +215,7 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
     """
     host = host or get_host()
     fields = {_entry(f): f for f in command_groups(command, host)}
-    overrides = normalize_overrides(command, expand_presets(command, overrides), host)
+    overrides = normalize_overrides(command, overrides, host)
     parsed = parse_overrides(overrides)
     sync_config_store(host)
     chosen = {_override_entry(ov) for ov in parsed}
@@ -228,7 +223,15 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
         absent = [name for name in f.defaults if name not in host.registry(f.kind)]
         if entry not in chosen and absent and len(f.path) == 1:
             raise _missing_defaults(command, f, absent, host)
+    presets = {_preset_group(field): (field, options) for field, options in preset_fields(command.config).items()} \
+        if command.config else {}
     for ov in parsed:
+        if ov.key_or_group in presets:
+            field, options = presets[ov.key_or_group]
+            for value in _values(ov):
+                if str(value) not in options:
+                    raise UnknownComponentError(f"{field} preset", str(value), options)
+            continue
         f = fields.get(_override_entry(ov))
         if f is None:
             continue
@@ -288,7 +291,7 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
 def compose_node(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> DictConfig:
     """Compose ``command``'s config with ``overrides`` into an OmegaConf node (required keys may be ``???``)."""
     sync_config_store(host)
-    overrides = normalize_overrides(command, expand_presets(command, overrides), host)
+    overrides = normalize_overrides(command, overrides, host)
     try:
         with initialize(version_base=VERSION_BASE, config_path=None):
             return compose(config_name(command), overrides=overrides)

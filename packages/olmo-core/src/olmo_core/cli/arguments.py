@@ -15,7 +15,9 @@ __all__ = ["CommandLine", "parse_command_line"]
 HELP_FLAGS = ("-h", "--help")
 MULTIRUN_FLAGS = ("-m", "--multirun")
 # Hydra's own flags that olmo passes through, with whether each takes a value.
-HYDRA_FLAGS = {"--cfg": True, "-c": True, "--package": True, "-p": True, "--resolve": False, "--info": False}
+HYDRA_FLAGS = {"--cfg": True, "-c": True, "--package": True, "-p": True, "--resolve": False, "--info": False,
+               "--config-dir": True, "-cd": True, "--config-name": True, "-cn": True, "--config-path": True,
+               "-cp": True, "--hydra-help": False}
 
 
 @dataclass(kw_only=True)

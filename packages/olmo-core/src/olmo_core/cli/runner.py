@@ -73,7 +73,12 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         if fixed:  # name each job's directory after the values it sweeps
             argv.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]")
     with _hydra_argv(argv):
-        app()
+        try:
+            app()
+        except SystemExit as exc:  # Hydra's own flags (--hydra-help, --info) end with exit status 0
+            if exc.code not in (0, None):
+                raise
+            return results
     if failures and not multirun:
         raise failures[0][1]
     if failures:

@@ -13,7 +13,6 @@ from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.job_command import sweep_job_dir
 from olmo_core.pipeline.compare import write_comparison
-from olmo_core.pipeline.presets import PIPELINE_PRESETS
 from olmo_core.pipeline.runner import plan_stages, run_stages
 from olmo_core.plugins import get_host
 
@@ -28,6 +27,8 @@ STAGE_PROVIDERS = {"fetch": "olmo-data", "tag": "olmo-data", "filter": "olmo-dat
                    "pretrain": "olmo-train", "sft": "olmo-adapt", "dpo": "olmo-adapt", "evaluate": "olmo-eval",
                    "report": "olmo-core"}
 """Which distribution registers each default stage."""
+PRESETS = Path(__file__).resolve().parent.parent / "conf" / "pipeline"
+"""The presets of ``olmo pipeline``, one YAML file each (``pipeline=<name>``)."""
 
 
 @dataclass(kw_only=True)
@@ -40,8 +41,8 @@ class PipelineConfig:
     """Where run directories live."""
     restart: bool = False
     """Run every stage again instead of resuming after the last completed one."""
-    pipeline: str = preset(PIPELINE_PRESETS, help="preset: default, smoke (1 minute), olmo1-1b, olmo1-7b")
-    """A preset of stage settings (``olmo_core.pipeline.presets``), applied before your own overrides."""
+    pipeline: str = preset(PRESETS, help="preset: default, smoke (1 minute), olmo1-1b, olmo1-7b, olmo2-1b, olmo2-7b")
+    """A preset of stage settings (``olmo_core/conf/pipeline/<name>.yaml``), applied before your own overrides."""
     stages: Any = components("jobs", default=DEFAULT_STAGES, providers=STAGE_PROVIDERS,
                              help="the jobs to run, in order; stages.<job>.<option>=... sets their options")
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -61,14 +62,10 @@ def run_directory(runs_dir: str, name: str) -> Path:
 def _command_line() -> str:
     from hydra.core.hydra_config import HydraConfig
 
-    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
-    from olmo_core.hydra_bridge import normalize_overrides
+    from olmo_core.hydra_bridge import as_typed
 
-    items = [item for items in PIPELINE_PRESETS.values() for item in items]
-    from_presets = set(normalize_overrides(get_host().registry("commands").get("pipeline"), items))
-    while overrides and overrides[0] in from_presets:  # what the preset put first: `pipeline=` says it
-        overrides.pop(0)
-    return " ".join(["olmo pipeline", *overrides])
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
+    return " ".join(["olmo pipeline", *as_typed(overrides)])
 
 
 def pipeline_command(config: PipelineConfig) -> list[dict[str, Any]]:
