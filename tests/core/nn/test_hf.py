@@ -111,5 +111,5 @@ def test_architectures_transformers_cannot_express(byte_config: OLMoConfig, chan
 
 def test_missing_transformers(byte_config: OLMoConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "transformers", None)
-    with pytest.raises(MissingDependencyError, match="HF interop needs transformers"):
+    with pytest.raises(MissingDependencyError, match=r"HF interop needs olmo-core\[hf\]"):
         to_hf(OLMo(byte_config))

@@ -18,6 +18,7 @@ __all__ = [
     "UnknownComponentError",
     "UsageError",
     "did_you_mean",
+    "install_command",
 ]
 
 
@@ -72,11 +73,30 @@ class UnknownComponentError(OlmoError, KeyError):
         return str(self.args[0])
 
 
+FIRST_PARTY = ("olmo-core", "olmo-data", "olmo-train", "olmo-eval", "olmo-adapt")
+"""olmo's own distributions, each in ``packages/<name>`` of a clone of the repository."""
+
+
+def install_command(*requirements: str) -> str:
+    """The command that installs ``requirements`` (``name`` or ``name[extra]``), in backquotes; for olmo's own
+    packages followed by ``, or from a clone of olmo `uv pip install ./packages/olmo-eval```, the form that
+    works at the root of a clone, where the packages are not taken from the package index."""
+
+    def quoted(words: list[str]) -> str:
+        return " ".join(f"'{w}'" if "[" in w else w for w in words)
+
+    names = [r.split("[")[0] for r in requirements]
+    command = f"`uv pip install {quoted(list(requirements))}`"
+    if not any(name in FIRST_PARTY for name in names):
+        return command
+    local = [f"./packages/{r}" if name in FIRST_PARTY else r for r, name in zip(requirements, names, strict=True)]
+    return f"{command}, or from a clone of olmo `uv pip install {quoted(local)}`"
+
+
 class MissingDependencyError(OlmoError, ImportError):
     """An optional dependency is not installed; the message gives the exact command that installs it."""
 
     def __init__(self, what: str, *, distribution: str, extra: str | None = None) -> None:
         requirement = f"{distribution}[{extra}]" if extra else distribution
         self.requirement = requirement
-        super().__init__(f"{what} needs {requirement}: install it with `uv pip install '{requirement}'` "
-                         f"(or `pip install '{requirement}'`)")
+        super().__init__(f"{what} needs {requirement}: install it with {install_command(requirement)}")

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from olmo_core.config import NAME_KEY, ComponentField, component_fields, preset_defaults, preset_fields
-from olmo_core.errors import ConfigError, UnknownComponentError, UsageError, did_you_mean
+from olmo_core.errors import ConfigError, UnknownComponentError, UsageError, did_you_mean, install_command
 from olmo_core.kinds import get_kind
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
@@ -258,7 +258,7 @@ def _missing_defaults(command: Component, f: ComponentField, absent: list[str], 
         if installed:
             how = f"the installed {', '.join(installed)} does not register it; upgrade it"
         else:
-            how = f"install {' '.join(dists)} (`uv pip install {' '.join(dists)}`)"
+            how = f"install {' '.join(dists)} ({install_command(*dists)})"
     else:
         how = "install the plugin that provides it"
     return ConfigError(f"`olmo {command.name}` uses the {kind} {wanted} by default, which no installed plugin "

@@ -1,24 +1,47 @@
 """PNG figures with one look across olmo: lines (curves over steps), bars (counts per category) and
-histograms (length distributions). Needs the ``plots`` extra (matplotlib); drawing happens off-screen."""
+histograms (length distributions). Needs the ``plots`` extra (matplotlib); drawing happens off-screen.
+
+Without matplotlib, drawing raises :class:`~olmo_core.errors.MissingDependencyError` naming the extra; code
+whose figures are optional (the data jobs' reports) checks :func:`available` and writes :func:`missing_note`
+in place of the figure."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from olmo_core.errors import MissingDependencyError
 
-__all__ = ["bar_plot", "histogram", "line_plot"]
+__all__ = ["available", "bar_plot", "histogram", "line_plot", "missing_note"]
 
 WIDTH, HEIGHT, DPI = 7.0, 4.0, 120
+
+
+def available() -> bool:
+    """Whether figures can be drawn: matplotlib (olmo-core's ``plots`` extra) is installed."""
+    try:
+        return importlib.util.find_spec("matplotlib") is not None
+    except ValueError:  # a module object without a spec stands in for it
+        return True
+
+
+def missing_note(what: str = "figure") -> str:
+    """The one line written in place of ``what`` when matplotlib is not installed, with the command that
+    installs it."""
+    return f"({what} not drawn: {_missing()})"
+
+
+def _missing() -> MissingDependencyError:
+    return MissingDependencyError("drawing figures", distribution="olmo-core", extra="plots")
 
 
 def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise MissingDependencyError("plots", distribution="olmo-core", extra="plots") from None
+        raise _missing() from None
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 

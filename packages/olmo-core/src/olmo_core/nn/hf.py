@@ -12,7 +12,7 @@ in AllenAI's own checkpoints. The fields transformers has no place for (our ``vo
 trip restores the same :class:`~olmo_core.nn.config.OLMoConfig`. A checkpoint without it (AllenAI's) gets
 ``vocab_size`` = its embedding rows; rows short of a multiple of 128 are padded with zeros.
 
-transformers is imported only inside these functions.
+transformers (olmo-core's ``hf`` extra) is imported only inside these functions.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _transformers() -> Any:
     try:
         import transformers
     except ImportError as exc:
-        raise MissingDependencyError("HF interop", distribution="transformers") from exc
+        raise MissingDependencyError("HF interop", distribution="olmo-core", extra="hf") from exc
     return transformers
 
 

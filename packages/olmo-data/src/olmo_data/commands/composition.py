@@ -62,15 +62,19 @@ class CompositionJob(Job):
                                   "contaminated_documents": contaminated})
 
     def report(self, result: JobResult) -> Report:
-        """The ``## Curation`` section: the table, the figure and what each step dropped."""
-        from olmo_core.plots import bar_plot
+        """The ``## Curation`` section: the table, the figure (a note instead without matplotlib) and what
+        each step dropped."""
+        from olmo_core import plots
 
         m = result.metrics
         columns: dict[str, dict[str, int]] = m["documents_per_step"]
-        figure = str(bar_plot(Path(result.workdir) / "composition.png", columns,
-                              title="documents per source, step by step", ylabel="documents"))
+        figures: list[str] = []
+        if plots.available():
+            figures.append(str(plots.bar_plot(Path(result.workdir) / "composition.png", columns,
+                                              title="documents per source, step by step", ylabel="documents")))
+        shown = f"![documents per source and step]({figures[0]})" if figures else plots.missing_note("composition")
         sources = sorted({source for counts in columns.values() for source in counts})
-        lines = ["## Curation", "", f"![documents per source and step]({figure})", "",
+        lines = ["## Curation", "", shown, "",
                  "| source | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
         lines += [f"| {s} | " + " | ".join(f"{counts.get(s, 0):,}" for counts in columns.values()) + " |"
                   for s in sources]
@@ -78,4 +82,4 @@ class CompositionJob(Job):
         lines += [f"- {n:,}: `{rule}`" for rule, n in m["dropped_by"].items()]
         lines += [f"- {m['duplicates']:,} duplicates (exact and near), {m['contaminated_documents']:,} documents "
                   f"holding evaluation text"]
-        return Report(markdown="\n".join(lines), figures=[figure])
+        return Report(markdown="\n".join(lines), figures=figures)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from olmo_core import plots
 from olmo_core.artifacts import Dataset
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
@@ -29,6 +31,8 @@ from olmo_data.parallel import map_shards
 
 __all__ = ["StatsConfig", "StatsJob", "corpus_stats"]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(kw_only=True)
 class StatsConfig:
@@ -44,7 +48,8 @@ class StatsConfig:
     """What a paragraph is for duplicate paragraphs: ``lines`` (every non-blank line, as Dolma deduplicates
     paragraphs) or ``blocks`` (text between blank lines)."""
     figures: bool = True
-    """Draw the PNG figures (needs matplotlib, olmo-core's ``plots`` extra)."""
+    """Draw the PNG figures (needs matplotlib, olmo-core's ``plots`` extra; without it, the figures are skipped
+    with a note)."""
     workers: int = 1
     """Processes counting files in parallel (0: one per CPU core); the results do not depend on it."""
     shard: str | None = None
@@ -147,7 +152,10 @@ def _report(config: StatsConfig, input: str, output: str, sizes: tuple[int, ...]
         "options": {"ngrams": list(sizes), "top_k": config.top_k, "paragraphs": config.paragraphs},
         "sources": sources, "overall": report_of(overall), "figures": [],
     }
-    if config.figures:
+    if config.figures and not plots.available():
+        report["figures_skipped"] = plots.missing_note("figures")
+        log.warning("%s", report["figures_skipped"])
+    elif config.figures:
         with local_directory(output) as directory:
             report["figures"] = draw_figures(directory, sources, report["overall"], lengths)
     write_text(f"{output}/stats.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -178,4 +186,5 @@ class StatsJob(Job):
         overall = m["overall"]
         tokens = f", {overall['tokens']:,} tokens" if overall.get("tokens") is not None else ""
         return Report(markdown=f"## Corpus statistics\n\n{overall['documents']:,} documents{tokens} from "
-                               f"{len(m['sources'])} sources; {len(m['figures'])} figures beside stats.json.")
+                               f"{len(m['sources'])} sources; {len(m['figures'])} figures beside stats.json."
+                               + (f"\n\n{m['figures_skipped']}" if m.get("figures_skipped") else ""))

@@ -170,14 +170,15 @@ class TokenizeJob(Job):
         return JobResult(outputs={"tokens": tokens}, metrics=report)
 
     def report(self, result: JobResult) -> Report:
-        """The ``## Tokens`` paragraph and a figure of tokens per source."""
-        from olmo_core.plots import bar_plot
+        """The ``## Tokens`` paragraph and a figure of tokens per source (a note instead without matplotlib)."""
+        from olmo_core import plots
 
         m = result.metrics
-        figure = str(bar_plot(Path(result.workdir) / "tokens.png", m["tokens_per_source"], title="tokens per source",
-                              ylabel="tokens"))
         lines = ["## Tokens", "", f"{m['tokens']:,} tokens ({m['bytes_per_token']} bytes per token) from "
                  f"{m['documents']:,} documents, tokenizer {m['tokenizer']['name']}; unigram entropy "
-                 f"{m['unigram_entropy_nats']} nats (the loss of a model that knows only token frequencies).", "",
-                 f"![tokens per source]({figure})"]
-        return Report(markdown="\n".join(lines), figures=[figure])
+                 f"{m['unigram_entropy_nats']} nats (the loss of a model that knows only token frequencies).", ""]
+        if not plots.available():
+            return Report(markdown="\n".join([*lines, plots.missing_note("tokens per source")]))
+        figure = str(plots.bar_plot(Path(result.workdir) / "tokens.png", m["tokens_per_source"],
+                                    title="tokens per source", ylabel="tokens"))
+        return Report(markdown="\n".join([*lines, f"![tokens per source]({figure})"]), figures=[figure])

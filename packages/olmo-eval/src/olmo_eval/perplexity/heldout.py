@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from olmo_core.documents import Document
-from olmo_core.errors import ConfigError
+from olmo_core.errors import ConfigError, install_command
 from olmo_core.heldout import HELD_OUT_FRACTION, is_held_out
 from olmo_core.plugins import get_host
 
@@ -29,8 +29,8 @@ def held_out_documents(sets: Mapping[str, str | None], *, max_documents: int | N
     ``max_documents`` per source, in source order), read through the ``sources`` registry."""
     registry = get_host().registry("sources")
     if not len(registry):
-        raise ConfigError("the built-in perplexity sets read olmo-data's sources: install olmo-data, or give "
-                          "input=<Dolma documents>")
+        raise ConfigError(f"the built-in perplexity sets read olmo-data's sources: install olmo-data "
+                          f"({install_command('olmo-data')}), or give input=<Dolma documents>")
     for name, domain_key in sets.items():
         taken = 0
         split = "only" if fraction == HELD_OUT_FRACTION else "include"  # the sources know the default slice

@@ -17,7 +17,7 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
-from olmo_core.errors import ConfigError
+from olmo_core.errors import ConfigError, install_command
 from olmo_train.backends.base import resolve_device, resolve_precision
 from olmo_train.backends.configs import DistributedConfig
 from olmo_train.vendors import Vendor, select_vendor
@@ -54,8 +54,8 @@ def _export_slurm_environment() -> None:
     try:
         from submitit.helpers import TorchDistributedEnvironment
     except ImportError:
-        raise ConfigError("a multi-task Slurm job needs submitit to find its peers: pip install 'olmo-core[slurm]', "
-                          "or start the ranks with torchrun") from None
+        raise ConfigError(f"a multi-task Slurm job needs submitit to find its peers: install it with "
+                          f"{install_command('olmo-core[slurm]')}; or start the ranks with torchrun") from None
     TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
 
 
