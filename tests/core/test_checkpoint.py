@@ -150,3 +150,8 @@ def test_a_sharded_checkpoint_is_verified_and_loads_without_a_process_group(tmp_
     (path / "shards" / "extra.bin").write_bytes(b"x")
     with pytest.raises(CheckpointError, match="refusing to load"):
         verify_checkpoint(path)
+
+
+def test_step_dir_pads_the_step_to_six_digits(tmp_path: Path) -> None:
+    assert step_dir(tmp_path, 42) == tmp_path / "step000042"
+    assert step_dir(str(tmp_path), 1_234_567).name == "step1234567"

@@ -91,7 +91,8 @@ def test_tokenizer_larger_than_the_model_is_refused(olmo_cli: Any, tmp_path: Pat
     result = olmo_cli("model", "init", "model=olmo-tiny", "model.vocab_size=1000", "model.eos_token_id=0",
                       f"output={tmp_path / 'x'}")
     assert result.exit_code == 2
-    assert "tokenizer olmo-v1.5 has 50280 tokens but the model's vocab_size is 1000" in result.err
+    assert ("model: the tokenizer olmo-v1.5 has 50,280 tokens but the model's vocabulary has 1,000: set "
+            "model.vocab_size=50280 or pick another tokenizer") in result.err
 
 
 @dataclass(kw_only=True)

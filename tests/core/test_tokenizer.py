@@ -74,3 +74,34 @@ def test_load_from_an_fsspec_url(olmo_tokenizer: Tokenizer) -> None:
         f.write(olmo_tokenizer.json_text)
     remote = load_tokenizer("memory://tokenizers/olmo")
     assert remote.sha256 == olmo_tokenizer.sha256 and remote.encode("Hello world") == [12092, 1533]
+
+
+def test_read_hf_tokenizer_takes_special_tokens_from_tokenizer_config(olmo_tokenizer: Tokenizer, tmp_path: Path) -> None:
+    from olmo_core.tokenizer import read_hf_tokenizer
+
+    assert read_hf_tokenizer(tmp_path) is None
+    olmo_tokenizer.save(str(tmp_path))
+    plain = read_hf_tokenizer(tmp_path)
+    assert plain is not None and (plain.eos_token, plain.pad_token) == ("<|endoftext|>", None)
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(
+        {"eos_token": {"content": "<|padding|>", "lstrip": False}, "pad_token": "<|endoftext|>"}))
+    hf = read_hf_tokenizer(tmp_path)
+    assert hf is not None and (hf.eos_token_id, hf.pad_token_id) == (1, 50279)
+    assert hf.name == f"{tmp_path.name}/tokenizer.json" and hf.sha256 == olmo_tokenizer.sha256
+
+
+def test_check_tokenizer_fits_names_the_first_problem(olmo_tokenizer: Tokenizer) -> None:
+    from olmo_core.tokenizer import check_tokenizer_fits
+
+    check_tokenizer_fits(olmo_tokenizer, where="m", hint="h", identity=olmo_tokenizer.identity, vocab_size=50304,
+                         eos_token_id=50279)
+    check_tokenizer_fits(olmo_tokenizer, where="m", hint="h", identity={"name": "old"})  # no sha256 recorded
+    with pytest.raises(ConfigError, match=r"^the tokenizer olmo-v1.5 does not match the tokenizer saved with m "
+                                          r"\(other, sha256 0123456789ab\): h$"):
+        check_tokenizer_fits(olmo_tokenizer, where="m", hint="h", identity={"name": "other", "sha256": "0123456789abcd"})
+    with pytest.raises(ConfigError, match=r"^m: the tokenizer olmo-v1.5 has 50,280 tokens but the model's "
+                                          r"vocabulary has 1,000: h$"):
+        check_tokenizer_fits(olmo_tokenizer, where="m", hint="h", vocab_size=1000, eos_token_id=0)
+    with pytest.raises(ConfigError, match=r"^m: the tokenizer olmo-v1.5 ends documents with id 50279 but the "
+                                          r"model's EOS id is 0: h$"):
+        check_tokenizer_fits(olmo_tokenizer, where="m", hint="h", vocab_size=50304, eos_token_id=0)

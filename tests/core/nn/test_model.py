@@ -167,3 +167,19 @@ def test_untruncated_init(byte_config: OLMoConfig) -> None:
     weight = model.blocks[0].ff_proj.weight
     assert weight.std().item() == pytest.approx(1 / 16, rel=0.03)
     assert weight.abs().max().item() > 3 / 16  # 262,144 draws reach beyond 3 std
+
+
+def test_unwrap_model_finds_the_model_behind_any_wrappers() -> None:
+    from olmo_core.nn import unwrap_model
+
+    class Parallel(torch.nn.Module):  # DDP's shape: the wrapped model is its `module`
+        def __init__(self, module: torch.nn.Module) -> None:
+            super().__init__()
+            self.module = module
+
+    plain = torch.nn.Linear(2, 2)
+    assert unwrap_model(plain) is plain
+    assert unwrap_model(Parallel(plain)) is plain
+    assert unwrap_model(torch.compile(Parallel(torch.compile(plain)))) is plain  # torch.compile's `_orig_mod`
+    empty = torch.nn.Sequential()  # an empty container is falsy, and still the model behind its wrapper
+    assert unwrap_model(Parallel(empty)) is empty

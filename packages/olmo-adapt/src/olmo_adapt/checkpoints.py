@@ -13,7 +13,7 @@ from typing import Any
 from olmo_core.checkpoint import CheckpointError, load_checkpoint
 from olmo_core.errors import ConfigError
 from olmo_core.model_io import saved_tokenizer as core_saved_tokenizer
-from olmo_core.tokenizer import Tokenizer, load_tokenizer
+from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer
 
 __all__ = ["check_same_tokenizer", "model_config", "resolve_tokenizer", "saved_tokenizer"]
 
@@ -42,21 +42,19 @@ def resolve_tokenizer(checkpoint: Path, spec: str | None = None) -> Tokenizer:
             raise ConfigError(f"{checkpoint} was saved without a tokenizer: name the one it was trained with "
                               f"(tokenizer=<name or tokenizer.json>)")
         return saved
-    given = load_tokenizer(spec)
-    if saved is not None and given.sha256 != saved.sha256:
-        raise ConfigError(f"tokenizer {spec!r} does not match the tokenizer saved with {checkpoint} ({saved.name}, "
-                          f"sha256 {saved.sha256[:12]}): drop tokenizer= to use the checkpoint's own")
-    config = model_config(checkpoint)
-    vocab, eos = config.get("vocab_size"), config.get("eos_token_id")
-    if saved is None and ((vocab is not None and given.vocab_size > vocab) or (eos is not None and eos != given.eos_token_id)):
-        raise ConfigError(f"tokenizer {spec!r} (vocab {given.vocab_size}, EOS {given.eos_token_id}) does not fit the "
-                          f"model of {checkpoint} (vocab_size {vocab}, eos_token_id {eos})")
+    given, config = load_tokenizer(spec), model_config(checkpoint)
+    if saved is not None:
+        check_tokenizer_fits(given, identity=saved.identity, where=str(checkpoint),
+                             hint="drop tokenizer= to use the checkpoint's own")
+    else:
+        check_tokenizer_fits(given, vocab_size=config.get("vocab_size"), eos_token_id=config.get("eos_token_id"),
+                             where=str(checkpoint), hint=f"tokenizer={spec} is not the one the model was trained with")
     return given
 
 
 def check_same_tokenizer(checkpoint: Path, tokenizer: Tokenizer) -> None:
     """Refuse ``checkpoint`` unless it was saved with ``tokenizer``."""
-    saved = saved_tokenizer(checkpoint)
-    if saved is None or saved.sha256 != tokenizer.sha256:
-        raise ConfigError(f"{checkpoint} was saved with {'no tokenizer' if saved is None else saved.name} but the "
-                          f"policy uses {tokenizer.name}: the reference must share the policy's tokenizer")
+    saved, hint = saved_tokenizer(checkpoint), "the reference must share the policy's tokenizer"
+    if saved is None:
+        raise ConfigError(f"{checkpoint} was saved with no tokenizer but the policy uses {tokenizer.name}: {hint}")
+    check_tokenizer_fits(tokenizer, identity=saved.identity, where=str(checkpoint), hint=hint)

@@ -21,12 +21,12 @@ import hashlib
 import json
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from olmo_core.errors import OlmoError
+from olmo_core.io import atomic_path
 
 __all__ = ["CacheError", "cache_dir", "cached_file", "clear_hint", "file_sha256", "forget", "key_of", "lookup",
            "record_path", "store", "verify_tree", "write_tree"]
@@ -160,11 +160,7 @@ def store(path: Path, write: bytes | Callable[[Path], object], *, key: str | Non
           sha256: str | None = None) -> Path:
     """Write the entry ``path`` atomically (``write`` is its bytes or a function that writes a given path) and
     record its key and content hash; with ``sha256`` (a pin) the bytes must have that hash."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    record = record_path(path)
-    partial_record = record.with_name(f"{record.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
+    with atomic_path(path) as partial, atomic_path(record_path(path)) as partial_record:  # record renamed first
         if isinstance(write, bytes):
             partial.write_bytes(write)
         else:
@@ -175,12 +171,7 @@ def store(path: Path, write: bytes | Callable[[Path], object], *, key: str | Non
                              f"cached")
         partial_record.write_text(json.dumps({"version": _RECORD_VERSION, "key": key, "sha256": digest}) + "\n",
                                   encoding="utf-8")
-        partial_record.replace(record)
-        partial.replace(path)
-        remember(path, digest)
-    finally:
-        partial.unlink(missing_ok=True)
-        partial_record.unlink(missing_ok=True)
+    remember(path, digest)
     return path
 
 

@@ -10,13 +10,15 @@ import io
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import fsspec
 from fsspec.core import url_to_fs
 from fsspec.utils import infer_compression
 
-__all__ = ["exists", "glob", "makedirs", "open_atomic", "open_file", "read_text", "remove", "sha256_file", "write_text"]
+__all__ = ["atomic_path", "exists", "glob", "makedirs", "open_atomic", "open_file", "read_text", "remove", "sha256_file",
+           "write_text"]
 
 
 def open_file(url: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
@@ -65,27 +67,43 @@ def read_text(url: str) -> str:
 
 
 @contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary local path beside ``path`` (``.<name>.tmp-<random>``) for the block to write, so that
+    readers never see a partial file: when the block ends without an error the file is synced to disk and
+    renamed onto ``path`` (replacing any file there); when it fails the file is removed. The parent directory
+    is created."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
+    try:
+        yield tmp
+        with open(tmp, "rb") as raw:
+            os.fsync(raw.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
 def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
     """Open ``url`` for writing so that readers never see a partial file.
 
-    On a local disk the data goes to a temporary file beside the target, renamed into place when the
-    block ends without an error (and removed when it fails); elsewhere the store's own write is used.
-    ``compression="infer"`` compresses by the target's suffix; local gzip files carry no timestamp, so the
-    same content always gives the same bytes.
+    On a local disk the data goes to a temporary file beside the target (:func:`atomic_path`), renamed into
+    place when the block ends without an error (and removed when it fails); elsewhere the store's own write
+    is used. ``compression="infer"`` compresses by the target's suffix; local gzip files carry no timestamp,
+    so the same content always gives the same bytes.
     """
     fs, path = url_to_fs(url)
-    parent = os.path.dirname(path)
-    if parent:
-        fs.makedirs(parent, exist_ok=True)
     if not _is_local(fs):
+        if os.path.dirname(path):
+            fs.makedirs(os.path.dirname(path), exist_ok=True)
         with fsspec.open(url, mode, **kwargs) as f:
             yield f
         return
-    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
     compression = kwargs.pop("compression", None)
     if compression == "infer":
         compression = infer_compression(path)
-    try:
+    with atomic_path(path) as tmp:
         if compression == "gzip":
             with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
                 if "t" in mode:
@@ -96,14 +114,8 @@ def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
                 else:
                     yield gz
         else:
-            with fsspec.open(tmp, mode, compression=compression, **kwargs) as f:
+            with fsspec.open(str(tmp), mode, compression=compression, **kwargs) as f:
                 yield f
-        with open(tmp, "rb") as raw:
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _is_local(fs: fsspec.AbstractFileSystem) -> bool:

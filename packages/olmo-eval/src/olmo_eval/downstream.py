@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from olmo_core.config import to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Report
+from olmo_core.nn import unwrap_model
 from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer
 
@@ -110,12 +111,11 @@ class DownstreamResult(Evaluation):
 
 def model_max_length(model: Any, default: int = 2048) -> int:
     """The model's trained sequence length (``config.max_sequence_length`` or ``max_position_embeddings``)."""
-    config = getattr(model, "config", None)
+    config = getattr(unwrap_model(model), "config", None)
     for name in ("max_sequence_length", "max_position_embeddings"):
         if isinstance(getattr(config, name, None), int):
             return int(getattr(config, name))
-    inner = getattr(model, "module", None)
-    return model_max_length(inner, default) if inner is not None else default
+    return default
 
 
 def build_tasks(tasks: Sequence[str] | Mapping[str, Any], task_files: Sequence[str] = ()) -> list[Task]:

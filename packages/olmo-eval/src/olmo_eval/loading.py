@@ -3,16 +3,15 @@ checkpoint is taken) or a transformers OLMo directory, with its tokenizer, check
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from olmo_core.checkpoint import MANIFEST, latest_checkpoint
 from olmo_core.errors import ConfigError
-from olmo_core.tokenizer import Tokenizer, load_tokenizer
+from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer, read_hf_tokenizer
 
-__all__ = ["EvalModel", "check_vocabulary", "load_eval_model", "resolve_checkpoint"]
+__all__ = ["EvalModel", "load_eval_model", "resolve_checkpoint"]
 
 
 @dataclass
@@ -45,36 +44,6 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, str]:
                       f"checkpoints/stepN, nor a transformers directory (config.json and *.safetensors)")
 
 
-def check_vocabulary(model: Any, tokenizer: Tokenizer, where: str) -> None:
-    """Fail with a clear message when ``tokenizer`` can produce ids that ``model`` has no embedding for."""
-    rows = _embedding_rows(model)
-    if rows is not None and tokenizer.vocab_size > rows:
-        raise ConfigError(f"{where}: the tokenizer {tokenizer.name} has {tokenizer.vocab_size:,} tokens but the "
-                          f"model's vocabulary has {rows:,}: the model was not trained with this tokenizer "
-                          f"(pass tokenizer=<the model's tokenizer>)")
-
-
-def _embedding_rows(model: Any) -> int | None:
-    inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None) or model
-    config = getattr(inner, "config", None)
-    vocab = getattr(config, "vocab_size", None)
-    return int(vocab) if isinstance(vocab, int) else None
-
-
-def _hf_tokenizer(directory: Path) -> Tokenizer | None:
-    if not (directory / "tokenizer.json").is_file():
-        return None
-    settings = json.loads((directory / "tokenizer_config.json").read_text()) \
-        if (directory / "tokenizer_config.json").is_file() else {}
-
-    def text(value: Any) -> str | None:
-        return value.get("content") if isinstance(value, dict) else value
-
-    return Tokenizer.from_file(str(directory), name=f"{directory.name}/tokenizer.json",
-                               eos_token=text(settings.get("eos_token")) or "<|endoftext|>",
-                               pad_token=text(settings.get("pad_token")))
-
-
 def load_eval_model(path: str | Path, *, tokenizer: str | None = None, device: str = "cpu") -> EvalModel:
     """The model at ``path`` in eval mode on ``device``, with ``tokenizer`` (a registered name or a path)
     or else the one saved beside the model."""
@@ -88,9 +57,11 @@ def load_eval_model(path: str | Path, *, tokenizer: str | None = None, device: s
     else:
         from olmo_core.nn.hf import load_hf
 
-        model, saved = load_hf(directory).to(device), _hf_tokenizer(directory)
+        model, saved = load_hf(directory).to(device), read_hf_tokenizer(directory)
     chosen = load_tokenizer(tokenizer) if tokenizer else saved
     if chosen is None:
         raise ConfigError(f"{directory} has no tokenizer.json: pass tokenizer=<name or path>")
-    check_vocabulary(model, chosen, str(directory))
+    vocab = getattr(getattr(model, "config", None), "vocab_size", None)
+    check_tokenizer_fits(chosen, where=str(directory), vocab_size=vocab,
+                         hint="the model was not trained with this tokenizer (pass tokenizer=<the model's tokenizer>)")
     return EvalModel(model=model.eval(), tokenizer=chosen, path=directory, kind=kind, step=step)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Checkpoint, TokenArrays
+from olmo_core.checkpoint import step_dir
 from olmo_core.config import NAME_KEY
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Job, JobResult, Report, Slot, read_result
@@ -115,5 +116,5 @@ def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float
         loss = f"{metrics['final_loss']:.4f}" if history else "unchanged (already at max_steps)"
         print(f"trained {trainer.step} steps ({trainer.tokens_seen:,} tokens); final loss {loss}; "
               f"see {trainer.run_dir}")
-    checkpoint = Checkpoint(path=str(trainer.checkpoints / f"step{trainer.step:06d}"), step=trainer.step)
+    checkpoint = Checkpoint(path=str(step_dir(trainer.checkpoints, trainer.step)), step=trainer.step)
     return JobResult(outputs={"checkpoint": checkpoint}, metrics=metrics)

@@ -316,11 +316,10 @@ def _warn(message: str) -> None:
 
 def _data_tokenizer(loader: Any) -> Tokenizer:
     """The tokenizer recorded in the token arrays a loader reads."""
-    from olmo_core.tokenizer import load_tokenizer
+    from olmo_core.tokenizer import check_tokenizer_fits, load_tokenizer
 
-    parts = loader.dataset.parts
-    identity = next(p.meta["tokenizer"] for p in parts if p.meta.get("tokenizer"))
+    identity = next(p.meta["tokenizer"] for p in loader.dataset.parts if p.meta.get("tokenizer"))
     tokenizer = load_tokenizer(identity["name"])
-    if tokenizer.sha256 != identity.get("sha256", tokenizer.sha256):
-        raise ConfigError(f"the tokenizer {identity['name']!r} here differs from the one the data were made with")
+    check_tokenizer_fits(tokenizer, identity=identity, where="the token arrays",
+                         hint="the tokenizer of that name here is not the one the data were made with")
     return tokenizer

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from olmo_core.nn import unwrap_model
 from olmo_core.nn.model import OLMo
 from olmo_core.progress import Progress
 
@@ -32,15 +33,10 @@ Scored = tuple[list[float], list[bool]]
 
 
 def fast_model(model: Any) -> OLMo | None:
-    """The plain :class:`OLMo` behind ``model`` (DDP's ``module``, ``torch.compile``'s ``_orig_mod``), or
-    ``None`` when the fast path does not apply (for example FSDP, whose parameters are sharded)."""
-    for _ in range(3):
-        if type(model) is OLMo:
-            return model
-        model = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
-        if model is None:
-            return None
-    return None
+    """The plain :class:`OLMo` behind ``model`` (:func:`~olmo_core.nn.unwrap_model`), or ``None`` when the
+    fast path does not apply (for example FSDP, whose parameters are sharded)."""
+    inner = unwrap_model(model)
+    return inner if type(inner) is OLMo else None
 
 
 def _mask(segments: torch.Tensor) -> torch.Tensor:

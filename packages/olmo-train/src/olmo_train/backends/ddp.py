@@ -7,6 +7,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from olmo_core.nn import unwrap_model
+
 from olmo_train.backends.base import autocast_context
 from olmo_train.backends.configs import DDPConfig
 from olmo_train.backends.process_group import Collectives, join_process_group, leave_process_group
@@ -53,8 +55,7 @@ class DDPBackend(Collectives):
         return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # gradients are whole on every rank
 
     def model_state(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
-        plain = model.module if isinstance(model, DistributedDataParallel) else model
-        return {k: v.detach().cpu() for k, v in plain.state_dict().items()}
+        return {k: v.detach().cpu() for k, v in unwrap_model(model).state_dict().items()}
 
     def close(self) -> None:
         leave_process_group(self.group)

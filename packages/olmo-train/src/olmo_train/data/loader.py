@@ -10,7 +10,6 @@ the epoch, so a run can resume at another world size (or batch size) exactly whe
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 
 from olmo_core.errors import ConfigError
+from olmo_core.io import open_atomic, write_text
 from olmo_train.data.dataset import FSLDataset
 
 __all__ = ["DataLoader", "global_indices"]
@@ -30,12 +30,6 @@ def global_indices(size: int, seed: int, epoch: int) -> np.ndarray[Any, Any]:
     """The order of epoch ``epoch``: a permutation of ``range(size)`` from ``PCG64(seed + epoch)``."""
     dtype = np.uint32 if size < 2**32 else np.uint64
     return np.random.Generator(np.random.PCG64(seed + epoch)).permutation(size).astype(dtype)
-
-
-def _write_atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 class DataLoader:
@@ -71,21 +65,19 @@ class DataLoader:
         return len(self.dataset) // self.instances_per_batch
 
     def _save_settings(self) -> None:
-        self.work_dir.mkdir(parents=True, exist_ok=True)
         settings = {"paths": self.dataset.paths, "seq_len": self.dataset.seq_len,
                     "global_batch_size": self.global_batch_size, "seed": self.seed,
                     "max_doc_pieces": self.dataset.max_doc_pieces, "instances": len(self.dataset),
                     "fingerprint": self.fingerprint}
-        _write_atomic(self.work_dir / SETTINGS_FILE, lambda p: p.write_text(json.dumps(settings, indent=2) + "\n"))
+        write_text(str(self.work_dir / SETTINGS_FILE), json.dumps(settings, indent=2) + "\n")
 
     def indices(self, epoch: int) -> np.ndarray[Any, Any]:
         """The global order of ``epoch``, read from the work directory or drawn and saved there."""
         size = len(self.dataset)
         path = self.work_dir / f"global_indices_size{size}_seed{self.seed}_epoch{epoch}.npy"
         if not path.is_file():
-            self.work_dir.mkdir(parents=True, exist_ok=True)
-            order = global_indices(size, self.seed, epoch)
-            _write_atomic(path, lambda p: _save_npy(p, order))
+            with open_atomic(str(path)) as f:
+                np.save(f, global_indices(size, self.seed, epoch))
         order = np.load(path, mmap_mode="r")
         if order.shape != (size,):
             raise ConfigError(f"{path} holds {order.shape[0]} indices, not {size}: delete it or use another work_dir")
@@ -132,8 +124,3 @@ class DataLoader:
         if state["seed"] != self.seed:
             raise ConfigError(f"the checkpoint's data seed is {state['seed']}, this loader's {self.seed}")
         self.epoch, self.instances_consumed = int(state["epoch"]), int(state["instances_consumed"])
-
-
-def _save_npy(path: Path, array: np.ndarray[Any, Any]) -> None:
-    with open(path, "wb") as f:
-        np.save(f, array)
