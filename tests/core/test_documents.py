@@ -4,10 +4,11 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 import zstandard
 
-from olmo_core.documents import Document
-from olmo_core.documents import Quarantined, read_documents
+from olmo_core.documents import (Document, NoDocumentsError, NotDocumentsError, Quarantined, document_files,
+                                 read_documents, require_documents)
 
 
 def write_lines(path: Path, lines: list[bytes]) -> Path:
@@ -67,3 +68,56 @@ def test_corrupt_zstd_keeps_what_came_before(tmp_path: Path) -> None:
     items = list(read_documents(str(path)))
     assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith("unreadable after line")
     assert all(isinstance(i, Document) for i in items[:-1])
+
+
+def test_parquet_metadata_as_json_text_is_parsed_as_dolma_does(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{"id": "a", "text": "Call me Ishmael.", "source": "books", "metadata": json.dumps({"chapter": 1})},
+            {"id": "b", "text": "Some years ago.", "source": "books", "metadata": ""},
+            {"id": "c", "text": "Never mind how long.", "source": "books", "metadata": "{not json"}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "docs.parquet")
+    items = list(read_documents(str(tmp_path / "docs.parquet")))
+    assert items[:2] == [Document(id="a", text="Call me Ishmael.", source="books", metadata={"chapter": 1}),
+                         Document(id="b", text="Some years ago.", source="books")]
+    assert isinstance(items[2], Quarantined) and items[2].line == 3
+    assert items[2].reason.startswith("'metadata' is a string that is not JSON")
+    as_map = pa.array([[("k", "v")]], pa.map_(pa.string(), pa.string()))
+    mapped = pa.table({"id": ["m"], "text": ["x"], "metadata": as_map})
+    pq.write_table(mapped, tmp_path / "map.parquet")
+    assert list(read_documents(str(tmp_path / "map.parquet"))) == [Document(id="m", text="x", metadata={"k": "v"})]
+
+
+def test_document_files_refuses_a_datasets_other_folders(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    for folder in ("documents", "attributes/pii", "quarantine", "dropped", "reports"):
+        (ds / folder).mkdir(parents=True)
+    (ds / "documents" / "a.jsonl").write_text('{"id": "1", "text": "x"}\n')
+    (ds / "attributes" / "pii" / "a.jsonl").write_text('{"id": "1", "attributes": {}}\n')
+    (ds / "quarantine" / "a.jsonl").write_text('{"file": "a.jsonl", "line": 2, "reason": "x"}\n')
+    (ds / "dropped" / "a.jsonl").write_text('{"id": "2", "text": "y"}\n')
+    (ds / "reports" / "tag.json").write_text("{}\n")
+    assert document_files(str(ds)) == [f"{ds}/documents/a.jsonl"]
+    for name in ("attributes", "attributes/pii", "quarantine", "dropped", "reports", "attributes/pii/a.jsonl",
+                 "quarantine/*.jsonl"):
+        with pytest.raises(NotDocumentsError, match=rf"holds the dataset's {name.split('/')[0]}, not documents: "
+                                                    rf"give input={ds} \(its documents/\)"):
+            document_files(f"{ds}/{name}")
+    with pytest.raises(NotDocumentsError):  # a folder of datasets, searched recursively
+        document_files(str(tmp_path))
+    loose = tmp_path / "mine" / "reports"
+    loose.mkdir(parents=True)
+    (loose / "notes.jsonl").write_text('{"id": "1", "text": "x"}\n')
+    assert document_files(str(loose)) == [f"{loose}/notes.jsonl"]  # no documents/ beside it: loose files
+
+
+def test_require_documents_fails_only_when_every_record_was_quarantined() -> None:
+    require_documents(0, 0, input="empty", step="olmo data tag")
+    require_documents(5, 1, input="some", step="olmo data tag")
+    with pytest.raises(NoDocumentsError) as failed:
+        require_documents(3, 0, input="ds", step="olmo data tag", reasons={"missing 'text'": 2, "invalid JSON": 1},
+                          report="ds/reports/tag.json")
+    assert str(failed.value) == ("olmo data tag: all 3 records of input='ds' were quarantined (missing 'text': 2, "
+                                 "invalid JSON: 1), so there is no document to work on; see ds/reports/tag.json")
+    assert failed.value.exit_code == 1 and "\n" not in str(failed.value)

@@ -39,3 +39,19 @@ def test_refused(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         Expression.parse(text, KEYS)
     assert message in str(info.value)
+
+
+def test_an_unknown_key_among_many_names_the_closest_few_and_the_count() -> None:
+    many = [f"gopher__gopher__rule_{i:03d}" for i in range(100)] + ["pii__pii__EMAIL_ADDRESS"]
+    with pytest.raises(ConfigError) as close:
+        Expression.parse("pii__pii__EMAIL_ADRESS > 0", many)
+    assert str(close.value) == ("filter expression 'pii__pii__EMAIL_ADRESS > 0' names attribute "
+                                "'pii__pii__EMAIL_ADRESS', which the attribute files do not have (did you mean "
+                                "'pii__pii__EMAIL_ADDRESS'?); 101 attribute keys in all")
+    with pytest.raises(ConfigError) as far:
+        Expression.parse("zzz > 0", many)
+    message = str(far.value)
+    assert message.startswith("filter expression 'zzz > 0' names attribute 'zzz', which the attribute files do not "
+                              "have; the closest of its 101 attribute keys: ")
+    assert message.count("__") == 6 and "\n" not in message  # three keys named, not a hundred
+    assert Expression.parse("count(anything) > 0 and length > 3", None).keys == {"anything"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from olmo_core.errors import ConfigError
 from olmo_data.commands.filter import FilterConfig, filter_documents, replace_spans
 from tests.conftest import stdlib_documents
 
@@ -76,3 +77,80 @@ def test_unknown_attribute_key_is_named(tagged: Path, tmp_path: Path, olmo_cli: 
 
 def test_replace_spans_handles_order_and_overlap() -> None:
     assert replace_spans("abcdefgh", [(4, 6, "X"), (0, 2, ""), (5, 7, "Y")]) == "cdXgh"
+
+
+@pytest.fixture
+def two_files(tmp_path: Path, example_plugin: ModuleType, register_plugin: Any, olmo_cli: Any) -> Path:
+    """A dataset of two document files tagged by example_length and pii, whose pii lacks the second file."""
+    register_plugin(example_plugin, "example_length")
+    docs = tmp_path / "two" / "documents"
+    docs.mkdir(parents=True)
+    records = stdlib_documents()
+    for name, part in (("a.jsonl", records[:6]), ("b.jsonl", records[6:])):
+        (docs / name).write_text("".join(json.dumps(r) + "\n" for r in part))
+    result = olmo_cli("data", "tag", f"input={tmp_path / 'two'}", "taggers=[example_length,pii]")
+    assert result.exit_code == 0, result.err
+    (tmp_path / "two" / "attributes" / "pii" / "b.jsonl").unlink()
+    return tmp_path / "two"
+
+
+def test_filter_reads_only_the_attributes_its_expressions_name(two_files: Path, tmp_path: Path,
+                                                               olmo_cli: Any) -> None:
+    rule = "example_length__example_length__word_count < 150"
+    report = filter_documents(FilterConfig(exclude=rule), str(two_files), str(tmp_path / "kept"))
+    assert report["attributes"] == ["example_length"] and report["complete"] is True
+    assert report["records"] == len(stdlib_documents()) == report["kept"] + report["dropped"]
+    assert filter_documents(FilterConfig(exclude=["length < 100"]), str(two_files),
+                            str(tmp_path / "plain"))["attributes"] == []
+
+    out = tmp_path / "needs-pii"
+    result = olmo_cli("data", "filter", f"input={two_files}", f"output={out}",
+                      "exclude=['count(pii__pii__EMAIL_ADDRESS) > 0']")
+    assert result.exit_code == 2
+    assert result.err.strip().splitlines()[-1] == (
+        f"error: {two_files}/attributes/pii has no attribute file for 1 of 2 document files (b.jsonl): tag them "
+        f"first (olmo data tag input={two_files} taggers=[pii]) or leave 'pii' out of the expressions")
+    assert not (out / "documents").exists() and not (out / "reports").exists()
+
+
+def test_a_filter_that_fails_part_way_leaves_a_report_saying_so(two_files: Path, tmp_path: Path) -> None:
+    attributes = two_files / "attributes" / "example_length" / "b.jsonl"
+    attributes.write_text(attributes.read_text().splitlines()[0] + "\n")  # the second file's rows cut short
+    out = tmp_path / "partial"
+    with pytest.raises(ConfigError, match="are not aligned with its documents"):
+        filter_documents(FilterConfig(exclude=["example_length__example_length__word_count < 150"]), str(two_files),
+                         str(out))
+    report = json.loads((out / "reports" / "filter.json").read_text())
+    assert (report["complete"], report["files"], report["files_done"]) == (False, 2, 1)
+    assert report["documents_written_for"] == ["a.jsonl"] and "not aligned" in report["error"]
+    assert report["records"] == 6 and (out / "documents" / "a.jsonl").exists()
+    assert not (out / "documents" / "b.jsonl").exists()
+
+
+def test_input_with_only_quarantined_records_fails_with_its_report(tmp_path: Path, olmo_cli: Any) -> None:
+    docs = tmp_path / "bad" / "documents"
+    docs.mkdir(parents=True)
+    (docs / "a.jsonl").write_text('{"id": "1"}\n{"id": "2"}\nnot json\n')
+    out = tmp_path / "out"
+    result = olmo_cli("data", "filter", f"input={tmp_path / 'bad'}", f"output={out}", "exclude=['length < 5']")
+    assert result.exit_code == 1
+    assert result.err.strip().splitlines()[-1] == (
+        f"error: olmo data filter: all 3 records of input='{tmp_path / 'bad'}' were quarantined (missing 'text': 2, "
+        f"invalid JSON: 1), so there is no document to work on; see {out}/reports/filter.json")
+    report = json.loads((out / "reports" / "filter.json").read_text())
+    assert (report["records"], report["kept"], report["dropped"], report["quarantined"]) == (3, 0, 0, 3)
+    assert report["complete"] is False and (out / ".incomplete").exists()
+
+
+def test_one_expression_without_list_brackets(tagged: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    bare = olmo_cli("data", "filter", f"input={tagged}", f"output={tmp_path / 'x'}", "exclude=length < 0.5")
+    assert bare.exit_code == 2
+    assert bare.err.strip().splitlines()[-1] == (
+        "error: cannot parse override 'exclude=length < 0.5': a value with spaces or symbols must be quoted, as in "
+        "\"exclude='length < 0.5'\" (a list: \"exclude=['length < 0.5']\")")
+    quoted = olmo_cli("data", "filter", f"input={tagged}", f"output={tmp_path / 'y'}", "exclude='length < 500'")
+    assert quoted.exit_code == 0, quoted.err
+    report = json.loads((tmp_path / "y" / "reports" / "filter.json").read_text())
+    assert list(report["dropped_by"]) == ["length < 500"]
+    with pytest.raises(ConfigError, match=r"exclude=5 must be a list of expressions"):
+        FilterConfig(exclude=5)

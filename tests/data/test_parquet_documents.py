@@ -42,3 +42,26 @@ def test_tag_and_filter_a_parquet_dataset(tmp_path: Path, olmo_cli: Any) -> None
     report = json.loads((out / "reports" / "filter.json").read_text())
     assert (report["records"], report["quarantined"]) == (len(records) + 1, 1)
     assert (tmp_path / "ds" / "attributes" / "pii" / "part-0.jsonl.gz").exists()
+
+
+def test_metadata_as_json_text_is_tagged_and_all_quarantined_input_fails(tmp_path: Path, olmo_cli: Any) -> None:
+    records = [{"id": r["id"], "text": r["text"], "source": r["source"], "metadata": json.dumps(r["metadata"])}
+               for r in stdlib_documents()]
+    (tmp_path / "ds" / "documents").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(records), tmp_path / "ds" / "documents" / "part-0.parquet")
+    result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[pii]")
+    assert result.exit_code == 0, result.err
+    report = json.loads((tmp_path / "ds" / "reports" / "tag.json").read_text())
+    assert (report["records"], report["documents"], report["quarantined"]) == (len(records), len(records), 0)
+
+    broken = [{**r, "metadata": "{not json"} for r in records]
+    (tmp_path / "bad" / "documents").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(broken), tmp_path / "bad" / "documents" / "part-0.parquet")
+    failed = olmo_cli("data", "tag", f"input={tmp_path / 'bad'}", "taggers=[pii]")
+    assert failed.exit_code == 1
+    error = failed.err.strip().splitlines()[-1]
+    assert error.startswith(f"error: olmo data tag: all {len(records)} records of input='{tmp_path / 'bad'}' were "
+                            f"quarantined ('metadata' is a string that is not JSON: {len(records)})")
+    report = json.loads((tmp_path / "bad" / "reports" / "tag.json").read_text())
+    assert (report["records"], report["documents"], report["quarantined"]) == (len(records), 0, len(records))
+    assert report["complete"] is False and "were quarantined" in report["error"]

@@ -62,3 +62,22 @@ def test_input_without_documents_needs_output(tmp_path: Path, example_plugin: Mo
     assert "is not inside a dataset's documents/ directory: set output=<dir>" in result.err
     ok = olmo_cli("data", "tag", f"input={tmp_path}/*.jsonl", "taggers=[example_length]", f"output={tmp_path}/out")
     assert ok.exit_code == 0 and (tmp_path / "out" / "attributes" / "example_length" / "loose.jsonl").exists()
+
+
+def test_attribute_and_quarantine_folders_are_not_documents(tmp_path: Path, example_plugin: ModuleType,
+                                                            register_plugin: Any, olmo_cli: Any) -> None:
+    register_plugin(example_plugin, "example_length")
+    docs = tmp_path / "ds" / "documents"
+    docs.mkdir(parents=True)
+    (docs / "a.jsonl").write_bytes(b'{"id": "1", "text": "one two three"}\nnot json\n')
+    assert olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[example_length]").exit_code == 0
+    assert (tmp_path / "ds" / "quarantine" / "a.jsonl").exists()
+    for folder, output in (("quarantine", []), ("attributes/example_length", [f"output={tmp_path / 'elsewhere'}"])):
+        result = olmo_cli("data", "tag", f"input={tmp_path / 'ds' / folder}", "taggers=[example_length]", *output)
+        assert result.exit_code == 2, (folder, output, result.err)
+        assert result.err.strip().splitlines()[-1] == (
+            f"error: input='{tmp_path / 'ds' / folder}' reads {tmp_path / 'ds' / folder.split('/')[0]}/, which "
+            f"holds the dataset's {folder.split('/')[0]}, not documents: give input={tmp_path / 'ds'} (its "
+            f"documents/) instead")
+    assert not (tmp_path / "elsewhere" / "attributes").exists()
+    assert sorted(p.name for p in (tmp_path / "ds" / "attributes").iterdir()) == ["example_length"]

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from olmo_core.documents import NoDocumentsError
 from olmo_core.errors import ConfigError
 from olmo_data.sources.user_files import (JsonlSource, ParquetConfig, ParquetSource, TextFolderConfig,
                                           TextFolderSource, UserSourceConfig)
@@ -52,6 +53,29 @@ def test_parquet_with_a_configured_text_column(tmp_path: Path) -> None:
     assert [d.id for d in again.documents()] == [d.id for d in sotu]
     with pytest.raises(ConfigError, match="has no column 'text'"):
         list(ParquetSource(ParquetConfig(path=str(tmp_path / "speeches.parquet"))).documents())
+
+
+def test_parquet_rows_keep_their_own_source_and_json_metadata(tmp_path: Path) -> None:
+    sotu = documents_of("sotu")[:4]
+    table = pa.table({"id": [d.id for d in sotu], "text": [d.text for d in sotu],
+                      "source": ["sotu", "sotu", None, ""],
+                      "metadata": [json.dumps({"year": d.metadata["year"]}) for d in sotu]})
+    pq.write_table(table, tmp_path / "speeches.parquet")
+    documents = list(ParquetSource(ParquetConfig(path=str(tmp_path / "speeches.parquet"))).documents())
+    assert [d.source for d in documents] == ["sotu", "sotu", "speeches", "speeches"]
+    assert [d.metadata for d in documents] == [{"year": d.metadata["year"]} for d in sotu]
+
+
+def test_user_files_whose_every_record_is_rejected_fail(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": ["1", "2"], "text": ["a", "b"], "metadata": ["{oops", "{oops"]}),
+                   tmp_path / "bad.parquet")
+    source = ParquetSource(ParquetConfig(path=str(tmp_path / "bad.parquet")))
+    with pytest.raises(NoDocumentsError, match=r"source 'bad': all 2 records of input='.*bad.parquet' were "
+                                               r"quarantined \('metadata' is a string that is not JSON: 2\)"):
+        list(source.documents())
+    (tmp_path / "bad.jsonl").write_text('{"id": "1"}\n')
+    with pytest.raises(NoDocumentsError, match="all 1 records"):
+        list(JsonlSource(UserSourceConfig(path=str(tmp_path / "bad.jsonl"))).documents())
 
 
 def test_text_folder_on_memory_filesystem() -> None:

@@ -1,8 +1,9 @@
 """Dolma documents, the unit every curation step reads and writes, and reading them from JSON lines.
 
-JSON lines may be plain, ``.gz`` or ``.zst``, on any fsspec URL. Nothing is lost: every line becomes either a
-:class:`Document` or a :class:`Quarantined` record that names the file, the line and the reason, and keeps
-the raw bytes.
+JSON lines may be plain, ``.gz`` or ``.zst``, on any fsspec URL; Parquet files are read in batches. Nothing is
+lost: every line becomes either a :class:`Document` or a :class:`Quarantined` record that names the file, the
+line and the reason, and keeps the raw bytes. A step that reads nothing but quarantined records fails
+(:func:`require_documents`) instead of writing an empty output.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import fsspec
 
-from olmo_core.errors import ConfigError, MissingDependencyError
+from olmo_core.errors import ConfigError, MissingDependencyError, OlmoError, UsageError
 from olmo_core.io import exists, glob
 
 try:
@@ -26,14 +27,27 @@ except ImportError:  # zstandard is optional in core; reading .zst asks for it
 
 _READ_ERRORS = (EOFError, OSError, zlib.error, ValueError, ZstdError)
 
-__all__ = ["DOCUMENT_SUFFIXES", "PARQUET_SUFFIXES", "Document", "DocumentError", "Quarantined", "document_files", "read_documents"]
+__all__ = ["DATASET_FOLDERS", "DOCUMENT_SUFFIXES", "PARQUET_SUFFIXES", "Document", "DocumentError", "NoDocumentsError",
+           "NotDocumentsError", "Quarantined", "decode_metadata", "document_files", "read_documents",
+           "require_documents"]
 
 DOCUMENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst", ".parquet", ".pq")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+DATASET_FOLDERS = ("attributes", "quarantine", "dropped", "reports")
+"""The folders a dataset keeps beside its ``documents/``: files in them are never read as documents."""
 
 
 class DocumentError(ValueError):
     """A record that is not a valid Dolma document; the message is the reason it was quarantined."""
+
+
+class NotDocumentsError(UsageError):
+    """An input names a dataset's derived files (its ``attributes/``, ``quarantine/`` ...) instead of its
+    documents (a wrong argument, so that it is never mistaken for an input that is merely incomplete)."""
+
+
+class NoDocumentsError(OlmoError):
+    """Every record a step read was quarantined: it read no valid document (see :func:`require_documents`)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -62,7 +76,7 @@ class Document:
             raise DocumentError("missing 'id'" if doc_id is None else "'id' is not a string or number")
         metadata = record.get("metadata") or {}
         if not isinstance(metadata, dict):
-            raise DocumentError("'metadata' is not an object")
+            raise DocumentError(f"'metadata' is {type(metadata).__name__}, not an object")
         return cls(id=str(doc_id), text=text, source=str(record.get("source") or ""), added=record.get("added"),
                    created=record.get("created"), metadata=metadata)
 
@@ -127,6 +141,35 @@ def _zstd_lines(url: str) -> Iterator[bytes]:
         yield pending
 
 
+def decode_metadata(value: Any) -> Any:
+    """A Parquet ``metadata`` value as Dolma reads it: a JSON string is parsed (Dolma's Parquet files keep
+    metadata as JSON text), a map column's ``[(key, value), ...]`` becomes an object, anything else is
+    returned as it is. Raises :class:`DocumentError` for a string that is not JSON."""
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise DocumentError(f"'metadata' is a string that is not JSON ({exc.msg})") from None
+    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return {str(k): v for k, v in value}
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A Parquet value as JSON: dates and times as ISO text, bytes as base64, maps as objects."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
 def _parquet_records(url: str) -> Iterator[tuple[int, Any]]:
     try:
         import pyarrow.parquet as pq
@@ -137,7 +180,7 @@ def _parquet_records(url: str) -> Iterator[tuple[int, Any]]:
         for batch in pq.ParquetFile(f).iter_batches(batch_size=1024):
             for record in batch.to_pylist():
                 row += 1
-                yield row, {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in record.items()}
+                yield row, record
 
 
 def _read_parquet(url: str) -> Iterator[Document | Quarantined]:
@@ -145,6 +188,7 @@ def _read_parquet(url: str) -> Iterator[Document | Quarantined]:
     try:
         for number, record in _parquet_records(url):
             try:
+                record = {k: _plain(decode_metadata(v) if k == "metadata" else v) for k, v in record.items()}
                 yield Document.from_json(record)
             except DocumentError as exc:
                 raw = json.dumps(record, default=str, ensure_ascii=False).encode("utf-8")
@@ -159,7 +203,8 @@ def read_documents(url: str) -> Iterator[Document | Quarantined]:
 
     A truncated or corrupt compressed file yields the documents before the damage and one record for the
     rest; blank lines are skipped. Parquet files (``.parquet``, ``.pq``) with Dolma's columns are read in
-    batches; a "line" is then a row.
+    batches; a "line" is then a row, and a ``metadata`` column of JSON text is parsed as Dolma does
+    (:func:`decode_metadata`).
     """
     if url.endswith(PARQUET_SUFFIXES):
         yield from _read_parquet(url)
@@ -187,8 +232,12 @@ def read_documents(url: str) -> Iterator[Document | Quarantined]:
 
 
 def document_files(input: str) -> list[str]:
-    """The JSON-lines files that ``input`` names: a glob, a file, a dataset directory (its ``documents/``)
-    or any directory (searched recursively). Raises :class:`ConfigError` when there are none."""
+    """The document files that ``input`` names: a glob, a file, a dataset directory (its ``documents/``)
+    or any directory (searched recursively).
+
+    Raises :class:`ConfigError` when there are none, and :class:`NotDocumentsError` when a file lies in one of
+    a dataset's :data:`DATASET_FOLDERS` (``attributes/``, ``quarantine/``, ``dropped/``, ``reports/`` beside a
+    ``documents/``): those hold attributes, quarantined lines and reports, never documents to read."""
     input = input.rstrip("/")
     if any(ch in input for ch in "*?["):
         files = glob(input)
@@ -199,4 +248,35 @@ def document_files(input: str) -> list[str]:
         files = [f for f in glob(f"{root}/**") if f.endswith(DOCUMENT_SUFFIXES)]
     if not files:
         raise ConfigError(f"input='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)})")
+    _refuse_dataset_folders(input, files)
     return sorted(files)
+
+
+def _refuse_dataset_folders(input: str, files: list[str]) -> None:
+    checked: dict[str, bool] = {}
+    for file in files:
+        parts = file.split("/")
+        for i in range(len(parts) - 2, 0, -1):
+            if parts[i] not in DATASET_FOLDERS:
+                continue
+            dataset = "/".join(parts[:i])
+            if dataset not in checked:
+                checked[dataset] = exists(f"{dataset}/documents")
+            if checked[dataset]:
+                raise NotDocumentsError(f"input='{input}' reads {'/'.join(parts[:i + 1])}/, which holds the "
+                                        f"dataset's {parts[i]}, not documents: give input={dataset} (its "
+                                        f"documents/) instead")
+
+
+def require_documents(records: int, documents: int, *, input: str, step: str,
+                      reasons: Mapping[str, int] | None = None, report: str | None = None) -> None:
+    """Raise :class:`NoDocumentsError` when a step read ``records`` records and every one was quarantined
+    (``documents == 0 < records``), so that such a run exits non-zero with one line instead of writing an
+    empty output; ``reasons`` (quarantine reason -> count) and ``report`` (where the step's report is) are
+    named in the message. An input with no records at all passes."""
+    if records == 0 or documents > 0:
+        return
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted((reasons or {}).items(), key=lambda kv: -kv[1])[:3])
+    where = f"; see {report}" if report else ""
+    raise NoDocumentsError(f"{step}: all {records:,} records of input='{input}' were quarantined"
+                           f"{f' ({why})' if why else ''}, so there is no document to work on{where}")

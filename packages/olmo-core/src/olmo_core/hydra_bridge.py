@@ -165,8 +165,20 @@ def parse_overrides(overrides: Sequence[str]) -> list[Override]:
         try:
             parsed.extend(parser.parse_overrides([text]))
         except OverrideParseException as exc:
-            raise UsageError(f"cannot parse override '{text}': {str(exc).splitlines()[0]}") from exc
+            raise UsageError(f"cannot parse override '{text}': {_quoting_hint(text) or str(exc).splitlines()[0]}") \
+                from exc
     return parsed
+
+
+def _quoting_hint(text: str) -> str:
+    """How to quote the value of ``key=value`` that Hydra's grammar cannot read bare (``exclude=x < 0.5``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not value.strip() or value.lstrip()[0] in "'\"[{":
+        return ""
+    quote = "'" if "'" not in value else '"'
+    outer = '"' if quote == "'" else "'"
+    return (f"a value with spaces or symbols must be quoted, as in {outer}{key}={quote}{value}{quote}{outer} "
+            f"(a list: {outer}{key}=[{quote}{value}{quote}]{outer})")
 
 
 def _values(override: Override) -> list[Any]:

@@ -12,6 +12,7 @@ keys that are not identifiers. Two names are the document's own: ``source`` (its
 from __future__ import annotations
 
 import ast
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,19 @@ _ALLOWED = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, a
 _FUNCTIONS = ("count", "total", "highest", "covered", "attr")
 DOCUMENT_NAMES = ("source", "length")
 """Names that stand for the document itself rather than an attribute."""
+
+
+def _closest(key: str, known: set[str]) -> str:
+    """`` (did you mean ...?)`` with the closest keys, or the few closest by name, and how many there are."""
+    if not known:
+        return "; there are no attribute keys (tag the documents first)"
+    if len(known) <= 5:
+        return f"{did_you_mean(key, known)}; available: {', '.join(sorted(known))}"
+    suggestion = did_you_mean(key, known)
+    if suggestion:
+        return f"{suggestion}; {len(known)} attribute keys in all"
+    nearest = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.0)
+    return f"; the closest of its {len(known)} attribute keys: {', '.join(nearest)}"
 
 
 def _first(spans: list[list[Any]]) -> Any:
@@ -45,9 +59,12 @@ class Expression:
     _code: Any
 
     @classmethod
-    def parse(cls, text: str, known: Iterable[str]) -> Expression:
-        """Parse ``text``; every attribute key it names must be in ``known``."""
-        known = set(known)
+    def parse(cls, text: str, known: Iterable[str] | None) -> Expression:
+        """Parse ``text``; every attribute key it names must be in ``known`` (``None``: not checked, to learn
+        which keys an expression needs). Raises :class:`ConfigError`, quoting the expression, when it does not
+        parse, uses what is not allowed or names an unknown key (with the closest known keys)."""
+        if not isinstance(text, str):
+            raise ConfigError(f"filter expression {text!r} is a {type(text).__name__}, not a string")
         try:
             tree = ast.parse(text.strip(), mode="eval")
         except SyntaxError as exc:
@@ -67,10 +84,9 @@ class Expression:
             elif isinstance(node, ast.Name) and node.id not in _FUNCTIONS and node.id not in DOCUMENT_NAMES:
                 keys.add(node.id)
         for key in sorted(keys):
-            if key not in known:
-                listing = ", ".join(sorted(known)) or "none (tag the documents first)"
+            if known is not None and key not in known:
                 raise ConfigError(f"filter expression {text!r} names attribute '{key}', which the attribute files "
-                                  f"do not have{did_you_mean(key, known)}; available: {listing}")
+                                  f"do not have{_closest(key, set(known))}")
         rewritten = _Rewriter().visit(tree)
         ast.fix_missing_locations(rewritten)
         return cls(text, frozenset(keys), compile(rewritten, f"<filter {text}>", "eval"))

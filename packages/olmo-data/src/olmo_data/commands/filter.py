@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import fsspec
 
 from olmo_core.artifacts import Dataset
-from olmo_core.documents import Document, Quarantined, read_documents
+from olmo_core.documents import Document, NoDocumentsError, Quarantined, read_documents, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -31,14 +31,16 @@ class FilterConfig:
     """Options of the ``filter`` job (``olmo data filter``)."""
 
     attributes: list[str] = field(default_factory=list)
-    """Attribute directories to read (names under ``attributes/``); default: all of them."""
-    exclude: list[str] = field(default_factory=list)
-    """Drop a document when any of these expressions is true; the expression is the reason reported."""
-    include: list[str] = field(default_factory=list)
-    """Drop a document unless all of these expressions are true."""
-    replace: list[str] = field(default_factory=list)
+    """Attribute directories to read (names under ``attributes/``); default: those that hold the keys the
+    expressions name."""
+    exclude: Any = field(default_factory=list)
+    """Drop a document when any of these expressions is true; the expression is the reason reported (a list of
+    expressions, or one)."""
+    include: Any = field(default_factory=list)
+    """Drop a document unless all of these expressions are true (a list of expressions, or one)."""
+    replace: Any = field(default_factory=list)
     """Span replacements, ``"<attribute key> => <text>"``: every span of the key scoring at least
-    ``min_score`` is replaced by the text (``=> `` with nothing after it removes the span)."""
+    ``min_score`` is replaced by the text (``=> `` with nothing after it removes the span); a list, or one."""
     min_score: float = 0.5
     """Spans scoring below this are not replaced."""
     keep_dropped: bool = True
@@ -48,6 +50,22 @@ class FilterConfig:
     shard: str | None = None
     """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
 
+    def __post_init__(self) -> None:
+        for key in ("exclude", "include", "replace"):
+            setattr(self, key, _expression_list(key, getattr(self, key)))
+
+
+def _expression_list(key: str, value: Any) -> list[str]:
+    """``value`` as a list of expressions: one string is a list of one; anything but strings is refused."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"{key}={value!r} must be a list of expressions (strings), for example "
+                      f"{key}=\"['length < 100']\"")
+
 
 def _attribute_rows(url: str) -> Iterator[dict[str, Any]]:
     with fsspec.open(url, "rt", compression="infer", encoding="utf-8") as f:
@@ -56,28 +74,75 @@ def _attribute_rows(url: str) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _known_keys(layout: Layout, names: list[str]) -> set[str]:
+def _keys_of(layout: Layout, name: str) -> set[str]:
+    """The attribute keys of ``attributes/<name>/``: those of the first row of each of its files."""
     keys: set[str] = set()
-    for name in names:
-        for file in layout.files:
-            if not exists(layout.attributes(name, file)):  # another shard's, not written yet
-                continue
-            for row in _attribute_rows(layout.attributes(name, file)):
-                keys.update(row["attributes"])
-                break
+    for file in layout.files:
+        if not exists(layout.attributes(name, file)):  # another shard's, not written yet
+            continue
+        for row in _attribute_rows(layout.attributes(name, file)):
+            keys.update(row["attributes"])
+            break
     return keys
+
+
+def _replacement_key(text: str) -> str:
+    key, sep, _ = text.partition("=>")
+    if not sep:
+        raise ConfigError(f"replace entry {text!r} must look like '<attribute key> => <replacement>'")
+    return key.strip()
 
 
 def _parse_replacements(texts: list[str], known: set[str]) -> list[tuple[str, str]]:
     out = []
     for text in texts:
-        key, sep, replacement = text.partition("=>")
-        if not sep:
-            raise ConfigError(f"replace entry {text!r} must look like '<attribute key> => <replacement>'")
-        key = key.strip()
+        key = _replacement_key(text)
         Expression.parse(f"attr({key!r})", known)
-        out.append((key, replacement.strip()))
+        out.append((key, text.partition("=>")[2].strip()))
     return out
+
+
+def _needed_keys(config: FilterConfig) -> set[str]:
+    """The attribute keys that the expressions and replacements name."""
+    keys: set[str] = set()
+    for text in [*config.exclude, *config.include]:
+        keys |= Expression.parse(text, None).keys
+    return keys | {_replacement_key(text) for text in config.replace}
+
+
+def _choose_attributes(config: FilterConfig, layout: Layout) -> tuple[list[str], set[str]]:
+    """The attribute folders to read and the keys they hold: ``config.attributes``, or else only the folders
+    that hold a key the expressions name (a key ``<experiment>__<tagger>__<name>`` is looked for first in
+    ``attributes/<tagger>/``, then in every folder)."""
+    available = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in glob(f"{layout.root}/attributes/*"))
+    for name in config.attributes:
+        if name not in available:
+            raise ConfigError(f"no attributes '{name}' under {layout.root}/attributes (available: "
+                              f"{', '.join(available) or 'none: run olmo data tag first'})")
+    if config.attributes:
+        keys = {name: _keys_of(layout, name) for name in config.attributes}
+        return list(config.attributes), set().union(*keys.values())
+    needed = _needed_keys(config)
+    keys = {}
+    for key in needed:
+        parts = key.split("__")
+        if len(parts) >= 3 and parts[1] in available and parts[1] not in keys:
+            keys[parts[1]] = _keys_of(layout, parts[1])
+    if not needed <= set().union(*keys.values()):
+        keys.update({name: _keys_of(layout, name) for name in available if name not in keys})
+    names = [name for name in available if name in keys and keys[name] & needed]
+    return names, set().union(*keys.values())
+
+
+def _check_attribute_files(layout: Layout, names: list[str], files: list[str]) -> None:
+    """Refuse, before anything is written, when a needed attribute file is missing."""
+    for name in names:
+        missing = [file for file in files if not exists(layout.attributes(name, file))]
+        if missing:
+            first = ", ".join(layout.relative(f) for f in missing[:3]) + (", ..." if len(missing) > 3 else "")
+            raise ConfigError(f"{layout.root}/attributes/{name} has no attribute file for {len(missing)} of "
+                              f"{len(files)} document files ({first}): tag them first (olmo data tag "
+                              f"input={layout.root} taggers=[{name}]) or leave '{name}' out of the expressions")
 
 
 def replace_spans(text: str, spans: list[tuple[int, int, str]]) -> str:
@@ -97,12 +162,14 @@ class FileResult:
 
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
+    quarantined: Counter[str] = field(default_factory=Counter)
     replaced: Counter[str] = field(default_factory=Counter)
     per_source: dict[str, Counter[str]] = field(default_factory=dict)
 
     def add(self, other: FileResult) -> None:
         self.counts.update(other.counts)
         self.reasons.update(other.reasons)
+        self.quarantined.update(other.quarantined)
         self.replaced.update(other.replaced)
         for source, counts in other.per_source.items():
             self.per_source.setdefault(source, Counter()).update(counts)
@@ -140,6 +207,7 @@ def _filter_file(file: str, plan: _Plan) -> FileResult:
             if isinstance(item, Quarantined):
                 quarantined.append(item)
                 result.counts["quarantined"] += 1
+                result.quarantined[item.reason.split(" (")[0]] += 1
                 continue
             attributes = _join(item, rows, file)
             source = result.per_source.setdefault(item.source or "(none)", Counter())
@@ -165,37 +233,54 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
     """Filter the tagged dataset ``input`` into the dataset ``output`` (``documents/`` kept, ``dropped/``,
     ``quarantine/``, ``reports/``): drop documents by expressions over attributes, mask spans, count everything.
 
-    Every document read ends up kept, dropped (with the expression that dropped it) or quarantined (with file,
-    line and reason), and the report checks that the three add up to the documents read. Files are filtered
-    in parallel with ``workers``; the output does not depend on it.
+    Only the attribute folders that hold the keys the expressions name are read (or ``config.attributes``),
+    and every attribute file they need is checked to exist before anything is written. Every document read
+    ends up kept, dropped (with the expression that dropped it) or quarantined (with file, line and reason),
+    and the report checks that the three add up to the documents read. A run that fails part-way, or finds
+    every record quarantined, still writes its report, with ``complete: false``, the error and the files
+    done, and raises. Files are filtered in parallel with ``workers``; the output does not depend on it.
     """
     layout = find_layout(input, None)
-    available = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in glob(f"{layout.root}/attributes/*"))
-    names = config.attributes or available
-    for name in names:
-        if name not in available:
-            raise ConfigError(f"no attributes '{name}' under {layout.root}/attributes (available: "
-                              f"{', '.join(available) or 'none: run olmo data tag first'})")
-    known = _known_keys(layout, names)
+    names, known = _choose_attributes(config, layout)
     for text in [*config.exclude, *config.include]:
         Expression.parse(text, known)
     _parse_replacements(config.replace, known)
     plan = _Plan(layout, Layout(layout.files, output.rstrip("/"), layout.documents_root), tuple(names),
                  frozenset(known), config)
     files = [file for _, file in select_shard(layout.files, config.shard)]
+    _check_attribute_files(layout, names, files)
     total = FileResult()
-    with Progress("filtering", total=len(files), unit="files") as progress:
-        for result in map_shards(functools.partial(_filter_file, plan=plan), files, workers=config.workers):
-            total.add(result)
-            progress.advance(postfix=f"{total.counts['read']} records")
-    counts = total.counts
-    if counts["read"] != counts["kept"] + counts["dropped"] + counts["quarantined"]:
-        raise AssertionError(f"filter lost documents: {dict(counts)}")
-    report = {"command": "data filter", "shard": config.shard, "input": layout.root, "output": plan.out.root, "records": counts["read"],
-              "kept": counts["kept"], "dropped": counts["dropped"], "quarantined": counts["quarantined"],
-              "dropped_by": dict(total.reasons.most_common()), "spans_replaced": dict(total.replaced),
-              "per_source": {s: dict(c) for s, c in sorted(total.per_source.items())}}
-    write_text(plan.out.report(report_name("filter", config.shard)), json.dumps(report, indent=2) + "\n")
+    done: list[str] = []
+    report_path = plan.out.report(report_name("filter", config.shard))
+
+    def summary(error: str | None) -> dict[str, Any]:
+        counts = total.counts
+        return {"command": "data filter", "shard": config.shard, "input": layout.root, "output": plan.out.root,
+                "attributes": names, "files": len(files), "files_done": len(done), "complete": error is None,
+                **({"error": error, "documents_written_for": [layout.jsonl(f) for f in done]} if error else {}),
+                "records": counts["read"], "kept": counts["kept"], "dropped": counts["dropped"],
+                "quarantined": counts["quarantined"], "dropped_by": dict(total.reasons.most_common()),
+                "spans_replaced": dict(total.replaced),
+                "per_source": {s: dict(c) for s, c in sorted(total.per_source.items())}}
+
+    try:
+        with Progress("filtering", total=len(files), unit="files") as progress:
+            for file, result in zip(files, map_shards(functools.partial(_filter_file, plan=plan), files,
+                                                      workers=config.workers)):
+                total.add(result)
+                done.append(file)
+                progress.advance(postfix=f"{total.counts['read']} records")
+        counts = total.counts
+        if counts["read"] != counts["kept"] + counts["dropped"] + counts["quarantined"]:
+            raise AssertionError(f"filter lost documents: {dict(counts)}")
+        require_documents(counts["read"], counts["read"] - counts["quarantined"], input=input,
+                          step="olmo data filter", reasons=total.quarantined, report=report_path)
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, NoDocumentsError) else f"{type(exc).__name__}: {exc}"
+        write_text(report_path, json.dumps(summary(message), indent=2) + "\n")
+        raise
+    report = summary(None)
+    write_text(report_path, json.dumps(report, indent=2) + "\n")
     _print_report(report)
     return report
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
 from olmo_core.config import components
-from olmo_core.documents import Quarantined, read_documents
+from olmo_core.documents import NoDocumentsError, Quarantined, read_documents, require_documents
 from olmo_core.errors import ConfigError, PluginError
 from olmo_core.io import open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -81,12 +81,15 @@ def _tag_file(file: str, *, layout: Layout, taggers: dict[str, Any], experiment:
     return result
 
 
-def tag(config: TagConfig, layout: Layout) -> dict[str, Any]:
+def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str, Any]:
     """Tag the documents of ``layout``: write each tagger's attributes under its root, aligned row by row.
 
-    Reads Dolma JSON lines (plain, .gz, .zst) from any fsspec path, one file per worker process at a time.
-    Lines that are not valid documents are quarantined with their file, line and reason, never dropped
-    silently; the report counts documents in, tagged and quarantined.
+    Reads Dolma JSON lines (plain, .gz, .zst) and Parquet from any fsspec path, one file per worker process at
+    a time. Lines that are not valid documents are quarantined with their file, line and reason, never dropped
+    silently; the report counts documents in, tagged and quarantined. When every record was quarantined, or a
+    tagger fails part-way, the report is still written (``complete: false`` with the error) and the run fails
+    with one line (:class:`~olmo_core.documents.NoDocumentsError`, or the tagger's error); ``input`` is the
+    path that error names (default: the dataset's root).
     """
     if not config.taggers:
         options = ", ".join(get_host().registry("taggers").options()) or "none installed"
@@ -94,27 +97,43 @@ def tag(config: TagConfig, layout: Layout) -> dict[str, Any]:
     files = [file for _, file in select_shard(layout.files, config.shard)]
     work = functools.partial(_tag_file, layout=layout, taggers=dict(config.taggers), experiment=config.experiment)
     total = FileResult()
-    with Progress("tagging", total=len(files), unit="files") as progress:
-        for result in map_shards(work, files, workers=config.workers):
-            total.records += result.records
-            total.documents += result.documents
-            total.reasons.update(result.reasons)
-            total.seconds.update(result.seconds)
-            progress.advance(postfix=f"{total.documents} documents")
-    report = {
-        "command": "data tag", "files": len(files), "shard": config.shard, "records": total.records, "documents": total.documents,
-        "quarantined": sum(total.reasons.values()), "quarantine_reasons": dict(total.reasons),
-        "taggers": {name: {"attributes": f"{layout.root}/attributes/{name}",
-                           "seconds": round(total.seconds[name], 3),
-                           "docs_per_second": round(total.documents / total.seconds[name], 1)
-                           if total.seconds[name] else None}
-                    for name in config.taggers},
-    }
-    write_text(layout.report(report_name("tag", config.shard)), json.dumps(report, indent=2) + "\n")
+    done = 0
+    report_path = layout.report(report_name("tag", config.shard))
+
+    def summary(error: str | None) -> dict[str, Any]:
+        return {
+            "command": "data tag", "files": len(files), "files_done": done, "shard": config.shard,
+            "complete": error is None, **({"error": error} if error else {}),
+            "records": total.records, "documents": total.documents,
+            "quarantined": sum(total.reasons.values()), "quarantine_reasons": dict(total.reasons),
+            "taggers": {name: {"attributes": f"{layout.root}/attributes/{name}",
+                               "seconds": round(total.seconds[name], 3),
+                               "docs_per_second": round(total.documents / total.seconds[name], 1)
+                               if total.seconds[name] else None}
+                        for name in config.taggers},
+        }
+
+    try:
+        with Progress("tagging", total=len(files), unit="files") as progress:
+            for result in map_shards(work, files, workers=config.workers):
+                total.records += result.records
+                total.documents += result.documents
+                total.reasons.update(result.reasons)
+                total.seconds.update(result.seconds)
+                done += 1
+                progress.advance(postfix=f"{total.documents} documents")
+        require_documents(total.records, total.documents, input=input or layout.root, step="olmo data tag",
+                          reasons=total.reasons, report=report_path)
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, NoDocumentsError) else f"{type(exc).__name__}: {exc}"
+        write_text(report_path, json.dumps(summary(message), indent=2) + "\n")
+        raise
+    report = summary(None)
+    write_text(report_path, json.dumps(report, indent=2) + "\n")
     reasons = f" ({dict(total.reasons)})" if total.reasons else ""
     print(f"tagged {total.documents} documents from {len(files)} files with {', '.join(config.taggers)}; "
           f"quarantined {report['quarantined']}{reasons}")
-    print(f"attributes: {layout.root}/attributes/  report: {layout.report(report_name('tag', config.shard))}")
+    print(f"attributes: {layout.root}/attributes/  report: {report_path}")
     return report
 
 
@@ -134,7 +153,7 @@ class TagJob(Job):
 
     def run(self, config: TagConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         """Tag the input; metrics: the tag report (documents, quarantined, taggers ...)."""
-        report = tag(config, layout_beside(inputs["input"].path, workdir))
+        report = tag(config, layout_beside(inputs["input"].path, workdir), inputs["input"].path)
         return JobResult(outputs={"dataset": inputs["input"]}, metrics=report)
 
     def report(self, result: JobResult) -> Report:

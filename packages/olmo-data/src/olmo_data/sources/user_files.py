@@ -1,8 +1,9 @@
 """Users' own documents as sources: Dolma JSON lines, Parquet, and folders of plain-text files.
 
-Each is configured by ``path`` (a file, a folder or a glob, on any fsspec URL) and ``name`` (the documents'
-``source`` and the output folder; by default the last part of the path). Reading fails with a one-line
-error when the path matches no files.
+Each is configured by ``path`` (a file, a folder or a glob, on any fsspec URL) and ``name`` (the output folder
+and the documents' ``source``, except that Parquet rows keep a ``source`` of their own; by default the last part
+of the path). Reading fails with a one-line error when the path matches no files, and when every record of
+them was rejected.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from fsspec.core import url_to_fs
 
 from olmo_core.config import REQUIRED
-from olmo_core.documents import DOCUMENT_SUFFIXES, Document, Quarantined, read_documents
+from olmo_core.documents import (DOCUMENT_SUFFIXES, Document, DocumentError, Quarantined, decode_metadata,
+                                 read_documents, require_documents)
 from olmo_core.errors import ConfigError
 
 from olmo_data.sources.base import Source, SourceConfig
@@ -32,7 +34,8 @@ class UserSourceConfig(SourceConfig):
     path: str = REQUIRED
     """A file, a folder (searched recursively) or a glob, on any fsspec URL (local, ``s3://``, ``memory://``)."""
     name: str = ""
-    """The source's name: the documents' ``source`` and the output folder (default: the last part of ``path``)."""
+    """The source's name: the output folder and the documents' ``source`` (a Parquet row's own ``source`` is
+    kept); default: the last part of ``path``."""
     held_out: str = "include"
     """Your files are yielded whole by default (``exclude``/``only`` apply the built-in held-out rule)."""
 
@@ -92,6 +95,11 @@ class _UserFiles(Source):
         listing = self.files()
         return {**super().fingerprint(), "files": {relative: self.fs.ukey(p) for p, relative in listing}}
 
+    def require_some(self, yielded: int) -> None:
+        """Fail in one line when the files were read to the end and every record was rejected."""
+        require_documents(yielded + sum(self.rejected.values()), yielded, input=self.config.path,
+                          step=f"source '{self.name}'", reasons=self.rejected)
+
 
 def _name_from(path: str, suffixes: tuple[str, ...]) -> str:
     parts = [p for p in path.split("://")[-1].rstrip("/").split("/") if p and not any(c in p for c in "*?[")]
@@ -112,6 +120,7 @@ class JsonlSource(_UserFiles):
     suffixes = DOCUMENT_SUFFIXES
 
     def read(self) -> Iterator[Document]:
+        yielded = 0
         for path, _ in self.files():
             url = self.fs.unstrip_protocol(path)
             for item in read_documents(url):
@@ -121,7 +130,9 @@ class JsonlSource(_UserFiles):
                 if item.source and item.source != self.name:
                     item.metadata = {**item.metadata, "original_source": item.source}
                 item.source = self.name
+                yielded += 1
                 yield item
+        self.require_some(yielded)
 
 
 def _plain(value: Any) -> Any:
@@ -138,8 +149,8 @@ def _plain(value: Any) -> Any:
 
 class ParquetSource(_UserFiles):
     """Parquet files: the text from ``text_column``, the id from ``id_column`` (else ``<name>-<file>-<row>``),
-    ``added`` and ``created`` columns as such, every other column in ``metadata`` (a ``metadata`` column is merged
-    in)."""
+    a row's own ``source`` kept (else this source's name), ``added`` and ``created`` columns as such, every other
+    column in ``metadata`` (a ``metadata`` column is merged in; JSON text in it is parsed, as Dolma does)."""
 
     kind = "parquet"
     description = "your Parquet files (path=..., text_column=...)"
@@ -149,6 +160,7 @@ class ParquetSource(_UserFiles):
     def read(self) -> Iterator[Document]:
         import pyarrow.parquet as pq
 
+        yielded = 0
         for path, relative in self.files():
             with self.fs.open(path, "rb") as f:
                 parquet = pq.ParquetFile(f)
@@ -165,13 +177,21 @@ class ParquetSource(_UserFiles):
                             self.rejected[f"'{self.config.text_column}' is not a string"] += 1
                             continue
                         doc_id = record.pop(self.config.id_column, None)
-                        extra = _plain(record.pop("metadata", None) or {})
+                        own = record.pop("source", None)
+                        try:
+                            extra = _plain(decode_metadata(record.pop("metadata", None)) or {})
+                        except DocumentError as exc:
+                            self.rejected[str(exc).split(" (")[0]] += 1
+                            continue
                         metadata = extra if isinstance(extra, dict) else {"metadata": extra}
                         times = {k: None if record.get(k) is None else str(_plain(record.pop(k)))
                                  for k in ("added", "created")}
                         metadata.update({k: _plain(v) for k, v in record.items() if v is not None})
+                        yielded += 1
                         yield Document(id=str(doc_id) if doc_id is not None else self.doc_id(f"{relative}-{row}"),
-                                       text=text, source=self.name, metadata=metadata, **times)
+                                       text=text, source=str(own) if own not in (None, "") else self.name,
+                                       metadata=metadata, **times)
+        self.require_some(yielded)
 
 
 class TextFolderSource(_UserFiles):
