@@ -159,3 +159,26 @@ def test_a_component_without_options_is_selectable(register_plugin: Any, olmo_co
     cfg = olmo_compose("data tag", ["input=x", "taggers=[word_counter,language]"])
     assert list(cfg.taggers) == ["word_counter", "language"]
     assert isinstance(olmo_host.registry("taggers").build(cfg.taggers["word_counter"]), WordCounter)
+
+
+def test_unknown_key_of_a_selected_component_lists_that_components_keys(olmo_host: PluginHost) -> None:
+    tag = olmo_host.registry("commands").get("data tag")
+    with pytest.raises(ConfigError) as info:
+        validate_overrides(tag, ["input=x", "taggers=[language]", "taggers.language.langauges=[fr]"])
+    assert str(info.value) == ("unknown config key 'taggers.language.langauges' for `olmo data tag` (did you mean "
+                               "'languages'?); valid keys under 'taggers.language': languages, paragraphs")
+
+
+def test_unknown_key_under_a_nested_selection_is_listed_with_the_selection(fit: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_overrides(fit, ["train/model=mlp-wide", "train.model.dpeth=3"])
+    assert str(info.value) == ("unknown config key 'train.model.dpeth' for `olmo fit` (did you mean 'depth'?); "
+                               "valid keys under 'train.model': depth, width")
+
+
+def test_unknown_component_suggests_names_that_start_with_the_word(olmo_host: PluginHost) -> None:
+    tag = olmo_host.registry("commands").get("data tag")
+    with pytest.raises(UnknownComponentError) as info:
+        validate_overrides(tag, ["input=x", "taggers=[gophr]"])
+    assert str(info.value).startswith("unknown tagger 'gophr' (did you mean 'gopher_quality' or "
+                                      "'gopher_repetition'?); available: ")

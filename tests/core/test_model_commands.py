@@ -72,7 +72,7 @@ def test_export_to_transformers_and_back(tiny_checkpoint: Path, olmo_cli: Any, t
         theirs = hf_model(torch.tensor([ids])).logits
     torch.testing.assert_close(ours[..., : theirs.shape[-1]], theirs, rtol=0, atol=1e-4)
 
-    assert olmo_cli("model", "import-hf", f"input={hf_dir}", f"output={back}").exit_code == 0
+    assert olmo_cli("model", "import-hf", f"checkpoint={hf_dir}", f"output={back}").exit_code == 0
     original = load_checkpoint(tiny_checkpoint).tensors["model"]
     again = load_checkpoint(back).tensors["model"]
     assert original.keys() == again.keys() and all(torch.equal(original[k], again[k]) for k in original)
@@ -160,3 +160,47 @@ def test_a_sharded_checkpoint_exports_like_a_whole_one(tiny_checkpoint: Path, ol
     a, b = load_file(str(tmp_path / "a" / "model.safetensors")), load_file(str(tmp_path / "b" / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert (tmp_path / "b" / "tokenizer.json").read_bytes() == (tmp_path / "a" / "tokenizer.json").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def tiny_hf(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from olmo_core.cli import invoke
+
+    out = tmp_path_factory.mktemp("hf") / "tiny"
+    invoke(["model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={out}"])
+    return out
+
+
+def test_import_refuses_an_existing_output_unless_overwrite(tiny_hf: Path, tiny_checkpoint: Path, olmo_cli: Any,
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    refused = olmo_cli(["model", "import-hf", f"checkpoint={tiny_hf}", f"output={out}"])
+    assert refused.exit_code == 2
+    assert refused.err == (f"error: output={out} already exists: choose another output= or add overwrite=true to "
+                           f"replace it\n")
+    assert (out / "notes.txt").read_text() == "mine"
+    result = olmo_cli(["model", "import-hf", f"checkpoint={tiny_hf}", f"output={out}", "overwrite=true"])
+    assert result.exit_code == 0, result.err
+    assert not (out / "notes.txt").exists()
+    assert _tokenizer_identity(out)["sha256"] == _tokenizer_identity(tiny_checkpoint)["sha256"]
+
+
+def test_import_without_a_tokenizer_json_needs_a_tokenizer(tiny_hf: Path, olmo_cli: Any, tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for file in tiny_hf.iterdir():
+        if not file.name.startswith(("tokenizer", "special_tokens")):
+            (bare / file.name).write_bytes(file.read_bytes())
+    refused = olmo_cli(["model", "import-hf", f"checkpoint={bare}", f"output={tmp_path / 'out'}"])
+    assert refused.exit_code == 2 and not (tmp_path / "out").exists()
+    assert refused.err == (f"error: {bare} has no tokenizer.json: name the model's tokenizer with tokenizer=<name or "
+                           f"path to a tokenizer.json> (olmo-v1.5 for AllenAI's OLMo-1 models)\n")
+    result = olmo_cli(["model", "import-hf", f"checkpoint={bare}", f"output={tmp_path / 'out'}", "tokenizer=olmo-v1.5"])
+    assert result.exit_code == 0, result.err
+    assert _tokenizer_identity(tmp_path / "out")["name"] == "olmo-v1.5"
+
+
+def _tokenizer_identity(checkpoint: Path) -> dict[str, Any]:
+    return load_checkpoint(checkpoint, groups=()).documents["tokenizer_identity"]  # type: ignore[no-any-return]

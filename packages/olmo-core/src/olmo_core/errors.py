@@ -8,6 +8,7 @@ traceback instead. Plugins raise these for problems their users should see.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 __all__ = [
@@ -24,16 +25,27 @@ __all__ = [
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return `` (did you mean 'x'?)`` naming the closest of ``choices`` to ``word`` (and any about as close),
-    or ``""`` when none is close."""
-    scored = []
-    for choice in sorted(set(choices)):
-        matcher = difflib.SequenceMatcher(None, word, choice)
-        scored.append((matcher.ratio(), choice))
+    or ``""`` when none is close.
+
+    A choice is compared whole and by its parts (``gopher_quality`` also as ``gopher`` and ``quality``), so
+    that ``gophr`` suggests both ``gopher_*`` names and ``min`` suggests ``min_words``.
+    """
+    scored = [(_closeness(word, choice), choice) for choice in sorted(set(choices))]
     best = max((score for score, _ in scored), default=0.0)
     if best < 0.6:
         return ""
-    close = [choice for score, choice in sorted(scored, reverse=True) if score >= best - 0.02][:3]
+    close = [choice for score, choice in sorted(scored, key=lambda s: (-s[0], s[1])) if score >= best - 0.02][:3]
     return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
+
+
+def _closeness(word: str, choice: str) -> float:
+    """How alike ``word`` is to ``choice`` or, a little less, to one of its parts of three or more characters."""
+    score = difflib.SequenceMatcher(None, word, choice).ratio()
+    parts = [part for part in re.split(r"[_\-.]", choice) if len(part) >= 3 and part != choice]
+    if len(word) >= 3:
+        for part in parts:
+            score = max(score, difflib.SequenceMatcher(None, word, part).ratio() - 0.05)
+    return score
 
 
 class OlmoError(Exception):

@@ -352,13 +352,15 @@ def _named(value: Any) -> bool:
 
 
 def _explain(command: Component, overrides: list[str], exc: Exception, host: PluginHost | None) -> Exception:
+    """The one-line :class:`ConfigError` for a failed composition: an unknown key names the valid keys at its
+    place in the config as the user's selections compose it, with the closest one suggested."""
     cause = exc.__cause__
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     match = re.search(r"Could not (?:override|append to|delete from) '([^']+)'", str(exc))
     if match:
         key = match.group(1)
         parent, _, leaf = key.rpartition(".")
-        siblings = _keys_at(command, parent, host)
+        siblings = _keys_at(command, parent, host, overrides)
         where = f" under '{parent}'" if parent else ""
         listing = ", ".join(siblings) if siblings else "none"
         return ConfigError(f"unknown config key '{key}' for `olmo {command.name}`{did_you_mean(leaf, siblings)}; "
@@ -374,11 +376,17 @@ def _explain(command: Component, overrides: list[str], exc: Exception, host: Plu
     return ConfigError(f"cannot compose the config of `olmo {command.name}`: {first}")
 
 
-def _keys_at(command: Component, parent: str, host: PluginHost | None) -> list[str]:
-    try:
-        with initialize(version_base=VERSION_BASE, config_path=None):
-            cfg = compose(config_name(command))
-    except (HydraException, OmegaConfBaseException):
-        return []
-    node = OmegaConf.select(cfg, parent) if parent else cfg
-    return sorted(str(k) for k in node.keys()) if isinstance(node, DictConfig) else []
+def _keys_at(command: Component, parent: str, host: PluginHost | None, overrides: Sequence[str] = ()) -> list[str]:
+    """The keys a user may set under ``parent`` (``_name_`` left out), in the config composed with the
+    selections among ``overrides`` (components and presets, which shape the config; plain values left out),
+    or with the defaults alone when those do not compose."""
+    selections = [text for text in overrides if "/" in text.partition("=")[0]]
+    for attempt in ([selections] if selections else []) + [[]]:
+        try:
+            with initialize(version_base=VERSION_BASE, config_path=None):
+                cfg = compose(config_name(command), overrides=attempt)
+        except (HydraException, OmegaConfBaseException):
+            continue
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        return sorted(str(k) for k in node.keys() if k != NAME_KEY) if isinstance(node, DictConfig) else []
+    return []

@@ -157,23 +157,37 @@ def write_hf_tokenizer(tokenizer: Tokenizer, directory: Path, *, max_length: int
 class ImportConfig:
     """Options of ``olmo model import-hf``."""
 
-    input: str = REQUIRED
-    """A transformers OlmoForCausalLM or Olmo2ForCausalLM directory."""
+    checkpoint: str = REQUIRED
+    """A transformers OlmoForCausalLM or Olmo2ForCausalLM directory, with its tokenizer.json."""
     output: str = REQUIRED
     """The olmo checkpoint directory to write."""
+    tokenizer: str | None = None
+    """The tokenizer to save with the model, when it is not the directory's tokenizer.json: a registered name
+    (``olmo-v1.5``) or a path to a tokenizer.json."""
+    overwrite: bool = False
+    """Replace an existing output; without it, an existing output is refused."""
 
 
 def import_hf_command(config: ImportConfig) -> Path:
-    """Convert a transformers OLMo or OLMo-2 directory (and its tokenizer.json) into an olmo checkpoint."""
+    """Convert a transformers OLMo or OLMo-2 directory and its tokenizer into an olmo checkpoint."""
     from olmo_core.model_io import save_model
     from olmo_core.nn.hf import load_hf
 
-    model = load_hf(config.input)
-    source = Path(config.input)
+    source, out = Path(config.checkpoint), Path(config.output)
+    if not (source / "config.json").is_file():
+        raise ConfigError(f"checkpoint={source} is not a transformers model directory (it has no config.json)")
+    if out.exists() and not config.overwrite and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"output={out} already exists: choose another output= or add overwrite=true to replace it")
+    tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else read_hf_tokenizer(source)
+    if tokenizer is None:
+        raise ConfigError(f"{source} has no tokenizer.json: name the model's tokenizer with tokenizer=<name or path "
+                          f"to a tokenizer.json> (olmo-v1.5 for AllenAI's OLMo-1 models)")
+    model = load_hf(source)
+    check_tokenizer_fits(tokenizer, vocab_size=model.config.vocab_size, where=str(source),
+                         hint="name the model's own tokenizer with tokenizer=...")
     node = {NAME_KEY: "olmo", **dataclasses.asdict(model.config)}
-    path = save_model(config.output, model, node, tokenizer=read_hf_tokenizer(source),
-                      trainer={"step": 0, "imported_from": str(source)})
-    print(f"imported {source} into {path}")
+    path = save_model(out, model, node, tokenizer=tokenizer, trainer={"step": 0, "imported_from": str(source)})
+    print(f"imported {source} into {path} with tokenizer {tokenizer.name}")
     return path
 
 
