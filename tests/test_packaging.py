@@ -93,3 +93,15 @@ def test_readmes_render_outside_the_repository(name: str) -> None:
     targets = re.findall(r"\]\(([^)]*)\)", readme) + re.findall(r"""(?:src|href)=["']([^"']*)""", readme)
     assert [t for t in targets if not t.startswith(("https://", "#"))] == []
     assert f"# {name}" in readme and "uv pip install ./packages/" in readme
+
+
+def test_floors_that_were_found_too_low() -> None:
+    import importlib.metadata
+
+    # torch 2.8's HuggingFaceStorageWriter has no save_distributed, which sharded checkpoints pass (read, not
+    # imported: importing torch.distributed.checkpoint takes seconds)
+    writer = importlib.metadata.distribution("torch").locate_file("torch/distributed/checkpoint/hf_storage.py")
+    assert "save_distributed: bool" in Path(str(writer)).read_text()
+    assert Version("2.8.0") not in requirements("olmo-core", "torch")["torch"].specifier
+    # tensorboard 2.16.0 requires tf-keras-nightly, and so TensorFlow nightlies
+    assert Version("2.16.0") not in requirements("olmo-train", "tensorboard")["tensorboard"].specifier
