@@ -46,21 +46,27 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, str]:
 
 def load_eval_model(path: str | Path, *, tokenizer: str | None = None, device: str = "cpu") -> EvalModel:
     """The model at ``path`` in eval mode on ``device``, with ``tokenizer`` (a registered name or a path)
-    or else the one saved beside the model."""
+    or else the one saved beside the model. The tokenizer is settled before any weights are loaded, so a
+    model directory without one fails at once."""
     directory, kind = resolve_checkpoint(path)
+    if tokenizer:
+        chosen = load_tokenizer(tokenizer)
+    else:
+        from olmo_core.model_io import saved_tokenizer
+
+        chosen = saved_tokenizer(directory) if kind == "olmo" else read_hf_tokenizer(directory)
+        if chosen is None:
+            raise ConfigError(f"{directory} has no tokenizer.json: pass tokenizer=<name or path>")
     step = None
     if kind == "olmo":
         from olmo_core.model_io import load_model
 
         loaded = load_model(directory, device=device)
-        model, saved, step = loaded.model, loaded.tokenizer, loaded.trainer.get("step")
+        model, step = loaded.model, loaded.trainer.get("step")
     else:
         from olmo_core.nn.hf import load_hf
 
-        model, saved = load_hf(directory).to(device), read_hf_tokenizer(directory)
-    chosen = load_tokenizer(tokenizer) if tokenizer else saved
-    if chosen is None:
-        raise ConfigError(f"{directory} has no tokenizer.json: pass tokenizer=<name or path>")
+        model = load_hf(directory).to(device)
     vocab = getattr(getattr(model, "config", None), "vocab_size", None)
     check_tokenizer_fits(chosen, where=str(directory), vocab_size=vocab,
                          hint="the model was not trained with this tokenizer (pass tokenizer=<the model's tokenizer>)")
