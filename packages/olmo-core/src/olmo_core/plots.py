@@ -75,7 +75,8 @@ def line_plot(path: str | Path, series: Mapping[str, tuple[Sequence[float], Sequ
 
 def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mapping[str, float]], *, title: str,
              ylabel: str, horizontal: bool = False) -> Path:
-    """Bars per category; with nested mappings (``{group: {category: value}}``), grouped bars per category."""
+    """Bars per category; with nested mappings (``{group: {category: value}}``), grouped bars per category
+    and a legend of the groups outside the axes, on the right."""
     plt = _pyplot()
     groups = values if values and isinstance(next(iter(values.values())), Mapping) else {"": values}
     categories = list(dict.fromkeys(c for g in groups.values() for c in g))  # type: ignore[union-attr]
@@ -93,8 +94,8 @@ def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mappin
     else:
         ax.set_xticks(range(len(categories)), categories, rotation=30, ha="right")
         ax.set(title=title, ylabel=ylabel)
-    if len(groups) > 1:
-        ax.legend(frameon=False)
+    if len(groups) > 1:  # outside the axes, on the right, where it cannot cover a bar
+        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.grid(alpha=0.3, axis="x" if horizontal else "y")
     return _save(fig, path)
 
