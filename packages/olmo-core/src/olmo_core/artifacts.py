@@ -15,7 +15,9 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from olmo_core.checkpoint import MANIFEST
 from olmo_core.errors import ConfigError
+from olmo_core.io import exists
 
 __all__ = ["ARTIFACT_TYPES", "Artifact", "Checkpoint", "Dataset", "EvalResults", "JobRecord", "TokenArrays",
            "artifact_from_json"]
@@ -29,14 +31,24 @@ class Artifact:
     """Something a job wrote or reads, named by its path."""
 
     kind: ClassVar[str] = "artifact"
+    markers: ClassVar[tuple[str, ...]] = ()
+    """Files in the directory of which any marks it complete (none: the path's existence does)."""
     path: str
     """Where it lives: a local path or any fsspec URL."""
 
     def is_complete(self) -> bool:
         """Whether what the artifact names exists whole (not being written, not left by a failed job)."""
-        from olmo_core.io import exists
+        if exists(posixpath.join(self.path, INCOMPLETE)):
+            return False
+        try:
+            return bool(self._contents())
+        except (ConfigError, OSError):
+            return False
 
-        return exists(self.path) and not exists(posixpath.join(self.path, INCOMPLETE))
+    def _contents(self) -> Any:
+        if not self.markers:
+            return exists(self.path)
+        return any(exists(posixpath.join(self.path, marker)) for marker in self.markers)
 
     def to_json(self) -> dict[str, Any]:
         """The artifact as JSON-able data that :func:`artifact_from_json` reads back."""
@@ -53,16 +65,10 @@ class Dataset(Artifact):
 
     kind: ClassVar[str] = "dataset"
 
-    def is_complete(self) -> bool:
+    def _contents(self) -> Any:
         from olmo_core.documents import document_files
-        from olmo_core.io import exists
 
-        if exists(posixpath.join(self.path, INCOMPLETE)):
-            return False
-        try:
-            return bool(document_files(self.path))
-        except (ConfigError, OSError):
-            return False
+        return document_files(self.path)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,15 +82,10 @@ class TokenArrays(Artifact):
     """The entropy of the tokens' frequencies, when known: the loss of a model that knows only them, the
     baseline a trained model's loss is read against."""
 
-    def is_complete(self) -> bool:
+    def _contents(self) -> Any:
         from olmo_core.token_arrays import part_names
 
-        if not super().is_complete():
-            return False
-        try:
-            return bool(part_names(self.path))
-        except (ConfigError, OSError):
-            return False
+        return part_names(self.path)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,14 +93,9 @@ class Checkpoint(Artifact):
     """A checkpoint step directory (model and optimizer state, tokenizer, config and a manifest of hashes)."""
 
     kind: ClassVar[str] = "checkpoint"
+    markers: ClassVar[tuple[str, ...]] = (MANIFEST, "config.json")
     step: int | None = None
     """The optimizer step it was saved at, when known."""
-
-    def is_complete(self) -> bool:
-        from olmo_core.checkpoint import MANIFEST
-        from olmo_core.io import exists
-
-        return exists(posixpath.join(self.path, MANIFEST)) or exists(posixpath.join(self.path, "config.json"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,11 +103,7 @@ class EvalResults(Artifact):
     """An evaluation's output directory: ``results.json``, per-example ``samples.jsonl``, ``results.md``."""
 
     kind: ClassVar[str] = "eval_results"
-
-    def is_complete(self) -> bool:
-        from olmo_core.io import exists
-
-        return super().is_complete() and exists(posixpath.join(self.path, "results.json"))
+    markers: ClassVar[tuple[str, ...]] = ("results.json",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,11 +112,7 @@ class JobRecord(Artifact):
     pipeline stage leaves one, so that a job such as the run's report can read what the others did."""
 
     kind: ClassVar[str] = "job_record"
-
-    def is_complete(self) -> bool:
-        from olmo_core.io import exists
-
-        return super().is_complete() and exists(posixpath.join(self.path, "result.json"))
+    markers: ClassVar[tuple[str, ...]] = ("result.json",)
 
 
 ARTIFACT_TYPES: dict[str, type[Artifact]] = {t.kind: t for t in (Dataset, TokenArrays, Checkpoint, EvalResults,
