@@ -34,11 +34,29 @@ def test_values(text: str, value: object) -> None:
     ("(lambda: 1)()", "functions are count"),
     ("[x for x in p__p__EMAIL]", "uses ListComp"),
     ("g__g__word_count <", "cannot parse filter expression"),
+    # bounded cost (issue 22): no string formatting or repetition, no unbounded literals, no crash on odd calls
+    ("'%0999999999d' % 1 == source", "does arithmetic on what is not a number"),
+    ("length % 2 == 0", "uses Mod, which is not allowed"),
+    ("'a'*99999999999 == source", "does arithmetic on what is not a number"),
+    ("[0] * 99999999999 == source", "does arithmetic on what is not a number"),
+    ("count(1+1) > 0", "calls a function wrongly: functions are count"),
+    ("attr(3) > 0", "calls a function wrongly"),
+    ("b'x' == source", "uses the literal b'x', which is not allowed"),
+    ("length > " + "9" * 1000, "has 1009 characters, more than 1000"),
 ])
 def test_refused(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         Expression.parse(text, KEYS)
     assert message in str(info.value)
+    assert repr(text[:60]) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["source * 99999999999 == 'a'", "attr('lang-x__top') + 1 > 0", "-source == 0"])
+def test_arithmetic_on_a_string_value_fails_per_document_in_one_line(text: str) -> None:
+    expression = Expression.parse(text, KEYS)
+    with pytest.raises(ConfigError) as info:
+        expression.evaluate(ATTRIBUTES, 100, "wikipedia")
+    assert str(info.value).startswith(f"filter expression {text!r} fails on a document: ")
 
 
 def test_an_unknown_key_among_many_names_the_closest_few_and_the_count() -> None:
