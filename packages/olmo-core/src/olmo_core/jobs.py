@@ -110,6 +110,8 @@ class Job:
     """Input slots by name; on the command line each is a key (``input=<path>``)."""
     outputs: ClassVar[Mapping[str, Slot]] = {}
     """Output slots by name."""
+    run_level: ClassVar[bool] = False
+    """A pipeline runs the job in the run directory itself, every time, never reusing it (the report)."""
 
     def default_workdir(self, config: Any, inputs: Mapping[str, Any]) -> str | None:
         """Where the command writes when the user gives no ``output=`` (``None``: ``output=`` is required).

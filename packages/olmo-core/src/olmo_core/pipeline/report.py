@@ -60,7 +60,6 @@ class ReportJob(Job):
 
     command = ""
     inputs: ClassVar[dict[str, Slot]] = {"records": Slot(JobRecord, many=True, help="the jobs to report on")}
-    always_run = True
     run_level = True
 
     def run(self, config: ReportConfig, inputs: dict[str, Any], workdir: str) -> JobResult:

@@ -121,12 +121,16 @@ def _fingerprint(previous: str, name: str, config: Any, inputs: Mapping[str, Any
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _fingerprint_in(path: Path) -> str | None:
+    return json.loads(path.read_text()).get("fingerprint") if path.is_file() else None
+
+
 def run_stages(run_dir: Path, stages: list[PlannedStage], *, restart: bool = False) -> list[dict[str, Any]]:
     """Run the planned ``stages`` in order under ``run_dir``; return one record per stage.
 
     A stage whose ``done.json`` records the same fingerprint (its config, its inputs and every earlier
     stage's) is not run again and its saved result is reused, unless a stage before it ran in this run or its
-    job sets ``always_run`` (as the report does). A stage that fails or is killed leaves no ``done.json``, so
+    job is ``run_level`` (as the report is). A stage that fails or is killed leaves no ``done.json``, so
     the next run starts there; its directory is kept when its configuration is unchanged (``attempt.json``),
     so that a job that resumes by itself (training from its checkpoints) does.
     """
@@ -135,31 +139,29 @@ def run_stages(run_dir: Path, stages: list[PlannedStage], *, restart: bool = Fal
     previous = ""
     upstream_ran = False
     for index, stage in enumerate(stages):
-        name = stage.name
-        stage_dir = run_dir if getattr(stage.job, "run_level", False) else run_dir / "stages" / f"{index:02d}-{name}"
+        name, run_level = stage.name, stage.job.run_level
+        stage_dir = run_dir if run_level else run_dir / "stages" / f"{index:02d}-{name}"
         inputs = _inputs(stage, results)
         fingerprint = _fingerprint(previous, name, stage.config, inputs)
-        done = stage_dir / DONE if stage_dir != run_dir else run_dir / f"{name}.done.json"
-        saved = json.loads(done.read_text()) if done.is_file() else None
-        reused = read_result(str(stage_dir)) if saved and saved["fingerprint"] == fingerprint else None
-        always = getattr(stage.job, "always_run", False)
-        if reused is not None and not restart and not upstream_ran and not always:
+        done, attempt = stage_dir / DONE, stage_dir / ATTEMPT
+        reused = None
+        if not (restart or upstream_ran or run_level) and _fingerprint_in(done) == fingerprint:
+            reused = read_result(str(stage_dir))
+        if reused is not None:
             log.info("[%d/%d] %s: completed earlier, reusing its result", index + 1, len(stages), name)
             print(f"[{index + 1}/{len(stages)}] {name}: completed earlier, reusing its result", flush=True)
             result, status = reused, "reused"
         else:
-            attempt = stage_dir / ATTEMPT if stage_dir != run_dir else None
-            if attempt is not None:
-                same = attempt.is_file() and json.loads(attempt.read_text()).get("fingerprint") == fingerprint
-                if stage_dir.exists() and not (same and not restart):
+            if not run_level:
+                if stage_dir.exists() and (restart or _fingerprint_in(attempt) != fingerprint):
                     shutil.rmtree(stage_dir)
                 stage_dir.mkdir(parents=True, exist_ok=True)
                 write_text(str(attempt), json.dumps({"fingerprint": fingerprint}) + "\n")
             print(f"[{index + 1}/{len(stages)}] {name} ...", flush=True)
             result = execute(stage.job, stage.config, inputs, str(stage_dir), name=name)
-            status = "ran"
-            upstream_ran = True
-            write_text(str(done), json.dumps({"stage": name, "fingerprint": fingerprint}, indent=2) + "\n")
+            status, upstream_ran = "ran", True
+            if not run_level:
+                write_text(str(done), json.dumps({"stage": name, "fingerprint": fingerprint}, indent=2) + "\n")
             print(f"[{index + 1}/{len(stages)}] {name}: done in {result.seconds:.1f}s", flush=True)
         results[name] = result
         records.append({"stage": name, "status": status, "seconds": result.seconds, "result": result})
