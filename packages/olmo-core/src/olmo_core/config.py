@@ -4,7 +4,9 @@ A component owns a ``@dataclass(kw_only=True)`` config whose fields all have def
 meaning. Commands hold components in fields made by :func:`component` (one, ``model=olmo``) or
 :func:`components` (several, ``taggers=[a,b]``); the Hydra bridge turns those fields into config groups.
 When a config is composed, each selected component's node carries its registry name under ``_name_``, so
-that a resolved config saved with a run is enough to rebuild every component.
+that a resolved config saved with a run is enough to rebuild every component. Sizes, counts and steps are
+declared with :func:`positive` or :func:`non_negative` and checked by :func:`check_bounds` whenever a command's
+config is composed, so that ``micro_batch_size=0`` fails in one line naming its key before anything runs.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Any
 
 from olmo_core.errors import ConfigError, PluginError, did_you_mean
 
-__all__ = ["NAME_KEY", "REQUIRED", "check_config_class", "component", "components", "config_of", "preset",
-           "preset_defaults", "preset_fields", "to_dict"]
+__all__ = ["NAME_KEY", "REQUIRED", "check_bounds", "check_config_class", "component", "components", "config_of",
+           "non_negative", "positive", "preset", "preset_defaults", "preset_fields", "to_dict"]
 
 NAME_KEY = "_name_"
 REQUIRED: Any = "???"
@@ -29,6 +31,45 @@ _DEFAULT = "olmo_default"
 _MANY = "olmo_many"
 _PROVIDERS = "olmo_providers"
 _PRESETS = "olmo_presets"
+_ABOVE = "olmo_above"
+
+
+def positive(default: Any) -> Any:
+    """A config field (a size, a count, a number of steps) whose value must be above 0; ``None`` is allowed
+    where the field's type allows it."""
+    return dataclasses.field(default=default, metadata={_ABOVE: True})
+
+
+def non_negative(default: Any) -> Any:
+    """A config field whose value must be 0 or more (for one where 0 turns something off)."""
+    return dataclasses.field(default=default, metadata={_ABOVE: False})
+
+
+def check_bounds(config: Any, prefix: str = "") -> None:
+    """Check every :func:`positive` and :func:`non_negative` field of ``config`` (a config dataclass instance or
+    an OmegaConf node of one), nested configs included, or raise a :class:`ConfigError` naming its full key."""
+    from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    cls = OmegaConf.get_type(config) if isinstance(config, DictConfig) else type(config)
+    strict = {f.name: f.metadata[_ABOVE] for f in dataclasses.fields(cls) if _ABOVE in f.metadata} \
+        if dataclasses.is_dataclass(cls) else {}
+    if isinstance(config, (DictConfig, Mapping)):
+        keys = list(config)
+    elif dataclasses.is_dataclass(config) and not isinstance(config, type):
+        keys = [f.name for f in dataclasses.fields(config)]
+    else:
+        return
+    for key in keys:
+        try:
+            value = config[key] if isinstance(config, (DictConfig, Mapping)) else getattr(config, key)
+        except OmegaConfBaseException:  # a required value not given yet (???): reported where it is needed
+            continue
+        if key in strict and isinstance(value, (int, float)) and not isinstance(value, bool) and (
+                value < 0 or strict[key] and value == 0):
+            raise ConfigError(f"{prefix}{key}={value} is out of range: it must be "
+                              f"{'above 0' if strict[key] else '0 or more'}")
+        check_bounds(value, f"{prefix}{key}.")
 
 
 def component(kind: str, default: str | None = None, *, help: str = "",

@@ -25,7 +25,7 @@ from hydra.errors import ConfigCompositionException, HydraException, MissingConf
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from olmo_core.config import NAME_KEY, ComponentField, component_fields, preset_defaults, preset_fields
+from olmo_core.config import NAME_KEY, ComponentField, check_bounds, component_fields, preset_defaults, preset_fields
 from olmo_core.errors import ConfigError, UnknownComponentError, UsageError, did_you_mean, install_command
 from olmo_core.kinds import get_kind
 from olmo_core.plugins import PluginHost, get_host
@@ -301,14 +301,17 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
 
 
 def compose_node(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> DictConfig:
-    """Compose ``command``'s config with ``overrides`` into an OmegaConf node (required keys may be ``???``)."""
+    """Compose ``command``'s config with ``overrides`` into an OmegaConf node (required keys may be ``???``),
+    its sizes, counts and steps checked (:func:`~olmo_core.config.check_bounds`)."""
     sync_config_store(host)
     overrides = normalize_overrides(command, overrides, host)
     try:
         with initialize(version_base=VERSION_BASE, config_path=None):
-            return compose(config_name(command), overrides=overrides)
+            cfg = compose(config_name(command), overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise _explain(command, list(overrides), exc, host) from exc
+    check_bounds(cfg)
+    return cfg
 
 
 def compose_command(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> Any:
@@ -328,6 +331,7 @@ def to_command_config(command: Component, cfg: DictConfig) -> Any:
     except OmegaConfBaseException as exc:
         raise ConfigError(f"invalid config for `olmo {command.name}`: {str(exc).splitlines()[0]}") from exc
     _drop_unselected(config)
+    check_bounds(config)
     return config
 
 

@@ -26,14 +26,14 @@ import logging
 import os
 import posixpath
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import INCOMPLETE, Artifact, artifact_from_json
 from olmo_core.errors import ConfigError, PluginError
 
-__all__ = ["Job", "JobResult", "Report", "Slot", "execute", "read_result"]
+__all__ = ["Job", "JobResult", "Report", "Slot", "execute", "markdown_table", "read_result"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,12 @@ class Report:
 
     markdown: str = ""
     figures: list[str] = field(default_factory=list)
+
+
+def markdown_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """The lines of a markdown table: ``header``, its rule, then one line per row (cells as ``str`` writes them)."""
+    lines = ["| " + " | ".join(map(str, row)) + " |" for row in [header, *rows]]
+    return [lines[0], "|" + "---|" * len(header), *lines[1:]]
 
 
 @dataclass(kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from olmo_core.config import component, components
+from olmo_core.config import component, components, non_negative, positive
 
 from olmo_train.callbacks import DEFAULT_CALLBACKS
 from olmo_train.launch import LauncherConfig
@@ -29,21 +29,21 @@ class TrainConfig:
                                 help="what runs around each step: checkpoints, metrics, progress, evaluation ...")
     init_from: str | None = None
     """Start from the weights of this checkpoint (a step directory) instead of a fresh initialization."""
-    seq_len: int = 256
+    seq_len: int = positive(256)
     """Tokens per instance."""
-    global_batch_size: int = 8192
+    global_batch_size: int = positive(8192)
     """Tokens per optimizer step over all ranks (a whole number of instances)."""
-    micro_batch_size: int = 8
+    micro_batch_size: int = positive(8)
     """Instances per forward/backward pass; each rank accumulates its share of the batch over micro-batches."""
-    max_steps: int = 100
+    max_steps: int = positive(100)
     """Optimizer steps to train for."""
-    seed: int = 0
+    seed: int = non_negative(0)
     """Seed of initialization and of the data order."""
-    grad_clip: float | None = 1.0
+    grad_clip: float | None = positive(1.0)
     """Clip the global gradient norm to this (``null``: no clipping)."""
-    z_loss: float = 0.0
+    z_loss: float = non_negative(0.0)
     """Z-loss multiplier (OLMo-2: 1e-5)."""
     doc_masking: bool = False
     """Keep attention within documents."""
-    threads: int | None = None
+    threads: int | None = positive(None)
     """CPU threads for torch (default: torch's choice)."""

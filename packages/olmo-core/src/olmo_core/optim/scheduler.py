@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from olmo_core.config import non_negative
 from olmo_core.errors import ConfigError
 
 __all__ = ["ConstantConfig", "CosineWithWarmupConfig", "LinearWithWarmupConfig", "Schedule"]
@@ -20,9 +21,9 @@ __all__ = ["ConstantConfig", "CosineWithWarmupConfig", "LinearWithWarmupConfig",
 class ConstantConfig:
     """The peak learning rate at every step, after an optional warmup."""
 
-    warmup_steps: int = 0
+    warmup_steps: int = non_negative(0)
     """Steps of linear warmup."""
-    warmup_start_fraction: float = 0.1
+    warmup_start_fraction: float = non_negative(0.1)
     """Learning rate at step 0, as a fraction of the peak."""
 
 
@@ -30,10 +31,10 @@ class ConstantConfig:
 class CosineWithWarmupConfig(ConstantConfig):
     """Linear warmup, then cosine decay to ``alpha_f`` of the peak (OLMo-1B)."""
 
-    warmup_steps: int = 2000
-    alpha_f: float = 0.1
+    warmup_steps: int = non_negative(2000)
+    alpha_f: float = non_negative(0.1)
     """Final learning rate of the decay, as a fraction of the peak."""
-    anneal_steps: int = 0
+    anneal_steps: int = non_negative(0)
     """Steps of a final linear anneal from the decayed rate to 0 (0: none)."""
 
 
@@ -41,7 +42,7 @@ class CosineWithWarmupConfig(ConstantConfig):
 class LinearWithWarmupConfig(CosineWithWarmupConfig):
     """Linear warmup, then linear decay to ``alpha_f`` of the peak (OLMo-7B)."""
 
-    warmup_steps: int = 5000
+    warmup_steps: int = non_negative(5000)
 
 
 class Schedule:
