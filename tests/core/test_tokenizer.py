@@ -105,3 +105,17 @@ def test_check_tokenizer_fits_names_the_first_problem(olmo_tokenizer: Tokenizer)
     with pytest.raises(ConfigError, match=r"^m: the tokenizer olmo-v1.5 ends documents with id 50279 but the "
                                           r"model's EOS id is 0: h$"):
         check_tokenizer_fits(olmo_tokenizer, where="m", hint="h", vocab_size=50304, eos_token_id=0)
+
+
+@pytest.mark.parametrize("name", ["olmo-v1.5", "dolma2"])
+def test_pieces_of_a_long_text_join_into_its_ids(name: str) -> None:
+    import inspect
+    import tarfile
+
+    # Real prose (docstrings) and real code (indentation, blank lines, punctuation before newlines).
+    text = "\n\n".join([*(str(d["text"]) for d in stdlib_documents()), inspect.getsource(tarfile)])
+    tokenizer = load_tokenizer(name)
+    pieces = list(tokenizer.encode_pieces(text, window=997))
+    assert len(pieces) > len(text) // 2000
+    assert [i for piece in pieces for i in piece] == tokenizer.encode(text)
+    assert list(tokenizer.encode_pieces("x" * 3000, window=997)) == [tokenizer.encode("x" * 3000)]  # no place to cut

