@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import os
+import stat
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import fsspec
+from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
 
 from olmo_core.errors import ConfigError, MissingDependencyError, OlmoError, UsageError
 from olmo_core.io import exists, glob
@@ -24,6 +29,8 @@ try:
     from zstandard import ZstdError
 except ImportError:  # zstandard is optional in core; reading .zst asks for it
     ZstdError = OSError  # type: ignore[assignment,misc]
+
+log = logging.getLogger(__name__)
 
 _READ_ERRORS = (EOFError, OSError, zlib.error, ValueError, ZstdError)
 
@@ -231,25 +238,59 @@ def read_documents(url: str) -> Iterator[Document | Quarantined]:
                           reason=f"unreadable after line {number}: {type(exc).__name__}: {exc}".rstrip(": "))
 
 
-def document_files(input: str) -> list[str]:
+def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list[str]:
     """The document files that ``input`` names: a glob, a file, a dataset directory (its ``documents/``)
     or any directory (searched recursively).
 
-    Raises :class:`ConfigError` when there are none, and :class:`NotDocumentsError` when a file lies in one of
-    a dataset's :data:`DATASET_FOLDERS` (``attributes/``, ``quarantine/``, ``dropped/``, ``reports/`` beside a
-    ``documents/``): those hold attributes, quarantined lines and reports, never documents to read."""
+    Entries that only look like document files are left out, each with a logged reason that is also put in
+    ``skipped`` (path -> reason) when given: directories (the files in them are read), sockets, pipes and
+    devices, broken links, and files reached through a link that points out of ``input``'s directory (links
+    out of a dataset are never followed). Raises :class:`ConfigError` when no file is left, and
+    :class:`NotDocumentsError` when a file lies in one of a dataset's :data:`DATASET_FOLDERS`
+    (``attributes/``, ``quarantine/``, ``dropped/``, ``reports/`` beside a ``documents/``): those hold
+    attributes, quarantined lines and reports, never documents to read."""
     input = input.rstrip("/")
-    if any(ch in input for ch in "*?["):
-        files = glob(input)
-    elif input.endswith(DOCUMENT_SUFFIXES):
-        files = [input] if exists(input) else []
+    fs, path = url_to_fs(input)
+    magic = [input.find(ch) for ch in "*?[" if ch in input]
+    if magic:
+        found, root = glob(input), os.path.dirname(input[: min(magic)]) or "."
+    elif input.endswith(DOCUMENT_SUFFIXES) and not fs.isdir(path):
+        found, root = ([input] if exists(input) else []), None
     else:
-        root = f"{input}/documents" if exists(f"{input}/documents") else input
-        files = [f for f in glob(f"{root}/**") if f.endswith(DOCUMENT_SUFFIXES)]
+        base = f"{input}/documents" if exists(f"{input}/documents") else input
+        found, root = [f for f in glob(f"{base}/**") if f.endswith(DOCUMENT_SUFFIXES)], input
+    files, refused = [], {} if skipped is None else skipped
+    for file in found:
+        reason = _not_a_document_file(file, root)
+        if reason is None:
+            files.append(file)
+        else:
+            refused[file] = reason
+            log.warning("skipped %s: %s", file, reason)
     if not files:
-        raise ConfigError(f"input='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)})")
+        why = f" ({len(refused)} skipped, first: {next(iter(refused.values()))})" if refused else ""
+        raise ConfigError(f"input='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)}){why}")
     _refuse_dataset_folders(input, files)
     return sorted(files)
+
+
+def _not_a_document_file(url: str, root: str | None) -> str | None:
+    """Why ``url`` is not read as a document file, or ``None``; ``root`` is the directory it must stay in."""
+    fs, path = url_to_fs(url)
+    if not isinstance(fs, LocalFileSystem):
+        return None if fs.isfile(path) else "a directory, not a file (the files in it are read)"
+    target = os.path.realpath(path)
+    if root is not None:
+        top = os.path.realpath(url_to_fs(root)[1])
+        if os.path.commonpath([top, target]) != top:
+            return f"a link to {target}, outside {root}: links out of a dataset are not followed"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"a broken link ({exc.strerror})"
+    if stat.S_ISDIR(mode):
+        return "a directory, not a file (the files in it are read)"
+    return None if stat.S_ISREG(mode) else "not a regular file (a socket, pipe or device)"
 
 
 def _refuse_dataset_folders(input: str, files: list[str]) -> None:

@@ -4,10 +4,14 @@ are possible."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gzip
 import hashlib
 import io
+import logging
 import os
+import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +21,12 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.utils import infer_compression
 
-__all__ = ["atomic_path", "exists", "glob", "makedirs", "open_atomic", "open_file", "read_text", "remove", "sha256_file",
-           "write_text"]
+from olmo_core.errors import OlmoError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["StorageError", "atomic_path", "exists", "glob", "makedirs", "open_atomic", "open_file",
+           "read_text", "remove", "remove_temporaries", "sha256_file", "write_text"]
 
 
 def open_file(url: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
@@ -73,15 +81,87 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     renamed onto ``path`` (replacing any file there); when it fails the file is removed. The parent directory
     is created."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
     try:
-        yield tmp
-        with open(tmp, "rb") as raw:
-            os.fsync(raw.fileno())
-        os.replace(tmp, target)
+        with _naming(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with _claimed(tmp):
+                yield tmp
+                with open(tmp, "rb") as raw:
+                    os.fsync(raw.fileno())
+                os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # never made: the folder is missing
+            tmp.unlink()
+
+
+TEMPORARY = re.compile(r"\..+\.(tmp|old)-[0-9a-f]{8,12}")
+"""The names of olmo's temporaries: :func:`atomic_path`'s files and checkpoints' staging directories
+(``.<name>.tmp-<hex>``), checkpoints being replaced (``.<name>.old-<hex>``)."""
+
+
+@contextlib.contextmanager
+def _claimed(tmp: Path) -> Iterator[None]:
+    """Create ``tmp`` and hold a shared lock on it while it is written, so that :func:`remove_temporaries` (in
+    another run over the same output) leaves it alone."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_temporaries(root: str) -> list[str]:
+    """Remove under the local directory ``root`` the temporaries (:data:`TEMPORARY`) that killed runs left:
+    files no process holds (see :func:`atomic_path`) and partial checkpoint directories. Returns their paths."""
+    fs, path = url_to_fs(root)
+    if not _is_local(fs) or not os.path.isdir(path):
+        return []
+    removed = []
+    for parent, dirs, files in os.walk(path):
+        for name in [d for d in dirs if TEMPORARY.fullmatch(d)]:
+            dirs.remove(name)
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+            removed.append(os.path.join(parent, name))
+        for name in files:
+            if TEMPORARY.fullmatch(name) and _unclaimed_removed(os.path.join(parent, name)):
+                removed.append(os.path.join(parent, name))
+    if removed:
+        log.info("removed %d temporaries left by an interrupted run under %s", len(removed), root)
+    return removed
+
+
+def _unclaimed_removed(file: str) -> bool:
+    try:
+        fd = os.open(file, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(file)
+        return True
+    except OSError:  # held by a run that is writing it
+        return False
+    finally:
+        os.close(fd)
+
+
+class StorageError(OlmoError, OSError):
+    """An OS error (disk full, permission denied, a file where a folder should be) that names its path."""
+
+
+@contextlib.contextmanager
+def _naming(target: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn an OS error raised while writing ``target`` into a one-line :class:`StorageError` that names the path
+    it failed on (the error's own path, or else ``target``)."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, StorageError):
+            raise
+        failed = exc.filename if exc.filename is not None and ".tmp-" not in str(exc.filename) else target
+        raise StorageError(f"{failed}: {exc.strerror or exc}") from exc
 
 
 @contextlib.contextmanager

@@ -6,13 +6,19 @@ sub-path and name under ``attributes/<tagger>/``, aligned row by row with the va
 
 from __future__ import annotations
 
+import contextlib
+import json
 import posixpath
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, document_files
-from olmo_core.errors import ConfigError
+from olmo_core.errors import ConfigError, OlmoError
+from olmo_core.io import write_text
 
-__all__ = ["DOCUMENTS_HELP", "Layout", "find_layout", "in_place_workdir", "layout_beside", "report_name", "select_shard",
-           "shared_output"]
+__all__ = ["DOCUMENTS_HELP", "Layout", "check_name", "counted", "counted_line", "find_layout", "in_place_workdir",
+           "layout_beside", "report_name", "reporting", "select_shard", "shared_output"]
 
 DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of JSON-lines files, or one file"
 """What a job's documents input may name (its ``--help``)."""
@@ -21,8 +27,12 @@ DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of 
 class Layout:
     """The document files of one run and where their derived files go."""
 
-    def __init__(self, files: list[str], root: str, documents_root: str | None) -> None:
+    def __init__(self, files: list[str], root: str, documents_root: str | None,
+                 skipped: dict[str, str] | None = None) -> None:
         self.files, self.root, self.documents_root = files, root, documents_root
+        self.skipped = skipped or {}
+        """Entries that looked like document files but were not read, with the reason (directories, links out of
+        the dataset, sockets ...)."""
 
     def relative(self, file: str) -> str:
         """The file's path below ``documents/`` (or its base name when it is not under one)."""
@@ -62,7 +72,8 @@ def find_layout(input: str, output: str | None) -> Layout:
 
     Derived files go under ``output``, or under the dataset directory when the input is one.
     """
-    files = document_files(input)
+    skipped: dict[str, str] = {}
+    files = document_files(input, skipped=skipped)
     marker = "/documents/"
     documents_root = files[0][: files[0].rindex(marker) + len(marker) - 1] if marker in files[0] else None
     if documents_root is None and not any(ch in input for ch in "*?[") and not input.endswith(DOCUMENT_SUFFIXES):
@@ -72,7 +83,7 @@ def find_layout(input: str, output: str | None) -> Layout:
         if documents_root is None or not documents_root.endswith("/documents"):
             raise ConfigError(f"input='{input}' is not inside a dataset's documents/ directory: set output=<dir>")
         root = documents_root[: -len("/documents")]
-    return Layout(files, root, documents_root)
+    return Layout(files, root, documents_root, skipped)
 
 
 def shared_output(workdir: str) -> str:
@@ -120,3 +131,42 @@ def report_name(step: str, shard: str | None) -> str:
         return step
     index, _, count = shard.partition("/")
     return f"{step}-shard-{index}-of-{count}"
+
+
+def check_name(key: str, value: str) -> str:
+    """``value``, a name from a config that becomes a folder or file name, when it is one plain name (letters,
+    digits, ``.``, ``_``, ``-``); else a one-line :class:`ConfigError` naming ``key``, so that no name leaves
+    the output directory."""
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", value) or value.strip(".") == "":
+        raise ConfigError(f"{key}={value!r} must be a plain name (letters, digits, '.', '_', '-'; no '/' or '..'): "
+                          f"it names a folder inside the output")
+    return value
+
+
+def counted(records: int, *, written: int, quarantined: int, dropped: int = 0) -> dict[str, int]:
+    """The counts a step's report and summary line give: every record read is written, dropped or
+    quarantined (checked: a step that loses records fails)."""
+    if records != written + dropped + quarantined:
+        raise AssertionError(f"records lost: {records} read != {written} written + {dropped} dropped + "
+                             f"{quarantined} quarantined")
+    return {"records": records, "written": written, "dropped": dropped, "quarantined": quarantined}
+
+
+def counted_line(counts: dict[str, int]) -> str:
+    """``"N records in: W written, D dropped, Q quarantined"`` from :func:`counted`'s counts."""
+    return (f"{counts['records']:,} records in: {counts['written']:,} written, {counts['dropped']:,} dropped, "
+            f"{counts['quarantined']:,} quarantined")
+
+
+@contextlib.contextmanager
+def reporting(paths: str | list[str], summary: Callable[[str | None], dict[str, Any]]) -> Iterator[None]:
+    """Run a step's block so that it never fails without a report: when the block raises, ``summary(error)``
+    (which marks the report ``complete: false`` and says what was done) is written to ``paths`` and the error
+    goes on."""
+    try:
+        yield
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, OlmoError) else f"{type(exc).__name__}: {exc}"
+        for path in [paths] if isinstance(paths, str) else paths:
+            write_text(path, json.dumps(summary(message), indent=2) + "\n")
+        raise

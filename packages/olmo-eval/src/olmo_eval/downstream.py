@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from olmo_core.config import to_dict
 from olmo_core.errors import ConfigError
-from olmo_core.jobs import Report
+from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
 from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer
@@ -101,12 +101,9 @@ class DownstreamResult(Evaluation):
 
     def table(self) -> str:  # per task: the primary metric beside chance, then every metric
         shown = [m for m in METRICS if any(m in r.metrics for r in self.tasks)]
-        lines = ["| task | metric | accuracy | chance | " + " | ".join(shown) + " | documents |",
-                 "|---|---|---|---|" + "---|" * len(shown) + "---|"]
-        for r in self.tasks:
-            cells = " | ".join(f"{r.metrics[m]:.4f}" if m in r.metrics else "-" for m in shown)
-            lines.append(f"| {r.task} | {r.metric} | {r.accuracy:.4f} | {r.chance:.4f} | {cells} | {r.documents} |")
-        return "\n".join(lines) + "\n"
+        rows = [[r.task, r.metric, f"{r.accuracy:.4f}", f"{r.chance:.4f}",
+                 *(f"{r.metrics[m]:.4f}" if m in r.metrics else "-" for m in shown), r.documents] for r in self.tasks]
+        return "\n".join(markdown_table(["task", "metric", "accuracy", "chance", *shown, "documents"], rows)) + "\n"
 
 
 def model_max_length(model: Any, default: int = 2048) -> int:
@@ -217,12 +214,11 @@ class DownstreamEvaluator(Evaluator):
         accuracy = {label: {r.task: r.accuracy for r in tasks} for label, tasks in results.items()}
         chance = {r.task: r.chance for tasks in results.values() for r in tasks}
         metric = {r.task: r.metric for tasks in results.values() for r in tasks}
+        rows = [[task, metric[task], f"{chance[task]:.3f}", *(f"{a[task]:.3f}" for a in accuracy.values())]
+                for task in chance]
         lines = ["Downstream accuracy (each task's primary metric, the paper's choice) of "
                  + ", ".join(f"{label} (step {e.meta.get('step')})" for label, e in evaluations.items())
-                 + ", beside chance:", "", "| task | metric | chance | " + " | ".join(accuracy) + " |",
-                 "|---|---|---|" + "---|" * len(accuracy)]
-        lines += [f"| {task} | {metric[task]} | {chance[task]:.3f} | "
-                  + " | ".join(f"{a[task]:.3f}" for a in accuracy.values()) + " |" for task in chance]
+                 + ", beside chance:", "", *markdown_table(["task", "metric", "chance", *accuracy], rows)]
         figure = bar_plot(posixpath.join(workdir, "accuracy.png"), {**accuracy, "chance": chance},
                           title="downstream accuracy", ylabel="accuracy")
         metrics = {"accuracy": accuracy, "chance": chance,

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from olmo_core.errors import ConfigError
 from olmo_core.io import makedirs, open_atomic, write_text
-from olmo_core.jobs import Report
+from olmo_core.jobs import Report, markdown_table
 from olmo_core.plugins import get_host
 
 __all__ = ["Evaluation", "Evaluator", "build_evaluators"]
@@ -48,8 +48,7 @@ class Evaluation:
 
     def table(self) -> str:
         """The results as a markdown table (``results.md``, printed by the commands)."""
-        return "\n".join(["| metric | value |", "|---|---|",
-                          *(f"| {k} | {_cell(v)} |" for k, v in self.metrics().items())]) + "\n"
+        return "\n".join(markdown_table(["metric", "value"], ((k, _cell(v)) for k, v in self.metrics().items()))) + "\n"
 
     def write(self, directory: str) -> None:
         """Write ``results.json``, ``samples.jsonl`` and ``results.md`` into ``directory``."""
@@ -82,9 +81,8 @@ class Evaluator:
         into ``workdir``) for ``olmo eval compare``; by default ``{name: {label: metrics}}`` and their table."""
         values = {label: evaluation.metrics() for label, evaluation in evaluations.items()}
         keys = list(dict.fromkeys(k for v in values.values() for k in v))
-        lines = [f"{name}:", "", "| metric | " + " | ".join(values) + " |", "|---|" + "---|" * len(values)]
-        lines += [f"| {k} | " + " | ".join(_cell(v.get(k)) for v in values.values()) + " |" for k in keys]
-        return {name: values}, Report(markdown="\n".join(lines))
+        rows = ([k, *(_cell(v.get(k)) for v in values.values())] for k in keys)
+        return {name: values}, Report(markdown="\n".join([f"{name}:", "", *markdown_table(["metric", *values], rows)]))
 
 
 def build_evaluators(specs: Any) -> dict[str, Evaluator]:

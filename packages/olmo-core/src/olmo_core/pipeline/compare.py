@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from olmo_core.io import write_text
-from olmo_core.jobs import read_result
+from olmo_core.jobs import markdown_table, read_result
 
 __all__ = ["write_comparison"]
 
@@ -45,11 +45,10 @@ def write_comparison(sweep_dir: Path) -> Path | None:
     scalars = {name: _scalars(results) for name, results in jobs.items()}
     keys = [k for k in dict.fromkeys(k for values in scalars.values() for k in values)
             if len({values.get(k) for values in scalars.values()}) > 1]  # what differs between runs
+    rows = [[name, *(f"{v[k]:.4g}" if isinstance(v.get(k), float) else v.get(k, "-") for k in keys)]
+            for name, v in scalars.items()]
     lines = [f"# Sweep: {sweep_dir.name}", "", f"{len(jobs)} runs; the results that differ between them:", "",
-             "| run | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
-    for name, values in scalars.items():
-        cells = [f"{values[k]:.4g}" if isinstance(values.get(k), float) else f"{values.get(k, '-')}" for k in keys]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+             *markdown_table(["run", *keys], rows)]
     curves = {}
     for name, results in jobs.items():
         for result in results.values():

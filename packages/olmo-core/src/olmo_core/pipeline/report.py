@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from olmo_core.artifacts import JobRecord
 from olmo_core.io import exists, read_text
-from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.jobs import Job, JobResult, Report, Slot, markdown_table
 
 __all__ = ["ReportConfig", "ReportJob", "summarize"]
 
@@ -76,9 +76,9 @@ class ReportJob(Job):
         plugins = json.loads(read_text(plugins_file))["plugins"] if exists(plugins_file) else []
         lines = [f"# {result.metrics['title']}: {posixpath.basename(run_dir.rstrip('/'))}", ""]
         lines += [section + "\n" for section in result.metrics["sections"] if section]
-        lines += ["## Stages", "", "| stage | result |", "|---|---|"]
-        lines += [f"| {stage} | {summarize(metrics)} |" for stage, metrics in result.metrics["stages"].items()]
-        lines += ["", "## Reproduce", "", "```console", command or "olmo pipeline", "```", "",
-                  "## Plugins", "", "| plugin | distribution | version |", "|---|---|---|"]
-        lines += [f"| {p['name']} | {p['distribution'] or p['source']} | {p['version'] or '-'} |" for p in plugins]
+        stages = [(stage, summarize(metrics)) for stage, metrics in result.metrics["stages"].items()]
+        plugins = [(p["name"], p["distribution"] or p["source"], p["version"] or "-") for p in plugins]
+        lines += ["## Stages", "", *markdown_table(["stage", "result"], stages), "", "## Reproduce", "", "```console",
+                  command or "olmo pipeline", "```", "", "## Plugins", "",
+                  *markdown_table(["plugin", "distribution", "version"], plugins)]
         return Report(markdown="\n".join(lines))

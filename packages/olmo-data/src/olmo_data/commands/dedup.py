@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
-from olmo_core.config import NAME_KEY, components, to_dict
+from olmo_core.config import NAME_KEY, components, non_negative, to_dict
+from olmo_core.documents import require_documents
 from olmo_core.errors import ConfigError
-from olmo_core.io import exists, open_atomic, write_text
+from olmo_core.io import exists, open_atomic, remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
@@ -23,11 +25,14 @@ from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_s
 from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, Marks
 from olmo_data.dedup.features import FileFeatures, compute_features, features_path, load_features, save_features
 from olmo_data.dedup.text import check_choice
-from olmo_data.layout import DOCUMENTS_HELP, Layout, in_place_workdir, layout_beside, report_name, select_shard
+from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
+                              report_name, reporting, select_shard)
 from olmo_data.parallel import map_shards
 from olmo_data.taggers.base import attribute_key
 
 __all__ = ["DedupConfig", "DedupJob", "dedup_documents"]
+
+log = logging.getLogger(__name__)
 
 _BASE_COUNTS = ("documents", "characters", "duplicate_documents", "duplicate_characters")
 PHASES = ("all", "features", "decide")
@@ -38,7 +43,7 @@ class DedupConfig:
     """Options of the ``dedup`` job (``olmo data dedup``)."""
 
     dedupers: Any = components("dedupers", help="the dedupers to run, each writing its own attributes")
-    workers: int = 1
+    workers: int = non_negative(1)
     """Processes computing per-file hashes and signatures (0: one per CPU core). Decisions are taken in one
     process in corpus order, so the output does not depend on it."""
     shard: str | None = None
@@ -112,6 +117,7 @@ def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
         raise ConfigError(f"`olmo data dedup` needs dedupers: dedupers=[name,...] (available: {options})")
     phase = _phase(config)
     files = [file for _, file in select_shard(layout.files, config.shard)]
+    remove_temporaries(layout.root)
     specs = dict(config.dedupers)
     if phase == "features":
         return _save_all_features(config, layout, files, specs)
@@ -141,48 +147,66 @@ def _save_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> Fi
 def _save_all_features(config: DedupConfig, layout: Layout, files: list[str], specs: dict[str, Any]) \
         -> dict[str, Any]:
     work = functools.partial(_save_features, layout=layout, dedupers=specs)
-    records, documents, quarantined, seconds = 0, 0, Counter[str](), Counter[str]()
-    with Progress("computing dedup features", total=len(files), unit="files") as progress:
+    records, documents, done, quarantined, seconds = 0, 0, 0, Counter[str](), Counter[str]()
+    path = layout.report(report_name("dedup-features", config.shard))
+
+    def summary(error: str | None) -> dict[str, Any]:
+        return {"command": "data dedup", "phase": "features", "shard": config.shard, "files": len(files),
+                "files_done": done, "complete": error is None, **({"error": error} if error else {}),
+                **counted(records, written=documents, quarantined=sum(quarantined.values())),
+                "documents": documents, "quarantine_reasons": dict(quarantined), "skipped_files": layout.skipped,
+                "features": f"{layout.root}/dedup/features",
+                "seconds": {name: round(seconds[name], 3) for name in specs}}
+
+    with reporting(path, summary), Progress("computing dedup features", unit="docs") as progress:
         for found in map_shards(work, files, workers=config.workers):
-            records, documents = records + found.records, documents + len(found.documents)
+            records, documents, done = records + found.records, documents + len(found.documents), done + 1
             quarantined.update(found.quarantined)
             seconds.update(found.seconds)
-            progress.advance(postfix=f"{records} records")
-    report = {"command": "data dedup", "phase": "features", "shard": config.shard, "files": len(files),
-              "records": records, "documents": documents, "quarantined": sum(quarantined.values()),
-              "quarantine_reasons": dict(quarantined), "features": f"{layout.root}/dedup/features",
-              "seconds": {name: round(seconds[name], 3) for name in specs}}
-    write_text(layout.report(report_name("dedup-features", config.shard)), json.dumps(report, indent=2) + "\n")
-    print(f"computed the {', '.join(specs)} features of {documents:,} documents in {len(files)} files"
-          f"{f' (shard {config.shard})' if config.shard else ''}; quarantined {report['quarantined']}")
-    print(f"features: {layout.root}/dedup/features/  next: the same command with phase=decide and no shard, "
-          f"once every shard is done")
+            progress.advance(found.records)
+        require_documents(records, documents, input=layout.root, step="olmo data dedup", reasons=quarantined,
+                          report=path)
+    report = summary(None)
+    write_text(path, json.dumps(report, indent=2) + "\n")
+    log.info(f"computed the {', '.join(specs)} features of {documents:,} documents in {len(files)} files"
+             f"{f' (shard {config.shard})' if config.shard else ''}; {counted_line(report)}")
+    log.info(f"features: {layout.root}/dedup/features/  next: the same command with phase=decide and no shard, "
+             f"once every shard is done")
     return report
 
 
 def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: dict[str, Deduper],
                   found_per_file: Iterator[FileFeatures]) -> dict[str, Any]:
-    for name, deduper in built.items():
-        deduper.begin(DedupContext(layout.root, name))
     tallies = {name: _Tally() for name in built}
-    records, quarantined = 0, Counter[str]()
+    records, done, quarantined = 0, 0, Counter[str]()
     started = time.perf_counter()
-    with Progress("deduplicating", total=len(files), unit="files") as progress:
-        for file, found in zip(files, found_per_file, strict=True):
-            records += found.records
-            quarantined.update(found.quarantined)
-            for name, deduper in built.items():
-                tallies[name].seconds["features"] += found.seconds[name]
-                _decide(name, deduper, file, found, layout, tallies[name])
-            progress.advance(postfix=f"{records} records")
-    reports = {}
-    for name, deduper in built.items():
-        extra = deduper.end()
-        reports[name] = _report(name, config.dedupers[name], files, layout, tallies[name], extra)
-        reports[name].update({"shard": config.shard, "records": records, "quarantined": sum(quarantined.values()),
-                              "quarantine_reasons": dict(quarantined)})
-        write_text(layout.report(report_name(f"dedup-{name}", config.shard)),
-                   json.dumps(reports[name], indent=2) + "\n")
+    paths = {name: layout.report(report_name(f"dedup-{name}", config.shard)) for name in built}
+
+    def summary(error: str | None) -> dict[str, Any]:
+        documents = records - sum(quarantined.values())
+        return {"command": "data dedup", "shard": config.shard, "files": len(files), "files_done": done,
+                "complete": error is None, **({"error": error} if error else {}),
+                **counted(records, written=documents, quarantined=sum(quarantined.values())),
+                "quarantine_reasons": dict(quarantined), "skipped_files": layout.skipped}
+
+    with reporting(list(paths.values()), summary):
+        for name, deduper in built.items():
+            deduper.begin(DedupContext(layout.root, name))
+        with Progress("deduplicating", unit="docs") as progress:
+            for file, found in zip(files, found_per_file, strict=True):
+                records += found.records
+                quarantined.update(found.quarantined)
+                for name, deduper in built.items():
+                    tallies[name].seconds["features"] += found.seconds[name]
+                    _decide(name, deduper, file, found, layout, tallies[name])
+                done += 1
+                progress.advance(found.records)
+        require_documents(records, records - sum(quarantined.values()), input=layout.root, step="olmo data dedup",
+                          reasons=quarantined, report=next(iter(paths.values())))
+        reports = {name: {**_report(name, config.dedupers[name], files, layout, tallies[name], deduper.end()),
+                          **summary(None)} for name, deduper in built.items()}
+    for name, report in reports.items():
+        write_text(paths[name], json.dumps(report, indent=2) + "\n")
     _print_summary(reports, files, layout, time.perf_counter() - started)
     return reports
 
@@ -211,22 +235,20 @@ def _share(part: int, whole: int) -> str:
 def _print_summary(reports: dict[str, dict[str, Any]], files: list[str], layout: Layout, seconds: float) -> None:
     for name, report in reports.items():
         docs, chars = report["documents"], report["characters"]
-        print(f"{name}: marked {report['duplicate_documents']:,} of {docs:,} documents "
-              f"({_share(report['duplicate_documents'], docs)}) and {report['duplicate_characters']:,} of "
-              f"{chars:,} characters ({_share(report['duplicate_characters'], chars)}); "
-              f"{report['docs_per_second'] or 0:,.0f} documents/s")
+        log.info(f"{name}: marked {report['duplicate_documents']:,} of {docs:,} documents "
+                 f"({_share(report['duplicate_documents'], docs)}) and {report['duplicate_characters']:,} of "
+                 f"{chars:,} characters ({_share(report['duplicate_characters'], chars)}); "
+                 f"{report['docs_per_second'] or 0:,.0f} documents/s")
         for source, counts in report["per_source"].items():
-            print(f"  {source}: {counts['duplicate_documents']:,} of {counts['documents']:,} documents, "
-                  f"{counts['duplicate_characters']:,} of {counts['characters']:,} characters")
+            log.info(f"  {source}: {counts['duplicate_documents']:,} of {counts['documents']:,} documents, "
+                     f"{counts['duplicate_characters']:,} of {counts['characters']:,} characters")
         details = report["details"]
         if "bits" in details:
-            print(f"  filter: {details['filter']} ({details['bytes']:,} bytes, {details['hashes']} hashes, "
-                  f"{details['items']:,} paragraphs for {details['expected_items']:,} expected; false-positive "
-                  f"rate now {details['false_positive_rate_now']:.2g})")
-    quarantined = next(iter(reports.values()))["quarantined"]
-    print(f"deduplicated {next(iter(reports.values()))['records']:,} records from {len(files)} files in "
-          f"{seconds:.1f}s; quarantined {quarantined}")
-    print(f"attributes: {layout.root}/attributes/  reports: {layout.root}/reports/dedup-*.json")
+            log.info(f"  filter: {details['filter']} ({details['bytes']:,} bytes, {details['hashes']} hashes, "
+                     f"{details['items']:,} paragraphs for {details['expected_items']:,} expected; false-positive "
+                     f"rate now {details['false_positive_rate_now']:.2g})")
+    log.info(f"deduplicated {len(files)} files in {seconds:.1f}s; {counted_line(next(iter(reports.values())))}")
+    log.info(f"attributes: {layout.root}/attributes/  reports: {layout.root}/reports/dedup-*.json")
 
 
 class DedupJob(Job):

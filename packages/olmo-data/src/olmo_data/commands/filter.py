@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -13,17 +14,20 @@ from typing import Any, ClassVar
 import fsspec
 
 from olmo_core.artifacts import Dataset
-from olmo_core.documents import Document, NoDocumentsError, Quarantined, read_documents, require_documents
+from olmo_core.config import non_negative
+from olmo_core.documents import Document, Quarantined, read_documents, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 
 from olmo_data.expressions import Expression
-from olmo_data.layout import Layout, find_layout, report_name, select_shard, shared_output
+from olmo_data.layout import Layout, counted, find_layout, report_name, reporting, select_shard, shared_output
 from olmo_data.parallel import map_shards
 
 __all__ = ["FilterConfig", "FilterJob", "filter_documents", "kept_per_source", "replace_spans"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -45,7 +49,7 @@ class FilterConfig:
     """Spans scoring below this are not replaced."""
     keep_dropped: bool = True
     """Write dropped documents, with their reason, under ``dropped/`` so that they can be inspected."""
-    workers: int = 1
+    workers: int = non_negative(1)
     """Processes filtering files in parallel (0: one per CPU core); the output does not depend on it."""
     shard: str | None = None
     """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
@@ -258,27 +262,23 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
         return {"command": "data filter", "shard": config.shard, "input": layout.root, "output": plan.out.root,
                 "attributes": names, "files": len(files), "files_done": len(done), "complete": error is None,
                 **({"error": error, "documents_written_for": [layout.jsonl(f) for f in done]} if error else {}),
-                "records": counts["read"], "kept": counts["kept"], "dropped": counts["dropped"],
-                "quarantined": counts["quarantined"], "dropped_by": dict(total.reasons.most_common()),
+                "records": counts["read"], "kept": counts["kept"], "written": counts["kept"],
+                "dropped": counts["dropped"], "quarantined": counts["quarantined"],
+                "dropped_by": dict(total.reasons.most_common()),
                 "spans_replaced": dict(total.replaced),
-                "per_source": {s: dict(c) for s, c in sorted(total.per_source.items())}}
+                "per_source": {s: dict(c) for s, c in sorted(total.per_source.items())},
+                "skipped_files": layout.skipped}
 
-    try:
-        with Progress("filtering", total=len(files), unit="files") as progress:
-            for file, result in zip(files, map_shards(functools.partial(_filter_file, plan=plan), files,
-                                                      workers=config.workers)):
-                total.add(result)
-                done.append(file)
-                progress.advance(postfix=f"{total.counts['read']} records")
+    with reporting(report_path, summary), Progress("filtering", unit="docs") as progress:
+        for file, result in zip(files, map_shards(functools.partial(_filter_file, plan=plan), files,
+                                                  workers=config.workers)):
+            total.add(result)
+            done.append(file)
+            progress.advance(total.counts["read"] - progress.n, postfix=f"{len(done)}/{len(files)} files")
         counts = total.counts
-        if counts["read"] != counts["kept"] + counts["dropped"] + counts["quarantined"]:
-            raise AssertionError(f"filter lost documents: {dict(counts)}")
+        counted(counts["read"], written=counts["kept"], dropped=counts["dropped"], quarantined=counts["quarantined"])
         require_documents(counts["read"], counts["read"] - counts["quarantined"], input=input,
                           step="olmo data filter", reasons=total.quarantined, report=report_path)
-    except Exception as exc:
-        message = str(exc) if isinstance(exc, NoDocumentsError) else f"{type(exc).__name__}: {exc}"
-        write_text(report_path, json.dumps(summary(message), indent=2) + "\n")
-        raise
     report = summary(None)
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     _print_report(report)
@@ -350,14 +350,14 @@ def _mask(document: Document, attributes: dict[str, list[list[Any]]], replacemen
 
 
 def _print_report(report: dict[str, Any]) -> None:
-    print(f"read {report['records']} records: kept {report['kept']}, dropped {report['dropped']}, "
-          f"quarantined {report['quarantined']}")
+    log.info(f"read {report['records']} records: kept {report['kept']}, dropped {report['dropped']}, "
+             f"quarantined {report['quarantined']}")
     for reason, n in report["dropped_by"].items():
-        print(f"  dropped {n:>7}  {reason}")
+        log.info(f"  dropped {n:>7}  {reason}")
     for key, n in report["spans_replaced"].items():
-        print(f"  masked  {n:>7}  {key}")
+        log.info(f"  masked  {n:>7}  {key}")
     if report["per_source"]:
-        print("per source (read / kept / dropped):")
+        log.info("per source (read / kept / dropped):")
         for source, c in report["per_source"].items():
-            print(f"  {source}: {c.get('read', 0)} / {c.get('kept', 0)} / {c.get('dropped', 0)}")
-    print(f"documents: {report['output']}/documents  report: {report['output']}/reports/filter.json")
+            log.info(f"  {source}: {c.get('read', 0)} / {c.get('kept', 0)} / {c.get('dropped', 0)}")
+    log.info(f"documents: {report['output']}/documents  report: {report['output']}/reports/filter.json")

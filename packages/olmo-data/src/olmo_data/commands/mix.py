@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
-from olmo_core.config import component
-from olmo_core.documents import Document, read_documents
+from olmo_core.config import component, non_negative
+from olmo_core.documents import Document, Quarantined, read_documents, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -18,11 +19,14 @@ from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 from olmo_core.tokenizer import load_tokenizer
 
-from olmo_data.layout import Layout, find_layout, report_name, select_shard, shared_output
+from olmo_data.layout import (Layout, counted, counted_line, find_layout, report_name, reporting, select_shard,
+                              shared_output)
 from olmo_data.mixing.mixers import copies
 from olmo_data.parallel import map_shards
 
 __all__ = ["MixConfig", "MixJob", "mix"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -34,7 +38,7 @@ class MixConfig:
     """What sizes and proportions count: ``bytes`` of UTF-8 text, or ``tokens`` (with ``tokenizer``)."""
     tokenizer: str = "olmo-v1.5"
     """Tokenizer that counts tokens when ``unit=tokens``."""
-    workers: int = 1
+    workers: int = non_negative(1)
     """Processes reading and writing files in parallel (0: one per CPU core); the mix does not depend on it."""
     shard: str | None = None
     """Write only shard ``i/N`` of the files (sizes are still measured over all of them, so the factors and
@@ -56,16 +60,21 @@ def _measure(file: str, unit: str, tokenizer: str) -> tuple[Counter[str], Counte
     return sizes, documents
 
 
-def _write(file: str, layout: Layout, out: str, factors: dict[str, float], seed: int, unit: str,
-           tokenizer: str) -> tuple[Counter[str], Counter[str]]:
+def _write(file: str, layout: Layout, out: Layout, factors: dict[str, float], seed: int, unit: str,
+           tokenizer: str) -> tuple[Counter[str], Counter[str], Counter[str], Counter[str]]:
     counter = load_tokenizer(tokenizer) if unit == "tokens" else None
     sizes: Counter[str] = Counter()
     documents: Counter[str] = Counter()
-    with open_atomic(f"{out}/documents/{layout.jsonl(file)}", "wt", compression="infer", encoding="utf-8") as f:
+    counts: Counter[str] = Counter()
+    quarantined: list[Quarantined] = []
+    with open_atomic(f"{out.root}/documents/{layout.jsonl(file)}", "wt", compression="infer", encoding="utf-8") as f:
         for item in read_documents(file):
-            if not isinstance(item, Document):
+            counts["records"] += 1
+            if isinstance(item, Quarantined):
+                quarantined.append(item)
                 continue
             n = copies(item.id, factors[item.source], seed)
+            counts["written" if n else "dropped"] += 1
             if n:
                 size = _size(item, counter)
                 record = item.to_json()
@@ -74,39 +83,63 @@ def _write(file: str, layout: Layout, out: str, factors: dict[str, float], seed:
                                        ensure_ascii=False) + "\n")
                 sizes[item.source] += n * size
                 documents[item.source] += n
-    return sizes, documents
+    if quarantined:
+        write_text(out.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+    return sizes, documents, counts, Counter(q.reason.split(" (")[0] for q in quarantined)
 
 
 def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
-    """Mix the sources of ``input`` into the dataset ``output``: each document is written 0, 1 or more times according to its source's factor, chosen by
-    hashing its id (reproducible whatever the workers). The mixer sets factors directly (``factors``) or from
-    target shares of bytes or tokens (``proportions``); ``reports/mix.json`` records each source's size,
-    factor and share before and after.
+    """Mix the sources of ``input`` into the dataset ``output``: each document is written 0, 1 or more times
+    according to its source's factor, chosen by hashing its id (reproducible whatever the workers). The mixer
+    sets factors directly (``factors``) or from target shares of bytes or tokens (``proportions``);
+    ``reports/mix.json`` records each source's size, factor and share before and after, and counts every record
+    read: written, dropped (sampled to 0 copies) or quarantined (invalid lines, under ``quarantine/`` with
+    file, line and reason). A run that fails, or finds every record quarantined, writes its report with
+    ``complete: false`` and raises.
     """
     if config.unit not in ("bytes", "tokens"):
         raise ConfigError(f"unit must be 'bytes' or 'tokens', not {config.unit!r}")
     layout = find_layout(input, None)
+    out = Layout(layout.files, output.rstrip("/"), layout.documents_root)
     mixer = get_host().registry("mixers").build(config.mixer)
     sizes: Counter[str] = Counter()
     documents: Counter[str] = Counter()
-    measure = functools.partial(_measure, unit=config.unit, tokenizer=config.tokenizer)
-    with Progress("measuring sources", total=len(layout.files), unit="files") as progress:
-        for part_sizes, part_documents in map_shards(measure, layout.files, workers=config.workers):
-            sizes.update(part_sizes)
-            documents.update(part_documents)
-            progress.advance()
-    factors = mixer.factors(dict(sorted(sizes.items())))
-    out = output.rstrip("/")
-    write = functools.partial(_write, layout=layout, out=out, factors=factors, seed=mixer.seed, unit=config.unit,
-                              tokenizer=config.tokenizer)
     mixed: Counter[str] = Counter()
     mixed_documents: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
     files = [file for _, file in select_shard(layout.files, config.shard)]
-    with Progress("mixing", total=len(files), unit="files") as progress:
-        for part_sizes, part_documents in map_shards(write, files, workers=config.workers):
-            mixed.update(part_sizes)
-            mixed_documents.update(part_documents)
-            progress.advance()
+    report_path = out.report(report_name("mix", config.shard))
+
+    def summary(error: str | None) -> dict[str, Any]:
+        return {"command": "data mix", "shard": config.shard, "files": len(files), "complete": error is None,
+                **({"error": error} if error else {}), "records": counts["records"], "written": counts["written"],
+                "dropped": counts["dropped"], "quarantined": counts["quarantined"],
+                "quarantine_reasons": dict(reasons), "skipped_files": layout.skipped}
+
+    measure = functools.partial(_measure, unit=config.unit, tokenizer=config.tokenizer)
+    with reporting(report_path, summary):
+        with Progress("measuring sources", unit="docs") as progress:
+            for part_sizes, part_documents in map_shards(measure, layout.files, workers=config.workers):
+                sizes.update(part_sizes)
+                documents.update(part_documents)
+                progress.advance(sum(part_documents.values()))
+        factors = mixer.factors(dict(sorted(sizes.items())))
+        write = functools.partial(_write, layout=layout, out=out, factors=factors, seed=mixer.seed,
+                                  unit=config.unit, tokenizer=config.tokenizer)
+        with Progress("mixing", unit="docs") as progress:
+            for part_sizes, part_documents, part_counts, part_reasons in map_shards(write, files,
+                                                                                     workers=config.workers):
+                mixed.update(part_sizes)
+                mixed_documents.update(part_documents)
+                counts.update(part_counts)
+                reasons.update(part_reasons)
+                counts["quarantined"] += sum(part_reasons.values())
+                progress.advance(part_counts["records"])
+        accounting = counted(counts["records"], written=counts["written"], dropped=counts["dropped"],
+                             quarantined=counts["quarantined"])
+        require_documents(counts["records"], counts["records"] - counts["quarantined"], input=input,
+                          step="olmo data mix", reasons=reasons, report=report_path)
     total_in, total_out = sum(sizes.values()), sum(mixed.values())
     manifest = {source: {"documents_in": documents[source], f"{config.unit}_in": sizes[source],
                          "share_in": round(sizes[source] / total_in, 6) if total_in else 0.0,
@@ -114,14 +147,14 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
                          f"{config.unit}_out": mixed[source],
                          "share_out": round(mixed[source] / total_out, 6) if total_out else 0.0}
                 for source in sorted(sizes)}
-    report = {"command": "data mix", "shard": config.shard, "unit": config.unit, "seed": mixer.seed, f"{config.unit}_in": total_in,
+    report = {**summary(None), **accounting, "unit": config.unit, "seed": mixer.seed, f"{config.unit}_in": total_in,
               f"{config.unit}_out": total_out, "documents_out": sum(mixed_documents.values()), "sources": manifest}
-    write_text(f"{out}/reports/{report_name('mix', config.shard)}.json", json.dumps(report, indent=2) + "\n")
-    print(f"mixed {sum(documents.values()):,} documents ({total_in:,} {config.unit}) into "
-          f"{report['documents_out']:,} ({total_out:,} {config.unit}):")
+    write_text(report_path, json.dumps(report, indent=2) + "\n")
+    log.info(f"mixed {sum(documents.values()):,} documents ({total_in:,} {config.unit}) into "
+             f"{report['documents_out']:,} ({total_out:,} {config.unit}); {counted_line(report)}:")
     for source, row in manifest.items():
-        print(f"  {source:<16} x{row['factor']:<8.3g} {row['share_in']:>7.1%} -> {row['share_out']:>7.1%}  "
-              f"({row['documents_out']:,} documents)")
+        log.info(f"  {source:<16} x{row['factor']:<8.3g} {row['share_in']:>7.1%} -> {row['share_out']:>7.1%}  "
+                 f"({row['documents_out']:,} documents)")
     return report
 
 
@@ -144,7 +177,8 @@ class MixJob(Job):
     def report(self, result: JobResult) -> Report:
         """Each source's factor and share of the mix."""
         m = result.metrics
-        lines = ["## Mixing", "", f"{m['documents_out']:,} documents; share of {m['unit']} per source:", ""]
+        lines = ["## Mixing", "", f"{m['documents_out']:,} documents ({counted_line(m)}); share of {m['unit']} per "
+                 f"source:", ""]
         lines += [f"- {source}: x{row['factor']:.3g}, {row['share_in']:.1%} -> {row['share_out']:.1%}"
                   for source, row in m["sources"].items()]
         return Report(markdown="\n".join(lines))

@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 from olmo_core import plots
 from olmo_core.artifacts import Dataset
+from olmo_core.config import non_negative, positive
+from olmo_core.documents import require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -26,7 +28,7 @@ from olmo_data.analysis.report import source_report
 from olmo_data.analysis.summary import print_summary
 from olmo_data.analysis.text import PARAGRAPH_MODES
 from olmo_data.dedup.text import check_choice
-from olmo_data.layout import Layout, find_layout, report_name, select_shard, shared_output
+from olmo_data.layout import Layout, counted, find_layout, report_name, reporting, select_shard, shared_output
 from olmo_data.parallel import map_shards
 
 __all__ = ["StatsConfig", "StatsJob", "corpus_stats"]
@@ -42,7 +44,7 @@ class StatsConfig:
     """Tokenizer that counts tokens: a registered name or a ``tokenizer.json`` path; ``null`` counts none."""
     ngrams: list[int] = field(default_factory=lambda: [1, 2, 3])
     """Sizes of the word n-grams to count (exactly: memory grows with the number of distinct n-grams)."""
-    top_k: int = 20
+    top_k: int = positive(20)
     """How many of the most frequent n-grams of each size to report and draw."""
     paragraphs: str = "lines"
     """What a paragraph is for duplicate paragraphs: ``lines`` (every non-blank line, as Dolma deduplicates
@@ -50,7 +52,7 @@ class StatsConfig:
     figures: bool = True
     """Draw the PNG figures (needs matplotlib, olmo-core's ``plots`` extra; without it, the figures are skipped
     with a note)."""
-    workers: int = 1
+    workers: int = non_negative(1)
     """Processes counting files in parallel (0: one per CPU core); the results do not depend on it."""
     shard: str | None = None
     """Count only shard ``i/N`` of the input files (every N-th from the i-th) into partial counts under
@@ -101,36 +103,50 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
     options = {"ngrams": list(sizes), "paragraphs": config.paragraphs, "tokenizer": config.tokenizer}
     output = output.rstrip("/")
     start = time.perf_counter()
+    total = FileCounts()
+
+    def summary(error: str | None) -> dict[str, Any]:
+        return {"command": "data stats", "input": input, "files": len(layout.files), "complete": error is None,
+                **({"error": error} if error else {}), **_counted(total), "skipped_files": layout.skipped}
+
     if phase == "merge":
-        return _report(config, input, output, sizes, layout, merge_partials(output, layout, options),
-                       time.perf_counter() - start)
+        with reporting(f"{output}/stats.json", summary):
+            total = merge_partials(output, layout, options)
+            return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
     shard = select_shard(layout.files, config.shard)
-    counted = map_shards(functools.partial(count_file, plan=plan), [file for _, file in shard], workers=config.workers)
+    per_file = map_shards(functools.partial(count_file, plan=plan), [file for _, file in shard],
+                          workers=config.workers)
     if phase == "count":
         url = f"{output}/{PARTIAL_DIRECTORY}/{report_name('stats', config.shard or '0/1')}.jsonl.gz"
         header = {"options": options, "shard": config.shard or "0/1", "files": len(layout.files)}
-        with Progress("counting", total=len(shard), unit="files") as progress:
+        with Progress("counting", unit="docs") as progress:
             def rows() -> Iterator[tuple[int, str, FileCounts]]:
-                for (index, file), counts in zip(shard, counted, strict=True):
+                for (index, file), counts in zip(shard, per_file, strict=True):
                     yield index, layout.relative(file), counts
-                    progress.advance()
+                    progress.advance(counts.records)
 
             written = save_partial(url, header, rows())
-        print(f"counted {written} files{f' (shard {config.shard})' if config.shard else ''} in "
-              f"{time.perf_counter() - start:.1f}s: {url}")
-        print(f"next: `olmo data stats input={input} output={output} phase=merge` once every "
-              f"shard is counted")
+        log.info(f"counted {written} files{f' (shard {config.shard})' if config.shard else ''} in "
+                 f"{time.perf_counter() - start:.1f}s: {url}")
+        log.info(f"next: `olmo data stats input={input} output={output} phase=merge` once every "
+                 f"shard is counted")
         return {"command": "data stats", "phase": "count", "shard": config.shard, "files": written, "partial": url}
-    total = FileCounts()
-    with Progress("counting", total=len(shard), unit="files") as progress:
-        for counts in counted:
-            total.add(counts)
-            progress.advance(postfix=f"{sum(s.documents for s in total.sources.values())} documents")
-    return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
+    with reporting(f"{output}/stats.json", summary):
+        with Progress("counting", unit="docs") as progress:
+            for counts in per_file:
+                total.add(counts)
+                progress.advance(counts.records)
+        return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
+
+
+def _counted(total: FileCounts) -> dict[str, int]:
+    return counted(total.records, written=total.records - total.quarantined, quarantined=total.quarantined)
 
 
 def _report(config: StatsConfig, input: str, output: str, sizes: tuple[int, ...], layout: Layout, total: FileCounts,
             seconds: float) -> dict[str, Any]:
+    require_documents(total.records, total.records - total.quarantined, input=input, step="olmo data stats",
+                      report=f"{output}/stats.json")
     tokenizer = None
     if config.tokenizer:
         from olmo_core.tokenizer import load_tokenizer
@@ -146,8 +162,8 @@ def _report(config: StatsConfig, input: str, output: str, sizes: tuple[int, ...]
     for name in names:
         overall.add(total.sources[name])
     report: dict[str, Any] = {
-        "command": "data stats", "input": input, "files": len(layout.files), "records": total.records,
-        "quarantined": total.quarantined,
+        "command": "data stats", "input": input, "files": len(layout.files), "complete": True, **_counted(total),
+        "skipped_files": layout.skipped,
         "tokenizer": {k: tokenizer.identity[k] for k in ("name", "sha256", "vocab_size")} if tokenizer else None,
         "options": {"ngrams": list(sizes), "top_k": config.top_k, "paragraphs": config.paragraphs},
         "sources": sources, "overall": report_of(overall), "figures": [],
@@ -160,7 +176,7 @@ def _report(config: StatsConfig, input: str, output: str, sizes: tuple[int, ...]
             report["figures"] = draw_figures(directory, sources, report["overall"], lengths)
     write_text(f"{output}/stats.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print_summary(report, seconds=seconds)
-    print(f"stats: {output}/stats.json  figures: {len(report['figures'])} PNG files in {output}")
+    log.info(f"stats: {output}/stats.json  figures: {len(report['figures'])} PNG files in {output}")
     return report
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -11,19 +12,22 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
-from olmo_core.config import components
-from olmo_core.documents import NoDocumentsError, Quarantined, read_documents, require_documents
+from olmo_core.config import components, non_negative
+from olmo_core.documents import Quarantined, read_documents, require_documents
 from olmo_core.errors import ConfigError, PluginError
-from olmo_core.io import open_atomic, write_text
+from olmo_core.io import open_atomic, remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
-from olmo_data.layout import DOCUMENTS_HELP, Layout, in_place_workdir, layout_beside, report_name, select_shard
+from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
+                              report_name, reporting, select_shard)
 from olmo_data.parallel import map_shards
 from olmo_data.taggers.base import attribute_key, too_long
 
 __all__ = ["TagConfig", "TagJob", "tag"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -33,7 +37,7 @@ class TagConfig:
     taggers: Any = components("taggers", help="the taggers to run, in order")
     experiment: str | None = None
     """Prefix of the attribute keys (``<experiment>__<tagger>__<name>``); default: each tagger's name."""
-    workers: int = 1
+    workers: int = non_negative(1)
     """Processes tagging files in parallel (0: one per CPU core); the output does not depend on it."""
     shard: str | None = None
     """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
@@ -102,6 +106,7 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
         options = ", ".join(get_host().registry("taggers").options()) or "none installed"
         raise ConfigError(f"`olmo data tag` needs taggers: taggers=[name,...] (available: {options})")
     files = [file for _, file in select_shard(layout.files, config.shard)]
+    remove_temporaries(layout.root)
     work = functools.partial(_tag_file, layout=layout, taggers=dict(config.taggers), experiment=config.experiment)
     total = FileResult()
     done = 0
@@ -111,8 +116,8 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
         return {
             "command": "data tag", "files": len(files), "files_done": done, "shard": config.shard,
             "complete": error is None, **({"error": error} if error else {}),
-            "records": total.records, "documents": total.documents,
-            "quarantined": sum(total.reasons.values()), "quarantine_reasons": dict(total.reasons),
+            **counted(total.records, written=total.documents, quarantined=sum(total.reasons.values())),
+            "documents": total.documents, "quarantine_reasons": dict(total.reasons), "skipped_files": layout.skipped,
             "taggers": {name: {"attributes": f"{layout.root}/attributes/{name}",
                                "seconds": round(total.seconds[name], 3),
                                "docs_per_second": round(total.documents / total.seconds[name], 1)
@@ -120,27 +125,22 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
                         for name in config.taggers},
         }
 
-    try:
-        with Progress("tagging", total=len(files), unit="files") as progress:
-            for result in map_shards(work, files, workers=config.workers):
-                total.records += result.records
-                total.documents += result.documents
-                total.reasons.update(result.reasons)
-                total.seconds.update(result.seconds)
-                done += 1
-                progress.advance(postfix=f"{total.documents} documents")
+    with reporting(report_path, summary), Progress("tagging", unit="docs") as progress:
+        for result in map_shards(work, files, workers=config.workers):
+            total.records += result.records
+            total.documents += result.documents
+            total.reasons.update(result.reasons)
+            total.seconds.update(result.seconds)
+            done += 1
+            progress.advance(result.documents, postfix=f"{done}/{len(files)} files")
         require_documents(total.records, total.documents, input=input or layout.root, step="olmo data tag",
                           reasons=total.reasons, report=report_path)
-    except Exception as exc:
-        message = str(exc) if isinstance(exc, NoDocumentsError) else f"{type(exc).__name__}: {exc}"
-        write_text(report_path, json.dumps(summary(message), indent=2) + "\n")
-        raise
     report = summary(None)
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     reasons = f" ({dict(total.reasons)})" if total.reasons else ""
-    print(f"tagged {total.documents} documents from {len(files)} files with {', '.join(config.taggers)}; "
-          f"quarantined {report['quarantined']}{reasons}")
-    print(f"attributes: {layout.root}/attributes/  report: {report_path}")
+    log.info(f"tagged {total.documents} documents from {len(files)} files with {', '.join(config.taggers)}; "
+             f"{counted_line(report)}{reasons}")
+    log.info(f"attributes: {layout.root}/attributes/  report: {report_path}")
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -12,17 +13,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from olmo_core.artifacts import Dataset, TokenArrays
-from olmo_core.documents import Document, document_files, read_documents
-from olmo_core.io import write_text
+from olmo_core.cache import content_key
+from olmo_core.config import non_negative, positive
+from olmo_core.documents import Document, document_files, read_documents, require_documents
+from olmo_core.io import remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 from olmo_core.token_arrays import TokenArrayWriter
 from olmo_core.tokenizer import WINDOW_CHARS, load_tokenizer
 
-from olmo_data.layout import DOCUMENTS_HELP, report_name, select_shard, shared_output
+from olmo_data.layout import DOCUMENTS_HELP, counted, counted_line, report_name, reporting, select_shard, shared_output
 from olmo_data.parallel import map_shards, resolve_workers
 
 __all__ = ["TokenizeConfig", "TokenizeJob", "tokenize"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -31,14 +36,14 @@ class TokenizeConfig:
 
     tokenizer: str = "olmo-v1.5"
     """A registered tokenizer or a path to a tokenizer.json (or a directory holding one)."""
-    workers: int = 1
+    workers: int = non_negative(1)
     """Processes tokenizing files in parallel (0: one per CPU core); the output does not depend on it."""
     shard: str | None = None
     """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
-    batch_size: int = 512
+    batch_size: int = positive(512)
     """Documents encoded per call to the tokenizer."""
     force: bool = False
-    """Tokenize again parts that are already complete for the same input and tokenizer."""
+    """Tokenize again parts that are already complete for the same input content and tokenizer."""
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,10 @@ def _part(job: _Job) -> dict[str, Any]:
     tokenizer = load_tokenizer(job.tokenizer)
     target = Path(job.output) / f"part-{job.index:05d}.npy"
     meta_file = target.with_suffix(".meta.json")
+    key = content_key([job.file], tokenizer.sha256)
     if meta_file.is_file() and not job.force:
         meta = json.loads(meta_file.read_text())
-        if meta.get("input") == job.file and meta.get("tokenizer", {}).get("sha256") == tokenizer.sha256:
+        if meta.get("inputs_key") == key:
             return {**meta, "skipped": True, "counts": _token_counts(target, tokenizer.vocab_size)}
     quarantined: Counter[str] = Counter()
     text_bytes = 0
@@ -101,7 +107,7 @@ def _part(job: _Job) -> dict[str, Any]:
     except BaseException:
         writer.abort()
         raise
-    meta = writer.close(input=job.file, text_bytes=text_bytes, quarantined=dict(quarantined))
+    meta = writer.close(input=job.file, inputs_key=key, text_bytes=text_bytes, quarantined=dict(quarantined))
     return {**meta, "counts": counts}
 
 
@@ -124,42 +130,56 @@ def unigram_entropy(counts: np.ndarray) -> float:
 def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     """Tokenize the documents ``input`` names into token arrays in ``output`` (``part-NNNNN.npy`` with
     ``.csv.gz`` and ``.meta.json``): each document's ids followed by EOS, one part per input file, with a
-    sidecar tracing every token to its document. Parts already complete for the same input and tokenizer are
-    kept (``force=true`` redoes them), so an interrupted run resumes.
+    sidecar tracing every token to its document. Parts already complete for the same input content and
+    tokenizer (``inputs_key`` in their ``.meta.json``) are kept (``force=true`` redoes them), so an interrupted
+    run resumes.
     """
-    files = document_files(input)
+    skipped: dict[str, str] = {}
+    files = document_files(input, skipped=skipped)
     tokenizer = load_tokenizer(config.tokenizer)
+    remove_temporaries(output)
     chosen = select_shard(files, config.shard)
     workers = resolve_workers(config.workers, len(chosen))
     jobs = [_Job(i, f, output, config.tokenizer, config.batch_size, config.force, workers > 1)
             for i, f in chosen]
-    parts = []
-    with Progress("tokenizing", total=len(jobs), unit="files") as progress:
+    parts: list[dict[str, Any]] = []
+    reasons: Counter[str] = Counter()
+    report_path = f"{output.rstrip('/')}/{report_name('tokenize', config.shard)}.json"
+
+    def summary(error: str | None) -> dict[str, Any]:
+        documents, quarantined = sum(p["documents"] for p in parts), sum(reasons.values())
+        return {"command": "data tokenize", "shard": config.shard, "files": len(jobs), "files_done": len(parts),
+                "complete": error is None, **({"error": error} if error else {}),
+                **counted(documents + quarantined, written=documents, quarantined=quarantined),
+                "quarantine_reasons": dict(reasons), "skipped_files": skipped}
+
+    with reporting(report_path, summary), Progress("tokenizing", unit="docs") as progress:
         for meta in map_shards(_part, jobs, workers=workers):
             parts.append(meta)
-            progress.advance(postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
+            reasons.update(meta["quarantined"])
+            progress.advance(meta["documents"], postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
+        require_documents(summary(None)["records"], sum(p["documents"] for p in parts), input=input,
+                          step="olmo data tokenize", reasons=reasons, report=report_path)
     per_source: Counter[str] = Counter()
     counts = np.zeros(tokenizer.vocab_size, dtype=np.int64)
     for part in parts:
         per_source.update(part["tokens_per_source"])
         counts += part.pop("counts")
     tokens, text_bytes = sum(p["tokens"] for p in parts), sum(p["text_bytes"] for p in parts)
-    report = {"command": "data tokenize", "shard": config.shard, "tokenizer": tokenizer.identity, "parts": len(parts), "tokens": tokens,
+    report = {**summary(None), "tokenizer": tokenizer.identity, "parts": len(parts), "tokens": tokens,
               "documents": sum(p["documents"] for p in parts), "text_bytes": text_bytes,
               "bytes_per_token": round(text_bytes / max(tokens - sum(p["documents"] for p in parts), 1), 4),
               "tokens_per_source": dict(sorted(per_source.items())),
-              "quarantined": sum(sum(p["quarantined"].values()) for p in parts),
               "unigram_entropy_nats": round(unigram_entropy(counts), 4),
               "skipped_parts": sum(bool(p.get("skipped")) for p in parts)}
-    write_text(f"{output.rstrip('/')}/{report_name('tokenize', config.shard)}.json",
-               json.dumps(report, indent=2) + "\n")
-    print(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} bytes "
-          f"per token, EOS excluded) in {len(parts)} parts with {tokenizer.name}"
-          + (f"; {report['skipped_parts']} parts were already complete" if report["skipped_parts"] else "")
-          + f"; unigram entropy {report['unigram_entropy_nats']} nats")
+    write_text(report_path, json.dumps(report, indent=2) + "\n")
+    log.info(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} "
+             f"bytes per token, EOS excluded) in {len(parts)} parts with {tokenizer.name}; {counted_line(report)}"
+             + (f"; {report['skipped_parts']} parts were already complete" if report["skipped_parts"] else "")
+             + f"; unigram entropy {report['unigram_entropy_nats']} nats")
     for source, count in report["tokens_per_source"].items():
-        print(f"  {source}: {count:,} tokens")
-    print(f"token arrays: {output}")
+        log.info(f"  {source}: {count:,} tokens")
+    log.info(f"token arrays: {output}")
     return report
 
 

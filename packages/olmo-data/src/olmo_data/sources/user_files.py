@@ -21,6 +21,7 @@ from olmo_core.documents import (DOCUMENT_SUFFIXES, Document, DocumentError, Qua
                                  read_documents, require_documents)
 from olmo_core.errors import ConfigError
 
+from olmo_data.layout import check_name
 from olmo_data.sources.base import Source, SourceConfig
 
 __all__ = ["JsonlSource", "ParquetConfig", "ParquetSource", "TextFolderConfig", "TextFolderSource",
@@ -35,7 +36,8 @@ class UserSourceConfig(SourceConfig):
     """A file, a folder (searched recursively) or a glob, on any fsspec URL (local, ``s3://``, ``memory://``)."""
     name: str = ""
     """The source's name: the output folder and the documents' ``source`` (a Parquet row's own ``source`` is
-    kept); default: the last part of ``path``."""
+    kept); one plain name (letters, digits, ``.``, ``_``, ``-``), so that it never leaves the output; default:
+    the last part of ``path``."""
     held_out: str = "include"
     """Your files are yielded whole by default (``exclude``/``only`` apply the built-in held-out rule)."""
 
@@ -66,7 +68,8 @@ class _UserFiles(Source):
 
     def __init__(self, config: UserSourceConfig) -> None:
         super().__init__(config)
-        self.name = config.name or _name_from(config.path, self.suffixes) or self.kind
+        self.name = check_name(f"sources.{self.kind}.name", config.name) if config.name else \
+            _name_from(config.path, self.suffixes) or self.kind
 
     def pattern(self) -> str:
         """The glob below a folder path that selects its files."""

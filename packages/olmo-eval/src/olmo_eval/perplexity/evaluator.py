@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.errors import ConfigError
-from olmo_core.jobs import Report
+from olmo_core.jobs import Report, markdown_table
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.downstream import model_max_length
@@ -214,11 +214,10 @@ class PerplexityEvaluator(Evaluator):
 
         results: Mapping[str, PerplexityResult] = evaluations  # type: ignore[assignment]
         bpb = {label: {s: f["bits_per_byte"] for s, f in e.sources.items()} for label, e in results.items()}
+        rows = [[s, *(f"{b[s]:.3f}" for b in bpb.values())] for s in next(iter(bpb.values()))]
+        rows.append(["**mean**", *(f"**{e.bits_per_byte:.3f}**" for e in results.values())])
         lines = ["Bits per byte on held-out text (lower is better):", "",
-                 "| held-out source | " + " | ".join(bpb) + " |", "|---|" + "---|" * len(bpb)]
-        lines += [f"| {s} | " + " | ".join(f"{b[s]:.3f}" for b in bpb.values()) + " |"
-                  for s in next(iter(bpb.values()))]
-        lines.append("| **mean** | " + " | ".join(f"**{e.bits_per_byte:.3f}**" for e in results.values()) + " |")
+                 *markdown_table(["held-out source", *bpb], rows)]
         figure = bar_plot(posixpath.join(workdir, "bits_per_byte.png"), bpb, title="bits per byte, held out",
                           ylabel="bits per byte")
         metrics = {"bits_per_byte": bpb, **{f"{label}_bits_per_byte": round(e.bits_per_byte, 4)
