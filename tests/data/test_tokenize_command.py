@@ -40,7 +40,7 @@ def test_workers_and_reruns_give_the_same_parts(dataset: Path, tmp_path: Path, o
         outputs[workers] = {p.name: p.read_bytes() for p in sorted(out.glob("part-*"))}
     assert len(outputs[1]) == 4 * 3 and outputs[1] == outputs[2]
     again = olmo_cli("data", "tokenize", f"input={dataset}", f"output={tmp_path / 'w1'}")
-    assert "4 parts were already complete" in again.out
+    assert "4 parts were already complete" in again.err
 
 
 def test_the_report_gives_the_unigram_entropy(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:

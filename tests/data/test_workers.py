@@ -13,7 +13,7 @@ from tests.conftest import stdlib_documents
 
 def files_of(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-            and "reports" not in p.parts and p.name not in ("result.json", "report.md")}  # the filter job's own
+            and "reports" not in p.parts and p.name not in ("result.json", "report.md", "log.txt")}  # the job's own
 
 
 def test_tag_and_filter_do_not_depend_on_workers(tmp_path: Path, example_plugin: ModuleType,

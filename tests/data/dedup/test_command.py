@@ -52,8 +52,8 @@ def test_dedup_then_filter_drops_exactly_the_planted_duplicates(tmp_path: Path, 
     files, originals = planted_corpus()
     dataset = write_dataset(tmp_path / "ds", files)
     result = run_dedup(dataset, ALL, *SMALL)
-    assert "minhash: marked 5 of 405 documents (1.23%)" in result.out
-    assert f"reports: {dataset}/reports/dedup-*.json" in result.out
+    assert "minhash: marked 5 of 405 documents (1.23%)" in result.err
+    assert f"reports: {dataset}/reports/dedup-*.json" in result.err
     report = json.loads((dataset / "reports" / "dedup-minhash.json").read_text())
     planted_chars = sum(len(d.text) for d in files["c-planted"])
     assert report["per_source"]["planted"] == {"characters": planted_chars, "documents": 5,

@@ -37,8 +37,8 @@ def test_copies_and_repeated_urls_are_marked_and_distinct_documents_kept(tmp_pat
         (2, marked_chars, 1, 1)
     assert report["per_source"]["wikipedia"]["duplicate_documents"] == 0
     assert (report["documents"], report["duplicate_documents"], report["counts"]) == (405, 2, {"text": 1, "url": 1})
-    assert "exact: marked 2 of 405 documents (0.49%)" in result.out
-    assert "  planted: 2 of 5 documents" in result.out
+    assert "exact: marked 2 of 405 documents (0.49%)" in result.err
+    assert "  planted: 2 of 5 documents" in result.err
 
 
 def test_normalized_text_finds_a_respaced_copy(tmp_path: Path, run_dedup: Any) -> None:

@@ -48,7 +48,7 @@ def test_sharded_features_then_one_decision_equal_one_run(tmp_path: Path, run_de
         dataset = write_dataset(tmp_path / f"n{count}", split)
         shards = ",".join(f"{i}/{count}" for i in range(count))
         swept = run_dedup(dataset, ALL, *SMALL, "-m", f"shard={shards}")
-        assert "next: the same command with phase=decide" in swept.out
+        assert "next: the same command with phase=decide" in swept.err
         assert not (dataset / "attributes").exists()
         saved = sorted(p.relative_to(dataset / "dedup" / "features").as_posix()
                        for p in (dataset / "dedup" / "features").rglob("*.jsonl.gz"))

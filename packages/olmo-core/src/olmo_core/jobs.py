@@ -21,6 +21,7 @@ marks the work directory incomplete while the job runs, checks the outputs it re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -151,10 +152,12 @@ def _check_outputs(job: Job, name: str, result: Any) -> JobResult:
 
 def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, name: str) -> JobResult:
     """Run ``job`` in ``workdir``: mark it incomplete while the job runs, check what it returns, keep
-    ``result.json`` and ``report.md`` there; return the result (with ``workdir`` and ``seconds`` set).
+    ``result.json``, ``report.md`` and the job's ``log.txt`` there; return the result (with ``workdir`` and
+    ``seconds`` set).
 
     In a distributed run (``RANK`` set by torchrun or olmo's launcher) every rank runs the job and rank 0
     alone keeps the record."""
+    from olmo_core.logs import log_file
     from olmo_core.io import makedirs, remove, write_text
 
     for slot_name, slot in job.inputs.items():
@@ -168,7 +171,8 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
         makedirs(workdir)
         write_text(marker, f"job '{name}' started at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
     start = time.perf_counter()
-    result = _check_outputs(job, name, job.run(config, inputs, workdir))
+    with log_file(workdir) if main else contextlib.nullcontext():
+        result = _check_outputs(job, name, job.run(config, inputs, workdir))
     result.workdir, result.seconds = workdir, round(time.perf_counter() - start, 3)
     if not main:
         return result

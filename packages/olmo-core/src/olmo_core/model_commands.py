@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer, read_hf_tokenizer
 
 __all__ = ["ExportConfig", "GenerateConfig", "ImportConfig", "InfoConfig", "InitConfig"]
+
+log = logging.getLogger(__name__)
 
 
 def _torch() -> Any:
@@ -50,8 +53,8 @@ def init_command(config: InitConfig) -> Path:
     model = get_host().registry("models").build(config.model)
     path = save_model(config.output, model, config.model, tokenizer=tokenizer, trainer={"step": 0, "seed": config.seed})
     total = sum(p.numel() for p in model.parameters())
-    print(f"wrote {path}: {config.model[NAME_KEY] if isinstance(config.model, dict) else config.model._name_} "
-          f"with {total:,} parameters, seed {config.seed}, tokenizer {tokenizer.name}")
+    log.info(f"wrote {path}: {config.model[NAME_KEY] if isinstance(config.model, dict) else config.model._name_} "
+             f"with {total:,} parameters, seed {config.seed}, tokenizer {tokenizer.name}")
     return path
 
 
@@ -133,7 +136,7 @@ def export_hf_command(config: ExportConfig) -> Path:
     save_hf(loaded.model, out)
     if loaded.tokenizer is not None:
         write_hf_tokenizer(loaded.tokenizer, out, max_length=loaded.model.config.max_sequence_length)
-    print(f"exported {config.checkpoint} to {out} (transformers {_hf_class(loaded.model)})")
+    log.info(f"exported {config.checkpoint} to {out} (transformers {_hf_class(loaded.model)})")
     return out
 
 
@@ -187,7 +190,7 @@ def import_hf_command(config: ImportConfig) -> Path:
                          hint="name the model's own tokenizer with tokenizer=...")
     node = {NAME_KEY: "olmo", **dataclasses.asdict(model.config)}
     path = save_model(out, model, node, tokenizer=tokenizer, trainer={"step": 0, "imported_from": str(source)})
-    print(f"imported {source} into {path} with tokenizer {tokenizer.name}")
+    log.info(f"imported {source} into {path} with tokenizer {tokenizer.name}")
     return path
 
 

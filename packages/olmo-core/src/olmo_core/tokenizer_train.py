@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from olmo_core.progress import Progress
 from olmo_core.tokenizer import Tokenizer
 
 __all__ = ["TokenizerTrainConfig", "train_tokenizer_command"]
+
+log = logging.getLogger(__name__)
 
 SAMPLE_DOCUMENTS = 2000
 OLMO_SPECIAL_TOKENS = ["|||IP_ADDRESS|||", "<|padding|>", "|||EMAIL_ADDRESS|||", "|||PHONE_NUMBER|||", "<|endoftext|>"]
@@ -84,7 +87,7 @@ def train_tokenizer_command(config: TokenizerTrainConfig) -> dict[str, object]:
               "bytes_per_token": round(sample_bytes / max(sample_tokens, 1), 4),
               "bytes_per_token_sample_documents": len(sample), "identity": tokenizer.identity}
     write_text(f"{config.output.rstrip('/')}/report.json", json.dumps(report, indent=2) + "\n")
-    print(f"trained a {tokenizer.vocab_size}-token BPE tokenizer on {counts['documents']} documents "
-          f"({counts['bytes']:,} bytes, {report['bytes_per_token']} bytes/token); quarantined "
-          f"{counts['quarantined']}; wrote {config.output.rstrip('/')}/tokenizer.json")
+    log.info(f"trained a {tokenizer.vocab_size}-token BPE tokenizer on {counts['documents']} documents "
+             f"({counts['bytes']:,} bytes, {report['bytes_per_token']} bytes/token); quarantined "
+             f"{counts['quarantined']}; wrote {config.output.rstrip('/')}/tokenizer.json")
     return report

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import json
+import logging
 import posixpath
-import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -24,6 +24,8 @@ from olmo_eval.perplexity.evaluator import PerplexityEvalConfig
 
 __all__ = ["CompareConfig", "CompareJob", "DownstreamJob", "DownstreamJobConfig", "EvaluateJob", "ModelOptions",
            "PerplexityJob", "PerplexityJobConfig"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -45,8 +47,8 @@ class ModelOptions:
             torch.set_num_threads(self.threads)
         device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
         loaded = load_eval_model(checkpoint.path, tokenizer=self.tokenizer, device=device)
-        print(f"evaluating {loaded.path} ({loaded.kind}{f', step {loaded.step}' if loaded.step is not None else ''}) "
-              f"on {device} with tokenizer {loaded.tokenizer.name}", file=sys.stderr, flush=True)
+        step = f", step {loaded.step}" if loaded.step is not None else ""
+        log.info(f"evaluating {loaded.path} ({loaded.kind}{step}) on {device} with tokenizer {loaded.tokenizer.name}")
         return loaded, {"checkpoint": str(loaded.path), "kind": loaded.kind, "step": loaded.step,
                         "tokenizer": loaded.tokenizer.identity}
 
@@ -81,8 +83,8 @@ class EvaluateJob(Job):
             loaded.model, loaded.tokenizer, progress=True)
         evaluation.meta = {**meta, **evaluation.meta}
         evaluation.write(workdir)
-        print(f"{evaluation.table()}scored in {evaluation.meta.get('seconds', 0):.1f}s; wrote "
-              f"{workdir}/{{results.json,samples.jsonl,results.md}}")
+        log.info(f"{evaluation.table()}scored in {evaluation.meta.get('seconds', 0):.1f}s; wrote "
+                 f"{workdir}/{{results.json,samples.jsonl,results.md}}")
         return JobResult(outputs={"results": EvalResults(path=workdir)},
                          metrics={**evaluation.meta, **evaluation.summary()})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,6 +15,8 @@ from olmo_core.jobs import Job, JobResult, Report, Slot, read_result
 from olmo_train.config import TrainConfig
 
 __all__ = ["TrainJob"]
+
+log = logging.getLogger(__name__)
 
 TAIL = 10
 """The report's final loss is the mean of this many last steps (one step's loss is noisy)."""
@@ -114,7 +117,7 @@ def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float
     }
     if trainer.is_main:
         loss = f"{metrics['final_loss']:.4f}" if history else "unchanged (already at max_steps)"
-        print(f"trained {trainer.step} steps ({trainer.tokens_seen:,} tokens); final loss {loss}; "
-              f"see {trainer.run_dir}")
+        log.info(f"trained {trainer.step} steps ({trainer.tokens_seen:,} tokens); final loss {loss}; "
+                 f"see {trainer.run_dir}")
     checkpoint = Checkpoint(path=str(step_dir(trainer.checkpoints, trainer.step)), step=trainer.step)
     return JobResult(outputs={"checkpoint": checkpoint}, metrics=metrics)

@@ -13,8 +13,8 @@ loss checks and in-loop evaluation.
 from __future__ import annotations
 
 import json
+import logging
 import math
-import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -38,6 +38,8 @@ from olmo_train.objective import LanguageModelObjective, Objective
 from olmo_train.train_module import TrainModule, load_initial_weights
 
 __all__ = ["NonFiniteLoss", "Trainer"]
+
+log = logging.getLogger(__name__)
 
 
 class Trainer:
@@ -170,7 +172,7 @@ class Trainer:
             if name in self.callbacks:
                 self.callbacks[name].load_state_dict(state)
         if self.is_main:
-            print(f"resuming from {latest} (step {self.step})", flush=True)
+            log.info(f"resuming from {latest} (step {self.step})")
 
     def save_checkpoint(self) -> Path:
         """Write the checkpoint of the current step (model, optimizer, data order, RNG, callbacks' state).
@@ -311,7 +313,7 @@ class Trainer:
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+    log.warning(message)
 
 
 def _data_tokenizer(loader: Any) -> Tokenizer:

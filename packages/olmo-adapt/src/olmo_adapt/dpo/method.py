@@ -9,6 +9,7 @@ during training with the same loss and rewards (``eval/rewards/accuracies`` ...)
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from olmo_adapt.dpo.config import DPO_OLMO_7B, DPO_TULU3, DPOConfig
 from olmo_adapt.method import AdaptRun, Prepared
 
 __all__ = ["DPO", "DPOConfig", "DPO_OLMO_7B", "DPO_TULU3"]
+
+log = logging.getLogger(__name__)
 
 
 class DPO:
@@ -72,8 +75,7 @@ class DPO:
             objective.reference = table
             summary.update(reference_cache=str(path), reference_cache_hit=hit)
             if trainer.is_main:
-                print(f"reference log-probs of {len(table)} pairs {'read from' if hit else 'written to'} {path}",
-                      flush=True)
+                log.info(f"reference log-probs of {len(table)} pairs {'read from' if hit else 'written to'} {path}")
 
         callbacks = []
         if held:

@@ -12,6 +12,7 @@ from olmo_core.cli.arguments import parse_command_line
 from olmo_core.cli.help import print_command_help, print_group_help, print_main_help
 from olmo_core.cli.runner import run_command
 from olmo_core.errors import OlmoError
+from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
 from olmo_core.version import __version__
 
@@ -37,6 +38,7 @@ def invoke(argv: Sequence[str]) -> list[Any]:
     if line.help:
         print_command_help(get_host(), line.command, line.overrides)
         return []
+    setup_logging()
     return run_command(line.command, line.overrides, multirun=line.multirun, hydra_flags=line.hydra_flags)
 
 

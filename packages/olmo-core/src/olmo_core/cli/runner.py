@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -14,10 +15,13 @@ from omegaconf import DictConfig
 
 from olmo_core.errors import OlmoError
 from olmo_core.hydra_bridge import VERSION_BASE, config_name, parse_overrides, to_command_config, validate_overrides
+from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
 from olmo_core.registry import Component
 
 __all__ = ["run_command"]
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -50,11 +54,12 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
     launcher_pid = os.getpid()
 
     def task(cfg: DictConfig) -> None:
+        setup_logging()  # a launcher may run this in a process of its own
         label = ""
         if multirun:
             job = HydraConfig.get().job
             label = " ".join(job.override_dirname.split(",")) or "defaults"
-            print(f"[sweep job {job.num}] olmo {name} {label}", file=sys.stderr, flush=True)
+            log.info("[sweep job %s] olmo %s %s", job.num, name, label)
         try:
             # looked up by name, not captured: a launcher may run this in a process of its own
             component = get_host().registry("commands").get(name)
@@ -64,7 +69,7 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
                 raise
             failures.append((label, exc))
             if multirun:
-                print(f"[sweep job failed] {label}: {exc}", file=sys.stderr, flush=True)
+                log.error("[sweep job failed] %s: %s", label, exc)
 
     app = hydra.main(version_base=VERSION_BASE, config_path=None, config_name=config_name(command))(task)
     argv = [f"olmo {command.name}", *hydra_flags, *(["--multirun"] if multirun else []), *overrides]

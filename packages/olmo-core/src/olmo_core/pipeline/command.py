@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +13,14 @@ from olmo_core.config import components, preset, to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.job_command import sweep_job_dir
+from olmo_core.logs import log_file
 from olmo_core.pipeline.compare import write_comparison
 from olmo_core.pipeline.runner import plan_stages, run_stages
 from olmo_core.plugins import get_host
 
 __all__ = ["DEFAULT_STAGES", "PipelineConfig", "pipeline_command", "run_directory"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_STAGES = ["fetch", "tag", "filter", "dedup", "mix", "decontaminate", "composition", "tokenize", "pretrain", "sft", "dpo",
                   "evaluate", "report"]
@@ -73,7 +77,7 @@ def pipeline_command(config: PipelineConfig) -> list[dict[str, Any]]:
 
     Each job reads the latest earlier output of the artifact types it takes (documents, token arrays,
     checkpoints ...). Every stage's options and inputs are checked before the first job runs. The run
-    directory keeps the resolved config, the plugin list and the command that reproduces the run; the
+    directory keeps the resolved config, the plugin list, the command that reproduces the run and log.txt; the
     report job writes ``report.md`` from what every job reported.
     """
     if not config.stages:
@@ -84,15 +88,17 @@ def pipeline_command(config: PipelineConfig) -> list[dict[str, Any]]:
     write_text(str(run_dir / "config.json"), json.dumps(to_dict(config), indent=2, default=str) + "\n")
     write_text(str(run_dir / "plugins.json"), json.dumps(get_host().describe(), indent=2) + "\n")
     write_text(str(run_dir / "command.txt"), _command_line() + "\n")
-    print(f"pipeline '{config.name}' in {run_dir}: {', '.join(s.name for s in planned)}", flush=True)
-    records = run_stages(run_dir, planned, restart=config.restart)
-    summary = [{"stage": r["stage"], "status": r["status"], "seconds": r["seconds"]} for r in records]
-    write_text(str(run_dir / "pipeline.json"), json.dumps(summary, indent=2) + "\n")
-    ran = sum(r["status"] == "ran" for r in records)
-    print(f"pipeline '{config.name}' complete: {ran} stages ran, {len(records) - ran} reused; see {run_dir}")
-    if run_dir.parent != Path(config.runs_dir):  # a sweep job: compare it with its siblings
-        comparison = write_comparison(run_dir.parent)
-        if comparison is not None:
-            print(f"sweep comparison: {comparison}")
+    with log_file(str(run_dir)):
+        log.info("pipeline '%s' in %s: %s", config.name, run_dir, ", ".join(s.name for s in planned))
+        records = run_stages(run_dir, planned, restart=config.restart)
+        summary = [{"stage": r["stage"], "status": r["status"], "seconds": r["seconds"]} for r in records]
+        write_text(str(run_dir / "pipeline.json"), json.dumps(summary, indent=2) + "\n")
+        ran = sum(r["status"] == "ran" for r in records)
+        log.info("pipeline '%s' complete: %d stages ran, %d reused; see %s", config.name, ran, len(records) - ran,
+                 run_dir)
+        if run_dir.parent != Path(config.runs_dir):  # a sweep job: compare it with its siblings
+            comparison = write_comparison(run_dir.parent)
+            if comparison is not None:
+                log.info("sweep comparison: %s", comparison)
     return [{"stage": r["stage"], "status": r["status"], "seconds": r["seconds"], "result": r["result"].metrics}
             for r in records]

@@ -149,7 +149,6 @@ def run_stages(run_dir: Path, stages: list[PlannedStage], *, restart: bool = Fal
             reused = read_result(str(stage_dir))
         if reused is not None:
             log.info("[%d/%d] %s: completed earlier, reusing its result", index + 1, len(stages), name)
-            print(f"[{index + 1}/{len(stages)}] {name}: completed earlier, reusing its result", flush=True)
             result, status = reused, "reused"
         else:
             if not run_level:
@@ -157,12 +156,12 @@ def run_stages(run_dir: Path, stages: list[PlannedStage], *, restart: bool = Fal
                     shutil.rmtree(stage_dir)
                 stage_dir.mkdir(parents=True, exist_ok=True)
                 write_text(str(attempt), json.dumps({"fingerprint": fingerprint}) + "\n")
-            print(f"[{index + 1}/{len(stages)}] {name} ...", flush=True)
+            log.info("[%d/%d] %s ...", index + 1, len(stages), name)
             result = execute(stage.job, stage.config, inputs, str(stage_dir), name=name)
             status, upstream_ran = "ran", True
             if not run_level:
                 write_text(str(done), json.dumps({"stage": name, "fingerprint": fingerprint}, indent=2) + "\n")
-            print(f"[{index + 1}/{len(stages)}] {name}: done in {result.seconds:.1f}s", flush=True)
+            log.info("[%d/%d] %s: done in %.1fs", index + 1, len(stages), name, result.seconds)
         results[name] = result
         records.append({"stage": name, "status": status, "seconds": result.seconds, "result": result})
         previous = fingerprint

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 __all__ = ["format_summary", "print_summary"]
+
+log = logging.getLogger(__name__)
 
 
 def _size(value: float) -> str:
@@ -49,10 +52,10 @@ def format_summary(report: dict[str, Any]) -> str:
 
 def print_summary(report: dict[str, Any], *, seconds: float) -> None:
     """Print the summary table, the top unigrams overall and how fast the corpus was read."""
-    print(format_summary(report))
+    log.info(format_summary(report))
     overall = report["overall"]
     if "1" in overall["ngrams"]:
-        print("top words: " + ", ".join(f"{w} ({c:,})" for w, c in overall["ngrams"]["1"][:10]))
+        log.info("top words: " + ", ".join(f"{w} ({c:,})" for w, c in overall["ngrams"]["1"][:10]))
     rate = overall["bytes"] / 1e6 / seconds if seconds else 0.0
-    print(f"read {overall['documents']:,} documents from {report['files']} files in {seconds:.1f}s "
-          f"({rate:.2f} MB/s); quarantined {report['quarantined']}")
+    log.info(f"read {overall['documents']:,} documents from {report['files']} files in {seconds:.1f}s "
+             f"({rate:.2f} MB/s); quarantined {report['quarantined']}")

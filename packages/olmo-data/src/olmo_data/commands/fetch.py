@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -21,6 +22,8 @@ from olmo_core.progress import Progress
 from olmo_data.sources.base import Source, known_count
 
 __all__ = ["DEFAULT_CORPUS", "FetchConfig", "FetchJob", "fetch"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CORPUS: dict[str, int | None] = {
     "c4": None, "wikipedia": 3000, "wikipedia-fr": 300, "wikipedia-es": 300, "shakespeare": 20, "bible": 300,
@@ -136,20 +139,20 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
     for source in _chosen(config):
         if not config.force and _complete(output, entries.get(source.name), source):
             entry = entries[source.name]
-            print(f"{source.name}: already complete in {output}/documents/{source.name} ({entry['documents']:,} "
-                  f"documents) and its data is cached; nothing to do (force=true writes it again)")
+            log.info(f"{source.name}: already complete in {output}/documents/{source.name} ({entry['documents']:,} "
+                     f"documents) and its data is cached; nothing to do (force=true writes it again)")
             fetched[source.name] = {**entry, "skipped": True}
             continue
         entries[source.name] = _write(source, output, config.documents_per_file)
         fetched[source.name] = entries[source.name]
         entry = entries[source.name]
         rejected = f"; rejected {sum(entry['rejected'].values())} ({entry['rejected']})" if entry["rejected"] else ""
-        print(f"{source.name}: wrote {entry['documents']:,} documents ({entry['text_bytes']:,} bytes of text, "
-              f"{entry['bytes']:,} bytes in {len(entry['files'])} files) to {output}/documents/{source.name}"
-              f"{rejected}")
+        log.info(f"{source.name}: wrote {entry['documents']:,} documents ({entry['text_bytes']:,} bytes of text, "
+                 f"{entry['bytes']:,} bytes in {len(entry['files'])} files) to {output}/documents/{source.name}"
+                 f"{rejected}")
     if any(not entry.get("skipped") for entry in fetched.values()):
         write_text(_report_path(output), json.dumps({"command": "data fetch", "sources": entries}, indent=2) + "\n")
-        print(f"report: {_report_path(output)}")
+        log.info(f"report: {_report_path(output)}")
     return {"sources": fetched}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import statistics
 from collections import deque
@@ -12,6 +13,8 @@ from olmo_core.callbacks import Callback, SkipStep, TrainerView
 from olmo_core.errors import ConfigError, OlmoError
 
 __all__ = ["LossGuard", "LossGuardConfig", "LossSpike", "NonFiniteLoss"]
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteLoss(OlmoError):
@@ -68,7 +71,7 @@ class LossGuard(Callback):
                         f"deviations above the mean {mean:.4f} (std {std:.4f}) of the last {len(self.recent)} steps")
                 if c.on_spike == "stop":
                     raise LossSpike(what + "; the last good checkpoint is in " + str(trainer.run_dir / "checkpoints"))
-                print(what + ("; update skipped" if c.on_spike == "skip" else ""), flush=True)
+                log.warning(what + ("; update skipped" if c.on_spike == "skip" else ""))
                 if c.on_spike == "skip":
                     self.skipped.append(step)
                     raise SkipStep(what)

@@ -1,0 +1,89 @@
+"""Logging: messages on stderr with levels, and a log file in every job's and pipeline's directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from olmo_core import cache, hookimpl
+from olmo_core.artifacts import Dataset
+from olmo_core.jobs import Job, JobResult, Slot
+from olmo_core.logs import setup_logging
+
+log = logging.getLogger("olmo_core.tests")
+
+
+@dataclass(kw_only=True)
+class NoteConfig:
+    note: str = "hello"
+
+
+class NoteJob(Job):
+    """Writes a dataset of one document and logs what it did."""
+
+    command = "toy note"
+    outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset)}
+
+    def run(self, config: NoteConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
+        (Path(workdir) / "documents").mkdir(parents=True, exist_ok=True)
+        (Path(workdir) / "documents" / "part.jsonl").write_text(json.dumps({"id": "0", "text": config.note}) + "\n")
+        log.info("noted %s", config.note)
+        log.warning("%s is a short note", config.note)
+        return JobResult(outputs={"dataset": Dataset(path=workdir)})
+
+
+class NotePlugin:
+    @hookimpl
+    def olmo_register_jobs(self, register: Any) -> None:
+        register("note", NoteJob, config=NoteConfig)
+
+
+def test_info_is_plain_and_warnings_have_a_prefix_on_the_current_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging()
+    setup_logging()  # once: no second handler
+    log.info("counted 3 documents")
+    log.warning("skipped 1 file")
+    assert capsys.readouterr().err == "counted 3 documents\nwarning: skipped 1 file\n"
+
+
+def test_a_command_keeps_its_log_in_its_output_directory(register_plugin: Any, olmo_cli: Any, tmp_path: Path) -> None:
+    register_plugin(NotePlugin(), "note-plugin")
+    result = olmo_cli("toy", "note", f"output={tmp_path / 'out'}", "note=ahoy")
+    assert result.exit_code == 0, result.err
+    assert result.err == "noted ahoy\nwarning: ahoy is a short note\n" and result.out == ""
+    lines = (tmp_path / "out" / "log.txt").read_text().splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == ["INFO olmo_core.tests: noted ahoy",
+                                                         "WARNING olmo_core.tests: ahoy is a short note"]
+    log.info("after the job")  # the file is closed and detached when the job ends
+    assert len((tmp_path / "out" / "log.txt").read_text().splitlines()) == 2
+
+
+def test_the_pipeline_and_each_stage_keep_a_log(register_plugin: Any, olmo_cli: Any, tmp_path: Path) -> None:
+    register_plugin(NotePlugin(), "note-plugin")
+    result = olmo_cli("pipeline", "name=l", f"runs_dir={tmp_path}", "stages=[note,report]", "stages.note.note=hi")
+    assert result.exit_code == 0, result.err
+    run = tmp_path / "l"
+    stage = (run / "stages" / "00-note" / "log.txt").read_text()
+    assert "INFO olmo_core.tests: noted hi\n" in stage and "WARNING olmo_core.tests: hi is a short note\n" in stage
+    assert "[1/2]" not in stage
+    whole = [line.split(" ", 2)[2] for line in (run / "log.txt").read_text().splitlines()]
+    assert whole[0] == f"INFO olmo_core.pipeline.command: pipeline 'l' in {run}: note, report"
+    assert whole[1:4] == ["INFO olmo_core.pipeline.runner: [1/2] note ...", "INFO olmo_core.tests: noted hi",
+                          "WARNING olmo_core.tests: hi is a short note"]
+    assert whole[-1] == f"INFO olmo_core.pipeline.command: pipeline 'l' complete: 2 stages ran, 0 reused; see {run}"
+    assert len(whole) == len(set(whole))  # the report stage works in the run directory: its log is not doubled
+
+
+def test_a_corrupted_cache_entry_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "things" / "a.bin"
+    key = cache.key_of("made from")
+    cache.store(path, b"payload", key=key)
+    path.write_bytes(b"payload!")
+    assert cache.lookup(path, key=key) is None
+    [record] = [r for r in caplog.records if r.name == "olmo_core.cache"]
+    assert record.levelno == logging.WARNING and f"cache entry {path} has sha256" in record.getMessage()

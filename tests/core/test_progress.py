@@ -1,0 +1,54 @@
+"""Progress bars count documents, on a terminal only."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from olmo_core.progress import Progress
+from tests.conftest import stdlib_documents
+
+
+def test_a_bar_counts_and_shows_its_postfix() -> None:
+    stream = io.StringIO()
+    with Progress("tagging", unit="docs", stream=stream, disable=False, mininterval=0) as bar:
+        bar.advance(3, postfix="1/2 files")
+        bar.advance(4, postfix="2/2 files")
+    assert bar.n == 7 and stream.getvalue().rstrip().endswith("2/2 files]")
+    assert "tagging: 7 docs" in stream.getvalue()
+
+
+def test_no_bar_off_a_terminal() -> None:
+    stream = io.StringIO()
+    with Progress("tagging", unit="docs", stream=stream) as bar:
+        bar.advance(5)
+    assert stream.getvalue() == ""
+
+
+def test_data_tag_with_workers_counts_documents(tmp_path: Path, olmo_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from olmo_data.commands import tag
+
+    records = stdlib_documents()
+    for name, part in (("a", records[:5]), ("b", records[5:])):
+        target = tmp_path / "ds" / "documents" / f"{name}.jsonl.gz"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(target, "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in part)
+    bars: list[Progress] = []
+
+    class Shown(Progress):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, stream=io.StringIO(), disable=False, mininterval=0, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(tag, "Progress", Shown)
+    result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[pii]", "workers=2")
+    assert result.exit_code == 0, result.err
+    [bar] = bars
+    assert bar.n == len(records) == 12 and bar.unit == " docs"
+    assert "tagging: 12 docs" in bar.fp.getvalue() and "2/2 files" in bar.fp.getvalue()
