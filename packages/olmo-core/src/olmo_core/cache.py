@@ -25,11 +25,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from fsspec.core import url_to_fs
+
 from olmo_core.errors import OlmoError
 from olmo_core.io import atomic_path
 
-__all__ = ["CacheError", "cache_dir", "cached_file", "clear_hint", "file_sha256", "forget", "key_of", "lookup",
-           "record_path", "store", "verify_tree", "write_tree"]
+__all__ = ["CacheError", "cache_dir", "cached_file", "clear_hint", "content_key", "file_sha256", "forget", "key_of",
+           "lookup", "record_path", "store", "url_sha256", "verify_tree", "write_tree"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,26 @@ def file_sha256(path: Path) -> str:
             digest.update(chunk)
     _HASHED[key] = (signature, digest.hexdigest())
     return digest.hexdigest()
+
+
+def url_sha256(url: str) -> str:
+    """The sha256 of the bytes of ``url``: a local file through :func:`file_sha256`, any other fsspec URL
+    streamed."""
+    fs, path = url_to_fs(url)
+    if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
+        return file_sha256(Path(path))
+    digest = hashlib.sha256()
+    with fs.open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_key(files: Iterable[str], *config: object) -> str:
+    """The key of work made from the content of ``files`` (in order; not their names) with ``config``: what a job
+    that skips work on a rerun records in its output and compares (size and modification time are not
+    identity)."""
+    return key_of([url_sha256(file) for file in files], *config)
 
 
 def remember(path: Path, sha256: str) -> None:

@@ -155,10 +155,11 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
     ``result.json``, ``report.md`` and the job's ``log.txt`` there; return the result (with ``workdir`` and
     ``seconds`` set).
 
+    The temporaries a killed run left in ``workdir`` are removed first (:func:`olmo_core.io.remove_temporaries`).
     In a distributed run (``RANK`` set by torchrun or olmo's launcher) every rank runs the job and rank 0
     alone keeps the record."""
+    from olmo_core.io import makedirs, remove, remove_temporaries, write_text
     from olmo_core.logs import log_file
-    from olmo_core.io import makedirs, remove, write_text
 
     for slot_name, slot in job.inputs.items():
         value = inputs.get(slot_name)
@@ -169,6 +170,7 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
     marker = posixpath.join(workdir, INCOMPLETE)
     if main:
         makedirs(workdir)
+        remove_temporaries(workdir)  # a killed run's partial files and checkpoints
         write_text(marker, f"job '{name}' started at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
     start = time.perf_counter()
     with log_file(workdir) if main else contextlib.nullcontext():

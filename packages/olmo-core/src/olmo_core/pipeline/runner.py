@@ -11,19 +11,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import posixpath
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from olmo_core.artifacts import Artifact, JobRecord
+from olmo_core.artifacts import Artifact, Dataset, JobRecord, TokenArrays
+from olmo_core.cache import content_key
 from olmo_core.config import config_of, to_dict
+from olmo_core.documents import document_files
 from olmo_core.errors import ConfigError
-from olmo_core.io import write_text
+from olmo_core.io import exists, write_text
 from olmo_core.jobs import Job, JobResult, Slot, execute, read_result
 from olmo_core.plugins import get_host
 from olmo_core.registry import resolve_components
+from olmo_core.token_arrays import part_names
 
 __all__ = ["PlannedStage", "plan_stages", "run_stages"]
 
@@ -113,11 +117,26 @@ def _artifacts_of(result: JobResult) -> list[Artifact]:
     return [*made, JobRecord(path=result.workdir)]
 
 
-def _fingerprint(previous: str, name: str, config: Any, inputs: Mapping[str, Any]) -> str:
+def _content_key(artifact: Artifact) -> str:
+    """What a path input holds: its documents, its parts' metadata (which records their tokens' sha256) or its
+    marker files (a checkpoint's manifest of hashes)."""
+    if not artifact.is_complete():
+        return "incomplete"  # the job refuses it with its own error
+    if isinstance(artifact, Dataset):
+        files = document_files(artifact.path)
+    elif isinstance(artifact, TokenArrays):
+        files = [str(p.with_suffix(".meta.json")) for p in part_names(artifact.path)]
+    else:
+        files = [f for f in (posixpath.join(artifact.path, m) for m in artifact.markers) if exists(f)]
+    return content_key(files, files)
+
+
+def _fingerprint(previous: str, stage: PlannedStage, inputs: Mapping[str, Any]) -> str:
     wired = {k: [a.to_json() for a in v] if isinstance(v, list) else (v.to_json() if v else None)
              for k, v in inputs.items()}
-    text = json.dumps({"previous": previous, "stage": name, "config": to_dict(config), "inputs": wired},
-                      sort_keys=True, default=str)
+    paths = [_content_key(s) for sources in stage.sources.values() for s in sources if isinstance(s, Artifact)]
+    text = json.dumps({"previous": previous, "stage": stage.name, "config": to_dict(stage.config), "inputs": wired,
+                       **({"content": paths} if paths else {})}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -142,7 +161,7 @@ def run_stages(run_dir: Path, stages: list[PlannedStage], *, restart: bool = Fal
         name, run_level = stage.name, stage.job.run_level
         stage_dir = run_dir if run_level else run_dir / "stages" / f"{index:02d}-{name}"
         inputs = _inputs(stage, results)
-        fingerprint = _fingerprint(previous, name, stage.config, inputs)
+        fingerprint = _fingerprint(previous, stage, inputs)
         done, attempt = stage_dir / DONE, stage_dir / ATTEMPT
         reused = None
         if not (restart or upstream_ran or run_level) and _fingerprint_in(done) == fingerprint:

@@ -4,16 +4,18 @@
 workers to the decisions; across jobs, ``phase=features`` saves each file's features per deduper under
 ``<dataset>/dedup/features/<name>/<file>`` and ``phase=decide`` reads them back.
 
-A features file is gzipped JSON lines: a header (the input file below ``documents/``, the deduper's config,
-records and quarantine counts of the file, seconds spent) and one line per valid document (``id``, ``source``,
-``length`` and the encoded features). Features are encoded by :func:`encode`: ``None``, booleans, numbers,
-strings, lists and tuples (read back as lists), dicts with string keys, ``bytes`` and numpy arrays.
+A features file is gzipped JSON lines: a header (the input file below ``documents/``, the deduper's config, the key
+of both with the file's content, records and quarantine counts of the file, seconds spent) and one line per valid
+document (``id``, ``source``, ``length`` and the encoded features). Features are encoded by :func:`encode`:
+``None``, booleans, numbers, strings, lists and tuples (read back as lists), dicts with string keys, ``bytes`` and
+numpy arrays.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from olmo_core.cache import content_key
 from olmo_core.config import to_dict
 from olmo_core.documents import Quarantined, read_documents
 from olmo_core.errors import ConfigError, OlmoError, PluginError
@@ -32,6 +35,8 @@ from olmo_data.layout import Layout
 
 __all__ = ["FileFeatures", "compute_features", "decode", "encode", "features_path", "load_features",
            "save_features"]
+
+log = logging.getLogger(__name__)
 
 _ARRAY, _BYTES = "__ndarray__", "__bytes__"
 
@@ -114,7 +119,8 @@ def features_path(layout: Layout, name: str, file: str) -> str:
 def save_features(file: str, found: FileFeatures, *, layout: Layout, dedupers: dict[str, Any]) -> None:
     """Save ``found`` (the features of ``file``), one file per deduper, each written atomically."""
     for name, spec in dedupers.items():
-        header = {"file": layout.relative(file), "config": to_dict(spec), "records": found.records,
+        header = {"file": layout.relative(file), "config": to_dict(spec), "key": content_key([file], to_dict(spec)),
+                  "records": found.records,
                   "quarantined": dict(found.quarantined), "seconds": found.seconds[name]}
         lines = [json.dumps(header, ensure_ascii=False) + "\n"]
         for document, features in zip(found.documents, found.features[name], strict=True):
@@ -126,7 +132,8 @@ def save_features(file: str, found: FileFeatures, *, layout: Layout, dedupers: d
 
 
 def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
-    """The features of ``file`` that :func:`save_features` saved, checked against the dedupers' configs."""
+    """The features of ``file`` that :func:`save_features` saved, checked against the dedupers' configs; computed
+    (and saved) again when ``file``'s content changed since."""
     result = FileFeatures(features={})
     for name, spec in dedupers.items():
         path = features_path(layout, name, file)
@@ -137,6 +144,11 @@ def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> Fil
             if header["config"] != to_dict(spec):
                 raise ConfigError(f"{path} was computed with {name}={header['config']}, this run has "
                                   f"{name}={to_dict(spec)}: run phase=features again with these settings")
+            if header.get("key") != content_key([file], to_dict(spec)):
+                log.warning("%s was computed from other content of %s: computing its features again", path, file)
+                found = compute_features(file, layout=layout, dedupers=dedupers)
+                save_features(file, found, layout=layout, dedupers=dedupers)
+                return found
             rows = [json.loads(line) for line in f]
         documents = [DocumentRef(row["id"], row["source"], row["length"], file) for row in rows]
         if name == next(iter(dedupers)):
