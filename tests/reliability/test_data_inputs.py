@@ -160,3 +160,9 @@ def test_a_file_where_a_folder_belongs_is_named(tmp_path: Path, olmo_cli: Any) -
     result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[c4]")
     assert result.exit_code == 1
     assert result.err.strip().splitlines()[-1] == f"error: {tmp_path / 'ds' / 'attributes'}/c4: Not a directory"
+
+
+def test_a_pipeline_name_never_leaves_the_runs_directory(tmp_path: Path, olmo_cli: Any) -> None:
+    result = olmo_cli("pipeline", "name=..", f"runs_dir={tmp_path / 'runs'}")
+    assert result.exit_code == 2 and "name='..' must be a plain name" in result.err
+    assert not any(tmp_path.iterdir())

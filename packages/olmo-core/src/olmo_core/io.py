@@ -21,11 +21,11 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.utils import infer_compression
 
-from olmo_core.errors import OlmoError
+from olmo_core.errors import ConfigError, OlmoError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StorageError", "atomic_path", "exists", "glob", "makedirs", "open_atomic", "open_file",
+__all__ = ["StorageError", "atomic_path", "check_name", "exists", "glob", "makedirs", "open_atomic", "open_file",
            "read_text", "remove", "remove_temporaries", "sha256_file", "write_text"]
 
 
@@ -72,6 +72,16 @@ def read_text(url: str) -> str:
     """The whole text of ``url`` (UTF-8)."""
     with open_file(url, "rt", encoding="utf-8") as f:
         return f.read()
+
+
+def check_name(key: str, value: str) -> str:
+    """``value``, a name from a config that becomes a folder or file name, when it is one plain name (letters,
+    digits, ``.``, ``_``, ``-``); else a one-line :class:`ConfigError` naming ``key``, so that no name leaves
+    the output directory."""
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", value):
+        raise ConfigError(f"{key}={value!r} must be a plain name (letters, digits, '.', '_', '-'; no '/' or '..'): "
+                          f"it names a folder inside the output")
+    return value
 
 
 @contextlib.contextmanager

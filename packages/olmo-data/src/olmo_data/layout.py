@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import posixpath
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,7 +16,7 @@ from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, document_fi
 from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.io import write_text
 
-__all__ = ["DOCUMENTS_HELP", "Layout", "check_name", "counted", "counted_line", "find_layout", "in_place_workdir",
+__all__ = ["DOCUMENTS_HELP", "Layout", "counted", "counted_line", "find_layout", "in_place_workdir",
            "layout_beside", "report_name", "reporting", "select_shard", "shared_output"]
 
 DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of JSON-lines files, or one file"
@@ -131,16 +130,6 @@ def report_name(step: str, shard: str | None) -> str:
         return step
     index, _, count = shard.partition("/")
     return f"{step}-shard-{index}-of-{count}"
-
-
-def check_name(key: str, value: str) -> str:
-    """``value``, a name from a config that becomes a folder or file name, when it is one plain name (letters,
-    digits, ``.``, ``_``, ``-``); else a one-line :class:`ConfigError` naming ``key``, so that no name leaves
-    the output directory."""
-    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", value) or value.strip(".") == "":
-        raise ConfigError(f"{key}={value!r} must be a plain name (letters, digits, '.', '_', '-'; no '/' or '..'): "
-                          f"it names a folder inside the output")
-    return value
 
 
 def counted(records: int, *, written: int, quarantined: int, dropped: int = 0) -> dict[str, int]:

@@ -56,11 +56,9 @@ class PipelineConfig:
 
 def run_directory(runs_dir: str, name: str) -> Path:
     """``runs_dir/name``, or, inside a Hydra sweep, ``runs_dir/name/<job number>-<overrides>`` per job."""
-    import re
+    from olmo_core.io import check_name
 
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
-        raise ConfigError(f"run name {name!r} may only hold letters, digits, '.', '_' and '-'")
-    return Path(sweep_job_dir(str(Path(runs_dir) / name)))
+    return Path(sweep_job_dir(str(Path(runs_dir) / check_name("name", name))))
 
 
 def _command_line() -> str:

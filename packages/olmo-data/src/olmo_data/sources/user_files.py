@@ -20,8 +20,8 @@ from olmo_core.config import REQUIRED
 from olmo_core.documents import (DOCUMENT_SUFFIXES, Document, DocumentError, Quarantined, decode_metadata,
                                  read_documents, require_documents)
 from olmo_core.errors import ConfigError
+from olmo_core.io import check_name
 
-from olmo_data.layout import check_name
 from olmo_data.sources.base import Source, SourceConfig
 
 __all__ = ["JsonlSource", "ParquetConfig", "ParquetSource", "TextFolderConfig", "TextFolderSource",
