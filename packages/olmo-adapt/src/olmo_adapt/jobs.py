@@ -128,7 +128,7 @@ class AdaptJob(Job):
 
         m = result.metrics
         run_dir = Path(m["run"])
-        rows = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").is_file() else []
+        rows = read_metrics(run_dir / "metrics.jsonl")
         figures = [str(f) for f in sorted((run_dir / "plots").glob("*.png")) if f.name != "rewards.png"]
         if rows and "rewards/margins" in rows[0]:
             steps = [r["step"] for r in rows]

@@ -66,7 +66,7 @@ class TrainJob(Job):
 
         m = result.metrics
         run_dir = Path(m["run"])
-        rows = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").is_file() else []
+        rows = read_metrics(run_dir / "metrics.jsonl")
         figures = sorted(str(f) for f in (run_dir / "plots").glob("*.png"))
         if not rows:
             return Report(markdown=f"## Pretraining\n\n{m['model']}: no steps recorded.")
@@ -97,7 +97,7 @@ def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float
 
     trainer = Trainer(config, data=data, run_dir=Path(workdir))
     history = trainer.fit(checkpoint_at_end=True)
-    rows = read_metrics(trainer.run_dir / "metrics.jsonl") if (trainer.run_dir / "metrics.jsonl").is_file() else []
+    rows = read_metrics(trainer.run_dir / "metrics.jsonl")
     tail = [r["loss"] for r in rows[-TAIL:]]
     seconds = sum(r["seconds"] for r in rows)
     energy = config.callbacks.get("energy")

@@ -20,10 +20,10 @@ class MetricsConfig:
 
 
 def read_metrics(path: Any) -> list[dict[str, Any]]:
-    """The rows of a metrics file."""
+    """The rows of a metrics file (none when there is no file)."""
     from pathlib import Path
 
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line]
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line] if Path(path).is_file() else []
 
 
 class MetricsCallback(Callback):
@@ -39,9 +39,8 @@ class MetricsCallback(Callback):
         self.path = trainer.run_dir / self.config.file
         if not trainer.is_main:
             return
-        if self.path.exists():
-            rows = [r for r in read_metrics(self.path) if r["step"] <= trainer.step]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        rows = [r for r in read_metrics(self.path) if r["step"] <= trainer.step]
+        self.path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         self.file = open(self.path, "a")  # closed in close()
 
     def on_step_end(self, trainer: TrainerView, metrics: dict[str, Any]) -> None:
