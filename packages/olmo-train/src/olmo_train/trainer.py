@@ -254,7 +254,7 @@ class Trainer:
                 try:
                     callback.on_error(self, exc)
                 except Exception as failure:  # the run's own error is the one to report
-                    _warn(f"{type(callback).__name__}.on_error failed: {failure!r}")
+                    log.warning(f"{type(callback).__name__}.on_error failed: {failure!r}")
             raise
         finally:
             if error is None:
@@ -263,7 +263,7 @@ class Trainer:
                 try:
                     self.close()
                 except Exception as failure:
-                    _warn(f"closing the trainer after {type(error).__name__} failed too: {failure!r}")
+                    log.warning(f"closing the trainer after {type(error).__name__} failed too: {failure!r}")
 
     def close(self) -> None:
         """Call every callback's ``close`` (in their order), then close the backend (once). :meth:`fit` calls this
@@ -310,10 +310,6 @@ class Trainer:
             if fresh:
                 raise ConfigError("the data hold fewer examples than one global batch: add data or lower "
                                   "global_batch_size")
-
-
-def _warn(message: str) -> None:
-    log.warning(message)
 
 
 def _data_tokenizer(loader: Any) -> Tokenizer:
