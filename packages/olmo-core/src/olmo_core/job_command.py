@@ -11,16 +11,15 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from olmo_core.config import REQUIRED, config_of
 from olmo_core.errors import ConfigError, PluginError
-from olmo_core.jobs import Job, Slot, execute
+from olmo_core.jobs import Job, execute
 from olmo_core.kinds import KINDS
 from olmo_core.registry import Component
 
-__all__ = ["OUTPUT", "face_name", "input_artifacts", "job_command", "sweep_job_dir"]
+__all__ = ["OUTPUT", "face_name", "job_command", "sweep_job_dir"]
 
 OUTPUT = "output"
 
@@ -41,21 +40,6 @@ def _face_fields(name: str, job: type[Job], config: type | None) -> list[tuple[s
         raise PluginError(f"job '{name}': its config may not define '{OUTPUT}' (the command adds it)")
     fields.append((OUTPUT, str | None, dataclasses.field(default=None)))
     return fields
-
-
-def input_artifacts(job: type[Job], values: Mapping[str, Any]) -> dict[str, Any]:
-    """The job's inputs as artifacts, from paths (a list of paths for a ``many`` slot)."""
-    inputs: dict[str, Any] = {}
-    for slot_name, slot in job.inputs.items():
-        value = values.get(slot_name)
-        inputs[slot_name] = _artifacts(slot, value) if slot.many else \
-            (slot.type(path=str(value)) if value is not None else None)
-    return inputs
-
-
-def _artifacts(slot: Slot, value: Any) -> list[Any]:
-    paths = [value] if isinstance(value, str) else list(value or [])
-    return [slot.type(path=str(path)) for path in paths]
 
 
 def sweep_job_dir(base: str) -> str:
@@ -98,7 +82,12 @@ def job_command(component: Component) -> Component:
 
     def run(config: Any) -> dict[str, Any]:
         job = job_class()
-        inputs = input_artifacts(job_class, {name: getattr(config, name) for name in job_class.inputs})
+        inputs: dict[str, Any] = {}
+        for name, slot in job_class.inputs.items():  # paths (a list of paths for a ``many`` slot) to artifacts
+            value = getattr(config, name)
+            paths = [value] if isinstance(value, str) else list(value or [])
+            inputs[name] = [slot.type(path=str(p)) for p in paths] if slot.many else \
+                (slot.type(path=str(value)) if value is not None else None)
         own = config_of(config_class, config) if config_class is not None else None
         workdir = config.output or job.default_workdir(own, inputs)
         if workdir is None:
