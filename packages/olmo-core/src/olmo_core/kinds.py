@@ -28,28 +28,23 @@ class Kind:
         return f"olmo_register_{self.name}"
 
 
-KINDS: dict[str, Kind] = {
-    k.name: k
-    for k in (
-        Kind(name="models", singular="model", description="model architectures and their presets", group="model"),
-        Kind(name="optimizers", singular="optimizer", description="optimizers", group="optim"),
-        Kind(name="schedulers", singular="scheduler", description="learning-rate schedules", group="scheduler"),
-        Kind(name="tokenizers", singular="tokenizer", description="tokenizers", group="tokenizer"),
-        Kind(name="sources", singular="source", description="document sources", group="data/source"),
-        Kind(name="taggers", singular="tagger", description="document taggers and filters", group="data/tagger"),
-        Kind(name="dedupers", singular="deduper", description="deduplicators", group="data/deduper"),
-        Kind(name="mixers", singular="mixer", description="corpus mixers", group="data/mixer"),
-        Kind(name="train_backends", singular="train backend", description="training backends",
-             group="train/backend"),
-        Kind(name="callbacks", singular="callback", description="trainer callbacks", group="train/callback"),
-        Kind(name="tasks", singular="task", description="downstream evaluation tasks", group="eval/task"),
-        Kind(name="evaluators", singular="evaluator", description="evaluators", group="eval/evaluator"),
-        Kind(name="adapters", singular="adapter", description="adaptation methods", group="adapt/method"),
-        Kind(name="jobs", singular="job", description="jobs: commands and pipeline stages with typed inputs and outputs",
-             group="job"),
-        Kind(name="commands", singular="command", description="`olmo` subcommands", group="command"),
-    )
-}
+KINDS: dict[str, Kind] = {n: Kind(name=n, singular=s, description=d, group=g) for n, s, d, g in (
+    ("models", "model", "model architectures and their presets", "model"),
+    ("optimizers", "optimizer", "optimizers", "optim"),
+    ("schedulers", "scheduler", "learning-rate schedules", "scheduler"),
+    ("tokenizers", "tokenizer", "tokenizers", "tokenizer"),
+    ("sources", "source", "document sources", "data/source"),
+    ("taggers", "tagger", "document taggers and filters", "data/tagger"),
+    ("dedupers", "deduper", "deduplicators", "data/deduper"),
+    ("mixers", "mixer", "corpus mixers", "data/mixer"),
+    ("train_backends", "train backend", "training backends", "train/backend"),
+    ("callbacks", "callback", "trainer callbacks", "train/callback"),
+    ("tasks", "task", "downstream evaluation tasks", "eval/task"),
+    ("evaluators", "evaluator", "evaluators", "eval/evaluator"),
+    ("adapters", "adapter", "adaptation methods", "adapt/method"),
+    ("jobs", "job", "jobs: commands and pipeline stages with typed inputs and outputs", "job"),
+    ("commands", "command", "`olmo` subcommands", "command"),
+)}
 
 
 def get_kind(name: str) -> Kind:

@@ -23,16 +23,9 @@ __all__ = ["Component", "Register", "Registry", "resolve_components"]
 class Register(Protocol):
     """The callback every registration hook receives (see :mod:`olmo_core.hookspecs`)."""
 
-    def __call__(
-        self,
-        name: str,
-        factory: Callable[..., Any],
-        *,
-        config: type | None = None,
-        aliases: Sequence[str] = (),
-        presets: Mapping[str, Any] | None = None,
-        help: str | None = None,
-    ) -> None: ...
+    def __call__(self, name: str, factory: Callable[..., Any], *, config: type | None = None,
+                 aliases: Sequence[str] = (), presets: Mapping[str, Any] | None = None,
+                 help: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,15 +153,8 @@ def _name_of(spec: Any) -> str | None:
 def make_register(registry: Registry, *, plugin: str, distribution: str) -> Register:
     """A :class:`Register` callback that adds to ``registry`` on behalf of one plugin."""
 
-    def register(
-        name: str,
-        factory: Callable[..., Any],
-        *,
-        config: type | None = None,
-        aliases: Sequence[str] = (),
-        presets: Mapping[str, Any] | None = None,
-        help: str | None = None,
-    ) -> None:
+    def register(name: str, factory: Callable[..., Any], *, config: type | None = None, aliases: Sequence[str] = (),
+                 presets: Mapping[str, Any] | None = None, help: str | None = None) -> None:
         if not isinstance(name, str) or not name or name != name.strip():
             raise PluginError(f"plugin '{plugin}' ({distribution}) registered a {registry.kind.singular} "
                               f"with an invalid name {name!r}")
