@@ -69,7 +69,7 @@ def test_a_run_killed_in_a_stage_finishes_like_an_uninterrupted_one(sweep: Path,
     killed.wait()
     assert not (run / "stages" / "08-pretrain" / "done.json").exists()
     resumed = subprocess.run(args, capture_output=True, text=True, timeout=900)
-    assert resumed.returncode == 0 and "resuming from" in resumed.stdout, resumed.stdout[-3000:]
+    assert resumed.returncode == 0 and "resuming from" in resumed.stderr, resumed.stderr[-3000:]
     reference = sweep / "0-stages.pretrain.optim.lr=0.001"
     ours, theirs = results(run), results(reference)
     for stage in ("pretrain", "sft", "dpo"):
