@@ -45,6 +45,21 @@ def dataset(tmp_path: Path) -> Path:
     return tmp_path / "ds"
 
 
+@pytest.fixture(scope="session")
+def tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real token arrays: the standard-library docstrings, tokenized with the OLMo tokenizer."""
+    import gzip
+
+    from olmo_core.cli import invoke
+
+    root = tmp_path_factory.mktemp("train-data")
+    (root / "ds" / "documents").mkdir(parents=True)
+    with gzip.open(root / "ds" / "documents" / "docs.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in stdlib_documents())
+    invoke(["data", "tokenize", f"input={root / 'ds'}", f"output={root / 'tokens'}"])
+    return root / "tokens"
+
+
 @pytest.fixture
 def example_plugin(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The example third-party plugin's module, importable from its source tree."""

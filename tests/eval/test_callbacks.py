@@ -11,10 +11,9 @@ from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator
 from olmo_eval.perplexity.evaluator import PerplexityEvalConfig, PerplexityEvaluator
 
 from tests.eval.conftest import SentenceConfig, SentenceLoss
-from tests.train.conftest import tokens  # noqa: F401  (the fixture: real token arrays)
 
 
-def test_in_loop_evaluation_through_olmo_train(tokens: Path, dataset: Path, tmp_path: Path,  # noqa: F811
+def test_in_loop_evaluation_through_olmo_train(tokens: Path, dataset: Path, tmp_path: Path,
                                                sentence_evaluator: str) -> None:
     """The callback selected by name, with the downstream, perplexity and a third party's evaluators: their
     metrics land in metrics.jsonl at its interval and at the last step, equal to an offline evaluation of the

@@ -1,34 +1,15 @@
-"""Shared fixtures of the trainer tests: real token arrays and a small model."""
+"""Shared helpers of the trainer tests: a small model and its composed options (token arrays: ``tokens``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from olmo_core.plugins import get_host
 from olmo_train.config import TrainConfig
 
 SMALL_MODEL = ["model.d_model=32", "model.n_heads=2", "model.n_layers=2", "model.mlp_hidden_size=128",
                "model.max_sequence_length=64"]
-
-
-@pytest.fixture(scope="session")
-def tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real token arrays: the standard-library docstrings, tokenized with the OLMo tokenizer."""
-    import gzip
-
-    from olmo_core.cli import invoke
-    from tests.conftest import stdlib_documents
-
-    root = tmp_path_factory.mktemp("train-data")
-    (root / "ds" / "documents").mkdir(parents=True)
-    with gzip.open(root / "ds" / "documents" / "docs.jsonl.gz", "wt", encoding="utf-8") as f:
-        f.writelines(json.dumps(r) + "\n" for r in stdlib_documents())
-    invoke(["data", "tokenize", f"input={root / 'ds'}", f"output={root / 'tokens'}"])
-    return root / "tokens"
 
 
 def config(tokens: Path, runs: Path, name: str, **overrides: Any) -> Any:

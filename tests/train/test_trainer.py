@@ -1,21 +1,15 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_train.trainer import NonFiniteLoss, Trainer
 
-from tests.train.conftest import SMALL_MODEL, config, make_trainer
+from tests.train.conftest import config, make_trainer
 
 
 def test_micro_batches_do_not_change_the_update(tokens: Path, tmp_path: Path) -> None:
@@ -128,90 +122,3 @@ def test_a_non_finite_loss_reaches_on_error_then_close(tokens: Path, tmp_path: P
     with pytest.raises(NonFiniteLoss) as raised:
         trainer.fit()
     assert recorder.calls == ["start", "error", "close"] and recorder.errors == [raised.value] and closes == [1]
-
-
-def run_train(tokens: Path, runs: Path, name: str, max_steps: int) -> subprocess.Popen[str]:
-    args = [*SMALL_MODEL, f"output={runs / name}", f"data=[{tokens}]", "seq_len=32",
-            "global_batch_size=256", "micro_batch_size=4", f"max_steps={max_steps}", "callbacks.checkpoint.interval=3",
-            "threads=1", "scheduler.warmup_steps=2"]
-    return subprocess.Popen([sys.executable, "-m", "olmo_core", "train", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-STEPS = 12
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tokens: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The run directory of the same training run as the interrupted ones, never stopped."""
-    runs = tmp_path_factory.mktemp("uninterrupted")
-    whole = run_train(tokens, runs, "whole", STEPS)
-    out, _ = whole.communicate(timeout=300)
-    assert whole.returncode == 0, out
-    return runs / "whole"
-
-
-def final_params(run: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(run / "checkpoints" / f"step{STEPS:06d}" / "model.safetensors"))
-
-
-@pytest.mark.slow
-def test_a_killed_run_resumes_exactly(tokens: Path, tmp_path: Path, uninterrupted: Path) -> None:
-    killed = run_train(tokens, tmp_path, "killed", STEPS)
-    checkpoints = tmp_path / "killed" / "checkpoints"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not (checkpoints / "step000006" / "manifest.json").exists():
-        time.sleep(0.05)
-    time.sleep(0.2)  # into the next steps, possibly in the middle of one
-    os.kill(killed.pid, signal.SIGKILL)
-    killed.communicate()
-    assert killed.returncode == -signal.SIGKILL
-    resumed = run_train(tokens, tmp_path, "killed", STEPS)
-    out, _ = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0 and "resuming from" in out, out
-
-    a, b = final_params(uninterrupted), final_params(tmp_path / "killed")
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-    def losses(run: Path) -> list[tuple[int, float]]:
-        lines = (run / "metrics.jsonl").read_text().splitlines()
-        return [(row["step"], row["loss"]) for row in map(json.loads, lines)]
-
-    assert losses(uninterrupted) == losses(tmp_path / "killed")
-    assert [s for s, _ in losses(uninterrupted)] == list(range(1, STEPS + 1))
-
-
-SLOW_DISK = """
-import time
-import olmo_core.checkpoint as checkpoint
-
-_fsync = checkpoint._fsync
-checkpoint._fsync = lambda path: (time.sleep(0.5), _fsync(path))  # a slow disk: checkpoints take seconds
-"""
-
-
-@pytest.mark.slow
-def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_one(
-        tokens: Path, tmp_path: Path, uninterrupted: Path) -> None:
-    (tmp_path / "slow_disk.py").write_text(SLOW_DISK)
-    env = {**os.environ, "OLMO_PLUGINS": "slow_disk", "PYTHONPATH": str(tmp_path)}
-    args = [sys.executable, "-m", "olmo_core", "train", *SMALL_MODEL, f"output={tmp_path / 'cut'}",
-            f"data=[{tokens}]", "seq_len=32", "global_batch_size=256", "micro_batch_size=4", f"max_steps={STEPS}",
-            "callbacks.checkpoint.interval=3", "threads=1", "scheduler.warmup_steps=2"]
-    killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoints = tmp_path / "cut" / "checkpoints"
-    deadline = time.monotonic() + 300
-    partial: list[Path] = []
-    while time.monotonic() < deadline and not partial:
-        partial = [p for p in checkpoints.glob(".step000006.tmp-*") if any(p.iterdir())] \
-            if checkpoints.is_dir() else []
-        time.sleep(0.02)
-    os.kill(killed.pid, signal.SIGKILL)
-    killed.wait()
-    assert partial and (checkpoints / "step000003" / "manifest.json").exists()
-    assert not (checkpoints / "step000006").exists()
-    resumed = run_train(tokens, tmp_path, "cut", STEPS)
-    out, _ = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0 and "step000003 (step 3)" in out, out
-    a, b = final_params(uninterrupted), final_params(tmp_path / "cut")
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
