@@ -1,7 +1,9 @@
-"""``progress``: a line per step (or every ``interval`` steps) with loss, learning rate and speed."""
+"""``progress``: a line per step (or every ``interval`` steps) with loss, learning rate and speed: a live line
+on a terminal, logged (stderr and the job's ``log.txt``) otherwise."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +11,8 @@ from typing import Any
 from olmo_core.callbacks import Callback, TrainerView
 
 __all__ = ["ProgressCallback", "ProgressConfig"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -42,12 +46,12 @@ class ProgressCallback(Callback):
                         isinstance(v, float))
         line = (f"step {step}/{trainer.max_steps} ({100 * step / trainer.max_steps:.0f}%) loss {metrics['loss']:.4f} "
                 f"lr {metrics['lr']:.3g} grad {metrics['grad_norm']:.3f}{speed}{mfu}{extra}{eta}")
-        if self.live:
-            sys.stdout.write("\r\033[K" + line + ("\n" if not left else ""))
-            self._open_line = bool(left)
-        else:
-            sys.stdout.write(line + "\n")
+        if not self.live:
+            log.info(line)
+            return
+        sys.stdout.write("\r\033[K" + line + ("\n" if not left else ""))
         sys.stdout.flush()
+        self._open_line = bool(left)
 
     def close(self, trainer: TrainerView) -> None:
         if self._open_line:  # a run that stopped early: end the live line so that what follows starts afresh
