@@ -10,17 +10,9 @@ __all__ = ["generate", "sample_next"]
 
 
 @torch.no_grad()
-def generate(
-    model: OLMo,
-    input_ids: torch.Tensor,
-    *,
-    max_new_tokens: int,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
-    eos_token_id: int | None = None,
-    use_cache: bool = True,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
+def generate(model: OLMo, input_ids: torch.Tensor, *, max_new_tokens: int, temperature: float = 0.0, top_p: float = 1.0,
+             eos_token_id: int | None = None, use_cache: bool = True,
+             generator: torch.Generator | None = None) -> torch.Tensor:
     """Continue every prompt of ``input_ids`` ``(batch, prompt)`` and return ``(batch, prompt + new)`` tokens.
 
     All prompts have the same length (no padding). ``temperature=0`` picks the most likely token; otherwise
@@ -54,9 +46,8 @@ def generate(
     return tokens
 
 
-def sample_next(
-    logits: torch.Tensor, *, temperature: float, top_p: float, generator: torch.Generator | None = None
-) -> torch.Tensor:
+def sample_next(logits: torch.Tensor, *, temperature: float, top_p: float,
+                generator: torch.Generator | None = None) -> torch.Tensor:
     """One token per row of ``logits`` ``(batch, vocab)``: the argmax when ``temperature`` is 0, else a draw
     from the top-``top_p`` nucleus of ``softmax(logits / temperature)``."""
     if temperature == 0:

@@ -27,7 +27,8 @@ from olmo_core.nn.lm_loss import LMLossSums, linear_cross_entropy, linear_label_
 
 __all__ = ["KVCache", "OLMo", "OLMoBlock"]
 
-KVCache = list[tuple[torch.Tensor, torch.Tensor]]
+Pair = tuple[torch.Tensor, torch.Tensor]
+KVCache = list[Pair]
 
 
 class LayerNorm(nn.Module):
@@ -74,9 +75,9 @@ class RotaryEmbedding(nn.Module):
     def __init__(self, head_dim: int, theta: float, length: int) -> None:
         super().__init__()
         self.head_dim, self.theta, self.length = head_dim, theta, length
-        self._tables: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._tables: Pair | None = None
 
-    def tables(self, end: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def tables(self, end: int, device: torch.device) -> Pair:
         """cos and sin for positions ``0 .. end-1``, each ``(end, head_dim)`` in fp32."""
         if self._tables is None or self._tables[0].device != device or self._tables[0].shape[0] < end:
             length = max(end, self.length)
@@ -114,10 +115,8 @@ class OLMoBlock(nn.Module):
             self.q_norm = make_norm(config, d)
             self.k_norm = make_norm(config, kv_dim)
 
-    def forward(
-        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor | None,
-        past: tuple[torch.Tensor, torch.Tensor] | None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(self, x: torch.Tensor, rope: Pair, mask: torch.Tensor | None,
+                past: Pair | None) -> tuple[torch.Tensor, Pair]:
         if self.config.block == "olmo2":  # reordered norm: normalize what each sublayer adds
             attended, present = self.attention(x, rope, mask, past)
             x = x + self.attn_norm(attended)
@@ -126,10 +125,8 @@ class OLMoBlock(nn.Module):
         x = x + attended
         return x + self.mlp(self.ff_norm(x)), present
 
-    def attention(
-        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor | None,
-        past: tuple[torch.Tensor, torch.Tensor] | None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def attention(self, x: torch.Tensor, rope: Pair, mask: torch.Tensor | None,
+                  past: Pair | None) -> tuple[torch.Tensor, Pair]:
         c = self.config
         batch, seq, _ = x.shape
         qkv = self.att_proj(x)
@@ -220,17 +217,10 @@ class OLMo(nn.Module):
         else:
             nn.init.trunc_normal_(weight, mean=0.0, std=std, a=-cutoff * std, b=cutoff * std)
 
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        *,
-        doc_lens: torch.Tensor | None = None,
-        past_key_values: KVCache | None = None,
-        use_cache: bool = False,
-        labels: torch.Tensor | None = None,
-        z_loss: float = 0.0,
-        label_logps: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, KVCache] | LMLossSums:
+    def forward(self, input_ids: torch.Tensor, *, doc_lens: torch.Tensor | None = None,
+                past_key_values: KVCache | None = None, use_cache: bool = False, labels: torch.Tensor | None = None,
+                z_loss: float = 0.0, label_logps: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, KVCache] | LMLossSums:
         """Logits ``(batch, seq, embedding_size)`` for ``input_ids`` ``(batch, seq)``, computed as
         ``logits(hidden_states(input_ids, ...))``.
 
@@ -265,15 +255,9 @@ class OLMo(nn.Module):
         logits = self.logits(hidden)
         return logits if cache is None else (logits, cache)
 
-    def hidden_states(
-        self,
-        input_ids: torch.Tensor,
-        *,
-        positions: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        past_key_values: KVCache | None = None,
-        new_cache: KVCache | None = None,
-    ) -> torch.Tensor:
+    def hidden_states(self, input_ids: torch.Tensor, *, positions: torch.Tensor | None = None,
+                      attention_mask: torch.Tensor | None = None, past_key_values: KVCache | None = None,
+                      new_cache: KVCache | None = None) -> torch.Tensor:
         """The final hidden states ``(batch, seq, d_model)`` of ``input_ids`` ``(batch, seq)``: the last block's
         output after the final norm (``ln_f``), which is what the LM head reads.
 
