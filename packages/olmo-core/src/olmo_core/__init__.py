@@ -17,28 +17,9 @@ from olmo_core.plugins import PluginHost, get_host, hookimpl, reset_host, set_ho
 from olmo_core.registry import Component, Register, Registry
 from olmo_core.version import __version__
 
-__all__ = [
-    "NAME_KEY",
-    "Component",
-    "ConfigError",
-    "MissingDependencyError",
-    "OlmoError",
-    "PluginError",
-    "PluginHost",
-    "Register",
-    "Registry",
-    "UnknownComponentError",
-    "UsageError",
-    "__version__",
-    "build",
-    "component",
-    "components",
-    "get_host",
-    "get_registry",
-    "hookimpl",
-    "reset_host",
-    "set_host",
-]
+__all__ = ["NAME_KEY", "Component", "ConfigError", "MissingDependencyError", "OlmoError", "PluginError", "PluginHost",
+           "Register", "Registry", "UnknownComponentError", "UsageError", "__version__", "build", "component",
+           "components", "get_host", "get_registry", "hookimpl", "reset_host", "set_host"]
 
 
 def get_registry(kind: str) -> Registry:

@@ -11,16 +11,8 @@ import difflib
 import re
 from collections.abc import Iterable
 
-__all__ = [
-    "ConfigError",
-    "MissingDependencyError",
-    "OlmoError",
-    "PluginError",
-    "UnknownComponentError",
-    "UsageError",
-    "did_you_mean",
-    "install_command",
-]
+__all__ = ["ConfigError", "MissingDependencyError", "OlmoError", "PluginError", "UnknownComponentError", "UsageError",
+           "did_you_mean", "install_command"]
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
