@@ -63,6 +63,20 @@ def test_a_command_keeps_its_log_in_its_output_directory(register_plugin: Any, o
     assert len((tmp_path / "out" / "log.txt").read_text().splitlines()) == 2
 
 
+def test_olmo_log_level_chooses_what_stderr_shows(register_plugin: Any, olmo_cli: Any, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    register_plugin(NotePlugin(), "note-plugin")
+    monkeypatch.setenv("OLMO_LOG_LEVEL", "warning")
+    quiet = olmo_cli("toy", "note", f"output={tmp_path / 'out'}")
+    assert quiet.exit_code == 0 and quiet.err == "warning: hello is a short note\n"
+    monkeypatch.setenv("OLMO_LOG_LEVEL", "loud")
+    wrong = olmo_cli("toy", "note", f"output={tmp_path / 'out'}")
+    assert wrong.exit_code == 2 and wrong.err == ("error: OLMO_LOG_LEVEL=loud is not a level: use DEBUG, INFO, "
+                                                  "WARNING or ERROR\n")
+    monkeypatch.delenv("OLMO_LOG_LEVEL")
+    setup_logging()
+
+
 def test_the_pipeline_and_each_stage_keep_a_log(register_plugin: Any, olmo_cli: Any, tmp_path: Path) -> None:
     register_plugin(NotePlugin(), "note-plugin")
     result = olmo_cli("pipeline", "name=l", f"runs_dir={tmp_path}", "stages=[note,report]", "stages.note.note=hi")

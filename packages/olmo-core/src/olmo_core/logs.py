@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Iterator
 
+from olmo_core.errors import UsageError
+
 __all__ = ["LOG_FILE", "PACKAGES", "log_file", "setup_logging"]
 
 LOG_FILE = "log.txt"
@@ -43,6 +45,8 @@ def setup_logging(level: str | None = None) -> None:
     Idempotent; Hydra's own job logging is off (``hydra/job_logging=none``), so nothing else configures them.
     """
     level = (level or os.environ.get("OLMO_LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise UsageError(f"OLMO_LOG_LEVEL={level.lower()} is not a level: use DEBUG, INFO, WARNING or ERROR")
     for name in PACKAGES:
         logger = logging.getLogger(name)
         logger.setLevel(level)

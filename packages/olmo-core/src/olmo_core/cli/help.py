@@ -33,7 +33,8 @@ CONVENTIONS = """\
 Every command is configured by Hydra: arguments are overrides (key=value, group=name, +key=value,
 ~key), -m/--multirun sweeps over comma-separated values (-m optim.lr=1e-3,3e-3), --cfg job prints the
 composed config without running, and --help on any command lists its keys and components.
-Errors print one line; OLMO_FULL_ERROR=1 shows the traceback. Plugins: OLMO_DISABLE_PLUGINS=name,...
+Errors print one line; OLMO_FULL_ERROR=1 shows the traceback. Messages go to stderr and each job's
+log.txt; OLMO_LOG_LEVEL=DEBUG shows more, WARNING less. Plugins: OLMO_DISABLE_PLUGINS=name,...
 disables installed plugins ('*' for all), OLMO_PLUGINS=module,... loads extra ones."""
 
 
