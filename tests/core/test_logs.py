@@ -21,6 +21,7 @@ log = logging.getLogger("olmo_core.tests")
 @dataclass(kw_only=True)
 class NoteConfig:
     note: str = "hello"
+    fail: bool = False
 
 
 class NoteJob(Job):
@@ -34,6 +35,8 @@ class NoteJob(Job):
         (Path(workdir) / "documents" / "part.jsonl").write_text(json.dumps({"id": "0", "text": config.note}) + "\n")
         log.info("noted %s", config.note)
         log.warning("%s is a short note", config.note)
+        if config.fail:
+            raise RuntimeError("the note tore")
         return JobResult(outputs={"dataset": Dataset(path=workdir)})
 
 
@@ -61,6 +64,10 @@ def test_a_command_keeps_its_log_in_its_output_directory(register_plugin: Any, o
                                                          "WARNING olmo_core.tests: ahoy is a short note"]
     log.info("after the job")  # the file is closed and detached when the job ends
     assert len((tmp_path / "out" / "log.txt").read_text().splitlines()) == 2
+    failed = olmo_cli("toy", "note", f"output={tmp_path / 'out'}", "fail=true")
+    assert failed.exit_code == 1 and failed.err.splitlines()[-1].startswith("error: RuntimeError: the note tore")
+    last = (tmp_path / "out" / "log.txt").read_text().splitlines()[-1]
+    assert last.split(" ", 2)[2] == "ERROR olmo_core.logs: RuntimeError: the note tore"
 
 
 def test_olmo_log_level_chooses_what_stderr_shows(register_plugin: Any, olmo_cli: Any, tmp_path: Path,

@@ -60,7 +60,8 @@ def setup_logging(level: str | None = None) -> None:
 def log_file(directory: str) -> Iterator[None]:
     """Keep the ``olmo_*`` loggers' records in ``<directory>/log.txt`` (appended) while the block runs.
 
-    A directory on a remote filesystem (``s3://``) keeps none; one that already has a log open keeps that one.
+    An exception that ends the block is logged there as an error. A directory on a remote filesystem (``s3://``)
+    keeps none; one that already has a log open keeps that one.
     """
     path = os.path.abspath(os.path.join(directory.removeprefix("file://"), LOG_FILE))
     loggers = [logging.getLogger(name) for name in PACKAGES]
@@ -74,6 +75,10 @@ def log_file(directory: str) -> Iterator[None]:
         logger.addHandler(handler)
     try:
         yield
+    except Exception as exc:  # into the file only: the command reports it on stderr itself
+        handler.handle(logging.makeLogRecord({"name": __name__, "levelno": logging.ERROR, "levelname": "ERROR",
+                                              "msg": f"{type(exc).__name__}: {exc}"}))
+        raise
     finally:
         for logger in loggers:
             logger.removeHandler(handler)
