@@ -73,17 +73,11 @@ def _pii(counts: SourceCounts) -> dict[str, Any]:
 def source_report(counts: SourceCounts, *, tokenized: bool, ngram_sizes: tuple[int, ...], top_k: int) \
         -> dict[str, Any]:
     """The ``stats.json`` entry of one source (or of all of them together)."""
-    return {
-        "documents": counts.documents,
-        "bytes": counts.bytes,
-        "characters": counts.characters,
-        "words": counts.words,
-        "tokens": counts.tokens if tokenized else None,
-        "lengths": {"characters": length_summary(counts.character_lengths),
-                    "tokens": length_summary(counts.token_lengths) if tokenized else None},
-        "ngrams": {str(n): top(counts.ngrams.get(n, Counter()), top_k) for n in ngram_sizes},
-        "duplicates": {"documents": duplicates(counts.document_hashes),
-                       "paragraphs": duplicates(counts.paragraph_hashes)},
-        "languages": _languages(counts),
-        "pii": _pii(counts),
-    }
+    return {"documents": counts.documents, "bytes": counts.bytes, "characters": counts.characters,
+            "words": counts.words, "tokens": counts.tokens if tokenized else None,
+            "lengths": {"characters": length_summary(counts.character_lengths),
+                        "tokens": length_summary(counts.token_lengths) if tokenized else None},
+            "ngrams": {str(n): top(counts.ngrams.get(n, Counter()), top_k) for n in ngram_sizes},
+            "duplicates": {"documents": duplicates(counts.document_hashes),
+                           "paragraphs": duplicates(counts.paragraph_hashes)},
+            "languages": _languages(counts), "pii": _pii(counts)}
