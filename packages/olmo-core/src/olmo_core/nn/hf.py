@@ -75,56 +75,46 @@ def _hf_config(config: OLMoConfig) -> Any:
     return transformers.Olmo2Config(rms_norm_eps=config.norm_eps, **fields)
 
 
+def _copied(config: OLMoConfig) -> list[tuple[str, str]]:
+    """``(ours, theirs)``: the weights that both models hold as they are, under their two names."""
+    pairs = {"attn_out": "self_attn.o_proj", "ff_out": "mlp.down_proj"}
+    if config.block == "olmo2":
+        pairs |= {"q_norm": "self_attn.q_norm", "k_norm": "self_attn.k_norm", "attn_norm": "post_attention_layernorm",
+                  "ff_norm": "post_feedforward_layernorm"}
+    return [(f"transformer.blocks.{i}.{a}.weight", f"model.layers.{i}.{b}.weight")
+            for i in range(config.n_layers) for a, b in pairs.items()] \
+        + ([("transformer.ln_f.weight", "model.norm.weight")] if config.block == "olmo2" else [])
+
+
 def _hf_state_dict(model: OLMo) -> dict[str, torch.Tensor]:
     c = model.config
-    olmo2 = c.block == "olmo2"
     ours = model.state_dict()
     wte = ours["transformer.wte.weight"]
     out = {"model.embed_tokens.weight": wte,
            "lm_head.weight": wte if c.weight_tying else ours["transformer.ff_out.weight"]}
-    if olmo2:
-        out["model.norm.weight"] = ours["transformer.ln_f.weight"]
+    out |= {theirs: ours[name] for name, theirs in _copied(c)}
     for i in range(c.n_layers):
         src, dst = f"transformer.blocks.{i}.", f"model.layers.{i}."
         q, k, v = ours[src + "att_proj.weight"].split(model.blocks[i].fused_dims, dim=0)
         up, gate = ours[src + "ff_proj.weight"].chunk(2, dim=0)
         out |= {dst + "self_attn.q_proj.weight": q, dst + "self_attn.k_proj.weight": k,
-                dst + "self_attn.v_proj.weight": v, dst + "self_attn.o_proj.weight": ours[src + "attn_out.weight"],
-                dst + "mlp.up_proj.weight": up, dst + "mlp.gate_proj.weight": gate,
-                dst + "mlp.down_proj.weight": ours[src + "ff_out.weight"]}
-        if olmo2:
-            out |= {dst + "self_attn.q_norm.weight": ours[src + "q_norm.weight"],
-                    dst + "self_attn.k_norm.weight": ours[src + "k_norm.weight"],
-                    dst + "post_attention_layernorm.weight": ours[src + "attn_norm.weight"],
-                    dst + "post_feedforward_layernorm.weight": ours[src + "ff_norm.weight"]}
+                dst + "self_attn.v_proj.weight": v, dst + "mlp.up_proj.weight": up, dst + "mlp.gate_proj.weight": gate}
     return out
 
 
 def _olmo_state_dict(hf: dict[str, torch.Tensor], config: OLMoConfig) -> dict[str, torch.Tensor]:
-    olmo2 = config.block == "olmo2"
-
     def rows(weight: torch.Tensor) -> torch.Tensor:  # pad an unpadded vocabulary with zero rows
         return torch.cat((weight, weight.new_zeros(config.embedding_size - weight.shape[0], weight.shape[1])))
 
     out = {"transformer.wte.weight": rows(hf["model.embed_tokens.weight"])}
     if not config.weight_tying:
         out["transformer.ff_out.weight"] = rows(hf["lm_head.weight"])
-    if olmo2:
-        out["transformer.ln_f.weight"] = hf["model.norm.weight"]
+    out |= {name: hf[theirs] for name, theirs in _copied(config)}
     for i in range(config.n_layers):
         src, dst = f"model.layers.{i}.", f"transformer.blocks.{i}."
         attn, mlp = src + "self_attn.", src + "mlp."
-        out |= {
-            dst + "att_proj.weight": torch.cat([hf[attn + f"{p}_proj.weight"] for p in "qkv"]),
-            dst + "attn_out.weight": hf[attn + "o_proj.weight"],
-            dst + "ff_proj.weight": torch.cat((hf[mlp + "up_proj.weight"], hf[mlp + "gate_proj.weight"])),
-            dst + "ff_out.weight": hf[mlp + "down_proj.weight"],
-        }
-        if olmo2:
-            out |= {dst + "q_norm.weight": hf[attn + "q_norm.weight"],
-                    dst + "k_norm.weight": hf[attn + "k_norm.weight"],
-                    dst + "attn_norm.weight": hf[src + "post_attention_layernorm.weight"],
-                    dst + "ff_norm.weight": hf[src + "post_feedforward_layernorm.weight"]}
+        out |= {dst + "att_proj.weight": torch.cat([hf[attn + f"{p}_proj.weight"] for p in "qkv"]),
+                dst + "ff_proj.weight": torch.cat((hf[mlp + "up_proj.weight"], hf[mlp + "gate_proj.weight"]))}
     return out
 
 
