@@ -22,14 +22,11 @@ __all__ = ["DEFAULT_STAGES", "PipelineConfig", "pipeline_command", "run_director
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STAGES = ["fetch", "tag", "filter", "dedup", "mix", "decontaminate", "composition", "tokenize", "pretrain", "sft", "dpo",
-                  "evaluate", "report"]
+DEFAULT_STAGES = ["fetch", "tag", "filter", "dedup", "mix", "decontaminate", "composition", "tokenize", "pretrain", "sft",
+                  "dpo", "evaluate", "report"]
 """The stages of the built-in default pipeline, in order."""
-STAGE_PROVIDERS = {"fetch": "olmo-data", "tag": "olmo-data", "filter": "olmo-data", "dedup": "olmo-data",
-                   "mix": "olmo-data", "decontaminate": "olmo-data", "composition": "olmo-data",
-                   "tokenize": "olmo-data",
-                   "pretrain": "olmo-train", "sft": "olmo-adapt", "dpo": "olmo-adapt", "evaluate": "olmo-eval",
-                   "report": "olmo-core"}
+STAGE_PROVIDERS = {**dict.fromkeys(DEFAULT_STAGES[:8], "olmo-data"), "pretrain": "olmo-train", "sft": "olmo-adapt",
+                   "dpo": "olmo-adapt", "evaluate": "olmo-eval", "report": "olmo-core"}
 """Which distribution registers each default stage."""
 PRESETS = Path(__file__).resolve().parent.parent / "conf" / "pipeline"
 """The presets of ``olmo pipeline``, one YAML file each (``pipeline=<name>``)."""
@@ -98,5 +95,4 @@ def pipeline_command(config: PipelineConfig) -> list[dict[str, Any]]:
             comparison = write_comparison(run_dir.parent)
             if comparison is not None:
                 log.info("sweep comparison: %s", comparison)
-    return [{"stage": r["stage"], "status": r["status"], "seconds": r["seconds"], "result": r["result"].metrics}
-            for r in records]
+    return [{**s, "result": r["result"].metrics} for s, r in zip(summary, records, strict=True)]
