@@ -11,7 +11,7 @@ from olmo_core.nn import unwrap_model
 
 from olmo_train.backends.base import autocast_context
 from olmo_train.backends.configs import DDPConfig
-from olmo_train.backends.process_group import Collectives, join_process_group, leave_process_group
+from olmo_train.backends.process_group import Collectives
 from olmo_train.backends.single import prepare_plain_model
 
 __all__ = ["DDPBackend", "DDPConfig", "sum_gradients_hook"]
@@ -31,12 +31,7 @@ class DDPBackend(Collectives):
     """DistributedDataParallel over the job's process group (NCCL, RCCL or gloo, as the vendor says)."""
 
     sharded = False
-
-    def __init__(self, config: "DDPConfig") -> None:
-        self.config = config
-        self.group = join_process_group(config)
-        self.rank, self.world_size = self.group.rank, self.group.world_size
-        self.device, self.precision = self.group.device, self.group.precision
+    config: "DDPConfig"
 
     def prepare(self, model: torch.nn.Module) -> torch.nn.Module:
         model = prepare_plain_model(model, self.config, self.device)
@@ -56,6 +51,3 @@ class DDPBackend(Collectives):
 
     def model_state(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
         return {k: v.detach().cpu() for k, v in unwrap_model(model).state_dict().items()}
-
-    def close(self) -> None:
-        leave_process_group(self.group)

@@ -19,7 +19,7 @@ from torch.distributed.tensor import DTensor
 
 from olmo_core.errors import ConfigError
 from olmo_train.backends.configs import FSDPConfig
-from olmo_train.backends.process_group import Collectives, join_process_group, leave_process_group
+from olmo_train.backends.process_group import Collectives
 from olmo_train.backends.single import prepare_plain_model
 from olmo_train.model_setup import blocks_of
 
@@ -59,12 +59,10 @@ class FSDPBackend(Collectives):
     """FSDP2 over the job's process group (NCCL, RCCL or gloo, as the vendor says)."""
 
     sharded = True
+    config: FSDPConfig
 
     def __init__(self, config: FSDPConfig) -> None:
-        self.config = config
-        self.group = join_process_group(config)
-        self.rank, self.world_size = self.group.rank, self.group.world_size
-        self.device, self.precision = self.group.device, self.group.precision
+        super().__init__(config)
         self.mesh = device_mesh(self.device, self.world_size, config.replicas)
 
     def prepare(self, model: torch.nn.Module) -> torch.nn.Module:
@@ -92,6 +90,3 @@ class FSDPBackend(Collectives):
 
         full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True))  # a collective
         return {k: v.detach().cpu() for k, v in full.items()}
-
-    def close(self) -> None:
-        leave_process_group(self.group)

@@ -89,7 +89,17 @@ def leave_process_group(group: ProcessGroup) -> None:
 
 
 class Collectives:
-    """What every process-group backend does the same way: wait for all ranks, and sum over them."""
+    """What every process-group backend does the same way: join the job's group, wait for all ranks, sum over
+    them, and leave the group."""
+
+    def __init__(self, config: DistributedConfig) -> None:
+        self.config = config
+        self.group = join_process_group(config)
+        self.rank, self.world_size = self.group.rank, self.group.world_size
+        self.device, self.precision = self.group.device, self.group.precision
+
+    def close(self) -> None:
+        leave_process_group(self.group)
 
     def barrier(self) -> None:
         dist.barrier()
