@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from olmo_core.config import REQUIRED
+from olmo_core.config import REQUIRED, non_negative, positive
 from olmo_core.errors import ConfigError
 
 from olmo_adapt.checkpoints import resolve_tokenizer
@@ -33,13 +33,13 @@ class ChatConfig:
     """Answer this one message and exit (default: read turns from stdin)."""
     system: str | None = None
     """A system message opening the conversation."""
-    max_new_tokens: int = 256
+    max_new_tokens: int = positive(256)
     """Most tokens of one answer."""
-    temperature: float = 0.0
+    temperature: float = non_negative(0.0)
     """0: greedy; above 0: sample at this temperature."""
-    top_p: float = 1.0
+    top_p: float = positive(1.0)
     """Nucleus sampling: sample from the smallest set of tokens whose probability reaches top_p."""
-    seed: int = 0
+    seed: int = non_negative(0)
     """Seed of the sampler."""
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Checkpoint
-from olmo_core.config import NAME_KEY, component, components
+from olmo_core.config import NAME_KEY, component, components, non_negative, positive
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
@@ -41,9 +41,9 @@ class AdaptJobConfig:
     """The tokenizer (default: the checkpoint's own; another one is refused)."""
     backend: Any = component("train_backends", default="single", help="where and how to train")
     callbacks: Any = components("callbacks", default=DEFAULT_CALLBACKS, help="what runs around each step")
-    seed: int = 0
+    seed: int = non_negative(0)
     """Seed of the data order."""
-    threads: int | None = None
+    threads: int | None = positive(None)
     """CPU threads for torch (default: torch's choice)."""
     sample_prompt: str = SAMPLE_PROMPT
     """A message the adapted model answers in the report (at most 48 tokens, sampled with a fixed seed); empty

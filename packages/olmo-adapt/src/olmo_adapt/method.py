@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from olmo_core.callbacks import Callback
+from olmo_core.config import non_negative, positive
 
 from olmo_adapt.examples import Skips
 from olmo_adapt.template import TuluTemplate
@@ -32,35 +33,35 @@ class MethodSettings:
 
     data: str = ""
     """A built-in set or a JSON lines file of the method's format (see docs/adaptation.md)."""
-    eval_examples: int = 0
+    eval_examples: int = non_negative(0)
     """Examples held out of training (the same ones for any file order) and evaluated during training."""
-    max_examples: int | None = None
+    max_examples: int | None = positive(None)
     """Train on at most this many examples (the first ones after the held-out split; ``null``: all)."""
-    eval_interval: int = 0
+    eval_interval: int = non_negative(0)
     """Evaluate the held-out examples every this many steps, and at the last step (0: only at the last)."""
-    max_length: int = 256
+    max_length: int = positive(256)
     """Most tokens of one conversation (prompt and answer)."""
     overlong: str = "skip"
     """A conversation longer than ``max_length``: ``skip`` it, or ``truncate`` it (keep the start)."""
-    lr: float = 1e-4
+    lr: float = non_negative(1e-4)
     """Peak learning rate."""
-    epochs: float = 1.0
+    epochs: float = positive(1.0)
     """Passes over the training examples (the run has ``ceil(epochs * batches per epoch)`` steps)."""
-    max_steps: int | None = None
+    max_steps: int | None = positive(None)
     """Train for exactly this many steps instead (``null``: from ``epochs``)."""
-    warmup_ratio: float = 0.03
+    warmup_ratio: float = non_negative(0.03)
     """Fraction of the steps over which the learning rate rises linearly from 0 to ``lr``."""
-    weight_decay: float = 0.0
+    weight_decay: float = non_negative(0.0)
     """AdamW weight decay."""
     adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     """AdamW's (beta1, beta2) (open-instruct uses torch's defaults)."""
-    adam_eps: float = 1e-8
+    adam_eps: float = positive(1e-8)
     """AdamW's epsilon."""
-    grad_clip: float | None = None
+    grad_clip: float | None = positive(None)
     """Clip the global gradient norm to this (``null``: no clipping)."""
-    batch_size: int = 8
+    batch_size: int = positive(8)
     """Examples (conversations or pairs) per optimizer step, over all ranks."""
-    micro_batch_size: int = 4
+    micro_batch_size: int = positive(4)
     """Rows per forward/backward pass (with packing: packed rows)."""
 
 

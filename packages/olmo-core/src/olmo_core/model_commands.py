@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from olmo_core.config import NAME_KEY, REQUIRED, component
+from olmo_core.config import NAME_KEY, REQUIRED, component, non_negative, positive
 from olmo_core.errors import ConfigError, MissingDependencyError
 from olmo_core.io import write_text
 from olmo_core.plugins import get_host
@@ -202,11 +202,11 @@ class GenerateConfig:
     """A model checkpoint directory (with its tokenizer)."""
     prompt: str = REQUIRED
     """The text to continue."""
-    max_new_tokens: int = 64
+    max_new_tokens: int = positive(64)
     """Most tokens to generate (fewer if the model ends the text)."""
-    temperature: float = 0.0
+    temperature: float = non_negative(0.0)
     """0 for greedy decoding; above 0 samples from the softmax at this temperature."""
-    top_p: float = 1.0
+    top_p: float = positive(1.0)
     """Nucleus sampling: sample from the smallest set of tokens whose probability reaches top_p."""
     seed: int = 0
     """Seed of the sampler."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
 
-from olmo_core.config import REQUIRED
+from olmo_core.config import REQUIRED, non_negative, positive
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.io import write_text
 from olmo_core.progress import Progress
@@ -33,11 +33,11 @@ class TokenizerTrainConfig:
     """Dolma documents: a dataset directory, a directory or glob of JSON-lines files, or one file."""
     output: str = REQUIRED
     """Directory that receives ``tokenizer.json`` and ``report.json``."""
-    vocab_size: int = 8192
+    vocab_size: int = positive(8192)
     """Size of the vocabulary, special tokens included."""
-    min_frequency: int = 2
+    min_frequency: int = non_negative(2)
     """Merges seen fewer times than this are not learned."""
-    max_documents: int | None = None
+    max_documents: int | None = positive(None)
     """Train on at most this many documents (all by default)."""
     special_tokens: list[str] = field(default_factory=lambda: list(OLMO_SPECIAL_TOKENS))
     """Tokens added whole, first in the vocabulary (OLMo's PII placeholders, padding and EOS by default)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
-from olmo_core.config import components
+from olmo_core.config import components, positive
 from olmo_core.errors import ConfigError
 
 from olmo_eval.evaluator import build_evaluators
@@ -22,7 +22,7 @@ class EvaluateCallbackConfig:
 
     evaluators: Any = components("evaluators", default=["downstream", "perplexity"],
                                  help="the evaluators to run (callbacks.evaluate.evaluators.downstream.tasks=[...])")
-    interval: int = 1000
+    interval: int = positive(1000)
     """Evaluate every this many steps (and at the last step)."""
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from olmo_core.config import to_dict
+from olmo_core.config import non_negative, positive, to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
@@ -39,9 +39,9 @@ class DownstreamEvalConfig:
     (``tasks={copa: {}, mmlu: {subjects: [anatomy]}}``)."""
     task_files: list[str] = field(default_factory=list)
     """JSON-lines task files (context, choices, gold per line), each evaluated as a task named after its file."""
-    limit: int | None = 60
+    limit: int | None = positive(60)
     """Documents per task: a seeded random subset in dataset order (``null``: all)."""
-    seed: int = 1234
+    seed: int = non_negative(1234)
     """Seed of the subset (OLMo-Eval's ``random_subsample_seed``)."""
     unconditional: bool = True
     """Also score each continuation after :attr:`unconditional_prompt`, for ``acc_uncond`` (PMI)."""
@@ -49,11 +49,11 @@ class DownstreamEvalConfig:
     """The unconditional context (Catwalk's; ``""`` scores after EOS alone, as lm-eval's ``acc_mutual_info``)."""
     shared_prefix: bool = True
     """Compute each context once for all its continuations (OLMo models; others score request by request)."""
-    max_length: int | None = None
+    max_length: int | None = positive(None)
     """Longest input in tokens; contexts are cut from the left to fit (default: the model's sequence length)."""
-    batch_tokens: int = 8192
+    batch_tokens: int = positive(8192)
     """Most tokens in one forward pass (rows times the longest row)."""
-    max_batch_size: int = 64
+    max_batch_size: int = positive(64)
     """Most rows in one forward pass."""
 
 

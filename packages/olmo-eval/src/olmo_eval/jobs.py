@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Checkpoint, EvalResults
-from olmo_core.config import components
+from olmo_core.config import components, positive
 from olmo_core.errors import ConfigError
 from olmo_core.io import read_text, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -36,7 +36,7 @@ class ModelOptions:
     """Tokenizer (registered name or path); default: the one saved with the model."""
     device: str = "auto"
     """``cpu``, ``cuda``, ``cuda:1`` ...; ``auto`` takes a GPU when there is one."""
-    threads: int | None = None
+    threads: int | None = positive(None)
     """CPU threads for torch (default: torch's own choice)."""
 
     def load(self, checkpoint: Checkpoint) -> tuple[EvalModel, dict[str, Any]]:
@@ -59,7 +59,7 @@ class DownstreamJobConfig(DownstreamEvalConfig, ModelOptions):
 
     tasks: Any = components("tasks", default=["arc_easy", "arc_challenge", "boolq", "copa", "hellaswag", "openbookqa",
                                               "piqa", "sciq", "winogrande"], help="tasks (tasks.mmlu.subjects=[...])")
-    limit: int | None = None
+    limit: int | None = positive(None)
 
 
 @dataclass(kw_only=True)
@@ -67,7 +67,7 @@ class PerplexityJobConfig(PerplexityEvalConfig, ModelOptions):
     """Options of ``olmo eval perplexity``: the ``perplexity`` evaluator's (default: every held-out document)."""
 
     held_out: list[str] | None = None
-    max_documents: int | None = None
+    max_documents: int | None = positive(None)
 
 
 class EvaluateJob(Job):

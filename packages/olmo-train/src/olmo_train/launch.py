@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from olmo_core.config import non_negative, positive
 from olmo_core.errors import ConfigError, OlmoError
 
 __all__ = ["LauncherConfig", "TrainingFailed", "describe_failures", "is_worker", "launch", "record_worker_error"]
@@ -24,9 +25,9 @@ __all__ = ["LauncherConfig", "TrainingFailed", "describe_failures", "is_worker",
 class LauncherConfig:
     """Options of ``olmo train``'s own launcher (for several nodes use torchrun or Slurm instead)."""
 
-    nproc: int = 1
+    nproc: int = positive(1)
     """Worker processes to start on this machine (one per GPU); 1 trains in this process."""
-    master_port: int = 0
+    master_port: int = non_negative(0)
     """Port of the workers' rendezvous (0: a free one)."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from olmo_core.config import non_negative, positive
+
 from olmo_adapt.datasets import BUILTIN_PAIRS
 from olmo_adapt.method import MethodSettings
 
@@ -17,18 +19,18 @@ class DPOConfig(MethodSettings):
 
     data: str = BUILTIN_PAIRS
     """``dpo_en_demo`` (built in) or a JSON lines file of pairs."""
-    eval_examples: int = 40
-    max_length: int = 384
+    eval_examples: int = non_negative(40)
+    max_length: int = positive(384)
     overlong: str = "truncate"
-    lr: float = 5e-4
-    epochs: float = 2.0
-    warmup_ratio: float = 0.1
-    batch_size: int = 8
-    micro_batch_size: int = 4
+    lr: float = non_negative(5e-4)
+    epochs: float = positive(2.0)
+    warmup_ratio: float = non_negative(0.1)
+    batch_size: int = positive(8)
+    micro_batch_size: int = positive(4)
     """Pairs per forward/backward pass (twice as many rows)."""
     loss: str = "dpo"
     """``dpo``, ``dpo_norm`` (length-normalized) or ``ipo``."""
-    beta: float = 0.1
+    beta: float = positive(0.1)
     """Strength of the pull toward the reference (β)."""
     reference: str | None = None
     """The reference checkpoint (default: the checkpoint training starts from)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from olmo_core.config import non_negative, positive
+
 from olmo_adapt.datasets import BUILTIN_SFT
 from olmo_adapt.method import MethodSettings
 
@@ -17,13 +19,13 @@ class SFTConfig(MethodSettings):
 
     data: str = BUILTIN_SFT
     """``alpaca_en_demo`` (built in) or a ``messages`` JSON lines file."""
-    eval_examples: int = 49
-    max_length: int = 256
-    lr: float = 1e-3
-    epochs: float = 1.0
-    warmup_ratio: float = 0.03
-    batch_size: int = 16
-    micro_batch_size: int = 8
+    eval_examples: int = non_negative(49)
+    max_length: int = positive(256)
+    lr: float = non_negative(1e-3)
+    epochs: float = positive(1.0)
+    warmup_ratio: float = non_negative(0.03)
+    batch_size: int = positive(16)
+    micro_batch_size: int = positive(8)
     packing: bool = False
     """Pack several conversations into each row of ``max_length`` tokens, attending only within each."""
 

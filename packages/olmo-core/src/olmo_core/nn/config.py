@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from olmo_core.config import positive
 from olmo_core.errors import ConfigError
 
 __all__ = ["EMBEDDING_MULTIPLE", "PRESETS", "OLMoConfig", "num_non_embedding_params", "num_params"]
@@ -26,42 +27,42 @@ class OLMoConfig:
     """The shape and numerics of an OLMo decoder: OLMo-1 (pre-norm, non-parametric LayerNorm) or OLMo-2
     (RMSNorm after attention and MLP, QK-norm). There are no biases anywhere and no dropout."""
 
-    d_model: int = 2048
+    d_model: int = positive(2048)
     """Width of the residual stream."""
-    n_layers: int = 16
+    n_layers: int = positive(16)
     """Number of transformer blocks."""
-    n_heads: int = 16
+    n_heads: int = positive(16)
     """Attention (query) heads; ``d_model`` must be divisible by it, and the head size must be even (RoPE)."""
-    n_kv_heads: int | None = None
+    n_kv_heads: int | None = positive(None)
     """Key/value heads; ``None`` means ``n_heads`` (multi-head attention), fewer means grouped-query attention."""
-    mlp_hidden_size: int = 16384
+    mlp_hidden_size: int = positive(16384)
     """Output size of ``ff_proj``, which holds both SwiGLU halves (OLMo's convention): the SwiGLU hidden size,
     the input of ``ff_out``, is half of it (OLMo-1B: 16384 -> 8192; OLMo-7B: 22016 -> 11008)."""
-    vocab_size: int = 50280
+    vocab_size: int = positive(50280)
     """Tokens the tokenizer can produce (the OLMo v1.5 tokenizer has 50280)."""
-    max_sequence_length: int = 2048
+    max_sequence_length: int = positive(2048)
     """Longest sequence trained on; the rotary tables are precomputed for it (longer inputs extend them)."""
-    rope_theta: float = 10_000.0
+    rope_theta: float = positive(10_000.0)
     """RoPE base wavelength (OLMo-1: 10,000; OLMo-2: 500,000)."""
     norm: str = "layer_norm"
     """``"layer_norm"``: non-parametric LayerNorm (OLMo-1); ``"rms_norm"``: RMSNorm with a weight (OLMo-2)."""
-    norm_eps: float = 1e-5
+    norm_eps: float = positive(1e-5)
     """Epsilon of every norm (OLMo-1: 1e-5; OLMo-2: 1e-6)."""
     block: str = "olmo1"
     """``"olmo1"``: pre-norm, ``x + attn(norm(x))``; ``"olmo2"``: reordered norm, ``x + norm(attn(x))``
     (the same for the MLP)."""
     qk_norm: bool = False
     """Normalize queries and keys over their full projection width (not per head), before RoPE (OLMo-2)."""
-    clip_qkv: float | None = None
+    clip_qkv: float | None = positive(None)
     """Clamp the fused query/key/value projection to ``[-clip_qkv, clip_qkv]`` (OLMo-7B-0424: 8.0)."""
     weight_tying: bool = True
     """Use the token embedding as the LM head (OLMo-1B); ``False`` gives a separate ``transformer.ff_out``."""
     init: str = "mitchell"
     """``"mitchell"``: std ``1/sqrt(d_model)`` for inputs, shrinking with depth for the output projections
     (OLMo-1); ``"normal"``: std ``init_std`` everywhere (OLMo-2)."""
-    init_std: float = 0.02
+    init_std: float = positive(0.02)
     """Std of every weight under ``init="normal"``."""
-    init_cutoff_factor: float | None = 3.0
+    init_cutoff_factor: float | None = positive(3.0)
     """Truncate every initial weight to ``±factor·std``; ``None`` draws from an untruncated normal."""
     eos_token_id: int = 50279
     """End-of-sequence token (OLMo v1.5 tokenizer: 50279)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from olmo_core.config import non_negative, positive
 from olmo_core.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -17,13 +18,13 @@ __all__ = ["AdamWConfig", "build_adamw", "param_groups"]
 class AdamWConfig:
     """AdamW as OLMo trains with it."""
 
-    lr: float = 4e-4
+    lr: float = non_negative(4e-4)
     """Peak learning rate (the schedule scales it per step)."""
     betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
     """Adam's (beta1, beta2)."""
-    eps: float = 1e-5
+    eps: float = positive(1e-5)
     """Adam's epsilon (OLMo-1: 1e-5; OLMo-2: 1e-8)."""
-    weight_decay: float = 0.1
+    weight_decay: float = non_negative(0.1)
     """Decoupled weight decay on the decayed group."""
     decay_norm_and_bias: bool = False
     """Also decay norm weights and biases (every parameter with fewer than 2 dimensions)."""

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from fsspec.core import url_to_fs
 
 from olmo_core.artifacts import Dataset
-from olmo_core.config import components
+from olmo_core.config import components, positive
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, open_atomic, read_text, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -44,7 +44,7 @@ class FetchConfig:
     limits: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_CORPUS))
     """Most documents to take from each source, by name (``null`` or absent: all of it); a source's own
     ``sources.<name>.limit`` wins over its entry here."""
-    documents_per_file: int = 100_000
+    documents_per_file: int = positive(100_000)
     """Documents per ``.jsonl.gz`` file."""
     force: bool = False
     """Write the documents again even when the output is already complete."""

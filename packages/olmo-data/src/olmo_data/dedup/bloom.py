@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from olmo_core.config import non_negative, positive
 from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists
@@ -20,18 +21,18 @@ __all__ = ["BloomConfig", "BloomDeduper"]
 class BloomConfig:
     """Options of the ``bloom`` deduper."""
 
-    expected_paragraphs: int = 1_000_000
+    expected_paragraphs: int = positive(1_000_000)
     """Distinct paragraphs the filter is sized for, with ``false_positive_rate`` (1M at 1e-5: 2.9 MiB, 16
     hashes). Past it the false-positive rate rises; the report gives the rate at the final count."""
-    false_positive_rate: float = 1e-5
+    false_positive_rate: float = positive(1e-5)
     """Target probability, at ``expected_paragraphs``, that a paragraph never seen is taken for a seen one."""
     normalize: str = "whitespace"
     """Paragraph normalization before hashing: ``none``, ``whitespace`` (runs of whitespace as one space,
     ends stripped) or ``simple`` (also lowercase, no accents or punctuation, digits as 0)."""
-    min_chars: int = 20
+    min_chars: int = non_negative(20)
     """Paragraphs shorter than this after normalization are neither checked nor added: short lines (headings,
     a speaker's name, ``Thanks!``) repeat legitimately. Empty lines are always skipped."""
-    document_threshold: float = 0.8
+    document_threshold: float = non_negative(0.8)
     """``duplicate`` is 1 when duplicated paragraphs cover at least this share of the text's characters."""
     load: str | None = None
     """A filter file saved by an earlier run (of this or another dataset): its paragraphs count as seen, and

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from olmo_core.config import non_negative, positive
 from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 
@@ -22,18 +23,18 @@ _SCHEME = "affine64"
 class MinHashConfig:
     """Options of the ``minhash`` deduper; the defaults are datatrove's (5-word shingles, 14 bands of 8)."""
 
-    shingle: int = 5
+    shingle: int = positive(5)
     """Words per shingle (word n-grams of the normalized text)."""
-    num_perm: int = 112
+    num_perm: int = positive(112)
     """Permutations (hash functions) in each signature; at least ``bands * rows``."""
-    bands: int = 14
+    bands: int = positive(14)
     """LSH bands: two documents become candidates when all ``rows`` values of any one band agree."""
-    rows: int = 8
+    rows: int = positive(8)
     """Signature values per band."""
-    threshold: float | None = None
+    threshold: float | None = non_negative(None)
     """Similarity from which a candidate counts as a duplicate; default: the LSH threshold
     ``(1 / bands) ** (1 / rows)`` (0.719 for 14 x 8), where the chance of becoming a candidate is steepest."""
-    seed: int = 1
+    seed: int = non_negative(1)
     """Seed of the permutations: signatures are comparable only under the same seed and ``num_perm``."""
     normalize: str = "simple"
     """Normalization before splitting into words: ``simple`` (lowercase, no accents or punctuation, digits

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from olmo_core.config import non_negative, positive
 from olmo_core.errors import ConfigError
 
 __all__ = ["FactorsConfig", "FactorsMixer", "Mixer", "ProportionsConfig", "ProportionsMixer", "copies", "unit_hash"]
@@ -46,7 +47,7 @@ class FactorsConfig:
 
     factors: dict[str, float] = field(default_factory=dict)
     """Factor per source (``{wikipedia: 2.0, spam-assassin: 0.5}``); sources not named keep ``default``."""
-    default: float = 1.0
+    default: float = non_negative(1.0)
     """Factor of the sources not named."""
     seed: int = 0
     """Seed of the per-document choice."""
@@ -76,7 +77,7 @@ class ProportionsConfig:
 
     proportions: dict[str, float] = field(default_factory=dict)
     """Target share per source; they are normalized to sum to 1. Sources not named are left out."""
-    total: int | None = None
+    total: int | None = positive(None)
     """Size of the mix (in the command's unit); default: the size of the input's named sources."""
     seed: int = 0
     """Seed of the per-document choice."""

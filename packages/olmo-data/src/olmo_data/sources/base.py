@@ -21,7 +21,7 @@ from typing import Any
 
 from olmo_core import cache
 from olmo_core.assets import PackageArchive, cache_dir, cached, fetch
-from olmo_core.config import to_dict
+from olmo_core.config import positive, to_dict
 from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 from olmo_core.heldout import HELD_OUT_SPLITS, in_split
@@ -34,7 +34,7 @@ __all__ = ["Source", "SourceConfig", "known_count"]
 class SourceConfig:
     """Options every built-in source takes."""
 
-    limit: int | None = None
+    limit: int | None = positive(None)
     """Yield at most this many documents (all by default)."""
     held_out: str = "exclude"
     """The held-out evaluation slice (``olmo_core.heldout``, 5% of documents by id): ``exclude`` it (for

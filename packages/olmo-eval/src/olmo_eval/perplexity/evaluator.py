@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from olmo_core.config import positive
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Report, markdown_table
@@ -43,13 +44,13 @@ class PerplexityEvalConfig:
     """Which of ``sets`` to read (``null``: all; the others hold long documents that take minutes on a CPU)."""
     domain_key: str = "subdomain"
     """The metadata field of an input document that names its domain (absent: its source)."""
-    max_documents: int | None = 10
+    max_documents: int | None = positive(10)
     """Most documents per source (``null``: all)."""
-    window: int | None = None
+    window: int | None = positive(None)
     """Tokens per window (default: the model's sequence length)."""
-    batch_tokens: int = 16384
+    batch_tokens: int = positive(16384)
     """Most tokens in one forward pass."""
-    max_batch_size: int = 64
+    max_batch_size: int = positive(64)
     """Most windows in one forward pass."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from olmo_core.config import positive
+
 from olmo_train.backends.base import PrecisionConfig
 
 __all__ = ["DDPConfig", "DistributedConfig", "FSDPConfig", "SingleDeviceConfig"]
@@ -18,7 +20,7 @@ class SingleDeviceConfig(PrecisionConfig):
 class DistributedConfig(PrecisionConfig):
     """Options shared by the distributed backends."""
 
-    timeout_s: float = 600.0
+    timeout_s: float = positive(600.0)
     """Seconds a collective may wait for the other ranks before the job fails (a dead or stuck rank)."""
 
 
@@ -26,7 +28,7 @@ class DistributedConfig(PrecisionConfig):
 class DDPConfig(DistributedConfig):
     """Options of the DDP backend."""
 
-    bucket_cap_mb: float = 25.0
+    bucket_cap_mb: float = positive(25.0)
     """Size of the gradient buckets that are all-reduced while the backward pass goes on."""
 
 
@@ -37,6 +39,6 @@ class FSDPConfig(DistributedConfig):
     reshard_after_forward: bool = True
     """Free each block's gathered parameters after its forward pass and gather them again for the backward
     pass (ZeRO-3: least memory); ``false`` keeps them (ZeRO-2 like: less communication, more memory)."""
-    replicas: int = 1
+    replicas: int = positive(1)
     """Hybrid sharding: split the ranks into this many replica groups, each holding a full sharded copy
     (usually the number of nodes); 1 shards over all ranks."""

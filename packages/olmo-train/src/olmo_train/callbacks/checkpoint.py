@@ -9,6 +9,7 @@ from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.checkpoint import checkpoint_dirs
+from olmo_core.config import positive
 from olmo_core.errors import ConfigError
 
 __all__ = ["CheckpointCallback", "CheckpointConfig"]
@@ -18,11 +19,11 @@ __all__ = ["CheckpointCallback", "CheckpointConfig"]
 class CheckpointConfig:
     """Options of the checkpoint callback."""
 
-    interval: int = 50
+    interval: int = positive(50)
     """Save every this many steps (and at the last step)."""
-    keep_last: int = 2
+    keep_last: int = positive(2)
     """Checkpoints kept besides permanent ones (at least 1: the newest is always kept)."""
-    permanent_interval: int | None = None
+    permanent_interval: int | None = positive(None)
     """Checkpoints at multiples of this step are never removed."""
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
+from olmo_core.config import non_negative
 
 from olmo_train.accounting import EnergyMeter
 
@@ -16,9 +17,9 @@ __all__ = ["EnergyCallback", "EnergyConfig"]
 class EnergyConfig:
     """Options of the energy callback."""
 
-    watts: float = 30.0
+    watts: float = non_negative(30.0)
     """Power drawn per process while training, for the estimate when it cannot be measured."""
-    carbon_intensity: float = 0.4
+    carbon_intensity: float = non_negative(0.4)
     """Kilograms of CO2 per kWh of the electricity used."""
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.callbacks import Callback, SkipStep, TrainerView
+from olmo_core.config import positive
 from olmo_core.errors import ConfigError, OlmoError
 
 __all__ = ["LossGuard", "LossGuardConfig", "LossSpike", "NonFiniteLoss"]
@@ -31,10 +32,10 @@ class LossGuardConfig:
 
     on_nan: str = "stop"
     """A NaN or infinite loss: ``stop`` the run with a diagnosis, or ``skip`` the step's update."""
-    spike_sigmas: float | None = None
+    spike_sigmas: float | None = positive(None)
     """A loss more than this many standard deviations above the mean of the last ``spike_window`` steps is a
     spike (``null``: spikes are not checked)."""
-    spike_window: int = 128
+    spike_window: int = positive(128)
     """Steps of recent losses a spike is judged against (checking starts once the window is half full)."""
     on_spike: str = "skip"
     """A spike: ``stop``, ``skip`` the update, or ``warn`` and apply it."""

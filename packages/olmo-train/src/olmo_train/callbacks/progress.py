@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
+from olmo_core.config import positive
 
 __all__ = ["ProgressCallback", "ProgressConfig"]
 
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 class ProgressConfig:
     """Options of the progress callback."""
 
-    interval: int = 1
+    interval: int = positive(1)
     """Print every this many steps (and the last)."""
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
+from olmo_core.config import positive
 
 from olmo_train.accounting import H100_BF16_PEAK, flops_per_token
 
@@ -16,10 +17,10 @@ __all__ = ["SpeedCallback", "SpeedConfig"]
 class SpeedConfig:
     """Options of the speed callback."""
 
-    peak_tflops: float | None = None
+    peak_tflops: float | None = positive(None)
     """Peak TFLOP/s of one device for MFU (default: 989, H100 SXM bf16 dense, on CUDA; on a CPU MFU is
     reported only when this is given)."""
-    seq_len: int | None = None
+    seq_len: int | None = positive(None)
     """Sequence length for the attention FLOPs (default: the batch's)."""
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from olmo_core.config import non_negative, positive
+
 if TYPE_CHECKING:
     from olmo_train.data.loader import DataLoader
 
@@ -17,16 +19,16 @@ class DataLoaderConfig:
     paths: list[str] = field(default_factory=list)
     """Token-array directories (written by ``olmo data tokenize``); their parts are read in this order,
     each directory's parts in name order."""
-    seq_len: int = 2048
+    seq_len: int = positive(2048)
     """Tokens per instance; each part is cut into ``len // seq_len`` instances, its tail dropped."""
-    global_batch_size: int = 4 * 2048
+    global_batch_size: int = positive(4 * 2048)
     """Tokens per optimizer step over all ranks: a whole number of instances, divisible by the world size."""
-    seed: int = 0
+    seed: int = non_negative(0)
     """Seed of the data order: epoch ``E`` is the permutation drawn by ``PCG64(seed + E)``."""
     doc_masking: bool = False
     """Add ``doc_lens`` to batches (lengths of the document pieces of each instance) for intra-document
     attention masks."""
-    max_doc_pieces: int | None = None
+    max_doc_pieces: int | None = positive(None)
     """Width of ``doc_lens``: the most document pieces an instance may hold (None: ``seq_len``, the most
     possible); ``doc_lens`` rows are zero-padded to it."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from olmo_core.config import REQUIRED
+from olmo_core.config import REQUIRED, positive
 from olmo_core.errors import ConfigError
 
 __all__ = ["InspectBatchConfig", "inspect_batch_command"]
@@ -19,7 +19,7 @@ class InspectBatchConfig:
 
     run: str = REQUIRED
     """A run's work directory, holding the data loader's ``loader.json`` and global indices."""
-    step: int = 1
+    step: int = positive(1)
     """The optimizer step (from 1, counted over epochs) whose global batch to show; assumes the run kept
     its global batch size."""
 
