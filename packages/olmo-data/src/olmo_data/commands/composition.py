@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from olmo_core.artifacts import JobRecord
 from olmo_core.errors import ConfigError
-from olmo_core.jobs import Job, JobResult, Report, Slot, read_result
+from olmo_core.jobs import Job, JobResult, Report, Slot, markdown_table, read_result
 
 __all__ = ["CompositionJob"]
 
@@ -74,10 +74,8 @@ class CompositionJob(Job):
                                               title="documents per source, step by step", ylabel="documents")))
         shown = f"![documents per source and step]({figures[0]})" if figures else plots.missing_note("composition")
         sources = sorted({source for counts in columns.values() for source in counts})
-        lines = ["## Curation", "", shown, "",
-                 "| source | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
-        lines += [f"| {s} | " + " | ".join(f"{counts.get(s, 0):,}" for counts in columns.values()) + " |"
-                  for s in sources]
+        rows = ([s, *(f"{counts.get(s, 0):,}" for counts in columns.values())] for s in sources)
+        lines = ["## Curation", "", shown, "", *markdown_table(["source", *columns], rows)]
         lines += ["", "Dropped by the filter rules:", ""]
         lines += [f"- {n:,}: `{rule}`" for rule, n in m["dropped_by"].items()]
         lines += [f"- {m['duplicates']:,} duplicates (exact and near), {m['contaminated_documents']:,} documents "
