@@ -40,10 +40,6 @@ def summarize(result: dict[str, Any], limit: int = 4) -> str:
     return "; ".join(shown[:limit]) or "-"
 
 
-def _stage_name(path: str) -> str:
-    return re.sub(r"^\d+-", "", posixpath.basename(path.rstrip("/")))
-
-
 def _section(record: JobRecord, base: str) -> str:
     """A job's own report, its figure links rewritten relative to ``base``."""
     path = posixpath.join(record.path, "report.md")
@@ -58,14 +54,13 @@ def _section(record: JobRecord, base: str) -> str:
 class ReportJob(Job):
     """Write ``report.md``: every job's section, what ran and what it measured, and how to reproduce it."""
 
-    command = ""
     inputs: ClassVar[dict[str, Slot]] = {"records": Slot(JobRecord, many=True, help="the jobs to report on")}
     run_level = True
 
     def run(self, config: ReportConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         records: list[JobRecord] = inputs["records"]
-        metrics = {_stage_name(r.path): json.loads(read_text(posixpath.join(r.path, "result.json")))["metrics"]
-                   for r in records}
+        metrics = {re.sub(r"^\d+-", "", posixpath.basename(r.path.rstrip("/"))):  # the stage's name
+                   json.loads(read_text(posixpath.join(r.path, "result.json")))["metrics"] for r in records}
         return JobResult(metrics={"title": config.title, "stages": metrics,
                                   "sections": [_section(r, workdir) for r in records]})
 
