@@ -102,7 +102,8 @@ def rows(run: Path) -> list[dict[str, Any]]:
 def final_state(run: Path) -> dict[str, torch.Tensor]:
     """The model's and the optimizer's tensors of the run's last checkpoint."""
     final = step_dir(run / "checkpoints", STEPS)
-    return {f"{part}.{k}": v for part in ("model", "optim") for k, v in load_file(str(final / f"{part}.safetensors")).items()}
+    return {f"{part}.{name}": tensor for part in ("model", "optim")
+            for name, tensor in load_file(str(final / f"{part}.safetensors")).items()}
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +131,12 @@ def test_training_killed_at_random_and_mid_checkpoint_ends_bit_identical(
     # Resumed on a slow disk, killed while writing its first checkpoint.
     (tmp_path / "slow_disk.py").write_text(SLOW_DISK)
     cut = step_dir(checkpoints, last + INTERVAL)
-    partial: list[Path] = []
 
-    def writing() -> bool:
-        partial[:] = [p for p in checkpoints.glob(f".{cut.name}.tmp-*") if any(p.iterdir())]
-        return bool(partial)
+    def writing() -> bool:  # some of its files written, not all (renamed into place when complete)
+        try:
+            return any(any(p.iterdir()) for p in checkpoints.glob(f".{cut.name}.tmp-*"))
+        except FileNotFoundError:  # renamed just now
+            return False
 
     kill_when(start(train_args(tokens, run), env={"OLMO_PLUGINS": "slow_disk", "PYTHONPATH": str(tmp_path)}),
               writing, f"{at}; then while writing {cut.name}")
@@ -146,7 +148,7 @@ def test_training_killed_at_random_and_mid_checkpoint_ends_bit_identical(
     assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours), at
     assert [(r["step"], r["loss"], r["grad_norm"]) for r in rows(run)] == \
            [(r["step"], r["loss"], r["grad_norm"]) for r in rows(uninterrupted_training)], at
-    assert len(rows(run)) == STEPS
+    assert len(rows(run)) == STEPS, at
 
 
 # -- olmo data tag -------------------------------------------------------------------------------------------
