@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 
 BENCHMARKS = {
     "data": (["data/filters.py"], ["--limit", "300"]),
+    "memory": (["data/long_document.py"], ["--megabytes", "5"]),
     "train": (["train/transformers_speed.py"], ["--steps", "4", "--rounds", "1"]),
     "eval": (["eval/downstream.py"], ["--limit", "50"]),
     "adapt": (["adapt/trl_compare.py"], []),

@@ -1,10 +1,12 @@
 """Peak memory of ``olmo data tag`` and ``olmo data tokenize`` on one long real-text document.
 
-The document (50 MB by default) joins the texts of the built-in sources, in turn, until it is long enough.
-Each command runs in a process of its own; its peak resident memory (``ru_maxrss`` from ``wait4``) is
-compared with the 1 GB target. ``tag`` runs twice: with ``language`` and ``gopher_repetition``, whose rules
-need the whole text at once (the document is over their ``max_document_bytes`` and is quarantined), and with
-``pii``, ``badwords`` and ``c4``, which tag it in full. ``tokenize`` encodes it in pieces.
+The document (50 MB by default) joins the texts of the built-in sources, in turn, until it is long enough;
+a short document (the first of moby-dick) follows it, so that tag has a document to tag. Each command runs
+in a process of its own; its peak resident memory (``ru_maxrss`` from ``wait4``) is compared with the 1 GB
+target. ``tag`` runs twice: with ``language`` and ``gopher_repetition``, whose rules need the whole text at
+once (the document is over their ``max_document_bytes`` and is quarantined), and with ``pii``, ``badwords``,
+``c4`` and ``gopher_quality``, which tag it in full (``gopher_quality`` in windows). ``tokenize`` encodes it
+in pieces.
 
     uv run python benchmarks/data/long_document.py [--megabytes 50]
 """
@@ -26,15 +28,13 @@ SOURCES = ("moby-dick", "wikipedia", "wikipedia-fr", "c4", "spam-assassin", "bib
 TARGET_BYTES = 10**9
 RUNS = {
     "tag (language, gopher_repetition)": ["data", "tag", "taggers=[language,gopher_repetition]"],
-    "tag (pii, badwords, c4)": ["data", "tag", "taggers=[pii,badwords,c4]"],
+    "tag (pii, badwords, c4, gopher_quality)": ["data", "tag", "taggers=[pii,badwords,c4,gopher_quality]"],
     "tokenize (olmo-v1.5)": ["data", "tokenize"],
 }
 
 
-def long_text(size: int) -> str:
-    """Real text of at least ``size`` UTF-8 bytes: the built-in sources' documents, over and over."""
-    registry = get_host().registry("sources")
-    texts = [d.text for name in SOURCES for d in registry.build({"_name_": name}).documents()]
+def long_text(texts: list[str], size: int) -> str:
+    """Real text of at least ``size`` UTF-8 bytes: ``texts``, over and over."""
     pieces, total = [], 0
     while total < size:
         for text in texts:
@@ -63,12 +63,16 @@ def main() -> None:
     parser.add_argument("--megabytes", type=float, default=50, help="size of the document (MB of UTF-8 text)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        text = long_text(int(args.megabytes * 1e6))
+        registry = get_host().registry("sources")
+        texts = [d.text for name in SOURCES for d in registry.build({"_name_": name}).documents()]
+        text = long_text(texts, int(args.megabytes * 1e6))
         size = len(text.encode())
         documents = Path(tmp) / "ds" / "documents"
         documents.mkdir(parents=True)
-        (documents / "long.jsonl").write_text(json.dumps({"id": "long", "source": "sources", "text": text}) + "\n")
-        del text
+        records = [{"id": "long", "source": "sources", "text": text}, {"id": "short", "source": "sources",
+                                                                        "text": texts[0]}]
+        (documents / "long.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        del text, records
         print(f"one document of {size / 1e6:.1f} MB from {', '.join(SOURCES)}\n")
         print("| command | peak memory | target | within | seconds | outcome |\n|---|---|---|---|---|---|")
         peaks = {}

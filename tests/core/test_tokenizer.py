@@ -119,3 +119,13 @@ def test_pieces_of_a_long_text_join_into_its_ids(name: str) -> None:
     assert len(pieces) > len(text) // 2000
     assert [i for piece in pieces for i in piece] == tokenizer.encode(text)
     assert list(tokenizer.encode_pieces("x" * 3000, window=997)) == [tokenizer.encode("x" * 3000)]  # no place to cut
+
+
+def test_a_tokenizer_that_is_not_byte_level_encodes_a_long_text_whole() -> None:
+    from tokenizers import Tokenizer as HFTokenizer
+    from tokenizers import models, pre_tokenizers
+
+    backend = HFTokenizer(models.WordLevel({"<|endoftext|>": 0, "[UNK]": 1, "a": 2, "b": 3}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer = Tokenizer(backend, name="metaspace", json_text=backend.to_str(), eos_token="<|endoftext|>")
+    assert list(tokenizer.encode_pieces("a b " * 1000, window=100)) == [tokenizer.encode("a b " * 1000)]

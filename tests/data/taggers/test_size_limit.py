@@ -1,10 +1,12 @@
-"""Taggers whose rules need a whole document at once quarantine documents over their ``max_document_bytes``."""
+"""Long documents: taggers whose counts add up see them in windows; taggers whose rules need the whole text
+at once quarantine documents over their ``max_document_bytes``."""
 
 from __future__ import annotations
 
-import base64
 import gzip
+import inspect
 import json
+import tarfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,6 +16,7 @@ from olmo_core.documents import Document
 from olmo_data.taggers.base import too_long
 from olmo_data.taggers.gopher import GopherRepetitionConfig
 from olmo_data.taggers.language import LanguageConfig
+from olmo_data.taggers.words import words_of
 from tests.conftest import stdlib_documents
 
 
@@ -43,9 +46,24 @@ def test_tag_quarantines_a_document_over_the_limit_and_keeps_files_aligned(tmp_p
     assert report["quarantine_reasons"] == {"too long for tagger 'language'": 1}
     (quarantined,) = map(json.loads, (tmp_path / "ds" / "quarantine" / "docs.jsonl").read_text().splitlines())
     assert quarantined["reason"] == f"too long for tagger 'language' ({size:,} bytes > max_document_bytes=5,000)"
-    assert json.loads(base64.b64decode(quarantined["raw_base64"])) == long
+    assert quarantined["line"] == 4 and quarantined["raw_base64"] == ""  # the document stays in its file
     for name in ("gopher_repetition", "language"):
         with gzip.open(tmp_path / "ds" / "attributes" / name / "docs.jsonl.gz", "rt") as f:
             rows = [json.loads(line) for line in f]
         assert [r["id"] for r in rows] == [r["id"] for r in [*records[:3], long, *records[3:]]]
         assert rows[3]["attributes"] == {} and all(r["attributes"] for i, r in enumerate(rows) if i != 3)
+
+
+def test_gopher_quality_counts_a_long_text_in_windows_exactly(monkeypatch: Any) -> None:
+    from olmo_data.taggers import base, gopher
+
+    # Real prose, bullets and code; lines ending with "..." and CRLF line ends too.
+    text = "\n\n".join([*(str(r["text"]) for r in stdlib_documents()), inspect.getsource(tarfile),
+                        "- a bullet...\r\n• another …\r\n" * 40])
+    document = Document(id="long", text=text)
+    whole = gopher.GopherQualityTagger().tag(document)
+    seen: list[int] = []
+    monkeypatch.setattr(base, "WINDOW_CHARS", 1000)
+    monkeypatch.setattr(gopher, "words_of", lambda piece: seen.append(len(piece)) or words_of(piece))
+    assert gopher.GopherQualityTagger().tag(document) == whole
+    assert len(seen) > len(text) // 2000 and max(seen) < 2000 and sum(seen) == len(text)

@@ -67,9 +67,8 @@ def _tag_file(file: str, *, layout: Layout, taggers: dict[str, Any], experiment:
                 quarantined.append(item)
                 result.reasons[item.reason.split(" (")[0]] += 1
                 continue
-            if reason := too_long(item, built):  # quarantined, with a row without attributes to keep files aligned
-                quarantined.append(Quarantined(file=file, line=result.records, reason=reason,
-                                               raw=json.dumps(item.to_json(), ensure_ascii=False).encode()))
+            if reason := too_long(item, built):  # it stays in the file: quarantined without its bytes, and a row
+                quarantined.append(Quarantined(file=file, line=result.records, reason=reason))  # keeps files aligned
                 result.reasons[reason.split(" (")[0]] += 1
                 for output in outputs.values():
                     output.write(json.dumps({"id": item.id, "source": item.source, "attributes": {}}) + "\n")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from olmo_core.documents import Document
 
-__all__ = ["Attributes", "SizeLimit", "Span", "Tagger", "attribute_key", "round_score", "too_long"]
+__all__ = ["Attributes", "SizeLimit", "Span", "Tagger", "attribute_key", "line_windows", "round_score",
+           "too_long"]
 
 Span = list[float | int | str]
 """``[start, end, value]``: character offsets into the text and a score (or a label)."""
@@ -16,6 +17,8 @@ Attributes = dict[str, list[Span]]
 """Attribute name (without prefix) to its spans; a document-level value is one span over the whole text."""
 
 SCORE_DIGITS = 5
+WINDOW_CHARS = 1 << 20
+"""A tagger whose counts add up over pieces of a text sees a long text in pieces of about this many characters."""
 
 
 @runtime_checkable
@@ -34,6 +37,16 @@ class SizeLimit:
     max_document_bytes: int | None = 8_000_000
     """Longer documents (UTF-8 bytes) are quarantined by ``olmo data tag`` instead of tagged (None or 0: no
     limit)."""
+
+
+def line_windows(text: str) -> Iterator[str]:
+    """``text`` in consecutive pieces of about :data:`WINDOW_CHARS` characters, each cut just after a newline, so
+    that lines and words never straddle two pieces (``text`` itself when it is short or has no newline)."""
+    start = 0
+    while len(text) - start > WINDOW_CHARS and (cut := text.find("\n", start + WINDOW_CHARS) + 1):
+        yield text[start:cut]
+        start = cut
+    yield text[start:] if start else text
 
 
 def too_long(document: Document, taggers: Mapping[str, Any]) -> str | None:

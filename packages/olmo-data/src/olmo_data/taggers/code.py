@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from olmo_core.documents import Document
 
-from olmo_data.taggers.base import Attributes
+from olmo_data.taggers.base import Attributes, SizeLimit
 from olmo_data.taggers.rules import Check, check_attributes, ratio
 
 __all__ = ["CodeConfig", "CodeTagger", "comment_fraction", "language_of"]
@@ -55,8 +55,9 @@ _DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef)
 
 
 @dataclass(kw_only=True)
-class CodeConfig:
-    """Thresholds of the code rules; Dolma's Stack filters. ``None`` turns a rule off."""
+class CodeConfig(SizeLimit):
+    """Thresholds of the code rules; Dolma's Stack filters. ``None`` turns a rule off. Comments may span any
+    length of text, so the rules need all of it at once: see ``max_document_bytes``."""
 
     max_line_length: int | None = 1000
     """Fail when the longest line is longer."""

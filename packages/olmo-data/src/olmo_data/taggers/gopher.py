@@ -21,7 +21,7 @@ from operator import add, itemgetter, ne
 
 from olmo_core.documents import Document
 
-from olmo_data.taggers.base import Attributes, SizeLimit
+from olmo_data.taggers.base import Attributes, SizeLimit, line_windows
 from olmo_data.taggers.rules import Check, check_attributes, ratio
 from olmo_data.taggers.words import words_of
 
@@ -89,19 +89,26 @@ class GopherQualityTagger:
         """Values and verdicts of every quality rule for ``document``."""
         c = self.config
         text = document.text
-        words = words_of(text)
-        stats = list(map(_word_stats, words))
-        n_words = len(words)
-        counted = sum(map(itemgetter(0), stats))
-        mean_length = ratio(sum(map(itemgetter(1), stats)), counted)
-        lines = text.splitlines()
-        bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))
-        end_ellipsis = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
+        n: Counter[str] = Counter()
+        seen_stop_words: set[str] = set()
+        for piece in line_windows(text):  # every value is a sum (or a union) over lines and words
+            words = words_of(piece)
+            stats = list(map(_word_stats, words))
+            lines = piece.splitlines()
+            n.update(words=len(words), counted=sum(map(itemgetter(0), stats)), length=sum(map(itemgetter(1), stats)),
+                     alpha=sum(map(itemgetter(2), stats)), lines=len(lines), hashes=piece.count("#"),
+                     ellipses=piece.count("...") + piece.count("…"),
+                     bullets=sum(1 for line in lines if line.lstrip().startswith(("•", "-"))),
+                     end_ellipsis=sum(1 for line in lines if line.rstrip().endswith(("...", "…"))))
+            seen_stop_words.update(self.stop_words.intersection(words))
+        n_words, counted, bullets, end_ellipsis, n_lines = (n["words"], n["counted"], n["bullets"], n["end_ellipsis"],
+                                                            n["lines"])
+        mean_length = ratio(n["length"], counted)
         too_short = bool(c.min_doc_words and counted < c.min_doc_words)
         short_words = bool(c.min_avg_word_length and counted and mean_length < c.min_avg_word_length)
-        symbols = ratio(text.count("#"), n_words), ratio(text.count("...") + text.count("…"), n_words)
-        alpha = ratio(sum(map(itemgetter(2), stats)), n_words)
-        stop_words = len(self.stop_words.intersection(words))
+        symbols = ratio(n["hashes"], n_words), ratio(n["ellipses"], n_words)
+        alpha = ratio(n["alpha"], n_words)
+        stop_words = len(seen_stop_words)
         return check_attributes(len(text), [
             Check("word_count", counted, not too_short and not (c.max_doc_words and counted > c.max_doc_words),
                   "gopher_short_doc" if too_short else "gopher_long_doc"),
@@ -112,11 +119,11 @@ class GopherQualityTagger:
                   "gopher_too_many_hashes"),
             Check("ellipsis_ratio", symbols[1],
                   not (c.max_symbol_word_ratio and symbols[1] > c.max_symbol_word_ratio), "gopher_too_many_ellipsis"),
-            Check("bullet_lines_ratio", ratio(bullets, len(lines)),
-                  not (c.max_bullet_lines_ratio and ratio(bullets, len(lines)) > c.max_bullet_lines_ratio),
+            Check("bullet_lines_ratio", ratio(bullets, n_lines),
+                  not (c.max_bullet_lines_ratio and ratio(bullets, n_lines) > c.max_bullet_lines_ratio),
                   "gopher_too_many_bullets"),
-            Check("ellipsis_lines_ratio", ratio(end_ellipsis, len(lines)),
-                  not (c.max_ellipsis_lines_ratio and ratio(end_ellipsis, len(lines)) > c.max_ellipsis_lines_ratio),
+            Check("ellipsis_lines_ratio", ratio(end_ellipsis, n_lines),
+                  not (c.max_ellipsis_lines_ratio and ratio(end_ellipsis, n_lines) > c.max_ellipsis_lines_ratio),
                   "gopher_too_many_end_ellipsis"),
             Check("alpha_words_ratio", alpha, not (c.min_alpha_words_ratio and alpha < c.min_alpha_words_ratio),
                   "gopher_below_alpha_threshold"),
