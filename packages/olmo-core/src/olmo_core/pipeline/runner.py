@@ -50,16 +50,11 @@ class PlannedStage:
 
 def _explicit(name: str, slot_name: str, slot: Slot, value: Any, earlier: list[str]) -> list[Any]:
     values = [value] if isinstance(value, str) else list(value or [])
-    picked: list[Any] = []
     for item in values:
-        if item in earlier:
-            picked.append(item)
-        elif isinstance(item, str) and item:
-            picked.append(slot.type(path=item))
-        else:
+        if item not in earlier and not (isinstance(item, str) and item):
             raise ConfigError(f"inputs.{name}.{slot_name}={value!r}: give earlier stages ({', '.join(earlier)}) "
                               f"or paths")
-    return picked
+    return [item if item in earlier else slot.type(path=item) for item in values]
 
 
 def plan_stages(stages: Mapping[str, Any], explicit: Mapping[str, Any] | None = None) -> list[PlannedStage]:
@@ -104,10 +99,8 @@ def _inputs(stage: PlannedStage, results: Mapping[str, JobResult]) -> dict[str, 
     for slot_name, slot in stage.job.inputs.items():
         found: list[Any] = []
         for source in stage.sources[slot_name]:
-            if isinstance(source, Artifact):
-                found.append(source)
-                continue
-            found += [a for a in _artifacts_of(results[source]) if isinstance(a, slot.type)]
+            made = [source] if isinstance(source, Artifact) else _artifacts_of(results[source])
+            found += [a for a in made if isinstance(a, slot.type)]
         inputs[slot_name] = found if slot.many else (found[-1] if found else None)
     return inputs
 
