@@ -14,6 +14,12 @@ def _names(optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> list[str
     return [by_id[id(p)] for group in optimizer.param_groups for p in group["params"]]
 
 
+def _entries(names: list[str], tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    """Each named parameter's saved state (``<name>.<key>`` as ``key``), in the order of ``names``."""
+    return [{key.removeprefix(f"{name}."): value for key, value in tensors.items()
+             if key.startswith(f"{name}.") and "." not in key.removeprefix(f"{name}.")} for name in names]
+
+
 def optimizer_state(optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> tuple[dict[str, torch.Tensor],
                                                                                       list[dict[str, Any]]]:
     """``(tensors, groups)``: every state tensor as ``<param name>.<key>``, and the groups' settings."""
@@ -30,13 +36,7 @@ def optimizer_state(optimizer: torch.optim.Optimizer, model: torch.nn.Module) ->
 def load_optimizer_state(optimizer: torch.optim.Optimizer, model: torch.nn.Module, tensors: dict[str, torch.Tensor],
                          groups: list[dict[str, Any]]) -> None:
     """Restore what :func:`optimizer_state` saved into an optimizer built the same way."""
-    names = _names(optimizer, model)
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for index, name in enumerate(names):
-        entries = {key.removeprefix(f"{name}."): value for key, value in tensors.items()
-                   if key.startswith(f"{name}.") and "." not in key.removeprefix(f"{name}.")}
-        if entries:
-            state[index] = entries
+    state = {index: entries for index, entries in enumerate(_entries(_names(optimizer, model), tensors)) if entries}
     current = optimizer.state_dict()["param_groups"]
     restored = [{**saved, "params": group["params"]} for saved, group in zip(groups, current, strict=True)]
     optimizer.load_state_dict({"state": state, "param_groups": restored})
@@ -47,12 +47,7 @@ def full_optimizer_state_dict(optimizer: torch.optim.Optimizer, model: torch.nn.
     """What :func:`optimizer_state` saved, as the parameter-name-keyed optimizer state dict of
     ``torch.distributed.checkpoint.state_dict`` (to load whole state into a sharded model)."""
     names = _names(optimizer, model)
-    state: dict[str, dict[str, torch.Tensor]] = {}
-    for name in names:
-        entries = {key.removeprefix(f"{name}."): value for key, value in tensors.items()
-                   if key.startswith(f"{name}.") and "." not in key.removeprefix(f"{name}.")}
-        if entries:
-            state[name] = entries
+    state = {name: entries for name, entries in zip(names, _entries(names, tensors), strict=True) if entries}
     by_id = {id(p): n for n, p in model.named_parameters()}
     param_groups = [{**saved, "params": [by_id[id(p)] for p in group["params"]]}
                     for saved, group in zip(groups, optimizer.param_groups, strict=True)]
