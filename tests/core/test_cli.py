@@ -142,11 +142,11 @@ def test_missing_required_value_is_named(dataset: Path) -> None:
 
 
 def test_plugin_import_failure_is_one_line_and_full_error_shows_traceback() -> None:
-    result = run_olmo("plugins", env={"OLMO_PLUGINS": "olmo_no_such_plugin"})
+    result = run_olmo("tokenizer", "train", env={"OLMO_PLUGINS": "olmo_no_such_plugin"})
     assert result.returncode == 1
     assert result.stderr == ("error: plugin module 'olmo_no_such_plugin' named in OLMO_PLUGINS failed to import: "
                              "ModuleNotFoundError: No module named 'olmo_no_such_plugin'\n")
-    full = run_olmo("plugins", env={"OLMO_PLUGINS": "olmo_no_such_plugin", "OLMO_FULL_ERROR": "1"})
+    full = run_olmo("tokenizer", "train", env={"OLMO_PLUGINS": "olmo_no_such_plugin", "OLMO_FULL_ERROR": "1"})
     assert full.returncode == 1
     assert "Traceback (most recent call last)" in full.stderr and "ModuleNotFoundError" in full.stderr
 
@@ -154,7 +154,7 @@ def test_plugin_import_failure_is_one_line_and_full_error_shows_traceback() -> N
 def test_misspelled_hook_from_a_module_on_the_command_line(tmp_path: Path) -> None:
     (tmp_path / "typo_hooks.py").write_text(
         "from olmo_core import hookimpl\n\n@hookimpl\ndef olmo_register_comands(register):\n    pass\n")
-    result = run_olmo("plugins", env={"OLMO_PLUGINS": "typo_hooks", "PYTHONPATH": str(tmp_path)})
+    result = run_olmo("tokenizer", "train", env={"OLMO_PLUGINS": "typo_hooks", "PYTHONPATH": str(tmp_path)})
     assert result.returncode == 1
     assert result.stderr == ("error: plugin 'typo_hooks' (from OLMO_PLUGINS) implements unknown hook "
                              "'olmo_register_comands' (did you mean 'olmo_register_commands'?)\n")

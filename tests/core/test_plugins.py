@@ -177,3 +177,40 @@ def test_describe_lists_plugins_hooks_and_components(olmo_host: PluginHost) -> N
     assert commands["plugins"]["config"] == "olmo_core.plugins_command.PluginsConfig"
     assert commands["data tag"]["distribution"].startswith("olmo-data ")
     assert set(info["components"]) >= {"models", "taggers", "tasks", "adapters", "jobs", "commands"}
+
+
+def test_help_and_plugins_work_with_broken_plugins_and_list_them(plugin_modules: Any, only: Any,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from olmo_core.cli import main
+    from olmo_core.plugins import set_host
+
+    plugin_modules(broken_plugin="raise ImportError('no module named fasttext_missing')\n", exploding_plugin="""
+        @hookimpl
+        def olmo_register_commands(register):
+            raise RuntimeError("boom")
+    """)
+    only(FakeDistribution("olmo-core", importlib.metadata.version("olmo-core"), {"core": "olmo_core.plugin"}),
+         FakeDistribution("olmo-broken", "0.9", {"broken": "broken_plugin"}),
+         FakeDistribution("olmo-exploding", "0.2", {"exploding": "exploding_plugin"}))
+    imported = ("plugin 'broken' (olmo-broken 0.9) failed to import: ImportError: no module named fasttext_missing; "
+                "disable it with OLMO_DISABLE_PLUGINS=broken")
+    failed = "plugin 'exploding' (olmo-exploding 0.2) failed in olmo_register_commands: RuntimeError: boom"
+    previous = set_host(None)
+    try:
+        assert main(["--help"]) == 0
+        out = capsys.readouterr().out
+        words = " ".join(out.split())  # the table wraps long lines
+        assert "\n  plugins " in out and f"broken {imported}" in words and f"exploding {failed}" in words
+        assert main(["plugins"]) == 0
+        out = capsys.readouterr().out
+        assert f"2 broken plugins, left out (disable them with OLMO_DISABLE_PLUGINS=name):\n  broken: {imported}\n" \
+               f"  exploding: {failed}\n" in out
+        assert main(["plugins", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["broken"] == [{"name": "broken", "error": imported},
+                                                                  {"name": "exploding", "error": failed}]
+        assert main(["tokenizer", "train", "input=x"]) == 1
+        assert capsys.readouterr().err == f"error: {imported}\n"
+    finally:
+        set_host(previous)

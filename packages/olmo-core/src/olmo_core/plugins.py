@@ -8,15 +8,18 @@ Plugins come from three places, in this order:
 2. the modules named in ``OLMO_PLUGINS`` (comma-separated import paths), for unpackaged research code;
 3. objects registered at run time with :meth:`PluginHost.register` (tests, notebooks).
 
-A plugin that fails to import, implements a hook that does not exist, or breaks a hook's signature stops the
-host with a :class:`~olmo_core.errors.PluginError` naming the plugin, its distribution and version.
+A plugin that fails to import, implements a hook that does not exist, breaks a hook's signature or fails in a
+registration hook stops the host with a :class:`~olmo_core.errors.PluginError` naming the plugin, its
+distribution and version; within :func:`keeping_broken_plugins` (``olmo --help``, ``olmo plugins``) it is left
+out and listed in :attr:`PluginHost.broken` instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import itertools
 import importlib.metadata
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +32,7 @@ from olmo_core.errors import OlmoError, PluginError, did_you_mean
 from olmo_core.kinds import KINDS, get_kind
 from olmo_core.registry import Registry, make_register
 
-__all__ = ["PluginHost", "PluginInfo", "get_host", "hookimpl", "reset_host", "set_host"]
+__all__ = ["PluginHost", "PluginInfo", "get_host", "hookimpl", "keeping_broken_plugins", "reset_host", "set_host"]
 
 ENTRY_POINT_GROUP = "olmo"
 _serials = itertools.count()
@@ -69,13 +72,19 @@ def _entry_points() -> Iterator[tuple[importlib.metadata.EntryPoint, importlib.m
 
 
 class PluginHost:
-    """A pluggy manager with olmo's loading policy, plugin bookkeeping and registries."""
+    """A pluggy manager with olmo's loading policy, plugin bookkeeping and registries.
+
+    With ``keep_broken``, a plugin that fails to load or to register is left out and its error kept in
+    :attr:`broken` (plugin name to message) instead of raised.
+    """
 
     def __init__(self, *, autoload: bool = True, modules: tuple[str, ...] | None = None,
-                 disabled: tuple[str, ...] | None = None) -> None:
+                 disabled: tuple[str, ...] | None = None, keep_broken: bool = False) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
+        self.keep_broken = keep_broken
+        self.broken: dict[str, str] = {}
         self.serial = next(_serials)
         self.generation = 0
         self._registries: dict[str, Registry] = {}
@@ -95,8 +104,9 @@ class PluginHost:
             try:
                 plugin = ep.load()
             except Exception as exc:
-                raise PluginError(f"{where} failed to import: {type(exc).__name__}: {exc}; "
-                                  f"disable it with OLMO_DISABLE_PLUGINS={ep.name}") from exc
+                self._broken(ep.name, PluginError(f"{where} failed to import: {type(exc).__name__}: {exc}; "
+                                                  f"disable it with OLMO_DISABLE_PLUGINS={ep.name}"), exc)
+                continue
             self._add(plugin, PluginInfo(name=ep.name, module=ep.value, distribution=dist_name,
                                          version=dist.version, source="entry point", plugin=plugin))
 
@@ -104,11 +114,24 @@ class PluginHost:
         try:
             plugin = importlib.import_module(module)
         except Exception as exc:
-            raise PluginError(f"plugin module '{module}' named in OLMO_PLUGINS failed to import: "
-                              f"{type(exc).__name__}: {exc}") from exc
+            self._broken(module, PluginError(f"plugin module '{module}' named in OLMO_PLUGINS failed to import: "
+                                             f"{type(exc).__name__}: {exc}"), exc)
+            return
         self._add(plugin, PluginInfo(name=module, module=module, source="OLMO_PLUGINS", plugin=plugin))
 
+    def _broken(self, name: str, error: OlmoError, cause: BaseException | None = None) -> None:
+        """Raise ``error`` about the plugin ``name``, or with ``keep_broken`` keep it in :attr:`broken`."""
+        if not self.keep_broken:
+            raise error from cause or error.__cause__
+        self.broken.setdefault(name, str(error))
+
     def _add(self, plugin: Any, info: PluginInfo) -> None:
+        try:
+            self._check_and_register(plugin, info)
+        except PluginError as exc:
+            self._broken(info.name, exc)
+
+    def _check_and_register(self, plugin: Any, info: PluginInfo) -> None:
         where = f"plugin '{info.name}' ({info.label})"
         if info.name in self.plugins:
             raise PluginError(f"two plugins are named '{info.name}': {self.plugins[info.name].label} "
@@ -158,11 +181,11 @@ class PluginHost:
                 register = make_register(registry, plugin=impl.plugin_name, distribution=label)
                 try:
                     impl.function(**{arg: register for arg in impl.argnames})
-                except OlmoError:
-                    raise
+                except OlmoError as exc:
+                    self._broken(impl.plugin_name, exc)
                 except Exception as exc:
-                    raise PluginError(f"plugin '{impl.plugin_name}' ({label}) failed in {k.hook}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+                    self._broken(impl.plugin_name, PluginError(f"plugin '{impl.plugin_name}' ({label}) failed in "
+                                                               f"{k.hook}: {type(exc).__name__}: {exc}"), exc)
             if k.name == "commands":
                 self._add_job_commands(registry)
             self._registries[k.name] = registry
@@ -191,17 +214,32 @@ class PluginHost:
                  "config": f"{c.config.__module__}.{c.config.__qualname__}" if c.config else None}
                 for c in sorted(self.registry(kind), key=lambda c: c.name)
             ]
-        return {"plugins": plugins, "components": components}
+        broken = [{"name": name, "error": error} for name, error in sorted(self.broken.items())]
+        return {"plugins": plugins, "components": components, "broken": broken}
 
 
 _current: PluginHost | None = None
+_keep_broken = False
+
+
+@contextlib.contextmanager
+def keeping_broken_plugins() -> Iterator[None]:
+    """Within this block, :func:`get_host` leaves out the plugins that fail to load and lists them in
+    :attr:`PluginHost.broken` instead of raising (``olmo --help`` and ``olmo plugins`` work with them)."""
+    global _keep_broken
+    saved, _keep_broken = _keep_broken, True
+    try:
+        yield
+    finally:
+        _keep_broken = saved
 
 
 def get_host() -> PluginHost:
-    """The process-wide plugin host, created on first use (honouring the ``OLMO_*`` variables)."""
+    """The process-wide plugin host, created on first use (honouring the ``OLMO_*`` variables); a host that
+    kept broken plugins is loaded again, strictly, outside :func:`keeping_broken_plugins`."""
     global _current
-    if _current is None:
-        _current = PluginHost()
+    if _current is None or (_current.keep_broken and not _keep_broken):
+        _current = PluginHost(keep_broken=_keep_broken)
     return _current
 
 

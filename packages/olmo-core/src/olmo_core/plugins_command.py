@@ -43,4 +43,8 @@ def plugins_command(config: PluginsConfig) -> dict[str, Any]:
             names = ", ".join(c["name"] + (f" (+{len(c['presets'])} presets)" if c["presets"] else "")
                               for c in components)
             print(f"  {kind}: {names}")
+    if info["broken"]:
+        print(f"\n{len(info['broken'])} broken plugins, left out (disable them with OLMO_DISABLE_PLUGINS=name):")
+        for plugin in info["broken"]:
+            print(f"  {plugin['name']}: {plugin['error']}")
     return info

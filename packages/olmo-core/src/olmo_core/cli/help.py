@@ -107,6 +107,8 @@ def print_main_help(host: PluginHost) -> None:
     print(f"{ABOUT}\n\nusage: olmo <command> [key=value ...] [-m key=a,b ...] [--help]\n")
     print("commands:\n" + _table(rows) + "\n")
     print(CONVENTIONS)
+    if host.broken:
+        print(f"\nbroken plugins (left out; `olmo plugins` lists them):\n{_table(sorted(host.broken.items()))}")
 
 
 def print_group_help(host: PluginHost, group: tuple[str, ...]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -13,7 +14,7 @@ from olmo_core.cli.help import print_command_help, print_group_help, print_main_
 from olmo_core.cli.runner import run_command
 from olmo_core.errors import OlmoError
 from olmo_core.logs import setup_logging
-from olmo_core.plugins import get_host
+from olmo_core.plugins import get_host, keeping_broken_plugins
 from olmo_core.version import __version__
 
 __all__ = ["invoke", "main"]
@@ -22,9 +23,16 @@ __all__ = ["invoke", "main"]
 def invoke(argv: Sequence[str]) -> list[Any]:
     """Run the ``olmo`` command line ``argv`` (without the program name) and return each job's result.
 
-    Raises :class:`~olmo_core.errors.OlmoError` for user errors; :func:`main` turns them into one line.
+    Raises :class:`~olmo_core.errors.OlmoError` for user errors; :func:`main` turns them into one line. The
+    main help and ``olmo plugins`` work with broken plugins installed, and list them.
     """
     args = list(argv)
+    lenient = not args or args[0] in ("-h", "--help", "help", "--version", "plugins")
+    with keeping_broken_plugins() if lenient else contextlib.nullcontext():
+        return _invoke(args)
+
+
+def _invoke(args: list[str]) -> list[Any]:
     if not args or args[0] in ("-h", "--help", "help"):
         print_main_help(get_host())
         return []
@@ -47,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     full = os.environ.get("OLMO_FULL_ERROR", "") not in ("", "0")
     try:
         invoke(sys.argv[1:] if argv is None else argv)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`olmo --help | head -1`): stop quietly, as Unix tools do
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit is quiet too
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool the signal ended
     except OlmoError as exc:
         if full:
             traceback.print_exc()
