@@ -35,12 +35,8 @@ def _per(key: str) -> Callable[[Record], float]:
 
 
 SCORES: dict[str, Callable[[Record], float]] = {
-    "acc_raw": lambda r: r["ll"],
-    "acc_per_token": _per("tokens"),
-    "acc_per_char": _per("chars"),
-    "acc_per_byte": _per("bytes"),
-    "acc_uncond": lambda r: r["ll"] - r["ll_uncond"],
-}
+    "acc_raw": lambda r: r["ll"], "acc_per_token": _per("tokens"), "acc_per_char": _per("chars"),
+    "acc_per_byte": _per("bytes"), "acc_uncond": lambda r: r["ll"] - r["ll_uncond"]}
 """How each metric scores one choice."""
 
 
