@@ -166,3 +166,14 @@ def test_a_pipeline_name_never_leaves_the_runs_directory(tmp_path: Path, olmo_cl
     result = olmo_cli("pipeline", "name=..", f"runs_dir={tmp_path / 'runs'}")
     assert result.exit_code == 2 and "name='..' must be a plain name" in result.err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_user_source_does_not_follow_links_out_of_its_folder(tmp_path: Path, olmo_cli: Any) -> None:
+    secret = _write(tmp_path / "secret.jsonl", _lines(stdlib_documents()[:1]))
+    folder = tmp_path / "mine"
+    _write(folder / "docs.jsonl", _lines(stdlib_documents()[1:3]))
+    (folder / "part.jsonl").symlink_to(secret)
+    result = olmo_cli("data", "fetch", "sources=[jsonl]", f"sources.jsonl.path={folder}", f"output={tmp_path / 'out'}")
+    assert result.exit_code == 0, result.err
+    fetched = _report(tmp_path / "out" / "reports" / "fetch.json")
+    assert fetched["sources"]["mine"]["documents"] == 2

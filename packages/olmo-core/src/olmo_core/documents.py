@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 _READ_ERRORS = (EOFError, OSError, zlib.error, ValueError, ZstdError)
 
 __all__ = ["DATASET_FOLDERS", "DOCUMENT_SUFFIXES", "PARQUET_SUFFIXES", "Document", "DocumentError", "NoDocumentsError",
-           "NotDocumentsError", "Quarantined", "decode_metadata", "document_files", "read_documents",
-           "require_documents"]
+           "NotDocumentsError", "Quarantined", "decode_metadata", "document_files", "not_a_regular_file",
+           "read_documents", "require_documents"]
 
 DOCUMENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst", ".parquet", ".pq")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -261,12 +261,10 @@ def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list
         found, root = [f for f in glob(f"{base}/**") if f.endswith(DOCUMENT_SUFFIXES)], input
     files, refused = [], {} if skipped is None else skipped
     for file in found:
-        reason = _not_a_document_file(file, root)
-        if reason is None:
+        if (reason := not_a_regular_file(file, root)) is None:
             files.append(file)
         else:
             refused[file] = reason
-            log.warning("skipped %s: %s", file, reason)
     if not files:
         why = f" ({len(refused)} skipped, first: {next(iter(refused.values()))})" if refused else ""
         raise ConfigError(f"input='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)}){why}")
@@ -274,8 +272,17 @@ def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list
     return sorted(files)
 
 
-def _not_a_document_file(url: str, root: str | None) -> str | None:
-    """Why ``url`` is not read as a document file, or ``None``; ``root`` is the directory it must stay in."""
+def not_a_regular_file(url: str, root: str | None) -> str | None:
+    """Why ``url`` is not read as an input file (logged as a warning), or ``None`` when it is a regular file
+    inside the directory ``root`` (``None``: anywhere): a directory, a socket, pipe or device, a broken link, or a
+    link that points out of ``root``."""
+    reason = _why_not_regular(url, root)
+    if reason is not None:
+        log.warning("skipped %s: %s", url, reason)
+    return reason
+
+
+def _why_not_regular(url: str, root: str | None) -> str | None:
     fs, path = url_to_fs(url)
     if not isinstance(fs, LocalFileSystem):
         return None if fs.isfile(path) else "a directory, not a file (the files in it are read)"

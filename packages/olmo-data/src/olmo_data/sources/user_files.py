@@ -18,7 +18,7 @@ from fsspec.core import url_to_fs
 
 from olmo_core.config import REQUIRED
 from olmo_core.documents import (DOCUMENT_SUFFIXES, Document, DocumentError, Quarantined, decode_metadata,
-                                 read_documents, require_documents)
+                                 not_a_regular_file, read_documents, require_documents)
 from olmo_core.errors import ConfigError
 from olmo_core.io import check_name
 
@@ -87,7 +87,9 @@ class _UserFiles(Source):
             found, base = [root], root.rsplit("/", 1)[0]
         else:
             found, base = [p for p in self.fs.glob(f"{root}/{self.pattern()}") if p.endswith(self.suffixes)], root
-        found = sorted(p for p in found if self.fs.isfile(p))
+        inside = None if found == [root] else self.fs.unstrip_protocol(base)
+        found = sorted(p for p in found
+                       if not self.fs.isdir(p) and not_a_regular_file(self.fs.unstrip_protocol(p), inside) is None)
         if not found:
             raise ConfigError(f"source.path='{self.config.path}' matches no {self.kind} files")
         return [(p, p[len(base) + 1:] if p.startswith(base + "/") else p.rsplit("/", 1)[-1]) for p in found]
