@@ -79,7 +79,7 @@ def test_command_help_documents_the_chosen_components_keys(olmo_cli: Any) -> Non
     out = _flat(result.out)
     assert "taggers=[a,b]: document taggers and filters (default: none)" in out
     assert "language Scores of the configured languages and the most likely language, per document and per " \
-           "paragraph. keys: languages, paragraphs" in out
+           "paragraph. keys: max_document_bytes, languages, paragraphs" in out
     assert "taggers: [language] " in out
     assert "taggers.language.languages: [en] Languages whose score is always recorded" in out
     assert "input: ??? a dataset directory" in out
