@@ -56,9 +56,6 @@ class Backend(Protocol):
     def clip_grad_norm(self, model: torch.nn.Module, max_norm: float) -> torch.Tensor:
         """Clip the global gradient norm over all processes; return the norm before clipping."""
 
-    def model_state(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
-        """The full, unsharded parameters of the plain model, by name (on the CPU)."""
-
     def close(self) -> None:
         """Release process groups and devices."""
 

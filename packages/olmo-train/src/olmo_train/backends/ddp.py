@@ -7,8 +7,6 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from olmo_core.nn import unwrap_model
-
 from olmo_train.backends.base import autocast_context
 from olmo_train.backends.configs import DDPConfig
 from olmo_train.backends.process_group import Collectives
@@ -48,6 +46,3 @@ class DDPBackend(Collectives):
 
     def clip_grad_norm(self, model: torch.nn.Module, max_norm: float) -> torch.Tensor:
         return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # gradients are whole on every rank
-
-    def model_state(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
-        return {k: v.detach().cpu() for k, v in unwrap_model(model).state_dict().items()}
