@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import json
 import posixpath
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, document_files
+from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, Quarantined, document_files
 from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.io import write_text
 
@@ -60,6 +61,13 @@ class Layout:
                 relative = relative[: -len(suffix)]
                 break
         return f"{self.root}/quarantine/{relative}.jsonl"
+
+    def keep_quarantined(self, file: str, quarantined: list[Quarantined]) -> Counter[str]:
+        """Write the quarantined lines of ``file``, if any, to its :meth:`quarantine` file; return how many
+        there are of each reason (its words before any detail in parentheses)."""
+        if quarantined:
+            write_text(self.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+        return Counter(q.reason.split(" (")[0] for q in quarantined)
 
     def report(self, name: str) -> str:
         """The JSON report of a step."""

@@ -211,7 +211,6 @@ def _filter_file(file: str, plan: _Plan) -> FileResult:
             if isinstance(item, Quarantined):
                 quarantined.append(item)
                 result.counts["quarantined"] += 1
-                result.quarantined[item.reason.split(" (")[0]] += 1
                 continue
             attributes = _join(item, rows, file)
             source = result.per_source.setdefault(item.source or "(none)", Counter())
@@ -228,8 +227,7 @@ def _filter_file(file: str, plan: _Plan) -> FileResult:
                 source["kept"] += 1
                 _mask(item, attributes, replacements, config.min_score, result.replaced)
                 kept_out.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
-    if quarantined:
-        write_text(plan.out.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+    result.quarantined = plan.out.keep_quarantined(file, quarantined)
     return result
 
 

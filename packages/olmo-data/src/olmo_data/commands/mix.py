@@ -83,9 +83,7 @@ def _write(file: str, layout: Layout, out: Layout, factors: dict[str, float], se
                                        ensure_ascii=False) + "\n")
                 sizes[item.source] += n * size
                 documents[item.source] += n
-    if quarantined:
-        write_text(out.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
-    return sizes, documents, counts, Counter(q.reason.split(" (")[0] for q in quarantined)
+    return sizes, documents, counts, out.keep_quarantined(file, quarantined)
 
 
 def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:

@@ -65,11 +65,9 @@ def _tag_file(file: str, *, layout: Layout, taggers: dict[str, Any], experiment:
             result.records += 1
             if isinstance(item, Quarantined):
                 quarantined.append(item)
-                result.reasons[item.reason.split(" (")[0]] += 1
                 continue
             if reason := too_long(item, built):  # it stays in the file: quarantined without its bytes, and a row
                 quarantined.append(Quarantined(file=file, line=result.records, reason=reason))  # keeps files aligned
-                result.reasons[reason.split(" (")[0]] += 1
                 for output in outputs.values():
                     output.write(json.dumps({"id": item.id, "source": item.source, "attributes": {}}) + "\n")
                 continue
@@ -86,8 +84,7 @@ def _tag_file(file: str, *, layout: Layout, taggers: dict[str, Any], experiment:
                 row = {"id": item.id, "source": item.source,
                        "attributes": {attribute_key(prefix, name, k): v for k, v in attributes.items()}}
                 outputs[name].write(json.dumps(row, ensure_ascii=False) + "\n")
-    if quarantined:
-        write_text(layout.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+    result.reasons = layout.keep_quarantined(file, quarantined)
     return result
 
 

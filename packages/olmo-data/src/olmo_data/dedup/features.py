@@ -27,7 +27,7 @@ from olmo_core.cache import content_key
 from olmo_core.config import to_dict
 from olmo_core.documents import Quarantined, read_documents
 from olmo_core.errors import ConfigError, OlmoError, PluginError
-from olmo_core.io import open_atomic, open_file, write_text
+from olmo_core.io import open_atomic, open_file
 from olmo_core.plugins import get_host
 
 from olmo_data.dedup.base import DocumentRef
@@ -93,7 +93,6 @@ def compute_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> 
         result.records += 1
         if isinstance(item, Quarantined):
             quarantined.append(item)
-            result.quarantined[item.reason.split(" (")[0]] += 1
             continue
         result.documents.append(DocumentRef(item.id, item.source or "(none)", len(item.text), file))
         for name, deduper in built.items():
@@ -106,8 +105,7 @@ def compute_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> 
                 raise PluginError(f"deduper '{name}' failed on document '{item.id}' of {file}: "
                                   f"{type(exc).__name__}: {exc}") from exc
             result.seconds[name] += time.perf_counter() - start
-    if quarantined:
-        write_text(layout.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+    result.quarantined = layout.keep_quarantined(file, quarantined)
     return result
 
 
