@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Help text wraps at the terminal's width: the same width for every test wherever it runs (a terminal, CI, an
+# xdist worker), and for the olmo processes the tests start.
+os.environ["COLUMNS"] = "100"
 EXAMPLE_PLUGIN = ROOT / "tests" / "fixtures" / "olmo-filter-example"
 # Standard-library modules whose docstrings are real English prose of varied length.
 DOCSTRING_MODULES = ("argparse", "difflib", "json", "logging", "textwrap", "tarfile", "pickle", "heapq", "bisect",
