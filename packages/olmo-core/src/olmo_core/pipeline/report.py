@@ -28,16 +28,28 @@ class ReportConfig:
     """The report's heading."""
 
 
+ACCOUNTING = ("files", "files_done", "shard", "complete", "records", "written", "dropped", "quarantined")
+"""Bookkeeping keys of data jobs: the stage table shows them as one ``N in: ...`` phrase."""
+
+
 def summarize(result: dict[str, Any], limit: int = 4) -> str:
-    """A short line of a job's scalar metrics (numbers and short strings), for the stage table."""
+    """A short line of a job's scalar metrics (numbers and short strings), for the stage table.
+
+    A data job's record accounting comes first as ``N in: W written, D dropped, Q quarantined``; then up to ``limit``
+    of its own metrics.
+    """
     shown = []
     for key, value in result.items():
-        if value is None or key == "command" or isinstance(value, (dict, list)) \
+        if value is None or key in ("command", *ACCOUNTING) or isinstance(value, (dict, list)) \
                 or (isinstance(value, str) and ("/" in value or len(value) > 40)):
             continue
         shown.append(f"{key.replace('_', ' ')}: {value:,}" if isinstance(value, int) and not isinstance(value, bool)
                      else f"{key.replace('_', ' ')}: {value}")
-    return "; ".join(shown[:limit]) or "-"
+    head = []
+    if "records" in result:
+        counts = ", ".join(f"{result.get(key, 0):,} {key}" for key in ("written", "dropped", "quarantined"))
+        head = [f"{result['records']:,} in: {counts}" + ("" if result.get("complete", True) else " (incomplete)")]
+    return "; ".join(head + shown[:limit]) or "-"
 
 
 def _section(record: JobRecord, base: str) -> str:

@@ -269,7 +269,7 @@ class DedupJob(Job):
 
     def run(self, config: DedupConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         """Mark duplicates (metrics: each deduper's report by name, or the features phase's report); when
-        dropping them too, metrics are ``kept``, ``duplicates``, ``dropped_by``, ``documents_per_source`` and
+        dropping them too, metrics are the record counts, ``kept``, ``duplicates``, ``dropped_by``, ``documents_per_source`` and
         the dedupers' reports under ``dedupers``."""
         layout = layout_beside(inputs["input"].path, workdir)
         reports = dedup_documents(config, layout)
@@ -281,7 +281,9 @@ class DedupJob(Job):
         dropped = filter_documents(FilterConfig(attributes=names, exclude=[f"{n}__{n}__duplicate == 1" for n in names],
                                                 workers=config.workers), layout.root, workdir)
         return JobResult(outputs={"dataset": Dataset(path=workdir)},
-                         metrics={"command": "data dedup", "kept": dropped["kept"], "duplicates": dropped["dropped"],
+                         metrics={"command": "data dedup", **{k: dropped[k] for k in ("records", "written", "dropped",
+                                                                                     "quarantined")},
+                                  "kept": dropped["kept"], "duplicates": dropped["dropped"],
                                   "dropped_by": dropped["dropped_by"],
                                   "documents_per_source": kept_per_source(dropped), "dedupers": reports})
 
