@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from olmo_core.artifacts import Checkpoint, Dataset, EvalResults, JobRecord, TokenArrays
-from olmo_core.jobs import markdown_table
+from olmo_core.jobs import markdown_table, text_table
 from olmo_core.token_arrays import TokenArrayWriter
 
 
@@ -29,3 +29,10 @@ def test_each_artifact_is_complete_only_with_its_contents_and_without_the_incomp
 def test_markdown_table() -> None:
     assert markdown_table(["run", "loss"], [["a", 1.5], ("b", None)]) == \
         ["| run | loss |", "|---|---|", "| a | 1.5 |", "| b | None |"]
+
+
+def test_text_table() -> None:
+    rows = [["source", "docs", "note"], ["c4", "1,000", "web"], ["wikipedia", "12", ""]]
+    assert text_table(rows, right=[1]) == ["source      docs  note", "c4         1,000  web", "wikipedia     12  "]
+    assert text_table(rows, right=[1, 2])[2] == "wikipedia     12      "
+    assert text_table([]) == []

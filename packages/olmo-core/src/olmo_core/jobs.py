@@ -27,14 +27,14 @@ import logging
 import os
 import posixpath
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import INCOMPLETE, Artifact, artifact_from_json
 from olmo_core.errors import ConfigError, PluginError
 
-__all__ = ["Job", "JobResult", "Report", "Slot", "execute", "markdown_table", "read_result"]
+__all__ = ["Job", "JobResult", "Report", "Slot", "execute", "markdown_table", "read_result", "text_table"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,16 @@ def markdown_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list
     """The lines of a markdown table: ``header``, its rule, then one line per row (cells as ``str`` writes them)."""
     lines = ["| " + " | ".join(map(str, row)) + " |" for row in [header, *rows]]
     return [lines[0], "|" + "---|" * len(header), *lines[1:]]
+
+
+def text_table(rows: Sequence[Sequence[str]], right: Container[int] = ()) -> list[str]:
+    """The lines of a plain-text table: cells two spaces apart, padded to their column's widest, the columns
+    in ``right`` aligned right (a last column aligned left is not padded)."""
+    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+    if widths and len(widths) - 1 not in right:
+        widths[-1] = 0
+    return ["  ".join(cell.rjust(width) if i in right else cell.ljust(width)
+                      for i, (cell, width) in enumerate(zip(row, widths, strict=True))) for row in rows]
 
 
 @dataclass(kw_only=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.io import write_text
+from olmo_core.jobs import text_table
 from olmo_core.plugins import get_host
 
 __all__ = ["PluginsConfig", "plugins_command"]
@@ -34,9 +35,8 @@ def plugins_command(config: PluginsConfig) -> dict[str, Any]:
     print(f"{len(info['plugins'])} plugins:")
     rows = [(p["name"], f"{p['distribution'] or p['source']} {p['version'] or ''}".strip(),
              ", ".join(h.removeprefix("olmo_") for h in p["hooks"]) or "-") for p in info["plugins"]]
-    widths = [max((len(r[i]) for r in rows), default=0) for i in range(2)]
-    for name, dist, hooks in rows:
-        print(f"  {name.ljust(widths[0])}  {dist.ljust(widths[1])}  {hooks}")
+    for line in text_table(rows):
+        print("  " + line)
     print("\ncomponents:")
     for kind, components in info["components"].items():
         if components:

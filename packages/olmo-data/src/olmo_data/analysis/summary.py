@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from olmo_core.jobs import text_table
+
 __all__ = ["format_summary", "print_summary"]
 
 log = logging.getLogger(__name__)
@@ -41,13 +43,8 @@ def format_summary(report: dict[str, Any]) -> str:
               "docs with PII"]
     rows = [_row(name, entry) for name, entry in report["sources"].items()]
     rows.append(_row("all", report["overall"]))
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        pairs = enumerate(zip(cells, widths, strict=True))
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs)
-
-    return "\n".join([line(header), *(line(r) for r in rows[:-1]), "-" * len(line(header)), line(rows[-1])])
+    lines = text_table([header, *rows], right=range(1, len(header)))
+    return "\n".join([*lines[:-1], "-" * len(lines[0]), lines[-1]])
 
 
 def print_summary(report: dict[str, Any], *, seconds: float) -> None:

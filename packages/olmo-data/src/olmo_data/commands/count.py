@@ -11,6 +11,7 @@ from olmo_core.config import REQUIRED, non_negative
 from olmo_core.documents import document_files
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
+from olmo_core.jobs import text_table
 from olmo_core.progress import Progress
 
 from olmo_data.analysis.search import Matches, Query, count_matches
@@ -62,10 +63,8 @@ def _print(report: dict[str, Any]) -> None:
     for source, c in report["sources"].items():
         share = f"{100 * c['matching'] / c['documents']:.1f}%" if c["documents"] else "-"
         rows.append([source, f"{c['documents']:,}", f"{c['matching']:,}", share, f"{c['occurrences']:,}"])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+    for line in text_table(rows, right=range(1, 5)):
+        print("  " + line)
     for example in report["examples"]:
         print(f"  {example['source']}/{example['id']} @{example['offset']}: {example['snippet']}")
 

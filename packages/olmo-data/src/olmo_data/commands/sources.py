@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.errors import OlmoError
+from olmo_core.jobs import text_table
 from olmo_core.plugins import get_host
 
 from olmo_data.sources.base import Source, known_count
@@ -81,9 +82,7 @@ def sources_command(config: SourcesConfig) -> list[dict[str, Any]]:
         documents = "-" if row["documents"] is None else f"{row['documents']:,}"
         table.append((row["option"], documents, _size(row["text_bytes"]), _size(row["download_bytes"]), cached,
                       row["license"], row["description"]))
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]) - 1)]
-    for line in table:
-        print("  ".join(cell.rjust(w) if i in (1, 2, 3) else cell.ljust(w) for i, (cell, w) in
-                        enumerate(zip(line[:-1], widths, strict=True))) + "  " + line[-1])
+    for line in text_table(table, right=(1, 2, 3)):
+        print(line)
     print(f"{len(rows)} sources; fetch one with `olmo data fetch source=<name> output=<dir>` (or source=all)")
     return rows
