@@ -166,7 +166,7 @@ def test_unknown_key_of_a_selected_component_lists_that_components_keys(olmo_hos
     with pytest.raises(ConfigError) as info:
         validate_overrides(tag, ["input=x", "taggers=[language]", "taggers.language.langauges=[fr]"])
     assert str(info.value) == ("unknown config key 'taggers.language.langauges' for `olmo data tag` (did you mean "
-                               "'languages'?); valid keys under 'taggers.language': languages, paragraphs")
+                               "'languages'?); valid keys under 'taggers.language': languages, max_document_bytes, paragraphs")
 
 
 def test_unknown_key_under_a_nested_selection_is_listed_with_the_selection(fit: Any) -> None:
