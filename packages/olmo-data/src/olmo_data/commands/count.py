@@ -9,7 +9,6 @@ from typing import Any
 
 from olmo_core.config import REQUIRED, non_negative
 from olmo_core.documents import document_files
-from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.jobs import text_table
 from olmo_core.progress import Progress
@@ -75,8 +74,6 @@ def count_command(config: CountConfig) -> dict[str, Any]:
     a snippet around their first match. Files are read in parallel with ``workers``; results do not depend
     on it.
     """
-    if config.examples < 0 or config.context < 0:
-        raise ConfigError(f"examples={config.examples} and context={config.context} must not be negative")
     query = Query(config.query, config.case_sensitive, config.whole_word, config.examples, config.context)
     query.pattern()
     skipped: dict[str, str] = {}

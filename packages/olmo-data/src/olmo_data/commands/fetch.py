@@ -15,7 +15,7 @@ from olmo_core.artifacts import Dataset
 from olmo_core.config import components, positive
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, open_atomic, read_text, write_text
-from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.jobs import Job, JobResult, Report, Slot, markdown_table
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
@@ -131,8 +131,6 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
     if not config.sources:
         options = ", ".join(get_host().registry("sources").options())
         raise ConfigError(f"`olmo data fetch` needs sources=[name,...] (available: {options})")
-    if config.documents_per_file < 1:
-        raise ConfigError(f"documents_per_file={config.documents_per_file} must be at least 1")
     output = output.rstrip("/")
     entries = _previous(output)
     fetched = {}
@@ -176,7 +174,7 @@ class FetchJob(Job):
 
     def report(self, result: JobResult) -> Report:
         """The ``## Data`` table: documents, text, licence and origin of every source."""
-        rows = ["## Data", "", "| source | documents | text | licence | from |", "|---|---|---|---|---|"]
-        rows += [f"| {name} | {entry['documents']:,} | {entry['text_bytes'] / 1e6:.1f} MB | {entry['license']} | "
-                 f"{entry['pin']} |" for name, entry in result.metrics["sources"].items()]
-        return Report(markdown="\n".join(rows))
+        rows = [(name, f"{entry['documents']:,}", f"{entry['text_bytes'] / 1e6:.1f} MB", entry["license"], entry["pin"])
+                for name, entry in result.metrics["sources"].items()]
+        table = markdown_table(["source", "documents", "text", "licence", "from"], rows)
+        return Report(markdown="\n".join(["## Data", "", *table]))

@@ -70,8 +70,6 @@ def _check(config: StatsConfig) -> tuple[int, ...]:
     sizes = tuple(sorted(set(config.ngrams)))
     if any(n < 1 for n in sizes):
         raise ConfigError(f"ngrams={list(config.ngrams)}: n-gram sizes must be 1 or more")
-    if config.top_k < 1:
-        raise ConfigError(f"top_k={config.top_k} must be at least 1")
     if config.paragraphs not in PARAGRAPH_MODES:
         raise ConfigError(f"paragraphs={config.paragraphs!r} is not one of {', '.join(PARAGRAPH_MODES)}")
     return sizes
