@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.config import non_negative, positive
-from olmo_core.errors import ConfigError, OlmoError
+from olmo_core.errors import OlmoError
 
 __all__ = ["LauncherConfig", "TrainingFailed", "describe_failures", "is_worker", "launch", "record_worker_error"]
 
@@ -83,8 +83,6 @@ def launch(config: LauncherConfig, overrides: list[str]) -> None:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    if config.nproc < 1:
-        raise ConfigError(f"launcher.nproc must be at least 1, not {config.nproc}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     launch_config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=config.nproc, run_id=uuid.uuid4().hex,
                                  rdzv_backend="c10d", rdzv_endpoint=f"localhost:{config.master_port}",

@@ -10,7 +10,6 @@ from typing import Any
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.checkpoint import checkpoint_dirs
 from olmo_core.config import positive
-from olmo_core.errors import ConfigError
 
 __all__ = ["CheckpointCallback", "CheckpointConfig"]
 
@@ -33,11 +32,6 @@ class CheckpointCallback(Callback):
     order = 200  # after the metrics of the step are written, so a resumed run never lacks a line
 
     def __init__(self, config: CheckpointConfig) -> None:
-        if config.interval < 1:
-            raise ConfigError(f"callbacks.checkpoint.interval must be at least 1, not {config.interval}")
-        if config.keep_last < 1:
-            raise ConfigError(f"callbacks.checkpoint.keep_last must be at least 1 (the newest checkpoint is "
-                              f"what a run resumes from), not {config.keep_last}")
         self.config = config
 
     def on_step_end(self, trainer: TrainerView, metrics: dict[str, Any]) -> None:

@@ -38,8 +38,6 @@ def inspect_batch_command(config: InspectBatchConfig) -> list[dict[str, Any]]:
         raise ConfigError(f"the token arrays under {settings['paths']} changed since the run {config.run} started")
     loader = DataLoader(dataset, work_dir=config.run, global_batch_size=settings["global_batch_size"],
                         seed=settings["seed"], save_settings=False)
-    if config.step < 1:
-        raise ConfigError(f"step must be 1 or more, not {config.step}")
     epoch, batch = divmod(config.step - 1, loader.batches_per_epoch)
     rows = []
     print(f"step {config.step} (epoch {epoch + 1}, batch {batch + 1} of {loader.batches_per_epoch}): "
