@@ -9,7 +9,6 @@ from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.config import components, positive
-from olmo_core.errors import ConfigError
 
 from olmo_eval.evaluator import build_evaluators
 
@@ -33,8 +32,6 @@ class EvaluateCallback(Callback):
     order = 50
 
     def __init__(self, config: EvaluateCallbackConfig) -> None:
-        if config.interval < 1:
-            raise ConfigError(f"the evaluate callback's interval must be positive, not {config.interval}")
         self.config = config
         self.evaluators = build_evaluators(config.evaluators)
 

@@ -41,8 +41,6 @@ class DPO:
     def __init__(self, config: DPOConfig) -> None:
         if config.loss not in LOSSES:
             raise ConfigError(f"method.loss must be one of {', '.join(LOSSES)}, not {config.loss!r}")
-        if config.beta <= 0:
-            raise ConfigError(f"method.beta must be positive, not {config.beta}")
         if config.overlong not in ("skip", "truncate"):
             raise ConfigError(f"method.overlong must be skip or truncate, not {config.overlong!r}")
         self.config = config
