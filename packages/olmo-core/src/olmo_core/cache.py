@@ -28,7 +28,7 @@ from typing import Any
 from fsspec.core import url_to_fs
 
 from olmo_core.errors import OlmoError
-from olmo_core.io import atomic_path
+from olmo_core.io import atomic_path, sha256_file
 
 __all__ = ["CacheError", "cache_dir", "cached_file", "clear_hint", "content_key", "file_sha256", "forget", "key_of",
            "lookup", "record_path", "store", "url_sha256", "verify_tree", "write_tree"]
@@ -84,12 +84,8 @@ def file_sha256(path: Path) -> str:
     known = _HASHED.get(key)
     if known is not None and known[0] == signature:
         return known[1]
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    _HASHED[key] = (signature, digest.hexdigest())
-    return digest.hexdigest()
+    _HASHED[key] = (signature, sha256_file(path))
+    return _HASHED[key][1]
 
 
 def url_sha256(url: str) -> str:
@@ -98,11 +94,8 @@ def url_sha256(url: str) -> str:
     fs, path = url_to_fs(url)
     if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
         return file_sha256(Path(path))
-    digest = hashlib.sha256()
     with fs.open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def content_key(files: Iterable[str], *config: object) -> str:

@@ -47,12 +47,9 @@ def glob(pattern: str) -> list[str]:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The sha256 hex digest of a local file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
+    """The sha256 hex digest of a local file, read in chunks."""
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def makedirs(url: str) -> None:
