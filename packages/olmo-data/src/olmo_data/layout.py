@@ -13,12 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import fsspec
+
 from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, Quarantined, document_files
 from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.io import write_text
 
-__all__ = ["DOCUMENTS_HELP", "Layout", "counted", "counted_line", "find_layout", "in_place_workdir",
-           "layout_beside", "report_name", "reporting", "select_shard", "shared_output"]
+__all__ = ["DOCUMENTS_HELP", "Layout", "aligned_row", "attribute_rows", "counted", "counted_line", "find_layout",
+           "in_place_workdir", "layout_beside", "report_name", "reporting", "select_shard", "shared_output"]
 
 DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of JSON-lines files, or one file"
 """What a job's documents input may name (its ``--help``)."""
@@ -72,6 +74,24 @@ class Layout:
     def report(self, name: str) -> str:
         """The JSON report of a step."""
         return f"{self.root}/reports/{name}.json"
+
+
+def attribute_rows(url: str) -> Iterator[dict[str, Any]]:
+    """The rows of an attribute file, in order (blank lines skipped)."""
+    with fsspec.open(url, "rt", compression="infer", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def aligned_row(rows: Iterator[dict[str, Any]], document_id: str, name: str, file: str) -> dict[str, Any]:
+    """The next row of ``attributes/<name>`` of ``file``, refused unless it is the document ``document_id``'s."""
+    row = next(rows, None)
+    if row is None or str(row.get("id")) != document_id:
+        found = "the end of the file" if row is None else f"id {row.get('id')!r}"
+        raise ConfigError(f"attributes/{name} of {file} are not aligned with its documents: document "
+                          f"{document_id!r} meets {found}; tag the documents again")
+    return row
 
 
 def find_layout(input: str, output: str | None) -> Layout:

@@ -7,16 +7,13 @@ attribute file that does not line up with its documents is an error, as in ``olm
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator, Iterator
 from typing import Any
-
-import fsspec
 
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists
 
-from olmo_data.layout import Layout
+from olmo_data.layout import Layout, aligned_row, attribute_rows
 
 __all__ = ["ANALYSED_TAGGERS", "AttributeRows", "dataset_layout", "language_of", "pii_spans_of"]
 
@@ -30,13 +27,6 @@ def dataset_layout(files: list[str], documents_root: str | None) -> Layout | Non
     return Layout(files, documents_root[: -len("/documents")], documents_root)
 
 
-def _rows(url: str) -> Iterator[dict[str, Any]]:
-    with fsspec.open(url, "rt", compression="infer", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
-
-
 class AttributeRows:
     """The attribute rows of one document file for each analysed tagger that has tagged it."""
 
@@ -48,7 +38,7 @@ class AttributeRows:
         for name in ANALYSED_TAGGERS:
             url = layout.attributes(name, file)
             if exists(url):
-                self._rows[name] = _rows(url)
+                self._rows[name] = attribute_rows(url)
 
     def __enter__(self) -> AttributeRows:
         return self
@@ -70,12 +60,7 @@ class AttributeRows:
             if rows is None:
                 found[name] = None
                 continue
-            row = next(rows, None)
-            if row is None or str(row.get("id")) != document_id:
-                seen = "the end of the file" if row is None else f"id {row.get('id')!r}"
-                raise ConfigError(f"attributes/{name} of {self.file} are not aligned with its documents: document "
-                                  f"{document_id!r} meets {seen}; tag the documents again")
-            found[name] = row.get("attributes") or {}
+            found[name] = aligned_row(rows, document_id, name, self.file).get("attributes") or {}
         return found
 
 

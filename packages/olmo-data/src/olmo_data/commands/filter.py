@@ -11,8 +11,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import fsspec
-
 from olmo_core.artifacts import Dataset
 from olmo_core.config import non_negative
 from olmo_core.documents import Document, Quarantined, read_documents, require_documents
@@ -22,7 +20,8 @@ from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 
 from olmo_data.expressions import Expression
-from olmo_data.layout import Layout, counted, find_layout, report_name, reporting, select_shard, shared_output
+from olmo_data.layout import (Layout, aligned_row, attribute_rows, counted, find_layout, report_name, reporting,
+                              select_shard, shared_output)
 from olmo_data.parallel import map_shards
 
 __all__ = ["FilterConfig", "FilterJob", "filter_documents", "kept_per_source", "replace_spans"]
@@ -71,20 +70,13 @@ def _expression_list(key: str, value: Any) -> list[str]:
                       f"{key}=\"['length < 100']\"")
 
 
-def _attribute_rows(url: str) -> Iterator[dict[str, Any]]:
-    with fsspec.open(url, "rt", compression="infer", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
-
-
 def _keys_of(layout: Layout, name: str) -> set[str]:
     """The attribute keys of ``attributes/<name>/``: those of the first row of each of its files."""
     keys: set[str] = set()
     for file in layout.files:
         if not exists(layout.attributes(name, file)):  # another shard's, not written yet
             continue
-        for row in _attribute_rows(layout.attributes(name, file)):
+        for row in attribute_rows(layout.attributes(name, file)):
             keys.update(row["attributes"])
             break
     return keys
@@ -200,7 +192,7 @@ def _filter_file(file: str, plan: _Plan) -> FileResult:
         missing = [n for n in plan.names if not exists(layout.attributes(n, file))]
         if missing:
             raise ConfigError(f"{file} has no attribute file for {', '.join(missing)}: tag it first")
-        rows = {n: _attribute_rows(layout.attributes(n, file)) for n in plan.names}
+        rows = {n: attribute_rows(layout.attributes(n, file)) for n in plan.names}
         kept_out = stack.enter_context(open_atomic(f"{plan.out.root}/documents/{relative}", "wt",
                                                    compression="infer", encoding="utf-8"))
         dropped_out = stack.enter_context(open_atomic(f"{plan.out.root}/dropped/{relative}", "wt",
@@ -315,12 +307,7 @@ class FilterJob(Job):
 def _join(document: Document, rows: dict[str, Iterator[dict[str, Any]]], file: str) -> dict[str, list[list[Any]]]:
     attributes: dict[str, list[list[Any]]] = {}
     for name, iterator in rows.items():
-        row = next(iterator, None)
-        if row is None or str(row.get("id")) != document.id:
-            found = "the end of the file" if row is None else f"id {row.get('id')!r}"
-            raise ConfigError(f"attributes/{name} of {file} are not aligned with its documents: document "
-                              f"{document.id!r} meets {found}; tag the documents again")
-        attributes.update(row["attributes"])
+        attributes.update(aligned_row(iterator, document.id, name, file)["attributes"])
     return attributes
 
 
