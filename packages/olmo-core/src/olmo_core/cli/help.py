@@ -178,7 +178,7 @@ def _config_rows(node: DictConfig, cls: type | None, prefix: str, extra: dict[st
         child = node._get_node(key)
         path = f"{prefix}{key}"
         f = fields.get(str(key))
-        doc = _doc(docs.get(str(key)) or (f.metadata.get("help", "") if f is not None else ""))
+        doc = _first_paragraph(docs.get(str(key)) or (f.metadata.get("help", "") if f is not None else ""))
         if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
             if key in many:  # the selected components: the entries that carry their name
                 selected = [option for option in child if _named(child._get_node(option))]
@@ -204,10 +204,6 @@ def _named(node: Any) -> bool:
 def _type(node: DictConfig) -> type | None:
     kind = OmegaConf.get_type(node)
     return kind if isinstance(kind, type) and dataclasses.is_dataclass(kind) else None
-
-
-def _doc(text: str) -> str:
-    return _first_paragraph(text) if text else ""
 
 
 def _show(node: Any) -> str:

@@ -50,10 +50,6 @@ def file_names(sources: list[str]) -> dict[str, str]:
     return names
 
 
-def _ngram_name(n: int) -> str:
-    return _NGRAM_NAMES.get(n, f"{n}-grams")
-
-
 def _sizes(out: Path, sources: Mapping[str, dict[str, Any]]) -> list[Path]:
     drawn = [bar_plot(out / "documents.png", {s: r["documents"] for s, r in sources.items()},
                       title="Documents per source", ylabel="documents"),
@@ -100,7 +96,7 @@ def _ngrams(out: Path, reports: list[tuple[str, str, dict[str, Any]]]) -> list[P
     for source, file_name, report in reports:
         for n, entries in report["ngrams"].items():
             if entries:
-                name = _ngram_name(int(n))
+                name = _NGRAM_NAMES.get(int(n), f"{n}-grams")
                 drawn.append(bar_plot(out / "ngrams" / f"{file_name}-{name}.png",
                                       {text: count for text, count in entries},
                                       title=f"{source}: top {len(entries)} {name}", ylabel="occurrences",
