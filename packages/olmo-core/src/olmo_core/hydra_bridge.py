@@ -309,7 +309,7 @@ def compose_node(command: Component, overrides: Sequence[str] = (), *, host: Plu
         with initialize(version_base=VERSION_BASE, config_path=None):
             cfg = compose(config_name(command), overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise _explain(command, list(overrides), exc, host) from exc
+        raise _explain(command, list(overrides), exc) from exc
     check_bounds(cfg)
     return cfg
 
@@ -355,7 +355,7 @@ def _named(value: Any) -> bool:
     return (value.get(NAME_KEY) if isinstance(value, dict) else getattr(value, NAME_KEY, None)) is not None
 
 
-def _explain(command: Component, overrides: list[str], exc: Exception, host: PluginHost | None) -> Exception:
+def _explain(command: Component, overrides: list[str], exc: Exception) -> Exception:
     """The one-line :class:`ConfigError` for a failed composition: an unknown key names the valid keys at its
     place in the config as the user's selections compose it, with the closest one suggested."""
     cause = exc.__cause__
@@ -364,7 +364,7 @@ def _explain(command: Component, overrides: list[str], exc: Exception, host: Plu
     if match:
         key = match.group(1)
         parent, _, leaf = key.rpartition(".")
-        siblings = _keys_at(command, parent, host, overrides)
+        siblings = _keys_at(command, parent, overrides)
         where = f" under '{parent}'" if parent else ""
         listing = ", ".join(siblings) if siblings else "none"
         return ConfigError(f"unknown config key '{key}' for `olmo {command.name}`{did_you_mean(leaf, siblings)}; "
@@ -380,7 +380,7 @@ def _explain(command: Component, overrides: list[str], exc: Exception, host: Plu
     return ConfigError(f"cannot compose the config of `olmo {command.name}`: {first}")
 
 
-def _keys_at(command: Component, parent: str, host: PluginHost | None, overrides: Sequence[str] = ()) -> list[str]:
+def _keys_at(command: Component, parent: str, overrides: Sequence[str] = ()) -> list[str]:
     """The keys a user may set under ``parent`` (``_name_`` left out), in the config composed with the
     selections among ``overrides`` (components and presets, which shape the config; plain values left out),
     or with the defaults alone when those do not compose."""
