@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -13,7 +14,7 @@ import pytest
 from olmo_core import cache, hookimpl
 from olmo_core.artifacts import Dataset
 from olmo_core.jobs import Job, JobResult, Slot
-from olmo_core.logs import setup_logging
+from olmo_core.logs import PACKAGES, log_file, setup_logging
 
 log = logging.getLogger("olmo_core.tests")
 
@@ -76,6 +77,7 @@ def test_olmo_log_level_chooses_what_stderr_shows(register_plugin: Any, olmo_cli
     monkeypatch.setenv("OLMO_LOG_LEVEL", "warning")
     quiet = olmo_cli("toy", "note", f"output={tmp_path / 'out'}")
     assert quiet.exit_code == 0 and quiet.err == "warning: hello is a short note\n"
+    assert "INFO olmo_core.tests: noted hello\n" in (tmp_path / "out" / "log.txt").read_text()  # whatever stderr shows
     monkeypatch.setenv("OLMO_LOG_LEVEL", "loud")
     wrong = olmo_cli("toy", "note", f"output={tmp_path / 'out'}")
     assert wrong.exit_code == 2 and wrong.err == ("error: OLMO_LOG_LEVEL=loud is not a level: use DEBUG, INFO, "
@@ -108,3 +110,29 @@ def test_a_corrupted_cache_entry_is_a_warning(tmp_path: Path, caplog: pytest.Log
     assert cache.lookup(path, key=key) is None
     [record] = [r for r in caplog.records if r.name == "olmo_core.cache"]
     assert record.levelno == logging.WARNING and f"cache entry {path} has sha256" in record.getMessage()
+
+
+def test_log_txt_keeps_info_in_process_without_setup_logging(tmp_path: Path) -> None:
+    for name in PACKAGES:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    try:
+        with log_file(str(tmp_path)):
+            log.info("counted 3 documents")
+        log.info("after the block")
+        assert logging.getLogger(PACKAGES[0]).level == logging.NOTSET
+    finally:
+        setup_logging()
+    assert [line.split(" ", 2)[2] for line in (tmp_path / "log.txt").read_text().splitlines()] == [
+        "INFO olmo_core.tests: counted 3 documents"]
+
+
+def test_a_message_clears_the_progress_bar_and_redraws_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from tqdm import tqdm
+
+    setup_logging()
+    with tqdm(total=4, file=sys.stderr, disable=False, ncols=40, bar_format="{n}/{total}") as bar:
+        capsys.readouterr()
+        log.info("halfway")
+        err = capsys.readouterr().err
+    assert err.startswith("\r") and "\rhalfway\n" in err and err.endswith("0/4")  # cleared, written, redrawn
+    assert bar.n == 0

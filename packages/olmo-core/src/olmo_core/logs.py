@@ -2,35 +2,47 @@
 
 Every module logs through ``logging.getLogger(__name__)``. The ``olmo`` command shows the ``olmo_*`` loggers'
 records at ``OLMO_LOG_LEVEL`` (default ``INFO``; ``DEBUG`` shows more) on stderr, warnings and errors with a
-prefix; :func:`log_file` keeps them, with times and levels, in ``log.txt`` of a job's or a pipeline's directory.
+prefix, above any tqdm bar; :func:`log_file` keeps them at ``INFO`` and above (``DEBUG`` when asked), with times
+and levels, in ``log.txt`` of a job's or a pipeline's directory, whatever stderr shows. A command's result goes
+to stdout and into ``log.txt`` (:func:`print_result`); worker processes send their records to the parent
+(:func:`forwarding_logs`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import logging.handlers
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
+
+from tqdm import tqdm
 
 from olmo_core.errors import UsageError
 
-__all__ = ["LOG_FILE", "PACKAGES", "log_file", "setup_logging"]
+__all__ = ["FILE_ONLY", "LOG_FILE", "PACKAGES", "forwarding_logs", "log_file", "log_to_parent", "print_result",
+           "setup_logging"]
 
 LOG_FILE = "log.txt"
 PACKAGES = ("olmo_core", "olmo_data", "olmo_train", "olmo_eval", "olmo_adapt")
+FILE_ONLY = {"console": False}
+"""``extra=`` of a record that ``log.txt`` keeps and stderr does not show (what stdout already shows)."""
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to ``sys.stderr`` as it is at each record (pytest and others replace it)."""
+class _Stderr(logging.Handler):
+    """Writes to ``sys.stderr`` as it is at each record (pytest and others replace it), through ``tqdm.write`` so
+    that a message never breaks a progress bar."""
 
-    @property  # type: ignore[override]
-    def stream(self) -> object:
-        return sys.stderr
+    def filter(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        return getattr(record, "console", True) and super().filter(record)
 
-    @stream.setter
-    def stream(self, value: object) -> None:
-        pass
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:
+            self.handleError(record)
 
 
 class _Prefixed(logging.Formatter):
@@ -40,7 +52,8 @@ class _Prefixed(logging.Formatter):
 
 
 def setup_logging(level: str | None = None) -> None:
-    """Show the ``olmo_*`` loggers' records on stderr at ``level`` (default: ``OLMO_LOG_LEVEL`` or ``INFO``).
+    """Show the ``olmo_*`` loggers' records on stderr at ``level`` (default: ``OLMO_LOG_LEVEL`` or ``INFO``); the
+    loggers pass ``INFO`` (or ``DEBUG``) on to ``log.txt`` whatever the level.
 
     Idempotent; Hydra's own job logging is off (``hydra/job_logging=none``), so nothing else configures them.
     """
@@ -49,16 +62,25 @@ def setup_logging(level: str | None = None) -> None:
         raise UsageError(f"OLMO_LOG_LEVEL={level.lower()} is not a level: use DEBUG, INFO, WARNING or ERROR")
     for name in PACKAGES:
         logger = logging.getLogger(name)
-        logger.setLevel(level)
-        if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        logger.setLevel(min(logging.INFO, logging.getLevelName(level)))
+        handler = next((h for h in logger.handlers if isinstance(h, _Stderr)), None)
+        if handler is None:
             handler = _Stderr()
             handler.setFormatter(_Prefixed())
             logger.addHandler(handler)
+        handler.setLevel(level)
+
+
+def print_result(logger: logging.Logger, text: str) -> None:
+    """Print what a command was asked for (a table of scores, a summary) on stdout, and keep it in ``log.txt``."""
+    print(text)
+    logger.info(text, extra=FILE_ONLY)
 
 
 @contextlib.contextmanager
 def log_file(directory: str) -> Iterator[None]:
-    """Keep the ``olmo_*`` loggers' records in ``<directory>/log.txt`` (appended) while the block runs.
+    """Keep the ``olmo_*`` loggers' records in ``<directory>/log.txt`` (appended) while the block runs: ``INFO``
+    and above (loggers set to a lower level are lowered to ``INFO`` for the block), ``DEBUG`` when asked.
 
     An exception that ends the block is logged there as an error. A directory on a remote filesystem (``s3://``)
     keeps none; one that already has a log open keeps that one.
@@ -71,7 +93,9 @@ def log_file(directory: str) -> Iterator[None]:
         return
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    levels = [logger.level for logger in loggers]
     for logger in loggers:
+        logger.setLevel(min(logging.INFO, logger.getEffectiveLevel()))
         logger.addHandler(handler)
     try:
         yield
@@ -80,6 +104,34 @@ def log_file(directory: str) -> Iterator[None]:
                                               "msg": f"{type(exc).__name__}: {exc}"}))
         raise
     finally:
-        for logger in loggers:
+        for logger, level in zip(loggers, levels):
             logger.removeHandler(handler)
+            logger.setLevel(level)
         handler.close()
+
+
+class _Relay(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger(record.name).handle(record)
+
+
+@contextlib.contextmanager
+def forwarding_logs(context: Any) -> Iterator[tuple[Any, int]]:
+    """While the block runs, records that worker processes of the multiprocessing ``context`` send through
+    :func:`log_to_parent` (given the yielded arguments) are handled here, by the logger of the same name."""
+    queue = context.Queue()
+    listener = logging.handlers.QueueListener(queue, _Relay())
+    listener.start()
+    try:
+        yield queue, logging.getLogger(PACKAGES[0]).getEffectiveLevel()
+    finally:
+        listener.stop()
+
+
+def log_to_parent(queue: Any, level: int) -> None:
+    """In a worker process (forked or spawned): send the ``olmo_*`` loggers' records at ``level`` to the parent."""
+    for name in PACKAGES:
+        logger = logging.getLogger(name)
+        logger.handlers = [logging.handlers.QueueHandler(queue)]
+        logger.setLevel(level)
+        logger.propagate = False
