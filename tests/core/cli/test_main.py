@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
+
+import pytest
+
+cli_main = importlib.import_module("olmo_core.cli.main")  # the package's own `main` is the function
 
 
 def test_a_closed_pipe_ends_olmo_quietly() -> None:
@@ -17,3 +22,21 @@ def test_a_closed_pipe_ends_olmo_quietly() -> None:
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_a_broken_pipe_inside_a_job_is_an_error(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A job's own pipe or socket breaking is reported like any other error, while stdout's reader is there."""
+    def job(argv: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    read, write = os.pipe()
+    try:
+        with os.fdopen(write, "w") as stdout:
+            monkeypatch.setattr(sys, "stdout", stdout)
+            monkeypatch.setattr(cli_main, "invoke", job)
+            assert cli_main.main([]) == 1
+    finally:
+        os.close(read)
+    assert capsys.readouterr().err == ("error: BrokenPipeError: [Errno 32] Broken pipe (OLMO_FULL_ERROR=1 shows "
+                                       "the traceback)\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import sys
 import traceback
 from collections.abc import Sequence
@@ -56,10 +57,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         invoke(sys.argv[1:] if argv is None else argv)
         sys.stdout.flush()
-    except BrokenPipeError:  # the reader went away (`olmo --help | head -1`): stop quietly, as Unix tools do
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit is quiet too
-        return 141  # 128 + SIGPIPE, what a shell reports for a tool the signal ended
     except OlmoError as exc:
         if full:
             traceback.print_exc()
@@ -69,8 +66,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():  # the reader went away (`olmo --help | head -1`):
+            with contextlib.suppress(OSError, ValueError):  # stop quietly, as Unix tools do
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit is quiet too
+            return 141  # 128 + SIGPIPE, what a shell reports for a tool the signal ended
         if full:
             raise
         print(f"error: {type(exc).__name__}: {exc} (OLMO_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
         return 1
     return 0
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe or socket that its reader has closed (a flush of what is left fails, or the
+    system reports the error)."""
+    try:
+        sys.stdout.flush()
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poll.poll(0))
+    except BrokenPipeError:
+        return True
+    except (AttributeError, OSError, ValueError):
+        return False
