@@ -28,7 +28,7 @@ from typing import Any
 from fsspec.core import url_to_fs
 
 from olmo_core.errors import OlmoError
-from olmo_core.io import atomic_path, sha256_file
+from olmo_core.io import atomic_path, is_local, sha256_file
 
 __all__ = ["CacheError", "cache_dir", "cached_file", "clear_hint", "content_key", "file_sha256", "forget", "key_of",
            "lookup", "record_path", "store", "url_sha256", "verify_tree", "write_tree"]
@@ -92,7 +92,7 @@ def url_sha256(url: str) -> str:
     """The sha256 of the bytes of ``url``: a local file through :func:`file_sha256`, any other fsspec URL
     streamed."""
     fs, path = url_to_fs(url)
-    if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
+    if is_local(fs):
         return file_sha256(Path(path))
     with fs.open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()

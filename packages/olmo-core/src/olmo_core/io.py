@@ -4,6 +4,7 @@ are possible."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import gzip
 import hashlib
@@ -25,8 +26,8 @@ from olmo_core.errors import ConfigError, OlmoError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StorageError", "atomic_path", "check_name", "exists", "glob", "makedirs", "open_atomic", "open_file",
-           "read_text", "remove", "remove_temporaries", "sha256_file", "write_text"]
+__all__ = ["StorageError", "atomic_path", "check_name", "claimed", "exists", "glob", "is_local", "makedirs", "open_atomic",
+           "open_file", "read_text", "remove", "remove_temporaries", "sha256_file", "write_text"]
 
 
 def open_file(url: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
@@ -92,61 +93,77 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         with _naming(target):
             target.parent.mkdir(parents=True, exist_ok=True)
-            with _claimed(tmp):
-                yield tmp
-                with open(tmp, "rb") as raw:
-                    os.fsync(raw.fileno())
+        with _naming(target, only=(tmp, target)), claimed(tmp):
+            yield tmp
+            with _naming(target), open(tmp, "rb") as raw:
+                os.fsync(raw.fileno())
                 os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # never made: the folder is missing
             tmp.unlink()
 
 
-TEMPORARY = re.compile(r"\..+\.(tmp|old)-[0-9a-f]{8,12}")
+TEMPORARY = re.compile(r"\.(.+)\.(tmp|old)-[0-9a-f]{8,12}")
 """The names of olmo's temporaries: :func:`atomic_path`'s files and checkpoints' staging directories
 (``.<name>.tmp-<hex>``), checkpoints being replaced (``.<name>.old-<hex>``)."""
 
 
 @contextlib.contextmanager
-def _claimed(tmp: Path) -> Iterator[None]:
-    """Create ``tmp`` and hold a shared lock on it while it is written, so that :func:`remove_temporaries` (in
-    another run over the same output) leaves it alone."""
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o644)
+def claimed(path: Path, *, folder: bool = False) -> Iterator[None]:
+    """Create ``path`` (a file, or a directory with ``folder``) and hold a shared lock on it while it is written,
+    so that :func:`remove_temporaries` (in another run over the same output) leaves it alone."""
+    while True:
+        if folder:
+            path.mkdir(exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # removed by remove_temporaries before it was locked: again
+            fd = os.open(path, os.O_RDONLY | (0 if folder else os.O_CREAT), 0o644)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
         yield
     finally:
         os.close(fd)
 
 
 def remove_temporaries(root: str) -> list[str]:
-    """Remove under the local directory ``root`` the temporaries (:data:`TEMPORARY`) that killed runs left:
-    files no process holds (see :func:`atomic_path`) and partial checkpoint directories. Returns their paths."""
+    """Remove under the local directory ``root`` the temporaries (:data:`TEMPORARY`) that killed runs left and
+    no process holds (see :func:`claimed`): partial files and checkpoint directories. A checkpoint killed while
+    it was being replaced (``.<name>.old-<hex>`` with no ``<name>``) is renamed back instead. Returns the paths
+    removed."""
     fs, path = url_to_fs(root)
-    if not _is_local(fs) or not os.path.isdir(path):
+    if not is_local(fs) or not os.path.isdir(path):
         return []
     removed = []
     for parent, dirs, files in os.walk(path):
-        for name in [d for d in dirs if TEMPORARY.fullmatch(d)]:
-            dirs.remove(name)
-            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
-            removed.append(os.path.join(parent, name))
-        for name in files:
-            if TEMPORARY.fullmatch(name) and _unclaimed_removed(os.path.join(parent, name)):
+        found = sorted(n for n in dirs + files if TEMPORARY.fullmatch(n))
+        dirs[:] = [d for d in dirs if d not in found]
+        for name in found:
+            if _unclaimed_removed(os.path.join(parent, name)):
                 removed.append(os.path.join(parent, name))
     if removed:
         log.info("removed %d temporaries left by an interrupted run under %s", len(removed), root)
     return removed
 
 
-def _unclaimed_removed(file: str) -> bool:
+def _unclaimed_removed(path: str) -> bool:
     try:
-        fd = os.open(file, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.unlink(file)
+        match = TEMPORARY.fullmatch(os.path.basename(path))
+        final = os.path.join(os.path.dirname(path), match[1]) if match else path
+        if match and match[2] == "old" and not os.path.lexists(final):
+            os.rename(path, final)
+            log.warning("restored %s, which a run killed while replacing it left as %s", final, path)
+            return False
+        shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
         return True
     except OSError:  # held by a run that is writing it
         return False
@@ -159,16 +176,21 @@ class StorageError(OlmoError, OSError):
 
 
 @contextlib.contextmanager
-def _naming(target: str | os.PathLike[str]) -> Iterator[None]:
+def _naming(target: str | os.PathLike[str], only: tuple[Path, ...] = ()) -> Iterator[None]:
     """Turn an OS error raised while writing ``target`` into a one-line :class:`StorageError` that names the path
-    it failed on (the error's own path, or else ``target``)."""
+    it failed on (the error's own path, or else ``target``). With ``only``, just the errors on those paths or on
+    storage (disk full, read-only); any other (a connection lost by a source that streams in) passes unchanged."""
     try:
         yield
     except OSError as exc:
-        if isinstance(exc, StorageError):
+        if isinstance(exc, StorageError) or (only and exc.filename not in {str(p) for p in only}
+                                             and exc.errno not in _STORAGE_ERRORS):
             raise
         failed = exc.filename if exc.filename is not None and ".tmp-" not in str(exc.filename) else target
         raise StorageError(f"{failed}: {exc.strerror or exc}") from exc
+
+
+_STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 
 
 @contextlib.contextmanager
@@ -181,7 +203,7 @@ def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
     so the same content always gives the same bytes.
     """
     fs, path = url_to_fs(url)
-    if not _is_local(fs):
+    if not is_local(fs):
         if os.path.dirname(path):
             fs.makedirs(os.path.dirname(path), exist_ok=True)
         with fsspec.open(url, mode, **kwargs) as f:
@@ -205,7 +227,8 @@ def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
                 yield f
 
 
-def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+def is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    """Whether ``fs`` is the local disk."""
     protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
     return "file" in protocols or "local" in protocols
 

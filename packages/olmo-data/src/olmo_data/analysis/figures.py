@@ -25,6 +25,7 @@ from typing import Any
 
 from fsspec.core import url_to_fs
 
+from olmo_core.io import is_local
 from olmo_core.plots import bar_plot, histogram, line_plot
 
 __all__ = ["LANGUAGES_SHOWN", "draw_figures", "file_names", "local_directory"]
@@ -141,8 +142,7 @@ def draw_figures(output: str, sources: Mapping[str, dict[str, Any]], overall: di
 def local_directory(output: str) -> Iterator[str]:
     """A local directory whose contents end up under ``output`` when the block ends without an error."""
     fs, path = url_to_fs(output)
-    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
-    if "file" in protocols or "local" in protocols:
+    if is_local(fs):
         fs.makedirs(path, exist_ok=True)
         yield path
         return
