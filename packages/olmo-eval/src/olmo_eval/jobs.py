@@ -15,6 +15,7 @@ from olmo_core.config import components, positive
 from olmo_core.errors import ConfigError
 from olmo_core.io import read_text, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.logs import print_result
 from olmo_core.plugins import get_host
 
 from olmo_eval.downstream import DownstreamEvalConfig
@@ -83,8 +84,9 @@ class EvaluateJob(Job):
             loaded.model, loaded.tokenizer, progress=True)
         evaluation.meta = {**meta, **evaluation.meta}
         evaluation.write(workdir)
-        log.info(f"{evaluation.table()}scored in {evaluation.meta.get('seconds', 0):.1f}s; wrote "
-                 f"{workdir}/{{results.json,samples.jsonl,results.md}}")
+        print_result(log, evaluation.table().rstrip("\n"))
+        log.info(f"scored in {evaluation.meta.get('seconds', 0):.1f}s; wrote {workdir}/{{results.json,samples.jsonl,"
+                 f"results.md}}")
         return JobResult(outputs={"results": EvalResults(path=workdir)},
                          metrics={**evaluation.meta, **evaluation.summary()})
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from olmo_core.jobs import text_table
+from olmo_core.logs import print_result
 
 __all__ = ["format_summary", "print_summary"]
 
@@ -49,10 +50,10 @@ def format_summary(report: dict[str, Any]) -> str:
 
 def print_summary(report: dict[str, Any], *, seconds: float) -> None:
     """Print the summary table, the top unigrams overall and how fast the corpus was read."""
-    log.info(format_summary(report))
     overall = report["overall"]
-    if "1" in overall["ngrams"]:
-        log.info("top words: " + ", ".join(f"{w} ({c:,})" for w, c in overall["ngrams"]["1"][:10]))
+    words = overall["ngrams"].get("1")
+    top = [] if words is None else ["top words: " + ", ".join(f"{w} ({c:,})" for w, c in words[:10])]
+    print_result(log, "\n".join([format_summary(report), *top]))
     rate = overall["bytes"] / 1e6 / seconds if seconds else 0.0
     log.info(f"read {overall['documents']:,} documents from {report['files']} files in {seconds:.1f}s "
              f"({rate:.2f} MB/s); quarantined {report['quarantined']}")

@@ -1,5 +1,5 @@
 """``progress``: a line per step (or every ``interval`` steps) with loss, learning rate and speed: a live line
-on a terminal, logged (stderr and the job's ``log.txt``) otherwise."""
+on a terminal, logged on stderr otherwise; the job's ``log.txt`` keeps it either way."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.config import positive
+from olmo_core.logs import FILE_ONLY
 
 __all__ = ["ProgressCallback", "ProgressConfig"]
 
@@ -47,8 +48,8 @@ class ProgressCallback(Callback):
                         isinstance(v, float))
         line = (f"step {step}/{trainer.max_steps} ({100 * step / trainer.max_steps:.0f}%) loss {metrics['loss']:.4f} "
                 f"lr {metrics['lr']:.3g} grad {metrics['grad_norm']:.3f}{speed}{mfu}{extra}{eta}")
+        log.info(line, extra=FILE_ONLY if self.live else None)  # on a terminal, log.txt keeps what stdout shows
         if not self.live:
-            log.info(line)
             return
         sys.stdout.write("\r\033[K" + line + ("\n" if not left else ""))
         sys.stdout.flush()
