@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import errno
+import gzip
 import json
 import os
 import socket
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import pytest
 
 from olmo_core.documents import document_files
@@ -177,3 +179,43 @@ def test_a_user_source_does_not_follow_links_out_of_its_folder(tmp_path: Path, o
     assert result.exit_code == 0, result.err
     fetched = _report(tmp_path / "out" / "reports" / "fetch.json")
     assert fetched["sources"]["mine"]["documents"] == 2
+
+
+def test_a_documents_folder_linked_to_shared_storage_is_read(tmp_path: Path, olmo_cli: Any) -> None:
+    shared = tmp_path / "shared" / "docs"
+    _write(shared / "b.jsonl", _lines(stdlib_documents()[:6]))
+    (shared / "part.jsonl").symlink_to(_write(tmp_path / "shared" / "other.jsonl", _lines(stdlib_documents()[:1])))
+    docs = tmp_path / "ds" / "documents"
+    docs.parent.mkdir()
+    docs.symlink_to(shared)
+    result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[c4]")
+    assert result.exit_code == 0, result.err
+    report = _report(tmp_path / "ds" / "reports" / "tag.json")
+    assert (report["records"], report["quarantined"]) == (6, 0)
+    assert list(report["skipped_files"]) == [str(docs / "part.jsonl")]  # out of the linked folder: still refused
+    assert "outside" in report["skipped_files"][str(docs / "part.jsonl")]
+
+
+def test_a_user_file_replaced_with_the_same_size_and_time_is_fetched_again(tmp_path: Path, olmo_cli: Any) -> None:
+    fs, folder = fsspec.filesystem("memory"), f"/{tmp_path.name}/mine"  # its ukey is size and time, not content
+    records = stdlib_documents()[:2]
+    fs.pipe(f"{folder}/docs.jsonl", b"".join(line + b"\n" for line in _lines(records)))
+    fs.mkdir(f"{folder}/x.jsonl")
+    args = ("data", "fetch", "sources=[jsonl]", f"sources.jsonl.path=memory://{folder}", f"output={tmp_path / 'out'}")
+    first = olmo_cli(*args)
+    assert first.exit_code == 0, first.err
+    assert f"{folder}/x.jsonl: a directory" in first.err
+    created, size = fs.info(f"{folder}/docs.jsonl")["created"], fs.size(f"{folder}/docs.jsonl")
+    records[0]["text"] = records[0]["text"].swapcase()
+    fs.pipe(f"{folder}/docs.jsonl", b"".join(line + b"\n" for line in _lines(records)))
+    fs.store[f"{folder}/docs.jsonl"].created = created  # its time restored
+    assert fs.size(f"{folder}/docs.jsonl") == size
+    second = olmo_cli(*args)
+    assert second.exit_code == 0 and "mine: wrote 2 documents" in second.err, second.err
+    written = tmp_path / "out" / "documents" / "mine" / "part-00000.jsonl.gz"
+    assert json.loads(gzip.decompress(written.read_bytes()).splitlines()[0])["text"] == records[0]["text"]
+    written.write_bytes(written.read_bytes()[:-8] + bytes(8))  # an output edited in place, same size
+    third = olmo_cli(*args)
+    assert third.exit_code == 0 and "mine: wrote 2 documents" in third.err, third.err
+    assert json.loads(gzip.decompress(written.read_bytes()).splitlines()[0])["text"] == records[0]["text"]
+    fs.rm(f"/{tmp_path.name}", recursive=True)

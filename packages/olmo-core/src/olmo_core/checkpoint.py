@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from olmo_core.errors import MissingDependencyError, OlmoError
-from olmo_core.io import sha256_file
+from olmo_core.io import claimed, sha256_file
 
 if TYPE_CHECKING:
     import torch
@@ -111,41 +111,42 @@ def save_checkpoint(path: str | Path, *, tensors: Mapping[str, Mapping[str, torc
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = staged if staged is not None else staging_dir(final)
-    tmp.mkdir(exist_ok=staged is not None)
     try:
-        entries: dict[str, dict[str, Any]] = {}
-        if sharded is not None:
-            entries.update({f"{SHARDS}/{p.name}": {} for p in sorted((tmp / SHARDS).iterdir())})
-        for group, named in tensors.items():
-            target = tmp / f"{group}.safetensors"
-            st.save_file({k: v.detach().contiguous().cpu() for k, v in named.items()}, str(target),
-                         metadata={"format": FORMAT})  # one key: safetensors orders metadata at random
-            entries[target.name] = {}
-        for name, value in (documents or {}).items():
-            target = tmp / f"{name}.json"
-            target.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
-            entries[target.name] = {}
-        for name, data in (files or {}).items():
-            if not name.endswith(SAFE_SUFFIXES) or "/" in name or name == MANIFEST or name in entries:
-                raise CheckpointError(f"cannot store file {name!r} in a checkpoint")
-            (tmp / name).write_bytes(data)
-            entries[name] = {}
-        for name in entries:
-            _fsync(tmp / name)
-            entries[name] = {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
-        manifest: dict[str, Any] = {"format": FORMAT, "files": entries, "tensor_groups": sorted(tensors),
-                                    "documents": sorted(documents or {})}
-        if sharded is not None:
-            manifest["sharded"] = {"directory": SHARDS, **sharded}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        _fsync(tmp / MANIFEST)
-        if final.exists():
-            old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-            final.rename(old)
-            tmp.rename(final)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(final)
+        with claimed(tmp, folder=True):  # remove_temporaries in another run leaves locked folders alone
+            entries: dict[str, dict[str, Any]] = {}
+            if sharded is not None:
+                entries.update({f"{SHARDS}/{p.name}": {} for p in sorted((tmp / SHARDS).iterdir())})
+            for group, named in tensors.items():
+                target = tmp / f"{group}.safetensors"
+                st.save_file({k: v.detach().contiguous().cpu() for k, v in named.items()}, str(target),
+                             metadata={"format": FORMAT})  # one key: safetensors orders metadata at random
+                entries[target.name] = {}
+            for name, value in (documents or {}).items():
+                target = tmp / f"{name}.json"
+                target.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
+                entries[target.name] = {}
+            for name, data in (files or {}).items():
+                if not name.endswith(SAFE_SUFFIXES) or "/" in name or name == MANIFEST or name in entries:
+                    raise CheckpointError(f"cannot store file {name!r} in a checkpoint")
+                (tmp / name).write_bytes(data)
+                entries[name] = {}
+            for name in entries:
+                _fsync(tmp / name)
+                entries[name] = {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
+            manifest: dict[str, Any] = {"format": FORMAT, "files": entries, "tensor_groups": sorted(tensors),
+                                        "documents": sorted(documents or {})}
+            if sharded is not None:
+                manifest["sharded"] = {"directory": SHARDS, **sharded}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+            _fsync(tmp / MANIFEST)
+            if final.exists():
+                old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+                with claimed(final, folder=True):
+                    final.rename(old)
+                    tmp.rename(final)
+                    shutil.rmtree(old)
+            else:
+                tmp.rename(final)
         _fsync(final.parent)
     finally:
         if tmp.exists():

@@ -244,8 +244,9 @@ def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list
 
     Entries that only look like document files are left out, each with a logged reason that is also put in
     ``skipped`` (path -> reason) when given: directories (the files in them are read), sockets, pipes and
-    devices, broken links, and files reached through a link that points out of ``input``'s directory (links
-    out of a dataset are never followed). Raises :class:`ConfigError` when no file is left, and
+    devices, broken links, and files reached through a link that points out of ``input``'s directory (of a
+    dataset: out of its ``documents/``, which may itself be a link; links out of a dataset are never
+    followed). Raises :class:`ConfigError` when no file is left, and
     :class:`NotDocumentsError` when a file lies in one of a dataset's :data:`DATASET_FOLDERS`
     (``attributes/``, ``quarantine/``, ``dropped/``, ``reports/`` beside a ``documents/``): those hold
     attributes, quarantined lines and reports, never documents to read."""
@@ -258,7 +259,7 @@ def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list
         found, root = ([input] if exists(input) else []), None
     else:
         base = f"{input}/documents" if exists(f"{input}/documents") else input
-        found, root = [f for f in glob(f"{base}/**") if f.endswith(DOCUMENT_SUFFIXES)], input
+        found, root = [f for f in glob(f"{base}/**") if f.endswith(DOCUMENT_SUFFIXES)], base
     files, refused = [], {} if skipped is None else skipped
     for file in found:
         if (reason := not_a_regular_file(file, root)) is None:

@@ -112,18 +112,20 @@ TEMPORARY = re.compile(r"\.(.+)\.(tmp|old)-[0-9a-f]{8,12}")
 def claimed(path: Path, *, folder: bool = False) -> Iterator[None]:
     """Create ``path`` (a file, or a directory with ``folder``) and hold a shared lock on it while it is written,
     so that :func:`remove_temporaries` (in another run over the same output) leaves it alone."""
-    while True:
+    while True:  # again when remove_temporaries removed it before it was locked
         if folder:
             path.mkdir(exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):  # removed by remove_temporaries before it was locked: again
+        try:
             fd = os.open(path, os.O_RDONLY | (0 if folder else os.O_CREAT), 0o644)
-            fcntl.flock(fd, fcntl.LOCK_SH)
-            try:
-                if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                    break
-            except FileNotFoundError:
-                pass
-            os.close(fd)
+        except FileNotFoundError:
+            if folder:
+                continue
+            raise  # no parent folder
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        os.close(fd)
     try:
         yield
     finally:

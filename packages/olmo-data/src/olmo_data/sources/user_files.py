@@ -16,6 +16,7 @@ from typing import Any
 
 from fsspec.core import url_to_fs
 
+from olmo_core.cache import url_sha256
 from olmo_core.config import REQUIRED
 from olmo_core.documents import (DOCUMENT_SUFFIXES, Document, DocumentError, Quarantined, decode_metadata,
                                  not_a_regular_file, read_documents, require_documents)
@@ -88,17 +89,15 @@ class _UserFiles(Source):
         else:
             found, base = [p for p in self.fs.glob(f"{root}/{self.pattern()}") if p.endswith(self.suffixes)], root
         inside = None if found == [root] else self.fs.unstrip_protocol(base)
-        found = sorted(p for p in found
-                       if not self.fs.isdir(p) and not_a_regular_file(self.fs.unstrip_protocol(p), inside) is None)
+        found = sorted(p for p in found if not_a_regular_file(self.fs.unstrip_protocol(p), inside) is None)
         if not found:
             raise ConfigError(f"source.path='{self.config.path}' matches no {self.kind} files")
         return [(p, p[len(base) + 1:] if p.startswith(base + "/") else p.rsplit("/", 1)[-1]) for p in found]
 
     def fingerprint(self) -> dict[str, Any]:
-        """The base fingerprint plus a key of each file's size and modification (fsspec's ``ukey``), so that
-        changed inputs are read again."""
-        listing = self.files()
-        return {**super().fingerprint(), "files": {relative: self.fs.ukey(p) for p, relative in listing}}
+        """The base fingerprint plus each file's sha256, so that changed inputs are read again."""
+        return {**super().fingerprint(),
+                "files": {relative: url_sha256(self.fs.unstrip_protocol(p)) for p, relative in self.files()}}
 
     def require_some(self, yielded: int) -> None:
         """Fail in one line when the files were read to the end and every record was rejected."""
