@@ -3,7 +3,9 @@
 Each stage is a registered job (:mod:`olmo_core.jobs`) working in ``<run>/stages/<NN>-<name>/``. An input
 slot takes the latest earlier output of its type (every earlier output of it for a ``many`` slot), unless
 ``inputs.<stage>.<slot>`` names earlier stages or paths. Every stage's inputs are wired and checked before
-the first job runs.
+the first job runs. A path input is known by the sha256 of its files. ``<run>/hashes.json`` keeps a local
+file's beside its device, inode, size and modification and change times: a file whose five are unchanged is not
+read again (no edit leaves the change time as it was).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import posixpath
 import shutil
 from collections.abc import Mapping
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from olmo_core.artifacts import Artifact, Dataset, JobRecord, TokenArrays
-from olmo_core.cache import content_key
+from olmo_core.cache import key_of, url_sha256
 from olmo_core.config import config_of, to_dict
 from olmo_core.documents import document_files
 from olmo_core.errors import ConfigError
@@ -34,6 +37,7 @@ __all__ = ["PlannedStage", "plan_stages", "run_stages"]
 log = logging.getLogger(__name__)
 
 DONE = "done.json"
+HASHES = "hashes.json"
 ATTEMPT = "attempt.json"
 
 
@@ -110,7 +114,18 @@ def _artifacts_of(result: JobResult) -> list[Artifact]:
     return [*made, JobRecord(path=result.workdir)]
 
 
-def _content_key(artifact: Artifact) -> str:
+def _sha256(url: str, known: dict[str, list[Any]]) -> str:
+    if "://" in url.removeprefix("file://"):
+        return url_sha256(url)
+    path = os.path.abspath(url.removeprefix("file://"))
+    st = os.stat(path)
+    signature = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]  # ctime moves on any write
+    if known.get(path, [])[:-1] != signature:
+        known[path] = [*signature, url_sha256(path)]
+    return str(known[path][-1])
+
+
+def _content_key(artifact: Artifact, known: dict[str, list[Any]]) -> str:
     """What a path input holds: its documents, its parts' metadata (which records their tokens' sha256) or its
     marker files (a checkpoint's manifest of hashes)."""
     if not artifact.is_complete():
@@ -121,13 +136,14 @@ def _content_key(artifact: Artifact) -> str:
         files = [str(p.with_suffix(".meta.json")) for p in part_names(artifact.path)]
     else:
         files = [f for f in (posixpath.join(artifact.path, m) for m in artifact.markers) if exists(f)]
-    return content_key(files, files)
+    return key_of([_sha256(file, known) for file in files], files)
 
 
-def _fingerprint(previous: str, stage: PlannedStage, inputs: Mapping[str, Any]) -> str:
+def _fingerprint(previous: str, stage: PlannedStage, inputs: Mapping[str, Any],
+                 known: dict[str, list[Any]]) -> str:
     wired = {k: [a.to_json() for a in v] if isinstance(v, list) else (v.to_json() if v else None)
              for k, v in inputs.items()}
-    paths = [_content_key(s) for sources in stage.sources.values() for s in sources if isinstance(s, Artifact)]
+    paths = [_content_key(s, known) for sources in stage.sources.values() for s in sources if isinstance(s, Artifact)]
     text = json.dumps({"previous": previous, "stage": stage.name, "config": to_dict(stage.config), "inputs": wired,
                        **({"content": paths} if paths else {})}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -150,11 +166,16 @@ def run_stages(run_dir: Path, stages: list[PlannedStage], *, restart: bool = Fal
     results: dict[str, JobResult] = {}
     previous = ""
     upstream_ran = False
+    hashes = run_dir / HASHES
+    known: dict[str, list[Any]] = json.loads(hashes.read_text()) if hashes.is_file() else {}
     for index, stage in enumerate(stages):
         name, run_level = stage.name, stage.job.run_level
         stage_dir = run_dir if run_level else run_dir / "stages" / f"{index:02d}-{name}"
         inputs = _inputs(stage, results)
-        fingerprint = _fingerprint(previous, stage, inputs)
+        before = dict(known)
+        fingerprint = _fingerprint(previous, stage, inputs, known)
+        if known != before:
+            write_text(str(hashes), json.dumps(known) + "\n")
         done, attempt = stage_dir / DONE, stage_dir / ATTEMPT
         reused = None
         if not (restart or upstream_ran or run_level) and _fingerprint_in(done) == fingerprint:
