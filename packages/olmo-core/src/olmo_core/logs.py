@@ -35,7 +35,7 @@ class _Stderr(logging.Handler):
     """Writes to ``sys.stderr`` as it is at each record (pytest and others replace it), through ``tqdm.write`` so
     that a message never breaks a progress bar."""
 
-    def filter(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def filter(self, record: logging.LogRecord) -> bool:
         return getattr(record, "console", True) and super().filter(record)
 
     def emit(self, record: logging.LogRecord) -> None:
