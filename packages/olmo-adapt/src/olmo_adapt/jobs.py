@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from olmo_core.artifacts import Checkpoint
 from olmo_core.config import NAME_KEY, component, components, non_negative, positive
 from olmo_core.errors import ConfigError
-from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.jobs import Job, JobResult, Report, Slot, markdown_table
 from olmo_core.plugins import get_host
 
 from olmo_train.callbacks import DEFAULT_CALLBACKS
@@ -144,9 +144,8 @@ class AdaptJob(Job):
         before_file = run_dir / "eval_before.json"
         if before_file.is_file() and any(k.startswith("eval/") for k in last):
             before = json.loads(before_file.read_text())
-            lines += ["| held-out metric | before | after |", "|---|---|---|"]
-            lines += [f"| {k} | {_fmt(v)} | {_fmt(last.get(f'eval/{k}'))} |" for k, v in before.items()]
-            lines.append("")
+            rows = [(k, _fmt(v), _fmt(last.get(f"eval/{k}"))) for k, v in before.items()]
+            lines += [*markdown_table(["held-out metric", "before", "after"], rows), ""]
         lines += [f"![{Path(f).stem}]({f})" for f in figures]
         if "sample_answer" in m:
             lines += ["", "Sample conversation (sampled: temperature 0.8, top-p 0.95, seed 0):", "", "```text",

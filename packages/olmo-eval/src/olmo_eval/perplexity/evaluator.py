@@ -81,17 +81,16 @@ class PerplexityResult(Evaluation):
         return self.records
 
     def table(self) -> str:  # per source (the mean of its domains), then per domain
-        lines = ["| source | domain | bits per byte | token perplexity | documents | tokens |",
-                 "|---|---|---|---|---|---|"]
+        rows = []
         for source, figures in self.sources.items():
-            lines.append(f"| {source} | (mean of {figures['domains']}) | {figures['bits_per_byte']:.4f} | "
-                         f"{figures['ppl_token']:.2f} | {figures['documents']} | - |")
-            for domain, cell in sorted(self.domains[source].items()):
-                lines.append(f"| {source} | {domain} | {cell['bits_per_byte']:.4f} | {cell['ppl_token']:.2f} | "
-                             f"{cell['documents']} | {cell['tokens']} |")
-        lines.append(f"| **all** | (mean of sources) | {self.bits_per_byte:.4f} | {self.ppl_token:.2f} | "
-                     f"{len(self.records)} | - |")
-        return "\n".join(lines) + "\n"
+            rows.append([source, f"(mean of {figures['domains']})", f"{figures['bits_per_byte']:.4f}",
+                         f"{figures['ppl_token']:.2f}", figures["documents"], "-"])
+            rows += [[source, domain, f"{cell['bits_per_byte']:.4f}", f"{cell['ppl_token']:.2f}", cell["documents"],
+                      cell["tokens"]] for domain, cell in sorted(self.domains[source].items())]
+        rows.append(["**all**", "(mean of sources)", f"{self.bits_per_byte:.4f}", f"{self.ppl_token:.2f}",
+                     len(self.records), "-"])
+        header = ["source", "domain", "bits per byte", "token perplexity", "documents", "tokens"]
+        return "\n".join(markdown_table(header, rows)) + "\n"
 
 
 def aggregate(records: Iterable[dict[str, Any]]) -> PerplexityResult:
