@@ -40,6 +40,13 @@ def test_every_line_is_a_document_or_quarantined_with_its_reason(tmp_path: Path)
     assert items[3].raw == b'{"id": "d", "text": "caf\xe9"}\n'  # type: ignore[union-attr]
 
 
+def test_each_document_keeps_its_line_past_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.jsonl"
+    path.write_text('\n{"id": "a", "text": "x"}\n\n\n{"id": "b", "text": "y"}\n{"id": "c"}\n{"id": "d", "text": "z"}\n')
+    assert [(i.line, getattr(i, "id", None)) for i in read_documents(str(path))] == [
+        (2, "a"), (5, "b"), (6, None), (7, "d")]
+
+
 def test_truncated_gzip_keeps_what_came_before(tmp_path: Path) -> None:
     lines = [json.dumps({"id": str(i), "text": f"document number {i} " * 40}) for i in range(200)]
     data = gzip.compress(("\n".join(lines) + "\n").encode())

@@ -58,6 +58,16 @@ def test_the_report_gives_the_unigram_entropy(dataset: Path, tmp_path: Path, olm
     assert report["unigram_entropy_nats"] == round(expected, 4)
 
 
+def test_the_sidecar_names_each_documents_real_line(tmp_path: Path, olmo_cli: Any) -> None:
+    import csv
+    import gzip
+
+    (tmp_path / "gaps.jsonl").write_text('{"id": "a", "text": "one"}\n\n\n{"id": "b", "text": "two"}\n')
+    assert olmo_cli("data", "tokenize", f"input={tmp_path / 'gaps.jsonl'}", f"output={tmp_path / 't'}").exit_code == 0
+    with gzip.open(tmp_path / "t" / "part-00000.csv.gz", "rt", newline="") as f:
+        assert [(row[2], row[4]) for row in csv.reader(f)] == [("a", "1"), ("b", "4")]
+
+
 def test_a_long_document_streams_out_in_pieces_with_the_ids_of_the_whole(
         dataset: Path, tmp_path: Path, olmo_cli: Any, monkeypatch: Any) -> None:
     from olmo_core.tokenizer import Tokenizer
@@ -66,7 +76,8 @@ def test_a_long_document_streams_out_in_pieces_with_the_ids_of_the_whole(
 
     text = "\n\n".join(d.text for d in read_documents(str(dataset / "documents" / "docs.jsonl.gz")))
     (tmp_path / "long.jsonl").write_text(json.dumps({"id": "long", "text": text, "source": "docs"}) + "\n")
-    monkeypatch.setattr(tokenize_command, "WINDOW_CHARS", 1000)
+    monkeypatch.setattr(tokenize_command, "STREAM_ABOVE_CHARS", 1000)
+    monkeypatch.setattr(tokenize_command, "ENCODE_PIECE_CHARS", 1000)
     encoded: list[int] = []
     real_encode = Tokenizer.encode
 
@@ -84,3 +95,31 @@ def test_a_long_document_streams_out_in_pieces_with_the_ids_of_the_whole(
     assert part.tokens.tolist() == tokenizer.encode(text, add_eos=True) and part.ids == ["long"]
     report = json.loads((out / "tokenize.json").read_text())
     assert report["tokens"] == len(part) and report["documents"] == 1
+
+
+def test_an_id_outside_the_vocabulary_in_a_streamed_document_is_a_clear_error(
+        tmp_path: Path, olmo_cli: Any, monkeypatch: Any) -> None:
+    from olmo_core.tokenizer import Tokenizer
+
+    import olmo_data.commands.tokenize as tokenize_command
+
+    monkeypatch.setattr(tokenize_command, "STREAM_ABOVE_CHARS", 10)
+    monkeypatch.setattr(Tokenizer, "encode", lambda self, text, add_eos=False: [10**6])
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "long", "text": "word " * 10}) + "\n")
+    result = olmo_cli("data", "tokenize", f"input={tmp_path / 'a.jsonl'}", f"output={tmp_path / 't'}")
+    assert result.exit_code == 1 and "document long has token id 1000000 outside the vocabulary" in result.err
+
+
+def test_documents_below_a_million_characters_are_encoded_in_batches(
+        tmp_path: Path, olmo_cli: Any, monkeypatch: Any) -> None:
+    from olmo_core.tokenizer import Tokenizer
+
+    def streamed(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("streamed alone instead of in a batch")
+
+    monkeypatch.setattr(Tokenizer, "encode_pieces", streamed)
+    text = "Call me Ishmael. " * 6000  # 102,000 characters
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "book", "text": text}) + "\n")
+    assert olmo_cli("data", "tokenize", f"input={tmp_path / 'a.jsonl'}", f"output={tmp_path / 't'}").exit_code == 0
+    assert open_token_array(tmp_path / "t" / "part-00000.npy").tokens.tolist() == \
+        load_tokenizer("olmo-v1.5").encode(text, add_eos=True)

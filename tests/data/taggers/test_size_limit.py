@@ -3,6 +3,7 @@ at once quarantine documents over their ``max_document_bytes``."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import inspect
 import json
@@ -26,7 +27,7 @@ def test_the_limit_counts_utf8_bytes_and_names_the_tagger() -> None:
     assert too_long(Document(id="a", text="é" * 500), taggers) is None  # 1,000 bytes
     assert too_long(Document(id="b", text="é" * 501), taggers) == \
         "too long for tagger 'language' (1,002 bytes > max_document_bytes=1,000)"
-    taggers["language"].config.max_document_bytes = None
+    taggers["language"].config.max_document_bytes = 0
     assert too_long(Document(id="b", text="é" * 501), taggers) is None
 
 
@@ -35,8 +36,9 @@ def test_tag_quarantines_a_document_over_the_limit_and_keeps_files_aligned(tmp_p
     long = {"id": "long", "source": "python-docs", "text": "\n\n".join(str(r["text"]) for r in records)}
     target = tmp_path / "ds" / "documents" / "docs.jsonl.gz"
     target.parent.mkdir(parents=True)
-    with gzip.open(target, "wt", encoding="utf-8") as f:
-        f.writelines(json.dumps(r) + "\n" for r in [*records[:3], long, *records[3:]])
+    with gzip.open(target, "wt", encoding="utf-8") as f:  # a blank line before the long one: it is on line 5
+        f.writelines([*(json.dumps(r) + "\n" for r in records[:3]), "\n",
+                      *(json.dumps(r) + "\n" for r in [long, *records[3:]])])
     size = len(long["text"].encode())
     result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[gopher_repetition,language]",
                       "taggers.language.max_document_bytes=5000")
@@ -46,12 +48,36 @@ def test_tag_quarantines_a_document_over_the_limit_and_keeps_files_aligned(tmp_p
     assert report["quarantine_reasons"] == {"too long for tagger 'language'": 1}
     (quarantined,) = map(json.loads, (tmp_path / "ds" / "quarantine" / "docs.jsonl").read_text().splitlines())
     assert quarantined["reason"] == f"too long for tagger 'language' ({size:,} bytes > max_document_bytes=5,000)"
-    assert quarantined["line"] == 4 and quarantined["raw_base64"] == ""  # the document stays in its file
+    assert quarantined["line"] == 5 and quarantined["raw_base64"] == ""  # the document stays in its file
     for name in ("gopher_repetition", "language"):
         with gzip.open(tmp_path / "ds" / "attributes" / name / "docs.jsonl.gz", "rt") as f:
             rows = [json.loads(line) for line in f]
         assert [r["id"] for r in rows] == [r["id"] for r in [*records[:3], long, *records[3:]]]
         assert rows[3]["attributes"] == {} and all(r["attributes"] for i, r in enumerate(rows) if i != 3)
+        assert rows[3]["not_tagged"] == quarantined["reason"] and all("not_tagged" not in r for r in rows[4:])
+
+    # filter cannot check the untagged document: it is quarantined there too, never kept as if it passed
+    out = tmp_path / "filtered"
+    result = olmo_cli("data", "filter", f"input={tmp_path / 'ds'}", f"output={out}",
+                      "exclude=['gopher_repetition__gopher_repetition__dup_line_frac > 0.3']")
+    assert result.exit_code == 0, result.err
+    report = json.loads((out / "reports" / "filter.json").read_text())
+    assert report["quarantined"] == 1 and report["written"] + report["dropped"] == len(records)
+    (kept,) = map(json.loads, (out / "quarantine" / "docs.jsonl").read_text().splitlines())
+    assert kept["line"] == 5 and kept["reason"] == f"not tagged by gopher_repetition: {quarantined['reason']}"
+    assert json.loads(base64.b64decode(kept["raw_base64"]))["text"] == long["text"]
+    with gzip.open(out / "documents" / "docs.jsonl.gz", "rt") as f:
+        assert "long" not in [json.loads(line)["id"] for line in f]
+
+
+def test_sizes_and_counts_of_taggers_are_bounded_at_composition(tmp_path: Path, olmo_cli: Any) -> None:
+    (tmp_path / "a.jsonl").write_text('{"id": "a", "text": "x"}\n')
+    for key, value in [("language.max_document_bytes", -1), ("c4.max_word_length", -1),
+                       ("code.max_line_length", 0), ("gopher_quality.min_doc_words", -5)]:
+        name = key.split(".")[0]
+        result = olmo_cli("data", "tag", f"input={tmp_path / 'a.jsonl'}", f"output={tmp_path / 'o'}",
+                          f"taggers=[{name}]", f"taggers.{key}={value}")
+        assert result.exit_code == 2 and f"taggers.{key}" in result.err, (key, result.err)
 
 
 def test_gopher_quality_counts_a_long_text_in_windows_exactly(monkeypatch: Any) -> None:
@@ -63,7 +89,7 @@ def test_gopher_quality_counts_a_long_text_in_windows_exactly(monkeypatch: Any) 
     document = Document(id="long", text=text)
     whole = gopher.GopherQualityTagger().tag(document)
     seen: list[int] = []
-    monkeypatch.setattr(base, "WINDOW_CHARS", 1000)
+    monkeypatch.setattr(base, "LINE_WINDOW_CHARS", 1000)
     monkeypatch.setattr(gopher, "words_of", lambda piece: seen.append(len(piece)) or words_of(piece))
     assert gopher.GopherQualityTagger().tag(document) == whole
     assert len(seen) > len(text) // 2000 and max(seen) < 2000 and sum(seen) == len(text)

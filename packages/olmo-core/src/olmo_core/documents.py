@@ -67,6 +67,8 @@ class Document:
     added: str | None = None
     created: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    line: int = field(default=0, compare=False, repr=False)
+    """The 1-based line (a Parquet file's row) it was read from (:func:`read_documents`); 0 when not read."""
 
     @classmethod
     def from_json(cls, record: Any) -> Document:
@@ -196,7 +198,9 @@ def _read_parquet(url: str) -> Iterator[Document | Quarantined]:
         for number, record in _parquet_records(url):
             try:
                 record = {k: _plain(decode_metadata(v) if k == "metadata" else v) for k, v in record.items()}
-                yield Document.from_json(record)
+                document = Document.from_json(record)
+                document.line = number
+                yield document
             except DocumentError as exc:
                 raw = json.dumps(record, default=str, ensure_ascii=False).encode("utf-8")
                 yield Quarantined(file=url, line=number, reason=str(exc), raw=raw)
@@ -209,9 +213,9 @@ def read_documents(url: str) -> Iterator[Document | Quarantined]:
     """Yield the documents of one JSON-lines file, and a :class:`Quarantined` record for each bad line.
 
     A truncated or corrupt compressed file yields the documents before the damage and one record for the
-    rest; blank lines are skipped. Parquet files (``.parquet``, ``.pq``) with Dolma's columns are read in
-    batches; a "line" is then a row, and a ``metadata`` column of JSON text is parsed as Dolma does
-    (:func:`decode_metadata`).
+    rest; blank lines are skipped, and each document keeps its 1-based ``line``. Parquet files (``.parquet``,
+    ``.pq``) with Dolma's columns are read in batches; a "line" is then a row, and a ``metadata`` column of
+    JSON text is parsed as Dolma does (:func:`decode_metadata`).
     """
     if url.endswith(PARQUET_SUFFIXES):
         yield from _read_parquet(url)
@@ -228,11 +232,14 @@ def read_documents(url: str) -> Iterator[Document | Quarantined]:
                                   raw=raw)
                 continue
             try:
-                yield Document.from_json(json.loads(text))
+                document = Document.from_json(json.loads(text))
             except json.JSONDecodeError as exc:
                 yield Quarantined(file=url, line=number, reason=f"invalid JSON ({exc.msg})", raw=raw)
             except DocumentError as exc:
                 yield Quarantined(file=url, line=number, reason=str(exc), raw=raw)
+            else:
+                document.line = number
+                yield document
     except _READ_ERRORS as exc:
         yield Quarantined(file=url, line=number + 1,
                           reason=f"unreadable after line {number}: {type(exc).__name__}: {exc}".rstrip(": "))

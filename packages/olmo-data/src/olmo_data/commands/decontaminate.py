@@ -11,14 +11,14 @@ from typing import Any, ClassVar
 from olmo_core.artifacts import Dataset
 from olmo_core.config import components, non_negative
 from olmo_core.errors import ConfigError
-from olmo_core.io import write_text
+from olmo_core.io import exists, read_text, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
 
 from olmo_data.commands.dedup import DedupConfig, dedup_documents
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.decontamination import saved_evaluation_filter
-from olmo_data.layout import counted_line, find_layout, report_name, reporting, shared_output
+from olmo_data.layout import counted_line, find_layout, report_name, reporting, select_shard, shared_output
 
 __all__ = ["DecontaminateConfig", "DecontaminateJob", "decontaminate", "installed_tasks"]
 
@@ -86,9 +86,14 @@ def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: d
     node.load, node.read_only = filter_path, True
     node.normalize, node.min_chars = config.normalize, config.min_chars
     path = f"{output.rstrip('/')}/reports/{report_name('decontaminate', config.shard)}.json"
+    filter_report = f"{output.rstrip('/')}/reports/{report_name('filter', config.shard)}.json"
 
-    def failed(error: str | None) -> dict[str, Any]:
-        return {"command": "data decontaminate", "shard": config.shard, "complete": False, "error": error}
+    def failed(error: str | None) -> dict[str, Any]:  # what the filter step's report says it did, if it ran
+        filtered = json.loads(read_text(filter_report)) if exists(filter_report) else {}
+        done = filtered if filtered.get("error") == error else {"files": len(select_shard(layout.files, config.shard))}
+        return {"command": "data decontaminate", "shard": config.shard, "complete": False, "error": error,
+                **{k: done.get(k, 0) for k in ("files", "files_done", "records", "written", "dropped",
+                                               "quarantined")}}
 
     with reporting(path, failed):
         dedup_documents(DedupConfig(dedupers={NAME: node}, workers=config.workers, shard=config.shard, phase="all"),

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
 from olmo_core.config import non_negative
-from olmo_core.documents import Document, Quarantined, read_documents, require_documents
+from olmo_core.documents import Document, Quarantined, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -22,7 +22,7 @@ from olmo_core.progress import Progress
 from olmo_data.expressions import Expression
 from olmo_data.layout import (Layout, aligned_row, attribute_rows, counted, find_layout, report_name, reporting,
                               select_shard, shared_output)
-from olmo_data.parallel import map_shards
+from olmo_data.parallel import map_shards, read_counted
 
 __all__ = ["FilterConfig", "FilterJob", "filter_documents", "kept_per_source", "replace_spans"]
 
@@ -198,13 +198,17 @@ def _filter_file(file: str, plan: _Plan) -> FileResult:
         dropped_out = stack.enter_context(open_atomic(f"{plan.out.root}/dropped/{relative}", "wt",
                                                       compression="infer", encoding="utf-8")) \
             if config.keep_dropped else None
-        for item in read_documents(file):
+        for item in read_counted(file):
             result.counts["read"] += 1
+            if isinstance(item, Document):
+                attributes, refused = _join(item, rows, file)
+                if refused:  # a tagger refused it (too long): its rules were never checked
+                    item = Quarantined(file=file, line=item.line, reason=refused,
+                                       raw=json.dumps(item.to_json(), ensure_ascii=False).encode("utf-8"))
             if isinstance(item, Quarantined):
                 quarantined.append(item)
                 result.counts["quarantined"] += 1
                 continue
-            attributes = _join(item, rows, file)
             source = result.per_source.setdefault(item.source or "(none)", Counter())
             source["read"] += 1
             reason = _reason(item, attributes, exclude, include)
@@ -229,8 +233,9 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
 
     Only the attribute folders that hold the keys the expressions name are read (or ``config.attributes``),
     and every attribute file they need is checked to exist before anything is written. Every document read
-    ends up kept, dropped (with the expression that dropped it) or quarantined (with file, line and reason),
-    and the report checks that the three add up to the documents read. A run that fails part-way, or finds
+    ends up kept, dropped (with the expression that dropped it) or quarantined (with file, line and reason;
+    a document that a tagger read refused as too long is quarantined, ``not tagged by <tagger>: ...``), and
+    the report checks that the three add up to the documents read. A run that fails part-way, or finds
     every record quarantined, still writes its report, with ``complete: false``, the error and the files
     done, and raises. Files are filtered in parallel with ``workers``; the output does not depend on it.
     """
@@ -261,12 +266,13 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
 
     with reporting(report_path, summary), Progress("filtering", unit="docs") as progress:
         for file, result in zip(files, map_shards(functools.partial(_filter_file, plan=plan), files,
-                                                  workers=config.workers)):
+                                                  workers=config.workers, progress=progress.update)):
             total.add(result)
             done.append(file)
-            progress.advance(total.counts["read"] - progress.n, postfix=f"{len(done)}/{len(files)} files")
+            progress.advance(0, postfix=f"{len(done)}/{len(files)} files")
         counts = total.counts
-        counted(counts["read"], written=counts["kept"], dropped=counts["dropped"], quarantined=counts["quarantined"])
+        counted(counts["read"], written=counts["kept"], dropped=counts["dropped"], quarantined=counts["quarantined"],
+                check=True)
         require_documents(counts["read"], counts["read"] - counts["quarantined"], input=input,
                           step="olmo data filter", reasons=total.quarantined, report=report_path)
     report = summary(None)
@@ -304,11 +310,17 @@ class FilterJob(Job):
                                f"dropped by the rules, {m['quarantined']:,} quarantined.")
 
 
-def _join(document: Document, rows: dict[str, Iterator[dict[str, Any]]], file: str) -> dict[str, list[list[Any]]]:
+def _join(document: Document, rows: dict[str, Iterator[dict[str, Any]]],
+          file: str) -> tuple[dict[str, list[list[Any]]], str | None]:
+    """The document's attributes, and why it has none from a tagger that refused it (``not_tagged``), if one did."""
     attributes: dict[str, list[list[Any]]] = {}
+    refused = None
     for name, iterator in rows.items():
-        attributes.update(aligned_row(iterator, document.id, name, file)["attributes"])
-    return attributes
+        row = aligned_row(iterator, document.id, name, file)
+        attributes.update(row["attributes"])
+        if refused is None and "not_tagged" in row:
+            refused = f"not tagged by {name}: {row['not_tagged']}"
+    return attributes, refused
 
 
 def _reason(document: Document, attributes: dict[str, list[list[Any]]], exclude: list[Expression],

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
 from olmo_core.config import component, non_negative
-from olmo_core.documents import Document, Quarantined, read_documents, require_documents
+from olmo_core.documents import Document, Quarantined, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -22,7 +22,7 @@ from olmo_core.tokenizer import load_tokenizer
 from olmo_data.layout import (Layout, counted, counted_line, find_layout, report_name, reporting, select_shard,
                               shared_output)
 from olmo_data.mixing.mixers import copies
-from olmo_data.parallel import map_shards
+from olmo_data.parallel import map_shards, read_counted
 
 __all__ = ["MixConfig", "MixJob", "mix"]
 
@@ -53,7 +53,7 @@ def _measure(file: str, unit: str, tokenizer: str) -> tuple[Counter[str], Counte
     counter = load_tokenizer(tokenizer) if unit == "tokens" else None
     sizes: Counter[str] = Counter()
     documents: Counter[str] = Counter()
-    for item in read_documents(file):
+    for item in read_counted(file):
         if isinstance(item, Document):
             sizes[item.source] += _size(item, counter)
             documents[item.source] += 1
@@ -68,7 +68,7 @@ def _write(file: str, layout: Layout, out: Layout, factors: dict[str, float], se
     counts: Counter[str] = Counter()
     quarantined: list[Quarantined] = []
     with open_atomic(f"{out.root}/documents/{layout.jsonl(file)}", "wt", compression="infer", encoding="utf-8") as f:
-        for item in read_documents(file):
+        for item in read_counted(file):
             counts["records"] += 1
             if isinstance(item, Quarantined):
                 quarantined.append(item)
@@ -108,34 +108,37 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
     reasons: Counter[str] = Counter()
     files = [file for _, file in select_shard(layout.files, config.shard)]
     report_path = out.report(report_name("mix", config.shard))
+    done = 0
 
     def summary(error: str | None) -> dict[str, Any]:
-        return {"command": "data mix", "shard": config.shard, "files": len(files), "complete": error is None,
-                **({"error": error} if error else {}), "records": counts["records"], "written": counts["written"],
-                "dropped": counts["dropped"], "quarantined": counts["quarantined"],
+        return {"command": "data mix", "shard": config.shard, "files": len(files), "files_done": done,
+                "complete": error is None, **({"error": error} if error else {}),
+                **counted(counts["records"], written=counts["written"], dropped=counts["dropped"],
+                          quarantined=counts["quarantined"]),
                 "quarantine_reasons": dict(reasons), "skipped_files": layout.skipped}
 
     measure = functools.partial(_measure, unit=config.unit, tokenizer=config.tokenizer)
     with reporting(report_path, summary):
         with Progress("measuring sources", unit="docs") as progress:
-            for part_sizes, part_documents in map_shards(measure, layout.files, workers=config.workers):
+            for part_sizes, part_documents in map_shards(measure, layout.files, workers=config.workers,
+                                                         progress=progress.update):
                 sizes.update(part_sizes)
                 documents.update(part_documents)
-                progress.advance(sum(part_documents.values()))
         factors = mixer.factors(dict(sorted(sizes.items())))
         write = functools.partial(_write, layout=layout, out=out, factors=factors, seed=mixer.seed,
                                   unit=config.unit, tokenizer=config.tokenizer)
         with Progress("mixing", unit="docs") as progress:
-            for part_sizes, part_documents, part_counts, part_reasons in map_shards(write, files,
-                                                                                     workers=config.workers):
+            for part_sizes, part_documents, part_counts, part_reasons in map_shards(
+                    write, files, workers=config.workers, progress=progress.update):
                 mixed.update(part_sizes)
                 mixed_documents.update(part_documents)
                 counts.update(part_counts)
                 reasons.update(part_reasons)
                 counts["quarantined"] += sum(part_reasons.values())
-                progress.advance(part_counts["records"])
-        accounting = counted(counts["records"], written=counts["written"], dropped=counts["dropped"],
-                             quarantined=counts["quarantined"])
+                done += 1
+                progress.advance(0, postfix=f"{done}/{len(files)} files")
+        counted(counts["records"], written=counts["written"], dropped=counts["dropped"],
+                quarantined=counts["quarantined"], check=True)
         require_documents(counts["records"], counts["records"] - counts["quarantined"], input=input,
                           step="olmo data mix", reasons=reasons, report=report_path)
     total_in, total_out = sum(sizes.values()), sum(mixed.values())
@@ -145,7 +148,7 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
                          f"{config.unit}_out": mixed[source],
                          "share_out": round(mixed[source] / total_out, 6) if total_out else 0.0}
                 for source in sorted(sizes)}
-    report = {**summary(None), **accounting, "unit": config.unit, "seed": mixer.seed, f"{config.unit}_in": total_in,
+    report = {**summary(None), "unit": config.unit, "seed": mixer.seed, f"{config.unit}_in": total_in,
               f"{config.unit}_out": total_out, "documents_out": sum(mixed_documents.values()), "sources": manifest}
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     log.info(f"mixed {sum(documents.values()):,} documents ({total_in:,} {config.unit}) into "

@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -101,40 +102,43 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
     options = {"ngrams": list(sizes), "paragraphs": config.paragraphs, "tokenizer": config.tokenizer}
     output = output.rstrip("/")
     start = time.perf_counter()
-    total = FileCounts()
+    shard = select_shard(layout.files, config.shard)
+    partial = f"{output}/{PARTIAL_DIRECTORY}/{report_name('stats', config.shard or '0/1')}"
+    done: Counter[str] = Counter()  # files, records and quarantined records counted so far
 
     def summary(error: str | None) -> dict[str, Any]:
-        return {"command": "data stats", "input": input, "files": len(layout.files), "complete": error is None,
-                **({"error": error} if error else {}), **_counted(total), "skipped_files": layout.skipped}
+        return {"command": "data stats", "phase": phase, "shard": config.shard, "input": input, "files": len(shard),
+                "files_done": done["files"], "complete": error is None, **({"error": error} if error else {}),
+                **counted(done["records"], written=done["records"] - done["quarantined"],
+                          quarantined=done["quarantined"]), "skipped_files": layout.skipped}
 
-    if phase == "merge":
-        with reporting(f"{output}/stats.json", summary):
+    with reporting(f"{partial}.json" if phase == "count" else f"{output}/stats.json", summary):
+        if phase == "merge":
             total = merge_partials(output, layout, options)
             return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
-    shard = select_shard(layout.files, config.shard)
-    per_file = map_shards(functools.partial(count_file, plan=plan), [file for _, file in shard],
-                          workers=config.workers)
-    if phase == "count":
-        url = f"{output}/{PARTIAL_DIRECTORY}/{report_name('stats', config.shard or '0/1')}.jsonl.gz"
-        header = {"options": options, "shard": config.shard or "0/1", "files": len(layout.files)}
         with Progress("counting", unit="docs") as progress:
             def rows() -> Iterator[tuple[int, str, FileCounts]]:
+                per_file = map_shards(functools.partial(count_file, plan=plan), [file for _, file in shard],
+                                      workers=config.workers, progress=progress.update)
                 for (index, file), counts in zip(shard, per_file, strict=True):
+                    done.update(files=1, records=counts.records, quarantined=counts.quarantined)
+                    progress.advance(0, postfix=f"{done['files']}/{len(shard)} files")
                     yield index, layout.relative(file), counts
-                    progress.advance(counts.records)
 
-            written = save_partial(url, header, rows())
-        log.info(f"counted {written} files{f' (shard {config.shard})' if config.shard else ''} in "
-                 f"{time.perf_counter() - start:.1f}s: {url}")
-        log.info(f"next: `olmo data stats input={input} output={output} phase=merge` once every "
-                 f"shard is counted")
-        return {"command": "data stats", "phase": "count", "shard": config.shard, "files": written, "partial": url}
-    with reporting(f"{output}/stats.json", summary):
-        with Progress("counting", unit="docs") as progress:
-            for counts in per_file:
-                total.add(counts)
-                progress.advance(counts.records)
-        return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
+            if phase == "all":
+                total = FileCounts()
+                for _, _, counts in rows():
+                    total.add(counts)
+            else:
+                header = {"options": options, "shard": config.shard or "0/1", "files": len(layout.files)}
+                written = save_partial(f"{partial}.jsonl.gz", header, rows())
+        if phase == "all":
+            return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
+    log.info(f"counted {written} files{f' (shard {config.shard})' if config.shard else ''} in "
+             f"{time.perf_counter() - start:.1f}s: {partial}.jsonl.gz")
+    log.info(f"next: `olmo data stats input={input} output={output} phase=merge` once every shard is counted")
+    return {"command": "data stats", "phase": "count", "shard": config.shard, "files": written,
+            "partial": f"{partial}.jsonl.gz"}
 
 
 def _counted(total: FileCounts) -> dict[str, int]:

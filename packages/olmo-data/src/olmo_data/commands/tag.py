@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
 from olmo_core.config import components, non_negative
-from olmo_core.documents import Quarantined, read_documents, require_documents
+from olmo_core.documents import Quarantined, require_documents
 from olmo_core.errors import ConfigError, PluginError
 from olmo_core.io import open_atomic, remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -22,7 +22,7 @@ from olmo_core.progress import Progress
 
 from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
                               report_name, reporting, select_shard)
-from olmo_data.parallel import map_shards
+from olmo_data.parallel import map_shards, read_counted
 from olmo_data.taggers.base import attribute_key, too_long
 
 __all__ = ["TagConfig", "TagJob", "tag"]
@@ -61,15 +61,16 @@ def _tag_file(file: str, *, layout: Layout, taggers: dict[str, Any], experiment:
     with ExitStack() as stack:
         outputs = {name: stack.enter_context(open_atomic(layout.attributes(name, file), "wt", compression="infer",
                                                          encoding="utf-8")) for name in built}
-        for item in read_documents(file):
+        for item in read_counted(file):
             result.records += 1
             if isinstance(item, Quarantined):
                 quarantined.append(item)
                 continue
             if reason := too_long(item, built):  # it stays in the file: quarantined without its bytes, and a row
-                quarantined.append(Quarantined(file=file, line=result.records, reason=reason))  # keeps files aligned
+                quarantined.append(Quarantined(file=file, line=item.line, reason=reason))  # keeps files aligned
+                row = {"id": item.id, "source": item.source, "attributes": {}, "not_tagged": reason}
                 for output in outputs.values():
-                    output.write(json.dumps({"id": item.id, "source": item.source, "attributes": {}}) + "\n")
+                    output.write(json.dumps(row) + "\n")
                 continue
             result.documents += 1
             for name, tagger in built.items():
@@ -122,13 +123,13 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
         }
 
     with reporting(report_path, summary), Progress("tagging", unit="docs") as progress:
-        for result in map_shards(work, files, workers=config.workers):
+        for result in map_shards(work, files, workers=config.workers, progress=progress.update):
             total.records += result.records
             total.documents += result.documents
             total.reasons.update(result.reasons)
             total.seconds.update(result.seconds)
             done += 1
-            progress.advance(result.documents, postfix=f"{done}/{len(files)} files")
+            progress.advance(0, postfix=f"{done}/{len(files)} files")
         require_documents(total.records, total.documents, input=input or layout.root, step="olmo data tag",
                           reasons=total.reasons, report=report_path)
     report = summary(None)

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,19 +16,23 @@ import numpy as np
 from olmo_core.artifacts import Dataset, TokenArrays
 from olmo_core.cache import content_key
 from olmo_core.config import non_negative, positive
-from olmo_core.documents import Document, document_files, read_documents, require_documents
+from olmo_core.documents import Document, document_files, require_documents
 from olmo_core.io import remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 from olmo_core.token_arrays import TokenArrayWriter
-from olmo_core.tokenizer import WINDOW_CHARS, load_tokenizer
+from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
 from olmo_data.layout import DOCUMENTS_HELP, counted, counted_line, report_name, reporting, select_shard, shared_output
-from olmo_data.parallel import map_shards, resolve_workers
+from olmo_data.parallel import map_shards, read_counted, resolve_workers
 
 __all__ = ["TokenizeConfig", "TokenizeJob", "tokenize"]
 
 log = logging.getLogger(__name__)
+
+STREAM_ABOVE_CHARS = 1 << 20
+"""Longer texts are encoded alone, in pieces that stream out (:meth:`~olmo_core.tokenizer.Tokenizer.encode_pieces`);
+shorter ones in batches."""
 
 
 @dataclass(kw_only=True)
@@ -73,32 +78,33 @@ def _part(job: _Job) -> dict[str, Any]:
     counts = np.zeros(tokenizer.vocab_size, dtype=np.int64)
     writer = TokenArrayWriter(target, tokenizer=tokenizer.identity, eos_token_id=tokenizer.eos_token_id,
                               vocab_size=tokenizer.vocab_size)
-    batch: list[tuple[Document, int]] = []
+    batch: list[Document] = []
 
-    def count(ids: list[int]) -> list[int]:
-        counts[:] += np.bincount(ids, minlength=tokenizer.vocab_size)
-        return ids
+    def counting(pieces: Iterator[list[int]]) -> Iterator[list[int]]:  # each piece counted once the writer took it
+        for ids in pieces:
+            yield ids
+            counts[:] += np.bincount(ids, minlength=tokenizer.vocab_size)
 
     def flush() -> None:
-        encoded = tokenizer.encode_batch([d.text for d, _ in batch], add_eos=True)
-        for (doc, line), ids in zip(batch, encoded, strict=True):
-            writer.add(ids[:-1], document_id=doc.id, source=doc.source, line=line)
+        encoded = tokenizer.encode_batch([d.text for d in batch], add_eos=True)
+        for doc, ids in zip(batch, encoded, strict=True):
+            writer.add(ids[:-1], document_id=doc.id, source=doc.source, line=doc.line)
         if encoded:
             counts[:] += np.bincount(np.concatenate([np.asarray(ids) for ids in encoded]),
                                      minlength=tokenizer.vocab_size)
         batch.clear()
 
     try:
-        for line, item in enumerate(read_documents(job.file), start=1):
+        for item in read_counted(job.file):
             if isinstance(item, Document):
                 text_bytes += len(item.text.encode("utf-8"))
-                if len(item.text) > WINDOW_CHARS:  # a long text streams out in pieces
+                if len(item.text) > STREAM_ABOVE_CHARS:
                     flush()
-                    pieces = tokenizer.encode_pieces(item.text, window=WINDOW_CHARS)
-                    writer.add_pieces(map(count, pieces), document_id=item.id, source=item.source, line=line)
+                    writer.add_pieces(counting(tokenizer.encode_pieces(item.text, window=ENCODE_PIECE_CHARS)),
+                                      document_id=item.id, source=item.source, line=item.line)
                     counts[tokenizer.eos_token_id] += 1
                     continue
-                batch.append((item, line))
+                batch.append(item)
                 if len(batch) >= job.batch_size:
                     flush()
             else:
@@ -154,10 +160,11 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
                 "quarantine_reasons": dict(reasons), "skipped_files": skipped}
 
     with reporting(report_path, summary), Progress("tokenizing", unit="docs") as progress:
-        for meta in map_shards(_part, jobs, workers=workers):
+        for meta in map_shards(_part, jobs, workers=workers, progress=progress.update):
             parts.append(meta)
             reasons.update(meta["quarantined"])
-            progress.advance(meta["documents"], postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
+            progress.advance(meta["documents"] if meta.get("skipped") else 0,  # a kept part is not read again
+                             postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
         require_documents(summary(None)["records"], sum(p["documents"] for p in parts), input=input,
                           step="olmo data tokenize", reasons=reasons, report=report_path)
     per_source: Counter[str] = Counter()

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from olmo_core.config import non_negative
 from olmo_core.documents import Document
 
 __all__ = ["Attributes", "SizeLimit", "Span", "Tagger", "attribute_key", "line_windows", "round_score",
@@ -17,8 +18,9 @@ Attributes = dict[str, list[Span]]
 """Attribute name (without prefix) to its spans; a document-level value is one span over the whole text."""
 
 SCORE_DIGITS = 5
-WINDOW_CHARS = 1 << 20
-"""A tagger whose counts add up over pieces of a text sees a long text in pieces of about this many characters."""
+LINE_WINDOW_CHARS = 1 << 20
+"""A tagger whose counts add up over pieces of a text sees a long text in pieces of about this many characters
+(:func:`line_windows`)."""
 
 
 @runtime_checkable
@@ -34,16 +36,16 @@ class Tagger(Protocol):
 class SizeLimit:
     """The size limit of a tagger whose rules need a document's whole text at once (so memory grows with it)."""
 
-    max_document_bytes: int | None = 8_000_000
-    """Longer documents (UTF-8 bytes) are quarantined by ``olmo data tag`` instead of tagged (None or 0: no
-    limit)."""
+    max_document_bytes: int = non_negative(8_000_000)
+    """Longer documents (UTF-8 bytes) are quarantined by ``olmo data tag`` instead of tagged (0: no limit)."""
 
 
 def line_windows(text: str) -> Iterator[str]:
-    """``text`` in consecutive pieces of about :data:`WINDOW_CHARS` characters, each cut just after a newline, so
-    that lines and words never straddle two pieces (``text`` itself when it is short or has no newline)."""
+    """``text`` in consecutive pieces of about :data:`LINE_WINDOW_CHARS` characters, each cut just after a
+    newline, so that lines and words never straddle two pieces (``text`` itself when it is short or has no
+    newline)."""
     start = 0
-    while len(text) - start > WINDOW_CHARS and (cut := text.find("\n", start + WINDOW_CHARS) + 1):
+    while len(text) - start > LINE_WINDOW_CHARS and (cut := text.find("\n", start + LINE_WINDOW_CHARS) + 1):
         yield text[start:cut]
         start = cut
     yield text[start:] if start else text

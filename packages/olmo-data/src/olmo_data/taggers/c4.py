@@ -43,6 +43,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from olmo_core.config import non_negative
 from olmo_core.documents import Document
 
 from olmo_data.taggers.base import Attributes, Span
@@ -60,17 +61,17 @@ LINE_RULES = ("lines_too_long_word", "lines_no_terminal_punctuation", "lines_too
 
 @dataclass(kw_only=True)
 class C4Config:
-    """Switches and limits of the C4 rules; datatrove's ``C4QualityFilter`` defaults. -1 turns a limit off."""
+    """Switches and limits of the C4 rules; datatrove's ``C4QualityFilter`` defaults. 0 turns a limit off."""
 
     remove_citations: bool = True
     """Delete Wikipedia-style citations before the line-end check."""
     filter_no_terminal_punct: bool = True
     """Remove lines that do not end in terminal punctuation (or that end in an ellipsis)."""
-    min_num_sentences: int = 5
+    min_num_sentences: int = non_negative(5)
     """Fail documents with fewer sentences in their kept lines (``too_few_sentences``)."""
-    min_words_per_line: int = 3
+    min_words_per_line: int = non_negative(3)
     """Remove lines with fewer whitespace-separated words."""
-    max_word_length: int = 1000
+    max_word_length: int = non_negative(1000)
     """Remove lines with a longer whitespace-separated word."""
     filter_lorem_ipsum: bool = True
     """Fail documents with "lorem ipsum" (``lorem_ipsum``)."""
@@ -109,7 +110,7 @@ class C4Tagger:
 
     def _line_rule(self, line: str, words: list[str]) -> str:
         c = self.config
-        if c.max_word_length != -1 and len(line) > c.max_word_length and any(
+        if c.max_word_length and len(line) > c.max_word_length and any(
                 len(word) > c.max_word_length for word in words):
             return "lines_too_long_word"
         if c.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith("...")):
@@ -156,7 +157,7 @@ class C4Tagger:
                 continue
             kept_lines.append(line)
             spans["citations"].extend([s, e, 1] for s, e in cited)
-            if c.min_num_sentences != -1:
+            if c.min_num_sentences:
                 sentences += count_sentences(line)
         few_sentences = sentences < c.min_num_sentences
         checks = [Check("has_lorem_ipsum", int(lorem), not lorem, "lorem_ipsum"),

@@ -19,6 +19,7 @@ from functools import lru_cache
 from itertools import compress
 from operator import add, itemgetter, ne
 
+from olmo_core.config import non_negative
 from olmo_core.documents import Document
 
 from olmo_data.taggers.base import Attributes, SizeLimit, line_windows
@@ -48,9 +49,9 @@ def _word_stats(word: str) -> tuple[int, int, int]:
 class GopherQualityConfig:
     """Thresholds of the Gopher quality rules; datatrove's defaults. ``None`` (or 0) turns a rule off."""
 
-    min_doc_words: int | None = 50
+    min_doc_words: int | None = non_negative(50)
     """Fewer words (punctuation-only words not counted) fail ``gopher_short_doc``."""
-    max_doc_words: int | None = 100_000
+    max_doc_words: int | None = non_negative(100_000)
     """More words fail ``gopher_long_doc``."""
     min_avg_word_length: float | None = 3
     """A lower mean word length fails ``gopher_below_avg_threshold``."""
@@ -66,7 +67,7 @@ class GopherQualityConfig:
     min_alpha_words_ratio: float | None = 0.8
     """A lower share of words with a letter fails ``gopher_below_alpha_threshold`` (datatrove's
     ``max_non_alpha_words_ratio``)."""
-    min_stop_words: int | None = 2
+    min_stop_words: int | None = non_negative(2)
     """Fewer distinct stop words (case-sensitive) fail ``gopher_enough_stop_words``."""
     stop_words: list[str] = field(default_factory=lambda: list(STOP_WORDS))
     """The stop words."""
