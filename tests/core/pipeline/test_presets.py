@@ -23,6 +23,9 @@ def test_a_preset_comes_before_the_users_overrides_and_the_user_wins() -> None:
     assert config.pipeline == "smoke" and list(config.stages["fetch"].sources) == ["c4"]
     assert config.stages["pretrain"].max_steps == 3 and config.stages["pretrain"].seq_len == 64
     assert config.stages["tag"].workers == 0  # smoke starts from the default preset
+    assert config.name == "smoke"  # its run does not overwrite the default pipeline's runs/default
+    assert compose_command(pipeline(), ["pipeline=smoke", "name=mine"]).name == "mine"
+    assert compose_command(pipeline(), []).name == "default"
 
 
 def test_the_default_preset_applies_when_none_is_named() -> None:

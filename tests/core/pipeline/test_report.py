@@ -11,6 +11,6 @@ def test_a_data_jobs_record_accounting_leads_and_its_own_metrics_follow() -> Non
 def test_an_incomplete_data_job_says_so_and_other_jobs_show_their_first_metrics() -> None:
     assert summarize({"records": 3, "written": 1, "complete": False}) == \
         "3 in: 1 written, 0 dropped, 0 quarantined (incomplete)"
-    assert summarize({"run": "runs/x", "steps": 8, "tokens": 8192, "final_loss": 7.5, "first_loss": 11.0,
-                      "watts": 30.0}) == "steps: 8; tokens: 8,192; final loss: 7.5; first loss: 11.0"
+    assert summarize({"run": "runs/x", "steps": 8, "tokens": 8192, "final_loss": 7.809313577318949,
+                      "first_loss": 11.0, "watts": 30.0}) == "steps: 8; tokens: 8,192; final loss: 7.809; first loss: 11"
     assert summarize({"evaluated": ["base"]}) == "-"

@@ -75,8 +75,8 @@ class TrainJob(Job):
         intensity = f" at {m['carbon_intensity']:g} kg/kWh" if m["carbon_intensity"] is not None else ""
         lines = ["## Pretraining", "",
                  f"{m['model']} ({m['parameters']} parameters), {m['steps']} steps of {m['global_batch_size']:,} "
-                 f"tokens ({m['tokens']:,} tokens): loss {m['first_loss']:.3f} -> {m['mean_loss_last_10']:.3f} "
-                 f"(mean of the last {min(TAIL, len(rows))} steps)"
+                 f"tokens ({m['tokens']:,} tokens): loss {m['first_loss']:.3f} -> {m['final_loss']:.3f} at the last step "
+                 f"({m['mean_loss_last_10']:.3f}, the mean of the last {min(TAIL, len(rows))} steps)"
                  + (f" (unigram entropy of the data: {m['unigram_entropy_nats']:.3f} nats)."
                     if m.get("unigram_entropy_nats") else "."), "",
                  "| training time | tokens/s | energy | CO2 |", "|---|---|---|---|",

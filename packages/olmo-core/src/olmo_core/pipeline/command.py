@@ -37,7 +37,8 @@ class PipelineConfig:
     """Options of ``olmo pipeline``."""
 
     name: str = "default"
-    """Run name: the run directory is ``<runs_dir>/<name>`` (a sweep adds one sub-directory per job)."""
+    """Run name: the run directory is ``<runs_dir>/<name>`` (a sweep adds one sub-directory per job); each preset
+    other than ``default`` names its runs after itself (``runs/smoke``)."""
     runs_dir: str = "runs"
     """Where run directories live."""
     restart: bool = False

@@ -43,8 +43,9 @@ def summarize(result: dict[str, Any], limit: int = 4) -> str:
         if value is None or key in ("command", *ACCOUNTING) or isinstance(value, (dict, list)) \
                 or (isinstance(value, str) and ("/" in value or len(value) > 40)):
             continue
-        shown.append(f"{key.replace('_', ' ')}: {value:,}" if isinstance(value, int) and not isinstance(value, bool)
-                     else f"{key.replace('_', ' ')}: {value}")
+        text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) \
+            else f"{value:.4g}" if isinstance(value, float) else value
+        shown.append(f"{key.replace('_', ' ')}: {text}")
     head = []
     if "records" in result:
         counts = ", ".join(f"{result.get(key, 0):,} {key}" for key in ("written", "dropped", "quarantined"))
