@@ -93,3 +93,19 @@ def test_gopher_quality_counts_a_long_text_in_windows_exactly(monkeypatch: Any) 
     monkeypatch.setattr(gopher, "words_of", lambda piece: seen.append(len(piece)) or words_of(piece))
     assert gopher.GopherQualityTagger().tag(document) == whole
     assert len(seen) > len(text) // 2000 and max(seen) < 2000 and sum(seen) == len(text)
+
+
+def test_filter_finds_the_keys_when_a_files_first_document_was_refused(tmp_path: Path, olmo_cli: Any) -> None:
+    records = stdlib_documents()
+    long = {"id": "long", "source": "python-docs", "text": "\n\n".join(str(r["text"]) for r in records)}
+    target = tmp_path / "ds" / "documents" / "docs.jsonl"
+    target.parent.mkdir(parents=True)
+    target.write_text("".join(json.dumps(r) + "\n" for r in [long, *records]))
+    assert olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[gopher_repetition]",
+                    "taggers.gopher_repetition.max_document_bytes=5000").exit_code == 0
+    result = olmo_cli("data", "filter", f"input={tmp_path / 'ds'}", f"output={tmp_path / 'out'}",
+                      "exclude=['gopher_repetition__gopher_repetition__dup_line_frac > 0.3']")
+    assert result.exit_code == 0, result.err
+    report = json.loads((tmp_path / "out" / "reports" / "filter.json").read_text())
+    assert (report["records"], report["quarantined"], report["written"] + report["dropped"]) == (
+        len(records) + 1, 1, len(records))

@@ -71,14 +71,15 @@ def _expression_list(key: str, value: Any) -> list[str]:
 
 
 def _keys_of(layout: Layout, name: str) -> set[str]:
-    """The attribute keys of ``attributes/<name>/``: those of the first row of each of its files."""
+    """The attribute keys of ``attributes/<name>/``: those of the first tagged row of each of its files."""
     keys: set[str] = set()
     for file in layout.files:
         if not exists(layout.attributes(name, file)):  # another shard's, not written yet
             continue
         for row in attribute_rows(layout.attributes(name, file)):
-            keys.update(row["attributes"])
-            break
+            if "not_tagged" not in row:
+                keys.update(row["attributes"])
+                break
     return keys
 
 

@@ -104,6 +104,8 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
     start = time.perf_counter()
     shard = select_shard(layout.files, config.shard)
     partial = f"{output}/{PARTIAL_DIRECTORY}/{report_name('stats', config.shard or '0/1')}"
+    report_path = f"{output}/{report_name('stats', config.shard or '0/1')}.json" if phase == "count" \
+        else f"{output}/stats.json"  # a count job's own report, beside (never in) the partial counts
     done: Counter[str] = Counter()  # files, records and quarantined records counted so far
 
     def summary(error: str | None) -> dict[str, Any]:
@@ -112,7 +114,7 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
                 **counted(done["records"], written=done["records"] - done["quarantined"],
                           quarantined=done["quarantined"]), "skipped_files": layout.skipped}
 
-    with reporting(f"{partial}.json" if phase == "count" else f"{output}/stats.json", summary):
+    with reporting(report_path, summary):
         if phase == "merge":
             total = merge_partials(output, layout, options)
             return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
@@ -134,6 +136,7 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
                 written = save_partial(f"{partial}.jsonl.gz", header, rows())
         if phase == "all":
             return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
+    write_text(report_path, json.dumps(summary(None), indent=2) + "\n")
     log.info(f"counted {written} files{f' (shard {config.shard})' if config.shard else ''} in "
              f"{time.perf_counter() - start:.1f}s: {partial}.jsonl.gz")
     log.info(f"next: `olmo data stats input={input} output={output} phase=merge` once every shard is counted")
@@ -164,7 +167,8 @@ def _report(config: StatsConfig, input: str, output: str, sizes: tuple[int, ...]
     for name in names:
         overall.add(total.sources[name])
     report: dict[str, Any] = {
-        "command": "data stats", "input": input, "files": len(layout.files), "complete": True, **_counted(total),
+        "command": "data stats", "input": input, "files": len(layout.files), "files_done": len(layout.files),
+        "complete": True, **_counted(total),
         "skipped_files": layout.skipped,
         "tokenizer": {k: tokenizer.identity[k] for k in ("name", "sha256", "vocab_size")} if tokenizer else None,
         "options": {"ngrams": list(sizes), "top_k": config.top_k, "paragraphs": config.paragraphs},
