@@ -32,10 +32,11 @@ def test_progress_moves_with_each_document_of_a_single_file(tmp_path: Path) -> N
 
 
 def _wait_until_seen(task: tuple[str, str]) -> int:
-    """Read two documents, then finish only once the parent has counted them (it fails if it never does)."""
+    """Read two documents, then finish only once the parent has counted them (it fails if it never does): a
+    document counts once the worker is done with it, so the wait is on the third."""
     file, flag = task
     for number, _ in enumerate(read_counted(file), start=1):
-        if number == 2:
+        if number == 3:
             deadline = time.monotonic() + 20
             while not Path(flag).exists():
                 if time.monotonic() > deadline:
