@@ -182,3 +182,13 @@ def test_unknown_component_suggests_names_that_start_with_the_word(olmo_host: Pl
         validate_overrides(tag, ["input=x", "taggers=[gophr]"])
     assert str(info.value).startswith("unknown tagger 'gophr' (did you mean 'gopher_quality' or "
                                       "'gopher_repetition'?); available: ")
+
+
+def test_a_key_given_at_the_wrong_level_suggests_where_it_belongs(olmo_host: Any) -> None:
+    sft = olmo_host.registry("commands").get("adapt sft")
+    with pytest.raises(ConfigError, match=r"unknown config key 'max_steps' for `olmo adapt sft` "
+                                          r"\(did you mean 'method.max_steps'\?\); valid keys: backend,"):
+        validate_overrides(sft, ["max_steps=2"])
+    pipeline = olmo_host.registry("commands").get("pipeline")
+    with pytest.raises(ConfigError, match=r"'stages.pretrain.lr' .*\(did you mean 'stages.pretrain.optim.lr'\?\)"):
+        validate_overrides(pipeline, ["stages.pretrain.lr=1"])

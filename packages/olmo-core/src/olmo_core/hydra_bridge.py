@@ -326,8 +326,9 @@ def to_command_config(command: Component, cfg: DictConfig) -> Any:
     try:
         config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(command.config), cfg))
     except MissingMandatoryValue as exc:
-        key = exc.full_key
-        raise ConfigError(f"`olmo {command.name}` needs a value for '{key}': add {key}=...") from exc
+        key = exc.full_key.removesuffix("[0]")  # a list input's first item
+        hint = getattr(command.config, "input_hints", {}).get(key, f"{key}=...")  # a job's inputs (job_command)
+        raise ConfigError(f"`olmo {command.name}` needs a value for '{key}': add {hint}") from exc
     except OmegaConfBaseException as exc:
         raise ConfigError(f"invalid config for `olmo {command.name}`: {str(exc).splitlines()[0]}") from exc
     _drop_unselected(config)
@@ -367,8 +368,10 @@ def _explain(command: Component, overrides: list[str], exc: Exception) -> Except
         siblings = _keys_at(command, parent, overrides)
         where = f" under '{parent}'" if parent else ""
         listing = ", ".join(siblings) if siblings else "none"
-        return ConfigError(f"unknown config key '{key}' for `olmo {command.name}`{did_you_mean(leaf, siblings)}; "
-                           f"valid keys{where}: {listing}")
+        deeper = _paths_ending(command, key, overrides)[:3]
+        hint = did_you_mean(leaf, siblings) or (" (did you mean " + " or ".join(f"'{p}'" for p in deeper) + "?)"
+                                                 if deeper else "")
+        return ConfigError(f"unknown config key '{key}' for `olmo {command.name}`{hint}; valid keys{where}: {listing}")
     if isinstance(exc, ConfigCompositionException) and cause is not None:
         override = re.search(r"Error merging override (.+)$", first)
         detail = str(cause).strip().splitlines()[0]
@@ -384,13 +387,36 @@ def _keys_at(command: Component, parent: str, overrides: Sequence[str] = ()) -> 
     """The keys a user may set under ``parent`` (``_name_`` left out), in the config composed with the
     selections among ``overrides`` (components and presets, which shape the config; plain values left out),
     or with the defaults alone when those do not compose."""
+    cfg = _shape(command, overrides)
+    node = OmegaConf.select(cfg, parent) if parent and cfg is not None else cfg
+    return sorted(str(k) for k in node.keys() if k != NAME_KEY) if isinstance(node, DictConfig) else []
+
+
+def _paths_ending(command: Component, key: str, overrides: Sequence[str]) -> list[str]:
+    """Full keys deeper in the composed config whose last part is ``key``'s (``max_steps`` finds
+    ``method.max_steps``), so that a key given at the wrong level suggests where it belongs."""
+    parent, _, leaf = key.rpartition(".")
+    cfg = _shape(command, overrides)
+    node = OmegaConf.select(cfg, parent) if parent and cfg is not None else cfg
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        for name, child in node.items_ex(resolve=False) if isinstance(node, DictConfig) else ():
+            here = f"{path}.{name}" if path else str(name)
+            if name == leaf and path != parent:
+                found.append(here)
+            walk(child, here)
+    walk(node, parent)
+    return found
+
+
+def _shape(command: Component, overrides: Sequence[str]) -> DictConfig | None:
+    """The command's config composed with the selections among ``overrides`` (or the defaults alone)."""
     selections = [text for text in overrides if "/" in text.partition("=")[0]]
     for attempt in ([selections] if selections else []) + [[]]:
         try:
             with initialize(version_base=VERSION_BASE, config_path=None):
-                cfg = compose(config_name(command), overrides=attempt)
+                return compose(config_name(command), overrides=attempt)
         except (HydraException, OmegaConfBaseException):
             continue
-        node = OmegaConf.select(cfg, parent) if parent else cfg
-        return sorted(str(k) for k in node.keys() if k != NAME_KEY) if isinstance(node, DictConfig) else []
-    return []
+    return None
