@@ -9,6 +9,7 @@ line and the reason, and keeps the raw bytes. A step that reads nothing but quar
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import os
@@ -286,8 +287,14 @@ def not_a_regular_file(url: str, root: str | None) -> str | None:
     link that points out of ``root``."""
     reason = _why_not_regular(url, root)
     if reason is not None:
-        log.warning("skipped %s: %s", url, reason)
+        _warn_once(url, reason)
     return reason
+
+
+@functools.lru_cache(maxsize=1024)
+def _warn_once(url: str, reason: str) -> None:
+    """A command lists its inputs more than once (to plan, then to read): say each skip once."""
+    log.warning("skipped %s: %s", url, reason)
 
 
 def _why_not_regular(url: str, root: str | None) -> str | None:
