@@ -31,6 +31,17 @@ def test_one_answer_is_the_greedy_continuation_after_the_assistant_header(olmo_c
     assert result.out.strip() == expected and expected
 
 
+def test_a_run_directory_chats_with_its_newest_checkpoint(olmo_cli: Any, tiny_checkpoint: Path,
+                                                          tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(tiny_checkpoint, tmp_path / "run" / "checkpoints" / "step000003")
+    args = ("prompt=Name a colour.", "max_new_tokens=4")
+    result = olmo_cli("chat", f"checkpoint={tmp_path / 'run'}", *args)
+    assert result.exit_code == 0, result.err
+    assert result.out == olmo_cli("chat", f"checkpoint={tiny_checkpoint}", *args).out
+
+
 def test_a_conversation_from_stdin_keeps_its_history(tiny_checkpoint: Path, template: TuluTemplate) -> None:
     model = load_model(tiny_checkpoint).model.eval()
     config = ChatConfig(checkpoint=str(tiny_checkpoint), system="Be brief.", max_new_tokens=8)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from olmo_core.artifacts import Checkpoint, Dataset, EvalResults, JobRecord, TokenArrays
+from olmo_core.artifacts import Checkpoint, Dataset, EvalResults, JobRecord, TokenArrays, checkpoint_step_dir
 from olmo_core.jobs import markdown_table, text_table
 from olmo_core.token_arrays import TokenArrayWriter
 
@@ -36,3 +36,26 @@ def test_text_table() -> None:
     assert text_table(rows, right=[1]) == ["source      docs  note", "c4         1,000  web", "wikipedia     12  "]
     assert text_table(rows, right=[1, 2])[2] == "wikipedia     12      "
     assert text_table([]) == []
+
+
+def test_a_run_directory_is_a_complete_checkpoint_while_it_holds_one(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    (run / "checkpoints" / "step000002").mkdir(parents=True)
+    (run / ".incomplete").write_text("")  # a later command there was refused or failed
+    assert Checkpoint(path=str(run)).problem() == \
+        f"{run} is incomplete: the last run there did not finish (see {run}/log.txt)"
+    (run / "checkpoints" / "step000002" / "manifest.json").write_text("{}")
+    assert Checkpoint(path=str(run)).problem() is None
+    assert checkpoint_step_dir(str(run)) == str(run / "checkpoints" / "step000002")
+
+
+def test_a_path_of_another_type_says_what_it_is_and_how_to_make_the_needed_one(tmp_path: Path) -> None:
+    (tmp_path / "ds" / "documents").mkdir(parents=True)
+    (tmp_path / "ds" / "documents" / "a.jsonl").write_text('{"id": "1", "text": "one"}\n')
+    ds = tmp_path / "ds"
+    assert TokenArrays(path=str(ds)).problem() == (f"{ds} is a dataset (documents/), not token arrays: run "
+                                                   f"`olmo data tokenize input={ds} output=<dir>` first")
+    (tmp_path / "empty").mkdir()
+    assert TokenArrays(path=str(tmp_path / "empty")).problem() == \
+        f"{tmp_path / 'empty'} holds no token arrays: run `olmo data tokenize input=<dir> output=<dir>` first"
+    assert TokenArrays(path=str(tmp_path / "absent")).problem() == f"{tmp_path / 'absent'} does not exist"

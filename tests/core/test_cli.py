@@ -138,7 +138,7 @@ def test_unknown_component_is_one_line_with_a_suggestion() -> None:
 
 def test_missing_required_value_is_named(dataset: Path) -> None:
     result = run_olmo("data", "tag", "taggers=[]")
-    assert (result.returncode, result.stderr) == (2, "error: `olmo data tag` needs a value for 'input': add input=...\n")
+    assert (result.returncode, result.stderr) == (2, "error: `olmo data tag` needs a value for 'input': add input=<dataset dir>\n")
 
 
 def test_plugin_import_failure_is_one_line_and_full_error_shows_traceback() -> None:

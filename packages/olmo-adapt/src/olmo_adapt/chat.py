@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from olmo_core.artifacts import checkpoint_step_dir
 from olmo_core.config import REQUIRED, non_negative, positive
 from olmo_core.errors import ConfigError
 
@@ -105,8 +106,9 @@ def chat_command(config: ChatConfig) -> str | int:
 
     if config.temperature < 0 or not 0 < config.top_p <= 1:
         raise ConfigError("chat needs temperature >= 0 and 0 < top_p <= 1")
-    tokenizer = resolve_tokenizer(Path(config.checkpoint))
-    loaded = load_model(config.checkpoint)
+    checkpoint = checkpoint_step_dir(config.checkpoint)  # a run directory: its newest checkpoint
+    tokenizer = resolve_tokenizer(Path(checkpoint))
+    loaded = load_model(checkpoint)
     longest = loaded.model.config.max_sequence_length
     if not 0 < config.max_new_tokens < longest:
         raise ConfigError(f"max_new_tokens must be between 1 and {longest - 1} (the model reads {longest} tokens)")

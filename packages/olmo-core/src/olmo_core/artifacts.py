@@ -15,12 +15,12 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from olmo_core.checkpoint import MANIFEST
+from olmo_core.checkpoint import MANIFEST, latest_checkpoint
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists
 
 __all__ = ["ARTIFACT_TYPES", "Artifact", "Checkpoint", "Dataset", "EvalResults", "JobRecord", "TokenArrays",
-           "artifact_from_json"]
+           "artifact_from_json", "checkpoint_step_dir"]
 
 INCOMPLETE = ".incomplete"
 """A marker a job leaves in its output directory while it writes (and after it fails)."""
@@ -31,6 +31,10 @@ class Artifact:
     """Something a job wrote or reads, named by its path."""
 
     kind: ClassVar[str] = "artifact"
+    noun: ClassVar[str] = "an artifact"
+    """What it is, in an error message."""
+    how: ClassVar[str] = ""
+    """How to make one, in an error message (``{path}``: the path given instead)."""
     markers: ClassVar[tuple[str, ...]] = ()
     """Files in the directory of which any marks it complete (none: the path's existence does)."""
     path: str
@@ -44,6 +48,19 @@ class Artifact:
             return bool(self._contents())
         except (ConfigError, OSError):
             return False
+
+    def problem(self) -> str | None:
+        """Why the artifact cannot be read, in one line (``None``: it is complete)."""
+        if self.is_complete():
+            return None
+        if not exists(self.path):
+            return f"{self.path} does not exist"
+        if exists(posixpath.join(self.path, INCOMPLETE)):
+            return f"{self.path} is incomplete: the last run there did not finish (see {self.path}/log.txt)"
+        other = next((t for t in ARTIFACT_TYPES.values() if t is not type(self) and t(path=self.path).is_complete()),
+                     None)
+        what = f"{self.path} is {other.noun}, not {self.noun}" if other else f"{self.path} holds no {self.noun}"
+        return f"{what}: {self.how.format(path=self.path if other else '<dir>')}" if self.how else what
 
     def _contents(self) -> Any:
         if not self.markers:
@@ -64,6 +81,8 @@ class Dataset(Artifact):
     attributes taggers wrote beside them (``attributes/<tagger>/``), quarantined lines and step reports."""
 
     kind: ClassVar[str] = "dataset"
+    noun: ClassVar[str] = "a dataset (documents/)"
+    how: ClassVar[str] = "`olmo data fetch output=<dir>` makes one, or give JSON-lines/Parquet documents"
 
     def _contents(self) -> Any:
         from olmo_core.documents import document_files
@@ -76,6 +95,8 @@ class TokenArrays(Artifact):
     """A directory of token-array parts (``.npy`` memmaps with their metadata sidecars)."""
 
     kind: ClassVar[str] = "token_arrays"
+    noun: ClassVar[str] = "token arrays"
+    how: ClassVar[str] = "run `olmo data tokenize input={path} output=<dir>` first"
     tokenizer: str | None = None
     """The name of the tokenizer that made the tokens, when known."""
     unigram_entropy_nats: float | None = None
@@ -93,9 +114,25 @@ class Checkpoint(Artifact):
     """A checkpoint step directory (model and optimizer state, tokenizer, config and a manifest of hashes)."""
 
     kind: ClassVar[str] = "checkpoint"
+    noun: ClassVar[str] = "a checkpoint"
+    how: ClassVar[str] = "`olmo train data=[<token arrays dir>] output=<dir>` writes one"
     markers: ClassVar[tuple[str, ...]] = (MANIFEST, "config.json")
     step: int | None = None
     """The optimizer step it was saved at, when known."""
+
+    def is_complete(self) -> bool:
+        """A run directory is complete when it holds a complete checkpoint, whatever its last run did."""
+        step = checkpoint_step_dir(self.path)
+        return Artifact.is_complete(self if step == self.path else dataclasses.replace(self, path=step))
+
+
+def checkpoint_step_dir(path: str) -> str:
+    """The checkpoint step directory ``path`` names: itself when it holds a manifest, else the newest complete
+    step of a run directory (``<run>/checkpoints/stepN`` or ``<run>/stepN``), else ``path`` unchanged."""
+    if exists(posixpath.join(path, MANIFEST)):
+        return path
+    newest = latest_checkpoint(posixpath.join(path, "checkpoints")) or latest_checkpoint(path)
+    return str(newest) if newest is not None else path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +140,7 @@ class EvalResults(Artifact):
     """An evaluation's output directory: ``results.json``, per-example ``samples.jsonl``, ``results.md``."""
 
     kind: ClassVar[str] = "eval_results"
+    noun: ClassVar[str] = "evaluation results"
     markers: ClassVar[tuple[str, ...]] = ("results.json",)
 
 
@@ -112,6 +150,7 @@ class JobRecord(Artifact):
     pipeline stage leaves one, so that a job such as the run's report can read what the others did."""
 
     kind: ClassVar[str] = "job_record"
+    noun: ClassVar[str] = "a job's record"
     markers: ClassVar[tuple[str, ...]] = ("result.json",)
 
 

@@ -42,6 +42,10 @@ def _face_fields(name: str, job: type[Job], config: type | None) -> list[tuple[s
     return fields
 
 
+def _placeholder(slot: Any) -> str:
+    return f"<{slot.type.kind.replace('_', ' ')} dir>"
+
+
 def sweep_job_dir(base: str) -> str:
     """``base``, or inside a Hydra sweep ``base/<job number>-<swept values>``, so that jobs never share it."""
     from hydra.core.hydra_config import HydraConfig
@@ -78,7 +82,9 @@ def job_command(component: Component) -> Component:
     face = dataclasses.make_dataclass(
         face_name(component.name), _face_fields(component.name, job_class, config_class),
         bases=(config_class,) if config_class else (), kw_only=True,
-        namespace={"__doc__": f"Options of ``olmo {job_class.command}``.", "__module__": __name__})
+        namespace={"__doc__": f"Options of ``olmo {job_class.command}``.", "__module__": __name__,
+                   "input_hints": {name: f"{name}=[{_placeholder(slot)}]" if slot.many else f"{name}={_placeholder(slot)}"
+                                   for name, slot in job_class.inputs.items()}})
 
     def run(config: Any) -> dict[str, Any]:
         job = job_class()

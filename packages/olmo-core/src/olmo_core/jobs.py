@@ -174,8 +174,8 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
     for slot_name, slot in job.inputs.items():
         value = inputs.get(slot_name)
         for artifact in value if isinstance(value, list) else ([value] if value is not None else []):
-            if not artifact.is_complete():
-                raise ConfigError(f"input '{slot_name}' of job '{name}' is missing or incomplete: {artifact.path}")
+            if problem := artifact.problem():
+                raise ConfigError(f"input '{slot_name}' of job '{name}': {problem}")
     main = os.environ.get("RANK", "0") == "0"  # in a distributed run, rank 0 keeps the record
     marker = posixpath.join(workdir, INCOMPLETE)
     if main:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from olmo_core.checkpoint import MANIFEST, latest_checkpoint
+from olmo_core.artifacts import checkpoint_step_dir
+from olmo_core.checkpoint import MANIFEST
 from olmo_core.errors import ConfigError
 from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer, read_hf_tokenizer
 
@@ -32,14 +33,11 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, str]:
     root = Path(path)
     if not root.is_dir():
         raise ConfigError(f"checkpoint={path}: no such directory")
-    if (root / MANIFEST).is_file():
-        return root, "olmo"
+    step = Path(checkpoint_step_dir(str(root)))
+    if (step / MANIFEST).is_file():
+        return step, "olmo"
     if (root / "config.json").is_file() and any(root.glob("*.safetensors")):
         return root, "hf"
-    for folder in (root / "checkpoints", root):
-        newest = latest_checkpoint(folder)
-        if newest is not None:
-            return newest, "olmo"
     raise ConfigError(f"checkpoint={path} is neither an olmo checkpoint (manifest.json), a run directory with "
                       f"checkpoints/stepN, nor a transformers directory (config.json and *.safetensors)")
 
