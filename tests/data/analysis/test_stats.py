@@ -102,7 +102,7 @@ def test_counts_equal_a_direct_computation(analysis: None, corpus: Path, olmo_cl
     assert stats["overall"]["bytes"] == overall["bytes"] and stats["overall"]["words"] == overall["words"]
     assert stats["overall"]["ngrams"]["1"] == ranked(overall["unigrams"], 20)
     assert stats["overall"]["ngrams"]["2"][0] == ["of the", stats["overall"]["ngrams"]["2"][0][1]]
-    assert "not tagged" in result.err and "moby-dick" in result.err and "131 documents" in result.err
+    assert "not tagged" in result.out and "moby-dick" in result.out and "131 documents" in result.err
 
     names = {"c4", "moby-dick", "spam-assassin", "wikipedia-fr", "overall"}
     promised = {"documents.png", "bytes.png", "tokens.png", "lengths/characters.png", "lengths/tokens.png",
