@@ -52,3 +52,16 @@ def test_data_tag_with_workers_counts_documents(tmp_path: Path, olmo_cli: Any, m
     [bar] = bars
     assert bar.n == len(records) == 12 and bar.unit == " docs"
     assert "tagging: 12 docs" in bar.fp.getvalue() and "2/2 files" in bar.fp.getvalue()
+
+
+def test_off_a_terminal_the_count_is_logged_every_interval(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="olmo_core.progress")
+    with Progress("tagging", unit="docs", stream=io.StringIO(), total=10, log_every=0.0) as bar:
+        bar.advance(3, postfix="1/2 files")
+        bar.advance(4)
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["tagging: 3 of 10 docs", "tagging: 7 of 10 docs"]
+    assert caplog.records[0].getMessage().endswith("[1/2 files]")
+    caplog.clear()
+    with Progress("tagging", unit="docs", stream=io.StringIO()) as bar:  # the default: every 30 s
+        bar.advance(5)
+    assert caplog.records == []
