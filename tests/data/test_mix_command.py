@@ -49,3 +49,26 @@ def test_proportions_reach_their_shares(two_sources: Path, tmp_path: Path, olmo_
                     "mixer.proportions={c4: 0.5, wikipedia: 0.5}", "workers=1").exit_code == 0
     for path in sorted((out / "documents").rglob("*.jsonl.gz")):
         assert path.read_bytes() == (again / path.relative_to(out)).read_bytes()
+
+
+def test_proportions_that_do_not_sum_to_one_are_refused(tmp_path: Path, olmo_cli: Any) -> None:
+    result = olmo_cli("data", "mix", f"input={tmp_path}", f"output={tmp_path / 'out'}", "mixer=proportions",
+                      "mixer.proportions={wikipedia: 0.7, pydocs: 0.7}")
+    assert result.exit_code == 2
+    assert "mixer.proportions={'wikipedia': 0.7, 'pydocs': 0.7} must be shares of 0 or more that sum to 1 (they " \
+           "sum to 1.4)" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_source_too_small_for_its_share_is_reported(two_sources: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    out = tmp_path / "out"
+    result = olmo_cli("data", "mix", f"input={two_sources}", f"output={out}", "mixer=proportions",
+                      "mixer.proportions={c4: 0.9, wikipedia: 0.1}")
+    assert result.exit_code == 0, result.err
+    report = json.loads((out / "reports" / "mix.json").read_text())
+    c4 = report["sources"]["c4"]
+    # the default total is the input's size: c4 needs 0.9 of it and has only its own share_in of it
+    assert c4["share_target"] == 0.9 and c4["factor"] == pytest.approx(0.9 / c4["share_in"], rel=1e-4)
+    assert report["notes"] == [f"c4 is too small for its 90.0% share: its documents are written "
+                               f"x{c4['factor']:.3g} on average"]
+    assert report["notes"][0] in result.err and "(target 90.0%," in result.err
+    assert report["notes"][0] in (out / "report.md").read_text()

@@ -30,9 +30,22 @@ def test_factors_mixer() -> None:
 
 def test_proportions_mixer_formula() -> None:
     # target shares 3:1 of a total of 400: c4 gets 300 of its 100 (x3), wiki 100 of its 400 (x0.25)
-    mixer = ProportionsMixer(ProportionsConfig(proportions={"c4": 3, "wiki": 1}, total=400))
+    mixer = ProportionsMixer(ProportionsConfig(proportions={"c4": 0.75, "wiki": 0.25}, total=400))
     assert mixer.factors({"c4": 100, "wiki": 400, "code": 50}) == {"c4": 3.0, "wiki": 0.25, "code": 0.0}
-    default_total = ProportionsMixer(ProportionsConfig(proportions={"c4": 1, "wiki": 1}))
+    default_total = ProportionsMixer(ProportionsConfig(proportions={"c4": 0.5, "wiki": 0.5}))
     assert default_total.factors({"c4": 100, "wiki": 400}) == {"c4": 2.5, "wiki": 0.625}
     with pytest.raises(ConfigError, match="needs proportions"):
         ProportionsMixer(ProportionsConfig()).factors({"c4": 1})
+
+
+@pytest.mark.parametrize("proportions, message", [
+    ({"wikipedia": 0.7, "pydocs": 0.7}, r"mixer.proportions=\{'wikipedia': 0.7, 'pydocs': 0.7\} must be shares of 0 or "
+                                        r"more that sum to 1 \(they sum to 1.4\)"),
+    ({"c4": 1.5, "wiki": -0.5}, r"\(they sum to 1\)"),
+])
+def test_proportions_must_be_shares_that_sum_to_one(proportions: dict[str, float], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ProportionsConfig(proportions=proportions)
+    ProportionsConfig(proportions={"c4": 0.1 + 0.2, "wiki": 0.7})  # 1.0000000000000002: within 1e-6
+    with pytest.raises(ConfigError, match="mixer.proportions name sources that the input does not have .*: books"):
+        ProportionsMixer(ProportionsConfig(proportions={"books": 1.0})).factors({"c4": 10})

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from olmo_core.documents import document_files, read_documents
@@ -88,7 +91,7 @@ def test_fetch_needs_a_known_source(tmp_path: Path, olmo_cli: Any) -> None:
     unknown = olmo_cli("data", "fetch", "sources=[wikipedia-de]", f"output={tmp_path}")
     assert unknown.exit_code == 2 and "unknown source 'wikipedia-de'" in unknown.err
     language = olmo_cli("data", "fetch", "sources=[wikipedia]", "sources.wikipedia.language=de", f"output={tmp_path}")
-    assert language.exit_code != 0 and "source.language='de' is not available" in language.err
+    assert language.exit_code != 0 and "sources.wikipedia.language='de' is not available" in language.err
 
 
 def test_sources_lists_every_source(olmo_cli: Any) -> None:
@@ -113,3 +116,22 @@ def test_sources_lists_every_source(olmo_cli: Any) -> None:
     assert table.exit_code == 0
     line = next(line for line in table.out.splitlines() if line.startswith("wikipedia-fr "))
     assert f"{training['wikipedia-fr']:,}" in line and "4.9 MB" in line and "CC-BY-SA" in line
+
+
+def test_every_fetch_hint_olmo_prints_composes(tmp_path: Path, olmo_cli: Any, olmo_compose: Any) -> None:
+    listed = olmo_cli("data", "sources", "count=false")
+    assert listed.exit_code == 0, listed.err
+    footer = listed.out.strip().splitlines()[-1]
+    command = footer.split("`")[1].replace("<name>,...", "moby-dick,sotu").replace("<dir>", str(tmp_path)).split()
+    assert command[:3] == ["olmo", "data", "fetch"]
+    assert list(olmo_compose("data fetch", command[3:]).sources) == ["moby-dick", "sotu"]
+    assert list(olmo_compose("data fetch", [footer.split("(or ")[1].rstrip(")")]).sources) == ["all"]
+    pq.write_table(pa.table({"speech": ["Fellow citizens"]}), tmp_path / "speeches.parquet")
+    for overrides in (["sources=[jsonl]"], ["sources=[parquet]", f"sources.parquet.path={tmp_path / 'none'}"],
+                      ["sources=[parquet]", f"sources.parquet.path={tmp_path}"],
+                      ["sources=[wikipedia]", "sources.wikipedia.language=de"]):
+        result = olmo_cli("data", "fetch", *overrides, f"output={tmp_path / 'ds'}")
+        hints = re.findall(r"(sources\.([\w-]+)\.(\w+))=", result.err)
+        assert result.exit_code != 0 and hints, result.err
+        for key, source, option in hints:
+            assert getattr(olmo_compose("data fetch", [*overrides, f"{key}=fr"]).sources[source], option) == "fr"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from pathlib import Path
@@ -123,3 +124,43 @@ def test_fetch_a_text_folder(tmp_path: Path, olmo_cli: Any) -> None:
                        "sources.text-folder.name=melville",
                        f"output={output}")
     assert "melville: wrote 4 documents" in changed.err
+
+
+def test_fetch_quarantines_bad_lines_and_counts_every_record(tmp_path: Path, olmo_cli: Any) -> None:
+    c4 = documents_of("c4")[:3]
+    good = [json.dumps(d.to_json()) for d in c4]
+    lines = [good[0], "{not json", good[1], '{"id": "x"}', json.dumps({**c4[2].to_json(), "text": ""}), good[2]]
+    (tmp_path / "web.jsonl").write_text("\n".join(lines) + "\n")
+    result = olmo_cli("data", "fetch", "sources=[jsonl]", f"sources.jsonl.path={tmp_path / 'web.jsonl'}",
+                      f"output={tmp_path / 'ds'}")
+    assert result.exit_code == 0, result.err
+    assert "web: wrote 3 documents" in result.err and "6 records in: 3 written, 1 dropped, 2 quarantined" in result.err
+    quarantined = [json.loads(line) for line in (tmp_path / "ds" / "quarantine" / "web.jsonl").read_text().splitlines()]
+    assert [(Path(q["file"]).name, q["line"], q["reason"].split(" (")[0]) for q in quarantined] == \
+        [("web.jsonl", 2, "invalid JSON"), ("web.jsonl", 4, "missing 'text'")]
+    assert [base64.b64decode(q["raw_base64"]).decode().strip() for q in quarantined] == [lines[1], lines[3]]
+    entry = json.loads((tmp_path / "ds" / "reports" / "fetch.json").read_text())["sources"]["web"]
+    assert (entry["records"], entry["written"], entry["dropped"], entry["quarantined"]) == (6, 3, 1, 2)
+    assert entry["dropped_reasons"] == {"empty": 1}
+
+
+def test_fetch_a_text_folder_drops_empty_files_and_quarantines_other_encodings(tmp_path: Path,
+                                                                                 olmo_cli: Any) -> None:
+    books = tmp_path / "books"
+    books.mkdir()
+    texts = [d.text for d in documents_of("moby-dick")[:2]]
+    for i, text in enumerate(texts):
+        (books / f"{i}.txt").write_text(text, encoding="utf-8")
+    (books / "empty.txt").write_text("")
+    latin = documents_of("wikipedia-fr")[0].text.encode("latin-1")
+    (books / "lead-fr.txt").write_bytes(latin)
+    result = olmo_cli("data", "fetch", "sources=[text-folder]", f"sources.text-folder.path={books}",
+                      f"output={tmp_path / 'ds'}")
+    assert result.exit_code == 0, result.err
+    assert "4 records in: 2 written, 1 dropped, 1 quarantined" in result.err
+    (row,) = [json.loads(line) for line in (tmp_path / "ds" / "quarantine" / "books.jsonl").read_text().splitlines()]
+    assert row["file"].endswith("books/lead-fr.txt") and row["reason"].startswith("not UTF-8")
+    assert base64.b64decode(row["raw_base64"]) == latin
+    report = (tmp_path / "ds" / "report.md").read_text()
+    text_bytes = sum(len(t.encode("utf-8")) for t in texts)
+    assert f"| books | 2 | 1 | 1 | {text_bytes:,} bytes | yours | {books} |" in report

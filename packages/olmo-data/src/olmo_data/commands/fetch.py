@@ -20,6 +20,7 @@ from olmo_core.jobs import Job, JobResult, Report, Slot, markdown_table
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
+from olmo_data.layout import Layout, counted, counted_line
 from olmo_data.sources.base import Source, known_count
 
 __all__ = ["DEFAULT_CORPUS", "FetchConfig", "FetchJob", "fetch"]
@@ -105,10 +106,19 @@ def _write(source: Source, output: str, per_file: int) -> dict[str, Any]:
     for stale in fs.glob(f"{root}/*"):
         if stale.rsplit("/", 1)[-1] not in written:
             fs.rm(stale)
-    return {"name": source.name, "pin": source.pin, "license": source.license, "fingerprint": source.fingerprint(),
+    layout = Layout([], output, f"{output}/documents")
+    quarantine_fs, quarantine = url_to_fs(layout.quarantine(f"{folder}.jsonl"))
+    if quarantine_fs.exists(quarantine):  # from an earlier run
+        quarantine_fs.rm(quarantine)
+    reasons = layout.keep_quarantined(f"{folder}.jsonl", source.quarantined)
+    return {"name": source.name, "pin": source.pin, "from": source.pin or getattr(source.config, "path", None),
+            "license": source.license, "fingerprint": source.fingerprint(),
+            **counted(documents + source.dropped.total() + reasons.total(), written=documents,
+                      dropped=source.dropped.total(), quarantined=reasons.total()),
+            "dropped_reasons": dict(source.dropped), "quarantine_reasons": dict(reasons),
             "documents": documents, "text_bytes": text_bytes, "bytes": sum(_size(f"{output}/{r}") or 0 for r in files),
             "files": {relative: url_sha256(f"{output}/{relative}") for relative in files},
-            "rejected": dict(source.rejected), "seconds": round(time.perf_counter() - start, 2)}
+            "seconds": round(time.perf_counter() - start, 2)}
 
 
 def _chosen(config: FetchConfig) -> list[Source]:
@@ -147,10 +157,11 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
         entries[source.name] = _write(source, output, config.documents_per_file)
         fetched[source.name] = entries[source.name]
         entry = entries[source.name]
-        rejected = f"; rejected {sum(entry['rejected'].values())} ({entry['rejected']})" if entry["rejected"] else ""
+        reasons = {**entry["dropped_reasons"], **entry["quarantine_reasons"]}
         log.info(f"{source.name}: wrote {entry['documents']:,} documents ({entry['text_bytes']:,} bytes of text, "
-                 f"{entry['bytes']:,} bytes in {len(entry['files'])} files) to {output}/documents/{source.name}"
-                 f"{rejected}")
+                 f"{entry['bytes']:,} bytes in {len(entry['files'])} files) to {output}/documents/{source.name}; "
+                 f"{counted_line(entry)}" + (f" {reasons}" if reasons else "")
+                 + (f" (under {output}/quarantine/)" if entry["quarantined"] else ""))
     if any(not entry.get("skipped") for entry in fetched.values()):
         write_text(_report_path(output), json.dumps({"command": "data fetch", "sources": entries}, indent=2) + "\n")
         log.info(f"report: {_report_path(output)}")
@@ -176,8 +187,10 @@ class FetchJob(Job):
                                   "total_documents": sum(documents.values())})
 
     def report(self, result: JobResult) -> Report:
-        """The ``## Data`` table: documents, text, licence and origin of every source."""
-        rows = [(name, f"{entry['documents']:,}", f"{entry['text_bytes'] / 1e6:.1f} MB", entry["license"], entry["pin"])
+        """The ``## Data`` table: documents written, dropped and quarantined, text, licence and origin of every
+        source."""
+        rows = [(name, f"{entry['documents']:,}", f"{entry.get('dropped', 0):,}", f"{entry.get('quarantined', 0):,}",
+                 f"{entry['text_bytes']:,} bytes", entry["license"], entry.get("from") or "this machine")
                 for name, entry in result.metrics["sources"].items()]
-        table = markdown_table(["source", "documents", "text", "licence", "from"], rows)
+        table = markdown_table(["source", "documents", "dropped", "quarantined", "text", "licence", "from"], rows)
         return Report(markdown="\n".join(["## Data", "", *table]))

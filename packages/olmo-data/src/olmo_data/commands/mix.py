@@ -28,6 +28,9 @@ __all__ = ["MixConfig", "MixJob", "mix"]
 
 log = logging.getLogger(__name__)
 
+SHARE_TOLERANCE = 0.01
+"""How far (absolute) a source's share of the mix may be from its target before the report says so."""
+
 
 @dataclass(kw_only=True)
 class MixConfig:
@@ -142,20 +145,30 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
         require_documents(counts["records"], counts["records"] - counts["quarantined"], input=input,
                           step="olmo data mix", reasons=reasons, report=report_path)
     total_in, total_out = sum(sizes.values()), sum(mixed.values())
+    expected = sum(factors[source] * sizes[source] for source in sizes)
     manifest = {source: {"documents_in": documents[source], f"{config.unit}_in": sizes[source],
                          "share_in": round(sizes[source] / total_in, 6) if total_in else 0.0,
                          "factor": round(factors[source], 6), "documents_out": mixed_documents[source],
                          f"{config.unit}_out": mixed[source],
+                         "share_target": round(factors[source] * sizes[source] / expected, 6) if expected else 0.0,
                          "share_out": round(mixed[source] / total_out, 6) if total_out else 0.0}
                 for source in sorted(sizes)}
+    notes = [f"{source} is too small for its {row['share_target']:.1%} share: its documents are written "
+             f"x{row['factor']:.3g} on average" for source, row in manifest.items() if row["factor"] > 1]
+    notes += [f"{source} reached {row['share_out']:.1%} of the mix, not its target {row['share_target']:.1%} (too "
+              f"few documents to sample finely)" for source, row in manifest.items()
+              if abs(row["share_out"] - row["share_target"]) > SHARE_TOLERANCE]
     report = {**summary(None), "unit": config.unit, "seed": mixer.seed, f"{config.unit}_in": total_in,
-              f"{config.unit}_out": total_out, "documents_out": sum(mixed_documents.values()), "sources": manifest}
+              f"{config.unit}_out": total_out, "documents_out": sum(mixed_documents.values()), "sources": manifest,
+              "notes": notes}
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     log.info(f"mixed {sum(documents.values()):,} documents ({total_in:,} {config.unit}) into "
              f"{report['documents_out']:,} ({total_out:,} {config.unit}); {counted_line(report)}:")
     for source, row in manifest.items():
-        log.info(f"  {source:<16} x{row['factor']:<8.3g} {row['share_in']:>7.1%} -> {row['share_out']:>7.1%}  "
-                 f"({row['documents_out']:,} documents)")
+        log.info(f"  {source:<16} x{row['factor']:<8.3g} {row['share_in']:>7.1%} -> {row['share_out']:>7.1%} "
+                 f"(target {row['share_target']:.1%}, {row['documents_out']:,} documents)")
+    for note in notes:
+        log.warning(note)
     return report
 
 
@@ -180,6 +193,7 @@ class MixJob(Job):
         m = result.metrics
         lines = ["## Mixing", "", f"{m['documents_out']:,} documents ({counted_line(m)}); share of {m['unit']} per "
                  f"source:", ""]
-        lines += [f"- {source}: x{row['factor']:.3g}, {row['share_in']:.1%} -> {row['share_out']:.1%}"
-                  for source, row in m["sources"].items()]
+        lines += [f"- {source}: x{row['factor']:.3g}, {row['share_in']:.1%} -> {row['share_out']:.1%} (target "
+                  f"{row['share_target']:.1%})" for source, row in m["sources"].items()]
+        lines += ["", *(f"**Note:** {note}" for note in m["notes"])] if m["notes"] else []
         return Report(markdown="\n".join(lines))

@@ -84,5 +84,6 @@ def sources_command(config: SourcesConfig) -> list[dict[str, Any]]:
                       row["license"], row["description"]))
     for line in text_table(table, right=(1, 2, 3)):
         print(line)
-    print(f"{len(rows)} sources; fetch one with `olmo data fetch source=<name> output=<dir>` (or source=all)")
+    print(f"{len(rows)} sources; fetch some with `olmo data fetch sources=[<name>,...] output=<dir>` (or "
+          f"sources=[all])")
     return rows

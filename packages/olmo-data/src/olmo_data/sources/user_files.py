@@ -9,6 +9,7 @@ them was rejected.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class _UserFiles(Source):
     """The registered name of this kind of source (the default name)."""
     suffixes: tuple[str, ...] = ()
     """Which files a folder path selects."""
+    keep_empty = False
 
     def __init__(self, config: UserSourceConfig) -> None:
         super().__init__(config)
@@ -80,7 +82,8 @@ class _UserFiles(Source):
         """``(path, path relative to the configured folder)`` of every file read, sorted; paths are those of
         :attr:`fs`."""
         if self.config.path in (REQUIRED, ""):
-            raise ConfigError(f"source '{self.kind}' needs the files to read: set source.path=<file, folder or glob>")
+            raise ConfigError(f"source '{self.kind}' needs the files to read: set sources.{self.kind}.path=<file, "
+                              f"folder or glob>")
         self.fs, root = url_to_fs(self.config.path)
         if any(ch in root for ch in "*?["):
             found, base = self.fs.glob(root), root[: min(root.find(c) for c in "*?[" if c in root)].rsplit("/", 1)[0]
@@ -91,7 +94,7 @@ class _UserFiles(Source):
         inside = None if found == [root] else self.fs.unstrip_protocol(base)
         found = sorted(p for p in found if not_a_regular_file(self.fs.unstrip_protocol(p), inside) is None)
         if not found:
-            raise ConfigError(f"source.path='{self.config.path}' matches no {self.kind} files")
+            raise ConfigError(f"sources.{self.kind}.path='{self.config.path}' matches no {self.kind} files")
         return [(p, p[len(base) + 1:] if p.startswith(base + "/") else p.rsplit("/", 1)[-1]) for p in found]
 
     def fingerprint(self) -> dict[str, Any]:
@@ -116,7 +119,7 @@ def _name_from(path: str, suffixes: tuple[str, ...]) -> str:
 class JsonlSource(_UserFiles):
     """Dolma JSON-lines files (plain, .gz or .zst): each record keeps its own ``id``, ``text``, timestamps and
     metadata; ``source`` becomes this source's name (a different original one is kept in
-    ``metadata.original_source``). Invalid lines are counted in :attr:`rejected`, by reason."""
+    ``metadata.original_source``). Invalid lines are quarantined (:attr:`quarantined`)."""
 
     kind = "jsonl"
     description = "your Dolma JSON-lines files (path=...)"
@@ -129,7 +132,7 @@ class JsonlSource(_UserFiles):
             url = self.fs.unstrip_protocol(path)
             for item in read_documents(url):
                 if isinstance(item, Quarantined):
-                    self.rejected[item.reason.split(" (")[0]] += 1
+                    self.quarantined.append(item)
                     continue
                 if item.source and item.source != self.name:
                     item.metadata = {**item.metadata, "original_source": item.source}
@@ -166,26 +169,29 @@ class ParquetSource(_UserFiles):
 
         yielded = 0
         for path, relative in self.files():
+            url = self.fs.unstrip_protocol(path)
             with self.fs.open(path, "rb") as f:
                 parquet = pq.ParquetFile(f)
                 columns = parquet.schema_arrow.names
                 if self.config.text_column not in columns:
                     raise ConfigError(f"{path} has no column '{self.config.text_column}' (columns: "
-                                      f"{', '.join(columns)}): set source.text_column=...")
+                                      f"{', '.join(columns)}): set sources.parquet.text_column=...")
                 row = 0
                 for batch in parquet.iter_batches(batch_size=1024):
                     for record in batch.to_pylist():
                         row += 1
+                        raw = json.dumps(_plain(record), ensure_ascii=False).encode("utf-8")
                         text = record.pop(self.config.text_column)
                         if not isinstance(text, str):
-                            self.rejected[f"'{self.config.text_column}' is not a string"] += 1
+                            self.quarantined.append(Quarantined(
+                                file=url, line=row, reason=f"'{self.config.text_column}' is not a string", raw=raw))
                             continue
                         doc_id = record.pop(self.config.id_column, None)
                         own = record.pop("source", None)
                         try:
                             extra = _plain(decode_metadata(record.pop("metadata", None)) or {})
                         except DocumentError as exc:
-                            self.rejected[str(exc).split(" (")[0]] += 1
+                            self.quarantined.append(Quarantined(file=url, line=row, reason=str(exc), raw=raw))
                             continue
                         metadata = extra if isinstance(extra, dict) else {"metadata": extra}
                         times = {k: None if record.get(k) is None else str(_plain(record.pop(k)))
@@ -200,7 +206,7 @@ class ParquetSource(_UserFiles):
 
 class TextFolderSource(_UserFiles):
     """A folder of plain-text files, one document per file (UTF-8): ids are ``<name>-<relative path>`` and
-    ``metadata.path`` is that path. Files that are not UTF-8 are counted in :attr:`rejected`."""
+    ``metadata.path`` is that path. Files that are not UTF-8 are quarantined; empty ones are dropped."""
 
     kind = "text-folder"
     description = "your folder of plain-text files, one document per file (path=...)"
@@ -212,9 +218,11 @@ class TextFolderSource(_UserFiles):
 
     def read(self) -> Iterator[Document]:
         for path, relative in self.files():
+            data = self.fs.cat_file(path)
             try:
-                text = self.fs.cat_file(path).decode("utf-8-sig")
-            except UnicodeDecodeError:
-                self.rejected["not UTF-8"] += 1
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                self.quarantined.append(Quarantined(file=self.fs.unstrip_protocol(path), line=0,
+                                                    reason=f"not UTF-8 ({exc})", raw=data))
                 continue
             yield self.document(relative, text, path=relative)

