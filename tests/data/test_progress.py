@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from olmo_core.progress import Progress
 from olmo_data.parallel import map_shards, read_counted
+from tests.conftest import stdlib_documents
 
 
 def write_documents(path: Path, n: int) -> str:
@@ -69,3 +71,24 @@ def test_tag_advances_its_bar_per_document(tmp_path: Path, olmo_cli: Any, monkey
     write_documents(tmp_path / "ds" / "documents" / "one.jsonl", 6)
     assert olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[pii]").exit_code == 0
     assert [n for n in steps if n] == [1] * 6
+
+
+def test_dedup_counts_each_document_as_it_reads(tmp_path: Path, olmo_cli: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from olmo_data.commands import dedup
+
+    records = stdlib_documents()
+    target = tmp_path / "ds" / "documents" / "a.jsonl"
+    target.parent.mkdir(parents=True)
+    target.write_text("".join(json.dumps(r) + "\n" for r in records))
+    steps: list[float] = []
+
+    class Counted(Progress):
+        def update(self, n: float | None = 1) -> bool | None:
+            steps.append(n or 0)
+            return super().update(n)
+
+    monkeypatch.setattr(dedup, "Progress", Counted)
+    result = olmo_cli("data", "dedup", f"input={tmp_path / 'ds'}", "dedupers=[exact]")
+    assert result.exit_code == 0, result.err
+    assert steps == [1] * len(records)  # one file, each document counted as it is read, not once per file

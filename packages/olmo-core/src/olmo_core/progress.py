@@ -32,12 +32,18 @@ class Progress(tqdm):  # type: ignore[type-arg]
         """Add ``n`` to the count, with ``postfix`` shown after it."""
         if postfix:
             self.set_postfix_str(postfix, refresh=False)
+        self.postfix_text = postfix
         self.update(n)
-        self.counted += n
+
+    def update(self, n: float | None = 1) -> bool | None:
+        """tqdm's ``update``; without a bar, also logs the count when ``log_every`` seconds have passed."""
+        shown = super().update(n)
+        self.counted += n or 0
         now = time.monotonic()
         if self.disable and now - self.logged_at >= self.log_every:
             self.logged_at = now
             description, total, unit = self.what
-            of = f" of {total:,}" if total else ""
-            log.info("%s: %s%s %s (%.0f/s)%s", description, f"{self.counted:,}", of, unit,
-                     self.counted / max(now - self.started, 1e-9), f" [{postfix}]" if postfix else "")
+            postfix = getattr(self, "postfix_text", "")
+            log.info("%s: %s%s %s (%.0f/s)%s", description, f"{self.counted:,}", f" of {total:,}" if total else "",
+                     unit, self.counted / max(now - self.started, 1e-9), f" [{postfix}]" if postfix else "")
+        return shown

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -135,7 +135,7 @@ def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
             raise ConfigError(f"phase=decide: {len(missing)} features files are missing (first: {missing[0]}): "
                               f"run phase=features (shard=i/N) over every shard first")
         work = functools.partial(load_features, layout=layout, dedupers=specs)
-    return _decide_files(config, layout, files, built, map_shards(work, files, workers=config.workers))
+    return _decide_files(config, layout, files, built, work, read_here=phase == "all")
 
 
 def _save_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
@@ -159,11 +159,10 @@ def _save_all_features(config: DedupConfig, layout: Layout, files: list[str], sp
                 "seconds": {name: round(seconds[name], 3) for name in specs}}
 
     with reporting(path, summary), Progress("computing dedup features", unit="docs") as progress:
-        for found in map_shards(work, files, workers=config.workers):
+        for found in map_shards(work, files, workers=config.workers, progress=progress.update):
             records, documents, done = records + found.records, documents + len(found.documents), done + 1
             quarantined.update(found.quarantined)
             seconds.update(found.seconds)
-            progress.advance(found.records)
         require_documents(records, documents, input=layout.root, step="olmo data dedup", reasons=quarantined,
                           report=path)
     report = summary(None)
@@ -176,7 +175,9 @@ def _save_all_features(config: DedupConfig, layout: Layout, files: list[str], sp
 
 
 def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: dict[str, Deduper],
-                  found_per_file: Iterator[FileFeatures]) -> dict[str, Any]:
+                  work: Callable[[str], FileFeatures], *, read_here: bool) -> dict[str, Any]:
+    """Decide over each file's features from ``work`` (computed, reading the documents, when ``read_here``;
+    else loaded from a features phase)."""
     tallies = {name: _Tally() for name in built}
     records, done, quarantined = 0, 0, Counter[str]()
     started = time.perf_counter()
@@ -193,6 +194,8 @@ def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: 
         for name, deduper in built.items():
             deduper.begin(DedupContext(layout.root, name))
         with Progress("deduplicating", unit="docs") as progress:
+            found_per_file = map_shards(work, files, workers=config.workers,
+                                        progress=progress.update if read_here else None)
             for file, found in zip(files, found_per_file, strict=True):
                 records += found.records
                 quarantined.update(found.quarantined)
@@ -200,7 +203,8 @@ def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: 
                     tallies[name].seconds["features"] += found.seconds[name]
                     _decide(name, deduper, file, found, layout, tallies[name])
                 done += 1
-                progress.advance(found.records)
+                if not read_here:
+                    progress.advance(found.records)
         require_documents(records, records - sum(quarantined.values()), input=layout.root, step="olmo data dedup",
                           reasons=quarantined, report=next(iter(paths.values())))
         reports = {name: {**_report(name, config.dedupers[name], files, layout, tallies[name], deduper.end()),

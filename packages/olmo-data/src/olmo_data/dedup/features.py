@@ -25,13 +25,14 @@ import numpy as np
 
 from olmo_core.cache import content_key
 from olmo_core.config import to_dict
-from olmo_core.documents import Quarantined, read_documents
+from olmo_core.documents import Quarantined
 from olmo_core.errors import ConfigError, OlmoError, PluginError
 from olmo_core.io import open_atomic, open_file
 from olmo_core.plugins import get_host
 
 from olmo_data.dedup.base import DocumentRef
 from olmo_data.layout import Layout
+from olmo_data.parallel import read_counted
 
 __all__ = ["FileFeatures", "compute_features", "decode", "encode", "features_path", "load_features",
            "save_features"]
@@ -89,7 +90,7 @@ def compute_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> 
     built = {name: registry.build(config) for name, config in dedupers.items()}
     result = FileFeatures(features={name: [] for name in built})
     quarantined: list[Quarantined] = []
-    for item in read_documents(file):
+    for item in read_counted(file):
         result.records += 1
         if isinstance(item, Quarantined):
             quarantined.append(item)
