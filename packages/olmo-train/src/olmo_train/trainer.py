@@ -12,9 +12,12 @@ loss checks and in-loop evaluation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import signal
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -40,6 +43,10 @@ from olmo_train.train_module import TrainModule, load_initial_weights
 __all__ = ["NonFiniteLoss", "Trainer"]
 
 log = logging.getLogger(__name__)
+
+RESUMABLE = ("max_steps", "callbacks", "backend", "launcher", "threads")
+"""The options a run may change when it resumes (how long, what runs around the steps, where it runs); any
+other difference is refused, since the checkpoint's model, optimizer, schedule and data order would win."""
 
 
 class Trainer:
@@ -165,6 +172,7 @@ class Trainer:
         latest = latest_checkpoint(self.checkpoints)
         if latest is None:
             return
+        _check_resumable(json.loads((latest / "trainer.json").read_text()).get("config"), self.config, latest)
         trainer = restore_checkpoint(self.train_module, latest)
         self.step, self.tokens_seen = trainer["step"], trainer["tokens_seen"]
         self.loader.load_state_dict(trainer["data_loader"])
@@ -250,6 +258,10 @@ class Trainer:
             return self._fit(checkpoint_at_end)
         except BaseException as exc:
             error = exc
+            if isinstance(exc, KeyboardInterrupt) and self.is_main:
+                latest = latest_checkpoint(self.checkpoints)
+                log.warning(f"stopped at step {self.step}: " + (f"rerun the command to resume from {latest}" if latest
+                                                                else "no checkpoint was saved, a rerun starts over"))
             for callback in self.callbacks.values():
                 try:
                     callback.on_error(self, exc)
@@ -290,16 +302,45 @@ class Trainer:
         history = []
         self.model.train()
         batches = self._batches()
-        while self.step < self.max_steps:
-            metrics = self.train_step(next(batches))
-            for callback in self.callbacks.values():
-                callback.on_step_end(self, metrics)
-            history.append(metrics)
-        if checkpoint_at_end and not (step_dir(self.checkpoints, self.step) / MANIFEST).is_file():
-            self.save_checkpoint()
+        with self._stop_after_step_on_interrupt() as interrupted:
+            while self.step < self.max_steps:
+                metrics = self.train_step(next(batches))
+                for callback in self.callbacks.values():
+                    callback.on_step_end(self, metrics)
+                history.append(metrics)
+                if interrupted:
+                    self._save_unless_saved()
+                    raise KeyboardInterrupt
+        if checkpoint_at_end:
+            self._save_unless_saved()
         for callback in self.callbacks.values():
             callback.on_fit_end(self)
         return history
+
+    def _save_unless_saved(self) -> None:
+        if not (step_dir(self.checkpoints, self.step) / MANIFEST).is_file():
+            self.save_checkpoint()
+
+    @contextlib.contextmanager
+    def _stop_after_step_on_interrupt(self) -> Iterator[list[int]]:
+        """In a one-process run, a first Ctrl-C (appended to the yielded list) lets the step finish and be saved;
+        a second stops at once. Several ranks could stop at different steps, so they stop at once."""
+        interrupted: list[int] = []
+        if self.world_size > 1 or threading.current_thread() is not threading.main_thread():
+            yield interrupted
+            return
+
+        def interrupt(signum: int, frame: Any) -> None:
+            if interrupted:
+                raise KeyboardInterrupt
+            interrupted.append(signum)
+            log.warning(f"interrupted: saving step {self.step + 1} once it is done (Ctrl-C again stops at once)")
+
+        previous = signal.signal(signal.SIGINT, interrupt)
+        try:
+            yield interrupted
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def _batches(self) -> Iterator[dict[str, Any]]:
         while True:
@@ -310,6 +351,26 @@ class Trainer:
             if fresh:
                 raise ConfigError("the data hold fewer examples than one global batch: add data or lower "
                                   "global_batch_size")
+
+
+def _flat(value: Any, key: str = "") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {key: value}
+    return {k: v for name, item in value.items() for k, v in _flat(item, f"{key}.{name}" if key else name).items()}
+
+
+def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoint: Path) -> None:
+    """Refuse to resume from ``checkpoint`` (saved with the options ``saved``) with options other than
+    :data:`RESUMABLE` changed: the checkpoint would silently override them."""
+    if saved is None:
+        return
+    old, new = _flat(saved), _flat(json.loads(json.dumps(to_dict(config), default=str)))
+    changed = [f"{key} {old.get(key, '(unset)')} -> {new.get(key, '(unset)')}" for key in sorted(old.keys() | new.keys())
+               if key.split(".")[0] not in RESUMABLE and old.get(key) != new.get(key)]
+    if changed:
+        raise ConfigError(f"the run resumes from {checkpoint}, saved with other options: {'; '.join(changed)}. Only "
+                          f"{', '.join(RESUMABLE)} may change on resume: use a new output= (with init_from={checkpoint} "
+                          f"to start a new run from these weights)")
 
 
 def _data_tokenizer(loader: Any) -> Tokenizer:
