@@ -55,6 +55,18 @@ def test_filter_drops_masks_and_accounts_for_every_record(tagged: Path, tmp_path
     assert report["per_source"]["mail"] == {"read": 1, "dropped": 1}
     quarantined = json.loads((out / "quarantine" / "part.jsonl").read_text())
     assert (quarantined["line"], quarantined["reason"]) == (len(records) + 1, "invalid JSON (Expecting value)")
+    n = len(records) + 1
+    assert f"filtered: {n} records in: {len(long_ids)} written, {n - 1 - len(long_ids)} dropped, 1 quarantined" \
+        in result.err
+    assert "every document was dropped" not in result.err
+
+
+def test_a_filter_that_drops_every_document_warns(tagged: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    result = olmo_cli("data", "filter", f"input={tagged}", f"output={tmp_path / 'none'}",
+                      "exclude=['example_length__example_length__word_count >= 0']")
+    assert result.exit_code == 0, result.err
+    n = len(stdlib_documents()) + 2
+    assert f"warning: every document was dropped or quarantined ({n} of {n}): check the expressions" in result.err
 
 
 def test_masking_replaces_exactly_the_spans(tagged: Path, tmp_path: Path) -> None:

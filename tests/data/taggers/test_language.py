@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from olmo_core.documents import Document
+from olmo_core.errors import ConfigError
 from olmo_data.taggers.language import LanguageConfig, LanguageTagger
 from tests.conftest import stdlib_documents
 
@@ -42,3 +46,17 @@ def test_empty_text_has_no_language(tagger: LanguageTagger) -> None:
     attributes = tagger.tag(Document(id="e", text=""))
     assert attributes["top"] == [[0, 0, "unknown"]] and attributes["en"] == [[0, 0, 0.0]]
     assert attributes["paragraph_top"] == []
+
+
+def test_a_language_code_lid_176_does_not_know_is_a_config_error(olmo_cli: Any, tmp_path: Path) -> None:
+    # a made-up code scored 0 for every document, and a filter on it then dropped the whole corpus
+    with pytest.raises(ConfigError, match=r"'english' is not one of LID-176's 176 language codes; .*en, fr"):
+        LanguageTagger(LanguageConfig(languages=["en", "english"]))
+    with pytest.raises(ConfigError, match=r"'fi_' is not one .*\(did you mean 'fi'\?\)"):
+        LanguageTagger(LanguageConfig(languages=["fi_"]))
+    docs = tmp_path / "ds" / "documents" / "a.jsonl"
+    docs.parent.mkdir(parents=True)
+    docs.write_text('{"id": "1", "text": "An English sentence about the weather."}\n')
+    result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[language]", "taggers.language.languages=[xx]")
+    assert result.exit_code == 2 and "'xx' is not one of LID-176's" in result.err
+    assert not (tmp_path / "ds" / "attributes").exists()

@@ -20,8 +20,8 @@ from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 
 from olmo_data.expressions import Expression
-from olmo_data.layout import (Layout, aligned_row, attribute_rows, counted, find_layout, report_name, reporting,
-                              select_shard, shared_output)
+from olmo_data.layout import (Layout, aligned_row, attribute_rows, counted, counted_line, find_layout, report_name,
+                              reporting, select_shard, shared_output)
 from olmo_data.parallel import map_shards, read_counted
 
 __all__ = ["FilterConfig", "FilterJob", "filter_documents", "kept_per_source", "replace_spans"]
@@ -348,8 +348,10 @@ def _mask(document: Document, attributes: dict[str, list[list[Any]]], replacemen
 
 
 def _print_report(report: dict[str, Any]) -> None:
-    log.info(f"read {report['records']} records: kept {report['kept']}, dropped {report['dropped']}, "
-             f"quarantined {report['quarantined']}")
+    log.info(f"filtered: {counted_line(report)}")
+    if report["records"] and not report["written"]:
+        log.warning(f"every document was dropped or quarantined ({report['records']:,} of {report['records']:,}): "
+                    f"check the expressions and the attribute values they compare (olmo data stats, attributes/)")
     for reason, n in report["dropped_by"].items():
         log.info(f"  dropped {n:>7}  {reason}")
     for key, n in report["spans_replaced"].items():

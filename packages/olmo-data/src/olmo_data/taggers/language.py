@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from olmo_core.documents import Document
-from olmo_core.errors import MissingDependencyError
+from olmo_core.errors import ConfigError, MissingDependencyError, did_you_mean
 
 from olmo_data.taggers.base import Attributes, SizeLimit, round_score
 
@@ -47,6 +47,13 @@ def _model() -> Any:
     return fasttext.load_model(str(path))
 
 
+@functools.cache
+def _codes() -> frozenset[str]:
+    """The language codes LID-176 knows."""
+    labels, _ = _model().predict("", k=-1, threshold=-1.0)
+    return frozenset(label.removeprefix("__label__") for label in labels)
+
+
 class LanguageTagger:
     """Scores of the configured languages and the most likely language, per document and per paragraph.
 
@@ -58,7 +65,11 @@ class LanguageTagger:
     def __init__(self, config: LanguageConfig) -> None:
         self.config = config
         self.model = _model()
-
+        known = _codes()
+        for lang in config.languages:
+            if lang not in known:
+                raise ConfigError(f"taggers.language.languages: '{lang}' is not one of LID-176's {len(known)} language "
+                                  f"codes{did_you_mean(lang, known)}; they are ISO 639 codes: en, fr, de, es, zh ...")
     def scores(self, text: str, k: int = -1) -> dict[str, float]:
         """The probabilities of the ``k`` most likely languages for ``text`` (all with -1), most likely first."""
         labels, probabilities = self.model.predict(text.lower().replace("\n", " "), k=k)
