@@ -157,11 +157,11 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
         entries[source.name] = _write(source, output, config.documents_per_file)
         fetched[source.name] = entries[source.name]
         entry = entries[source.name]
-        reasons = {**entry["dropped_reasons"], **entry["quarantine_reasons"]}
         log.info(f"{source.name}: wrote {entry['documents']:,} documents ({entry['text_bytes']:,} bytes of text, "
                  f"{entry['bytes']:,} bytes in {len(entry['files'])} files) to {output}/documents/{source.name}; "
-                 f"{counted_line(entry)}" + (f" {reasons}" if reasons else "")
-                 + (f" (under {output}/quarantine/)" if entry["quarantined"] else ""))
+                 f"{counted_line(entry)}" + (f"; dropped {entry['dropped_reasons']}" if entry["dropped"] else "")
+                 + (f"; quarantined {entry['quarantine_reasons']} in {output}/quarantine/{source.name}.jsonl"
+                    if entry["quarantined"] else ""))
     if any(not entry.get("skipped") for entry in fetched.values()):
         write_text(_report_path(output), json.dumps({"command": "data fetch", "sources": entries}, indent=2) + "\n")
         log.info(f"report: {_report_path(output)}")
