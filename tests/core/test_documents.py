@@ -119,9 +119,12 @@ def test_document_files_refuses_a_datasets_other_folders(tmp_path: Path) -> None
     assert document_files(str(loose)) == [f"{loose}/notes.jsonl"]  # no documents/ beside it: loose files
 
 
-def test_require_documents_fails_only_when_every_record_was_quarantined() -> None:
-    require_documents(0, 0, input="empty", step="olmo data tag")
-    require_documents(5, 1, input="some", step="olmo data tag")
+def test_require_documents_fails_only_when_every_record_was_quarantined(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="olmo_core.documents"):
+        require_documents(0, 0, input="empty", step="olmo data tokenize")
+        require_documents(5, 1, input="some", step="olmo data tag")
+    assert [r.getMessage() for r in caplog.records] == [
+        "olmo data tokenize: input='empty' holds no records (its files are empty), so its output is empty"]
     with pytest.raises(NoDocumentsError) as failed:
         require_documents(3, 0, input="ds", step="olmo data tag", reasons={"missing 'text'": 2, "invalid JSON": 1},
                           report="ds/reports/tag.json")

@@ -336,7 +336,9 @@ def require_documents(records: int, documents: int, *, input: str, step: str,
     """Raise :class:`NoDocumentsError` when a step read ``records`` records and every one was quarantined
     (``documents == 0 < records``), so that such a run exits non-zero with one line instead of writing an
     empty output; ``reasons`` (quarantine reason -> count) and ``report`` (where the step's report is) are
-    named in the message. An input with no records at all passes."""
+    named in the message. An input with no records at all passes, with a warning."""
+    if records == 0:
+        log.warning(f"{step}: input='{input}' holds no records (its files are empty), so its output is empty")
     if records == 0 or documents > 0:
         return
     why = ", ".join(f"{reason}: {n}" for reason, n in sorted((reasons or {}).items(), key=lambda kv: -kv[1])[:3])
