@@ -46,3 +46,20 @@ def test_zero_none_and_missing_values_pass_where_allowed() -> None:
     check_bounds(OmegaConf.structured(config))  # path is still ??? (required): not this check's business
     with pytest.raises(ConfigError, match=r"^run\.size=0 "):
         check_bounds(Outer(size=0), "run.")
+
+
+def test_a_job_run_from_python_checks_its_config_before_it_starts(tmp_path: Any) -> None:
+    from olmo_core.jobs import Job, JobResult, execute
+
+    ran: list[Outer] = []
+
+    class Counting(Job):
+        def run(self, config: Outer, inputs: Any, workdir: str) -> JobResult:
+            ran.append(config)
+            return JobResult()
+
+    with pytest.raises(ConfigError, match=r"^size=0 is out of range: it must be above 0$"):
+        execute(Counting(), Outer(size=0, path="x"), {}, str(tmp_path / "out"), name="counting")
+    assert ran == [] and not (tmp_path / "out").exists()
+    execute(Counting(), Outer(path="x"), {}, str(tmp_path / "out"), name="counting")
+    assert len(ran) == 1

@@ -168,9 +168,11 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
     The temporaries a killed run left in ``workdir`` are removed first (:func:`olmo_core.io.remove_temporaries`).
     In a distributed run (``RANK`` set by torchrun or olmo's launcher) every rank runs the job and rank 0
     alone keeps the record."""
+    from olmo_core.config import check_bounds
     from olmo_core.io import makedirs, remove, remove_temporaries, write_text
     from olmo_core.logs import log_file
 
+    check_bounds(config)  # composed configs were checked already; this holds for configs built in Python too
     for slot_name, slot in job.inputs.items():
         value = inputs.get(slot_name)
         for artifact in value if isinstance(value, list) else ([value] if value is not None else []):
