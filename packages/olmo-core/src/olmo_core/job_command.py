@@ -43,7 +43,9 @@ def _face_fields(name: str, job: type[Job], config: type | None) -> list[tuple[s
 
 
 def _placeholder(slot: Any) -> str:
-    return f"<{slot.type.kind.replace('_', ' ')} dir>"
+    """``<token arrays dir>``, or ``[<token arrays dir>]`` for a ``many`` slot: what a missing input asks for."""
+    one = f"<{slot.type.kind.replace('_', ' ')} dir>"
+    return f"[{one}]" if slot.many else one
 
 
 def sweep_job_dir(base: str) -> str:
@@ -83,8 +85,7 @@ def job_command(component: Component) -> Component:
         face_name(component.name), _face_fields(component.name, job_class, config_class),
         bases=(config_class,) if config_class else (), kw_only=True,
         namespace={"__doc__": f"Options of ``olmo {job_class.command}``.", "__module__": __name__,
-                   "input_hints": {name: f"{name}=[{_placeholder(slot)}]" if slot.many else f"{name}={_placeholder(slot)}"
-                                   for name, slot in job_class.inputs.items()}})
+                   "input_hints": {name: f"{name}={_placeholder(slot)}" for name, slot in job_class.inputs.items()}})
 
     def run(config: Any) -> dict[str, Any]:
         job = job_class()

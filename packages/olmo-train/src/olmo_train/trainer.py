@@ -365,12 +365,12 @@ def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoi
     if saved is None:
         return
     old, new = _flat(saved), _flat(json.loads(json.dumps(to_dict(config), default=str)))
-    changed = [f"{key} {old.get(key, '(unset)')} -> {new.get(key, '(unset)')}" for key in sorted(old.keys() | new.keys())
+    changed = [f"{key} {old.get(key, '(unset)')} -> {new.get(key, '(unset)')}" for key in sorted(old | new)
                if key.split(".")[0] not in RESUMABLE and old.get(key) != new.get(key)]
     if changed:
-        raise ConfigError(f"the run resumes from {checkpoint}, saved with other options: {'; '.join(changed)}. Only "
-                          f"{', '.join(RESUMABLE)} may change on resume: use a new output= (with init_from={checkpoint} "
-                          f"to start a new run from these weights)")
+        raise ConfigError(f"the run resumes from {checkpoint}, saved with other options: {'; '.join(changed)}. "
+                          f"Only {', '.join(RESUMABLE)} may change on resume: use a new output= (with "
+                          f"init_from={checkpoint} to start a new run from these weights)")
 
 
 def _data_tokenizer(loader: Any) -> Tokenizer:
