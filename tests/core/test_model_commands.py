@@ -58,7 +58,10 @@ def test_export_to_transformers_and_back(tiny_checkpoint: Path, olmo_cli: Any, t
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     hf_dir, back = tmp_path / "hf", tmp_path / "back"
-    assert olmo_cli("model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={hf_dir}").exit_code == 0
+    exported = olmo_cli("model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={hf_dir}")
+    assert exported.exit_code == 0 and "Writing" not in exported.err  # no transformers progress bar in the log
+    from transformers.utils import logging as hf_logging
+    assert hf_logging.is_progress_bar_enabled()  # and transformers' own setting is left as it was
     hf_model = AutoModelForCausalLM.from_pretrained(hf_dir).eval()
     hf_tokenizer = AutoTokenizer.from_pretrained(hf_dir)
     assert type(hf_model).__name__ == "OlmoForCausalLM"

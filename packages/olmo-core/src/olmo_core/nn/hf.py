@@ -173,8 +173,16 @@ def _olmo_config(hf: Any) -> OLMoConfig:
 
 def save_hf(model: OLMo, directory: str | os.PathLike[str]) -> None:
     """Write ``model`` as a transformers checkpoint (``config.json``, ``model.safetensors``) that
-    ``transformers.AutoModelForCausalLM.from_pretrained(directory)`` loads."""
-    to_hf(model).save_pretrained(directory)
+    ``transformers.AutoModelForCausalLM.from_pretrained(directory)`` loads (without transformers' own
+    progress bar, which would show even in a log)."""
+    bars = _transformers().utils.logging
+    shown = bars.is_progress_bar_enabled()
+    bars.disable_progress_bar()
+    try:
+        to_hf(model).save_pretrained(directory)
+    finally:
+        if shown:
+            bars.enable_progress_bar()
 
 
 def load_hf(directory: str | os.PathLike[str]) -> OLMo:
