@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from olmo_core.stats import Z95
+
 
 
 def test_compare_reports_accuracy_beside_chance_bits_per_byte_and_a_third_party_evaluator(
@@ -31,8 +33,13 @@ def test_compare_reports_accuracy_beside_chance_bits_per_byte_and_a_third_party_
     assert loss == metrics["sentence"]["DPO"]["sentence/loss"] > 0
     report = (out / "report.md").read_text()
     assert report.startswith("## Evaluation\n\nDownstream accuracy (each task's primary metric, the paper's choice) "
-                             "of base (step 7), DPO (step 7), beside chance:")
+                             "of base (step 7), DPO (step 7), ± the half-width of its 95% interval (1.96 standard "
+                             "errors over documents), beside chance:")
     assert "| task | metric | chance | base | DPO |" in report and "| copa | acc_raw | 0.500 |" in report
+    half = Z95 * metrics["stderr"]["base"]["copa"]
+    assert f"| {metrics['accuracy']['base']['copa']:.3f} ± {half:.3f} |" in report and half > 0
+    assert "- copa: DPO vs base: +0.000 (p=1, within noise)" in report  # the same model: no discordant pairs
+    assert f"**{metrics['base_bits_per_byte']:.3f}** ± " in report
     assert "| c4 |" in report and f"| sentence/loss | {loss:.4f} | {loss:.4f} |" in report
     assert report.rstrip().endswith("![accuracy](accuracy.png)\n![bits_per_byte](bits_per_byte.png)")
     assert (out / "accuracy.png").is_file() and (out / "base" / "downstream" / "samples.jsonl").is_file()

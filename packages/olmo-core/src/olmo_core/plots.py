@@ -74,9 +74,10 @@ def line_plot(path: str | Path, series: Mapping[str, tuple[Sequence[float], Sequ
 
 
 def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mapping[str, float]], *, title: str,
-             ylabel: str, horizontal: bool = False) -> Path:
+             ylabel: str, horizontal: bool = False, errors: Mapping[str, Any] | None = None) -> Path:
     """Bars per category; with nested mappings (``{group: {category: value}}``), grouped bars per category
-    and a legend of the groups outside the axes, on the right."""
+    and a legend of the groups outside the axes, on the right. ``errors`` (shaped as ``values``, groups may be
+    missing) draws error bars of those half-widths."""
     plt = _pyplot()
     groups = values if values and isinstance(next(iter(values.values())), Mapping) else {"": values}
     categories = list(dict.fromkeys(c for g in groups.values() for c in g))  # type: ignore[union-attr]
@@ -86,7 +87,9 @@ def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mappin
         positions = [j + (i - (len(groups) - 1) / 2) * width for j in range(len(categories))]
         heights = [float(data.get(c, 0)) for c in categories]  # type: ignore[union-attr]
         draw = ax.barh if horizontal else ax.bar
-        draw(positions, heights, width, label=group or None)
+        spread = (errors if group else {"": errors}).get(group) if errors else None
+        bars = [float(spread.get(c, 0)) for c in categories] if spread else None
+        draw(positions, heights, width, label=group or None, **{"xerr" if horizontal else "yerr": bars, "capsize": 3})
     if horizontal:
         ax.set_yticks(range(len(categories)), categories)
         ax.set(title=title, xlabel=ylabel)

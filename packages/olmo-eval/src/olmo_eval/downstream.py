@@ -18,10 +18,11 @@ from olmo_core.errors import ConfigError
 from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
 from olmo_core.plugins import get_host
+from olmo_core.stats import Z95, interval, paired, stderr
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.evaluator import Evaluation, Evaluator
-from olmo_eval.metrics import accuracies, chance
+from olmo_eval.metrics import accuracies, chance, correct
 from olmo_eval.scoring.requests import build_rows, encode_requests
 from olmo_eval.tasks.base import METRICS, Task, subsample
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
@@ -74,9 +75,19 @@ class TaskResult:
         """The primary metric's value."""
         return self.metrics[self.metric]
 
+    def correct(self) -> dict[int, bool]:
+        """Whether the primary metric gets each document right."""
+        return correct(self.records, self.metric)
+
+    @functools.cached_property
+    def stderr(self) -> float:
+        """The primary metric's standard error over documents."""
+        return stderr([float(right) for right in self.correct().values()])
+
     def summary(self) -> dict[str, Any]:
         """Everything but the records, JSON-able."""
-        return {"task": self.task, "metric": self.metric, "accuracy": self.accuracy, "chance": self.chance,
+        return {"task": self.task, "metric": self.metric, "accuracy": self.accuracy, "stderr": self.stderr,
+                "interval": list(interval(self.accuracy, self.stderr)), "chance": self.chance,
                 "metrics": self.metrics, "documents": self.documents, "requests": self.requests}
 
 
@@ -101,9 +112,11 @@ class DownstreamResult(Evaluation):
 
     def table(self) -> str:  # per task: the primary metric beside chance, then every metric
         shown = [m for m in METRICS if any(m in r.metrics for r in self.tasks)]
-        rows = [[r.task, r.metric, f"{r.accuracy:.4f}", f"{r.chance:.4f}",
+        rows = [[r.task, r.metric, f"{r.accuracy:.4f}", "[{:.4f}, {:.4f}]".format(*interval(r.accuracy, r.stderr)),
+                 f"{r.chance:.4f}",
                  *(f"{r.metrics[m]:.4f}" if m in r.metrics else "-" for m in shown), r.documents] for r in self.tasks]
-        return "\n".join(markdown_table(["task", "metric", "accuracy", "chance", *shown, "documents"], rows)) + "\n"
+        header = ["task", "metric", "accuracy", "95% interval", "chance", *shown, "documents"]
+        return "\n".join(markdown_table(header, rows)) + "\n"
 
 
 def model_max_length(model: Any, default: int = 2048) -> int:
@@ -206,21 +219,37 @@ class DownstreamEvaluator(Evaluator):
 
     @classmethod
     def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:
-        """``accuracy`` (model -> task -> primary metric), ``chance``, ``<label>_mean_accuracy``; a table of
-        them and ``accuracy.png``."""
+        """``accuracy`` (model -> task -> primary metric), ``stderr`` (likewise), ``chance``, ``paired`` (model ->
+        task -> :func:`olmo_core.stats.paired` against the first model), ``<label>_mean_accuracy``; a table of
+        them with 95% intervals, each model against the first, and ``accuracy.png`` with 95% error bars."""
         from olmo_core.plots import bar_plot
 
-        results = {label: e.tasks for label, e in evaluations.items()}  # type: ignore[attr-defined]
-        accuracy = {label: {r.task: r.accuracy for r in tasks} for label, tasks in results.items()}
-        chance = {r.task: r.chance for tasks in results.values() for r in tasks}
-        metric = {r.task: r.metric for tasks in results.values() for r in tasks}
-        rows = [[task, metric[task], f"{chance[task]:.3f}", *(f"{a[task]:.3f}" for a in accuracy.values())]
+        tasks_of: Mapping[str, DownstreamResult] = evaluations  # type: ignore[assignment]
+        results = {label: {r.task: r for r in e.tasks} for label, e in tasks_of.items()}
+        accuracy = {label: {t: r.accuracy for t, r in tasks.items()} for label, tasks in results.items()}
+        errors = {label: {t: r.stderr for t, r in tasks.items()} for label, tasks in results.items()}
+        chance = {r.task: r.chance for tasks in results.values() for r in tasks.values()}
+        metric = {r.task: r.metric for tasks in results.values() for r in tasks.values()}
+        rows = [[task, metric[task], f"{chance[task]:.3f}",
+                 *(f"{accuracy[label][task]:.3f} ± {Z95 * errors[label][task]:.3f}" for label in accuracy)]
                 for task in chance]
+        (first, reference), *others = results.items()
+        compared = {label: {t: paired(reference[t].correct(), r.correct()) for t, r in tasks.items() if t in reference}
+                    for label, tasks in others}
+        verdicts = [f"- {task}: " + "; ".join(
+            f"{label} vs {first}: {c[task]['difference']:+.3f} (p={c[task]['p']:.2g}, "
+            f"{'beyond' if c[task]['beyond_noise'] else 'within'} noise)" for label, c in compared.items() if task in c)
+            for task in chance if any(task in c for c in compared.values())]
         lines = ["Downstream accuracy (each task's primary metric, the paper's choice) of "
                  + ", ".join(f"{label} (step {e.meta.get('step')})" for label, e in evaluations.items())
-                 + ", beside chance:", "", *markdown_table(["task", "metric", "chance", *accuracy], rows)]
+                 + ", ± the half-width of its 95% interval (1.96 standard errors over documents), beside chance:",
+                 "", *markdown_table(["task", "metric", "chance", *accuracy], rows)]
+        if verdicts:
+            lines += ["", f"Each model against {first} on the same documents (McNemar's exact test; beyond noise "
+                          "at p < 0.05):", "", *verdicts]
         figure = bar_plot(posixpath.join(workdir, "accuracy.png"), {**accuracy, "chance": chance},
-                          title="downstream accuracy", ylabel="accuracy")
-        metrics = {"accuracy": accuracy, "chance": chance,
+                          title="downstream accuracy (95% intervals)", ylabel="accuracy",
+                          errors={label: {t: Z95 * se for t, se in e.items()} for label, e in errors.items()})
+        metrics = {"accuracy": accuracy, "stderr": errors, "chance": chance, "paired": compared,
                    **{f"{label}_mean_accuracy": round(sum(a.values()) / len(a), 4) for label, a in accuracy.items()}}
         return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])

@@ -16,7 +16,8 @@ acc_per_byte   ``ll / bytes``                      lm-eval ``acc_bytes``
 acc_uncond     ``ll - ll_uncond`` (PMI)            Catwalk ``acc_uncond``, lm-eval ``acc_mutual_info``
 ============== =================================== ======================================================
 
-Chance is the mean over documents of ``1 / choices``.
+Chance is the mean over documents of ``1 / choices``. :func:`correct` gives each document's right/wrong, from
+which :mod:`olmo_core.stats` gives an accuracy's standard error and the paired test of two models.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
-__all__ = ["SCORES", "accuracies", "chance", "predictions"]
+__all__ = ["SCORES", "accuracies", "chance", "correct", "predictions"]
 
 Record = Mapping[str, Any]
 
@@ -55,20 +56,20 @@ def predictions(records: Sequence[Record], metric: str) -> dict[int, int]:
     return out
 
 
+def correct(records: Sequence[Record], metric: str) -> dict[int, bool]:
+    """Whether each document's prediction under ``metric`` is its gold choice."""
+    gold = {r["doc_id"]: r["gold"] for r in records}
+    return {doc: choice == gold[doc] for doc, choice in predictions(records, metric).items()}
+
+
 def accuracies(records: Sequence[Record]) -> dict[str, float]:
     """Every metric that the records support (``acc_uncond`` only when they hold ``ll_uncond``)."""
     documents = _documents(records)
     if not documents:
         return {}
     has_uncond = all("ll_uncond" in r for r in records)
-    gold = {choices[0]["doc_id"]: choices[0]["gold"] for choices in documents}
-    out = {}
-    for metric in SCORES:
-        if metric == "acc_uncond" and not has_uncond:
-            continue
-        predicted = predictions(records, metric)
-        out[metric] = sum(predicted[d] == g for d, g in gold.items()) / len(gold)
-    return out
+    return {metric: sum(right.values()) / len(right) for metric in SCORES
+            if metric != "acc_uncond" or has_uncond for right in [correct(records, metric)]}
 
 
 def chance(records: Sequence[Record]) -> float:

@@ -4,6 +4,10 @@ Each document is scored on its own (no concatenation) with the windows of :mod:`
 Within a domain the sums pool (``bits_per_byte = -sum(ll) / (ln 2 * sum(bytes))``,
 ``ppl_token = exp(-sum(ll) / sum(tokens))``); a source reports the mean of its domains (Paloma's macro
 average), and the overall figure is the mean of the sources.
+
+Each bits-per-byte figure carries a standard error over documents: a domain's is the ratio estimator's
+(``stderr`` of the residuals ``bits_i - bpb * bytes_i``, over the mean bytes per document), and a mean of
+independent figures has ``sqrt(sum se^2) / count``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from olmo_core.config import positive
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Report, markdown_table
+from olmo_core.stats import Z95, stderr
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.downstream import model_max_length
@@ -63,10 +68,12 @@ class PerplexityResult(Evaluation):
     domains: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     sources: dict[str, dict[str, float]] = field(default_factory=dict)
     bits_per_byte: float = float("nan")
+    bits_per_byte_stderr: float = float("nan")
     ppl_token: float = float("nan")
 
     def summary(self) -> dict[str, Any]:
-        return {"bits_per_byte": self.bits_per_byte, "ppl_token": self.ppl_token, "sources": self.sources,
+        return {"bits_per_byte": self.bits_per_byte, "bits_per_byte_stderr": self.bits_per_byte_stderr,
+                "ppl_token": self.ppl_token, "sources": self.sources,
                 "domains": self.domains, "documents": len(self.records)}
 
     def metrics(self) -> dict[str, float]:
@@ -83,41 +90,49 @@ class PerplexityResult(Evaluation):
     def table(self) -> str:  # per source (the mean of its domains), then per domain
         rows = []
         for source, figures in self.sources.items():
-            rows.append([source, f"(mean of {figures['domains']})", f"{figures['bits_per_byte']:.4f}",
+            rows.append([source, f"(mean of {figures['domains']})", _bpb(figures),
                          f"{figures['ppl_token']:.2f}", figures["documents"], "-"])
-            rows += [[source, domain, f"{cell['bits_per_byte']:.4f}", f"{cell['ppl_token']:.2f}", cell["documents"],
+            rows += [[source, domain, _bpb(cell), f"{cell['ppl_token']:.2f}", cell["documents"],
                       cell["tokens"]] for domain, cell in sorted(self.domains[source].items())]
-        rows.append(["**all**", "(mean of sources)", f"{self.bits_per_byte:.4f}", f"{self.ppl_token:.2f}",
+        overall = {"bits_per_byte": self.bits_per_byte, "bits_per_byte_stderr": self.bits_per_byte_stderr}
+        rows.append(["**all**", "(mean of sources)", _bpb(overall), f"{self.ppl_token:.2f}",
                      len(self.records), "-"])
-        header = ["source", "domain", "bits per byte", "token perplexity", "documents", "tokens"]
+        header = ["source", "domain", "bits per byte ± 95%", "token perplexity", "documents", "tokens"]
         return "\n".join(markdown_table(header, rows)) + "\n"
+
+
+def _bpb(figures: Mapping[str, float]) -> str:
+    return f"{figures['bits_per_byte']:.4f} ± {Z95 * figures['bits_per_byte_stderr']:.4f}"
+
+
+def _mean_stderr(errors: list[float]) -> float:
+    return math.sqrt(sum(e * e for e in errors)) / len(errors)
+
+
+def _domain(records: list[dict[str, Any]]) -> dict[str, float]:
+    ll, tokens, size = (sum(r[key] for r in records) for key in ("ll", "tokens", "bytes"))
+    bpb = -ll / (math.log(2) * size)
+    residuals = [-r["ll"] / math.log(2) - bpb * r["bytes"] for r in records]
+    return {"bits_per_byte": bpb, "bits_per_byte_stderr": stderr(residuals) * len(records) / size,
+            "ppl_token": math.exp(-ll / tokens), "documents": len(records), "tokens": int(tokens), "bytes": int(size)}
 
 
 def aggregate(records: Iterable[dict[str, Any]]) -> PerplexityResult:
     """Pool records by (source, domain), average domains per source and sources overall."""
     result = PerplexityResult(records=list(records))
-    pooled: dict[str, dict[str, dict[str, float]]] = {}
+    grouped: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for r in result.records:
-        cell = pooled.setdefault(r["source"], {}).setdefault(r["domain"], dict.fromkeys(
-            ("ll", "tokens", "bytes", "documents"), 0.0))
-        cell["ll"] += r["ll"]
-        cell["tokens"] += r["tokens"]
-        cell["bytes"] += r["bytes"]
-        cell["documents"] += 1
-    for source, domains in pooled.items():
-        figures = {}
-        for domain, cell in domains.items():
-            figures[domain] = {"bits_per_byte": -cell["ll"] / (math.log(2) * cell["bytes"]),
-                               "ppl_token": math.exp(-cell["ll"] / cell["tokens"]),
-                               "documents": int(cell["documents"]), "tokens": int(cell["tokens"]),
-                               "bytes": int(cell["bytes"])}
-        result.domains[source] = figures
+        grouped.setdefault(r["source"], {}).setdefault(r["domain"], []).append(r)
+    for source, domains in grouped.items():
+        figures = result.domains[source] = {domain: _domain(cell) for domain, cell in domains.items()}
         result.sources[source] = {
             "bits_per_byte": sum(f["bits_per_byte"] for f in figures.values()) / len(figures),
+            "bits_per_byte_stderr": _mean_stderr([f["bits_per_byte_stderr"] for f in figures.values()]),
             "ppl_token": sum(f["ppl_token"] for f in figures.values()) / len(figures),
             "domains": len(figures), "documents": sum(f["documents"] for f in figures.values())}
     if result.sources:
         result.bits_per_byte = sum(s["bits_per_byte"] for s in result.sources.values()) / len(result.sources)
+        result.bits_per_byte_stderr = _mean_stderr([s["bits_per_byte_stderr"] for s in result.sources.values()])
         result.ppl_token = sum(s["ppl_token"] for s in result.sources.values()) / len(result.sources)
     return result
 
@@ -208,18 +223,24 @@ class PerplexityEvaluator(Evaluator):
 
     @classmethod
     def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:
-        """``bits_per_byte`` (model -> source -> bits per byte), ``<label>_bits_per_byte`` (the mean); a table
-        of them and ``bits_per_byte.png``."""
+        """``bits_per_byte`` (model -> source -> bits per byte), ``bits_per_byte_stderr`` (likewise),
+        ``<label>_bits_per_byte`` (the mean); a table of them with 95% intervals and ``bits_per_byte.png`` with
+        95% error bars."""
         from olmo_core.plots import bar_plot
 
         results: Mapping[str, PerplexityResult] = evaluations  # type: ignore[assignment]
         bpb = {label: {s: f["bits_per_byte"] for s, f in e.sources.items()} for label, e in results.items()}
-        rows = [[s, *(f"{b[s]:.3f}" for b in bpb.values())] for s in next(iter(bpb.values()))]
-        rows.append(["**mean**", *(f"**{e.bits_per_byte:.3f}**" for e in results.values())])
-        lines = ["Bits per byte on held-out text (lower is better):", "",
+        se = {label: {s: f["bits_per_byte_stderr"] for s, f in e.sources.items()} for label, e in results.items()}
+        rows = [[s, *(f"{bpb[label][s]:.3f} ± {Z95 * se[label][s]:.3f}" for label in bpb)]
+                for s in next(iter(bpb.values()))]
+        rows.append(["**mean**", *(f"**{e.bits_per_byte:.3f}** ± {Z95 * e.bits_per_byte_stderr:.3f}"
+                                   for e in results.values())])
+        lines = ["Bits per byte on held-out text (lower is better), ± the half-width of its 95% interval over "
+                 "documents:", "",
                  *markdown_table(["held-out source", *bpb], rows)]
         figure = bar_plot(posixpath.join(workdir, "bits_per_byte.png"), bpb, title="bits per byte, held out",
-                          ylabel="bits per byte")
-        metrics = {"bits_per_byte": bpb, **{f"{label}_bits_per_byte": round(e.bits_per_byte, 4)
-                                            for label, e in results.items()}}
+                          ylabel="bits per byte",
+                          errors={label: {s: Z95 * v for s, v in e.items()} for label, e in se.items()})
+        metrics = {"bits_per_byte": bpb, "bits_per_byte_stderr": se,
+                   **{f"{label}_bits_per_byte": round(e.bits_per_byte, 4) for label, e in results.items()}}
         return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])

@@ -1,0 +1,75 @@
+"""Standard errors, 95% intervals and the paired test of two models, against numbers worked out by hand."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from scipy.stats import binomtest
+
+from olmo_core.stats import interval, mcnemar, paired, stderr
+from olmo_eval.downstream import DownstreamEvaluator, DownstreamResult, TaskResult
+from olmo_eval.metrics import correct
+from olmo_eval.perplexity.evaluator import aggregate
+
+
+def test_stderr_is_the_sample_std_over_root_n_and_the_interval_1_96_of_it() -> None:
+    # 5 of 8 right: mean 0.625, squared deviations 5 * 0.375^2 + 3 * 0.625^2 = 1.875; 1.875 / 7 / 8 = 15 / 448
+    se = stderr([1, 0, 1, 1, 0, 0, 1, 1])
+    assert se == pytest.approx(math.sqrt(15 / 448)) == pytest.approx(0.18298, abs=1e-5)
+    lo, hi = interval(0.625, se)
+    assert (lo, hi) == (pytest.approx(0.625 - 1.96 * 0.18298, abs=1e-4), pytest.approx(0.625 + 1.96 * 0.18298, abs=1e-4))
+    assert stderr([1.0]) == 0.0
+
+
+def test_mcnemar_is_the_exact_binomial_p_of_the_discordant_pairs() -> None:
+    assert mcnemar(1, 6) == pytest.approx((1 + 7) / 2 ** 7 * 2) == pytest.approx(binomtest(1, 7, 0.5).pvalue)
+    assert mcnemar(0, 6) == pytest.approx(2 / 2 ** 6) == pytest.approx(binomtest(0, 6, 0.5).pvalue)
+    assert mcnemar(3, 3) == 1.0 and mcnemar(0, 0) == 1.0
+    a = {0: True, 1: True, 2: False, 3: False, 4: False, 5: False, 6: False, 7: False}
+    b = {0: True, 1: False, 2: True, 3: True, 4: True, 5: True, 6: True, 7: False, 99: True}  # 99: only in b
+    # discordant: only a gets 1 right, only b gets 2..6 right; p = 2 * (C(6, 0) + C(6, 1)) / 2^6
+    assert paired(a, b) == {"difference": pytest.approx((5 - 1) / 8), "p": pytest.approx(14 / 64), "examples": 8,
+                            "beyond_noise": False}
+
+
+def _task(name: str, right: list[bool]) -> TaskResult:
+    """Two choices per document, gold 0; the model prefers choice 0 where ``right``."""
+    records = [{"doc_id": d, "choice": c, "gold": 0, "ll": -1.0 if (c == 0) == ok else -2.0, "tokens": 1,
+                "chars": 1, "bytes": 1} for d, ok in enumerate(right) for c in (0, 1)]
+    assert correct(records, "acc_raw") == dict(enumerate(right))
+    return TaskResult(task=name, metric="acc_raw", metrics={"acc_raw": sum(right) / len(right)}, chance=0.5,
+                      documents=len(right), requests=len(records), records=records)
+
+
+def test_the_comparison_shows_intervals_and_says_whether_each_model_differs_from_the_first(tmp_path: Path) -> None:
+    base = [True] * 3 + [False] * 7
+    evaluations = {label: DownstreamResult(meta={"step": 1}, tasks=[_task("copa", right)])
+                   for label, right in {"base": base, "SFT": [True] * 9 + [False], "DPO": base}.items()}
+    assert evaluations["base"].tasks[0].summary()["stderr"] == pytest.approx(math.sqrt(0.3 * 0.7 / 9))
+    metrics, report = DownstreamEvaluator.compare("downstream", evaluations, str(tmp_path))
+    assert metrics["accuracy"]["SFT"] == {"copa": 0.9}  # the numbers themselves are unchanged
+    assert metrics["stderr"]["SFT"]["copa"] == pytest.approx(0.1)
+    assert metrics["paired"]["SFT"]["copa"]["p"] == pytest.approx(2 / 64)  # 6 discordant, all for SFT
+    # base: 0.3 +- 1.96 sqrt(0.21 / 9) = 0.299; SFT: 0.9 +- 1.96 * 0.1
+    assert "| copa | acc_raw | 0.500 | 0.300 ± 0.299 | 0.900 ± 0.196 | 0.300 ± 0.299 |" in report.markdown
+    assert ("- copa: SFT vs base: +0.600 (p=0.031, beyond noise); DPO vs base: +0.000 (p=1, within noise)"
+            in report.markdown)
+    assert (tmp_path / "accuracy.png").is_file()
+
+
+def test_bits_per_byte_carries_the_ratio_estimators_standard_error() -> None:
+    def doc(domain: str, bits: float, nbytes: int) -> dict:
+        return {"source": "s", "domain": domain, "ll": -bits * math.log(2), "tokens": 1, "bytes": nbytes}
+
+    result = aggregate([doc("a", 10, 10), doc("a", 30, 20), doc("a", 20, 10), doc("b", 8, 8), doc("b", 8, 8)])
+    # domain a: 60 bits / 40 bytes = 1.5; residuals 10-15, 30-30, 20-15 -> sqrt(50 / 2 / 3) * 3 / 40
+    a = result.domains["s"]["a"]
+    assert a["bits_per_byte"] == pytest.approx(1.5)
+    assert a["bits_per_byte_stderr"] == pytest.approx(math.sqrt(50 / 6) * 3 / 40)
+    assert result.domains["s"]["b"]["bits_per_byte_stderr"] == 0.0  # both documents at exactly 1 bit per byte
+    assert result.sources["s"]["bits_per_byte"] == pytest.approx(1.25)
+    assert result.bits_per_byte_stderr == result.sources["s"]["bits_per_byte_stderr"] == \
+        pytest.approx(math.sqrt(50 / 6) * 3 / 40 / 2)
+    assert "| s | a | 1.5000 ± " in result.table()
