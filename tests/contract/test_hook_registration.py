@@ -25,6 +25,7 @@ REGISTRATION_HOOKS = [
     "olmo_register_callbacks",
     "olmo_register_tasks",
     "olmo_register_evaluators",
+    "olmo_register_eval_models",
     "olmo_register_adapters",
     "olmo_register_jobs",
     "olmo_register_commands",

@@ -199,6 +199,17 @@ def olmo_register_evaluators(register: Register) -> None:
     """
 
 
+@hookspec
+def olmo_register_eval_models(register: Register) -> None:
+    """Register kinds of model that ``olmo eval`` can load (olmo checkpoints, transformers directories ...).
+
+    :param register: the host's callback. ``factory()`` returns a runtime with ``find(path) -> directory |
+        None`` (what it loads at ``path``, if anything), ``tokenizer(directory) -> Tokenizer | None`` and
+        ``load(directory, device) -> (model, step | None)``; the model is called as ``model(input_ids) ->
+        logits``. The first runtime that finds a directory loads it; plugins' come before olmo's.
+    """
+
+
 # --------------------------------------------------------------------------------------------------------
 # Adaptation (olmo-adapt)
 # --------------------------------------------------------------------------------------------------------

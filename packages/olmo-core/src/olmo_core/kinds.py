@@ -41,6 +41,7 @@ KINDS: dict[str, Kind] = {n: Kind(name=n, singular=s, description=d, group=g) fo
     ("callbacks", "callback", "trainer callbacks", "train/callback"),
     ("tasks", "task", "downstream evaluation tasks", "eval/task"),
     ("evaluators", "evaluator", "evaluators", "eval/evaluator"),
+    ("eval_models", "evaluated model", "kinds of model that `olmo eval` loads and scores", "eval/model"),
     ("adapters", "adapter", "adaptation methods", "adapt/method"),
     ("jobs", "job", "jobs: commands and pipeline stages with typed inputs and outputs", "job"),
     ("commands", "command", "`olmo` subcommands", "command"),
