@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def test_the_comparison_shows_intervals_and_says_whether_each_model_differs_from
     assert ("- copa: SFT vs base: +0.600 (p=0.031, beyond noise); DPO vs base: +0.000 (p=1, within noise)"
             in report.markdown)
     assert (tmp_path / "accuracy.png").is_file()
+    assert json.loads(Path(metrics["correct"]).read_text())["SFT"]["copa"] == {str(d): d < 9 for d in range(10)}
 
 
 def test_bits_per_byte_carries_the_ratio_estimators_standard_error() -> None:

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Z95", "interval", "mcnemar", "paired", "stderr"]
+__all__ = ["Z95", "describe", "interval", "mcnemar", "paired", "stderr"]
 
 Z95 = 1.959963984540054
 """The normal quantile of a two-sided 95% interval."""
@@ -48,3 +48,9 @@ def paired(a: Mapping[Any, bool], b: Mapping[Any, bool]) -> dict[str, Any]:
     p = mcnemar(only_a, only_b)
     return {"difference": (only_b - only_a) / len(shared) if shared else 0.0, "p": p, "examples": len(shared),
             "beyond_noise": p < 0.05}
+
+
+def describe(result: Mapping[str, Any]) -> str:
+    """A :func:`paired` result in words: ``+0.050 (p=0.41, within noise)``."""
+    noise = "beyond" if result["beyond_noise"] else "within"
+    return f"{result['difference']:+.3f} (p={result['p']:.2g}, {noise} noise)"

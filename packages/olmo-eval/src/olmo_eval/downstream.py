@@ -7,6 +7,7 @@ which each distinct context is computed once; the records then give every metric
 from __future__ import annotations
 
 import functools
+import json
 import posixpath
 import time
 from collections.abc import Mapping, Sequence
@@ -15,10 +16,11 @@ from typing import Any, ClassVar
 
 from olmo_core.config import non_negative, positive, to_dict
 from olmo_core.errors import ConfigError
+from olmo_core.io import write_text
 from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
 from olmo_core.plugins import get_host
-from olmo_core.stats import Z95, interval, paired, stderr
+from olmo_core.stats import Z95, describe, interval, paired, stderr
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.evaluator import Evaluation, Evaluator
@@ -220,8 +222,9 @@ class DownstreamEvaluator(Evaluator):
     @classmethod
     def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:
         """``accuracy`` (model -> task -> primary metric), ``stderr`` (likewise), ``chance``, ``paired`` (model ->
-        task -> :func:`olmo_core.stats.paired` against the first model), ``<label>_mean_accuracy``; a table of
-        them with 95% intervals, each model against the first, and ``accuracy.png`` with 95% error bars."""
+        task -> :func:`olmo_core.stats.paired` against the first model), ``<label>_mean_accuracy``, ``correct``
+        (``correct.json``: model -> task -> document -> right, for sweep comparisons); a table of them with 95%
+        intervals, each model against the first, and ``accuracy.png`` with 95% error bars."""
         from olmo_core.plots import bar_plot
 
         tasks_of: Mapping[str, DownstreamResult] = evaluations  # type: ignore[assignment]
@@ -236,10 +239,9 @@ class DownstreamEvaluator(Evaluator):
         (first, reference), *others = results.items()
         compared = {label: {t: paired(reference[t].correct(), r.correct()) for t, r in tasks.items() if t in reference}
                     for label, tasks in others}
-        verdicts = [f"- {task}: " + "; ".join(
-            f"{label} vs {first}: {c[task]['difference']:+.3f} (p={c[task]['p']:.2g}, "
-            f"{'beyond' if c[task]['beyond_noise'] else 'within'} noise)" for label, c in compared.items() if task in c)
-            for task in chance if any(task in c for c in compared.values())]
+        verdicts = [f"- {task}: " + "; ".join(f"{label} vs {first}: {describe(c[task])}"
+                                             for label, c in compared.items() if task in c)
+                    for task in chance if any(task in c for c in compared.values())]
         lines = ["Downstream accuracy (each task's primary metric, the paper's choice) of "
                  + ", ".join(f"{label} (step {e.meta.get('step')})" for label, e in evaluations.items())
                  + ", ± the half-width of its 95% interval (1.96 standard errors over documents), beside chance:",
@@ -250,6 +252,8 @@ class DownstreamEvaluator(Evaluator):
         figure = bar_plot(posixpath.join(workdir, "accuracy.png"), {**accuracy, "chance": chance},
                           title="downstream accuracy (95% intervals)", ylabel="accuracy",
                           errors={label: {t: Z95 * se for t, se in e.items()} for label, e in errors.items()})
-        metrics = {"accuracy": accuracy, "stderr": errors, "chance": chance, "paired": compared,
+        right = posixpath.join(workdir, "correct.json")
+        write_text(right, json.dumps({label: {t: r.correct() for t, r in ts.items()} for label, ts in results.items()}))
+        metrics = {"accuracy": accuracy, "stderr": errors, "chance": chance, "paired": compared, "correct": right,
                    **{f"{label}_mean_accuracy": round(sum(a.values()) / len(a), 4) for label, a in accuracy.items()}}
         return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])

@@ -3,7 +3,9 @@
 Every job of ``olmo pipeline -m ...`` writes its run into ``<runs_dir>/<name>/<job>-<swept values>/``; after
 each job, the comparison is rewritten from every job directory that holds a finished pipeline, so the last
 job to finish leaves the whole sweep compared: a table of each run's numeric stage results (final loss,
-accuracies, bits per byte, energy ...) and the training-loss curves on one plot.
+accuracies, bits per byte, energy ...), the training-loss curves on one plot and, where a stage result's
+``correct`` names a JSON file of ``{model: {task: {example: right}}}`` (the ``evaluate`` job's), each run
+against the first on the examples both scored, by McNemar's exact test (:func:`olmo_core.stats.paired`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from olmo_core.io import write_text
 from olmo_core.jobs import markdown_table, read_result
+from olmo_core.stats import describe, paired
 
 __all__ = ["write_comparison"]
 
@@ -34,6 +37,20 @@ def _scalars(results: dict[str, dict[str, Any]]) -> dict[str, float]:
             if isinstance(value, (int, float)) and not isinstance(value, bool)}
 
 
+def _correct(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, bool]]:
+    return {f"{stage}.{model}/{task}": right for stage, result in results.items()
+            if isinstance(path := result.get("correct"), str) and Path(path).is_file()
+            for model, tasks in json.loads(Path(path).read_text()).items() for task, right in tasks.items()}
+
+
+def _paired_lines(jobs: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    (first, reference), *others = ((name, _correct(results)) for name, results in jobs.items())
+    lines = [f"- {key}: {name} vs {first}: {describe(paired(reference[key], scored[key]))}"
+             for name, scored in others for key in reference if key in scored]
+    return ["", f"Each run against {first} on the same examples (McNemar's exact test; beyond noise at p < 0.05):",
+            "", *lines] if lines else []
+
+
 def write_comparison(sweep_dir: Path) -> Path | None:
     """Compare the finished runs under ``sweep_dir``; return the markdown file (``None`` with fewer than 2)."""
     from olmo_core.plots import line_plot
@@ -48,7 +65,7 @@ def write_comparison(sweep_dir: Path) -> Path | None:
     rows = [[name, *(f"{v[k]:.4g}" if isinstance(v.get(k), float) else v.get(k, "-") for k in keys)]
             for name, v in scalars.items()]
     lines = [f"# Sweep: {sweep_dir.name}", "", f"{len(jobs)} runs; the results that differ between them:", "",
-             *markdown_table(["run", *keys], rows)]
+             *markdown_table(["run", *keys], rows), *_paired_lines(jobs)]
     curves = {}
     for name, results in jobs.items():
         for result in results.values():
