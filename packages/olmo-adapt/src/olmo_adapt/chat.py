@@ -1,4 +1,5 @@
-"""``olmo chat``: talk with a chat checkpoint in the Tulu template.
+"""``olmo chat``: talk with a chat model in the Tulu template: an olmo checkpoint, a run directory (its newest
+checkpoint) or a transformers directory.
 
 With ``prompt=<text>`` it answers once and exits; otherwise it reads one user turn per line from stdin and
 keeps the conversation's history (``/reset`` forgets it, ``/exit`` or end of input stops). Each answer is
@@ -11,14 +12,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
-from olmo_core.artifacts import checkpoint_step_dir
 from olmo_core.config import REQUIRED, non_negative, positive
 from olmo_core.errors import ConfigError
+from olmo_core.model_commands import load_causal_lm
+from olmo_core.nn.generate import context_length
 
-from olmo_adapt.checkpoints import resolve_tokenizer
 from olmo_adapt.template import TuluTemplate
 
 __all__ = ["ChatConfig", "Chat", "chat_command"]
@@ -29,7 +29,8 @@ class ChatConfig:
     """Options of ``olmo chat``."""
 
     checkpoint: str = REQUIRED
-    """A chat checkpoint (``olmo adapt sft`` or ``dpo`` output) with its tokenizer."""
+    """A chat model with its tokenizer: an ``olmo adapt sft`` or ``dpo`` checkpoint or run directory, or a
+    transformers directory."""
     prompt: str | None = None
     """Answer this one message and exit (default: read turns from stdin)."""
     system: str | None = None
@@ -60,7 +61,7 @@ class Chat:
         self.history = [{"role": "system", "content": self.config.system}] if self.config.system else []
 
     def _prompt_ids(self) -> list[int]:
-        limit = self.model.config.max_sequence_length - self.config.max_new_tokens
+        limit = context_length(self.model) - self.config.max_new_tokens
         while True:
             ids = self.template.encode(self.history, add_generation_prompt=True).ids
             first = 1 if self.history and self.history[0]["role"] == "system" else 0
@@ -102,18 +103,13 @@ def converse(chat: Chat, lines: Iterable[str], out: IO[str]) -> int:
 
 def chat_command(config: ChatConfig) -> str | int:
     """Talk with a chat checkpoint: ``prompt=<text>`` for one answer, or turns from stdin with history."""
-    from olmo_core.model_io import load_model
-
     if config.temperature < 0 or not 0 < config.top_p <= 1:
         raise ConfigError("chat needs temperature >= 0 and 0 < top_p <= 1")
-    checkpoint = checkpoint_step_dir(config.checkpoint)  # a run directory: its newest checkpoint
-    tokenizer = resolve_tokenizer(Path(checkpoint))
-    loaded = load_model(checkpoint)
-    longest = loaded.model.config.max_sequence_length
+    model, tokenizer = load_causal_lm(config.checkpoint)
+    longest = context_length(model)
     if not 0 < config.max_new_tokens < longest:
         raise ConfigError(f"max_new_tokens must be between 1 and {longest - 1} (the model reads {longest} tokens)")
-    loaded.model.eval()
-    chat = Chat(loaded.model, TuluTemplate(tokenizer), config)
+    chat = Chat(model, TuluTemplate(tokenizer), config)
     if config.prompt is not None:
         answer = chat.say(config.prompt)
         print(answer)

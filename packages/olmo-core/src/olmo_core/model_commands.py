@@ -15,7 +15,8 @@ from olmo_core.io import write_text
 from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer, read_hf_tokenizer
 
-__all__ = ["ExportConfig", "GenerateConfig", "ImportConfig", "InfoConfig", "InitConfig"]
+__all__ = ["TULU_CHAT_TEMPLATE", "ExportConfig", "GenerateConfig", "ImportConfig", "InfoConfig", "InitConfig",
+           "find_model", "load_causal_lm"]
 
 log = logging.getLogger(__name__)
 
@@ -144,14 +145,23 @@ def _hf_class(model: Any) -> str:
     return "Olmo2ForCausalLM" if model.config.block == "olmo2" else "OlmoForCausalLM"
 
 
+TULU_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{{ '<|' + message['role'] + '|>\\n' + (message['content'] | trim) }}"
+    "{% if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}"
+    "{% if not loop.last or message['role'] != 'assistant' %}{{ '\\n' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}")
+"""Jinja for transformers' ``apply_chat_template``: renders what ``olmo_adapt.template.TuluTemplate`` renders."""
+
+
 def write_hf_tokenizer(tokenizer: Tokenizer, directory: Path, *, max_length: int) -> None:
-    """``tokenizer.json`` plus the config files that ``AutoTokenizer.from_pretrained`` reads."""
+    """``tokenizer.json`` plus the config files that ``AutoTokenizer.from_pretrained`` reads, with the Tulu chat
+    template."""
     tokenizer.save(str(directory))
     special = {"eos_token": tokenizer.eos_token, "bos_token": tokenizer.eos_token, "unk_token": tokenizer.eos_token}
     if tokenizer.pad_token:
         special["pad_token"] = tokenizer.pad_token
     tokenizer_config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": max_length,
-                        "clean_up_tokenization_spaces": False, **special}
+                        "clean_up_tokenization_spaces": False, "chat_template": TULU_CHAT_TEMPLATE, **special}
     write_text(str(directory / "tokenizer_config.json"), json.dumps(tokenizer_config, indent=2) + "\n")
     write_text(str(directory / "special_tokens_map.json"), json.dumps(special, indent=2) + "\n")
 
@@ -194,12 +204,41 @@ def import_hf_command(config: ImportConfig) -> Path:
     return path
 
 
+def find_model(path: str | Path) -> tuple[Path, str, Any]:
+    """``(directory, kind, runtime)`` of the first registered ``eval_models`` runtime that finds a model at
+    ``path``: an olmo step directory, a run directory's newest checkpoint, a transformers directory."""
+    root = Path(path)
+    if not root.is_dir():
+        raise ConfigError(f"checkpoint={path}: no such directory")
+    for entry in get_host().registry("eval_models"):
+        runtime = entry.build()
+        directory = runtime.find(root)
+        if directory is not None:
+            return directory, entry.name, runtime
+    raise ConfigError(f"checkpoint={path} is neither an olmo checkpoint (manifest.json), a run directory with "
+                      f"checkpoints/stepN, nor a transformers directory (config.json and its weights)")
+
+
+def load_causal_lm(path: str | Path) -> tuple[Any, Tokenizer]:
+    """The model at ``path`` (see :func:`find_model`) in eval mode, called as ``model(input_ids) -> logits``,
+    and the tokenizer saved beside it."""
+    directory, _, runtime = find_model(path)
+    tokenizer = runtime.tokenizer(directory)
+    if tokenizer is None:
+        raise ConfigError(f"{directory} has no tokenizer.json: generation needs the model's tokenizer")
+    model, _ = runtime.load(directory, "cpu")
+    check_tokenizer_fits(tokenizer, vocab_size=model.config.vocab_size, where=str(directory),
+                         hint="the model was not saved with its own tokenizer")
+    return model.eval(), tokenizer
+
+
 @dataclass(kw_only=True)
 class GenerateConfig:
     """Options of ``olmo generate``."""
 
     checkpoint: str = REQUIRED
-    """A model checkpoint directory (with its tokenizer)."""
+    """An olmo checkpoint, a run directory (its newest checkpoint) or a transformers directory, with its
+    tokenizer."""
     prompt: str = REQUIRED
     """The text to continue."""
     max_new_tokens: int = positive(64)
@@ -213,19 +252,15 @@ class GenerateConfig:
 
 
 def generate_command(config: GenerateConfig) -> str:
-    """Continue a prompt with a model checkpoint: greedy or top-p sampling, with a KV cache."""
-    from olmo_core.model_io import load_model
+    """Continue a prompt with a model: greedy or top-p sampling."""
     from olmo_core.nn.generate import generate
 
     torch = _torch()
-    loaded = load_model(config.checkpoint)
-    if loaded.tokenizer is None:
-        raise ConfigError(f"{config.checkpoint} has no tokenizer.json: generation needs the model's tokenizer")
-    loaded.model.eval()
-    ids = torch.tensor([loaded.tokenizer.encode(config.prompt)], dtype=torch.long)
+    model, tokenizer = load_causal_lm(config.checkpoint)
+    ids = torch.tensor([tokenizer.encode(config.prompt)], dtype=torch.long)
     generator = torch.Generator().manual_seed(config.seed)
-    out = generate(loaded.model, ids, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                   top_p=config.top_p, eos_token_id=loaded.tokenizer.eos_token_id, generator=generator)
-    text = loaded.tokenizer.decode(out[0, ids.shape[1]:].tolist(), skip_special_tokens=True)
+    out = generate(model, ids, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                   top_p=config.top_p, eos_token_id=tokenizer.eos_token_id, generator=generator)
+    text = tokenizer.decode(out[0, ids.shape[1]:].tolist(), skip_special_tokens=True)
     print(config.prompt + text)
     return text

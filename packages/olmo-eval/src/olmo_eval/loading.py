@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from olmo_core.errors import ConfigError
-from olmo_core.plugins import get_host
+from olmo_core.model_commands import find_model
 from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer
 
 __all__ = ["EvalModel", "load_eval_model", "resolve_checkpoint"]
@@ -27,24 +27,11 @@ class EvalModel:
     step: int | None = None
 
 
-def _runtime(path: str | Path) -> tuple[Path, str, Any]:
-    root = Path(path)
-    if not root.is_dir():
-        raise ConfigError(f"checkpoint={path}: no such directory")
-    for component in get_host().registry("eval_models"):
-        runtime = component.build()
-        directory = runtime.find(root)
-        if directory is not None:
-            return directory, component.name, runtime
-    raise ConfigError(f"checkpoint={path} is neither an olmo checkpoint (manifest.json), a run directory with "
-                      f"checkpoints/stepN, nor a transformers directory (config.json and its weights)")
-
-
 def resolve_checkpoint(path: str | Path) -> tuple[Path, str]:
     """``(directory, kind)`` of the model at ``path``: a checkpoint step directory, the newest checkpoint of
     a run directory (``<run>/checkpoints/stepN`` or ``<run>/stepN``), a transformers directory, or what a
     plugin's runtime finds there."""
-    directory, kind, _ = _runtime(path)
+    directory, kind, _ = find_model(path)
     return directory, kind
 
 
@@ -52,7 +39,7 @@ def load_eval_model(path: str | Path, *, tokenizer: str | None = None, device: s
     """The model at ``path`` in eval mode on ``device``, with ``tokenizer`` (a registered name or a path)
     or else the one saved beside the model. The tokenizer is settled before any weights are loaded, so a
     model directory without one fails at once."""
-    directory, kind, runtime = _runtime(path)
+    directory, kind, runtime = find_model(path)
     chosen = load_tokenizer(tokenizer) if tokenizer else runtime.tokenizer(directory)
     if chosen is None:
         raise ConfigError(f"{directory} has no tokenizer.json: pass tokenizer=<name or path>")

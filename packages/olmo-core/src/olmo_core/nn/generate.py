@@ -1,16 +1,26 @@
-"""Text generation from an :class:`~olmo_core.nn.model.OLMo`: greedy or nucleus (top-p) sampling."""
+"""Text generation from an :class:`~olmo_core.nn.model.OLMo`, or any model called as ``model(input_ids) ->
+logits`` with a ``config.vocab_size``: greedy or nucleus (top-p) sampling."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
 from olmo_core.nn.model import OLMo
 
-__all__ = ["generate", "sample_next"]
+__all__ = ["context_length", "generate", "sample_next"]
+
+
+def context_length(model: Any) -> int:
+    """The most tokens ``model`` reads: an OLMo's ``max_sequence_length``, a transformers model's
+    ``max_position_embeddings``."""
+    config = model.config
+    return int(getattr(config, "max_sequence_length", None) or config.max_position_embeddings)
 
 
 @torch.no_grad()
-def generate(model: OLMo, input_ids: torch.Tensor, *, max_new_tokens: int, temperature: float = 0.0, top_p: float = 1.0,
+def generate(model: Any, input_ids: torch.Tensor, *, max_new_tokens: int, temperature: float = 0.0, top_p: float = 1.0,
              eos_token_id: int | None = None, use_cache: bool = True,
              generator: torch.Generator | None = None) -> torch.Tensor:
     """Continue every prompt of ``input_ids`` ``(batch, prompt)`` and return ``(batch, prompt + new)`` tokens.
@@ -21,11 +31,13 @@ def generate(model: OLMo, input_ids: torch.Tensor, *, max_new_tokens: int, tempe
     embedding rows beyond ``config.vocab_size`` are never chosen. A row that produced ``eos_token_id`` is
     filled with ``config.pad_token_id`` afterwards, and generation stops early once every row has; so
     ``new <= max_new_tokens``. ``use_cache=False`` re-runs the whole sequence at every step (for checking
-    the cache).
+    the cache; always so for models other than OLMo).
     """
     if max_new_tokens < 0 or temperature < 0 or not 0 < top_p <= 1:
         raise ValueError("need max_new_tokens >= 0, temperature >= 0 and 0 < top_p <= 1")
     config = model.config
+    use_cache = use_cache and isinstance(model, OLMo)
+    pad = config.pad_token_id if config.pad_token_id is not None else (eos_token_id or 0)
     tokens = input_ids
     done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
     cache = None
@@ -37,7 +49,7 @@ def generate(model: OLMo, input_ids: torch.Tensor, *, max_new_tokens: int, tempe
             logits = model(tokens)
         logits = logits[:, -1, : config.vocab_size].float()
         next_token = sample_next(logits, temperature=temperature, top_p=top_p, generator=generator)
-        next_token = next_token.masked_fill(done, config.pad_token_id)
+        next_token = next_token.masked_fill(done, pad)
         tokens = torch.cat((tokens, next_token[:, None]), dim=1)
         if eos_token_id is not None:
             done |= next_token == eos_token_id
