@@ -23,7 +23,7 @@ BENCHMARKS = {
     "data": (["data/filters.py"], ["--limit", "300"]),
     "memory": (["data/long_document.py"], ["--megabytes", "5"]),
     "train": (["train/transformers_speed.py"], ["--steps", "4", "--rounds", "1"]),
-    "eval": (["eval/downstream.py"], ["--limit", "50"]),
+    "eval": (["eval/downstream.py"], ["--limit", "20"]),
     "adapt": (["adapt/trl_compare.py"], []),
 }
 """name -> (script under benchmarks/, extra arguments of a ``--quick`` run)."""

@@ -14,31 +14,13 @@ from olmo_core import hookimpl
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.loading import load_eval_model, resolve_checkpoint
+from olmo_eval.testing import ARCHITECTURES, save_random
 
 from tests.conftest import stdlib_documents
 
 transformers = pytest.importorskip("transformers")
 
-SMALL = {"vocab_size": 50304, "initializer_range": 0.3}
-CONFIGS = {
-    "gpt2": lambda: transformers.GPT2Config(n_embd=32, n_layer=2, n_head=2, n_positions=256, **SMALL),
-    "gpt_neox": lambda: transformers.GPTNeoXConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                                   intermediate_size=64, max_position_embeddings=256, **SMALL),
-    "llama": lambda: transformers.LlamaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                              num_key_value_heads=2, intermediate_size=64,
-                                              max_position_embeddings=256, **SMALL),
-}
-
-
-def save_random(architecture: str, path: Path, tokenizer: Tokenizer) -> Path:
-    """A random two-layer model of ``architecture`` saved at ``path`` with the OLMo tokenizer."""
-    torch.manual_seed(0)
-    transformers.AutoModelForCausalLM.from_config(CONFIGS[architecture]()).save_pretrained(path)
-    tokenizer.save(str(path))
-    return path
-
-
-@pytest.fixture(scope="module", params=list(CONFIGS))
+@pytest.fixture(scope="module", params=ARCHITECTURES)
 def hf_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tokenizer: Tokenizer) -> Path:
     return save_random(request.param, tmp_path_factory.mktemp(request.param), tokenizer)
 
