@@ -16,7 +16,7 @@ from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer, read_hf_tokenizer
 
 __all__ = ["TULU_CHAT_TEMPLATE", "ExportConfig", "GenerateConfig", "ImportConfig", "InfoConfig", "InitConfig",
-           "find_model", "load_causal_lm"]
+           "find_model", "load_causal_lm", "write_hf_tokenizer"]
 
 log = logging.getLogger(__name__)
 

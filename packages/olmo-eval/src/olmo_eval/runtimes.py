@@ -62,11 +62,11 @@ class TransformersCausalLM:
         return read_hf_tokenizer(directory)
 
     def load(self, directory: Path, device: str) -> tuple[Any, int | None]:
-        from olmo_core.nn.hf import _transformers
+        from olmo_core.nn.hf import transformers_module
 
         from olmo_eval.causal_lm import CausalLM
 
-        model = _transformers().AutoModelForCausalLM.from_pretrained(directory, local_files_only=True)
+        model = transformers_module().AutoModelForCausalLM.from_pretrained(directory, local_files_only=True)
         return CausalLM(model).to(device), None
 
 

@@ -29,14 +29,15 @@ from olmo_core.nn.model import OLMo
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
-__all__ = ["from_hf", "load_hf", "save_hf", "to_hf"]
+__all__ = ["from_hf", "load_hf", "save_hf", "to_hf", "transformers_module"]
 
 _EXTRA_KEY = "olmo_config"
 _EXTRA_FIELDS = ("vocab_size", "init", "init_std", "init_cutoff_factor")
 _OLMO1_EPS = 1e-5  # transformers' OlmoLayerNorm hard-codes it
 
 
-def _transformers() -> Any:
+def transformers_module() -> Any:
+    """``transformers``, or a one-line error naming the ``olmo-core[hf]`` extra when it is not installed."""
     try:
         import transformers
     except ImportError as exc:
@@ -59,7 +60,7 @@ def _architecture(config: OLMoConfig) -> str:
 
 
 def _hf_config(config: OLMoConfig) -> Any:
-    transformers = _transformers()
+    transformers = transformers_module()
     kind = _architecture(config)
     fields = dict(
         vocab_size=config.embedding_size, hidden_size=config.d_model, intermediate_size=config.mlp_hidden_size // 2,
@@ -121,7 +122,7 @@ def _olmo_state_dict(hf: dict[str, torch.Tensor], config: OLMoConfig) -> dict[st
 def to_hf(model: OLMo) -> PreTrainedModel:
     """A transformers ``OlmoForCausalLM`` or ``Olmo2ForCausalLM`` with a copy of ``model``'s weights, in its
     dtype and on its device; its logits equal ``model``'s (to float rounding)."""
-    transformers = _transformers()
+    transformers = transformers_module()
     hf_config = _hf_config(model.config)
     cls = transformers.OlmoForCausalLM if hf_config.model_type == "olmo" else transformers.Olmo2ForCausalLM
     weight = model.transformer.wte.weight
@@ -175,7 +176,7 @@ def save_hf(model: OLMo, directory: str | os.PathLike[str]) -> None:
     """Write ``model`` as a transformers checkpoint (``config.json``, ``model.safetensors``) that
     ``transformers.AutoModelForCausalLM.from_pretrained(directory)`` loads (without transformers' own
     progress bar, which would show even in a log)."""
-    bars = _transformers().utils.logging
+    bars = transformers_module().utils.logging
     shown = bars.is_progress_bar_enabled()
     bars.disable_progress_bar()
     try:
@@ -187,5 +188,5 @@ def save_hf(model: OLMo, directory: str | os.PathLike[str]) -> None:
 
 def load_hf(directory: str | os.PathLike[str]) -> OLMo:
     """Read a transformers OLMo or OLMo-2 checkpoint directory (ours or AllenAI's) as an :class:`OLMo`."""
-    transformers = _transformers()
+    transformers = transformers_module()
     return from_hf(transformers.AutoModelForCausalLM.from_pretrained(directory))
