@@ -201,7 +201,8 @@ def olmo_register_evaluators(register: Register) -> None:
 
 @hookspec
 def olmo_register_eval_models(register: Register) -> None:
-    """Register kinds of model that ``olmo eval`` can load (olmo checkpoints, transformers directories ...).
+    """Register kinds of model that ``olmo eval``, ``olmo generate`` and ``olmo chat`` load (olmo checkpoints,
+    transformers directories ...); olmo-core registers its own.
 
     :param register: the host's callback. ``factory()`` returns a runtime with ``find(path) -> directory |
         None`` (what it loads at ``path``, if anything), ``tokenizer(directory) -> Tokenizer | None`` and

@@ -12,6 +12,7 @@ from olmo_core.pipeline.report import ReportConfig, ReportJob
 from olmo_core.plugins import hookimpl
 from olmo_core.plugins_command import PluginsConfig, plugins_command
 from olmo_core.registry import Register
+from olmo_core.runtimes import OlmoCheckpoint, TransformersCausalLM, TransformersOLMo
 from olmo_core.tokenizer_train import TokenizerTrainConfig, train_tokenizer_command
 from olmo_core.tokenizer import BUILTIN, OLMO_RELEASE, TokenizerConfig, build_tokenizer, load_builtin
 
@@ -53,3 +54,10 @@ def olmo_register_models(register: Register) -> None:
 @hookimpl(trylast=True)
 def olmo_register_jobs(register: Register) -> None:
     register("report", ReportJob, config=ReportConfig)
+
+
+@hookimpl(trylast=True)
+def olmo_register_eval_models(register: Register) -> None:
+    register("olmo", OlmoCheckpoint)
+    register("hf", TransformersOLMo)
+    register("transformers", TransformersCausalLM)

@@ -1,4 +1,4 @@
-"""Loading a model to evaluate with the first registered runtime (``eval_models``, :mod:`olmo_eval.runtimes`)
+"""Loading a model to evaluate with the first registered runtime (``eval_models``, :mod:`olmo_core.runtimes`)
 that finds one at the path, with its tokenizer, checked to fit each other."""
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator
 from olmo_eval.jobs import (CompareConfig, CompareJob, DownstreamJob, DownstreamJobConfig, PerplexityJob,
                             PerplexityJobConfig)
 from olmo_eval.perplexity.evaluator import PerplexityEvalConfig, PerplexityEvaluator
-from olmo_eval.runtimes import OlmoCheckpoint, TransformersCausalLM, TransformersOLMo
 from olmo_eval.tasks.builtin import register_builtin_tasks
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
 
@@ -25,13 +24,6 @@ def olmo_register_tasks(register: Register) -> None:
 def olmo_register_evaluators(register: Register) -> None:
     register("downstream", DownstreamEvaluator, config=DownstreamEvalConfig)
     register("perplexity", PerplexityEvaluator, config=PerplexityEvalConfig)
-
-
-@hookimpl(trylast=True)
-def olmo_register_eval_models(register: Register) -> None:
-    register("olmo", OlmoCheckpoint)
-    register("hf", TransformersOLMo)
-    register("transformers", TransformersCausalLM)
 
 
 @hookimpl(trylast=True)

@@ -1,4 +1,4 @@
-"""A transformers causal LM behind olmo's model interface (loaded by :mod:`olmo_eval.runtimes`)."""
+"""A transformers causal LM behind olmo's model interface (loaded by :mod:`olmo_core.runtimes`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The kinds of model that ``olmo eval`` loads, registered as ``eval_models``.
+"""The kinds of model that ``olmo eval``, ``olmo generate`` and ``olmo chat`` load, registered as ``eval_models``.
 
 A runtime says which directory it loads at a path (``find``), reads the tokenizer saved there
 (``tokenizer``) and loads the model (``load``), which the scoring engine then calls as
@@ -62,9 +62,8 @@ class TransformersCausalLM:
         return read_hf_tokenizer(directory)
 
     def load(self, directory: Path, device: str) -> tuple[Any, int | None]:
+        from olmo_core.nn.causal_lm import CausalLM
         from olmo_core.nn.hf import transformers_module
-
-        from olmo_eval.causal_lm import CausalLM
 
         model = transformers_module().AutoModelForCausalLM.from_pretrained(directory, local_files_only=True)
         return CausalLM(model).to(device), None
