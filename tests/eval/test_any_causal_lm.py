@@ -91,3 +91,14 @@ def test_a_plugin_registers_another_runtime(tmp_path: Path, model: Any, tokenize
     assert resolve_checkpoint(tmp_path) == (tmp_path, "marker")
     loaded = load_eval_model(tmp_path)
     assert (loaded.kind, loaded.step, loaded.model) == ("marker", 3, model)
+
+
+def test_a_model_stored_in_bf16_is_scored_in_fp32(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    from olmo_core.runtimes import TransformersCausalLM
+
+    directory = save_random("llama", tmp_path / "llama", tokenizer)
+    stored = transformers.AutoModelForCausalLM.from_pretrained(directory).to(torch.bfloat16)
+    stored.save_pretrained(directory)
+    assert json.loads((directory / "config.json").read_text())["dtype"] == "bfloat16"
+    model, _ = TransformersCausalLM().load(directory, "cpu")
+    assert {p.dtype for p in model.parameters()} == {torch.float32}  # transformers 5 would keep bf16 ("auto")

@@ -75,3 +75,12 @@ def test_bits_per_byte_carries_the_ratio_estimators_standard_error() -> None:
     assert result.bits_per_byte_stderr == result.sources["s"]["bits_per_byte_stderr"] == \
         pytest.approx(math.sqrt(50 / 6) * 3 / 40 / 2)
     assert "| s | a | 1.5000 ± " in result.table()
+
+
+def test_a_task_scored_over_groups_takes_the_standard_error_of_the_mean_of_groups() -> None:
+    # MMLU-style subjects: a = [1, 1, 0, 0], b = [1, 0, 0, 0, 0, 0]
+    result = _task("mmlu", [True, True, False, False, True, False, False, False, False, False])
+    for record in result.records:
+        record["group"] = "a" if record["doc_id"] < 4 else "b"
+    se_a, se_b = math.sqrt(0.5 * 0.5 / 3), math.sqrt((1 / 6) * (5 / 6) / 5)  # sample std over root n, per subject
+    assert result.stderr == pytest.approx(math.sqrt(se_a ** 2 + se_b ** 2) / 2)

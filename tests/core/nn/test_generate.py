@@ -99,3 +99,14 @@ def test_invalid_arguments(byte_config: OLMoConfig, bad: dict[str, float]) -> No
     kwargs: dict = {"max_new_tokens": 1, **bad}
     with pytest.raises(ValueError):
         generate(OLMo(byte_config), torch.zeros(1, 2, dtype=torch.long), **kwargs)
+
+
+def test_context_length_reads_olmo_transformers_and_mpt_names() -> None:
+    from types import SimpleNamespace
+
+    from olmo_core.nn.generate import context_length
+
+    assert context_length(SimpleNamespace(config=SimpleNamespace(max_sequence_length=512))) == 512
+    assert context_length(SimpleNamespace(config=SimpleNamespace(n_positions=1024))) == 1024
+    assert context_length(SimpleNamespace(config=SimpleNamespace(max_seq_len=4096, max_position_embeddings=None))) == 4096
+    assert context_length(SimpleNamespace(config=SimpleNamespace())) == 2048  # an MPT-like config without them

@@ -66,7 +66,7 @@ class TransformersCausalLM:
         from olmo_core.nn.hf import transformers_module
 
         model = transformers_module().AutoModelForCausalLM.from_pretrained(directory, local_files_only=True)
-        return CausalLM(model).to(device), None
+        return CausalLM(model.float()).to(device), None  # fp32 whatever the stored dtype, as olmo's own models
 
 
 class TransformersOLMo(TransformersCausalLM):

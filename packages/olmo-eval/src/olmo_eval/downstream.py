@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import posixpath
 import time
 from collections.abc import Mapping, Sequence
@@ -83,8 +84,13 @@ class TaskResult:
 
     @functools.cached_property
     def stderr(self) -> float:
-        """The primary metric's standard error over documents."""
-        return stderr([float(right) for right in self.correct().values()])
+        """The primary metric's standard error over documents; for a task scored as the mean of its groups'
+        accuracies (MMLU's subjects), that of the mean: the root of the groups' summed variances over their count."""
+        group = {r["doc_id"]: r.get("group", "") for r in self.records}
+        groups: dict[str, list[float]] = {}
+        for doc, right in self.correct().items():
+            groups.setdefault(group[doc], []).append(float(right))
+        return math.sqrt(sum(stderr(rights) ** 2 for rights in groups.values())) / len(groups) if groups else 0.0
 
     def summary(self) -> dict[str, Any]:
         """Everything but the records, JSON-able."""
@@ -124,7 +130,7 @@ class DownstreamResult(Evaluation):
 def model_max_length(model: Any, default: int = 2048) -> int:
     """The model's trained sequence length (``config.max_sequence_length`` or ``max_position_embeddings``)."""
     config = getattr(unwrap_model(model), "config", None)
-    for name in ("max_sequence_length", "max_position_embeddings"):
+    for name in ("max_sequence_length", "max_position_embeddings", "n_positions", "max_seq_len"):
         if isinstance(getattr(config, name, None), int):
             return int(getattr(config, name))
     return default
