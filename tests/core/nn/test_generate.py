@@ -104,7 +104,7 @@ def test_invalid_arguments(byte_config: OLMoConfig, bad: dict[str, float]) -> No
 def test_context_length_reads_olmo_transformers_and_mpt_names() -> None:
     from types import SimpleNamespace
 
-    from olmo_core.nn.generate import context_length
+    from olmo_core.nn.config import context_length
 
     assert context_length(SimpleNamespace(config=SimpleNamespace(max_sequence_length=512))) == 512
     assert context_length(SimpleNamespace(config=SimpleNamespace(n_positions=1024))) == 1024

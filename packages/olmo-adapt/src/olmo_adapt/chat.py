@@ -17,6 +17,7 @@ from typing import IO, Any
 from olmo_core.config import REQUIRED, non_negative, positive
 from olmo_core.errors import ConfigError
 from olmo_core.model_commands import load_causal_lm
+from olmo_core.nn.config import context_length
 
 from olmo_adapt.template import TuluTemplate
 
@@ -60,8 +61,6 @@ class Chat:
         self.history = [{"role": "system", "content": self.config.system}] if self.config.system else []
 
     def _prompt_ids(self) -> list[int]:
-        from olmo_core.nn.generate import context_length
-
         limit = context_length(self.model) - self.config.max_new_tokens
         while True:
             ids = self.template.encode(self.history, add_generation_prompt=True).ids
@@ -106,8 +105,6 @@ def chat_command(config: ChatConfig) -> str | int:
     """Talk with a chat checkpoint: ``prompt=<text>`` for one answer, or turns from stdin with history."""
     if config.temperature < 0 or not 0 < config.top_p <= 1:
         raise ConfigError("chat needs temperature >= 0 and 0 < top_p <= 1")
-    from olmo_core.nn.generate import context_length
-
     model, tokenizer = load_causal_lm(config.checkpoint)
     longest = context_length(model)
     if not 0 < config.max_new_tokens < longest:

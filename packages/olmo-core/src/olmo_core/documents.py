@@ -21,10 +21,9 @@ from typing import Any
 
 import fsspec
 from fsspec.core import url_to_fs
-from fsspec.implementations.local import LocalFileSystem
 
 from olmo_core.errors import ConfigError, MissingDependencyError, OlmoError, UsageError
-from olmo_core.io import exists, glob
+from olmo_core.io import exists, glob, is_local
 
 try:
     from zstandard import ZstdError
@@ -299,7 +298,7 @@ def _warn_once(url: str, reason: str) -> None:
 
 def _why_not_regular(url: str, root: str | None) -> str | None:
     fs, path = url_to_fs(url)
-    if not isinstance(fs, LocalFileSystem):
+    if not is_local(fs):
         return None if fs.isfile(path) else "a directory, not a file (the files in it are read)"
     target = os.path.realpath(path)
     if root is not None:

@@ -365,12 +365,14 @@ def _explain(command: Component, overrides: list[str], exc: Exception) -> Except
     if match:
         key = match.group(1)
         parent, _, leaf = key.rpartition(".")
-        siblings = _keys_at(command, parent, overrides)
+        cfg = _shape(command, overrides)
+        node = OmegaConf.select(cfg, parent) if parent and cfg is not None else cfg
+        siblings = sorted(str(k) for k in node.keys() if k != NAME_KEY) if isinstance(node, DictConfig) else []
         where = f" under '{parent}'" if parent else ""
         listing = ", ".join(siblings) if siblings else "none"
-        deeper = _paths_ending(command, key, overrides)[:3]
-        hint = did_you_mean(leaf, siblings) or (" (did you mean " + " or ".join(f"'{p}'" for p in deeper) + "?)"
-                                                 if deeper else "")
+        hint = did_you_mean(leaf, siblings)
+        if not hint and (deeper := _paths_ending(node, parent, leaf)[:3]):
+            hint = " (did you mean " + " or ".join(f"'{p}'" for p in deeper) + "?)"
         return ConfigError(f"unknown config key '{key}' for `olmo {command.name}`{hint}; valid keys{where}: {listing}")
     if isinstance(exc, ConfigCompositionException) and cause is not None:
         override = re.search(r"Error merging override (.+)$", first)
@@ -383,21 +385,9 @@ def _explain(command: Component, overrides: list[str], exc: Exception) -> Except
     return ConfigError(f"cannot compose the config of `olmo {command.name}`: {first}")
 
 
-def _keys_at(command: Component, parent: str, overrides: Sequence[str] = ()) -> list[str]:
-    """The keys a user may set under ``parent`` (``_name_`` left out), in the config composed with the
-    selections among ``overrides`` (components and presets, which shape the config; plain values left out),
-    or with the defaults alone when those do not compose."""
-    cfg = _shape(command, overrides)
-    node = OmegaConf.select(cfg, parent) if parent and cfg is not None else cfg
-    return sorted(str(k) for k in node.keys() if k != NAME_KEY) if isinstance(node, DictConfig) else []
-
-
-def _paths_ending(command: Component, key: str, overrides: Sequence[str]) -> list[str]:
-    """Full keys deeper in the composed config whose last part is ``key``'s (``max_steps`` finds
-    ``method.max_steps``), so that a key given at the wrong level suggests where it belongs."""
-    parent, _, leaf = key.rpartition(".")
-    cfg = _shape(command, overrides)
-    node = OmegaConf.select(cfg, parent) if parent and cfg is not None else cfg
+def _paths_ending(node: Any, parent: str, leaf: str) -> list[str]:
+    """Full keys below ``node`` (the config at ``parent``) deeper than its own level whose last part is ``leaf``
+    (``max_steps`` finds ``method.max_steps``), so that a key given at the wrong level suggests where it belongs."""
     found: list[str] = []
 
     def walk(node: Any, path: str) -> None:

@@ -20,6 +20,7 @@ from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
+from olmo_core.nn.config import context_length
 from olmo_core.plugins import get_host
 from olmo_core.stats import Z95, describe, interval, paired, stderr
 from olmo_core.tokenizer import Tokenizer
@@ -128,12 +129,8 @@ class DownstreamResult(Evaluation):
 
 
 def model_max_length(model: Any, default: int = 2048) -> int:
-    """The model's trained sequence length (``config.max_sequence_length`` or ``max_position_embeddings``)."""
-    config = getattr(unwrap_model(model), "config", None)
-    for name in ("max_sequence_length", "max_position_embeddings", "n_positions", "max_seq_len"):
-        if isinstance(getattr(config, name, None), int):
-            return int(getattr(config, name))
-    return default
+    """The model's trained sequence length (:func:`olmo_core.nn.config.context_length` of the unwrapped model)."""
+    return context_length(unwrap_model(model), default)
 
 
 def build_tasks(tasks: Sequence[str] | Mapping[str, Any], task_files: Sequence[str] = ()) -> list[Task]:

@@ -8,11 +8,13 @@ be counted on any machine.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from olmo_core.config import positive
 from olmo_core.errors import ConfigError
 
-__all__ = ["EMBEDDING_MULTIPLE", "PRESETS", "OLMoConfig", "num_non_embedding_params", "num_params"]
+__all__ = ["CONTEXT_KEYS", "EMBEDDING_MULTIPLE", "PRESETS", "OLMoConfig", "context_length", "num_non_embedding_params",
+           "num_params"]
 
 EMBEDDING_MULTIPLE = 128
 """The embedding's rows are the vocabulary rounded up to a multiple of this (OLMo: 50280 -> 50304)."""
@@ -155,3 +157,14 @@ PRESETS: dict[str, OLMoConfig] = {
 }
 """Named configurations, selected like components (``model=olmo1-7b``). ``olmo1-7b`` is the February 2024
 OLMo-7B (no ``clip_qkv``, 2048 tokens); the 0424 release adds ``clip_qkv=8.0`` and 4096 tokens."""
+
+
+CONTEXT_KEYS = ("max_sequence_length", "max_position_embeddings", "n_positions", "max_seq_len")
+"""Where configs keep the most tokens a model reads: OLMo's, then transformers' (GPT-2's, MPT's) names."""
+
+
+def context_length(model: Any, default: int = 2048) -> int:
+    """The most tokens ``model`` reads (the first of :data:`CONTEXT_KEYS` its config sets, else ``default``)."""
+    config = getattr(model, "config", None)
+    return next((int(getattr(config, key)) for key in CONTEXT_KEYS if isinstance(getattr(config, key, None), int)),
+                default)

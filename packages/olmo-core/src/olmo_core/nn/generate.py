@@ -9,18 +9,7 @@ import torch
 
 from olmo_core.nn.model import OLMo
 
-__all__ = ["context_length", "generate", "sample_next"]
-
-
-CONTEXT_KEYS = ("max_sequence_length", "max_position_embeddings", "n_positions", "max_seq_len")
-"""Where configs keep the most tokens a model reads: OLMo's, then transformers' (GPT-2's, MPT's) names."""
-
-
-def context_length(model: Any, default: int = 2048) -> int:
-    """The most tokens ``model`` reads (the first of :data:`CONTEXT_KEYS` its config sets, else ``default``)."""
-    config = getattr(model, "config", None)
-    return next((int(getattr(config, key)) for key in CONTEXT_KEYS if isinstance(getattr(config, key, None), int)),
-                default)
+__all__ = ["generate", "sample_next"]
 
 
 @torch.no_grad()
