@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Z95", "describe", "interval", "mcnemar", "paired", "stderr"]
+__all__ = ["Z95", "describe", "interval", "mcnemar", "mean_stderr", "paired", "stderr"]
 
 Z95 = 1.959963984540054
 """The normal quantile of a two-sided 95% interval."""
@@ -25,6 +25,11 @@ def stderr(values: Sequence[float]) -> float:
         return 0.0
     mean = sum(values) / n
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+def mean_stderr(errors: Sequence[float]) -> float:
+    """The standard error of the mean of independent figures with standard errors ``errors``."""
+    return math.sqrt(sum(e * e for e in errors)) / len(errors)
 
 
 def interval(mean: float, se: float) -> tuple[float, float]:

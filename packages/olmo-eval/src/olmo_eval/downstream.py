@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import posixpath
 import time
 from collections.abc import Mapping, Sequence
@@ -22,7 +21,7 @@ from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
 from olmo_core.nn.config import context_length
 from olmo_core.plugins import get_host
-from olmo_core.stats import Z95, describe, interval, paired, stderr
+from olmo_core.stats import Z95, describe, interval, mean_stderr, paired, stderr
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.evaluator import Evaluation, Evaluator
@@ -91,7 +90,7 @@ class TaskResult:
         groups: dict[str, list[float]] = {}
         for doc, right in self.correct().items():
             groups.setdefault(group[doc], []).append(float(right))
-        return math.sqrt(sum(stderr(rights) ** 2 for rights in groups.values())) / len(groups) if groups else 0.0
+        return mean_stderr([stderr(rights) for rights in groups.values()]) if groups else 0.0
 
     def summary(self) -> dict[str, Any]:
         """Everything but the records, JSON-able."""

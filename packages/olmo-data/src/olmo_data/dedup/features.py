@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from olmo_core.cache import content_key
+from olmo_core.cache import key_of, url_sha256
 from olmo_core.config import to_dict
 from olmo_core.documents import Quarantined
 from olmo_core.errors import ConfigError, OlmoError, PluginError
@@ -117,8 +117,9 @@ def features_path(layout: Layout, name: str, file: str) -> str:
 
 def save_features(file: str, found: FileFeatures, *, layout: Layout, dedupers: dict[str, Any]) -> None:
     """Save ``found`` (the features of ``file``), one file per deduper, each written atomically."""
+    content = url_sha256(file)  # once for every deduper (keys as olmo_core.cache.content_key makes them)
     for name, spec in dedupers.items():
-        header = {"file": layout.relative(file), "config": to_dict(spec), "key": content_key([file], to_dict(spec)),
+        header = {"file": layout.relative(file), "config": to_dict(spec), "key": key_of([content], to_dict(spec)),
                   "records": found.records,
                   "quarantined": dict(found.quarantined), "seconds": found.seconds[name]}
         lines = [json.dumps(header, ensure_ascii=False) + "\n"]
@@ -134,6 +135,7 @@ def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> Fil
     """The features of ``file`` that :func:`save_features` saved, checked against the dedupers' configs; computed
     (and saved) again when ``file``'s content changed since."""
     result = FileFeatures(features={})
+    content = url_sha256(file)
     for name, spec in dedupers.items():
         path = features_path(layout, name, file)
         with open_file(path, "rt", compression="gzip", encoding="utf-8") as f:
@@ -143,7 +145,7 @@ def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> Fil
             if header["config"] != to_dict(spec):
                 raise ConfigError(f"{path} was computed with {name}={header['config']}, this run has "
                                   f"{name}={to_dict(spec)}: run phase=features again with these settings")
-            if header.get("key") != content_key([file], to_dict(spec)):
+            if header.get("key") != key_of([content], to_dict(spec)):
                 log.warning("%s was computed from other content of %s: computing its features again", path, file)
                 found = compute_features(file, layout=layout, dedupers=dedupers)
                 save_features(file, found, layout=layout, dedupers=dedupers)

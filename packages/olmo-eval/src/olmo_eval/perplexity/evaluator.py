@@ -24,7 +24,7 @@ from olmo_core.config import positive
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Report, markdown_table
-from olmo_core.stats import Z95, stderr
+from olmo_core.stats import Z95, mean_stderr, stderr
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.downstream import model_max_length
@@ -105,10 +105,6 @@ def _bpb(figures: Mapping[str, float]) -> str:
     return f"{figures['bits_per_byte']:.4f} ± {Z95 * figures['bits_per_byte_stderr']:.4f}"
 
 
-def _mean_stderr(errors: list[float]) -> float:
-    return math.sqrt(sum(e * e for e in errors)) / len(errors)
-
-
 def _domain(records: list[dict[str, Any]]) -> dict[str, float]:
     ll, tokens, size = (sum(r[key] for r in records) for key in ("ll", "tokens", "bytes"))
     bpb = -ll / (math.log(2) * size)
@@ -127,12 +123,12 @@ def aggregate(records: Iterable[dict[str, Any]]) -> PerplexityResult:
         figures = result.domains[source] = {domain: _domain(cell) for domain, cell in domains.items()}
         result.sources[source] = {
             "bits_per_byte": sum(f["bits_per_byte"] for f in figures.values()) / len(figures),
-            "bits_per_byte_stderr": _mean_stderr([f["bits_per_byte_stderr"] for f in figures.values()]),
+            "bits_per_byte_stderr": mean_stderr([f["bits_per_byte_stderr"] for f in figures.values()]),
             "ppl_token": sum(f["ppl_token"] for f in figures.values()) / len(figures),
             "domains": len(figures), "documents": sum(f["documents"] for f in figures.values())}
     if result.sources:
         result.bits_per_byte = sum(s["bits_per_byte"] for s in result.sources.values()) / len(result.sources)
-        result.bits_per_byte_stderr = _mean_stderr([s["bits_per_byte_stderr"] for s in result.sources.values()])
+        result.bits_per_byte_stderr = mean_stderr([s["bits_per_byte_stderr"] for s in result.sources.values()])
         result.ppl_token = sum(s["ppl_token"] for s in result.sources.values()) / len(result.sources)
     return result
 
