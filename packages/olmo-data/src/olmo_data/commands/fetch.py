@@ -66,16 +66,16 @@ def _size(url: str) -> int | None:
     return int(fs.size(path)) if fs.exists(path) else None
 
 
-def _complete(output: str, entry: dict[str, Any] | None, source: Source) -> bool:
-    """Whether ``entry`` (from the last report) describes this source's documents, all still in place with their
-    sha256."""
-    if entry is None or not source.is_cached() or entry.get("fingerprint") != source.fingerprint():
+def _complete(output: str, entry: dict[str, Any] | None, source: Source, fingerprint: dict[str, Any]) -> bool:
+    """Whether ``entry`` (from the last report) describes this source's documents (made with ``fingerprint``),
+    all still in place with their sha256."""
+    if entry is None or not source.is_cached() or entry.get("fingerprint") != fingerprint:
         return False
     return all(exists(url := f"{output}/{relative}") and url_sha256(url) == sha256
                for relative, sha256 in entry["files"].items())
 
 
-def _write(source: Source, output: str, per_file: int) -> dict[str, Any]:
+def _write(source: Source, output: str, per_file: int, fingerprint: dict[str, Any]) -> dict[str, Any]:
     folder = f"{output}/documents/{source.name}"
     start = time.perf_counter()
     source.fetch()
@@ -112,7 +112,7 @@ def _write(source: Source, output: str, per_file: int) -> dict[str, Any]:
         quarantine_fs.rm(quarantine)
     reasons = layout.keep_quarantined(f"{folder}.jsonl", source.quarantined)
     return {"name": source.name, "pin": source.pin, "from": source.pin or getattr(source.config, "path", None),
-            "license": source.license, "fingerprint": source.fingerprint(),
+            "license": source.license, "fingerprint": fingerprint,
             **counted(documents + source.dropped.total() + reasons.total(), written=documents,
                       dropped=source.dropped.total(), quarantined=reasons.total()),
             "dropped_reasons": dict(source.dropped), "quarantine_reasons": dict(reasons),
@@ -148,13 +148,14 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
     entries = _previous(output)
     fetched = {}
     for source in _chosen(config):
-        if not config.force and _complete(output, entries.get(source.name), source):
+        fingerprint = source.fingerprint()  # user files: a sha256 of each input, taken once
+        if not config.force and _complete(output, entries.get(source.name), source, fingerprint):
             entry = entries[source.name]
             log.info(f"{source.name}: already complete in {output}/documents/{source.name} ({entry['documents']:,} "
                      f"documents) and its data is cached; nothing to do (force=true writes it again)")
             fetched[source.name] = {**entry, "skipped": True}
             continue
-        entries[source.name] = _write(source, output, config.documents_per_file)
+        entries[source.name] = _write(source, output, config.documents_per_file, fingerprint)
         fetched[source.name] = entries[source.name]
         entry = entries[source.name]
         log.info(f"{source.name}: wrote {entry['documents']:,} documents ({entry['text_bytes']:,} bytes of text, "
