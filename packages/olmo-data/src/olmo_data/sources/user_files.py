@@ -108,6 +108,11 @@ class _UserFiles(Source):
                           step=f"source '{self.name}'", reasons=self.rejected)
 
 
+def _raw(record: dict[str, Any]) -> bytes:
+    """A Parquet row as the JSON bytes its quarantine entry keeps."""
+    return json.dumps(_plain(record), ensure_ascii=False).encode("utf-8")
+
+
 def _name_from(path: str, suffixes: tuple[str, ...]) -> str:
     parts = [p for p in path.split("://")[-1].rstrip("/").split("/") if p and not any(c in p for c in "*?[")]
     last = parts[-1] if parts else ""
@@ -180,18 +185,20 @@ class ParquetSource(_UserFiles):
                 for batch in parquet.iter_batches(batch_size=1024):
                     for record in batch.to_pylist():
                         row += 1
-                        raw = json.dumps(_plain(record), ensure_ascii=False).encode("utf-8")
+                        original = dict(record)  # kept whole for the quarantine, serialized only there
                         text = record.pop(self.config.text_column)
                         if not isinstance(text, str):
                             self.quarantined.append(Quarantined(
-                                file=url, line=row, reason=f"'{self.config.text_column}' is not a string", raw=raw))
+                                file=url, line=row, reason=f"'{self.config.text_column}' is not a string",
+                                raw=_raw(original)))
                             continue
                         doc_id = record.pop(self.config.id_column, None)
                         own = record.pop("source", None)
                         try:
                             extra = _plain(decode_metadata(record.pop("metadata", None)) or {})
                         except DocumentError as exc:
-                            self.quarantined.append(Quarantined(file=url, line=row, reason=str(exc), raw=raw))
+                            self.quarantined.append(Quarantined(file=url, line=row, reason=str(exc),
+                                                                raw=_raw(original)))
                             continue
                         metadata = extra if isinstance(extra, dict) else {"metadata": extra}
                         times = {k: None if record.get(k) is None else str(_plain(record.pop(k)))
