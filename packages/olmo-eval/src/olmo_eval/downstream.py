@@ -78,8 +78,10 @@ class TaskResult:
         """The primary metric's value."""
         return self.metrics[self.metric]
 
+    @functools.cached_property
     def correct(self) -> dict[int, bool]:
-        """Whether the primary metric gets each document right."""
+        """Whether the primary metric gets each document right (computed once: the standard error, the paired
+        tests and ``correct.json`` read it)."""
         return correct(self.records, self.metric)
 
     @functools.cached_property
@@ -88,7 +90,7 @@ class TaskResult:
         accuracies (MMLU's subjects), that of the mean: the root of the groups' summed variances over their count."""
         group = {r["doc_id"]: r.get("group", "") for r in self.records}
         groups: dict[str, list[float]] = {}
-        for doc, right in self.correct().items():
+        for doc, right in self.correct.items():
             groups.setdefault(group[doc], []).append(float(right))
         return mean_stderr([stderr(rights) for rights in groups.values()]) if groups else 0.0
 
@@ -241,7 +243,7 @@ class DownstreamEvaluator(Evaluator):
                  *(f"{accuracy[label][task]:.3f} ± {Z95 * errors[label][task]:.3f}" for label in accuracy)]
                 for task in chance]
         (first, reference), *others = results.items()
-        compared = {label: {t: paired(reference[t].correct(), r.correct()) for t, r in tasks.items() if t in reference}
+        compared = {label: {t: paired(reference[t].correct, r.correct) for t, r in tasks.items() if t in reference}
                     for label, tasks in others}
         verdicts = [f"- {task}: " + "; ".join(f"{label} vs {first}: {describe(c[task])}"
                                              for label, c in compared.items() if task in c)
@@ -257,7 +259,7 @@ class DownstreamEvaluator(Evaluator):
                           title="downstream accuracy (95% intervals)", ylabel="accuracy",
                           errors={label: {t: Z95 * se for t, se in e.items()} for label, e in errors.items()})
         right = posixpath.join(workdir, "correct.json")
-        write_text(right, json.dumps({label: {t: r.correct() for t, r in ts.items()} for label, ts in results.items()}))
+        write_text(right, json.dumps({label: {t: r.correct for t, r in ts.items()} for label, ts in results.items()}))
         metrics = {"accuracy": accuracy, "stderr": errors, "chance": chance, "paired": compared, "correct": right,
                    **{f"{label}_mean_accuracy": round(sum(a.values()) / len(a), 4) for label, a in accuracy.items()}}
         return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])
