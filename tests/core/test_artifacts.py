@@ -47,6 +47,18 @@ def test_a_run_directory_is_a_complete_checkpoint_while_it_holds_one(tmp_path: P
     (run / "checkpoints" / "step000002" / "manifest.json").write_text("{}")
     assert Checkpoint(path=str(run)).problem() is None
     assert checkpoint_step_dir(str(run)) == str(run / "checkpoints" / "step000002")
+    # what a rerun compares: the files of the checkpoint the run directory names, not of the run directory
+    assert Checkpoint(path=str(run)).files() == [str(run / "checkpoints" / "step000002" / "manifest.json")]
+
+
+def test_files_are_what_each_artifact_holds(tmp_path: Path) -> None:
+    (tmp_path / "ds" / "documents").mkdir(parents=True)
+    (tmp_path / "ds" / "documents" / "a.jsonl").write_text('{"id": "1", "text": "one"}\n')
+    assert Dataset(path=str(tmp_path / "ds")).files() == [str(tmp_path / "ds" / "documents" / "a.jsonl")]
+    (tmp_path / "eval").mkdir()
+    assert EvalResults(path=str(tmp_path / "eval")).files() == []
+    (tmp_path / "eval" / "results.json").write_text("{}")
+    assert EvalResults(path=str(tmp_path / "eval")).files() == [str(tmp_path / "eval" / "results.json")]
 
 
 def test_a_path_of_another_type_says_what_it_is_and_how_to_make_the_needed_one(tmp_path: Path) -> None:

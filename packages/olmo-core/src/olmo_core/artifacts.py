@@ -62,10 +62,13 @@ class Artifact:
         what = f"{self.path} is {other.noun}, not {self.noun}" if other else f"{self.path} holds no {self.noun}"
         return f"{what}: {self.how.format(path=self.path if other else '<dir>')}" if self.how else what
 
+    def files(self) -> list[str]:
+        """The files whose content is what the artifact holds (what a rerun compares): the marker files present
+        (of a dataset its document files, of token arrays their parts' metadata, which record the tokens' sha256)."""
+        return [f for f in (posixpath.join(self.path, marker) for marker in self.markers) if exists(f)]
+
     def _contents(self) -> Any:
-        if not self.markers:
-            return exists(self.path)
-        return any(exists(posixpath.join(self.path, marker)) for marker in self.markers)
+        return self.files() if self.markers else exists(self.path)
 
     def to_json(self) -> dict[str, Any]:
         """The artifact as JSON-able data that :func:`artifact_from_json` reads back."""
@@ -84,10 +87,13 @@ class Dataset(Artifact):
     noun: ClassVar[str] = "a dataset (documents/)"
     how: ClassVar[str] = "`olmo data fetch output=<dir>` makes one, or give JSON-lines/Parquet documents"
 
-    def _contents(self) -> Any:
+    def files(self) -> list[str]:
         from olmo_core.documents import document_files
 
         return document_files(self.path)
+
+    def _contents(self) -> Any:
+        return self.files()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,10 +109,13 @@ class TokenArrays(Artifact):
     """The entropy of the tokens' frequencies, when known: the loss of a model that knows only them, the
     baseline a trained model's loss is read against."""
 
-    def _contents(self) -> Any:
+    def files(self) -> list[str]:
         from olmo_core.token_arrays import part_names
 
-        return part_names(self.path)
+        return [str(part.with_suffix(".meta.json")) for part in part_names(self.path)]
+
+    def _contents(self) -> Any:
+        return self.files()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,8 +131,15 @@ class Checkpoint(Artifact):
 
     def is_complete(self) -> bool:
         """A run directory is complete when it holds a complete checkpoint, whatever its last run did."""
+        return Artifact.is_complete(self._step())
+
+    def files(self) -> list[str]:
+        """The marker files of the checkpoint a run directory names (its newest complete step)."""
+        return Artifact.files(self._step())
+
+    def _step(self) -> Checkpoint:
         step = checkpoint_step_dir(self.path)
-        return Artifact.is_complete(self if step == self.path else dataclasses.replace(self, path=step))
+        return self if step == self.path else dataclasses.replace(self, path=step)
 
 
 def checkpoint_step_dir(path: str) -> str:

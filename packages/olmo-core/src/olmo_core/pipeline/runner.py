@@ -14,23 +14,20 @@ import hashlib
 import json
 import logging
 import os
-import posixpath
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from olmo_core.artifacts import Artifact, Dataset, JobRecord, TokenArrays
+from olmo_core.artifacts import Artifact, JobRecord
 from olmo_core.cache import key_of, url_sha256
 from olmo_core.config import config_of, to_dict
-from olmo_core.documents import document_files
 from olmo_core.errors import ConfigError
-from olmo_core.io import exists, write_text
+from olmo_core.io import write_text
 from olmo_core.jobs import Job, JobResult, Slot, execute, read_result
 from olmo_core.plugins import get_host
 from olmo_core.registry import resolve_components
-from olmo_core.token_arrays import part_names
 
 __all__ = ["PlannedStage", "plan_stages", "run_stages"]
 
@@ -126,16 +123,10 @@ def _sha256(url: str, known: dict[str, list[Any]]) -> str:
 
 
 def _content_key(artifact: Artifact, known: dict[str, list[Any]]) -> str:
-    """What a path input holds: its documents, its parts' metadata (which records their tokens' sha256) or its
-    marker files (a checkpoint's manifest of hashes)."""
+    """What a path input holds: the content of its files (:meth:`Artifact.files`)."""
     if not artifact.is_complete():
         return "incomplete"  # the job refuses it with its own error
-    if isinstance(artifact, Dataset):
-        files = document_files(artifact.path)
-    elif isinstance(artifact, TokenArrays):
-        files = [str(p.with_suffix(".meta.json")) for p in part_names(artifact.path)]
-    else:
-        files = [f for f in (posixpath.join(artifact.path, m) for m in artifact.markers) if exists(f)]
+    files = artifact.files()
     return key_of([_sha256(file, known) for file in files], files)
 
 
