@@ -30,8 +30,8 @@ from fsspec.core import url_to_fs
 from olmo_core.errors import OlmoError
 from olmo_core.io import atomic_path, is_local, sha256_file
 
-__all__ = ["CacheError", "cache_dir", "cached_file", "clear_hint", "content_key", "file_sha256", "forget", "key_of",
-           "lookup", "record_path", "store", "url_sha256", "verify_tree", "write_tree"]
+__all__ = ["CacheError", "cache_dir", "cached_file", "clear_hint", "content_key", "file_sha256", "file_signature",
+           "forget", "key_of", "lookup", "record_path", "store", "url_sha256", "verify_tree", "write_tree"]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,9 @@ def key_of(*parts: object) -> str:
 _HASHED: dict[str, tuple[tuple[int, ...], str]] = {}
 
 
-def _signature(path: Path) -> tuple[int, ...]:
+def file_signature(path: Path) -> tuple[int, ...]:
+    """What changes whenever a file is written: device, inode, size, modification and change times (the
+    change time moves on any write and cannot be set back)."""
     st = os.stat(path)
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
@@ -80,7 +82,7 @@ def file_sha256(path: Path) -> str:
     """The sha256 of the file's bytes, computed once per process while the file stays unchanged (same inode,
     size, modification and change times)."""
     key = os.path.abspath(path)
-    signature = _signature(path)
+    signature = file_signature(path)
     known = _HASHED.get(key)
     if known is not None and known[0] == signature:
         return known[1]
@@ -107,7 +109,7 @@ def content_key(files: Iterable[str], *config: object) -> str:
 
 def remember(path: Path, sha256: str) -> None:
     """Record that ``path`` (as it is now) has ``sha256``, which the caller has just computed."""
-    _HASHED[os.path.abspath(path)] = (_signature(path), sha256)
+    _HASHED[os.path.abspath(path)] = (file_signature(path), sha256)
 
 
 def forget() -> None:

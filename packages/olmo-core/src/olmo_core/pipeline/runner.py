@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from olmo_core.artifacts import Artifact, JobRecord
-from olmo_core.cache import key_of, url_sha256
+from olmo_core.cache import file_signature, key_of, url_sha256
 from olmo_core.config import config_of, to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
@@ -115,8 +115,7 @@ def _sha256(url: str, known: dict[str, list[Any]]) -> str:
     if "://" in url.removeprefix("file://"):
         return url_sha256(url)
     path = os.path.abspath(url.removeprefix("file://"))
-    st = os.stat(path)
-    signature = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]  # ctime moves on any write
+    signature = list(file_signature(Path(path)))
     if known.get(path, [])[:-1] != signature:
         known[path] = [*signature, url_sha256(path)]
     return str(known[path][-1])
