@@ -110,6 +110,11 @@ class Quarantined:
     reason: str
     raw: bytes = b""
 
+    @property
+    def kind(self) -> str:
+        """The reason's words before any detail in parentheses: what reports count quarantined lines by."""
+        return self.reason.split(" (")[0]
+
     def to_json(self) -> dict[str, Any]:
         """The record as JSON, the raw bytes base64-encoded so that nothing is lost."""
         return {"file": self.file, "line": self.line, "reason": self.reason,

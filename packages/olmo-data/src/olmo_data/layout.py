@@ -69,7 +69,7 @@ class Layout:
         there are of each reason (its words before any detail in parentheses)."""
         if quarantined:
             write_text(self.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
-        return Counter(q.reason.split(" (")[0] for q in quarantined)
+        return Counter(q.kind for q in quarantined)
 
     def report(self, name: str) -> str:
         """The JSON report of a step."""

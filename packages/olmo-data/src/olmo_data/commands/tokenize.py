@@ -108,7 +108,7 @@ def _part(job: _Job) -> dict[str, Any]:
                 if len(batch) >= job.batch_size:
                     flush()
             else:
-                quarantined[item.reason.split(" (")[0]] += 1
+                quarantined[item.kind] += 1
         flush()
     except BaseException:
         writer.abort()

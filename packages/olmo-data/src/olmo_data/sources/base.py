@@ -71,7 +71,7 @@ class Source(ABC):
     @property
     def rejected(self) -> Counter[str]:
         """How many records were quarantined, by reason (its words before any detail in parentheses)."""
-        return Counter(q.reason.split(" (")[0] for q in self.quarantined)
+        return Counter(q.kind for q in self.quarantined)
 
     @property
     def pin(self) -> str | None:
