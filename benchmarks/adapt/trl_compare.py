@@ -193,7 +193,7 @@ def main() -> None:
     from olmo_adapt.datasets import load_pairs
     from olmo_adapt.dpo.data import tokenize_pairs
     from olmo_adapt.examples import Skips
-    from olmo_adapt.template import TuluTemplate
+    from olmo_core.chat_template import TuluTemplate
     from olmo_core.tokenizer import load_builtin
 
     template = TuluTemplate(load_builtin("olmo-v1.5"))

@@ -10,7 +10,7 @@ import torch
 
 from olmo_core.tokenizer import Tokenizer
 
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 
 TINY_MODEL = ["model.d_model=32", "model.n_heads=2", "model.n_layers=2", "model.mlp_hidden_size=128",
               "model.max_sequence_length=512"]

@@ -12,7 +12,7 @@ from olmo_core.model_io import load_model
 from olmo_core.nn.generate import generate
 
 from olmo_adapt.chat import Chat, ChatConfig, converse
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 
 
 def _greedy(model: Any, template: TuluTemplate, messages: list[dict[str, str]], n: int) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import torch
 
-from olmo_core.model_commands import TULU_CHAT_TEMPLATE
+from olmo_core.chat_template import TULU_CHAT_TEMPLATE
 
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 from olmo_eval.testing import save_random
 
 transformers = pytest.importorskip("transformers")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from olmo_adapt.examples import EMPTY, NO_ASSISTANT, NOTHING_TRAINED, TOO_LONG, UNKNOWN_ROLE, Skips
 from olmo_adapt.sft.method import tokenize_conversations
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 from olmo_adapt.tokenize import fit
 
 GOOD = {"messages": [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}]}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from olmo_core.tokenizer import Tokenizer
+import pytest
 
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
+from olmo_core.tokenizer import Tokenizer
 
 EOS = "<|endoftext|>"
 CONVERSATION = [
@@ -14,6 +15,11 @@ CONVERSATION = [
     {"role": "user", "content": "  And 3 + 3?\n"},
     {"role": "assistant", "content": "6, as 3 + 3 = 6."},
 ]
+
+
+@pytest.fixture(scope="module")
+def template(tokenizer: Tokenizer) -> TuluTemplate:
+    return TuluTemplate(tokenizer)
 
 
 def test_render_is_open_instructs_tulu_text_with_a_leading_bos(template: TuluTemplate) -> None:

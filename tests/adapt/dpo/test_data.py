@@ -7,7 +7,7 @@ from olmo_core.tokenizer import Tokenizer
 from olmo_adapt.datasets import load_pairs
 from olmo_adapt.dpo.data import DIFFERENT_PROMPTS, SAME_ANSWERS, tokenize_pairs
 from olmo_adapt.examples import NO_ASSISTANT, TOO_LONG, Skips
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 
 EOS = "<|endoftext|>"
 

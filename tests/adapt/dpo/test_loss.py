@@ -15,7 +15,7 @@ from olmo_adapt.dpo.data import Pair, collate_pairs, tokenize_pairs
 from olmo_adapt.dpo.objective import DPOObjective
 from olmo_adapt.dpo.reference import reference_logps
 from olmo_adapt.examples import Skips
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 from tests.adapt.conftest import make_checkpoint
 
 BETA = 0.1

@@ -13,7 +13,7 @@ from olmo_adapt.datasets import load_pairs
 from olmo_adapt.dpo.data import tokenize_pairs
 from olmo_adapt.dpo.reference import cache_key, cached_reference_logps, reference_logps
 from olmo_adapt.examples import Skips
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 from tests.adapt.conftest import make_checkpoint
 
 

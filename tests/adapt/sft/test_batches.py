@@ -12,7 +12,7 @@ from olmo_adapt.datasets import load_conversations
 from olmo_adapt.examples import Skips
 from olmo_adapt.sft.batches import pack, padded
 from olmo_adapt.sft.method import tokenize_conversations
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 
 
 def _examples(template: TuluTemplate) -> list:

@@ -19,7 +19,7 @@ from olmo_core.errors import ConfigError
 from olmo_core.model_commands import load_causal_lm
 from olmo_core.nn.config import context_length
 
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 
 __all__ = ["ChatConfig", "Chat", "chat_command"]
 

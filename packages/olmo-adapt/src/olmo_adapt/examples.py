@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from olmo_adapt.template import ROLES
+from olmo_core.chat_template import ROLES
 
 __all__ = ["EMPTY", "NO_ASSISTANT", "NOTHING_TRAINED", "TOO_LONG", "UNKNOWN_ROLE", "Skips", "check_messages"]
 

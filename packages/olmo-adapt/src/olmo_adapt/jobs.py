@@ -70,7 +70,7 @@ def sample_conversation(checkpoint: str, prompt: str, *, max_new_tokens: int = 4
 
     from olmo_adapt.chat import Chat, ChatConfig
     from olmo_adapt.checkpoints import resolve_tokenizer
-    from olmo_adapt.template import TuluTemplate
+    from olmo_core.chat_template import TuluTemplate
 
     loaded = load_model(checkpoint)
     loaded.model.eval()

@@ -18,7 +18,7 @@ from olmo_core.callbacks import Callback
 from olmo_core.config import non_negative, positive
 
 from olmo_adapt.examples import Skips
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 
 if TYPE_CHECKING:
     from olmo_adapt.loader import ExampleLoader

@@ -21,7 +21,7 @@ from olmo_core.plugins import get_host
 
 from olmo_adapt.checkpoints import model_config, resolve_tokenizer
 from olmo_adapt.method import AdaptRun, Method, MethodSettings, Prepared
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 
 __all__ = ["AdaptResult", "run_method", "train_config"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from olmo_train.loss import IGNORE
 
 from olmo_adapt.examples import NOTHING_TRAINED, TOO_LONG
-from olmo_adapt.template import EncodedConversation
+from olmo_core.chat_template import EncodedConversation
 
 __all__ = ["Tokens", "fit"]
 

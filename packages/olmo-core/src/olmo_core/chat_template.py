@@ -26,10 +26,17 @@ from tokenizers import Tokenizer as HFTokenizer
 
 from olmo_core.tokenizer import Tokenizer
 
-__all__ = ["ROLES", "EncodedConversation", "TuluTemplate"]
+__all__ = ["ROLES", "TULU_CHAT_TEMPLATE", "EncodedConversation", "TuluTemplate"]
 
 ROLES = ("system", "user", "assistant")
 Message = dict[str, Any]
+
+TULU_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{{ '<|' + message['role'] + '|>\\n' + (message['content'] | trim) }}"
+    "{% if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}"
+    "{% if not loop.last or message['role'] != 'assistant' %}{{ '\\n' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}")
+"""Jinja for transformers' ``apply_chat_template``: renders what :class:`TuluTemplate` renders."""
 
 
 @dataclass(kw_only=True)

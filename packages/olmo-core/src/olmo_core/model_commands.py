@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from olmo_core.chat_template import TULU_CHAT_TEMPLATE
 from olmo_core.config import NAME_KEY, REQUIRED, component, non_negative, positive
 from olmo_core.errors import ConfigError, MissingDependencyError
 from olmo_core.io import write_text
 from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer, read_hf_tokenizer
 
-__all__ = ["TULU_CHAT_TEMPLATE", "ExportConfig", "GenerateConfig", "ImportConfig", "InfoConfig", "InitConfig",
+__all__ = ["ExportConfig", "GenerateConfig", "ImportConfig", "InfoConfig", "InitConfig",
            "find_model", "load_causal_lm", "write_hf_tokenizer"]
 
 log = logging.getLogger(__name__)
@@ -143,14 +144,6 @@ def export_hf_command(config: ExportConfig) -> Path:
 
 def _hf_class(model: Any) -> str:
     return "Olmo2ForCausalLM" if model.config.block == "olmo2" else "OlmoForCausalLM"
-
-
-TULU_CHAT_TEMPLATE = (
-    "{{ bos_token }}{% for message in messages %}{{ '<|' + message['role'] + '|>\\n' + (message['content'] | trim) }}"
-    "{% if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}"
-    "{% if not loop.last or message['role'] != 'assistant' %}{{ '\\n' }}{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}")
-"""Jinja for transformers' ``apply_chat_template``: renders what ``olmo_adapt.template.TuluTemplate`` renders."""
 
 
 def write_hf_tokenizer(tokenizer: Tokenizer, directory: Path, *, max_length: int) -> None:

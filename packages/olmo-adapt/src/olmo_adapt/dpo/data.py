@@ -15,7 +15,7 @@ import torch
 
 from olmo_adapt.examples import NO_ASSISTANT, Skips, check_messages
 from olmo_adapt.sft.batches import padded
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 from olmo_adapt.tokenize import Tokens, fit
 
 __all__ = ["DIFFERENT_PROMPTS", "SAME_ANSWERS", "Pair", "collate_pairs", "tokenize_pairs"]

@@ -22,7 +22,7 @@ from olmo_adapt.loader import ExampleLoader
 from olmo_adapt.method import AdaptRun, Prepared
 from olmo_adapt.sft.config import SFT_OLMO_7B, SFTConfig
 from olmo_adapt.sft.batches import pack, padded
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 from olmo_adapt.tokenize import Tokens, fit
 from olmo_core.errors import ConfigError
 
