@@ -14,7 +14,7 @@ from olmo_adapt.datasets import load_pairs
 from olmo_adapt.dpo.data import tokenize_pairs
 from olmo_adapt.dpo.reference import cached_reference_logps
 from olmo_adapt.examples import Skips
-from olmo_adapt.template import TuluTemplate
+from olmo_core.chat_template import TuluTemplate
 from tests.adapt.conftest import _one_thread, template, tiny_checkpoint  # noqa: F401 (fixtures reused)
 from tests.reliability.conftest import flip_byte
 
