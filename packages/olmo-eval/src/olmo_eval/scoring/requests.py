@@ -1,10 +1,13 @@
 """From task instances to rows: tokenization, context sharing and truncation.
 
-Contexts and continuations are encoded separately, as OLMo's in-loop evaluation does (with the OLMo
-tokenizer this equals lm-evaluation-harness's joint encoding on every request of the nine tasks); an empty
-context is the EOS token. Requests with the same context tokens form a group whose context is computed once;
-identical (context, continuation) requests are scored once. A group's context is cut from the left so that
-its longest input fits ``max_length`` tokens.
+A request is encoded as lm-evaluation-harness encodes it: the context's trailing whitespace moves onto the
+continuation, context and continuation are encoded together, and the continuation's tokens are those of the
+whole string's after the first ``len(encode(context))``. Encoding the continuation on its own would be wrong
+for SentencePiece-style tokenizers (a Metaspace pre-tokenizer starts every encoded text with a word-start
+``▁``); with the OLMo tokenizer the two agree on every request of the built-in tasks. An empty (or
+all-whitespace) context is the EOS token, with the continuation encoded alone. Requests with the same context
+tokens form a group whose context is computed once; identical (context, continuation) requests are scored
+once. A group's context is cut from the left so that its longest input fits ``max_length`` tokens.
 """
 
 from __future__ import annotations
@@ -28,17 +31,27 @@ class Request:
 
 
 def encode_requests(pairs: Sequence[tuple[str, str]], tokenizer: Tokenizer) -> list[Request]:
-    """Tokenize ``(context, continuation)`` pairs (each distinct string once, in parallel)."""
-    strings = list(dict.fromkeys(s for pair in pairs for s in pair))
+    """Tokenize ``(context, continuation)`` pairs jointly (see the module docstring); each distinct string is
+    encoded once, all in one parallel batch."""
+    split = [_move_whitespace(context, continuation) for context, continuation in pairs]
+    strings = list(dict.fromkeys(s for context, continuation in split
+                                 for s in ((context, context + continuation) if context else (continuation,))))
     ids = dict(zip(strings, tokenizer.encode_batch(strings)))
     requests = []
-    for context, continuation in pairs:
-        ctx = tuple(ids[context]) or (tokenizer.eos_token_id,)
-        cont = tuple(ids[continuation])
+    for (given_context, given_continuation), (context, continuation) in zip(pairs, split):
+        ctx = ids[context] if context else []
+        cont = tuple(ids[context + continuation][len(ctx):])
         if not cont:
-            raise ValueError(f"continuation {continuation!r} (after context {context[-60:]!r}) has no tokens")
-        requests.append(Request(ctx, cont))
+            raise ValueError(f"continuation {given_continuation!r} (after context {given_context[-60:]!r}) "
+                             "has no tokens")
+        requests.append(Request(tuple(ctx) or (tokenizer.eos_token_id,), cont))
     return requests
+
+
+def _move_whitespace(context: str, continuation: str) -> tuple[str, str]:
+    """``(context, continuation)`` with the context's trailing whitespace moved to the continuation's start."""
+    stripped = context.rstrip()
+    return stripped, context[len(stripped):] + continuation
 
 
 def build_rows(requests: Sequence[Request], *, max_length: int, shared_prefix: bool = True,
