@@ -110,3 +110,15 @@ def test_context_length_reads_olmo_transformers_and_mpt_names() -> None:
     assert context_length(SimpleNamespace(config=SimpleNamespace(n_positions=1024))) == 1024
     assert context_length(SimpleNamespace(config=SimpleNamespace(max_seq_len=4096, max_position_embeddings=None))) == 4096
     assert context_length(SimpleNamespace(config=SimpleNamespace())) == 2048  # an MPT-like config without them
+
+
+def test_a_stop_rule_ends_rows_as_eos_does(model: OLMo, text_ids: torch.Tensor) -> None:
+    free = generate(model, text_ids, max_new_tokens=8)
+    marker = int(free[1, 96 + 1])  # row 1 writes this as its second new token
+
+    def stop(new: torch.Tensor) -> torch.Tensor:
+        assert new.shape[1] >= 1
+        return (new == marker).any(dim=1)
+
+    assert torch.equal(generate(model, text_ids, max_new_tokens=8, stop=stop),
+                       generate(model, text_ids, max_new_tokens=8, eos_token_id=marker))

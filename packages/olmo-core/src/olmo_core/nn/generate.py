@@ -3,6 +3,7 @@ logits`` with a ``config.vocab_size``: greedy or nucleus (top-p) sampling."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -14,8 +15,8 @@ __all__ = ["generate", "sample_next"]
 
 @torch.no_grad()
 def generate(model: Any, input_ids: torch.Tensor, *, max_new_tokens: int, temperature: float = 0.0, top_p: float = 1.0,
-             eos_token_id: int | None = None, use_cache: bool = True,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+             eos_token_id: int | None = None, use_cache: bool = True, generator: torch.Generator | None = None,
+             stop: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """Continue every prompt of ``input_ids`` ``(batch, prompt)`` and return ``(batch, prompt + new)`` tokens.
 
     All prompts have the same length (no padding). ``temperature=0`` picks the most likely token; otherwise
@@ -24,7 +25,9 @@ def generate(model: Any, input_ids: torch.Tensor, *, max_new_tokens: int, temper
     embedding rows beyond ``config.vocab_size`` are never chosen. A row that produced ``eos_token_id`` is
     filled with ``config.pad_token_id`` afterwards, and generation stops early once every row has; so
     ``new <= max_new_tokens``. ``use_cache=False`` re-runs the whole sequence at every step (for checking
-    the cache; always so for models other than OLMo).
+    the cache; always so for models other than OLMo). ``stop``, when given, is called after every step with
+    the tokens generated so far ``(batch, new)`` and returns which rows are done (a stop text was written); it
+    ends rows as EOS does.
     """
     if max_new_tokens < 0 or temperature < 0 or not 0 < top_p <= 1:
         raise ValueError("need max_new_tokens >= 0, temperature >= 0 and 0 < top_p <= 1")
@@ -46,8 +49,10 @@ def generate(model: Any, input_ids: torch.Tensor, *, max_new_tokens: int, temper
         tokens = torch.cat((tokens, next_token[:, None]), dim=1)
         if eos_token_id is not None:
             done |= next_token == eos_token_id
-            if bool(done.all()):
-                break
+        if stop is not None:
+            done |= stop(tokens[:, input_ids.shape[1]:])
+        if bool(done.all()):
+            break
     return tokens
 
 

@@ -79,12 +79,16 @@ class Task:
     """The primary metric when the config does not name one."""
     description: str = ""
     """One line: the dataset, the split and where the data comes from."""
+    metrics: tuple[str, ...] = METRICS
+    """The metrics the task can be scored by (rank classification's accuracies)."""
+    chat_answer: str = "The answer is:"
+    """What follows the assistant header when the task is asked through a chat template (open-instruct's MMLU)."""
 
     def __init__(self, config: TaskConfig | None = None) -> None:
         self.config = config if config is not None else TaskConfig()
         metric = self.config.metric or self.default_metric
-        if metric not in METRICS:
-            raise ConfigError(f"task metric {metric!r} is not one of {', '.join(METRICS)}")
+        if metric not in self.metrics:
+            raise ConfigError(f"task metric {metric!r} is not one of {', '.join(self.metrics)}")
         self.metric = metric
         self._instances: list[Instance] | None = None
 
@@ -97,6 +101,11 @@ class Task:
         if self._instances is None:
             self._instances = self.load()
         return self._instances
+
+    def chat_prompt(self, context: str) -> str:
+        """The user message that asks ``context`` through a chat template (the context itself, by default);
+        the assistant's turn then starts with :attr:`chat_answer`."""
+        return context
 
     def texts(self) -> Iterator[str]:
         """Every context and continuation once: what ``olmo data decontaminate`` keeps out of training."""
@@ -111,10 +120,16 @@ class Task:
 
 def subsample(instances: Sequence[Instance], limit: int | None, seed: int) -> list[Instance]:
     """At most ``limit`` instances: a seeded random subset kept in dataset order (OLMo-Eval's
-    ``random_subsample_seed``), or all of them."""
-    if limit is None or limit >= len(instances):
-        return list(instances)
-    if limit < 0:
+    ``random_subsample_seed``), or all of them. A task whose instances name groups (MMLU's subjects, each its
+    own task in OLMo-Eval) takes up to ``limit`` from every group, each drawn as OLMo-Eval draws one task's."""
+    if limit is not None and limit < 0:
         raise ConfigError(f"limit must be positive, not {limit}")
-    keep = sorted(random.Random(seed).sample(range(len(instances)), limit))
-    return [instances[i] for i in keep]
+    groups: dict[str, list[int]] = {}
+    for index, instance in enumerate(instances):
+        groups.setdefault(getattr(instance, "group", ""), []).append(index)
+    keep: list[int] = []
+    for members in groups.values():
+        chosen = members if limit is None or limit >= len(members) else \
+            [members[i] for i in random.Random(seed).sample(range(len(members)), limit)]
+        keep += chosen
+    return [instances[i] for i in sorted(keep)]

@@ -1,0 +1,145 @@
+"""The chat evaluator: tasks asked through a chat template, as the OLMo paper evaluates its SFT and DPO models.
+
+Every task goes through the template the models were tuned with (``template=tulu``, :mod:`olmo_core.chat_template`,
+with its leading BOS, as open-instruct's OLMo format forces one): the task's prompt is the user's message and the
+assistant's turn starts with the task's answer prefix. Rank-classification tasks (``mmlu_tulu``) are scored by
+the downstream engine on those contexts; generation tasks generate greedily until EOS and are judged by the
+task (``gsm8k``: exact match of the final number; ``toxicity``: the fraction of toxic continuations). ``olmo eval compare`` and the pipeline show the models side by side as the paper's
+adaptation table: a row per model, a column per task, each with its 95% interval, and each model against the
+first on the same documents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from olmo_core.chat_template import TuluTemplate
+from olmo_core.errors import ConfigError
+from olmo_core.io import write_text
+from olmo_core.jobs import Report, markdown_table
+from olmo_core.stats import describe, half_width, paired, plus_minus
+from olmo_core.tokenizer import Tokenizer
+
+from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, model_max_length
+from olmo_eval.evaluator import Evaluation
+from olmo_eval.tasks.base import Instance, Task, subsample
+from olmo_eval.tasks.generation import GenerationTask
+
+__all__ = ["LOWER_IS_BETTER", "TEMPLATES", "ChatEvalConfig", "ChatEvaluator", "ChatResult"]
+
+TEMPLATES = {"tulu": TuluTemplate}
+"""The chat templates a chat evaluation can ask through, by name."""
+LOWER_IS_BETTER = {"toxic"}
+"""Metrics for which a smaller figure is the better model."""
+
+
+@dataclass(kw_only=True)
+class ChatEvalConfig(DownstreamEvalConfig):
+    """Options of the chat evaluation (the downstream options, applied to the templated prompts)."""
+
+    tasks: Any = field(default_factory=lambda: ["mmlu_tulu", "gsm8k", "toxicity"])
+    """Registered tasks: rank classification (``mmlu_tulu``) and generation (``gsm8k``, ``toxicity``) alike."""
+    template: str = "tulu"
+    """The chat template the prompts are asked through (the one olmo's SFT and DPO tune with)."""
+    unconditional: bool = False
+
+
+class _Templated(Task):
+    """A rank-classification task whose contexts are asked through a chat template."""
+
+    def __init__(self, task: Task, template: TuluTemplate) -> None:
+        self.task, self.template = task, template
+        self.name, self.metric, self.description = task.name, task.metric, task.description
+        self._instances: list[Instance] | None = None
+
+    def load(self) -> list[Instance]:
+        asked: dict[str, str] = {}
+
+        def ask(context: str) -> str:
+            if context not in asked:
+                messages = [{"role": "user", "content": self.task.chat_prompt(context)}]
+                asked[context] = self.template.render(messages, add_generation_prompt=True) + self.task.chat_answer
+            return asked[context]
+
+        return [dataclasses.replace(i, contexts=tuple(ask(c) for c in i.contexts)) for i in self.task.instances()]
+
+
+@dataclass(kw_only=True)
+class ChatResult(DownstreamResult):
+    """What :meth:`ChatEvaluator.evaluate` returns: one result per task, in the config's order."""
+
+    title: ClassVar[str] = "Chat evaluation"
+
+
+class ChatEvaluator(DownstreamEvaluator):
+    """Ask every task through a chat template: rank classification and greedy generation."""
+
+    def __init__(self, config: ChatEvalConfig | None = None) -> None:
+        super().__init__(config or ChatEvalConfig())
+        if self.config.template not in TEMPLATES:
+            raise ConfigError(f"template={self.config.template!r}: not a chat template (available: "
+                              f"{', '.join(TEMPLATES)})")
+
+    def evaluate(self, model: Any, tokenizer: Tokenizer, tasks: Sequence[Task] | None = None, *,
+                 progress: bool = False) -> ChatResult:
+        from olmo_eval.generation import score_generation
+
+        c = self.config
+        template = TEMPLATES[c.template](tokenizer)
+        tasks = self.tasks if tasks is None else tasks
+        ranked = [_Templated(t, template) for t in tasks if not isinstance(t, GenerationTask)]
+        scored = super().evaluate(model, tokenizer, ranked, progress=progress) if ranked else DownstreamResult()
+        results = {r.task: r for r in scored.tasks}
+        for task in tasks:
+            if isinstance(task, GenerationTask):
+                questions = subsample(task.instances(), c.limit, c.seed)  # type: ignore[arg-type]
+                prompts = [template.render([{"role": "user", "content": q.user}], add_generation_prompt=True)
+                           + task.chat_answer for q in questions]  # type: ignore[attr-defined]
+                results[task.name] = score_generation(model, tokenizer, task, questions, prompts,  # type: ignore[arg-type]
+                                                      stop=task.chat_stop,
+                                                      max_length=c.max_length or model_max_length(model),
+                                                      progress=progress)
+        return ChatResult(meta={**scored.meta, "template": c.template}, tasks=[results[t.name] for t in tasks])
+
+    @classmethod
+    def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:
+        """The paper's adaptation table: a row per model, a column per task (its primary metric ± the half-width
+        of the 95% interval), then each model against the first on the same documents (McNemar's exact test);
+        ``<name>.png``, the same figure with 95% error bars, and ``<name>_correct.json`` (model -> task ->
+        document -> right)."""
+        from olmo_core.plots import bar_plot
+
+        results = {label: {r.task: r for r in e.tasks} for label, e in evaluations.items()}  # type: ignore[attr-defined]
+        tasks = list(dict.fromkeys(t for by_task in results.values() for t in by_task))
+        metric = {t: r.metric for by_task in results.values() for t, r in by_task.items()}
+        accuracy = {label: {t: r.accuracy for t, r in by_task.items()} for label, by_task in results.items()}
+        errors = {label: {t: r.stderr for t, r in by_task.items()} for label, by_task in results.items()}
+        rows = [[label, *(plus_minus(by_task[t].accuracy, by_task[t].stderr) if t in by_task else "-" for t in tasks)]
+                for label, by_task in results.items()]
+        (first, reference), *others = results.items()
+        compared = {label: {t: paired(reference[t].correct, r.correct) for t, r in by_task.items() if t in reference}
+                    for label, by_task in others}
+        lower = [t for t in tasks if metric[t] in LOWER_IS_BETTER]
+        lines = ["Chat evaluation through the chat template (the paper's adaptation table): each task's primary "
+                 "metric ± the half-width of its 95% interval (1.96 standard errors over documents)"
+                 + (f"; lower is better for {', '.join(lower)}." if lower else "."), "",
+                 *markdown_table(["model", *(f"{t} ({metric[t]})" for t in tasks)], rows)]
+        if compared:
+            lines += ["", f"Each model against {first} on the same documents (McNemar's exact test; beyond noise at "
+                          "p < 0.05):", "",
+                      *(f"- {label}: " + "; ".join(f"{t} {describe(p)}" for t, p in by_task.items())
+                        for label, by_task in compared.items())]
+        figure = bar_plot(posixpath.join(workdir, f"{name}.png"), accuracy, title="chat evaluation (95% intervals)",
+                          ylabel="accuracy / exact match",
+                          errors={label: {t: half_width(se) for t, se in e.items()} for label, e in errors.items()})
+        right = posixpath.join(workdir, f"{name}_correct.json")
+        write_text(right, json.dumps({label: {t: r.correct for t, r in by_task.items()}
+                                      for label, by_task in results.items()}))
+        metrics = {f"{name}_accuracy": accuracy, f"{name}_stderr": errors, f"{name}_paired": compared,
+                   f"{name}_correct": right}
+        return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])

@@ -1,0 +1,80 @@
+"""Scoring generation tasks: greedy answers, stopped at EOS or a stop text, then judged by the task.
+
+Each document is generated on its own (no padding can change its tokens), with the model's key/value cache
+where it has one. A prompt longer than the model's context minus ``max_new_tokens`` is cut from the left,
+and counted. One record per document keeps the prompt, the generated text, the reference and the task's
+judgement (``hit`` and, for exact match, the extracted ``prediction``); :class:`GenerationResult` gives the
+task's metric, the fraction of hits, from them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from olmo_core.tokenizer import Tokenizer
+
+from olmo_eval.downstream import TaskResult
+from olmo_eval.tasks.generation import GenerationTask, Question, cut_at_stop
+
+__all__ = ["GenerationResult", "score_generation"]
+
+
+@dataclass(kw_only=True)
+class GenerationResult(TaskResult):
+    """A generation task's metric, the fraction of its documents' hits (one record per document)."""
+
+    truncated: int = 0
+    """Prompts cut from the left to leave room for the answer."""
+
+    @functools.cached_property
+    def correct(self) -> dict[int, bool]:
+        return {r["doc_id"]: bool(r["hit"]) for r in self.records}
+
+    def summary(self) -> dict[str, Any]:
+        return {**super().summary(), "truncated": self.truncated}
+
+
+def _stopper(tokenizer: Tokenizer, stop: tuple[str, ...]) -> Any:
+    import torch
+
+    def done(new: torch.Tensor) -> torch.Tensor:
+        return torch.tensor([cut_at_stop(tokenizer.decode(row.tolist()), stop)[1] for row in new], dtype=torch.bool,
+                            device=new.device)
+
+    return done if stop else None
+
+
+def score_generation(model: Any, tokenizer: Tokenizer, task: GenerationTask, questions: Sequence[Question],
+                     prompts: Sequence[str], *, stop: tuple[str, ...], max_length: int,
+                     progress: bool = False) -> GenerationResult:
+    """Generate an answer to each question from its prompt (the text the model continues) and score it."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from olmo_core.nn.generate import generate
+
+    device = next(model.parameters()).device
+    keep = max(1, max_length - task.max_new_tokens)
+    stopper = _stopper(tokenizer, stop)
+    outputs, tokens, truncated = [], [], 0
+    for prompt in tqdm(prompts, desc=f"generating {task.name}", unit="doc", disable=not progress):
+        ids = tokenizer.encode(prompt)
+        truncated += len(ids) > keep
+        ids = ids[-keep:]
+        out = generate(model, torch.tensor([ids], device=device), max_new_tokens=task.max_new_tokens,
+                       eos_token_id=tokenizer.eos_token_id, stop=stopper)[0, len(ids):].tolist()
+        if tokenizer.eos_token_id in out:
+            out = out[:out.index(tokenizer.eos_token_id)]
+        outputs.append(cut_at_stop(tokenizer.decode(out), stop)[0])
+        tokens.append(len(out))
+    records = [{"task": task.name, "doc_id": q.doc_id, "native_id": q.native_id, "prompt": prompt, "output": output,
+                "answer": q.answer, "tokens": n, **judged}
+               for q, prompt, output, n, judged in zip(questions, prompts, outputs, tokens,
+                                                       task.judge(questions, outputs))]
+    rate = sum(r["hit"] for r in records) / len(records) if records else 0.0
+    return GenerationResult(task=task.name, metric=task.metric, metrics={task.metric: rate}, chance=0.0,
+                            documents=len(records), requests=len(records), records=records,
+                            truncated=truncated)
