@@ -105,3 +105,10 @@ def test_the_adaptation_table_puts_a_row_per_model(tokenizer: Tokenizer, tmp_pat
 def test_an_unknown_template_is_named() -> None:
     with pytest.raises(ConfigError, match="template='chatml'"):
         ChatEvaluator(ChatEvalConfig(template="chatml"))
+
+
+def test_a_tasks_own_limit_overrides_the_evaluators(model: OLMo, tokenizer: Tokenizer) -> None:
+    evaluator = ChatEvaluator(ChatEvalConfig(tasks={"mmlu_tulu": {**MMLU["mmlu_tulu"], "limit": 2},
+                                                    "gsm8k": {"shots": 0, "max_new_tokens": 1}}, limit=3))
+    mmlu, gsm8k = evaluator.evaluate(model, tokenizer).tasks
+    assert (mmlu.documents, gsm8k.documents) == (4, 3)  # two per subject; the evaluator's three

@@ -122,6 +122,17 @@ def test_the_subset_is_seeded_and_kept_in_order() -> None:
     assert len(subsample(instances, None, 0)) == len(subsample(instances, 50, 0)) == 10
 
 
+def test_a_grouped_task_takes_the_limit_from_every_group_as_olmo_eval_samples_each_subject() -> None:
+    import random
+
+    instances = [Instance.shared(i, "c", [" a", " b"], 0, group="ab"[i % 2]) for i in range(20)]
+    chosen = [i.doc_id for i in subsample(instances, 3, 1234)]
+    evens = [list(range(0, 20, 2))[k] for k in random.Random(1234).sample(range(10), 3)]
+    odds = [list(range(1, 20, 2))[k] for k in random.Random(1234).sample(range(10), 3)]
+    assert chosen == sorted(evens + odds)
+    assert len(subsample(instances, 12, 0)) == 20
+
+
 def test_a_model_that_only_returns_logits_is_scored_request_by_request(model: OLMo, tokenizer: Tokenizer) -> None:
     from olmo_core.nn.hf import to_hf
 

@@ -53,7 +53,7 @@ class _Templated(Task):
     """A rank-classification task whose contexts are asked through a chat template."""
 
     def __init__(self, task: Task, template: TuluTemplate) -> None:
-        self.task, self.template = task, template
+        self.task, self.template, self.config = task, template, task.config
         self.name, self.metric, self.description = task.name, task.metric, task.description
         self._instances: list[Instance] | None = None
 
@@ -97,7 +97,7 @@ class ChatEvaluator(DownstreamEvaluator):
         results = {r.task: r for r in scored.tasks}
         for task in tasks:
             if isinstance(task, GenerationTask):
-                questions = subsample(task.instances(), c.limit, c.seed)  # type: ignore[arg-type]
+                questions = subsample(task.instances(), task.limit(c.limit), c.seed)  # type: ignore[arg-type]
                 prompts = [template.render([{"role": "user", "content": q.user}], add_generation_prompt=True)
                            + task.chat_answer for q in questions]  # type: ignore[attr-defined]
                 results[task.name] = score_generation(model, tokenizer, task, questions, prompts,  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from olmo_core.config import positive
 from olmo_core.errors import ConfigError
 
 __all__ = ["METRICS", "Instance", "Task", "TaskConfig", "subsample"]
@@ -65,6 +66,8 @@ class TaskConfig:
     metric: str | None = None
     """The task's primary metric (default: the OLMo paper's Table 3 choice); one of ``acc_raw``,
     ``acc_per_token``, ``acc_per_char``, ``acc_per_byte``, ``acc_uncond``."""
+    limit: int | None = positive(None)
+    """Documents of this task (per group, for MMLU's subjects), instead of the evaluator's ``limit``."""
 
 
 class Task:
@@ -106,6 +109,11 @@ class Task:
         """The user message that asks ``context`` through a chat template (the context itself, by default);
         the assistant's turn then starts with :attr:`chat_answer`."""
         return context
+
+    def limit(self, default: int | None) -> int | None:
+        """How many documents to evaluate (per group): the task's own ``limit``, or else ``default``."""
+        own = getattr(self.config, "limit", None)
+        return own if own is not None else default
 
     def texts(self) -> Iterator[str]:
         """Every context and continuation once: what ``olmo data decontaminate`` keeps out of training."""
