@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -9,10 +10,10 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
-from olmo_core.stats import interval, mcnemar, paired, stderr
+from olmo_core.stats import Z95, interval, mcnemar, mean_stderr, paired, plus_minus, stderr
 from olmo_eval.downstream import DownstreamEvaluator, DownstreamResult, TaskResult
 from olmo_eval.metrics import correct
-from olmo_eval.perplexity.evaluator import aggregate
+from olmo_eval.perplexity.evaluator import PerplexityEvaluator, aggregate
 
 
 def test_stderr_is_the_sample_std_over_root_n_and_the_interval_1_96_of_it() -> None:
@@ -21,7 +22,16 @@ def test_stderr_is_the_sample_std_over_root_n_and_the_interval_1_96_of_it() -> N
     assert se == pytest.approx(math.sqrt(15 / 448)) == pytest.approx(0.18298, abs=1e-5)
     lo, hi = interval(0.625, se)
     assert (lo, hi) == (pytest.approx(0.625 - 1.96 * 0.18298, abs=1e-4), pytest.approx(0.625 + 1.96 * 0.18298, abs=1e-4))
-    assert stderr([1.0]) == 0.0
+    assert stderr([1.0, 1.0]) == 0.0  # two documents, both right: measured, no spread
+
+
+def test_fewer_than_two_values_have_no_standard_error_and_nothing_built_on_it_claims_one() -> None:
+    assert stderr([]) is None and stderr([1.0]) is None
+    assert interval(1.0, None) is None
+    assert mean_stderr([0.3, None]) is None and mean_stderr([]) is None
+    assert mean_stderr([0.3, 0.4]) == pytest.approx(0.25)  # sqrt(0.09 + 0.16) / 2
+    assert plus_minus(1.0, None) == "1.000" and plus_minus(0.625, math.sqrt(15 / 448)) == "0.625 ± 0.359"
+    assert plus_minus(1.5, None, 4) == "1.5000"
 
 
 def test_mcnemar_is_the_exact_binomial_p_of_the_discordant_pairs() -> None:
@@ -84,3 +94,80 @@ def test_a_task_scored_over_groups_takes_the_standard_error_of_the_mean_of_group
         record["group"] = "a" if record["doc_id"] < 4 else "b"
     se_a, se_b = math.sqrt(0.5 * 0.5 / 3), math.sqrt((1 / 6) * (5 / 6) / 5)  # sample std over root n, per subject
     assert result.stderr == pytest.approx(math.sqrt(se_a ** 2 + se_b ** 2) / 2)
+
+
+def _cells(markdown: str, first: str) -> list[str]:
+    """The cells of the markdown table row that starts with ``first``."""
+    line = next(line for line in markdown.splitlines() if line.startswith(f"| {first} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_the_comparison_is_tasks_by_models_with_the_average_last_also_as_csv(tmp_path: Path) -> None:
+    base = {"copa": [True] * 3 + [False] * 7, "sciq": [True] * 4}
+    sft = {"copa": [True] * 9 + [False], "sciq": [True, False, True, False]}
+    evaluations = {label: DownstreamResult(meta={"step": 1}, tasks=[_task(t, right) for t, right in tasks.items()])
+                   for label, tasks in {"base": base, "SFT": sft}.items()}
+    metrics, report = DownstreamEvaluator.compare("downstream", evaluations, str(tmp_path))
+    # base: copa 0.3 (se sqrt(0.21 / 9)), sciq 1.0 (se 0, four documents); average 0.65, se sqrt(0.21 / 9) / 2
+    # SFT: copa 0.9 (se 0.1), sciq 0.5 (se sqrt(1/3) / 2); average 0.7, se sqrt(0.01 + 1 / 12) / 2
+    assert metrics["base_mean_accuracy"] == 0.65 and metrics["SFT_mean_accuracy"] == 0.7
+    assert metrics["mean_accuracy_stderr"]["base"] == pytest.approx(math.sqrt(0.21 / 9) / 2)
+    assert metrics["mean_accuracy_stderr"]["SFT"] == pytest.approx(math.sqrt(0.01 + 1 / 12) / 2)
+    assert _cells(report.markdown, "task") == ["task", "metric", "chance", "base", "SFT"]
+    assert _cells(report.markdown, "average") == [
+        "average", "", "0.500", f"0.650 ± {Z95 * math.sqrt(0.21 / 9) / 2:.3f}",
+        f"0.700 ± {Z95 * math.sqrt(0.01 + 1 / 12) / 2:.3f}"]
+    assert "sqrt(sum se²) / n_tasks, the tasks taken as independent" in report.markdown
+    table = [[cell.strip() for cell in line.strip("|").split("|")]
+             for line in report.markdown.splitlines() if line.startswith("| ")]
+    assert [row[0] for row in table] == ["task", "copa", "sciq", "average"]  # the average is the last row
+    with (tmp_path / "accuracy.csv").open(newline="") as f:
+        assert list(csv.reader(f)) == table
+
+
+def test_a_task_of_one_document_is_shown_without_an_interval_everywhere(tmp_path: Path) -> None:
+    one = DownstreamResult(meta={"step": 1}, tasks=[_task("copa", [True]), _task("sciq", [True, False, True])])
+    assert one.tasks[0].stderr is None and one.tasks[0].interval is None
+    summary = json.loads(json.dumps(one.summary(), allow_nan=False))  # strict JSON: null, never NaN
+    assert summary["tasks"]["copa"]["stderr"] is None and summary["tasks"]["copa"]["interval"] is None
+    assert summary["tasks"]["sciq"]["interval"] == pytest.approx(list(interval(2 / 3, 1 / 3)))  # sqrt((2/3) / 2 / 3)
+    assert _cells(one.table(), "copa")[2:5] == ["1.0000", "-", "0.5000"]
+    metrics, report = DownstreamEvaluator.compare("downstream", {"base": one, "SFT": one}, str(tmp_path))
+    json.dumps(metrics, allow_nan=False)
+    assert metrics["stderr"]["base"]["copa"] is None and metrics["mean_accuracy_stderr"]["base"] is None
+    # a known interval where there is one; none, not "± 0.000", where there is not (nor on the average over it)
+    assert _cells(report.markdown, "copa")[3:] == ["1.000", "1.000"]
+    assert _cells(report.markdown, "sciq")[3] == f"0.667 ± {Z95 / 3:.3f}"
+    assert _cells(report.markdown, "average")[3:] == ["0.833", "0.833"]
+    assert (tmp_path / "accuracy.png").is_file()
+
+
+def test_a_domain_of_one_document_has_no_bits_per_byte_interval(tmp_path: Path) -> None:
+    def doc(domain: str, bits: float, nbytes: int) -> dict:
+        return {"source": "s", "domain": domain, "ll": -bits * math.log(2), "tokens": 1, "bytes": nbytes}
+
+    result = aggregate([doc("a", 10, 10), doc("a", 20, 20), doc("c", 20, 10)])
+    assert result.domains["s"]["c"]["bits_per_byte_stderr"] is None
+    assert result.domains["s"]["a"]["bits_per_byte_stderr"] == pytest.approx(0.0)  # both at 1 bit per byte
+    assert result.sources["s"]["bits_per_byte_stderr"] is None and result.bits_per_byte_stderr is None
+    assert json.loads(json.dumps(result.summary(), allow_nan=False))["bits_per_byte_stderr"] is None
+    assert _cells(result.table(), "s")[1:3] == ["(mean of 2)", "1.5000"]  # the source row: no ±
+    assert "| s | a | 1.0000 ± 0.0000 |" in result.table() and "| s | c | 2.0000 | " in result.table()
+    metrics, report = PerplexityEvaluator.compare("perplexity", {"base": result}, str(tmp_path))
+    json.dumps(metrics, allow_nan=False)
+    assert _cells(report.markdown, "s") == ["s", "1.500"] and _cells(report.markdown, "**mean**")[1] == "**1.500**"
+    assert (tmp_path / "bits_per_byte.png").is_file()
+
+
+def test_an_unknown_half_width_draws_no_error_bar_and_a_zero_one_does(tmp_path: Path) -> None:
+    from matplotlib.image import imread
+    from olmo_core.plots import bar_plot
+
+    values = {"base": {"copa": 0.5, "sciq": 0.7}, "SFT": {"copa": 0.4, "sciq": 0.6}}
+
+    def draw(name: str, errors: dict | None) -> object:
+        return imread(bar_plot(tmp_path / f"{name}.png", values, title="t", ylabel="accuracy", errors=errors))
+
+    plain = draw("plain", None)
+    assert (draw("unknown", {"base": {"copa": None, "sciq": None}, "SFT": {"copa": None}}) == plain).all()
+    assert not (draw("zero", {"base": {"copa": 0.0}}) == plain).all()  # a measured zero draws its caps

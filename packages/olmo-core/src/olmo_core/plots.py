@@ -8,6 +8,7 @@ in place of the figure."""
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,8 @@ def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mappin
              ylabel: str, horizontal: bool = False, errors: Mapping[str, Any] | None = None) -> Path:
     """Bars per category; with nested mappings (``{group: {category: value}}``), grouped bars per category
     and a legend of the groups outside the axes, on the right. ``errors`` (shaped as ``values``, groups may be
-    missing) draws error bars of those half-widths."""
+    missing) draws error bars of those half-widths; a bar whose half-width is missing or ``None`` (unknown) gets
+    no error bar."""
     plt = _pyplot()
     groups = values if values and isinstance(next(iter(values.values())), Mapping) else {"": values}
     categories = list(dict.fromkeys(c for g in groups.values() for c in g))  # type: ignore[union-attr]
@@ -88,7 +90,7 @@ def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mappin
         heights = [float(data.get(c, 0)) for c in categories]  # type: ignore[union-attr]
         draw = ax.barh if horizontal else ax.bar
         spread = (errors if group else {"": errors}).get(group) if errors else None
-        bars = [float(spread.get(c, 0)) for c in categories] if spread else None
+        bars = [_half_width(spread.get(c)) for c in categories] if spread else None
         draw(positions, heights, width, label=group or None, **{"xerr" if horizontal else "yerr": bars, "capsize": 3})
     if horizontal:
         ax.set_yticks(range(len(categories)), categories)
@@ -101,6 +103,10 @@ def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mappin
         ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.grid(alpha=0.3, axis="x" if horizontal else "y")
     return _save(fig, path)
+
+
+def _half_width(value: Any) -> float:
+    return math.nan if value is None else float(value)  # matplotlib draws no error bar at NaN
 
 
 def histogram(path: str | Path, samples: Mapping[str, Sequence[float]], *, title: str, xlabel: str,

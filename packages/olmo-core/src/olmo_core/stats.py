@@ -1,9 +1,12 @@
 """Uncertainty of reported numbers: standard errors, 95% intervals and a paired test of two models.
 
 The standard error of a mean is lm-evaluation-harness's ``mean_stderr`` (the sample standard deviation, n - 1,
-over the square root of n); the 95% interval is the normal one, mean +- 1.96 standard errors. Two models scored
-right or wrong on the same examples are compared with McNemar's exact test: under "no difference" each example
-that only one model gets right is a fair coin, so the two-sided binomial p-value of the discordant counts.
+over the square root of n); the 95% interval is the normal one, mean +- 1.96 standard errors. With fewer than
+two values a standard error cannot be estimated: it is ``None`` (unknown, ``null`` in JSON), and so is every
+interval and every standard error of a mean that depends on it, so that no figure claims a precision it lacks.
+Two models scored right or wrong on the same examples are compared with McNemar's exact test: under "no
+difference" each example that only one model gets right is a fair coin, so the two-sided binomial p-value of the
+discordant counts.
 """
 
 from __future__ import annotations
@@ -12,29 +15,44 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Z95", "describe", "interval", "mcnemar", "mean_stderr", "paired", "stderr"]
+__all__ = ["Z95", "describe", "half_width", "interval", "mcnemar", "mean_stderr", "paired", "plus_minus", "stderr"]
 
 Z95 = 1.959963984540054
 """The normal quantile of a two-sided 95% interval."""
 
 
-def stderr(values: Sequence[float]) -> float:
-    """The standard error of the mean of ``values`` (0 with fewer than two)."""
+def stderr(values: Sequence[float]) -> float | None:
+    """The standard error of the mean of ``values``; ``None`` (unknown) with fewer than two."""
     n = len(values)
     if n < 2:
-        return 0.0
+        return None
     mean = sum(values) / n
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
 
 
-def mean_stderr(errors: Sequence[float]) -> float:
-    """The standard error of the mean of independent figures with standard errors ``errors``."""
-    return math.sqrt(sum(e * e for e in errors)) / len(errors)
+def mean_stderr(errors: Sequence[float | None]) -> float | None:
+    """The standard error of the mean of independent figures with standard errors ``errors``: ``sqrt(sum se^2) /
+    count``; ``None`` when there are none or any of them is unknown."""
+    if not errors or any(e is None for e in errors):
+        return None
+    return math.sqrt(sum(e * e for e in errors if e is not None)) / len(errors)
 
 
-def interval(mean: float, se: float) -> tuple[float, float]:
-    """The 95% interval ``mean +- 1.96 se``."""
-    return mean - Z95 * se, mean + Z95 * se
+def half_width(se: float | None) -> float | None:
+    """The half-width of the 95% interval, ``1.96 se`` (``None`` where ``se`` is unknown)."""
+    return None if se is None else Z95 * se
+
+
+def interval(mean: float, se: float | None) -> tuple[float, float] | None:
+    """The 95% interval ``mean +- 1.96 se`` (``None`` where ``se`` is unknown)."""
+    return None if se is None else (mean - Z95 * se, mean + Z95 * se)
+
+
+def plus_minus(value: float, se: float | None, digits: int = 3) -> str:
+    """``value`` and the half-width of its 95% interval, ``0.625 ± 0.359``; the value alone where ``se`` is
+    unknown (never ``± 0.000`` for a precision that was not measured)."""
+    shown = f"{value:.{digits}f}"
+    return shown if se is None else f"{shown} ± {Z95 * se:.{digits}f}"
 
 
 def mcnemar(only_a: int, only_b: int) -> float:

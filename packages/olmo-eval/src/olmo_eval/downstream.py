@@ -6,7 +6,9 @@ which each distinct context is computed once; the records then give every metric
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import posixpath
 import time
@@ -21,7 +23,7 @@ from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
 from olmo_core.nn.config import context_length
 from olmo_core.plugins import get_host
-from olmo_core.stats import Z95, describe, interval, mean_stderr, paired, stderr
+from olmo_core.stats import describe, half_width, interval, mean_stderr, paired, plus_minus, stderr
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.evaluator import Evaluation, Evaluator
@@ -85,19 +87,26 @@ class TaskResult:
         return correct(self.records, self.metric)
 
     @functools.cached_property
-    def stderr(self) -> float:
+    def stderr(self) -> float | None:
         """The primary metric's standard error over documents; for a task scored as the mean of its groups'
-        accuracies (MMLU's subjects), that of the mean: the root of the groups' summed variances over their count."""
+        accuracies (MMLU's subjects), that of the mean: the root of the groups' summed variances over their count.
+        ``None`` (unknown) where a standard error cannot be estimated: fewer than two documents (in some group)."""
         group = {r["doc_id"]: r.get("group", "") for r in self.records}
         groups: dict[str, list[float]] = {}
         for doc, right in self.correct.items():
             groups.setdefault(group[doc], []).append(float(right))
-        return mean_stderr([stderr(rights) for rights in groups.values()]) if groups else 0.0
+        return mean_stderr([stderr(rights) for rights in groups.values()])
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The primary metric's 95% interval (``None`` where its standard error is unknown)."""
+        return interval(self.accuracy, self.stderr)
 
     def summary(self) -> dict[str, Any]:
-        """Everything but the records, JSON-able."""
+        """Everything but the records, JSON-able (``stderr`` and ``interval`` are ``null`` where unknown)."""
+        bounds = self.interval
         return {"task": self.task, "metric": self.metric, "accuracy": self.accuracy, "stderr": self.stderr,
-                "interval": list(interval(self.accuracy, self.stderr)), "chance": self.chance,
+                "interval": None if bounds is None else list(bounds), "chance": self.chance,
                 "metrics": self.metrics, "documents": self.documents, "requests": self.requests}
 
 
@@ -122,8 +131,8 @@ class DownstreamResult(Evaluation):
 
     def table(self) -> str:  # per task: the primary metric beside chance, then every metric
         shown = [m for m in METRICS if any(m in r.metrics for r in self.tasks)]
-        rows = [[r.task, r.metric, f"{r.accuracy:.4f}", "[{:.4f}, {:.4f}]".format(*interval(r.accuracy, r.stderr)),
-                 f"{r.chance:.4f}",
+        rows = [[r.task, r.metric, f"{r.accuracy:.4f}", "-" if r.interval is None else "[{:.4f}, {:.4f}]".format(
+                 *r.interval), f"{r.chance:.4f}",
                  *(f"{r.metrics[m]:.4f}" if m in r.metrics else "-" for m in shown), r.documents] for r in self.tasks]
         header = ["task", "metric", "accuracy", "95% interval", "chance", *shown, "documents"]
         return "\n".join(markdown_table(header, rows)) + "\n"
@@ -204,7 +213,7 @@ class DownstreamEvaluator(Evaluator):
             for instance in instances:
                 for choice, (context, continuation) in enumerate(zip(instance.contexts, instance.continuations)):
                     ll, greedy = loglikelihood(cursor)
-                    text = continuation[1:] if continuation.startswith(" ") else continuation
+                    text = continuation.removeprefix(" ")
                     record = {"task": task.name, "doc_id": instance.doc_id, "native_id": instance.native_id,
                               "choice": choice, "gold": instance.gold, "context": context,
                               "continuation": continuation, "ll": ll, "greedy": greedy,
@@ -227,10 +236,12 @@ class DownstreamEvaluator(Evaluator):
 
     @classmethod
     def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:
-        """``accuracy`` (model -> task -> primary metric), ``stderr`` (likewise), ``chance``, ``paired`` (model ->
-        task -> :func:`olmo_core.stats.paired` against the first model), ``<label>_mean_accuracy``, ``correct``
+        """``accuracy`` (model -> task -> primary metric), ``stderr`` (likewise; ``null`` where unknown),
+        ``chance``, ``paired`` (model -> task -> :func:`olmo_core.stats.paired` against the first model),
+        ``<label>_mean_accuracy`` and ``mean_accuracy_stderr`` (model -> the average's standard error), ``correct``
         (``correct.json``: model -> task -> document -> right, for sweep comparisons); a table of them with 95%
-        intervals, each model against the first, and ``accuracy.png`` with 95% error bars."""
+        intervals (tasks as rows, models as columns, the average last; also ``accuracy.csv``), each model against
+        the first, and ``accuracy.png`` with 95% error bars."""
         from olmo_core.plots import bar_plot
 
         tasks_of: Mapping[str, DownstreamResult] = evaluations  # type: ignore[assignment]
@@ -239,9 +250,9 @@ class DownstreamEvaluator(Evaluator):
         errors = {label: {t: r.stderr for t, r in tasks.items()} for label, tasks in results.items()}
         chance = {r.task: r.chance for tasks in results.values() for r in tasks.values()}
         metric = {r.task: r.metric for tasks in results.values() for r in tasks.values()}
-        rows = [[task, metric[task], f"{chance[task]:.3f}",
-                 *(f"{accuracy[label][task]:.3f} ± {Z95 * errors[label][task]:.3f}" for label in accuracy)]
-                for task in chance]
+        average = {label: sum(a.values()) / len(a) for label, a in accuracy.items()}
+        average_se = {label: mean_stderr(list(e.values())) for label, e in errors.items()}
+        header, rows = _accuracy_table(accuracy, errors, chance, metric, average, average_se)
         (first, reference), *others = results.items()
         compared = {label: {t: paired(reference[t].correct, r.correct) for t, r in tasks.items() if t in reference}
                     for label, tasks in others}
@@ -249,17 +260,45 @@ class DownstreamEvaluator(Evaluator):
                                              for label, c in compared.items() if task in c)
                     for task in chance if any(task in c for c in compared.values())]
         lines = ["Downstream accuracy (each task's primary metric, the paper's choice) of "
-                 + ", ".join(f"{label} (step {e.meta.get('step')})" for label, e in evaluations.items())
+                 + ", ".join(label if e.meta.get("step") is None else f"{label} (step {e.meta['step']})"
+                             for label, e in evaluations.items())
                  + ", ± the half-width of its 95% interval (1.96 standard errors over documents), beside chance:",
-                 "", *markdown_table(["task", "metric", "chance", *accuracy], rows)]
+                 "", *markdown_table(header, rows), "",
+                 ("The average is the mean of the tasks' primary accuracies; its standard error is sqrt(sum se²) / "
+                  "n_tasks, the tasks taken as independent. A figure without ± has too few documents (fewer than 2) "
+                  "for a standard error. The table is also in accuracy.csv.")]
         if verdicts:
-            lines += ["", f"Each model against {first} on the same documents (McNemar's exact test; beyond noise "
-                          "at p < 0.05):", "", *verdicts]
-        figure = bar_plot(posixpath.join(workdir, "accuracy.png"), {**accuracy, "chance": chance},
-                          title="downstream accuracy (95% intervals)", ylabel="accuracy",
-                          errors={label: {t: Z95 * se for t, se in e.items()} for label, e in errors.items()})
+            lines += ["", (f"Each model against {first} on the same documents (McNemar's exact test; beyond noise "
+                           "at p < 0.05):"), "", *verdicts]
+        write_text(posixpath.join(workdir, "accuracy.csv"), _csv([header, *rows]))
+        shown = {label: {**a, "average": average[label]} for label, a in accuracy.items()}
+        spreads = {label: {t: half_width(se) for t, se in {**e, "average": average_se[label]}.items()}
+                   for label, e in errors.items()}
+        figure = bar_plot(posixpath.join(workdir, "accuracy.png"),
+                          {**shown, "chance": {**chance, "average": sum(chance.values()) / len(chance)}},
+                          title="downstream accuracy (95% intervals)", ylabel="accuracy", errors=spreads)
         right = posixpath.join(workdir, "correct.json")
         write_text(right, json.dumps({label: {t: r.correct for t, r in ts.items()} for label, ts in results.items()}))
         metrics = {"accuracy": accuracy, "stderr": errors, "chance": chance, "paired": compared, "correct": right,
-                   **{f"{label}_mean_accuracy": round(sum(a.values()) / len(a), 4) for label, a in accuracy.items()}}
+                   "mean_accuracy_stderr": average_se,
+                   **{f"{label}_mean_accuracy": round(a, 4) for label, a in average.items()}}
         return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])
+
+
+def _accuracy_table(accuracy: Mapping[str, Mapping[str, float]], errors: Mapping[str, Mapping[str, float | None]],
+                    chance: Mapping[str, float], metric: Mapping[str, str], average: Mapping[str, float],
+                    average_se: Mapping[str, float | None]) -> tuple[list[str], list[list[str]]]:
+    """The OLMo paper's Table 6 layout: a row per task (metric, chance, each model's accuracy ± 95%), then the
+    average row; a model that lacks a task shows ``-`` there."""
+    rows = [[task, metric[task], f"{chance[task]:.3f}",
+             *(plus_minus(accuracy[label][task], errors[label][task]) if task in accuracy[label] else "-"
+               for label in accuracy)] for task in chance]
+    rows.append(["average", "", f"{sum(chance.values()) / len(chance):.3f}",
+                 *(plus_minus(average[label], average_se[label]) for label in accuracy)])
+    return ["task", "metric", "chance", *accuracy], rows
+
+
+def _csv(rows: Sequence[Sequence[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()

@@ -7,7 +7,8 @@ average), and the overall figure is the mean of the sources.
 
 Each bits-per-byte figure carries a standard error over documents: a domain's is the ratio estimator's
 (``stderr`` of the residuals ``bits_i - bpb * bytes_i``, over the mean bytes per document), and a mean of
-independent figures has ``sqrt(sum se^2) / count``.
+independent figures has ``sqrt(sum se^2) / count``. A domain of one document has no standard error (``None``,
+``null`` in JSON), nor has any mean over it: such a figure is shown without an interval.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from olmo_core.config import positive
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Report, markdown_table
-from olmo_core.stats import Z95, mean_stderr, stderr
+from olmo_core.stats import half_width, mean_stderr, plus_minus, stderr
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.downstream import model_max_length
@@ -65,10 +66,10 @@ class PerplexityResult(Evaluation):
 
     title: ClassVar[str] = "Perplexity"
     records: list[dict[str, Any]] = field(default_factory=list)
-    domains: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
-    sources: dict[str, dict[str, float]] = field(default_factory=dict)
+    domains: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     bits_per_byte: float = float("nan")
-    bits_per_byte_stderr: float = float("nan")
+    bits_per_byte_stderr: float | None = None
     ppl_token: float = float("nan")
 
     def summary(self) -> dict[str, Any]:
@@ -101,15 +102,20 @@ class PerplexityResult(Evaluation):
         return "\n".join(markdown_table(header, rows)) + "\n"
 
 
-def _bpb(figures: Mapping[str, float]) -> str:
-    return f"{figures['bits_per_byte']:.4f} ± {Z95 * figures['bits_per_byte_stderr']:.4f}"
+def _bpb(figures: Mapping[str, Any]) -> str:
+    return plus_minus(figures["bits_per_byte"], figures["bits_per_byte_stderr"], 4)
 
 
-def _domain(records: list[dict[str, Any]]) -> dict[str, float]:
+def _bold_value(shown: str) -> str:
+    value, sep, half = shown.partition(" ± ")
+    return f"**{value}**{sep}{half}"
+
+
+def _domain(records: list[dict[str, Any]]) -> dict[str, Any]:
     ll, tokens, size = (sum(r[key] for r in records) for key in ("ll", "tokens", "bytes"))
     bpb = -ll / (math.log(2) * size)
-    residuals = [-r["ll"] / math.log(2) - bpb * r["bytes"] for r in records]
-    return {"bits_per_byte": bpb, "bits_per_byte_stderr": stderr(residuals) * len(records) / size,
+    se = stderr([-r["ll"] / math.log(2) - bpb * r["bytes"] for r in records])
+    return {"bits_per_byte": bpb, "bits_per_byte_stderr": None if se is None else se * len(records) / size,
             "ppl_token": math.exp(-ll / tokens), "documents": len(records), "tokens": int(tokens), "bytes": int(size)}
 
 
@@ -227,16 +233,15 @@ class PerplexityEvaluator(Evaluator):
         results: Mapping[str, PerplexityResult] = evaluations  # type: ignore[assignment]
         bpb = {label: {s: f["bits_per_byte"] for s, f in e.sources.items()} for label, e in results.items()}
         se = {label: {s: f["bits_per_byte_stderr"] for s, f in e.sources.items()} for label, e in results.items()}
-        rows = [[s, *(f"{bpb[label][s]:.3f} ± {Z95 * se[label][s]:.3f}" for label in bpb)]
-                for s in next(iter(bpb.values()))]
-        rows.append(["**mean**", *(f"**{e.bits_per_byte:.3f}** ± {Z95 * e.bits_per_byte_stderr:.3f}"
+        rows = [[s, *(plus_minus(bpb[label][s], se[label][s]) for label in bpb)] for s in next(iter(bpb.values()))]
+        rows.append(["**mean**", *(_bold_value(plus_minus(e.bits_per_byte, e.bits_per_byte_stderr))
                                    for e in results.values())])
-        lines = ["Bits per byte on held-out text (lower is better), ± the half-width of its 95% interval over "
-                 "documents:", "",
+        lines = [("Bits per byte on held-out text (lower is better), ± the half-width of its 95% interval over "
+                  "documents (none where a domain has a single document):"), "",
                  *markdown_table(["held-out source", *bpb], rows)]
         figure = bar_plot(posixpath.join(workdir, "bits_per_byte.png"), bpb, title="bits per byte, held out",
                           ylabel="bits per byte",
-                          errors={label: {s: Z95 * v for s, v in e.items()} for label, e in se.items()})
+                          errors={label: {s: half_width(v) for s, v in e.items()} for label, e in se.items()})
         metrics = {"bits_per_byte": bpb, "bits_per_byte_stderr": se,
                    **{f"{label}_bits_per_byte": round(e.bits_per_byte, 4) for label, e in results.items()}}
         return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])
