@@ -42,8 +42,9 @@ LOWER_IS_BETTER = {"toxic"}
 class ChatEvalConfig(DownstreamEvalConfig):
     """Options of the chat evaluation (the downstream options, applied to the templated prompts)."""
 
-    tasks: Any = field(default_factory=lambda: ["mmlu_tulu", "gsm8k", "toxicity"])
-    """Registered tasks: rank classification (``mmlu_tulu``) and generation (``gsm8k``, ``toxicity``) alike."""
+    tasks: Any = field(default_factory=lambda: {"mmlu_tulu": {}, "gsm8k": {}, "toxicity": {}})
+    """Registered tasks, each with fields of its config: rank classification (``mmlu_tulu``) and generation
+    (``gsm8k``, ``toxicity``) alike (``tasks=[gsm8k]`` for names alone)."""
     template: str = "tulu"
     """The chat template the prompts are asked through (the one olmo's SFT and DPO tune with)."""
     unconditional: bool = False
