@@ -171,3 +171,11 @@ def test_an_unknown_half_width_draws_no_error_bar_and_a_zero_one_does(tmp_path: 
     plain = draw("plain", None)
     assert (draw("unknown", {"base": {"copa": None, "sciq": None}, "SFT": {"copa": None}}) == plain).all()
     assert not (draw("zero", {"base": {"copa": 0.0}}) == plain).all()  # a measured zero draws its caps
+
+
+def test_many_paired_tests_come_with_the_chance_of_false_alarms() -> None:
+    from olmo_core.stats import multiple_comparisons
+
+    assert multiple_comparisons(1) == ""
+    note = multiple_comparisons(10)
+    assert "about 0.5 would be beyond noise by chance" in note and "p < 0.005" in note

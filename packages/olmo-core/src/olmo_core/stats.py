@@ -15,7 +15,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Z95", "describe", "half_width", "interval", "mcnemar", "mean_stderr", "paired", "plus_minus", "stderr"]
+__all__ = ["Z95", "describe", "half_width", "interval", "mcnemar", "mean_stderr", "multiple_comparisons", "paired",
+           "plus_minus", "stderr"]
 
 Z95 = 1.959963984540054
 """The normal quantile of a two-sided 95% interval."""
@@ -77,3 +78,12 @@ def describe(result: Mapping[str, Any]) -> str:
     """A :func:`paired` result in words: ``+0.050 (p=0.41, within noise)``."""
     noise = "beyond" if result["beyond_noise"] else "within"
     return f"{result['difference']:+.3f} (p={result['p']:.2g}, {noise} noise)"
+
+
+def multiple_comparisons(count: int, alpha: float = 0.05) -> str:
+    """A sentence on reading ``count`` paired tests together: how many would fall beyond noise by chance alone
+    if no model differed from another, and Bonferroni's threshold for all of them at once."""
+    if count < 2:
+        return ""
+    return (f"With {count} comparisons, about {count * alpha:.1f} would be beyond noise by chance alone even if "
+            f"no model differed; to claim them all at once, use Bonferroni's threshold p < {alpha / count:.2g}.")

@@ -22,12 +22,12 @@ from olmo_core.chat_template import TuluTemplate
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.jobs import Report, markdown_table
-from olmo_core.stats import describe, half_width, paired, plus_minus
+from olmo_core.stats import describe, half_width, multiple_comparisons, paired, plus_minus
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, model_max_length
 from olmo_eval.evaluator import Evaluation
-from olmo_eval.tasks.base import Instance, Task, subsample
+from olmo_eval.tasks.base import Instance, Task, limit_of, subsample
 from olmo_eval.tasks.generation import GenerationTask
 
 __all__ = ["LOWER_IS_BETTER", "TEMPLATES", "ChatEvalConfig", "ChatEvaluator", "ChatResult"]
@@ -98,7 +98,7 @@ class ChatEvaluator(DownstreamEvaluator):
         results = {r.task: r for r in scored.tasks}
         for task in tasks:
             if isinstance(task, GenerationTask):
-                questions = subsample(task.instances(), task.limit(c.limit), c.seed)  # type: ignore[arg-type]
+                questions = subsample(task.instances(), limit_of(task, c.limit), c.seed)  # type: ignore[arg-type]
                 prompts = [template.render([{"role": "user", "content": q.user}], add_generation_prompt=True)
                            + task.chat_answer for q in questions]  # type: ignore[attr-defined]
                 results[task.name] = score_generation(model, tokenizer, task, questions, prompts,  # type: ignore[arg-type]
@@ -135,6 +135,8 @@ class ChatEvaluator(DownstreamEvaluator):
                           "p < 0.05):", "",
                       *(f"- {label}: " + "; ".join(f"{t} {describe(p)}" for t, p in by_task.items())
                         for label, by_task in compared.items())]
+            note = multiple_comparisons(sum(len(c) for c in compared.values()))
+            lines += ["", note] if note else []
         figure = bar_plot(posixpath.join(workdir, f"{name}.png"), accuracy, title="chat evaluation (95% intervals)",
                           ylabel="accuracy / exact match",
                           errors={label: {t: half_width(se) for t, se in e.items()} for label, e in errors.items()})

@@ -23,13 +23,14 @@ from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
 from olmo_core.nn.config import context_length
 from olmo_core.plugins import get_host
-from olmo_core.stats import describe, half_width, interval, mean_stderr, paired, plus_minus, stderr
+from olmo_core.stats import (describe, half_width, interval, mean_stderr, multiple_comparisons, paired,
+                              plus_minus, stderr)
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.evaluator import Evaluation, Evaluator
 from olmo_eval.metrics import accuracies, chance, correct
 from olmo_eval.scoring.requests import build_rows, encode_requests
-from olmo_eval.tasks.base import METRICS, Task, subsample
+from olmo_eval.tasks.base import METRICS, Task, limit_of, subsample
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
 
 __all__ = ["DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "TaskResult", "build_tasks",
@@ -181,7 +182,7 @@ class DownstreamEvaluator(Evaluator):
 
         c = self.config
         tasks = self.tasks if tasks is None else tasks
-        selected = [(task, subsample(task.instances(), c.limit, c.seed)) for task in tasks]
+        selected = [(task, subsample(task.instances(), limit_of(task, c.limit), c.seed)) for task in tasks]
         pairs: list[tuple[str, str]] = []
         for _, instances in selected:
             for instance in instances:
@@ -270,6 +271,8 @@ class DownstreamEvaluator(Evaluator):
         if verdicts:
             lines += ["", (f"Each model against {first} on the same documents (McNemar's exact test; beyond noise "
                            "at p < 0.05):"), "", *verdicts]
+            note = multiple_comparisons(sum(len(c) for c in compared.values()))
+            lines += ["", note] if note else []
         write_text(posixpath.join(workdir, "accuracy.csv"), _csv([header, *rows]))
         shown = {label: {**a, "average": average[label]} for label, a in accuracy.items()}
         spreads = {label: {t: half_width(se) for t, se in {**e, "average": average_se[label]}.items()}

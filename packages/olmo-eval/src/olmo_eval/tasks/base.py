@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from olmo_core.config import positive
 from olmo_core.errors import ConfigError
 
-__all__ = ["METRICS", "Instance", "Task", "TaskConfig", "subsample"]
+__all__ = ["METRICS", "Instance", "Task", "TaskConfig", "limit_of", "subsample"]
 
 METRICS = ("acc_raw", "acc_per_token", "acc_per_char", "acc_per_byte", "acc_uncond")
 """Every accuracy a task can report; :mod:`olmo_eval.metrics` defines each from the per-choice records."""
@@ -110,11 +110,6 @@ class Task:
         the assistant's turn then starts with :attr:`chat_answer`."""
         return context
 
-    def limit(self, default: int | None) -> int | None:
-        """How many documents to evaluate (per group): the task's own ``limit``, or else ``default``."""
-        own = getattr(self.config, "limit", None)
-        return own if own is not None else default
-
     def texts(self) -> Iterator[str]:
         """Every context and continuation once: what ``olmo data decontaminate`` keeps out of training."""
         seen: set[str] = set()
@@ -124,6 +119,13 @@ class Task:
                 if text and text not in seen:
                     seen.add(text)
                     yield text
+
+
+def limit_of(task: object, default: int | None) -> int | None:
+    """How many documents of ``task`` to evaluate (per group): its config's own ``limit``, or else ``default``
+    (a plugin's task need not have a config)."""
+    own = getattr(getattr(task, "config", None), "limit", None)
+    return own if own is not None else default
 
 
 def subsample(instances: Sequence[Instance], limit: int | None, seed: int) -> list[Instance]:
