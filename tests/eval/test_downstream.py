@@ -143,3 +143,18 @@ def test_a_model_that_only_returns_logits_is_scored_request_by_request(model: OL
     for one, other in zip(ours, transformers_model):
         assert [r["ll"] for r in other.records] == pytest.approx([r["ll"] for r in one.records], abs=1e-5)
         assert one.metrics == other.metrics
+
+
+def test_a_generation_task_is_answered_after_its_plain_prompt_beside_ranked_tasks(model: OLMo,
+                                                                                  tokenizer: Tokenizer) -> None:
+    from olmo_eval.tasks.tulu import GSM8KConfig, GSM8KTask
+
+    evaluator = DownstreamEvaluator(DownstreamEvalConfig(tasks={"copa": {}, "gsm8k": {"shots": 0,
+                                                                                       "max_new_tokens": 6}},
+                                                         limit=2))
+    copa, gsm8k = evaluator.evaluate(model, tokenizer).tasks
+    assert (copa.task, copa.documents, gsm8k.task, gsm8k.metric) == ("copa", 2, "gsm8k", "exact_match")
+    questions = {q.doc_id: q for q in GSM8KTask(GSM8KConfig(shots=0)).instances()}
+    for record in gsm8k.records:
+        assert record["prompt"] == questions[record["doc_id"]].prompt  # no template: the plain prompt
+        assert "\n" not in record["output"] and record["tokens"] <= 6

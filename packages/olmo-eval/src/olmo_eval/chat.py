@@ -25,10 +25,10 @@ from olmo_core.jobs import Report, markdown_table
 from olmo_core.stats import describe, half_width, multiple_comparisons, paired, plus_minus
 from olmo_core.tokenizer import Tokenizer
 
-from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, model_max_length
+from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult
 from olmo_eval.evaluator import Evaluation
-from olmo_eval.tasks.base import Instance, Task, limit_of, subsample
-from olmo_eval.tasks.generation import GenerationTask
+from olmo_eval.tasks.base import Instance, Task
+from olmo_eval.tasks.generation import GenerationTask, Question
 
 __all__ = ["LOWER_IS_BETTER", "TEMPLATES", "ChatEvalConfig", "ChatEvaluator", "ChatResult"]
 
@@ -88,24 +88,24 @@ class ChatEvaluator(DownstreamEvaluator):
 
     def evaluate(self, model: Any, tokenizer: Tokenizer, tasks: Sequence[Task] | None = None, *,
                  progress: bool = False) -> ChatResult:
-        from olmo_eval.generation import score_generation
+        result = super().evaluate(model, tokenizer, tasks, progress=progress)
+        return ChatResult(meta={**result.meta, "template": self.config.template}, tasks=result.tasks)
 
-        c = self.config
-        template = TEMPLATES[c.template](tokenizer)
-        tasks = self.tasks if tasks is None else tasks
-        ranked = [_Templated(t, template) for t in tasks if not isinstance(t, GenerationTask)]
-        scored = super().evaluate(model, tokenizer, ranked, progress=progress) if ranked else DownstreamResult()
-        results = {r.task: r for r in scored.tasks}
-        for task in tasks:
-            if isinstance(task, GenerationTask):
-                questions = subsample(task.instances(), limit_of(task, c.limit), c.seed)  # type: ignore[arg-type]
-                prompts = [template.render([{"role": "user", "content": q.user}], add_generation_prompt=True)
-                           + task.chat_answer for q in questions]  # type: ignore[attr-defined]
-                results[task.name] = score_generation(model, tokenizer, task, questions, prompts,  # type: ignore[arg-type]
-                                                      stop=task.chat_stop,
-                                                      max_length=c.max_length or model_max_length(model),
-                                                      progress=progress)
-        return ChatResult(meta={**scored.meta, "template": c.template}, tasks=[results[t.name] for t in tasks])
+    def template(self, tokenizer: Tokenizer) -> TuluTemplate:
+        """The chat template for ``tokenizer`` (built once per tokenizer)."""
+        if getattr(self, "_template", (None, None))[0] is not tokenizer:
+            self._template = (tokenizer, TEMPLATES[self.config.template](tokenizer))
+        return self._template[1]
+
+    def ranked(self, task: Task, tokenizer: Tokenizer) -> Task:
+        return _Templated(task, self.template(tokenizer))
+
+    def prompts(self, task: GenerationTask, questions: Sequence[Question],
+                tokenizer: Tokenizer) -> tuple[list[str], tuple[str, ...]]:
+        """Each question's user message through the template, then the task's answer prefix; the chat stop texts."""
+        template = self.template(tokenizer)
+        return [template.render([{"role": "user", "content": q.user}], add_generation_prompt=True) + task.chat_answer
+                for q in questions], task.chat_stop
 
     @classmethod
     def compare(cls, name: str, evaluations: Mapping[str, Evaluation], workdir: str) -> tuple[dict[str, Any], Report]:

@@ -31,6 +31,7 @@ from olmo_eval.evaluator import Evaluation, Evaluator
 from olmo_eval.metrics import accuracies, chance, correct
 from olmo_eval.scoring.requests import build_rows, encode_requests
 from olmo_eval.tasks.base import METRICS, Task, limit_of, subsample
+from olmo_eval.tasks.generation import GenerationTask, Question
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
 
 __all__ = ["DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "TaskResult", "build_tasks",
@@ -177,11 +178,42 @@ class DownstreamEvaluator(Evaluator):
 
     def evaluate(self, model: Any, tokenizer: Tokenizer, tasks: Sequence[Task] | None = None, *,
                  progress: bool = False) -> DownstreamResult:
-        """Score every task (default: the config's) on ``model``: one result per task, records included."""
-        from olmo_eval.scoring.engine import fast_model, score_rows  # torch, when evaluating
+        """Score every task (default: the config's) on ``model``: one result per task, records included.
+        Rank-classification tasks are scored together in one pass; generation tasks (:class:`GenerationTask`)
+        generate greedily, one document at a time."""
+        from olmo_eval.generation import score_generation  # torch, when evaluating
 
         c = self.config
         tasks = self.tasks if tasks is None else tasks
+        ranked = [self.ranked(task, tokenizer) for task in tasks if not isinstance(task, GenerationTask)]
+        results = self._rank(model, tokenizer, ranked, progress=progress)
+        done = {r.task: r for r in results.tasks}
+        for task in tasks:
+            if isinstance(task, GenerationTask):
+                questions = subsample(task.instances(), limit_of(task, c.limit), c.seed)  # type: ignore[arg-type]
+                prompts, stop = self.prompts(task, questions, tokenizer)  # type: ignore[arg-type]
+                done[task.name] = score_generation(model, tokenizer, task, questions, prompts,  # type: ignore[arg-type]
+                                                   stop=stop, max_length=c.max_length or model_max_length(model),
+                                                   progress=progress)
+        results.tasks = [done[task.name] for task in tasks]
+        return results
+
+    def ranked(self, task: Task, tokenizer: Tokenizer) -> Task:
+        """The rank-classification task as scored (as it is; the chat evaluator asks it through a template)."""
+        return task
+
+    def prompts(self, task: GenerationTask, questions: Sequence[Question],
+                tokenizer: Tokenizer) -> tuple[list[str], tuple[str, ...]]:
+        """The text each question's answer is generated after, and the stop texts: the task's plain prompts."""
+        return [q.prompt for q in questions], task.stop
+
+    def _rank(self, model: Any, tokenizer: Tokenizer, tasks: Sequence[Task], *,
+              progress: bool = False) -> DownstreamResult:
+        from olmo_eval.scoring.engine import fast_model, score_rows  # torch, when evaluating
+
+        c = self.config
+        if not tasks:
+            return DownstreamResult(meta={"seconds": 0.0, "requests": 0, "limit": c.limit, "seed": c.seed})
         selected = [(task, subsample(task.instances(), limit_of(task, c.limit), c.seed)) for task in tasks]
         pairs: list[tuple[str, str]] = []
         for _, instances in selected:
