@@ -235,7 +235,7 @@ def ensure_venv() -> Path:
         if done.returncode == 0 and done.stdout.split()[0] == OLMO_CORE_VERSION:
             return python
     torch_version = locked_torch()
-    print(f"creating {VENV.relative_to(ROOT)}: ai2-olmo-core=={OLMO_CORE_VERSION}, torch=={torch_version}",
+    print(f"creating {VENV}: ai2-olmo-core=={OLMO_CORE_VERSION}, torch=={torch_version}",
           file=sys.stderr)
     subprocess.run(["uv", "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(VENV)], check=True)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as override:
