@@ -4,9 +4,10 @@ Every task goes through the template the models were tuned with (``template=tulu
 :mod:`olmo_core.chat_template`, with its leading BOS, as open-instruct's OLMo format forces one): the task's
 prompt is the user's message and the assistant's turn starts with the task's answer prefix. Rank-classification
 tasks (``mmlu_tulu``) are scored by the downstream engine on those contexts; generation tasks generate
-greedily until EOS and are judged by the task (``gsm8k``: exact match of the final number; ``toxicity``: the fraction of toxic continuations).
-``olmo eval compare`` and the pipeline show the models side by side as the paper's adaptation table: a row per
-model, a column per task, each with its 95% interval, and each model against the first on the same documents.
+greedily until EOS and are judged by the task (``gsm8k``: exact match of the final number; ``toxicity``: the
+fraction of toxic continuations). ``olmo eval compare`` and the pipeline show the models side by side as the
+paper's adaptation table: a row per model, a column per task, each with its 95% interval, and each model
+against the first on the same documents.
 """
 
 from __future__ import annotations
