@@ -11,8 +11,10 @@ import hashlib
 import io
 import logging
 import os
+import posixpath
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +28,9 @@ from olmo_core.errors import ConfigError, OlmoError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StorageError", "atomic_path", "check_name", "claimed", "exists", "glob", "is_local", "makedirs", "open_atomic",
-           "open_file", "read_text", "remove", "remove_temporaries", "sha256_file", "write_text"]
+__all__ = ["StorageError", "atomic_path", "check_name", "claimed", "exists", "glob", "is_local", "local_directory",
+           "makedirs", "open_atomic", "open_file", "read_text", "remove", "remove_temporaries", "sha256_file",
+           "staged_path", "write_text"]
 
 
 def open_file(url: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
@@ -196,25 +199,45 @@ _STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 
 
 @contextlib.contextmanager
-def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
-    """Open ``url`` for writing so that readers never see a partial file.
+def staged_path(url: str) -> Iterator[Path]:
+    """A local path for the block to write the file ``url`` through, so that readers never see a partial file.
 
-    On a local disk the data goes to a temporary file beside the target (:func:`atomic_path`), renamed into
-    place when the block ends without an error (and removed when it fails); elsewhere the store's own write
-    is used. ``compression="infer"`` compresses by the target's suffix; local gzip files carry no timestamp,
-    so the same content always gives the same bytes.
+    On the local disk it is :func:`atomic_path`'s temporary beside the target, renamed onto it. Elsewhere
+    (``s3://``, ``memory://`` ...) it is a scratch file in the system's temporary directory, named at random
+    (never after ``url``), uploaded to ``url`` in one piece when the block ends without an error. Either way a
+    block that fails leaves nothing at ``url`` and no temporary behind.
     """
     fs, path = url_to_fs(url)
-    if not is_local(fs):
-        if os.path.dirname(path):
-            fs.makedirs(os.path.dirname(path), exist_ok=True)
-        with fsspec.open(url, mode, **kwargs) as f:
-            yield f
+    if is_local(fs):
+        with atomic_path(path) as tmp:
+            yield tmp
         return
+    fd, scratch = tempfile.mkstemp(prefix="olmo-upload-")
+    os.close(fd)
+    try:
+        yield Path(scratch)
+        with _naming(url):
+            if posixpath.dirname(path):
+                fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            fs.put_file(scratch, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(scratch)
+
+
+@contextlib.contextmanager
+def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open ``url`` (a local path or any fsspec URL) for writing so that readers never see a partial file.
+
+    The data goes to :func:`staged_path`'s local file, which becomes ``url`` when the block ends without an
+    error (renamed on a local disk, uploaded elsewhere) and is removed when it fails. ``compression="infer"``
+    compresses by the target's suffix; gzip files carry no timestamp, so the same content always gives the
+    same bytes, wherever they are stored.
+    """
     compression = kwargs.pop("compression", None)
     if compression == "infer":
-        compression = infer_compression(path)
-    with atomic_path(path) as tmp:
+        compression = infer_compression(url_to_fs(url)[1])
+    with staged_path(url) as tmp:
         if compression == "gzip":
             with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
                 if "t" in mode:
@@ -227,6 +250,22 @@ def open_atomic(url: str, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
         else:
             with fsspec.open(str(tmp), mode, compression=compression, **kwargs) as f:
                 yield f
+
+
+@contextlib.contextmanager
+def local_directory(url: str) -> Iterator[str]:
+    """A local directory for the block to write files into that end up under ``url``: ``url`` itself on the local
+    disk (created), else a scratch directory in the system's temporary directory (never named after ``url``)
+    whose contents are uploaded to ``url`` when the block ends without an error, and removed in any case."""
+    fs, path = url_to_fs(url)
+    if is_local(fs):
+        fs.makedirs(path, exist_ok=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="olmo-upload-") as tmp:
+        yield tmp
+        with _naming(url):
+            fs.put(tmp.rstrip("/") + "/", path.rstrip("/") + "/", recursive=True)
 
 
 def is_local(fs: fsspec.AbstractFileSystem) -> bool:

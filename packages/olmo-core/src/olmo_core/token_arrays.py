@@ -15,28 +15,33 @@ A part is three files:
 
 :func:`open_token_array` also reads Dolma's and OLMo's own ``.npy`` files (headerless, or with a NumPy
 header) without olmo metadata, given their dtype.
+
+Parts live on the local disk or at any fsspec URL (``s3://``, ``memory://`` ...): a local part is memory-mapped,
+a remote one read whole into memory.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import itertools
 import json
+import posixpath
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 import numpy as np
+from fsspec.core import url_to_fs
 
 from olmo_core.errors import ConfigError, OlmoError
-from olmo_core.io import atomic_path, open_atomic, write_text
+from olmo_core.io import exists, is_local, open_atomic, open_file, read_text, staged_path, write_text
 
-__all__ = ["TOKEN_FORMAT", "TokenArray", "TokenArrayWriter", "dtype_for", "open_token_array", "part_names"]
+__all__ = ["TOKEN_FORMAT", "TokenArray", "TokenArrayWriter", "dtype_for", "open_token_array", "part_names",
+           "part_urls", "sibling"]
 
 TOKEN_FORMAT = "olmo-tokens/1"
 NPY_MAGIC = b"\x93NUMPY"
@@ -47,24 +52,45 @@ def dtype_for(vocab_size: int) -> np.dtype[Any]:
     return np.dtype("<u2") if vocab_size <= 2**16 else np.dtype("<u4")
 
 
+def sibling(url: str, suffix: str) -> str:
+    """``url`` with the suffix of its file name replaced by ``suffix`` (``part-00000.npy`` -> ``part-00000.meta.json``),
+    as :meth:`pathlib.PurePath.with_suffix` does, the URL's protocol kept."""
+    return posixpath.splitext(url)[0] + suffix
+
+
+def part_urls(directory: str | Path) -> list[str]:
+    """The complete parts (``.npy`` with their ``.meta.json``) in ``directory`` (a local path or any fsspec URL),
+    in name order, each as ``directory`` spelled it plus the part's file name."""
+    fs, root = url_to_fs(str(directory))
+    found = {posixpath.basename(p) for p in fs.glob(posixpath.join(root, "*"))
+             if p.endswith((".npy", ".meta.json")) and (not is_local(fs) or fs.isfile(p))}
+    base = str(directory).rstrip("/")
+    return [f"{base}/{name}" for name in sorted(found) if name.endswith(".npy") and sibling(name, ".meta.json") in found]
+
+
 def part_names(directory: str | Path) -> list[Path]:
-    """The complete parts (``.npy`` with their ``.meta.json``) in ``directory``, in name order."""
-    root = Path(directory)
-    return sorted(p for p in root.glob("*.npy") if p.with_suffix(".meta.json").is_file())
+    """The complete parts (``.npy`` with their ``.meta.json``) in the local directory ``directory``, in name order
+    (:func:`part_urls` lists them at any URL)."""
+    fs, root = url_to_fs(str(directory))
+    if not is_local(fs):
+        raise ConfigError(f"{directory} is not on the local disk: list its parts with part_urls")
+    return [Path(url) for url in part_urls(root if "://" in str(directory) else directory)]
 
 
 class TokenArrayWriter:
     """Writes one part: call :meth:`add` per document, then :meth:`close` (or :meth:`abort`).
 
-    Files are written under temporary names and renamed when the part is complete, metadata last.
+    ``path`` is a local path or any fsspec URL; its suffix becomes ``.npy``. Files are written to local
+    temporaries (:func:`olmo_core.io.staged_path`) that become the part's files when it is complete, metadata
+    last.
     """
 
     def __init__(self, path: str | Path, *, tokenizer: dict[str, Any], eos_token_id: int, vocab_size: int) -> None:
-        self.path = Path(path).with_suffix(".npy")
+        self.url = sibling(str(path), ".npy")
         self.dtype = dtype_for(vocab_size)
         self.tokenizer, self.eos, self.vocab_size = tokenizer, eos_token_id, vocab_size
-        self._commit = atomic_path(self.path)  # entered here, left by close() (rename) or abort() (removal)
-        self._tokens = open(self._commit.__enter__(), "wb")
+        self._commit = staged_path(self.url)  # entered here, left by close() (kept) or abort() (removal)
+        self._tokens = open(self._commit.__enter__(), "wb")  # noqa: SIM115 (closed by close() or abort())
         self._digest = hashlib.sha256()
         self._rows = io.StringIO()
         self._csv = csv.writer(self._rows, lineterminator="\n")
@@ -97,13 +123,13 @@ class TokenArrayWriter:
         """Finish the part and return its metadata (``extra`` is recorded in it too)."""
         self._tokens.close()
         self._commit.__exit__(None, None, None)
-        with open_atomic(str(self.path.with_suffix(".csv.gz")), "wb", compression="gzip") as gz:
+        with open_atomic(sibling(self.url, ".csv.gz"), "wb", compression="gzip") as gz:
             gz.write(self._rows.getvalue().encode("utf-8"))
         meta = {"format": TOKEN_FORMAT, "dtype": self.dtype.str, "tokenizer": self.tokenizer,
                 "eos_token_id": self.eos, "vocab_size": self.vocab_size, "tokens": self._position,
                 "documents": self._documents, "tokens_per_source": dict(sorted(self._per_source.items())),
                 "sha256": self._digest.hexdigest(), **extra}
-        write_text(str(self.path.with_suffix(".meta.json")), json.dumps(meta, indent=2) + "\n")
+        write_text(sibling(self.url, ".meta.json"), json.dumps(meta, indent=2) + "\n")
         return meta
 
     def abort(self) -> None:
@@ -114,15 +140,23 @@ class TokenArrayWriter:
 
 @dataclass
 class TokenArray:
-    """A memory-mapped part: its tokens and, when known, where each document starts and ends."""
+    """A part's tokens (memory-mapped when it is on the local disk) and, when known, where each document starts
+    and ends."""
 
-    path: Path
+    path: PurePath
+    """The ``.npy`` file: a local :class:`~pathlib.Path`, or for a part elsewhere the path inside its store (so
+    that ``name`` and ``parent.name`` are those of a local copy); :attr:`url` says where it was read from."""
     tokens: np.ndarray[Any, Any]
     starts: np.ndarray[Any, Any]
     ends: np.ndarray[Any, Any]
     ids: list[str]
     sources: list[str]
     meta: dict[str, Any]
+    url: str = ""
+    """The ``.npy`` file as it was named, protocol included (``s3://bucket/tokens/part-00000.npy``)."""
+
+    def __post_init__(self) -> None:
+        self.url = self.url or str(self.path)
 
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
@@ -130,41 +164,61 @@ class TokenArray:
     def document_at(self, position: int) -> int:
         """Index of the document that holds token ``position``."""
         if not 0 <= position < len(self):
-            raise IndexError(f"token {position} is outside {self.path} ({len(self)} tokens)")
+            raise IndexError(f"token {position} is outside {self.url} ({len(self)} tokens)")
         return int(np.searchsorted(self.ends, position, side="right"))
 
 
 def open_token_array(path: str | Path, *, dtype: str | None = None, eos_token_id: int | None = None) -> TokenArray:
-    """Memory-map a part written by :class:`TokenArrayWriter`, or a Dolma/OLMo ``.npy`` file.
+    """Open a part written by :class:`TokenArrayWriter`, or a Dolma/OLMo ``.npy`` file, at a local path
+    (memory-mapped) or any fsspec URL (read whole).
 
     Without olmo metadata, ``dtype`` (default uint16) gives the width, document boundaries come from a
     Dolma ``.csv.gz`` sidecar when there is one, else from ``eos_token_id`` when given.
     """
-    npy = Path(path)
-    meta_file = npy.with_suffix(".meta.json")
-    meta: dict[str, Any] = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    url = str(path)
+    fs, npy = url_to_fs(url)
+    meta_url = sibling(url, ".meta.json")
+    meta: dict[str, Any] = json.loads(read_text(meta_url)) if exists(meta_url) else {}
     if meta and meta.get("format") != TOKEN_FORMAT:
-        raise ConfigError(f"{meta_file} has format {meta.get('format')!r}, expected {TOKEN_FORMAT!r}")
-    if not npy.is_file():
-        raise ConfigError(f"no token file at {npy}")
+        raise ConfigError(f"{meta_url} has format {meta.get('format')!r}, expected {TOKEN_FORMAT!r}")
+    if not fs.isfile(npy):
+        raise ConfigError(f"no token file at {url}")
+    width = np.dtype(meta.get("dtype") or dtype or "<u2")
+    local = is_local(fs)
+    tokens = _mapped(npy, width, url) if local else _loaded(fs.cat_file(npy), width, url)
+    starts, ends, ids, sources = _documents(url, tokens, meta.get("eos_token_id", eos_token_id))
+    where = Path(path if isinstance(path, Path) or "://" not in url else npy) if local else PurePosixPath(npy)
+    return TokenArray(where, tokens, starts, ends, ids, sources, meta, url)
+
+
+def _mapped(npy: str, width: np.dtype[Any], url: str) -> np.ndarray[Any, Any]:
+    """The tokens of the local file ``npy``, memory-mapped."""
     with open(npy, "rb") as f:
         header = f.read(len(NPY_MAGIC))
     if header == NPY_MAGIC:
-        tokens = np.load(npy, mmap_mode="r")
-    else:
-        width = np.dtype(meta.get("dtype") or dtype or "<u2")
-        if npy.stat().st_size % width.itemsize:
-            raise ConfigError(f"{npy} is {npy.stat().st_size} bytes, not a whole number of {width} tokens: "
-                              f"wrong dtype?")
-        tokens = np.memmap(npy, dtype=width, mode="r") if npy.stat().st_size else np.zeros(0, dtype=width)
-    starts, ends, ids, sources = _documents(npy, tokens, meta.get("eos_token_id", eos_token_id))
-    return TokenArray(npy, tokens, starts, ends, ids, sources, meta)
+        return np.load(npy, mmap_mode="r")
+    size = Path(npy).stat().st_size
+    _check_size(size, width, url)
+    return np.memmap(npy, dtype=width, mode="r") if size else np.zeros(0, dtype=width)
 
 
-def _documents(npy: Path, tokens: np.ndarray[Any, Any], eos: int | None) -> tuple[Any, Any, list[str], list[str]]:
-    sidecar = npy.with_suffix(".csv.gz")
-    if sidecar.is_file():
-        with gzip.open(sidecar, "rt", encoding="utf-8", newline="") as f:
+def _loaded(data: bytes, width: np.dtype[Any], url: str) -> np.ndarray[Any, Any]:
+    """The tokens of a remote file's bytes ``data`` (read-only, as a memory map is)."""
+    if data.startswith(NPY_MAGIC):
+        return np.load(io.BytesIO(data))
+    _check_size(len(data), width, url)
+    return np.frombuffer(data, dtype=width)
+
+
+def _check_size(size: int, width: np.dtype[Any], url: str) -> None:
+    if size % width.itemsize:
+        raise ConfigError(f"{url} is {size} bytes, not a whole number of {width} tokens: wrong dtype?")
+
+
+def _documents(npy: str, tokens: np.ndarray[Any, Any], eos: int | None) -> tuple[Any, Any, list[str], list[str]]:
+    sidecar = sibling(npy, ".csv.gz")
+    if exists(sidecar):
+        with open_file(sidecar, "rt", compression="gzip", encoding="utf-8", newline="") as f:
             rows = list(csv.reader(f))
         starts = np.array([int(r[0]) for r in rows], dtype=np.int64)
         ends = np.array([int(r[1]) for r in rows], dtype=np.int64)
@@ -175,5 +229,5 @@ def _documents(npy: Path, tokens: np.ndarray[Any, Any], eos: int | None) -> tupl
     if not ends.size or ends[-1] != tokens.shape[0]:
         ends = np.append(ends, tokens.shape[0])
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-    names = [f"{npy.stem}-{i}" for i in range(len(ends))]
-    return starts, ends, names, [""] * len(ends)
+    stem = posixpath.splitext(posixpath.basename(npy))[0]
+    return starts, ends, [f"{stem}-{i}" for i in range(len(ends))], [""] * len(ends)

@@ -14,21 +14,16 @@ Figures, by path under the output directory:
 
 from __future__ import annotations
 
-import contextlib
 import re
-import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fsspec.core import url_to_fs
-
-from olmo_core.io import is_local
 from olmo_core.plots import bar_plot, histogram, line_plot
 
-__all__ = ["LANGUAGES_SHOWN", "draw_figures", "file_names", "local_directory"]
+__all__ = ["LANGUAGES_SHOWN", "draw_figures", "file_names"]
 
 LANGUAGES_SHOWN = 4
 """The most common languages drawn in the language mix; the rest are drawn as ``other``."""
@@ -136,16 +131,3 @@ def draw_figures(output: str, sources: Mapping[str, dict[str, Any]], overall: di
     if overall["pii"]["documents"]:
         drawn += _pii(out, sources)
     return sorted(p.relative_to(out).as_posix() for p in drawn)
-
-
-@contextlib.contextmanager
-def local_directory(output: str) -> Iterator[str]:
-    """A local directory whose contents end up under ``output`` when the block ends without an error."""
-    fs, path = url_to_fs(output)
-    if is_local(fs):
-        fs.makedirs(path, exist_ok=True)
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="olmo-stats-") as tmp:
-        yield tmp
-        fs.put(tmp.rstrip("/") + "/", path.rstrip("/") + "/", recursive=True)

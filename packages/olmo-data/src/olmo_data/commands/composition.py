@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from olmo_core.artifacts import JobRecord
 from olmo_core.errors import ConfigError
+from olmo_core.io import local_directory
 from olmo_core.jobs import Job, JobResult, Report, Slot, markdown_table, read_result
 
 __all__ = ["CompositionJob"]
@@ -70,8 +71,10 @@ class CompositionJob(Job):
         columns: dict[str, dict[str, int]] = m["documents_per_step"]
         figures: list[str] = []
         if plots.available():
-            figures.append(str(plots.bar_plot(Path(result.workdir) / "composition.png", columns,
-                                              title="documents per source, step by step", ylabel="documents")))
+            with local_directory(result.workdir) as folder:  # a scratch folder, uploaded, when the workdir is remote
+                plots.bar_plot(Path(folder) / "composition.png", columns, title="documents per source, step by step",
+                               ylabel="documents")
+            figures.append(posixpath.join(result.workdir, "composition.png"))
         shown = f"![documents per source and step]({figures[0]})" if figures else plots.missing_note("composition")
         sources = sorted({source for counts in columns.values() for source in counts})
         rows = ([s, *(f"{counts.get(s, 0):,}" for counts in columns.values())] for s in sources)

@@ -17,13 +17,13 @@ from olmo_core.artifacts import Dataset
 from olmo_core.config import non_negative, positive
 from olmo_core.documents import require_documents
 from olmo_core.errors import ConfigError
-from olmo_core.io import write_text
+from olmo_core.io import local_directory, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 
 from olmo_data.analysis.attributes import dataset_layout
 from olmo_data.analysis.counts import FileCounts, Plan, SourceCounts, count_file
-from olmo_data.analysis.figures import draw_figures, local_directory
+from olmo_data.analysis.figures import draw_figures
 from olmo_data.analysis.partial import PARTIAL_DIRECTORY, merge_partials, save_partial
 from olmo_data.analysis.report import source_report
 from olmo_data.analysis.summary import print_summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,10 +18,10 @@ from olmo_core.artifacts import Dataset, TokenArrays
 from olmo_core.cache import content_key
 from olmo_core.config import non_negative, positive
 from olmo_core.documents import Document, document_files, require_documents
-from olmo_core.io import remove_temporaries, write_text
+from olmo_core.io import exists, local_directory, read_text, remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
-from olmo_core.token_arrays import TokenArrayWriter
+from olmo_core.token_arrays import TokenArrayWriter, sibling
 from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
 from olmo_data.layout import DOCUMENTS_HELP, counted, counted_line, report_name, reporting, select_shard, shared_output
@@ -66,11 +67,11 @@ def _part(job: _Job) -> dict[str, Any]:
     if job.single_threaded:
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
     tokenizer = load_tokenizer(job.tokenizer)
-    target = Path(job.output) / f"part-{job.index:05d}.npy"
-    meta_file = target.with_suffix(".meta.json")
+    target = f"{job.output.rstrip('/')}/part-{job.index:05d}.npy"
+    meta_file = sibling(target, ".meta.json")
     key = content_key([job.file], tokenizer.sha256)
-    if meta_file.is_file() and not job.force:
-        meta = json.loads(meta_file.read_text())
+    if exists(meta_file) and not job.force:
+        meta = json.loads(read_text(meta_file))
         if meta.get("inputs_key") == key:
             return {**meta, "skipped": True, "counts": _token_counts(target, tokenizer.vocab_size)}
     quarantined: Counter[str] = Counter()
@@ -117,7 +118,7 @@ def _part(job: _Job) -> dict[str, Any]:
     return {**meta, "counts": counts}
 
 
-def _token_counts(npy: Path, vocab_size: int) -> np.ndarray:
+def _token_counts(npy: str, vocab_size: int) -> np.ndarray:
     """Token counts of a part written earlier (a part that is kept is read back for them)."""
     from olmo_core.token_arrays import open_token_array
 
@@ -216,6 +217,8 @@ class TokenizeJob(Job):
                  f"{m['unigram_entropy_nats']} nats (the loss of a model that knows only token frequencies).", ""]
         if not plots.available():
             return Report(markdown="\n".join([*lines, plots.missing_note("tokens per source")]))
-        figure = str(plots.bar_plot(Path(result.workdir) / "tokens.png", m["tokens_per_source"],
-                                    title="tokens per source", ylabel="tokens"))
+        with local_directory(result.workdir) as folder:  # a scratch folder, uploaded, when the workdir is remote
+            plots.bar_plot(Path(folder) / "tokens.png", m["tokens_per_source"], title="tokens per source",
+                           ylabel="tokens")
+        figure = posixpath.join(result.workdir, "tokens.png")
         return Report(markdown="\n".join([*lines, f"![tokens per source]({figure})"]), figures=[figure])
