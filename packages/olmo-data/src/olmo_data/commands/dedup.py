@@ -23,7 +23,9 @@ from olmo_core.progress import Progress
 
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, Marks
-from olmo_data.dedup.features import FileFeatures, compute_features, features_path, load_features, save_features
+from olmo_data.dedup.features import (FileFeatures, compute_features, features_path, load_features, save_features,
+                                      saved_items)
+from olmo_data.dedup.partition import BucketIndex, parse_partition, partial_path, peak_rss_bytes, read_groups
 from olmo_data.dedup.text import check_choice
 from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
                               report_name, reporting, select_shard)
@@ -35,7 +37,7 @@ __all__ = ["DedupConfig", "DedupJob", "dedup_documents"]
 log = logging.getLogger(__name__)
 
 _BASE_COUNTS = ("documents", "characters", "duplicate_documents", "duplicate_characters")
-PHASES = ("all", "features", "decide")
+PHASES = ("all", "features", "decide", "resolve")
 
 
 @dataclass(kw_only=True)
@@ -52,8 +54,14 @@ class DedupConfig:
     phase: str | None = None
     """``all``: features and decisions in one job (the default without ``shard``); ``features``: compute the
     features and save them under ``dedup/features/<name>/`` (the default with ``shard``); ``decide``: read
-    every file's saved features and decide, writing exactly what ``all`` writes. Both phases take the same
-    dedupers and options."""
+    every file's saved features and decide, writing exactly what ``all`` writes; with ``partition=i/N``, decide
+    one partition of the keys; ``resolve``: after every partition, write what ``decide`` writes. Every phase takes
+    the same dedupers and options."""
+    partition: str | None = None
+    """With ``phase=decide``: index only partition ``i/N`` of the dedupers' keys (exact digests and URLs, MinHash
+    band buckets, each hashed to a partition), so that N jobs each hold 1/N of the index, and save the groups of
+    documents that share a key under ``dedup/partial/decide-<i>-of-<N>/``; ``phase=resolve`` then decides from
+    them in one cheap job. Dedupers that cannot be partitioned (``bloom``) are decided by ``resolve``."""
 
 
 @dataclass
@@ -93,9 +101,14 @@ def _decide(name: str, deduper: Deduper, file: str, found: FileFeatures, layout:
 def _phase(config: DedupConfig) -> str:
     phase = config.phase or ("features" if config.shard else "all")
     check_choice(phase, PHASES, "phase")
-    if phase == "decide" and config.shard:
-        raise ConfigError(f"phase=decide takes no shard (shard={config.shard}): the decisions are global, so run "
+    if phase in ("decide", "resolve") and config.shard:
+        raise ConfigError(f"phase={phase} takes no shard (shard={config.shard}): the decisions are global, so run "
                           f"it once, after phase=features has run over every shard")
+    if config.partition is not None:
+        if phase != "decide":
+            raise ConfigError(f"partition={config.partition} goes with phase=decide (then phase=resolve), not "
+                              f"phase={phase}")
+        parse_partition(config.partition)
     return phase
 
 
@@ -135,7 +148,72 @@ def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
             raise ConfigError(f"phase=decide: {len(missing)} features files are missing (first: {missing[0]}): "
                               f"run phase=features (shard=i/N) over every shard first")
         work = functools.partial(load_features, layout=layout, dedupers=specs)
+        if config.partition is not None:
+            return _decide_partition(config, layout, files, built)
+        if phase == "resolve":
+            built = _resolvers(layout, built, specs)
     return _decide_files(config, layout, files, built, work, read_here=phase == "all")
+
+
+def _partitioned(built: dict[str, Deduper]) -> list[str]:
+    names = [name for name, deduper in built.items() if deduper.partitionable]
+    if not names:
+        raise ConfigError(f"none of the dedupers {', '.join(built)} decides in partitions (exact and minhash do): "
+                          f"run phase=decide without partition")
+    return names
+
+
+def _decide_partition(config: DedupConfig, layout: Layout, files: list[str], built: dict[str, Deduper]) \
+        -> dict[str, Any]:
+    """Index partition ``config.partition`` of the partitionable dedupers' bucket hashes over every file's saved
+    features, in corpus order, and save the groups of documents sharing one (see :mod:`olmo_data.dedup.partition`)."""
+    index, count = parse_partition(config.partition or "")
+    names = _partitioned(built)
+    specs = {name: config.dedupers[name] for name in names}
+    path = layout.report(f"dedup-decide-{index}-of-{count}")
+    started, position, done = time.perf_counter(), 0, 0
+    buckets = {name: BucketIndex(index, count) for name in names}
+    found_counts: dict[str, dict[str, int]] = {}
+
+    def summary(error: str | None) -> dict[str, Any]:
+        return {"command": "data dedup", "phase": "decide", "partition": config.partition, "files": len(files),
+                "files_done": done, "complete": error is None, **({"error": error} if error else {}),
+                "documents": position, "dedupers": found_counts,
+                "partial": f"{layout.root}/dedup/partial/decide-{index}-of-{count}",
+                "peak_rss_bytes": peak_rss_bytes(), "seconds": round(time.perf_counter() - started, 3)}
+
+    with reporting(path, summary):
+        work = functools.partial(load_features, layout=layout, dedupers=specs)
+        with Progress(f"deciding partition {config.partition}", unit="docs") as progress:
+            for found in map_shards(work, files, workers=config.workers):
+                for name in names:
+                    buckets[name].add(position, [built[name].bucket_hashes(f) for f in found.features[name]])
+                position, done = position + len(found.documents), done + 1
+                progress.advance(found.records)
+        for name in names:
+            header = {"deduper": name, "config": to_dict(config.dedupers[name]), "partition": config.partition,
+                      "files": len(files), "documents": position}
+            found_counts[name] = buckets[name].write(partial_path(layout.root, index, count, name), header)
+            del buckets[name]
+    report = summary(None)
+    write_text(path, json.dumps(report, indent=2) + "\n")
+    log.info(f"partition {config.partition}: {position:,} documents in {len(files)} files; "
+             + "; ".join(f"{n}: {c['pairs']:,} keys, {c['groups']:,} shared" for n, c in found_counts.items())
+             + f"; peak memory {report['peak_rss_bytes'] / 2**20:,.0f} MiB")
+    log.info(f"partial: {report['partial']}/  next: phase=resolve (no partition) once every partition i/{count} "
+             f"is done")
+    return report
+
+
+def _resolvers(layout: Layout, built: dict[str, Deduper], specs: dict[str, Any]) -> dict[str, Deduper]:
+    """``built`` with each partitionable deduper replaced by its resolver over every partition's groups."""
+    resolved = dict(built)
+    for name in _partitioned(built):
+        groups, found = read_groups(layout.root, name, to_dict(specs[name]))
+        log.info(f"{name}: {found['groups']:,} groups of documents sharing a key, from {found['partitions']} "
+                 f"partitions")
+        resolved[name] = built[name].resolver(groups)
+    return resolved
 
 
 def _save_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
@@ -191,8 +269,9 @@ def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: 
                 "quarantine_reasons": dict(quarantined), "skipped_files": layout.skipped}
 
     with reporting(list(paths.values()), summary):
+        items = _input_items(config, layout, files, built, read_here=read_here)
         for name, deduper in built.items():
-            deduper.begin(DedupContext(layout.root, name))
+            deduper.begin(DedupContext(layout.root, name, items.get(name)))
         with Progress("deduplicating", unit="docs") as progress:
             found_per_file = map_shards(work, files, workers=config.workers,
                                         progress=progress.update if read_here else None)
@@ -213,6 +292,28 @@ def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: 
         write_text(paths[name], json.dumps(report, indent=2) + "\n")
     _print_summary(reports, files, layout, time.perf_counter() - started)
     return reports
+
+
+def _count_items(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> dict[str, int]:
+    return compute_features(file, layout=layout, dedupers=dedupers).items
+
+
+def _input_items(config: DedupConfig, layout: Layout, files: list[str], built: dict[str, Deduper], *,
+                 read_here: bool) -> dict[str, int]:
+    """Per deduper sized by the input, its items over every file: from the saved features' headers, or (reading
+    the documents here) counted in a first pass over the input."""
+    sized = {name: config.dedupers[name] for name, deduper in built.items() if deduper.sized_by_input}
+    if not sized:
+        return {}
+    if not read_here:
+        return {name: sum(saved_items(file, layout=layout, name=name, spec=spec) for file in files)
+                for name, spec in sized.items()}
+    totals: Counter[str] = Counter({name: 0 for name in sized})
+    work = functools.partial(_count_items, layout=layout, dedupers=sized)
+    with Progress(f"counting the input for {', '.join(sized)}", unit="docs") as progress:
+        for items in map_shards(work, files, workers=config.workers, progress=progress.update):
+            totals.update(items)
+    return dict(totals)
 
 
 def _report(name: str, spec: Any, files: list[str], layout: Layout, tally: _Tally, extra: dict[str, Any]) \
@@ -279,7 +380,7 @@ class DedupJob(Job):
         reports = dedup_documents(config, layout)
         workdir = workdir.rstrip("/")
         inside = workdir == layout.root or workdir.startswith(layout.root + "/")
-        if inside or config.shard is not None or _phase(config) == "features":
+        if inside or config.shard is not None or config.partition is not None or _phase(config) == "features":
             return JobResult(outputs={"dataset": inputs["input"]}, metrics=reports)
         names = list(config.dedupers)
         dropped = filter_documents(FilterConfig(attributes=names, exclude=[f"{n}__{n}__duplicate == 1" for n in names],
@@ -297,6 +398,11 @@ class DedupJob(Job):
         if m.get("phase") == "features":
             return Report(markdown=f"## Deduplication\n\nfeatures of {m['documents']:,} documents saved "
                                    f"(shard {m['shard']}); decide with phase=decide.")
+        if m.get("partition"):
+            shared = ", ".join(f"{name}: {c['groups']:,} groups" for name, c in m["dedupers"].items())
+            return Report(markdown=f"## Deduplication\n\npartition {m['partition']} of {m['documents']:,} documents "
+                                   f"decided ({shared}; peak memory {m['peak_rss_bytes'] / 2**20:,.0f} MiB); "
+                                   f"resolve with phase=resolve.")
         reports = m.get("dedupers", m)
         lines = [f"- {name}: {r['duplicate_documents']:,} of {r['documents']:,} documents marked"
                  for name, r in reports.items()]

@@ -10,6 +10,12 @@ used in two phases, so that its results do not depend on how many processes comp
    ones are marked. :meth:`Deduper.begin` and :meth:`Deduper.end` bracket this phase (loading and saving
    state, such as a Bloom filter file).
 
+A deduper whose decisions only link documents that share a key (``exact``, ``minhash``) can also decide in
+partitions (:attr:`Deduper.partitionable`, see :mod:`.partition`): :meth:`Deduper.bucket_hashes` says which
+documents may affect each other, and :meth:`Deduper.resolver` replays the corpus-order decisions from the groups
+of documents sharing a bucket. A deduper whose decisions must be sized up front (``bloom``'s filter) counts what
+each document adds with :meth:`Deduper.items`; the deciding phase gets the total as :attr:`DedupContext.items`.
+
 Marks become Dolma attributes under ``attributes/<name>/`` with keys ``<name>__<name>__<attribute>``.
 """
 
@@ -17,11 +23,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from olmo_core.documents import Document
 
 from olmo_data.taggers.base import Attributes, round_score
+
+if TYPE_CHECKING:
+    from olmo_data.dedup.partition import Groups
 
 __all__ = ["DedupContext", "Deduper", "DocumentRef", "Marks", "document_value"]
 
@@ -60,6 +71,9 @@ class DedupContext:
     """The dataset directory that receives ``attributes/``, ``reports/`` and ``dedup/``."""
     name: str
     """The deduper's name in this run: its attribute directory and key prefix."""
+    items: int | None = None
+    """The sum of :meth:`Deduper.items` over every document of the input, when the deduper asked for it
+    (:attr:`Deduper.sized_by_input`)."""
 
 
 class Deduper(ABC):
@@ -74,6 +88,30 @@ class Deduper(ABC):
         """Whether :meth:`mark` decides each document on its own, remembering nothing (a read-only check
         against a saved filter): then a shard's files can be decided in the shard's own job."""
         return False
+
+    @property
+    def sized_by_input(self) -> bool:
+        """Whether :meth:`begin` needs :attr:`DedupContext.items`, counted over the whole input first."""
+        return False
+
+    def items(self, features: Any) -> int:
+        """What one document adds to :attr:`DedupContext.items` (``bloom``: its paragraphs)."""
+        return 0
+
+    @property
+    def partitionable(self) -> bool:
+        """Whether this deduper can decide in partitions (:meth:`bucket_hashes` and :meth:`resolver`)."""
+        return False
+
+    def bucket_hashes(self, features: Any) -> np.ndarray:
+        """The 64-bit hashes (uint64) of the buckets the document falls in: a document's decision can only depend
+        on earlier documents that share one of them (equal keys must give equal hashes)."""
+        raise NotImplementedError(f"{type(self).__name__} does not decide in partitions")
+
+    def resolver(self, groups: Groups) -> Deduper:
+        """A deduper whose :meth:`mark` (called for every document in corpus order) takes the same decisions
+        as this one's, knowing which documents share a bucket (``groups``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not decide in partitions")
 
     def begin(self, context: DedupContext) -> None:
         """Prepare the deciding phase (load saved state); called once, in the deciding process."""

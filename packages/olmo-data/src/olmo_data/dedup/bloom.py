@@ -21,11 +21,13 @@ __all__ = ["BloomConfig", "BloomDeduper"]
 class BloomConfig:
     """Options of the ``bloom`` deduper."""
 
-    expected_paragraphs: int = positive(1_000_000)
-    """Distinct paragraphs the filter is sized for, with ``false_positive_rate`` (1M at 1e-5: 2.9 MiB, 16
-    hashes). Past it the false-positive rate rises; the report gives the rate at the final count."""
+    expected_paragraphs: int | None = positive(None)
+    """Paragraphs the filter is sized for, with ``false_positive_rate`` (1M at 1e-5: 2.9 MiB, 16 hashes); by
+    default the paragraphs of the input that are checked (those of at least ``min_chars``, repeats included, so
+    never fewer than the distinct ones). Past it the false-positive rate rises; the report gives the rate at the
+    final count."""
     false_positive_rate: float = positive(1e-5)
-    """Target probability, at ``expected_paragraphs``, that a paragraph never seen is taken for a seen one."""
+    """Target probability, at the expected paragraphs, that a paragraph never seen is taken for a seen one."""
     normalize: str = "whitespace"
     """Paragraph normalization before hashing: ``none``, ``whitespace`` (runs of whitespace as one space,
     ends stripped) or ``simple`` (also lowercase, no accents or punctuation, digits as 0)."""
@@ -57,7 +59,7 @@ class BloomDeduper(Deduper):
 
     def __init__(self, config: BloomConfig) -> None:
         check_choice(config.normalize, NORMALIZATIONS, "normalize")
-        bloom_parameters(config.expected_paragraphs, config.false_positive_rate)
+        bloom_parameters(config.expected_paragraphs or 1, config.false_positive_rate)
         if not 0.0 < config.document_threshold <= 1.0:
             raise ConfigError(f"document_threshold must be in (0, 1], not {config.document_threshold}")
         self.config = config
@@ -76,6 +78,15 @@ class BloomDeduper(Deduper):
         """A read-only filter adds nothing, so each document is checked on its own."""
         return self.config.read_only
 
+    @property
+    def sized_by_input(self) -> bool:
+        """A new filter without ``expected_paragraphs`` is sized from the input's paragraphs."""
+        return self.config.expected_paragraphs is None and not self.config.load and not self.config.read_only
+
+    def items(self, features: Any) -> int:
+        """The document's checked paragraphs."""
+        return len(features)
+
     def features(self, document: Document) -> list[tuple[int, int, int]]:
         """``(start, end, hash)`` of each paragraph long enough to be checked."""
         found = []
@@ -86,7 +97,8 @@ class BloomDeduper(Deduper):
         return found
 
     def begin(self, context: DedupContext) -> None:
-        """Load the filter named by ``load``, or start an empty one sized by the config."""
+        """Load the filter named by ``load``, or start an empty one sized by ``expected_paragraphs`` or else by the
+        input's paragraphs (``context.items``, at least 1)."""
         config = self.config
         if config.load:
             if not exists(config.load):
@@ -94,7 +106,11 @@ class BloomDeduper(Deduper):
             self.filter = ParagraphFilter.load(config.load)
             self.filter.check_settings(self.settings, config.load)
         else:
-            self.filter = ParagraphFilter(config.expected_paragraphs, config.false_positive_rate, self.settings)
+            expected = config.expected_paragraphs or context.items
+            if expected is None and self.sized_by_input:
+                raise RuntimeError("BloomDeduper.begin() needs the input's paragraphs (DedupContext.items) "
+                                   "without expected_paragraphs")
+            self.filter = ParagraphFilter(max(1, expected or 1), config.false_positive_rate, self.settings)
         self._loaded_items = self.filter.items
         self._save = None if config.read_only else (config.save or f"{context.root}/dedup/{context.name}.bloom")
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 
 from olmo_data.dedup.base import Deduper, DocumentRef, Marks, document_value
-from olmo_data.dedup.text import HASHES, NORMALIZATIONS, check_choice, digest, normalize
+from olmo_data.dedup.partition import Groups
+from olmo_data.dedup.text import HASHES, NORMALIZATIONS, check_choice, digest, mix64, normalize
 
 __all__ = ["ExactConfig", "ExactDeduper"]
 
@@ -35,6 +39,8 @@ class ExactDeduper(Deduper):
     """Marks later occurrences of a text digest or a URL; the first occurrence is kept.
 
     Only kept documents are remembered, so ``duplicate_of`` always names a kept document.
+
+    It decides in partitions: a document's buckets are its text digest and its URL (hashed to 64 bits).
 
     Attributes: ``duplicate`` (1 when the text or the URL repeats, else 0), ``text_duplicate``,
     ``url_duplicate``, and ``duplicate_of`` (the id of the first document with that text or URL; no span
@@ -78,3 +84,47 @@ class ExactDeduper(Deduper):
         }
         counts = {"text": int(first_text is not None), "url": int(first_url is not None)}
         return Marks(attributes, original is not None, size if original is not None else 0, counts)
+
+    @property
+    def partitionable(self) -> bool:
+        """Exact keys decide in partitions."""
+        return True
+
+    def bucket_hashes(self, features: Any) -> np.ndarray:
+        """The text digest's first 8 bytes and the URL's BLAKE2b-64, each mixed with its kind."""
+        text, url = features
+        found = []
+        if text is not None:
+            found.append(int.from_bytes(text[:8], "little"))
+        if url is not None:
+            found.append(int.from_bytes(hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8,
+                                                        person=b"olmo-url").digest(), "little"))
+        return mix64(np.array(found, dtype=np.uint64))
+
+    def resolver(self, groups: Groups) -> Deduper:
+        """This deduper, deciding only the documents in a group and keeping every other one."""
+        return _ExactResolver(self, groups)
+
+
+def _kept(size: int) -> Marks:
+    """The marks of a document kept by every rule."""
+    attributes = {"duplicate": document_value(size, 0), "text_duplicate": document_value(size, 0),
+                  "url_duplicate": document_value(size, 0), "duplicate_of": []}
+    return Marks(attributes, False, 0, {"text": 0, "url": 0})
+
+
+class _ExactResolver(Deduper):
+    """Replays :class:`ExactDeduper`'s decisions over the groups of documents sharing a digest or URL hash."""
+
+    def __init__(self, deduper: ExactDeduper, groups: Groups) -> None:
+        self._deduper, self._groups, self._position = deduper, groups, 0
+
+    def features(self, document: Document) -> tuple[bytes | None, str | None]:
+        """The wrapped deduper's features."""
+        return self._deduper.features(document)
+
+    def mark(self, document: DocumentRef, features: Any) -> Marks:
+        """Decide a document sharing a bucket with another; keep the others, remembering nothing."""
+        shared = self._groups.of(self._position)
+        self._position += 1
+        return self._deduper.mark(document, features) if shared else _kept(document.length)

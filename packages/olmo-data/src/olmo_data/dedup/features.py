@@ -5,7 +5,8 @@ workers to the decisions; across jobs, ``phase=features`` saves each file's feat
 ``<dataset>/dedup/features/<name>/<file>`` and ``phase=decide`` reads them back.
 
 A features file is gzipped JSON lines: a header (the input file below ``documents/``, the deduper's config, the key
-of both with the file's content, records and quarantine counts of the file, seconds spent) and one line per valid
+of both with the file's content, records and quarantine counts of the file, seconds spent, the sum of the deduper's
+:meth:`~olmo_data.dedup.base.Deduper.items`) and one line per valid
 document (``id``, ``source``, ``length`` and the encoded features). Features are encoded by :func:`encode`:
 ``None``, booleans, numbers, strings, lists and tuples (read back as lists), dicts with string keys, ``bytes`` and
 numpy arrays.
@@ -35,7 +36,7 @@ from olmo_data.layout import Layout
 from olmo_data.parallel import read_counted
 
 __all__ = ["FileFeatures", "compute_features", "decode", "encode", "features_path", "load_features",
-           "save_features"]
+           "save_features", "saved_items"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class FileFeatures:
     documents: list[DocumentRef] = field(default_factory=list)
     features: dict[str, list[Any]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    items: dict[str, int] = field(default_factory=dict)
+    """Per deduper, the sum of its :meth:`~olmo_data.dedup.base.Deduper.items` over the documents."""
 
 
 def compute_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
@@ -106,6 +109,7 @@ def compute_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> 
                 raise PluginError(f"deduper '{name}' failed on document '{item.id}' of {file}: "
                                   f"{type(exc).__name__}: {exc}") from exc
             result.seconds[name] += time.perf_counter() - start
+    result.items = {name: sum(map(deduper.items, result.features[name])) for name, deduper in built.items()}
     result.quarantined = layout.keep_quarantined(file, quarantined)
     return result
 
@@ -121,7 +125,8 @@ def save_features(file: str, found: FileFeatures, *, layout: Layout, dedupers: d
     for name, spec in dedupers.items():
         header = {"file": layout.relative(file), "config": to_dict(spec), "key": key_of([content], to_dict(spec)),
                   "records": found.records,
-                  "quarantined": dict(found.quarantined), "seconds": found.seconds[name]}
+                  "quarantined": dict(found.quarantined), "seconds": found.seconds[name],
+                  "items": found.items[name]}
         lines = [json.dumps(header, ensure_ascii=False) + "\n"]
         for document, features in zip(found.documents, found.features[name], strict=True):
             row = {"id": document.id, "source": document.source, "length": document.length,
@@ -160,4 +165,16 @@ def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> Fil
                               f"dedupers: run phase=features again for all of them")
         result.features[name] = [decode(row["features"]) for row in rows]
         result.seconds[name] = header["seconds"]
+        result.items[name] = header["items"] if "items" in header else \
+            sum(map(get_host().registry("dedupers").build(spec).items, result.features[name]))
     return result
+
+
+def saved_items(file: str, *, layout: Layout, name: str, spec: Any) -> int:
+    """The sum of deduper ``name``'s :meth:`~olmo_data.dedup.base.Deduper.items` over ``file``'s saved
+    features, from the header (from the features themselves in a file saved before headers held it)."""
+    with open_file(features_path(layout, name, file), "rt", compression="gzip", encoding="utf-8") as f:
+        header = json.loads(f.readline())
+    if "items" in header:
+        return int(header["items"])
+    return load_features(file, layout=layout, dedupers={name: spec}).items[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 
 from olmo_data.dedup.base import Deduper, DocumentRef, Marks, document_value
+from olmo_data.dedup.partition import Groups, bucket_hash
 from olmo_data.dedup.text import NORMALIZATIONS, check_choice, shingle_hashes, words
 
 __all__ = ["MinHashConfig", "MinHashDeduper", "exact_jaccard"]
@@ -65,6 +67,9 @@ class MinHashDeduper(Deduper):
     values; exact Jaccard with ``verify``); the best one at or above the threshold makes it a duplicate,
     otherwise it is kept and indexed. An empty document is never a near-duplicate.
 
+    It decides in partitions: a document's buckets are its LSH bands (the band's number and values, hashed to 64
+    bits), as datatrove's multi-stage MinHash buckets them.
+
     Attributes: ``duplicate`` (1 or 0), ``duplicate_of`` (the matched document's id; no span when kept) and
     ``similarity`` (the best candidate's similarity, 0 without candidates).
     """
@@ -85,6 +90,7 @@ class MinHashDeduper(Deduper):
         self._index: Any = None
         self._kept: dict[int, tuple[str, Any, np.ndarray | None]] = {}
         self._seen = 0
+        self._indexed = 0
 
     def _empty(self) -> Any:
         if self._base is None:
@@ -126,6 +132,7 @@ class MinHashDeduper(Deduper):
                 match = None
                 self._index.insert(self._seen, signature, check_duplication=False)
                 self._kept[self._seen] = (document.id, signature, shingles)
+                self._indexed += 1
         self._seen += 1
         duplicate = match is not None
         attributes = {"duplicate": document_value(size, int(duplicate)),
@@ -136,4 +143,62 @@ class MinHashDeduper(Deduper):
     def end(self) -> dict[str, Any]:
         """The LSH parameters used and how many documents were indexed."""
         return {"threshold": round(self.threshold, 5), "bands": self.config.bands, "rows": self.config.rows,
-                "num_perm": self.config.num_perm, "shingle": self.config.shingle, "indexed": len(self._kept)}
+                "num_perm": self.config.num_perm, "shingle": self.config.shingle, "indexed": self._indexed}
+
+    @property
+    def partitionable(self) -> bool:
+        """LSH bands decide in partitions."""
+        return True
+
+    def bucket_hashes(self, features: Any) -> np.ndarray:
+        """One hash per band: of the band's number and its ``rows`` signature values (none for an empty text)."""
+        if features is None:
+            return np.zeros(0, dtype=np.uint64)
+        bands, rows = self.config.bands, self.config.rows
+        values = np.asarray(features[0], dtype=np.uint64)[:bands * rows].reshape(bands, rows)
+        return bucket_hash(np.column_stack((np.arange(bands, dtype=np.uint64), values)))
+
+    def resolver(self, groups: Groups) -> Deduper:
+        """This deduper, deciding only the documents in a group (indexed until their groups' last member has
+        been decided) and keeping every other one."""
+        return _MinHashResolver(self, groups)
+
+    def forget(self, key: int) -> None:
+        """Drop the kept document indexed under ``key``: no later document can be its candidate."""
+        if key in self._kept and self._index is not None:
+            self._index.remove(key)
+            del self._kept[key]
+
+
+class _MinHashResolver(Deduper):
+    """Replays :class:`MinHashDeduper`'s decisions over the groups of documents sharing a band's bucket."""
+
+    def __init__(self, deduper: MinHashDeduper, groups: Groups) -> None:
+        self._deduper, self._groups, self._position = deduper, groups, 0
+        self._expiry: list[tuple[int, int]] = []
+
+    def features(self, document: Document) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The wrapped deduper's features."""
+        return self._deduper.features(document)
+
+    def mark(self, document: DocumentRef, features: Any) -> Marks:
+        """Decide a document sharing a bucket with another under its corpus position; keep the others."""
+        deduper, position = self._deduper, self._position
+        shared = self._groups.of(position)
+        self._position += 1
+        while self._expiry and self._expiry[0][0] < position:
+            deduper.forget(heapq.heappop(self._expiry)[1])
+        if not shared:
+            deduper._indexed += features is not None
+            size = document.length
+            return Marks({"duplicate": document_value(size, 0), "duplicate_of": [],
+                          "similarity": document_value(size, 0.0)}, False, 0)
+        deduper._seen = position
+        marks = deduper.mark(document, features)
+        if position in deduper._kept:
+            heapq.heappush(self._expiry, (max(int(self._groups.last[g]) for g in shared), position))
+        return marks
+
+    def end(self) -> dict[str, Any]:
+        """The wrapped deduper's numbers."""
+        return self._deduper.end()

@@ -15,7 +15,7 @@ import numpy as np
 
 from olmo_core.errors import ConfigError
 
-__all__ = ["HASHES", "NORMALIZATIONS", "check_choice", "digest", "hash128", "normalize", "paragraphs",
+__all__ = ["HASHES", "NORMALIZATIONS", "check_choice", "digest", "hash128", "mix64", "normalize", "paragraphs",
            "shingle_hashes", "words"]
 
 NORMALIZATIONS = ("none", "whitespace", "simple")
@@ -82,7 +82,7 @@ def _word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
+def mix64(x: np.ndarray) -> np.ndarray:
     """The SplitMix64 finalizer: spreads every input bit over the whole 64-bit output (wrapping arithmetic)."""
     x = x ^ (x >> np.uint64(30))
     x = x * np.uint64(0xBF58476D1CE4E5B9)
@@ -94,7 +94,7 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _weights(width: int) -> np.ndarray:
-    return _mix(np.arange(1, width + 1, dtype=np.uint64)) | np.uint64(1)
+    return mix64(np.arange(1, width + 1, dtype=np.uint64)) | np.uint64(1)
 
 
 def shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
@@ -113,4 +113,4 @@ def shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
     combined = np.zeros(count, dtype=np.uint64)
     for position in range(width):
         combined += hashed[position:position + count] * weights[position]
-    return np.unique(_mix(combined))
+    return np.unique(mix64(combined))

@@ -1,0 +1,186 @@
+"""Deciding in partitions: N jobs each index 1/N of the keys, then one cheap pass replays the keep-first order.
+
+A partitionable deduper gives every document 64-bit bucket hashes (:meth:`Deduper.bucket_hashes`): ``exact``
+one per text digest and URL, ``minhash`` one per LSH band. Two documents can only affect each other's decision
+when they share a bucket hash. ``phase=decide partition=i/N`` reads every file's saved features in corpus order,
+keeps the ``(hash, position)`` pairs whose hash falls in partition ``i`` (``hash % N == i``), and writes the
+groups of positions that share a hash (at least two) to ``dedup/partial/decide-<i>-of-<N>/<name>.jsonl.gz``. Its
+memory is 16 bytes per kept pair (and a sort's working copy), about ``bands / N`` pairs per document.
+
+``phase=resolve`` reads every partition's groups into :class:`Groups` and decides in corpus order again, with
+each deduper's :meth:`Deduper.resolver`: a document in no group shares no key with any other, so it is kept
+without a look-up and never remembered; the others are decided by the deduper itself, which remembers only them.
+A document's candidates are earlier kept documents sharing a key, and those share its bucket hash, so they are in
+its group: the decisions are the single-process ones (a hash collision only adds a document to the ones decided
+in full). Memory: 16 bytes per group member, and the deduper's state for the documents in groups.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from olmo_core.errors import ConfigError
+from olmo_core.io import glob, open_atomic, open_file
+
+from olmo_data.dedup.text import mix64
+
+__all__ = ["BucketIndex", "Groups", "parse_partition", "partial_dir", "partial_path", "peak_rss_bytes",
+           "read_groups"]
+
+_HEADER = "olmo-dedup-partial"
+
+
+def parse_partition(spec: str) -> tuple[int, int]:
+    """``(i, N)`` of a ``"i/N"`` partition spec."""
+    index, sep, count = spec.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit() or not 0 <= int(index) < int(count):
+        raise ConfigError(f"partition={spec!r} must look like i/N with 0 <= i < N (for example partition=0/4)")
+    return int(index), int(count)
+
+
+def partial_dir(root: str, index: int, count: int) -> str:
+    """The directory of partition ``index`` of ``count``'s groups."""
+    return f"{root}/dedup/partial/decide-{index}-of-{count}"
+
+
+def partial_path(root: str, index: int, count: int, name: str) -> str:
+    """Deduper ``name``'s groups found by partition ``index`` of ``count``."""
+    return f"{partial_dir(root, index, count)}/{name}.jsonl.gz"
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory so far (``ru_maxrss``)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+class BucketIndex:
+    """The ``(bucket hash, position)`` pairs of one partition, added file by file in corpus order."""
+
+    def __init__(self, index: int, count: int) -> None:
+        self.index, self.count = index, count
+        self._hashes: list[np.ndarray] = []
+        self._positions: list[np.ndarray] = []
+        self.pairs = 0
+
+    def add(self, start: int, hashes: list[np.ndarray]) -> None:
+        """Add the bucket hashes of consecutive documents, the first at corpus position ``start``."""
+        lengths = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
+        if not lengths.sum():
+            return
+        flat = np.concatenate(hashes).astype(np.uint64, copy=False)
+        positions = np.repeat(np.arange(start, start + len(hashes), dtype=np.int64), lengths)
+        mine = flat % np.uint64(self.count) == np.uint64(self.index)
+        self._hashes.append(flat[mine])
+        self._positions.append(positions[mine])
+        self.pairs += int(mine.sum())
+
+    def groups(self) -> Iterator[np.ndarray]:
+        """The positions (ascending) of each hash held by at least two documents, in hash order; empties the
+        index."""
+        hashes = np.concatenate(self._hashes) if self._hashes else np.zeros(0, dtype=np.uint64)
+        self._hashes.clear()
+        order = np.argsort(hashes, kind="stable")  # positions were added in ascending order
+        hashes = hashes[order]
+        positions = np.concatenate(self._positions)[order] if self._positions else np.zeros(0, dtype=np.int64)
+        self._positions.clear()
+        del order
+        if not len(hashes):
+            return
+        starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+        ends = np.append(starts[1:], len(hashes))
+        shared = ends - starts >= 2
+        for begin, end in zip(starts[shared].tolist(), ends[shared].tolist(), strict=True):
+            yield positions[begin:end]
+
+    def write(self, url: str, header: dict[str, Any]) -> dict[str, int]:
+        """Write the groups to ``url`` (a header line, then one JSON list of positions per group); return the
+        counts."""
+        groups = members = 0
+        pairs = self.pairs
+        with open_atomic(url, "wt", compression="gzip", encoding="utf-8") as f:
+            f.write(json.dumps({_HEADER: 1, **header, "pairs": pairs}) + "\n")
+            for positions in self.groups():
+                f.write(json.dumps(positions.tolist()) + "\n")
+                groups, members = groups + 1, members + len(positions)
+        return {"pairs": pairs, "groups": groups, "group_members": members}
+
+
+class Groups:
+    """Every partition's groups, asked in ascending corpus position for the groups holding each document.
+
+    Memory: 16 bytes per group member plus 8 per group.
+    """
+
+    def __init__(self, groups: list[np.ndarray], documents: int) -> None:
+        self.documents = documents
+        sizes = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
+        members = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+        ids = np.repeat(np.arange(len(groups), dtype=np.int64), sizes)
+        order = np.argsort(members, kind="stable")
+        self._positions, self._ids = members[order], ids[order]
+        self.last = np.array([g[-1] for g in groups], dtype=np.int64)
+        """The last (highest) position of each group."""
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self.last)
+
+    def of(self, position: int) -> list[int]:
+        """The groups holding the document at ``position``; positions must be asked in ascending order."""
+        while self._next < len(self._positions) and self._positions[self._next] < position:
+            self._next += 1
+        start = self._next
+        while self._next < len(self._positions) and self._positions[self._next] == position:
+            self._next += 1
+        return self._ids[start:self._next].tolist()
+
+
+def read_groups(root: str, name: str, config: dict[str, Any]) -> tuple[Groups, dict[str, Any]]:
+    """Deduper ``name``'s groups from every partition under ``root/dedup/partial/``, checked to come from one
+    complete set of ``decide-i-of-N`` jobs run with ``config``; also a summary (``partitions``, counts)."""
+    found = glob(f"{root}/dedup/partial/decide-*-of-*/{name}.jsonl.gz")
+    counts = {int(p.rsplit("/", 2)[-2].rsplit("-of-", 1)[1]) for p in found}
+    if not found:
+        raise ConfigError(f"phase=resolve: no partitions of '{name}' under {root}/dedup/partial/: run phase=decide "
+                          f"partition=i/N for every i first")
+    if len(counts) > 1:
+        raise ConfigError(f"phase=resolve: {root}/dedup/partial/ holds partitions of runs with N = "
+                          f"{', '.join(map(str, sorted(counts)))}: remove the stale decide-*-of-* directories")
+    count = counts.pop()
+    missing = [i for i in range(count) if partial_path(root, i, count, name) not in found]
+    if missing:
+        raise ConfigError(f"phase=resolve: {len(missing)} of {count} partitions of '{name}' are missing (first: "
+                          f"partition={missing[0]}/{count}): run phase=decide partition=i/{count} for each")
+    groups: list[np.ndarray] = []
+    documents: set[int] = set()
+    totals = {"pairs": 0, "groups": 0}
+    for index in range(count):
+        path = partial_path(root, index, count, name)
+        with open_file(path, "rt", compression="gzip", encoding="utf-8") as f:
+            header = json.loads(f.readline())
+            if header.get("config") != config:
+                raise ConfigError(f"{path} was decided with {name}={header.get('config')}, this run has "
+                                  f"{name}={config}: run phase=decide partition=i/N again with these settings")
+            documents.add(header["documents"])
+            totals["pairs"] += header["pairs"]
+            for line in f:
+                groups.append(np.array(json.loads(line), dtype=np.int64))
+                totals["groups"] += 1
+    if len(documents) != 1:
+        raise ConfigError(f"phase=resolve: the partitions of '{name}' saw different corpora ({sorted(documents)} "
+                          f"documents): run every partition again over the same features")
+    return Groups(groups, documents.pop()), {"partitions": count, **totals}
+
+
+def bucket_hash(columns: np.ndarray) -> np.ndarray:
+    """One 64-bit hash per row of ``columns`` (uint64, rows of equal width): a mixed, position-weighted sum."""
+    weights = mix64(np.arange(1, columns.shape[1] + 1, dtype=np.uint64)) | np.uint64(1)
+    with np.errstate(over="ignore"):
+        return mix64((columns * weights).sum(axis=1, dtype=np.uint64))

@@ -1,0 +1,122 @@
+"""``phase=decide partition=i/N`` then ``phase=resolve``: the same files and reports as one deciding job."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from olmo_core.documents import Document
+
+from olmo_data.dedup.partition import BucketIndex, Groups
+from tests.data.dedup.conftest import attribute_rows, copy, marked, planted_corpus, source_documents, write_dataset
+from tests.data.dedup.test_command import ALL, SMALL
+from tests.data.dedup.test_features import decided
+
+
+def test_bucket_index_keeps_its_partition_and_groups_shared_hashes() -> None:
+    hashes = [np.array([4, 7], dtype=np.uint64), np.array([], dtype=np.uint64), np.array([7, 10], dtype=np.uint64),
+              np.array([4, 13], dtype=np.uint64), np.array([7], dtype=np.uint64)]
+    index = BucketIndex(1, 3)  # hashes 4, 7, 10 and 13 are all 1 mod 3; index 0/3 would hold none
+    index.add(10, hashes[:2])
+    index.add(12, hashes[2:])
+    assert index.pairs == 7
+    assert [g.tolist() for g in index.groups()] == [[10, 13], [10, 12, 14]]  # 10 and 13 occur once
+    other = BucketIndex(0, 3)
+    other.add(0, hashes)
+    assert (other.pairs, list(other.groups())) == (0, [])
+    groups = Groups([np.array([10, 13]), np.array([10, 12, 14])], documents=15)
+    assert [groups.of(p) for p in range(15)] == [[]] * 10 + [[0, 1], [], [1], [0], [1]]
+    assert groups.last.tolist() == [13, 14]
+
+
+def chains() -> dict[str, list[Document]]:
+    """Near-duplicate chains and a text/URL chain across three files, from documents the planted corpus lacks.
+
+    MinHash (14 bands of 8): ``chain-2b`` edits 7 words of ``chain-2a`` (estimated similarity 0.79, 2 bands
+    shared), ``chain-2c`` 7 more of ``chain-2b`` (0.73 to it, 1 band; 0.56 to ``chain-2a``, none); ``chain-4*``
+    likewise (0.84 and 3 bands, 0.86 and 5 bands, 0.71 and 1 band). Keep-first marks each ``b`` and keeps each
+    ``c``: its only close candidate was not kept. Exact: ``url-y`` repeats ``url-x``'s URL, ``url-z`` repeats
+    ``url-y``'s text (but ``url-y`` was not kept, so ``url-z`` is), ``url-w`` repeats ``url-z``'s text.
+    """
+    leads = [d for d in source_documents("wikipedia")[300:] if len(d.text.split()) >= 250]
+
+    def edit(text: str, start: int, word: str) -> str:
+        words = text.split(" ")
+        for band in range(start, 14, 2):
+            words[int(len(words) * (band + 0.5) / 14)] = word
+        return " ".join(words)
+
+    found: dict[str, list[Document]] = {"d-chains": [], "e-chains": [], "f-chains": []}
+    for j in (2, 4):
+        edited = edit(leads[j].text, 0, "zeppelin")
+        found["d-chains"].append(copy(leads[j], f"chain-{j}a"))
+        found["e-chains"].append(copy(leads[j], f"chain-{j}b", edited))
+        found["f-chains"].append(copy(leads[j], f"chain-{j}c", edit(edited, 1, "quokka")))
+    found["d-chains"].append(copy(leads[0], "url-x", url="https://example.org/x"))
+    found["e-chains"].append(copy(leads[1], "url-y", url="https://example.org/x"))
+    found["f-chains"] += [copy(leads[1], "url-z", url="https://example.org/z"), copy(leads[1], "url-w")]
+    return found
+
+
+def partitioned(dataset: Path, count: int, run_dedup: Any) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """What ``count`` partitions and a resolve write, from the features already saved under ``dataset``."""
+    for written in ("attributes", "dedup/partial"):
+        shutil.rmtree(dataset / written, ignore_errors=True)
+    (dataset / "dedup" / "bloom.bloom").unlink()
+    sweep = ",".join(f"{i}/{count}" for i in range(count))
+    run_dedup(dataset, ALL, *SMALL, "phase=decide", "-m", f"partition={sweep}")
+    assert not (dataset / "attributes").exists()
+    for i in range(count):
+        report = json.loads((dataset / "reports" / f"dedup-decide-{i}-of-{count}.json").read_text())
+        assert report["complete"] and report["documents"] == 415 and report["peak_rss_bytes"] > 0
+        assert sorted(report["dedupers"]) == ["exact", "minhash"]  # bloom is decided by resolve
+    resolved = run_dedup(dataset, ALL, *SMALL, "phase=resolve", "workers=2")
+    assert f"from {count} partitions" in resolved.err
+    written, reports = decided(dataset)
+    return {k: v for k, v in written.items() if not k.startswith("dedup/partial/")}, reports
+
+
+@pytest.mark.slow
+def test_partitions_then_resolve_equal_one_decision(tmp_path: Path, run_dedup: Any, olmo_cli: Any) -> None:
+    files, originals = planted_corpus()
+    wikipedia = files["a-wikipedia"]
+    split = {"a-0": wikipedia[:150], "a-1": wikipedia[150:], "b-c4": files["b-c4"], "c-planted": files["c-planted"],
+             **chains()}
+    dataset = write_dataset(tmp_path / "ds", split)
+    run_dedup(dataset, ALL, *SMALL, "-m", "shard=0/3,1/3,2/3")
+    run_dedup(dataset, ALL, *SMALL, "phase=decide")
+    expected = decided(dataset)
+    exact = marked(attribute_rows(dataset, "exact"), "exact__exact__duplicate")
+    assert exact == {"planted-copy": originals["planted-copy"].id, "planted-recrawl": originals["planted-recrawl"].id,
+                     "url-y": "url-x", "url-w": "url-z"}
+    minhash = marked(attribute_rows(dataset, "minhash"), "minhash__minhash__duplicate")
+    assert minhash == {**{k: v.id for k, v in originals.items()}, "chain-2b": "chain-2a", "chain-4b": "chain-4a",
+                       "url-z": "url-y", "url-w": "url-y"}
+    for count in (1, 2, 3):
+        assert partitioned(dataset, count, run_dedup) == expected, count
+
+    def dedup(*overrides: str) -> Any:
+        return olmo_cli("data", "dedup", f"input={dataset}", ALL, *SMALL, *overrides)
+
+    (dataset / "dedup" / "partial" / "decide-1-of-3" / "minhash.jsonl.gz").unlink()
+    missing = dedup("phase=resolve")
+    assert missing.exit_code == 2 and "1 of 3 partitions of 'minhash' are missing (first: partition=1/3)" in missing.err
+    run_dedup(dataset, "dedupers=[exact]", "phase=decide", "partition=0/2")
+    mixed = dedup("dedupers=[exact]", "phase=resolve")
+    assert mixed.exit_code == 2 and "holds partitions of runs with N = 2, 3" in mixed.err
+    changed = dedup("dedupers.minhash.threshold=0.5", "phase=decide", "partition=0/3")
+    assert changed.exit_code == 2 and "run phase=features again with these settings" in changed.err
+    for wrong, message in (("phase=all", "partition=0/2 goes with phase=decide"),
+                           ("phase=resolve", "partition=0/2 goes with phase=decide")):
+        refused = dedup(wrong, "partition=0/2")
+        assert refused.exit_code == 2 and message in refused.err, wrong
+    bad = dedup("phase=decide", "partition=2/2")
+    assert bad.exit_code == 2 and "partition='2/2' must look like i/N" in bad.err
+    only_bloom = olmo_cli("data", "dedup", f"input={dataset}", "dedupers=[bloom]", *SMALL, "phase=decide",
+                          "partition=0/2")
+    assert only_bloom.exit_code == 2 and "none of the dedupers bloom decides in partitions" in only_bloom.err
