@@ -208,6 +208,14 @@ def test_the_recipe_on_s3_leaves_the_files_of_the_local_run(local_run: tuple[Pat
     local = [open_token_array(local_run[0] / "tokens" / t.path.name) for t in tokens]
     assert [t.tokens.tolist() for t in tokens] == [t.tokens.tolist() for t in local]
     assert [t.ids for t in tokens] == [t.ids for t in local]
+    training = pytest.importorskip("olmo_train.data.dataset")  # the trainer reads the parts where they are
+    remote_data = training.FSLDataset([f"{root}/tokens"], seq_len=64)
+    local_data = training.FSLDataset([local_run[0] / "tokens"], seq_len=64)
+    assert len(remote_data) == len(local_data) == sum(len(t) // 64 for t in local) > 0
+    assert remote_data.fingerprint() == local_data.fingerprint()
+    assert [remote_data.tokens(i).tolist() for i in range(len(local_data))] == \
+        [local_data.tokens(i).tolist() for i in range(len(local_data))]
+    assert remote_data.provenance(len(local_data) - 1) == local_data.provenance(len(local_data) - 1)
 
 
 def test_tokenize_writes_memory_parts_to_memory_not_to_a_local_folder(
@@ -231,3 +239,26 @@ def test_tokenize_writes_memory_parts_to_memory_not_to_a_local_folder(
         assert json.loads(fs.cat_file(f"{root}/tokenize.json"))["tokens"] == len(expected)
     finally:
         fsspec.filesystem("memory").rm(fsspec.core.url_to_fs(root)[1], recursive=True)
+
+
+def test_a_remote_write_is_whole_or_absent_and_as_a_local_one(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from olmo_core.io import open_atomic
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    root = f"memory://olmo-{uuid.uuid4().hex[:8]}"
+    fs = fsspec.filesystem("memory")
+    try:
+        with pytest.raises(RuntimeError), open_atomic(f"{root}/half.jsonl.gz", "wt", compression="infer") as f:
+            f.write('{"id": "a"}\n')
+            raise RuntimeError("interrupted")
+        assert not fs.exists(f"{root}/half.jsonl.gz")
+        for target in (f"{root}/docs.jsonl.gz", str(tmp_path / "docs.jsonl.gz")):
+            with open_atomic(target, "wt", compression="infer", encoding="utf-8") as f:
+                f.write('{"id": "a", "text": "one"}\n')
+        assert fs.cat_file(f"{root}/docs.jsonl.gz") == (tmp_path / "docs.jsonl.gz").read_bytes()
+        assert gzip.decompress((tmp_path / "docs.jsonl.gz").read_bytes()) == b'{"id": "a", "text": "one"}\n'
+        assert list((tmp_path / "tmp").iterdir()) == []
+    finally:
+        fs.rm(fsspec.core.url_to_fs(root)[1], recursive=True)

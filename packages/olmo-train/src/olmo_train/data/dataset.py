@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from olmo_core.errors import ConfigError
-from olmo_core.token_arrays import TokenArray, open_token_array, part_names
+from olmo_core.token_arrays import TokenArray, open_token_array, part_urls
 
 __all__ = ["FSLDataset", "Piece"]
 
@@ -40,12 +40,12 @@ class FSLDataset:
     def __init__(self, paths: Sequence[str | Path], *, seq_len: int, max_doc_pieces: int | None = None) -> None:
         if seq_len < 1:
             raise ConfigError(f"seq_len must be positive, not {seq_len}")
-        self.paths = [str(Path(p).resolve()) for p in paths]
+        self.paths = [str(p) if "://" in str(p) else str(Path(p).resolve()) for p in paths]  # s3://, memory:// ...
         self.seq_len = seq_len
         self.max_doc_pieces = max_doc_pieces or seq_len
         self.parts: list[TokenArray] = []
         for directory in self.paths:
-            names = part_names(directory)
+            names = part_urls(directory)
             if not names:
                 raise ConfigError(f"no token-array parts in {directory}: run `olmo data tokenize` first")
             self.parts.extend(open_token_array(name) for name in names)
