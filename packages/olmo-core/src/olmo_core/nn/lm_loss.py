@@ -5,7 +5,7 @@ The LM head of a small model is most of its training step: a ``(tokens, vocabula
 log-softmax, its gradient and their copies. :func:`linear_cross_entropy` instead walks the labelled tokens
 in chunks of ``chunk_tokens`` rows: for each chunk it computes the logits, the log-softmax, the loss terms
 and, when gradients are wanted, the chunk's gradient with respect to the hidden states and its share of the
-head's weight gradient, reusing two chunk-sized buffers. The backward pass only scales those gradients.
+head's weight gradient, reusing one chunk-sized buffer. The backward pass only scales those gradients.
 Unlabelled positions (``IGNORE``) cost nothing.
 
 Values equal ``F.cross_entropy(hidden @ weight.T, labels, reduction="sum")`` to float rounding (summation
@@ -89,17 +89,15 @@ class _LinearCrossEntropy(torch.autograd.Function):
             z = torch.zeros_like(ce)
             grad_h = torch.empty_like(h) if want_hidden else None
             grad_w = torch.zeros(w.shape, dtype=acc, device=w.device) if want_weight else None
-            logp_buf = None
             for start, stop, logits in _chunk_logits(h, w, chunk_tokens):
                 chunk, t = h[start:stop], targets[start:stop]
-                if logp_buf is None:  # the first chunk is the largest
-                    logp_buf = torch.empty(logits.shape, dtype=acc, device=h.device)
-                logp = torch.log_softmax(logits.to(acc), 1, out=logp_buf[:stop - start])
                 index = torch.arange(stop - start, device=h.device)
+                target_logits = logits[index, t].to(acc) if z_loss else None
+                logp = _log_softmax_(logits, acc)
                 target_logp = logp[index, t]
                 ce -= target_logp.sum()
-                if z_loss:
-                    lse = logits[index, t].to(acc) - target_logp
+                if target_logits is not None:
+                    lse = target_logits - target_logp
                     z += lse.pow(2).sum()
                 if grad_h is None and grad_w is None:
                     continue
@@ -187,6 +185,13 @@ class _LinearLabelLogps(torch.autograd.Function):
         if grad_w is not None:
             grad_weight = grad_w.to(weight_dtype)
         return grad_hidden, grad_weight, None, None
+
+
+def _log_softmax_(logits: torch.Tensor, acc: torch.dtype) -> torch.Tensor:
+    """``log_softmax(logits)`` over rows in ``acc``, written over ``logits`` (or over its ``acc`` copy): no second
+    chunk-sized buffer and one pass less over memory."""
+    logits = logits.to(acc)
+    return torch.log_softmax(logits, 1, out=logits)
 
 
 def _chunk_logits(h: torch.Tensor, w: torch.Tensor, chunk_tokens: int) -> Iterator[tuple[int, int, torch.Tensor]]:

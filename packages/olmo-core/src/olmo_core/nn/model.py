@@ -16,7 +16,7 @@ loss, or label log-probabilities) and, for scorers that pick positions or pack r
 from __future__ import annotations
 
 import math
-from typing import cast
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -91,10 +91,63 @@ class RotaryEmbedding(nn.Module):
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate ``x`` ``(batch, heads, seq, head_dim)`` by the positions whose ``cos``/``sin`` are given."""
+    """Rotate ``x`` ``(batch, heads, seq, head_dim)`` by the positions whose ``cos``/``sin`` are given
+    (``x * cos + rotate_half(x) * sin`` in fp32, in ``x``'s dtype)."""
+    return cast(torch.Tensor, _Rope.apply(x, cos, sin))
+
+
+class _Rope(torch.autograd.Function):
+    """RoPE as four half-width products each way; it keeps only the tables for the backward pass (the rotation's
+    transpose: the same rotation by minus the angle)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(cos, sin)
+        return _rotate(x, cos, sin, 1.0)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        cos, sin = ctx.saved_tensors
+        return _rotate(grad, cos, sin, -1.0), None, None
+
+
+def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, sign: float) -> torch.Tensor:
+    """``(x1 cos - x2 sin, x2 cos + x1 sin)`` over the halves of ``x``'s last axis (``sin`` times ``sign``); the
+    tables' two halves are equal, so their first halves are used."""
+    half = x.shape[-1] // 2
     xf = x.float()
-    x1, x2 = xf.chunk(2, dim=-1)
-    return (xf * cos + torch.cat((-x2, x1), dim=-1) * sin).type_as(x)
+    x1, x2, c, s = xf[..., :half], xf[..., half:], cos[..., :half], sin[..., :half]
+    out = torch.empty(torch.broadcast_shapes(xf.shape, cos.shape), dtype=torch.float32, device=x.device)
+    o1, o2 = out[..., :half], out[..., half:]
+    torch.mul(x1, c, out=o1).addcmul_(x2, s, value=-sign)
+    torch.mul(x2, c, out=o2).addcmul_(x1, s, value=sign)
+    return out.to(x.dtype)
+
+
+def swiglu(h: torch.Tensor) -> torch.Tensor:
+    """``silu(gate) * up`` of ``h = [up, gate]`` (the halves of the last axis, OLMo's order)."""
+    return cast(torch.Tensor, _SwiGLU.apply(h))
+
+
+class _SwiGLU(torch.autograd.Function):
+    """SwiGLU that keeps only its input for the backward pass and writes both halves of the input's gradient
+    into one tensor (no concatenation of the halves' gradients)."""
+
+    @staticmethod
+    def forward(ctx: Any, h: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(h)
+        up, gate = h.chunk(2, dim=-1)
+        return F.silu(gate).mul_(up)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (h,) = ctx.saved_tensors
+        up, gate = h.chunk(2, dim=-1)
+        grad_h = torch.empty_like(h, memory_format=torch.contiguous_format)
+        grad_up, grad_gate = grad_h.chunk(2, dim=-1)
+        torch.ops.aten.silu_backward.grad_input(grad * up, gate, grad_input=grad_gate)
+        torch.ops.aten.silu.out(gate, out=grad_up).mul_(grad)
+        return grad_h
 
 
 class OLMoBlock(nn.Module):
@@ -146,8 +199,7 @@ class OLMoBlock(nn.Module):
         return self.attn_out(y.transpose(1, 2).reshape(batch, seq, c.d_model)), (k, v)
 
     def mlp(self, x: torch.Tensor) -> torch.Tensor:
-        x, gate = self.ff_proj(x).chunk(2, dim=-1)  # first half "up", second half "gate"
-        return self.ff_out(F.silu(gate) * x)
+        return self.ff_out(swiglu(self.ff_proj(x)))  # first half "up", second half "gate"
 
 
 class Transformer(nn.Module):

@@ -31,7 +31,8 @@ class AdamWConfig:
     decay_embeddings: bool = False
     """Also decay embedding tables."""
     fused: bool | None = None
-    """Use torch's fused kernel (GPUs); ``None`` lets torch choose."""
+    """Use torch's fused kernel; ``None``: fused when every parameter is a plain CPU tensor (torch would loop over
+    the parameters one by one there, several times slower), torch's own choice otherwise."""
 
 
 def param_groups(model: torch.nn.Module, config: AdamWConfig) -> list[dict[str, Any]]:
@@ -71,5 +72,15 @@ def build_adamw(config: AdamWConfig, *, model: torch.nn.Module) -> torch.optim.O
     groups = param_groups(model, config)
     for group in groups:
         group["initial_lr"] = config.lr
+    fused = config.fused if config.fused is not None else _fused_by_default(groups)
     return torch.optim.AdamW(groups, lr=config.lr, betas=(config.betas[0], config.betas[1]), eps=config.eps,
-                             weight_decay=config.weight_decay, fused=config.fused)
+                             weight_decay=config.weight_decay, fused=fused)
+
+
+def _fused_by_default(groups: list[dict[str, Any]]) -> bool | None:
+    """``True`` when every parameter is a plain floating-point CPU tensor, else ``None`` (torch chooses)."""
+    import torch
+
+    params = [p for group in groups for p in group["params"]]
+    plain = all(type(p) is torch.nn.Parameter and p.device.type == "cpu" and p.is_floating_point() for p in params)
+    return True if params and plain else None
