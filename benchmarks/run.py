@@ -1,9 +1,11 @@
 """Every side-by-side benchmark in one go, and one markdown table of ratios.
 
 Each benchmark runs in a process of its own (so that it owns the machine's cores and its peak memory is its
-own) and ends its output with a line ``RESULT {json}`` holding ``benchmark``, ``ratio``, ``target`` (the
-ratio it aims at), ``agreement`` (what it checks the peer agrees on) and ``ok``. The table goes to stdout and
-to ``benchmarks/results.md``.
+own) and ends its output with a line ``RESULT {json}`` holding ``benchmark``, ``judged_by`` (the clock, ``wall``
+or ``cpu``, or what else its ratio measures), ``ratio`` (the judged ratio, olmo's over the peer's), ``ratio_wall``
+and ``ratio_cpu`` (both clocks' ratios; null where the ratio is not a speed), ``threads`` (the pinned thread counts
+of the sides), ``target`` (the ratio it aims at), ``agreement`` (what it checks the peer agrees on) and ``ok``. The
+table goes to stdout and to ``benchmarks/results.md``.
 
     uv run --group bench python benchmarks/run.py [--only train,data] [--quick]
 """
@@ -25,6 +27,7 @@ BENCHMARKS = {
     "train": (["train/transformers_speed.py"], ["--steps", "4", "--rounds", "1"]),
     "eval": (["eval/downstream.py"], ["--limit", "20"]),
     "adapt": (["adapt/trl_compare.py"], []),
+    "olmo_core": (["train/olmo_core_speed.py"], ["--steps", "6"]),
 }
 """name -> (script under benchmarks/, extra arguments of a ``--quick`` run)."""
 
@@ -33,7 +36,7 @@ def run(name: str, quick: bool) -> dict[str, object]:
     (script,), quick_args = BENCHMARKS[name]
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(HERE / script), *(quick_args if quick else [])],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     sys.stdout.write(proc.stdout)
     results = [json.loads(line.removeprefix("RESULT ")) for line in proc.stdout.splitlines()
@@ -44,14 +47,24 @@ def run(name: str, quick: bool) -> dict[str, object]:
     return {**results[-1], "seconds": seconds}
 
 
+def _ratio(value: object) -> str:
+    return "-" if value is None else f"{value}x"
+
+
 def table(rows: list[dict[str, object]]) -> str:
-    lines = ["| benchmark | ratio (olmo / peer) | target | agreement | ok | seconds |", "|---|---|---|---|---|---|"]
+    """One markdown row per benchmark: the judged ratio and the clock judging it, both clocks' ratios, threads."""
+    columns = ["benchmark", "judged by", "ratio (olmo / peer)", "wall ratio", "CPU ratio", "threads", "target",
+               "agreement", "ok", "seconds"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['benchmark']} | - | - | - | failed: {r['error']} | {r['seconds']:.0f} |")
+            cells = [str(r["benchmark"]), *["-"] * 7, f"failed: {r['error']}", f"{r['seconds']:.0f}"]
+            lines.append("| " + " | ".join(cells) + " |")
             continue
-        lines.append(f"| {r['benchmark']} | {r['ratio']}x | {r.get('target', '-')} | {r.get('agreement', '-')} | "
-                     f"{'yes' if r.get('ok') else 'no'} | {r['seconds']:.0f} |")
+        lines.append(f"| {r['benchmark']} | {r.get('judged_by', '-')} | {_ratio(r.get('ratio'))} | "
+                     f"{_ratio(r.get('ratio_wall'))} | {_ratio(r.get('ratio_cpu'))} | {r.get('threads', '-')} | "
+                     f"{r.get('target', '-')} | {r.get('agreement', '-')} | {'yes' if r.get('ok') else 'no'} | "
+                     f"{r['seconds']:.0f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -7,11 +7,14 @@ olmo's Tulu template; TRL's collators receive exactly those token ids (``prompt_
 (``dpo`` = TRL ``sigmoid``, ``dpo_norm`` = TRL ``sigmoid_norm``; rewards compared for ``dpo``, where both use
 summed log-probs) and the SFT masked loss, with their differences, with float64 weights on both sides (olmo
 then computes in float64; transformers' fused LM head and loss, which TRL calls, still compute log-probs in fp32,
-so the differences left are TRL's fp32 rounding of sums of hundreds of log-probs); then, in fp32, optimizer steps
-per CPU-second of a DPO step on that batch: olmo's trainer (cached reference log-probs) against TRL with its reference model (default)
-and with precomputed reference log-probs.
+so the differences left are TRL's fp32 rounding of sums of hundreds of log-probs); then, in fp32, DPO optimizer
+steps on that batch per wall second and per CPU second, every side in this process on the same pinned torch threads
+(``--threads``): olmo's trainer (cached reference log-probs) against TRL with its reference model (default) and
+with precomputed reference log-probs. The verdict is olmo's ratio over TRL's default, by wall clock unless
+``--judge cpu``.
 
     uv run --group bench python benchmarks/adapt/trl_compare.py [--pairs 8] [--max-length 256] [--steps 5]
+        [--threads N] [--judge wall|cpu]
 """
 
 from __future__ import annotations
@@ -19,16 +22,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
-
 from olmo_core.cli import invoke
 from olmo_core.model_io import load_model
 from olmo_core.plugins import get_host
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import timing
 
 TINY = ["model.d_model=64", "model.n_heads=4", "model.n_layers=2", "model.mlp_hidden_size=256",
         "model.max_sequence_length=512"]
@@ -103,14 +108,13 @@ def trl_dpo(trainer: Any, pairs: list[Any]) -> dict[str, float]:
 
 def sft_losses(paths: dict[str, Path], root: Path, template: Any) -> tuple[float, float]:
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
-
     from olmo_adapt.datasets import load_conversations
     from olmo_adapt.examples import Skips
     from olmo_adapt.sft.batches import padded
     from olmo_adapt.sft.method import tokenize_conversations
     from olmo_train.objective import LanguageModelObjective
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
 
     records = [r for r in load_conversations("alpaca_en_demo")[:40]][:8]
     examples = tokenize_conversations(records, template, max_length=512, overlong="skip", skips=Skips())
@@ -118,7 +122,8 @@ def sft_losses(paths: dict[str, Path], root: Path, template: Any) -> tuple[float
     objective = LanguageModelObjective()
     model = load_model(paths["policy"]).model.double()
     with torch.no_grad():
-        ours, _ = objective.loss(model, next(objective.micro_batches(batch, len(examples))), objective.normalizer(batch))
+        micro_batch = next(objective.micro_batches(batch, len(examples)))
+        ours, _ = objective.loss(model, micro_batch, objective.normalizer(batch))
     tokenizer = AutoTokenizer.from_pretrained(root / "policy-hf")
     args = SFTConfig(output_dir=str(root / "trl-sft"), per_device_train_batch_size=len(examples), bf16=False,
                      gradient_checkpointing=False, use_cpu=True, report_to="none",
@@ -137,18 +142,19 @@ def sft_losses(paths: dict[str, Path], root: Path, template: Any) -> tuple[float
     return float(ours), float(theirs)
 
 
-def per_second(step: Any, steps: int) -> float:
+def run_steps(step: Any, steps: int) -> timing.Timing:
+    """The timing of ``steps`` calls of ``step``, after one untimed warm-up call."""
     step()
-    start = time.process_time()
-    for _ in range(steps):
-        step()
-    return steps / (time.process_time() - start)
+    with timing.measure() as spent:
+        for _ in range(steps):
+            step()
+    return spent
 
 
-def olmo_steps(paths: dict[str, Path], root: Path, objective: Any, pairs: list[Any], steps: int) -> float:
+def olmo_steps(paths: dict[str, Path], root: Path, objective: Any, pairs: list[Any], steps: int) -> timing.Timing:
     from olmo_adapt.dpo.data import collate_pairs
-    from olmo_adapt.runner import train_config
     from olmo_adapt.dpo.method import DPOConfig
+    from olmo_adapt.runner import train_config
     from olmo_train.trainer import Trainer
 
     host = get_host()
@@ -157,13 +163,14 @@ def olmo_steps(paths: dict[str, Path], root: Path, objective: Any, pairs: list[A
                          micro_batch_size=len(pairs))
     config = train_config(settings, checkpoint=paths["policy"], steps=steps + 1, backend=backend, callbacks={},
                           seed=0, threads=None)
-    trainer = Trainer(config, run_dir=root / "runs" / "olmo", objective=objective, loader=[collate_pairs(pairs, pad_id=1)], callbacks=())
+    trainer = Trainer(config, run_dir=root / "runs" / "olmo", objective=objective,
+                      loader=[collate_pairs(pairs, pad_id=1)], callbacks=())
     batch = collate_pairs(pairs, pad_id=1)
     trainer.model.train()
-    return per_second(lambda: trainer.train_step(dict(batch)), steps)
+    return run_steps(lambda: trainer.train_step(dict(batch)), steps)
 
 
-def trl_steps(trainer: Any, pairs: list[Any], steps: int, reference: torch.Tensor | None = None) -> float:
+def trl_steps(trainer: Any, pairs: list[Any], steps: int, reference: torch.Tensor | None = None) -> timing.Timing:
     trainer.create_optimizer_and_scheduler(num_training_steps=steps + 1)
     trainer.current_gradient_accumulation_steps = 1
     batch = trainer.data_collator(trl_examples(pairs, reference))
@@ -175,7 +182,7 @@ def trl_steps(trainer: Any, pairs: list[Any], steps: int, reference: torch.Tenso
         trainer.optimizer.step()
         trainer.optimizer.zero_grad()
 
-    return per_second(step, steps)
+    return run_steps(step, steps)
 
 
 def main() -> None:
@@ -183,13 +190,14 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--steps", type=int, default=5)
+    timing.add_arguments(parser)
     options = parser.parse_args()
+    threads = timing.pin_threads(options.threads)
     for key in ("HF_HUB_OFFLINE", "TQDM_DISABLE", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
         os.environ.setdefault(key, "1")
     torch.manual_seed(0)
     import transformers
     import trl
-
     from olmo_adapt.datasets import load_pairs
     from olmo_adapt.dpo.data import tokenize_pairs
     from olmo_adapt.examples import Skips
@@ -201,7 +209,7 @@ def main() -> None:
                            overlong="truncate", skips=Skips())
     report: dict[str, Any] = {"versions": {"trl": trl.__version__, "transformers": transformers.__version__,
                                            "torch": torch.__version__}, "pairs": len(pairs),
-                              "max_length": options.max_length, "threads": torch.get_num_threads()}
+                              "max_length": options.max_length, "threads": threads}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         paths = checkpoints(root)
@@ -213,14 +221,18 @@ def main() -> None:
         ours_sft, theirs_sft = sft_losses(paths, root, template)
         report["sft_masked_loss"] = {"olmo": ours_sft, "trl": theirs_sft, "diff": abs(ours_sft - theirs_sft)}
         _, dpo_objective = olmo_dpo(paths, pairs, "dpo", 0.1, dtype=torch.float32)
-        olmo_rate = olmo_steps(paths, root, dpo_objective, pairs, options.steps)
-        trl_rate = trl_steps(trl_trainer(paths, root, "sigmoid", 0.1, len(pairs)), pairs, options.steps)
-        trl_cached = trl_steps(trl_trainer(paths, root, "sigmoid", 0.1, len(pairs)), pairs, options.steps,
-                               dpo_objective.reference)
-        report["dpo_steps_per_cpu_second"] = {"olmo": olmo_rate, "trl": trl_rate,
-                                              "trl_precomputed_reference": trl_cached,
-                                              "ratio_vs_trl": olmo_rate / trl_rate,
-                                              "ratio_vs_trl_precomputed": olmo_rate / trl_cached}
+        sides = {"olmo": olmo_steps(paths, root, dpo_objective, pairs, options.steps),
+                 "trl": trl_steps(trl_trainer(paths, root, "sigmoid", 0.1, len(pairs)), pairs, options.steps),
+                 "trl_precomputed_reference": trl_steps(trl_trainer(paths, root, "sigmoid", 0.1, len(pairs)), pairs,
+                                                        options.steps, dpo_objective.reference)}
+    rates = {name: spent.rates(options.steps) for name, spent in sides.items()}
+    verdict = timing.ratios(rates["olmo"], rates["trl"], options.judge)
+    report["dpo_steps"] = {
+        "steps": options.steps, "threads": timing.threads_note(sides),
+        **{name: {**spent.as_dict(), "steps_per_wall_second": rates[name]["wall"],
+                  "steps_per_cpu_second": rates[name]["cpu"]} for name, spent in sides.items()},
+        "vs_trl": verdict, "vs_trl_precomputed": timing.ratios(rates["olmo"], rates["trl_precomputed_reference"],
+                                                               options.judge)}
     print(json.dumps(report, indent=2))
     diffs = {f"{m} {k}": (v["diff"], abs(v["trl"])) for m in ("dpo", "dpo_norm") for k, v in report[m].items()}
     diffs["sft loss"] = (report["sft_masked_loss"]["diff"], abs(report["sft_masked_loss"]["trl"]))
@@ -228,12 +240,15 @@ def main() -> None:
         print(f"{name:>24}: |olmo - trl| = {diff:.2e} (relative {diff / max(size, 1e-12):.1e})")
     worst = max(diff / max(size, 1.0) for diff, size in diffs.values())
     print(f"largest difference {worst:.2e} relative to max(1, |value|) ({'within' if worst <= 1e-5 else 'OUTSIDE'} "
-          f"1e-5); DPO steps/s "
-          f"{report['dpo_steps_per_cpu_second']['ratio_vs_trl']:.2f}x TRL's (target 1.5x)")
-    ratio = report["dpo_steps_per_cpu_second"]["ratio_vs_trl"]
-    print("RESULT " + json.dumps({"benchmark": "adapt: DPO steps/s vs TRL", "ratio": round(ratio, 2),
-                                  "target": ">= 1.5x", "agreement": f"DPO/SFT values within {worst:.1e} (relative)",
-                                  "ok": ratio >= 1.5 and worst <= 1e-5}))
+          f"1e-5)")
+    print(f"\nDPO steps, threads pinned: {timing.describe_threads(threads)}; {report['dpo_steps']['threads']}")
+    print(timing.side_table({name: (spent, options.steps) for name, spent in sides.items()}, "steps"))
+    print(f"{timing.verdict_line('olmo', 'TRL', verdict, 'DPO steps')} (target 1.5x); against TRL with precomputed "
+          f"reference log-probs: {report['dpo_steps']['vs_trl_precomputed']['ratio']}x")
+    print("RESULT " + json.dumps({"benchmark": "adapt: DPO steps/s vs TRL", **verdict,
+                                  "threads": report["dpo_steps"]["threads"], "target": f">= 1.5x ({options.judge})",
+                                  "agreement": f"DPO/SFT values within {worst:.1e} (relative)",
+                                  "ok": verdict["ratio"] >= 1.5 and worst <= 1e-5}))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ in a process of its own; its peak resident memory (``ru_maxrss`` from ``wait4``)
 target. ``tag`` runs twice: with ``language`` and ``gopher_repetition``, whose rules need the whole text at
 once (the document is over their ``max_document_bytes`` and is quarantined), and with ``pii``, ``badwords``,
 ``c4`` and ``gopher_quality``, which tag it in full (``gopher_quality`` in windows). ``tokenize`` encodes it
-in pieces.
+in pieces. Each command also reports its wall and CPU seconds (this process's and the waited-for child's) with its
+threads pinned to ``--threads`` (the environment it inherits); they are shown, not judged: this benchmark has no
+peer, and its ratio is one of memory.
 
-    uv run python benchmarks/data/long_document.py [--megabytes 50]
+    uv run python benchmarks/data/long_document.py [--megabytes 50] [--threads N]
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from olmo_core.plugins import get_host
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from timing import Timing, available_cores, describe_threads, measure, pin_threads
 
 SOURCES = ("moby-dick", "wikipedia", "wikipedia-fr", "c4", "spam-assassin", "bible", "sotu", "shakespeare", "milton")
 TARGET_BYTES = 10**9
@@ -45,23 +49,26 @@ def long_text(texts: list[str], size: int) -> str:
     return "\n\n".join(pieces)
 
 
-def peak_rss(args: list[str]) -> tuple[int, float, str]:
-    """Peak resident bytes, seconds and output of ``olmo <args>`` run in a process of its own."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "olmo_core", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    output = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
+def peak_rss(args: list[str]) -> tuple[int, Timing, str]:
+    """Peak resident bytes, the :class:`Timing` and output of ``olmo <args>`` run in a process of its own."""
+    with measure() as timing:
+        proc = subprocess.Popen([sys.executable, "-m", "olmo_core", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        output = proc.stdout.read() if proc.stdout else ""
+        _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"olmo {' '.join(args)} failed ({proc.returncode}):\n{output}")
-    return usage.ru_maxrss * 1024, time.perf_counter() - start, output
+    return usage.ru_maxrss * 1024, timing, output
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=float, default=50, help="size of the document (MB of UTF-8 text)")
+    parser.add_argument("--threads", type=int, default=available_cores(),
+                        help="threads of each command (its inherited environment; default: %(default)s)")
     args = parser.parse_args()
+    threads = pin_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         registry = get_host().registry("sources")
         texts = [d.text for name in SOURCES for d in registry.build({"_name_": name}).documents()]
@@ -73,22 +80,26 @@ def main() -> None:
                                                                         "text": texts[0]}]
         (documents / "long.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
         del text, records
-        print(f"one document of {size / 1e6:.1f} MB from {', '.join(SOURCES)}\n")
-        print("| command | peak memory | target | within | seconds | outcome |\n|---|---|---|---|---|---|")
+        print(f"one document of {size / 1e6:.1f} MB from {', '.join(SOURCES)}; threads pinned: "
+              f"{describe_threads(threads)}; judged by peak memory (times are shown, not judged)\n")
+        print("| command | peak memory | target | within | wall s | CPU s | outcome |\n|---|---|---|---|---|---|---|")
         peaks = {}
         for label, command in RUNS.items():
             output = [f"output={tmp}/tokens"] if command[1] == "tokenize" else []
-            peak, seconds, _ = peak_rss([*command, f"input={tmp}/ds", *output])
+            peak, timing, _ = peak_rss([*command, f"input={tmp}/ds", *output])
             peaks[label] = peak
             reports = Path(tmp) / ("tokens/tokenize.json" if command[1] == "tokenize" else "ds/reports/tag.json")
             report = json.loads(reports.read_text())
             outcome = (f"{report['tokens']:,} tokens" if command[1] == "tokenize" else
                        f"{report['documents']} tagged, quarantined: {report['quarantine_reasons'] or 0}")
             print(f"| {label} | {peak / 1e6:,.0f} MB | {TARGET_BYTES / 1e6:,.0f} MB | "
-                  f"{'yes' if peak <= TARGET_BYTES else 'NO'} | {seconds:.0f} | {outcome} |", flush=True)
+                  f"{'yes' if peak <= TARGET_BYTES else 'NO'} | {timing.wall:.1f} | {timing.cpu:.1f} | {outcome} |",
+                  flush=True)
     worst = max(peaks.values())
     print("RESULT " + json.dumps({"benchmark": f"data: peak memory on one {size / 1e6:.0f} MB document",
-                                  "ratio": round(TARGET_BYTES / worst, 2), "target": ">= 1x (peak <= 1 GB)",
+                                  "judged_by": "memory", "ratio": round(TARGET_BYTES / worst, 2),
+                                  "ratio_wall": None, "ratio_cpu": None, "threads": f"{args.threads} (pinned)",
+                                  "target": ">= 1x (peak <= 1 GB)",
                                   "agreement": f"worst peak {worst / 1e6:,.0f} MB", "ok": worst <= TARGET_BYTES}))
 
 

@@ -1,12 +1,16 @@
 """Training speed, olmo against transformers' ``OlmoForCausalLM``, same shape, batch and real tokens.
 
 Each side runs its own fp32 training step (forward, next-token cross-entropy as the framework computes it,
-backward, AdamW: olmo's trainer objective; transformers' ``labels=`` loss) on the same batches of real text (Python standard-library source, OLMo tokenizer) in a fresh subprocess of its own, so
-that its peak memory (max RSS) is its own; sides alternate over ``--rounds`` to spread drift. The report:
-tokens per second of each, their ratio, peak memory, and each side's achieved FLOP/s as a share of this
-machine's measured fp32 matmul peak.
+backward, AdamW: olmo's trainer objective; transformers' ``labels=`` loss) on the same batches of real text
+(Python standard-library source, OLMo tokenizer) in a fresh subprocess of its own, so that its peak memory (max
+RSS) is its own; both are pinned to the same torch threads (``--threads``), and sides alternate over ``--rounds``
+to spread drift. The report, per side: wall and CPU seconds of the timed steps (after ``--warmup``), tokens per
+wall second and per CPU second (median over rounds), peak memory, and achieved FLOP/s (per wall second) as a
+share of this machine's measured fp32 matmul peak; both ratios and the judged one (wall clock unless
+``--judge cpu``).
 
     uv run python benchmarks/train/transformers_speed.py [--preset olmo-tiny] [--seq-len 256] [--batch 8]
+        [--threads N] [--judge wall|cpu]
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import timing
 
 
 def real_batches(seq_len: int, batch: int, steps: int) -> torch.Tensor:
@@ -61,24 +67,26 @@ def build(side: str, preset: str) -> tuple[torch.nn.Module, Any]:
     return model.train(), loss
 
 
-def run_side(side: str, preset: str, seq_len: int, batch: int, steps: int, warmup: int) -> dict[str, Any]:
-    torch.set_num_threads(torch.get_num_threads())
+def run_side(side: str, preset: str, seq_len: int, batch: int, steps: int, warmup: int,
+             threads: int) -> dict[str, Any]:
+    """One side's training run in this process: tokens timed, their wall and CPU seconds, peak memory, losses."""
+    timing.pin_threads(threads)
     data = real_batches(seq_len, batch, steps + warmup)
     module, compute_loss = build(side, preset)
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-5, weight_decay=0.1)
-    losses, seconds = [], []
+    losses, spent = [], timing.Timing()
     for i, ids in enumerate(data):
-        start = time.perf_counter()
-        loss = compute_loss(ids)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        with timing.measure() as step:
+            loss = compute_loss(ids)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
         if i >= warmup:
-            seconds.append(time.perf_counter() - start)
+            spent += step
         losses.append(float(loss))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"side": side, "tokens_per_second": batch * seq_len * len(seconds) / sum(seconds),
-            "peak_rss_mib": peak_kib / 1024, "losses": losses}
+    return {"side": side, "tokens": batch * seq_len * steps, **spent.as_dict(), "peak_rss_mib": peak_kib / 1024,
+            "losses": losses}
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
@@ -104,43 +112,55 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--side", help=argparse.SUPPRESS)
+    timing.add_arguments(parser)
     args = parser.parse_args()
     if args.side:
-        print(json.dumps(run_side(args.side, args.preset, args.seq_len, args.batch, args.steps, args.warmup)))
+        print(json.dumps(run_side(args.side, args.preset, args.seq_len, args.batch, args.steps, args.warmup,
+                                  args.threads)))
         return
+    threads = timing.pin_threads(args.threads)
     runs: dict[str, list[dict[str, Any]]] = {"olmo": [], "transformers": []}
     for _ in range(args.rounds):
-        for side in runs:
+        for side, done in runs.items():
             out = subprocess.run([sys.executable, __file__, "--side", side, "--preset", args.preset,
                                   "--seq-len", str(args.seq_len), "--batch", str(args.batch),
-                                  "--steps", str(args.steps), "--warmup", str(args.warmup)],
+                                  "--steps", str(args.steps), "--warmup", str(args.warmup),
+                                  "--threads", str(args.threads)],
                                  check=True, capture_output=True, text=True).stdout
-            runs[side].append(json.loads(out.splitlines()[-1]))
+            done.append(json.loads(out.splitlines()[-1]))
     from olmo_core.plugins import get_host
     from olmo_train.accounting import flops_per_token
 
     model = get_host().registry("models").build(args.preset)
     flops = flops_per_token(model, args.seq_len) or 0.0
     peak = matmul_peak()
-    speed = {side: statistics.median(r["tokens_per_second"] for r in rs) for side, rs in runs.items()}
+    spent = {side: sum((timing.Timing(r["wall_seconds"], r["cpu_seconds"], r["threads"]) for r in rs), timing.Timing())
+             for side, rs in runs.items()}
+    tokens = {side: sum(r["tokens"] for r in rs) for side, rs in runs.items()}
+    speed = {side: timing.median_rates(timing.Timing(r["wall_seconds"], r["cpu_seconds"]).rates(r["tokens"])
+                                       for r in rs) for side, rs in runs.items()}
     memory = {side: max(r["peak_rss_mib"] for r in rs) for side, rs in runs.items()}
-    loss_gap = max(abs(a - b) for a, b in zip(runs["olmo"][0]["losses"], runs["transformers"][0]["losses"]))
-    print(f"{args.preset}, fp32, batch {args.batch} x {args.seq_len} tokens, {torch.get_num_threads()} threads; "
-          f"measured matmul peak {peak / 1e9:.1f} GFLOP/s")
-    print("| side | tokens/s | share of matmul peak | peak memory (MiB) |")
-    print("|---|---|---|---|")
+    loss_gap = max(abs(a - b) for a, b in zip(runs["olmo"][0]["losses"], runs["transformers"][0]["losses"],
+                                              strict=True))
+    verdict = timing.ratios(speed["olmo"], speed["transformers"], args.judge)
+    note = timing.threads_note(spent)
+    print(f"{args.preset}, fp32, batch {args.batch} x {args.seq_len} tokens, {args.rounds} round(s) of {args.steps} "
+          f"timed steps; threads pinned: {timing.describe_threads(threads)}; {note}; measured matmul peak "
+          f"{peak / 1e9:.1f} GFLOP/s")
+    print(timing.side_table({side: (spent[side], tokens[side]) for side in runs}, "tokens"))
+    print("\n| side | tokens/wall s (median) | tokens/CPU s (median) | share of matmul peak | peak memory (MiB) |")
+    print("|---|---|---|---|---|")
     for side in runs:
-        print(f"| {side} | {speed[side]:,.0f} | {speed[side] * flops / peak:.0%} | {memory[side]:,.0f} |")
-    print(f"ratio olmo / transformers: {speed['olmo'] / speed['transformers']:.2f}x tokens/s (target >= 1.3x); "
+        print(f"| {side} | {speed[side]['wall']:,.0f} | {speed[side]['cpu']:,.0f} | "
+              f"{speed[side]['wall'] * flops / peak:.0%} | {memory[side]:,.0f} |")
+    print(f"{timing.verdict_line('olmo', 'transformers', verdict, 'tokens')} (target >= 1.3x); "
           f"memory {memory['olmo'] / memory['transformers']:.2f}x (target <= 1.0x); "
           f"largest loss difference over the steps {loss_gap:.2e}")
-    ratio = speed["olmo"] / speed["transformers"]
     print("RESULT " + json.dumps({
-        "benchmark": f"train: {args.preset} fp32 tokens/s vs transformers OlmoForCausalLM", "ratio": round(ratio, 2),
-        "target": ">= 1.3x, memory <= 1.0x", "agreement": f"loss within {loss_gap:.1e}; memory "
-                                                       f"{memory['olmo'] / memory['transformers']:.2f}x",
-        "ok": ratio >= 1.3 and memory["olmo"] <= memory["transformers"]}))
-
+        "benchmark": f"train: {args.preset} fp32 tokens/s vs transformers OlmoForCausalLM", **verdict,
+        "threads": note, "target": f">= 1.3x ({args.judge}), memory <= 1.0x",
+        "agreement": f"loss within {loss_gap:.1e}; memory {memory['olmo'] / memory['transformers']:.2f}x",
+        "ok": verdict["ratio"] >= 1.3 and memory["olmo"] <= memory["transformers"]}))
 
 if __name__ == "__main__":
     main()
