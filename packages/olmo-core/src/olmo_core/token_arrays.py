@@ -53,8 +53,8 @@ def dtype_for(vocab_size: int) -> np.dtype[Any]:
 
 
 def sibling(url: str, suffix: str) -> str:
-    """``url`` with the suffix of its file name replaced by ``suffix`` (``part-00000.npy`` -> ``part-00000.meta.json``),
-    as :meth:`pathlib.PurePath.with_suffix` does, the URL's protocol kept."""
+    """``url`` with the suffix of its file name replaced by ``suffix`` (``part-00000.npy`` ->
+    ``part-00000.meta.json``), as :meth:`pathlib.PurePath.with_suffix` does, the URL's protocol kept."""
     return posixpath.splitext(url)[0] + suffix
 
 
@@ -65,7 +65,8 @@ def part_urls(directory: str | Path) -> list[str]:
     found = {posixpath.basename(p) for p in fs.glob(posixpath.join(root, "*"))
              if p.endswith((".npy", ".meta.json")) and (not is_local(fs) or fs.isfile(p))}
     base = str(directory).rstrip("/")
-    return [f"{base}/{name}" for name in sorted(found) if name.endswith(".npy") and sibling(name, ".meta.json") in found]
+    parts = sorted(name for name in found if name.endswith(".npy") and sibling(name, ".meta.json") in found)
+    return [f"{base}/{name}" for name in parts]
 
 
 def part_names(directory: str | Path) -> list[Path]:
