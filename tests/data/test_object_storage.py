@@ -24,6 +24,7 @@ from typing import Any
 import fsspec
 import pytest
 
+from olmo_core.artifacts import TokenArrays
 from olmo_core.cli import invoke
 from olmo_core.token_arrays import open_token_array, part_urls
 
@@ -237,6 +238,8 @@ def test_tokenize_writes_memory_parts_to_memory_not_to_a_local_folder(
         again = olmo_cli("data", "tokenize", f"input={dataset}", f"output={root}")
         assert again.exit_code == 0 and "1 parts were already complete" in again.err
         assert json.loads(fs.cat_file(f"{root}/tokenize.json"))["tokens"] == len(expected)
+        arrays = TokenArrays(path=root)  # what `olmo train data=[memory://...]` checks its input with
+        assert arrays.problem() is None and arrays.files() == [f"{root}/part-00000.meta.json"]
     finally:
         fsspec.filesystem("memory").rm(fsspec.core.url_to_fs(root)[1], recursive=True)
 

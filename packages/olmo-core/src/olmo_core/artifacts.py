@@ -110,9 +110,9 @@ class TokenArrays(Artifact):
     baseline a trained model's loss is read against."""
 
     def files(self) -> list[str]:
-        from olmo_core.token_arrays import part_names
+        from olmo_core.token_arrays import part_urls, sibling
 
-        return [str(part.with_suffix(".meta.json")) for part in part_names(self.path)]
+        return [sibling(url, ".meta.json") for url in part_urls(self.path)]
 
     def _contents(self) -> Any:
         return self.files()
