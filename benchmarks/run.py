@@ -27,7 +27,7 @@ BENCHMARKS = {
     "train": (["train/transformers_speed.py"], ["--steps", "4", "--rounds", "1"]),
     "eval": (["eval/downstream.py"], ["--limit", "20"]),
     "adapt": (["adapt/trl_compare.py"], []),
-    "olmo_core": (["train/olmo_core_speed.py"], ["--steps", "6"]),
+    "olmo_core": (["train/olmo_core_speed.py"], ["--steps", "4", "--warmup", "1"]),
 }
 """name -> (script under benchmarks/, extra arguments of a ``--quick`` run)."""
 
