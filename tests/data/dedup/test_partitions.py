@@ -12,6 +12,8 @@ import pytest
 
 from olmo_core.documents import Document
 
+from olmo_data.dedup.base import DocumentRef
+from olmo_data.dedup.minhash import MinHashConfig, MinHashDeduper
 from olmo_data.dedup.partition import BucketIndex, Groups
 from tests.data.dedup.conftest import attribute_rows, copy, marked, planted_corpus, source_documents, write_dataset
 from tests.data.dedup.test_command import ALL, SMALL
@@ -29,9 +31,28 @@ def test_bucket_index_keeps_its_partition_and_groups_shared_hashes() -> None:
     other = BucketIndex(0, 3)
     other.add(0, hashes)
     assert (other.pairs, list(other.groups())) == (0, [])
-    groups = Groups([np.array([10, 13]), np.array([10, 12, 14])], documents=15)
+    groups = Groups(np.array([10, 13, 10, 12, 14]), np.array([2, 3]), documents=15)
     assert [groups.of(p) for p in range(15)] == [[]] * 10 + [[0, 1], [], [1], [0], [1]]
     assert groups.last.tolist() == [13, 14]
+
+
+def test_minhash_resolver_takes_no_candidate_from_a_hash_collision() -> None:
+    deduper = MinHashDeduper(MinHashConfig())
+    first = np.arange(1, 113, dtype=np.uint64) * np.uint64(7919)
+    second = first.copy()
+    second[np.arange(14) * 8 + 3] += np.uint64(1)  # 98 of 112 values equal (0.875), yet no band of 8 equal
+    near = first.copy()
+    near[np.arange(1, 14) * 8] += np.uint64(1)  # band 0 equal, 99 of 112 values (0.884)
+    documents = [DocumentRef(f"d{i}", "s", 10, "f") for i in range(3)]
+    resolver = deduper.resolver(Groups(np.array([0, 1, 2]), np.array([3]), documents=3))  # as if the hashes collided
+    marks = [resolver.mark(d, (v, None)) for d, v in zip(documents, (first, second, near), strict=True)]
+    assert [m.duplicate for m in marks] == [False, False, True]
+    assert marks[2].attributes["duplicate_of"] == [[0, 10, "d0"]]
+    assert marks[1].attributes["similarity"] == [[0, 10, 0]]  # d0 was no candidate of d1
+    single = MinHashDeduper(MinHashConfig())
+    assert [single.mark(d, (v, None)).duplicate for d, v in zip(documents, (first, second, near), strict=True)] == \
+        [False, False, True]
+    assert resolver.end() == single.end()
 
 
 def chains() -> dict[str, list[Document]]:
@@ -120,3 +141,22 @@ def test_partitions_then_resolve_equal_one_decision(tmp_path: Path, run_dedup: A
     only_bloom = olmo_cli("data", "dedup", f"input={dataset}", "dedupers=[bloom]", *SMALL, "phase=decide",
                           "partition=0/2")
     assert only_bloom.exit_code == 2 and "none of the dedupers bloom decides in partitions" in only_bloom.err
+
+
+@pytest.mark.slow
+def test_partitions_with_verified_jaccard_equal_one_decision(tmp_path: Path, run_dedup: Any) -> None:
+    files, _ = planted_corpus()
+    dataset = write_dataset(tmp_path / "ds", {"b-c4": files["b-c4"], "c-planted": files["c-planted"], **chains()})
+    options = ("dedupers=[minhash]", "dedupers.minhash.verify=true")
+    run_dedup(dataset, *options, "-m", "shard=0/2,1/2")
+    run_dedup(dataset, *options, "phase=decide")
+    expected = (dataset / "attributes" / "minhash").rglob("*.jsonl.gz")
+    expected_bytes = {p.name: p.read_bytes() for p in expected}
+    report = json.loads((dataset / "reports" / "dedup-minhash.json").read_text())
+    shutil.rmtree(dataset / "attributes")
+    run_dedup(dataset, *options, "phase=decide", "-m", "partition=0/2,1/2")
+    run_dedup(dataset, *options, "phase=resolve")
+    assert {p.name: p.read_bytes() for p in (dataset / "attributes" / "minhash").rglob("*.jsonl.gz")} == expected_bytes
+    resolved = json.loads((dataset / "reports" / "dedup-minhash.json").read_text())
+    assert (resolved["details"], resolved["duplicate_documents"]) == (report["details"], report["duplicate_documents"])
+    assert marked(attribute_rows(dataset, "minhash"), "minhash__minhash__duplicate")["chain-2b"] == "chain-2a"

@@ -123,7 +123,10 @@ def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
     quarantined. Drop or mask with ``olmo data filter exclude=['<name>__<name>__duplicate == 1']``.
 
     Across jobs: ``shard=i/N`` (``phase=features``) saves the features of a shard's files under
-    ``dedup/features/``, and ``phase=decide`` decides over all of them, writing what one job writes.
+    ``dedup/features/``, and ``phase=decide`` decides over all of them, writing what one job writes. The decisions
+    can also be split: ``phase=decide partition=i/N`` (N jobs) each index 1/N of the exact and MinHash keys and
+    save the groups of documents sharing one, then ``phase=resolve`` writes what ``phase=decide`` writes (see
+    :mod:`olmo_data.dedup.partition`).
     """
     if not config.dedupers:
         options = ", ".join(get_host().registry("dedupers").options()) or "none installed"
@@ -373,9 +376,9 @@ class DedupJob(Job):
         return in_place_workdir(inputs["input"].path, "dedup")
 
     def run(self, config: DedupConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
-        """Mark duplicates (metrics: each deduper's report by name, or the features phase's report); when
-        dropping them too, metrics are the record counts, ``kept``, ``duplicates``, ``dropped_by``, ``documents_per_source`` and
-        the dedupers' reports under ``dedupers``."""
+        """Mark duplicates (metrics: each deduper's report by name, or the features phase's or a partition's
+        report); when dropping them too, metrics are the record counts, ``kept``, ``duplicates``, ``dropped_by``,
+        ``documents_per_source`` and the dedupers' reports under ``dedupers``."""
         layout = layout_beside(inputs["input"].path, workdir)
         reports = dedup_documents(config, layout)
         workdir = workdir.rstrip("/")

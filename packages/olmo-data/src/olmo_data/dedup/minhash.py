@@ -58,6 +58,15 @@ def _as_is(value: Any) -> Any:
     return value
 
 
+def _marks(size: int, match: str | None, best: float) -> Marks:
+    """The marks of a document whose best candidate (``best``) made it a duplicate of ``match``, or not (``None``)."""
+    duplicate = match is not None
+    attributes = {"duplicate": document_value(size, int(duplicate)),
+                  "duplicate_of": document_value(size, match) if match is not None else [],
+                  "similarity": document_value(size, float(best))}
+    return Marks(attributes, duplicate, size if duplicate else 0)
+
+
 class MinHashDeduper(Deduper):
     """Marks a document whose similarity to an earlier kept document reaches the threshold.
 
@@ -90,7 +99,6 @@ class MinHashDeduper(Deduper):
         self._index: Any = None
         self._kept: dict[int, tuple[str, Any, np.ndarray | None]] = {}
         self._seen = 0
-        self._indexed = 0
 
     def _empty(self) -> Any:
         if self._base is None:
@@ -132,18 +140,13 @@ class MinHashDeduper(Deduper):
                 match = None
                 self._index.insert(self._seen, signature, check_duplication=False)
                 self._kept[self._seen] = (document.id, signature, shingles)
-                self._indexed += 1
         self._seen += 1
-        duplicate = match is not None
-        attributes = {"duplicate": document_value(size, int(duplicate)),
-                      "duplicate_of": document_value(size, match) if match is not None else [],
-                      "similarity": document_value(size, float(best))}
-        return Marks(attributes, duplicate, size if duplicate else 0)
+        return _marks(size, match, best)
 
     def end(self) -> dict[str, Any]:
         """The LSH parameters used and how many documents were indexed."""
         return {"threshold": round(self.threshold, 5), "bands": self.config.bands, "rows": self.config.rows,
-                "num_perm": self.config.num_perm, "shingle": self.config.shingle, "indexed": self._indexed}
+                "num_perm": self.config.num_perm, "shingle": self.config.shingle, "indexed": len(self._kept)}
 
     @property
     def partitionable(self) -> bool:
@@ -159,46 +162,75 @@ class MinHashDeduper(Deduper):
         return bucket_hash(np.column_stack((np.arange(bands, dtype=np.uint64), values)))
 
     def resolver(self, groups: Groups) -> Deduper:
-        """This deduper, deciding only the documents in a group (indexed until their groups' last member has
-        been decided) and keeping every other one."""
+        """Decides as this deduper, comparing a document in a group with the earlier kept members of its groups
+        (those that share a band with it) and keeping every other document unseen."""
         return _MinHashResolver(self, groups)
-
-    def forget(self, key: int) -> None:
-        """Drop the kept document indexed under ``key``: no later document can be its candidate."""
-        if key in self._kept and self._index is not None:
-            self._index.remove(key)
-            del self._kept[key]
 
 
 class _MinHashResolver(Deduper):
-    """Replays :class:`MinHashDeduper`'s decisions over the groups of documents sharing a band's bucket."""
+    """Replays :class:`MinHashDeduper`'s decisions over the groups of documents sharing a band's bucket hash.
+
+    A document's LSH candidates are the earlier kept documents that share one of its bands, so they are kept
+    members of its groups: those, checked to share a band (a hash collision is no candidate), are scored in
+    ascending position as the deduper scores them. Only kept documents in a group are remembered (their signature
+    and, with ``verify``, shingles), until their groups' last member is decided; per group, its first kept member.
+    """
 
     def __init__(self, deduper: MinHashDeduper, groups: Groups) -> None:
-        self._deduper, self._groups, self._position = deduper, groups, 0
+        self._deduper, self._groups, self._position, self._indexed = deduper, groups, 0, 0
+        self._first = np.full(len(groups), -1, dtype=np.int64)
+        self._more: dict[int, list[int]] = {}
+        self._kept: dict[int, tuple[str, np.ndarray, np.ndarray | None]] = {}
         self._expiry: list[tuple[int, int]] = []
+        config = deduper.config
+        self._banded = config.bands * config.rows
 
     def features(self, document: Document) -> tuple[np.ndarray, np.ndarray | None] | None:
         """The wrapped deduper's features."""
         return self._deduper.features(document)
 
+    def _candidates(self, shared: list[int], values: np.ndarray) -> list[int]:
+        keys = {int(self._first[g]) for g in shared if self._first[g] >= 0}
+        for group in shared:
+            keys.update(self._more.get(group, ()))
+        rows, mine = self._deduper.config.rows, values[:self._banded].reshape(-1, self._deduper.config.rows)
+        return [key for key in sorted(keys) if key in self._kept and
+                bool((self._kept[key][1][:self._banded].reshape(-1, rows) == mine).all(axis=1).any())]
+
     def mark(self, document: DocumentRef, features: Any) -> Marks:
-        """Decide a document sharing a bucket with another under its corpus position; keep the others."""
-        deduper, position = self._deduper, self._position
-        shared = self._groups.of(position)
+        """Score a document in a group against its groups' kept members; keep every other document."""
+        position = self._position
         self._position += 1
+        shared = self._groups.of(position)
         while self._expiry and self._expiry[0][0] < position:
-            deduper.forget(heapq.heappop(self._expiry)[1])
-        if not shared:
-            deduper._indexed += features is not None
-            size = document.length
-            return Marks({"duplicate": document_value(size, 0), "duplicate_of": [],
-                          "similarity": document_value(size, 0.0)}, False, 0)
-        deduper._seen = position
-        marks = deduper.mark(document, features)
-        if position in deduper._kept:
-            heapq.heappush(self._expiry, (max(int(self._groups.last[g]) for g in shared), position))
-        return marks
+            self._kept.pop(heapq.heappop(self._expiry)[1], None)
+        best, match = 0.0, None
+        if features is not None:
+            values, shingles = features
+            for key in self._candidates(shared, values) if shared else ():
+                other_id, other, other_shingles = self._kept[key]
+                if shingles is not None and other_shingles is not None:
+                    score = exact_jaccard(shingles, other_shingles)
+                else:
+                    score = float(np.count_nonzero(values == other)) / float(len(values))
+                if score > best:
+                    best, match = score, other_id
+            if match is None or best < self._deduper.threshold:
+                match = None
+                self._indexed += 1
+                if shared:
+                    self._remember(position, shared, (document.id, values, shingles))
+        return _marks(document.length, match, best)
+
+    def _remember(self, position: int, shared: list[int], kept: tuple[str, np.ndarray, np.ndarray | None]) -> None:
+        self._kept[position] = kept
+        for group in shared:
+            if self._first[group] < 0:
+                self._first[group] = position
+            else:
+                self._more.setdefault(group, []).append(position)
+        heapq.heappush(self._expiry, (max(int(self._groups.last[g]) for g in shared), position))
 
     def end(self) -> dict[str, Any]:
-        """The wrapped deduper's numbers."""
-        return self._deduper.end()
+        """The wrapped deduper's numbers, with the documents kept here as indexed."""
+        return {**self._deduper.end(), "indexed": self._indexed}

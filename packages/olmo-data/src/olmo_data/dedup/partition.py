@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import resource
+from array import array
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -118,14 +119,15 @@ class Groups:
     Memory: 16 bytes per group member plus 8 per group.
     """
 
-    def __init__(self, groups: list[np.ndarray], documents: int) -> None:
+    def __init__(self, members: np.ndarray, sizes: np.ndarray, documents: int) -> None:
+        """``members``: every group's positions (ascending within a group), one group after the other; ``sizes``:
+        how many each group has; ``documents``: the corpus's."""
         self.documents = documents
-        sizes = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
-        members = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
-        ids = np.repeat(np.arange(len(groups), dtype=np.int64), sizes)
+        members, sizes = np.asarray(members, dtype=np.int64), np.asarray(sizes, dtype=np.int64)
+        ids = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
         order = np.argsort(members, kind="stable")
         self._positions, self._ids = members[order], ids[order]
-        self.last = np.array([g[-1] for g in groups], dtype=np.int64)
+        self.last = members[np.cumsum(sizes) - 1] if len(sizes) else np.zeros(0, dtype=np.int64)
         """The last (highest) position of each group."""
         self._next = 0
 
@@ -145,24 +147,26 @@ class Groups:
 def read_groups(root: str, name: str, config: dict[str, Any]) -> tuple[Groups, dict[str, Any]]:
     """Deduper ``name``'s groups from every partition under ``root/dedup/partial/``, checked to come from one
     complete set of ``decide-i-of-N`` jobs run with ``config``; also a summary (``partitions``, counts)."""
-    found = glob(f"{root}/dedup/partial/decide-*-of-*/{name}.jsonl.gz")
-    counts = {int(p.rsplit("/", 2)[-2].rsplit("-of-", 1)[1]) for p in found}
+    found: dict[int, dict[int, str]] = {}
+    for path in glob(f"{root}/dedup/partial/decide-*-of-*/{name}.jsonl.gz"):
+        index, _, count = path.rsplit("/", 2)[-2].removeprefix("decide-").partition("-of-")
+        found.setdefault(int(count), {})[int(index)] = path
     if not found:
         raise ConfigError(f"phase=resolve: no partitions of '{name}' under {root}/dedup/partial/: run phase=decide "
                           f"partition=i/N for every i first")
-    if len(counts) > 1:
+    if len(found) > 1:
         raise ConfigError(f"phase=resolve: {root}/dedup/partial/ holds partitions of runs with N = "
-                          f"{', '.join(map(str, sorted(counts)))}: remove the stale decide-*-of-* directories")
-    count = counts.pop()
-    missing = [i for i in range(count) if partial_path(root, i, count, name) not in found]
+                          f"{', '.join(map(str, sorted(found)))}: remove the stale decide-*-of-* directories")
+    count, paths = found.popitem()
+    missing = [i for i in range(count) if i not in paths]
     if missing:
         raise ConfigError(f"phase=resolve: {len(missing)} of {count} partitions of '{name}' are missing (first: "
                           f"partition={missing[0]}/{count}): run phase=decide partition=i/{count} for each")
-    groups: list[np.ndarray] = []
+    members, sizes = array("q"), array("q")
     documents: set[int] = set()
     totals = {"pairs": 0, "groups": 0}
     for index in range(count):
-        path = partial_path(root, index, count, name)
+        path = paths[index]
         with open_file(path, "rt", compression="gzip", encoding="utf-8") as f:
             header = json.loads(f.readline())
             if header.get("config") != config:
@@ -171,12 +175,15 @@ def read_groups(root: str, name: str, config: dict[str, Any]) -> tuple[Groups, d
             documents.add(header["documents"])
             totals["pairs"] += header["pairs"]
             for line in f:
-                groups.append(np.array(json.loads(line), dtype=np.int64))
-                totals["groups"] += 1
+                group = json.loads(line)
+                members.extend(group)
+                sizes.append(len(group))
+    totals["groups"] = len(sizes)
     if len(documents) != 1:
         raise ConfigError(f"phase=resolve: the partitions of '{name}' saw different corpora ({sorted(documents)} "
                           f"documents): run every partition again over the same features")
-    return Groups(groups, documents.pop()), {"partitions": count, **totals}
+    return Groups(np.frombuffer(members, dtype=np.int64), np.frombuffer(sizes, dtype=np.int64), documents.pop()), \
+        {"partitions": count, **totals}
 
 
 def bucket_hash(columns: np.ndarray) -> np.ndarray:
