@@ -1,7 +1,9 @@
 """Peak memory of ``olmo data dedup phase=decide``: one job against N partition jobs (``partition=i/N``).
 
 The corpus is the built-in sources' real documents, replicated ``--copies`` times (each copy under new ids, so
-that every document after the first copy is an exact and a near duplicate), in ``--files`` files per copy. The
+that every document after the first copy is an exact and a near duplicate, which one job does not index but
+every partition job holds the keys of), in ``--files`` files per copy. With ``--distinct``, copy c appends c
+letters ``q`` to every word instead, so that no copy repeats another and one job indexes every document. The
 features phase runs once (not measured). Then, each in a process of its own, with ``exact`` and ``minhash``:
 
 - ``base``: ``phase=decide`` over one file of the corpus alone: the interpreter, the imports and one file's
@@ -15,6 +17,7 @@ Peak memory is each process's ``ru_maxrss`` (from ``wait4``). The target for a p
 over the worst partition's peak (at least 1 meets it). The resolve job's peak is shown, not judged.
 
     uv run python benchmarks/data/dedup_partitions.py [--copies 4] [--partitions 4] [--files 16] [--workers 2]
+        [--distinct]
 """
 
 from __future__ import annotations
@@ -35,14 +38,21 @@ SOURCES = ("c4", "wikipedia", "spam-assassin", "sotu", "moby-dick", "bible", "sh
 DEDUPERS = "dedupers=[exact,minhash]"
 
 
-def write_corpus(root: Path, copies: int, files: int) -> int:
+def variant(text: str, copy: int) -> str:
+    """``text`` with ``copy`` letters q after each word, line by line (``text`` itself for copy 0)."""
+    suffix = "q" * copy
+    return "\n".join(" ".join(word + suffix for word in line.split()) for line in text.split("\n")) if copy else text
+
+
+def write_corpus(root: Path, copies: int, files: int, distinct: bool) -> int:
     """``root/documents/c<copy>-<part>.jsonl``: the sources' documents, ``copies`` times; return the count."""
     registry = get_host().registry("sources")
     documents = [d for name in SOURCES for d in registry.build({"_name_": name, "held_out": "include"}).documents()]
     (root / "documents").mkdir(parents=True)
     for c in range(copies):
         for part in range(files):
-            rows = [{"id": f"{c}-{d.id}", "source": d.source, "text": d.text} for d in documents[part::files]]
+            rows = [{"id": f"{c}-{d.id}", "source": d.source, "text": variant(d.text, c) if distinct else d.text}
+                    for d in documents[part::files]]
             (root / "documents" / f"c{c}-{part:03d}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return copies * len(documents)
 
@@ -70,17 +80,19 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=16, help="files per copy (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="processes of the features phase (default: "
                                                               "%(default)s; the deciding jobs read with one)")
+    parser.add_argument("--distinct", action="store_true", help="make every copy distinct (see above)")
     args = parser.parse_args()
     count = args.partitions
     with tempfile.TemporaryDirectory() as tmp:
         dataset, one = Path(tmp) / "ds", Path(tmp) / "one"
-        documents = write_corpus(dataset, args.copies, args.files)
+        documents = write_corpus(dataset, args.copies, args.files, args.distinct)
         (one / "documents").mkdir(parents=True)
         shutil.copy(next(iter(sorted((dataset / "documents").iterdir()))), one / "documents")
         start = time.perf_counter()
         for root in (dataset, one):
             peak_rss(["data", "dedup", f"input={root}", DEDUPERS, "phase=features", f"workers={args.workers}"])
-        print(f"{documents:,} documents ({args.copies} copies of {', '.join(SOURCES)}) in "
+        print(f"{documents:,} documents ({args.copies} {'distinct ' if args.distinct else ''}copies of "
+              f"{', '.join(SOURCES)}) in "
               f"{args.copies * args.files} files; features computed in {time.perf_counter() - start:.0f}s\n")
         decide = ["data", "dedup", DEDUPERS, "phase=decide", "workers=1"]
         runs = {"base (one file)": [*decide, f"input={one}"], "single": [*decide, f"input={dataset}"]}
@@ -106,7 +118,8 @@ def main() -> None:
           f"single job's); resolve {peaks['resolve'] / 2**20:,.0f} MiB; resolve's attributes equal the single "
           f"job's: {'yes' if identical else 'NO'}")
     ok = worst <= target and identical
-    print("RESULT " + json.dumps({"benchmark": f"data: dedup decide memory per job, {count} partitions",
+    corpus = f"{args.copies} {'distinct ' if args.distinct else ''}copies"
+    print("RESULT " + json.dumps({"benchmark": f"data: dedup decide memory per job, {count} partitions, {corpus}",
                                   "judged_by": "memory", "ratio": round(target / worst, 2), "ratio_wall": None,
                                   "ratio_cpu": None, "threads": "1 per deciding job",
                                   "target": f">= 1x (each partition's peak <= constant + single's above it / {count})",
