@@ -65,7 +65,7 @@ def test_generation_is_greedy_until_eos_or_a_stop_text(model: OLMo, tokenizer: T
         tokens = _continue(model, tokenizer.encode(prompt), 12)
         assert record["tokens"] == 12 and record["output"] == tokenizer.decode(tokens)
         assert record["prediction"] == task.extract(record["output"])
-        assert record["hit"] == (record["prediction"] == record["answer"])
+        assert record["hit"] == (record["prediction"].lower().strip(".") == record["answer"])
     assert free.accuracy == sum(r["hit"] for r in free.records) / 3 and free.metric == "exact_match"
     # a stop text written by the model ends generation there, and is cut from the output
     word = free.records[0]["output"].split()[1]
@@ -96,10 +96,17 @@ def test_the_adaptation_table_puts_a_row_per_model(tokenizer: Tokenizer, tmp_pat
         for result in evaluation.tasks:
             assert metrics["chat_accuracy"][label][result.task] == result.accuracy
     assert set(metrics["chat_paired"]) == {"SFT", "DPO"}
-    assert "- SFT: mmlu_tulu " in report.markdown and (tmp_path / "chat.png").exists()
+    assert "- mmlu_tulu: SFT vs base: " in report.markdown and (tmp_path / "chat.png").exists()
     correct = json.loads((tmp_path / "chat_correct.json").read_text())
-    assert sum(correct["SFT"]["mmlu_tulu"].values()) / 8 == pytest.approx(
-        sum(r.correct[d] for r in evaluations["SFT"].tasks[:1] for d in r.correct) / 8)
+    for label, evaluation in evaluations.items():  # right/wrong recomputed from the records' log-likelihoods
+        records = evaluation.tasks[0].records
+        best = {}
+        for r in records:
+            if r["doc_id"] not in best or r["ll"] > best[r["doc_id"]][0]:
+                best[r["doc_id"]] = (r["ll"], r["choice"] == r["gold"])
+        assert correct[label]["mmlu_tulu"] == {str(doc): right for doc, (_, right) in best.items()}
+        gsm8k = evaluation.tasks[1].records
+        assert correct[label]["gsm8k"] == {str(r["doc_id"]): r["prediction"].strip() == r["answer"] for r in gsm8k}
 
 
 def test_an_unknown_template_is_named() -> None:
@@ -112,3 +119,14 @@ def test_a_tasks_own_limit_overrides_the_evaluators(model: OLMo, tokenizer: Toke
                                                     "gsm8k": {"shots": 0, "max_new_tokens": 1}}, limit=3))
     mmlu, gsm8k = evaluator.evaluate(model, tokenizer).tasks
     assert (mmlu.documents, gsm8k.documents) == (4, 3)  # two per subject; the evaluator's three
+
+
+def test_a_generation_budget_that_leaves_no_room_for_the_prompt_is_refused(model: OLMo, tokenizer: Tokenizer) -> None:
+    task = GSM8KTask(GSM8KConfig(shots=0, max_new_tokens=64))
+    with pytest.raises(ConfigError, match="max_new_tokens=64 leaves no room"):
+        score_generation(model, tokenizer, task, task.instances()[:1], ["Question:"], stop=(), max_length=64)
+
+
+def test_mmlu_tulu_refuses_mc() -> None:
+    with pytest.raises(ConfigError, match="mc does not apply"):
+        MMLUTuluTask(MMLUTuluConfig(mc=True))

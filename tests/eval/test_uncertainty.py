@@ -179,3 +179,24 @@ def test_many_paired_tests_come_with_the_chance_of_false_alarms() -> None:
     assert multiple_comparisons(1) == ""
     note = multiple_comparisons(10)
     assert "about 0.5 would be beyond noise by chance" in note and "p < 0.005" in note
+
+
+def test_the_average_takes_only_shared_higher_is_better_tasks(tmp_path: Path) -> None:
+    from olmo_eval.generation import GenerationResult
+
+    def toxic(hits: list[bool]) -> GenerationResult:
+        records = [{"doc_id": d, "hit": h} for d, h in enumerate(hits)]
+        return GenerationResult(task="toxicity", metric="toxic", metrics={"toxic": sum(hits) / len(hits)},
+                                chance=0.0, documents=len(hits), requests=len(hits), records=records)
+
+    evaluations = {
+        "base": DownstreamResult(tasks=[_task("copa", [True, False]), _task("sciq", [True] * 4),
+                                        toxic([True, True, False, False])]),
+        "SFT": DownstreamResult(tasks=[_task("copa", [True, True]), toxic([False] * 4)]),  # no sciq
+    }
+    metrics, report = DownstreamEvaluator.compare("downstream", evaluations, str(tmp_path))
+    # only copa is shared and higher-is-better: base 0.5, SFT 1.0
+    assert (metrics["base_mean_accuracy"], metrics["SFT_mean_accuracy"]) == (0.5, 1.0)
+    assert _cells(report.markdown, "toxicity")[:2] == ["toxicity", "toxic (lower is better)"]
+    assert _cells(report.markdown, "sciq")[-1] == "-"
+    assert "- toxicity: SFT vs base: -0.500" in report.markdown

@@ -13,7 +13,6 @@ against the first on the same documents.
 from __future__ import annotations
 
 import dataclasses
-import json
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,22 +20,20 @@ from typing import Any, ClassVar
 
 from olmo_core.chat_template import TuluTemplate
 from olmo_core.errors import ConfigError
-from olmo_core.io import write_text
 from olmo_core.jobs import Report, markdown_table
-from olmo_core.stats import describe, half_width, multiple_comparisons, paired, plus_minus
+from olmo_core.stats import half_width, plus_minus
 from olmo_core.tokenizer import Tokenizer
 
-from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult
+from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, SideBySide
 from olmo_eval.evaluator import Evaluation
+from olmo_eval.metrics import LOWER_IS_BETTER
 from olmo_eval.tasks.base import Instance, Task
 from olmo_eval.tasks.generation import GenerationTask, Question
 
-__all__ = ["LOWER_IS_BETTER", "TEMPLATES", "ChatEvalConfig", "ChatEvaluator", "ChatResult"]
+__all__ = ["TEMPLATES", "ChatEvalConfig", "ChatEvaluator", "ChatResult"]
 
 TEMPLATES = {"tulu": TuluTemplate}
 """The chat templates a chat evaluation can ask through, by name."""
-LOWER_IS_BETTER = {"toxic"}
-"""Metrics for which a smaller figure is the better model."""
 
 
 @dataclass(kw_only=True)
@@ -113,38 +110,22 @@ class ChatEvaluator(DownstreamEvaluator):
         """The paper's adaptation table: a row per model, a column per task (its primary metric ± the half-width
         of the 95% interval), then each model against the first on the same documents (McNemar's exact test);
         ``<name>.png``, the same figure with 95% error bars, and ``<name>_correct.json`` (model -> task ->
-        document -> right)."""
+        document -> counted by the metric: right, or for ``toxic``, toxic)."""
         from olmo_core.plots import bar_plot
 
-        results = {label: {r.task: r for r in e.tasks}  # type: ignore[attr-defined]
-                   for label, e in evaluations.items()}
-        tasks = list(dict.fromkeys(t for by_task in results.values() for t in by_task))
-        metric = {t: r.metric for by_task in results.values() for t, r in by_task.items()}
-        accuracy = {label: {t: r.accuracy for t, r in by_task.items()} for label, by_task in results.items()}
-        errors = {label: {t: r.stderr for t, r in by_task.items()} for label, by_task in results.items()}
+        side = SideBySide.of(evaluations)
+        metric, tasks = side.metric, list(side.chance)
         rows = [[label, *(plus_minus(by_task[t].accuracy, by_task[t].stderr) if t in by_task else "-" for t in tasks)]
-                for label, by_task in results.items()]
-        (first, reference), *others = results.items()
-        compared = {label: {t: paired(reference[t].correct, r.correct) for t, r in by_task.items() if t in reference}
-                    for label, by_task in others}
+                for label, by_task in side.results.items()]
         lower = [t for t in tasks if metric[t] in LOWER_IS_BETTER]
         lines = ["Chat evaluation through the chat template (the paper's adaptation table): each task's primary "
                  "metric ± the half-width of its 95% interval (1.96 standard errors over documents)"
                  + (f"; lower is better for {', '.join(lower)}." if lower else "."), "",
-                 *markdown_table(["model", *(f"{t} ({metric[t]})" for t in tasks)], rows)]
-        if compared:
-            lines += ["", f"Each model against {first} on the same documents (McNemar's exact test; beyond noise at "
-                          "p < 0.05):", "",
-                      *(f"- {label}: " + "; ".join(f"{t} {describe(p)}" for t, p in by_task.items())
-                        for label, by_task in compared.items())]
-            note = multiple_comparisons(sum(len(c) for c in compared.values()))
-            lines += ["", note] if note else []
-        figure = bar_plot(posixpath.join(workdir, f"{name}.png"), accuracy, title="chat evaluation (95% intervals)",
-                          ylabel="accuracy / exact match",
-                          errors={label: {t: half_width(se) for t, se in e.items()} for label, e in errors.items()})
-        right = posixpath.join(workdir, f"{name}_correct.json")
-        write_text(right, json.dumps({label: {t: r.correct for t, r in by_task.items()}
-                                      for label, by_task in results.items()}))
-        metrics = {f"{name}_accuracy": accuracy, f"{name}_stderr": errors, f"{name}_paired": compared,
+                 *markdown_table(["model", *(f"{t} ({metric[t]})" for t in tasks)], rows), *side.verdicts()]
+        spreads = {label: {t: half_width(se) for t, se in e.items()} for label, e in side.errors.items()}
+        figure = bar_plot(posixpath.join(workdir, f"{name}.png"), side.accuracy, errors=spreads,
+                          title="chat evaluation (95% intervals)", ylabel="accuracy / exact match / fraction toxic")
+        right = side.write_correct(posixpath.join(workdir, f"{name}_correct.json"))
+        metrics = {f"{name}_accuracy": side.accuracy, f"{name}_stderr": side.errors, f"{name}_paired": side.paired,
                    f"{name}_correct": right}
         return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])

@@ -28,7 +28,7 @@ from olmo_core.stats import (describe, half_width, interval, mean_stderr, multip
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.evaluator import Evaluation, Evaluator
-from olmo_eval.metrics import accuracies, chance, correct
+from olmo_eval.metrics import LOWER_IS_BETTER, accuracies, chance, correct
 from olmo_eval.scoring.requests import build_rows, encode_requests
 from olmo_eval.tasks.base import METRICS, Task, limit_of, subsample
 from olmo_eval.tasks.generation import GenerationTask, Question
@@ -48,7 +48,7 @@ class DownstreamEvalConfig:
     task_files: list[str] = field(default_factory=list)
     """JSON-lines task files (context, choices, gold per line), each evaluated as a task named after its file."""
     limit: int | None = positive(60)
-    """Documents per task: a seeded random subset in dataset order (``null``: all)."""
+    """Documents per task (per subject for MMLU): a seeded random subset in dataset order (``null``: all)."""
     seed: int = non_negative(1234)
     """Seed of the subset (OLMo-Eval's ``random_subsample_seed``)."""
     unconditional: bool = True
@@ -188,6 +188,7 @@ class DownstreamEvaluator(Evaluator):
         ranked = [self.ranked(task, tokenizer) for task in tasks if not isinstance(task, GenerationTask)]
         results = self._rank(model, tokenizer, ranked, progress=progress)
         done = {r.task: r for r in results.tasks}
+        start = time.perf_counter()
         for task in tasks:
             if isinstance(task, GenerationTask):
                 questions = subsample(task.instances(), limit_of(task, c.limit), c.seed)  # type: ignore[arg-type]
@@ -196,6 +197,9 @@ class DownstreamEvaluator(Evaluator):
                                                    stop=stop, max_length=c.max_length or model_max_length(model),
                                                    progress=progress)
         results.tasks = [done[task.name] for task in tasks]
+        generating = time.perf_counter() - start
+        results.meta["seconds"] = round(results.meta.get("seconds", 0.0) + generating, 3)
+        results.meta["generation_seconds"] = round(generating, 3)
         return results
 
     def ranked(self, task: Task, tokenizer: Tokenizer) -> Task:
@@ -277,60 +281,117 @@ class DownstreamEvaluator(Evaluator):
         the first, and ``accuracy.png`` with 95% error bars."""
         from olmo_core.plots import bar_plot
 
-        tasks_of: Mapping[str, DownstreamResult] = evaluations  # type: ignore[assignment]
-        results = {label: {r.task: r for r in e.tasks} for label, e in tasks_of.items()}
-        accuracy = {label: {t: r.accuracy for t, r in tasks.items()} for label, tasks in results.items()}
-        errors = {label: {t: r.stderr for t, r in tasks.items()} for label, tasks in results.items()}
-        chance = {r.task: r.chance for tasks in results.values() for r in tasks.values()}
-        metric = {r.task: r.metric for tasks in results.values() for r in tasks.values()}
-        average = {label: sum(a.values()) / len(a) for label, a in accuracy.items()}
-        average_se = {label: mean_stderr(list(e.values())) for label, e in errors.items()}
-        header, rows = _accuracy_table(accuracy, errors, chance, metric, average, average_se)
-        (first, reference), *others = results.items()
-        compared = {label: {t: paired(reference[t].correct, r.correct) for t, r in tasks.items() if t in reference}
-                    for label, tasks in others}
-        verdicts = [f"- {task}: " + "; ".join(f"{label} vs {first}: {describe(c[task])}"
-                                             for label, c in compared.items() if task in c)
-                    for task in chance if any(task in c for c in compared.values())]
+        side = SideBySide.of(evaluations)
+        accuracy, errors, chance, metric = side.accuracy, side.errors, side.chance, side.metric
+        averaged = [t for t in chance if metric[t] not in LOWER_IS_BETTER and all(t in a for a in accuracy.values())]
+        average = {label: sum(a[t] for t in averaged) / len(averaged) if averaged else float("nan")
+                   for label, a in accuracy.items()}
+        average_se = {label: mean_stderr([e[t] for t in averaged]) for label, e in errors.items()}
+        header, rows = _accuracy_table(accuracy, errors, chance, metric, average if averaged else None, average_se)
         lines = ["Downstream accuracy (each task's primary metric, the paper's choice) of "
                  + ", ".join(label if e.meta.get("step") is None else f"{label} (step {e.meta['step']})"
                              for label, e in evaluations.items())
                  + ", ± the half-width of its 95% interval (1.96 standard errors over documents), beside chance:",
                  "", *markdown_table(header, rows), "",
-                 ("The average is the mean of the tasks' primary accuracies; its standard error is sqrt(sum se²) / "
-                  "n_tasks, the tasks taken as independent. A figure without ± has too few documents (fewer than 2) "
-                  "for a standard error. The table is also in accuracy.csv.")]
-        if verdicts:
-            lines += ["", (f"Each model against {first} on the same documents (McNemar's exact test; beyond noise "
-                           "at p < 0.05):"), "", *verdicts]
-            note = multiple_comparisons(sum(len(c) for c in compared.values()))
-            lines += ["", note] if note else []
+                 ("The average is the mean of the primary accuracies of the tasks every model ran (not of figures "
+                  "where lower is better); its standard error is sqrt(sum se²) / n_tasks, the tasks taken as "
+                  "independent. A figure without ± has too few documents (fewer than 2) for a standard error. The "
+                  "table is also in accuracy.csv.")]
+        lines += side.verdicts()
         write_text(posixpath.join(workdir, "accuracy.csv"), _csv([header, *rows]))
-        shown = {label: {**a, "average": average[label]} for label, a in accuracy.items()}
-        spreads = {label: {t: half_width(se) for t, se in {**e, "average": average_se[label]}.items()}
+        extra = {"average": sum(chance[t] for t in averaged) / len(averaged)} if averaged else {}
+        shown = {label: {**a, **({"average": average[label]} if averaged else {})} for label, a in accuracy.items()}
+        spreads = {label: {t: half_width(se) for t, se in {**e, **({"average": average_se[label]} if averaged
+                                                                   else {})}.items()}
                    for label, e in errors.items()}
-        figure = bar_plot(posixpath.join(workdir, "accuracy.png"),
-                          {**shown, "chance": {**chance, "average": sum(chance.values()) / len(chance)}},
+        figure = bar_plot(posixpath.join(workdir, "accuracy.png"), {**shown, "chance": {**chance, **extra}},
                           title="downstream accuracy (95% intervals)", ylabel="accuracy", errors=spreads)
-        right = posixpath.join(workdir, "correct.json")
-        write_text(right, json.dumps({label: {t: r.correct for t, r in ts.items()} for label, ts in results.items()}))
-        metrics = {"accuracy": accuracy, "stderr": errors, "chance": chance, "paired": compared, "correct": right,
+        right = side.write_correct(posixpath.join(workdir, "correct.json"))
+        metrics = {"accuracy": accuracy, "stderr": errors, "chance": chance, "paired": side.paired, "correct": right,
                    "mean_accuracy_stderr": average_se,
-                   **{f"{label}_mean_accuracy": round(a, 4) for label, a in average.items()}}
+                   **({f"{label}_mean_accuracy": round(a, 4) for label, a in average.items()} if averaged else {})}
         return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])
 
 
 def _accuracy_table(accuracy: Mapping[str, Mapping[str, float]], errors: Mapping[str, Mapping[str, float | None]],
-                    chance: Mapping[str, float], metric: Mapping[str, str], average: Mapping[str, float],
+                    chance: Mapping[str, float], metric: Mapping[str, str], average: Mapping[str, float] | None,
                     average_se: Mapping[str, float | None]) -> tuple[list[str], list[list[str]]]:
     """The OLMo paper's Table 6 layout: a row per task (metric, chance, each model's accuracy ± 95%), then the
-    average row; a model that lacks a task shows ``-`` there."""
-    rows = [[task, metric[task], f"{chance[task]:.3f}",
+    average row (when there is one); a model that lacks a task shows ``-`` there."""
+    rows = [[task, metric[task] + (" (lower is better)" if metric[task] in LOWER_IS_BETTER else ""),
+             f"{chance[task]:.3f}",
              *(plus_minus(accuracy[label][task], errors[label][task]) if task in accuracy[label] else "-"
                for label in accuracy)] for task in chance]
-    rows.append(["average", "", f"{sum(chance.values()) / len(chance):.3f}",
-                 *(plus_minus(average[label], average_se[label]) for label in accuracy)])
+    if average is not None:
+        averaged = [t for t in chance if metric[t] not in LOWER_IS_BETTER and all(t in a for a in accuracy.values())]
+        rows.append(["average", "", f"{sum(chance[t] for t in averaged) / len(averaged):.3f}",
+                     *(plus_minus(average[label], average_se[label]) for label in accuracy)])
     return ["task", "metric", "chance", *accuracy], rows
+
+
+@dataclass(kw_only=True)
+class SideBySide:
+    """Several models' task results (label -> task -> result; the first model is the reference), as the
+    comparisons of the downstream and chat evaluators read them."""
+
+    results: dict[str, dict[str, TaskResult]]
+
+    @classmethod
+    def of(cls, evaluations: Mapping[str, Evaluation]) -> SideBySide:
+        """From evaluations that hold :class:`TaskResult` lists (``tasks``)."""
+        return cls(results={label: {r.task: r for r in e.tasks}  # type: ignore[attr-defined]
+                            for label, e in evaluations.items()})
+
+    @property
+    def first(self) -> str:
+        """The reference model's label."""
+        return next(iter(self.results))
+
+    @property
+    def accuracy(self) -> dict[str, dict[str, float]]:
+        """Label -> task -> the primary metric."""
+        return {label: {t: r.accuracy for t, r in tasks.items()} for label, tasks in self.results.items()}
+
+    @property
+    def errors(self) -> dict[str, dict[str, float | None]]:
+        """Label -> task -> its standard error (``None`` where unknown)."""
+        return {label: {t: r.stderr for t, r in tasks.items()} for label, tasks in self.results.items()}
+
+    @property
+    def chance(self) -> dict[str, float]:
+        """Task -> chance, every task any model ran, in order."""
+        return {r.task: r.chance for tasks in self.results.values() for r in tasks.values()}
+
+    @property
+    def metric(self) -> dict[str, str]:
+        """Task -> its primary metric."""
+        return {r.task: r.metric for tasks in self.results.values() for r in tasks.values()}
+
+    @functools.cached_property
+    def paired(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Label -> task -> :func:`olmo_core.stats.paired` of that model against the first, on the same documents."""
+        reference = self.results[self.first]
+        return {label: {t: paired(reference[t].correct, r.correct) for t, r in tasks.items() if t in reference}
+                for label, tasks in self.results.items() if label != self.first}
+
+    def verdicts(self) -> list[str]:
+        """Report lines: per task, each model against the first, and what so many tests mean together."""
+        tasks = [t for t in self.chance if any(t in c for c in self.paired.values())]
+        if not tasks:
+            return []
+        lines = ["", f"Each model against {self.first} on the same documents (McNemar's exact test; beyond noise at "
+                     "p < 0.05):", ""]
+        lines += [f"- {task}: " + "; ".join(f"{label} vs {self.first}: {describe(c[task])}"
+                                            for label, c in self.paired.items() if task in c) for task in tasks]
+        note = multiple_comparisons(sum(len(c) for c in self.paired.values()))
+        return lines + (["", note] if note else [])
+
+    def write_correct(self, path: str) -> str:
+        """``path`` (JSON): label -> task -> document -> whether the primary metric counts it (right; for a
+        lower-is-better metric such as ``toxic``, the document is counted by that metric)."""
+        write_text(path, json.dumps({label: {t: r.correct for t, r in tasks.items()}
+                                     for label, tasks in self.results.items()}))
+        return path
 
 
 def _csv(rows: Sequence[Sequence[str]]) -> str:

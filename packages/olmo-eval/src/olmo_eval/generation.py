@@ -1,7 +1,7 @@
 """Scoring generation tasks: greedy answers, stopped at EOS or a stop text, then judged by the task.
 
-Each document is generated on its own (no padding can change its tokens), with the model's key/value cache
-where it has one. A prompt longer than the model's context minus ``max_new_tokens`` is cut from the left,
+Each document is generated on its own (no padding can change its tokens), with the key/value cache for olmo's
+own model (other models run the whole sequence again at every step). A prompt longer than the model's context minus ``max_new_tokens`` is cut from the left,
 and counted. One record per document keeps the prompt, the generated text, the reference and the task's
 judgement (``hit`` and, for exact match, the extracted ``prediction``); :class:`GenerationResult` gives the
 task's metric, the fraction of hits, from them.
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from olmo_core.errors import ConfigError
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.downstream import TaskResult
@@ -56,20 +57,28 @@ def score_generation(model: Any, tokenizer: Tokenizer, task: GenerationTask, que
 
     from olmo_core.nn.generate import generate
 
+    if task.max_new_tokens >= max_length:
+        raise ConfigError(f"tasks.{task.name}.max_new_tokens={task.max_new_tokens} leaves no room for a prompt in the "
+                          f"model's {max_length} tokens: lower it (or raise max_length)")
     device = next(model.parameters()).device
-    keep = max(1, max_length - task.max_new_tokens)
+    keep = max_length - task.max_new_tokens
     stopper = _stopper(tokenizer, stop)
     outputs, tokens, truncated = [], [], 0
-    for prompt in tqdm(prompts, desc=f"generating {task.name}", unit="doc", disable=not progress):
-        ids = tokenizer.encode(prompt)
-        truncated += len(ids) > keep
-        ids = ids[-keep:]
-        out = generate(model, torch.tensor([ids], device=device), max_new_tokens=task.max_new_tokens,
-                       eos_token_id=tokenizer.eos_token_id, stop=stopper)[0, len(ids):].tolist()
-        if tokenizer.eos_token_id in out:
-            out = out[:out.index(tokenizer.eos_token_id)]
-        outputs.append(cut_at_stop(tokenizer.decode(out), stop)[0])
-        tokens.append(len(out))
+    training = model.training
+    model.eval()
+    try:
+        for prompt in tqdm(prompts, desc=f"generating {task.name}", unit="doc", disable=not progress):
+            ids = tokenizer.encode(prompt)
+            truncated += len(ids) > keep
+            ids = ids[-keep:]
+            out = generate(model, torch.tensor([ids], device=device), max_new_tokens=task.max_new_tokens,
+                           eos_token_id=tokenizer.eos_token_id, stop=stopper)[0, len(ids):].tolist()
+            if tokenizer.eos_token_id in out:
+                out = out[:out.index(tokenizer.eos_token_id)]
+            outputs.append(cut_at_stop(tokenizer.decode(out), stop)[0])
+            tokens.append(len(out))
+    finally:
+        model.train(training)
     records = [{"task": task.name, "doc_id": q.doc_id, "native_id": q.native_id, "prompt": prompt, "output": output,
                 "answer": q.answer, "tokens": n, **judged}
                for q, prompt, output, n, judged in zip(questions, prompts, outputs, tokens,

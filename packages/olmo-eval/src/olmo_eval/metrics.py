@@ -26,9 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
-__all__ = ["SCORES", "accuracies", "chance", "correct", "predictions"]
+__all__ = ["LOWER_IS_BETTER", "SCORES", "accuracies", "chance", "correct", "predictions"]
 
 Record = Mapping[str, Any]
+
+LOWER_IS_BETTER = frozenset({"toxic"})
+"""Primary metrics for which a smaller figure is the better model (left out of averages of accuracies)."""
 
 
 def _per(key: str) -> Callable[[Record], float]:

