@@ -31,8 +31,8 @@ from olmo_core.kinds import get_kind
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
 
-__all__ = ["as_typed", "compose_command", "compose_node", "config_name", "parse_overrides", "sync_config_store",
-           "validate_overrides"]
+__all__ = ["as_typed", "compose_command", "compose_node", "config_name", "parse_overrides", "swept_values",
+           "sync_config_store", "validate_overrides"]
 
 VERSION_BASE = "1.3"
 _MARKER = "olmo_synced"
@@ -216,6 +216,19 @@ def as_typed(overrides: Sequence[str]) -> list[str]:
         text = re.sub(r"^([~+]*)olmo/[^@=]+@([^=]+)", r"\1\2", text)
         typed.append(re.sub(r"^([~+]*)olmo/([A-Za-z_]+)=", r"\1\2=", text))
     return typed
+
+
+def swept_values(task: Sequence[str], fixed: Sequence[str]) -> dict[str, str]:
+    """The values that one job of a sweep sets for the keys the sweep varies, by key as a user types it
+    (``taggers``, not ``olmo/data/taggers@taggers``): its overrides ``task`` less those of the keys (groups) in
+    ``fixed``, the keys the sweep's command line sets once (``hydra.job.config.override_dirname.exclude_keys``,
+    which the runner fills so that each job's directory is named after its swept values)."""
+    values: dict[str, str] = {}
+    for ov in parse_overrides(task):
+        if ov.key_or_group not in fixed:
+            key, _, value = as_typed([ov.input_line])[0].partition("=")
+            values[key.lstrip("~+")] = value
+    return values
 
 
 def validate_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:

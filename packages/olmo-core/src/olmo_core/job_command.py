@@ -3,13 +3,18 @@
 For every registered job with a ``command``, the host registers a command whose config is the job's own
 config plus one key per input slot (a path, or a list of paths for a ``many`` slot) and ``output=`` (the
 work directory; a job that adds to a dataset in place has a default). In a sweep (``-m``), each job of the
-sweep writes into its own sub-directory of ``output``.
+sweep keeps its record in its own sub-directory of ``output``, ``<output>/<n>-<swept values>``, and its data
+where :func:`olmo_core.sweeps.data_output` says (shared by the shards of a shard sweep, else its own); after
+each job of a sweep that varies more than ``shard``, ``<output>/comparison.md`` compares the finished jobs
+(:func:`olmo_core.sweeps.write_sweep_comparison`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
+import os
 import re
 from typing import Any
 
@@ -18,6 +23,8 @@ from olmo_core.errors import ConfigError, PluginError
 from olmo_core.jobs import Job, execute
 from olmo_core.kinds import KINDS
 from olmo_core.registry import Component
+
+log = logging.getLogger(__name__)
 
 __all__ = ["OUTPUT", "face_name", "job_command", "sweep_job_dir"]
 
@@ -49,15 +56,26 @@ def _placeholder(slot: Any) -> str:
 
 
 def sweep_job_dir(base: str) -> str:
-    """``base``, or inside a Hydra sweep ``base/<job number>-<swept values>``, so that jobs never share it."""
-    from hydra.core.hydra_config import HydraConfig
+    """``base``, or inside a Hydra sweep ``base/<job number>-<swept values>``, so that jobs never share it
+    (:func:`olmo_core.sweeps.job_dir`)."""
+    from olmo_core.sweeps import job_dir
 
-    if HydraConfig.initialized():
-        job = HydraConfig.get()
-        if str(job.mode) == "RunMode.MULTIRUN":
-            label = re.sub(r"[^A-Za-z0-9._=,-]+", "_", job.job.override_dirname) or "defaults"
-            return f"{base.rstrip('/')}/{job.job.num}-{label}"
-    return base
+    return job_dir(base)
+
+
+def _execute(job: Job, config: Any, inputs: dict[str, Any], base: str, name: str) -> dict[str, Any]:
+    """Run ``job`` in its work directory under ``base``; in a sweep, keep its swept values beside its result and,
+    unless the sweep varies nothing but ``shard``, compare the sweep's finished jobs in ``base``."""
+    from olmo_core.sweeps import current, record_job, write_sweep_comparison
+
+    sweep = current()
+    workdir = sweep.directory(base) if sweep is not None else base
+    metrics = execute(job, config, inputs, workdir, name=name).metrics
+    if sweep is not None and os.environ.get("RANK", "0") == "0":
+        record_job(workdir, sweep)
+        if not sweep.shards_only and (comparison := write_sweep_comparison(base)) is not None:
+            log.info("sweep comparison: %s", comparison)
+    return metrics
 
 
 def face_name(job: str) -> str:
@@ -99,7 +117,7 @@ def job_command(component: Component) -> Component:
         workdir = config.output or job.default_workdir(own, inputs)
         if workdir is None:
             raise ConfigError(f"`olmo {job_class.command}` needs {OUTPUT}=<directory> for what it writes")
-        return execute(job, own, inputs, sweep_job_dir(str(workdir)), name=component.name).metrics
+        return _execute(job, own, inputs, str(workdir), component.name)
 
     run.__doc__ = inspect.getdoc(job_class.run) if job_class.__doc__ is None else inspect.getdoc(job_class)
     run.__name__ = f"{component.name}_command"

@@ -114,14 +114,15 @@ def find_layout(input: str, output: str | None) -> Layout:
 
 
 def shared_output(workdir: str) -> str:
-    """Where a job writes what the jobs of a sweep share: its work directory, or, in a Hydra sweep (where each
-    job works in ``<output>/<n>-<overrides>``, see :func:`olmo_core.job_command.sweep_job_dir`), the sweep's
-    ``output``, so that the shards of one step (``-m shard=0/4,1/4,...``) write one dataset or one set of parts."""
-    from olmo_core.job_command import sweep_job_dir
+    """Where a job writes its data (documents, attributes, token parts ...): its work directory, except in a
+    Hydra sweep over ``shard`` (where each job works in ``<output>/<n>-<overrides>``): the sweep's ``output``
+    when the sweep varies nothing but ``shard``, so that the shards of one step (``-m shard=0/4,1/4,...``)
+    write one dataset or one set of parts, and ``<output>/<the other swept values>`` when it varies other keys
+    too. A sweep that leaves ``shard`` alone gives each job its own data, in its work directory
+    (:func:`olmo_core.sweeps.data_output`)."""
+    from olmo_core.sweeps import data_output
 
-    workdir = workdir.rstrip("/")
-    parent = posixpath.dirname(workdir)
-    return parent if parent and sweep_job_dir(parent) == workdir else workdir
+    return data_output(workdir)
 
 
 def in_place_workdir(input: str, step: str) -> str:

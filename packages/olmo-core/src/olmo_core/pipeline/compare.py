@@ -6,11 +6,14 @@ job to finish leaves the whole sweep compared: a table of each run's numeric sta
 accuracies, bits per byte, energy ...), the training-loss curves on one plot and, where a stage result's
 ``correct`` names a JSON file of ``{model: {task: {example: right}}}`` (the ``evaluate`` job's), each run
 against the first on the examples both scored, by McNemar's exact test (:func:`olmo_core.stats.paired`).
+The sweeps of single commands compare their jobs with the same table
+(:func:`olmo_core.sweeps.write_sweep_comparison`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from olmo_core.io import write_text
 from olmo_core.jobs import markdown_table, read_result
 from olmo_core.stats import describe, paired
 
-__all__ = ["write_comparison"]
+__all__ = ["comparison_table", "differing", "write_comparison"]
 
 
 def _finished(job: Path) -> dict[str, dict[str, Any]] | None:
@@ -43,6 +46,27 @@ def _correct(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, bool]]:
             for model, tasks in json.loads(Path(path).read_text()).items() for task, right in tasks.items()}
 
 
+def differing(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The keys of ``rows``' values, in the order first seen, whose value is not the same in every row (a row
+    without the key counts as one more value)."""
+    keys = dict.fromkeys(key for values in rows.values() for key in values)
+
+    def hashable(value: Any) -> Any:
+        return value if isinstance(value, (str, int, float, type(None))) else repr(value)
+
+    return [key for key in keys if len({hashable(values.get(key)) for values in rows.values()}) > 1]
+
+
+def comparison_table(first: str, rows: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
+    """The lines of a markdown table with a line per row (named in column ``first``) and a column per key: floats
+    to 4 significant digits, a missing value as ``-``, a ``|`` in a cell escaped."""
+    def cell(value: Any) -> str:
+        return (f"{value:.4g}" if isinstance(value, float) else str(value)).replace("|", "\\|")
+
+    return markdown_table([first, *map(cell, keys)], ([cell(name), *(cell(v.get(k, "-")) for k in keys)]
+                                                       for name, v in rows.items()))
+
+
 def _paired_lines(jobs: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     (first, reference), *others = ((name, _correct(results)) for name, results in jobs.items())
     lines = [f"- {key}: {name} vs {first}: {describe(paired(reference[key], scored[key]))}"
@@ -60,12 +84,8 @@ def write_comparison(sweep_dir: Path) -> Path | None:
     if len(jobs) < 2:
         return None
     scalars = {name: _scalars(results) for name, results in jobs.items()}
-    keys = [k for k in dict.fromkeys(k for values in scalars.values() for k in values)
-            if len({values.get(k) for values in scalars.values()}) > 1]  # what differs between runs
-    rows = [[name, *(f"{v[k]:.4g}" if isinstance(v.get(k), float) else v.get(k, "-") for k in keys)]
-            for name, v in scalars.items()]
     lines = [f"# Sweep: {sweep_dir.name}", "", f"{len(jobs)} runs; the results that differ between them:", "",
-             *markdown_table(["run", *keys], rows), *_paired_lines(jobs)]
+             *comparison_table("run", scalars, differing(scalars)), *_paired_lines(jobs)]
     curves = {}
     for name, results in jobs.items():
         for result in results.values():

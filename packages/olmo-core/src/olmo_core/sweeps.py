@@ -1,0 +1,211 @@
+"""Where the jobs of a command's Hydra sweep (``olmo <command> output=<dir> -m key=a,b ...``) write, and the
+comparison of what they report.
+
+Each job of a sweep keeps its record (``result.json``, ``report.md``, ``log.txt``) in its own work directory,
+``<dir>/<n>-<swept values>`` (:func:`job_dir`). The data it writes (documents, attributes, token parts ...)
+goes to :func:`data_output`:
+
+- a sweep that varies nothing but ``shard`` (``-m shard=0/4,1/4,...``, the sharded recipe; likewise dedup's
+  ``partition``, see :data:`SPLITS`): ``<dir>`` itself, shared by the shards, which together write one dataset;
+- a sweep that does not vary ``shard`` (thresholds, taggers, rules ...): the job's own work directory, so that
+  no job overwrites another's data (``<dir>/0-exclude=.../documents/...``);
+- a sweep over ``shard`` and other keys: ``<dir>/<the job's values of the other keys>``, shared by the shards
+  of one combination of the other values (``<dir>/exclude=.../documents/...``).
+
+A job learns which keys the sweep varies from its own Hydra config, which a launcher hands to the process that
+runs the job (the basic launcher in this process, submitit's in a process of its own, as joblib's does): the
+runner lists the keys that the command line sets once in ``hydra.job.config.override_dirname.exclude_keys`` (so
+that job directories are named after the swept values alone), and the swept keys are the job's overrides less
+those (:func:`olmo_core.hydra_bridge.swept_values`).
+
+After each job of a sweep that varies more than ``shard``, :func:`write_sweep_comparison` rewrites
+``<dir>/comparison.md`` and ``comparison.json`` from every finished job, so that the last job to finish leaves
+the whole sweep compared: per job, its swept values, the records in, written, dropped and quarantined, the
+documents each rule dropped and what each source kept and lost, as the jobs' results report them.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from olmo_core.io import exists, glob, read_text, write_text
+from olmo_core.jobs import read_result
+
+__all__ = ["SPLITS", "SWEEP_FILE", "SweepJob", "current", "data_output", "job_dir", "record_job",
+           "write_sweep_comparison"]
+
+SPLITS = ("shard", "partition")
+"""The keys whose sweep splits one step's work between jobs that write one output: ``shard=i/N`` (the input's
+files), ``partition=i/N`` (``olmo data dedup phase=decide``'s keys)."""
+SWEEP_FILE = "sweep.json"
+"""What a sweep job keeps beside its ``result.json``: its number and the values it sweeps."""
+COUNTS = {"records": "documents in", "written": "written", "dropped": "dropped", "quarantined": "quarantined"}
+"""The counts every data step reports (:func:`olmo_data.layout.counted`), with their column headers."""
+
+
+def _label(text: str) -> str:
+    """``text`` as a directory name: runs of characters other than letters, digits and ``._=,-`` become ``_``."""
+    return re.sub(r"[^A-Za-z0-9._=,-]+", "_", text)
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    """One job of a Hydra sweep, as it sees itself."""
+
+    num: int
+    """Its number in the sweep (from 0)."""
+    label: str
+    """Its swept values as Hydra names them (``override_dirname``), made a directory name."""
+    values: dict[str, str] = field(default_factory=dict)
+    """The value of each swept key, by the key as a user types it."""
+
+    def directory(self, base: str) -> str:
+        """The job's work directory in the sweep whose ``output`` is ``base``."""
+        return f"{base.rstrip('/')}/{self.num}-{self.label or 'defaults'}"
+
+    @property
+    def shards_only(self) -> bool:
+        """Whether the sweep varies nothing but ``shard`` (or ``partition``, see :data:`SPLITS`): its jobs write one
+        output together."""
+        return set(self.values) <= set(SPLITS)
+
+    @property
+    def split(self) -> bool:
+        """Whether the sweep varies ``shard`` or ``partition``: some of its jobs write one output together."""
+        return any(key in self.values for key in SPLITS)
+
+    def group(self) -> str:
+        """The values of the swept keys other than ``shard`` and ``partition``, as a directory name (keys sorted,
+        as Hydra sorts ``override_dirname``)."""
+        others = sorted((k, v) for k, v in self.values.items() if k not in SPLITS)
+        return _label(",".join(f"{k}={v}" for k, v in others))
+
+
+def current() -> SweepJob | None:
+    """The sweep job this process runs, or ``None`` outside a Hydra multirun."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from olmo_core.hydra_bridge import swept_values
+
+    if not HydraConfig.initialized():
+        return None
+    hydra = HydraConfig.get()
+    if str(hydra.mode) != "RunMode.MULTIRUN":
+        return None
+    fixed = [str(key) for key in hydra.job.config.override_dirname.exclude_keys]
+    return SweepJob(num=int(hydra.job.num), label=_label(hydra.job.override_dirname),
+                    values=swept_values([str(o) for o in hydra.overrides.task], fixed))
+
+
+def job_dir(base: str) -> str:
+    """``base``, or inside a Hydra sweep ``base/<job number>-<swept values>``, so that jobs never share it."""
+    job = current()
+    return job.directory(base) if job is not None else base
+
+
+def data_output(workdir: str) -> str:
+    """Where the job working in ``workdir`` writes its data: ``workdir`` itself, unless it is a sweep job's
+    directory (:func:`job_dir`) and the sweep varies ``shard`` (or nothing): then the sweep's ``output`` when the
+    sweep varies nothing else, else ``<output>/<the job's other swept values>`` (see the module's documentation)."""
+    workdir = workdir.rstrip("/")
+    job = current()
+    parent = posixpath.dirname(workdir)
+    if job is None or not parent or job.directory(parent) != workdir:
+        return workdir
+    if job.shards_only:  # shards (or a "sweep" of one job, which varies nothing) write one output
+        return parent
+    return f"{parent}/{job.group()}" if job.split else workdir
+
+
+def record_job(workdir: str, job: SweepJob) -> None:
+    """Keep ``job``'s number and swept values in ``workdir/sweep.json``, for the sweep's comparison."""
+    write_text(posixpath.join(workdir, SWEEP_FILE), json.dumps({"number": job.num, "values": job.values}, indent=2)
+               + "\n")
+
+
+def _finished(base: str) -> list[dict[str, Any]]:
+    """Each finished job of the sweep in ``base`` (its directory's name, number, swept values and metrics), by
+    number."""
+    jobs = []
+    for path in glob(f"{base.rstrip('/')}/*/{SWEEP_FILE}"):
+        workdir = posixpath.dirname(path)
+        result = read_result(workdir)
+        if result is not None:
+            jobs.append({"job": posixpath.basename(workdir), **json.loads(read_text(path)), "metrics": result.metrics})
+    return sorted(jobs, key=lambda job: job["number"])
+
+
+def _counts(metrics: dict[str, Any]) -> dict[str, Any]:
+    """A job's records in, written, dropped and quarantined, documents dropped per rule (``dropped_by``) and kept
+    and dropped per source (``per_source``), from its metrics (those of ``data filter``, ``data dedup``,
+    ``data mix`` ...; a source's documents as ``documents`` when the job reports only ``documents_per_source``;
+    what a job does not report is left out)."""
+    counts: dict[str, Any] = {key: metrics[key] for key in COUNTS if key in metrics}
+    if isinstance(metrics.get("dropped_by"), dict):
+        counts["dropped_by"] = dict(metrics["dropped_by"])
+    if isinstance(metrics.get("per_source"), dict):
+        counts["per_source"] = {source: {"kept": c.get("kept", 0), "dropped": c.get("dropped", 0)}
+                                for source, c in metrics["per_source"].items()}
+    elif isinstance(metrics.get("documents_per_source"), dict):
+        counts["per_source"] = {source: {"documents": n} for source, n in metrics["documents_per_source"].items()}
+    return counts
+
+
+def _columns(jobs: list[dict[str, Any]]) -> list[str]:
+    """The table's columns for the jobs' :func:`_counts`: ``documents in`` ... ``quarantined``, then ``dropped
+    by <rule>`` for every rule of any job, then ``<source> kept`` and ``<source> dropped`` for every source."""
+    counts = [job["counts"] for job in jobs]
+    rules = dict.fromkeys(f"dropped by {rule}" for c in counts for rule in c.get("dropped_by", {}))
+    sources = dict.fromkeys(f"{source} {what}" for c in counts for source, n in c.get("per_source", {}).items()
+                            for what in n)
+    return [label for key, label in COUNTS.items() if any(key in c for c in counts)] + [*rules, *sources]
+
+
+def _cells(counts: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_counts` by the columns of :func:`_columns`."""
+    cells = {label: counts[key] for key, label in COUNTS.items() if key in counts}
+    cells |= {f"dropped by {rule}": n for rule, n in counts.get("dropped_by", {}).items()}
+    return cells | {f"{source} {what}": n for source, c in counts.get("per_source", {}).items()
+                    for what, n in c.items()}
+
+
+def write_sweep_comparison(base: str) -> str | None:
+    """Compare the finished jobs of the sweep whose ``output`` is ``base``: write ``base/comparison.md`` (a table,
+    one row per job: its swept values, then its counts, per rule and per source; a count a job lacks is 0) and
+    ``comparison.json`` (the same, per job); return the markdown file's path (``None`` with fewer than 2 jobs,
+    or when no job reports any of those counts).
+
+    A job that sees fewer finished jobs than the comparison already lists (it read before another finished)
+    leaves it as it is."""
+    from olmo_core.pipeline.compare import comparison_table
+
+    base = base.rstrip("/")
+    jobs = _finished(base)
+    if len(jobs) < 2:
+        return None
+    names = {job["job"] for job in jobs}
+    previous = posixpath.join(base, "comparison.json")
+    if exists(previous) and names < {job["job"] for job in json.loads(read_text(previous))["jobs"]}:
+        return posixpath.join(base, "comparison.md")
+    for job in jobs:
+        job["counts"] = _counts(job.pop("metrics"))
+    if not any(job["counts"] for job in jobs):
+        return None
+    swept = list(dict.fromkeys(key for job in jobs for key in job["values"]))
+    columns = _columns(jobs)
+    rows = {job["job"]: {**{key: job["values"].get(key, "-") for key in swept},
+                         **{key: _cells(job["counts"]).get(key, 0) for key in columns}} for job in jobs}
+    intro = (f"{len(jobs)} jobs, over {', '.join(swept)}; documents in, written, dropped and quarantined, dropped "
+             "per rule and kept/dropped per source:")
+    lines = [f"# Sweep: {posixpath.basename(base)}", "", intro, "", *comparison_table("job", rows, [*swept, *columns])]
+    summary = {"sweep": base, "swept": swept,
+               "jobs": [{"job": job["job"], "number": job["number"], "values": job["values"], **job["counts"]}
+                        for job in jobs]}
+    write_text(previous, json.dumps(summary, indent=2) + "\n")
+    report = posixpath.join(base, "comparison.md")
+    write_text(report, "\n".join(lines) + "\n")
+    return report

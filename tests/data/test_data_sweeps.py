@@ -1,0 +1,145 @@
+"""A data sweep over anything but shards gives each job its own output and compares the jobs afterwards."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import stdlib_documents
+
+RULES = ("length < 100", "length < 1000")
+
+
+def data_files(root: Path) -> dict[str, bytes]:
+    """Every documents/ and dropped/ file under ``root``, by its path below ``root``."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for part in ("documents", "dropped")
+            for p in sorted((root / part).rglob("*.gz"))}
+
+
+def dropped_by(rule: str) -> int:
+    """How many of the real documents ``rule`` (``length < N``) drops, counted here from their texts."""
+    limit = int(rule.split("<")[1])
+    return sum(len(str(r["text"])) < limit for r in stdlib_documents())
+
+
+def single_dir(rule: str) -> str:
+    """The directory name of ``rule``'s single run."""
+    return "single-" + rule.split("<")[1].strip()
+
+
+def filter_alone(olmo_cli: Any, input: Path, output: Path, rule: str) -> None:
+    """``olmo data filter`` of ``input`` into ``output`` by ``rule`` alone, outside any sweep."""
+    result = olmo_cli("data", "filter", f"input={input}", f"output={output}", f"exclude=['{rule}']")
+    assert result.exit_code == 0, result.err
+
+
+def sweep_over_rules() -> str:
+    return "exclude=" + ",".join(f"['{rule}']" for rule in RULES)
+
+
+def job_name(n: int, rule: str) -> str:
+    return f"{n}-exclude=_{rule.replace(' < ', '_')}_"
+
+
+def expected_table(names: list[str]) -> list[str]:
+    """The comparison's table for one job per rule, in RULES order, named ``names``, worked out from the texts."""
+    n = len(stdlib_documents())
+    rows = []
+    for name, rule in zip(names, RULES, strict=True):
+        d = dropped_by(rule)
+        per_rule = [d if other == rule else 0 for other in RULES]
+        rows.append(f"| {name} | ['{rule}'] | {n} | {n - d} | {d} | 0 | {' | '.join(map(str, per_rule))} | "
+                    f"{n - d} | {d} |")
+    header = ("| job | exclude | documents in | written | dropped | quarantined | dropped by length < 100 | "
+              "dropped by length < 1000 | python-docs kept | python-docs dropped |")
+    return [header, "|" + "---|" * 10, *rows]
+
+
+def test_a_sweep_over_rules_keeps_each_jobs_documents_and_compares_them(dataset: Path, tmp_path: Path,
+                                                                        olmo_cli: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    swept = olmo_cli("data", "filter", f"input={dataset}", f"output={tmp_path / 'out'}", "-m", sweep_over_rules())
+    assert swept.exit_code == 0, swept.err
+    assert dropped_by(RULES[0]) == 5 and dropped_by(RULES[1]) == 9  # both rules drop some, by different counts
+    names = [job_name(n, rule) for n, rule in enumerate(RULES)]
+    out = tmp_path / "out"
+    assert not (out / "documents").exists()  # nothing shared: each job its own dataset
+    for name, rule in zip(names, RULES, strict=True):
+        filter_alone(olmo_cli, dataset, tmp_path / single_dir(rule), rule)
+        assert data_files(out / name) == data_files(tmp_path / single_dir(rule))
+        assert len(data_files(out / name)) == 2  # documents/docs.jsonl.gz and dropped/docs.jsonl.gz
+        with gzip.open(out / name / "documents" / "docs.jsonl.gz", "rt", encoding="utf-8") as f:
+            assert sum(1 for _ in f) == len(stdlib_documents()) - dropped_by(rule)
+    markdown = (out / "comparison.md").read_text()
+    table = [line for line in markdown.splitlines() if line.startswith("|")]
+    assert table == expected_table(names)
+    summary = json.loads((out / "comparison.json").read_text())
+    assert summary["swept"] == ["exclude"]
+    assert [(j["job"], j["values"], j["records"], j["written"], j["dropped"], j["dropped_by"], j["per_source"])
+            for j in summary["jobs"]] == [
+        (name, {"exclude": f"['{rule}']"}, 12, 12 - dropped_by(rule), dropped_by(rule), {rule: dropped_by(rule)},
+         {"python-docs": {"kept": 12 - dropped_by(rule), "dropped": dropped_by(rule)}})
+        for name, rule in zip(names, RULES, strict=True)]
+
+
+def three_files(root: Path) -> Path:
+    """``root/ds``: the real documents in three files."""
+    records = stdlib_documents()
+    for shard in range(3):
+        target = root / "ds" / "documents" / f"part-{shard}.jsonl.gz"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(target, "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in records[shard::3])
+    return root / "ds"
+
+
+def test_shards_share_an_output_and_other_swept_values_do_not(tmp_path: Path, olmo_cli: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    ds = three_files(tmp_path)
+    shards = olmo_cli("data", "filter", f"input={ds}", f"output={tmp_path / 'sharded'}", f"exclude=['{RULES[0]}']",
+                      "-m", "shard=0/3,1/3,2/3")
+    assert shards.exit_code == 0, shards.err
+    both = olmo_cli("data", "filter", f"input={ds}", f"output={tmp_path / 'both'}", "-m", "shard=0/3,1/3,2/3",
+                    sweep_over_rules())
+    assert both.exit_code == 0, both.err
+    for rule in RULES:
+        filter_alone(olmo_cli, ds, tmp_path / single_dir(rule), rule)
+        assert len(data_files(tmp_path / single_dir(rule))) == 6  # three files kept, three dropped
+        # the three shards of one rule write one dataset, named after the rule
+        shared = tmp_path / "both" / f"exclude=_{rule.replace(' < ', '_')}_"
+        assert data_files(shared) == data_files(tmp_path / single_dir(rule))
+    # a sweep over shards alone shares its output
+    assert data_files(tmp_path / "sharded") == data_files(tmp_path / single_dir(RULES[0]))
+    assert not (tmp_path / "sharded" / "comparison.md").exists()  # shards of one run are not compared
+    summary = json.loads((tmp_path / "both" / "comparison.json").read_text())
+    assert len(summary["jobs"]) == 6 and sorted(summary["swept"]) == ["exclude", "shard"]
+    for rule in RULES:  # the shards of each rule add up to the rule's single run
+        jobs = [j for j in summary["jobs"] if j["values"]["exclude"] == f"['{rule}']"]
+        assert sorted(j["values"]["shard"] for j in jobs) == ["0/3", "1/3", "2/3"]
+        assert sum(j["dropped"] for j in jobs) == dropped_by(rule) and sum(j["records"] for j in jobs) == 12
+
+
+@pytest.mark.slow
+def test_a_rule_sweep_in_processes_of_its_own(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    """Each job runs in a process of its own (Hydra's submitit launcher): the jobs still learn what the sweep
+    varies, write their own outputs, and the last one compares them."""
+    swept = subprocess.run([sys.executable, "-m", "olmo_core", "data", "filter", f"input={dataset}",
+                            f"output={tmp_path / 'out'}", "-m", sweep_over_rules(), "hydra/launcher=submitit_local",
+                            f"hydra.sweep.dir={tmp_path / 'sweep'}"], capture_output=True, text=True, timeout=300,
+                           cwd=tmp_path, check=False)
+    assert swept.returncode == 0, swept.stderr[-3000:]
+    assert len(list((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))) == 2  # two processes
+    names = [job_name(n, rule) for n, rule in enumerate(RULES)]
+    for name, rule in zip(names, RULES, strict=True):
+        filter_alone(olmo_cli, dataset, tmp_path / single_dir(rule), rule)
+        assert data_files(tmp_path / "out" / name) == data_files(tmp_path / single_dir(rule))
+    table = [line for line in (tmp_path / "out" / "comparison.md").read_text().splitlines() if line.startswith("|")]
+    assert table == expected_table(names)
