@@ -49,10 +49,12 @@ CATEGORIES = {  # scope -> row of the table, in the table's order
     "data": "data loading",
     "other": "other (residual adds, reshapes, Python, autograd)",
 }
-MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_addmm_activation"}
+MATMULS = {"aten::mm", "aten::addmm", "aten::addmm_", "aten::bmm", "aten::baddbmm", "aten::_addmm_activation"}
 SCOPE = "olmo::"
 BACKWARD = "autograd::engine::evaluate_function: "
-BACKWARD_NODES = {"_LinearCrossEntropyBackward": "loss", "EmbeddingBackward0": "embedding"}
+BACKWARD_NODES = {"_LinearCrossEntropyBackward": "loss", "EmbeddingBackward0": "embedding", "_RopeBackward": "rotary",
+                  "_SwiGLUBackward": "swiglu"}
+"""Backward nodes of the model's own autograd functions, whose forward ran no operator of their sequence number."""
 
 
 def make_tokens(directory: Path, seq_len: int, instances: int) -> Path:

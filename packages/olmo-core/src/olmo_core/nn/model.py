@@ -185,13 +185,16 @@ class OLMoBlock(nn.Module):
         qkv = self.att_proj(x)
         if c.clip_qkv is not None:
             qkv = qkv.clamp(-c.clip_qkv, c.clip_qkv)
-        q, k, v = qkv.split(self.fused_dims, dim=-1)
         if c.qk_norm:
+            q, k, v = qkv.split(self.fused_dims, dim=-1)
             q, k = self.q_norm(q), self.k_norm(k)
-        q = q.view(batch, seq, c.n_heads, c.head_dim).transpose(1, 2)
-        k = k.view(batch, seq, c.kv_heads, c.head_dim).transpose(1, 2)
+            q = apply_rope(q.view(batch, seq, c.n_heads, c.head_dim).transpose(1, 2), *rope)
+            k = apply_rope(k.view(batch, seq, c.kv_heads, c.head_dim).transpose(1, 2), *rope)
+        else:  # queries and keys are adjacent in qkv: rotate them together
+            qk, v = qkv.split((self.fused_dims[0] + self.fused_dims[1], self.fused_dims[2]), dim=-1)
+            qk = qk.view(batch, seq, c.n_heads + c.kv_heads, c.head_dim).transpose(1, 2)
+            q, k = apply_rope(qk, *rope).split((c.n_heads, c.kv_heads), dim=1)
         v = v.view(batch, seq, c.kv_heads, c.head_dim).transpose(1, 2)
-        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         if past is not None:
             k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None and past is None,
