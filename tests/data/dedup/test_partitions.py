@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from olmo_core.documents import Document
+from olmo_core.errors import ConfigError
 
 from olmo_data.dedup.base import DocumentRef
 from olmo_data.dedup.minhash import MinHashConfig, MinHashDeduper
@@ -34,6 +35,10 @@ def test_bucket_index_keeps_its_partition_and_groups_shared_hashes() -> None:
     groups = Groups(np.array([10, 13, 10, 12, 14]), np.array([2, 3]), documents=15)
     assert [groups.of(p) for p in range(15)] == [[]] * 10 + [[0, 1], [], [1], [0], [1]]
     assert groups.last.tolist() == [13, 14]
+    with pytest.raises(ConfigError, match="hold more than the 15 documents"):
+        groups.of(15)
+    with pytest.raises(ConfigError, match="hold 14 documents, the partitions saw 15"):
+        groups.check_all_seen(14)
 
 
 def test_minhash_resolver_takes_no_candidate_from_a_hash_collision() -> None:

@@ -128,3 +128,8 @@ class _ExactResolver(Deduper):
         shared = self._groups.of(self._position)
         self._position += 1
         return self._deduper.mark(document, features) if shared else _kept(document.length)
+
+    def end(self) -> dict[str, Any]:
+        """The wrapped deduper's numbers, once every document the partitions saw was decided."""
+        self._groups.check_all_seen(self._position)
+        return self._deduper.end()

@@ -233,4 +233,5 @@ class _MinHashResolver(Deduper):
 
     def end(self) -> dict[str, Any]:
         """The wrapped deduper's numbers, with the documents kept here as indexed."""
+        self._groups.check_all_seen(self._position)
         return {**self._deduper.end(), "indexed": self._indexed}

@@ -134,8 +134,17 @@ class Groups:
     def __len__(self) -> int:
         return len(self.last)
 
+    def check_all_seen(self, seen: int) -> None:
+        """Raise a :class:`ConfigError` unless ``seen`` documents, as many as the partitions saw, were decided."""
+        if seen != self.documents:
+            raise ConfigError(f"phase=resolve: the saved features hold {seen:,} documents, the partitions saw "
+                              f"{self.documents:,}: run phase=decide partition=i/N again")
+
     def of(self, position: int) -> list[int]:
         """The groups holding the document at ``position``; positions must be asked in ascending order."""
+        if position >= self.documents:
+            raise ConfigError(f"phase=resolve: the saved features hold more than the {self.documents:,} documents "
+                              f"the partitions saw: run phase=decide partition=i/N again")
         while self._next < len(self._positions) and self._positions[self._next] < position:
             self._next += 1
         start = self._next
