@@ -43,6 +43,8 @@ from typing import Any
 
 import torch
 
+from transformers_speed import real_batches  # the same real tokens as the transformers benchmark
+
 ROOT = Path(__file__).resolve().parents[2]
 OLMO_CORE_VERSION = "3.0.0"
 VENV = ROOT / "benchmarks" / ".venvs" / f"olmo-core-{OLMO_CORE_VERSION}"
@@ -69,21 +71,6 @@ def olmo_config(args: argparse.Namespace) -> Any:
                       mlp_hidden_size=2 * swiglu_hidden(args.d_model), max_sequence_length=max(args.seq_len, 1024),
                       rope_theta=float(ROPE_THETA), norm="rms_norm", norm_eps=NORM_EPS, block="olmo2", qk_norm=True,
                       weight_tying=False, init="normal")
-
-
-def real_batches(seq_len: int, batch: int, steps: int) -> torch.Tensor:
-    """``(steps, batch, seq_len)`` token ids of real text: the standard library's ``.py`` files, in order."""
-    import sysconfig
-
-    from olmo_core.tokenizer import load_tokenizer
-
-    tokenizer = load_tokenizer("olmo-v1.5")
-    need, ids = steps * batch * seq_len, []
-    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
-        ids += tokenizer.encode(path.read_text(encoding="utf-8", errors="replace"), add_eos=True)
-        if len(ids) >= need:
-            break
-    return torch.tensor(ids[:need]).view(steps, batch, seq_len)
 
 
 # -- the olmo side (our environment) -------------------------------------------------------------------------
