@@ -68,15 +68,18 @@ def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monke
 
 
 @pytest.mark.slow
-def test_a_sweep_through_the_submitit_launcher_equals_one_run(tmp_path: Path, olmo_cli: Any,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("launcher", ["submitit_local", "joblib"])
+def test_a_sweep_through_a_launcher_equals_one_run(launcher: str, tmp_path: Path, olmo_cli: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """submitit_local runs each shard as a submitit job in a process of its own (the code path of
+    submitit_slurm); joblib runs them in a pool of worker processes."""
     monkeypatch.chdir(tmp_path)
     two_copies_in_three_files(tmp_path)
     whole = olmo_cli("data", "tag", f"input={tmp_path / 'one'}", "taggers=[pii,badwords]")
     assert whole.exit_code == 0, whole.err
     # as users run it: in a process of its own (whose Hydra store holds only what its plugins register)
     swept = subprocess.run([sys.executable, "-m", "olmo_core", "data", "tag", f"input={tmp_path / 'swept'}",
-                            "taggers=[pii,badwords]", "-m", "shard=0/2,1/2", "hydra/launcher=submitit_local",
+                            "taggers=[pii,badwords]", "-m", "shard=0/2,1/2", f"hydra/launcher={launcher}",
                             f"hydra.sweep.dir={tmp_path / 'sweep'}"], capture_output=True, text=True, timeout=300)
     assert swept.returncode == 0, swept.stderr[-3000:]
 
@@ -85,9 +88,13 @@ def test_a_sweep_through_the_submitit_launcher_equals_one_run(tmp_path: Path, ol
         return {p.relative_to(root).as_posix(): gzip.decompress(p.read_bytes()) for p in sorted(root.rglob("*.gz"))}
 
     assert len(attributes("one")) == 6 and attributes("swept") == attributes("one")
-    jobs = sorted((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))
-    assert len(jobs) == 2  # each shard ran as its own submitit job, in its own process
-    logs = "".join(p.read_text() for p in (tmp_path / "sweep" / ".submitit").glob("*/*_log.err"))
-    assert "olmo data tag shard=0/2" in logs and "olmo data tag shard=1/2" in logs
+    if launcher == "submitit_local":
+        jobs = sorted((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))
+        assert len(jobs) == 2  # each shard ran as its own submitit job, in its own process
+        logs = "".join(p.read_text() for p in (tmp_path / "sweep" / ".submitit").glob("*/*_log.err"))
+        assert "olmo data tag shard=0/2" in logs and "olmo data tag shard=1/2" in logs
+    else:
+        multirun = (tmp_path / "sweep" / "multirun.yaml").read_text()  # the sweep's config, as Hydra saved it
+        assert "hydra_joblib_launcher.joblib_launcher.JoblibLauncher" in multirun
     reports = [json.loads((tmp_path / "swept" / "reports" / f"tag-shard-{i}-of-2.json").read_text()) for i in (0, 1)]
     assert [r["files"] for r in reports] == [2, 1] and sum(r["documents"] for r in reports) == len(stdlib_documents())
