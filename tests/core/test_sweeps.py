@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from olmo_core.hydra_bridge import swept_values
+from olmo_core.overrides import swept_values
 from olmo_core.pipeline.compare import comparison_table, differing
 from olmo_core.sweeps import SweepJob
 

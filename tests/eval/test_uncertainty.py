@@ -11,7 +11,8 @@ import pytest
 from scipy.stats import binomtest
 
 from olmo_core.stats import Z95, interval, mcnemar, mean_stderr, paired, plus_minus, stderr
-from olmo_eval.downstream import DownstreamEvaluator, DownstreamResult, TaskResult
+from olmo_eval.downstream import DownstreamEvaluator, DownstreamResult
+from olmo_eval.task_results import TaskResult
 from olmo_eval.metrics import correct
 from olmo_eval.perplexity.evaluator import PerplexityEvaluator, aggregate
 
@@ -182,7 +183,7 @@ def test_many_paired_tests_come_with_the_chance_of_false_alarms() -> None:
 
 
 def test_the_average_takes_only_shared_higher_is_better_tasks(tmp_path: Path) -> None:
-    from olmo_eval.generation import GenerationResult
+    from olmo_eval.task_results import GenerationResult
 
     def toxic(hits: list[bool]) -> GenerationResult:
         records = [{"doc_id": d, "hit": h} for d, h in enumerate(hits)]

@@ -1,4 +1,4 @@
-"""The bridge between the registries and Hydra: the only module of olmo-core that imports hydra.
+"""The bridge between the registries and Hydra (override strings themselves: :mod:`olmo_core.overrides`).
 
 After plugins load, every registered component configuration is stored in Hydra's ConfigStore under the
 group of its kind, ``olmo/<package>/<kind>`` (``olmo/model``, ``olmo/optim``, ``olmo/data/tagger``,
@@ -19,20 +19,19 @@ from typing import Any
 
 from hydra import compose, initialize
 from hydra.core.config_store import ConfigStore
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
-from hydra.errors import ConfigCompositionException, HydraException, MissingConfigException, OverrideParseException
+from hydra.errors import ConfigCompositionException, HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from olmo_core.config import NAME_KEY, ComponentField, check_bounds, component_fields, preset_defaults, preset_fields
-from olmo_core.errors import ConfigError, UnknownComponentError, UsageError, did_you_mean, install_command
+from olmo_core.errors import ConfigError, UnknownComponentError, did_you_mean, install_command
 from olmo_core.kinds import get_kind
+from olmo_core.overrides import parse_overrides
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
 
-__all__ = ["as_typed", "compose_command", "compose_node", "config_name", "parse_overrides", "swept_values",
-           "sync_config_store", "validate_overrides"]
+__all__ = ["compose_command", "compose_node", "config_name", "sync_config_store", "validate_overrides"]
 
 VERSION_BASE = "1.3"
 _MARKER = "olmo_synced"
@@ -157,30 +156,6 @@ def _store_group(cs: ConfigStore, host: PluginHost, f: ComponentField) -> None:
         _store(cs, option, OmegaConf.create({option: structured}) if f.many else structured, group=hydra_group(f))
 
 
-def parse_overrides(overrides: Sequence[str]) -> list[Override]:
-    """Parse Hydra override strings, or raise a :class:`UsageError` naming the one that does not parse."""
-    parser = OverridesParser.create()
-    parsed = []
-    for text in overrides:
-        try:
-            parsed.extend(parser.parse_overrides([text]))
-        except OverrideParseException as exc:
-            raise UsageError(f"cannot parse override '{text}': {_quoting_hint(text) or str(exc).splitlines()[0]}") \
-                from exc
-    return parsed
-
-
-def _quoting_hint(text: str) -> str:
-    """How to quote the value of ``key=value`` that Hydra's grammar cannot read bare (``exclude=x < 0.5``)."""
-    key, sep, value = text.partition("=")
-    if not sep or not value.strip() or value.lstrip()[0] in "'\"[{":
-        return ""
-    quote = "'" if "'" not in value else '"'
-    outer = '"' if quote == "'" else "'"
-    return (f"a value with spaces or symbols must be quoted, as in {outer}{key}={quote}{value}{quote}{outer} "
-            f"(a list: {outer}{key}=[{quote}{value}{quote}]{outer})")
-
-
 def _values(override: Override) -> list[Any]:
     return list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
 
@@ -206,29 +181,6 @@ def normalize_overrides(command: Component, overrides: Sequence[str], host: Plug
         else:
             normalized.append(text)
     return normalized
-
-
-def as_typed(overrides: Sequence[str]) -> list[str]:
-    """Overrides as a user types them: the inverse of :func:`normalize_overrides` (``olmo/model@model=x`` is
-    ``model=x``, ``olmo/pipeline=smoke`` is ``pipeline=smoke``), for a command line that reproduces a run."""
-    typed = []
-    for text in overrides:
-        text = re.sub(r"^([~+]*)olmo/[^@=]+@([^=]+)", r"\1\2", text)
-        typed.append(re.sub(r"^([~+]*)olmo/([A-Za-z_]+)=", r"\1\2=", text))
-    return typed
-
-
-def swept_values(task: Sequence[str], fixed: Sequence[str]) -> dict[str, str]:
-    """The values that one job of a sweep sets for the keys the sweep varies, by key as a user types it
-    (``taggers``, not ``olmo/data/taggers@taggers``): its overrides ``task`` less those of the keys (groups) in
-    ``fixed``, the keys the sweep's command line sets once (``hydra.job.config.override_dirname.exclude_keys``,
-    which the runner fills so that each job's directory is named after its swept values)."""
-    values: dict[str, str] = {}
-    for ov in parse_overrides(task):
-        if ov.key_or_group not in fixed:
-            key, _, value = as_typed([ov.input_line])[0].partition("=")
-            values[key.lstrip("~+")] = value
-    return values
 
 
 def validate_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:

@@ -16,7 +16,7 @@ A job learns which keys the sweep varies from its own Hydra config, which a laun
 runs the job (the basic launcher in this process, submitit's in a process of its own, as joblib's does): the
 runner lists the keys that the command line sets once in ``hydra.job.config.override_dirname.exclude_keys`` (so
 that job directories are named after the swept values alone), and the swept keys are the job's overrides less
-those (:func:`olmo_core.hydra_bridge.swept_values`).
+those (:func:`olmo_core.overrides.swept_values`).
 
 After each job of a sweep that varies more than ``shard``, :func:`write_sweep_comparison` rewrites
 ``<dir>/comparison.md`` and ``comparison.json`` from every finished job, so that the last job to finish leaves
@@ -89,7 +89,7 @@ def current() -> SweepJob | None:
     """The sweep job this process runs, or ``None`` outside a Hydra multirun."""
     from hydra.core.hydra_config import HydraConfig
 
-    from olmo_core.hydra_bridge import swept_values
+    from olmo_core.overrides import swept_values
 
     if not HydraConfig.initialized():
         return None

@@ -23,13 +23,13 @@ from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
 from olmo_core.nn.config import context_length
 from olmo_core.plugins import get_host
-from olmo_core.stats import (describe, half_width, interval, mean_stderr, multiple_comparisons, paired,
-                              plus_minus, stderr)
+from olmo_core.stats import describe, half_width, mean_stderr, multiple_comparisons, paired, plus_minus
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.evaluator import Evaluation, Evaluator
-from olmo_eval.metrics import LOWER_IS_BETTER, accuracies, chance, correct
+from olmo_eval.metrics import LOWER_IS_BETTER, accuracies, chance
 from olmo_eval.scoring.requests import build_rows, encode_requests
+from olmo_eval.task_results import TaskResult
 from olmo_eval.tasks.base import METRICS, Task, limit_of, subsample
 from olmo_eval.tasks.generation import GenerationTask, Question
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
@@ -63,53 +63,6 @@ class DownstreamEvalConfig:
     """Most tokens in one forward pass (rows times the longest row)."""
     max_batch_size: int = positive(64)
     """Most rows in one forward pass."""
-
-
-@dataclass(kw_only=True)
-class TaskResult:
-    """One task's metrics and records."""
-
-    task: str
-    metric: str
-    metrics: dict[str, float]
-    chance: float
-    documents: int
-    requests: int
-    records: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def accuracy(self) -> float:
-        """The primary metric's value."""
-        return self.metrics[self.metric]
-
-    @functools.cached_property
-    def correct(self) -> dict[int, bool]:
-        """Whether the primary metric gets each document right (computed once: the standard error, the paired
-        tests and ``correct.json`` read it)."""
-        return correct(self.records, self.metric)
-
-    @functools.cached_property
-    def stderr(self) -> float | None:
-        """The primary metric's standard error over documents; for a task scored as the mean of its groups'
-        accuracies (MMLU's subjects), that of the mean: the root of the groups' summed variances over their count.
-        ``None`` (unknown) where a standard error cannot be estimated: fewer than two documents (in some group)."""
-        group = {r["doc_id"]: r.get("group", "") for r in self.records}
-        groups: dict[str, list[float]] = {}
-        for doc, right in self.correct.items():
-            groups.setdefault(group[doc], []).append(float(right))
-        return mean_stderr([stderr(rights) for rights in groups.values()])
-
-    @property
-    def interval(self) -> tuple[float, float] | None:
-        """The primary metric's 95% interval (``None`` where its standard error is unknown)."""
-        return interval(self.accuracy, self.stderr)
-
-    def summary(self) -> dict[str, Any]:
-        """Everything but the records, JSON-able (``stderr`` and ``interval`` are ``null`` where unknown)."""
-        bounds = self.interval
-        return {"task": self.task, "metric": self.metric, "accuracy": self.accuracy, "stderr": self.stderr,
-                "interval": None if bounds is None else list(bounds), "chance": self.chance,
-                "metrics": self.metrics, "documents": self.documents, "requests": self.requests}
 
 
 @dataclass(kw_only=True)

@@ -1,41 +1,25 @@
 """Scoring generation tasks: greedy answers, stopped at EOS or a stop text, then judged by the task.
 
 Each document is generated on its own (no padding can change its tokens), with the key/value cache for olmo's
-own model (other models run the whole sequence again at every step). A prompt longer than the model's context minus ``max_new_tokens`` is cut from the left,
-and counted. One record per document keeps the prompt, the generated text, the reference and the task's
-judgement (``hit`` and, for exact match, the extracted ``prediction``); :class:`GenerationResult` gives the
-task's metric, the fraction of hits, from them.
+own model (other models run the whole sequence again at every step). A prompt longer than the model's context
+minus ``max_new_tokens`` is cut from the left, and counted. One record per document keeps the prompt, the
+generated text, the reference and the task's judgement (``hit`` and, for exact match, the extracted
+``prediction``); :class:`~olmo_eval.task_results.GenerationResult` gives the task's metric, the fraction of
+hits, from them.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from olmo_core.errors import ConfigError
 from olmo_core.tokenizer import Tokenizer
 
-from olmo_eval.downstream import TaskResult
+from olmo_eval.task_results import GenerationResult
 from olmo_eval.tasks.generation import GenerationTask, Question, cut_at_stop
 
-__all__ = ["GenerationResult", "score_generation"]
-
-
-@dataclass(kw_only=True)
-class GenerationResult(TaskResult):
-    """A generation task's metric, the fraction of its documents' hits (one record per document)."""
-
-    truncated: int = 0
-    """Prompts cut from the left to leave room for the answer."""
-
-    @functools.cached_property
-    def correct(self) -> dict[int, bool]:
-        return {r["doc_id"]: bool(r["hit"]) for r in self.records}
-
-    def summary(self) -> dict[str, Any]:
-        return {**super().summary(), "truncated": self.truncated}
+__all__ = ["score_generation"]
 
 
 def _stopper(tokenizer: Tokenizer, stop: tuple[str, ...]) -> Any:

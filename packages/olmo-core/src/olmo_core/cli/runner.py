@@ -14,7 +14,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from olmo_core.errors import OlmoError
-from olmo_core.hydra_bridge import VERSION_BASE, config_name, parse_overrides, to_command_config, validate_overrides
+from olmo_core.hydra_bridge import VERSION_BASE, config_name, to_command_config, validate_overrides
+from olmo_core.overrides import parse_overrides
 from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
 from olmo_core.registry import Component

@@ -62,7 +62,7 @@ def run_directory(runs_dir: str, name: str) -> Path:
 def _command_line() -> str:
     from hydra.core.hydra_config import HydraConfig
 
-    from olmo_core.hydra_bridge import as_typed
+    from olmo_core.overrides import as_typed
 
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
     return " ".join(["olmo pipeline", *as_typed(overrides)])
