@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from olmo_core.errors import ConfigError
+from olmo_core.progress import Progress
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_eval.task_results import GenerationResult
@@ -37,7 +38,6 @@ def score_generation(model: Any, tokenizer: Tokenizer, task: GenerationTask, que
                      progress: bool = False) -> GenerationResult:
     """Generate an answer to each question from its prompt (the text the model continues) and score it."""
     import torch
-    from tqdm.auto import tqdm
 
     from olmo_core.nn.generate import generate
 
@@ -50,8 +50,9 @@ def score_generation(model: Any, tokenizer: Tokenizer, task: GenerationTask, que
     outputs, tokens, truncated = [], [], 0
     training = model.training
     model.eval()
+    bar = Progress(f"generating {task.name}", total=len(prompts), unit="docs", disable=None if progress else True)
     try:
-        for prompt in tqdm(prompts, desc=f"generating {task.name}", unit="doc", disable=not progress):
+        for prompt in prompts:
             ids = tokenizer.encode(prompt)
             truncated += len(ids) > keep
             ids = ids[-keep:]
@@ -61,7 +62,9 @@ def score_generation(model: Any, tokenizer: Tokenizer, task: GenerationTask, que
                 out = out[:out.index(tokenizer.eos_token_id)]
             outputs.append(cut_at_stop(tokenizer.decode(out), stop)[0])
             tokens.append(len(out))
+            bar.advance()
     finally:
+        bar.close()
         model.train(training)
     records = [{"task": task.name, "doc_id": q.doc_id, "native_id": q.native_id, "prompt": prompt, "output": output,
                 "answer": q.answer, "tokens": n, **judged}
