@@ -26,6 +26,7 @@ BENCHMARKS = {
     "memory": (["data/long_document.py"], ["--megabytes", "5"]),
     "dedup": (["data/dedup_partitions.py"], ["--copies", "2", "--files", "8"]),
     "scaling": (["data/scaling.py"], ["--scales", "1,2", "--files", "2"]),
+    "dolma": (["data/dolma_compare.py"], ["--limit", "100", "--copies", "4"]),
     "train": (["train/transformers_speed.py"], ["--steps", "4", "--rounds", "1"]),
     "eval": (["eval/downstream.py"], ["--limit", "20"]),
     "adapt": (["adapt/trl_compare.py"], []),
