@@ -57,8 +57,9 @@ def write_corpus(root: Path, copies: int, files: int, distinct: bool) -> int:
     return copies * len(documents)
 
 
-def peak_rss(args: list[str]) -> tuple[int, float]:
-    """Peak resident bytes and wall seconds of ``olmo <args>`` run in a process of its own."""
+def run_olmo(args: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak resident bytes of ``olmo <args>`` run in a process of its own (its
+    waited-for workers' CPU and peak included, as ``wait4`` reports them)."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "olmo_core", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -66,7 +67,8 @@ def peak_rss(args: list[str]) -> tuple[int, float]:
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status):
         raise SystemExit(f"olmo {' '.join(args)} failed:\n{output}")
-    return usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024), time.perf_counter() - start
+    peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, peak
 
 
 def attributes(root: Path) -> dict[str, bytes]:
@@ -90,7 +92,7 @@ def main() -> None:
         shutil.copy(next(iter(sorted((dataset / "documents").iterdir()))), one / "documents")
         start = time.perf_counter()
         for root in (dataset, one):
-            peak_rss(["data", "dedup", f"input={root}", DEDUPERS, "phase=features", f"workers={args.workers}"])
+            run_olmo(["data", "dedup", f"input={root}", DEDUPERS, "phase=features", f"workers={args.workers}"])
         print(f"{documents:,} documents ({args.copies} {'distinct ' if args.distinct else ''}copies of "
               f"{', '.join(SOURCES)}) in "
               f"{args.copies * args.files} files; features computed in {time.perf_counter() - start:.0f}s\n")
@@ -105,7 +107,7 @@ def main() -> None:
             if label == "resolve":
                 single_attributes = attributes(dataset)
                 shutil.rmtree(dataset / "attributes")
-            peaks[label], seconds = peak_rss(command)
+            seconds, _, peaks[label] = run_olmo(command)
             print(f"| {label} | {peaks[label] / 2**20:,.0f} MiB | {seconds:.1f} |", flush=True)
         identical = attributes(dataset) == single_attributes
     base, single = peaks["base (one file)"], peaks["single"]

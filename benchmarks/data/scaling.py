@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dedup_partitions import write_corpus  # the same replicated real corpus
+from dedup_partitions import run_olmo, write_corpus  # the same replicated real corpus, the same measure
 
 STEPS = {
     "tag": lambda ds, out, w: ["data", "tag", f"input={ds}", "taggers=[gopher_quality,gopher_repetition,c4,pii]",
@@ -34,20 +31,6 @@ STEPS = {
 }
 """Step name -> the ``olmo`` arguments that run it on a dataset (with an output folder, with workers)."""
 COST_BOUND, MEMORY_BOUND = 1.25, 1.5
-
-
-def run(args: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds and peak resident bytes of ``olmo <args>`` in a process of its own (its
-    workers' CPU counted through ``wait4``, which includes the waited-for children's)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "olmo_core", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    output = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"olmo {' '.join(args)} failed:\n{output}")
-    peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, peak
 
 
 def main() -> None:
@@ -66,7 +49,7 @@ def main() -> None:
             dataset = Path(tmp) / "ds"
             documents = write_corpus(dataset, scale, args.files, distinct=True)
             for step, command in STEPS.items():
-                wall, cpu, peak = run(command(dataset, Path(tmp) / "tokens", args.workers))
+                wall, cpu, peak = run_olmo(command(dataset, Path(tmp) / "tokens", args.workers))
                 rows[step][scale] = (wall, cpu, peak, documents)
                 print(f"| {step} | {scale}x | {documents:,} | {wall:.1f} | {cpu:.1f} | {cpu / documents * 1e6:,.0f} | "
                       f"{peak / 2**20:,.0f} MiB |", flush=True)
