@@ -130,3 +130,11 @@ def test_a_generation_budget_that_leaves_no_room_for_the_prompt_is_refused(model
 def test_mmlu_tulu_refuses_mc() -> None:
     with pytest.raises(ConfigError, match="mc does not apply"):
         MMLUTuluTask(MMLUTuluConfig(mc=True))
+
+
+def test_a_task_is_asked_through_the_template_once_per_tokenizer(tokenizer: Tokenizer) -> None:
+    evaluator = ChatEvaluator(ChatEvalConfig(tasks=MMLU))
+    (task,) = evaluator.tasks
+    asked = evaluator.ranked(task, tokenizer)
+    again = evaluator.ranked(task, tokenizer)
+    assert again is asked and again.instances() is asked.instances()  # rendered once, in the training loop too

@@ -91,12 +91,20 @@ class ChatEvaluator(DownstreamEvaluator):
 
     def template(self, tokenizer: Tokenizer) -> TuluTemplate:
         """The chat template for ``tokenizer`` (built once per tokenizer)."""
-        if getattr(self, "_template", (None, None))[0] is not tokenizer:
-            self._template = (tokenizer, TEMPLATES[self.config.template](tokenizer))
-        return self._template[1]
+        return self._asked(tokenizer)[0]
+
+    def _asked(self, tokenizer: Tokenizer) -> tuple[TuluTemplate, dict[int, _Templated]]:
+        """The template for ``tokenizer`` and the tasks already asked through it, so that repeated evaluations
+        (in the training loop) render each task's contexts once."""
+        if getattr(self, "_for", None) is not tokenizer:
+            self._for, self._cache = tokenizer, (TEMPLATES[self.config.template](tokenizer), {})
+        return self._cache
 
     def ranked(self, task: Task, tokenizer: Tokenizer) -> Task:
-        return _Templated(task, self.template(tokenizer))
+        template, asked = self._asked(tokenizer)
+        if id(task) not in asked or asked[id(task)].task is not task:
+            asked[id(task)] = _Templated(task, template)
+        return asked[id(task)]
 
     def prompts(self, task: GenerationTask, questions: Sequence[Question],
                 tokenizer: Tokenizer) -> tuple[list[str], tuple[str, ...]]:
