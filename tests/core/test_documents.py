@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 import zstandard
 
-from olmo_core.documents import (Document, NoDocumentsError, NotDocumentsError, Quarantined, document_files,
-                                 read_documents, require_documents)
+from olmo_core.documents import (Document, DocumentRange, NoDocumentsError, NotDocumentsError, Quarantined,
+                                 document_files, read_documents, renumbered, require_documents)
 
 
 def write_lines(path: Path, lines: list[bytes]) -> Path:
@@ -131,3 +132,68 @@ def test_require_documents_fails_only_when_every_record_was_quarantined(caplog: 
     assert str(failed.value) == ("olmo data tag: all 3 records of input='ds' were quarantined (missing 'text': 2, "
                                  "invalid JSON: 1), so there is no document to work on; see ds/reports/tag.json")
     assert failed.value.exit_code == 1 and "\n" not in str(failed.value)
+
+
+def read_in_ranges(url: str, size: int, step: int) -> list[Document | Quarantined]:
+    """The records of ``url`` read as ranges of ``step`` content bytes, renumbered as a job renumbers them."""
+    records: list[Document | Quarantined] = []
+    before = 0
+    for start in range(0, size, step):
+        part = DocumentRange(url, start, None if start + step >= size else start + step)
+        records += [renumbered(r, before) for r in part]
+        before += part.lines
+    return records
+
+
+MIXED = [
+    json.dumps({"id": "a", "text": "Call me Ishmael."}).encode(),
+    b"",
+    b'{"id": "b", "text": "unterminated',
+    json.dumps({"id": "c", "text": "Some years ago\u2014never mind how long precisely" * 20}).encode(),
+    b'{"id": "d", "text": "caf\xe9"}',
+    b"   ",
+    json.dumps({"id": "e", "text": "x"}).encode(),
+]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".jsonl.zst"])
+def test_ranges_that_tile_a_file_read_what_the_whole_file_reads(tmp_path: Path, suffix: str) -> None:
+    content = b"".join(line + b"\n" for line in MIXED) + b'{"id": "f", "text": "no newline at the end"}'
+    path = tmp_path / f"docs{suffix}"
+    path.write_bytes(gzip.compress(content) if suffix.endswith(".gz") else
+                     zstandard.ZstdCompressor().compress(content) if suffix.endswith(".zst") else content)
+    whole = list(read_documents(str(path)))
+    assert [(type(r).__name__, r.line) for r in whole] == [
+        ("Document", 1), ("Quarantined", 3), ("Document", 4), ("Quarantined", 5), ("Document", 7), ("Document", 8)]
+    for step in (1, 2, 7, 50, 333, len(content) - 1, len(content), 10 * len(content)):
+        ranged = read_in_ranges(str(path), len(content), step)
+        assert ranged == whole, step
+        assert [r.line for r in ranged] == [r.line for r in whole], step  # Document.line is left out of ==
+
+
+def test_a_range_numbers_its_lines_from_its_first_and_counts_them(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "a.jsonl", [json.dumps({"id": str(i), "text": "t"}).encode() for i in range(4)]
+                       + [b"", b"oops"])
+    first = len(path.read_bytes().split(b"\n")[0]) + 1  # where line 2 starts
+    part = DocumentRange(str(path), first - 1, first + 1)  # the byte before line 2, and its first byte
+    assert [(r.id, r.line) for r in part if isinstance(r, Document)] == [("1", 1)] and part.lines == 1
+    rest = DocumentRange(str(path), first + 1, None)
+    records = list(rest)
+    assert [r.line for r in records] == [1, 2, 4] and rest.lines == 4  # lines 3, 4, (blank) 5, 6 of the file
+    assert [(q.line, q.reason) for q in records if isinstance(q, Quarantined)] == [(4, "invalid JSON (Expecting value)")]
+    assert renumbered(records[-1], 2).line == 6  # type: ignore[arg-type]
+
+
+def test_a_truncated_file_is_reported_unreadable_once_by_the_range_where_it_breaks(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": str(i), "text": hashlib.sha256(str(i).encode()).hexdigest() * 30}).encode()
+             for i in range(2000)]  # 4 MB that compress little, so that the reader gets through part of it
+    content = b"".join(line + b"\n" for line in lines)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(gzip.compress(content)[:-2000])
+    whole = list(read_documents(str(path)))
+    broken = whole[-1]
+    assert isinstance(broken, Quarantined) and broken.reason.startswith(f"unreadable after line {broken.line - 1}: ")
+    assert 1 < broken.line < 2000
+    for step in (99_991, 1_000_003, len(content) // 3):
+        ranged = read_in_ranges(str(path), len(content), step)
+        assert ranged == whole, step

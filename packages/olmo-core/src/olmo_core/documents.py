@@ -9,6 +9,7 @@ line and the reason, and keeps the raw bytes. A step that reads nothing but quar
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import json
 import logging
@@ -17,10 +18,11 @@ import stat
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import fsspec
 from fsspec.core import url_to_fs
+from fsspec.utils import infer_compression
 
 from olmo_core.errors import ConfigError, MissingDependencyError, OlmoError, UsageError
 from olmo_core.io import exists, glob, is_local
@@ -34,9 +36,9 @@ log = logging.getLogger(__name__)
 
 _READ_ERRORS = (EOFError, OSError, zlib.error, ValueError, ZstdError)
 
-__all__ = ["DATASET_FOLDERS", "DOCUMENT_SUFFIXES", "PARQUET_SUFFIXES", "Document", "DocumentError", "NoDocumentsError",
-           "NotDocumentsError", "Quarantined", "decode_metadata", "document_files", "not_a_regular_file",
-           "read_documents", "require_documents"]
+__all__ = ["DATASET_FOLDERS", "DOCUMENT_SUFFIXES", "PARQUET_SUFFIXES", "Document", "DocumentError", "DocumentRange",
+           "NoDocumentsError", "NotDocumentsError", "Quarantined", "decode_metadata", "document_files",
+           "not_a_regular_file", "read_documents", "renumbered", "require_documents"]
 
 DOCUMENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst", ".parquet", ".pq")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -228,26 +230,103 @@ def read_documents(url: str) -> Iterator[Document | Quarantined]:
     number = 0
     try:
         for number, raw in enumerate(_lines(url), start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                yield Quarantined(file=url, line=number, reason=f"not UTF-8 ({exc.reason} at byte {exc.start})",
-                                  raw=raw)
-                continue
-            try:
-                document = Document.from_json(json.loads(text))
-            except json.JSONDecodeError as exc:
-                yield Quarantined(file=url, line=number, reason=f"invalid JSON ({exc.msg})", raw=raw)
-            except DocumentError as exc:
-                yield Quarantined(file=url, line=number, reason=str(exc), raw=raw)
-            else:
-                document.line = number
-                yield document
+            if (record := _record(url, number, raw)) is not None:
+                yield record
     except _READ_ERRORS as exc:
-        yield Quarantined(file=url, line=number + 1,
-                          reason=f"unreadable after line {number}: {type(exc).__name__}: {exc}".rstrip(": "))
+        yield _unreadable(url, number, exc)
+
+
+def _record(url: str, number: int, raw: bytes) -> Document | Quarantined | None:
+    """The document on line ``number`` (its bytes ``raw``), a record of why it is not one, or ``None`` (blank)."""
+    if not raw.strip():
+        return None
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        return Quarantined(file=url, line=number, reason=f"not UTF-8 ({exc.reason} at byte {exc.start})", raw=raw)
+    try:
+        document = Document.from_json(json.loads(text))
+    except json.JSONDecodeError as exc:
+        return Quarantined(file=url, line=number, reason=f"invalid JSON ({exc.msg})", raw=raw)
+    except DocumentError as exc:
+        return Quarantined(file=url, line=number, reason=str(exc), raw=raw)
+    document.line = number
+    return document
+
+
+_UNREADABLE = "unreadable after line "
+RecordT = TypeVar("RecordT", Document, Quarantined)
+
+
+def _unreadable(url: str, number: int, exc: BaseException) -> Quarantined:
+    return Quarantined(file=url, line=number + 1,
+                       reason=f"{_UNREADABLE}{number}: {type(exc).__name__}: {exc}".rstrip(": "))
+
+
+class DocumentRange:
+    """The records of the lines of a JSON-lines file that start within bytes ``[start, end)`` of its content
+    (``end=None``: to the end), numbered from 1 at the range's first line: one part of a file read in parallel.
+
+    The ranges that tile a file yield together, in order, exactly what :func:`read_documents` yields, once each
+    record's ``line`` is shifted by the lines of the ranges before it (:func:`renumbered`; :attr:`lines` counts
+    a range's lines, blank ones included, once it is read). A plain file is read from ``start`` on: the line
+    that straddles ``start`` is left to the range before, and the line that straddles ``end`` is read to its
+    end. A compressed file cannot be entered in the middle, so its content is decompressed from the start and
+    the lines before ``start`` are passed over unparsed. A file that is unreadable from some point on yields
+    its one :class:`Quarantined` record from the range in which the unreadable line starts. Parquet files are
+    not read in ranges."""
+
+    def __init__(self, url: str, start: int, end: int | None) -> None:
+        if url.endswith(PARQUET_SUFFIXES):
+            raise ValueError(f"{url}: Parquet files are not read in byte ranges")
+        self.url, self.start, self.end = url, start, end
+        self.lines = 0
+        """Lines that start in the range, blank ones included (counted as the range is read)."""
+
+    def __iter__(self) -> Iterator[Document | Quarantined]:
+        self.lines = 0
+        offset = 0  # where the next line starts in the file's content
+        try:
+            for offset, raw in self._raw_lines():
+                if self.end is not None and offset >= self.end:
+                    return
+                if offset >= self.start:
+                    self.lines += 1
+                    if (record := _record(self.url, self.lines, raw)) is not None:
+                        yield record
+                offset += len(raw)
+        except _READ_ERRORS as exc:
+            if self.start <= offset and (self.end is None or offset < self.end):
+                yield _unreadable(self.url, self.lines, exc)
+
+    def _raw_lines(self) -> Iterator[tuple[int, bytes]]:
+        """Each line with the offset where it starts: from the start of the content, or for a plain file from the
+        first line that starts at or after ``start``."""
+        offset = 0
+        if self.start > 0 and infer_compression(self.url) is None:
+            with fsspec.open(self.url, "rb") as f:
+                f.seek(self.start - 1)
+                offset = self.start - 1 + len(f.readline())  # the line that holds the byte before ``start``
+                for raw in f:
+                    yield offset, raw
+                    offset += len(raw)
+            return
+        for raw in _lines(self.url):
+            yield offset, raw
+            offset += len(raw)
+
+
+def renumbered(record: RecordT, lines_before: int) -> RecordT:
+    """``record`` of a :class:`DocumentRange` numbered in its file: its line shifted by the ``lines_before``
+    of the ranges before it (an unreadable file's record says after which line of the file it broke off)."""
+    if not lines_before:
+        return record
+    if isinstance(record, Document):
+        return dataclasses.replace(record, line=record.line + lines_before)
+    reason = record.reason
+    if reason.startswith(f"{_UNREADABLE}{record.line - 1}"):
+        reason = f"{_UNREADABLE}{record.line - 1 + lines_before}{reason[len(f'{_UNREADABLE}{record.line - 1}'):]}"
+    return dataclasses.replace(record, line=record.line + lines_before, reason=reason)
 
 
 def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list[str]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
+import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from olmo_core.artifacts import Dataset
-from olmo_core.config import components, non_negative
-from olmo_core.documents import Quarantined, require_documents
+from olmo_core.config import components, non_negative, positive
+from olmo_core.documents import Document, DocumentRange, Quarantined, renumbered, require_documents
 from olmo_core.errors import ConfigError, PluginError
 from olmo_core.io import open_atomic, remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -22,7 +25,8 @@ from olmo_core.progress import Progress
 
 from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
                               report_name, reporting, select_shard)
-from olmo_data.parallel import map_shards, read_counted
+from olmo_data.parallel import PART_BYTES, Part, map_parts, part_file
+from olmo_data.parallel import counted as counting
 from olmo_data.taggers.base import attribute_key, too_long
 
 __all__ = ["TagConfig", "TagJob", "tag"]
@@ -38,62 +42,132 @@ class TagConfig:
     experiment: str | None = None
     """Prefix of the attribute keys (``<experiment>__<tagger>__<name>``); default: each tagger's name."""
     workers: int = non_negative(1)
-    """Processes tagging files in parallel (0: one per CPU core); the output does not depend on it."""
+    """Processes tagging files, and parts of large files, in parallel (0: one per CPU core); the output does not
+    depend on it."""
+    part_bytes: int = positive(PART_BYTES)
+    """Files with more content than this (32 MiB) are tagged in parts of this size, in parallel; the output does
+    not depend on it."""
     shard: str | None = None
     """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
 
 
 @dataclass
 class FileResult:
-    """What tagging one file found."""
+    """What tagging one file, or one part of a file, found."""
 
     records: int = 0
     documents: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     seconds: Counter[str] = field(default_factory=Counter)
+    parts: int = 1
+    lines: int = 0
+    """A part's lines (blank ones included), by which the quarantine records of the parts after it are shifted."""
+    quarantined: list[Quarantined] = field(default_factory=list)
+    """The quarantined records of a split file's part, numbered from its first line (kept by the parent)."""
+    rows: dict[str, str] = field(default_factory=dict)
+    """A part's temporary file of attribute rows per tagger (the parent writes them into the file's)."""
 
 
-def _tag_file(file: str, *, layout: Layout, taggers: dict[str, Any], experiment: str | None) -> FileResult:
+def _tag_part(part: Part, *, layout: Layout, taggers: dict[str, Any], experiment: str | None) -> FileResult:
+    """Tag one part of a file: a whole file's attributes and quarantine are written here; a split file's part
+    writes its rows to temporary files (:func:`~olmo_data.parallel.part_file`) and returns its quarantined
+    records, which :func:`_assemble` puts together."""
     registry = get_host().registry("taggers")
     built = {name: registry.build(cfg) for name, cfg in taggers.items()}
     result = FileResult()
-    quarantined: list[Quarantined] = []
-    with ExitStack() as stack:
-        outputs = {name: stack.enter_context(open_atomic(layout.attributes(name, file), "wt", compression="infer",
-                                                         encoding="utf-8")) for name in built}
-        for item in read_counted(file):
-            result.records += 1
-            if isinstance(item, Quarantined):
-                quarantined.append(item)
-                continue
-            if reason := too_long(item, built):  # it stays in the file: quarantined without its bytes, and a row
-                quarantined.append(Quarantined(file=file, line=item.line, reason=reason))  # keeps files aligned
-                row = {"id": item.id, "source": item.source, "attributes": {}, "not_tagged": reason}
-                for output in outputs.values():
-                    output.write(json.dumps(row) + "\n")
-                continue
-            result.documents += 1
-            for name, tagger in built.items():
-                start = time.perf_counter()
-                try:
-                    attributes = tagger.tag(item)
-                except Exception as exc:
-                    raise PluginError(f"tagger '{name}' failed on document '{item.id}' of {file}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
-                result.seconds[name] += time.perf_counter() - start
-                prefix = experiment or name
-                row = {"id": item.id, "source": item.source,
-                       "attributes": {attribute_key(prefix, name, k): v for k, v in attributes.items()}}
-                outputs[name].write(json.dumps(row, ensure_ascii=False) + "\n")
-    result.reasons = layout.keep_quarantined(file, quarantined)
+    records = part.records()
+    if not part.whole:
+        result.rows = {name: part_file(layout.attributes(name, part.file)) for name in built}
+    try:
+        with ExitStack() as stack:
+            if part.whole:
+                outputs = {name: stack.enter_context(open_atomic(layout.attributes(name, part.file), "wt",
+                                                                 compression="infer", encoding="utf-8"))
+                           for name in built}
+            else:
+                outputs = {name: stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
+                           for name, path in result.rows.items()}
+            _tag_records(part.file, counting(records), built, outputs, result, experiment)
+    except BaseException:
+        _remove(result.rows)
+        raise
+    if part.whole:
+        result.reasons = layout.keep_quarantined(part.file, result.quarantined)
+        result.quarantined = []
+    elif isinstance(records, DocumentRange):
+        result.lines = records.lines
     return result
+
+
+def _tag_records(file: str, records: Iterator[Document | Quarantined], built: dict[str, Any],
+                 outputs: dict[str, IO[str]], result: FileResult, experiment: str | None) -> None:
+    """Tag ``records`` of ``file``, one row per document (quarantined or not) to each tagger's output."""
+    for item in records:
+        result.records += 1
+        if isinstance(item, Quarantined):
+            result.quarantined.append(item)
+            continue
+        if reason := too_long(item, built):  # it stays in the file: quarantined without its bytes, and a row
+            result.quarantined.append(Quarantined(file=file, line=item.line, reason=reason))  # keeps files aligned
+            row = {"id": item.id, "source": item.source, "attributes": {}, "not_tagged": reason}
+            for output in outputs.values():
+                output.write(json.dumps(row) + "\n")
+            continue
+        result.documents += 1
+        for name, tagger in built.items():
+            start = time.perf_counter()
+            try:
+                attributes = tagger.tag(item)
+            except Exception as exc:
+                raise PluginError(f"tagger '{name}' failed on document '{item.id}' of {file}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+            result.seconds[name] += time.perf_counter() - start
+            prefix = experiment or name
+            row = {"id": item.id, "source": item.source,
+                   "attributes": {attribute_key(prefix, name, k): v for k, v in attributes.items()}}
+            outputs[name].write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _remove(paths: dict[str, str]) -> None:
+    for path in paths.values():
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _assemble(file: str, parts: list[FileResult], layout: Layout) -> FileResult:
+    """The result of a file tagged in ``parts``: its attribute files written from the parts' rows in order (the
+    same writes, hence the same bytes, as one process makes) and its quarantine from theirs, renumbered."""
+    if len(parts) == 1 and not parts[0].rows:
+        return parts[0]
+    total = FileResult(parts=len(parts))
+    quarantined: list[Quarantined] = []
+    try:
+        for name in parts[0].rows:
+            with open_atomic(layout.attributes(name, file), "wt", compression="infer", encoding="utf-8") as output:
+                for part in parts:
+                    with open(part.rows[name], encoding="utf-8", newline="") as rows:
+                        for row in rows:
+                            output.write(row)
+        before = 0
+        for part in parts:
+            total.records += part.records
+            total.documents += part.documents
+            total.seconds.update(part.seconds)
+            quarantined += [renumbered(q, before) for q in part.quarantined]
+            before += part.lines
+        total.reasons = layout.keep_quarantined(file, quarantined)
+    finally:
+        for part in parts:
+            _remove(part.rows)
+    return total
 
 
 def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str, Any]:
     """Tag the documents of ``layout``: write each tagger's attributes under its root, aligned row by row.
 
     Reads Dolma JSON lines (plain, .gz, .zst) and Parquet from any fsspec path, one file per worker process at
-    a time. Lines that are not valid documents are quarantined with their file, line and reason, never dropped
+    a time, or a file larger than ``part_bytes`` in parts (:func:`~olmo_data.parallel.map_parts`), its output
+    the same bytes as if it were tagged whole; the report counts the ``parts``. Lines that are not valid documents are quarantined with their file, line and reason, never dropped
     silently; the report counts documents in, tagged and quarantined. When every record was quarantined, or a
     tagger fails part-way, the report is still written (``complete: false`` with the error) and the run fails
     with one line (:class:`~olmo_core.documents.NoDocumentsError`, or the tagger's error); ``input`` is the
@@ -104,8 +178,8 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
         raise ConfigError(f"`olmo data tag` needs taggers: taggers=[name,...] (available: {options})")
     files = [file for _, file in select_shard(layout.files, config.shard)]
     remove_temporaries(layout.root)
-    work = functools.partial(_tag_file, layout=layout, taggers=dict(config.taggers), experiment=config.experiment)
-    total = FileResult()
+    work = functools.partial(_tag_part, layout=layout, taggers=dict(config.taggers), experiment=config.experiment)
+    total = FileResult(parts=0)
     done = 0
     report_path = layout.report(report_name("tag", config.shard))
 
@@ -114,7 +188,7 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
             "command": "data tag", "files": len(files), "files_done": done, "shard": config.shard,
             "complete": error is None, **({"error": error} if error else {}),
             **counted(total.records, written=total.documents, quarantined=sum(total.reasons.values())),
-            "documents": total.documents, "quarantine_reasons": dict(total.reasons), "skipped_files": layout.skipped,
+            "documents": total.documents, "parts": total.parts, "quarantine_reasons": dict(total.reasons), "skipped_files": layout.skipped,
             "taggers": {name: {"attributes": f"{layout.root}/attributes/{name}",
                                "seconds": round(total.seconds[name], 3),
                                "docs_per_second": round(total.documents / total.seconds[name], 1)
@@ -123,7 +197,10 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
         }
 
     with reporting(report_path, summary), Progress("tagging", unit="docs") as progress:
-        for result in map_shards(work, files, workers=config.workers, progress=progress.update):
+        for file, parts in map_parts(work, files, workers=config.workers, part_bytes=config.part_bytes,
+                                     progress=progress.update):
+            result = _assemble(file, parts, layout)
+            total.parts += result.parts
             total.records += result.records
             total.documents += result.documents
             total.reasons.update(result.reasons)
