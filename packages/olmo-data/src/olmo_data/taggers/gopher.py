@@ -11,14 +11,14 @@ Every value and verdict is recorded, not only the first failure (see :mod:`olmo_
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress
-from operator import add, itemgetter, ne
+from itertools import count as positions
+from operator import itemgetter
 
+import numpy as np
 from olmo_core.config import non_negative
 from olmo_core.documents import Document
 
@@ -32,7 +32,7 @@ STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 SYMBOLS = frozenset(
     "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~—–”“„’´«»…►━、，。；：？！（）％．～〈〉《》「」【】∶１"
     "։؟۔܀܁܂߹।॥၊။።፧፨᙮᠃᠉᥄᥅᪨᪩᪪᪫᭚᭛᭞᭟᰻᰼᱾᱿‼‽⁇⁈⁉⸮⸼꓿꘎꘏꛳꛷꡶꡷꣎꣏꤯꧈꧉꩝꩞꩟꫰꫱꯫﹒﹖﹗｡"
-    + "".join(map(chr, [*range(0, 9), *range(11, 32), *range(127, 160)]))
+    + "".join(map(chr, [*range(9), *range(11, 32), *range(127, 160)]))
 )
 """Characters that make a word a "symbol" when it has nothing else: datatrove's punctuation set (ASCII
 punctuation, common CJK and typographic marks, control characters and sentence-final marks of other
@@ -167,8 +167,21 @@ class GopherRepetitionConfig(SizeLimit):
     """As above for 10-grams."""
 
 
+TOP_NGRAM_SIZES = (2, 3, 4)
+DUPLICATE_NGRAM_SIZES = (5, 6, 7, 8, 9, 10)
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _LINE_BREAK = re.compile(r"\n+")
+
+
+def _paragraphs(text: str) -> list[str]:
+    """The stripped text split at runs of two or more line breaks (``str.split`` when no run is longer)."""
+    text = text.strip()
+    return _PARAGRAPH_BREAK.split(text) if "\n\n\n" in text else text.split("\n\n")
+
+
+def _lines(text: str) -> list[str]:
+    """The text split at runs of line breaks (``str.split`` when no line is empty)."""
+    return _LINE_BREAK.split(text) if "\n\n" in text else text.split("\n")
 
 
 def _duplicates(items: list[str]) -> tuple[int, int]:
@@ -183,54 +196,134 @@ def _ngrams(words: Sequence[str], n: int) -> zip[tuple[str, ...]]:
 
 def top_ngram_chars(words: Sequence[str], n: int) -> int:
     """Characters of the most frequent n-gram (words joined by spaces) times its count; the first such n-gram
-    in the text when several tie. 0 when there are fewer than ``n`` words."""
+    in the text when several tie. 0 when there are fewer than ``n`` words.
+
+    This is the rule's plain definition; the tagger computes the same number with :class:`WordNgrams`."""
     counts = Counter(_ngrams(words, n))
     if not counts:
         return 0
     most = max(counts.values())
-    top = next(gram for gram, count in counts.items() if count == most)
+    top = next(gram for gram, times in counts.items() if times == most)
     return (sum(map(len, top)) + n - 1) * most
 
 
 def duplicate_ngram_chars(words: Sequence[str], n: int) -> int:
     """Characters of repeated n-grams (words joined without spaces), scanning left to right: an n-gram seen
-    before adds its length and the scan jumps past it, so that overlapping repeats count once."""
-    return _repeated_chars(list(map("".join, _ngrams(words, n))), n)
+    before adds its length and the scan jumps past it, so that overlapping repeats count once; an n-gram
+    jumped over is not seen.
+
+    This is the rule's plain definition; the tagger computes the same number with :class:`WordNgrams`."""
+    return _scan_repeats(words, n, range(len(words) - n + 1))
 
 
-def _joined_ngrams(words: Sequence[str], sizes: range) -> Iterator[tuple[int, list[str]]]:
-    """``(n, n-grams joined without spaces)`` for each n in ``sizes``, each built from the one before."""
-    grams = list(map("".join, _ngrams(words, sizes.start)))
-    yield sizes.start, grams
-    for n in sizes[1:]:
-        grams = list(map(add, grams, words[n - 1:]))
-        yield n, grams
-
-
-def _repeated_chars(grams: list[str], n: int) -> int:
-    """:func:`duplicate_ngram_chars` over prebuilt n-grams. Only positions whose n-gram occurred earlier are
-    visited one by one; a first occurrence counts as seen unless a jump skipped it."""
-    if len(set(grams)) == len(grams):
-        return 0
-    first = dict(zip(reversed(grams), range(len(grams) - 1, -1, -1)))
-    positions = range(len(grams))
-    repeats = compress(positions, map(ne, map(first.__getitem__, grams), positions))
-    jumps: list[int] = []
-    seen_again: set[str] = set()
+def _scan_repeats(words: Sequence[str], n: int, positions: Iterable[int]) -> int:
+    """:func:`duplicate_ngram_chars` visiting only ``positions`` (ascending): exact as long as they hold every
+    position whose joined n-gram occurs more than once in ``words``, since the scan steps over any other
+    n-gram one word at a time and no later n-gram can equal it."""
+    seen: set[str] = set()
     repeated = resume = 0
-    for i in repeats:
+    for i in positions:
         if i < resume:
             continue
-        gram = grams[i]
-        start = first[gram]
-        k = bisect_right(jumps, start) - 1
-        if gram in seen_again or k < 0 or not (jumps[k] < start < jumps[k] + n):
+        gram = "".join(words[i:i + n])
+        if gram in seen:
             repeated += len(gram)
-            jumps.append(i)
             resume = i + n
         else:
-            seen_again.add(gram)
+            seen.add(gram)
     return repeated
+
+
+_BASE = 0x9E3779B97F4A7C15
+"""An odd multiplier, hence invertible modulo 2**64, for polynomial fingerprints of strings."""
+_INVERSE_BASE = pow(_BASE, -1, 1 << 64)
+_UINT64_BITS = 63
+
+
+def _powers(base: int, count: int) -> np.ndarray:
+    """``base**0 ... base**(count-1)`` modulo 2**64 (numpy's unsigned products wrap around)."""
+    powers = np.full(count, base, dtype=np.uint64)
+    powers[:1] = 1
+    return np.cumprod(powers, out=powers)
+
+
+class WordNgrams:
+    """The word n-grams of one text as 64-bit integers, so that numpy counts and compares them in bulk.
+
+    Two identities are needed. The top n-gram rules compare n-grams word by word: each word gets an id (its
+    first position), and the n-gram at ``i`` is the number ``id[i] * L**(n-1) + ... + id[i+n-1]`` with ``L``
+    the number of words, exact (renumbered densely whenever it would outgrow 63 bits). The duplicate n-gram
+    rules compare n-grams by their words' characters joined without spaces (``ab c`` equals ``a bc``): the
+    n-gram at ``i`` is the substring ``chars[b[i]:b[i+n]]`` of all words joined, ``b`` being where each word
+    starts, and its fingerprint is the polynomial ``sum(chars[j] * x**(j - b[i]))`` over that substring
+    (modulo 2**64, ``x`` odd): with prefix sums ``F[k] = sum(chars[j] * x**-j for j < k)`` it is
+    ``(F[b[i+n]] - F[b[i]]) * x**b[i]``, a few vectorized operations per n. Equal strings have equal
+    fingerprints, but unequal strings may collide, so fingerprints only pick the positions worth scanning and
+    :func:`_scan_repeats` compares the n-grams there as strings.
+    """
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.words = words
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        self.starts = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.starts[1:])
+
+    def top_chars(self, sizes: Sequence[int]) -> Iterator[int]:
+        """:func:`top_ngram_chars` for each n of ``sizes`` (ascending)."""
+        words = self.words
+        ids = np.fromiter(map({}.setdefault, words, positions()), dtype=np.int64, count=len(words))
+        keys, bound, made = ids, max(len(words), 1), 1
+        for n in sizes:
+            if len(words) < n:
+                yield 0
+                continue
+            while made < n:
+                if bound.bit_length() + len(words).bit_length() > _UINT64_BITS:
+                    keys = np.unique(keys, return_inverse=True)[1].astype(np.int64)
+                    bound = max(len(words), 1)
+                keys = keys[:-1] * len(words) + ids[made:]
+                bound *= max(len(words), 1)
+                made += 1
+            most, first = _most_frequent(keys)
+            yield (int(self.starts[first + n] - self.starts[first]) + n - 1) * most
+
+    def duplicate_chars(self, sizes: Sequence[int]) -> Iterator[int]:
+        """:func:`duplicate_ngram_chars` for each n of ``sizes``."""
+        chars = np.frombuffer("".join(self.words).encode("utf-32-le"), dtype=np.uint32)
+        prefix = np.zeros(len(chars) + 1, dtype=np.uint64)
+        np.cumsum(chars * _powers(_INVERSE_BASE, len(chars)), out=prefix[1:])
+        at_starts = prefix[self.starts]
+        scale = _powers(_BASE, len(chars) + 1)[self.starts]
+        for n in sizes:
+            if len(self.words) < n:
+                yield 0
+                continue
+            fingerprints = (at_starts[n:] - at_starts[:-n]) * scale[:-n]
+            yield _scan_repeats(self.words, n, _recurring(fingerprints))
+
+
+def _most_frequent(keys: np.ndarray) -> tuple[int, int]:
+    """The highest count among ``keys`` and where the first key with that count first occurs."""
+    ordered = np.sort(keys)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(starts, len(ordered)))
+    most = int(counts.max())
+    if most == 1:
+        return 1, 0
+    return most, int(np.argmax(np.isin(keys, ordered[starts[counts == most]])))
+
+
+def _recurring(values: np.ndarray) -> list[int]:
+    """Positions (ascending) of the values that occur more than once."""
+    ordered = np.sort(values)  # a plain sort first: most n-grams are all distinct
+    if not (ordered[1:] == ordered[:-1]).any():
+        return []
+    order = np.argsort(values)
+    same = values[order[1:]] == values[order[:-1]]
+    recurs = np.zeros(len(values), dtype=bool)
+    recurs[1:] = same
+    recurs[:-1] |= same
+    return np.sort(order[recurs]).tolist()
 
 
 class GopherRepetitionTagger:
@@ -249,21 +342,18 @@ class GopherRepetitionTagger:
         c = self.config
         text = document.text
         length = len(text)
-        paragraphs = _PARAGRAPH_BREAK.split(text.strip())
-        lines = _LINE_BREAK.split(text)
+        paragraphs, lines = _paragraphs(text), _lines(text)
         para_dups, para_chars = _duplicates(paragraphs)
         line_dups, line_chars = _duplicates(lines)
         checks = [Check("dup_para_frac", ratio(para_dups, len(paragraphs)), True, "dup_para_frac"),
                   Check("dup_para_char_frac", ratio(para_chars, length), True, "dup_para_char_frac"),
                   Check("dup_line_frac", ratio(line_dups, len(lines)), True, "dup_line_frac"),
                   Check("dup_line_char_frac", ratio(line_chars, length), True, "dup_line_char_frac")]
-        words = words_of(text)
-        for n in (2, 3, 4):
-            checks.append(Check(f"top_{n}_gram_char_frac", ratio(top_ngram_chars(words, n), length), True,
-                                f"top_{n}_gram"))
-        for n, grams in _joined_ngrams(words, range(5, 11)):
-            checks.append(Check(f"dup_{n}_gram_char_frac", ratio(_repeated_chars(grams, n), length), True,
-                                f"duplicated_{n}_n_grams"))
+        ngrams = WordNgrams(words_of(text))
+        for n, chars in zip(TOP_NGRAM_SIZES, ngrams.top_chars(TOP_NGRAM_SIZES), strict=True):
+            checks.append(Check(f"top_{n}_gram_char_frac", ratio(chars, length), True, f"top_{n}_gram"))
+        for n, chars in zip(DUPLICATE_NGRAM_SIZES, ngrams.duplicate_chars(DUPLICATE_NGRAM_SIZES), strict=True):
+            checks.append(Check(f"dup_{n}_gram_char_frac", ratio(chars, length), True, f"duplicated_{n}_n_grams"))
         thresholds = [c.dup_para_frac, c.dup_para_char_frac, c.dup_line_frac, c.dup_line_char_frac,
                       c.top_2_gram_frac, c.top_3_gram_frac, c.top_4_gram_frac, c.dup_5_gram_frac, c.dup_6_gram_frac,
                       c.dup_7_gram_frac, c.dup_8_gram_frac, c.dup_9_gram_frac, c.dup_10_gram_frac]

@@ -1,0 +1,94 @@
+"""The vectorized n-gram statistics of the repetition tagger against the rules' plain definitions."""
+
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+import pytest
+from olmo_data.taggers.gopher import (
+    DUPLICATE_NGRAM_SIZES,
+    TOP_NGRAM_SIZES,
+    WordNgrams,
+    duplicate_ngram_chars,
+    top_ngram_chars,
+)
+from olmo_data.taggers.words import split_words
+
+from tests.conftest import stdlib_documents
+from tests.data.taggers.helpers import python_files
+
+
+def fast(words: list[str], n: int) -> tuple[int, int]:
+    """(top n-gram characters, duplicate n-gram characters) computed by :class:`WordNgrams`."""
+    ngrams = WordNgrams(words)
+    return next(ngrams.top_chars([n])), next(ngrams.duplicate_chars([n]))
+
+
+def test_a_jumped_over_ngram_is_not_seen() -> None:
+    # 2-grams by position: 0 "ab" new, 1 "ba" new, 2 "ab" seen: +2, jump to 4 (3 "bc" is never visited),
+    # 4 "cb" new, 5 "bc" new (its earlier occurrence was jumped over). Counting jumped n-grams would give 4.
+    words = ["a", "b", "a", "b", "c", "b", "c"]
+    assert duplicate_ngram_chars(words, 2) == 2
+    assert fast(words, 2)[1] == 2
+
+
+def test_overlapping_repeats_count_once() -> None:
+    # "x y" repeats at 2 (+2, jump to 4) and at 4 (+2, jump to 6); 3 "y x" is jumped over; 5 is no position.
+    words = ["x", "y", "x", "y", "x", "y"]
+    assert duplicate_ngram_chars(words, 2) == 4
+    assert fast(words, 2)[1] == 4
+    # 3-grams: 0 "xyx" new, 1 "yxy" new, 2 "xyx" seen: +3, jump to 5, past the last position (3).
+    assert duplicate_ngram_chars(words, 3) == 3
+    assert fast(words, 3)[1] == 3
+
+
+def test_duplicates_compare_words_joined_without_spaces() -> None:
+    # "ab c" at 0 and "a bc" at 3 are the same string "abc": a repeat of 3 characters.
+    words = ["ab", "c", "x", "a", "bc"]
+    assert duplicate_ngram_chars(words, 2) == 3
+    assert fast(words, 2)[1] == 3
+
+
+def test_top_ngrams_compare_words_and_break_ties_by_first_occurrence() -> None:
+    # "ab c" and "a bc" are different 2-grams: every 2-gram occurs once, the first ("ab c") counts.
+    assert top_ngram_chars(["ab", "c", "x", "a", "bc"], 2) == 4
+    assert fast(["ab", "c", "x", "a", "bc"], 2)[0] == 4
+    # "ccc d" (at 2 and 4) and "b a" (at 6 and 8) both occur twice; "ccc d" comes first: (3 + 1 + 1) * 2.
+    # Ids are first positions, so "b a" has the smaller number: a tie broken by sort order would give 6.
+    words = ["x", "b", "ccc", "d", "ccc", "d", "b", "a", "b", "a"]
+    assert top_ngram_chars(words, 2) == 10
+    assert fast(words, 2)[0] == 10
+
+
+def test_fewer_words_than_n() -> None:
+    for words in ([], ["one"], ["one", "two", "three", "four"]):
+        assert fast(words, 5) == (0, 0) == (top_ngram_chars(words, 5), duplicate_ngram_chars(words, 5))
+
+
+def check_all_sizes(words: list[str]) -> None:
+    ngrams = WordNgrams(words)
+    assert list(ngrams.top_chars(TOP_NGRAM_SIZES)) == [top_ngram_chars(words, n) for n in TOP_NGRAM_SIZES]
+    assert list(ngrams.duplicate_chars(DUPLICATE_NGRAM_SIZES)) == [duplicate_ngram_chars(words, n)
+                                                                    for n in DUPLICATE_NGRAM_SIZES]
+
+
+@pytest.mark.parametrize("record", stdlib_documents(), ids=lambda r: str(r["id"]))
+def test_real_prose_agrees_with_the_definitions(record: dict[str, object]) -> None:
+    check_all_sizes(split_words(str(record["text"])))
+
+
+def test_real_code_agrees_with_the_definitions() -> None:
+    found = [split_words(text) for _, text in python_files(12)]
+    assert any(duplicate_ngram_chars(words, 10) for words in found)  # code repeats itself
+    for words in found:
+        check_all_sizes(words)
+
+
+def test_a_long_text_renumbers_its_ngrams() -> None:
+    # More than 2**15 words: the numbers of 4-grams would outgrow 63 bits, so 3-grams are renumbered first.
+    text = "\n".join(path.read_text(encoding="utf-8")
+                     for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))[:40])
+    words = split_words(text)
+    assert len(words) > 1 << 15
+    check_all_sizes(words)
