@@ -11,8 +11,8 @@ import pytest
 from olmo_core.documents import Document
 
 from olmo_data.dedup.bloom import BloomConfig, BloomDeduper
-from olmo_data.dedup.bloomfilter import ParagraphFilter, bloom_parameters, false_positive_rate
-from olmo_data.dedup.text import hash128, normalize, paragraphs
+from olmo_data.dedup.bloomfilter import ParagraphFilter, as_digests, bloom_parameters, false_positive_rate
+from olmo_data.dedup.text import checked_paragraphs, normalize, paragraph_digest, paragraphs
 
 from tests.data.dedup.conftest import attribute_rows, copy, marked, planted_corpus, source_documents, write_dataset
 
@@ -32,17 +32,28 @@ def real_paragraphs(*sources: tuple[str, dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
+def digests(texts: list[str]) -> Any:
+    """The filter's items for ``texts``."""
+    return as_digests(b"".join(map(paragraph_digest, texts)))
+
+
+def held(bloom: ParagraphFilter, texts: list[str]) -> list[bool]:
+    return bloom.check(digests(texts)).tolist()
+
+
 def test_size_and_hashes_follow_the_formula() -> None:
     # n = 5000, p = 0.01: m~ = -5000 ln(0.01) / ln(2)^2 = 23025.85 / 0.480453 = 47925.29 bits,
     # bits = 8 * ceil(47925 / 8) = 47928, k = floor(47925.29 / 5000 * ln 2) = floor(6.644) = 6.
     assert bloom_parameters(5000, 0.01) == (47928, 6)
     bloom = ParagraphFilter(5000, 0.01, {})
     assert (bloom.bits, bloom.hashes) == (47928, 6)
-    bloom.add(hash128("one paragraph"))
+    bloom.add(digests(["one paragraph"]))
     data = bloom.to_bytes()
     payload = data[data.index(b"}\n") + 2:]
-    assert int.from_bytes(payload[:8], "little") == 6
-    assert sum(bin(byte).count("1") for byte in payload[8:]) == 6  # one item sets k bits
+    assert len(payload) == 47928 // 8
+    h1, h2 = (int.from_bytes(paragraph_digest("one paragraph")[i:i + 8], "little") for i in (0, 8))
+    positions = {(h1 + i * h2) % 2**64 % 47928 for i in range(6)}  # double hashing, by hand
+    assert {8 * i + b for i, byte in enumerate(payload) for b in range(8) if byte >> b & 1} == positions
     # The default, n = 1e6 and p = 1e-5: m~ = 23,962,645.9, so 23,962,648 bits (2.86 MiB) and k = 16.
     assert bloom_parameters(1_000_000, 1e-5) == (23_962_648, 16)
     assert bloom_parameters(41, 0.01) == (392, 6)  # m~ = 392.99 is cut to 392 bits before rounding to bytes
@@ -56,10 +67,9 @@ def test_false_positive_rate_on_real_paragraphs_stays_near_the_target() -> None:
     others = [p for p in real_paragraphs(("wikipedia", {"language": "fr"}), ("wikipedia", {"language": "es"}))
               if p not in inserted]
     bloom = ParagraphFilter(5000, 0.01, {})
-    for text in english:
-        bloom.add(hash128(text))
-    assert all(hash128(text) in bloom for text in english)
-    measured = sum(hash128(text) in bloom for text in others) / len(others)
+    bloom.add(digests(english))
+    assert all(held(bloom, english))
+    measured = sum(held(bloom, others)) / len(others)
     expected = false_positive_rate(bloom.bits, bloom.hashes, 5000)
     assert expected == pytest.approx((1 - math.exp(-6 * 5000 / 47928)) ** 6) == pytest.approx(0.01014, abs=1e-5)
     assert len(others) > 15000
@@ -86,7 +96,7 @@ def test_duplicated_paragraphs_are_spans_and_shares(tmp_path: Path, run_dedup: A
     assert edited[KEY + "duplicate_paragraph"] == [] and edited[KEY + "duplicate_share"][0][2] == 0
 
 
-def checked_paragraphs(documents: list[Document]) -> list[str]:
+def checked_lines(documents: list[Document]) -> list[str]:
     """The normalized paragraphs the deduper checks (at least 20 characters), in order."""
     found = []
     for document in documents:
@@ -106,15 +116,15 @@ def test_the_saved_filter_reloads_and_serves_other_datasets(tmp_path: Path, run_
     assert f"filter: {saved} (" in result.err
 
     in_memory = ParagraphFilter(20000, 1e-4, BloomDeduper(BloomConfig()).settings)
-    for text in dict.fromkeys(checked_paragraphs(originals)):
-        in_memory.add(hash128(text))
+    for text in dict.fromkeys(checked_lines(originals)):
+        in_memory.add(digests([text]))
     assert saved.read_bytes() == in_memory.to_bytes()
     loaded = ParagraphFilter.load(str(saved))
     assert (loaded.bits, loaded.hashes, loaded.items) == (in_memory.bits, in_memory.hashes, in_memory.items)
-    queries = [hash128(t) for t in checked_paragraphs(originals + files["c-planted"])]
-    queries += [hash128(t) for t in real_paragraphs(("wikipedia", {"language": "fr"}))[:3000]]
-    answers = [q in in_memory for q in queries]
-    assert [q in loaded for q in queries] == answers
+    queries = checked_lines(originals + files["c-planted"])
+    queries += real_paragraphs(("wikipedia", {"language": "fr"}))[:3000]
+    answers = held(in_memory, queries)
+    assert held(loaded, queries) == answers
     assert all(answers[:in_memory.items]) and not all(answers)
 
     again = write_dataset(tmp_path / "again", {"a-wikipedia": files["a-wikipedia"], "b-c4": files["b-c4"]})
@@ -138,3 +148,47 @@ def test_a_filter_made_with_other_settings_is_refused(tmp_path: Path, run_dedup:
                        f"dedupers.bloom.load={dataset}/dedup/bloom.bloom", f"dedupers.bloom.save={tmp_path}/b.bloom")
     assert refused.exit_code == 2
     assert "was made with min_chars=20, this run uses min_chars=5" in refused.err
+
+
+def test_a_batch_answers_what_one_item_at_a_time_answers() -> None:
+    """A small, crowded filter (many false positives, also between items of one batch): checking and adding a
+    batch at once gives the same answers, item count and bits as one item at a time, for any batch size."""
+    first = real_paragraphs(("wikipedia", {}))[:3000]
+    repeats = first[::7]
+    texts = first + repeats + real_paragraphs(("wikipedia", {"language": "fr"}))[:2000]
+    items = digests(texts)
+    one_by_one = ParagraphFilter(800, 0.2, {})
+    answers = [bool(one_by_one.check_and_add(items[i:i + 1])[0]) for i in range(len(items))]
+    assert all(answers[3000:3000 + len(repeats)])
+    assert 0.05 < sum(answers[:3000]) / 3000 < 0.95  # the filter fills up: false positives are frequent
+    for size in (len(items), 1000, 97):
+        batched = ParagraphFilter(800, 0.2, {})
+        found = [flag for at in range(0, len(items), size) for flag in batched.check_and_add(items[at:at + size])]
+        assert found == answers, size
+        assert batched.items == one_by_one.items == len(texts) - sum(answers)
+        assert batched.to_bytes() == one_by_one.to_bytes()
+
+
+def test_an_old_filter_file_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    old = tmp_path / "old.bloom"
+    old.write_bytes(b"OLMO-BLOOM 1\n{}\n" + bytes(16))
+    with pytest.raises(Exception, match="earlier olmo .* build it again"):
+        ParagraphFilter.load(str(old))
+
+
+@pytest.mark.parametrize("how", ["none", "whitespace", "simple"])
+def test_checked_paragraphs_are_the_lines_the_definition_names(how: str) -> None:
+    """Spans and digests of the lines that, normalized, are not blank and have at least ``min_chars`` characters:
+    against a line-by-line reading of the definition, on real documents and on edge cases."""
+    texts = [d.text for d in source_documents("wikipedia")[:40]] + [d.text for d in source_documents("c4")[:40]]
+    texts += ["", "\n", "a" * 25, "a" * 25 + "\n", "   \n" + "b" * 30 + "\n\n  x  \n" + "c" * 20, "é" * 30 + "\nz",
+              "\u3000" * 30 + "\n", "ends with two\n\n"]
+    for min_chars in (0, 20):
+        for text in texts:
+            spans, joined = [], b""
+            for start, end in paragraphs(text):
+                line = normalize(text[start:end].removesuffix("\n"), how)
+                if line.strip() and len(line) >= min_chars:
+                    spans += [start, end]
+                    joined += paragraph_digest(line)
+            assert checked_paragraphs(text, how, min_chars) == (spans, joined)

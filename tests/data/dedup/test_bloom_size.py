@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+
+import numpy as np
 from pathlib import Path
 from typing import Any
+
+from olmo_core.documents import Document
 
 from olmo_data.dedup.base import DedupContext
 from olmo_data.dedup.bloom import BloomConfig, BloomDeduper
@@ -33,7 +37,10 @@ def test_a_new_filter_takes_its_size_from_the_context(tmp_path: Path) -> None:
     assert sized(1000, 1e-5) == (23968, 16)  # 23,962.6 bits
     assert not BloomDeduper(BloomConfig(expected_paragraphs=5000)).sized_by_input
     assert not BloomDeduper(BloomConfig(read_only=True)).sized_by_input
-    assert BloomDeduper(BloomConfig()).items([(0, 30, 1), (30, 64, 2)]) == 2
+    two = BloomDeduper(BloomConfig()).features(Document(id="d", text="a paragraph long enough\nshort\n"
+                                                                     "another one, long enough too\n"))
+    assert list(np.frombuffer(two[0], dtype="<i8")) == [0, 24, 30, 59]
+    assert BloomDeduper(BloomConfig()).items(two) == 2
 
 
 def test_filter_size_follows_the_paragraphs_of_the_input(tmp_path: Path, run_dedup: Any) -> None:

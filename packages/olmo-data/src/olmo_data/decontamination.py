@@ -21,8 +21,8 @@ from olmo_core.errors import ConfigError
 from olmo_core.io import exists, read_text, write_text
 from olmo_core.plugins import get_host
 
-from olmo_data.dedup.bloomfilter import ParagraphFilter
-from olmo_data.dedup.text import hash128, normalize, paragraphs
+from olmo_data.dedup.bloomfilter import DIGEST_BYTES, ParagraphFilter, as_digests
+from olmo_data.dedup.text import checked_paragraphs
 
 __all__ = ["evaluation_filter", "evaluation_texts", "saved_evaluation_filter"]
 
@@ -49,19 +49,17 @@ def evaluation_filter(paths: Sequence[str], tasks: Mapping[str, Any], *, setting
                       false_positive_rate: float = 1e-6) -> tuple[ParagraphFilter, dict[str, int]]:
     """A filter holding every evaluation paragraph (as the ``bloom`` deduper with ``settings`` hashes them),
     and how many paragraphs each origin gave."""
-    hashes: set[int] = set()
+    digests: set[bytes] = set()
     per_origin: dict[str, int] = {}
     for origin, text in evaluation_texts(paths, tasks):
-        for start, end in paragraphs(text):
-            line = normalize(text[start:end].removesuffix("\n"), settings["normalize"])
-            if line.strip() and len(line) >= settings["min_chars"]:
-                hashes.add(hash128(line))
-                per_origin[origin] = per_origin.get(origin, 0) + 1
-    if not hashes:
+        _, joined = checked_paragraphs(text, settings["normalize"], settings["min_chars"])
+        if joined:
+            digests.update(joined[i:i + DIGEST_BYTES] for i in range(0, len(joined), DIGEST_BYTES))
+            per_origin[origin] = per_origin.get(origin, 0) + len(joined) // DIGEST_BYTES
+    if not digests:
         raise ConfigError("no evaluation paragraphs to decontaminate against: give eval=[paths] or tasks=[...]")
-    bloom = ParagraphFilter(max(len(hashes), 1000), false_positive_rate, settings)
-    for item in sorted(hashes):
-        bloom.add(item)
+    bloom = ParagraphFilter(max(len(digests), 1000), false_positive_rate, settings)
+    bloom.add(as_digests(b"".join(sorted(digests))))
     return bloom, per_origin
 
 

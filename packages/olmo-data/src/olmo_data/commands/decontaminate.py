@@ -18,6 +18,7 @@ from olmo_core.plugins import get_host
 from olmo_data.commands.dedup import DedupConfig, dedup_documents
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.decontamination import saved_evaluation_filter
+from olmo_data.dedup.bloom import paragraph_settings
 from olmo_data.layout import counted_line, find_layout, report_name, reporting, select_shard, shared_output
 
 __all__ = ["DecontaminateConfig", "DecontaminateJob", "decontaminate", "installed_tasks"]
@@ -77,8 +78,7 @@ def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: d
     Each shard writes its files and ``reports/decontaminate-shard-i-of-N.json``.
     """
     layout = find_layout(input, None)
-    settings = {"hash": "blake2b-128", "paragraph": "line", "normalize": config.normalize,
-                "min_chars": config.min_chars}
+    settings = paragraph_settings(config.normalize, config.min_chars)
     filter_path = f"{layout.root}/dedup/{NAME}.bloom"
     per_origin = saved_evaluation_filter(filter_path, config.eval, tasks, settings=settings,
                                          rebuild=config.shard is None)

@@ -72,10 +72,15 @@ class _Tally:
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def add(self, document: DocumentRef, marks: Marks) -> None:
-        counts = self.per_source.setdefault(document.source, Counter())
-        counts.update({"documents": 1, "characters": document.length,
-                       "duplicate_documents": int(marks.duplicate), "duplicate_characters": marks.characters})
-        counts.update(marks.counts)
+        counts = self.per_source.get(document.source)
+        if counts is None:
+            counts = self.per_source[document.source] = Counter()
+        counts["documents"] += 1
+        counts["characters"] += document.length
+        counts["duplicate_documents"] += marks.duplicate
+        counts["duplicate_characters"] += marks.characters
+        for key, value in marks.counts.items():
+            counts[key] += value
 
     def total(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -87,8 +92,7 @@ class _Tally:
 def _decide(name: str, deduper: Deduper, file: str, found: FileFeatures, layout: Layout, tally: _Tally) -> None:
     start = time.perf_counter()
     rows = []
-    for document, features in zip(found.documents, found.features[name], strict=True):
-        marks = deduper.mark(document, features)
+    for document, marks in zip(found.documents, deduper.mark_all(found.documents, found.features[name]), strict=True):
         tally.add(document, marks)
         attributes = {attribute_key(name, name, key): value for key, value in marks.attributes.items()}
         rows.append(json.dumps({"id": document.id, "source": document.source, "attributes": attributes},

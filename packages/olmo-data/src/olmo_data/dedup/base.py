@@ -7,8 +7,8 @@ used in two phases, so that its results do not depend on how many processes comp
    document alone, and ``olmo data dedup`` calls it in worker processes, one file per task.
 2. :meth:`Deduper.mark` sees the documents one at a time in corpus order (files in sorted order, then lines)
    in a single process, and decides against what it has kept so far: the first occurrence is kept, later
-   ones are marked. :meth:`Deduper.begin` and :meth:`Deduper.end` bracket this phase (loading and saving
-   state, such as a Bloom filter file).
+   ones are marked (:meth:`Deduper.mark_all` takes a file's documents at once). :meth:`Deduper.begin` and
+   :meth:`Deduper.end` bracket this phase (loading and saving state, such as a Bloom filter file).
 
 A deduper whose decisions only link documents that share a key (``exact``, ``minhash``) can also decide in
 partitions (:attr:`Deduper.partitionable`, see :mod:`.partition`): :meth:`Deduper.bucket_hashes` says which
@@ -119,6 +119,11 @@ class Deduper(ABC):
     @abstractmethod
     def mark(self, document: DocumentRef, features: Any) -> Marks:
         """Decide about the next document in corpus order, given its :meth:`features`; remember it if kept."""
+
+    def mark_all(self, documents: list[DocumentRef], features: list[Any]) -> list[Marks]:
+        """:meth:`mark` for each of ``documents`` (consecutive in corpus order) with its features: one file at a
+        time. A deduper may override it to decide a whole batch at once, with the same answers."""
+        return [self.mark(document, found) for document, found in zip(documents, features, strict=True)]
 
     def end(self) -> dict[str, Any]:
         """Finish the deciding phase (save state); return deduper-specific numbers for the report."""

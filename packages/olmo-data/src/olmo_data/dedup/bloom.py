@@ -5,16 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from olmo_core.config import non_negative, positive
 from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists
 
 from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, Marks, document_value
-from olmo_data.dedup.bloomfilter import ParagraphFilter, bloom_parameters
-from olmo_data.dedup.text import NORMALIZATIONS, check_choice, hash128, normalize, paragraphs
+from olmo_data.dedup.bloomfilter import DIGEST_BYTES, ParagraphFilter, as_digests, bloom_parameters
+from olmo_data.dedup.text import NORMALIZATIONS, check_choice, checked_paragraphs
 
-__all__ = ["BloomConfig", "BloomDeduper"]
+__all__ = ["BloomConfig", "BloomDeduper", "paragraph_settings"]
+
+_SPAN = np.dtype("<i8")
+
+
+def _per_document(ends: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sums of ``values`` (one per paragraph) per document, given each document's end in the paragraphs."""
+    totals = np.concatenate([[0], np.cumsum(values, dtype=np.int64)])
+    return np.diff(totals[np.concatenate([[0], ends])])
+
+
+def paragraph_settings(normalize: str, min_chars: int) -> dict[str, Any]:
+    """How a paragraph filter's items are made; a filter made otherwise cannot be checked against."""
+    return {"hash": "xxh3-128", "paragraph": "line", "normalize": normalize, "min_chars": min_chars}
 
 
 @dataclass(kw_only=True)
@@ -50,8 +65,9 @@ class BloomConfig:
 class BloomDeduper(Deduper):
     """Marks paragraphs whose hash is in the filter and adds the others; the first occurrence is kept.
 
-    A paragraph is a line with its ``\\n``; its hash is BLAKE2b-128 of the normalized line without the
-    ``\\n``. Paragraphs are checked in corpus order, a repeat inside one document included. Attributes:
+    A paragraph is a line with its ``\\n``; its digest is XXH3-128 of the normalized line without the
+    ``\\n``. Paragraphs are checked in corpus order, a repeat inside one document included (a whole file's
+    paragraphs in one batch, which answers what checking them one by one would). Attributes:
     ``duplicate_paragraph`` (a span ``[start, end, 1]`` per duplicated paragraph, newline included, so that
     ``replace=[... => ]`` removes it cleanly), ``duplicate_share`` (the share of the text's characters in
     those spans) and ``duplicate`` (1 when the share reaches ``document_threshold``).
@@ -70,8 +86,7 @@ class BloomDeduper(Deduper):
     @property
     def settings(self) -> dict[str, Any]:
         """How paragraph hashes are made; a loaded filter must have been made the same way."""
-        return {"hash": "blake2b-128", "paragraph": "line", "normalize": self.config.normalize,
-                "min_chars": self.config.min_chars}
+        return paragraph_settings(self.config.normalize, self.config.min_chars)
 
     @property
     def independent(self) -> bool:
@@ -85,16 +100,13 @@ class BloomDeduper(Deduper):
 
     def items(self, features: Any) -> int:
         """The document's checked paragraphs."""
-        return len(features)
+        return len(features[1]) // DIGEST_BYTES
 
-    def features(self, document: Document) -> list[tuple[int, int, int]]:
-        """``(start, end, hash)`` of each paragraph long enough to be checked."""
-        found = []
-        for start, end in paragraphs(document.text):
-            text = normalize(document.text[start:end].removesuffix("\n"), self.config.normalize)
-            if text.strip() and len(text) >= self.config.min_chars:
-                found.append((start, end, hash128(text)))
-        return found
+    def features(self, document: Document) -> tuple[bytes, bytes]:
+        """The spans (``start, end`` pairs as little-endian int64) and the joined digests of the paragraphs long
+        enough to be checked (:func:`~olmo_data.dedup.text.checked_paragraphs`)."""
+        spans, digests = checked_paragraphs(document.text, self.config.normalize, self.config.min_chars)
+        return np.asarray(spans, dtype=_SPAN).tobytes(), digests
 
     def begin(self, context: DedupContext) -> None:
         """Load the filter named by ``load``, or start an empty one sized by ``expected_paragraphs`` or else by the
@@ -116,22 +128,34 @@ class BloomDeduper(Deduper):
 
     def mark(self, document: DocumentRef, features: Any) -> Marks:
         """Mark the paragraphs already in the filter; add the others (unless ``read_only``)."""
+        return self.mark_all([document], [features])[0]
+
+    def mark_all(self, documents: list[DocumentRef], features: list[Any]) -> list[Marks]:
+        """Check (and, unless ``read_only``, add) the paragraphs of ``documents`` in one batch."""
         bloom = self.filter
         if bloom is None:
             raise RuntimeError("BloomDeduper.begin() must run before mark()")
-        spans: list[list[float | int | str]] = []
-        for start, end, item in features:
-            if item in bloom:
-                spans.append([start, end, 1])
-            elif not self.config.read_only:
-                bloom.add(item)
+        digests = as_digests(b"".join(digests for _, digests in features))
+        seen = bloom.check(digests) if self.config.read_only else bloom.check_and_add(digests)
+        spans = np.frombuffer(b"".join(spans for spans, _ in features), dtype=_SPAN).reshape(-1, 2)
+        checked = np.fromiter((len(d) // DIGEST_BYTES for _, d in features), dtype=np.int64, count=len(features))
+        ends = np.cumsum(checked)
+        marked, covered = _per_document(ends, seen), _per_document(ends, (spans[:, 1] - spans[:, 0]) * seen)
+        rows = np.column_stack([spans[seen], np.ones(int(seen.sum()), dtype=np.int64)]).tolist()
+        marks, at = [], 0
+        for document, found, count, chars in zip(documents, checked.tolist(), marked.tolist(), covered.tolist(),
+                                                 strict=True):
+            marks.append(self._marks(document, found, rows[at:at + count], chars))
+            at += count
+        return marks
+
+    def _marks(self, document: DocumentRef, checked: int, spans: list[list[int]], covered: int) -> Marks:
         size = document.length
-        covered = sum(int(end) - int(start) for start, end, _ in spans)
         share = covered / size if size else 0.0
         duplicate = bool(spans) and share >= self.config.document_threshold
         attributes = {"duplicate_paragraph": spans, "duplicate_share": document_value(size, float(share)),
                       "duplicate": document_value(size, int(duplicate))}
-        counts = {"paragraphs": len(features), "duplicate_paragraphs": len(spans),
+        counts = {"paragraphs": checked, "duplicate_paragraphs": len(spans),
                   "documents_with_duplicate_paragraphs": int(bool(spans))}
         return Marks(attributes, duplicate, covered, counts)
 

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
 
 import numpy as np
+import xxhash
 
 from olmo_core.errors import ConfigError
 
-__all__ = ["HASHES", "NORMALIZATIONS", "check_choice", "digest", "hash128", "mix64", "normalize", "paragraphs",
-           "shingle_hashes", "words"]
+__all__ = ["HASHES", "NORMALIZATIONS", "check_choice", "checked_paragraphs", "digest", "mix64", "normalize",
+           "paragraph_digest", "paragraphs", "shingle_hashes", "words"]
 
 NORMALIZATIONS = ("none", "whitespace", "simple")
 """``none``: the text as it is; ``whitespace``: runs of whitespace as one space, ends stripped; ``simple``
@@ -60,10 +62,28 @@ def digest(text: str, algorithm: str) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-def hash128(text: str) -> int:
-    """A signed 128-bit integer hash of ``text`` (BLAKE2b-128), the form rbloom takes."""
-    data = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return int.from_bytes(data, "little", signed=True)
+def paragraph_digest(text: str) -> bytes:
+    """The 16-byte XXH3-128 digest of ``text`` in UTF-8: what a Bloom filter of paragraphs holds."""
+    return xxhash.xxh3_128_digest(text.encode("utf-8", "surrogatepass"))
+
+
+def checked_paragraphs(text: str, how: str, min_chars: int) -> tuple[list[int], bytes]:
+    """The paragraphs of ``text`` (see :func:`paragraphs`) that a paragraph deduper checks: those whose normalized
+    line (``how``, without its ``\\n``) is not blank and has at least ``min_chars`` characters.
+
+    Returns their spans flattened (``[start0, end0, start1, end1, ...]``, character offsets, ``\\n`` included) and
+    their :func:`paragraph_digest` digests joined, 16 bytes each, in order.
+    """
+    lines = text.split("\n")
+    checked = lines if how == "none" else [normalize(line, how) for line in lines]
+    starts = [0, *itertools.accumulate(len(line) + 1 for line in lines)]
+    starts[-1] -= 1  # the end of the text: no "\n" after the last line
+    chosen = [i for i, line in enumerate(checked) if len(line) >= min_chars and line and not line.isspace()]
+    spans = [offset for i in chosen for offset in (starts[i], starts[i + 1])]
+    if how == "none":
+        encoded = text.encode("utf-8", "surrogatepass").split(b"\n")
+        return spans, b"".join([xxhash.xxh3_128_digest(encoded[i]) for i in chosen])
+    return spans, b"".join([paragraph_digest(checked[i]) for i in chosen])
 
 
 def paragraphs(text: str) -> Iterator[tuple[int, int]]:
