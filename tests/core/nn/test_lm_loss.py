@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-
 from olmo_core.nn.config import OLMoConfig
-from olmo_core.nn.lm_loss import IGNORE, linear_cross_entropy, linear_label_logps
+from olmo_core.nn.lm_loss import IGNORE, SAFE_LOGIT, linear_cross_entropy, linear_label_logps
 from olmo_core.nn.model import OLMo
 
 from tests.core.nn.conftest import VARIANTS
@@ -48,6 +47,60 @@ def test_values_and_gradients_equal_the_full_logits(chunk: int, z_loss: float) -
     torch.testing.assert_close(got[1], weight.grad, rtol=1e-10, atol=1e-12)
     assert got[0][0, :9].abs().max() == 0  # unlabelled positions get no gradient
     assert not sums.ce.requires_grad
+
+
+@pytest.mark.parametrize("z_loss", [0.0, 1.0])
+@pytest.mark.parametrize(("scales", "rows_below"), [((0.1, 0.2), 48), ((0.1, 8.0), 24), ((6.0, 8.0), 0)],
+                         ids=["small", "mixed", "large"])
+def test_rows_with_large_logits_are_shifted_by_their_maximum(scales: tuple[float, float], rows_below: int,
+                                                              z_loss: float) -> None:
+    """Rows whose logits may exceed ``SAFE_LOGIT`` take the exponentials after the row maximum, the others without
+    a shift; both agree with the full logits (labels at the largest and the smallest logit of some rows)."""
+    torch.manual_seed(4)
+    hidden = torch.randn(2, 24, 16, dtype=torch.float64)
+    hidden[:, ::2] *= scales[0]
+    hidden[:, 1::2] *= scales[1]
+    hidden.requires_grad_()
+    weight = torch.randn(50, 16, dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        logits = hidden @ weight.T
+        bound = hidden.norm(dim=-1) * weight.norm(dim=-1).max()
+    labels = torch.randint(0, 50, (2, 24))
+    labels[0, :4], labels[1, :4] = logits[0, :4].argmax(-1), logits[1, :4].argmin(-1)
+    labels[1, 4] = IGNORE
+    assert int((bound <= SAFE_LOGIT).sum()) == rows_below
+
+    sums = linear_cross_entropy(hidden, weight, labels, z_loss=z_loss, chunk_tokens=5)
+    sums.total.backward()
+    got = hidden.grad.clone(), weight.grad.clone()
+    hidden.grad = weight.grad = None
+    ce, z = reference(hidden, weight, labels, z_loss)
+    (ce + z_loss * z).backward()
+    torch.testing.assert_close(sums.total, (ce + z_loss * z).detach(), rtol=1e-12, atol=0)
+    torch.testing.assert_close(got[0], hidden.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(got[1], weight.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_logits_beyond_the_exponential_range_agree_with_float64() -> None:
+    """Logits beyond +-200 (``exp`` of which overflows fp32) in some rows, small ones in others, in fp32."""
+    torch.manual_seed(5)
+    hidden, weight = torch.randn(2, 40, 32), torch.randn(3000, 32) * 0.2
+    hidden[0] *= 60.0
+    labels = torch.randint(0, 3000, (2, 40))
+    labels[1, :7] = IGNORE
+    hidden.requires_grad_()
+    weight.requires_grad_()
+    sums = linear_cross_entropy(hidden, weight, labels, z_loss=1e-4, chunk_tokens=16)
+    sums.total.backward()
+    h64, w64 = hidden.detach().double().requires_grad_(), weight.detach().double().requires_grad_()
+    ce, z = reference(h64, w64, labels, 1e-4)
+    (ce + 1e-4 * z).backward()
+    assert float((h64 @ w64.T).detach().abs().max()) > 200
+    ce, z = ce.detach(), z.detach()
+    assert abs(float(sums.ce) - float(ce)) / float(ce) < 1e-6
+    assert abs(float(sums.z) - float(z)) / float(z) < 1e-6
+    torch.testing.assert_close(hidden.grad.double(), h64.grad, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(weight.grad.double(), w64.grad, rtol=1e-4, atol=1e-5)
 
 
 def test_float32_agrees_with_float64() -> None:

@@ -3,10 +3,12 @@
 The LM head of a small model is most of its training step: a ``(tokens, vocabulary)`` fp32 logits tensor
 (2048 x 50,304 floats is 412 MB) is written by the head's matmul, read and written again by the
 log-softmax, its gradient and their copies. :func:`linear_cross_entropy` instead walks the labelled tokens
-in chunks of ``chunk_tokens`` rows: for each chunk it computes the logits, the log-softmax, the loss terms
-and, when gradients are wanted, the chunk's gradient with respect to the hidden states and its share of the
-head's weight gradient, reusing one chunk-sized buffer. The backward pass only scales those gradients.
-Unlabelled positions (``IGNORE``) cost nothing.
+in chunks of ``chunk_tokens`` rows: for each chunk it computes the logits, their exponentials (in place, once:
+the log-sum-exp comes from their row sums), the loss terms and, when gradients are wanted, the chunk's
+gradient with respect to the hidden states and its share of the head's weight gradient, reusing one
+chunk-sized buffer. The softmax's normalization and the target's ``-1`` are applied to the small operands
+(hidden states, head rows), not to the logits. The backward pass only scales those gradients. Unlabelled
+positions (``IGNORE``) cost nothing.
 
 Values equal ``F.cross_entropy(hidden @ weight.T, labels, reduction="sum")`` to float rounding (summation
 order differs); the z-loss term is ``sum(logsumexp(logits)^2)`` over labelled tokens, as in OLMo.
@@ -88,44 +90,47 @@ class _LinearCrossEntropy(torch.autograd.Function):
             ce = torch.zeros((), dtype=acc, device=hidden.device)
             z = torch.zeros_like(ce)
             grad_h = torch.empty_like(h) if want_hidden else None
-            grad_w = torch.zeros(w.shape, dtype=acc, device=w.device) if want_weight else None
+            # the head's gradient transposed, (d_model, vocabulary): the faster sgemm orientation for logits.T @ h
+            grad_wt = torch.zeros(w.shape[::-1], dtype=acc, device=w.device) if want_weight else None
+            bound = _logit_bound(h, w, acc)
             for start, stop, logits in _chunk_logits(h, w, chunk_tokens):
                 chunk, t = h[start:stop], targets[start:stop]
                 index = torch.arange(stop - start, device=h.device)
-                target_logits = logits[index, t].to(acc) if z_loss else None
-                logp = _log_softmax_(logits, acc)
-                target_logp = logp[index, t]
-                ce -= target_logp.sum()
-                if target_logits is not None:
-                    lse = target_logits - target_logp
+                target_logits = logits[index, t].to(acc)
+                exps, shift = _shifted_exp_(logits, acc, bound[start:stop])
+                sums = exps.sum(1)
+                lse = sums.log().add_(shift)
+                ce += (lse - target_logits).sum()
+                if z_loss:
                     z += lse.pow(2).sum()
-                if grad_h is None and grad_w is None:
+                if grad_h is None and grad_wt is None:
                     continue
-                grad = logp.exp_()  # softmax: d ce / d logits = softmax - onehot(target)
-                if z_loss:  # d z / d logits = 2 lse softmax
-                    grad.mul_((1 + 2 * z_loss * lse)[:, None])
-                grad[index, t] -= 1
-                grad = grad.to(dtype)
+                # d total / d logits = softmax * (1 + 2 z_loss lse) - onehot(target); softmax = exps / sums
+                scale = (1 + 2 * z_loss * lse).div_(sums) if z_loss else sums.reciprocal()
+                _chunk_grads(exps, scale, t, chunk, w, dtype,
+                             grad_h[start:stop] if grad_h is not None else None, grad_wt)
+            if dtype == acc:  # the onehot term, which _chunk_grads leaves out in this case
                 if grad_h is not None:
-                    torch.mm(grad, w, out=grad_h[start:stop])
-                if grad_w is not None:
-                    _add_weight_grad(grad_w, grad, chunk)
+                    grad_h -= w.index_select(0, targets)
+                if grad_wt is not None:
+                    grad_wt.t().index_add_(0, targets, h, alpha=-1)
             total = ce + z_loss * z
         ctx.mark_non_differentiable(ce, z)
         ctx.shapes = hidden.shape, hidden.dtype, weight.dtype
         ctx.save_for_backward(rows, grad_h if grad_h is not None else h.new_empty(0),
-                              grad_w if grad_w is not None else h.new_empty(0))
+                              grad_wt if grad_wt is not None else h.new_empty(0))
         return total, ce, z
 
     @staticmethod
     def backward(ctx: Any, grad_total: torch.Tensor, *_: Any) -> tuple[torch.Tensor | None, ...]:
-        rows, grad_h, grad_w = ctx.saved_tensors
+        rows, grad_h, grad_wt = ctx.saved_tensors
         shape, hidden_dtype, weight_dtype = ctx.shapes
         grad_hidden = grad_weight = None
         if ctx.needs_input_grad[0]:
             grad_hidden = _scatter_rows(grad_h * grad_total, rows, shape, hidden_dtype)
-        if ctx.needs_input_grad[1]:
-            grad_weight = (grad_w * grad_total).to(weight_dtype)
+        if ctx.needs_input_grad[1]:  # transposed back and scaled in one pass
+            grad_weight = torch.empty(grad_wt.shape[::-1], dtype=weight_dtype, device=grad_wt.device)
+            torch.mul(grad_wt.t(), grad_total, out=grad_weight)
         return grad_hidden, grad_weight, None, None, None
 
 
@@ -187,11 +192,53 @@ class _LinearLabelLogps(torch.autograd.Function):
         return grad_hidden, grad_weight, None, None
 
 
-def _log_softmax_(logits: torch.Tensor, acc: torch.dtype) -> torch.Tensor:
-    """``log_softmax(logits)`` over rows in ``acc``, written over ``logits`` (or over its ``acc`` copy): no second
-    chunk-sized buffer and one pass less over memory."""
+SAFE_LOGIT = 30.0
+"""Below this bound on every ``|logit|`` of a row, ``exp(logit)`` needs no shift by the row's maximum: the
+exponentials, their sum and the gradient matmuls stay well inside the normal fp32 range."""
+
+
+def _logit_bound(h: torch.Tensor, w: torch.Tensor, acc: torch.dtype) -> torch.Tensor:
+    """An upper bound on each row's ``|h @ w.T|`` (Cauchy-Schwarz: the row's norm times the largest head row's)."""
+    if not len(h) or not len(w):
+        return h.new_zeros(len(h), dtype=acc)
+    norms = torch.linalg.vector_norm(h, dim=1, dtype=acc)
+    return norms * torch.linalg.vector_norm(w, dim=1, dtype=acc).amax()
+
+
+def _shifted_exp_(logits: torch.Tensor, acc: torch.dtype, bound: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(exp(logits - shift), shift)`` in ``acc``, written over ``logits`` (or over its ``acc`` copy): one
+    exponential per logit. ``shift`` is 0 where ``bound`` says the logits are small, else each row's maximum."""
     logits = logits.to(acc)
-    return torch.log_softmax(logits, 1, out=logits)
+    if bool((bound <= SAFE_LOGIT).all()):
+        shift = torch.zeros(len(logits), dtype=acc, device=logits.device)
+    else:
+        shift = torch.where(bound <= SAFE_LOGIT, 0.0, logits.amax(1))
+        logits.sub_(shift[:, None])
+    return logits.exp_(), shift
+
+
+def _chunk_grads(exps: torch.Tensor, scale: torch.Tensor, targets: torch.Tensor, h: torch.Tensor, w: torch.Tensor,
+                 dtype: torch.dtype, grad_h: torch.Tensor | None, grad_wt: torch.Tensor | None) -> None:
+    """A chunk's gradients from ``d logits = exps * scale[:, None] - onehot(targets)``: ``grad_h`` written,
+    ``grad_wt`` (the head's, transposed) accumulated.
+
+    In the softmax dtype the row scale goes on the small operands instead of ``exps`` and the onehot term is left
+    to the caller (``-w[targets]``, ``-h`` into the targets' columns): no pass over the logits. Otherwise the
+    gradient is formed in ``exps`` and cast to the matmul dtype, as the plain head's would be.
+    """
+    if exps.dtype == dtype:
+        if grad_h is not None:
+            torch.mm(exps, w, out=grad_h).mul_(scale[:, None])
+        if grad_wt is not None:
+            grad_wt.addmm_((h * scale[:, None]).t(), exps)
+        return
+    grad = exps.mul_(scale[:, None])
+    grad[torch.arange(len(grad), device=grad.device), targets] -= 1
+    grad = grad.to(dtype)
+    if grad_h is not None:
+        torch.mm(grad, w, out=grad_h)
+    if grad_wt is not None:
+        grad_wt += torch.mm(h.t(), grad).to(grad_wt.dtype)
 
 
 def _chunk_logits(h: torch.Tensor, w: torch.Tensor, chunk_tokens: int) -> Iterator[tuple[int, int, torch.Tensor]]:
