@@ -143,3 +143,31 @@ def test_a_rule_sweep_in_processes_of_its_own(dataset: Path, tmp_path: Path, olm
         assert data_files(tmp_path / "out" / name) == data_files(tmp_path / single_dir(rule))
     table = [line for line in (tmp_path / "out" / "comparison.md").read_text().splitlines() if line.startswith("|")]
     assert table == expected_table(names)
+
+
+def paragraphs_checked(root: Path) -> int:
+    """The paragraphs the ``bloom`` deduper's attributes under ``root`` say it checked, from its report."""
+    return json.loads((root / "reports" / "dedup-bloom.json").read_text())["counts"]["paragraphs"]
+
+
+def test_an_in_place_sweep_gives_each_job_its_own_attributes(dataset: Path, olmo_cli: Any) -> None:
+    """A sweep over a deduper's option, in place (no output=): each job marks into its own directory, not into the
+    dataset where the next job would overwrite it, and each job's marks are those of a single run with its value."""
+    swept = olmo_cli("data", "dedup", f"input={dataset}", "dedupers=[bloom]", "-m",
+                     "dedupers.bloom.min_chars=20,60")
+    assert swept.exit_code == 0, swept.err
+    assert not (dataset / "attributes").exists()
+    jobs = sorted((dataset / "reports" / "dedup").glob("*-dedupers.bloom.min_chars=*"))
+    assert [job.name for job in jobs] == ["0-dedupers.bloom.min_chars=20", "1-dedupers.bloom.min_chars=60"]
+    for job, min_chars in zip(jobs, (20, 60), strict=True):
+        lines = [line for r in stdlib_documents() for line in str(r["text"]).split("\n")]
+        expected = sum(len(" ".join(line.split())) >= min_chars for line in lines)  # whitespace-normalized lines
+        assert paragraphs_checked(job) == expected > 0
+        rows = (job / "attributes" / "bloom" / "docs.jsonl.gz").read_bytes()
+        assert len(gzip.decompress(rows).splitlines()) == len(stdlib_documents())
+    assert paragraphs_checked(jobs[0]) > paragraphs_checked(jobs[1])
+    (dataset / "reports" / "dedup").rename(dataset.parent / "sweep")
+    single = olmo_cli("data", "dedup", f"input={dataset}", "dedupers=[bloom]", "dedupers.bloom.min_chars=60")
+    assert single.exit_code == 0, single.err
+    assert (dataset / "attributes" / "bloom" / "docs.jsonl.gz").read_bytes() == \
+        (dataset.parent / "sweep" / jobs[1].name / "attributes" / "bloom" / "docs.jsonl.gz").read_bytes()

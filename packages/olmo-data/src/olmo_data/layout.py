@@ -134,7 +134,14 @@ def in_place_workdir(input: str, step: str) -> str:
 
 def layout_beside(input: str, workdir: str) -> Layout:
     """The layout of a step that adds to its input (attributes, duplicate marks): derived files go beside the
-    documents when ``input`` is a dataset directory, else under the job's :func:`shared_output`."""
+    documents when ``input`` is a dataset directory, else under the job's :func:`shared_output`. In a Hydra sweep
+    that varies more than ``shard`` (``-m dedupers.bloom.min_chars=20,80``), each job's derived files go under its
+    :func:`shared_output` even for a dataset, so that no job overwrites another's attributes."""
+    from olmo_core.sweeps import current
+
+    job = current()
+    if job is not None and not job.shards_only:
+        return find_layout(input, shared_output(workdir))
     try:
         return find_layout(input, None)
     except ConfigError:
