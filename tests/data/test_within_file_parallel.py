@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import math
 import os
@@ -187,3 +189,44 @@ def test_map_parts_gives_each_file_its_parts_results_in_order(tmp_path: Path, do
     assert [index for index, _ in big_parts] == list(range(math.ceil(len(content) / PART_BYTES)))
     assert [i for _, ids in big_parts for i in ids] == [d.id for d in documents]
     assert found[1][1] == [(0, ["only"])]
+
+
+def document_lines(documents: list[Document]) -> list[int]:
+    """The line of the file each document is on, worked out from where the other lines were put."""
+    lines, line = [], 0
+    while len(lines) < len(documents):
+        line += 1
+        if line not in BAD_LINES and line not in BLANK_LINES:
+            lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_a_large_file_tokenized_in_parts_gives_the_same_token_array_for_any_workers(
+        tmp_path: Path, suffix: str, documents: list[Document], content: bytes, olmo_cli: Any) -> None:
+    ds = tmp_path / "ds"
+    write_file(ds / "documents" / f"big{suffix}", content)
+    runs: dict[str, dict[str, Any]] = {}
+    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES),
+                                      ("k3", 3, PART_BYTES)):
+        out = tmp_path / name
+        result = olmo_cli("data", "tokenize", f"input={ds}", f"output={out}", f"workers={workers}",
+                          f"part_bytes={part_bytes}")
+        assert result.exit_code == 0, result.err
+        report = json.loads((out / "tokenize.json").read_text())
+        runs[name] = {"files": {p.name: p.read_bytes() for p in sorted(out.glob("part-*"))}, "report": report}
+        assert not list(out.rglob(".*.tmp-*"))  # the parts' temporary files are gone
+    whole = runs["whole"]
+    assert sorted(whole["files"]) == ["part-00000.csv.gz", "part-00000.meta.json", "part-00000.npy"]
+    with gzip.open(io.BytesIO(whole["files"]["part-00000.csv.gz"]), "rt") as f:
+        rows = list(csv.reader(f))
+    assert [(r[2], int(r[4])) for r in rows] == list(zip([d.id for d in documents], document_lines(documents),
+                                                         strict=True))
+    keys = ("records", "written", "quarantined", "quarantine_reasons", "tokens", "documents", "text_bytes",
+            "tokens_per_source", "unigram_entropy_nats")
+    assert whole["report"]["quarantined"] == len(BAD_LINES) and whole["report"]["file_parts"] == 1
+    for name in ("k1", "k2", "k3"):
+        run = runs[name]
+        assert run["files"] == whole["files"], name  # tokens, sidecar and metadata, byte for byte
+        assert {k: run["report"][k] for k in keys} == {k: whole["report"][k] for k in keys}, name
+        assert run["report"]["file_parts"] == math.ceil(len(content) / PART_BYTES), name

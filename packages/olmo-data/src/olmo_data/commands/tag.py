@@ -145,7 +145,7 @@ def _assemble(file: str, parts: list[FileResult], layout: Layout) -> FileResult:
         for name in parts[0].rows:
             with open_atomic(layout.attributes(name, file), "wt", compression="infer", encoding="utf-8") as output:
                 for part in parts:
-                    with open(part.rows[name], encoding="utf-8", newline="") as rows:
+                    with open(part.rows[name], encoding="utf-8", newline="\n") as rows:  # rows, one write each
                         for row in rows:
                             output.write(row)
         before = 0

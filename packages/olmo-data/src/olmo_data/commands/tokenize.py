@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import logging
 import os
 import posixpath
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,15 +19,17 @@ import numpy as np
 from olmo_core.artifacts import Dataset, TokenArrays
 from olmo_core.cache import content_key
 from olmo_core.config import non_negative, positive
-from olmo_core.documents import Document, document_files, require_documents
+from olmo_core.documents import Document, DocumentRange, Quarantined, document_files, require_documents
 from olmo_core.io import exists, local_directory, read_text, remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
-from olmo_core.token_arrays import TokenArrayWriter, sibling
+from olmo_core.errors import OlmoError
+from olmo_core.token_arrays import TokenArrayWriter, dtype_for, sibling
 from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
 from olmo_data.layout import DOCUMENTS_HELP, counted, counted_line, report_name, reporting, select_shard, shared_output
-from olmo_data.parallel import map_shards, read_counted, resolve_workers
+from olmo_data.parallel import PART_BYTES, Part, map_shards, part_file, resolve_workers, split_file
+from olmo_data.parallel import counted as counted_records
 
 __all__ = ["TokenizeConfig", "TokenizeJob", "tokenize"]
 
@@ -43,7 +47,11 @@ class TokenizeConfig:
     tokenizer: str = "olmo-v1.5"
     """A registered tokenizer or a path to a tokenizer.json (or a directory holding one)."""
     workers: int = non_negative(1)
-    """Processes tokenizing files in parallel (0: one per CPU core); the output does not depend on it."""
+    """Processes tokenizing files, and parts of large files, in parallel (0: one per CPU core); the output does
+    not depend on it."""
+    part_bytes: int = positive(PART_BYTES)
+    """Files with more content than this (32 MiB) are tokenized in parts of this size, in parallel; the output
+    does not depend on it."""
     shard: str | None = None
     """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
     batch_size: int = positive(512)
@@ -59,26 +67,111 @@ class _Job:
     output: str
     tokenizer: str
     batch_size: int
-    force: bool
     single_threaded: bool
 
+    @property
+    def target(self) -> str:
+        """The token array this file becomes."""
+        return f"{self.output.rstrip('/')}/part-{self.index:05d}.npy"
 
-def _part(job: _Job) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class _Task:
+    """One part of one file's job (a file of one part is its whole job)."""
+
+    job: _Job
+    part: Part
+
+
+@dataclass
+class _Tokenized:
+    """What a part of a split file tokenized: its tokens (EOS left out) are in the temporary file ``tokens``, and
+    ``documents`` says whose they are, in order: (tokens, id, source, line from the part's first line)."""
+
+    tokens: str
+    documents: list[tuple[int, str, str, int]]
+    lines: int
+    counts: np.ndarray
+    text_bytes: int
+    quarantined: Counter[str]
+    inputs_key: str | None
+    """The file's content key (the first part computes it)."""
+
+
+def _kept(job: _Job) -> dict[str, Any] | None:
+    """The metadata of the token array a run made earlier from the same content with the same tokenizer, if any."""
+    meta_file = sibling(job.target, ".meta.json")
+    if not exists(meta_file):
+        return None
+    tokenizer = load_tokenizer(job.tokenizer)
+    meta = json.loads(read_text(meta_file))
+    if meta.get("inputs_key") != content_key([job.file], tokenizer.sha256):
+        return None
+    return {**meta, "skipped": True, "counts": _token_counts(job.target, tokenizer.vocab_size)}
+
+
+def _tokenize(task: _Task) -> dict[str, Any] | _Tokenized:
+    """Tokenize a whole file into its token array (its metadata is returned), or a part of a split file into a
+    temporary file for :func:`_assemble`."""
+    job = task.job
     if job.single_threaded:
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
     tokenizer = load_tokenizer(job.tokenizer)
-    target = f"{job.output.rstrip('/')}/part-{job.index:05d}.npy"
-    meta_file = sibling(target, ".meta.json")
-    key = content_key([job.file], tokenizer.sha256)
-    if exists(meta_file) and not job.force:
-        meta = json.loads(read_text(meta_file))
-        if meta.get("inputs_key") == key:
-            return {**meta, "skipped": True, "counts": _token_counts(target, tokenizer.vocab_size)}
-    quarantined: Counter[str] = Counter()
-    text_bytes = 0
-    counts = np.zeros(tokenizer.vocab_size, dtype=np.int64)
-    writer = TokenArrayWriter(target, tokenizer=tokenizer.identity, eos_token_id=tokenizer.eos_token_id,
-                              vocab_size=tokenizer.vocab_size)
+    if task.part.whole:
+        writer = TokenArrayWriter(job.target, tokenizer=tokenizer.identity, eos_token_id=tokenizer.eos_token_id,
+                                  vocab_size=tokenizer.vocab_size)
+        try:
+            found = _encode(task.part.records(), tokenizer, job.batch_size, writer.add_pieces)
+        except BaseException:
+            writer.abort()
+            raise
+        meta = writer.close(input=job.file, inputs_key=content_key([job.file], tokenizer.sha256),
+                            text_bytes=found.text_bytes, quarantined=dict(found.quarantined))
+        return {**meta, "counts": found.counts}
+    dtype = dtype_for(tokenizer.vocab_size)
+    path = part_file(job.target)
+    documents: list[tuple[int, str, str, int]] = []
+    try:
+        with open(path, "wb") as out:
+            def add(pieces: Iterator[Sequence[int]], *, document_id: str, source: str, line: int) -> None:
+                size = 0
+                for ids in pieces:
+                    array = np.asarray(ids, dtype=np.int64)
+                    _check_ids(array, tokenizer.vocab_size, document_id)
+                    out.write(array.astype(dtype).tobytes())
+                    size += array.size
+                documents.append((size, document_id, source, line))
+
+            records = task.part.records()
+            found = _encode(records, tokenizer, job.batch_size, add)
+        key = content_key([job.file], tokenizer.sha256) if task.part.index == 0 else None
+    except BaseException:
+        os.unlink(path)
+        raise
+    return _Tokenized(path, documents, records.lines if isinstance(records, DocumentRange) else 0, found.counts,
+                      found.text_bytes, found.quarantined, key)
+
+
+def _check_ids(array: np.ndarray, vocab_size: int, document_id: str) -> None:
+    if array.size and int(array.max()) >= vocab_size:
+        raise OlmoError(f"document {document_id} has token id {int(array.max())} outside the vocabulary of "
+                        f"{vocab_size}")
+
+
+@dataclass
+class _Encoded:
+    counts: np.ndarray
+    text_bytes: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+
+
+def _encode(records: Iterable[Document | Quarantined], tokenizer: Any, batch_size: int,
+            add: Callable[..., None]) -> _Encoded:
+    """Encode the documents of ``records`` in batches (a long one alone, in pieces) and ``add`` each one's ids
+    in order, without EOS, as pieces (``add(pieces, document_id=, source=, line=)``); count their tokens (EOS
+    included) and the quarantined records."""
+    found = _Encoded(counts=np.zeros(tokenizer.vocab_size, dtype=np.int64))
+    counts = found.counts
     batch: list[Document] = []
 
     def counting(pieces: Iterator[list[int]]) -> Iterator[list[int]]:  # each piece counted once the writer took it
@@ -89,33 +182,69 @@ def _part(job: _Job) -> dict[str, Any]:
     def flush() -> None:
         encoded = tokenizer.encode_batch([d.text for d in batch], add_eos=True)
         for doc, ids in zip(batch, encoded, strict=True):
-            writer.add(ids[:-1], document_id=doc.id, source=doc.source, line=doc.line)
+            add([ids[:-1]], document_id=doc.id, source=doc.source, line=doc.line)
         if encoded:
             counts[:] += np.bincount(np.concatenate([np.asarray(ids) for ids in encoded]),
                                      minlength=tokenizer.vocab_size)
         batch.clear()
 
+    for item in counted_records(records):
+        if isinstance(item, Document):
+            found.text_bytes += len(item.text.encode("utf-8"))
+            if len(item.text) > STREAM_ABOVE_CHARS:
+                flush()
+                add(counting(tokenizer.encode_pieces(item.text, window=ENCODE_PIECE_CHARS)),
+                    document_id=item.id, source=item.source, line=item.line)
+                counts[tokenizer.eos_token_id] += 1
+                continue
+            batch.append(item)
+            if len(batch) >= batch_size:
+                flush()
+        else:
+            found.quarantined[item.kind] += 1
+    flush()
+    return found
+
+
+ASSEMBLY_PIECE = 1 << 20
+"""Tokens handed to the writer at a time when a split file's parts are put together."""
+
+
+def _assemble(job: _Job, parts: list[dict[str, Any] | _Tokenized], tokenizer: Any) -> dict[str, Any]:
+    """The token array of a file tokenized in ``parts`` (a whole file's was written by its worker): the parts'
+    tokens and documents in order, their lines numbered in the file, through the same writer, so that every file
+    is the one a single process writes."""
+    if len(parts) == 1 and isinstance(parts[0], dict):
+        return parts[0]
+    split = [p for p in parts if isinstance(p, _Tokenized)]
     try:
-        for item in read_counted(job.file):
-            if isinstance(item, Document):
-                text_bytes += len(item.text.encode("utf-8"))
-                if len(item.text) > STREAM_ABOVE_CHARS:
-                    flush()
-                    writer.add_pieces(counting(tokenizer.encode_pieces(item.text, window=ENCODE_PIECE_CHARS)),
-                                      document_id=item.id, source=item.source, line=item.line)
-                    counts[tokenizer.eos_token_id] += 1
-                    continue
-                batch.append(item)
-                if len(batch) >= job.batch_size:
-                    flush()
-            else:
-                quarantined[item.kind] += 1
-        flush()
-    except BaseException:
-        writer.abort()
-        raise
-    meta = writer.close(input=job.file, inputs_key=key, text_bytes=text_bytes, quarantined=dict(quarantined))
-    return {**meta, "counts": counts}
+        writer = TokenArrayWriter(job.target, tokenizer=tokenizer.identity, eos_token_id=tokenizer.eos_token_id,
+                                  vocab_size=tokenizer.vocab_size)
+        try:
+            before = 0
+            for part in split:
+                tokens = np.fromfile(part.tokens, dtype=writer.dtype)
+                position = 0
+                for size, document_id, source, line in part.documents:
+                    end = position + size
+                    writer.add_pieces((tokens[s:min(s + ASSEMBLY_PIECE, end)]
+                                       for s in range(position, end, ASSEMBLY_PIECE)),
+                                      document_id=document_id, source=source, line=line + before)
+                    position = end
+                before += part.lines
+        except BaseException:
+            writer.abort()
+            raise
+        quarantined: Counter[str] = Counter()
+        for part in split:
+            quarantined.update(part.quarantined)
+        meta = writer.close(input=job.file, inputs_key=split[0].inputs_key,
+                            text_bytes=sum(p.text_bytes for p in split), quarantined=dict(quarantined))
+    finally:
+        for part in split:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(part.tokens)
+    return {**meta, "counts": sum(p.counts for p in split), "file_parts": len(split)}
 
 
 def _token_counts(npy: str, vocab_size: int) -> np.ndarray:
@@ -137,7 +266,9 @@ def unigram_entropy(counts: np.ndarray) -> float:
 def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     """Tokenize the documents ``input`` names into token arrays in ``output`` (``part-NNNNN.npy`` with
     ``.csv.gz`` and ``.meta.json``): each document's ids followed by EOS, one part per input file, with a
-    sidecar tracing every token to its document. Parts already complete for the same input content and
+    sidecar tracing every token to its document. A file with more than ``part_bytes`` of content is read in
+    parts tokenized in parallel (:func:`~olmo_data.parallel.split_file`) and written as one token array, the
+    same bytes as if it were read whole; the report counts the ``file_parts``. Parts already complete for the same input content and
     tokenizer (``inputs_key`` in their ``.meta.json``) are kept (``force=true`` redoes them), so an interrupted
     run resumes.
     """
@@ -145,10 +276,8 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     files = document_files(input, skipped=skipped)
     tokenizer = load_tokenizer(config.tokenizer)
     remove_temporaries(output)
-    chosen = select_shard(files, config.shard)
-    workers = resolve_workers(config.workers, len(chosen))
-    jobs = [_Job(i, f, output, config.tokenizer, config.batch_size, config.force, workers > 1)
-            for i, f in chosen]
+    jobs = [_Job(i, f, output, config.tokenizer, config.batch_size, False)
+            for i, f in select_shard(files, config.shard)]
     parts: list[dict[str, Any]] = []
     reasons: Counter[str] = Counter()
     report_path = f"{output.rstrip('/')}/{report_name('tokenize', config.shard)}.json"
@@ -160,12 +289,30 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
                 **counted(documents + quarantined, written=documents, quarantined=quarantined),
                 "quarantine_reasons": dict(reasons), "skipped_files": skipped}
 
+    def done(meta: dict[str, Any]) -> None:
+        parts.append(meta)
+        reasons.update(meta["quarantined"])
+        progress.advance(meta["documents"] if meta.get("skipped") else 0,  # a kept part is not read again
+                         postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
+
     with reporting(report_path, summary), Progress("tokenizing", unit="docs") as progress:
-        for meta in map_shards(_part, jobs, workers=workers, progress=progress.update):
-            parts.append(meta)
-            reasons.update(meta["quarantined"])
-            progress.advance(meta["documents"] if meta.get("skipped") else 0,  # a kept part is not read again
-                             postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
+        earlier = [job for job in jobs if not config.force and exists(sibling(job.target, ".meta.json"))]
+        kept = set()
+        for job, meta in zip(earlier, map_shards(_kept, earlier, workers=config.workers), strict=True):
+            if meta is not None:
+                kept.add(job.index)
+                done(meta)
+        tasks = [_Task(job, part) for job in jobs if job.index not in kept
+                 for part in split_file(job.file, config.part_bytes)]
+        single_threaded = resolve_workers(config.workers, len(tasks)) > 1
+        tasks = [_Task(dataclasses.replace(t.job, single_threaded=single_threaded), t.part) for t in tasks]
+        results: list[dict[str, Any] | _Tokenized] = []
+        for task, result in zip(tasks, map_shards(_tokenize, tasks, workers=config.workers,
+                                                  progress=progress.update), strict=True):
+            results.append(result)
+            if task.part.index == task.part.count - 1:
+                done(_assemble(task.job, results, tokenizer))
+                results = []
         require_documents(summary(None)["records"], sum(p["documents"] for p in parts), input=input,
                           step="olmo data tokenize", reasons=reasons, report=report_path)
     per_source: Counter[str] = Counter()
@@ -179,7 +326,8 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
               "bytes_per_token": round(text_bytes / max(tokens - sum(p["documents"] for p in parts), 1), 4),
               "tokens_per_source": dict(sorted(per_source.items())),
               "unigram_entropy_nats": round(unigram_entropy(counts), 4),
-              "skipped_parts": sum(bool(p.get("skipped")) for p in parts)}
+              "skipped_parts": sum(bool(p.get("skipped")) for p in parts),
+              "file_parts": sum(p.get("file_parts", 1) for p in parts)}
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     log.info(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} "
              f"bytes per token, EOS excluded) in {len(parts)} parts with {tokenizer.name}; {counted_line(report)}"
