@@ -26,6 +26,11 @@ EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-
 PHONE = re.compile(r"(?<![\w.])(?:\+?1[-. ]?)?(?:\(\d{3}\)|\d{3})[-. ]?\d{3}[-. ]?\d{4}(?![\w]|\.\d)")
 OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 IP = re.compile(rf"(?<![\w.]){OCTET}(?:\.{OCTET}){{3}}(?![\w]|\.\d)")
+IP_HINT = re.compile(r"\d\.\d+\.\d+\.\d")
+"""Part of every IP address: a text without it has none, and the scan for :data:`IP` (slow, as it starts with a
+lookbehind) is skipped."""
+PHONE_HINT = re.compile(r"\d{3}[-. ]?\d{4}")
+"""Part of every phone number (its last seven digits), likewise for :data:`PHONE`."""
 VERSION_BEFORE = re.compile(r"(?:\bversion|\bver\.?|\brelease|\bv)\s*$", re.IGNORECASE)
 ISBN_BEFORE = re.compile(r"isbn[\s:-]*$", re.IGNORECASE)
 
@@ -53,10 +58,10 @@ class PiiTagger:
         found: Attributes = {"EMAIL_ADDRESS": [], "PHONE_NUMBER": [], "IP_ADDRESS": []}
         if self.config.emails and "@" in text:
             found["EMAIL_ADDRESS"] = [[m.start(), m.end(), 1.0] for m in EMAIL.finditer(text)]
-        if self.config.ips:
+        if self.config.ips and IP_HINT.search(text):
             found["IP_ADDRESS"] = [[m.start(), m.end(), 1.0] for m in IP.finditer(text)
                                    if not VERSION_BEFORE.search(text, max(0, m.start() - 12), m.start())]
-        if self.config.phones:
+        if self.config.phones and PHONE_HINT.search(text):
             taken = [(s, e) for s, e, _ in found["IP_ADDRESS"]]
             found["PHONE_NUMBER"] = [[m.start(), m.end(), 1.0] for m in PHONE.finditer(text)
                                      if not ISBN_BEFORE.search(text, max(0, m.start() - 10), m.start())
