@@ -110,8 +110,7 @@ class C4Tagger:
 
     def _line_rule(self, line: str, words: list[str]) -> str:
         c = self.config
-        if c.max_word_length and len(line) > c.max_word_length and any(
-                len(word) > c.max_word_length for word in words):
+        if c.max_word_length and len(line) > c.max_word_length and max(map(len, words)) > c.max_word_length:
             return "lines_too_long_word"
         if c.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith("...")):
             return "lines_no_terminal_punctuation"

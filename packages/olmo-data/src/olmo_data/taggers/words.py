@@ -249,11 +249,17 @@ def words_of(text: str) -> tuple[str, ...]:
     return tuple(chain.from_iterable(map(_split_piece, text.split())))
 
 
-@lru_cache(maxsize=1 << 16)
 def _token_class(token: str) -> str:
     if token in _SENTENCE_END:
         return "e"
     return "p" if all(unicodedata.category(char)[0] == "P" for char in token) else "w"
+
+
+@lru_cache(maxsize=1 << 18)
+def _piece_classes(piece: str) -> str:
+    """The classes of the words of a whitespace-separated piece: ``e`` (ends a sentence), ``p`` (other
+    punctuation) or ``w``, one letter per word."""
+    return "".join(map(_token_class, _split_piece(piece)))
 
 
 _NEW_SENTENCE = re.compile("e[ep]*w")
@@ -265,7 +271,7 @@ def count_sentences(text: str) -> int:
     A sentence ends at a sentence-final punctuation token (``.``, ``!``, ``?`` and their equivalents in other
     scripts); the next one starts at the first following token that is not punctuation.
     """
-    classes = "".join(map(_token_class, split_words(text)))
+    classes = "".join(map(_piece_classes, text.split()))
     if not classes:
         return 0
     return 1 + len(_NEW_SENTENCE.findall(classes))
