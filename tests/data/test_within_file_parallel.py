@@ -19,8 +19,9 @@ import pytest
 import zstandard
 from olmo_core import hookimpl
 from olmo_core.documents import Document
+from olmo_core.io import remove_temporaries
 from olmo_core.plugins import get_host
-from olmo_data.parallel import Part, map_parts, split_file
+from olmo_data.parallel import Part, map_parts, part_file, scratch_folder, split_file
 
 SOURCES = {"c4": 60, "spam-assassin": 60, "wikipedia": 60, "moby-dick": 15}
 PART_BYTES = 64 << 10
@@ -230,3 +231,15 @@ def test_a_large_file_tokenized_in_parts_gives_the_same_token_array_for_any_work
         assert run["files"] == whole["files"], name  # tokens, sidecar and metadata, byte for byte
         assert {k: run["report"][k] for k in keys} == {k: whole["report"][k] for k in keys}, name
         assert run["report"]["file_parts"] == math.ceil(len(content) / PART_BYTES), name
+
+
+def test_the_scratch_folder_outlives_other_runs_cleanups_but_not_its_own_run(tmp_path: Path) -> None:
+    with scratch_folder(str(tmp_path)) as folder:
+        Path(part_file(folder)).write_text("rows")
+        assert remove_temporaries(str(tmp_path)) == []  # another run starting over the same output
+        assert len(list(Path(folder).iterdir())) == 1
+    assert not Path(folder).exists()
+    left = tmp_path / ".parts.tmp-0123456789ab"  # a killed run's
+    left.mkdir()
+    (left / "rows").write_text("rows")
+    assert remove_temporaries(str(tmp_path)) == [str(left)] and not left.exists()

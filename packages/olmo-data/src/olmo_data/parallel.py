@@ -28,7 +28,7 @@ so that ``workers=K`` puts K cores on one large file.
   quarantine records by the lines of the parts before it (:func:`~olmo_core.documents.renumbered`); within a
   worker, a document's ``line`` counts from its part's first line.
 - *Memory stays bounded*: a part of a split file writes its output rows to a temporary file
-  (:func:`part_file`), and the job's parent writes the final file from the parts' rows, in order, through
+  (:func:`part_file`, in the run's :func:`scratch_folder` beside the outputs), and the job's parent writes the final file from the parts' rows, in order, through
   :func:`~olmo_core.io.open_atomic`, compressing once, with the same writes as one process would make, so the
   bytes are the same as a file written whole (gzip members compressed separately would not be). A file of one
   part is written by its worker directly, as before.
@@ -36,10 +36,12 @@ so that ``workers=K`` puts K cores on one large file.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -48,17 +50,18 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fsspec.core import url_to_fs
 from fsspec.utils import infer_compression
 from olmo_core.documents import PARQUET_SUFFIXES, Document, DocumentRange, Quarantined, read_documents
 from olmo_core.errors import ConfigError
-from olmo_core.io import is_local
+from olmo_core.io import claimed, is_local
 from olmo_core.logs import forwarding_logs, log_to_parent
 
 __all__ = ["PART_BYTES", "Part", "counted", "die_with_parent", "map_parts", "map_shards", "part_file", "read_counted",
-           "resolve_workers", "split_file"]
+           "resolve_workers", "scratch_folder", "split_file"]
 
 PART_BYTES = 32 << 20
 """The content of a file that one part holds (32 MiB): larger files are split (:func:`split_file`)."""
@@ -214,20 +217,29 @@ def map_parts(function: Callable[[Part], R], files: Sequence[str], *, workers: i
             results = []
 
 
-def part_file(target: str) -> str:
-    """A new local file for a part's share of the output ``target``: beside it on the local disk, named as
-    :func:`~olmo_core.io.atomic_path`'s temporaries (so the next run over the output removes one that a killed run
-    left), else in the system's temporary directory. The caller removes it."""
-    fs, path = url_to_fs(target)
-    if is_local(fs):
-        folder, name = os.path.split(path)
-        os.makedirs(folder, exist_ok=True)
-        local = os.path.join(folder, f".{name}.tmp-{uuid.uuid4().hex[:12]}")
-        open(local, "xb").close()
-        return local
-    fd, local = tempfile.mkstemp(prefix="olmo-part-")
-    os.close(fd)
-    return local
+@contextlib.contextmanager
+def scratch_folder(root: str) -> Iterator[str]:
+    """A folder for the parts' temporary files (:func:`part_file`) while the block runs, removed after: inside
+    ``root`` on the local disk, named as olmo's temporaries and claimed (:func:`~olmo_core.io.claimed`) while the
+    block runs, so that another run's :func:`~olmo_core.io.remove_temporaries` over ``root`` leaves it alone and
+    the next run removes one that a killed run left; elsewhere a folder in the system's temporary directory."""
+    fs, path = url_to_fs(root)
+    if not is_local(fs):
+        with tempfile.TemporaryDirectory(prefix="olmo-parts-") as folder:
+            yield folder
+        return
+    os.makedirs(path, exist_ok=True)
+    folder = Path(path) / f".parts.tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        with claimed(folder, folder=True):
+            yield str(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def part_file(folder: str) -> str:
+    """A new name in ``folder`` (a :func:`scratch_folder`) for a part's temporary file."""
+    return os.path.join(folder, uuid.uuid4().hex)
 
 
 def _start_worker(parent: int, counter: Any, logs: tuple[Any, int]) -> None:

@@ -25,7 +25,7 @@ from olmo_core.progress import Progress
 
 from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
                               report_name, reporting, select_shard)
-from olmo_data.parallel import PART_BYTES, Part, map_parts, part_file
+from olmo_data.parallel import PART_BYTES, Part, map_parts, part_file, scratch_folder
 from olmo_data.parallel import counted as counting
 from olmo_data.taggers.base import attribute_key, too_long
 
@@ -68,16 +68,17 @@ class FileResult:
     """A part's temporary file of attribute rows per tagger (the parent writes them into the file's)."""
 
 
-def _tag_part(part: Part, *, layout: Layout, taggers: dict[str, Any], experiment: str | None) -> FileResult:
+def _tag_part(part: Part, *, layout: Layout, taggers: dict[str, Any], experiment: str | None,
+              scratch: str) -> FileResult:
     """Tag one part of a file: a whole file's attributes and quarantine are written here; a split file's part
-    writes its rows to temporary files (:func:`~olmo_data.parallel.part_file`) and returns its quarantined
+    writes its rows to temporary files in ``scratch`` (:func:`~olmo_data.parallel.part_file`) and returns its quarantined
     records, which :func:`_assemble` puts together."""
     registry = get_host().registry("taggers")
     built = {name: registry.build(cfg) for name, cfg in taggers.items()}
     result = FileResult()
     records = part.records()
     if not part.whole:
-        result.rows = {name: part_file(layout.attributes(name, part.file)) for name in built}
+        result.rows = {name: part_file(scratch) for name in built}
     try:
         with ExitStack() as stack:
             if part.whole:
@@ -178,7 +179,6 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
         raise ConfigError(f"`olmo data tag` needs taggers: taggers=[name,...] (available: {options})")
     files = [file for _, file in select_shard(layout.files, config.shard)]
     remove_temporaries(layout.root)
-    work = functools.partial(_tag_part, layout=layout, taggers=dict(config.taggers), experiment=config.experiment)
     total = FileResult(parts=0)
     done = 0
     report_path = layout.report(report_name("tag", config.shard))
@@ -196,7 +196,10 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
                         for name in config.taggers},
         }
 
-    with reporting(report_path, summary), Progress("tagging", unit="docs") as progress:
+    with reporting(report_path, summary), Progress("tagging", unit="docs") as progress, \
+            scratch_folder(layout.root) as scratch:
+        work = functools.partial(_tag_part, layout=layout, taggers=dict(config.taggers),
+                                 experiment=config.experiment, scratch=scratch)
         for file, parts in map_parts(work, files, workers=config.workers, part_bytes=config.part_bytes,
                                      progress=progress.update):
             result = _assemble(file, parts, layout)

@@ -28,7 +28,7 @@ from olmo_core.token_arrays import TokenArrayWriter, dtype_for, sibling
 from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
 from olmo_data.layout import DOCUMENTS_HELP, counted, counted_line, report_name, reporting, select_shard, shared_output
-from olmo_data.parallel import PART_BYTES, Part, map_shards, part_file, resolve_workers, split_file
+from olmo_data.parallel import PART_BYTES, Part, map_shards, part_file, resolve_workers, scratch_folder, split_file
 from olmo_data.parallel import counted as counted_records
 
 __all__ = ["TokenizeConfig", "TokenizeJob", "tokenize"]
@@ -77,10 +77,12 @@ class _Job:
 
 @dataclass(frozen=True)
 class _Task:
-    """One part of one file's job (a file of one part is its whole job)."""
+    """One part of one file's job (a file of one part is its whole job); a split file's part writes its tokens in
+    ``scratch``."""
 
     job: _Job
     part: Part
+    scratch: str
 
 
 @dataclass
@@ -129,7 +131,7 @@ def _tokenize(task: _Task) -> dict[str, Any] | _Tokenized:
                             text_bytes=found.text_bytes, quarantined=dict(found.quarantined))
         return {**meta, "counts": found.counts}
     dtype = dtype_for(tokenizer.vocab_size)
-    path = part_file(job.target)
+    path = part_file(task.scratch)
     documents: list[tuple[int, str, str, int]] = []
     try:
         with open(path, "wb") as out:
@@ -295,17 +297,18 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
         progress.advance(meta["documents"] if meta.get("skipped") else 0,  # a kept part is not read again
                          postfix=f"{sum(p['tokens'] for p in parts):,} tokens")
 
-    with reporting(report_path, summary), Progress("tokenizing", unit="docs") as progress:
+    with reporting(report_path, summary), Progress("tokenizing", unit="docs") as progress, \
+            scratch_folder(output) as scratch:
         earlier = [job for job in jobs if not config.force and exists(sibling(job.target, ".meta.json"))]
         kept = set()
         for job, meta in zip(earlier, map_shards(_kept, earlier, workers=config.workers), strict=True):
             if meta is not None:
                 kept.add(job.index)
                 done(meta)
-        tasks = [_Task(job, part) for job in jobs if job.index not in kept
-                 for part in split_file(job.file, config.part_bytes)]
-        single_threaded = resolve_workers(config.workers, len(tasks)) > 1
-        tasks = [_Task(dataclasses.replace(t.job, single_threaded=single_threaded), t.part) for t in tasks]
+        parts_of = {job.index: split_file(job.file, config.part_bytes) for job in jobs if job.index not in kept}
+        single_threaded = resolve_workers(config.workers, sum(len(p) for p in parts_of.values())) > 1
+        tasks = [_Task(dataclasses.replace(job, single_threaded=single_threaded), part, scratch)
+                 for job in jobs if job.index in parts_of for part in parts_of[job.index]]
         results: list[dict[str, Any] | _Tokenized] = []
         for task, result in zip(tasks, map_shards(_tokenize, tasks, workers=config.workers,
                                                   progress=progress.update), strict=True):
