@@ -103,6 +103,30 @@ def test_float32_logits_beyond_the_exponential_range_agree_with_float64() -> Non
     torch.testing.assert_close(weight.grad.double(), w64.grad, rtol=1e-4, atol=1e-5)
 
 
+def test_calls_of_other_shapes_in_between_change_no_result() -> None:
+    """The chunk-logits workspace kept between calls: larger and smaller vocabularies and chunks in turn, each
+    equal to its full-logits reference, and the first call's outputs untouched by the later ones."""
+    torch.manual_seed(6)
+    results = []
+    for vocab, chunk in [(60, 9), (300, 17), (40, 3), (60, 9)]:
+        hidden = torch.randn(2, 19, 8, dtype=torch.float64, requires_grad=True)
+        weight = torch.randn(vocab, 8, dtype=torch.float64, requires_grad=True)
+        labels = torch.randint(0, vocab, (2, 19))
+        sums = linear_cross_entropy(hidden, weight, labels, chunk_tokens=chunk)
+        sums.total.backward()
+        logps = linear_label_logps(hidden.detach(), weight.detach(), labels, chunk_tokens=chunk)
+        results.append((hidden, weight, labels, sums.ce, hidden.grad, weight.grad, logps))
+    for hidden, weight, labels, ce, grad_hidden, grad_weight, logps in results:
+        h, w = hidden.detach().requires_grad_(), weight.detach().requires_grad_()
+        expected, _ = reference(h, w, labels, 0.0)
+        expected.backward()
+        torch.testing.assert_close(ce, expected.detach(), rtol=1e-12, atol=0)
+        torch.testing.assert_close(grad_hidden, h.grad, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(grad_weight, w.grad, rtol=1e-10, atol=1e-12)
+        full = torch.log_softmax(h.detach() @ w.detach().T, dim=-1).gather(-1, labels[..., None])[..., 0]
+        torch.testing.assert_close(logps, full, rtol=1e-12, atol=1e-12)
+
+
 def test_float32_agrees_with_float64() -> None:
     torch.manual_seed(1)
     hidden, weight = torch.randn(2, 64, 32), torch.randn(5000, 32) * 0.2
