@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import count as positions
-from operator import itemgetter
+from operator import itemgetter, mul
 
 import numpy as np
 from olmo_core.config import non_negative
@@ -43,6 +43,11 @@ scripts; this list holds the common ones of the latter)."""
 def _word_stats(word: str) -> tuple[int, int, int]:
     symbol = SYMBOLS.issuperset(word)
     return int(not symbol), 0 if symbol else len(word), int(any(map(str.isalpha, word)))
+
+
+def _weighted(counts: Counter[str], stats: list[tuple[int, int, int]], index: int) -> int:
+    """The sum over distinct words of ``stats[...][index]`` times the word's count."""
+    return sum(map(mul, counts.values(), map(itemgetter(index), stats)))
 
 
 @dataclass(kw_only=True)
@@ -94,14 +99,15 @@ class GopherQualityTagger:
         seen_stop_words: set[str] = set()
         for piece in line_windows(text):  # every value is a sum (or a union) over lines and words
             words = words_of(piece)
-            stats = list(map(_word_stats, words))
+            counts = Counter(words)  # per distinct word, each statistic weighted by the word's count
+            stats = list(map(_word_stats, counts))
             lines = piece.splitlines()
-            n.update(words=len(words), counted=sum(map(itemgetter(0), stats)), length=sum(map(itemgetter(1), stats)),
-                     alpha=sum(map(itemgetter(2), stats)), lines=len(lines), hashes=piece.count("#"),
+            n.update(words=len(words), counted=_weighted(counts, stats, 0), length=_weighted(counts, stats, 1),
+                     alpha=_weighted(counts, stats, 2), lines=len(lines), hashes=piece.count("#"),
                      ellipses=piece.count("...") + piece.count("…"),
                      bullets=sum(1 for line in lines if line.lstrip().startswith(("•", "-"))),
                      end_ellipsis=sum(1 for line in lines if line.rstrip().endswith(("...", "…"))))
-            seen_stop_words.update(self.stop_words.intersection(words))
+            seen_stop_words.update(self.stop_words.intersection(counts))
         n_words, counted, bullets, end_ellipsis, n_lines = (n["words"], n["counted"], n["bullets"], n["end_ellipsis"],
                                                             n["lines"])
         mean_length = ratio(n["length"], counted)
@@ -240,11 +246,25 @@ _INVERSE_BASE = pow(_BASE, -1, 1 << 64)
 _UINT64_BITS = 63
 
 
+_CACHED_POWERS = 1 << 20
+
+
 def _powers(base: int, count: int) -> np.ndarray:
-    """``base**0 ... base**(count-1)`` modulo 2**64 (numpy's unsigned products wrap around)."""
+    """``base**0 ... base**(count-1)`` modulo 2**64; the first :data:`_CACHED_POWERS` are computed once."""
+    return _power_table(base)[:count] if count <= _CACHED_POWERS else _compute_powers(base, count)
+
+
+@lru_cache(maxsize=2)
+def _power_table(base: int) -> np.ndarray:
+    powers = _compute_powers(base, _CACHED_POWERS)
+    powers.flags.writeable = False
+    return powers
+
+
+def _compute_powers(base: int, count: int) -> np.ndarray:
     powers = np.full(count, base, dtype=np.uint64)
     powers[:1] = 1
-    return np.cumprod(powers, out=powers)
+    return np.cumprod(powers, out=powers)  # numpy's unsigned products wrap around modulo 2**64
 
 
 class WordNgrams:
@@ -310,7 +330,9 @@ def _most_frequent(keys: np.ndarray) -> tuple[int, int]:
     most = int(counts.max())
     if most == 1:
         return 1, 0
-    return most, int(np.argmax(np.isin(keys, ordered[starts[counts == most]])))
+    tops = ordered[starts[counts == most]]
+    found = np.minimum(np.searchsorted(tops, keys), len(tops) - 1)
+    return most, int(np.argmax(tops[found] == keys))
 
 
 def _recurring(values: np.ndarray) -> list[int]:
