@@ -184,10 +184,33 @@ def _suffix_length(rest: str, pre: int) -> int:
     return len(rest) - start
 
 
+_PLAIN_ENDS = frozenset(",;:!?)\"'")
+"""Punctuation that is always split off the end of a plain word as one token (with ``.`` after ``a-z``)."""
+_ASCII_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+
+
 @lru_cache(maxsize=1 << 18)
 def _split_piece(piece: str) -> tuple[str, ...]:
     if piece.isalpha():
         return _SPECIAL_WORDS.get(piece, (piece,))
+    if _is_plain_word_and_end(piece):
+        return piece[:-1], piece[-1]
+    return _split_rules(piece)
+
+
+def _is_plain_word_and_end(piece: str) -> bool:
+    """Whether the rules split ``piece`` into a word of letters and a punctuation mark after it (``word,``),
+    known without running them: no letter starts a prefix, ends a suffix or makes an infix or a URL, so
+    only special cases (``dont,`` ``xD,`` ``Mr.``) and ``.`` (split off after a lower-case letter, kept
+    after ``A``) need the rules."""
+    core, end = piece[:-1], piece[-1]
+    return ((end in _PLAIN_ENDS or (end == "." and core[-1:] in _ASCII_LOWER)) and core.isalpha()
+            and core not in _SPECIAL_WORDS and core not in _MERGED and piece not in _MERGED
+            and piece not in _SPECIAL_WORDS)
+
+
+def _split_rules(piece: str) -> tuple[str, ...]:
+    """The words of ``piece`` by the prefix, suffix, infix and special-case rules."""
     if (special := _special(piece)) is not None:
         return special
     prefixes: list[str] = []
