@@ -48,13 +48,14 @@ from olmo_core.documents import Document
 
 from olmo_data.taggers.base import Attributes, Span
 from olmo_data.taggers.rules import Check, check_attributes
-from olmo_data.taggers.words import count_sentences
+from olmo_data.taggers.words import sentences_in_pieces
 
 __all__ = ["C4Config", "C4Tagger"]
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
 POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+_POLICY = re.compile("|".join(map(re.escape, POLICY_PHRASES)))
 LINE_RULES = ("lines_too_long_word", "lines_no_terminal_punctuation", "lines_too_few_words", "lines_javascript",
               "lines_policy")
 
@@ -148,7 +149,7 @@ class C4Tagger:
             if not rule and c.filter_curly_bracket and "{" in line:
                 curly = True
                 first_failure = first_failure or "curly_bracket"
-            if not rule and c.filter_policy and any(phrase in lowered for phrase in POLICY_PHRASES):
+            if not rule and c.filter_policy and _POLICY.search(lowered):
                 rule = "lines_policy"
             if rule:
                 spans[rule].append([start, end, 1])
@@ -157,7 +158,7 @@ class C4Tagger:
             kept_lines.append(line)
             spans["citations"].extend([s, e, 1] for s, e in cited)
             if c.min_num_sentences:
-                sentences += count_sentences(line)
+                sentences += sentences_in_pieces(line.split() if cited else words)
         few_sentences = sentences < c.min_num_sentences
         checks = [Check("has_lorem_ipsum", int(lorem), not lorem, "lorem_ipsum"),
                   Check("has_curly_bracket", int(curly), not curly, "curly_bracket"),

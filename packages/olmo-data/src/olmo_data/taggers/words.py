@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from itertools import chain
 
-__all__ = ["count_sentences", "split_words", "words_of"]
+__all__ = ["count_sentences", "sentences_in_pieces", "split_words", "words_of"]
 
 _LOWER = "a-zß-öø-ÿ"
 _UPPER = "A-ZÀ-ÖØ-Þ"
@@ -275,6 +276,8 @@ def words_of(text: str) -> tuple[str, ...]:
 def _token_class(token: str) -> str:
     if token in _SENTENCE_END:
         return "e"
+    if token.isalnum():  # no letter or digit is punctuation
+        return "w"
     return "p" if all(unicodedata.category(char)[0] == "P" for char in token) else "w"
 
 
@@ -294,7 +297,12 @@ def count_sentences(text: str) -> int:
     A sentence ends at a sentence-final punctuation token (``.``, ``!``, ``?`` and their equivalents in other
     scripts); the next one starts at the first following token that is not punctuation.
     """
-    classes = "".join(map(_piece_classes, text.split()))
+    return sentences_in_pieces(text.split())
+
+
+def sentences_in_pieces(pieces: Iterable[str]) -> int:
+    """:func:`count_sentences` of a text given as its whitespace-separated pieces (``text.split()``)."""
+    classes = "".join(map(_piece_classes, pieces))
     if not classes:
         return 0
     return 1 + len(_NEW_SENTENCE.findall(classes))
