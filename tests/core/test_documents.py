@@ -180,7 +180,8 @@ def test_a_range_numbers_its_lines_from_its_first_and_counts_them(tmp_path: Path
     rest = DocumentRange(str(path), first + 1, None)
     records = list(rest)
     assert [r.line for r in records] == [1, 2, 4] and rest.lines == 4  # lines 3, 4, (blank) 5, 6 of the file
-    assert [(q.line, q.reason) for q in records if isinstance(q, Quarantined)] == [(4, "invalid JSON (Expecting value)")]
+    quarantined = [(q.line, q.reason) for q in records if isinstance(q, Quarantined)]
+    assert quarantined == [(4, "invalid JSON (Expecting value)")]
     assert renumbered(records[-1], 2).line == 6  # type: ignore[arg-type]
 
 

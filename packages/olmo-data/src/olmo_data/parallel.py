@@ -27,10 +27,11 @@ so that ``workers=K`` puts K cores on one large file.
 - *Line numbers* stay the file's: a part numbers its lines from 1 and counts them, and the job shifts a part's
   quarantine records by the lines of the parts before it (:func:`~olmo_core.documents.renumbered`); within a
   worker, a document's ``line`` counts from its part's first line.
-- *Memory stays bounded*: a part of a split file writes its output rows to a temporary file
-  (:func:`part_file`, in the run's :func:`scratch_folder` beside the outputs), and the job's parent writes the final file from the parts' rows, in order, through
-  :func:`~olmo_core.io.open_atomic`, compressing once, with the same writes as one process would make, so the
-  bytes are the same as a file written whole (gzip members compressed separately would not be). A file of one
+- *Memory stays bounded*: a part of a split file writes its output rows to a temporary file (:func:`part_file`,
+  in the run's :func:`scratch_folder` beside the outputs), and the job's parent writes the final file from the
+  parts' rows, in order, through :func:`~olmo_core.io.open_atomic`, compressing once, with the same writes as one
+  process would make, so the bytes are the same as a file written whole (gzip members compressed separately
+  would not be; ISA-L's gzip bytes even depend on how the writes are cut). A file of one
   part is written by its worker directly, as before.
 """
 

@@ -71,8 +71,8 @@ class FileResult:
 def _tag_part(part: Part, *, layout: Layout, taggers: dict[str, Any], experiment: str | None,
               scratch: str) -> FileResult:
     """Tag one part of a file: a whole file's attributes and quarantine are written here; a split file's part
-    writes its rows to temporary files in ``scratch`` (:func:`~olmo_data.parallel.part_file`) and returns its quarantined
-    records, which :func:`_assemble` puts together."""
+    writes its rows to temporary files in ``scratch`` (:func:`~olmo_data.parallel.part_file`) and returns its
+    quarantined records, which :func:`_assemble` puts together."""
     registry = get_host().registry("taggers")
     built = {name: registry.build(cfg) for name, cfg in taggers.items()}
     result = FileResult()
@@ -168,9 +168,10 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
 
     Reads Dolma JSON lines (plain, .gz, .zst) and Parquet from any fsspec path, one file per worker process at
     a time, or a file larger than ``part_bytes`` in parts (:func:`~olmo_data.parallel.map_parts`), its output
-    the same bytes as if it were tagged whole; the report counts the ``parts``. Lines that are not valid documents are quarantined with their file, line and reason, never dropped
-    silently; the report counts documents in, tagged and quarantined. When every record was quarantined, or a
-    tagger fails part-way, the report is still written (``complete: false`` with the error) and the run fails
+    the same bytes as if it were tagged whole; the report counts the ``parts``. Lines that are not valid
+    documents are quarantined with their file, line and reason, never dropped silently; the report counts
+    documents in, tagged and quarantined. When every record was quarantined, or a tagger fails part-way, the
+    report is still written (``complete: false`` with the error) and the run fails
     with one line (:class:`~olmo_core.documents.NoDocumentsError`, or the tagger's error); ``input`` is the
     path that error names (default: the dataset's root).
     """
@@ -188,7 +189,8 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
             "command": "data tag", "files": len(files), "files_done": done, "shard": config.shard,
             "complete": error is None, **({"error": error} if error else {}),
             **counted(total.records, written=total.documents, quarantined=sum(total.reasons.values())),
-            "documents": total.documents, "parts": total.parts, "quarantine_reasons": dict(total.reasons), "skipped_files": layout.skipped,
+            "documents": total.documents, "parts": total.parts, "quarantine_reasons": dict(total.reasons),
+            "skipped_files": layout.skipped,
             "taggers": {name: {"attributes": f"{layout.root}/attributes/{name}",
                                "seconds": round(total.seconds[name], 3),
                                "docs_per_second": round(total.documents / total.seconds[name], 1)

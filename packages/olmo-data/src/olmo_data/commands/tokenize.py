@@ -270,9 +270,9 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     ``.csv.gz`` and ``.meta.json``): each document's ids followed by EOS, one part per input file, with a
     sidecar tracing every token to its document. A file with more than ``part_bytes`` of content is read in
     parts tokenized in parallel (:func:`~olmo_data.parallel.split_file`) and written as one token array, the
-    same bytes as if it were read whole; the report counts the ``file_parts``. Parts already complete for the same input content and
-    tokenizer (``inputs_key`` in their ``.meta.json``) are kept (``force=true`` redoes them), so an interrupted
-    run resumes.
+    same bytes as if it were read whole; the report counts the ``file_parts``. Parts already complete for the
+    same input content and tokenizer (``inputs_key`` in their ``.meta.json``) are kept (``force=true`` redoes
+    them), so an interrupted run resumes.
     """
     skipped: dict[str, str] = {}
     files = document_files(input, skipped=skipped)
