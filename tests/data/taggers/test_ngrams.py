@@ -5,11 +5,13 @@ from __future__ import annotations
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 from olmo_data.taggers.gopher import (
     DUPLICATE_NGRAM_SIZES,
     TOP_NGRAM_SIZES,
     WordNgrams,
+    _most_frequent,
     duplicate_ngram_chars,
     top_ngram_chars,
 )
@@ -85,10 +87,18 @@ def test_real_code_agrees_with_the_definitions() -> None:
         check_all_sizes(words)
 
 
-def test_a_long_text_renumbers_its_ngrams() -> None:
-    # More than 2**15 words: the numbers of 4-grams would outgrow 63 bits, so 3-grams are renumbered first.
+def test_a_long_text_agrees_with_the_definitions() -> None:
     text = "\n".join(path.read_text(encoding="utf-8")
                      for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))[:40])
     words = split_words(text)
     assert len(words) > 1 << 15
     check_all_sizes(words)
+
+
+def test_different_ngrams_sharing_a_top_fingerprint_are_not_counted_together() -> None:
+    # Fingerprints that collide on purpose: "x" and "y" share 5, so its count (2) is not trusted.
+    assert _most_frequent(np.array([5, 5, 9], dtype=np.uint64), ["x", "y", "x"], 1) is None
+    # The same fingerprints for equal words: "x" occurs twice, first at 0.
+    assert _most_frequent(np.array([5, 9, 5], dtype=np.uint64), ["x", "y", "x"], 1) == (2, 0)
+    # Two tied fingerprints, both pure: the first to occur is the one at 1.
+    assert _most_frequent(np.array([3, 7, 4, 7, 4], dtype=np.uint64), ["a", "b", "c", "b", "c"], 1) == (2, 1)

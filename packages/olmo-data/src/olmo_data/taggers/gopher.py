@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import count as positions
 from operator import itemgetter, mul
 
 import numpy as np
@@ -243,7 +242,8 @@ def _scan_repeats(words: Sequence[str], n: int, positions: Iterable[int]) -> int
 _BASE = 0x9E3779B97F4A7C15
 """An odd multiplier, hence invertible modulo 2**64, for polynomial fingerprints of strings."""
 _INVERSE_BASE = pow(_BASE, -1, 1 << 64)
-_UINT64_BITS = 63
+_TUPLE_BASE = np.uint64(0xD6E8FEB86659FD93)
+"""The multiplier of word fingerprints in n-gram fingerprints."""
 
 
 _CACHED_POWERS = 1 << 20
@@ -268,18 +268,18 @@ def _compute_powers(base: int, count: int) -> np.ndarray:
 
 
 class WordNgrams:
-    """The word n-grams of one text as 64-bit integers, so that numpy counts and compares them in bulk.
+    """The word n-grams of one text as 64-bit fingerprints, so that numpy counts and compares them in bulk.
 
-    Two identities are needed. The top n-gram rules compare n-grams word by word: each word gets an id (its
-    first position), and the n-gram at ``i`` is the number ``id[i] * L**(n-1) + ... + id[i+n-1]`` with ``L``
-    the number of words, exact (renumbered densely whenever it would outgrow 63 bits). The duplicate n-gram
-    rules compare n-grams by their words' characters joined without spaces (``ab c`` equals ``a bc``): the
-    n-gram at ``i`` is the substring ``chars[b[i]:b[i+n]]`` of all words joined, ``b`` being where each word
-    starts, and its fingerprint is the polynomial ``sum(chars[j] * x**(j - b[i]))`` over that substring
-    (modulo 2**64, ``x`` odd): with prefix sums ``F[k] = sum(chars[j] * x**-j for j < k)`` it is
-    ``(F[b[i+n]] - F[b[i]]) * x**b[i]``, a few vectorized operations per n. Equal strings have equal
-    fingerprints, but unequal strings may collide, so fingerprints only pick the positions worth scanning and
-    :func:`_scan_repeats` compares the n-grams there as strings.
+    The duplicate n-gram rules compare n-grams by their words' characters joined without spaces (``ab c``
+    equals ``a bc``): the n-gram at ``i`` is the substring ``chars[b[i]:b[i+n]]`` of all words joined, ``b``
+    being where each word starts, and its fingerprint is the polynomial ``sum(chars[j] * x**(j - b[i]))``
+    over that substring (modulo 2**64, ``x`` odd): with prefix sums ``F[k] = sum(chars[j] * x**-j for j < k)``
+    it is ``(F[b[i+n]] - F[b[i]]) * x**b[i]``, a few vectorized operations per n. The top n-gram rules compare
+    n-grams word by word: their fingerprint is the polynomial ``sum(w[i+k] * y**(n-1-k))`` over the words'
+    own fingerprints ``w`` (n = 1 above). Equal n-grams have equal fingerprints, but unequal ones may
+    collide, so the n-grams that decide a value are compared as strings: :func:`_scan_repeats` at the
+    positions whose fingerprint recurs, :func:`_most_frequent` within the most frequent fingerprints (a
+    collision there falls back to :func:`top_ngram_chars`).
     """
 
     def __init__(self, words: Sequence[str]) -> None:
@@ -287,52 +287,63 @@ class WordNgrams:
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         self.starts = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.starts[1:])
+        chars = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
+        prefix = np.zeros(len(chars) + 1, dtype=np.uint64)
+        np.cumsum(chars * _powers(_INVERSE_BASE, len(chars)), out=prefix[1:])
+        self._prefix_at_starts = prefix[self.starts]
+        self._scale = _powers(_BASE, len(chars) + 1)[self.starts]
+
+    def joined_fingerprints(self, n: int) -> np.ndarray:
+        """The fingerprint of each n-gram's words joined without spaces."""
+        return (self._prefix_at_starts[n:] - self._prefix_at_starts[:-n]) * self._scale[:-n]
 
     def top_chars(self, sizes: Sequence[int]) -> Iterator[int]:
         """:func:`top_ngram_chars` for each n of ``sizes`` (ascending)."""
         words = self.words
-        ids = np.fromiter(map({}.setdefault, words, positions()), dtype=np.int64, count=len(words))
-        keys, bound, made = ids, max(len(words), 1), 1
+        single = self.joined_fingerprints(1)
+        keys, made = single, 1
         for n in sizes:
             if len(words) < n:
                 yield 0
                 continue
             while made < n:
-                if bound.bit_length() + len(words).bit_length() > _UINT64_BITS:
-                    keys = np.unique(keys, return_inverse=True)[1].astype(np.int64)
-                    bound = max(len(words), 1)
-                keys = keys[:-1] * len(words) + ids[made:]
-                bound *= max(len(words), 1)
+                keys = keys[:-1] * _TUPLE_BASE + single[made:]
                 made += 1
-            most, first = _most_frequent(keys)
+            found = _most_frequent(keys, words, n)
+            if found is None:
+                yield top_ngram_chars(words, n)
+                continue
+            most, first = found
             yield (int(self.starts[first + n] - self.starts[first]) + n - 1) * most
 
     def duplicate_chars(self, sizes: Sequence[int]) -> Iterator[int]:
         """:func:`duplicate_ngram_chars` for each n of ``sizes``."""
-        chars = np.frombuffer("".join(self.words).encode("utf-32-le"), dtype=np.uint32)
-        prefix = np.zeros(len(chars) + 1, dtype=np.uint64)
-        np.cumsum(chars * _powers(_INVERSE_BASE, len(chars)), out=prefix[1:])
-        at_starts = prefix[self.starts]
-        scale = _powers(_BASE, len(chars) + 1)[self.starts]
         for n in sizes:
             if len(self.words) < n:
                 yield 0
                 continue
-            fingerprints = (at_starts[n:] - at_starts[:-n]) * scale[:-n]
-            yield _scan_repeats(self.words, n, _recurring(fingerprints))
+            yield _scan_repeats(self.words, n, _recurring(self.joined_fingerprints(n)))
 
 
-def _most_frequent(keys: np.ndarray) -> tuple[int, int]:
-    """The highest count among ``keys`` and where the first key with that count first occurs."""
+def _most_frequent(keys: np.ndarray, words: Sequence[str], n: int) -> tuple[int, int] | None:
+    """The highest count among the n-grams of ``words`` and where the first n-gram with that count first
+    occurs, from the n-grams' fingerprints ``keys``; None when different n-grams share one of the most
+    frequent fingerprints."""
     ordered = np.sort(keys)
     starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
     counts = np.diff(np.append(starts, len(ordered)))
     most = int(counts.max())
-    if most == 1:
+    if most == 1:  # all fingerprints differ, so all n-grams do
         return 1, 0
     tops = ordered[starts[counts == most]]
     found = np.minimum(np.searchsorted(tops, keys), len(tops) - 1)
-    return most, int(np.argmax(tops[found] == keys))
+    members = np.flatnonzero(tops[found] == keys)
+    ngrams: dict[int, set[tuple[str, ...]]] = {}
+    for key, i in zip(keys[members].tolist(), members.tolist(), strict=True):
+        ngrams.setdefault(key, set()).add(tuple(words[i:i + n]))
+    if any(len(same) > 1 for same in ngrams.values()):
+        return None
+    return most, int(members[0])
 
 
 def _recurring(values: np.ndarray) -> list[int]:
