@@ -55,7 +55,6 @@ __all__ = ["C4Config", "C4Tagger"]
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
 POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
-_POLICY = re.compile("|".join(map(re.escape, POLICY_PHRASES)))
 LINE_RULES = ("lines_too_long_word", "lines_no_terminal_punctuation", "lines_too_few_words", "lines_javascript",
               "lines_policy")
 
@@ -133,8 +132,8 @@ class C4Tagger:
             end = start + len(raw)
             line = raw.strip()
             words = line.split()
-            offset = start + len(raw) - len(raw.lstrip())
             if c.remove_citations and "[" in line:
+                offset = start + len(raw) - len(raw.lstrip())
                 cited = [(offset + m.start(), offset + m.end()) for m in CITATION.finditer(line)]
                 line = CITATION.sub("", line)
             else:
@@ -149,7 +148,7 @@ class C4Tagger:
             if not rule and c.filter_curly_bracket and "{" in line:
                 curly = True
                 first_failure = first_failure or "curly_bracket"
-            if not rule and c.filter_policy and _POLICY.search(lowered):
+            if not rule and c.filter_policy and any(phrase in lowered for phrase in POLICY_PHRASES):
                 rule = "lines_policy"
             if rule:
                 spans[rule].append([start, end, 1])
