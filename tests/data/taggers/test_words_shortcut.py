@@ -1,4 +1,5 @@
-"""The word splitter's shortcut for a plain word followed by one punctuation mark agrees with its rules."""
+"""The word splitter's shortcuts (a plain word and one punctuation mark, words joined by dashes) agree with its
+rules."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ ENDS = ",;:!?)\"'.-(’”"
     ("xD,", ("xD", ",")),             # an emoticon made of letters
     ("naïve;", ("naïve", ";")),
     ('years"', ("years", '"')),
+    ("well-known", ("well", "-", "known")),  # a dash between letters is an infix
+    ("jury-masts—how", ("jury", "-", "masts", "—", "how")),
+    ("a--b", ("a", "--", "b")),               # a double dash is one infix (the rules split it)
+    ("-a", ("-a",)),
 ])
 def test_worked_examples(piece: str, expected: tuple[str, ...]) -> None:
     assert _split_piece(piece) == expected == _split_rules(piece)
@@ -35,3 +40,8 @@ def test_every_word_of_real_text_with_every_ending() -> None:
     for core in cores:
         for end in ENDS:
             assert _split_piece(core + end) == _split_rules(core + end), core + end
+    ordered = sorted(cores)
+    for left, right in zip(ordered, ordered[1:] + ordered[:1]):
+        for dash in ("-", "–", "—", "--", "~"):
+            for piece in (left + dash + right, left + dash + right + dash + left):
+                assert _split_piece(piece) == _split_rules(piece), piece

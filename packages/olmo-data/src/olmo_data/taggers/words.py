@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, repeat
 
 __all__ = ["count_sentences", "sentences_in_pieces", "split_words", "words_of"]
 
@@ -196,6 +196,8 @@ def _split_piece(piece: str) -> tuple[str, ...]:
         return _SPECIAL_WORDS.get(piece, (piece,))
     if _is_plain_word_and_end(piece):
         return piece[:-1], piece[-1]
+    if (dashed := _dashed_words(piece)) is not None:
+        return dashed
     return _split_rules(piece)
 
 
@@ -208,6 +210,21 @@ def _is_plain_word_and_end(piece: str) -> bool:
     return ((end in _PLAIN_ENDS or (end == "." and core[-1:] in _ASCII_LOWER)) and core.isalpha()
             and core not in _SPECIAL_WORDS and core not in _MERGED and piece not in _MERGED
             and piece not in _SPECIAL_WORDS)
+
+
+def _dashed_words(piece: str) -> tuple[str, ...] | None:
+    """``well-known`` -> ``well - known``: words of letters joined by single dashes of one kind (``-``, ``–``
+    or ``—``), each dash an infix between letters; None for any other piece (or a special case)."""
+    for dash in _DASHES:
+        if dash in piece:
+            parts = piece.split(dash)
+            if not all(map(str.isalpha, parts)) or piece in _MERGED or piece in _SPECIAL_WORDS:
+                return None
+            return tuple(chain.from_iterable(zip(parts, repeat(dash))))[:-1]
+    return None
+
+
+_DASHES = ("-", "–", "—")
 
 
 def _split_rules(piece: str) -> tuple[str, ...]:
