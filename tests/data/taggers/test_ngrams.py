@@ -95,10 +95,19 @@ def test_a_long_text_agrees_with_the_definitions() -> None:
     check_all_sizes(words)
 
 
+def fingerprints(*upper: int) -> np.ndarray:
+    """Fingerprints with the given upper 32 bits (the bits that group them) and some lower bits."""
+    return (np.array(upper, dtype=np.uint64) << np.uint64(32)) | np.uint64(12345)
+
+
 def test_different_ngrams_sharing_a_top_fingerprint_are_not_counted_together() -> None:
     # Fingerprints that collide on purpose: "x" and "y" share 5, so its count (2) is not trusted.
-    assert _most_frequent(np.array([5, 5, 9], dtype=np.uint64), ["x", "y", "x"], 1) is None
+    assert _most_frequent(fingerprints(5, 5, 9), ["x", "y", "x"], 1) is None
+    # Upper bits alone group: "x" and "y" differ only in lower bits, still not trusted.
+    assert _most_frequent(fingerprints(5, 5, 9) + np.array([0, 1, 0], dtype=np.uint64), ["x", "y", "x"], 1) is None
     # The same fingerprints for equal words: "x" occurs twice, first at 0.
-    assert _most_frequent(np.array([5, 9, 5], dtype=np.uint64), ["x", "y", "x"], 1) == (2, 0)
+    assert _most_frequent(fingerprints(5, 9, 5), ["x", "y", "x"], 1) == (2, 0)
     # Two tied fingerprints, both pure: the first to occur is the one at 1.
-    assert _most_frequent(np.array([3, 7, 4, 7, 4], dtype=np.uint64), ["a", "b", "c", "b", "c"], 1) == (2, 1)
+    assert _most_frequent(fingerprints(3, 7, 4, 7, 4), ["a", "b", "c", "b", "c"], 1) == (2, 1)
+    # 2-grams "a b" (at 0 and 3) and "a c" (at 5) share 8: the second words differ.
+    assert _most_frequent(fingerprints(8, 1, 2, 8, 4, 8), ["a", "b", "x", "a", "b", "a", "c"], 2) is None

@@ -327,36 +327,44 @@ class WordNgrams:
 
 def _most_frequent(keys: np.ndarray, words: Sequence[str], n: int) -> tuple[int, int] | None:
     """The highest count among the n-grams of ``words`` and where the first n-gram with that count first
-    occurs, from the n-grams' fingerprints ``keys``; None when different n-grams share one of the most
-    frequent fingerprints."""
-    ordered = np.sort(keys)
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    counts = np.diff(np.append(starts, len(ordered)))
+    occurs, from the n-grams' fingerprints ``keys`` grouped by their upper 32 bits (as in :func:`_recurring`);
+    None when different n-grams share one of the largest groups."""
+    packed = (keys & _UPPER_HALF) | np.arange(len(keys), dtype=np.uint64)
+    packed.sort()
+    upper = packed >> np.uint64(32)
+    starts = np.flatnonzero(np.concatenate(([True], upper[1:] != upper[:-1])))
+    counts = np.diff(np.append(starts, len(packed)))
     most = int(counts.max())
     if most == 1:  # all fingerprints differ, so all n-grams do
         return 1, 0
-    tops = ordered[starts[counts == most]]
-    found = np.minimum(np.searchsorted(tops, keys), len(tops) - 1)
-    members = np.flatnonzero(tops[found] == keys)
-    ngrams: dict[int, set[tuple[str, ...]]] = {}
-    for key, i in zip(keys[members].tolist(), members.tolist(), strict=True):
-        ngrams.setdefault(key, set()).add(tuple(words[i:i + n]))
-    if any(len(same) > 1 for same in ngrams.values()):
-        return None
-    return most, int(members[0])
+    positions = packed & _LOWER_HALF
+    tops = starts[counts == most]
+    for start in tops.tolist():
+        first, *others = positions[start:start + most].tolist()
+        if any(words[i:i + n] != words[first:first + n] for i in others):
+            return None
+    return most, int(positions[tops].min())
 
 
 def _recurring(values: np.ndarray) -> list[int]:
-    """Positions (ascending) of the values that occur more than once."""
+    """Positions (ascending) of the values that occur more than once, and rarely a few more: values are
+    grouped by their upper 32 bits, sorting ``upper bits | position`` (numpy sorts integers several times
+    faster than it argsorts them)."""
     ordered = np.sort(values)  # a plain sort first: most n-grams are all distinct
     if not (ordered[1:] == ordered[:-1]).any():
         return []
-    order = np.argsort(values)
-    same = values[order[1:]] == values[order[:-1]]
+    packed = (values & _UPPER_HALF) | np.arange(len(values), dtype=np.uint64)
+    packed.sort()
+    upper = packed >> np.uint64(32)
+    same = upper[1:] == upper[:-1]
     recurs = np.zeros(len(values), dtype=bool)
     recurs[1:] = same
     recurs[:-1] |= same
-    return np.sort(order[recurs]).tolist()
+    return np.sort(packed[recurs] & _LOWER_HALF).tolist()
+
+
+_UPPER_HALF = np.uint64(0xFFFFFFFF00000000)
+_LOWER_HALF = np.uint64(0xFFFFFFFF)
 
 
 class GopherRepetitionTagger:
