@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from olmo_data.taggers.gopher import (
+    _TUPLE_BASE,
     DUPLICATE_NGRAM_SIZES,
     TOP_NGRAM_SIZES,
     WordNgrams,
@@ -111,3 +112,15 @@ def test_different_ngrams_sharing_a_top_fingerprint_are_not_counted_together() -
     assert _most_frequent(fingerprints(3, 7, 4, 7, 4), ["a", "b", "c", "b", "c"], 1) == (2, 1)
     # 2-grams "a b" (at 0 and 3) and "a c" (at 5) share 8: the second words differ.
     assert _most_frequent(fingerprints(8, 1, 2, 8, 4, 8), ["a", "b", "x", "a", "b", "a", "c"], 2) is None
+
+
+def test_fingerprints_spread_short_words_over_the_upper_bits() -> None:
+    # Without the spreading factor a one-character word's fingerprint is its code point, so "tails (" and
+    # "tails ," shared their upper 32 bits and every such group fell back to the plain definition.
+    words = split_words(" ".join(str(r["text"]) for r in stdlib_documents()))
+    single = WordNgrams(words).joined_fingerprints(1)
+    assert len(set((single >> np.uint64(32)).tolist())) == len(set(words))
+    keys = single
+    for n in TOP_NGRAM_SIZES:
+        keys = keys[:-1] * _TUPLE_BASE + single[n - 1:]
+        assert _most_frequent(keys, words, n) is not None

@@ -244,6 +244,8 @@ _BASE = 0x9E3779B97F4A7C15
 _INVERSE_BASE = pow(_BASE, -1, 1 << 64)
 _TUPLE_BASE = np.uint64(0xD6E8FEB86659FD93)
 """The multiplier of word fingerprints in n-gram fingerprints."""
+_SPREAD = np.uint64(0xBF58476D1CE4E5B9)
+"""The odd factor ``m`` of every fingerprint (see :class:`WordNgrams`)."""
 
 
 _CACHED_POWERS = 1 << 20
@@ -272,9 +274,10 @@ class WordNgrams:
 
     The duplicate n-gram rules compare n-grams by their words' characters joined without spaces (``ab c``
     equals ``a bc``): the n-gram at ``i`` is the substring ``chars[b[i]:b[i+n]]`` of all words joined, ``b``
-    being where each word starts, and its fingerprint is the polynomial ``sum(chars[j] * x**(j - b[i]))``
-    over that substring (modulo 2**64, ``x`` odd): with prefix sums ``F[k] = sum(chars[j] * x**-j for j < k)``
-    it is ``(F[b[i+n]] - F[b[i]]) * x**b[i]``, a few vectorized operations per n. The top n-gram rules compare
+    being where each word starts, and its fingerprint is ``m * sum(chars[j] * x**(b[i] - j))`` over that
+    substring (modulo 2**64, ``x`` and ``m`` odd: ``m`` spreads every character over all 64 bits, which
+    :func:`_recurring` needs): with prefix sums ``F[k] = sum(chars[j] * x**-j for j < k)`` it is
+    ``(F[b[i+n]] - F[b[i]]) * x**b[i] * m``, a few vectorized operations per n. The top n-gram rules compare
     n-grams word by word: their fingerprint is the polynomial ``sum(w[i+k] * y**(n-1-k))`` over the words'
     own fingerprints ``w`` (n = 1 above). Equal n-grams have equal fingerprints, but unequal ones may
     collide, so the n-grams that decide a value are compared as strings: :func:`_scan_repeats` at the
@@ -291,7 +294,7 @@ class WordNgrams:
         prefix = np.zeros(len(chars) + 1, dtype=np.uint64)
         np.cumsum(chars * _powers(_INVERSE_BASE, len(chars)), out=prefix[1:])
         self._prefix_at_starts = prefix[self.starts]
-        self._scale = _powers(_BASE, len(chars) + 1)[self.starts]
+        self._scale = _powers(_BASE, len(chars) + 1)[self.starts] * _SPREAD
 
     def joined_fingerprints(self, n: int) -> np.ndarray:
         """The fingerprint of each n-gram's words joined without spaces."""
