@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import itemgetter, mul
+from operator import mul
 
 import numpy as np
 from olmo_core.config import non_negative
@@ -38,15 +38,24 @@ punctuation, common CJK and typographic marks, control characters and sentence-f
 scripts; this list holds the common ones of the latter)."""
 
 
+_FIELD = 48
+"""Bits of each count packed into one integer by :func:`_word_stats` (far more than a text's words)."""
+
+
 @lru_cache(maxsize=1 << 18)
-def _word_stats(word: str) -> tuple[int, int, int]:
+def _word_stats(word: str) -> int:
+    """``is not a symbol + has a letter << 48 + length if not a symbol << 96``: packed, so that the statistics
+    of all words add up in one sum."""
     symbol = SYMBOLS.issuperset(word)
-    return int(not symbol), 0 if symbol else len(word), int(any(map(str.isalpha, word)))
+    return int(not symbol) | int(any(map(str.isalpha, word))) << _FIELD | (0 if symbol else len(word)) << 2 * _FIELD
 
 
-def _weighted(counts: Counter[str], stats: list[tuple[int, int, int]], index: int) -> int:
-    """The sum over distinct words of ``stats[...][index]`` times the word's count."""
-    return sum(map(mul, counts.values(), map(itemgetter(index), stats)))
+def _word_totals(counts: Counter[str]) -> tuple[int, int, int]:
+    """Non-symbol words, words with a letter and the characters of the non-symbol words: each distinct
+    word's packed statistics times its count, summed."""
+    total = sum(map(mul, counts.values(), map(_word_stats, counts)))
+    mask = (1 << _FIELD) - 1
+    return total & mask, total >> _FIELD & mask, total >> 2 * _FIELD
 
 
 @dataclass(kw_only=True)
@@ -98,11 +107,11 @@ class GopherQualityTagger:
         seen_stop_words: set[str] = set()
         for piece in line_windows(text):  # every value is a sum (or a union) over lines and words
             words = words_of(piece)
-            counts = Counter(words)  # per distinct word, each statistic weighted by the word's count
-            stats = list(map(_word_stats, counts))
+            counts = Counter(words)
+            counted, alpha, length = _word_totals(counts)
             lines = piece.splitlines()
-            n.update(words=len(words), counted=_weighted(counts, stats, 0), length=_weighted(counts, stats, 1),
-                     alpha=_weighted(counts, stats, 2), lines=len(lines), hashes=piece.count("#"),
+            n.update(words=len(words), counted=counted, length=length, alpha=alpha, lines=len(lines),
+                     hashes=piece.count("#"),
                      ellipses=piece.count("...") + piece.count("…"),
                      bullets=sum(1 for line in lines if line.lstrip().startswith(("•", "-"))),
                      end_ellipsis=sum(1 for line in lines if line.rstrip().endswith(("...", "…"))))
