@@ -55,8 +55,9 @@ def _other_symbols() -> str:
 
 _ICONS = _other_symbols()
 _EMOJI = "[\U0001f000-\U0001faff]"
-_UNITS = ("km km² km³ m m² m³ dm dm² dm³ cm cm² cm³ mm mm² mm³ ha µm nm yd in ft kg g mg µg t lb oz m/s km/h "
-          "kmh mph hPa Pa mbar mb MB kb KB gb GB tb TB T G M K %").split()
+_UNITS = (  # noqa: SIM905
+    "km km² km³ m m² m³ dm dm² dm³ cm cm² cm³ mm mm² mm³ ha µm nm yd in ft kg g mg µg t lb oz m/s km/h "
+    "kmh mph hPa Pa mbar mb MB kb KB gb GB tb TB T G M K %").split()
 
 _PREFIX = re.compile(rf"(?:[§%=—–]|\+(?![0-9])|\.\.+|[{_PUNCT}{_QUOTES}{_CURRENCY}{_ICONS}]|{_EMOJI}|US\$|C\$|A\$)")
 _SUFFIX = re.compile(
@@ -72,21 +73,21 @@ _INFIX = re.compile(
 _URL = re.compile(r"(?:[\w+.-]{2,}://)?(?:\S+@)?(?:(?:(?:[A-Za-z0-9\u00a1-\uffff][\w\u00a1-\uffff-]{0,62})?"
                   r"[A-Za-z0-9\u00a1-\uffff]\.)+[a-z]{2,63}|\d{1,3}(?:\.\d{1,3}){3})(?::\d{2,5})?(?:[/?#]\S*)?")
 _CLOCK = re.compile(r"(1[0-2]|[1-9])(am|pm)")
-_ABBREVIATIONS = frozenset(
+_ABBREVIATIONS = frozenset((  # noqa: SIM905
     "Adm. Bros. Co. co. Corp. Dr. Gen. Gov. Inc. Jr. Ltd. Messrs. Mr. Mrs. Ms. Mt. Ph.D. Prof. Rep. Rev. Sen. "
     "St. vs. v.s. e.g. E.g. E.G. i.e. I.e. I.E. a.m. p.m. D.C. Jan. Feb. Mar. Apr. Jun. Jul. Aug. Sep. Sept. "
     "Oct. Nov. Dec. Ak. Ala. Ariz. Ark. Calif. Colo. Conn. Del. Fla. Ga. Ia. Id. Ill. Ind. Kan. Kans. Ky. La. "
     "Mass. Md. Mich. Minn. Miss. Mo. Mont. N.C. N.D. N.H. N.J. N.M. N.Y. Neb. Nebr. Nev. Okla. Ore. Pa. S.C. "
     "Tenn. Va. Wash. Wis. ä. ö. ü. '' C++ and/or w/o 's 'S ’s ’S 'd ’d 'll 're 'em ol' 'cause 'Cause ma'am o'clock "
     "'bout goin' doin' havin' lovin' nothin' nuthin' somethin' goin’ doin’ havin’ lovin’ nothin’ nuthin’ "
-    "somethin’".split()
+    "somethin’").split()
     + [f"{c}." for c in "abcdefghijklmnopqrstuvwxyz"]
 )
-_EMOTICONS = frozenset(
+_EMOTICONS = frozenset((  # noqa: SIM905
     "): :) (: :( ;) (; :] [: ]= =] [= =[ =) (= =( :/ =/ :| =| :} :> :* :(( :)) :((( :))) ;_; -_- -__- ^_^ ^__^ "
     "<3 <33 <333 </3 >.< >.> <.< '' :-) :-( :-)) :-(( :-))) :-((( :-/ :-| :-] :-} :-* :-> :-0 :-3 ;-) ;-D :'( "
     ":') :'-( :'-) 8) 8-) 8D 8-D (-: )-: (-; (-8 (= [-: :0 :1 :3 =3 =| =D :D :P :p :O :o :X :x :-D :-P :-p :-O "
-    ":-o :-X :-x :o) xD XD o.O O.o o.o O.O 0.0 0_0 o_O O_o o_o O_O >:( >:o @_@".split()
+    ":-o :-X :-x :o) xD XD o.O O.o o.o O.O 0.0 0_0 o_O O_o o_o O_O >:( >:o @_@").split()
 )
 _MERGED = _ABBREVIATIONS | _EMOTICONS
 _MERGE_HINT = re.compile("[:;=_<>'.)(]")
@@ -103,11 +104,12 @@ def _contractions() -> dict[str, tuple[str, ...]]:
         for name in names.split():
             for clitic in clitics[name]:
                 forms[(base, *clitic.split())] = None
-    for base in "ai are dare has have is was were".split():
+    for base in ("ai", "are", "dare", "has", "have", "is", "was", "were"):
         forms[(base, "nt")] = None
-    for base in "ca could did do does had may might must need ought sha should wo would".split():
+    for base in ("ca", "could", "did", "do", "does", "had", "may", "might", "must", "need", "ought", "sha", "should",
+                 "wo", "would"):
         forms[(base, "nt")] = forms[(base, "nt", "ve")] = None
-    for base in "could might must should would not".split():
+    for base in ("could", "might", "must", "should", "would", "not"):
         forms[(base, "ve")] = None
     table: dict[str, tuple[str, ...]] = {}
     ambiguous = {"ill", "its", "hell", "shell", "shed", "were", "well", "whore", "lets"}
