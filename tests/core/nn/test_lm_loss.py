@@ -127,6 +127,28 @@ def test_calls_of_other_shapes_in_between_change_no_result() -> None:
         torch.testing.assert_close(logps, full, rtol=1e-12, atol=1e-12)
 
 
+def test_a_retained_graph_backpropagates_twice_unless_another_call_took_its_buffer() -> None:
+    torch.manual_seed(7)
+    hidden = torch.randn(2, 11, 8, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(30, 8, dtype=torch.float64, requires_grad=True)
+    labels = torch.randint(0, 30, (2, 11))
+    sums = linear_cross_entropy(hidden, weight, labels, chunk_tokens=4)
+    sums.total.backward(retain_graph=True)
+    sums.total.backward()
+    got = hidden.grad.clone(), weight.grad.clone()
+    hidden.grad = weight.grad = None
+    ce, _ = reference(hidden, weight, labels, 0.0)
+    (2 * ce).backward()
+    torch.testing.assert_close(got[0], hidden.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(got[1], weight.grad, rtol=1e-10, atol=1e-12)
+
+    sums = linear_cross_entropy(hidden, weight, labels, chunk_tokens=4)
+    sums.total.backward(retain_graph=True)
+    linear_cross_entropy(hidden, weight, labels)  # takes the gradient buffer the first call gave back
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):  # autograd's version check
+        sums.total.backward()
+
+
 def test_float32_agrees_with_float64() -> None:
     torch.manual_seed(1)
     hidden, weight = torch.randn(2, 64, 32), torch.randn(5000, 32) * 0.2

@@ -92,7 +92,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
             z = torch.zeros_like(ce)
             grad_h = torch.empty_like(h) if want_hidden else None
             # the head's gradient transposed, (d_model, vocabulary): the faster sgemm orientation for logits.T @ h
-            grad_wt = torch.zeros(w.shape[::-1], dtype=acc, device=w.device) if want_weight else None
+            grad_wt = _take_buffer(w.shape[::-1], acc, w.device) if want_weight else None
             bound = _logit_bound(h, w, acc)
             for start, stop, logits in _chunk_logits(h, w, chunk_tokens):
                 chunk, t = h[start:stop], targets[start:stop]
@@ -109,22 +109,25 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 # d total / d logits = softmax * (1 + 2 z_loss lse) - onehot(target); softmax = exps / sums
                 scale = (1 + 2 * z_loss * lse).div_(sums) if z_loss else sums.reciprocal()
                 _chunk_grads(exps, scale, t, chunk, w, dtype,
-                             grad_h[start:stop] if grad_h is not None else None, grad_wt)
-            if dtype == acc:  # the onehot term, which _chunk_grads leaves out in this case
-                if grad_h is not None:
-                    grad_h -= w.index_select(0, targets)
-                if grad_wt is not None:
-                    grad_wt.t().index_add_(0, targets, h, alpha=-1)
+                             grad_h[start:stop] if grad_h is not None else None, grad_wt, start == 0)
+            if grad_wt is not None and not len(h):
+                grad_wt.zero_()
+            # the onehot term, which _chunk_grads leaves out in the softmax dtype: here for the hidden states, in the
+            # backward pass (on the head's gradient in its own layout) for the head
+            onehot = dtype == acc
+            if onehot and grad_h is not None:
+                grad_h -= w.index_select(0, targets)
             total = ce + z_loss * z
         ctx.mark_non_differentiable(ce, z)
         ctx.shapes = hidden.shape, hidden.dtype, weight.dtype
-        ctx.save_for_backward(rows, grad_h if grad_h is not None else h.new_empty(0),
-                              grad_wt if grad_wt is not None else h.new_empty(0))
+        empty = h.new_empty(0)
+        ctx.save_for_backward(rows, grad_h if grad_h is not None else empty, grad_wt if grad_wt is not None else empty,
+                              h if onehot and grad_wt is not None else empty, targets)
         return total, ce, z
 
     @staticmethod
     def backward(ctx: Any, grad_total: torch.Tensor, *_: Any) -> tuple[torch.Tensor | None, ...]:
-        rows, grad_h, grad_wt = ctx.saved_tensors
+        rows, grad_h, grad_wt, h, targets = ctx.saved_tensors
         shape, hidden_dtype, weight_dtype = ctx.shapes
         grad_hidden = grad_weight = None
         if ctx.needs_input_grad[0]:
@@ -132,6 +135,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
         if ctx.needs_input_grad[1]:  # transposed back and scaled in one pass
             grad_weight = torch.empty(grad_wt.shape[::-1], dtype=weight_dtype, device=grad_wt.device)
             torch.mul(grad_wt.t(), grad_total, out=grad_weight)
+            if len(h):
+                grad_weight.index_add_(0, targets, (h * -grad_total).to(weight_dtype))
+            _give_back(grad_wt)  # a later call's writes would fail autograd's version check of a retained graph
         return grad_hidden, grad_weight, None, None, None
 
 
@@ -219,9 +225,9 @@ def _shifted_exp_(logits: torch.Tensor, acc: torch.dtype, bound: torch.Tensor) -
 
 
 def _chunk_grads(exps: torch.Tensor, scale: torch.Tensor, targets: torch.Tensor, h: torch.Tensor, w: torch.Tensor,
-                 dtype: torch.dtype, grad_h: torch.Tensor | None, grad_wt: torch.Tensor | None) -> None:
+                 dtype: torch.dtype, grad_h: torch.Tensor | None, grad_wt: torch.Tensor | None, first: bool) -> None:
     """A chunk's gradients from ``d logits = exps * scale[:, None] - onehot(targets)``: ``grad_h`` written,
-    ``grad_wt`` (the head's, transposed) accumulated.
+    ``grad_wt`` (the head's, transposed) accumulated (overwritten for the ``first`` chunk).
 
     In the softmax dtype the row scale goes on the small operands instead of ``exps`` and the onehot term is left
     to the caller (``-w[targets]``, ``-h`` into the targets' columns): no pass over the logits. Otherwise the
@@ -231,7 +237,7 @@ def _chunk_grads(exps: torch.Tensor, scale: torch.Tensor, targets: torch.Tensor,
         if grad_h is not None:
             torch.mm(exps, w, out=grad_h).mul_(scale[:, None])
         if grad_wt is not None:
-            grad_wt.addmm_((h * scale[:, None]).t(), exps)
+            grad_wt.addmm_((h * scale[:, None]).t(), exps, beta=0 if first else 1)
         return
     grad = exps.mul_(scale[:, None])
     grad[torch.arange(len(grad), device=grad.device), targets] -= 1
@@ -239,7 +245,11 @@ def _chunk_grads(exps: torch.Tensor, scale: torch.Tensor, targets: torch.Tensor,
     if grad_h is not None:
         torch.mm(grad, w, out=grad_h)
     if grad_wt is not None:
-        grad_wt += torch.mm(h.t(), grad).to(grad_wt.dtype)
+        chunk_wt = torch.mm(h.t(), grad).to(grad_wt.dtype)
+        if first:
+            grad_wt.copy_(chunk_wt)
+        else:
+            grad_wt += chunk_wt
 
 
 def _chunk_logits(h: torch.Tensor, w: torch.Tensor, chunk_tokens: int) -> Iterator[tuple[int, int, torch.Tensor]]:
@@ -264,6 +274,24 @@ def _workspace(numel: int, dtype: torch.dtype, device: torch.device) -> torch.Te
     if dtype not in kept or kept[dtype].numel() < numel:
         kept[dtype] = torch.empty(numel, dtype=dtype, device=device)
     return kept[dtype][:numel]
+
+
+def _take_buffer(shape: torch.Size, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """An uninitialized tensor for the head's gradient: on the CPU the one a finished backward pass of this thread
+    gave back (:func:`_give_back`) when its shape and dtype fit (saving the page faults of 25 MB of new memory
+    every step), else a new one. Taken buffers leave the pool until given back."""
+    if device.type == "cpu":
+        pool: dict[tuple[torch.Size, torch.dtype], torch.Tensor] = _KEPT.__dict__.setdefault("grads", {})
+        kept = pool.pop((torch.Size(shape), dtype), None)
+        if kept is not None:
+            return kept
+    return torch.empty(shape, dtype=dtype, device=device)
+
+
+def _give_back(buffer: torch.Tensor) -> None:
+    """Return a buffer from :func:`_take_buffer` whose contents are no longer needed."""
+    if buffer.device.type == "cpu":
+        _KEPT.__dict__.setdefault("grads", {})[(buffer.shape, buffer.dtype)] = buffer
 
 
 def _add_weight_grad(grad_w: torch.Tensor, grad_logits: torch.Tensor, h: torch.Tensor) -> None:
