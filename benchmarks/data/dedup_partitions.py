@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -39,9 +40,17 @@ DEDUPERS = "dedupers=[exact,minhash]"
 
 
 def variant(text: str, copy: int) -> str:
-    """``text`` with ``copy`` letters q after each word, line by line (``text`` itself for copy 0)."""
-    suffix = "q" * copy
-    return "\n".join(" ".join(word + suffix for word in line.split()) for line in text.split("\n")) if copy else text
+    """``text`` with the words of each line shuffled (seeded by ``copy``; ``text`` itself for copy 0): a distinct
+    text (new lines, new word shingles) of the same words and length, so that every copy costs what the first does."""
+    if not copy:
+        return text
+    rng = random.Random(copy)
+    lines = []
+    for line in text.split("\n"):
+        words = line.split()
+        rng.shuffle(words)
+        lines.append(" ".join(words))
+    return "\n".join(lines)
 
 
 def write_corpus(root: Path, copies: int, files: int, distinct: bool) -> int:
