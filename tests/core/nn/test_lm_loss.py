@@ -127,6 +127,23 @@ def test_calls_of_other_shapes_in_between_change_no_result() -> None:
         torch.testing.assert_close(logps, full, rtol=1e-12, atol=1e-12)
 
 
+def test_a_call_under_inference_mode_leaves_training_calls_working() -> None:
+    torch.manual_seed(8)
+    hidden = torch.randn(1, 13, 8, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(20_000, 8, dtype=torch.float64, requires_grad=True)
+    labels = torch.randint(0, 20_000, (1, 13))
+    with torch.inference_mode():  # a larger chunk buffer than any other test's: made under inference mode
+        logps = linear_label_logps(hidden, weight, labels, chunk_tokens=64)
+        inferred = linear_cross_entropy(hidden, weight, labels, chunk_tokens=64).ce
+    sums = linear_cross_entropy(hidden, weight, labels, chunk_tokens=64)
+    sums.total.backward()
+    ce, _ = reference(hidden.detach(), weight.detach(), labels, 0.0)
+    torch.testing.assert_close(sums.ce, ce, rtol=1e-12, atol=0)
+    torch.testing.assert_close(inferred, ce, rtol=1e-12, atol=0)
+    full = torch.log_softmax(hidden.detach() @ weight.detach().T, dim=-1).gather(-1, labels[..., None])[..., 0]
+    torch.testing.assert_close(logps, full, rtol=1e-12, atol=1e-12)
+
+
 def test_a_retained_graph_backpropagates_twice_unless_another_call_took_its_buffer() -> None:
     torch.manual_seed(7)
     hidden = torch.randn(2, 11, 8, dtype=torch.float64, requires_grad=True)

@@ -271,9 +271,11 @@ def _workspace(numel: int, dtype: torch.dtype, device: torch.device) -> torch.Te
     if device.type != "cpu":
         return torch.empty(numel, dtype=dtype, device=device)
     kept: dict[torch.dtype, torch.Tensor] = _KEPT.__dict__.setdefault("buffers", {})
-    if dtype not in kept or kept[dtype].numel() < numel:
-        kept[dtype] = torch.empty(numel, dtype=dtype, device=device)
-    return kept[dtype][:numel]
+    buffer = kept.get(dtype)
+    # one made under inference mode cannot be written outside it
+    if buffer is None or buffer.numel() < numel or (buffer.is_inference() and not torch.is_inference_mode_enabled()):
+        buffer = kept[dtype] = torch.empty(numel, dtype=dtype, device=device)
+    return buffer[:numel]
 
 
 def _take_buffer(shape: torch.Size, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
