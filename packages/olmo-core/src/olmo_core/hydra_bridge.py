@@ -98,49 +98,51 @@ def _open_dicts(node: DictConfig) -> None:
                 _open_dicts(child)
 
 
-def _synced(cs: ConfigStore) -> tuple[int, int] | None:
+def _synced(cs: ConfigStore, marker: str) -> tuple[int, int] | None:
     try:
-        marker = cs.load(f"{_MARKER}.yaml").node
+        node = cs.load(f"{marker}.yaml").node
     except HydraException:
         return None
-    return int(marker.serial), int(marker.generation)
+    return int(node.serial), int(node.generation)
 
 
-def sync_config_store(host: PluginHost | None = None) -> None:
-    """Put every registered command and component config into Hydra's ConfigStore (once per plugin set).
+def sync_config_store(command: Component, host: PluginHost | None = None) -> None:
+    """Put ``command``'s config, and the configs of the components its fields select, into Hydra's ConfigStore
+    (once per command and plugin set).
 
-    Entries are only ever stored, never removed: a component that a plugin no longer registers may linger in
-    the store, but no override reaches it, since every component name is checked against the registries
-    first (:func:`validate_overrides`).
+    Only the command at hand is stored: Hydra copies the whole store at every composition, so a store holding
+    every command's configs made each composition several times slower. Entries are only ever stored, never
+    removed: a component that a plugin no longer registers may linger in the store, but no override reaches it,
+    since every component name is checked against the registries first (:func:`validate_overrides`).
     """
     host = host or get_host()
     cs = ConfigStore.instance()
-    if _synced(cs) == (host.serial, host.generation):
+    name = config_name(command)
+    marker = f"{_MARKER}_{name}"
+    if _synced(cs, marker) == (host.serial, host.generation):
         return
-    stored: set[str] = set()
-    for command in host.registry("commands"):
-        name = config_name(command)
-        defaults: list[Any] = []
-        if command.config is not None:
-            _store(cs, f"{name}_schema", _structured(command.config))
-            defaults.append(f"{name}_schema")
-            for f in command_groups(command, host):
-                if hydra_group(f) not in stored:
-                    stored.add(hydra_group(f))
-                    _store_group(cs, host, f)
-                available = [name for name in f.defaults if name in host.registry(f.kind)]
-                chosen: Any = available if f.many else (available[0] if available else None)
-                defaults.append({_entry(f): chosen or None})
-            for field, options in preset_fields(command.config).items():
-                for option, file in options.items():
-                    cs.store(name=option, node=OmegaConf.load(file), group=_preset_group(field), package="_global_",
-                             provider="olmo")
-                defaults.append({_preset_group(field): preset_defaults(command.config)[field]})
-        defaults += ["_self_", {"override hydra/job_logging": "none"}, {"override hydra/hydra_logging": "none"}]
-        _store(cs, name, {"defaults": defaults,
-                          "hydra": {"run": {"dir": "."}, "output_subdir": None, "job": {"name": name},
-                                    "sweep": {"dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}"}}})
-    _store(cs, _MARKER, {"serial": host.serial, "generation": host.generation})
+    defaults: list[Any] = []
+    if command.config is not None:
+        _store(cs, f"{name}_schema", _structured(command.config))
+        defaults.append(f"{name}_schema")
+        stored: set[str] = set()
+        for f in command_groups(command, host):
+            if hydra_group(f) not in stored:
+                stored.add(hydra_group(f))
+                _store_group(cs, host, f)
+            available = [option for option in f.defaults if option in host.registry(f.kind)]
+            chosen: Any = available if f.many else (available[0] if available else None)
+            defaults.append({_entry(f): chosen or None})
+        for field, options in preset_fields(command.config).items():
+            for option, file in options.items():
+                cs.store(name=option, node=OmegaConf.load(file), group=_preset_group(field), package="_global_",
+                         provider="olmo")
+            defaults.append({_preset_group(field): preset_defaults(command.config)[field]})
+    defaults += ["_self_", {"override hydra/job_logging": "none"}, {"override hydra/hydra_logging": "none"}]
+    _store(cs, name, {"defaults": defaults,
+                      "hydra": {"run": {"dir": "."}, "output_subdir": None, "job": {"name": name},
+                                "sweep": {"dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}"}}})
+    _store(cs, marker, {"serial": host.serial, "generation": host.generation})
 
 
 def _preset_group(field: str) -> str:
@@ -194,7 +196,7 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
     fields = {_entry(f): f for f in command_groups(command, host)}
     overrides = normalize_overrides(command, overrides, host)
     parsed = parse_overrides(overrides)
-    sync_config_store(host)
+    sync_config_store(command, host)
     chosen = {_override_entry(ov) for ov in parsed}
     for entry, f in fields.items():
         absent = [name for name in f.defaults if name not in host.registry(f.kind)]
@@ -268,7 +270,7 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
 def compose_node(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> DictConfig:
     """Compose ``command``'s config with ``overrides`` into an OmegaConf node (required keys may be ``???``),
     its sizes, counts and steps checked (:func:`~olmo_core.config.check_bounds`)."""
-    sync_config_store(host)
+    sync_config_store(command, host)
     overrides = normalize_overrides(command, overrides, host)
     try:
         with initialize(version_base=VERSION_BASE, config_path=None):

@@ -35,7 +35,7 @@ from typing import Any
 from olmo_core.io import exists, glob, read_text, write_text
 from olmo_core.jobs import read_result
 
-__all__ = ["SPLITS", "SWEEP_FILE", "SweepJob", "current", "data_output", "job_dir", "record_job",
+__all__ = ["SPLITS", "SWEEP_FILE", "SweepJob", "current", "data_output", "job_at", "job_dir", "record_job",
            "write_sweep_comparison"]
 
 SPLITS = ("shard", "partition")
@@ -107,14 +107,23 @@ def job_dir(base: str) -> str:
     return job.directory(base) if job is not None else base
 
 
+def job_at(workdir: str) -> SweepJob | None:
+    """The sweep job this process runs when ``workdir`` is that job's own directory (:func:`job_dir`); ``None``
+    outside a sweep and for the work directories of steps inside a sweep's job (a pipeline's stages)."""
+    workdir = workdir.rstrip("/")
+    job = current()
+    parent = posixpath.dirname(workdir)
+    return job if job is not None and parent and job.directory(parent) == workdir else None
+
+
 def data_output(workdir: str) -> str:
     """Where the job working in ``workdir`` writes its data: ``workdir`` itself, unless it is a sweep job's
     directory (:func:`job_dir`) and the sweep varies ``shard`` (or nothing): then the sweep's ``output`` when the
     sweep varies nothing else, else ``<output>/<the job's other swept values>`` (see the module's documentation)."""
     workdir = workdir.rstrip("/")
-    job = current()
+    job = job_at(workdir)
     parent = posixpath.dirname(workdir)
-    if job is None or not parent or job.directory(parent) != workdir:
+    if job is None:
         return workdir
     if job.shards_only:  # shards (or a "sweep" of one job, which varies nothing) write one output
         return parent

@@ -137,9 +137,9 @@ def layout_beside(input: str, workdir: str) -> Layout:
     documents when ``input`` is a dataset directory, else under the job's :func:`shared_output`. In a Hydra sweep
     that varies more than ``shard`` (``-m dedupers.bloom.min_chars=20,80``), each job's derived files go under its
     :func:`shared_output` even for a dataset, so that no job overwrites another's attributes."""
-    from olmo_core.sweeps import current
+    from olmo_core.sweeps import job_at
 
-    job = current()
+    job = job_at(workdir)
     if job is not None and not job.shards_only:
         return find_layout(input, shared_output(workdir))
     try:
