@@ -40,3 +40,18 @@ def test_splits_like_spacy(text: str, expected: list[str]) -> None:
 ])
 def test_sentences_like_the_spacy_sentencizer(text: str, expected: int) -> None:
     assert count_sentences(text) == expected
+
+
+def test_sentence_count_from_the_marks_equals_the_count_over_every_word() -> None:
+    """count_sentences looks only at the pieces around sentence-final marks; sentences_in_pieces classifies
+    every word of the text. Both must count the same on real text, line by line and whole."""
+    from olmo_core.plugins import get_host
+
+    from olmo_data.taggers.words import sentences_in_pieces
+
+    source = get_host().registry("sources").build({"_name_": "moby-dick", "limit": 40})
+    texts = [document.text for document in source.documents()]
+    samples = texts + [line for text in texts for line in text.splitlines()]
+    samples += ["a. b", "x .y. z!", "?!", "Wait... what?\u00a0No.", "end.\tStart\nmore"]
+    assert len(samples) > 1000
+    assert [count_sentences(s) for s in samples] == [sentences_in_pieces(s.split()) for s in samples]

@@ -48,7 +48,7 @@ from olmo_core.documents import Document
 
 from olmo_data.taggers.base import Attributes, Span
 from olmo_data.taggers.rules import Check, check_attributes
-from olmo_data.taggers.words import sentences_in_pieces
+from olmo_data.taggers.words import count_sentences
 
 __all__ = ["C4Config", "C4Tagger"]
 
@@ -108,13 +108,16 @@ class C4Tagger:
     def __init__(self, config: C4Config | None = None) -> None:
         self.config = config or C4Config()
 
-    def _line_rule(self, line: str, words: list[str]) -> str:
+    def _line_rule(self, line: str, words_of_line: str) -> str:
+        """The first line rule ``line`` fails ("" for none); its words are those of ``words_of_line`` (the
+        line before citations were deleted)."""
         c = self.config
-        if c.max_word_length and len(line) > c.max_word_length and max(map(len, words)) > c.max_word_length:
+        if (c.max_word_length and len(line) > c.max_word_length
+                and max(map(len, words_of_line.split())) > c.max_word_length):
             return "lines_too_long_word"
         if c.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith("...")):
             return "lines_no_terminal_punctuation"
-        if len(words) < c.min_words_per_line:
+        if c.min_words_per_line and len(words_of_line.split(maxsplit=c.min_words_per_line - 1)) < c.min_words_per_line:
             return "lines_too_few_words"
         return ""
 
@@ -130,15 +133,14 @@ class C4Tagger:
         kept_lines: list[str] = []
         for start, raw in lines:
             end = start + len(raw)
-            line = raw.strip()
-            words = line.split()
+            line = stripped = raw.strip()
             if c.remove_citations and "[" in line:
                 offset = start + len(raw) - len(raw.lstrip())
                 cited = [(offset + m.start(), offset + m.end()) for m in CITATION.finditer(line)]
                 line = CITATION.sub("", line)
             else:
                 cited = []
-            rule = self._line_rule(line, words)
+            rule = self._line_rule(line, stripped)
             lowered = line.lower() if not rule else ""
             if not rule and c.filter_lorem_ipsum and "lorem ipsum" in lowered:
                 lorem = True
@@ -157,7 +159,7 @@ class C4Tagger:
             kept_lines.append(line)
             spans["citations"].extend([s, e, 1] for s, e in cited)
             if c.min_num_sentences:
-                sentences += sentences_in_pieces(line.split() if cited else words)
+                sentences += count_sentences(line)
         few_sentences = sentences < c.min_num_sentences
         checks = [Check("has_lorem_ipsum", int(lorem), not lorem, "lorem_ipsum"),
                   Check("has_curly_bracket", int(curly), not curly, "curly_bracket"),

@@ -80,7 +80,8 @@ class LanguageTagger:
         end = len(text)
         scores = self.scores(text) if text.strip() else {}
         top = next(iter(scores), "unknown")
-        attributes: Attributes = {lang: [[0, end, round_score(scores.get(lang, 0.0))]] for lang in self.config.languages}
+        attributes: Attributes = {lang: [[0, end, round_score(scores.get(lang, 0.0))]]
+                                  for lang in self.config.languages}
         attributes["top"] = [[0, end, top]]
         attributes["top_score"] = [[0, end, round_score(scores.get(top, 0.0))]]
         if self.config.paragraphs:

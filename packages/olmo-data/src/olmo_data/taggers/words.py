@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import chain, repeat
 
@@ -308,19 +308,77 @@ def _piece_classes(piece: str) -> str:
 
 
 _NEW_SENTENCE = re.compile("e[ep]*w")
+_OPEN_AT_END = re.compile("e[ep]*$")
+_END_MARKS = re.escape("".join(sorted(_SENTENCE_END)))
+_END_MARK = re.compile(f"[{_END_MARKS}]")
+_PIECE = re.compile(r"\S+")
+_REST_OF_PIECE = re.compile(r"\S*")
+_SPACE = re.compile(r"\s")
+
+
+def _end_pieces(text: str) -> Iterator[tuple[int, int]]:
+    """Start and end of each whitespace-separated piece of ``text`` that holds a sentence-final mark (no other
+    piece has an ``e`` word), found from the marks rather than by splitting all of ``text``."""
+    end = 0
+    for mark in _END_MARK.finditer(text):
+        at = mark.start()
+        if at < end:  # a second mark in the same piece
+            continue
+        start = max(end, text.rfind(" ", end, at) + 1)
+        if _SPACE.search(text, start, at):  # other whitespace than " " (rare)
+            for space in _SPACE.finditer(text, start, at):
+                start = space.end()
+        end = _REST_OF_PIECE.match(text, at).end()
+        yield start, end
+
+
+@lru_cache(maxsize=1 << 16)
+def _end_piece_summary(piece: str) -> tuple[int, bool, bool, bool]:
+    """What a piece does to the sentence count: the sentences its words start by themselves, whether a
+    sentence left open before it closes at its first ``w`` (one comes before any ``e``), whether it leaves
+    a sentence open, and whether it has a ``w`` at all."""
+    classes = _piece_classes(piece)
+    first_end = classes.find("e")
+    first_word = classes.find("w")
+    closes = first_word != -1 and (first_end == -1 or first_word < first_end)
+    return (len(_NEW_SENTENCE.findall(classes)), closes, _OPEN_AT_END.search(classes) is not None,
+            first_word != -1)
+
+
+def _has_word(text: str, start: int, end: int) -> bool:
+    """Whether a piece of ``text[start:end]`` (whole pieces, none with a sentence-final mark) has a ``w``."""
+    return any("w" in _piece_classes(match.group()) for match in _PIECE.finditer(text, start, end))
 
 
 def count_sentences(text: str) -> int:
     """How many sentences spaCy's rule-based ``sentencizer`` finds in ``text`` (0 for blank text).
 
     A sentence ends at a sentence-final punctuation token (``.``, ``!``, ``?`` and their equivalents in other
-    scripts); the next one starts at the first following token that is not punctuation.
+    scripts); the next one starts at the first following token that is not punctuation. Only the pieces
+    holding a sentence-final mark, and those after one up to the first word, are split into words: the
+    count equals :func:`sentences_in_pieces` of ``text.split()``.
     """
-    return sentences_in_pieces(text.split())
+    if not text or text.isspace():
+        return 0
+    found = 1
+    open_end = False  # a sentence ended and no word has come since
+    resume = 0
+    for start, end in _end_pieces(text):
+        inner, closes, ends_open, has_word = _end_piece_summary(text[start:end])
+        if open_end and _has_word(text, resume, start):
+            found += 1
+            open_end = False
+        found += inner + (open_end and closes)
+        open_end = ends_open or (open_end and not has_word)
+        resume = end
+    if open_end and _has_word(text, resume, len(text)):
+        found += 1
+    return found
 
 
 def sentences_in_pieces(pieces: Iterable[str]) -> int:
-    """:func:`count_sentences` of a text given as its whitespace-separated pieces (``text.split()``)."""
+    """:func:`count_sentences` of a text given as its whitespace-separated pieces (``text.split()``), by
+    the classes of all their words."""
     classes = "".join(map(_piece_classes, pieces))
     if not classes:
         return 0
