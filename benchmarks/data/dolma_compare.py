@@ -7,7 +7,9 @@ through its own CLI (``python -m olmo_core data ...``) on a copy of the same fol
 own, timed by ``benchmarks/timing.py`` (wall and CPU seconds, the child's included) with both sides pinned to
 ``--threads`` (olmo's ``workers``, dolma's ``processes``, and the thread variables both inherit); its peak memory is
 the process's ``ru_maxrss`` (from ``wait4``). Times are end to end (start-up, reading, writing): each side's
-start-up alone (the same command over one document) is shown too, and the rates net of it.
+start-up alone (the same command over one document) is shown too, and the rates net of it. Before its timed runs,
+each side runs the command once over one document, untimed, with Python's bytecode cache on (an environment that sets
+``PYTHONDONTWRITEBYTECODE`` would otherwise make every start-up of either side compile its sources again).
 
 1. Tagging: olmo's ``gopher_quality``, ``gopher_repetition``, ``c4`` and ``pii`` against dolma's ``gopher_v1``,
    ``c4_v1`` and ``pii_regex_v1`` (the names dolma registers); agreement on the quantities both compute (the
@@ -39,7 +41,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,8 +104,12 @@ class Run:
 
 
 def clean_env() -> dict[str, str]:
-    """This process's environment (the pinned thread variables included) without another venv's settings."""
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    """This process's environment (the pinned thread variables included) without another venv's settings, and
+    with Python's bytecode cache on (``PYTHONDONTWRITEBYTECODE`` dropped), as in an installed environment: an
+    untimed warm-up run of each command (:func:`side_runs`) writes the cache, so that no timed run of either
+    side spends its start-up compiling its sources."""
+    dropped = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE")
+    return {k: v for k, v in os.environ.items() if k not in dropped}
 
 
 def ensure_venv() -> Path:
@@ -150,6 +156,15 @@ def run_cli(command: list[str]) -> Run:
         if done.returncode:
             raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-4000:]}{done.stderr[-2000:]}")
         return Run(timing, int(peak.read() or 0), done.stdout)
+
+
+def side_runs(run: Callable[[Path], Run], base: Path, one: Path, work: Path, name: str) -> tuple[Run, Run]:
+    """One side's run on ``base`` and its start-up run on the one-document ``one`` (each on a fresh copy, in
+    ``work/name`` and ``work/<prefix>-one-<side>``), after an untimed warm-up run on ``one`` that fills the
+    bytecode and file caches."""
+    prefix, side = name.rsplit("-", 1)
+    run(copy_dataset(one, work / f"{prefix}-warm-{side}"))
+    return run(copy_dataset(base, work / name)), run(copy_dataset(one, work / f"{prefix}-one-{side}"))
 
 
 def olmo(*args: str) -> list[str]:
@@ -278,8 +293,8 @@ def bench_tagging(work: Path, dolma: str, rows: list[dict[str, str]], args: argp
     runs = {}
     for side, tag in (("olmo", olmo_tag), ("dolma", dolma_tag)):
         taggers = OLMO_TAGGERS if side == "olmo" else DOLMA_TAGGERS
-        runs[side] = (tag(copy_dataset(base, work / f"tag-{side}"), taggers),
-                      tag(copy_dataset(one, work / f"tag-one-{side}"), taggers))
+        runs[side] = side_runs(lambda root, tag=tag, taggers=taggers: tag(root, taggers), base, one, work,
+                               f"tag-{side}")
     result = compare(f"tagging: olmo {'+'.join(OLMO_TAGGERS)} vs dolma {'+'.join(DOLMA_TAGGERS)}", len(rows),
                      "docs", runs["olmo"], runs["dolma"], args.judge)
     if "Error loading punkt" in runs["dolma"][0].output:
@@ -314,8 +329,7 @@ def dolma_language_model(dolma: str) -> str | None:
 
 def bench_language(work: Path, dolma: str, base: Path, one: Path, olmo_tag: Any, dolma_tag: Any, count: int,
                    args: argparse.Namespace) -> dict[str, Any]:
-    ours = (olmo_tag(copy_dataset(base, work / "lang-olmo"), ("language",)),
-            olmo_tag(copy_dataset(one, work / "lang-one-olmo"), ("language",)))
+    ours = side_runs(lambda root: olmo_tag(root, ("language",)), base, one, work, "lang-olmo")
     if dolma_language_model(dolma) is None:
         print(f"\n## language: dolma's {DOLMA_LANGUAGE} SKIPPED: its fastText model (lid.176.bin) is downloaded "
               "from the internet and is not in dolma's cache; olmo's language tagger (lid.176.ftz, shipped with "
@@ -325,8 +339,7 @@ def bench_language(work: Path, dolma: str, base: Path, one: Path, olmo_tag: Any,
         print(f"peak memory: olmo {ours[0].peak / 2**20:,.0f} MiB")
         return {"dolma": "skipped: model downloaded from the internet",
                 "olmo": {**ours[0].timing.as_dict(), "peak_mib": round(ours[0].peak / 2**20, 1)}}
-    theirs = (dolma_tag(copy_dataset(base, work / "lang-dolma"), (DOLMA_LANGUAGE,)),
-              dolma_tag(copy_dataset(one, work / "lang-one-dolma"), (DOLMA_LANGUAGE,)))
+    theirs = side_runs(lambda root: dolma_tag(root, (DOLMA_LANGUAGE,)), base, one, work, "lang-dolma")
     result = compare(f"language: olmo language vs dolma {DOLMA_LANGUAGE}", count, "docs", ours, theirs, args.judge)
     dolma_attrs = attributes_by_id(work / "lang-dolma" / "attributes" / EXPERIMENT)
     olmo_attrs = attributes_by_id(work / "lang-olmo" / "attributes" / "language")
@@ -371,8 +384,7 @@ def bench_dedup(work: Path, dolma: str, copies: list[list[dict[str, str]]], args
                                    "desired_false_positive_rate": FALSE_POSITIVE_RATE}}
         return run_cli([dolma, "-c", dolma_config(root, "dedupe", config), "dedupe"])
 
-    runs = {side: (dedup(copy_dataset(base, work / f"dedup-{side}")),
-                   dedup(copy_dataset(one, work / f"dedup-one-{side}")))
+    runs = {side: side_runs(dedup, base, one, work, f"dedup-{side}")
             for side, dedup in (("olmo", olmo_dedup), ("dolma", dolma_dedup))}
     count = sum(len(rows) for rows in copies)
     result = compare(f"Bloom paragraph dedup: {len(copies)} copies, {expected:,} lines", count, "docs",
@@ -421,7 +433,7 @@ def bench_mix(work: Path, dolma: str, copies: list[list[dict[str, str]]], args: 
             "output": {"path": f"{root}-out", "max_size_in_bytes": 2**30}, "filter": {"include": [rule]}}]}
         return run_cli([dolma, "-c", dolma_config(root.parent, root.name, config), "mix"])
 
-    runs = {side: (mix(copy_dataset(base, work / f"mix-{side}")), mix(copy_dataset(one, work / f"mix-one-{side}")))
+    runs = {side: side_runs(mix, base, one, work, f"mix-{side}")
             for side, mix in (("olmo", olmo_mix), ("dolma", dolma_mix))}
     count = sum(len(rows) for rows in copies)
     result = compare(f"mix to {SAMPLE:.0%}: {len(copies)} copies", count, "docs", runs["olmo"], runs["dolma"],
