@@ -12,6 +12,13 @@ from olmo_core.nn.model import OLMo
 from tests.core.nn.conftest import VARIANTS
 
 
+def random_inputs(batch: int, length: int, width: int, vocab: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Float64 hidden states and head weights (both wanting gradients) and labels, drawn in that order."""
+    hidden = torch.randn(batch, length, width, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(vocab, width, dtype=torch.float64, requires_grad=True)
+    return hidden, weight, torch.randint(0, vocab, (batch, length))
+
+
 def reference(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
               z_loss: float) -> tuple[torch.Tensor, torch.Tensor]:
     """``(ce sum, z sum)`` from the full logits: ``F.cross_entropy`` and an explicit logsumexp."""
@@ -26,9 +33,7 @@ def reference(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
 @pytest.mark.parametrize("z_loss", [0.0, 1e-2])
 def test_values_and_gradients_equal_the_full_logits(chunk: int, z_loss: float) -> None:
     torch.manual_seed(0)
-    hidden = torch.randn(3, 41, 16, dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(90, 16, dtype=torch.float64, requires_grad=True)
-    labels = torch.randint(0, 90, (3, 41))
+    hidden, weight, labels = random_inputs(3, 41, 16, 90)
     labels[0, :9] = IGNORE  # a masked prompt
     labels[:, -1] = IGNORE  # the last position predicts nothing
 
@@ -109,9 +114,7 @@ def test_calls_of_other_shapes_in_between_change_no_result() -> None:
     torch.manual_seed(6)
     results = []
     for vocab, chunk in [(60, 9), (300, 17), (40, 3), (60, 9)]:
-        hidden = torch.randn(2, 19, 8, dtype=torch.float64, requires_grad=True)
-        weight = torch.randn(vocab, 8, dtype=torch.float64, requires_grad=True)
-        labels = torch.randint(0, vocab, (2, 19))
+        hidden, weight, labels = random_inputs(2, 19, 8, vocab)
         sums = linear_cross_entropy(hidden, weight, labels, chunk_tokens=chunk)
         sums.total.backward()
         logps = linear_label_logps(hidden.detach(), weight.detach(), labels, chunk_tokens=chunk)
@@ -129,9 +132,7 @@ def test_calls_of_other_shapes_in_between_change_no_result() -> None:
 
 def test_a_call_under_inference_mode_leaves_training_calls_working() -> None:
     torch.manual_seed(8)
-    hidden = torch.randn(1, 13, 8, dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(20_000, 8, dtype=torch.float64, requires_grad=True)
-    labels = torch.randint(0, 20_000, (1, 13))
+    hidden, weight, labels = random_inputs(1, 13, 8, 20_000)
     with torch.inference_mode():  # a larger chunk buffer than any other test's: made under inference mode
         logps = linear_label_logps(hidden, weight, labels, chunk_tokens=64)
         inferred = linear_cross_entropy(hidden, weight, labels, chunk_tokens=64).ce
@@ -146,9 +147,7 @@ def test_a_call_under_inference_mode_leaves_training_calls_working() -> None:
 
 def test_a_retained_graph_backpropagates_twice_unless_another_call_took_its_buffer() -> None:
     torch.manual_seed(7)
-    hidden = torch.randn(2, 11, 8, dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(30, 8, dtype=torch.float64, requires_grad=True)
-    labels = torch.randint(0, 30, (2, 11))
+    hidden, weight, labels = random_inputs(2, 11, 8, 30)
     sums = linear_cross_entropy(hidden, weight, labels, chunk_tokens=4)
     sums.total.backward(retain_graph=True)
     sums.total.backward()
@@ -217,9 +216,7 @@ def test_shape_mismatch_is_refused() -> None:
 @pytest.mark.parametrize("chunk", [1, 5, 1000])
 def test_label_logps_and_their_gradients_equal_the_full_log_softmax(chunk: int) -> None:
     torch.manual_seed(3)
-    hidden = torch.randn(4, 23, 16, dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(70, 16, dtype=torch.float64, requires_grad=True)
-    labels = torch.randint(0, 70, (4, 23))
+    hidden, weight, labels = random_inputs(4, 23, 16, 70)
     labels[:, :6] = IGNORE
     labels[2] = IGNORE  # a row with nothing labelled
     row_weights = torch.tensor([1.0, -2.0, 3.0, 0.5], dtype=torch.float64)  # like DPO's per-sequence terms
