@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from olmo_core.documents import Document
 
+from olmo_data.dedup.base import DedupContext, DocumentRef, FileMarks
 from olmo_data.dedup.bloom import BloomConfig, BloomDeduper
 from olmo_data.dedup.bloomfilter import ParagraphFilter, as_digests, bloom_parameters, false_positive_rate
 from olmo_data.dedup.text import checked_paragraphs, normalize, paragraph_digest, paragraphs
@@ -192,3 +194,33 @@ def test_checked_paragraphs_are_the_lines_the_definition_names(how: str) -> None
                     spans += [start, end]
                     joined += paragraph_digest(line)
             assert checked_paragraphs(text, how, min_chars) == (spans, joined)
+
+
+def test_a_file_rendered_at_once_reads_as_the_marks_one_by_one() -> None:
+    """``mark_file`` (attributes rendered straight from the arrays) gives the text that ``json.dumps`` makes of
+    ``mark_all``'s marks, and the same counts, on real documents partly or wholly repeated, empty ones, a text
+    with no checked paragraph, and ids and a name that JSON escapes."""
+    originals = list(source_documents("wikipedia")[:60]) + list(source_documents("c4")[:30])
+    documents = [Document(id=f'{d.id}-"é"', text=d.text, source=d.source) for d in originals]
+    for i, d in enumerate(originals[:40]):
+        lines = d.text.split("\n")
+        text = d.text if i % 3 == 0 else "\n".join(lines[: max(1, len(lines) // (1 + i % 4))]) + "\nnew line " * i
+        documents.append(Document(id=f"copy-{i}", text=text, source="copies"))
+    documents += [Document(id="empty", text="", source="copies"), Document(id="short", text="a\nb\n", source="x")]
+    refs = [DocumentRef(d.id, d.source, len(d.text), "f") for d in documents]
+    config = BloomConfig(expected_paragraphs=5000, false_positive_rate=1e-4, document_threshold=0.5)
+    one, other = BloomDeduper(config), BloomDeduper(config)
+    for deduper in (one, other):
+        deduper.begin(DedupContext("unused", "b"))
+    prefix = 'b"\\__b"\\__'
+    for at in range(0, len(documents), 37):
+        features = [one.features(d) for d in documents[at:at + 37]]
+        expected = FileMarks.of(one.mark_all(refs[at:at + 37], features), prefix)
+        found = other.mark_file(refs[at:at + 37], features, prefix)
+        assert found.attributes == expected.attributes
+        assert [json.loads(a) for a in found.attributes] == [json.loads(a) for a in expected.attributes]
+        assert found.duplicate.tolist() == expected.duplicate.tolist()
+        assert found.characters.tolist() == expected.characters.tolist()
+        assert {k: v.tolist() for k, v in found.counts.items()} == {k: v.tolist() for k, v in expected.counts.items()}
+    assert sum(json.loads(a)[prefix + "duplicate"][0][2] for a in found.attributes) > 0
+    assert one.filter is not None and other.filter is not None and one.filter.to_bytes() == other.filter.to_bytes()

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import functools
 import json
+import json.encoder
 import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import numpy as np
 
 from olmo_core.artifacts import Dataset
 from olmo_core.config import NAME_KEY, components, non_negative, to_dict
@@ -22,7 +25,7 @@ from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
-from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, Marks
+from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, FileMarks
 from olmo_data.dedup.features import (FileFeatures, compute_features, features_path, load_features, save_features,
                                       saved_items)
 from olmo_data.dedup.partition import BucketIndex, parse_partition, partial_path, peak_rss_bytes, read_groups
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 
 _BASE_COUNTS = ("documents", "characters", "duplicate_documents", "duplicate_characters")
 PHASES = ("all", "features", "decide", "resolve")
+_json_string = json.encoder.encode_basestring  # a string as json.dumps(..., ensure_ascii=False) writes it
 
 
 @dataclass(kw_only=True)
@@ -71,16 +75,27 @@ class _Tally:
     per_source: dict[str, Counter[str]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
-    def add(self, document: DocumentRef, marks: Marks) -> None:
-        counts = self.per_source.get(document.source)
-        if counts is None:
-            counts = self.per_source[document.source] = Counter()
-        counts["documents"] += 1
-        counts["characters"] += document.length
-        counts["duplicate_documents"] += marks.duplicate
-        counts["duplicate_characters"] += marks.characters
-        for key, value in marks.counts.items():
-            counts[key] += value
+    def add(self, documents: list[DocumentRef], marks: FileMarks) -> None:
+        """Count one file's documents and what was marked in them."""
+        sources = [document.source for document in documents]
+        if not sources:
+            return
+        lengths = np.fromiter((document.length for document in documents), dtype=np.int64, count=len(documents))
+        if sources.count(sources[0]) == len(sources):
+            chosen: dict[str, Any] = {sources[0]: slice(None)}
+        else:
+            chosen = {source: np.fromiter((s == source for s in sources), dtype=bool, count=len(sources))
+                      for source in dict.fromkeys(sources)}
+        for source, rows in chosen.items():
+            counts = self.per_source.get(source)
+            if counts is None:
+                counts = self.per_source[source] = Counter()
+            counts["documents"] += int(lengths[rows].size)
+            counts["characters"] += int(lengths[rows].sum())
+            counts["duplicate_documents"] += int(marks.duplicate[rows].sum())
+            counts["duplicate_characters"] += int(marks.characters[rows].sum())
+            for key, values in marks.counts.items():
+                counts[key] += int(values[rows].sum())
 
     def total(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -91,12 +106,12 @@ class _Tally:
 
 def _decide(name: str, deduper: Deduper, file: str, found: FileFeatures, layout: Layout, tally: _Tally) -> None:
     start = time.perf_counter()
-    rows = []
-    for document, marks in zip(found.documents, deduper.mark_all(found.documents, found.features[name]), strict=True):
-        tally.add(document, marks)
-        attributes = {attribute_key(name, name, key): value for key, value in marks.attributes.items()}
-        rows.append(json.dumps({"id": document.id, "source": document.source, "attributes": attributes},
-                               ensure_ascii=False) + "\n")
+    documents = found.documents
+    marks = deduper.mark_file(documents, found.features[name], attribute_key(name, name, ""))
+    tally.add(documents, marks)
+    # json.dumps({"id": ..., "source": ..., "attributes": ...}, ensure_ascii=False), the attributes already rendered
+    rows = [f'{{"id": {_json_string(document.id)}, "source": {_json_string(document.source)}, '
+            f'"attributes": {attributes}}}\n' for document, attributes in zip(documents, marks.attributes, strict=True)]
     tally.seconds["decisions"] += time.perf_counter() - start
     with open_atomic(layout.attributes(name, file), "wt", compression="infer", encoding="utf-8") as f:
         f.write("".join(rows))

@@ -7,8 +7,9 @@ used in two phases, so that its results do not depend on how many processes comp
    document alone, and ``olmo data dedup`` calls it in worker processes, one file per task.
 2. :meth:`Deduper.mark` sees the documents one at a time in corpus order (files in sorted order, then lines)
    in a single process, and decides against what it has kept so far: the first occurrence is kept, later
-   ones are marked (:meth:`Deduper.mark_all` takes a file's documents at once). :meth:`Deduper.begin` and
-   :meth:`Deduper.end` bracket this phase (loading and saving state, such as a Bloom filter file).
+   ones are marked (:meth:`Deduper.mark_all` takes a file's documents at once, and :meth:`Deduper.mark_file`
+   returns them as the columns the job writes and counts). :meth:`Deduper.begin` and :meth:`Deduper.end`
+   bracket this phase (loading and saving state, such as a Bloom filter file).
 
 A deduper whose decisions only link documents that share a key (``exact``, ``minhash``) can also decide in
 partitions (:attr:`Deduper.partitionable`, see :mod:`.partition`): :meth:`Deduper.bucket_hashes` says which
@@ -21,6 +22,7 @@ Marks become Dolma attributes under ``attributes/<name>/`` with keys ``<name>__<
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,7 +36,7 @@ from olmo_data.taggers.base import Attributes, round_score
 if TYPE_CHECKING:
     from olmo_data.dedup.partition import Groups
 
-__all__ = ["DedupContext", "Deduper", "DocumentRef", "Marks", "document_value"]
+__all__ = ["DedupContext", "Deduper", "DocumentRef", "FileMarks", "Marks", "document_value"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,34 @@ class Marks:
     """Characters marked: the whole text for a duplicate document, the duplicated spans otherwise."""
     counts: dict[str, int] = field(default_factory=dict)
     """Deduper-specific counts summed into the report (``{"url": 1}``, ``{"duplicate_paragraphs": 3}``)."""
+
+
+@dataclass(slots=True)
+class FileMarks:
+    """What a deduper decided about one file's documents, one entry per document, as the job writes and counts
+    them (:meth:`Deduper.mark_file`)."""
+
+    attributes: list[str]
+    """Each document's attributes as the JSON object text of ``json.dumps(..., ensure_ascii=False)``, keys with
+    their ``<name>__<name>__`` prefix."""
+    duplicate: np.ndarray
+    """Whether each document counts as a duplicate (bool)."""
+    characters: np.ndarray
+    """Characters marked per document (int64)."""
+    counts: dict[str, np.ndarray] = field(default_factory=dict)
+    """Deduper-specific counts per document (int64), by name."""
+
+    @classmethod
+    def of(cls, marks: list[Marks], prefix: str) -> FileMarks:
+        """The columns of ``marks``; a count that a document's :attr:`Marks.counts` lacks is 0 for it."""
+        names = list(dict.fromkeys(key for mark in marks for key in mark.counts))
+        return cls(
+            [json.dumps({prefix + key: value for key, value in mark.attributes.items()}, ensure_ascii=False)
+             for mark in marks],
+            np.fromiter((mark.duplicate for mark in marks), dtype=bool, count=len(marks)),
+            np.fromiter((mark.characters for mark in marks), dtype=np.int64, count=len(marks)),
+            {name: np.fromiter((mark.counts.get(name, 0) for mark in marks), dtype=np.int64, count=len(marks))
+             for name in names})
 
 
 @dataclass(frozen=True)
@@ -124,6 +154,11 @@ class Deduper(ABC):
         """:meth:`mark` for each of ``documents`` (consecutive in corpus order) with its features: one file at a
         time. A deduper may override it to decide a whole batch at once, with the same answers."""
         return [self.mark(document, found) for document, found in zip(documents, features, strict=True)]
+
+    def mark_file(self, documents: list[DocumentRef], features: list[Any], prefix: str) -> FileMarks:
+        """:meth:`mark_all`, as the columns that the job writes (attribute keys prefixed with ``prefix``) and
+        counts. A deduper may override it to render a file's attributes faster, with the same text."""
+        return FileMarks.of(self.mark_all(documents, features), prefix)
 
     def end(self) -> dict[str, Any]:
         """Finish the deciding phase (save state); return deduper-specific numbers for the report."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json.encoder
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,19 +13,27 @@ from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists
 
-from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, Marks, document_value
+from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, FileMarks, Marks, document_value
 from olmo_data.dedup.bloomfilter import DIGEST_BYTES, ParagraphFilter, as_digests, bloom_parameters
 from olmo_data.dedup.text import NORMALIZATIONS, check_choice, checked_paragraphs
+from olmo_data.taggers.base import round_score
 
 __all__ = ["BloomConfig", "BloomDeduper", "paragraph_settings"]
 
 _SPAN = np.dtype("<i8")
+_json_string = json.encoder.encode_basestring  # a string as json.dumps(..., ensure_ascii=False) writes it
 
 
-def _per_document(ends: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Sums of ``values`` (one per paragraph) per document, given each document's end in the paragraphs."""
+def _per_document(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sums of ``values`` (one per paragraph) per document, given each document's count of paragraphs."""
     totals = np.concatenate([[0], np.cumsum(values, dtype=np.int64)])
-    return np.diff(totals[np.concatenate([[0], ends])])
+    return np.diff(totals[np.concatenate([[0], np.cumsum(counts)])])
+
+
+def _span_sizes(spans: np.ndarray) -> np.ndarray:
+    """The characters of each ``(start, end)`` span."""
+    sizes: np.ndarray = spans[:, 1] - spans[:, 0]
+    return sizes
 
 
 def paragraph_settings(normalize: str, min_chars: int) -> dict[str, Any]:
@@ -132,15 +141,8 @@ class BloomDeduper(Deduper):
 
     def mark_all(self, documents: list[DocumentRef], features: list[Any]) -> list[Marks]:
         """Check (and, unless ``read_only``, add) the paragraphs of ``documents`` in one batch."""
-        bloom = self.filter
-        if bloom is None:
-            raise RuntimeError("BloomDeduper.begin() must run before mark()")
-        digests = as_digests(b"".join(digests for _, digests in features))
-        seen = bloom.check(digests) if self.config.read_only else bloom.check_and_add(digests)
-        spans = np.frombuffer(b"".join(spans for spans, _ in features), dtype=_SPAN).reshape(-1, 2)
-        checked = np.fromiter((len(d) // DIGEST_BYTES for _, d in features), dtype=np.int64, count=len(features))
-        ends = np.cumsum(checked)
-        marked, covered = _per_document(ends, seen), _per_document(ends, (spans[:, 1] - spans[:, 0]) * seen)
+        checked, seen, spans = self._check(features)
+        marked, covered = _per_document(checked, seen), _per_document(checked, _span_sizes(spans) * seen)
         rows = np.column_stack([spans[seen], np.ones(int(seen.sum()), dtype=np.int64)]).tolist()
         marks, at = [], 0
         for document, found, count, chars in zip(documents, checked.tolist(), marked.tolist(), covered.tolist(),
@@ -148,6 +150,41 @@ class BloomDeduper(Deduper):
             marks.append(self._marks(document, found, rows[at:at + count], chars))
             at += count
         return marks
+
+    def mark_file(self, documents: list[DocumentRef], features: list[Any], prefix: str) -> FileMarks:
+        """:meth:`mark_all`'s decisions, each document's attributes rendered straight from the arrays."""
+        checked, seen, spans = self._check(features)
+        marked, covered = _per_document(checked, seen), _per_document(checked, _span_sizes(spans) * seen)
+        flat = spans[seen].ravel().tolist()
+        threshold = self.config.document_threshold
+        key = {name: _json_string(prefix + name) for name in ("duplicate_paragraph", "duplicate_share", "duplicate")}
+        head, share_key, duplicate_key = (f'{{{key["duplicate_paragraph"]}: [', f'], {key["duplicate_share"]}: [[0, ',
+                                          f']], {key["duplicate"]}: [[0, ')
+        attributes, duplicates, at = [], [], 0
+        for document, count, chars in zip(documents, marked.tolist(), covered.tolist(), strict=True):
+            size = document.length
+            share = chars / size if size else 0.0
+            duplicate = count > 0 and share >= threshold
+            # what _marks' attributes give through json.dumps: a span per line, ints and floats by their repr
+            paragraphs = ("[%d, %d, 1], " * count)[:-2] % tuple(flat[at:at + 2 * count]) if count else ""
+            attributes.append(f"{head}{paragraphs}{share_key}{size}, {round_score(share)!r}{duplicate_key}{size}, "
+                              f"{int(duplicate)}]]}}")
+            duplicates.append(duplicate)
+            at += 2 * count
+        return FileMarks(attributes, np.array(duplicates, dtype=bool), covered,
+                         {"paragraphs": checked, "duplicate_paragraphs": marked,
+                          "documents_with_duplicate_paragraphs": (marked > 0).astype(np.int64)})
+
+    def _check(self, features: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The checked paragraphs per document, whether each was seen, and their spans (``(n, 2)``)."""
+        bloom = self.filter
+        if bloom is None:
+            raise RuntimeError("BloomDeduper.begin() must run before mark()")
+        digests = as_digests(b"".join([digests for _, digests in features]))
+        seen = bloom.check(digests) if self.config.read_only else bloom.check_and_add(digests)
+        spans = np.frombuffer(b"".join([spans for spans, _ in features]), dtype=_SPAN).reshape(-1, 2)
+        checked = np.fromiter((len(d) // DIGEST_BYTES for _, d in features), dtype=np.int64, count=len(features))
+        return checked, seen, spans
 
     def _marks(self, document: DocumentRef, checked: int, spans: list[list[int]], covered: int) -> Marks:
         size = document.length
