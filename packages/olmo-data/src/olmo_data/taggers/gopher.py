@@ -23,7 +23,7 @@ from olmo_core.documents import Document
 
 from olmo_data.taggers.base import Attributes, SizeLimit, line_windows
 from olmo_data.taggers.rules import Check, check_attributes, ratio
-from olmo_data.taggers.words import words_of
+from olmo_data.taggers.words import PieceCache, words_of
 
 __all__ = ["GopherQualityConfig", "GopherQualityTagger", "GopherRepetitionConfig", "GopherRepetitionTagger"]
 
@@ -42,12 +42,15 @@ _FIELD = 48
 """Bits of each count packed into one integer by :func:`_word_stats` (far more than a text's words)."""
 
 
-@lru_cache(maxsize=1 << 18)
-def _word_stats(word: str) -> int:
+def _stats_of_word(word: str) -> int:
     """``is not a symbol + has a letter << 48 + length if not a symbol << 96``: packed, so that the statistics
     of all words add up in one sum."""
     symbol = SYMBOLS.issuperset(word)
     return int(not symbol) | int(any(map(str.isalpha, word))) << _FIELD | (0 if symbol else len(word)) << 2 * _FIELD
+
+
+_word_stats = PieceCache(_stats_of_word).__getitem__
+""":func:`_stats_of_word`, remembered."""
 
 
 def _word_totals(counts: Counter[str]) -> tuple[int, int, int]:

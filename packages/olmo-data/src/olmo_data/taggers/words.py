@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from itertools import chain, repeat
+from typing import TypeVar
 
-__all__ = ["count_sentences", "sentences_in_pieces", "split_words", "words_of"]
+__all__ = ["PieceCache", "count_sentences", "sentences_in_pieces", "split_words", "words_of"]
+
+T = TypeVar("T")
 
 _LOWER = "a-zß-öø-ÿ"
 _UPPER = "A-ZÀ-ÖØ-Þ"
@@ -43,9 +46,11 @@ _CURRENCY = "$£€¥฿₽﷼₴₠-₿"
 def _other_symbols() -> str:
     """A character class body of the "other symbol" (``So``) characters of the Basic Multilingual Plane (as
     ranges, so that ``re`` tests them with one table lookup); emoji are :data:`_EMOJI`."""
+    chars = "".join(map(chr, (*range(0xA0, 0x3400), *range(0xFE00, 0x10000))))
     runs: list[list[int]] = []
-    for code in (*range(0xA0, 0x3400), *range(0xFE00, 0x10000)):
-        if unicodedata.category(chr(code)) == "So":
+    for char, category in zip(chars, map(unicodedata.category, chars)):
+        if category == "So":
+            code = ord(char)
             if runs and runs[-1][1] == code - 1:
                 runs[-1][1] = code
             else:
@@ -192,8 +197,8 @@ _PLAIN_ENDS = frozenset(",;:!?)\"'")
 _ASCII_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 
 
-@lru_cache(maxsize=1 << 18)
 def _split_piece(piece: str) -> tuple[str, ...]:
+    """The words of one whitespace-separated piece (uncached: :data:`_piece_words` remembers them)."""
     if piece.isalpha():
         return _SPECIAL_WORDS.get(piece, (piece,))
     if _is_plain_word_and_end(piece):
@@ -276,20 +281,42 @@ def _split_rules(piece: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
+class PieceCache(dict[str, T]):
+    """``compute(piece)`` by piece, computed on the first lookup (``cache[piece]``) and kept: a dictionary whose
+    ``__getitem__``, mapped over a text's pieces, costs one hash lookup per piece (less than ``lru_cache``, which
+    also reorders its entries). It is emptied when it holds ``limit`` entries, so its memory stays bounded."""
+
+    def __init__(self, compute: Callable[[str], T], limit: int = 1 << 18) -> None:
+        super().__init__()
+        self.compute = compute
+        self.limit = limit
+
+    def __missing__(self, piece: str) -> T:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[piece] = self.compute(piece)
+        return value
+
+
+_PIECE_WORDS: PieceCache[tuple[str, ...]] = PieceCache(_split_piece)
+_piece_words = _PIECE_WORDS.__getitem__
+"""The words of a piece (:func:`_split_piece`), remembered."""
+
+
 def split_words(text: str) -> list[str]:
     """The words of ``text`` as spaCy's blank English tokenizer would give them, punctuation split off.
 
     ``"Don't stop... #growth"`` -> ``["Do", "n't", "stop", "...", "#", "growth"]``. Whitespace never
     appears in a word and no word is empty.
     """
-    return list(chain.from_iterable(map(_split_piece, text.split())))
+    return list(chain.from_iterable(map(_piece_words, text.split())))
 
 
 @lru_cache(maxsize=4)
 def words_of(text: str) -> tuple[str, ...]:
     """:func:`split_words` as a tuple, remembered for the last few texts, so that the taggers of one
     document split it once."""
-    return tuple(chain.from_iterable(map(_split_piece, text.split())))
+    return tuple(chain.from_iterable(map(_piece_words, text.split())))
 
 
 def _token_class(token: str) -> str:
@@ -300,11 +327,14 @@ def _token_class(token: str) -> str:
     return "p" if all(unicodedata.category(char)[0] == "P" for char in token) else "w"
 
 
-@lru_cache(maxsize=1 << 18)
-def _piece_classes(piece: str) -> str:
+def _classes_of_piece(piece: str) -> str:
     """The classes of the words of a whitespace-separated piece: ``e`` (ends a sentence), ``p`` (other
     punctuation) or ``w``, one letter per word."""
-    return "".join(map(_token_class, _split_piece(piece)))
+    return "".join(map(_token_class, _piece_words(piece)))
+
+
+_piece_classes = PieceCache(_classes_of_piece).__getitem__
+""":func:`_classes_of_piece`, remembered."""
 
 
 _NEW_SENTENCE = re.compile("e[ep]*w")
@@ -332,8 +362,7 @@ def _end_pieces(text: str) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
-@lru_cache(maxsize=1 << 16)
-def _end_piece_summary(piece: str) -> tuple[int, bool, bool, bool]:
+def _summarize_end_piece(piece: str) -> tuple[int, bool, bool, bool]:
     """What a piece does to the sentence count: the sentences its words start by themselves, whether a
     sentence left open before it closes at its first ``w`` (one comes before any ``e``), whether it leaves
     a sentence open, and whether it has a ``w`` at all."""
@@ -343,6 +372,10 @@ def _end_piece_summary(piece: str) -> tuple[int, bool, bool, bool]:
     closes = first_word != -1 and (first_end == -1 or first_word < first_end)
     return (len(_NEW_SENTENCE.findall(classes)), closes, _OPEN_AT_END.search(classes) is not None,
             first_word != -1)
+
+
+_end_piece_summary = PieceCache(_summarize_end_piece, 1 << 16).__getitem__
+""":func:`_summarize_end_piece`, remembered."""
 
 
 def _has_word(text: str, start: int, end: int) -> bool:
