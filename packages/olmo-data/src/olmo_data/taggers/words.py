@@ -135,14 +135,17 @@ _SPECIAL_WORDS = {**_contractions(), "cannot": ("can", "not"), "Cannot": ("Can",
 _SENTENCE_END = frozenset(".!?։؟۔܀܁܂।॥።፧፨。｡！？．‼⁇⁈⁉︒﹒﹖﹗")
 
 
+_SPECIALS: dict[str, tuple[str, ...]] = {**_SPECIAL_WORDS, **{piece: (piece,) for piece in _MERGED}}
+"""Special cases by piece: a merged form (an abbreviation or emoticon) stays whole, else a contraction splits."""
+_MERGE_PREFIXES = frozenset(entry[:end] for entry in _MERGED for end in range(1, len(entry)))
+"""The first token of any tokens that :func:`_merge_specials` joins is one of these."""
+
+
 def _special(piece: str) -> tuple[str, ...] | None:
-    if piece in _MERGED:
-        return (piece,)
-    if piece in _SPECIAL_WORDS:
-        return _SPECIAL_WORDS[piece]
-    if piece[0].isdigit() and (match := _CLOCK.fullmatch(piece)):
+    found = _SPECIALS.get(piece)
+    if found is None and piece[-1] == "m" and piece[0].isdigit() and (match := _CLOCK.fullmatch(piece)):
         return match.groups()
-    return None
+    return found
 
 
 def _split_infixes(piece: str) -> list[str]:
@@ -165,11 +168,15 @@ def _merge_specials(tokens: list[str]) -> list[str]:
     merged: list[str] = []
     i = 0
     while i < len(tokens):
-        for width in (3, 2):
-            if i + width <= len(tokens) and "".join(tokens[i:i + width]) in _MERGED:
-                merged.append("".join(tokens[i:i + width]))
-                i += width
-                break
+        if tokens[i] in _MERGE_PREFIXES:
+            for width in (3, 2):
+                if i + width <= len(tokens) and "".join(tokens[i:i + width]) in _MERGED:
+                    merged.append("".join(tokens[i:i + width]))
+                    i += width
+                    break
+            else:
+                merged.append(tokens[i])
+                i += 1
         else:
             merged.append(tokens[i])
             i += 1
@@ -271,6 +278,8 @@ def _split_rules(piece: str) -> tuple[str, ...]:
     if rest:
         if (special := _special(rest)) is not None:
             tokens.extend(special)
+        elif rest.isalpha() or (rest.isascii() and rest.isdigit()):  # no URL (no "."), no infix
+            tokens.append(rest)
         elif _URL.fullmatch(rest):
             tokens.append(rest)
         else:
