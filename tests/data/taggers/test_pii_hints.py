@@ -1,11 +1,12 @@
-"""The PII tagger scans for phone numbers and IP addresses only in texts that hold their hints; gated or not,
-it finds the same spans."""
+"""The PII tagger scans for phone numbers and IP addresses only in texts that hold their hints, and for each kind
+only from where its first possible match starts (e-mail addresses: the run of local-part characters before the
+first ``@``); gated or not, it finds the same spans."""
 
 from __future__ import annotations
 
 import pytest
 from olmo_core.documents import Document
-from olmo_data.taggers.pii import IP, ISBN_BEFORE, PHONE, VERSION_BEFORE, PiiConfig, PiiTagger
+from olmo_data.taggers.pii import EMAIL, IP, ISBN_BEFORE, PHONE, VERSION_BEFORE, PiiConfig, PiiTagger
 
 from tests.conftest import stdlib_documents
 from tests.data.taggers.helpers import python_files
@@ -18,6 +19,15 @@ NUMBERS = [
     "+1-555-123-4567, 1.555.123.4567",
     "version 1.2.3.4 but 5.6.7.8",
     "٣٣٣-٣٣٣-٤٤٤٤",                                # other scripts' digits
+    "no. 12345678 1(555)123-4567",                 # a country code right after another run of digits
+    "+1 (555) 123-4567 then 255.255.255.0",        # the first phone number starts 4 characters before its digits
+]
+EMAILS = [
+    "a@b.com.x@c.com",                             # the second "@" has no address of its own
+    "mail first.last+tag@example.co.uk, then bob@host.org",
+    "@ alone, then " + "x" * 300 + "@example.com",  # a long local part, after an "@" with none
+    "ü.ñ@exämple.com and (me@here.io)",
+    "no address @ all",
 ]
 
 
@@ -42,5 +52,24 @@ def test_gating_changes_no_span(text: str) -> None:
 
 def test_hinted_numbers_are_found() -> None:
     found = [PiiTagger(PiiConfig()).tag(Document(id="x", text=text)) for text in NUMBERS]
-    assert [len(f["PHONE_NUMBER"]) for f in found] == [1, 1, 0, 2, 2, 0, 1]
-    assert [len(f["IP_ADDRESS"]) for f in found] == [0, 0, 2, 0, 0, 1, 0]
+    assert [len(f["PHONE_NUMBER"]) for f in found] == [1, 1, 0, 2, 2, 0, 1, 1, 1]
+    assert [len(f["IP_ADDRESS"]) for f in found] == [0, 0, 2, 0, 0, 1, 0, 0, 1]
+
+
+def test_hinted_numbers_start_where_their_first_match_can() -> None:
+    found = [PiiTagger(PiiConfig()).tag(Document(id="x", text=text)) for text in NUMBERS[-2:]]
+    assert [f["PHONE_NUMBER"] for f in found] == [[[13, 27, 1.0]], [[0, 17, 1.0]]]
+    assert found[1]["IP_ADDRESS"] == [[23, 36, 1.0]]
+
+
+@pytest.mark.parametrize("text", EMAILS + [str(r["text"]) for r in stdlib_documents()])
+def test_emails_scanned_from_the_first_local_part_as_from_the_start(text: str) -> None:
+    found = PiiTagger(PiiConfig()).tag(Document(id="x", text=text))["EMAIL_ADDRESS"]
+    assert [span[:2] for span in found] == [[m.start(), m.end()] for m in EMAIL.finditer(text)]
+
+
+def test_email_spans() -> None:
+    found = [PiiTagger(PiiConfig()).tag(Document(id="x", text=text))["EMAIL_ADDRESS"] for text in EMAILS]
+    assert [[text[s:e] for s, e, _ in spans] for text, spans in zip(EMAILS, found, strict=True)] == [
+        ["a@b.com"], ["first.last+tag@example.co.uk", "bob@host.org"], ["x" * 300 + "@example.com"], ["me@here.io"],
+        []]
