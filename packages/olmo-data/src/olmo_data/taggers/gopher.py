@@ -292,7 +292,7 @@ class WordNgrams:
     ``(F[b[i+n]] - F[b[i]]) * x**b[i] * m``, a few vectorized operations per n. The top n-gram rules compare
     n-grams word by word: their fingerprint is the polynomial ``sum(w[i+k] * y**(n-1-k))`` over the words'
     own fingerprints ``w`` (n = 1 above). Equal n-grams have equal fingerprints, but unequal ones may
-    collide, so the n-grams that decide a value are compared as strings: :func:`_scan_repeats` at the
+    collide, so the n-grams that decide a value are compared as strings: :func:`_scan_joined` at the
     positions whose fingerprint recurs, :func:`_most_frequent` within the most frequent fingerprints (a
     collision there falls back to :func:`top_ngram_chars`).
     """
@@ -302,7 +302,8 @@ class WordNgrams:
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         self.starts = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.starts[1:])
-        chars = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
+        self.joined = "".join(words)
+        chars = np.frombuffer(self.joined.encode("utf-32-le"), dtype=np.uint32)
         prefix = np.zeros(len(chars) + 1, dtype=np.uint64)
         np.cumsum(chars * _powers(_INVERSE_BASE, len(chars)), out=prefix[1:])
         self._prefix_at_starts = prefix[self.starts]
@@ -333,11 +334,32 @@ class WordNgrams:
 
     def duplicate_chars(self, sizes: Sequence[int]) -> Iterator[int]:
         """:func:`duplicate_ngram_chars` for each n of ``sizes``."""
+        repeats = False
         for n in sizes:
             if len(self.words) < n:
                 yield 0
                 continue
-            yield _scan_repeats(self.words, n, _recurring(self.joined_fingerprints(n)))
+            positions = _recurring(self.joined_fingerprints(n), presort=not repeats)
+            repeats = len(positions) > 0
+            yield _scan_joined(self.joined, n, positions, self.starts)
+
+
+def _scan_joined(joined: str, n: int, positions: np.ndarray, starts: np.ndarray) -> int:
+    """:func:`_scan_repeats` over the n-grams at ``positions``, each taken as one slice of ``joined`` (all words
+    joined; ``starts``: where each word starts in it)."""
+    seen: set[str] = set()
+    repeated = resume = 0
+    begins, ends = starts[positions].tolist(), starts[positions + n].tolist()
+    for i, begin, end in zip(positions.tolist(), begins, ends, strict=True):
+        if i < resume:
+            continue
+        gram = joined[begin:end]
+        if gram in seen:
+            repeated += end - begin
+            resume = i + n
+        else:
+            seen.add(gram)
+    return repeated
 
 
 def _most_frequent(keys: np.ndarray, words: Sequence[str], n: int) -> tuple[int, int] | None:
@@ -361,13 +383,15 @@ def _most_frequent(keys: np.ndarray, words: Sequence[str], n: int) -> tuple[int,
     return most, int(positions[tops].min())
 
 
-def _recurring(values: np.ndarray) -> list[int]:
+def _recurring(values: np.ndarray, presort: bool = True) -> np.ndarray:
     """Positions (ascending) of the values that occur more than once, and rarely a few more: values are
     grouped by their upper 32 bits, sorting ``upper bits | position`` (numpy sorts integers several times
-    faster than it argsorts them)."""
-    ordered = np.sort(values)  # a plain sort first: most n-grams are all distinct
-    if not (ordered[1:] == ordered[:-1]).any():
-        return []
+    faster than it argsorts them). With ``presort``, a plain sort first finds the common case of all values
+    distinct at less cost (without, for a text known to repeat itself, it would be a second sort)."""
+    if presort:
+        ordered = np.sort(values)
+        if not (ordered[1:] == ordered[:-1]).any():
+            return _NO_POSITIONS
     packed = (values & _UPPER_HALF) | np.arange(len(values), dtype=np.uint64)
     packed.sort()
     upper = packed >> np.uint64(32)
@@ -375,9 +399,12 @@ def _recurring(values: np.ndarray) -> list[int]:
     recurs = np.zeros(len(values), dtype=bool)
     recurs[1:] = same
     recurs[:-1] |= same
-    return np.sort(packed[recurs] & _LOWER_HALF).tolist()
+    positions = packed[recurs] & _LOWER_HALF
+    positions.sort()
+    return positions.astype(np.int64)
 
 
+_NO_POSITIONS = np.zeros(0, dtype=np.int64)
 _UPPER_HALF = np.uint64(0xFFFFFFFF00000000)
 _LOWER_HALF = np.uint64(0xFFFFFFFF)
 
