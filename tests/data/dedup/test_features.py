@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import pickle
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from olmo_data.dedup.features import decode, encode
-from tests.data.dedup.conftest import attribute_rows, marked, planted_corpus, write_dataset
+from olmo_data.dedup.base import DocumentRef
+from olmo_data.dedup.features import FileFeatures, decode, encode
+from tests.data.dedup.conftest import attribute_rows, marked, planted_corpus, source_documents, write_dataset
 from tests.data.dedup.test_command import ALL, SMALL, outputs, without_timings
 
 NAMES = ("exact", "bloom", "minhash")
@@ -86,3 +89,18 @@ def test_phases_refuse_what_cannot_be_decided(tmp_path: Path, run_dedup: Any, ol
     assert bad.exit_code == 2 and "shard='0-2' must look like i/N" in bad.err
     run_dedup(dataset, "dedupers=[exact]", "phase=decide")
     assert marked(attribute_rows(dataset, "exact"), "exact__exact__duplicate") == {}  # the originals are not here
+
+
+def test_file_features_pickle_back_whole() -> None:
+    """A worker's FileFeatures reach the deciding process equal, document references and the default of
+    ``seconds`` included (they are pickled as columns)."""
+    documents = [DocumentRef(d.id, d.source, len(d.text), "documents/a.jsonl.gz")
+                 for d in source_documents("wikipedia")[:5]]
+    found = FileFeatures(6, Counter({"invalid JSON": 1}), documents, {"bloom": [(b"\x01" * 16, b"\x02" * 16)] * 5},
+                         items={"bloom": 5})
+    found.seconds["bloom"] += 0.5
+    back = pickle.loads(pickle.dumps(found))
+    assert back == found
+    assert back.documents[0].file == "documents/a.jsonl.gz" and back.documents[4].id == documents[4].id
+    back.seconds["minhash"] += 1.0
+    assert back.seconds == {"bloom": 0.5, "minhash": 1.0}
