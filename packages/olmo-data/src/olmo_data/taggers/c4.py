@@ -102,6 +102,21 @@ def _lines(text: str) -> list[tuple[int, str]]:
     return found
 
 
+_SPACE = re.compile(r"\s")
+
+
+def _has_long_word(text: str, limit: int) -> bool:
+    """Whether a whitespace-separated word of ``text`` is longer than ``limit`` characters, found without
+    splitting ``text``: such a word holds a multiple of ``limit`` (as a position), so only the word through each
+    multiple is measured, by where it ends and whether the ``limit + 1`` characters before that are whitespace-free."""
+    for position in range(0, len(text), limit):
+        space = _SPACE.search(text, position)
+        end = space.start() if space else len(text)
+        if end > limit and not _SPACE.search(text, end - limit - 1, end):
+            return True
+    return False
+
+
 class C4Tagger:
     """C4's rules: which lines C4 removes, and whether the document survives (see the module docstring)."""
 
@@ -112,8 +127,7 @@ class C4Tagger:
         """The first line rule ``line`` fails ("" for none); its words are those of ``words_of_line`` (the
         line before citations were deleted)."""
         c = self.config
-        if (c.max_word_length and len(line) > c.max_word_length
-                and max(map(len, words_of_line.split())) > c.max_word_length):
+        if c.max_word_length and len(line) > c.max_word_length and _has_long_word(words_of_line, c.max_word_length):
             return "lines_too_long_word"
         if c.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith("...")):
             return "lines_no_terminal_punctuation"
