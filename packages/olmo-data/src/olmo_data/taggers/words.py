@@ -389,7 +389,10 @@ _end_piece_summary = PieceCache(_summarize_end_piece, 1 << 16).__getitem__
 
 def _has_word(text: str, start: int, end: int) -> bool:
     """Whether a piece of ``text[start:end]`` (whole pieces, none with a sentence-final mark) has a ``w``."""
-    return any("w" in _piece_classes(match.group()) for match in _PIECE.finditer(text, start, end))
+    for match in _PIECE.finditer(text, start, end):
+        if "w" in _piece_classes(match.group()):
+            return True
+    return False
 
 
 def count_sentences(text: str) -> int:
