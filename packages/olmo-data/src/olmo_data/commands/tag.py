@@ -100,9 +100,27 @@ def _tag_part(part: Part, *, layout: Layout, taggers: dict[str, Any], experiment
     return result
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(row, ensure_ascii=False)`` without making an encoder for every row."""
+
+
+class _Keys(dict[str, str]):
+    """One tagger's Dolma attribute keys (:func:`~olmo_data.taggers.base.attribute_key`) by attribute name, each
+    made once."""
+
+    def __init__(self, prefix: str, tagger: str) -> None:
+        super().__init__()
+        self.prefix, self.tagger = prefix, tagger
+
+    def __missing__(self, name: str) -> str:
+        key = self[name] = attribute_key(self.prefix, self.tagger, name)
+        return key
+
+
 def _tag_records(file: str, records: Iterator[Document | Quarantined], built: dict[str, Any],
                  outputs: dict[str, IO[str]], result: FileResult, experiment: str | None) -> None:
     """Tag ``records`` of ``file``, one row per document (quarantined or not) to each tagger's output."""
+    keys = {name: _Keys(experiment or name, name).__getitem__ for name in built}
     for item in records:
         result.records += 1
         if isinstance(item, Quarantined):
@@ -123,10 +141,9 @@ def _tag_records(file: str, records: Iterator[Document | Quarantined], built: di
                 raise PluginError(f"tagger '{name}' failed on document '{item.id}' of {file}: "
                                   f"{type(exc).__name__}: {exc}") from exc
             result.seconds[name] += time.perf_counter() - start
-            prefix = experiment or name
             row = {"id": item.id, "source": item.source,
-                   "attributes": {attribute_key(prefix, name, k): v for k, v in attributes.items()}}
-            outputs[name].write(json.dumps(row, ensure_ascii=False) + "\n")
+                   "attributes": dict(zip(map(keys[name], attributes), attributes.values()))}
+            outputs[name].write(_encode(row) + "\n")
 
 
 def _remove(paths: dict[str, str]) -> None:
