@@ -14,7 +14,8 @@ from olmo_core.documents import Document
 from olmo_data.dedup.base import DedupContext, DocumentRef, FileMarks
 from olmo_data.dedup.bloom import BloomConfig, BloomDeduper
 from olmo_data.dedup.bloomfilter import ParagraphFilter, as_digests, bloom_parameters, false_positive_rate
-from olmo_data.dedup.text import checked_paragraphs, normalize, paragraph_digest, paragraphs
+from olmo_data.dedup.text import (NORMALIZATIONS, checked_batch, checked_paragraphs, normalize, paragraph_digest,
+                                  paragraphs)
 
 from tests.data.dedup.conftest import attribute_rows, copy, marked, planted_corpus, source_documents, write_dataset
 
@@ -224,3 +225,28 @@ def test_a_file_rendered_at_once_reads_as_the_marks_one_by_one() -> None:
         assert {k: v.tolist() for k, v in found.counts.items()} == {k: v.tolist() for k, v in expected.counts.items()}
     assert sum(json.loads(a)[prefix + "duplicate"][0][2] for a in found.attributes) > 0
     assert one.filter is not None and other.filter is not None and one.filter.to_bytes() == other.filter.to_bytes()
+
+
+def test_a_batch_of_texts_checks_each_texts_paragraphs() -> None:
+    """checked_batch over a batch (texts joined, newlines found by numpy, characters counted from UTF-8 bytes, lines
+    hashed in place) gives each text's checked_paragraphs without normalization, on English, French and Spanish
+    documents, code, and edge cases: empty texts, lines of Unicode or ASCII separator whitespace only, lone
+    surrogates, carriage returns; and bloom's features_all gives its features one by one, for every normalization."""
+    texts = [d.text for name, options in (("wikipedia", {}), ("wikipedia", {"language": "fr"}),
+                                          ("wikipedia", {"language": "es"}), ("c4", {}), ("python-stdlib", {}))
+             for d in source_documents(name, None, **options)[:60]]
+    edges = ["", "\n", "a" * 25, "\x1c" * 30 + "\n" + "x" * 20, " \x1f " * 10, "é" * 30 + "\nz", "\u3000" * 30 + "\n",
+             "ends with two\n\n", "\ud800abc" * 10 + "\n" + "q" * 21, "\n\n\n", "  \u3000 x\u3000\u3000 \n",
+             "\r\n" * 3 + "\r" * 25, "é\u2028" * 12 + "\n" + "\u2028" * 30, "\t" * 20 + "ü" + "\t" * 20]
+    assert any(not t.isascii() for t in texts) and any(t.isascii() for t in texts)
+    for batch in (texts, edges, edges[::-1] + texts[:7], [""], [], *([t] for t in edges)):
+        for min_chars in (0, 1, 20):
+            found = checked_batch(batch, min_chars)
+            expected = [checked_paragraphs(text, "none", min_chars) for text in batch]
+            assert found.counts.tolist() == [len(spans) // 2 for spans, _ in expected]
+            assert found.spans.ravel().tolist() == [offset for spans, _ in expected for offset in spans]
+            assert found.digests == b"".join(digests for _, digests in expected)
+    documents = [Document(id=str(i), text=text) for i, text in enumerate(texts[::5] + edges)]
+    for how in NORMALIZATIONS:
+        deduper = BloomDeduper(BloomConfig(normalize=how, min_chars=20))
+        assert deduper.features_all(documents) == [deduper.features(document) for document in documents]

@@ -11,8 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from olmo_core.documents import Document
+from olmo_core.errors import PluginError
+
 from olmo_data.dedup.base import DocumentRef
-from olmo_data.dedup.features import FileFeatures, decode, encode
+from olmo_data.dedup.bloom import BloomConfig, BloomDeduper
+from olmo_data.dedup.features import FileFeatures, _add_features, decode, encode
 from tests.data.dedup.conftest import attribute_rows, marked, planted_corpus, source_documents, write_dataset
 from tests.data.dedup.test_command import ALL, SMALL, outputs, without_timings
 
@@ -104,3 +108,23 @@ def test_file_features_pickle_back_whole() -> None:
     assert back.documents[0].file == "documents/a.jsonl.gz" and back.documents[4].id == documents[4].id
     back.seconds["minhash"] += 1.0
     assert back.seconds == {"bloom": 0.5, "minhash": 1.0}
+
+
+def test_a_deduper_failing_inside_a_batch_names_the_document() -> None:
+    """Features are computed a batch of documents at a time; a deduper's error still names the first document whose
+    features fail, and the file."""
+
+    class Failing(BloomDeduper):
+        def features(self, document: Document) -> Any:
+            if document.id == "bad":
+                raise ValueError("no features")
+            return super().features(document)
+
+    documents = [Document(id=d.id, text=d.text) for d in source_documents("wikipedia")[:4]]
+    documents.insert(2, Document(id="bad", text="any text at all, long enough"))
+    result = FileFeatures(features={"failing": [], "bloom": []})
+    with pytest.raises(PluginError, match="deduper 'failing' failed on document 'bad' of f.jsonl: ValueError: no "
+                                          "features"):
+        _add_features({"failing": Failing(BloomConfig(normalize="whitespace"))}, documents, result, "f.jsonl")
+    _add_features({"bloom": BloomDeduper(BloomConfig(normalize="none"))}, documents, result, "f.jsonl")
+    assert len(result.features["bloom"]) == 5 and result.features["failing"] == []

@@ -113,6 +113,11 @@ class Deduper(ABC):
     def features(self, document: Document) -> Any:
         """What ``document`` contributes to the decision; picklable, and a function of the document alone."""
 
+    def features_all(self, documents: list[Document]) -> list[Any]:
+        """:meth:`features` of each of ``documents`` (consecutive valid documents of one file). A deduper may
+        override it to compute a batch at once, with the same answers."""
+        return [self.features(document) for document in documents]
+
     @property
     def independent(self) -> bool:
         """Whether :meth:`mark` decides each document on its own, remembering nothing (a read-only check

@@ -15,7 +15,7 @@ from olmo_core.io import exists
 
 from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, FileMarks, Marks, document_value
 from olmo_data.dedup.bloomfilter import DIGEST_BYTES, ParagraphFilter, as_digests, bloom_parameters
-from olmo_data.dedup.text import NORMALIZATIONS, check_choice, checked_paragraphs
+from olmo_data.dedup.text import NORMALIZATIONS, check_choice, checked_batch, checked_paragraphs
 from olmo_data.taggers.base import round_score
 
 __all__ = ["BloomConfig", "BloomDeduper", "paragraph_settings"]
@@ -116,6 +116,17 @@ class BloomDeduper(Deduper):
         enough to be checked (:func:`~olmo_data.dedup.text.checked_paragraphs`)."""
         spans, digests = checked_paragraphs(document.text, self.config.normalize, self.config.min_chars)
         return np.asarray(spans, dtype=_SPAN).tobytes(), digests
+
+    def features_all(self, documents: list[Document]) -> list[tuple[bytes, bytes]]:
+        """:meth:`features` of each of ``documents``; without normalization, found for the whole batch at once
+        (:func:`~olmo_data.dedup.text.checked_batch`)."""
+        if self.config.normalize != "none":
+            return [self.features(document) for document in documents]
+        found = checked_batch([document.text for document in documents], self.config.min_chars)
+        spans, digests, span = found.spans.astype(_SPAN, copy=False).tobytes(), found.digests, 2 * _SPAN.itemsize
+        ends = np.cumsum(found.counts).tolist()
+        return [(spans[span * start:span * end], digests[DIGEST_BYTES * start:DIGEST_BYTES * end])
+                for start, end in zip([0, *ends], ends)]
 
     def begin(self, context: DedupContext) -> None:
         """Load the filter named by ``load``, or start an empty one sized by ``expected_paragraphs`` or else by the

@@ -11,14 +11,15 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 import xxhash
 
 from olmo_core.errors import ConfigError
 
-__all__ = ["HASHES", "NORMALIZATIONS", "check_choice", "checked_paragraphs", "digest", "mix64", "normalize",
-           "paragraph_digest", "paragraphs", "shingle_hashes", "words"]
+__all__ = ["HASHES", "NORMALIZATIONS", "CheckedBatch", "check_choice", "checked_batch", "checked_paragraphs",
+           "digest", "mix64", "normalize", "paragraph_digest", "paragraphs", "shingle_hashes", "words"]
 
 NORMALIZATIONS = ("none", "whitespace", "simple")
 """``none``: the text as it is; ``whitespace``: runs of whitespace as one space, ends stripped; ``simple``
@@ -84,6 +85,64 @@ def checked_paragraphs(text: str, how: str, min_chars: int) -> tuple[list[int], 
         encoded = text.encode("utf-8", "surrogatepass").split(b"\n")
         return spans, b"".join([xxhash.xxh3_128_digest(encoded[i]) for i in chosen])
     return spans, b"".join([paragraph_digest(checked[i]) for i in chosen])
+
+
+class CheckedBatch(NamedTuple):
+    """The checked paragraphs of a batch of texts (:func:`checked_batch`)."""
+
+    spans: np.ndarray
+    """``(n, 2)`` int64: each paragraph's ``start, end`` in its own text, in characters."""
+    digests: bytes
+    """Their digests, 16 bytes each, in order."""
+    counts: np.ndarray
+    """int64: the paragraphs of each text."""
+
+
+_NOT_BLANK = np.array([c < 128 and not chr(c).isspace() for c in range(256)])
+"""Bytes that make a line not blank: ASCII characters that ``str.isspace`` rejects (the others leave it to decoding)."""
+
+
+def checked_batch(texts: list[str], min_chars: int) -> CheckedBatch:
+    """:func:`checked_paragraphs` of each of ``texts`` with ``how="none"``, computed for the whole batch at once.
+
+    The texts are encoded and joined by ``\\n``, so that every line of every text is a line of the joined bytes: the
+    newlines are found by numpy; a line's characters are its bytes less its UTF-8 continuation bytes; a line is
+    blank when it has no character but whitespace (``str.isspace``), which only a line that neither starts nor
+    ends with an ASCII non-space character is decoded to tell; each checked line is hashed in place.
+    """
+    if not texts:
+        return CheckedBatch(np.zeros((0, 2), dtype=np.int64), b"", np.zeros(0, dtype=np.int64))
+    encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+    joined = b"\n".join(encoded)
+    data = np.frombuffer(joined, dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    starts = np.concatenate([[0], newlines + 1])  # of each line, in bytes, the "\n" excluded
+    ends = np.concatenate([newlines, [len(joined)]])
+    sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    text_starts = np.concatenate([[0], np.cumsum(sizes[:-1] + 1)])
+    first = np.searchsorted(starts, text_starts)  # each text's first line
+    owner = np.repeat(np.arange(len(texts)), np.diff(np.append(first, len(starts))))
+    if len(joined) == sum(map(len, texts)) + len(texts) - 1:  # ASCII: a byte per character
+        char_starts, char_ends, text_offsets = starts, ends, text_starts
+    else:
+        continuation = np.flatnonzero(data.view(np.int8) < -64)  # bytes 0x80-0xbf
+        char_starts, char_ends, text_offsets = (at - np.searchsorted(continuation, at)
+                                                for at in (starts, ends, text_starts))
+    chosen = np.flatnonzero(char_ends - char_starts >= max(min_chars, 1))
+    unsure = chosen[~(_NOT_BLANK[data[starts[chosen]]] | _NOT_BLANK[data[ends[chosen] - 1]])]
+    if len(unsure):
+        blank = [joined[start:end].decode("utf-8", "surrogatepass").isspace()
+                 for start, end in zip(starts[unsure].tolist(), ends[unsure].tolist(), strict=True)]
+        chosen = np.setdiff1d(chosen, unsure[np.array(blank, dtype=bool)], assume_unique=True)
+    last = np.zeros(len(starts), dtype=bool)  # a text's last line: no "\n" of its own
+    last[first[1:] - 1] = True
+    last[-1:] = True
+    spans = np.empty((len(chosen), 2), dtype=np.int64)
+    spans[:, 0] = char_starts[chosen] - text_offsets[owner[chosen]]
+    spans[:, 1] = char_ends[chosen] - text_offsets[owner[chosen]] + ~last[chosen]
+    lines = map(memoryview(joined).__getitem__, map(slice, starts[chosen].tolist(), ends[chosen].tolist()))
+    counts = np.bincount(owner[chosen], minlength=len(texts)).astype(np.int64)
+    return CheckedBatch(spans, b"".join(map(xxhash.xxh3_128_digest, lines)), counts)
 
 
 def paragraphs(text: str) -> Iterator[tuple[int, int]]:
