@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import mul
 
 import numpy as np
 from olmo_core.config import non_negative
@@ -38,15 +37,11 @@ punctuation, common CJK and typographic marks, control characters and sentence-f
 scripts; this list holds the common ones of the latter)."""
 
 
-_FIELD = 48
-"""Bits of each count packed into one integer by :func:`_word_stats` (far more than a text's words)."""
-
-
 def _stats_of_word(word: str) -> int:
-    """``is not a symbol + has a letter << 48 + length if not a symbol << 96``: packed, so that the statistics
-    of all words add up in one sum."""
+    """``is not a symbol + has a letter << 1 + length if not a symbol << 2``: packed, so that the statistics of
+    all distinct words come out of the cache as one array."""
     symbol = SYMBOLS.issuperset(word)
-    return int(not symbol) | int(any(map(str.isalpha, word))) << _FIELD | (0 if symbol else len(word)) << 2 * _FIELD
+    return int(not symbol) | int(any(map(str.isalpha, word))) << 1 | (0 if symbol else len(word)) << 2
 
 
 _word_stats = PieceCache(_stats_of_word).__getitem__
@@ -55,10 +50,10 @@ _word_stats = PieceCache(_stats_of_word).__getitem__
 
 def _word_totals(counts: Counter[str]) -> tuple[int, int, int]:
     """Non-symbol words, words with a letter and the characters of the non-symbol words: each distinct
-    word's packed statistics times its count, summed."""
-    total = sum(map(mul, counts.values(), map(_word_stats, counts)))
-    mask = (1 << _FIELD) - 1
-    return total & mask, total >> _FIELD & mask, total >> 2 * _FIELD
+    word's statistics times its count, summed (as vector products)."""
+    stats = np.fromiter(map(_word_stats, counts), dtype=np.int64, count=len(counts))
+    times = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    return int(times @ (stats & 1)), int(times @ (stats >> 1 & 1)), int(times @ (stats >> 2))
 
 
 @dataclass(kw_only=True)
