@@ -364,11 +364,14 @@ def _most_frequent(keys: np.ndarray, words: Sequence[str], n: int) -> tuple[int,
     packed = (keys & _UPPER_HALF) | np.arange(len(keys), dtype=np.uint64)
     packed.sort()
     upper = packed >> np.uint64(32)
-    starts = np.flatnonzero(np.concatenate(([True], upper[1:] != upper[:-1])))
-    counts = np.diff(np.append(starts, len(packed)))
-    most = int(counts.max())
-    if most == 1:  # all fingerprints differ, so all n-grams do
+    change = upper[1:] != upper[:-1]
+    if change.all():  # all fingerprints differ, so all n-grams do
         return 1, 0
+    starts = np.flatnonzero(change)
+    starts += 1
+    starts = np.concatenate((_FIRST, starts))
+    counts = np.diff(starts, append=len(packed))
+    most = int(counts.max())
     positions = packed & _LOWER_HALF
     tops = starts[counts == most]
     for start in tops.tolist():
@@ -376,6 +379,9 @@ def _most_frequent(keys: np.ndarray, words: Sequence[str], n: int) -> tuple[int,
         if any(words[i:i + n] != words[first:first + n] for i in others):
             return None
     return most, int(positions[tops].min())
+
+
+_FIRST = np.zeros(1, dtype=np.int64)
 
 
 def _recurring(values: np.ndarray, presort: bool = True) -> np.ndarray:
@@ -404,6 +410,13 @@ _UPPER_HALF = np.uint64(0xFFFFFFFF00000000)
 _LOWER_HALF = np.uint64(0xFFFFFFFF)
 
 
+_REPETITION_RULES = [("dup_para_frac", "dup_para_frac"), ("dup_para_char_frac", "dup_para_char_frac"),
+                     ("dup_line_frac", "dup_line_frac"), ("dup_line_char_frac", "dup_line_char_frac"),
+                     *((f"top_{n}_gram_char_frac", f"top_{n}_gram") for n in TOP_NGRAM_SIZES),
+                     *((f"dup_{n}_gram_char_frac", f"duplicated_{n}_n_grams") for n in DUPLICATE_NGRAM_SIZES)]
+"""Each repetition rule's attribute and reason, in datatrove's order."""
+
+
 class GopherRepetitionTagger:
     """Gopher's repetition rules. Attributes (each with ``<name>_pass``), then ``keep`` and ``reason``:
 
@@ -423,19 +436,14 @@ class GopherRepetitionTagger:
         paragraphs, lines = _paragraphs(text), _lines(text)
         para_dups, para_chars = _duplicates(paragraphs)
         line_dups, line_chars = _duplicates(lines)
-        checks = [Check("dup_para_frac", ratio(para_dups, len(paragraphs)), True, "dup_para_frac"),
-                  Check("dup_para_char_frac", ratio(para_chars, length), True, "dup_para_char_frac"),
-                  Check("dup_line_frac", ratio(line_dups, len(lines)), True, "dup_line_frac"),
-                  Check("dup_line_char_frac", ratio(line_chars, length), True, "dup_line_char_frac")]
         ngrams = WordNgrams(words_of(text))
-        for n, chars in zip(TOP_NGRAM_SIZES, ngrams.top_chars(TOP_NGRAM_SIZES), strict=True):
-            checks.append(Check(f"top_{n}_gram_char_frac", ratio(chars, length), True, f"top_{n}_gram"))
-        for n, chars in zip(DUPLICATE_NGRAM_SIZES, ngrams.duplicate_chars(DUPLICATE_NGRAM_SIZES), strict=True):
-            checks.append(Check(f"dup_{n}_gram_char_frac", ratio(chars, length), True, f"duplicated_{n}_n_grams"))
+        values = [ratio(para_dups, len(paragraphs)), ratio(para_chars, length), ratio(line_dups, len(lines)),
+                  ratio(line_chars, length), *(ratio(chars, length) for chars in ngrams.top_chars(TOP_NGRAM_SIZES)),
+                  *(ratio(chars, length) for chars in ngrams.duplicate_chars(DUPLICATE_NGRAM_SIZES))]
         thresholds = [c.dup_para_frac, c.dup_para_char_frac, c.dup_line_frac, c.dup_line_char_frac,
                       c.top_2_gram_frac, c.top_3_gram_frac, c.top_4_gram_frac, c.dup_5_gram_frac, c.dup_6_gram_frac,
                       c.dup_7_gram_frac, c.dup_8_gram_frac, c.dup_9_gram_frac, c.dup_10_gram_frac]
-        checks = [Check(check.name, check.value, not (limit and check.value > limit), check.reason)
-                  for check, limit in zip(checks, thresholds, strict=True)]
-        checks.insert(0, Check("char_count", length, length > 0, "empty"))
+        checks = [Check("char_count", length, length > 0, "empty")]
+        checks += [Check(name, value, not (limit and value > limit), reason)
+                   for (name, reason), value, limit in zip(_REPETITION_RULES, values, thresholds, strict=True)]
         return check_attributes(length, checks)
