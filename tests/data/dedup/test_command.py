@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from olmo_data.commands import dedup as dedup_command
+from olmo_data.dedup.features import compute_features
+from olmo_data.dedup.text import checked_paragraphs
 from tests.data.dedup.conftest import planted_corpus, write_dataset
 
 ALL = "dedupers=[exact,bloom,minhash]"
@@ -99,3 +105,42 @@ def test_dedup_needs_dedupers(tmp_path: Path, dedup_plugin: None, olmo_cli: Any)
     result = olmo_cli("data", "dedup", f"input={dataset}")
     assert result.exit_code == 2
     assert "needs dedupers: dedupers=[name,...] (available: bloom, exact, minhash)" in result.err
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_filter_sized_by_the_input_reads_the_documents_once_when_their_features_fit(
+        tmp_path: Path, run_dedup: Any, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """Without expected_paragraphs, bloom counts the input's paragraphs in a first pass; the features computed there
+    are kept for the decisions up to KEEP_FEATURES_BYTES, and the files past it are read again. The outputs are the
+    same whatever is kept, and the filter is sized by the paragraphs counted independently here."""
+    files, _ = planted_corpus()
+    wikipedia = files["a-wikipedia"]
+    shards = {"a-0": wikipedia[:150], "a-1": wikipedia[150:], "b-c4": files["b-c4"], "c-planted": files["c-planted"]}
+    paragraphs = sum(len(checked_paragraphs(d.text, "whitespace", 20)[0]) // 2 for ds in shards.values() for d in ds)
+    monkeypatch.setattr(dedup_command, "compute_features", _counted_features)
+    runs = {}
+    for budget in (dedup_command.KEEP_FEATURES_BYTES, 100_000, 0):  # each file's features: about 77 kB (c: 3 kB)
+        monkeypatch.setattr(dedup_command, "KEEP_FEATURES_BYTES", budget)
+        _computed.clear()
+        dataset = write_dataset(tmp_path / f"keep-{budget}", shards)
+        run_dedup(dataset, "dedupers=[bloom]", f"workers={workers}")
+        report = json.loads((dataset / "reports" / "dedup-bloom.json").read_text())
+        assert report["details"]["expected_items"] == paragraphs
+        runs[budget] = (outputs(dataset), without_timings(report))
+        if workers == 1:
+            reads = {"a-0.jsonl.gz": 1, "a-1.jsonl.gz": 1, "b-c4.jsonl.gz": 1, "c-planted.jsonl.gz": 1}
+            if budget == 0:
+                reads = {name: 2 for name in reads}
+            elif budget == 100_000:  # a-0's features fit, a-1's do not
+                reads = {name: 1 if name == "a-0.jsonl.gz" else 2 for name in reads}
+            assert Counter(_computed) == reads, budget
+    assert runs[0] == runs[100_000] == runs[dedup_command.KEEP_FEATURES_BYTES]
+
+
+_computed: list[str] = []
+"""The files whose features were computed, in this process."""
+
+
+def _counted_features(file: str, **options: Any) -> Any:
+    _computed.append(Path(file).name)
+    return compute_features(file, **options)

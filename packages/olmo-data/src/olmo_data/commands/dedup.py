@@ -291,21 +291,28 @@ def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: 
                 "quarantine_reasons": dict(quarantined), "skipped_files": layout.skipped}
 
     with reporting(list(paths.values()), summary):
-        items = _input_items(config, layout, files, built, read_here=read_here)
+        items, kept = _input_items(config, layout, files, built, read_here=read_here)
         for name, deduper in built.items():
             deduper.begin(DedupContext(layout.root, name, items.get(name)))
         with Progress("deduplicating", unit="docs") as progress:
-            found_per_file = map_shards(work, files, workers=config.workers,
-                                        progress=progress.update if read_here else None)
-            for file, found in zip(files, found_per_file, strict=True):
+            computed = map_shards(work, [file for file in files if file not in kept], workers=config.workers,
+                                  progress=progress.update if read_here else None)
+            for file in files:
+                found = kept.pop(file, None)
+                if found is not None:
+                    progress.advance(found.records)
+                else:
+                    found = next(computed)
+                    if not read_here:
+                        progress.advance(found.records)
                 records += found.records
                 quarantined.update(found.quarantined)
                 for name, deduper in built.items():
                     tallies[name].seconds["features"] += found.seconds[name]
                     _decide(name, deduper, file, found, layout, tallies[name])
                 done += 1
-                if not read_here:
-                    progress.advance(found.records)
+            if next(computed, None) is not None:  # ends the pool, as the last file's features were taken
+                raise RuntimeError("dedup: more features than files")
         require_documents(records, records - sum(quarantined.values()), input=layout.root, step="olmo data dedup",
                           reasons=quarantined, report=next(iter(paths.values())))
         reports = {name: {**_report(name, config.dedupers[name], files, layout, tallies[name], deduper.end()),
@@ -316,26 +323,61 @@ def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: 
     return reports
 
 
+KEEP_FEATURES_BYTES = 256 << 20
+"""Memory (about) up to which the features computed to count the input (:func:`_input_items`) are kept for the
+decisions, so that those files are not read a second time."""
+
+
 def _count_items(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> dict[str, int]:
     return compute_features(file, layout=layout, dedupers=dedupers).items
 
 
 def _input_items(config: DedupConfig, layout: Layout, files: list[str], built: dict[str, Deduper], *,
-                 read_here: bool) -> dict[str, int]:
+                 read_here: bool) -> tuple[dict[str, int], dict[str, FileFeatures]]:
     """Per deduper sized by the input, its items over every file: from the saved features' headers, or (reading
-    the documents here) counted in a first pass over the input."""
+    the documents here) counted in a first pass over the input. When that pass computes every deduper's features,
+    those of the first files, up to :data:`KEEP_FEATURES_BYTES`, are returned too (by file), to be decided without
+    reading them again."""
     sized = {name: config.dedupers[name] for name, deduper in built.items() if deduper.sized_by_input}
     if not sized:
-        return {}
+        return {}, {}
     if not read_here:
         return {name: sum(saved_items(file, layout=layout, name=name, spec=spec) for file in files)
-                for name, spec in sized.items()}
+                for name, spec in sized.items()}, {}
     totals: Counter[str] = Counter({name: 0 for name in sized})
-    work = functools.partial(_count_items, layout=layout, dedupers=sized)
+    kept: dict[str, FileFeatures] = {}
+    counted_files = 0
     with Progress(f"counting the input for {', '.join(sized)}", unit="docs") as progress:
-        for items in map_shards(work, files, workers=config.workers, progress=progress.update):
+        if len(sized) == len(built):  # the pass computes every deduper's features: keep them while they fit
+            work = functools.partial(compute_features, layout=layout, dedupers=sized)
+            held, results = 0, map_shards(work, files, workers=config.workers, progress=progress.update)
+            for file, found in zip(files, results, strict=False):
+                totals.update(found.items)
+                counted_files += 1
+                held += _approximate_bytes(found)
+                if held > KEEP_FEATURES_BYTES:
+                    break
+                kept[file] = found
+            results.close()  # the files not yet counted are counted without keeping their features
+        work = functools.partial(_count_items, layout=layout, dedupers=sized)
+        for items in map_shards(work, files[counted_files:], workers=config.workers, progress=progress.update):
             totals.update(items)
-    return dict(totals)
+    return dict(totals), kept
+
+
+def _approximate_bytes(found: FileFeatures) -> int:
+    """About the memory that ``found`` holds."""
+    return 300 * len(found.documents) + sum(_held(value) for values in found.features.values() for value in values)
+
+
+def _held(value: Any) -> int:
+    if isinstance(value, (bytes, str)):
+        return 50 + len(value)
+    if isinstance(value, np.ndarray):
+        return 112 + value.nbytes
+    if isinstance(value, (tuple, list)):
+        return 56 + 8 * len(value) + sum(map(_held, value))
+    return 32
 
 
 def _report(name: str, spec: Any, files: list[str], layout: Layout, tally: _Tally, extra: dict[str, Any]) \
