@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from olmo_data.taggers import gopher
 from olmo_data.taggers.gopher import (
     _TUPLE_BASE,
     DUPLICATE_NGRAM_SIZES,
@@ -124,3 +125,15 @@ def test_fingerprints_spread_short_words_over_the_upper_bits() -> None:
     for n in TOP_NGRAM_SIZES:
         keys = keys[:-1] * _TUPLE_BASE + single[n - 1:]
         assert _most_frequent(keys, words, n) is not None
+
+
+def test_power_tables_grow_without_changing_a_power() -> None:
+    base = 0x9E3779B97F4A7C15
+    gopher._POWER_TABLES.pop(base, None)
+    for count in (1, 5, 4096, 4097, 70_000, 3, 200_000):
+        powers = gopher._powers(base, count)
+        assert len(powers) == count
+        assert [int(p) for p in powers[-3:]] == [pow(base, k, 1 << 64) for k in range(max(0, count - 3), count)]
+    assert len(gopher._POWER_TABLES[base]) == 1 << 18  # the next power of two above the longest text's need
+    assert [int(p) for p in gopher._powers(base, (1 << 20) + 2)[-2:]] == [pow(base, k, 1 << 64)
+                                                                         for k in ((1 << 20), (1 << 20) + 1)]

@@ -14,7 +14,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from olmo_core.config import non_negative
@@ -259,15 +258,20 @@ _CACHED_POWERS = 1 << 20
 
 
 def _powers(base: int, count: int) -> np.ndarray:
-    """``base**0 ... base**(count-1)`` modulo 2**64; the first :data:`_CACHED_POWERS` are computed once."""
-    return _power_table(base)[:count] if count <= _CACHED_POWERS else _compute_powers(base, count)
+    """``base**0 ... base**(count-1)`` modulo 2**64, from a table kept per base that grows (to the next power of
+    two, at most :data:`_CACHED_POWERS`) as longer texts need it, so that short texts never pay for a long table."""
+    table = _POWER_TABLES.get(base)
+    if table is None or len(table) < count:
+        if count > _CACHED_POWERS:
+            return _compute_powers(base, count)
+        table = _compute_powers(base, max(_FIRST_POWERS, 1 << (count - 1).bit_length()))
+        table.flags.writeable = False
+        _POWER_TABLES[base] = table
+    return table[:count]
 
 
-@lru_cache(maxsize=2)
-def _power_table(base: int) -> np.ndarray:
-    powers = _compute_powers(base, _CACHED_POWERS)
-    powers.flags.writeable = False
-    return powers
+_POWER_TABLES: dict[int, np.ndarray] = {}
+_FIRST_POWERS = 1 << 12
 
 
 def _compute_powers(base: int, count: int) -> np.ndarray:
