@@ -13,10 +13,11 @@ import pytest
 
 from olmo_core.documents import Document
 from olmo_core.errors import PluginError
+from olmo_core.plugins import PluginHost, set_host
 
 from olmo_data.dedup.base import DocumentRef
 from olmo_data.dedup.bloom import BloomConfig, BloomDeduper
-from olmo_data.dedup.features import FileFeatures, _add_features, decode, encode
+from olmo_data.dedup.features import FileFeatures, _add_features, _feature_deduper, decode, encode
 from tests.data.dedup.conftest import attribute_rows, marked, planted_corpus, source_documents, write_dataset
 from tests.data.dedup.test_command import ALL, SMALL, outputs, without_timings
 
@@ -128,3 +129,21 @@ def test_a_deduper_failing_inside_a_batch_names_the_document() -> None:
         _add_features({"failing": Failing(BloomConfig(normalize="whitespace"))}, documents, result, "f.jsonl")
     _add_features({"bloom": BloomDeduper(BloomConfig(normalize="none"))}, documents, result, "f.jsonl")
     assert len(result.features["bloom"]) == 5 and result.features["failing"] == []
+
+
+def test_a_worker_builds_each_deduper_once_per_host(dedup_plugin: None) -> None:
+    """compute_features builds a deduper from its config once per process and plugin host (building validates the
+    config, about a millisecond per file otherwise): the same config gives the same instance, another config or
+    another host a new one."""
+    spec = {"_name_": "bloom", "normalize": "none", "min_chars": 20}
+    first = _feature_deduper(spec)
+    assert isinstance(first, BloomDeduper) and first.config.min_chars == 20
+    assert _feature_deduper(dict(spec)) is first
+    other = _feature_deduper({**spec, "min_chars": 30})
+    assert other is not first and isinstance(other, BloomDeduper) and other.config.min_chars == 30
+    previous = set_host(PluginHost())
+    try:
+        assert _feature_deduper(spec) is not first
+    finally:
+        set_host(previous)
+    assert _feature_deduper(spec) is not first  # rebuilt for the test's host again

@@ -111,8 +111,7 @@ cost more than they save: their buffers are fresh memory each time (page faults:
 
 def compute_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
     """Every deduper's features of every valid document of ``file``; invalid lines are quarantined."""
-    registry = get_host().registry("dedupers")
-    built = {name: registry.build(config) for name, config in dedupers.items()}
+    built = {name: _feature_deduper(config) for name, config in dedupers.items()}
     result = FileFeatures(features={name: [] for name in built})
     quarantined: list[Quarantined] = []
     batch: list[Document] = []
@@ -132,6 +131,21 @@ def compute_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> 
     result.items = {name: sum(map(deduper.items, result.features[name])) for name, deduper in built.items()}
     result.quarantined = layout.keep_quarantined(file, quarantined)
     return result
+
+
+_FEATURE_DEDUPERS: dict[str, tuple[Any, Deduper]] = {}
+
+
+def _feature_deduper(spec: Any) -> Deduper:
+    """The deduper that ``spec`` configures, for its features: built once per process and plugin host (a deduper's
+    features are a function of the document alone, so one instance serves every file a worker handles; building
+    one validates its config, about a millisecond each time)."""
+    host = get_host()
+    key = json.dumps(to_dict(spec), sort_keys=True, default=str)
+    found = _FEATURE_DEDUPERS.get(key)
+    if found is None or found[0] is not host:
+        found = _FEATURE_DEDUPERS[key] = (host, host.registry("dedupers").build(spec))
+    return found[1]
 
 
 def _add_features(built: dict[str, Deduper], batch: list[Document], result: FileFeatures, file: str) -> None:
