@@ -239,7 +239,8 @@ def test_a_batch_of_texts_checks_each_texts_paragraphs() -> None:
              "ends with two\n\n", "\ud800abc" * 10 + "\n" + "q" * 21, "\n\n\n", "  \u3000 x\u3000\u3000 \n",
              "\r\n" * 3 + "\r" * 25, "é\u2028" * 12 + "\n" + "\u2028" * 30, "\t" * 20 + "ü" + "\t" * 20]
     assert any(not t.isascii() for t in texts) and any(t.isascii() for t in texts)
-    for batch in (texts, edges, edges[::-1] + texts[:7], [""], [], *([t] for t in edges)):
+    big = ("a line of some words, ünïcode too " * 3 + "\n") * 45_000  # past the 4 MiB of reused scratch flags
+    for batch in (texts, edges, edges[::-1] + texts[:7], [""], [], [big, *edges], *([t] for t in edges)):
         for min_chars in (0, 1, 20):
             found = checked_batch(batch, min_chars)
             expected = [checked_paragraphs(text, "none", min_chars) for text in batch]

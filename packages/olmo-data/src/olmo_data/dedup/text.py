@@ -9,6 +9,7 @@ import functools
 import hashlib
 import itertools
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -102,6 +103,21 @@ _NOT_BLANK = np.array([c < 128 and not chr(c).isspace() for c in range(256)])
 """Bytes that make a line not blank: ASCII characters that ``str.isspace`` rejects (the others leave it to decoding)."""
 
 
+_SCRATCH = threading.local()
+_SCRATCH_LIMIT = 1 << 22
+
+
+def _flags(size: int) -> np.ndarray:
+    """A bool array of ``size`` to write into, reused from batch to batch by this thread up to 4 MiB: a fresh one
+    for each batch would be fresh pages each time, since workers hand freed memory back after every file."""
+    if size > _SCRATCH_LIMIT:
+        return np.empty(size, dtype=bool)
+    held: np.ndarray | None = getattr(_SCRATCH, "flags", None)
+    if held is None or len(held) < size:
+        held = _SCRATCH.flags = np.empty(max(size, 1 << 16), dtype=bool)
+    return held[:size]
+
+
 def checked_batch(texts: list[str], min_chars: int) -> CheckedBatch:
     """:func:`checked_paragraphs` of each of ``texts`` with ``how="none"``, computed for the whole batch at once.
 
@@ -115,7 +131,7 @@ def checked_batch(texts: list[str], min_chars: int) -> CheckedBatch:
     encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
     joined = b"\n".join(encoded)
     data = np.frombuffer(joined, dtype=np.uint8)
-    newlines = np.flatnonzero(data == 10)
+    newlines = np.flatnonzero(np.equal(data, 10, out=_flags(len(data))))
     starts = np.concatenate([[0], newlines + 1])  # of each line, in bytes, the "\n" excluded
     ends = np.concatenate([newlines, [len(joined)]])
     sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
@@ -125,7 +141,7 @@ def checked_batch(texts: list[str], min_chars: int) -> CheckedBatch:
     if len(joined) == sum(map(len, texts)) + len(texts) - 1:  # ASCII: a byte per character
         char_starts, char_ends, text_offsets = starts, ends, text_starts
     else:
-        continuation = np.flatnonzero(data.view(np.int8) < -64)  # bytes 0x80-0xbf
+        continuation = np.flatnonzero(np.less(data.view(np.int8), -64, out=_flags(len(data))))  # bytes 0x80-0xbf
         char_starts, char_ends, text_offsets = (at - np.searchsorted(continuation, at)
                                                 for at in (starts, ends, text_starts))
     chosen = np.flatnonzero(char_ends - char_starts >= max(min_chars, 1))
