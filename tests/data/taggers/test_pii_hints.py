@@ -62,7 +62,11 @@ def test_hinted_numbers_start_where_their_first_match_can() -> None:
     assert found[1]["IP_ADDRESS"] == [[23, 36, 1.0]]
 
 
-@pytest.mark.parametrize("text", EMAILS + [str(r["text"]) for r in stdlib_documents()])
+TRICKY_EMAILS = ["x@@y.com", "@a@b.co", "me@x.io,you@y.io", "bad@ x@y.org", "q@r.st@u.vw", "a.b@c.d.ef@g.hi j@k.lm",
+                 "mail@host.c0m x-y@h-i.jk- z@w.xy_", "+@a.bc .@d.ef", "<a@b.cd>@e.fg"]
+
+
+@pytest.mark.parametrize("text", EMAILS + TRICKY_EMAILS + [str(r["text"]) for r in stdlib_documents()])
 def test_emails_scanned_from_the_first_local_part_as_from_the_start(text: str) -> None:
     found = PiiTagger(PiiConfig()).tag(Document(id="x", text=text))["EMAIL_ADDRESS"]
     assert [span[:2] for span in found] == [[m.start(), m.end()] for m in EMAIL.finditer(text)]

@@ -10,6 +10,7 @@ personal information alone, so masking replaces exactly it with OLMo's placehold
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from olmo_core.documents import Document
@@ -68,8 +69,7 @@ class PiiTagger:
         text = document.text
         found: Attributes = {"EMAIL_ADDRESS": [], "PHONE_NUMBER": [], "IP_ADDRESS": []}
         if self.config.emails and (at := text.find("@")) != -1:
-            found["EMAIL_ADDRESS"] = [[m.start(), m.end(), 1.0]
-                                      for m in EMAIL.finditer(text, _local_part_start(text, at))]
+            found["EMAIL_ADDRESS"] = [[m.start(), m.end(), 1.0] for m in _emails(text, at)]
         numbers = ((ASCII_NUMBERS if text.isascii() else NUMBERS).findall(text)
                    if self.config.ips or self.config.phones else [])
         if self.config.ips and any(map(IP_HINT.search, numbers)):
@@ -84,6 +84,20 @@ class PiiTagger:
                                      and not any(s <= m.start() < e for s, e in taken)]
         found["doc_count"] = [[0, len(text), sum(len(v) for v in found.values())]]
         return found
+
+
+def _emails(text: str, at: int) -> Iterator[re.Match[str]]:
+    """:data:`EMAIL`'s matches in ``text`` (``at``: its first ``@``), found from the ``@`` signs: an address
+    starts where the run of local-part characters before its ``@`` starts (its lookbehind allows no other start),
+    so each ``@`` has one possible start, tried unless an address found before reaches past it (then no address
+    can start in that run: every position after the start follows a local-part character)."""
+    end = 0
+    while at != -1:
+        start = _local_part_start(text, at)
+        if start >= end and start < at and (match := EMAIL.match(text, start)):
+            end = match.end()
+            yield match
+        at = text.find("@", at + 1)
 
 
 def _local_part_start(text: str, at: int) -> int:
