@@ -4,7 +4,9 @@ A deduper is built from its config (``factory(config)``, registered through ``ol
 used in two phases, so that its results do not depend on how many processes computed them:
 
 1. :meth:`Deduper.features` computes what one document contributes (hashes, signatures). It depends on that
-   document alone, and ``olmo data dedup`` calls it in worker processes, one file per task.
+   document alone, and ``olmo data dedup`` calls it in worker processes, one file per task, through
+   :meth:`Deduper.features_all` (consecutive documents of the file at once; ``bloom`` finds a batch's
+   paragraphs together). A worker builds each deduper once and uses it for every file it handles.
 2. :meth:`Deduper.mark` sees the documents one at a time in corpus order (files in sorted order, then lines)
    in a single process, and decides against what it has kept so far: the first occurrence is kept, later
    ones are marked (:meth:`Deduper.mark_all` takes a file's documents at once, and :meth:`Deduper.mark_file`
