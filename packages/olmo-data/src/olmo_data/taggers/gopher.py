@@ -39,6 +39,8 @@ scripts; this list holds the common ones of the latter)."""
 def _stats_of_word(word: str) -> int:
     """``is not a symbol + has a letter << 1 + length if not a symbol << 2``: packed, so that the statistics of
     all distinct words come out of the cache as one array."""
+    if word.isalpha():  # the common case: no letter is in SYMBOLS
+        return 3 | len(word) << 2
     symbol = SYMBOLS.issuperset(word)
     return int(not symbol) | int(any(map(str.isalpha, word))) << 1 | (0 if symbol else len(word)) << 2
 
