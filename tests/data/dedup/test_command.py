@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import json
-import pickle
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,6 @@ import pytest
 from olmo_data.commands import dedup as dedup_command
 from olmo_data.dedup.features import compute_features
 from olmo_data.dedup.text import checked_paragraphs
-from olmo_data.layout import Layout
 from tests.data.dedup.conftest import planted_corpus, write_dataset
 
 ALL = "dedupers=[exact,bloom,minhash]"
@@ -147,18 +144,3 @@ _computed: list[str] = []
 def _counted_features(file: str, **options: Any) -> Any:
     _computed.append(Path(file).name)
     return compute_features(file, **options)
-
-
-def test_a_worker_task_carries_the_dataset_folders_not_its_list_of_files(tmp_path: Path) -> None:
-    """Each task sent to a worker is pickled with its layout: without the list of files it stays small however many
-    files the input has, and every path a worker derives is the same."""
-    files = [f"{tmp_path}/documents/cc/part-{i:05d}.jsonl.gz" for i in range(10_000)] + [f"{tmp_path}/other.parquet"]
-    layout = Layout(files, str(tmp_path), f"{tmp_path}/documents", {f"{tmp_path}/documents/dir": "a directory"})
-    slim = dedup_command._for_workers(layout)
-    assert slim.files == [] and slim.skipped == {} and len(layout.files) == 10_001 and layout.skipped
-    for file in files[:3] + files[-1:]:
-        assert slim.attributes("bloom", file) == layout.attributes("bloom", file)
-        assert slim.quarantine(file) == layout.quarantine(file)
-        assert slim.jsonl(file) == layout.jsonl(file)
-    task = functools.partial(compute_features, layout=slim, dedupers={"bloom": {"_name_": "bloom"}})
-    assert len(pickle.dumps(task)) < 2_000 < len(pickle.dumps(functools.partial(task, layout=layout)))

@@ -36,6 +36,12 @@ class Layout:
         """Entries that looked like document files but were not read, with the reason (directories, links out of
         the dataset, sockets ...)."""
 
+    def for_workers(self) -> Layout:
+        """This layout without its list of files and skipped entries, for the tasks sent to workers: what a worker
+        does with one file needs only the dataset's folders, and each task is pickled with its layout, so that a
+        list of N files would make a job pickle N x N paths (100,000 files: 4.8 MB and 14 ms per task)."""
+        return Layout([], self.root, self.documents_root)
+
     def relative(self, file: str) -> str:
         """The file's path below ``documents/`` (or its base name when it is not under one)."""
         if self.documents_root and file.startswith(self.documents_root + "/"):

@@ -245,7 +245,7 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
     for text in [*config.exclude, *config.include]:
         Expression.parse(text, known)
     _parse_replacements(config.replace, known)
-    plan = _Plan(layout, Layout(layout.files, output.rstrip("/"), layout.documents_root), tuple(names),
+    plan = _Plan(layout.for_workers(), Layout([], output.rstrip("/"), layout.documents_root), tuple(names),
                  frozenset(known), config)
     files = [file for _, file in select_shard(layout.files, config.shard)]
     _check_attribute_files(layout, names, files)

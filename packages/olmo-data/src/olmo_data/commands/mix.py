@@ -128,8 +128,8 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
                 sizes.update(part_sizes)
                 documents.update(part_documents)
         factors = mixer.factors(dict(sorted(sizes.items())))
-        write = functools.partial(_write, layout=layout, out=out, factors=factors, seed=mixer.seed,
-                                  unit=config.unit, tokenizer=config.tokenizer)
+        write = functools.partial(_write, layout=layout.for_workers(), out=out.for_workers(), factors=factors,
+                                  seed=mixer.seed, unit=config.unit, tokenizer=config.tokenizer)
         with Progress("mixing", unit="docs") as progress:
             for part_sizes, part_documents, part_counts, part_reasons in map_shards(
                     write, files, workers=config.workers, progress=progress.update):

@@ -86,8 +86,8 @@ def _phase(config: StatsConfig) -> str:
 
 
 def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]:
-    """Count what the corpus ``input`` holds, per source and overall: documents, UTF-8 bytes, characters, words and tokens;
-    document lengths; the most frequent word n-grams (exact counts); exact duplicate documents and paragraphs;
+    """Count what the corpus ``input`` holds, per source and overall: documents, UTF-8 bytes, characters, words and
+    tokens; document lengths; the most frequent word n-grams (exact counts); exact duplicate documents and paragraphs;
     the language mix and PII spans from the taggers' attributes when the dataset has them.
 
     Writes ``<output>/stats.json`` and the PNG figures listed in it, and prints a summary table. Files are
@@ -98,7 +98,8 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
     sizes = _check(config)
     phase = _phase(config)
     layout = find_layout(input, output)
-    plan = Plan(sizes, config.paragraphs, config.tokenizer, dataset_layout(layout.files, layout.documents_root))
+    # the workers' plan: the dataset's folders without its list of files (see Layout.for_workers)
+    plan = Plan(sizes, config.paragraphs, config.tokenizer, dataset_layout([], layout.documents_root))
     options = {"ngrams": list(sizes), "paragraphs": config.paragraphs, "tokenizer": config.tokenizer}
     output = output.rstrip("/")
     start = time.perf_counter()
