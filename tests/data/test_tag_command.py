@@ -82,3 +82,30 @@ def test_attribute_and_quarantine_folders_are_not_documents(tmp_path: Path, exam
             f"documents/) instead")
     assert not (tmp_path / "elsewhere" / "attributes").exists()
     assert sorted(p.name for p in (tmp_path / "ds" / "attributes").iterdir()) == ["example_length"]
+
+
+def test_workers_fork_from_a_frozen_heap_that_is_thawed_after(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    """The tag job keeps the objects that exist before its workers fork out of the garbage collector's reach while
+    they run (gc.freeze) and gives them back after, whether the run succeeds or fails; the attributes of two workers
+    over parts of the file are those of one process."""
+    import gc
+    import shutil
+
+    assert gc.get_freeze_count() == 0
+    split = tmp_path / "split"
+    shutil.copytree(dataset, split)
+    taggers = "taggers=[gopher_quality,gopher_repetition,c4,pii]"
+    assert olmo_cli("data", "tag", f"input={dataset}", taggers, "workers=1").exit_code == 0
+    assert gc.get_freeze_count() == 0
+    result = olmo_cli("data", "tag", f"input={split}", taggers, "workers=2", "part_bytes=2000")
+    assert result.exit_code == 0, result.err
+    assert gc.get_freeze_count() == 0
+    assert json.loads((split / "reports" / "tag.json").read_text())["parts"] > 2
+    for name in ("gopher_quality", "gopher_repetition", "c4", "pii"):
+        relative = Path("attributes") / name / "docs.jsonl.gz"
+        assert (split / relative).read_bytes() == (dataset / relative).read_bytes()
+    empty = tmp_path / "empty" / "documents"
+    empty.mkdir(parents=True)
+    (empty / "a.jsonl").write_text("not json\n")
+    assert olmo_cli("data", "tag", f"input={empty.parent}", taggers).exit_code != 0
+    assert gc.get_freeze_count() == 0
