@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import json
 import logging
 import os
@@ -181,18 +180,6 @@ def _assemble(file: str, parts: list[FileResult], layout: Layout) -> FileResult:
     return total
 
 
-@contextlib.contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """The objects that exist before the workers fork are kept out of the garbage collector's reach while the block
-    runs (:func:`gc.freeze`): a worker's full collection would otherwise walk everything it inherited, writing to
-    (hence copying) its pages, though none of it becomes garbage there (about 35 ms a worker in the benchmark's run)."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str, Any]:
     """Tag the documents of ``layout``: write each tagger's attributes under its root, aligned row by row.
 
@@ -229,7 +216,7 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
         }
 
     with reporting(report_path, summary), Progress("tagging", unit="docs") as progress, \
-            scratch_folder(layout.root) as scratch, _frozen_heap():
+            scratch_folder(layout.root) as scratch:
         work = functools.partial(_tag_part, layout=layout, taggers=dict(config.taggers),
                                  experiment=config.experiment, scratch=scratch)
         for file, parts in map_parts(work, files, workers=config.workers, part_bytes=config.part_bytes,
