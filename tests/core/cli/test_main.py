@@ -40,3 +40,17 @@ def test_a_broken_pipe_inside_a_job_is_an_error(monkeypatch: pytest.MonkeyPatch,
         os.close(read)
     assert capsys.readouterr().err == ("error: BrokenPipeError: [Errno 32] Broken pipe (OLMO_FULL_ERROR=1 shows "
                                        "the traceback)\n")
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "4"), ("28", "28")])
+def test_numpy_blas_threads_sleep_at_once_unless_the_user_said_otherwise(preset: str | None, expected: str) -> None:
+    """An ``olmo`` process loads numpy (through its plugins) after OpenBLAS's idle timeout is set, so its BLAS
+    threads do not spin; a timeout the user set is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    probe = ("import os, sys; import olmo_core.cli.main; assert 'numpy' not in sys.modules; "
+             "from olmo_core.plugins import get_host; get_host(); assert 'numpy' in sys.modules; "
+             "print(os.environ['OPENBLAS_THREAD_TIMEOUT'])")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, expected), done.stderr

@@ -20,6 +20,11 @@ from olmo_core.version import __version__
 
 __all__ = ["invoke", "main"]
 
+# After numpy loads, each of OpenBLAS's threads spins for about 2**28 cycles (0.1 CPU s) before it sleeps, in every
+# olmo process, though no command runs numpy's BLAS in a loop where waking a sleeping thread would show: they sleep
+# at once (OpenBLAS reads this when numpy loads, which plugins do later; a value the user set is kept).
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 
 def invoke(argv: Sequence[str]) -> list[Any]:
     """Run the ``olmo`` command line ``argv`` (without the program name) and return each job's result.
