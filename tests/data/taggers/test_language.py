@@ -57,6 +57,7 @@ def test_a_language_code_lid_176_does_not_know_is_a_config_error(olmo_cli: Any, 
     docs = tmp_path / "ds" / "documents" / "a.jsonl"
     docs.parent.mkdir(parents=True)
     docs.write_text('{"id": "1", "text": "An English sentence about the weather."}\n')
-    result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[language]", "taggers.language.languages=[xx]")
+    result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[language]",
+                      "taggers.language.languages=[xx]")
     assert result.exit_code == 2 and "'xx' is not one of LID-176's" in result.err
     assert not (tmp_path / "ds" / "attributes").exists()
