@@ -29,6 +29,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import timing
 
+TARGET = 2.0
+"""olmo's tokens per wall second over transformers' that the comparison asks for (issue #20)."""
+
 
 def real_batches(seq_len: int, batch: int, steps: int) -> torch.Tensor:
     """``(steps, batch, seq_len)`` token ids of real text: the standard library's ``.py`` files, in order."""
@@ -153,14 +156,14 @@ def main() -> None:
     for side in runs:
         print(f"| {side} | {speed[side]['wall']:,.0f} | {speed[side]['cpu']:,.0f} | "
               f"{speed[side]['wall'] * flops / peak:.0%} | {memory[side]:,.0f} |")
-    print(f"{timing.verdict_line('olmo', 'transformers', verdict, 'tokens')} (target >= 1.3x); "
+    print(f"{timing.verdict_line('olmo', 'transformers', verdict, 'tokens')} (target >= {TARGET}x); "
           f"memory {memory['olmo'] / memory['transformers']:.2f}x (target <= 1.0x); "
           f"largest loss difference over the steps {loss_gap:.2e}")
     print("RESULT " + json.dumps({
         "benchmark": f"train: {args.preset} fp32 tokens/s vs transformers OlmoForCausalLM", **verdict,
-        "threads": note, "target": f">= 1.3x ({args.judge}), memory <= 1.0x",
+        "threads": note, "target": f">= {TARGET}x ({args.judge}), memory <= 1.0x",
         "agreement": f"loss within {loss_gap:.1e}; memory {memory['olmo'] / memory['transformers']:.2f}x",
-        "ok": verdict["ratio"] >= 1.3 and memory["olmo"] <= memory["transformers"]}))
+        "ok": verdict["ratio"] >= TARGET and memory["olmo"] <= memory["transformers"]}))
 
 if __name__ == "__main__":
     main()
