@@ -10,9 +10,10 @@ Every value and verdict is recorded, not only the first failure (see :mod:`olmo_
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -226,19 +227,19 @@ def duplicate_ngram_chars(words: Sequence[str], n: int) -> int:
     jumped over is not seen.
 
     This is the rule's plain definition; the tagger computes the same number with :class:`WordNgrams`."""
-    return _scan_repeats(words, n, range(len(words) - n + 1))
+    return _scan_repeats(lambda i: "".join(words[i:i + n]), n, range(len(words) - n + 1))
 
 
-def _scan_repeats(words: Sequence[str], n: int, positions: Iterable[int]) -> int:
-    """:func:`duplicate_ngram_chars` visiting only ``positions`` (ascending): exact as long as they hold every
-    position whose joined n-gram occurs more than once in ``words``, since the scan steps over any other
-    n-gram one word at a time and no later n-gram can equal it."""
+def _scan_repeats(gram_at: Callable[[int], str], n: int, positions: Iterable[int]) -> int:
+    """:func:`duplicate_ngram_chars` of the n-grams ``gram_at(i)`` (words joined without spaces), visiting only
+    ``positions`` (ascending): exact as long as they hold every position whose joined n-gram occurs more than once,
+    since the scan steps over any other n-gram one word at a time and no later n-gram can equal it."""
     seen: set[str] = set()
     repeated = resume = 0
     for i in positions:
         if i < resume:
             continue
-        gram = "".join(words[i:i + n])
+        gram = gram_at(i)
         if gram in seen:
             repeated += len(gram)
             resume = i + n
@@ -293,7 +294,7 @@ class WordNgrams:
     ``(F[b[i+n]] - F[b[i]]) * x**b[i] * m``, a few vectorized operations per n. The top n-gram rules compare
     n-grams word by word: their fingerprint is the polynomial ``sum(w[i+k] * y**(n-1-k))`` over the words'
     own fingerprints ``w`` (n = 1 above). Equal n-grams have equal fingerprints, but unequal ones may
-    collide, so the n-grams that decide a value are compared as strings: :func:`_scan_joined` at the
+    collide, so the n-grams that decide a value are compared as strings: :func:`_scan_repeats` at the
     positions whose fingerprint recurs, :func:`_most_frequent` within the most frequent fingerprints (a
     collision there falls back to :func:`top_ngram_chars`).
     """
@@ -336,31 +337,20 @@ class WordNgrams:
     def duplicate_chars(self, sizes: Sequence[int]) -> Iterator[int]:
         """:func:`duplicate_ngram_chars` for each n of ``sizes``."""
         repeats = False
+        starts: list[int] = []
         for n in sizes:
             if len(self.words) < n:
                 yield 0
                 continue
             positions = _recurring(self.joined_fingerprints(n), presort=not repeats)
             repeats = len(positions) > 0
-            yield _scan_joined(self.joined, n, positions, self.starts)
+            starts = starts or (self.starts.tolist() if repeats else [])
+            yield _scan_repeats(functools.partial(_slice_of, self.joined, starts, n), n, positions.tolist())
 
 
-def _scan_joined(joined: str, n: int, positions: np.ndarray, starts: np.ndarray) -> int:
-    """:func:`_scan_repeats` over the n-grams at ``positions``, each taken as one slice of ``joined`` (all words
-    joined; ``starts``: where each word starts in it)."""
-    seen: set[str] = set()
-    repeated = resume = 0
-    begins, ends = starts[positions].tolist(), starts[positions + n].tolist()
-    for i, begin, end in zip(positions.tolist(), begins, ends, strict=True):
-        if i < resume:
-            continue
-        gram = joined[begin:end]
-        if gram in seen:
-            repeated += end - begin
-            resume = i + n
-        else:
-            seen.add(gram)
-    return repeated
+def _slice_of(joined: str, starts: list[int], n: int, i: int) -> str:
+    """The n-gram at word ``i`` as one slice of ``joined`` (all words joined; ``starts``: where each word starts)."""
+    return joined[starts[i]:starts[i + n]]
 
 
 def _most_frequent(keys: np.ndarray, words: Sequence[str], n: int) -> tuple[int, int] | None:
