@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import json.encoder
 import logging
 import time
 from collections import Counter, defaultdict
@@ -25,7 +24,7 @@ from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
-from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, FileMarks
+from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, FileMarks, json_string
 from olmo_data.dedup.features import (FileFeatures, compute_features, features_path, load_features, save_features,
                                       saved_items)
 from olmo_data.dedup.partition import BucketIndex, parse_partition, partial_path, peak_rss_bytes, read_groups
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 
 _BASE_COUNTS = ("documents", "characters", "duplicate_documents", "duplicate_characters")
 PHASES = ("all", "features", "decide", "resolve")
-_json_string = json.encoder.encode_basestring  # a string as json.dumps(..., ensure_ascii=False) writes it
 
 
 @dataclass(kw_only=True)
@@ -110,7 +108,7 @@ def _decide(name: str, deduper: Deduper, file: str, found: FileFeatures, layout:
     marks = deduper.mark_file(documents, found.features[name], attribute_key(name, name, ""))
     tally.add(documents, marks)
     # json.dumps({"id": ..., "source": ..., "attributes": ...}, ensure_ascii=False), the attributes already rendered
-    rows = [f'{{"id": {_json_string(document.id)}, "source": {_json_string(document.source)}, '
+    rows = [f'{{"id": {json_string(document.id)}, "source": {json_string(document.source)}, '
             f'"attributes": {attributes}}}\n' for document, attributes in zip(documents, marks.attributes, strict=True)]
     tally.seconds["decisions"] += time.perf_counter() - start
     with open_atomic(layout.attributes(name, file), "wt", compression="infer", encoding="utf-8") as f:

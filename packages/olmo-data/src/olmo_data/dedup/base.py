@@ -25,6 +25,7 @@ Marks become Dolma attributes under ``attributes/<name>/`` with keys ``<name>__<
 from __future__ import annotations
 
 import json
+import json.encoder
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,10 @@ from olmo_data.taggers.base import Attributes, round_score
 if TYPE_CHECKING:
     from olmo_data.dedup.partition import Groups
 
-__all__ = ["DedupContext", "Deduper", "DocumentRef", "FileMarks", "Marks", "document_value"]
+__all__ = ["DedupContext", "Deduper", "DocumentRef", "FileMarks", "Marks", "document_value", "json_string"]
+
+json_string = json.encoder.encode_basestring
+"""A string as ``json.dumps(..., ensure_ascii=False)`` writes it (for attribute rows rendered as text)."""
 
 
 @dataclass(frozen=True, slots=True)

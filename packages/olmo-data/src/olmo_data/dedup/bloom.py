@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json.encoder
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +12,7 @@ from olmo_core.documents import Document
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists
 
-from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, FileMarks, Marks, document_value
+from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, FileMarks, Marks, document_value, json_string
 from olmo_data.dedup.bloomfilter import DIGEST_BYTES, ParagraphFilter, as_digests, bloom_parameters
 from olmo_data.dedup.text import NORMALIZATIONS, check_choice, checked_batch, checked_paragraphs
 from olmo_data.taggers.base import round_score
@@ -21,7 +20,6 @@ from olmo_data.taggers.base import round_score
 __all__ = ["BloomConfig", "BloomDeduper", "paragraph_settings"]
 
 _SPAN = np.dtype("<i8")
-_json_string = json.encoder.encode_basestring  # a string as json.dumps(..., ensure_ascii=False) writes it
 
 
 def _per_document(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -168,7 +166,7 @@ class BloomDeduper(Deduper):
         marked, covered = _per_document(checked, seen), _per_document(checked, _span_sizes(spans) * seen)
         flat = spans[seen].ravel().tolist()
         threshold = self.config.document_threshold
-        key = {name: _json_string(prefix + name) for name in ("duplicate_paragraph", "duplicate_share", "duplicate")}
+        key = {name: json_string(prefix + name) for name in ("duplicate_paragraph", "duplicate_share", "duplicate")}
         head, share_key, duplicate_key = (f'{{{key["duplicate_paragraph"]}: [', f'], {key["duplicate_share"]}: [[0, ',
                                           f']], {key["duplicate"]}: [[0, ')
         attributes, duplicates, at = [], [], 0
