@@ -39,7 +39,7 @@ def test_features_survive_encoding() -> None:
 
 def decided(dataset: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The attribute files and filter a run wrote, and its reports without timings."""
-    files = {k: v for k, v in outputs(dataset).items() if "features" not in k}
+    files = {k: v for k, v in outputs(dataset).items() if not k.startswith(("dedup/features/", "dedup/buckets/"))}
     reports = {n: without_timings(json.loads((dataset / "reports" / f"dedup-{n}.json").read_text())) for n in NAMES}
     return files, reports
 

@@ -21,17 +21,13 @@ from tests.data.dedup.test_command import ALL, SMALL
 from tests.data.dedup.test_features import decided
 
 
-def test_bucket_index_keeps_its_partition_and_groups_shared_hashes() -> None:
-    hashes = [np.array([4, 7], dtype=np.uint64), np.array([], dtype=np.uint64), np.array([7, 10], dtype=np.uint64),
-              np.array([4, 13], dtype=np.uint64), np.array([7], dtype=np.uint64)]
-    index = BucketIndex(1, 3)  # hashes 4, 7, 10 and 13 are all 1 mod 3; index 0/3 would hold none
-    index.add(10, hashes[:2])
-    index.add(12, hashes[2:])
+def test_bucket_index_groups_shared_hashes_in_corpus_order() -> None:
+    index = BucketIndex()
+    index.add(np.array([4, 7, 7], dtype=np.uint64), np.array([10, 10, 12]))  # one file's pairs, sorted by hash
+    index.add(np.array([4, 7, 10, 13], dtype=np.uint64), np.array([13, 14, 12, 13]))
     assert index.pairs == 7
     assert [g.tolist() for g in index.groups()] == [[10, 13], [10, 12, 14]]  # 10 and 13 occur once
-    other = BucketIndex(0, 3)
-    other.add(0, hashes)
-    assert (other.pairs, list(other.groups())) == (0, [])
+    assert (BucketIndex().pairs, list(BucketIndex().groups())) == (0, [])
     groups = Groups(np.array([10, 13, 10, 12, 14]), np.array([2, 3]), documents=15)
     assert [groups.of(p) for p in range(15)] == [[]] * 10 + [[0, 1], [], [1], [0], [1]]
     assert groups.last.tolist() == [13, 14]
@@ -165,3 +161,23 @@ def test_partitions_with_verified_jaccard_equal_one_decision(tmp_path: Path, run
     resolved = json.loads((dataset / "reports" / "dedup-minhash.json").read_text())
     assert (resolved["details"], resolved["duplicate_documents"]) == (report["details"], report["duplicate_documents"])
     assert marked(attribute_rows(dataset, "minhash"), "minhash__minhash__duplicate")["chain-2b"] == "chain-2a"
+
+
+def test_resolve_refuses_partitions_of_other_features(tmp_path: Path, run_dedup: Any, olmo_cli: Any) -> None:
+    files, _ = planted_corpus()
+    dataset = write_dataset(tmp_path / "ds", {"b-c4": files["b-c4"], "c-planted": files["c-planted"]})
+    options = ("dedupers=[exact]",)
+    run_dedup(dataset, *options, "phase=features")
+    run_dedup(dataset, *options, "phase=decide", "-m", "partition=0/2,1/2")
+    planted = dataset / "documents" / "c-planted.jsonl.gz"
+    write_dataset(dataset, {"c-planted": files["c-planted"][:-1]})  # the file changed since its features
+    stale = olmo_cli("data", "dedup", f"input={dataset}", *options, "phase=resolve")
+    assert stale.exit_code == 2 and f"{planted} changed since its features were saved" in stale.err
+    run_dedup(dataset, *options, "phase=features")  # features of the new content; the partitions are older
+    older = olmo_cli("data", "dedup", f"input={dataset}", *options, "phase=resolve")
+    assert older.exit_code == 2 and "decided over other saved features" in older.err
+    run_dedup(dataset, *options, "phase=decide", "-m", "partition=0/2,1/2")
+    run_dedup(dataset, *options, "phase=resolve")
+    (dataset / "dedup" / "buckets" / "exact" / "b-c4.jsonl.gz.buckets").unlink()
+    missing = olmo_cli("data", "dedup", f"input={dataset}", *options, "phase=decide", "partition=0/2")
+    assert missing.exit_code == 2 and "1 saved bucket files are missing" in missing.err

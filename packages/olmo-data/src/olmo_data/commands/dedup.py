@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from olmo_core.artifacts import Dataset
+from olmo_core.cache import key_of
 from olmo_core.config import NAME_KEY, components, non_negative, to_dict
 from olmo_core.documents import require_documents
 from olmo_core.errors import ConfigError
@@ -25,8 +26,9 @@ from olmo_core.progress import Progress
 
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, FileMarks, json_string
+from olmo_data.dedup.buckets import FileBuckets, buckets_path, read_partition
 from olmo_data.dedup.features import (FileFeatures, compute_features, features_path, load_features, save_features,
-                                      saved_items)
+                                      saved_header, saved_items)
 from olmo_data.dedup.partition import BucketIndex, parse_partition, partial_path, peak_rss_bytes, read_groups
 from olmo_data.dedup.text import check_choice
 from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
@@ -167,11 +169,12 @@ def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
         if missing:
             raise ConfigError(f"phase=decide: {len(missing)} features files are missing (first: {missing[0]}): "
                               f"run phase=features (shard=i/N) over every shard first")
-        work = functools.partial(load_features, layout=layout.for_workers(), dedupers=specs)
         if config.partition is not None:
             return _decide_partition(config, layout, files, built)
+        work = functools.partial(load_features, layout=layout.for_workers(), dedupers=specs,
+                                 recompute=phase != "resolve")
         if phase == "resolve":
-            built = _resolvers(layout, built, specs)
+            built = _resolvers(layout, files, built, specs)
     return _decide_files(config, layout, files, built, work, read_here=phase == "all")
 
 
@@ -185,39 +188,53 @@ def _partitioned(built: dict[str, Deduper]) -> list[str]:
 
 def _decide_partition(config: DedupConfig, layout: Layout, files: list[str], built: dict[str, Deduper]) \
         -> dict[str, Any]:
-    """Index partition ``config.partition`` of the partitionable dedupers' bucket hashes over every file's saved
-    features, in corpus order, and save the groups of documents sharing one (see :mod:`olmo_data.dedup.partition`)."""
+    """Index partition ``config.partition`` of the partitionable dedupers' bucket hashes, read from every file's
+    saved buckets in corpus order (only the partition's slice of each), and save the groups of documents sharing
+    one (see :mod:`olmo_data.dedup.partition`)."""
     index, count = parse_partition(config.partition or "")
     names = _partitioned(built)
-    specs = {name: config.dedupers[name] for name in names}
+    missing = [f for f in files for n in names if not exists(buckets_path(layout.root, n, layout.relative(f)))]
+    if missing:
+        raise ConfigError(f"phase=decide partition={config.partition}: {len(missing)} saved bucket files are missing "
+                          f"(first: {buckets_path(layout.root, names[0], layout.relative(missing[0]))}): run "
+                          f"phase=features again")
     path = layout.report(f"dedup-decide-{index}-of-{count}")
-    started, position, done = time.perf_counter(), 0, 0
-    buckets = {name: BucketIndex(index, count) for name in names}
+    started, done = time.perf_counter(), 0
+    positions = dict.fromkeys(names, 0)
+    keys: dict[str, list[str]] = {name: [] for name in names}
+    buckets = {name: BucketIndex() for name in names}
     found_counts: dict[str, dict[str, int]] = {}
 
     def summary(error: str | None) -> dict[str, Any]:
         return {"command": "data dedup", "phase": "decide", "partition": config.partition, "files": len(files),
                 "files_done": done, "complete": error is None, **({"error": error} if error else {}),
-                "documents": position, "dedupers": found_counts,
+                "documents": positions[names[0]], "dedupers": found_counts,
                 "partial": f"{layout.root}/dedup/partial/decide-{index}-of-{count}",
                 "peak_rss_bytes": peak_rss_bytes(), "seconds": round(time.perf_counter() - started, 3)}
 
     with reporting(path, summary):
-        work = functools.partial(load_features, layout=layout.for_workers(), dedupers=specs)
-        with Progress(f"deciding partition {config.partition}", unit="docs") as progress:
-            for found in map_shards(work, files, workers=config.workers):
-                for name in names:
-                    buckets[name].add(position, [built[name].bucket_hashes(f) for f in found.features[name]])
-                position, done = position + len(found.documents), done + 1
-                progress.advance(found.records)
+        urls = [(name, buckets_path(layout.root, name, layout.relative(file))) for file in files for name in names]
+        configs = {name: to_dict(config.dedupers[name]) for name in names}
+        work = functools.partial(_read_partition, index=index, count=count, configs=configs)
+        with Progress(f"deciding partition {config.partition}", unit="files", total=len(files)) as progress:
+            for (name, url), found in zip(urls, map_shards(work, urls, workers=config.workers), strict=True):
+                buckets[name].add(found.hashes, found.positions + positions[name])
+                positions[name] += found.documents
+                keys[name].append(found.key)
+                if name == names[-1]:
+                    done += 1
+                    progress.advance(1)
+        if len(set(positions.values())) > 1:
+            raise ConfigError(f"the saved buckets of {', '.join(names)} hold different documents "
+                              f"({positions}): run phase=features again for all of them")
         for name in names:
             header = {"deduper": name, "config": to_dict(config.dedupers[name]), "partition": config.partition,
-                      "files": len(files), "documents": position}
+                      "files": len(files), "documents": positions[name], "features": key_of(keys[name])}
             found_counts[name] = buckets[name].write(partial_path(layout.root, index, count, name), header)
             del buckets[name]
     report = summary(None)
     write_text(path, json.dumps(report, indent=2) + "\n")
-    log.info(f"partition {config.partition}: {position:,} documents in {len(files)} files; "
+    log.info(f"partition {config.partition}: {report['documents']:,} documents in {len(files)} files; "
              + "; ".join(f"{n}: {c['pairs']:,} keys, {c['groups']:,} shared" for n, c in found_counts.items())
              + f"; peak memory {report['peak_rss_bytes'] / 2**20:,.0f} MiB")
     log.info(f"partial: {report['partial']}/  next: phase=resolve (no partition) once every partition i/{count} "
@@ -225,11 +242,19 @@ def _decide_partition(config: DedupConfig, layout: Layout, files: list[str], bui
     return report
 
 
-def _resolvers(layout: Layout, built: dict[str, Deduper], specs: dict[str, Any]) -> dict[str, Deduper]:
-    """``built`` with each partitionable deduper replaced by its resolver over every partition's groups."""
+def _read_partition(task: tuple[str, str], *, index: int, count: int, configs: dict[str, Any]) -> FileBuckets:
+    name, url = task
+    return read_partition(url, index, count, name=name, config=configs[name])
+
+
+def _resolvers(layout: Layout, files: list[str], built: dict[str, Deduper], specs: dict[str, Any]) \
+        -> dict[str, Deduper]:
+    """``built`` with each partitionable deduper replaced by its resolver over every partition's groups (checked
+    to come from the features saved now)."""
     resolved = dict(built)
     for name in _partitioned(built):
-        groups, found = read_groups(layout.root, name, to_dict(specs[name]))
+        features = key_of([saved_header(file, layout=layout, name=name)["key"] for file in files])
+        groups, found = read_groups(layout.root, name, to_dict(specs[name]), features)
         log.info(f"{name}: {found['groups']:,} groups of documents sharing a key, from {found['partitions']} "
                  f"partitions")
         resolved[name] = built[name].resolver(groups)

@@ -9,7 +9,8 @@ of both with the file's content, records and quarantine counts of the file, seco
 :meth:`~olmo_data.dedup.base.Deduper.items`) and one line per valid
 document (``id``, ``source``, ``length`` and the encoded features). Features are encoded by :func:`encode`:
 ``None``, booleans, numbers, strings, lists and tuples (read back as lists), dicts with string keys, ``bytes`` and
-numpy arrays.
+numpy arrays. A partitionable deduper's bucket hashes are saved beside, sorted, for the partitioned decide phase
+(:mod:`olmo_data.dedup.buckets`).
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from olmo_core.io import open_atomic, open_file
 from olmo_core.plugins import get_host
 
 from olmo_data.dedup.base import Deduper, DocumentRef
+from olmo_data.dedup.buckets import buckets_path, write_buckets
 from olmo_data.layout import Layout
 from olmo_data.parallel import read_counted
 
 __all__ = ["FileFeatures", "compute_features", "decode", "encode", "features_path", "load_features",
-           "save_features", "saved_items"]
+           "save_features", "saved_header", "saved_items"]
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +186,12 @@ def features_path(layout: Layout, name: str, file: str) -> str:
 
 
 def save_features(file: str, found: FileFeatures, *, layout: Layout, dedupers: dict[str, Any]) -> None:
-    """Save ``found`` (the features of ``file``), one file per deduper, each written atomically."""
+    """Save ``found`` (the features of ``file``), one file per deduper, each written atomically; for a
+    partitionable deduper, its bucket hashes too (after the features)."""
     content = url_sha256(file)  # once for every deduper (keys as olmo_core.cache.content_key makes them)
     for name, spec in dedupers.items():
-        header = {"file": layout.relative(file), "config": to_dict(spec), "key": key_of([content], to_dict(spec)),
+        key = key_of([content], to_dict(spec))
+        header = {"file": layout.relative(file), "config": to_dict(spec), "key": key,
                   "records": found.records,
                   "quarantined": dict(found.quarantined), "seconds": found.seconds[name],
                   "items": found.items[name]}
@@ -198,11 +202,16 @@ def save_features(file: str, found: FileFeatures, *, layout: Layout, dedupers: d
             lines.append(json.dumps(row, ensure_ascii=False) + "\n")
         with open_atomic(features_path(layout, name, file), "wt", compression="gzip", encoding="utf-8") as f:
             f.write("".join(lines))
+        deduper = _feature_deduper(spec)
+        if deduper.partitionable:
+            write_buckets(buckets_path(layout.root, name, layout.relative(file)),
+                          [deduper.bucket_hashes(features) for features in found.features[name]],
+                          file=layout.relative(file), config=to_dict(spec), key=key)
 
 
-def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
+def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any], recompute: bool = True) -> FileFeatures:
     """The features of ``file`` that :func:`save_features` saved, checked against the dedupers' configs; computed
-    (and saved) again when ``file``'s content changed since."""
+    (and saved) again when ``file``'s content changed since (unless not ``recompute``: then an error)."""
     result = FileFeatures(features={})
     content = url_sha256(file)
     for name, spec in dedupers.items():
@@ -215,6 +224,9 @@ def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> Fil
                 raise ConfigError(f"{path} was computed with {name}={header['config']}, this run has "
                                   f"{name}={to_dict(spec)}: run phase=features again with these settings")
             if header.get("key") != key_of([content], to_dict(spec)):
+                if not recompute:
+                    raise ConfigError(f"{file} changed since its features were saved ({path}): run phase=features "
+                                      f"and every phase after it again")
                 log.warning("%s was computed from other content of %s: computing its features again", path, file)
                 found = compute_features(file, layout=layout, dedupers=dedupers)
                 save_features(file, found, layout=layout, dedupers=dedupers)
@@ -237,8 +249,13 @@ def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> Fil
 def saved_items(file: str, *, layout: Layout, name: str, spec: Any) -> int:
     """The sum of deduper ``name``'s :meth:`~olmo_data.dedup.base.Deduper.items` over ``file``'s saved
     features, from the header (from the features themselves in a file saved before headers held it)."""
-    with open_file(features_path(layout, name, file), "rt", compression="gzip", encoding="utf-8") as f:
-        header = json.loads(f.readline())
+    header = saved_header(file, layout=layout, name=name)
     if "items" in header:
         return int(header["items"])
     return load_features(file, layout=layout, dedupers={name: spec}).items[name]
+
+
+def saved_header(file: str, *, layout: Layout, name: str) -> dict[str, Any]:
+    """The header of deduper ``name``'s saved features of ``file`` (see the module's description)."""
+    with open_file(features_path(layout, name, file), "rt", compression="gzip", encoding="utf-8") as f:
+        return json.loads(f.readline())

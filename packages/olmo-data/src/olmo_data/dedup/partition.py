@@ -2,10 +2,11 @@
 
 A partitionable deduper gives every document 64-bit bucket hashes (:meth:`Deduper.bucket_hashes`): ``exact``
 one per text digest and URL, ``minhash`` one per LSH band. Two documents can only affect each other's decision
-when they share a bucket hash. ``phase=decide partition=i/N`` reads every file's saved features in corpus order,
-keeps the ``(hash, position)`` pairs whose hash falls in partition ``i`` (``hash % N == i``), and writes the
-groups of positions that share a hash (at least two) to ``dedup/partial/decide-<i>-of-<N>/<name>.jsonl.gz``. Its
-memory is 16 bytes per kept pair (and a sort's working copy), about ``bands / N`` pairs per document.
+when they share a bucket hash. ``phase=features`` saves each file's hashes sorted (:mod:`.buckets`);
+``phase=decide partition=i/N`` reads, from every file in corpus order, only the ``(hash, position)`` pairs whose
+hash falls in partition ``i`` (``floor(hash * N / 2**64) == i``), and writes the groups of positions that share a
+hash (at least two) to ``dedup/partial/decide-<i>-of-<N>/<name>.jsonl.gz``. Its memory is 16 bytes per pair of
+its partition (and a sort's working copy), about ``bands / N`` pairs per document; its reading, 1/N of the pairs.
 
 ``phase=resolve`` reads every partition's groups into :class:`Groups` and decides in corpus order again, with
 each deduper's :meth:`Deduper.resolver`: a document in no group shares no key with any other, so it is kept
@@ -64,23 +65,17 @@ def peak_rss_bytes() -> int:
 class BucketIndex:
     """The ``(bucket hash, position)`` pairs of one partition, added file by file in corpus order."""
 
-    def __init__(self, index: int, count: int) -> None:
-        self.index, self.count = index, count
+    def __init__(self) -> None:
         self._hashes: list[np.ndarray] = []
         self._positions: list[np.ndarray] = []
         self.pairs = 0
 
-    def add(self, start: int, hashes: list[np.ndarray]) -> None:
-        """Add the bucket hashes of consecutive documents, the first at corpus position ``start``."""
-        lengths = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
-        if not lengths.sum():
-            return
-        flat = np.concatenate(hashes).astype(np.uint64, copy=False)
-        positions = np.repeat(np.arange(start, start + len(hashes), dtype=np.int64), lengths)
-        mine = flat % np.uint64(self.count) == np.uint64(self.index)
-        self._hashes.append(flat[mine])
-        self._positions.append(positions[mine])
-        self.pairs += int(mine.sum())
+    def add(self, hashes: np.ndarray, positions: np.ndarray) -> None:
+        """Add the pairs of one file (``positions`` in the corpus, ascending among equal hashes); files are added
+        in corpus order."""
+        self._hashes.append(np.asarray(hashes, dtype=np.uint64))
+        self._positions.append(np.asarray(positions, dtype=np.int64))
+        self.pairs += len(hashes)
 
     def groups(self) -> Iterator[np.ndarray]:
         """The positions (ascending) of each hash held by at least two documents, in hash order; empties the
@@ -153,9 +148,10 @@ class Groups:
         return self._ids[start:self._next].tolist()
 
 
-def read_groups(root: str, name: str, config: dict[str, Any]) -> tuple[Groups, dict[str, Any]]:
+def read_groups(root: str, name: str, config: dict[str, Any], features: str) -> tuple[Groups, dict[str, Any]]:
     """Deduper ``name``'s groups from every partition under ``root/dedup/partial/``, checked to come from one
-    complete set of ``decide-i-of-N`` jobs run with ``config``; also a summary (``partitions``, counts)."""
+    complete set of ``decide-i-of-N`` jobs run with ``config`` over the saved features whose combined key is
+    ``features``; also a summary (``partitions``, counts)."""
     found: dict[int, dict[int, str]] = {}
     for path in glob(f"{root}/dedup/partial/decide-*-of-*/{name}.jsonl.gz"):
         index, _, count = path.rsplit("/", 2)[-2].removeprefix("decide-").partition("-of-")
@@ -181,6 +177,10 @@ def read_groups(root: str, name: str, config: dict[str, Any]) -> tuple[Groups, d
             if header.get("config") != config:
                 raise ConfigError(f"{path} was decided with {name}={header.get('config')}, this run has "
                                   f"{name}={config}: run phase=decide partition=i/N again with these settings")
+            if header.get("features") != features:
+                raise ConfigError(f"{path} was decided over other saved features than the ones under "
+                                  f"{root}/dedup/features/ now (phase=features ran again since): run phase=decide "
+                                  f"partition=i/N again")
             documents.add(header["documents"])
             totals["pairs"] += header["pairs"]
             for line in f:
