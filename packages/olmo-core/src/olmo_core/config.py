@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,10 @@ def non_negative(default: Any) -> Any:
     return dataclasses.field(default=default, metadata={_ABOVE: False})
 
 
-def check_bounds(config: Any, prefix: str = "") -> None:
+def check_bounds(config: Any, prefix: str = "", *, skip: Collection[str] = ()) -> None:
     """Check every :func:`positive` and :func:`non_negative` field of ``config`` (a config dataclass instance or
-    an OmegaConf node of one), nested configs included, or raise a :class:`ConfigError` naming its full key."""
+    an OmegaConf node of one), nested configs included, or raise a :class:`ConfigError` naming its full key.
+    The top-level keys in ``skip`` are left unchecked (and unresolved: Hydra's own ``hydra`` node)."""
     from omegaconf import DictConfig, OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -61,6 +62,8 @@ def check_bounds(config: Any, prefix: str = "") -> None:
     else:
         return
     for key in keys:
+        if key in skip:
+            continue
         try:
             value = config[key] if isinstance(config, (DictConfig, Mapping)) else getattr(config, key)
         except OmegaConfBaseException:  # a required value not given yet (???): reported where it is needed

@@ -17,11 +17,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from hydra import compose, initialize
+from hydra import initialize
 from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.types import Override
 from hydra.errors import ConfigCompositionException, HydraException, MissingConfigException
-from omegaconf import DictConfig, OmegaConf
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from olmo_core.config import NAME_KEY, ComponentField, check_bounds, component_fields, preset_defaults, preset_fields
@@ -31,7 +33,8 @@ from olmo_core.overrides import parse_overrides
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
 
-__all__ = ["compose_command", "compose_node", "config_name", "sync_config_store", "validate_overrides"]
+__all__ = ["check_overrides", "compose_command", "compose_for_run", "compose_node", "config_name", "sync_config_store",
+           "validate_overrides"]
 
 VERSION_BASE = "1.3"
 _MARKER = "olmo_synced"
@@ -193,6 +196,21 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
     for an unknown key or a value of the wrong type.
     """
     host = host or get_host()
+    overrides, parsed = _check_overrides(command, overrides, host)
+    for variant in _variants(parsed):
+        compose_node(command, variant, host=host)
+    return overrides
+
+
+def check_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:
+    """:func:`validate_overrides` short of composing the config: the component names, presets and default
+    components that ``overrides`` select are checked against the registries. A run that composes the config
+    next (:func:`compose_for_run`) reports there what composing finds (an unknown key, a wrong type)."""
+    return _check_overrides(command, overrides, host or get_host())[0]
+
+
+def _check_overrides(command: Component, overrides: Sequence[str],
+                     host: PluginHost) -> tuple[list[str], list[Override]]:
     fields = {_entry(f): f for f in command_groups(command, host)}
     overrides = normalize_overrides(command, overrides, host)
     parsed = parse_overrides(overrides)
@@ -219,9 +237,7 @@ def validate_overrides(command: Component, overrides: Sequence[str], host: Plugi
             for name in (value if isinstance(value, list) else [value]):
                 if value is not None and str(name) not in registry:
                     raise UnknownComponentError(registry.kind.singular, str(name), registry.options())
-    for variant in _variants(parsed):
-        compose_node(command, variant, host=host)
-    return overrides
+    return overrides, parsed
 
 
 def _override_entry(ov: Override) -> str:
@@ -270,14 +286,40 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
 def compose_node(command: Component, overrides: Sequence[str] = (), *, host: PluginHost | None = None) -> DictConfig:
     """Compose ``command``'s config with ``overrides`` into an OmegaConf node (required keys may be ``???``),
     its sizes, counts and steps checked (:func:`~olmo_core.config.check_bounds`)."""
+    with initialize(version_base=VERSION_BASE, config_path=None):
+        return _compose(command, overrides, host, run=False)
+
+
+def compose_for_run(command: Component, overrides: Sequence[str] = (), *,
+                    host: PluginHost | None = None) -> DictConfig:
+    """Compose ``command``'s config as Hydra's own run does, with Hydra initialized (``hydra.initialize``):
+    Hydra's ``hydra`` node kept and Hydra's logging configured from it; errors and checks as
+    :func:`compose_node`'s. The result is ready for ``hydra.core.utils.run_job``, so that a run composes its
+    config once instead of once to validate it and twice more in ``hydra.main``."""
+    return _compose(command, overrides, host, run=True)
+
+
+def _compose(command: Component, overrides: Sequence[str], host: PluginHost | None, *, run: bool) -> DictConfig:
     sync_config_store(command, host)
     overrides = normalize_overrides(command, overrides, host)
     try:
-        with initialize(version_base=VERSION_BASE, config_path=None):
-            cfg = compose(config_name(command), overrides=overrides)
+        cfg = _hydra_compose(command, overrides, run=run)
     except (HydraException, OmegaConfBaseException) as exc:
         raise _explain(command, list(overrides), exc) from exc
-    check_bounds(cfg)
+    check_bounds(cfg, skip=("hydra",))
+    return cfg
+
+
+def _hydra_compose(command: Component, overrides: Sequence[str], *, run: bool) -> DictConfig:
+    """``hydra.compose``'s composition, by the initialized Hydra; with ``run``, Hydra's ``hydra`` node is kept and
+    Hydra's logging configured from it, as Hydra's run composes (its error messages stay ``hydra.compose``'s)."""
+    hydra = GlobalHydra.instance().hydra
+    assert hydra is not None, "Hydra is not initialized"
+    cfg = hydra.compose_config(config_name(command), list(overrides), run_mode=RunMode.RUN, from_shell=False,
+                               with_log_configuration=run)
+    if not run and "hydra" in cfg:
+        with open_dict(cfg):
+            del cfg["hydra"]
     return cfg
 
 
@@ -372,8 +414,7 @@ def _shape(command: Component, overrides: Sequence[str]) -> DictConfig | None:
     selections = [text for text in overrides if "/" in text.partition("=")[0]]
     for attempt in ([selections] if selections else []) + [[]]:
         try:
-            with initialize(version_base=VERSION_BASE, config_path=None):
-                return compose(config_name(command), overrides=attempt)
+            return _hydra_compose(command, attempt, run=False)
         except (HydraException, OmegaConfBaseException):
             continue
     return None

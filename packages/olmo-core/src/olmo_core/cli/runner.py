@@ -6,15 +6,21 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import hydra
+from hydra import initialize_config_module
+from hydra._internal.callbacks import Callbacks
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import run_job
+from hydra.types import HydraContext
 from omegaconf import DictConfig
 
 from olmo_core.errors import OlmoError
-from olmo_core.hydra_bridge import VERSION_BASE, config_name, to_command_config, validate_overrides
+from olmo_core.hydra_bridge import (VERSION_BASE, check_overrides, compose_for_run, config_name, to_command_config,
+                                   validate_overrides)
 from olmo_core.overrides import parse_overrides
 from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
@@ -48,7 +54,6 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
     Returns each job's result. A job's :class:`OlmoError` is re-raised as it is in a single run; in a
     sweep, each failing job is reported in one line and the sweep goes on, then fails as a whole.
     """
-    overrides = validate_overrides(command, overrides)
     name = command.name
     results: list[Any] = []
     failures: list[tuple[str, BaseException]] = []
@@ -72,6 +77,31 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
             if multirun:
                 log.error("[sweep job failed] %s: %s", label, exc)
 
+    if multirun or hydra_flags or _overrides_hydra(overrides):
+        if not _run_app(command, validate_overrides(command, overrides), task, multirun=multirun,
+                        hydra_flags=hydra_flags):
+            return results
+    else:
+        overrides = check_overrides(command, overrides)
+        with _hydra_argv([f"olmo {command.name}", *overrides]):
+            _run_once(command, overrides, task)
+    if failures and not multirun:
+        raise failures[0][1]
+    if failures:
+        raise OlmoError(f"{len(failures)} of {len(results) + len(failures)} sweep jobs of `olmo {command.name}` "
+                        f"failed: " + "; ".join(f"{label}: {exc}" for label, exc in failures))
+    return results
+
+
+def _overrides_hydra(overrides: Sequence[str]) -> bool:
+    """Whether an override sets Hydra's own config (``hydra.run.dir=...``, ``hydra/launcher=...``)."""
+    return any(text.partition("=")[0].lstrip("~+").startswith(("hydra.", "hydra/")) for text in overrides)
+
+
+def _run_app(command: Component, overrides: list[str], task: Callable[[DictConfig], None], *, multirun: bool,
+             hydra_flags: Sequence[str]) -> bool:
+    """Run ``task`` through ``hydra.main``; False when one of Hydra's own flags (``--hydra-help``, ``--info``)
+    ended it with exit status 0 instead."""
     app = hydra.main(version_base=VERSION_BASE, config_path=None, config_name=config_name(command))(task)
     argv = [f"olmo {command.name}", *hydra_flags, *(["--multirun"] if multirun else []), *overrides]
     if multirun:
@@ -81,13 +111,27 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
     with _hydra_argv(argv):
         try:
             app()
-        except SystemExit as exc:  # Hydra's own flags (--hydra-help, --info) end with exit status 0
+        except SystemExit as exc:
             if exc.code not in (0, None):
                 raise
-            return results
-    if failures and not multirun:
-        raise failures[0][1]
-    if failures:
-        raise OlmoError(f"{len(failures)} of {len(results) + len(failures)} sweep jobs of `olmo {command.name}` "
-                        f"failed: " + "; ".join(f"{label}: {exc}" for label, exc in failures))
-    return results
+            return False
+    return True
+
+
+def _run_once(command: Component, overrides: list[str], task: Callable[[DictConfig], None]) -> None:
+    """Run ``task`` once as ``hydra.main`` runs it (Hydra's ``run`` with ``hydra.mode=RUN``), on a config
+    composed once, which also validates ``overrides`` (checked against the registries already): through
+    ``hydra.main``, the validation would compose it once and Hydra twice more (to learn the mode, then to run).
+    Hydra's flags, sweeps and overrides of Hydra's own config (``hydra.*``) take ``hydra.main``'s path."""
+    package, _, module = task.__module__.rpartition(".")
+    # the search path and task name that hydra.main derives from the task function's module
+    with initialize_config_module(config_module=package, job_name=module, version_base=VERSION_BASE):
+        cfg = compose_for_run(command, [*overrides, "hydra.mode=RUN"])
+        hydra_app = GlobalHydra.instance().hydra
+        assert hydra_app is not None
+        callbacks = Callbacks(cfg)
+        callbacks.on_run_start(config=cfg, config_name=config_name(command))
+        ret = run_job(hydra_context=HydraContext(config_loader=hydra_app.config_loader, callbacks=callbacks),
+                      task_function=task, config=cfg, job_dir_key="hydra.run.dir", job_subdir_key=None)
+        callbacks.on_run_end(config=cfg, config_name=config_name(command), job_return=ret)
+        _ = ret.return_value  # raises the job's exception, as Hydra's run does
