@@ -243,3 +243,53 @@ def test_the_scratch_folder_outlives_other_runs_cleanups_but_not_its_own_run(tmp
     left.mkdir()
     (left / "rows").write_text("rows")
     assert remove_temporaries(str(tmp_path)) == [str(left)] and not left.exists()
+
+
+def saved_features(ds: Path) -> dict[str, list[Any]]:
+    """The saved dedup features of ``ds``, by file: header (without the seconds) and rows."""
+    found = {}
+    for path in sorted((ds / "dedup" / "features").rglob("*.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            header, *rows = [json.loads(line) for line in f]
+        found[str(path.relative_to(ds))] = [{k: v for k, v in header.items() if k != "seconds"}, *rows]
+    return found
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_a_large_file_deduplicated_in_parts_gives_the_same_bytes_for_any_workers(
+        tmp_path: Path, suffix: str, documents: list[Document], content: bytes, olmo_cli: Any) -> None:
+    ds = tmp_path / "ds"
+    repeated = content + b"".join(json.dumps({**d.to_json(), "id": f"again-{d.id}"}).encode() + b"\n"
+                                  for d in documents[::7])  # a seventh of the documents again, as exact duplicates
+    write_file(ds / "documents" / f"big{suffix}", repeated)
+    dedupers = ("dedupers=[exact,minhash,bloom]",)  # the Bloom filter sized by a first pass over the parts
+    runs: dict[str, dict[str, Any]] = {}
+    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES)):
+        result = olmo_cli("data", "dedup", f"input={ds}", *dedupers, f"workers={workers}", f"part_bytes={part_bytes}")
+        assert result.exit_code == 0, result.err
+        report = json.loads((ds / "reports" / "dedup-exact.json").read_text())
+        runs[name] = {"files": outputs(ds), "counts": {k: report[k] for k in ("records", "written", "quarantined",
+                                                                               "duplicate_documents")}}
+        shutil.rmtree(ds / "attributes")
+        shutil.rmtree(ds / "quarantine")
+        (ds / "dedup" / "bloom.bloom").unlink()
+        features = olmo_cli("data", "dedup", f"input={ds}", *dedupers, "phase=features", f"workers={workers}",
+                            f"part_bytes={part_bytes}")
+        assert features.exit_code == 0, features.err
+        runs[name]["features"] = saved_features(ds)
+        runs[name]["buckets"] = {str(p.relative_to(ds)): p.read_bytes() for p in ds.glob("dedup/buckets/*/*")}
+        runs[name]["features quarantine"] = outputs(ds)["quarantine/big.jsonl"]
+        for folder in ("dedup", "quarantine", "reports"):
+            shutil.rmtree(ds / folder)
+    whole = runs["whole"]
+    counts = whole["counts"]
+    assert (counts["records"], counts["written"], counts["quarantined"]) == \
+        (len(documents) + len(BAD_LINES) + len(documents[::7]), len(documents) + len(documents[::7]), len(BAD_LINES))
+    assert counts["duplicate_documents"] >= len(documents[::7])  # the copies, and any the sources repeat
+    quarantined = [json.loads(line) for line in whole["files"]["quarantine/big.jsonl"].splitlines()]
+    assert [q["line"] for q in quarantined] == sorted(BAD_LINES)
+    assert whole["features quarantine"] == whole["files"]["quarantine/big.jsonl"]
+    assert sorted(whole["buckets"]) == [f"dedup/buckets/{n}/big{suffix}.buckets" for n in ("exact", "minhash")]
+    for name in ("k1", "k2"):
+        for what in ("files", "counts", "features", "buckets", "features quarantine"):
+            assert runs[name][what] == whole[what], (name, what)

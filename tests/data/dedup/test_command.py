@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from olmo_data.commands import dedup as dedup_command
-from olmo_data.dedup.features import compute_features
+from olmo_data.dedup import features as features_module
+from olmo_data.dedup.features import part_features
 from olmo_data.dedup.text import checked_paragraphs
 from tests.data.dedup.conftest import planted_corpus, write_dataset
 
@@ -117,7 +118,8 @@ def test_a_filter_sized_by_the_input_reads_the_documents_once_when_their_feature
     wikipedia = files["a-wikipedia"]
     shards = {"a-0": wikipedia[:150], "a-1": wikipedia[150:], "b-c4": files["b-c4"], "c-planted": files["c-planted"]}
     paragraphs = sum(len(checked_paragraphs(d.text, "whitespace", 20)[0]) // 2 for ds in shards.values() for d in ds)
-    monkeypatch.setattr(dedup_command, "compute_features", _counted_features)
+    monkeypatch.setattr(dedup_command, "part_features", _counted_features)
+    monkeypatch.setattr(features_module, "part_features", _counted_features)
     runs = {}
     for budget in (dedup_command.KEEP_FEATURES_BYTES, 100_000, 0):  # each file's features: about 77 kB (c: 3 kB)
         monkeypatch.setattr(dedup_command, "KEEP_FEATURES_BYTES", budget)
@@ -141,6 +143,6 @@ _computed: list[str] = []
 """The files whose features were computed, in this process."""
 
 
-def _counted_features(file: str, **options: Any) -> Any:
-    _computed.append(Path(file).name)
-    return compute_features(file, **options)
+def _counted_features(part: Any, **options: Any) -> Any:
+    _computed.append(Path(part.file).name)
+    return part_features(part, **options)

@@ -3,12 +3,13 @@ and reports; in a pipeline, also the dataset without the duplicates."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from olmo_core.artifacts import Dataset
 from olmo_core.cache import key_of
-from olmo_core.config import NAME_KEY, components, non_negative, to_dict
+from olmo_core.config import NAME_KEY, components, non_negative, positive, to_dict
 from olmo_core.documents import require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, open_atomic, remove_temporaries, write_text
@@ -27,13 +28,13 @@ from olmo_core.progress import Progress
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.dedup.base import DedupContext, Deduper, DocumentRef, FileMarks, json_string
 from olmo_data.dedup.buckets import FileBuckets, buckets_path, read_partition
-from olmo_data.dedup.features import (FileFeatures, compute_features, features_path, load_features, save_features,
-                                      saved_header, saved_items)
+from olmo_data.dedup.features import (FileFeatures, assembled, features_by_file, features_path, load_features,
+                                      part_features, save_features, saved_header, saved_items)
 from olmo_data.dedup.partition import BucketIndex, parse_partition, partial_path, peak_rss_bytes, read_groups
 from olmo_data.dedup.text import check_choice
 from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
                               report_name, reporting, select_shard)
-from olmo_data.parallel import map_shards
+from olmo_data.parallel import PART_BYTES, Part, map_parts, map_shards
 from olmo_data.taggers.base import attribute_key
 
 __all__ = ["DedupConfig", "DedupJob", "dedup_documents"]
@@ -52,6 +53,9 @@ class DedupConfig:
     workers: int = non_negative(1)
     """Processes computing per-file hashes and signatures (0: one per CPU core). Decisions are taken in one
     process in corpus order, so the output does not depend on it."""
+    part_bytes: int = positive(PART_BYTES)
+    """Files with more content than this (32 MiB) have their features computed in parts of this size, in
+    parallel; the output does not depend on it."""
     shard: str | None = None
     """Handle only shard ``i/N`` of the input files (every N-th from the i-th): save their features
     (``phase=features``) for one ``phase=decide`` job to decide over all shards."""
@@ -162,8 +166,10 @@ def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
     if config.shard and ordered:
         raise ConfigError(f"dedupers {', '.join(ordered)} decide against every earlier document: with "
                           f"shard={config.shard} use phase=features, then run phase=decide once")
+    work: Callable[[list[str]], Iterator[FileFeatures]]
     if phase == "all":
-        work = functools.partial(compute_features, layout=layout.for_workers(), dedupers=specs)
+        work = functools.partial(features_by_file, layout=layout, dedupers=specs, workers=config.workers,
+                                 part_bytes=config.part_bytes)
     else:
         missing = [layout.relative(f) for f in files for n in specs if not exists(features_path(layout, n, f))]
         if missing:
@@ -171,8 +177,9 @@ def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
                               f"run phase=features (shard=i/N) over every shard first")
         if config.partition is not None:
             return _decide_partition(config, layout, files, built)
-        work = functools.partial(load_features, layout=layout.for_workers(), dedupers=specs,
+        load = functools.partial(load_features, layout=layout.for_workers(), dedupers=specs,
                                  recompute=phase != "resolve")
+        work = functools.partial(map_shards, load, workers=config.workers)
         if phase == "resolve":
             built = _resolvers(layout, files, built, specs)
     return _decide_files(config, layout, files, built, work, read_here=phase == "all")
@@ -261,15 +268,18 @@ def _resolvers(layout: Layout, files: list[str], built: dict[str, Deduper], spec
     return resolved
 
 
-def _save_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
-    found = compute_features(file, layout=layout, dedupers=dedupers)
-    save_features(file, found, layout=layout, dedupers=dedupers)
+def _part_saved(part: Part, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
+    """A whole file's features saved here (returned without them), or a split file's part's features."""
+    found = part_features(part, layout=layout, dedupers=dedupers)
+    if not part.whole:
+        return found
+    save_features(part.file, found, layout=layout, dedupers=dedupers)
     return FileFeatures(found.records, found.quarantined, found.documents, {}, found.seconds)
 
 
 def _save_all_features(config: DedupConfig, layout: Layout, files: list[str], specs: dict[str, Any]) \
         -> dict[str, Any]:
-    work = functools.partial(_save_features, layout=layout.for_workers(), dedupers=specs)
+    work = functools.partial(_part_saved, layout=layout.for_workers(), dedupers=specs)
     records, documents, done, quarantined, seconds = 0, 0, 0, Counter[str](), Counter[str]()
     path = layout.report(report_name("dedup-features", config.shard))
 
@@ -282,7 +292,11 @@ def _save_all_features(config: DedupConfig, layout: Layout, files: list[str], sp
                 "seconds": {name: round(seconds[name], 3) for name in specs}}
 
     with reporting(path, summary), Progress("computing dedup features", unit="docs") as progress:
-        for found in map_shards(work, files, workers=config.workers, progress=progress.update):
+        for file, parts in map_parts(work, files, workers=config.workers, part_bytes=config.part_bytes,
+                                     progress=progress.update):
+            found = assembled(file, parts, layout)
+            if len(parts) > 1:
+                save_features(file, found, layout=layout, dedupers=specs)
             records, documents, done = records + found.records, documents + len(found.documents), done + 1
             quarantined.update(found.quarantined)
             seconds.update(found.seconds)
@@ -298,9 +312,9 @@ def _save_all_features(config: DedupConfig, layout: Layout, files: list[str], sp
 
 
 def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: dict[str, Deduper],
-                  work: Callable[[str], FileFeatures], *, read_here: bool) -> dict[str, Any]:
-    """Decide over each file's features from ``work`` (computed, reading the documents, when ``read_here``;
-    else loaded from a features phase)."""
+                  work: Callable[..., Iterator[FileFeatures]], *, read_here: bool) -> dict[str, Any]:
+    """Decide over each file's features, which ``work(files)`` gives in order (computed, reading the documents,
+    when ``read_here``, and then given ``progress``; else loaded from a features phase)."""
     tallies = {name: _Tally() for name in built}
     records, done, quarantined = 0, 0, Counter[str]()
     started = time.perf_counter()
@@ -318,8 +332,8 @@ def _decide_files(config: DedupConfig, layout: Layout, files: list[str], built: 
         for name, deduper in built.items():
             deduper.begin(DedupContext(layout.root, name, items.get(name)))
         with Progress("deduplicating", unit="docs") as progress:
-            computed = map_shards(work, [file for file in files if file not in kept], workers=config.workers,
-                                  progress=progress.update if read_here else None)
+            computed = work([file for file in files if file not in kept],
+                            **({"progress": progress.update} if read_here else {}))
             for file in files:
                 found = kept.pop(file, None)
                 if found is not None:
@@ -351,8 +365,8 @@ KEEP_FEATURES_BYTES = 256 << 20
 decisions, so that those files are not read a second time."""
 
 
-def _count_items(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> dict[str, int]:
-    return compute_features(file, layout=layout, dedupers=dedupers).items
+def _count_items(part: Part, *, layout: Layout, dedupers: dict[str, Any]) -> dict[str, int]:
+    return part_features(part, layout=layout, dedupers=dedupers).items
 
 
 def _input_items(config: DedupConfig, layout: Layout, files: list[str], built: dict[str, Deduper], *,
@@ -372,19 +386,23 @@ def _input_items(config: DedupConfig, layout: Layout, files: list[str], built: d
     counted_files = 0
     with Progress(f"counting the input for {', '.join(sized)}", unit="docs") as progress:
         if len(sized) == len(built):  # the pass computes every deduper's features: keep them while they fit
-            work = functools.partial(compute_features, layout=layout.for_workers(), dedupers=sized)
-            held, results = 0, map_shards(work, files, workers=config.workers, progress=progress.update)
-            for file, found in zip(files, results, strict=False):
-                totals.update(found.items)
-                counted_files += 1
-                held += _approximate_bytes(found)
-                if held > KEEP_FEATURES_BYTES:
-                    break
-                kept[file] = found
-            results.close()  # the files not yet counted are counted without keeping their features
+            held = 0
+            with contextlib.closing(features_by_file(files, layout=layout, dedupers=sized, workers=config.workers,
+                                                     part_bytes=config.part_bytes, progress=progress.update)) \
+                    as results:
+                for file, found in zip(files, results, strict=False):
+                    totals.update(found.items)
+                    counted_files += 1
+                    held += _approximate_bytes(found)
+                    if held > KEEP_FEATURES_BYTES:
+                        break
+                    kept[file] = found
+            # the files not yet counted are counted without keeping their features
         work = functools.partial(_count_items, layout=layout.for_workers(), dedupers=sized)
-        for items in map_shards(work, files[counted_files:], workers=config.workers, progress=progress.update):
-            totals.update(items)
+        for _, parts in map_parts(work, files[counted_files:], workers=config.workers, part_bytes=config.part_bytes,
+                                  progress=progress.update):
+            for items in parts:
+                totals.update(items)
     return dict(totals), kept
 
 

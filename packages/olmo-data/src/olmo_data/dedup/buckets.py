@@ -9,9 +9,9 @@ once, so the decide phase costs what one job costs, split N ways (as datatrove's
 
 A buckets file is, in order:
 
-1. a JSON header line: the input file below ``documents/``, the deduper's config, the features' key (:func:`olmo_core.cache.key_of` of the
-   file's content and the deduper's config, as in the features file), ``documents`` (valid documents of the file),
-   ``pairs`` and ``prefix_bits`` (B);
+1. a JSON header line: the input file below ``documents/``, the deduper's config, the features' key
+   (:func:`olmo_core.cache.key_of` of the file's content and the deduper's config, as in the features file),
+   ``documents`` (valid documents of the file), ``pairs`` and ``prefix_bits`` (B);
 2. ``2**B + 1`` little-endian uint64 offsets: how many pairs have a hash whose top B bits are below each value;
 3. the ``pairs`` hashes (little-endian uint64, ascending);
 4. the ``pairs`` document numbers within the file (little-endian uint32, ascending among equal hashes).

@@ -16,10 +16,13 @@ numpy arrays. A partitionable deduper's bucket hashes are saved beside, sorted, 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import json
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +30,7 @@ import numpy as np
 
 from olmo_core.cache import key_of, url_sha256
 from olmo_core.config import to_dict
-from olmo_core.documents import Document, Quarantined
+from olmo_core.documents import Document, DocumentRange, Quarantined, renumbered
 from olmo_core.errors import ConfigError, OlmoError, PluginError
 from olmo_core.io import open_atomic, open_file
 from olmo_core.plugins import get_host
@@ -35,10 +38,10 @@ from olmo_core.plugins import get_host
 from olmo_data.dedup.base import Deduper, DocumentRef
 from olmo_data.dedup.buckets import buckets_path, write_buckets
 from olmo_data.layout import Layout
-from olmo_data.parallel import read_counted
+from olmo_data.parallel import PART_BYTES, Part, counted, map_parts
 
-__all__ = ["FileFeatures", "compute_features", "decode", "encode", "features_path", "load_features",
-           "save_features", "saved_header", "saved_items"]
+__all__ = ["FileFeatures", "assembled", "compute_features", "decode", "encode", "features_by_file", "features_path",
+           "load_features", "part_features", "save_features", "saved_header", "saved_items"]
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ def decode(value: Any) -> Any:
 
 @dataclass
 class FileFeatures:
-    """One file's documents and what each deduper computed for them."""
+    """One file's (or one part of a file's) documents and what each deduper computed for them."""
 
     records: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
@@ -87,6 +90,11 @@ class FileFeatures:
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     items: dict[str, int] = field(default_factory=dict)
     """Per deduper, the sum of its :meth:`~olmo_data.dedup.base.Deduper.items` over the documents."""
+    lines: int = 0
+    """A split file's part: its lines (blank ones included), by which the quarantined records of the parts after
+    it are renumbered."""
+    held: list[Quarantined] = field(default_factory=list)
+    """A split file's part: its quarantined records, numbered from its first line (:func:`assembled` keeps them)."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled (from a worker to the deciding process) with the documents as columns: pickling each
@@ -95,13 +103,14 @@ class FileFeatures:
         documents = self.documents
         columns = ([d.id for d in documents], [d.source for d in documents], [d.length for d in documents],
                    [d.file for d in documents])
-        return _unpickled, (self.records, self.quarantined, columns, self.features, dict(self.seconds), self.items)
+        return _unpickled, (self.records, self.quarantined, columns, self.features, dict(self.seconds), self.items,
+                            self.lines, self.held)
 
 
 def _unpickled(records: int, quarantined: Counter[str], columns: tuple[list[Any], ...], features: dict[str, list[Any]],
-               seconds: dict[str, float], items: dict[str, int]) -> FileFeatures:
+               seconds: dict[str, float], items: dict[str, int], lines: int, held: list[Quarantined]) -> FileFeatures:
     return FileFeatures(records, quarantined, list(map(DocumentRef, *columns)), features,
-                        defaultdict(float, seconds), items)
+                        defaultdict(float, seconds), items, lines, held)
 
 
 BATCH_CHARS = 1 << 18
@@ -113,26 +122,70 @@ cost more than they save: their buffers are fresh memory each time (page faults:
 
 def compute_features(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
     """Every deduper's features of every valid document of ``file``; invalid lines are quarantined."""
+    return part_features(Part(file), layout=layout, dedupers=dedupers)
+
+
+def part_features(part: Part, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
+    """Every deduper's features of every valid document of ``part``. A whole file's invalid lines are quarantined
+    here; a split file's part holds them (:attr:`FileFeatures.held`) for :func:`assembled`."""
     built = {name: _feature_deduper(config) for name, config in dedupers.items()}
     result = FileFeatures(features={name: [] for name in built})
     quarantined: list[Quarantined] = []
     batch: list[Document] = []
     chars = 0
-    for item in read_counted(file):
+    records = part.records()
+    for item in counted(records):
         result.records += 1
         if isinstance(item, Quarantined):
             quarantined.append(item)
             continue
-        result.documents.append(DocumentRef(item.id, item.source or "(none)", len(item.text), file))
+        result.documents.append(DocumentRef(item.id, item.source or "(none)", len(item.text), part.file))
         batch.append(item)
         chars += len(item.text)
         if chars >= BATCH_CHARS:
-            _add_features(built, batch, result, file)
+            _add_features(built, batch, result, part.file)
             batch, chars = [], 0
-    _add_features(built, batch, result, file)
+    _add_features(built, batch, result, part.file)
     result.items = {name: sum(map(deduper.items, result.features[name])) for name, deduper in built.items()}
-    result.quarantined = layout.keep_quarantined(file, quarantined)
+    if part.whole:
+        result.quarantined = layout.keep_quarantined(part.file, quarantined)
+    else:
+        result.held = quarantined
+        result.lines = records.lines if isinstance(records, DocumentRange) else 0
     return result
+
+
+def assembled(file: str, parts: list[FileFeatures], layout: Layout) -> FileFeatures:
+    """The features of ``file`` from those of its parts, in order (a whole file's: its only part), its quarantined
+    lines kept, renumbered in the file."""
+    if len(parts) == 1:
+        return parts[0]
+    total = FileFeatures(features={name: [] for name in parts[0].features}, items=dict.fromkeys(parts[0].items, 0))
+    quarantined: list[Quarantined] = []
+    before = 0
+    for part in parts:
+        total.records += part.records
+        total.documents += part.documents
+        for name, values in part.features.items():
+            total.features[name] += values
+            total.seconds[name] += part.seconds[name]
+            total.items[name] += part.items[name]
+        quarantined += [renumbered(q, before) for q in part.held]
+        before += part.lines
+    total.quarantined = layout.keep_quarantined(file, quarantined)
+    return total
+
+
+def features_by_file(files: list[str], *, layout: Layout, dedupers: dict[str, Any], workers: int,
+                     part_bytes: int = PART_BYTES, progress: Callable[[int], None] | None = None) \
+        -> Iterator[FileFeatures]:
+    """:func:`compute_features` of each of ``files``, in order, computed by ``workers`` processes, a file larger
+    than ``part_bytes`` in parts (:func:`~olmo_data.parallel.map_parts`)."""
+    work = functools.partial(part_features, layout=layout.for_workers(), dedupers=dedupers)
+    with contextlib.closing(map_parts(work, files, workers=workers, part_bytes=part_bytes,
+                                      progress=progress)) as found:
+        for file, parts in found:
+            yield assembled(file, parts, layout)
 
 
 _FEATURE_DEDUPERS: dict[str, tuple[Any, Deduper]] = {}
