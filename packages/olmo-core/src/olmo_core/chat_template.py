@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokenizers import Tokenizer as HFTokenizer
-
 from olmo_core.tokenizer import Tokenizer
 
 __all__ = ["ROLES", "TULU_CHAT_TEMPLATE", "EncodedConversation", "TuluTemplate"]
@@ -60,6 +58,8 @@ class TuluTemplate:
         self.tokenizer = tokenizer
         self.eos_id = tokenizer.eos_token_id
         self.bos_id = tokenizer.eos_token_id
+        from tokenizers import Tokenizer as HFTokenizer  # loaded with the first tokenizer (olmo_core.tokenizer)
+
         self._text = HFTokenizer.from_str(tokenizer.json_text)
         self._text.encode_special_tokens = True
         self._pieces = {text: self._encode(text) for text in (*self.headers.values(), "\n")}

@@ -14,13 +14,14 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from tokenizers import Tokenizer as HFTokenizer
+from typing import TYPE_CHECKING, Any
 
 from olmo_core.assets import PackageArchive, member_path
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_file, write_text
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer as HFTokenizer
 
 __all__ = ["ENCODE_PIECE_CHARS", "OLMO_RELEASE", "Tokenizer", "TokenizerConfig", "check_tokenizer_fits",
            "load_tokenizer", "read_hf_tokenizer"]
@@ -131,6 +132,8 @@ class Tokenizer:
                 text = f.read()
         except FileNotFoundError:
             raise ConfigError(f"no tokenizer file at {path}") from None
+        from tokenizers import Tokenizer as HFTokenizer  # its extension takes ~20 ms to load: not for every command
+
         try:
             backend = HFTokenizer.from_str(text)
         except Exception as exc:

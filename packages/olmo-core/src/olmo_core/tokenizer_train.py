@@ -8,9 +8,6 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from tokenizers import Tokenizer as HFTokenizer
-from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
-
 from olmo_core.config import REQUIRED, non_negative, positive
 from olmo_core.documents import Document, document_files, read_documents
 from olmo_core.io import write_text
@@ -65,6 +62,9 @@ def train_tokenizer_command(config: TokenizerTrainConfig) -> dict[str, object]:
     and a report with the documents read and the bytes per token on (up to 2,000 of) the training documents.
     """
     files = document_files(config.input)
+    from tokenizers import Tokenizer as HFTokenizer  # loaded by the command that needs it, not by every command
+    from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
+
     backend = HFTokenizer(models.BPE())
     backend.normalizer = normalizers.NFC()
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
