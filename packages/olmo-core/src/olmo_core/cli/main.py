@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from olmo_core.cli.arguments import parse_command_line
+from olmo_core.cli.collector import paused_during_start_up
 from olmo_core.cli.help import print_command_help, print_group_help, print_main_help
 from olmo_core.cli.runner import run_command
 from olmo_core.errors import OlmoError
@@ -34,7 +35,7 @@ def invoke(argv: Sequence[str]) -> list[Any]:
     """
     args = list(argv)
     lenient = not args or args[0] in ("-h", "--help", "help", "--version", "plugins")
-    with keeping_broken_plugins() if lenient else contextlib.nullcontext():
+    with keeping_broken_plugins() if lenient else contextlib.nullcontext(), paused_during_start_up():
         return _invoke(args)
 
 

@@ -18,6 +18,7 @@ from hydra.core.utils import run_job
 from hydra.types import HydraContext
 from omegaconf import DictConfig
 
+from olmo_core.cli.collector import resume_for_the_job
 from olmo_core.errors import OlmoError
 from olmo_core.hydra_bridge import (VERSION_BASE, check_overrides, compose_for_run, config_name, to_command_config,
                                    validate_overrides)
@@ -60,6 +61,7 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
     launcher_pid = os.getpid()
 
     def task(cfg: DictConfig) -> None:
+        resume_for_the_job()
         setup_logging()  # a launcher may run this in a process of its own
         label = ""
         if multirun:
