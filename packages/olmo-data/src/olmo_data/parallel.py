@@ -43,6 +43,7 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -51,6 +52,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -76,6 +78,9 @@ _PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
 R = TypeVar("R")
 POLL_SECONDS = 0.2
+AHEAD = 4
+"""Shards per worker submitted ahead of the one whose result is awaited: the results not yet taken that
+:func:`map_shards` holds (a job's memory would otherwise grow with every shard's result held at once)."""
 _advance: Callable[[int], None] | None = None  # where this process counts the documents it has read
 
 
@@ -89,7 +94,8 @@ def resolve_workers(workers: int, shards: int) -> int:
 
 def map_shards(function: Callable[[T], R], shards: Sequence[T], *, workers: int,
                progress: Callable[[int], None] | None = None) -> Iterator[R]:
-    """``function`` over ``shards`` with up to ``workers`` processes, yielding results in shard order.
+    """``function`` over ``shards`` with up to ``workers`` processes, yielding results in shard order. At most
+    :data:`AHEAD` shards per worker are submitted beyond the result awaited, and a result is let go once taken.
 
     ``progress`` receives the documents that ``function`` counts with :func:`read_counted` as they are read, in
     this process or, from workers, through a shared counter polled while results are awaited."""
@@ -116,13 +122,21 @@ def map_shards(function: Callable[[T], R], shards: Sequence[T], *, workers: int,
     with forwarding_logs(context) as logs, frozen_heap(), ProcessPoolExecutor(
             max_workers=count, mp_context=context, initializer=_start_worker,
             initargs=(os.getpid(), counter, logs)) as pool:
-        futures = [pool.submit(_then_return_memory, function, shard) for shard in shards]
+        waiting = iter(shards)
+        futures = deque(pool.submit(_then_return_memory, function, shard)
+                        for shard in itertools.islice(waiting, AHEAD * count))
         try:
-            for future in futures:
+            while futures:
+                future = futures.popleft()
                 while not wait([future], timeout=POLL_SECONDS).done:
                     poll()
                 poll()
-                yield future.result()
+                result = future.result()
+                del future
+                for shard in itertools.islice(waiting, 1):
+                    futures.append(pool.submit(_then_return_memory, function, shard))
+                yield result
+                del result
         finally:
             for future in futures:
                 future.cancel()
