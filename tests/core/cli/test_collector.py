@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -42,3 +44,12 @@ def test_a_collector_the_caller_turned_off_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_olmo_process_leaves_its_objects_to_the_system_at_exit() -> None:
+    """Once the exit handlers run, every object is frozen: the interpreter's collections at exit skip them."""
+    code = ("import atexit, gc; from olmo_core.cli import main; "
+            "atexit.register(lambda: print('frozen' if gc.get_freeze_count() > 0 else 'not frozen')); "
+            "main(['--version'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.splitlines()[-1] == "frozen"

@@ -1,18 +1,21 @@
-"""The garbage collector while ``olmo`` starts: paused, then resumed when the job starts.
+"""The garbage collector while ``olmo`` starts (paused, then resumed when the job starts) and at its exit.
 
 Start-up (loading the plugins, composing the config) makes a few hundred thousand objects that live as long as
 the process; the collections they set off walk them again and again, about 0.05-0.08 CPU s of a 0.5 s start-up.
 With the collector paused until the job starts, and what start-up made then frozen (:func:`gc.freeze`), neither
-start-up nor the job's own collections walk them.
+start-up nor the job's own collections walk them. At exit, Python's full collections would walk them once more
+(about 0.13 CPU s): the ``olmo`` process leaves them to the operating system instead.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import gc
 from collections.abc import Iterator
 
-__all__ = ["paused_during_start_up", "resume_for_the_job"]
+__all__ = ["no_collection_at_exit", "paused_during_start_up", "resume_for_the_job"]
 
 _paused = False
 
@@ -43,3 +46,11 @@ def resume_for_the_job() -> None:
         _paused = False
         gc.freeze()
         gc.enable()
+
+
+@functools.cache
+def no_collection_at_exit() -> None:
+    """Freeze every object once the exit handlers start, so that the interpreter's collections at exit skip them
+    (the process's memory goes back to the system whole). Python does not promise to run the finalizers of
+    objects alive at exit; the exit handlers (``atexit``: logs flushed, files closed, workers joined) all run."""
+    atexit.register(gc.freeze)
