@@ -56,7 +56,7 @@ def test_truncated_gzip_keeps_what_came_before(tmp_path: Path) -> None:
     items = list(read_documents(str(path)))
     docs = [i for i in items if isinstance(i, Document)]
     assert 0 < len(docs) < 200 and [d.id for d in docs] == [str(i) for i in range(len(docs))]
-    assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith(f"unreadable after line")
+    assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith("unreadable after line")
 
 
 def test_zstd_and_empty_files(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ def test_in_loop_evaluation_through_olmo_train(tokens: Path, dataset: Path, tmp_
     metrics land in metrics.jsonl at its interval and at the last step, equal to an offline evaluation of the
     checkpoint of that step, and the model is back in training mode after each evaluator."""
     from olmo_core.model_io import load_model
-    from olmo_train.trainer import Trainer
 
     from tests.train.conftest import config, make_trainer
 

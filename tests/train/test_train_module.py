@@ -11,7 +11,6 @@ import torch
 from olmo_core.checkpoint import CheckpointError
 from olmo_core.plugins import get_host
 from olmo_train.backends.single import SingleDevice
-from olmo_train.trainer import Trainer
 
 from tests.train.conftest import config, make_trainer
 

@@ -18,7 +18,6 @@ from safetensors.torch import load_file
 
 from olmo_core.checkpoint import is_sharded
 from olmo_core.model_io import load_model
-from olmo_train.trainer import Trainer
 
 from tests.train.conftest import SMALL_MODEL, config, make_trainer
 

@@ -8,7 +8,6 @@ from typing import Any
 import torch
 
 from olmo_core import hookimpl
-from olmo_train.trainer import Trainer
 from olmo_train.vendors import AMD, GLOO, NVIDIA, Vendor, builtin_vendor, select_vendor
 
 from tests.train.conftest import config, make_trainer

@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 from olmo_core.errors import ConfigError
-from olmo_train.trainer import Trainer
 
 from tests.train.conftest import config, make_trainer
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.plugins import hookimpl
-from olmo_train.trainer import Trainer
 
 from tests.train.conftest import config, make_trainer
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from olmo_train.trainer import Trainer
 
 from tests.train.conftest import config, make_trainer
 

@@ -20,7 +20,7 @@ from olmo_adapt.evaluation import HeldOutEvaluation
 from olmo_adapt.examples import Skips, check_messages
 from olmo_adapt.loader import ExampleLoader
 from olmo_adapt.method import AdaptRun, Prepared
-from olmo_adapt.sft.config import SFT_OLMO_7B, SFTConfig
+from olmo_adapt.sft.config import SFTConfig
 from olmo_adapt.sft.batches import pack, padded
 from olmo_core.chat_template import TuluTemplate
 from olmo_adapt.tokenize import Tokens, fit

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.plots import line_plot
