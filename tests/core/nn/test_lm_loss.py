@@ -202,9 +202,14 @@ def test_bfloat16_autocast_runs_matmuls_in_bfloat16_and_keeps_gradient_dtypes() 
     sums.total.backward()
     assert sums.ce.dtype == torch.float32
     assert hidden.grad.dtype == torch.float32 and weight.grad.dtype == torch.float32
-    ce, _ = reference(hidden.detach().double(), weight.detach().double(), labels, 0.0)
+    h64, w64 = hidden.detach().double().requires_grad_(), weight.detach().double().requires_grad_()
+    ce, _ = reference(h64, w64, labels, 0.0)
+    ce.backward()
+    ce = ce.detach()
     exact = float(linear_cross_entropy(hidden.detach(), weight.detach(), labels).ce)
     assert abs(float(sums.ce) - float(ce)) / float(ce) < 2e-2  # bf16 inputs: percent-level agreement
+    for got, expected in [(hidden.grad, h64.grad), (weight.grad, w64.grad)]:
+        assert float((got.double() - expected).norm() / expected.norm()) < 2e-2
     assert float(sums.ce) != exact  # the matmul really ran in bf16
 
 
