@@ -30,6 +30,16 @@ def test_workers_fork_from_a_frozen_heap_that_is_thawed_after() -> None:
     assert list(map_shards(_freeze_count_in_worker, [0], workers=2)) == [0]  # one shard: no workers, nothing frozen
 
 
+def test_a_heap_frozen_before_the_workers_stays_frozen_after() -> None:
+    """``olmo``'s start-up objects, frozen before its job runs (olmo_core.cli.collector), stay frozen after."""
+    gc.freeze()
+    try:
+        assert all(count > 0 for count in map_shards(_freeze_count_in_worker, [0, 1], workers=2))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 class _Result:
     def __init__(self, shard: int) -> None:
         self.shard = shard

@@ -265,12 +265,15 @@ def part_file(folder: str) -> str:
 def frozen_heap() -> Iterator[None]:
     """Keep the objects that exist now out of the garbage collector's reach while the block runs (:func:`gc.freeze`):
     a forked worker's full collection would otherwise walk everything it inherited, writing to (hence copying) its
-    pages, though none of it becomes garbage there (about 35 ms a worker when tagging)."""
+    pages, though none of it becomes garbage there (about 35 ms a worker when tagging). A heap frozen before the
+    block (``olmo``'s start-up, :mod:`olmo_core.cli.collector`) stays frozen after it."""
+    thaw = gc.get_freeze_count() == 0
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if thaw:
+            gc.unfreeze()
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from olmo_core.cli.arguments import parse_command_line
-from olmo_core.cli.collector import no_collection_at_exit, paused_during_start_up
+from olmo_core.cli.collector import frozen_to_the_end, paused_during_start_up
 from olmo_core.cli.help import print_command_help, print_group_help, print_main_help
 from olmo_core.cli.runner import run_command
 from olmo_core.errors import OlmoError
@@ -58,8 +58,10 @@ def _invoke(args: list[str]) -> list[Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``olmo`` and return its exit status; ``OLMO_FULL_ERROR=1`` shows tracebacks of errors."""
-    no_collection_at_exit()
+    """Run ``olmo`` and return its exit status; ``OLMO_FULL_ERROR=1`` shows tracebacks of errors. Without
+    ``argv``, the process's own command line runs, as the process's last work (:func:`frozen_to_the_end`)."""
+    if argv is None:
+        frozen_to_the_end()
     full = os.environ.get("OLMO_FULL_ERROR", "") not in ("", "0")
     try:
         invoke(sys.argv[1:] if argv is None else argv)
