@@ -17,7 +17,9 @@ A part is three files:
 header) without olmo metadata, given their dtype.
 
 Parts live on the local disk or at any fsspec URL (``s3://``, ``memory://`` ...): a local part is memory-mapped,
-a remote one read whole into memory.
+a remote one read in ranges as its tokens are asked for (:class:`RemoteTokens`, a block of
+:data:`REMOTE_BLOCK_BYTES` at a time, the last few kept), so that opening a corpus in object storage reads only
+its metadata and sidecars.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from fsspec.core import url_to_fs
 from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.io import exists, is_local, open_atomic, open_file, read_text, staged_path, write_text
 
-__all__ = ["TOKEN_FORMAT", "TokenArray", "TokenArrayWriter", "dtype_for", "open_token_array", "part_names",
-           "part_urls", "sibling"]
+__all__ = ["TOKEN_FORMAT", "RemoteTokens", "TokenArray", "TokenArrayWriter", "dtype_for", "open_token_array",
+           "part_names", "part_urls", "sibling"]
 
 TOKEN_FORMAT = "olmo-tokens/1"
 NPY_MAGIC = b"\x93NUMPY"
@@ -147,7 +149,7 @@ class TokenArray:
     path: PurePath
     """The ``.npy`` file: a local :class:`~pathlib.Path`, or for a part elsewhere the path inside its store (so
     that ``name`` and ``parent.name`` are those of a local copy); :attr:`url` says where it was read from."""
-    tokens: np.ndarray[Any, Any]
+    tokens: np.ndarray[Any, Any] | RemoteTokens
     starts: np.ndarray[Any, Any]
     ends: np.ndarray[Any, Any]
     ids: list[str]
@@ -171,7 +173,7 @@ class TokenArray:
 
 def open_token_array(path: str | Path, *, dtype: str | None = None, eos_token_id: int | None = None) -> TokenArray:
     """Open a part written by :class:`TokenArrayWriter`, or a Dolma/OLMo ``.npy`` file, at a local path
-    (memory-mapped) or any fsspec URL (read whole).
+    (memory-mapped) or any fsspec URL (read in ranges as its tokens are asked for: :class:`RemoteTokens`).
 
     Without olmo metadata, ``dtype`` (default uint16) gives the width, document boundaries come from a
     Dolma ``.csv.gz`` sidecar when there is one, else from ``eos_token_id`` when given.
@@ -186,7 +188,7 @@ def open_token_array(path: str | Path, *, dtype: str | None = None, eos_token_id
         raise ConfigError(f"no token file at {url}")
     width = np.dtype(meta.get("dtype") or dtype or "<u2")
     local = is_local(fs)
-    tokens = _mapped(npy, width, url) if local else _loaded(fs.cat_file(npy), width, url)
+    tokens = _mapped(npy, width, url) if local else RemoteTokens(fs, npy, width, url)
     starts, ends, ids, sources = _documents(url, tokens, meta.get("eos_token_id", eos_token_id))
     where = Path(path if isinstance(path, Path) or "://" not in url else npy) if local else PurePosixPath(npy)
     return TokenArray(where, tokens, starts, ends, ids, sources, meta, url)
@@ -203,12 +205,84 @@ def _mapped(npy: str, width: np.dtype[Any], url: str) -> np.ndarray[Any, Any]:
     return np.memmap(npy, dtype=width, mode="r") if size else np.zeros(0, dtype=width)
 
 
-def _loaded(data: bytes, width: np.dtype[Any], url: str) -> np.ndarray[Any, Any]:
-    """The tokens of a remote file's bytes ``data`` (read-only, as a memory map is)."""
-    if data.startswith(NPY_MAGIC):
-        return np.load(io.BytesIO(data))
-    _check_size(len(data), width, url)
-    return np.frombuffer(data, dtype=width)
+REMOTE_BLOCK_BYTES = 1 << 20
+"""Bytes of a remote part read at a time (an instance's tokens are read with the block that holds them)."""
+REMOTE_BLOCKS_KEPT = 8
+"""Blocks of a remote part kept after they were read (the most recently used)."""
+
+
+class RemoteTokens:
+    """The tokens of a part at an fsspec URL, read as they are asked for: a read-only one-dimensional array of
+    ``dtype`` for what a training loader does with a part (``len``, ``shape``, ``dtype``, slices, and
+    ``np.asarray`` or :meth:`tolist` for all of it). A slice is read in whole blocks of :data:`REMOTE_BLOCK_BYTES`
+    (ranged reads), the :data:`REMOTE_BLOCKS_KEPT` most recently used kept; a slice longer than the blocks kept
+    is read in one request, as it is."""
+
+    def __init__(self, fs: Any, path: str, width: np.dtype[Any], url: str) -> None:
+        self._fs, self._path, self.url = fs, path, url
+        head = fs.cat_file(path, start=0, end=min(fs.size(path), 4096))
+        self._offset = 0
+        if head.startswith(NPY_MAGIC):
+            stream = io.BytesIO(head)
+            version = np.lib.format.read_magic(stream)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ConfigError(f"{url} is a NumPy file of format {version}: save it with format 1.0 or 2.0")
+            shape, fortran, width = read_header(stream)
+            if len(shape) != 1 or fortran:
+                raise ConfigError(f"{url} holds a {len(shape)}-dimensional array: token files are one-dimensional")
+            self._offset = stream.tell()
+            size = int(shape[0]) * np.dtype(width).itemsize
+        else:
+            size = int(fs.size(path))
+            _check_size(size, width, url)
+        self.dtype = np.dtype(width)
+        self.shape = (size // self.dtype.itemsize,)
+        self._blocks: dict[int, bytes] = {}
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: slice) -> np.ndarray[Any, Any]:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError(f"{self.url}: remote tokens are read in contiguous slices, not [{key!r}]")
+        start, stop, _ = key.indices(len(self))
+        if stop <= start:
+            return np.zeros(0, dtype=self.dtype)
+        size = self.dtype.itemsize
+        first, last = start * size, stop * size
+        blocks = range(first // REMOTE_BLOCK_BYTES, (last - 1) // REMOTE_BLOCK_BYTES + 1)
+        if len(blocks) > REMOTE_BLOCKS_KEPT:
+            return np.frombuffer(self._read(first, last), dtype=self.dtype)
+        data = b"".join(self._block(b) for b in blocks)
+        base = blocks[0] * REMOTE_BLOCK_BYTES
+        return np.frombuffer(data[first - base:last - base], dtype=self.dtype)
+
+    def _block(self, number: int) -> bytes:
+        found = self._blocks.pop(number, None)
+        if found is None:
+            start = number * REMOTE_BLOCK_BYTES
+            found = self._read(start, min(start + REMOTE_BLOCK_BYTES, len(self) * self.dtype.itemsize))
+            if len(self._blocks) >= REMOTE_BLOCKS_KEPT:
+                del self._blocks[next(iter(self._blocks))]
+        self._blocks[number] = found  # now the most recently used
+        return found
+
+    def _read(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the tokens."""
+        found = self._fs.cat_file(self._path, start=self._offset + start, end=self._offset + end)
+        if len(found) != end - start:
+            raise OlmoError(f"{self.url}: read {len(found)} bytes at {start}, expected {end - start}")
+        return found
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        tokens = self[:]
+        return tokens if dtype is None else tokens.astype(dtype)
+
+    def tolist(self) -> list[int]:
+        """Every token, read."""
+        return self[:].tolist()
 
 
 def _check_size(size: int, width: np.dtype[Any], url: str) -> None:
