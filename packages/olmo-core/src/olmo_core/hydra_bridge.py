@@ -410,7 +410,8 @@ def _paths_ending(node: Any, parent: str, leaf: str) -> list[str]:
 
 
 def _shape(command: Component, overrides: Sequence[str]) -> DictConfig | None:
-    """The command's config composed with the selections among ``overrides`` (or the defaults alone)."""
+    """The command's config composed with the selections among ``overrides`` (or the defaults alone), by the
+    initialized Hydra that failed to compose them all."""
     selections = [text for text in overrides if "/" in text.partition("=")[0]]
     for attempt in ([selections] if selections else []) + [[]]:
         try:
