@@ -293,3 +293,39 @@ def test_a_large_file_deduplicated_in_parts_gives_the_same_bytes_for_any_workers
     for name in ("k1", "k2"):
         for what in ("files", "counts", "features", "buckets", "features quarantine"):
             assert runs[name][what] == whole[what], (name, what)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_a_large_file_filtered_in_parts_gives_the_same_bytes_for_any_workers(
+        tmp_path: Path, suffix: str, documents: list[Document], content: bytes, olmo_cli: Any) -> None:
+    ds = tmp_path / "ds"
+    write_file(ds / "documents" / f"big{suffix}", content)
+    tagged = olmo_cli("data", "tag", f"input={ds}", "taggers=[c4,gopher_repetition,pii]",
+                      f"taggers.gopher_repetition.max_document_bytes={MAX_BYTES}", f"part_bytes={PART_BYTES}")
+    assert tagged.exit_code == 0, tagged.err
+    rules = ("exclude=['c4__c4__lines_no_terminal_punctuation > 0.5']",
+             "replace=['pii__pii__EMAIL_ADDRESS => |||EMAIL|||']")
+    runs: dict[str, dict[str, Any]] = {}
+    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES)):
+        out = tmp_path / name
+        result = olmo_cli("data", "filter", f"input={ds}", f"output={out}", *rules, f"workers={workers}",
+                          f"part_bytes={part_bytes}")
+        assert result.exit_code == 0, result.err
+        report = json.loads((out / "reports" / "filter.json").read_text())
+        runs[name] = {"files": {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*/*"))
+                                if p.is_file() and "reports" not in p.parts},  # not the job's own records
+                      "report": {k: report[k] for k in ("records", "kept", "dropped", "quarantined", "dropped_by",
+                                                        "spans_replaced", "per_source")}}
+        assert not list(out.rglob(".*.tmp-*"))  # the parts' temporary files are gone
+    whole = runs["whole"]
+    assert sorted(whole["files"]) == [f"documents/big{suffix}", f"dropped/big{suffix}", "quarantine/big.jsonl"]
+    report = whole["report"]
+    quarantined = [json.loads(line) for line in whole["files"]["quarantine/big.jsonl"].splitlines()]
+    assert [(q["line"], q["reason"].split(" (")[0].split(":")[0]) for q in quarantined] == \
+        [(line, "not tagged by c4" if kind.startswith("too long") else kind)  # the first folder read
+         for line, kind in expected_quarantine(documents)]
+    assert report["records"] == len(documents) + len(BAD_LINES)
+    assert report["kept"] + report["dropped"] + report["quarantined"] == report["records"]
+    assert report["dropped"] > 0 and report["kept"] > 0 and report["spans_replaced"]
+    for name in ("k1", "k2"):
+        assert runs[name] == whole, name

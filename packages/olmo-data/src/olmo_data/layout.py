@@ -82,9 +82,15 @@ class Layout:
         return f"{self.root}/reports/{name}.json"
 
 
-def attribute_rows(url: str) -> Iterator[dict[str, Any]]:
-    """The rows of an attribute file, in order (blank lines skipped)."""
+def attribute_rows(url: str, skip: int = 0) -> Iterator[dict[str, Any]]:
+    """The rows of an attribute file, in order (blank lines skipped), after the first ``skip`` (passed over
+    unparsed)."""
     with fsspec.open(url, "rt", compression="infer", encoding="utf-8") as f:
+        while skip:
+            line = f.readline()
+            if not line:
+                return
+            skip -= bool(line.strip())
         for line in f:
             if line.strip():
                 yield json.loads(line)

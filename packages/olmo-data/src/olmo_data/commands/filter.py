@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from olmo_core.artifacts import Dataset
-from olmo_core.config import non_negative
-from olmo_core.documents import Document, Quarantined, require_documents
+from olmo_core.config import non_negative, positive
+from olmo_core.documents import Document, DocumentRange, Quarantined, renumbered, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -22,7 +24,8 @@ from olmo_core.progress import Progress
 from olmo_data.expressions import Expression
 from olmo_data.layout import (Layout, aligned_row, attribute_rows, counted, counted_line, find_layout, report_name,
                               reporting, select_shard, shared_output)
-from olmo_data.parallel import map_shards, read_counted
+from olmo_data.parallel import PART_BYTES, Part, map_shards, part_file, scratch_folder, split_file
+from olmo_data.parallel import counted as counted_records
 
 __all__ = ["FilterConfig", "FilterJob", "filter_documents", "kept_per_source", "replace_spans"]
 
@@ -49,7 +52,12 @@ class FilterConfig:
     keep_dropped: bool = True
     """Write dropped documents, with their reason, under ``dropped/`` so that they can be inspected."""
     workers: int = non_negative(1)
-    """Processes filtering files in parallel (0: one per CPU core); the output does not depend on it."""
+    """Processes filtering files, and parts of large files, in parallel (0: one per CPU core); the output does not
+    depend on it."""
+    part_bytes: int = positive(PART_BYTES)
+    """Files with more content than this (32 MiB) are filtered in parts of this size, in parallel, after a first
+    pass that counts each part's documents (to find its rows in the attribute files); the output does not depend
+    on it."""
     shard: str | None = None
     """Handle only shard ``i/N`` of the input files (every N-th from the i-th), for sweeps across machines."""
 
@@ -181,51 +189,167 @@ class _Plan:
     config: FilterConfig
 
 
-def _filter_file(file: str, plan: _Plan) -> FileResult:
-    config, layout = plan.config, plan.layout
+@dataclass
+class PartResult(FileResult):
+    """What filtering one part of a split file did, and what :func:`_assemble` puts together."""
+
+    lines: int = 0
+    """The part's lines (blank ones included), by which the quarantined records of the parts after it are
+    renumbered."""
+    held: list[Quarantined] = field(default_factory=list)
+    """The part's quarantined records, numbered from its first line."""
+    outputs: dict[str, str] = field(default_factory=dict)
+    """The part's temporary files of kept (``documents``) and dropped rows."""
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Filter ``part``, whose first document is row ``rows_before`` of its attribute files; a part of a split file
+    writes its rows to temporary files in ``scratch``."""
+
+    part: Part
+    rows_before: int = 0
+    scratch: str = ""
+
+
+def _filter_part(task: _Task, plan: _Plan) -> FileResult:
+    """Filter one part of a file: a whole file's outputs and quarantine are written here; a split file's part
+    writes its rows to temporary files (:func:`~olmo_data.parallel.part_file`) and holds its quarantined records,
+    which :func:`_assemble` puts together."""
+    part = task.part
+    result = FileResult() if part.whole else PartResult()
+    quarantined: list[Quarantined] = []
+    records = part.records()
+    try:
+        with ExitStack() as stack:
+            missing = [n for n in plan.names if not exists(plan.layout.attributes(n, part.file))]
+            if missing:
+                raise ConfigError(f"{part.file} has no attribute file for {', '.join(missing)}: tag it first")
+            rows = {n: attribute_rows(plan.layout.attributes(n, part.file), skip=task.rows_before) for n in plan.names}
+            kept, dropped = _outputs(stack, task, result, plan)
+            _filter_records(counted_records(records), part.file, rows, plan, result, quarantined, kept, dropped)
+    except BaseException:
+        if isinstance(result, PartResult):
+            _remove(result.outputs)
+        raise
+    if isinstance(result, PartResult):
+        result.held, result.lines = quarantined, records.lines if isinstance(records, DocumentRange) else 0
+        return result
+    result.quarantined = plan.out.keep_quarantined(part.file, quarantined)
+    return result
+
+
+def _outputs(stack: ExitStack, task: _Task, result: FileResult, plan: _Plan) -> tuple[IO[str], IO[str] | None]:
+    """Where ``task`` writes its kept and (with ``keep_dropped``) dropped documents: a whole file's output files,
+    or a part's temporary files."""
+    names = ("documents", "dropped") if plan.config.keep_dropped else ("documents",)
+    if isinstance(result, PartResult):
+        result.outputs = {name: part_file(task.scratch) for name in names}
+        opened = [stack.enter_context(open(result.outputs[name], "w", encoding="utf-8", newline=""))
+                  for name in names]
+    else:
+        relative = plan.layout.jsonl(task.part.file)
+        opened = [stack.enter_context(open_atomic(f"{plan.out.root}/{name}/{relative}", "wt", compression="infer",
+                                                  encoding="utf-8")) for name in names]
+    return opened[0], opened[1] if len(opened) > 1 else None
+
+
+def _filter_records(records: Iterator[Document | Quarantined], file: str, rows: dict[str, Iterator[dict[str, Any]]],
+                    plan: _Plan, result: FileResult, quarantined: list[Quarantined], kept_out: IO[str],
+                    dropped_out: IO[str] | None) -> None:
+    """Keep, drop or quarantine each of ``records`` (of ``file``), counting into ``result``."""
+    config = plan.config
     exclude = [Expression.parse(e, plan.known) for e in config.exclude]
     include = [Expression.parse(e, plan.known) for e in config.include]
     replacements = _parse_replacements(config.replace, set(plan.known))
-    result = FileResult()
-    quarantined: list[Quarantined] = []
-    relative = layout.jsonl(file)
-    with ExitStack() as stack:
-        missing = [n for n in plan.names if not exists(layout.attributes(n, file))]
-        if missing:
-            raise ConfigError(f"{file} has no attribute file for {', '.join(missing)}: tag it first")
-        rows = {n: attribute_rows(layout.attributes(n, file)) for n in plan.names}
-        kept_out = stack.enter_context(open_atomic(f"{plan.out.root}/documents/{relative}", "wt",
-                                                   compression="infer", encoding="utf-8"))
-        dropped_out = stack.enter_context(open_atomic(f"{plan.out.root}/dropped/{relative}", "wt",
-                                                      compression="infer", encoding="utf-8")) \
-            if config.keep_dropped else None
-        for item in read_counted(file):
-            result.counts["read"] += 1
-            if isinstance(item, Document):
-                attributes, refused = _join(item, rows, file)
-                if refused:  # a tagger refused it (too long): its rules were never checked
-                    item = Quarantined(file=file, line=item.line, reason=refused,
-                                       raw=json.dumps(item.to_json(), ensure_ascii=False).encode("utf-8"))
-            if isinstance(item, Quarantined):
-                quarantined.append(item)
-                result.counts["quarantined"] += 1
-                continue
-            source = result.per_source.setdefault(item.source or "(none)", Counter())
-            source["read"] += 1
-            reason = _reason(item, attributes, exclude, include)
-            if reason is not None:
-                result.counts["dropped"] += 1
-                result.reasons[reason] += 1
-                source["dropped"] += 1
-                if dropped_out is not None:
-                    dropped_out.write(json.dumps({**item.to_json(), "dropped_by": reason}, ensure_ascii=False) + "\n")
-            else:
-                result.counts["kept"] += 1
-                source["kept"] += 1
-                _mask(item, attributes, replacements, config.min_score, result.replaced)
-                kept_out.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
-    result.quarantined = plan.out.keep_quarantined(file, quarantined)
-    return result
+    for item in records:
+        result.counts["read"] += 1
+        if isinstance(item, Document):
+            attributes, refused = _join(item, rows, file)
+            if refused:  # a tagger refused it (too long): its rules were never checked
+                item = Quarantined(file=file, line=item.line, reason=refused,
+                                   raw=json.dumps(item.to_json(), ensure_ascii=False).encode("utf-8"))
+        if isinstance(item, Quarantined):
+            quarantined.append(item)
+            result.counts["quarantined"] += 1
+            continue
+        source = result.per_source.setdefault(item.source or "(none)", Counter())
+        source["read"] += 1
+        reason = _reason(item, attributes, exclude, include)
+        if reason is not None:
+            result.counts["dropped"] += 1
+            result.reasons[reason] += 1
+            source["dropped"] += 1
+            if dropped_out is not None:
+                dropped_out.write(json.dumps({**item.to_json(), "dropped_by": reason}, ensure_ascii=False) + "\n")
+        else:
+            result.counts["kept"] += 1
+            source["kept"] += 1
+            _mask(item, attributes, replacements, config.min_score, result.replaced)
+            kept_out.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
+
+
+def _remove(paths: dict[str, str]) -> None:
+    for path in paths.values():
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _documents_in(part: Part) -> int:
+    """The valid documents of ``part`` (each has a row in every attribute file)."""
+    return sum(isinstance(item, Document) for item in part.records())
+
+
+def _tasks(files: list[str], part_bytes: int, workers: int, scratch: str) -> list[_Task]:
+    """Every file's parts, each with the attribute rows before it: a split file's parts are read once first to
+    count their documents (in parallel)."""
+    split = {file: parts for file in files if len(parts := split_file(file, part_bytes)) > 1}
+    counting = [part for parts in split.values() for part in parts[:-1]]
+    before: dict[Part, int] = {}
+    if counting:
+        with Progress("counting the documents of the large files' parts", unit="parts", total=len(counting)) as bar:
+            for part, documents in zip(counting, map_shards(_documents_in, counting, workers=workers), strict=True):
+                bar.advance(1)
+                before[part] = documents
+    tasks = []
+    for file in files:
+        if file not in split:
+            tasks.append(_Task(Part(file)))
+            continue
+        rows = 0
+        for part in split[file]:
+            tasks.append(_Task(part, rows, scratch))
+            rows += before.get(part, 0)
+    return tasks
+
+
+def _assemble(file: str, results: list[FileResult], plan: _Plan) -> FileResult:
+    """The result of a file filtered in parts: its kept and dropped files written from the parts' rows in order
+    (the same writes, hence the same bytes, as one process makes) and its quarantine from theirs, renumbered."""
+    if len(results) == 1:
+        return results[0]
+    parts = [r for r in results if isinstance(r, PartResult)]
+    total = FileResult()
+    relative = plan.layout.jsonl(file)
+    try:
+        for name in ("documents", "dropped") if plan.config.keep_dropped else ("documents",):
+            with open_atomic(f"{plan.out.root}/{name}/{relative}", "wt", compression="infer",
+                             encoding="utf-8") as output:
+                for part in parts:
+                    with open(part.outputs[name], encoding="utf-8", newline="\n") as rows:
+                        for row in rows:
+                            output.write(row)
+        quarantined: list[Quarantined] = []
+        before = 0
+        for part in parts:
+            total.add(part)
+            quarantined += [renumbered(q, before) for q in part.held]
+            before += part.lines
+        total.quarantined = plan.out.keep_quarantined(file, quarantined)
+    finally:
+        for part in parts:
+            _remove(part.outputs)
+    return total
 
 
 def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str, Any]:
@@ -265,12 +389,20 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
                 "per_source": {s: dict(c) for s, c in sorted(total.per_source.items())},
                 "skipped_files": layout.skipped}
 
-    with reporting(report_path, summary), Progress("filtering", unit="docs") as progress:
-        for file, result in zip(files, map_shards(functools.partial(_filter_file, plan=plan), files,
-                                                  workers=config.workers, progress=progress.update)):
-            total.add(result)
-            done.append(file)
-            progress.advance(0, postfix=f"{len(done)}/{len(files)} files")
+    with reporting(report_path, summary), scratch_folder(plan.out.root) as scratch:
+        tasks = _tasks(files, config.part_bytes, config.workers, scratch)
+        with Progress("filtering", unit="docs") as progress:
+            results: list[FileResult] = []
+            work = functools.partial(_filter_part, plan=plan)
+            for task, result in zip(tasks, map_shards(work, tasks, workers=config.workers, progress=progress.update),
+                                    strict=True):
+                results.append(result)
+                if task.part.index < task.part.count - 1:
+                    continue
+                total.add(_assemble(task.part.file, results, plan))
+                results = []
+                done.append(task.part.file)
+                progress.advance(0, postfix=f"{len(done)}/{len(files)} files")
         counts = total.counts
         counted(counts["read"], written=counts["kept"], dropped=counts["dropped"], quarantined=counts["quarantined"],
                 check=True)
