@@ -329,3 +329,23 @@ def test_a_large_file_filtered_in_parts_gives_the_same_bytes_for_any_workers(
     assert report["dropped"] > 0 and report["kept"] > 0 and report["spans_replaced"]
     for name in ("k1", "k2"):
         assert runs[name] == whole, name
+
+
+def test_a_large_file_counted_in_parts_gives_the_same_stats_for_any_workers(
+        tmp_path: Path, documents: list[Document], content: bytes, olmo_cli: Any) -> None:
+    ds = tmp_path / "ds"
+    write_file(ds / "documents" / "big.jsonl.gz", content)
+    tagged = olmo_cli("data", "tag", f"input={ds}", "taggers=[pii]")
+    assert tagged.exit_code == 0, tagged.err
+    runs: dict[str, tuple[bytes, bytes]] = {}
+    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES)):
+        out = tmp_path / name
+        for phase in ("all", "count"):
+            result = olmo_cli("data", "stats", f"input={ds}", f"output={out}", f"phase={phase}", "figures=false",
+                              f"workers={workers}", f"part_bytes={part_bytes}")
+            assert result.exit_code == 0, result.err
+        runs[name] = ((out / "stats.json").read_bytes(), next((out / "partial").glob("*.gz")).read_bytes())
+    stats = json.loads(runs["whole"][0])
+    assert (stats["records"], stats["quarantined"]) == (len(documents) + len(BAD_LINES), len(BAD_LINES))
+    assert stats["overall"]["pii"]["documents_with_pii"] > 0  # the attribute rows were joined to their documents
+    assert runs["k1"] == runs["k2"] == runs["whole"]

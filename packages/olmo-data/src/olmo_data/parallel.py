@@ -7,7 +7,7 @@ afresh and load plugins from entry points and ``OLMO_PLUGINS``. Workers end with
 is killed (:func:`die_with_parent`). Progress is counted per document as workers read (:func:`read_counted`).
 
 Within-file parallelism (:func:`split_file`, and :func:`map_parts` as ``olmo data tag`` and ``dedup`` use it;
-``tokenize`` splits the same way): a file is split into parts (:class:`Part`) so that ``workers=K`` puts K cores on
+``tokenize`` splits the same way, ``filter`` and ``stats`` after :func:`parts_with_documents_before`): a file is split into parts (:class:`Part`) so that ``workers=K`` puts K cores on
 one large file.
 
 - *How a file is split depends only on the file and the part size* (:data:`PART_BYTES`, a job's ``part_bytes``),
@@ -65,8 +65,10 @@ from olmo_core.documents import PARQUET_SUFFIXES, Document, DocumentRange, Quara
 from olmo_core.errors import ConfigError
 from olmo_core.io import claimed, is_local
 from olmo_core.logs import forwarding_logs, log_to_parent
+from olmo_core.progress import Progress
 
-__all__ = ["PART_BYTES", "Part", "counted", "die_with_parent", "map_parts", "map_shards", "part_file", "read_counted",
+__all__ = ["PART_BYTES", "Part", "counted", "die_with_parent", "map_parts", "map_shards", "part_file",
+           "parts_with_documents_before", "read_counted",
            "resolve_workers", "return_freed_memory", "scratch_folder", "split_file"]
 
 PART_BYTES = 32 << 20
@@ -234,6 +236,33 @@ def map_parts(function: Callable[[Part], R], files: Sequence[str], *, workers: i
         if part.index == part.count - 1:
             yield part.file, results
             results = []
+
+
+def _documents_in(part: Part) -> int:
+    """The valid documents of ``part``."""
+    return sum(isinstance(item, Document) for item in part.records())
+
+
+def parts_with_documents_before(files: Sequence[str], *, workers: int, part_bytes: int = PART_BYTES) \
+        -> list[tuple[Part, int]]:
+    """Every part of ``files`` (:func:`split_file`), in order, with the valid documents of its file before it:
+    where its rows start in the file's attribute files (one row per valid document). The parts of a split file
+    but its last are read once for this, in ``workers`` processes."""
+    split = {file: parts for file in files if len(parts := split_file(file, part_bytes)) > 1}
+    counting = [part for parts in split.values() for part in parts[:-1]]
+    documents: dict[Part, int] = {}
+    if counting:
+        with Progress("counting the documents of the large files' parts", unit="parts", total=len(counting)) as bar:
+            for part, found in zip(counting, map_shards(_documents_in, counting, workers=workers), strict=True):
+                documents[part] = found
+                bar.advance(1)
+    found_parts = []
+    for file in files:
+        before = 0
+        for part in split.get(file, [Part(file)]):
+            found_parts.append((part, before))
+            before += documents.get(part, 0)
+    return found_parts
 
 
 @contextlib.contextmanager

@@ -30,22 +30,24 @@ def dataset_layout(files: list[str], documents_root: str | None) -> Layout | Non
 class AttributeRows:
     """The attribute rows of one document file for each analysed tagger that has tagged it."""
 
-    def __init__(self, layout: Layout | None, file: str) -> None:
-        self.file = file
+    def __init__(self, layout: Layout | None, file: str, *, skip: int = 0, last: bool = True) -> None:
+        """The rows of ``file``'s attribute files after the first ``skip``; unless ``last`` (a part of the file
+        before its last), rows left over at the end are not an error."""
+        self.file, self.last = file, last
         self._rows: dict[str, Iterator[dict[str, Any]]] = {}
         if layout is None:
             return
         for name in ANALYSED_TAGGERS:
             url = layout.attributes(name, file)
             if exists(url):
-                self._rows[name] = attribute_rows(url)
+                self._rows[name] = attribute_rows(url, skip=skip)
 
     def __enter__(self) -> AttributeRows:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         for name, rows in self._rows.items():
-            extra = next(rows, None) if kind is None else None
+            extra = next(rows, None) if kind is None and self.last else None
             if isinstance(rows, Generator):
                 rows.close()
             if extra is not None:

@@ -1,8 +1,8 @@
 """Exact per-source counts of one document file, and their combination over files.
 
-Each file is counted on its own (one worker process per file) into :class:`FileCounts`; the command adds the
-files' counts together in file order, so that every number, and the order of every list, is the same for
-any number of workers.
+Each file (or each part of a large file) is counted on its own, in a worker process, into :class:`FileCounts`;
+the command adds the counts together in file (and part) order, so that every number, and the order of every list,
+is the same for any number of workers and any part size.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from olmo_core.tokenizer import load_tokenizer
 from olmo_data.analysis.attributes import AttributeRows, language_of, pii_spans_of
 from olmo_data.analysis.text import ngrams, paragraphs, text_hash, words
 from olmo_data.layout import Layout
-from olmo_data.parallel import read_counted
+from olmo_data.parallel import Part, counted
 
-__all__ = ["FileCounts", "Plan", "SourceCounts", "count_file", "source_name"]
+__all__ = ["FileCounts", "Plan", "SourceCounts", "count_file", "count_part", "source_name"]
 
 TOKENIZER_BATCH = 256
 """Documents handed to the tokenizer at once."""
@@ -138,6 +138,15 @@ def _count_document(counts: SourceCounts, document: Document, plan: Plan,
 
 def count_file(file: str, plan: Plan) -> FileCounts:
     """Count every document of ``file``; lines that are not documents are counted as quarantined."""
+    return count_part((Part(file), 0), plan)
+
+
+def count_part(task: tuple[Part, int], plan: Plan) -> FileCounts:
+    """Count every document of a part of a file (its whole, or part of it, with the documents of the file
+    before it: :func:`~olmo_data.parallel.parts_with_documents_before`); the parts' counts, added in order, are
+    the file's."""
+    part, before = task
+    file = part.file
     result = FileCounts()
     count_tokens = _token_counter(plan.tokenizer) if plan.tokenizer else None
     batch: list[tuple[SourceCounts, str]] = []
@@ -149,8 +158,8 @@ def count_file(file: str, plan: Plan) -> FileCounts:
             counts.token_lengths.append(n)
         batch.clear()
 
-    with AttributeRows(plan.layout, file) as rows:
-        for item in read_counted(file):
+    with AttributeRows(plan.layout, file, skip=before, last=part.index == part.count - 1) as rows:
+        for item in counted(part.records()):
             result.records += 1
             if isinstance(item, Quarantined):
                 result.quarantined += 1

@@ -24,7 +24,7 @@ from olmo_core.progress import Progress
 from olmo_data.expressions import Expression
 from olmo_data.layout import (Layout, aligned_row, attribute_rows, counted, counted_line, find_layout, report_name,
                               reporting, select_shard, shared_output)
-from olmo_data.parallel import PART_BYTES, Part, map_shards, part_file, scratch_folder, split_file
+from olmo_data.parallel import PART_BYTES, Part, map_shards, part_file, parts_with_documents_before, scratch_folder
 from olmo_data.parallel import counted as counted_records
 
 __all__ = ["FilterConfig", "FilterJob", "filter_documents", "kept_per_source", "replace_spans"]
@@ -295,34 +295,6 @@ def _remove(paths: dict[str, str]) -> None:
             os.unlink(path)
 
 
-def _documents_in(part: Part) -> int:
-    """The valid documents of ``part`` (each has a row in every attribute file)."""
-    return sum(isinstance(item, Document) for item in part.records())
-
-
-def _tasks(files: list[str], part_bytes: int, workers: int, scratch: str) -> list[_Task]:
-    """Every file's parts, each with the attribute rows before it: a split file's parts are read once first to
-    count their documents (in parallel)."""
-    split = {file: parts for file in files if len(parts := split_file(file, part_bytes)) > 1}
-    counting = [part for parts in split.values() for part in parts[:-1]]
-    before: dict[Part, int] = {}
-    if counting:
-        with Progress("counting the documents of the large files' parts", unit="parts", total=len(counting)) as bar:
-            for part, documents in zip(counting, map_shards(_documents_in, counting, workers=workers), strict=True):
-                bar.advance(1)
-                before[part] = documents
-    tasks = []
-    for file in files:
-        if file not in split:
-            tasks.append(_Task(Part(file)))
-            continue
-        rows = 0
-        for part in split[file]:
-            tasks.append(_Task(part, rows, scratch))
-            rows += before.get(part, 0)
-    return tasks
-
-
 def _assemble(file: str, results: list[FileResult], plan: _Plan) -> FileResult:
     """The result of a file filtered in parts: its kept and dropped files written from the parts' rows in order
     (the same writes, hence the same bytes, as one process makes) and its quarantine from theirs, renumbered."""
@@ -390,7 +362,8 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
                 "skipped_files": layout.skipped}
 
     with reporting(report_path, summary), scratch_folder(plan.out.root) as scratch:
-        tasks = _tasks(files, config.part_bytes, config.workers, scratch)
+        tasks = [_Task(part, before, scratch) for part, before in
+                 parts_with_documents_before(files, workers=config.workers, part_bytes=config.part_bytes)]
         with Progress("filtering", unit="docs") as progress:
             results: list[FileResult] = []
             work = functools.partial(_filter_part, plan=plan)

@@ -22,7 +22,7 @@ from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
 
 from olmo_data.analysis.attributes import dataset_layout
-from olmo_data.analysis.counts import FileCounts, Plan, SourceCounts, count_file
+from olmo_data.analysis.counts import FileCounts, Plan, SourceCounts, count_part
 from olmo_data.analysis.figures import draw_figures
 from olmo_data.analysis.partial import PARTIAL_DIRECTORY, merge_partials, save_partial
 from olmo_data.analysis.report import source_report
@@ -30,7 +30,7 @@ from olmo_data.analysis.summary import print_summary
 from olmo_data.analysis.text import PARAGRAPH_MODES
 from olmo_data.dedup.text import check_choice
 from olmo_data.layout import Layout, counted, find_layout, report_name, reporting, select_shard, shared_output
-from olmo_data.parallel import map_shards
+from olmo_data.parallel import PART_BYTES, map_shards, parts_with_documents_before
 
 __all__ = ["StatsConfig", "StatsJob", "corpus_stats"]
 
@@ -54,7 +54,12 @@ class StatsConfig:
     """Draw the PNG figures (needs matplotlib, olmo-core's ``plots`` extra; without it, the figures are skipped
     with a note)."""
     workers: int = non_negative(1)
-    """Processes counting files in parallel (0: one per CPU core); the results do not depend on it."""
+    """Processes counting files, and parts of large files, in parallel (0: one per CPU core); the results do not
+    depend on it."""
+    part_bytes: int = positive(PART_BYTES)
+    """Files with more content than this (32 MiB) are counted in parts of this size, in parallel (after a first
+    pass that counts each part's documents, to find its rows in the attribute files); the results do not depend
+    on it."""
     shard: str | None = None
     """Count only shard ``i/N`` of the input files (every N-th from the i-th) into partial counts under
     ``<output>/partial/`` (``phase=count``), for one ``phase=merge`` job to combine."""
@@ -121,9 +126,16 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
             return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
         with Progress("counting", unit="docs") as progress:
             def rows() -> Iterator[tuple[int, str, FileCounts]]:
-                per_file = map_shards(functools.partial(count_file, plan=plan), [file for _, file in shard],
-                                      workers=config.workers, progress=progress.update)
-                for (index, file), counts in zip(shard, per_file, strict=True):
+                tasks = parts_with_documents_before([file for _, file in shard], workers=config.workers,
+                                                    part_bytes=config.part_bytes)
+                per_part = zip(tasks, map_shards(functools.partial(count_part, plan=plan), tasks,
+                                                 workers=config.workers, progress=progress.update), strict=True)
+                for index, file in shard:
+                    counts = FileCounts()
+                    for (part, _), found in per_part:
+                        counts.add(found)
+                        if part.index == part.count - 1:
+                            break
                     done.update(files=1, records=counts.records, quarantined=counts.quarantined)
                     progress.advance(0, postfix=f"{done['files']}/{len(shard)} files")
                     yield index, layout.relative(file), counts
