@@ -6,9 +6,9 @@ where the platform allows it, so plugins registered at run time are visible to t
 afresh and load plugins from entry points and ``OLMO_PLUGINS``. Workers end with their parent, even when it
 is killed (:func:`die_with_parent`). Progress is counted per document as workers read (:func:`read_counted`).
 
-Within-file parallelism (:func:`split_file`, and :func:`map_parts` as ``olmo data tag`` and ``dedup`` use it;
-``tokenize`` splits the same way, ``filter`` and ``stats`` after :func:`parts_with_documents_before`): a file is split into parts (:class:`Part`) so that ``workers=K`` puts K cores on
-one large file.
+Within-file parallelism (:func:`split_file`; :func:`map_parts` as ``olmo data tag`` and ``dedup`` use it;
+``tokenize`` splits the same way, ``filter`` and ``stats`` after :func:`parts_with_documents_before`): a file is
+split into parts (:class:`Part`) so that ``workers=K`` puts K cores on one large file.
 
 - *How a file is split depends only on the file and the part size* (:data:`PART_BYTES`, a job's ``part_bytes``),
   never on the number of workers: ``count = ceil(content size / part_bytes)`` parts (at least 1), part ``i``
