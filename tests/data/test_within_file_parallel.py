@@ -349,3 +349,29 @@ def test_a_large_file_counted_in_parts_gives_the_same_stats_for_any_workers(
     assert (stats["records"], stats["quarantined"]) == (len(documents) + len(BAD_LINES), len(BAD_LINES))
     assert stats["overall"]["pii"]["documents_with_pii"] > 0  # the attribute rows were joined to their documents
     assert runs["k1"] == runs["k2"] == runs["whole"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_a_large_file_mixed_in_parts_gives_the_same_bytes_for_any_workers(
+        tmp_path: Path, suffix: str, documents: list[Document], content: bytes, olmo_cli: Any) -> None:
+    ds = tmp_path / "ds"
+    write_file(ds / "documents" / f"big{suffix}", content)
+    runs: dict[str, dict[str, Any]] = {}
+    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES)):
+        out = tmp_path / name
+        result = olmo_cli("data", "mix", f"input={ds}", f"output={out}", "mixer=proportions",
+                          "mixer.proportions={c4: 0.5, wikipedia: 0.3, spam-assassin: 0.1, moby-dick: 0.1}",
+                          f"workers={workers}", f"part_bytes={part_bytes}")
+        assert result.exit_code == 0, result.err
+        report = json.loads((out / "reports" / "mix.json").read_text())
+        runs[name] = {"files": {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*/*"))
+                                if p.is_file() and "reports" not in p.parts},
+                      "report": {k: v for k, v in report.items() if k not in ("seconds", "input", "output")}}
+        assert not list(out.rglob(".*.tmp-*"))
+    whole = runs["whole"]
+    assert sorted(whole["files"]) == [f"documents/big{suffix}", "quarantine/big.jsonl"]
+    quarantined = [json.loads(line) for line in whole["files"]["quarantine/big.jsonl"].splitlines()]
+    assert [q["line"] for q in quarantined] == sorted(BAD_LINES)
+    assert whole["report"]["records"] == len(documents) + len(BAD_LINES) and whole["report"]["dropped"] > 0
+    for name in ("k1", "k2"):
+        assert runs[name] == whole, name

@@ -19,14 +19,24 @@ def write(path: Path, records: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
+def file_of(task: Any) -> str:
+    """The document file of a per-file (or per-part) task: a path, a part, a ``(part, ...)`` pair or a task with
+    a ``part``."""
+    if isinstance(task, str):
+        return task
+    if isinstance(task, tuple):
+        return file_of(task[0])
+    return getattr(task, "part", task).file
+
+
 def fail_on(module: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make ``module.name`` (a per-file function) fail on the file ``b.jsonl``."""
+    """Make ``module.name`` (a per-file or per-part function) fail on the file ``b.jsonl``."""
     real = getattr(module, name)
 
-    def failing(file: str, *args: Any, **kwargs: Any) -> Any:
-        if file.endswith("b.jsonl"):
+    def failing(task: Any, *args: Any, **kwargs: Any) -> Any:
+        if file_of(task).endswith("b.jsonl"):
             raise OSError("disk full")
-        return real(file, *args, **kwargs)
+        return real(task, *args, **kwargs)
 
     monkeypatch.setattr(module, name, failing)
 
@@ -66,7 +76,7 @@ def test_mix(two_files: Path, tmp_path: Path, olmo_cli: Any, monkeypatch: pytest
 def test_stats(phase: str, two_files: Path, tmp_path: Path, olmo_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import olmo_data.commands.stats as stats_command
 
-    fail_on(stats_command, "count_file", monkeypatch)
+    fail_on(stats_command, "count_part", monkeypatch)
     out = tmp_path / "stats"
     result = olmo_cli("data", "stats", f"input={two_files}", f"output={out}", f"phase={phase}", "tokenizer=null",
                       "figures=false")
@@ -86,7 +96,7 @@ def test_decontaminate(two_files: Path, tmp_path: Path, olmo_cli: Any, monkeypat
     import olmo_data.commands.filter as filter_command
 
     write(tmp_path / "eval" / "eval.jsonl", stdlib_documents()[9:10])
-    fail_on(filter_command, "_filter_file", monkeypatch)
+    fail_on(filter_command, "_filter_part", monkeypatch)
     out = tmp_path / "clean"
     result = olmo_cli("data", "decontaminate", f"input={two_files}", f"output={out}",
                       f"eval=[{tmp_path / 'eval' / 'eval.jsonl'}]")

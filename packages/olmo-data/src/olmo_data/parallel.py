@@ -6,7 +6,7 @@ where the platform allows it, so plugins registered at run time are visible to t
 afresh and load plugins from entry points and ``OLMO_PLUGINS``. Workers end with their parent, even when it
 is killed (:func:`die_with_parent`). Progress is counted per document as workers read (:func:`read_counted`).
 
-Within-file parallelism (:func:`split_file`; :func:`map_parts` as ``olmo data tag`` and ``dedup`` use it;
+Within-file parallelism (:func:`split_file`; :func:`map_parts` as ``olmo data tag``, ``dedup`` and ``mix`` use it;
 ``tokenize`` splits the same way, ``filter`` and ``stats`` after :func:`parts_with_documents_before`): a file is
 split into parts (:class:`Part`) so that ``workers=K`` puts K cores on one large file.
 

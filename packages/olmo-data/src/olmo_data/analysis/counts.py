@@ -21,7 +21,7 @@ from olmo_data.analysis.text import ngrams, paragraphs, text_hash, words
 from olmo_data.layout import Layout
 from olmo_data.parallel import Part, counted
 
-__all__ = ["FileCounts", "Plan", "SourceCounts", "count_file", "count_part", "source_name"]
+__all__ = ["FileCounts", "Plan", "SourceCounts", "count_part", "source_name"]
 
 TOKENIZER_BATCH = 256
 """Documents handed to the tokenizer at once."""
@@ -136,15 +136,10 @@ def _count_document(counts: SourceCounts, document: Document, plan: Plan,
         counts.pii_documents += any(spans.values())
 
 
-def count_file(file: str, plan: Plan) -> FileCounts:
-    """Count every document of ``file``; lines that are not documents are counted as quarantined."""
-    return count_part((Part(file), 0), plan)
-
-
 def count_part(task: tuple[Part, int], plan: Plan) -> FileCounts:
-    """Count every document of a part of a file (its whole, or part of it, with the documents of the file
-    before it: :func:`~olmo_data.parallel.parts_with_documents_before`); the parts' counts, added in order, are
-    the file's."""
+    """Count every document of a part of a file (the whole file, or a part with the documents of the file
+    before it: :func:`~olmo_data.parallel.parts_with_documents_before`); lines that are not documents are counted
+    as quarantined. The parts' counts, added in order, are the file's."""
     part, before = task
     file = part.file
     result = FileCounts()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
+import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
-from olmo_core.config import component, non_negative
-from olmo_core.documents import Document, Quarantined, require_documents
+from olmo_core.config import component, non_negative, positive
+from olmo_core.documents import Document, DocumentRange, Quarantined, renumbered, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -22,7 +24,8 @@ from olmo_core.tokenizer import load_tokenizer
 from olmo_data.layout import (Layout, counted, counted_line, find_layout, report_name, reporting, select_shard,
                               shared_output)
 from olmo_data.mixing.mixers import copies
-from olmo_data.parallel import map_shards, read_counted
+from olmo_data.parallel import PART_BYTES, Part, map_parts, part_file, scratch_folder
+from olmo_data.parallel import counted as counted_records
 
 __all__ = ["MixConfig", "MixJob", "mix"]
 
@@ -42,7 +45,11 @@ class MixConfig:
     tokenizer: str = "olmo-v1.5"
     """Tokenizer that counts tokens when ``unit=tokens``."""
     workers: int = non_negative(1)
-    """Processes reading and writing files in parallel (0: one per CPU core); the mix does not depend on it."""
+    """Processes reading and writing files, and parts of large files, in parallel (0: one per CPU core); the mix
+    does not depend on it."""
+    part_bytes: int = positive(PART_BYTES)
+    """Files with more content than this (32 MiB) are measured and mixed in parts of this size, in parallel; the
+    mix does not depend on it."""
     shard: str | None = None
     """Write only shard ``i/N`` of the files (sizes are still measured over all of them, so the factors and
     the documents each shard writes are those of a single run)."""
@@ -52,41 +59,105 @@ def _size(document: Document, tokenizer: Any) -> int:
     return len(tokenizer.encode(document.text)) if tokenizer is not None else len(document.text.encode("utf-8"))
 
 
-def _measure(file: str, unit: str, tokenizer: str) -> tuple[Counter[str], Counter[str]]:
+def _measure(part: Part, unit: str, tokenizer: str) -> tuple[Counter[str], Counter[str]]:
     counter = load_tokenizer(tokenizer) if unit == "tokens" else None
     sizes: Counter[str] = Counter()
     documents: Counter[str] = Counter()
-    for item in read_counted(file):
+    for item in counted_records(part.records()):
         if isinstance(item, Document):
             sizes[item.source] += _size(item, counter)
             documents[item.source] += 1
     return sizes, documents
 
 
-def _write(file: str, layout: Layout, out: Layout, factors: dict[str, float], seed: int, unit: str,
-           tokenizer: str) -> tuple[Counter[str], Counter[str], Counter[str], Counter[str]]:
+@dataclass
+class _Written:
+    """What mixing one file, or one part of a split file, wrote and counted."""
+
+    sizes: Counter[str] = field(default_factory=Counter)
+    documents: Counter[str] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    lines: int = 0
+    """A split file's part: its lines, by which the quarantined records of the parts after it are renumbered."""
+    held: list[Quarantined] = field(default_factory=list)
+    """A split file's part: its quarantined records, numbered from its first line."""
+    rows: str = ""
+    """A split file's part: its temporary file of rows."""
+
+    def add(self, other: _Written) -> None:
+        for mine, theirs in ((self.sizes, other.sizes), (self.documents, other.documents),
+                             (self.counts, other.counts), (self.reasons, other.reasons)):
+            mine.update(theirs)
+
+
+def _write(part: Part, layout: Layout, out: Layout, factors: dict[str, float], seed: int, unit: str,
+           tokenizer: str, scratch: str) -> _Written:
+    """Write the copies of ``part``'s documents: a whole file's to its output file (its quarantine kept), a split
+    file's part's to a temporary file in ``scratch`` (its quarantined records held for :func:`_assemble`)."""
     counter = load_tokenizer(tokenizer) if unit == "tokens" else None
-    sizes: Counter[str] = Counter()
-    documents: Counter[str] = Counter()
-    counts: Counter[str] = Counter()
+    result = _Written()
     quarantined: list[Quarantined] = []
-    with open_atomic(f"{out.root}/documents/{layout.jsonl(file)}", "wt", compression="infer", encoding="utf-8") as f:
-        for item in read_counted(file):
-            counts["records"] += 1
-            if isinstance(item, Quarantined):
-                quarantined.append(item)
-                continue
-            n = copies(item.id, factors[item.source], seed)
-            counts["written" if n else "dropped"] += 1
-            if n:
-                size = _size(item, counter)
-                record = item.to_json()
-                for copy in range(n):
-                    f.write(json.dumps({**record, "id": item.id if copy == 0 else f"{item.id}#{copy}"},
-                                       ensure_ascii=False) + "\n")
-                sizes[item.source] += n * size
-                documents[item.source] += n
-    return sizes, documents, counts, out.keep_quarantined(file, quarantined)
+    records = part.records()
+    if part.whole:
+        output = open_atomic(f"{out.root}/documents/{layout.jsonl(part.file)}", "wt", compression="infer",
+                             encoding="utf-8")
+    else:
+        result.rows = part_file(scratch)
+        output = open(result.rows, "w", encoding="utf-8", newline="")
+    try:
+        with output as f:
+            for item in counted_records(records):
+                result.counts["records"] += 1
+                if isinstance(item, Quarantined):
+                    quarantined.append(item)
+                    continue
+                n = copies(item.id, factors[item.source], seed)
+                result.counts["written" if n else "dropped"] += 1
+                if n:
+                    size = _size(item, counter)
+                    record = item.to_json()
+                    for copy in range(n):
+                        f.write(json.dumps({**record, "id": item.id if copy == 0 else f"{item.id}#{copy}"},
+                                           ensure_ascii=False) + "\n")
+                    result.sizes[item.source] += n * size
+                    result.documents[item.source] += n
+    except BaseException:
+        if result.rows:
+            os.unlink(result.rows)
+        raise
+    if part.whole:
+        result.reasons = out.keep_quarantined(part.file, quarantined)
+    else:
+        result.held, result.lines = quarantined, records.lines if isinstance(records, DocumentRange) else 0
+    return result
+
+
+def _assemble(file: str, parts: list[_Written], layout: Layout, out: Layout) -> _Written:
+    """The result of a file mixed in ``parts``: its output written from the parts' rows in order (the same
+    writes, hence the same bytes, as one process makes) and its quarantine from theirs, renumbered."""
+    if len(parts) == 1:
+        return parts[0]
+    total = _Written()
+    try:
+        with open_atomic(f"{out.root}/documents/{layout.jsonl(file)}", "wt", compression="infer",
+                         encoding="utf-8") as output:
+            for part in parts:
+                with open(part.rows, encoding="utf-8", newline="\n") as rows:
+                    for row in rows:
+                        output.write(row)
+        quarantined: list[Quarantined] = []
+        before = 0
+        for part in parts:
+            total.add(part)
+            quarantined += [renumbered(q, before) for q in part.held]
+            before += part.lines
+        total.reasons = out.keep_quarantined(file, quarantined)
+    finally:
+        for part in parts:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(part.rows)
+    return total
 
 
 def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
@@ -121,23 +192,25 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
                 "quarantine_reasons": dict(reasons), "skipped_files": layout.skipped}
 
     measure = functools.partial(_measure, unit=config.unit, tokenizer=config.tokenizer)
-    with reporting(report_path, summary):
+    with reporting(report_path, summary), scratch_folder(out.root) as scratch:
         with Progress("measuring sources", unit="docs") as progress:
-            for part_sizes, part_documents in map_shards(measure, layout.files, workers=config.workers,
-                                                         progress=progress.update):
-                sizes.update(part_sizes)
-                documents.update(part_documents)
+            for _, parts in map_parts(measure, layout.files, workers=config.workers, part_bytes=config.part_bytes,
+                                      progress=progress.update):
+                for part_sizes, part_documents in parts:
+                    sizes.update(part_sizes)
+                    documents.update(part_documents)
         factors = mixer.factors(dict(sorted(sizes.items())))
         write = functools.partial(_write, layout=layout.for_workers(), out=out.for_workers(), factors=factors,
-                                  seed=mixer.seed, unit=config.unit, tokenizer=config.tokenizer)
+                                  seed=mixer.seed, unit=config.unit, tokenizer=config.tokenizer, scratch=scratch)
         with Progress("mixing", unit="docs") as progress:
-            for part_sizes, part_documents, part_counts, part_reasons in map_shards(
-                    write, files, workers=config.workers, progress=progress.update):
-                mixed.update(part_sizes)
-                mixed_documents.update(part_documents)
-                counts.update(part_counts)
-                reasons.update(part_reasons)
-                counts["quarantined"] += sum(part_reasons.values())
+            for file, parts in map_parts(write, files, workers=config.workers, part_bytes=config.part_bytes,
+                                         progress=progress.update):
+                written = _assemble(file, parts, layout, out)
+                mixed.update(written.sizes)
+                mixed_documents.update(written.documents)
+                counts.update(written.counts)
+                reasons.update(written.reasons)
+                counts["quarantined"] += sum(written.reasons.values())
                 done += 1
                 progress.advance(0, postfix=f"{done}/{len(files)} files")
         counted(counts["records"], written=counts["written"], dropped=counts["dropped"],
