@@ -61,14 +61,14 @@ from typing import Any, TypeVar
 
 from fsspec.core import url_to_fs
 from fsspec.utils import infer_compression
-from olmo_core.documents import PARQUET_SUFFIXES, Document, DocumentRange, Quarantined, read_documents
+from olmo_core.documents import PARQUET_SUFFIXES, Document, DocumentRange, Quarantined, read_documents, renumbered
 from olmo_core.errors import ConfigError
-from olmo_core.io import claimed, is_local
+from olmo_core.io import claimed, is_local, open_atomic
 from olmo_core.logs import forwarding_logs, log_to_parent
 from olmo_core.progress import Progress
 
-__all__ = ["PART_BYTES", "Part", "counted", "die_with_parent", "map_parts", "map_shards", "part_file",
-           "parts_with_documents_before", "read_counted",
+__all__ = ["PART_BYTES", "Part", "counted", "die_with_parent", "join_part_files", "joined_quarantine", "map_parts",
+           "map_shards", "part_file", "parts_with_documents_before", "read_counted", "remove_part_files",
            "resolve_workers", "return_freed_memory", "scratch_folder", "split_file"]
 
 PART_BYTES = 32 << 20
@@ -288,6 +288,35 @@ def scratch_folder(root: str) -> Iterator[str]:
 def part_file(folder: str) -> str:
     """A new name in ``folder`` (a :func:`scratch_folder`) for a part's temporary file."""
     return os.path.join(folder, uuid.uuid4().hex)
+
+
+def join_part_files(url: str, paths: Sequence[str]) -> None:
+    """Write ``url`` (through :func:`~olmo_core.io.open_atomic`, compressed as its suffix says) from the rows of
+    a split file's parts' temporary files (:func:`part_file`), in order: the same writes, hence the same bytes,
+    as one process writing the whole file makes."""
+    with open_atomic(url, "wt", compression="infer", encoding="utf-8") as output:
+        for path in paths:
+            with open(path, encoding="utf-8", newline="\n") as rows:  # rows, one write each
+                for row in rows:
+                    output.write(row)
+
+
+def joined_quarantine(parts: Iterable[tuple[Iterable[Quarantined], int]]) -> list[Quarantined]:
+    """The quarantined records of a split file's parts, each given with its part's lines, numbered in the file
+    (:func:`~olmo_core.documents.renumbered`)."""
+    joined: list[Quarantined] = []
+    before = 0
+    for quarantined, lines in parts:
+        joined += [renumbered(q, before) for q in quarantined]
+        before += lines
+    return joined
+
+
+def remove_part_files(paths: Iterable[str]) -> None:
+    """Remove parts' temporary files (those already gone are no error)."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 @contextlib.contextmanager

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -15,7 +13,7 @@ from typing import IO, Any, ClassVar
 
 from olmo_core.artifacts import Dataset
 from olmo_core.config import non_negative, positive
-from olmo_core.documents import Document, DocumentRange, Quarantined, renumbered, require_documents
+from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -24,7 +22,8 @@ from olmo_core.progress import Progress
 from olmo_data.expressions import Expression
 from olmo_data.layout import (Layout, aligned_row, attribute_rows, counted, counted_line, find_layout, report_name,
                               reporting, select_shard, shared_output)
-from olmo_data.parallel import PART_BYTES, Part, map_shards, part_file, parts_with_documents_before, scratch_folder
+from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_shards, part_file,
+                                parts_with_documents_before, remove_part_files, scratch_folder)
 from olmo_data.parallel import counted as counted_records
 
 __all__ = ["FilterConfig", "FilterJob", "filter_documents", "kept_per_source", "replace_spans"]
@@ -230,7 +229,7 @@ def _filter_part(task: _Task, plan: _Plan) -> FileResult:
             _filter_records(counted_records(records), part.file, rows, plan, result, quarantined, kept, dropped)
     except BaseException:
         if isinstance(result, PartResult):
-            _remove(result.outputs)
+            remove_part_files(result.outputs.values())
         raise
     if isinstance(result, PartResult):
         result.held, result.lines = quarantined, records.lines if isinstance(records, DocumentRange) else 0
@@ -289,12 +288,6 @@ def _filter_records(records: Iterator[Document | Quarantined], file: str, rows: 
             kept_out.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
 
 
-def _remove(paths: dict[str, str]) -> None:
-    for path in paths.values():
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-
-
 def _assemble(file: str, results: list[FileResult], plan: _Plan) -> FileResult:
     """The result of a file filtered in parts: its kept and dropped files written from the parts' rows in order
     (the same writes, hence the same bytes, as one process makes) and its quarantine from theirs, renumbered."""
@@ -305,22 +298,13 @@ def _assemble(file: str, results: list[FileResult], plan: _Plan) -> FileResult:
     relative = plan.layout.jsonl(file)
     try:
         for name in ("documents", "dropped") if plan.config.keep_dropped else ("documents",):
-            with open_atomic(f"{plan.out.root}/{name}/{relative}", "wt", compression="infer",
-                             encoding="utf-8") as output:
-                for part in parts:
-                    with open(part.outputs[name], encoding="utf-8", newline="\n") as rows:
-                        for row in rows:
-                            output.write(row)
-        quarantined: list[Quarantined] = []
-        before = 0
+            join_part_files(f"{plan.out.root}/{name}/{relative}", [part.outputs[name] for part in parts])
         for part in parts:
             total.add(part)
-            quarantined += [renumbered(q, before) for q in part.held]
-            before += part.lines
-        total.quarantined = plan.out.keep_quarantined(file, quarantined)
+        total.quarantined = plan.out.keep_quarantined(file, joined_quarantine((p.held, p.lines) for p in parts))
     finally:
         for part in parts:
-            _remove(part.outputs)
+            remove_part_files(part.outputs.values())
     return total
 
 

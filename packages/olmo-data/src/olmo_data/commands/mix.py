@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
 from olmo_core.config import component, non_negative, positive
-from olmo_core.documents import Document, DocumentRange, Quarantined, renumbered, require_documents
+from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_atomic, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -24,7 +22,8 @@ from olmo_core.tokenizer import load_tokenizer
 from olmo_data.layout import (Layout, counted, counted_line, find_layout, report_name, reporting, select_shard,
                               shared_output)
 from olmo_data.mixing.mixers import copies
-from olmo_data.parallel import PART_BYTES, Part, map_parts, part_file, scratch_folder
+from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_parts, part_file,
+                                remove_part_files, scratch_folder)
 from olmo_data.parallel import counted as counted_records
 
 __all__ = ["MixConfig", "MixJob", "mix"]
@@ -123,8 +122,7 @@ def _write(part: Part, layout: Layout, out: Layout, factors: dict[str, float], s
                     result.sizes[item.source] += n * size
                     result.documents[item.source] += n
     except BaseException:
-        if result.rows:
-            os.unlink(result.rows)
+        remove_part_files([result.rows] if result.rows else [])
         raise
     if part.whole:
         result.reasons = out.keep_quarantined(part.file, quarantined)
@@ -140,23 +138,12 @@ def _assemble(file: str, parts: list[_Written], layout: Layout, out: Layout) -> 
         return parts[0]
     total = _Written()
     try:
-        with open_atomic(f"{out.root}/documents/{layout.jsonl(file)}", "wt", compression="infer",
-                         encoding="utf-8") as output:
-            for part in parts:
-                with open(part.rows, encoding="utf-8", newline="\n") as rows:
-                    for row in rows:
-                        output.write(row)
-        quarantined: list[Quarantined] = []
-        before = 0
+        join_part_files(f"{out.root}/documents/{layout.jsonl(file)}", [part.rows for part in parts])
         for part in parts:
             total.add(part)
-            quarantined += [renumbered(q, before) for q in part.held]
-            before += part.lines
-        total.reasons = out.keep_quarantined(file, quarantined)
+        total.reasons = out.keep_quarantined(file, joined_quarantine((p.held, p.lines) for p in parts))
     finally:
-        for part in parts:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(part.rows)
+        remove_part_files(part.rows for part in parts)
     return total
 
 

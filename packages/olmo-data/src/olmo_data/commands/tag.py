@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ from typing import IO, Any, ClassVar
 
 from olmo_core.artifacts import Dataset
 from olmo_core.config import components, non_negative, positive
-from olmo_core.documents import Document, DocumentRange, Quarantined, renumbered, require_documents
+from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
 from olmo_core.errors import ConfigError, PluginError
 from olmo_core.io import open_atomic, remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -25,7 +23,8 @@ from olmo_core.progress import Progress
 
 from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
                               report_name, reporting, select_shard)
-from olmo_data.parallel import PART_BYTES, Part, map_parts, part_file, scratch_folder
+from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_parts, part_file,
+                                remove_part_files, scratch_folder)
 from olmo_data.parallel import counted as counting
 from olmo_data.taggers.base import attribute_key, too_long
 
@@ -90,7 +89,7 @@ def _tag_part(part: Part, *, layout: Layout, taggers: dict[str, Any], experiment
                            for name, path in result.rows.items()}
             _tag_records(part.file, counting(records), built, outputs, result, experiment)
     except BaseException:
-        _remove(result.rows)
+        remove_part_files(result.rows.values())
         raise
     if part.whole:
         result.reasons = layout.keep_quarantined(part.file, result.quarantined)
@@ -146,37 +145,23 @@ def _tag_records(file: str, records: Iterator[Document | Quarantined], built: di
             outputs[name].write(_encode(row) + "\n")
 
 
-def _remove(paths: dict[str, str]) -> None:
-    for path in paths.values():
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-
-
 def _assemble(file: str, parts: list[FileResult], layout: Layout) -> FileResult:
     """The result of a file tagged in ``parts``: its attribute files written from the parts' rows in order (the
     same writes, hence the same bytes, as one process makes) and its quarantine from theirs, renumbered."""
     if len(parts) == 1 and not parts[0].rows:
         return parts[0]
     total = FileResult(parts=len(parts))
-    quarantined: list[Quarantined] = []
     try:
         for name in parts[0].rows:
-            with open_atomic(layout.attributes(name, file), "wt", compression="infer", encoding="utf-8") as output:
-                for part in parts:
-                    with open(part.rows[name], encoding="utf-8", newline="\n") as rows:  # rows, one write each
-                        for row in rows:
-                            output.write(row)
-        before = 0
+            join_part_files(layout.attributes(name, file), [part.rows[name] for part in parts])
         for part in parts:
             total.records += part.records
             total.documents += part.documents
             total.seconds.update(part.seconds)
-            quarantined += [renumbered(q, before) for q in part.quarantined]
-            before += part.lines
-        total.reasons = layout.keep_quarantined(file, quarantined)
+        total.reasons = layout.keep_quarantined(file, joined_quarantine((p.quarantined, p.lines) for p in parts))
     finally:
         for part in parts:
-            _remove(part.rows)
+            remove_part_files(part.rows.values())
     return total
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from olmo_core.cache import key_of, url_sha256
 from olmo_core.config import to_dict
-from olmo_core.documents import Document, DocumentRange, Quarantined, renumbered
+from olmo_core.documents import Document, DocumentRange, Quarantined
 from olmo_core.errors import ConfigError, OlmoError, PluginError
 from olmo_core.io import open_atomic, open_file
 from olmo_core.plugins import get_host
@@ -38,7 +38,7 @@ from olmo_core.plugins import get_host
 from olmo_data.dedup.base import Deduper, DocumentRef
 from olmo_data.dedup.buckets import buckets_path, write_buckets
 from olmo_data.layout import Layout
-from olmo_data.parallel import PART_BYTES, Part, counted, map_parts
+from olmo_data.parallel import PART_BYTES, Part, counted, joined_quarantine, map_parts
 
 __all__ = ["FileFeatures", "assembled", "compute_features", "decode", "encode", "features_by_file", "features_path",
            "load_features", "part_features", "save_features", "saved_header", "saved_items"]
@@ -161,8 +161,6 @@ def assembled(file: str, parts: list[FileFeatures], layout: Layout) -> FileFeatu
     if len(parts) == 1:
         return parts[0]
     total = FileFeatures(features={name: [] for name in parts[0].features}, items=dict.fromkeys(parts[0].items, 0))
-    quarantined: list[Quarantined] = []
-    before = 0
     for part in parts:
         total.records += part.records
         total.documents += part.documents
@@ -170,9 +168,7 @@ def assembled(file: str, parts: list[FileFeatures], layout: Layout) -> FileFeatu
             total.features[name] += values
             total.seconds[name] += part.seconds[name]
             total.items[name] += part.items[name]
-        quarantined += [renumbered(q, before) for q in part.held]
-        before += part.lines
-    total.quarantined = layout.keep_quarantined(file, quarantined)
+    total.quarantined = layout.keep_quarantined(file, joined_quarantine((p.held, p.lines) for p in parts))
     return total
 
 
