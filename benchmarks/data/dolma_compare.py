@@ -7,7 +7,8 @@ through its own CLI (``python -m olmo_core data ...``) on a copy of the same fol
 own, timed by ``benchmarks/timing.py`` (wall and CPU seconds, the child's included) with both sides pinned to
 ``--threads`` (olmo's ``workers``, dolma's ``processes``, and the thread variables both inherit); its peak memory is
 the process's ``ru_maxrss`` (from ``wait4``). Times are end to end (start-up, reading, writing): each side's
-start-up alone (the same command over one document) is shown too, and the rates net of it. Before its timed runs,
+start-up alone (the same command over one document) is shown too, and the rates net of it. Each side runs
+``--repeats`` times (3), the sides taking turns, and its median run counts (by the clock judged). Before its timed runs,
 each side runs the command once over one document, untimed, with Python's bytecode cache on (an environment that sets
 ``PYTHONDONTWRITEBYTECODE`` would otherwise make every start-up of either side compile its sources again).
 
@@ -25,7 +26,7 @@ each side runs the command once over one document, untimed, with Python's byteco
 Targets (issue #19): tagging at least 5x dolma's documents per CPU second; dedup and mix at least as fast as dolma's
 Rust tools (judged by ``--judge``, wall clock by default).
 
-    uv run python benchmarks/data/dolma_compare.py [--limit 300] [--copies 16] [--files 4] [--threads N]
+    uv run python benchmarks/data/dolma_compare.py [--limit 300] [--copies 16] [--files 4] [--repeats 3] [--threads N]
         [--judge wall|cpu]
 """
 
@@ -72,6 +73,8 @@ FALSE_POSITIVE_RATE = 1e-5
 MIN_PARAGRAPH = 20
 SAMPLE = 0.5
 TARGETS = {"tagging": 5.0, "dedup": 1.0, "mix": 1.0}
+JUDGED_BY = {"tagging": "cpu"}
+"""The clock of the comparisons judged by a fixed one (the others by ``--judge``)."""
 PII_TYPES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS")
 SAME_QUANTITIES = {
     # dolma attribute (without the experiment prefix) -> olmo attribute
@@ -106,7 +109,7 @@ class Run:
 def clean_env() -> dict[str, str]:
     """This process's environment (the pinned thread variables included) without another venv's settings, and
     with Python's bytecode cache on (``PYTHONDONTWRITEBYTECODE`` dropped), as in an installed environment: an
-    untimed warm-up run of each command (:func:`side_runs`) writes the cache, so that no timed run of either
+    untimed warm-up run of each command (:func:`paired_runs`) writes the cache, so that no timed run of either
     side spends its start-up compiling its sources."""
     dropped = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE")
     return {k: v for k, v in os.environ.items() if k not in dropped}
@@ -158,13 +161,27 @@ def run_cli(command: list[str]) -> Run:
         return Run(timing, int(peak.read() or 0), done.stdout)
 
 
-def side_runs(run: Callable[[Path], Run], base: Path, one: Path, work: Path, name: str) -> tuple[Run, Run]:
-    """One side's run on ``base`` and its start-up run on the one-document ``one`` (each on a fresh copy, in
-    ``work/name`` and ``work/<prefix>-one-<side>``), after an untimed warm-up run on ``one`` that fills the
-    bytecode and file caches."""
-    prefix, side = name.rsplit("-", 1)
-    run(copy_dataset(one, work / f"{prefix}-warm-{side}"))
-    return run(copy_dataset(base, work / name)), run(copy_dataset(one, work / f"{prefix}-one-{side}"))
+def paired_runs(commands: dict[str, Callable[[Path], Run]], base: Path, one: Path, work: Path, prefix: str,
+                repeats: int, clock: str) -> dict[str, tuple[Run, Run]]:
+    """Each side's run on ``base`` and its start-up run on the one-document ``one``, each the median (by ``clock``)
+    of ``repeats`` runs on fresh copies, the sides taking turns (so that a machine whose speed drifts slows both
+    alike), after an untimed warm-up run of each on ``one`` that fills the bytecode and file caches. The first
+    run's output stays in ``work/<prefix>-<side>`` for the agreement checks."""
+    for side, run in commands.items():
+        run(copy_dataset(one, work / f"{prefix}-warm-{side}"))
+    timed: dict[str, list[Run]] = {side: [] for side in commands}
+    startups: dict[str, list[Run]] = {side: [] for side in commands}
+    for repeat in range(repeats):
+        for side, run in commands.items():
+            suffix = f"-{repeat}" if repeat else ""
+            timed[side].append(run(copy_dataset(base, work / f"{prefix}-{side}{suffix}")))
+            startups[side].append(run(copy_dataset(one, work / f"{prefix}-one-{side}{suffix}")))
+    return {side: (median_run(timed[side], clock), median_run(startups[side], clock)) for side in commands}
+
+
+def median_run(runs: list[Run], clock: str) -> Run:
+    """The run whose ``clock`` seconds are the median (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda run: getattr(run.timing, clock))[(len(runs) - 1) // 2]
 
 
 def olmo(*args: str) -> list[str]:
@@ -290,11 +307,9 @@ def bench_tagging(work: Path, dolma: str, rows: list[dict[str, str]], args: argp
         return run_cli([dolma, "tag", "--documents", f"{root}/documents/*.json.gz", "--taggers", *taggers,
                         "--experiment", EXPERIMENT, "--processes", t])
 
-    runs = {}
-    for side, tag in (("olmo", olmo_tag), ("dolma", dolma_tag)):
-        taggers = OLMO_TAGGERS if side == "olmo" else DOLMA_TAGGERS
-        runs[side] = side_runs(lambda root, tag=tag, taggers=taggers: tag(root, taggers), base, one, work,
-                               f"tag-{side}")
+    runs = paired_runs({"olmo": lambda root: olmo_tag(root, OLMO_TAGGERS),
+                        "dolma": lambda root: dolma_tag(root, DOLMA_TAGGERS)}, base, one, work, "tag", args.repeats,
+                       JUDGED_BY["tagging"])
     result = compare(f"tagging: olmo {'+'.join(OLMO_TAGGERS)} vs dolma {'+'.join(DOLMA_TAGGERS)}", len(rows),
                      "docs", runs["olmo"], runs["dolma"], args.judge)
     if "Error loading punkt" in runs["dolma"][0].output:
@@ -329,7 +344,8 @@ def dolma_language_model(dolma: str) -> str | None:
 
 def bench_language(work: Path, dolma: str, base: Path, one: Path, olmo_tag: Any, dolma_tag: Any, count: int,
                    args: argparse.Namespace) -> dict[str, Any]:
-    ours = side_runs(lambda root: olmo_tag(root, ("language",)), base, one, work, "lang-olmo")
+    ours = paired_runs({"olmo": lambda root: olmo_tag(root, ("language",))}, base, one, work, "lang", args.repeats,
+                       JUDGED_BY["tagging"])["olmo"]
     if dolma_language_model(dolma) is None:
         print(f"\n## language: dolma's {DOLMA_LANGUAGE} SKIPPED: its fastText model (lid.176.bin) is downloaded "
               "from the internet and is not in dolma's cache; olmo's language tagger (lid.176.ftz, shipped with "
@@ -339,7 +355,8 @@ def bench_language(work: Path, dolma: str, base: Path, one: Path, olmo_tag: Any,
         print(f"peak memory: olmo {ours[0].peak / 2**20:,.0f} MiB")
         return {"dolma": "skipped: model downloaded from the internet",
                 "olmo": {**ours[0].timing.as_dict(), "peak_mib": round(ours[0].peak / 2**20, 1)}}
-    theirs = side_runs(lambda root: dolma_tag(root, (DOLMA_LANGUAGE,)), base, one, work, "lang-dolma")
+    theirs = paired_runs({"dolma": lambda root: dolma_tag(root, (DOLMA_LANGUAGE,))}, base, one, work, "lang",
+                         args.repeats, JUDGED_BY["tagging"])["dolma"]
     result = compare(f"language: olmo language vs dolma {DOLMA_LANGUAGE}", count, "docs", ours, theirs, args.judge)
     dolma_attrs = attributes_by_id(work / "lang-dolma" / "attributes" / EXPERIMENT)
     olmo_attrs = attributes_by_id(work / "lang-olmo" / "attributes" / "language")
@@ -384,8 +401,8 @@ def bench_dedup(work: Path, dolma: str, copies: list[list[dict[str, str]]], args
                                    "desired_false_positive_rate": FALSE_POSITIVE_RATE}}
         return run_cli([dolma, "-c", dolma_config(root, "dedupe", config), "dedupe"])
 
-    runs = {side: side_runs(dedup, base, one, work, f"dedup-{side}")
-            for side, dedup in (("olmo", olmo_dedup), ("dolma", dolma_dedup))}
+    runs = paired_runs({"olmo": olmo_dedup, "dolma": dolma_dedup}, base, one, work, "dedup", args.repeats,
+                       args.judge)
     count = sum(len(rows) for rows in copies)
     result = compare(f"Bloom paragraph dedup: {len(copies)} copies, {expected:,} lines", count, "docs",
                      runs["olmo"], runs["dolma"], args.judge)
@@ -433,8 +450,7 @@ def bench_mix(work: Path, dolma: str, copies: list[list[dict[str, str]]], args: 
             "output": {"path": f"{root}-out", "max_size_in_bytes": 2**30}, "filter": {"include": [rule]}}]}
         return run_cli([dolma, "-c", dolma_config(root.parent, root.name, config), "mix"])
 
-    runs = {side: side_runs(mix, base, one, work, f"mix-{side}")
-            for side, mix in (("olmo", olmo_mix), ("dolma", dolma_mix))}
+    runs = paired_runs({"olmo": olmo_mix, "dolma": dolma_mix}, base, one, work, "mix", args.repeats, args.judge)
     count = sum(len(rows) for rows in copies)
     result = compare(f"mix to {SAMPLE:.0%}: {len(copies)} copies", count, "docs", runs["olmo"], runs["dolma"],
                      args.judge)
@@ -455,6 +471,8 @@ def main() -> dict[str, Any]:
     parser.add_argument("--copies", type=int, default=16, help="copies of the documents for dedup and mix "
                                                               "(default: %(default)s)")
     parser.add_argument("--files", type=int, default=4, help="files per copy (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each side, taking turns; the median "
+                                                               "counts (default: %(default)s)")
     add_arguments(parser)
     args = parser.parse_args()
     threads = pin_threads(args.threads)
@@ -470,7 +488,7 @@ def main() -> dict[str, Any]:
         write_corpus(work / "corpus-one", [copies[0][:1]], 1)
         results = {"tagging": bench_tagging(work, dolma, rows, args), "dedup": bench_dedup(work, dolma, copies, args),
                    "mix": bench_mix(work, dolma, copies, args)}
-    judged = {"tagging": "cpu", "dedup": args.judge, "mix": args.judge}
+    judged = {"tagging": JUDGED_BY["tagging"], "dedup": args.judge, "mix": args.judge}
     met = {name: results[name][f"ratio_{judged[name]}"] >= TARGETS[name] for name in results}
     print("\n| comparison | judged by | ratio | wall ratio | CPU ratio | target | met |\n|---|---|---|---|---|---|---|")
     for name, result in results.items():
