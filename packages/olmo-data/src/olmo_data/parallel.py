@@ -68,7 +68,7 @@ from olmo_core.logs import forwarding_logs, log_to_parent
 from olmo_core.progress import Progress
 
 __all__ = ["PART_BYTES", "Part", "counted", "die_with_parent", "join_part_files", "joined_quarantine", "map_parts",
-           "map_shards", "part_file", "parts_with_documents_before", "read_counted", "remove_part_files",
+           "map_shards", "part_file", "parts_with_documents_before", "per_file", "read_counted", "remove_part_files",
            "resolve_workers", "return_freed_memory", "scratch_folder", "split_file"]
 
 PART_BYTES = 32 << 20
@@ -175,6 +175,11 @@ class Part:
         """Whether this part is its whole file."""
         return self.count == 1
 
+    @property
+    def last(self) -> bool:
+        """Whether this part is its file's last (a whole file's only part is)."""
+        return self.index == self.count - 1
+
     def records(self) -> Iterable[Document | Quarantined]:
         """The part's records: :func:`~olmo_core.documents.read_documents` of a whole file, else a
         :class:`~olmo_core.documents.DocumentRange` (its lines numbered from 1; it counts them as it is read)."""
@@ -230,12 +235,20 @@ def map_parts(function: Callable[[Part], R], files: Sequence[str], *, workers: i
     """``function`` over the parts of ``files`` (:func:`split_file`) with up to ``workers`` processes, yielding
     each file with its parts' results in order, file after file; ``progress`` as for :func:`map_shards`."""
     parts = [part for file in files for part in split_file(file, part_bytes)]
-    results: list[R] = []
-    for part, result in zip(parts, map_shards(function, parts, workers=workers, progress=progress), strict=True):
-        results.append(result)
-        if part.index == part.count - 1:
-            yield part.file, results
-            results = []
+    for part, results in per_file(parts, map_shards(function, parts, workers=workers, progress=progress)):
+        yield part.file, results
+
+
+def per_file(tasks: Sequence[T], results: Iterable[R], part_of: Callable[[T], Part] = lambda task: task) \
+        -> Iterator[tuple[T, list[R]]]:
+    """The results of ``tasks`` (one each, in order), a file's parts together: each file's last task with its
+    parts' results in order. ``part_of`` gives a task's :class:`Part` (the task itself by default)."""
+    gathered: list[R] = []
+    for task, result in zip(tasks, results, strict=True):
+        gathered.append(result)
+        if part_of(task).last:
+            yield task, gathered
+            gathered = []
 
 
 def _documents_in(part: Part) -> int:

@@ -153,7 +153,7 @@ def count_part(task: tuple[Part, int], plan: Plan) -> FileCounts:
             counts.token_lengths.append(n)
         batch.clear()
 
-    with AttributeRows(plan.layout, file, skip=before, last=part.index == part.count - 1) as rows:
+    with AttributeRows(plan.layout, file, skip=before, last=part.last) as rows:
         for item in counted(part.records()):
             result.records += 1
             if isinstance(item, Quarantined):

@@ -23,7 +23,7 @@ from olmo_data.expressions import Expression
 from olmo_data.layout import (Layout, aligned_row, attribute_rows, counted, counted_line, find_layout, report_name,
                               reporting, select_shard, shared_output)
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_shards, part_file,
-                                parts_with_documents_before, remove_part_files, scratch_folder)
+                                parts_with_documents_before, per_file, remove_part_files, scratch_folder)
 from olmo_data.parallel import counted as counted_records
 
 __all__ = ["FilterConfig", "FilterJob", "filter_documents", "kept_per_source", "replace_spans"]
@@ -349,15 +349,10 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
         tasks = [_Task(part, before, scratch) for part, before in
                  parts_with_documents_before(files, workers=config.workers, part_bytes=config.part_bytes)]
         with Progress("filtering", unit="docs") as progress:
-            results: list[FileResult] = []
             work = functools.partial(_filter_part, plan=plan)
-            for task, result in zip(tasks, map_shards(work, tasks, workers=config.workers, progress=progress.update),
-                                    strict=True):
-                results.append(result)
-                if task.part.index < task.part.count - 1:
-                    continue
+            for task, results in per_file(tasks, map_shards(work, tasks, workers=config.workers,
+                                                            progress=progress.update), lambda task: task.part):
                 total.add(_assemble(task.part.file, results, plan))
-                results = []
                 done.append(task.part.file)
                 progress.advance(0, postfix=f"{len(done)}/{len(files)} files")
         counts = total.counts

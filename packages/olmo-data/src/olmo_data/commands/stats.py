@@ -30,7 +30,7 @@ from olmo_data.analysis.summary import print_summary
 from olmo_data.analysis.text import PARAGRAPH_MODES
 from olmo_data.dedup.text import check_choice
 from olmo_data.layout import Layout, counted, find_layout, report_name, reporting, select_shard, shared_output
-from olmo_data.parallel import PART_BYTES, map_shards, parts_with_documents_before
+from olmo_data.parallel import PART_BYTES, map_shards, parts_with_documents_before, per_file
 
 __all__ = ["StatsConfig", "StatsJob", "corpus_stats"]
 
@@ -128,14 +128,13 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
             def rows() -> Iterator[tuple[int, str, FileCounts]]:
                 tasks = parts_with_documents_before([file for _, file in shard], workers=config.workers,
                                                     part_bytes=config.part_bytes)
-                per_part = zip(tasks, map_shards(functools.partial(count_part, plan=plan), tasks,
-                                                 workers=config.workers, progress=progress.update), strict=True)
-                for index, file in shard:
+                counted_parts = map_shards(functools.partial(count_part, plan=plan), tasks, workers=config.workers,
+                                           progress=progress.update)
+                for (index, file), (_, found) in zip(shard, per_file(tasks, counted_parts, lambda task: task[0]),
+                                                     strict=True):
                     counts = FileCounts()
-                    for (part, _), found in per_part:
-                        counts.add(found)
-                        if part.index == part.count - 1:
-                            break
+                    for part_counts in found:
+                        counts.add(part_counts)
                     done.update(files=1, records=counts.records, quarantined=counts.quarantined)
                     progress.advance(0, postfix=f"{done['files']}/{len(shard)} files")
                     yield index, layout.relative(file), counts

@@ -28,7 +28,8 @@ from olmo_core.token_arrays import TokenArrayWriter, dtype_for, sibling
 from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
 from olmo_data.layout import DOCUMENTS_HELP, counted, counted_line, report_name, reporting, select_shard, shared_output
-from olmo_data.parallel import PART_BYTES, Part, map_shards, part_file, resolve_workers, scratch_folder, split_file
+from olmo_data.parallel import (PART_BYTES, Part, map_shards, part_file, per_file, resolve_workers, scratch_folder,
+                                split_file)
 from olmo_data.parallel import counted as counted_records
 
 __all__ = ["TokenizeConfig", "TokenizeJob", "tokenize"]
@@ -309,13 +310,9 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
         single_threaded = resolve_workers(config.workers, sum(len(p) for p in parts_of.values())) > 1
         tasks = [_Task(dataclasses.replace(job, single_threaded=single_threaded), part, scratch)
                  for job in jobs if job.index in parts_of for part in parts_of[job.index]]
-        results: list[dict[str, Any] | _Tokenized] = []
-        for task, result in zip(tasks, map_shards(_tokenize, tasks, workers=config.workers,
-                                                  progress=progress.update), strict=True):
-            results.append(result)
-            if task.part.index == task.part.count - 1:
-                done(_assemble(task.job, results, tokenizer))
-                results = []
+        tokenized = map_shards(_tokenize, tasks, workers=config.workers, progress=progress.update)
+        for task, results in per_file(tasks, tokenized, lambda task: task.part):
+            done(_assemble(task.job, results, tokenizer))
         require_documents(summary(None)["records"], sum(p["documents"] for p in parts), input=input,
                           step="olmo data tokenize", reasons=reasons, report=report_path)
     per_source: Counter[str] = Counter()
