@@ -25,6 +25,8 @@ from olmo_data.parallel import Part, map_parts, part_file, scratch_folder, split
 
 SOURCES = {"c4": 60, "spam-assassin": 60, "wikipedia": 60, "moby-dick": 15}
 PART_BYTES = 64 << 10
+RUNS = (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES))
+"""(name, workers, part_bytes) of the runs compared: the file whole, then in parts by one and by two processes."""
 MAX_BYTES = 20_000
 """gopher_repetition's ``max_document_bytes`` in these runs: the longer real documents are quarantined by tag."""
 BAD_LINES = {5: b"not json at all", 40: b'{"id": "no-text", "source": "x"}', 41: b'{"id": "bad", "text": "caf\xe9"}',
@@ -120,8 +122,7 @@ def test_a_large_file_tagged_in_parts_gives_the_same_bytes_for_any_workers(
     runs: dict[str, dict[str, Any]] = {}
     ds = tmp_path / "ds"  # one dataset, its outputs removed between runs: quarantine records name the file
     write_file(ds / "documents" / f"big{suffix}", content)
-    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES),
-                                      ("k3", 3, PART_BYTES)):
+    for name, workers, part_bytes in (*RUNS, ("k3", 3, PART_BYTES)):
         pids = tmp_path / f"{name}.pids"
         result = olmo_cli("data", "tag", f"input={ds}", "taggers=[c4,gopher_repetition,pid_probe]",
                           f"taggers.gopher_repetition.max_document_bytes={MAX_BYTES}",
@@ -208,8 +209,7 @@ def test_a_large_file_tokenized_in_parts_gives_the_same_token_array_for_any_work
     ds = tmp_path / "ds"
     write_file(ds / "documents" / f"big{suffix}", content)
     runs: dict[str, dict[str, Any]] = {}
-    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES),
-                                      ("k3", 3, PART_BYTES)):
+    for name, workers, part_bytes in (*RUNS, ("k3", 3, PART_BYTES)):
         out = tmp_path / name
         result = olmo_cli("data", "tokenize", f"input={ds}", f"output={out}", f"workers={workers}",
                           f"part_bytes={part_bytes}")
@@ -264,7 +264,7 @@ def test_a_large_file_deduplicated_in_parts_gives_the_same_bytes_for_any_workers
     write_file(ds / "documents" / f"big{suffix}", repeated)
     dedupers = ("dedupers=[exact,minhash,bloom]",)  # the Bloom filter sized by a first pass over the parts
     runs: dict[str, dict[str, Any]] = {}
-    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES)):
+    for name, workers, part_bytes in RUNS:
         result = olmo_cli("data", "dedup", f"input={ds}", *dedupers, f"workers={workers}", f"part_bytes={part_bytes}")
         assert result.exit_code == 0, result.err
         report = json.loads((ds / "reports" / "dedup-exact.json").read_text())
@@ -306,7 +306,7 @@ def test_a_large_file_filtered_in_parts_gives_the_same_bytes_for_any_workers(
     rules = ("exclude=['c4__c4__lines_no_terminal_punctuation > 0.5']",
              "replace=['pii__pii__EMAIL_ADDRESS => |||EMAIL|||']")
     runs: dict[str, dict[str, Any]] = {}
-    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES)):
+    for name, workers, part_bytes in RUNS:
         out = tmp_path / name
         result = olmo_cli("data", "filter", f"input={ds}", f"output={out}", *rules, f"workers={workers}",
                           f"part_bytes={part_bytes}")
@@ -338,7 +338,7 @@ def test_a_large_file_counted_in_parts_gives_the_same_stats_for_any_workers(
     tagged = olmo_cli("data", "tag", f"input={ds}", "taggers=[pii]")
     assert tagged.exit_code == 0, tagged.err
     runs: dict[str, tuple[bytes, bytes]] = {}
-    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES)):
+    for name, workers, part_bytes in RUNS:
         out = tmp_path / name
         for phase in ("all", "count"):
             result = olmo_cli("data", "stats", f"input={ds}", f"output={out}", f"phase={phase}", "figures=false",
@@ -357,7 +357,7 @@ def test_a_large_file_mixed_in_parts_gives_the_same_bytes_for_any_workers(
     ds = tmp_path / "ds"
     write_file(ds / "documents" / f"big{suffix}", content)
     runs: dict[str, dict[str, Any]] = {}
-    for name, workers, part_bytes in (("whole", 1, 1 << 30), ("k1", 1, PART_BYTES), ("k2", 2, PART_BYTES)):
+    for name, workers, part_bytes in RUNS:
         out = tmp_path / name
         result = olmo_cli("data", "mix", f"input={ds}", f"output={out}", "mixer=proportions",
                           "mixer.proportions={c4: 0.5, wikipedia: 0.3, spam-assassin: 0.1, moby-dick: 0.1}",
