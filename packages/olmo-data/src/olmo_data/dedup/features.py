@@ -114,7 +114,7 @@ def _unpickled(records: int, quarantined: Counter[str], columns: tuple[list[Any]
 
 
 BATCH_CHARS = 1 << 18
-"""Characters of text (256 Ki) up to which :func:`compute_features` gathers a file's consecutive valid documents
+"""Characters of text (256 Ki) up to which :func:`part_features` gathers a file's consecutive valid documents
 before handing them to each deduper at once (:meth:`~olmo_data.dedup.base.Deduper.features_all`). Larger batches
 cost more than they save: their buffers are fresh memory each time (page faults: 4 Mi made a worker fault in
 8 times as many pages as one document at a time)."""
