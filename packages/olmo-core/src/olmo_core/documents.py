@@ -25,6 +25,7 @@ from fsspec.core import url_to_fs
 from fsspec.utils import infer_compression
 
 from olmo_core.errors import ConfigError, MissingDependencyError, OlmoError, UsageError
+from olmo_core.fast_json import parse_json_line
 from olmo_core.io import exists, glob, is_local
 
 try:
@@ -241,11 +242,9 @@ def _record(url: str, number: int, raw: bytes) -> Document | Quarantined | None:
     if not raw.strip():
         return None
     try:
-        text = raw.decode("utf-8").rstrip("\r\n")
+        document = Document.from_json(parse_json_line(raw))
     except UnicodeDecodeError as exc:
         return Quarantined(file=url, line=number, reason=f"not UTF-8 ({exc.reason} at byte {exc.start})", raw=raw)
-    try:
-        document = Document.from_json(json.loads(text))
     except json.JSONDecodeError as exc:
         return Quarantined(file=url, line=number, reason=f"invalid JSON ({exc.msg})", raw=raw)
     except DocumentError as exc:

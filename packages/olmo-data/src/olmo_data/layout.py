@@ -17,6 +17,7 @@ import fsspec
 
 from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, Quarantined, document_files
 from olmo_core.errors import ConfigError, OlmoError
+from olmo_core.fast_json import parse_json_line
 from olmo_core.io import write_text
 
 __all__ = ["DOCUMENTS_HELP", "Layout", "aligned_row", "attribute_rows", "counted", "counted_line", "find_layout",
@@ -93,7 +94,7 @@ def attribute_rows(url: str, skip: int = 0) -> Iterator[dict[str, Any]]:
             skip -= bool(line.strip())
         for line in f:
             if line.strip():
-                yield json.loads(line)
+                yield parse_json_line(line)
 
 
 def aligned_row(rows: Iterator[dict[str, Any]], document_id: str, name: str, file: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from olmo_core.cache import key_of, url_sha256
 from olmo_core.config import to_dict
 from olmo_core.documents import Document, DocumentRange, Quarantined
 from olmo_core.errors import ConfigError, OlmoError, PluginError
+from olmo_core.fast_json import parse_json_line
 from olmo_core.io import open_atomic, open_file
 from olmo_core.plugins import get_host
 
@@ -280,7 +281,7 @@ def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any], recomp
                 found = compute_features(file, layout=layout, dedupers=dedupers)
                 save_features(file, found, layout=layout, dedupers=dedupers)
                 return found
-            rows = [json.loads(line) for line in f]
+            rows = [parse_json_line(line) for line in f]
         documents = [DocumentRef(row["id"], row["source"], row["length"], file) for row in rows]
         if name == next(iter(dedupers)):
             result.records, result.quarantined, result.documents = \

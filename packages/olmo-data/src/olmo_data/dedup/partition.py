@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from olmo_core.errors import ConfigError
+from olmo_core.fast_json import parse_json_line
 from olmo_core.io import glob, open_atomic, open_file
 
 from olmo_data.dedup.text import mix64
@@ -184,7 +185,7 @@ def read_groups(root: str, name: str, config: dict[str, Any], features: str) -> 
             documents.add(header["documents"])
             totals["pairs"] += header["pairs"]
             for line in f:
-                group = json.loads(line)
+                group = parse_json_line(line)
                 members.extend(group)
                 sizes.append(len(group))
     totals["groups"] = len(sizes)
