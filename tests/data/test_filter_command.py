@@ -166,3 +166,23 @@ def test_one_expression_without_list_brackets(tagged: Path, tmp_path: Path, olmo
     assert list(report["dropped_by"]) == ["length < 500"]
     with pytest.raises(ConfigError, match=r"exclude=5 must be a list of expressions"):
         FilterConfig(exclude=5)
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(("step", "where"), [("filter", "."), ("filter", "documents"), ("filter", "documents/new"),
+                                             ("mix", "."), ("decontaminate", ".")])
+def test_an_output_overwriting_the_input_is_refused_and_the_input_kept(tagged: Path, olmo_cli: Any, step: str,
+                                                                       where: str) -> None:
+    before = _snapshot(tagged)
+    output = (tagged / where).resolve()
+    args = {"filter": ["exclude=['example_length__example_length__word_count < 150']"], "mix": [],
+            "decontaminate": ["eval=[]"]}[step]
+    result = olmo_cli("data", step, f"input={tagged}", f"output={output}", *args)
+    assert result.exit_code == 2, result.err
+    refused = "is the input dataset" if where == "." else "lies in the input's documents"
+    assert f"output='{output}' {refused}" in result.err
+    assert "choose an output folder apart from them" in result.err
+    assert _snapshot(tagged) == before  # nothing written, not even the job's record

@@ -137,6 +137,10 @@ class Job:
         """
         return None
 
+    def check(self, config: Any, inputs: Mapping[str, Any], workdir: str) -> None:
+        """Refuse a run that cannot go well (a :class:`~olmo_core.errors.ConfigError` saying why) before anything
+        is written, its work directory included. The default accepts every run."""
+
     def run(self, config: Any, inputs: Mapping[str, Any], workdir: str) -> JobResult:
         """Do the work: read ``inputs`` (slot name to artifact, or list of artifacts), write under ``workdir``,
         and return the outputs and metrics."""
@@ -178,6 +182,7 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
         for artifact in value if isinstance(value, list) else ([value] if value is not None else []):
             if problem := artifact.problem():
                 raise ConfigError(f"input '{slot_name}' of job '{name}': {problem}")
+    job.check(config, inputs, workdir)
     main = os.environ.get("RANK", "0") == "0"  # in a distributed run, rank 0 keeps the record
     marker = posixpath.join(workdir, INCOMPLETE)
     if main:

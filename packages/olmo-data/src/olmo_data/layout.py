@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import posixpath
+import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import fsspec
@@ -18,10 +20,12 @@ import fsspec
 from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, Quarantined, document_files
 from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.fast_json import parse_json_line
-from olmo_core.io import write_text
+from olmo_core.io import exists, write_text
+from olmo_core.jobs import Job
 
-__all__ = ["DOCUMENTS_HELP", "Layout", "aligned_row", "attribute_rows", "counted", "counted_line", "find_layout",
-           "in_place_workdir", "layout_beside", "report_name", "reporting", "select_shard", "shared_output"]
+__all__ = ["DOCUMENTS_HELP", "Layout", "NewDatasetJob", "aligned_row", "attribute_rows", "check_output_apart",
+           "counted", "counted_line", "find_layout", "in_place_workdir", "layout_beside", "report_name", "reporting",
+           "select_shard", "shared_output"]
 
 DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of JSON-lines files, or one file"
 """What a job's documents input may name (its ``--help``)."""
@@ -124,6 +128,43 @@ def find_layout(input: str, output: str | None) -> Layout:
             raise ConfigError(f"input='{input}' is not inside a dataset's documents/ directory: set output=<dir>")
         root = documents_root[: -len("/documents")]
     return Layout(files, root, documents_root, skipped)
+
+
+def check_output_apart(input: str, output: str, step: str) -> None:
+    """Refuse an ``output`` that is the ``input`` dataset or lies in the folder of its documents: ``step`` (``data
+    filter``) writes a new dataset there (``documents/``, ``dropped/``, ``quarantine/``, ``reports/``) and would
+    overwrite the documents it reads, or become part of them. A dataset's own subfolder other than
+    ``documents/`` (``<input>/filtered``) is apart from its documents."""
+    read = _comparable(input)
+    if any(ch in read for ch in "*?[") or read.endswith(DOCUMENT_SUFFIXES):  # a glob or a file: its folder
+        read = posixpath.dirname(re.split(r"[*?[]", read, maxsplit=1)[0])
+    if "/documents/" in read + "/":
+        root = read[:(read + "/").index("/documents/")]
+        documents = f"{root}/documents"
+    else:
+        root = read
+        documents = f"{read}/documents" if exists(f"{read}/documents") else read  # loose files: their folder
+    out = _comparable(output)
+    if out == root or out == documents or out.startswith(documents + "/"):
+        where = f"is the input dataset {root}" if out == root else f"lies in the input's documents {documents}"
+        raise ConfigError(f"output='{output}' {where}: {step} writes a new dataset and would overwrite the documents "
+                          f"it reads; choose an output folder apart from them (for example {root}-{step.split()[-1]})")
+
+
+class NewDatasetJob(Job):
+    """A job that writes a new dataset from its ``input`` dataset (filter, mix, decontaminate): its work
+    directory must lie apart from the input (:func:`check_output_apart`)."""
+
+    def check(self, config: Any, inputs: Mapping[str, Any], workdir: str) -> None:
+        """Refuse a work directory that overlaps the input dataset."""
+        check_output_apart(inputs["input"].path, workdir, self.command)
+
+
+def _comparable(path: str) -> str:
+    """``path`` without a trailing ``/``, made absolute (links resolved) when it is local."""
+    if "://" in path and not path.startswith("file://"):
+        return path.rstrip("/")
+    return os.path.realpath(path.removeprefix("file://"))
 
 
 def shared_output(workdir: str) -> str:

@@ -12,14 +12,15 @@ from olmo_core.artifacts import Dataset
 from olmo_core.config import components, non_negative
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, read_text, write_text
-from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.jobs import JobResult, Report, Slot
 from olmo_core.plugins import get_host
 
 from olmo_data.commands.dedup import DedupConfig, dedup_documents
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.decontamination import saved_evaluation_filter
 from olmo_data.dedup.bloom import paragraph_settings
-from olmo_data.layout import counted_line, find_layout, report_name, reporting, select_shard, shared_output
+from olmo_data.layout import (NewDatasetJob, counted_line, find_layout, report_name, reporting, select_shard,
+                              shared_output)
 
 __all__ = ["DecontaminateConfig", "DecontaminateJob", "decontaminate", "installed_tasks"]
 
@@ -112,7 +113,7 @@ def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: d
     return summary
 
 
-class DecontaminateJob(Job):
+class DecontaminateJob(NewDatasetJob):
     """Drop documents holding a paragraph of evaluation data, into a new dataset.
 
     The clean dataset is the work directory; with no evaluation data given or installed, the input passes on

@@ -16,12 +16,12 @@ from olmo_core.config import non_negative, positive
 from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, open_atomic, write_text
-from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.jobs import JobResult, Report, Slot
 from olmo_core.progress import Progress
 
 from olmo_data.expressions import Expression
-from olmo_data.layout import (Layout, aligned_row, attribute_rows, counted, counted_line, find_layout, report_name,
-                              reporting, select_shard, shared_output)
+from olmo_data.layout import (Layout, NewDatasetJob, aligned_row, attribute_rows, counted, counted_line, find_layout,
+                              report_name, reporting, select_shard, shared_output)
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_shards, part_file,
                                 parts_with_documents_before, per_file, remove_part_files, scratch_folder)
 from olmo_data.parallel import counted as counted_records
@@ -371,7 +371,7 @@ def kept_per_source(report: dict[str, Any]) -> dict[str, int]:
     return {source: counts.get("kept", 0) for source, counts in report["per_source"].items()}
 
 
-class FilterJob(Job):
+class FilterJob(NewDatasetJob):
     """Drop documents by rules over their attributes and mask spans, into a new dataset."""
 
     command = "data filter"

@@ -14,13 +14,13 @@ from olmo_core.config import component, non_negative, positive
 from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_atomic, write_text
-from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.jobs import JobResult, Report, Slot
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 from olmo_core.tokenizer import load_tokenizer
 
-from olmo_data.layout import (Layout, counted, counted_line, find_layout, report_name, reporting, select_shard,
-                              shared_output)
+from olmo_data.layout import (Layout, NewDatasetJob, counted, counted_line, find_layout, report_name, reporting,
+                              select_shard, shared_output)
 from olmo_data.mixing.mixers import copies
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_parts, part_file,
                                 remove_part_files, scratch_folder)
@@ -232,7 +232,7 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
     return report
 
 
-class MixJob(Job):
+class MixJob(NewDatasetJob):
     """Sample the input's sources to the configured mix, into a new dataset."""
 
     command = "data mix"
