@@ -123,3 +123,33 @@ def test_documents_below_a_million_characters_are_encoded_in_batches(
     assert olmo_cli("data", "tokenize", f"input={tmp_path / 'a.jsonl'}", f"output={tmp_path / 't'}").exit_code == 0
     assert open_token_array(tmp_path / "t" / "part-00000.npy").tokens.tolist() == \
         load_tokenizer("olmo-v1.5").encode(text, add_eos=True)
+
+
+def test_quarantined_lines_are_kept_the_same_for_any_workers_parts_and_shards(
+        dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    import base64
+    import gzip
+
+    docs = dataset / "documents"
+    valid = gzip.decompress((docs / "docs.jsonl.gz").read_bytes()).splitlines(keepends=True)
+    (docs / "mixed.jsonl").write_bytes(b"".join(valid[:3]) + b"{not json\n" + valid[3]
+                                       + b'{"id": "x", "text": "caf\xe9"}\n' + b"".join(valid[4:6]))
+    runs = {"whole": [[]], "parts": [["workers=2", "part_bytes=512"]],
+            "shards": [["shard=0/2"], ["shard=1/2", "part_bytes=512"]]}
+    kept = {}
+    for name, arguments in runs.items():
+        out = tmp_path / name
+        for extra in arguments:
+            result = olmo_cli("data", "tokenize", f"input={dataset}", f"output={out}", *extra)
+            assert result.exit_code == 0, result.err
+        kept[name] = {str(p.relative_to(out)): p.read_bytes() for p in sorted((out / "quarantine").rglob("*"))}
+    report = json.loads((tmp_path / "whole" / "tokenize.json").read_text())
+    assert (report["records"], report["written"], report["quarantined"]) == (len(valid) + 8, len(valid) + 6, 2)
+    assert report["quarantine_reasons"] == {"invalid JSON": 1, "not UTF-8": 1}
+    parts = json.loads((tmp_path / "parts" / "tokenize.json").read_text())["file_parts"]
+    assert parts == sum(-(-n // 512) for n in (len(b"".join(valid)), (docs / "mixed.jsonl").stat().st_size))
+    assert list(kept["whole"]) == ["quarantine/mixed.jsonl"] and kept["parts"] == kept["whole"] == kept["shards"]
+    records = [json.loads(line) for line in kept["whole"]["quarantine/mixed.jsonl"].splitlines()]
+    assert [(r["file"], r["line"], r["reason"].split(" (")[0], base64.b64decode(r["raw_base64"])) for r in records] == [
+        (str(docs / "mixed.jsonl"), 4, "invalid JSON", b"{not json\n"),
+        (str(docs / "mixed.jsonl"), 6, "not UTF-8", b'{"id": "x", "text": "caf\xe9"}\n')]

@@ -215,7 +215,8 @@ def test_a_large_file_tokenized_in_parts_gives_the_same_token_array_for_any_work
                           f"part_bytes={part_bytes}")
         assert result.exit_code == 0, result.err
         report = json.loads((out / "tokenize.json").read_text())
-        runs[name] = {"files": {p.name: p.read_bytes() for p in sorted(out.glob("part-*"))}, "report": report}
+        runs[name] = {"files": {p.name: p.read_bytes() for p in sorted(out.glob("part-*"))}, "report": report,
+                      "quarantine": (out / "quarantine" / "big.jsonl").read_bytes()}
         assert not list(out.rglob(".*.tmp-*"))  # the parts' temporary files are gone
     whole = runs["whole"]
     assert sorted(whole["files"]) == ["part-00000.csv.gz", "part-00000.meta.json", "part-00000.npy"]
@@ -226,9 +227,11 @@ def test_a_large_file_tokenized_in_parts_gives_the_same_token_array_for_any_work
     keys = ("records", "written", "quarantined", "quarantine_reasons", "tokens", "documents", "text_bytes",
             "tokens_per_source", "unigram_entropy_nats")
     assert whole["report"]["quarantined"] == len(BAD_LINES) and whole["report"]["file_parts"] == 1
+    assert [json.loads(line)["line"] for line in whole["quarantine"].splitlines()] == sorted(BAD_LINES)
     for name in ("k1", "k2", "k3"):
         run = runs[name]
         assert run["files"] == whole["files"], name  # tokens, sidecar and metadata, byte for byte
+        assert run["quarantine"] == whole["quarantine"], name
         assert {k: run["report"][k] for k in keys} == {k: whole["report"][k] for k in keys}, name
         assert run["report"]["file_parts"] == math.ceil(len(content) / PART_BYTES), name
 

@@ -19,7 +19,7 @@ import numpy as np
 from olmo_core.artifacts import Dataset, TokenArrays
 from olmo_core.cache import content_key
 from olmo_core.config import non_negative, positive
-from olmo_core.documents import Document, DocumentRange, Quarantined, document_files, require_documents
+from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
 from olmo_core.io import exists, local_directory, read_text, remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.progress import Progress
@@ -27,9 +27,10 @@ from olmo_core.errors import OlmoError
 from olmo_core.token_arrays import TokenArrayWriter, dtype_for, sibling
 from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
-from olmo_data.layout import DOCUMENTS_HELP, counted, counted_line, report_name, reporting, select_shard, shared_output
-from olmo_data.parallel import (PART_BYTES, Part, map_shards, part_file, per_file, resolve_workers, scratch_folder,
-                                split_file)
+from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, find_layout, report_name, reporting,
+                              select_shard, shared_output)
+from olmo_data.parallel import (PART_BYTES, Part, joined_quarantine, map_shards, part_file, per_file, resolve_workers,
+                                scratch_folder, split_file)
 from olmo_data.parallel import counted as counted_records
 
 __all__ = ["TokenizeConfig", "TokenizeJob", "tokenize"]
@@ -66,6 +67,8 @@ class _Job:
     index: int
     file: str
     output: str
+    quarantine: Layout
+    """Where the file's quarantined lines are kept (:meth:`~olmo_data.layout.Layout.keep_quarantined`)."""
     tokenizer: str
     batch_size: int
     single_threaded: bool
@@ -94,9 +97,12 @@ class _Tokenized:
     tokens: str
     documents: list[tuple[int, str, str, int]]
     lines: int
+    """The part's lines (blank ones included), by which the quarantined records of the parts after it are
+    renumbered."""
     counts: np.ndarray
     text_bytes: int
-    quarantined: Counter[str]
+    held: list[Quarantined]
+    """The part's quarantined records, numbered from its first line."""
     inputs_key: str | None
     """The file's content key (the first part computes it)."""
 
@@ -114,8 +120,8 @@ def _kept(job: _Job) -> dict[str, Any] | None:
 
 
 def _tokenize(task: _Task) -> dict[str, Any] | _Tokenized:
-    """Tokenize a whole file into its token array (its metadata is returned), or a part of a split file into a
-    temporary file for :func:`_assemble`."""
+    """Tokenize a whole file into its token array (its metadata is returned) and keep its quarantined lines, or a
+    part of a split file into a temporary file for :func:`_assemble`, its quarantined records held."""
     job = task.job
     if job.single_threaded:
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
@@ -128,8 +134,9 @@ def _tokenize(task: _Task) -> dict[str, Any] | _Tokenized:
         except BaseException:
             writer.abort()
             raise
+        quarantined = job.quarantine.keep_quarantined(job.file, found.quarantined)
         meta = writer.close(input=job.file, inputs_key=content_key([job.file], tokenizer.sha256),
-                            text_bytes=found.text_bytes, quarantined=dict(found.quarantined))
+                            text_bytes=found.text_bytes, quarantined=dict(quarantined))
         return {**meta, "counts": found.counts}
     dtype = dtype_for(tokenizer.vocab_size)
     path = part_file(task.scratch)
@@ -165,14 +172,14 @@ def _check_ids(array: np.ndarray, vocab_size: int, document_id: str) -> None:
 class _Encoded:
     counts: np.ndarray
     text_bytes: int = 0
-    quarantined: Counter[str] = field(default_factory=Counter)
+    quarantined: list[Quarantined] = field(default_factory=list)
 
 
 def _encode(records: Iterable[Document | Quarantined], tokenizer: Any, batch_size: int,
             add: Callable[..., None]) -> _Encoded:
     """Encode the documents of ``records`` in batches (a long one alone, in pieces) and ``add`` each one's ids
     in order, without EOS, as pieces (``add(pieces, document_id=, source=, line=)``); count their tokens (EOS
-    included) and the quarantined records."""
+    included) and gather the quarantined records."""
     found = _Encoded(counts=np.zeros(tokenizer.vocab_size, dtype=np.int64))
     counts = found.counts
     batch: list[Document] = []
@@ -204,7 +211,7 @@ def _encode(records: Iterable[Document | Quarantined], tokenizer: Any, batch_siz
             if len(batch) >= batch_size:
                 flush()
         else:
-            found.quarantined[item.kind] += 1
+            found.quarantined.append(item)
     flush()
     return found
 
@@ -216,7 +223,7 @@ ASSEMBLY_PIECE = 1 << 20
 def _assemble(job: _Job, parts: list[dict[str, Any] | _Tokenized], tokenizer: Any) -> dict[str, Any]:
     """The token array of a file tokenized in ``parts`` (a whole file's was written by its worker): the parts'
     tokens and documents in order, their lines numbered in the file, through the same writer, so that every file
-    is the one a single process writes."""
+    is the one a single process writes; its quarantine is kept from theirs, renumbered."""
     if len(parts) == 1 and isinstance(parts[0], dict):
         return parts[0]
     split = [p for p in parts if isinstance(p, _Tokenized)]
@@ -238,9 +245,7 @@ def _assemble(job: _Job, parts: list[dict[str, Any] | _Tokenized], tokenizer: An
         except BaseException:
             writer.abort()
             raise
-        quarantined: Counter[str] = Counter()
-        for part in split:
-            quarantined.update(part.quarantined)
+        quarantined = job.quarantine.keep_quarantined(job.file, joined_quarantine((p.held, p.lines) for p in split))
         meta = writer.close(input=job.file, inputs_key=split[0].inputs_key,
                             text_bytes=sum(p.text_bytes for p in split), quarantined=dict(quarantined))
     finally:
@@ -269,17 +274,20 @@ def unigram_entropy(counts: np.ndarray) -> float:
 def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     """Tokenize the documents ``input`` names into token arrays in ``output`` (``part-NNNNN.npy`` with
     ``.csv.gz`` and ``.meta.json``): each document's ids followed by EOS, one part per input file, with a
-    sidecar tracing every token to its document. A file with more than ``part_bytes`` of content is read in
-    parts tokenized in parallel (:func:`~olmo_data.parallel.split_file`) and written as one token array, the
-    same bytes as if it were read whole; the report counts the ``file_parts``. Parts already complete for the
+    sidecar tracing every token to its document; invalid lines are kept under ``output``'s ``quarantine/`` with
+    their file, line, reason and raw bytes (:meth:`~olmo_data.layout.Layout.keep_quarantined`). A file with more
+    than ``part_bytes`` of content is read in parts tokenized in parallel (:func:`~olmo_data.parallel.split_file`)
+    and written as one token array and one quarantine file, the same bytes as if it were read whole; the report
+    counts the ``file_parts``. Parts already complete for the
     same input content and tokenizer (``inputs_key`` in their ``.meta.json``) are kept (``force=true`` redoes
     them), so an interrupted run resumes.
     """
-    skipped: dict[str, str] = {}
-    files = document_files(input, skipped=skipped)
+    layout = find_layout(input, output)
+    files, skipped = layout.files, layout.skipped
     tokenizer = load_tokenizer(config.tokenizer)
     remove_temporaries(output)
-    jobs = [_Job(i, f, output, config.tokenizer, config.batch_size, False)
+    quarantine = layout.for_workers()
+    jobs = [_Job(i, f, output, quarantine, config.tokenizer, config.batch_size, False)
             for i, f in select_shard(files, config.shard)]
     parts: list[dict[str, Any]] = []
     reasons: Counter[str] = Counter()
