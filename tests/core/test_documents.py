@@ -3,6 +3,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,55 @@ def test_truncated_gzip_keeps_what_came_before(tmp_path: Path) -> None:
     docs = [i for i in items if isinstance(i, Document)]
     assert 0 < len(docs) < 200 and [d.id for d in docs] == [str(i) for i in range(len(docs))]
     assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith("unreadable after line")
+
+
+def _readable_lines(compressed: bytes) -> tuple[list[bytes], bytes]:
+    """The complete lines a streaming decompressor gets out of a cut gzip file (what ``zcat`` prints), and the
+    unfinished last line."""
+    content = zlib.decompressobj(wbits=31).decompress(compressed)
+    *complete, rest = content.split(b"\n")
+    return complete, rest
+
+
+@pytest.mark.parametrize("count", [50, 3000])
+def test_a_truncated_gzip_loses_no_readable_line(tmp_path: Path, count: int) -> None:
+    lines = [json.dumps({"id": f"g{i}", "text": f"line {i} of a file cut in half " * 5}) for i in range(count)]
+    data = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])
+    complete, rest = _readable_lines(data[: len(data) // 2])
+    items = list(read_documents(str(path)))
+    assert [d.id for d in items if isinstance(d, Document)] == [json.loads(line)["id"] for line in complete]
+    broken = items[-1]
+    assert isinstance(broken, Quarantined) and broken.line == len(complete) + 1
+    assert broken.reason.startswith(f"unreadable after line {len(complete)}: TruncatedError")
+    assert broken.raw == rest and rest  # the unfinished line's bytes are kept, not lost
+
+
+def test_gzip_members_and_zero_padding_are_read_whole(tmp_path: Path) -> None:
+    first = [json.dumps({"id": f"a{i}", "text": "first member"}) for i in range(3)]
+    second = [json.dumps({"id": f"b{i}", "text": "second member"}) for i in range(2)]
+    path = tmp_path / "members.jsonl.gz"
+    path.write_bytes(gzip.compress(("\n".join(first) + "\n").encode()) + b"\x00" * 7
+                     + gzip.compress(("\n".join(second) + "\n").encode()) + b"\x00" * 3)
+    assert [d.id for d in read_documents(str(path))] == ["a0", "a1", "a2", "b0", "b1"]
+
+
+def test_corrupt_gzip_data_is_quarantined_after_what_came_before(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": str(i), "text": hashlib.sha256(str(i).encode()).hexdigest() * 30}) for i in range(3000)]
+    data = bytearray(gzip.compress(("\n".join(lines) + "\n").encode()))
+    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)  # zeros in the middle of the deflate stream
+    path = tmp_path / "corrupt.jsonl.gz"
+    path.write_bytes(bytes(data))
+    reference, content = zlib.decompressobj(wbits=31), b""
+    with pytest.raises(zlib.error, match="incorrect data check"):  # the member's checksum, at its end
+        for at in range(0, len(data), 1 << 16):
+            content += reference.decompress(bytes(data[at:at + (1 << 16)]))
+    readable = content.count(b"\n")
+    items = list(read_documents(str(path)))
+    assert 1000 < readable < 3000 and len(items) == readable + 1  # every line read, one record per line
+    assert [d.id for d in items[:1000]] == [str(i) for i in range(1000)]
+    assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith(f"unreadable after line {readable}: ")
 
 
 def test_zstd_and_empty_files(tmp_path: Path) -> None:

@@ -11,18 +11,20 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import io
 import json
 import logging
 import os
 import stat
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import fsspec
 from fsspec.core import url_to_fs
 from fsspec.utils import infer_compression
+from isal import isal_zlib
 
 from olmo_core.errors import ConfigError, MissingDependencyError, OlmoError, UsageError
 from olmo_core.fast_json import parse_json_line
@@ -35,7 +37,7 @@ except ImportError:  # zstandard is optional in core; reading .zst asks for it
 
 log = logging.getLogger(__name__)
 
-_READ_ERRORS = (EOFError, OSError, zlib.error, ValueError, ZstdError)
+_READ_ERRORS = (EOFError, OSError, zlib.error, isal_zlib.error, ValueError, ZstdError)
 
 __all__ = ["DATASET_FOLDERS", "DOCUMENT_SUFFIXES", "PARQUET_SUFFIXES", "Document", "DocumentError", "DocumentRange",
            "NoDocumentsError", "NotDocumentsError", "Quarantined", "decode_metadata", "document_files",
@@ -127,33 +129,55 @@ class Quarantined:
 def _lines(url: str) -> Iterator[bytes]:
     if url.endswith(".zst"):
         yield from _zstd_lines(url)
-        return
-    with fsspec.open(url, "rb", compression="infer") as f:
-        yield from f
+    elif infer_compression(url) == "gzip":
+        yield from _member_lines(url, lambda: isal_zlib.decompressobj(wbits=31), "gzip member", skip=b"\x00")
+    else:
+        with fsspec.open(url, "rb", compression="infer") as f:
+            yield from f
+
+
+class TruncatedError(EOFError):
+    """A compressed file that ends inside a member (frame): what could be read came before it; ``raw`` holds the
+    bytes of its last, unfinished line."""
+
+    def __init__(self, message: str, raw: bytes) -> None:
+        super().__init__(message)
+        self.raw = raw
 
 
 def _zstd_lines(url: str) -> Iterator[bytes]:
-    """Lines of a (possibly multi-frame) zstd file; a stream that ends inside a frame raises EOFError."""
     try:
         import zstandard
     except ImportError:
         raise MissingDependencyError("reading .zst files", distribution="zstandard") from None
-    decompressor = zstandard.ZstdDecompressor()
+    yield from _member_lines(url, zstandard.ZstdDecompressor().decompressobj, "zstd frame")
+
+
+def _member_lines(url: str, new_stream: Callable[[], Any], member: str, skip: bytes = b"") -> Iterator[bytes]:
+    """The lines of a compressed file of one or more members (gzip members, zstd frames), each decompressed by a
+    fresh ``new_stream()``; ``skip`` bytes between members are padding (gzip allows zeros). The file is read in
+    1 MiB blocks and decompressed 64 KiB at a time, every complete line yielded as it comes, so that a file that
+    ends inside a member (:class:`TruncatedError`) or holds corrupt data (the decompressor's error) has given
+    every line before the damage."""
     pending = b""
     with fsspec.open(url, "rb") as raw:
-        stream = decompressor.decompressobj()
-        started = False
-        while chunk := raw.read(1 << 20):
-            while chunk:
-                started = True
-                pending += stream.decompress(chunk)
-                chunk = b""
-                if stream.eof:
-                    chunk, stream, started = stream.unused_data, decompressor.decompressobj(), False
-            *complete, pending = pending.split(b"\n")
-            yield from (line + b"\n" for line in complete)
-        if started and not stream.eof:
-            raise EOFError("compressed stream ended before the end of its zstd frame (truncated file)")
+        stream, started = new_stream(), False
+        while block := raw.read(1 << 20):
+            for at in range(0, len(block), 1 << 16):
+                chunk = block[at:at + (1 << 16)]
+                while chunk:
+                    if not started and skip and not (chunk := chunk.lstrip(skip)):
+                        break
+                    started = True
+                    pending += stream.decompress(chunk)
+                    chunk = b""
+                    if stream.eof:
+                        chunk, stream, started = stream.unused_data, new_stream(), False
+                if cut := pending.rfind(b"\n") + 1:
+                    yield from io.BytesIO(pending[:cut])
+                    pending = pending[cut:]
+        if started:
+            raise TruncatedError(f"compressed stream ended before the end of its {member} (truncated file)", pending)
     if pending:
         yield pending
 
@@ -258,7 +282,7 @@ RecordT = TypeVar("RecordT", Document, Quarantined)
 
 
 def _unreadable(url: str, number: int, exc: BaseException) -> Quarantined:
-    return Quarantined(file=url, line=number + 1,
+    return Quarantined(file=url, line=number + 1, raw=getattr(exc, "raw", b""),
                        reason=f"{_UNREADABLE}{number}: {type(exc).__name__}: {exc}".rstrip(": "))
 
 
