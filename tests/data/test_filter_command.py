@@ -160,6 +160,13 @@ def test_one_expression_without_list_brackets(tagged: Path, tmp_path: Path, olmo
     assert bare.err.strip().splitlines()[-1] == (
         "error: cannot parse override 'exclude=length < 0.5': a value with spaces or symbols must be quoted, as in "
         "\"exclude='length < 0.5'\" (a list: \"exclude=['length < 0.5']\")")
+    unquoted_list = olmo_cli("data", "filter", f"input={tagged}", f"output={tmp_path / 'x'}",
+                             "exclude=[length < 0.5, count(pii__pii__EMAIL_ADDRESS) > 3]")  # what bash leaves of
+    assert unquoted_list.exit_code == 2                                                       # exclude=['...','...']
+    assert unquoted_list.err.strip().splitlines()[-1] == (
+        "error: cannot parse override 'exclude=[length < 0.5, count(pii__pii__EMAIL_ADDRESS) > 3]': the items of a "
+        "list with spaces or symbols must be quoted, and the whole override too, so that the shell keeps the inner "
+        "quotes: \"exclude=['length < 0.5','count(pii__pii__EMAIL_ADDRESS) > 3']\"")
     quoted = olmo_cli("data", "filter", f"input={tagged}", f"output={tmp_path / 'y'}", "exclude='length < 500'")
     assert quoted.exit_code == 0, quoted.err
     report = json.loads((tmp_path / "y" / "reports" / "filter.json").read_text())

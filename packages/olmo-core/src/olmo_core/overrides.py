@@ -30,9 +30,15 @@ def parse_overrides(overrides: Sequence[str]) -> list[Override]:
 
 
 def _quoting_hint(text: str) -> str:
-    """How to quote the value of ``key=value`` that Hydra's grammar cannot read bare (``exclude=x < 0.5``)."""
+    """How to quote the value of ``key=value`` that Hydra's grammar cannot read bare (``exclude=x < 0.5``), or a
+    list whose items lost their quotes to the shell (``exclude=['x < 0.5']`` typed without outer quotes)."""
     key, sep, value = text.partition("=")
-    if not sep or not value.strip() or value.lstrip()[0] in "'\"[{":
+    value = value.strip()
+    if sep and value.startswith("[") and value.endswith("]") and not any(q in value for q in "'\""):
+        items = ",".join(f"'{item.strip()}'" for item in value[1:-1].split(","))
+        return (f"the items of a list with spaces or symbols must be quoted, and the whole override too, so that the "
+                f"shell keeps the inner quotes: \"{key}=[{items}]\"")
+    if not sep or not value or value[0] in "'\"[{":
         return ""
     quote = "'" if "'" not in value else '"'
     outer = '"' if quote == "'" else "'"
