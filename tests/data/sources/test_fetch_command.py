@@ -94,6 +94,18 @@ def test_fetch_needs_a_known_source(tmp_path: Path, olmo_cli: Any) -> None:
     assert language.exit_code != 0 and "sources.wikipedia.language='de' is not available" in language.err
 
 
+
+def test_a_limits_key_that_names_no_source_is_refused_before_anything_is_written(
+        tmp_path: Path, olmo_cli: Any) -> None:
+    typo = olmo_cli("data", "fetch", "sources=[c4,wikipedia-fr]", "limits={c44: 3}", f"output={tmp_path / 'typo'}")
+    assert typo.exit_code == 2
+    assert "limits key 'c44' names no selected source (sources: c4, wikipedia-fr) (did you mean 'c4'?)" in typo.err
+    assert not (tmp_path / "typo").exists()
+    preset = olmo_cli("data", "fetch", "sources=[wikipedia-fr]", "limits={wikipedia-fr: 2, wikipedia: 120}",
+                      f"output={tmp_path / 'preset'}")  # a preset's limit for a source not selected is no typo
+    assert preset.exit_code == 0 and "wikipedia-fr: wrote 2 documents" in preset.err
+
+
 def test_sources_lists_every_source(olmo_cli: Any) -> None:
     from olmo_core.heldout import is_held_out
 

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -14,7 +15,7 @@ from fsspec.core import url_to_fs
 from olmo_core.artifacts import Dataset
 from olmo_core.cache import url_sha256
 from olmo_core.config import components, positive
-from olmo_core.errors import ConfigError
+from olmo_core.errors import ConfigError, did_you_mean
 from olmo_core.io import exists, open_atomic, read_text, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot, markdown_table
 from olmo_core.plugins import get_host
@@ -121,6 +122,17 @@ def _write(source: Source, output: str, per_file: int, fingerprint: dict[str, An
             "seconds": round(time.perf_counter() - start, 2)}
 
 
+def _check_limits(config: FetchConfig) -> None:
+    """Refuse a ``limits`` key that names neither a selected source nor a registered one: a typo (``c44``) that
+    would otherwise be ignored, every document of the source it meant written. A registered source that is not
+    selected keeps its limit unused (the default corpus and presets give limits for sources a run may leave out)."""
+    known = set(config.sources) | set(get_host().registry("sources").options())
+    for key in config.limits:
+        if key not in known:
+            raise ConfigError(f"limits key '{key}' names no selected source (sources: {', '.join(config.sources)})"
+                              f"{did_you_mean(key, config.sources)}")
+
+
 def _chosen(config: FetchConfig) -> list[Source]:
     """The configured sources, each with its limit (``all`` stands for its parts)."""
     registry = get_host().registry("sources")
@@ -144,6 +156,7 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
     if not config.sources:
         options = ", ".join(get_host().registry("sources").options())
         raise ConfigError(f"`olmo data fetch` needs sources=[name,...] (available: {options})")
+    _check_limits(config)
     output = output.rstrip("/")
     entries = _previous(output)
     fetched = {}
@@ -177,6 +190,10 @@ class FetchJob(Job):
 
     command = "data fetch"
     outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the fetched documents")}
+
+    def check(self, config: FetchConfig, inputs: Mapping[str, Any], workdir: str) -> None:
+        """Refuse a ``limits`` key that names no source (a typo) before the work directory is made."""
+        _check_limits(config)
 
     def run(self, config: FetchConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         """Fetch every configured source into ``workdir``; metrics: each source's entry of the fetch report
