@@ -193,3 +193,12 @@ def test_an_output_overwriting_the_input_is_refused_and_the_input_kept(tagged: P
     assert f"output='{output}' {refused}" in result.err
     assert "choose an output folder apart from them" in result.err
     assert _snapshot(tagged) == before  # nothing written, not even the job's record
+
+
+def test_a_shard_names_its_own_report(tagged: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    out = tmp_path / "sharded"
+    result = olmo_cli("data", "filter", f"input={tagged}", f"output={out}", "shard=0/2",
+                      "exclude=['example_length__example_length__word_count < 150']")
+    assert result.exit_code == 0, result.err
+    report = out / "reports" / "filter-shard-0-of-2.json"
+    assert report.is_file() and f"report: {report}" in result.err

@@ -33,6 +33,8 @@ def test_factors_are_applied_per_document(two_sources: Path, tmp_path: Path, olm
     assert [d.id for d in mixed(out)] == expected
     report = json.loads((out / "reports" / "mix.json").read_text())
     assert report["sources"]["c4"]["documents_out"] == sum(1 for e in expected if e.startswith("c4-"))
+    share = report["sources"]["c4"]["share_target"]  # the share the factors give, not a target c4 falls short of
+    assert f"c4 is repeated for its {share:.1%} share: its documents are written x2.5 on average" in report["notes"]
 
 
 def test_proportions_reach_their_shares(two_sources: Path, tmp_path: Path, olmo_cli: Any) -> None:
@@ -59,7 +61,7 @@ def test_proportions_that_do_not_sum_to_one_are_refused(tmp_path: Path, olmo_cli
            "sum to 1.4)" in result.err and len(result.err.strip().splitlines()) == 1
 
 
-def test_a_source_too_small_for_its_share_is_reported(two_sources: Path, tmp_path: Path, olmo_cli: Any) -> None:
+def test_a_source_repeated_for_its_share_is_reported(two_sources: Path, tmp_path: Path, olmo_cli: Any) -> None:
     out = tmp_path / "out"
     result = olmo_cli("data", "mix", f"input={two_sources}", f"output={out}", "mixer=proportions",
                       "mixer.proportions={c4: 0.9, wikipedia: 0.1}")
@@ -68,7 +70,7 @@ def test_a_source_too_small_for_its_share_is_reported(two_sources: Path, tmp_pat
     c4 = report["sources"]["c4"]
     # the default total is the input's size: c4 needs 0.9 of it and has only its own share_in of it
     assert c4["share_target"] == 0.9 and c4["factor"] == pytest.approx(0.9 / c4["share_in"], rel=1e-4)
-    assert report["notes"] == [f"c4 is too small for its 90.0% share: its documents are written "
+    assert report["notes"] == [f"c4 is repeated for its 90.0% share: its documents are written "
                                f"x{c4['factor']:.3g} on average"]
     assert report["notes"][0] in result.err and "(target 90.0%," in result.err
     assert report["notes"][0] in (out / "report.md").read_text()

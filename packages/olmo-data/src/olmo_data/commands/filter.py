@@ -362,7 +362,7 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
                           step="olmo data filter", reasons=total.quarantined, report=report_path)
     report = summary(None)
     write_text(report_path, json.dumps(report, indent=2) + "\n")
-    _print_report(report)
+    _print_report(report, report_path)
     return report
 
 
@@ -431,7 +431,7 @@ def _mask(document: Document, attributes: dict[str, list[list[Any]]], replacemen
         document.text = replace_spans(document.text, spans)
 
 
-def _print_report(report: dict[str, Any]) -> None:
+def _print_report(report: dict[str, Any], path: str) -> None:
     log.info(f"filtered: {counted_line(report)}")
     if report["records"] and not report["written"]:
         log.warning(f"every document was dropped or quarantined ({report['records']:,} of {report['records']:,}): "
@@ -444,4 +444,4 @@ def _print_report(report: dict[str, Any]) -> None:
         log.info("per source (read / kept / dropped):")
         for source, c in report["per_source"].items():
             log.info(f"  {source}: {c.get('read', 0)} / {c.get('kept', 0)} / {c.get('dropped', 0)}")
-    log.info(f"documents: {report['output']}/documents  report: {report['output']}/reports/filter.json")
+    log.info(f"documents: {report['output']}/documents  report: {path}")

@@ -213,7 +213,7 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
                          "share_target": round(factors[source] * sizes[source] / expected, 6) if expected else 0.0,
                          "share_out": round(mixed[source] / total_out, 6) if total_out else 0.0}
                 for source in sorted(sizes)}
-    notes = [f"{source} is too small for its {row['share_target']:.1%} share: its documents are written "
+    notes = [f"{source} is repeated for its {row['share_target']:.1%} share: its documents are written "
              f"x{row['factor']:.3g} on average" for source, row in manifest.items() if row["factor"] > 1]
     notes += [f"{source} reached {row['share_out']:.1%} of the mix, not its target {row['share_target']:.1%} (too "
               f"few documents to sample finely)" for source, row in manifest.items()
