@@ -202,3 +202,28 @@ def test_a_shard_names_its_own_report(tagged: Path, tmp_path: Path, olmo_cli: An
     assert result.exit_code == 0, result.err
     report = out / "reports" / "filter-shard-0-of-2.json"
     assert report.is_file() and f"report: {report}" in result.err
+
+
+def test_a_run_into_an_earlier_runs_output_leaves_none_of_its_files(tagged: Path, tmp_path: Path,
+                                                                   olmo_cli: Any) -> None:
+    out = tmp_path / "again"
+    first = olmo_cli("data", "filter", f"input={tagged}", f"output={out}",
+                     "exclude=['example_length__example_length__word_count < 150']")
+    assert first.exit_code == 0, first.err
+    assert (out / "dropped" / "part.jsonl.gz").is_file() and (out / "quarantine" / "part.jsonl").is_file()
+    documents = tagged / "documents" / "part.jsonl.gz"  # the invalid line mended: nothing to quarantine now
+    with gzip.open(documents, "rt", encoding="utf-8") as f:
+        lines = [line for line in f if line.startswith("{")]
+    with gzip.open(documents, "wt", encoding="utf-8") as f:
+        f.writelines(lines)
+    retagged = olmo_cli("data", "tag", f"input={tagged}", "taggers=[example_length,pii]")
+    assert retagged.exit_code == 0, retagged.err
+    second = olmo_cli("data", "filter", f"input={tagged}", f"output={out}", "keep_dropped=false",
+                      "exclude=['count(pii__pii__EMAIL_ADDRESS) > 0']")
+    assert second.exit_code == 0, second.err
+    assert not (out / "dropped" / "part.jsonl.gz").exists() and not (out / "quarantine" / "part.jsonl").exists()
+    report = json.loads((out / "reports" / "filter.json").read_text())
+    assert (report["dropped"], report["quarantined"], report["dropped_by"]) == (
+        1, 0, {"count(pii__pii__EMAIL_ADDRESS) > 0": 1})
+    assert [d["id"] for d in read(out / "documents" / "part.jsonl.gz")] == [
+        r["id"] for r in stdlib_documents()]

@@ -20,7 +20,7 @@ import fsspec
 from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, Quarantined, document_files
 from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.fast_json import parse_json_line
-from olmo_core.io import exists, write_text
+from olmo_core.io import exists, remove, write_text
 from olmo_core.jobs import Job
 
 __all__ = ["DOCUMENTS_HELP", "Layout", "NewDatasetJob", "aligned_row", "attribute_rows", "check_output_apart",
@@ -75,11 +75,15 @@ class Layout:
                 break
         return f"{self.root}/quarantine/{relative}.jsonl"
 
-    def keep_quarantined(self, file: str, quarantined: list[Quarantined]) -> Counter[str]:
+    def keep_quarantined(self, file: str, quarantined: list[Quarantined], *, replace: bool = False) -> Counter[str]:
         """Write the quarantined lines of ``file``, if any, to its :meth:`quarantine` file; return how many
-        there are of each reason (its words before any detail in parentheses)."""
+        there are of each reason (its words before any detail in parentheses). With ``replace`` (a step writing a
+        new dataset, which owns its quarantine) a quarantine file that an earlier run left is removed when there
+        is none now; a step adding to a dataset in place shares the file with the steps before it."""
         if quarantined:
             write_text(self.quarantine(file), "".join(json.dumps(q.to_json()) + "\n" for q in quarantined))
+        elif replace:
+            remove(self.quarantine(file))
         return Counter(q.kind for q in quarantined)
 
     def report(self, name: str) -> str:

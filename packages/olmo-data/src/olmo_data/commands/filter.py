@@ -15,7 +15,7 @@ from olmo_core.artifacts import Dataset
 from olmo_core.config import non_negative, positive
 from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
 from olmo_core.errors import ConfigError
-from olmo_core.io import exists, glob, open_atomic, write_text
+from olmo_core.io import exists, glob, open_atomic, remove, write_text
 from olmo_core.jobs import JobResult, Report, Slot
 from olmo_core.progress import Progress
 
@@ -234,7 +234,7 @@ def _filter_part(task: _Task, plan: _Plan) -> FileResult:
     if isinstance(result, PartResult):
         result.held, result.lines = quarantined, records.lines if isinstance(records, DocumentRange) else 0
         return result
-    result.quarantined = plan.out.keep_quarantined(part.file, quarantined)
+    result.quarantined = plan.out.keep_quarantined(part.file, quarantined, replace=True)
     return result
 
 
@@ -301,7 +301,8 @@ def _assemble(file: str, results: list[FileResult], plan: _Plan) -> FileResult:
             join_part_files(f"{plan.out.root}/{name}/{relative}", [part.outputs[name] for part in parts])
         for part in parts:
             total.add(part)
-        total.quarantined = plan.out.keep_quarantined(file, joined_quarantine((p.held, p.lines) for p in parts))
+        total.quarantined = plan.out.keep_quarantined(file, joined_quarantine((p.held, p.lines) for p in parts),
+                                                      replace=True)
     finally:
         for part in parts:
             remove_part_files(part.outputs.values())
@@ -353,6 +354,8 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
             for task, results in per_file(tasks, map_shards(work, tasks, workers=config.workers,
                                                             progress=progress.update), lambda task: task.part):
                 total.add(_assemble(task.part.file, results, plan))
+                if not config.keep_dropped:  # what an earlier run into this output kept for the file
+                    remove(f"{plan.out.root}/dropped/{layout.jsonl(task.part.file)}")
                 done.append(task.part.file)
                 progress.advance(0, postfix=f"{len(done)}/{len(files)} files")
         counts = total.counts

@@ -125,7 +125,7 @@ def _write(part: Part, layout: Layout, out: Layout, factors: dict[str, float], s
         remove_part_files([result.rows] if result.rows else [])
         raise
     if part.whole:
-        result.reasons = out.keep_quarantined(part.file, quarantined)
+        result.reasons = out.keep_quarantined(part.file, quarantined, replace=True)
     else:
         result.held, result.lines = quarantined, records.lines if isinstance(records, DocumentRange) else 0
     return result
@@ -141,7 +141,7 @@ def _assemble(file: str, parts: list[_Written], layout: Layout, out: Layout) -> 
         join_part_files(f"{out.root}/documents/{layout.jsonl(file)}", [part.rows for part in parts])
         for part in parts:
             total.add(part)
-        total.reasons = out.keep_quarantined(file, joined_quarantine((p.held, p.lines) for p in parts))
+        total.reasons = out.keep_quarantined(file, joined_quarantine((p.held, p.lines) for p in parts), replace=True)
     finally:
         remove_part_files(part.rows for part in parts)
     return total

@@ -134,7 +134,7 @@ def _tokenize(task: _Task) -> dict[str, Any] | _Tokenized:
         except BaseException:
             writer.abort()
             raise
-        quarantined = job.quarantine.keep_quarantined(job.file, found.quarantined)
+        quarantined = job.quarantine.keep_quarantined(job.file, found.quarantined, replace=True)
         meta = writer.close(input=job.file, inputs_key=content_key([job.file], tokenizer.sha256),
                             text_bytes=found.text_bytes, quarantined=dict(quarantined))
         return {**meta, "counts": found.counts}
@@ -245,7 +245,8 @@ def _assemble(job: _Job, parts: list[dict[str, Any] | _Tokenized], tokenizer: An
         except BaseException:
             writer.abort()
             raise
-        quarantined = job.quarantine.keep_quarantined(job.file, joined_quarantine((p.held, p.lines) for p in split))
+        quarantined = job.quarantine.keep_quarantined(job.file, joined_quarantine((p.held, p.lines) for p in split),
+                                                      replace=True)
         meta = writer.close(input=job.file, inputs_key=split[0].inputs_key,
                             text_bytes=sum(p.text_bytes for p in split), quarantined=dict(quarantined))
     finally:
