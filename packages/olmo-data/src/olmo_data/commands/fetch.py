@@ -185,7 +185,7 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
 class FetchJob(Job):
     """Fetch sources (downloaded once, verified, cached) into a new dataset of Dolma documents.
 
-    ``olmo data fetch sources=[c4,wikipedia] limits={wikipedia: 500} output=<dir>``; the dataset is the work
+    ``olmo data fetch sources=[c4,wikipedia] 'limits={wikipedia: 500}' output=<dir>``; the dataset is the work
     directory."""
 
     command = "data fetch"
