@@ -5,7 +5,7 @@ from types import ModuleType
 from typing import Any
 
 from olmo_core import hookimpl
-from olmo_core.cli.help import field_docs
+from olmo_core.cli.help import field_docs, plain
 
 
 def _flat(text: str) -> str:
@@ -89,7 +89,7 @@ def test_command_help_documents_a_third_party_components_keys(olmo_cli: Any, reg
                                                                example_plugin: ModuleType) -> None:
     register_plugin(example_plugin, "example_length")
     out = _flat(olmo_cli("data", "tag", "taggers=[example_length]", "--help").out)
-    assert "example_length Word count of a document, and 1 if it has at least ``min_words`` words, else 0. " \
+    assert "example_length Word count of a document, and 1 if it has at least `min_words` words, else 0. " \
            "keys: min_words" in out
     assert ("taggers.example_length.min_words: 10 Documents with fewer whitespace-separated words than this are "
             "marked for dropping.") in out
@@ -99,3 +99,10 @@ def test_unchosen_components_of_a_nested_group_are_left_out(olmo_cli: Any) -> No
     out = _flat(olmo_cli("train", "callbacks=[metrics]", "--help").out)
     assert "callbacks: [metrics] " in out and "callbacks.metrics.file: metrics.jsonl " in out
     assert "callbacks.evaluate" not in out
+
+
+def test_help_shows_docstring_markup_plainly(olmo_cli: Any) -> None:
+    out = olmo_cli("data", "tokenize", "--help").out + olmo_cli("data", "sources", "--help").out
+    assert "``" not in out and ":func:`" not in out and ":class:`" not in out
+    assert plain("at least ``min_words`` words (:func:`~olmo_data.parallel.split_file`, :class:`a.B`)") == \
+        "at least `min_words` words (`split_file`, `a.B`)"

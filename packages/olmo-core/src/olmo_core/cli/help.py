@@ -38,6 +38,16 @@ log.txt; OLMO_LOG_LEVEL=DEBUG shows more, WARNING less. Plugins: OLMO_DISABLE_PL
 disables installed plugins ('*' for all), OLMO_PLUGINS=module,... loads extra ones."""
 
 
+_ROLE = re.compile(r":[a-z:]+:`(~?)([^`<]*?)\s*(?:<[^>]*>)?`")
+
+
+def plain(text: str) -> str:
+    """Docstring markup as a terminal shows it: code in double backquotes gets single ones, and a cross-reference
+    (a ``:func:`` or ``:class:`` role; with ``~``, only the last name) becomes its target in single backquotes."""
+    text = _ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`", text)
+    return text.replace("``", "`")
+
+
 def _width() -> int:
     return max(shutil.get_terminal_size((100, 24)).columns, 60)
 
@@ -47,6 +57,7 @@ def _table(rows: Sequence[tuple[str, str]], indent: int = 2) -> str:
     width = max((len(a) for a, _ in rows if len(a) <= 40), default=0)
     lines = []
     for a, b in rows:
+        b = plain(b)
         pad = " " * (indent + width + 2)
         if len(a) > width and b:
             lines.append(" " * indent + a)
@@ -125,7 +136,7 @@ def print_command_help(host: PluginHost, command: Component, overrides: Sequence
     beside its value and documentation."""
     print(f"usage: olmo {command.name} [key=value ...] [-m key=a,b ...] [--cfg job]\n")
     doc = inspect.getdoc(command.factory) or command.help
-    print(textwrap.indent(doc, "  ") + "\n")
+    print(textwrap.indent(plain(doc), "  ") + "\n")
     if command.config is None:
         print("This command takes no configuration.")
         return
