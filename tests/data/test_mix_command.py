@@ -74,3 +74,16 @@ def test_a_source_repeated_for_its_share_is_reported(two_sources: Path, tmp_path
                                f"x{c4['factor']:.3g} on average"]
     assert report["notes"][0] in result.err and "(target 90.0%," in result.err
     assert report["notes"][0] in (out / "report.md").read_text()
+
+
+def test_a_shard_reports_its_own_counts_and_no_share_targets(two_sources: Path, tmp_path: Path,
+                                                            olmo_cli: Any) -> None:
+    out = tmp_path / "out"
+    result = olmo_cli("data", "mix", f"input={two_sources}", f"output={out}", "shard=0/2", "mixer=proportions",
+                      "mixer.proportions={c4: 0.3, wikipedia: 0.7}")
+    assert result.exit_code == 0, result.err
+    report = json.loads((out / "reports" / "mix-shard-0-of-2.json").read_text())
+    assert f"mixed shard 0/2 into {report['documents_out']:,} documents" in result.err
+    everything = sum(row["documents_in"] for row in report["sources"].values())
+    assert f"; factors from all {everything:,} documents" in result.err and report["records"] < everything
+    assert not [note for note in report["notes"] if "not its target" in note] and "not its target" not in result.err

@@ -215,15 +215,21 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
                 for source in sorted(sizes)}
     notes = [f"{source} is repeated for its {row['share_target']:.1%} share: its documents are written "
              f"x{row['factor']:.3g} on average" for source, row in manifest.items() if row["factor"] > 1]
-    notes += [f"{source} reached {row['share_out']:.1%} of the mix, not its target {row['share_target']:.1%} (too "
-              f"few documents to sample finely)" for source, row in manifest.items()
-              if abs(row["share_out"] - row["share_target"]) > SHARE_TOLERANCE]
+    if config.shard is None:  # a shard's shares depend on which files it holds: only the whole mix has targets
+        notes += [f"{source} reached {row['share_out']:.1%} of the mix, not its target {row['share_target']:.1%} "
+                  f"(too few documents to sample finely)" for source, row in manifest.items()
+                  if abs(row["share_out"] - row["share_target"]) > SHARE_TOLERANCE]
     report = {**summary(None), "unit": config.unit, "seed": mixer.seed, f"{config.unit}_in": total_in,
               f"{config.unit}_out": total_out, "documents_out": sum(mixed_documents.values()), "sources": manifest,
               "notes": notes}
     write_text(report_path, json.dumps(report, indent=2) + "\n")
-    log.info(f"mixed {sum(documents.values()):,} documents ({total_in:,} {config.unit}) into "
-             f"{report['documents_out']:,} ({total_out:,} {config.unit}); {counted_line(report)}:")
+    if config.shard is None:
+        log.info(f"mixed {sum(documents.values()):,} documents ({total_in:,} {config.unit}) into "
+                 f"{report['documents_out']:,} ({total_out:,} {config.unit}); {counted_line(report)}:")
+    else:
+        log.info(f"mixed shard {config.shard} into {report['documents_out']:,} documents ({total_out:,} "
+                 f"{config.unit}); {counted_line(report)}; factors from all {sum(documents.values()):,} documents "
+                 f"({total_in:,} {config.unit}); the shard's own shares (the whole mix's are those of all shards):")
     for source, row in manifest.items():
         log.info(f"  {source:<16} x{row['factor']:<8.3g} {row['share_in']:>7.1%} -> {row['share_out']:>7.1%} "
                  f"(target {row['share_target']:.1%}, {row['documents_out']:,} documents)")
