@@ -171,3 +171,24 @@ def test_an_in_place_sweep_gives_each_job_its_own_attributes(dataset: Path, olmo
     assert single.exit_code == 0, single.err
     assert (dataset / "attributes" / "bloom" / "docs.jsonl.gz").read_bytes() == \
         (dataset.parent / "sweep" / jobs[1].name / "attributes" / "bloom" / "docs.jsonl.gz").read_bytes()
+
+
+def test_a_one_value_split_sweep_names_its_job_after_the_value(tmp_path: Path, olmo_cli: Any) -> None:
+    """``-m shard=1/3`` (or ``partition=i/N``) alone is one job, named after its value, so that the records of the
+    runs of the other shards (partitions) do not overwrite it."""
+    ds = three_files(tmp_path)
+    tagged = olmo_cli("data", "tag", f"input={ds}", "taggers=[pii]", "-m", "shard=1/3")
+    assert tagged.exit_code == 0, tagged.err
+    assert "[sweep job 0] olmo data tag shard=1/3" in tagged.err
+    assert sorted(p.name for p in (ds / "reports" / "tag").iterdir()) == ["0-shard=1_3"]
+    assert (ds / "reports" / "tag" / "0-shard=1_3" / "result.json").is_file()
+    features = olmo_cli("data", "dedup", f"input={ds}", "dedupers=[exact]", "phase=features")
+    assert features.exit_code == 0, features.err
+    for partition in ("0/2", "1/2"):
+        decided = olmo_cli("data", "dedup", f"input={ds}", "dedupers=[exact]", "phase=decide", "-m",
+                           f"partition={partition}")
+        assert decided.exit_code == 0, decided.err
+        assert f"[sweep job 0] olmo data dedup partition={partition}" in decided.err
+    jobs = sorted(p.name for p in (ds / "reports" / "dedup").iterdir() if p.is_dir())
+    assert jobs == ["0-partition=0_2", "0-partition=1_2"]
+    assert all((ds / "reports" / "dedup" / job / "result.json").is_file() for job in jobs)

@@ -14,8 +14,9 @@ goes to :func:`data_output`:
 
 A job learns which keys the sweep varies from its own Hydra config, which a launcher hands to the process that
 runs the job (the basic launcher in this process, submitit's in a process of its own, as joblib's does): the
-runner lists the keys that the command line sets once in ``hydra.job.config.override_dirname.exclude_keys`` (so
-that job directories are named after the swept values alone), and the swept keys are the job's overrides less
+runner lists the keys that the command line sets once, but ``shard`` and ``partition``, in
+``hydra.job.config.override_dirname.exclude_keys`` (so that job directories are named after the swept values
+alone, and a one-job sweep of ``-m shard=1/4`` after its shard), and the swept keys are the job's overrides less
 those (:func:`olmo_core.overrides.swept_values`).
 
 After each job of a sweep that varies more than ``shard``, :func:`write_sweep_comparison` rewrites

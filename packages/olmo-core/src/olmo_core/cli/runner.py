@@ -26,6 +26,7 @@ from olmo_core.overrides import parse_overrides
 from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
 from olmo_core.registry import Component
+from olmo_core.sweeps import SPLITS
 
 __all__ = ["run_command"]
 
@@ -106,10 +107,8 @@ def _run_app(command: Component, overrides: list[str], task: Callable[[DictConfi
     ended it with exit status 0 instead."""
     app = hydra.main(version_base=VERSION_BASE, config_path=None, config_name=config_name(command))(task)
     argv = [f"olmo {command.name}", *hydra_flags, *(["--multirun"] if multirun else []), *overrides]
-    if multirun:
-        fixed = sorted({ov.key_or_group for ov in parse_overrides(overrides) if not ov.is_sweep_override()})
-        if fixed:  # name each job's directory after the values it sweeps
-            argv.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]")
+    if multirun and (fixed := _fixed_keys(overrides)):  # name each job's directory after the values it sweeps
+        argv.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]")
     with _hydra_argv(argv):
         try:
             app()
@@ -118,6 +117,14 @@ def _run_app(command: Component, overrides: list[str], task: Callable[[DictConfi
                 raise
             return False
     return True
+
+
+def _fixed_keys(overrides: list[str]) -> list[str]:
+    """The keys (groups) that a sweep's ``overrides`` set to one value, less ``shard`` and ``partition``
+    (:data:`~olmo_core.sweeps.SPLITS`): a job's ``shard=1/4`` names it even alone, so that the runs of the other
+    shards keep records of their own."""
+    return sorted({ov.key_or_group for ov in parse_overrides(overrides)
+                   if not ov.is_sweep_override() and ov.key_or_group not in SPLITS})
 
 
 def _run_once(command: Component, overrides: list[str], task: Callable[[DictConfig], None]) -> None:
