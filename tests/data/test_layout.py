@@ -59,3 +59,9 @@ def test_urls_are_compared_as_they_are(input: str, output: str, refused: bool) -
         return
     with pytest.raises(ConfigError, match="data mix writes a new dataset"):
         check_output_apart(input, output, "data mix")
+
+
+def test_amounts_read_as_english() -> None:
+    from olmo_data.layout import amount
+
+    assert [amount(n, "file") for n in (0, 1, 2, 1233)] == ["0 files", "1 file", "2 files", "1,233 files"]

@@ -32,7 +32,7 @@ def test_third_party_tagger_runs_inside_data_tag(dataset: Path, example_plugin: 
         }
     report = json.loads((dataset / "reports" / "tag.json").read_text())
     assert (report["documents"], report["quarantined"]) == (len(records), 0)
-    assert ("tagged 12 documents from 1 files with example_length; 12 records in: 12 written, 0 dropped, 0 quarantined"
+    assert ("tagged 12 documents from 1 file with example_length; 12 records in: 12 written, 0 dropped, 0 quarantined"
             in result.err)
 
 

@@ -23,7 +23,7 @@ from olmo_core.fast_json import parse_json_line
 from olmo_core.io import exists, remove, write_text
 from olmo_core.jobs import Job
 
-__all__ = ["DOCUMENTS_HELP", "Layout", "NewDatasetJob", "aligned_row", "attribute_rows", "check_output_apart",
+__all__ = ["DOCUMENTS_HELP", "Layout", "NewDatasetJob", "aligned_row", "amount", "attribute_rows", "check_output_apart",
            "counted", "counted_line", "find_layout", "in_place_workdir", "layout_beside", "report_name", "reporting",
            "select_shard", "shared_output"]
 
@@ -233,6 +233,11 @@ def counted(records: int, *, written: int, quarantined: int, dropped: int = 0, c
         raise OlmoError(f"records lost: {records} read != {written} written + {dropped} dropped + "
                         f"{quarantined} quarantined")
     return {"records": records, "written": written, "dropped": dropped, "quarantined": quarantined}
+
+
+def amount(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless one: ``1 file``, ``1,233 documents``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def counted_line(counts: dict[str, int]) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 from olmo_core.jobs import text_table
 from olmo_core.logs import print_result
 
+from olmo_data.layout import amount
+
 __all__ = ["format_summary", "print_summary"]
 
 log = logging.getLogger(__name__)
@@ -55,5 +57,5 @@ def print_summary(report: dict[str, Any], *, seconds: float) -> None:
     top = [] if words is None else ["top words: " + ", ".join(f"{w} ({c:,})" for w, c in words[:10])]
     print_result(log, "\n".join([format_summary(report), *top]))
     rate = overall["bytes"] / 1e6 / seconds if seconds else 0.0
-    log.info(f"read {overall['documents']:,} documents from {report['files']} files in {seconds:.1f}s "
-             f"({rate:.2f} MB/s); quarantined {report['quarantined']}")
+    log.info(f"read {amount(overall['documents'], 'document')} from {amount(report['files'], 'file')} in "
+             f"{seconds:.1f}s ({rate:.2f} MB/s); quarantined {report['quarantined']}")

@@ -19,7 +19,7 @@ from olmo_data.commands.dedup import DedupConfig, dedup_documents
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
 from olmo_data.decontamination import saved_evaluation_filter
 from olmo_data.dedup.bloom import paragraph_settings
-from olmo_data.layout import (NewDatasetJob, counted_line, find_layout, report_name, reporting, select_shard,
+from olmo_data.layout import (NewDatasetJob, amount, counted_line, find_layout, report_name, reporting, select_shard,
                               shared_output)
 
 __all__ = ["DecontaminateConfig", "DecontaminateJob", "decontaminate", "installed_tasks"]
@@ -107,9 +107,9 @@ def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: d
                **{k: report[k] for k in ("records", "written", "dropped", "quarantined", "skipped_files")},
                "contaminated_documents": report["dropped"], "kept": report["kept"], "per_source": report["per_source"]}
     write_text(path, json.dumps(summary, indent=2) + "\n")
-    log.info(f"decontaminated against {sum(per_origin.values()):,} evaluation paragraphs from {len(per_origin)} "
-             f"origins: dropped {report['dropped']:,} contaminated documents, kept {report['kept']:,}; "
-             f"{counted_line(report)}")
+    log.info(f"decontaminated against {sum(per_origin.values()):,} evaluation paragraphs from "
+             f"{amount(len(per_origin), 'origin')}: dropped {report['dropped']:,} contaminated documents, kept "
+             f"{report['kept']:,}; {counted_line(report)}")
     return summary
 
 
@@ -147,4 +147,4 @@ class DecontaminateJob(NewDatasetJob):
         paragraphs = m["evaluation_paragraphs"]
         return Report(markdown=f"## Decontamination\n\n{m['contaminated_documents']:,} documents holding evaluation "
                                f"text dropped ({sum(paragraphs.values()):,} evaluation paragraphs from "
-                               f"{len(paragraphs)} origins), {m['kept']:,} kept.")
+                               f"{amount(len(paragraphs), 'origin')}), {m['kept']:,} kept.")

@@ -32,7 +32,7 @@ from olmo_data.dedup.features import (FileFeatures, assembled, features_by_file,
                                       part_features, save_features, saved_header, saved_items)
 from olmo_data.dedup.partition import BucketIndex, parse_partition, partial_path, peak_rss_bytes, read_groups
 from olmo_data.dedup.text import check_choice
-from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
+from olmo_data.layout import (DOCUMENTS_HELP, Layout, amount, counted, counted_line, in_place_workdir, layout_beside,
                               report_name, reporting, select_shard)
 from olmo_data.parallel import PART_BYTES, Part, map_parts, map_shards
 from olmo_data.taggers.base import attribute_key
@@ -241,7 +241,8 @@ def _decide_partition(config: DedupConfig, layout: Layout, files: list[str], bui
             del buckets[name]
     report = summary(None)
     write_text(path, json.dumps(report, indent=2) + "\n")
-    log.info(f"partition {config.partition}: {report['documents']:,} documents in {len(files)} files; "
+    log.info(f"partition {config.partition}: {amount(report['documents'], 'document')} in "
+             f"{amount(len(files), 'file')}; "
              + "; ".join(f"{n}: {c['pairs']:,} keys, {c['groups']:,} shared" for n, c in found_counts.items())
              + f"; peak memory {report['peak_rss_bytes'] / 2**20:,.0f} MiB")
     log.info(f"partial: {report['partial']}/  next: phase=resolve (no partition) once every partition i/{count} "
@@ -304,7 +305,8 @@ def _save_all_features(config: DedupConfig, layout: Layout, files: list[str], sp
                           report=path)
     report = summary(None)
     write_text(path, json.dumps(report, indent=2) + "\n")
-    log.info(f"computed the {', '.join(specs)} features of {documents:,} documents in {len(files)} files"
+    log.info(f"computed the {', '.join(specs)} features of {amount(documents, 'document')} in "
+             f"{amount(len(files), 'file')}"
              f"{f' (shard {config.shard})' if config.shard else ''}; {counted_line(report)}")
     log.info(f"features: {layout.root}/dedup/features/  next: the same command with phase=decide and no shard, "
              f"once every shard is done")
@@ -457,7 +459,8 @@ def _print_summary(reports: dict[str, dict[str, Any]], files: list[str], layout:
             log.info(f"  filter: {details['filter']} ({details['bytes']:,} bytes, {details['hashes']} hashes, "
                      f"{details['items']:,} paragraphs for {details['expected_items']:,} expected; false-positive "
                      f"rate now {details['false_positive_rate_now']:.2g})")
-    log.info(f"deduplicated {len(files)} files in {seconds:.1f}s; {counted_line(next(iter(reports.values())))}")
+    log.info(f"deduplicated {amount(len(files), 'file')} in {seconds:.1f}s; "
+             f"{counted_line(next(iter(reports.values())))}")
     log.info(f"attributes: {layout.root}/attributes/  reports: {layout.root}/reports/dedup-*.json")
 
 

@@ -29,7 +29,7 @@ from olmo_data.analysis.report import source_report
 from olmo_data.analysis.summary import print_summary
 from olmo_data.analysis.text import PARAGRAPH_MODES
 from olmo_data.dedup.text import check_choice
-from olmo_data.layout import Layout, counted, find_layout, report_name, reporting, select_shard, shared_output
+from olmo_data.layout import Layout, amount, counted, find_layout, report_name, reporting, select_shard, shared_output
 from olmo_data.parallel import PART_BYTES, map_shards, parts_with_documents_before, per_file
 
 __all__ = ["StatsConfig", "StatsJob", "corpus_stats"]
@@ -149,7 +149,7 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
         if phase == "all":
             return _report(config, input, output, sizes, layout, total, time.perf_counter() - start)
     write_text(report_path, json.dumps(summary(None), indent=2) + "\n")
-    log.info(f"counted {written} files{f' (shard {config.shard})' if config.shard else ''} in "
+    log.info(f"counted {amount(written, 'file')}{f' (shard {config.shard})' if config.shard else ''} in "
              f"{time.perf_counter() - start:.1f}s: {partial}.jsonl.gz")
     log.info(f"next: `olmo data stats input={input} output={output} phase=merge` once every shard is counted")
     return {"command": "data stats", "phase": "count", "shard": config.shard, "files": written,

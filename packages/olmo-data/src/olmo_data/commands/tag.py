@@ -21,7 +21,7 @@ from olmo_core.jobs import Job, JobResult, Report, Slot
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
-from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, in_place_workdir, layout_beside,
+from olmo_data.layout import (DOCUMENTS_HELP, Layout, amount, counted, counted_line, in_place_workdir, layout_beside,
                               report_name, reporting, select_shard)
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_parts, part_file,
                                 remove_part_files, scratch_folder)
@@ -219,7 +219,8 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
     report = summary(None)
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     reasons = f" ({dict(total.reasons)})" if total.reasons else ""
-    log.info(f"tagged {total.documents} documents from {len(files)} files with {', '.join(config.taggers)}; "
+    log.info(f"tagged {amount(total.documents, 'document')} from {amount(len(files), 'file')} with "
+             f"{', '.join(config.taggers)}; "
              f"{counted_line(report)}{reasons}")
     log.info(f"attributes: {layout.root}/attributes/  report: {report_path}")
     return report

@@ -27,8 +27,8 @@ from olmo_core.errors import OlmoError
 from olmo_core.token_arrays import TokenArrayWriter, dtype_for, sibling
 from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
-from olmo_data.layout import (DOCUMENTS_HELP, Layout, counted, counted_line, find_layout, report_name, reporting,
-                              select_shard, shared_output)
+from olmo_data.layout import (DOCUMENTS_HELP, Layout, amount, counted, counted_line, find_layout, report_name,
+                              reporting, select_shard, shared_output)
 from olmo_data.parallel import (PART_BYTES, Part, joined_quarantine, map_shards, part_file, per_file, resolve_workers,
                                 scratch_folder, split_file)
 from olmo_data.parallel import counted as counted_records
@@ -339,7 +339,8 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
               "file_parts": sum(p.get("file_parts", 1) for p in parts)}
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     log.info(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} "
-             f"bytes per token, EOS excluded) in {len(parts)} parts with {tokenizer.name}; {counted_line(report)}"
+             f"bytes per token, EOS excluded) in {amount(len(parts), 'part')} with {tokenizer.name}; "
+             f"{counted_line(report)}"
              + (f"; {report['skipped_parts']} parts were already complete" if report["skipped_parts"] else "")
              + f"; unigram entropy {report['unigram_entropy_nats']} nats")
     for source, count in report["tokens_per_source"].items():
