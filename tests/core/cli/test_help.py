@@ -106,3 +106,9 @@ def test_help_shows_docstring_markup_plainly(olmo_cli: Any) -> None:
     assert "``" not in out and ":func:`" not in out and ":class:`" not in out
     assert plain("at least ``min_words`` words (:func:`~olmo_data.parallel.split_file`, :class:`a.B`)") == \
         "at least `min_words` words (`split_file`, `a.B`)"
+
+
+def test_a_key_that_names_a_registered_component_lists_the_installed_names(olmo_cli: Any) -> None:
+    out = _flat(olmo_cli("data", "tokenize", "--help").out)
+    assert "Installed: dolma2, file, olmo-v1.5." in out
+    assert "Installed: dolma2, file, olmo-v1.5." in _flat(olmo_cli("data", "mix", "--help").out)

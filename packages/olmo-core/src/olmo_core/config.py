@@ -18,10 +18,10 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from olmo_core.errors import ConfigError, PluginError, did_you_mean
+from olmo_core.errors import ConfigError, PluginError
 
 __all__ = ["NAME_KEY", "REQUIRED", "check_bounds", "check_config_class", "component", "components", "config_of",
-           "non_negative", "positive", "preset", "preset_defaults", "preset_fields", "to_dict"]
+           "names", "names_of", "non_negative", "positive", "preset", "preset_defaults", "preset_fields", "to_dict"]
 
 NAME_KEY = "_name_"
 REQUIRED: Any = "???"
@@ -32,6 +32,7 @@ _MANY = "olmo_many"
 _PROVIDERS = "olmo_providers"
 _PRESETS = "olmo_presets"
 _ABOVE = "olmo_above"
+_NAMES = "olmo_names"
 
 
 def positive(default: Any) -> Any:
@@ -43,6 +44,17 @@ def positive(default: Any) -> Any:
 def non_negative(default: Any) -> Any:
     """A config field whose value must be 0 or more (for one where 0 turns something off)."""
     return dataclasses.field(default=default, metadata={_ABOVE: False})
+
+
+def names(kind: str, default: str) -> Any:
+    """A config field whose value names a registered component of ``kind`` (``tokenizers``), where a path may
+    also be given: ``olmo <command> --help`` lists the names installed (:func:`names_of`)."""
+    return dataclasses.field(default=default, metadata={_NAMES: kind})
+
+
+def names_of(f: dataclasses.Field[Any]) -> str | None:
+    """The kind whose registered names the field ``f`` takes (:func:`names`), or None."""
+    return f.metadata.get(_NAMES)
 
 
 def check_bounds(config: Any, prefix: str = "", *, skip: Collection[str] = ()) -> None:

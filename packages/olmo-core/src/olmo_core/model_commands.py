@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from olmo_core.chat_template import TULU_CHAT_TEMPLATE
-from olmo_core.config import NAME_KEY, REQUIRED, component, non_negative, positive
+from olmo_core.config import NAME_KEY, REQUIRED, component, names, non_negative, positive
 from olmo_core.errors import ConfigError, MissingDependencyError
 from olmo_core.io import write_text
 from olmo_core.plugins import get_host
@@ -39,7 +39,7 @@ class InitConfig:
     """Seed of the initialization: the same seed gives the same weights."""
     output: str = REQUIRED
     """The checkpoint directory to write."""
-    tokenizer: str = "olmo-v1.5"
+    tokenizer: str = names("tokenizers", "olmo-v1.5")
     """Tokenizer saved with the model: a registered name or a path to a tokenizer.json."""
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from olmo_core.config import NAME_KEY, component_fields
+from olmo_core.config import NAME_KEY, component_fields, names_of
 from olmo_core.hydra_bridge import compose_node
-from olmo_core.plugins import PluginHost
+from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
 
 __all__ = ["field_docs", "print_command_help", "print_group_help", "print_main_help", "summary"]
@@ -190,6 +190,8 @@ def _config_rows(node: DictConfig, cls: type | None, prefix: str, extra: dict[st
         path = f"{prefix}{key}"
         f = fields.get(str(key))
         doc = _first_paragraph(docs.get(str(key)) or (f.metadata.get("help", "") if f is not None else ""))
+        if f is not None and (kind := names_of(f)):
+            doc += f" Installed: {', '.join(get_host().registry(kind).options())}."
         if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
             if key in many:  # the selected components: the entries that carry their name
                 selected = [option for option in child if _named(child._get_node(option))]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.artifacts import Dataset
-from olmo_core.config import component, non_negative, positive
+from olmo_core.config import component, names, non_negative, positive
 from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_atomic, write_text
@@ -41,7 +41,7 @@ class MixConfig:
     mixer: Any = component("mixers", default="factors", help="how each source's factor is decided")
     unit: str = "bytes"
     """What sizes and proportions count: ``bytes`` of UTF-8 text, or ``tokens`` (with ``tokenizer``)."""
-    tokenizer: str = "olmo-v1.5"
+    tokenizer: str = names("tokenizers", "olmo-v1.5")
     """Tokenizer that counts tokens when ``unit=tokens``."""
     workers: int = non_negative(1)
     """Processes reading and writing files, and parts of large files, in parallel (0: one per CPU core); the mix

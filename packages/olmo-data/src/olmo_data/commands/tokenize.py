@@ -18,7 +18,7 @@ import numpy as np
 
 from olmo_core.artifacts import Dataset, TokenArrays
 from olmo_core.cache import content_key
-from olmo_core.config import non_negative, positive
+from olmo_core.config import names, non_negative, positive
 from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
 from olmo_core.io import exists, local_directory, read_text, remove_temporaries, write_text
 from olmo_core.jobs import Job, JobResult, Report, Slot
@@ -46,7 +46,7 @@ shorter ones in batches."""
 class TokenizeConfig:
     """Options of the ``tokenize`` job (``olmo data tokenize``)."""
 
-    tokenizer: str = "olmo-v1.5"
+    tokenizer: str = names("tokenizers", "olmo-v1.5")
     """A registered tokenizer or a path to a tokenizer.json (or a directory holding one)."""
     workers: int = non_negative(1)
     """Processes tokenizing files, and parts of large files, in parallel (0: one per CPU core); the output does
