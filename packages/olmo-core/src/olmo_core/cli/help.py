@@ -42,10 +42,11 @@ _ROLE = re.compile(r":[a-z:]+:`(~?)([^`<]*?)\s*(?:<[^>]*>)?`")
 
 
 def plain(text: str) -> str:
-    """Docstring markup as a terminal shows it: code in double backquotes gets single ones, and a cross-reference
-    (a ``:func:`` or ``:class:`` role; with ``~``, only the last name) becomes its target in single backquotes."""
+    """Docstring markup as a terminal shows it: code in double backquotes gets single ones, a cross-reference
+    (a ``:func:`` or ``:class:`` role; with ``~``, only the last name) becomes its target in single backquotes,
+    and the ``::`` that introduces a literal block one colon."""
     text = _ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`", text)
-    return text.replace("``", "`")
+    return text.replace("``", "`").replace("::\n", ":\n")
 
 
 def _width() -> int:

@@ -469,7 +469,12 @@ class DedupJob(Job):
 
     The marks go beside the input's documents (``olmo data dedup input=<dataset>`` works in place). When the
     job works outside the input dataset (a pipeline stage, or ``output=<dir>``), it also writes there the
-    dataset without the documents any deduper marked as duplicates."""
+    dataset without the documents any deduper marked as duplicates.
+
+    Each deduper writes ``attributes/<name>/`` with keys ``<name>__<name>__duplicate`` (1 for a duplicate
+    document) and its own: ``duplicate_of``, ``text_duplicate`` and ``url_duplicate`` (exact), ``duplicate_of``
+    and ``similarity`` (minhash), ``duplicate_paragraph`` spans and ``duplicate_share`` (bloom); filter on them
+    with ``olmo data filter "exclude=['exact__exact__duplicate == 1']"``."""
 
     command = "data dedup"
     inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help=DOCUMENTS_HELP)}

@@ -375,7 +375,17 @@ def kept_per_source(report: dict[str, Any]) -> dict[str, int]:
 
 
 class FilterJob(NewDatasetJob):
-    """Drop documents by rules over their attributes and mask spans, into a new dataset."""
+    """Drop documents by rules over their attributes and mask spans, into a new dataset.
+
+    Expressions use Python syntax restricted to comparisons, ``and``/``or``/``not``, arithmetic and literals,
+    over attribute keys (``<experiment>__<tagger>__<name>``, as under ``attributes/``). A bare key stands for
+    its first span's value (0 when the document has none); ``count(key)``, ``total(key)``, ``highest(key)`` and
+    ``covered(key)`` (the share of characters its spans cover) look at all its spans; ``attr("a-b")`` names a
+    key that is not an identifier. An unknown key is refused with the closest ones suggested. Quote the whole
+    override so that the shell keeps the inner quotes::
+
+        olmo data filter input=ds output=clean "exclude=['language__language__en < 0.5','pii__pii__doc_count > 5']"
+    """
 
     command = "data filter"
     inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help="a tagged dataset directory (documents/ "
