@@ -33,7 +33,7 @@ def test_every_line_is_a_document_or_quarantined_with_its_reason(tmp_path: Path)
     assert items[0] == Document(id="a", text="Call me Ishmael.", source="books")
     bad = [(q.line, q.reason) for q in items[1:] if isinstance(q, Quarantined)]
     assert bad == [
-        (2, "invalid JSON (Unterminated string starting at)"),
+        (2, "invalid JSON (Unterminated string starting at column 21)"),
         (3, "missing 'text'"),
         (4, "not UTF-8 (invalid continuation byte at byte 24)"),
         (6, "'text' is int, not a string"),
@@ -231,7 +231,7 @@ def test_a_range_numbers_its_lines_from_its_first_and_counts_them(tmp_path: Path
     records = list(rest)
     assert [r.line for r in records] == [1, 2, 4] and rest.lines == 4  # lines 3, 4, (blank) 5, 6 of the file
     quarantined = [(q.line, q.reason) for q in records if isinstance(q, Quarantined)]
-    assert quarantined == [(4, "invalid JSON (Expecting value)")]
+    assert quarantined == [(4, "invalid JSON (Expecting value at column 1)")]
     assert renumbered(records[-1], 2).line == 6  # type: ignore[arg-type]
 
 

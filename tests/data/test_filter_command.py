@@ -54,7 +54,7 @@ def test_filter_drops_masks_and_accounts_for_every_record(tagged: Path, tmp_path
         (len(records) + 1, len(long_ids), len(records) - len(long_ids), 1)
     assert report["per_source"]["mail"] == {"read": 1, "dropped": 1}
     quarantined = json.loads((out / "quarantine" / "part.jsonl").read_text())
-    assert (quarantined["line"], quarantined["reason"]) == (len(records) + 1, "invalid JSON (Expecting value)")
+    assert (quarantined["line"], quarantined["reason"]) == (len(records) + 1, "invalid JSON (Expecting value at column 1)")
     n = len(records) + 1
     assert f"filtered: {n} records in: {len(long_ids)} written, {n - 1 - len(long_ids)} dropped, 1 quarantined" \
         in result.err

@@ -48,7 +48,7 @@ def test_bad_lines_are_quarantined_and_counted(tmp_path: Path, example_plugin: M
     assert (report["records"], report["documents"], report["quarantined"]) == (3, 1, 2)
     assert report["quarantine_reasons"] == {"invalid JSON": 1, "missing 'text'": 1}
     quarantined = [json.loads(line) for line in (tmp_path / "ds" / "quarantine" / "a.jsonl").read_text().splitlines()]
-    assert [(q["line"], q["reason"]) for q in quarantined] == [(2, "invalid JSON (Expecting value)"),
+    assert [(q["line"], q["reason"]) for q in quarantined] == [(2, "invalid JSON (Expecting value at column 1)"),
                                                                (3, "missing 'text'")]
     row = json.loads((tmp_path / "ds" / "attributes" / "example_length" / "a.jsonl").read_text())
     assert row["attributes"]["exp__example_length__word_count"] == [[0, 13, 3]]

@@ -270,7 +270,8 @@ def _record(url: str, number: int, raw: bytes) -> Document | Quarantined | None:
     except UnicodeDecodeError as exc:
         return Quarantined(file=url, line=number, reason=f"not UTF-8 ({exc.reason} at byte {exc.start})", raw=raw)
     except json.JSONDecodeError as exc:
-        return Quarantined(file=url, line=number, reason=f"invalid JSON ({exc.msg})", raw=raw)
+        at = exc.msg if exc.msg.endswith(" at") else f"{exc.msg} at"  # "Unterminated string starting at"
+        return Quarantined(file=url, line=number, reason=f"invalid JSON ({at} column {exc.colno})", raw=raw)
     except DocumentError as exc:
         return Quarantined(file=url, line=number, reason=str(exc), raw=raw)
     document.line = number
