@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,29 @@ def test_a_one_value_split_sweep_names_its_job_after_the_value(tmp_path: Path, o
     jobs = sorted(p.name for p in (ds / "reports" / "dedup").iterdir() if p.is_dir())
     assert jobs == ["0-partition=0_2", "0-partition=1_2"]
     assert all((ds / "reports" / "dedup" / job / "result.json").is_file() for job in jobs)
+
+
+def filter_sweep_in_processes(ds: Path, tmp_path: Path, launcher: str, *, full: bool = False) -> Any:
+    """``olmo data filter`` of ``ds`` by an expression naming no attribute, over two shards, through ``launcher``."""
+    env = {**os.environ, "OLMO_FULL_ERROR": "1" if full else "0"}
+    return subprocess.run([sys.executable, "-m", "olmo_core", "data", "filter", f"input={ds}",
+                           f"output={tmp_path / 'out'}", "exclude='nosuchkey > 1'", "-m", "shard=0/2,1/2",
+                           f"hydra/launcher={launcher}", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False, env=env)
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_a_job_failing_in_a_process_of_its_own_is_one_line(launcher: str, tmp_path: Path) -> None:
+    ds = three_files(tmp_path)
+    failed = filter_sweep_in_processes(ds, tmp_path, launcher)
+    error = ("filter expression 'nosuchkey > 1' names attribute 'nosuchkey', which the attribute files do not have; "
+             "there are no attribute keys (tag the documents first)")
+    summary = f"error: 2 of 2 sweep jobs of `olmo data filter` failed: shard=0/2: {error}; shard=1/2: {error}"
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr and "Error executing job" not in failed.stderr
+    assert failed.stderr.splitlines()[-1] == summary
+    if launcher == "joblib":  # the jobs' own lines (submitit keeps them in each job's log)
+        assert sorted(line for line in failed.stderr.splitlines() if "[sweep job failed]" in line) == [
+            f"error: [sweep job failed] shard={shard}: {error}" for shard in ("0/2", "1/2")]
+    full = filter_sweep_in_processes(ds, tmp_path, launcher, full=True)
+    assert full.returncode == 1 and "Traceback" in full.stderr
+    assert full.stderr.splitlines()[-1] == summary

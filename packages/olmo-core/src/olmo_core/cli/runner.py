@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import hydra
@@ -33,11 +34,44 @@ __all__ = ["run_command"]
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """How a sweep job that a launcher ran in a process of its own (joblib, submitit) ended: its return value,
+    which the launcher hands back to the sweep's process by pickling. A job returns its error rather than raising
+    it, which Hydra would report with its traceback; unpickled, it adds itself to :data:`_ELSEWHERE`, for
+    :func:`run_command` to report with the sweep's other jobs."""
+
+    num: int
+    """Its number in the sweep."""
+    label: str
+    error: str | None = None
+    """The job's error, ``None`` when it succeeded."""
+
+    def __reduce__(self) -> tuple[Callable[..., _Outcome], tuple[int, str, str | None]]:
+        return _arrived, (self.num, self.label, self.error)
+
+
+_ELSEWHERE: list[_Outcome] = []
+"""The outcomes of the jobs run in processes of their own that this process has received."""
+
+
+def _arrived(num: int, label: str, error: str | None) -> _Outcome:
+    """Unpickle an :class:`_Outcome` in the sweep's process, keeping it in :data:`_ELSEWHERE`."""
+    outcome = _Outcome(num, label, error)
+    _ELSEWHERE.append(outcome)
+    return outcome
+
+
+def _full_error() -> bool:
+    """Whether the user asked for tracebacks of errors (``OLMO_FULL_ERROR=1``)."""
+    return os.environ.get("OLMO_FULL_ERROR", "") not in ("", "0")
+
+
 @contextlib.contextmanager
 def _hydra_argv(argv: list[str]) -> Iterator[None]:
     saved_argv, saved_full = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = argv
-    if os.environ.get("OLMO_FULL_ERROR", "") not in ("", "0"):
+    if _full_error():
         os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         yield
@@ -54,32 +88,40 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
     """Validate ``overrides``, then run ``command`` once, or once per sweep point with ``multirun``.
 
     Returns each job's result. A job's :class:`OlmoError` is re-raised as it is in a single run; in a
-    sweep, each failing job is reported in one line and the sweep goes on, then fails as a whole.
+    sweep, each failing job is reported in one line and the sweep goes on, then fails as a whole, whatever the
+    launcher (a job in a process of its own returns its :class:`_Outcome`).
     """
     name = command.name
     results: list[Any] = []
     failures: list[tuple[str, BaseException]] = []
     launcher_pid = os.getpid()
 
-    def task(cfg: DictConfig) -> None:
+    def task(cfg: DictConfig) -> _Outcome | None:
         resume_for_the_job()
         setup_logging()  # a launcher may run this in a process of its own
-        label = ""
+        label, num = "", 0
         if multirun:
             job = HydraConfig.get().job
+            num = int(job.num)
             label = " ".join(job.override_dirname.split(",")) or "defaults"
             log.info("[sweep job %s] olmo %s %s", job.num, name, label)
         try:
             # looked up by name, not captured: a launcher may run this in a process of its own
             component = get_host().registry("commands").get(name)
-            results.append(component.build(to_command_config(component, cfg)))
+            result = component.build(to_command_config(component, cfg))
         except Exception as exc:
-            if os.getpid() != launcher_pid:  # a job in a process of its own (submitit): fail that job
-                raise
-            failures.append((label, exc))
             if multirun:
-                log.error("[sweep job failed] %s: %s", label, exc)
+                log.error("[sweep job failed] %s: %s", label, exc, exc_info=_full_error())
+            if os.getpid() != launcher_pid:  # a job in a process of its own (joblib, submitit)
+                return _Outcome(num, label, str(exc))
+            failures.append((label, exc))
+            return None
+        if os.getpid() != launcher_pid:
+            return _Outcome(num, label)
+        results.append(result)
+        return None
 
+    del _ELSEWHERE[:]
     if multirun or hydra_flags or _overrides_hydra(overrides):
         if not _run_app(command, validate_overrides(command, overrides), task, multirun=multirun,
                         hydra_flags=hydra_flags):
@@ -88,11 +130,14 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         overrides = check_overrides(command, overrides)
         with _hydra_argv([f"olmo {command.name}", *overrides]):
             _run_once(command, overrides, task)
+    failures += [(job.label, OlmoError(job.error)) for job in sorted(_ELSEWHERE, key=lambda job: job.num)
+                 if job.error is not None]
     if failures and not multirun:
         raise failures[0][1]
     if failures:
-        raise OlmoError(f"{len(failures)} of {len(results) + len(failures)} sweep jobs of `olmo {command.name}` "
-                        f"failed: " + "; ".join(f"{label}: {exc}" for label, exc in failures))
+        jobs = len(results) + sum(job.error is None for job in _ELSEWHERE) + len(failures)
+        raise OlmoError(f"{len(failures)} of {jobs} sweep jobs of `olmo {command.name}` failed: "
+                        + "; ".join(f"{label}: {exc}" for label, exc in failures))
     return results
 
 
