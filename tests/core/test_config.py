@@ -63,3 +63,13 @@ def test_a_job_run_from_python_checks_its_config_before_it_starts(tmp_path: Any)
     assert ran == [] and not (tmp_path / "out").exists()
     execute(Counting(), Outer(path="x"), {}, str(tmp_path / "out"), name="counting")
     assert len(ran) == 1
+
+
+def test_changed_settings_name_only_what_differs() -> None:
+    from olmo_core.config import changed_settings
+
+    before = {"name": "minhash", "bands": 14, "rows": 8, "shingle": {"n": 5, "lower": True}, "seed": 1}
+    now = {"name": "minhash", "bands": 16, "rows": 8, "shingle": {"n": 3, "lower": True}, "verify": True}
+    assert changed_settings(before, now) == \
+        "bands: 14 -> 16, shingle.n: 5 -> 3, seed: 1 -> (none), verify: (none) -> True"
+    assert changed_settings(before, dict(before)) == "" and changed_settings(1, 2) == "value: 1 -> 2"

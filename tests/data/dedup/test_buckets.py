@@ -66,7 +66,8 @@ def test_a_partition_reads_exactly_its_pairs(tmp_path: Path, monkeypatch: pytest
 def test_a_buckets_file_of_other_settings_is_refused(tmp_path: Path) -> None:
     url = str(tmp_path / "f.buckets")
     write_buckets(url, [np.array([1], dtype=np.uint64)], file="f", config=CONFIG, key="k")
-    with pytest.raises(ConfigError, match="computed with exact=.*run phase=features again with these settings"):
+    with pytest.raises(ConfigError, match="computed with other exact settings than this run's .*: run phase=features "
+                                          "again with these settings"):
         read_partition(url, 0, 1, name="exact", config={"name": "exact", "urls": False})
     Path(url).write_bytes(b"{}\n")
     with pytest.raises(ConfigError, match="not a dedup buckets file"):

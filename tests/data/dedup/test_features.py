@@ -86,6 +86,7 @@ def test_phases_refuse_what_cannot_be_decided(tmp_path: Path, run_dedup: Any, ol
     run_dedup(dataset, "dedupers=[exact]", "shard=1/2")
     changed = dedup("dedupers=[exact]", "dedupers.exact.normalize=simple", "phase=decide")
     assert changed.exit_code == 2 and "run phase=features again with these settings" in changed.err
+    assert "(normalize: 'none' -> 'simple')" in changed.err  # the setting that changed, not both configs
     both = dedup("dedupers=[exact]", "shard=0/2", "phase=decide")
     assert both.exit_code == 2 and "phase=decide takes no shard" in both.err
     ordered = dedup("dedupers=[exact]", "shard=0/2", "phase=all")

@@ -20,8 +20,9 @@ from typing import Any
 
 from olmo_core.errors import ConfigError, PluginError
 
-__all__ = ["NAME_KEY", "REQUIRED", "check_bounds", "check_config_class", "component", "components", "config_of",
-           "names", "names_of", "non_negative", "positive", "preset", "preset_defaults", "preset_fields", "to_dict"]
+__all__ = ["NAME_KEY", "REQUIRED", "changed_settings", "check_bounds", "check_config_class", "component", "components",
+           "config_of", "names", "names_of", "non_negative", "positive", "preset", "preset_defaults", "preset_fields",
+           "to_dict"]
 
 NAME_KEY = "_name_"
 REQUIRED: Any = "???"
@@ -55,6 +56,25 @@ def names(kind: str, default: str) -> Any:
 def names_of(f: dataclasses.Field[Any]) -> str | None:
     """The kind whose registered names the field ``f`` takes (:func:`names`), or None."""
     return f.metadata.get(_NAMES)
+
+
+def changed_settings(before: Any, now: Any, prefix: str = "") -> str:
+    """The keys whose values differ between two settings (nested mappings of plain values), as
+    ``bands: 14 -> 16, normalize: 'nfc' -> 'none'`` (a key that one side lacks shows as ``(none)``)."""
+    if isinstance(before, Mapping) and isinstance(now, Mapping):
+        keys = [*before, *(key for key in now if key not in before)]
+        return ", ".join(change for key in keys if (change := changed_settings(
+            before.get(key, _ABSENT), now.get(key, _ABSENT), f"{prefix}{key}.")))
+    if before == now:
+        return ""
+    return f"{prefix.rstrip('.') or 'value'}: {_shown(before)} -> {_shown(now)}"
+
+
+_ABSENT = object()
+
+
+def _shown(value: Any) -> str:
+    return "(none)" if value is _ABSENT else repr(value)
 
 
 def check_bounds(config: Any, prefix: str = "", *, skip: Collection[str] = ()) -> None:

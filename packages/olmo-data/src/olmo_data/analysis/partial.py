@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from olmo_core.config import changed_settings
 from olmo_core.errors import ConfigError
 from olmo_core.io import glob, open_atomic, open_file
 
@@ -93,8 +94,9 @@ def merge_partials(output: str, layout: Layout, options: dict[str, Any]) -> File
     for url in urls:
         header, rows = _read(url)
         if header["options"] != options:
-            raise ConfigError(f"{url} was counted with {header['options']}, this merge has {options}: merge with "
-                              f"the same ngrams, paragraphs and tokenizer, or count again")
+            raise ConfigError(f"{url} was counted with other options than this merge's "
+                              f"({changed_settings(header['options'], options)}): merge with the same ngrams, "
+                              f"paragraphs and tokenizer, or count again")
         counts_of.add(int(header["shard"].partition("/")[2]))
         if len(counts_of) > 1 or header["files"] != len(layout.files):
             raise ConfigError(f"{output}/{PARTIAL_DIRECTORY}/ mixes sweeps (shard counts {sorted(counts_of)}, or "

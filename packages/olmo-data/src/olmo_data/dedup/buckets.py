@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from olmo_core.config import changed_settings
 from olmo_core.errors import ConfigError
 from olmo_core.io import open_atomic, open_file
 
@@ -105,8 +106,9 @@ def read_partition(url: str, index: int, count: int, *, name: str, config: dict[
         except ValueError as exc:
             raise ConfigError(f"{url} is not a dedup buckets file ({exc}): run phase=features again") from exc
         if header["config"] != config:
-            raise ConfigError(f"{url} was computed with {name}={header['config']}, this run has {name}={config}: "
-                              f"run phase=features again with these settings")
+            raise ConfigError(f"{url} was computed with other {name} settings than this run's "
+                              f"({changed_settings(header['config'], config)}): run phase=features again with these "
+                              f"settings")
         bits, pairs = header["prefix_bits"], header["pairs"]
         start = len(line)
         offsets = np.frombuffer(f.read(8 * ((1 << bits) + 1)), dtype=_HASH)

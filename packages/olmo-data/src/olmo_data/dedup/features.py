@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from olmo_core.cache import key_of, url_sha256
-from olmo_core.config import to_dict
+from olmo_core.config import changed_settings, to_dict
 from olmo_core.documents import Document, DocumentRange, Quarantined
 from olmo_core.errors import ConfigError, OlmoError, PluginError
 from olmo_core.fast_json import parse_json_line
@@ -271,8 +271,9 @@ def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any], recomp
             if header["file"] != layout.relative(file):
                 raise ConfigError(f"{path} holds the features of {header['file']}, not of {layout.relative(file)}")
             if header["config"] != to_dict(spec):
-                raise ConfigError(f"{path} was computed with {name}={header['config']}, this run has "
-                                  f"{name}={to_dict(spec)}: run phase=features again with these settings")
+                raise ConfigError(f"{path} was computed with other {name} settings than this run's "
+                                  f"({changed_settings(header['config'], to_dict(spec))}): run phase=features again "
+                                  f"with these settings")
             if header.get("key") != key_of([content], to_dict(spec)):
                 if not recompute:
                     raise ConfigError(f"{file} changed since its features were saved ({path}): run phase=features "

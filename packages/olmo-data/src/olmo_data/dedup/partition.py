@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from olmo_core.config import changed_settings
 from olmo_core.errors import ConfigError
 from olmo_core.fast_json import parse_json_line
 from olmo_core.io import glob, open_atomic, open_file
@@ -176,8 +177,9 @@ def read_groups(root: str, name: str, config: dict[str, Any], features: str) -> 
         with open_file(path, "rt", compression="gzip", encoding="utf-8") as f:
             header = json.loads(f.readline())
             if header.get("config") != config:
-                raise ConfigError(f"{path} was decided with {name}={header.get('config')}, this run has "
-                                  f"{name}={config}: run phase=decide partition=i/N again with these settings")
+                raise ConfigError(f"{path} was decided with other {name} settings than this run's "
+                                  f"({changed_settings(header.get('config'), config)}): run phase=decide "
+                                  f"partition=i/N again with these settings")
             if header.get("features") != features:
                 raise ConfigError(f"{path} was decided over other saved features than the ones under "
                                   f"{root}/dedup/features/ now (phase=features ran again since): run phase=decide "
