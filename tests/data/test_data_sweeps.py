@@ -219,3 +219,31 @@ def test_a_job_failing_in_a_process_of_its_own_is_one_line(launcher: str, tmp_pa
     full = filter_sweep_in_processes(ds, tmp_path, launcher, full=True)
     assert full.returncode == 1 and "Traceback" in full.stderr
     assert full.stderr.splitlines()[-1] == summary
+
+
+def test_the_comparison_lists_failed_jobs(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    """A job of the sweep fails (its rule names no attribute): the comparison still counts it, with its error,
+    also when it leaves one finished job."""
+    bad = "nosuchkey > 1"
+    error = ("filter expression 'nosuchkey > 1' names attribute 'nosuchkey', which the attribute files do not have; "
+             "there are no attribute keys (tag the documents first)")
+    three = olmo_cli("data", "filter", f"input={dataset}", f"output={tmp_path / 'three'}", "-m",
+                     sweep_over_rules() + f",['{bad}']")
+    assert three.exit_code == 1 and "1 of 3 sweep jobs of `olmo data filter` failed" in three.err
+    markdown = (tmp_path / "three" / "comparison.md").read_text().splitlines()
+    assert markdown[2] == ("3 jobs, over exclude, 1 of them failed; documents in, written, dropped and quarantined, "
+                           "dropped per rule and kept/dropped per source:")
+    names = [job_name(n, rule) for n, rule in enumerate(RULES)]
+    header, rule, *rows = expected_table(names)
+    table = [line for line in markdown if line.startswith("|")]
+    assert table == [header + " error |", rule + "---|", *(row + " - |" for row in rows),
+                     f"| 2-exclude=_nosuchkey_1_ | ['{bad}'] |" + " - |" * 8 + f" {error} |"]
+    summary = json.loads((tmp_path / "three" / "comparison.json").read_text())
+    assert [(j["job"], j.get("error")) for j in summary["jobs"]] == [
+        (names[0], None), (names[1], None), ("2-exclude=_nosuchkey_1_", error)]
+    two = olmo_cli("data", "filter", f"input={dataset}", f"output={tmp_path / 'two'}", "-m",
+                   f"exclude=['{RULES[0]}'],['{bad}']")
+    assert two.exit_code == 1 and "1 of 2 sweep jobs of `olmo data filter` failed" in two.err
+    table = [line for line in (tmp_path / "two" / "comparison.md").read_text().splitlines() if line.startswith("|")]
+    assert table[2:] == [f"| {names[0]} | ['{RULES[0]}'] | 12 | 7 | 5 | 0 | 5 | 7 | 5 | - |",
+                         f"| 1-exclude=_nosuchkey_1_ | ['{bad}'] |" + " - |" * 7 + f" {error} |"]

@@ -5,8 +5,8 @@ config plus one key per input slot (a path, or a list of paths for a ``many`` sl
 work directory; a job that adds to a dataset in place has a default). In a sweep (``-m``), each job of the
 sweep keeps its record in its own sub-directory of ``output``, ``<output>/<n>-<swept values>``, and its data
 where :func:`olmo_core.sweeps.data_output` says (shared by the shards of a shard sweep, else its own); after
-each job of a sweep that varies more than ``shard``, ``<output>/comparison.md`` compares the finished jobs
-(:func:`olmo_core.sweeps.write_sweep_comparison`).
+each job of a sweep that varies more than ``shard``, ``<output>/comparison.md`` compares the finished and failed
+jobs (:func:`olmo_core.sweeps.write_sweep_comparison`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ import inspect
 import logging
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from olmo_core.config import REQUIRED, config_of
 from olmo_core.errors import ConfigError, PluginError
 from olmo_core.jobs import Job, execute
 from olmo_core.kinds import KINDS
 from olmo_core.registry import Component
+
+if TYPE_CHECKING:
+    from olmo_core.sweeps import SweepJob
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +67,33 @@ def sweep_job_dir(base: str) -> str:
 
 
 def _execute(job: Job, config: Any, inputs: dict[str, Any], base: str, name: str) -> dict[str, Any]:
-    """Run ``job`` in its work directory under ``base``; in a sweep, keep its swept values beside its result and,
-    unless the sweep varies nothing but ``shard``, compare the sweep's finished jobs in ``base``."""
-    from olmo_core.sweeps import current, record_job, write_sweep_comparison
+    """Run ``job`` in its work directory under ``base``; in a sweep, keep its swept values beside its result (or
+    its error, when it fails) and, unless the sweep varies nothing but ``shard``, compare the sweep's finished and
+    failed jobs in ``base``."""
+    from olmo_core.sweeps import current
 
     sweep = current()
     workdir = sweep.directory(base) if sweep is not None else base
-    metrics = execute(job, config, inputs, workdir, name=name).metrics
-    if sweep is not None and os.environ.get("RANK", "0") == "0":
-        record_job(workdir, sweep)
-        if not sweep.shards_only and (comparison := write_sweep_comparison(base)) is not None:
-            log.info("sweep comparison: %s", comparison)
+    main = os.environ.get("RANK", "0") == "0"
+    try:
+        metrics = execute(job, config, inputs, workdir, name=name).metrics
+    except Exception as exc:
+        if sweep is not None and main:
+            _record(sweep, workdir, base, str(exc))
+        raise
+    if sweep is not None and main:
+        _record(sweep, workdir, base)
     return metrics
+
+
+def _record(sweep: SweepJob, workdir: str, base: str, error: str | None = None) -> None:
+    """Keep the sweep job ``sweep``'s values (and ``error``) in ``workdir`` and, unless the sweep varies nothing
+    but ``shard``, compare the sweep's ended jobs in ``base``."""
+    from olmo_core.sweeps import record_job, write_sweep_comparison
+
+    record_job(workdir, sweep, error)
+    if not sweep.shards_only and (comparison := write_sweep_comparison(base)) is not None:
+        log.info("sweep comparison: %s", comparison)
 
 
 def face_name(job: str) -> str:

@@ -20,9 +20,10 @@ alone, and a one-job sweep of ``-m shard=1/4`` after its shard), and the swept k
 those (:func:`olmo_core.overrides.swept_values`).
 
 After each job of a sweep that varies more than ``shard``, :func:`write_sweep_comparison` rewrites
-``<dir>/comparison.md`` and ``comparison.json`` from every finished job, so that the last job to finish leaves
-the whole sweep compared: per job, its swept values, the records in, written, dropped and quarantined, the
-documents each rule dropped and what each source kept and lost, as the jobs' results report them.
+``<dir>/comparison.md`` and ``comparison.json`` from every finished or failed job, so that the last job to end
+leaves the whole sweep compared: per job, its swept values, the records in, written, dropped and quarantined, the
+documents each rule dropped and what each source kept and lost, as the jobs' results report them, or the error
+of a job that failed.
 """
 
 from __future__ import annotations
@@ -131,21 +132,24 @@ def data_output(workdir: str) -> str:
     return f"{parent}/{job.group()}" if job.split else workdir
 
 
-def record_job(workdir: str, job: SweepJob) -> None:
-    """Keep ``job``'s number and swept values in ``workdir/sweep.json``, for the sweep's comparison."""
-    write_text(posixpath.join(workdir, SWEEP_FILE), json.dumps({"number": job.num, "values": job.values}, indent=2)
-               + "\n")
+def record_job(workdir: str, job: SweepJob, error: str | None = None) -> None:
+    """Keep ``job``'s number and swept values in ``workdir/sweep.json``, and its ``error`` when it failed, for the
+    sweep's comparison."""
+    record = {"number": job.num, "values": job.values} | ({"error": error} if error is not None else {})
+    write_text(posixpath.join(workdir, SWEEP_FILE), json.dumps(record, indent=2) + "\n")
 
 
-def _finished(base: str) -> list[dict[str, Any]]:
-    """Each finished job of the sweep in ``base`` (its directory's name, number, swept values and metrics), by
-    number."""
+def _ended(base: str) -> list[dict[str, Any]]:
+    """Each job of the sweep in ``base`` that finished (its directory's name, number, swept values and metrics)
+    or failed (its directory's name, number, swept values and error), by number."""
     jobs = []
     for path in glob(f"{base.rstrip('/')}/*/{SWEEP_FILE}"):
         workdir = posixpath.dirname(path)
-        result = read_result(workdir)
-        if result is not None:
-            jobs.append({"job": posixpath.basename(workdir), **json.loads(read_text(path)), "metrics": result.metrics})
+        job = {"job": posixpath.basename(workdir), **json.loads(read_text(path))}
+        if "error" in job:
+            jobs.append(job | {"metrics": {}})
+        elif (result := read_result(workdir)) is not None:
+            jobs.append(job | {"metrics": result.metrics})
     return sorted(jobs, key=lambda job: job["number"])
 
 
@@ -183,18 +187,26 @@ def _cells(counts: dict[str, Any]) -> dict[str, Any]:
                     for what, n in c.items()}
 
 
-def write_sweep_comparison(base: str) -> str | None:
-    """Compare the finished jobs of the sweep whose ``output`` is ``base``: write ``base/comparison.md`` (a table,
-    one row per job: its swept values, then its counts, per rule and per source; a count a job lacks is 0) and
-    ``comparison.json`` (the same, per job); return the markdown file's path (``None`` with fewer than 2 jobs,
-    or when no job reports any of those counts).
+def _row(job: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    """A job's cells in the columns of :func:`_columns` (0 for a count it lacks), or its error when it failed."""
+    if "error" in job:
+        return {"error": job["error"]}
+    return {key: _cells(job["counts"]).get(key, 0) for key in columns}
 
-    A job that sees fewer finished jobs than the comparison already lists (it read before another finished)
-    leaves it as it is."""
+
+def write_sweep_comparison(base: str) -> str | None:
+    """Compare the finished and failed jobs of the sweep whose ``output`` is ``base``: write ``base/comparison.md``
+    (a table, one row per job: its swept values, then its counts, per rule and per source, a count a job lacks
+    being 0, and the error of each failed job, whose counts are ``-``) and ``comparison.json`` (the same, per job);
+    return the markdown file's path (``None`` with fewer than 2 jobs, or when no job failed nor reports any of
+    those counts).
+
+    A job that sees fewer ended jobs than the comparison already lists (it read before another ended) leaves it
+    as it is."""
     from olmo_core.pipeline.compare import comparison_table
 
     base = base.rstrip("/")
-    jobs = _finished(base)
+    jobs = _ended(base)
     if len(jobs) < 2:
         return None
     names = {job["job"] for job in jobs}
@@ -203,18 +215,19 @@ def write_sweep_comparison(base: str) -> str | None:
         return posixpath.join(base, "comparison.md")
     for job in jobs:
         job["counts"] = _counts(job.pop("metrics"))
-    if not any(job["counts"] for job in jobs):
+    failed = sum("error" in job for job in jobs)
+    if not failed and not any(job["counts"] for job in jobs):
         return None
     swept = list(dict.fromkeys(key for job in jobs for key in job["values"]))
     columns = _columns(jobs)
-    rows = {job["job"]: {**{key: job["values"].get(key, "-") for key in swept},
-                         **{key: _cells(job["counts"]).get(key, 0) for key in columns}} for job in jobs}
-    intro = (f"{len(jobs)} jobs, over {', '.join(swept)}; documents in, written, dropped and quarantined, dropped "
-             "per rule and kept/dropped per source:")
-    lines = [f"# Sweep: {posixpath.basename(base)}", "", intro, "", *comparison_table("job", rows, [*swept, *columns])]
+    rows = {job["job"]: {key: job["values"].get(key, "-") for key in swept} | _row(job, columns) for job in jobs}
+    intro = (f"{len(jobs)} jobs, over {', '.join(swept)}{f', {failed} of them failed' if failed else ''}; documents "
+             "in, written, dropped and quarantined, dropped per rule and kept/dropped per source:")
+    table = comparison_table("job", rows, [*swept, *columns, *(["error"] if failed else [])])
+    lines = [f"# Sweep: {posixpath.basename(base)}", "", intro, "", *table]
     summary = {"sweep": base, "swept": swept,
-               "jobs": [{"job": job["job"], "number": job["number"], "values": job["values"], **job["counts"]}
-                        for job in jobs]}
+               "jobs": [{"job": job["job"], "number": job["number"], "values": job["values"], **job["counts"],
+                         **({"error": job["error"]} if "error" in job else {})} for job in jobs]}
     write_text(previous, json.dumps(summary, indent=2) + "\n")
     report = posixpath.join(base, "comparison.md")
     write_text(report, "\n".join(lines) + "\n")
