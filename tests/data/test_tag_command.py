@@ -109,3 +109,29 @@ def test_workers_fork_from_a_frozen_heap_that_is_thawed_after(dataset: Path, tmp
     (empty / "a.jsonl").write_text("not json\n")
     assert olmo_cli("data", "tag", f"input={empty.parent}", taggers).exit_code != 0
     assert gc.get_freeze_count() == 0
+
+
+def test_the_report_counts_documents_by_the_first_rule_they_fail(dataset: Path, tmp_path: Path,
+                                                               olmo_cli: Any) -> None:
+    import shutil
+
+    split = tmp_path / "split"
+    shutil.copytree(dataset, split)
+    whole = olmo_cli("data", "tag", f"input={dataset}", "taggers=[gopher_quality,c4,pii]")
+    assert whole.exit_code == 0, whole.err
+    parts = olmo_cli("data", "tag", f"input={split}", "taggers=[gopher_quality,c4,pii]", "workers=2",
+                     "part_bytes=2000")
+    assert parts.exit_code == 0, parts.err
+    from_attributes: dict[str, int] = {}
+    for tagger in ("gopher_quality", "c4", "pii"):
+        for row in read_rows(dataset / "attributes" / tagger / "docs.jsonl.gz"):
+            reason = row["attributes"].get(f"{tagger}__{tagger}__reason")
+            if reason:
+                key = f"{tagger}: {reason[0][2]}"
+                from_attributes[key] = from_attributes.get(key, 0) + 1
+    failing = json.loads((dataset / "reports" / "tag.json").read_text())["failing"]
+    assert failing == from_attributes and sum(failing.values()) > 0 and not any(k.startswith("pii") for k in failing)
+    assert json.loads((split / "reports" / "tag.json").read_text())["failing"] == failing
+    gopher = {k.partition(": ")[2]: n for k, n in failing.items() if k.startswith("gopher_quality: ")}
+    documents = "document" if sum(gopher.values()) == 1 else "documents"
+    assert f"gopher_quality: {sum(gopher.values())} {documents} fail a rule (keep=0): " in whole.err

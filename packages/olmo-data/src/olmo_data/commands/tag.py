@@ -58,6 +58,8 @@ class FileResult:
     documents: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     seconds: Counter[str] = field(default_factory=Counter)
+    failing: Counter[str] = field(default_factory=Counter)
+    """Documents by the first rule they fail (``<tagger>: <reason>``), for the rule taggers that write ``reason``."""
     parts: int = 1
     lines: int = 0
     """A part's lines (blank ones included), by which the quarantine records of the parts after it are shifted."""
@@ -140,6 +142,8 @@ def _tag_records(file: str, records: Iterator[Document | Quarantined], built: di
                 raise PluginError(f"tagger '{name}' failed on document '{item.id}' of {file}: "
                                   f"{type(exc).__name__}: {exc}") from exc
             result.seconds[name] += time.perf_counter() - start
+            if reason := attributes.get("reason"):
+                result.failing[f"{name}: {reason[0][2]}"] += 1
             row = {"id": item.id, "source": item.source,
                    "attributes": dict(zip(map(keys[name], attributes), attributes.values()))}
             outputs[name].write(_encode(row) + "\n")
@@ -158,6 +162,7 @@ def _assemble(file: str, parts: list[FileResult], layout: Layout) -> FileResult:
             total.records += part.records
             total.documents += part.documents
             total.seconds.update(part.seconds)
+            total.failing.update(part.failing)
         total.reasons = layout.keep_quarantined(file, joined_quarantine((p.quarantined, p.lines) for p in parts))
     finally:
         for part in parts:
@@ -193,6 +198,7 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
             **counted(total.records, written=total.documents, quarantined=sum(total.reasons.values())),
             "documents": total.documents, "parts": total.parts, "quarantine_reasons": dict(total.reasons),
             "skipped_files": layout.skipped,
+            "failing": dict(sorted(total.failing.items(), key=lambda item: (-item[1], item[0]))),
             "taggers": {name: {"attributes": f"{layout.root}/attributes/{name}",
                                "seconds": round(total.seconds[name], 3),
                                "docs_per_second": round(total.documents / total.seconds[name], 1)
@@ -212,6 +218,7 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
             total.documents += result.documents
             total.reasons.update(result.reasons)
             total.seconds.update(result.seconds)
+            total.failing.update(result.failing)
             done += 1
             progress.advance(0, postfix=f"{done}/{len(files)} files")
         require_documents(total.records, total.documents, input=input or layout.root, step="olmo data tag",
@@ -222,6 +229,12 @@ def tag(config: TagConfig, layout: Layout, input: str | None = None) -> dict[str
     log.info(f"tagged {amount(total.documents, 'document')} from {amount(len(files), 'file')} with "
              f"{', '.join(config.taggers)}; "
              f"{counted_line(report)}{reasons}")
+    for name in config.taggers:
+        fails = {rule: n for (tagger, _, rule), n in ((key.partition(": "), n) for key, n in report["failing"].items())
+                 if tagger == name}
+        if fails:
+            log.info(f"  {name}: {amount(sum(fails.values()), 'document')} fail a rule (keep=0): "
+                     + ", ".join(f"{rule} {n:,}" for rule, n in fails.items()))
     log.info(f"attributes: {layout.root}/attributes/  report: {report_path}")
     return report
 
