@@ -227,3 +227,30 @@ def test_a_run_into_an_earlier_runs_output_leaves_none_of_its_files(tagged: Path
         1, 0, {"count(pii__pii__EMAIL_ADDRESS) > 0": 1})
     assert [d["id"] for d in read(out / "documents" / "part.jsonl.gz")] == [
         r["id"] for r in stdlib_documents()]
+
+
+def test_a_filter_reads_the_attributes_of_one_job_of_a_tag_sweep(tmp_path: Path, olmo_cli: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    docs = tmp_path / "ds" / "documents"
+    docs.mkdir(parents=True)
+    with gzip.open(docs / "part.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in stdlib_documents())
+    swept = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[gopher_quality]", "-m",
+                     "taggers.gopher_quality.min_doc_words=50,400")
+    assert swept.exit_code == 0, swept.err
+    jobs = sorted(p for p in (tmp_path / "ds" / "reports" / "tag").iterdir() if p.is_dir())
+    assert [p.name for p in jobs] == ["0-taggers.gopher_quality.min_doc_words=50",
+                                      "1-taggers.gopher_quality.min_doc_words=400"]
+    kept = []
+    for n, job in enumerate(jobs):
+        rows = read(job / "attributes" / "gopher_quality" / "part.jsonl.gz")
+        expected = [r["id"] for r in rows
+                    if r["attributes"]["gopher_quality__gopher_quality__word_count_pass"][0][2] == 1]
+        out = tmp_path / f"clean-{n}"
+        result = olmo_cli("data", "filter", f"input={tmp_path / 'ds'}", f"attributes_from='{job}'", f"output={out}",
+                          "exclude=['gopher_quality__gopher_quality__word_count_pass == 0']")
+        assert result.exit_code == 0, result.err
+        kept.append([d["id"] for d in read(out / "documents" / "part.jsonl.gz")])
+        assert kept[-1] == expected
+    assert len(kept[1]) < len(kept[0])  # 400 words is a stricter minimum than 50

@@ -38,6 +38,10 @@ class FilterConfig:
     attributes: list[str] = field(default_factory=list)
     """Attribute directories to read (names under ``attributes/``); default: those that hold the keys the
     expressions name."""
+    attributes_from: str | None = None
+    """The folder whose ``attributes/`` to read instead of the input dataset's: for example one job of a tag
+    sweep (``<input>/reports/tag/<n>-<swept values>``, quoted: ``"attributes_from='...'"``, as its name holds
+    ``=``), its attributes aligned with the same documents."""
     exclude: Any = field(default_factory=list)
     """Drop a document when any of these expressions is true; the expression is the reason reported (a list of
     expressions, or one)."""
@@ -321,7 +325,9 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
     every record quarantined, still writes its report, with ``complete: false``, the error and the files
     done, and raises. Files are filtered in parallel with ``workers``; the output does not depend on it.
     """
-    layout = find_layout(input, None)
+    documents = find_layout(input, None)
+    layout = Layout(documents.files, config.attributes_from.rstrip("/"), documents.documents_root,
+                    documents.skipped) if config.attributes_from else documents  # where the attributes are
     names, known = _choose_attributes(config, layout)
     for text in [*config.exclude, *config.include]:
         Expression.parse(text, known)
@@ -336,7 +342,7 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
 
     def summary(error: str | None) -> dict[str, Any]:
         counts = total.counts
-        return {"command": "data filter", "shard": config.shard, "input": layout.root, "output": plan.out.root,
+        return {"command": "data filter", "shard": config.shard, "input": documents.root, "output": plan.out.root,
                 "attributes": names, "files": len(files), "files_done": len(done), "complete": error is None,
                 **({"error": error, "documents_written_for": [layout.jsonl(f) for f in done]} if error else {}),
                 "records": counts["read"], "kept": counts["kept"], "written": counts["kept"],
