@@ -56,6 +56,7 @@ def print_summary(report: dict[str, Any], *, seconds: float) -> None:
     words = overall["ngrams"].get("1")
     top = [] if words is None else ["top words: " + ", ".join(f"{w} ({c:,})" for w, c in words[:10])]
     print_result(log, "\n".join([format_summary(report), *top]))
-    rate = overall["bytes"] / 1e6 / seconds if seconds else 0.0
+    rate = overall["bytes"] / seconds if seconds else 0.0
+    speed = f"{rate / 1e6:.1f} MB/s" if rate >= 1e6 else f"{rate / 1e3:.1f} kB/s"
     log.info(f"read {amount(overall['documents'], 'document')} from {amount(report['files'], 'file')} in "
-             f"{seconds:.1f}s ({rate:.2f} MB/s); quarantined {report['quarantined']}")
+             f"{seconds:.1f}s ({speed}); quarantined {report['quarantined']}")
