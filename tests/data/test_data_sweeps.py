@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -247,3 +248,19 @@ def test_the_comparison_lists_failed_jobs(dataset: Path, tmp_path: Path, olmo_cl
     table = [line for line in (tmp_path / "two" / "comparison.md").read_text().splitlines() if line.startswith("|")]
     assert table[2:] == [f"| {names[0]} | ['{RULES[0]}'] | 12 | 7 | 5 | 0 | 5 | 7 | 5 | - |",
                          f"| 1-exclude=_nosuchkey_1_ | ['{bad}'] |" + " - |" * 7 + f" {error} |"]
+
+
+def test_a_sweep_in_processes_of_their_own_says_where_each_job_logged(tmp_path: Path) -> None:
+    """submitit keeps a job's output in a file of its own: the sweep ends with a line per job naming that file."""
+    ds = three_files(tmp_path)
+    swept = subprocess.run([sys.executable, "-m", "olmo_core", "data", "tag", f"input={ds}", "taggers=[pii]", "-m",
+                            "shard=0/2,1/2", "hydra/launcher=submitit_local", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+                           capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False)
+    assert swept.returncode == 0, swept.stderr[-3000:]
+    logs = {int(re.findall(r"\[sweep job (\d)\]", p.read_text())[0]): p
+            for p in (tmp_path / "sweep" / ".submitit").glob("*/*_log.err")}
+    assert sorted(logs) == [0, 1]
+    assert swept.stderr.splitlines() == [f"[sweep job {n}] olmo data tag shard={n}/2: done; its log: {logs[n]}"
+                                         for n in (0, 1)]
+    for n, path in logs.items():
+        assert f"[sweep job {n}] olmo data tag shard={n}/2\ntagged " in path.read_text()

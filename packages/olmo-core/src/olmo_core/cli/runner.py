@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -46,20 +47,31 @@ class _Outcome:
     label: str
     error: str | None = None
     """The job's error, ``None`` when it succeeded."""
+    log: str | None = None
+    """The file that the job's output went to (submitit's ``<id>_0_log.err``), ``None`` when it went elsewhere
+    (joblib's jobs write where the sweep's process does)."""
 
-    def __reduce__(self) -> tuple[Callable[..., _Outcome], tuple[int, str, str | None]]:
-        return _arrived, (self.num, self.label, self.error)
+    def __reduce__(self) -> tuple[Callable[..., _Outcome], tuple[int, str, str | None, str | None]]:
+        return _arrived, (self.num, self.label, self.error, self.log)
 
 
 _ELSEWHERE: list[_Outcome] = []
 """The outcomes of the jobs run in processes of their own that this process has received."""
 
 
-def _arrived(num: int, label: str, error: str | None) -> _Outcome:
+def _arrived(num: int, label: str, error: str | None, log: str | None) -> _Outcome:
     """Unpickle an :class:`_Outcome` in the sweep's process, keeping it in :data:`_ELSEWHERE`."""
-    outcome = _Outcome(num, label, error)
+    outcome = _Outcome(num, label, error, log)
     _ELSEWHERE.append(outcome)
     return outcome
+
+
+def _stderr_file() -> str | None:
+    """The file that this process's stderr goes to, ``None`` when it is no file (a terminal, a pipe)."""
+    try:
+        return os.readlink("/proc/self/fd/2") if stat.S_ISREG(os.fstat(2).st_mode) else None
+    except OSError:  # no /proc (macOS)
+        return None
 
 
 def _full_error() -> bool:
@@ -113,11 +125,11 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
             if multirun:
                 log.error("[sweep job failed] %s: %s", label, exc, exc_info=_full_error())
             if os.getpid() != launcher_pid:  # a job in a process of its own (joblib, submitit)
-                return _Outcome(num, label, str(exc))
+                return _Outcome(num, label, str(exc), _stderr_file())
             failures.append((label, exc))
             return None
         if os.getpid() != launcher_pid:
-            return _Outcome(num, label)
+            return _Outcome(num, label, log=_stderr_file())
         results.append(result)
         return None
 
@@ -130,8 +142,12 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         overrides = check_overrides(command, overrides)
         with _hydra_argv([f"olmo {command.name}", *overrides]):
             _run_once(command, overrides, task)
-    failures += [(job.label, OlmoError(job.error)) for job in sorted(_ELSEWHERE, key=lambda job: job.num)
-                 if job.error is not None]
+    elsewhere = sorted(_ELSEWHERE, key=lambda job: job.num)
+    for job in elsewhere:
+        if job.log is not None:
+            log.info("[sweep job %s] olmo %s %s: %s; its log: %s", job.num, name, job.label,
+                     "failed" if job.error is not None else "done", job.log)
+    failures += [(job.label, OlmoError(job.error)) for job in elsewhere if job.error is not None]
     if failures and not multirun:
         raise failures[0][1]
     if failures:
