@@ -233,7 +233,7 @@ def test_the_comparison_lists_failed_jobs(dataset: Path, tmp_path: Path, olmo_cl
     assert three.exit_code == 1 and "1 of 3 sweep jobs of `olmo data filter` failed" in three.err
     markdown = (tmp_path / "three" / "comparison.md").read_text().splitlines()
     assert markdown[2] == ("3 jobs, over exclude, 1 of them failed; documents in, written, dropped and quarantined, "
-                           "dropped per rule and kept/dropped per source:")
+                           "dropped (or, tagging, failing) per rule and kept/dropped per source:")
     names = [job_name(n, rule) for n, rule in enumerate(RULES)]
     header, rule, *rows = expected_table(names)
     table = [line for line in markdown if line.startswith("|")]
@@ -264,3 +264,20 @@ def test_a_sweep_in_processes_of_their_own_says_where_each_job_logged(tmp_path: 
                                          for n in (0, 1)]
     for n, path in logs.items():
         assert f"[sweep job {n}] olmo data tag shard={n}/2\ntagged " in path.read_text()
+
+
+def test_a_tag_sweep_compares_the_documents_failing_each_rule(dataset: Path, tmp_path: Path, olmo_cli: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = olmo_cli("data", "tag", f"input={dataset}", "taggers=[gopher_quality]", "-m",
+                      "taggers.gopher_quality.min_doc_words=50,400")
+    assert result.exit_code == 0, result.err
+    base = dataset / "reports" / "tag"
+    jobs = json.loads((base / "comparison.json").read_text())["jobs"]
+    for job in jobs:  # each job's failing counts, as its own report has them
+        report = json.loads((base / job["job"] / "reports" / "tag.json").read_text())
+        assert job["failing"] == report["failing"]
+    short = [job["failing"].get("gopher_quality: gopher_short_doc", 0) for job in jobs]
+    assert short[0] < short[1]  # a minimum of 400 words fails more documents than one of 50
+    header = next(line for line in (base / "comparison.md").read_text().splitlines() if line.startswith("| job"))
+    assert "| failing gopher_quality: gopher_short_doc |" in header

@@ -154,13 +154,14 @@ def _ended(base: str) -> list[dict[str, Any]]:
 
 
 def _counts(metrics: dict[str, Any]) -> dict[str, Any]:
-    """A job's records in, written, dropped and quarantined, documents dropped per rule (``dropped_by``) and kept
-    and dropped per source (``per_source``), from its metrics (those of ``data filter``, ``data dedup``,
-    ``data mix`` ...; a source's documents as ``documents`` when the job reports only ``documents_per_source``;
-    what a job does not report is left out)."""
+    """A job's records in, written, dropped and quarantined, documents dropped per rule (``dropped_by``) or, for a
+    tagging job, failing a rule (``failing``), and kept and dropped per source (``per_source``), from its metrics
+    (those of ``data filter``, ``data tag``, ``data mix`` ...; a source's documents as ``documents`` when the job
+    reports only ``documents_per_source``; what a job does not report is left out)."""
     counts: dict[str, Any] = {key: metrics[key] for key in COUNTS if key in metrics}
-    if isinstance(metrics.get("dropped_by"), dict):
-        counts["dropped_by"] = dict(metrics["dropped_by"])
+    for rules in ("dropped_by", "failing"):
+        if isinstance(metrics.get(rules), dict):
+            counts[rules] = dict(metrics[rules])
     if isinstance(metrics.get("per_source"), dict):
         counts["per_source"] = {source: {"kept": c.get("kept", 0), "dropped": c.get("dropped", 0)}
                                 for source, c in metrics["per_source"].items()}
@@ -171,9 +172,11 @@ def _counts(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def _columns(jobs: list[dict[str, Any]]) -> list[str]:
     """The table's columns for the jobs' :func:`_counts`: ``documents in`` ... ``quarantined``, then ``dropped
-    by <rule>`` for every rule of any job, then ``<source> kept`` and ``<source> dropped`` for every source."""
+    by <rule>`` (or ``failing <rule>``) for every rule of any job, then ``<source> kept`` and ``<source> dropped``
+    for every source."""
     counts = [job["counts"] for job in jobs]
-    rules = dict.fromkeys(f"dropped by {rule}" for c in counts for rule in c.get("dropped_by", {}))
+    rules = dict.fromkeys(f"{label} {rule}" for c in counts for key, label in _RULES.items()
+                          for rule in c.get(key, {}))
     sources = dict.fromkeys(f"{source} {what}" for c in counts for source, n in c.get("per_source", {}).items()
                             for what in n)
     return [label for key, label in COUNTS.items() if any(key in c for c in counts)] + [*rules, *sources]
@@ -182,9 +185,13 @@ def _columns(jobs: list[dict[str, Any]]) -> list[str]:
 def _cells(counts: dict[str, Any]) -> dict[str, Any]:
     """:func:`_counts` by the columns of :func:`_columns`."""
     cells = {label: counts[key] for key, label in COUNTS.items() if key in counts}
-    cells |= {f"dropped by {rule}": n for rule, n in counts.get("dropped_by", {}).items()}
+    cells |= {f"{label} {rule}": n for key, label in _RULES.items() for rule, n in counts.get(key, {}).items()}
     return cells | {f"{source} {what}": n for source, c in counts.get("per_source", {}).items()
                     for what, n in c.items()}
+
+
+_RULES = {"dropped_by": "dropped by", "failing": "failing"}
+"""The counts per rule a job may report, and the words before each rule in its column."""
 
 
 def _row(job: dict[str, Any], columns: list[str]) -> dict[str, Any]:
@@ -222,7 +229,8 @@ def write_sweep_comparison(base: str) -> str | None:
     columns = _columns(jobs)
     rows = {job["job"]: {key: job["values"].get(key, "-") for key in swept} | _row(job, columns) for job in jobs}
     intro = (f"{len(jobs)} jobs, over {', '.join(swept)}{f', {failed} of them failed' if failed else ''}; documents "
-             "in, written, dropped and quarantined, dropped per rule and kept/dropped per source:")
+             "in, written, dropped and quarantined, dropped (or, tagging, failing) per rule and kept/dropped per "
+             "source:")
     table = comparison_table("job", rows, [*swept, *columns, *(["error"] if failed else [])])
     lines = [f"# Sweep: {posixpath.basename(base)}", "", intro, "", *table]
     summary = {"sweep": base, "swept": swept,
