@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ def _result(workdir: Path) -> dict[str, Any]:
 
 def test_sft_then_dpo_chain_their_checkpoints_and_report(olmo_cli: Any, tiny_checkpoint: Path,
                                                          tmp_path: Path) -> None:
-    sft = olmo_cli("adapt", "sft", f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'sft'}", *SFT)
+    base = tmp_path / "base"  # a run directory: each command starts from its newest checkpoint
+    shutil.copytree(tiny_checkpoint, base / "checkpoints" / "step000002")
+    sft = olmo_cli("adapt", "sft", f"checkpoint={base}", f"output={tmp_path / 'sft'}", *SFT)
     assert sft.exit_code == 0, sft.err
     result = _result(tmp_path / "sft")
     checkpoint = Path(result["outputs"]["checkpoint"]["path"])
@@ -32,9 +35,10 @@ def test_sft_then_dpo_chain_their_checkpoints_and_report(olmo_cli: Any, tiny_che
     assert "](plots/loss.png)" in report and (tmp_path / "sft" / "plots" / "loss.png").is_file()
     assert "<|user|>\nGive three tips for staying healthy." in report
 
-    dpo = olmo_cli("adapt", "dpo", f"checkpoint={checkpoint}", f"output={tmp_path / 'dpo'}", "method.max_length=64",
-                   "method.max_steps=2", "method.eval_examples=8", "method.max_examples=8", "method.batch_size=4",
-                   "method.micro_batch_size=4", f"method.reference_cache={tmp_path / 'cache'}",
+    assert checkpoint.parent.parent == tmp_path / "sft"
+    dpo = olmo_cli("adapt", "dpo", f"checkpoint={tmp_path / 'sft'}", f"output={tmp_path / 'dpo'}",
+                   "method.max_length=64", "method.max_steps=2", "method.eval_examples=8", "method.max_examples=8",
+                   "method.batch_size=4", "method.micro_batch_size=4", f"method.reference_cache={tmp_path / 'cache'}",
                    "callbacks.checkpoint.interval=2", "sample_prompt=")
     assert dpo.exit_code == 0, dpo.err
     result = _result(tmp_path / "dpo")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,19 @@ def test_import_refuses_an_existing_output_unless_overwrite(tiny_hf: Path, tiny_
     assert result.exit_code == 0, result.err
     assert not (out / "notes.txt").exists()
     assert _tokenizer_identity(out)["sha256"] == _tokenizer_identity(tiny_checkpoint)["sha256"]
+
+
+def test_info_and_export_read_a_run_directorys_newest_complete_checkpoint(tiny_hf: Path, tiny_checkpoint: Path,
+                                                                           olmo_cli: Any, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_checkpoint, run / "checkpoints" / "step000003")
+    (run / "checkpoints" / "step000005").mkdir()  # a step that never finished
+    info = olmo_cli("model", "info", f"checkpoint={run}", "--json")
+    assert info.exit_code == 0, info.err
+    assert json.loads(info.out)["checkpoint"] == str(run / "checkpoints" / "step000003")
+    exported = olmo_cli("model", "export-hf", f"checkpoint={run}", f"output={tmp_path / 'hf'}")
+    assert exported.exit_code == 0, exported.err
+    assert (tmp_path / "hf" / "model.safetensors").read_bytes() == (tiny_hf / "model.safetensors").read_bytes()
 
 
 def test_import_without_a_tokenizer_json_needs_a_tokenizer(tiny_hf: Path, olmo_cli: Any, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from olmo_core.artifacts import Checkpoint
+from olmo_core.artifacts import Checkpoint, checkpoint_step_dir
 from olmo_core.config import NAME_KEY, component, components, non_negative, positive
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Job, JobResult, Report, Slot, markdown_table
@@ -88,7 +88,8 @@ class AdaptJob(Job):
     method: ClassVar[str | None] = None
     """The method this job runs (``None``: any)."""
     inputs: ClassVar[dict[str, Slot]] = {"checkpoint": Slot(Checkpoint, help="the checkpoint to adapt (a step "
-                                                                             "directory with its tokenizer)")}
+                                                                             "directory with its tokenizer, or a run "
+                                                                             "directory: its newest checkpoint)")}
     outputs: ClassVar[dict[str, Slot]] = {"checkpoint": Slot(Checkpoint)}
 
     def default_workdir(self, config: AdaptJobConfig, inputs: dict[str, Any]) -> str:
@@ -102,8 +103,8 @@ class AdaptJob(Job):
         if self.method is not None and chosen.name != self.method:
             raise ConfigError(f"`olmo {self.command}` runs {self.method} (or its presets), not '{chosen.name}': use "
                               f"`olmo adapt method={chosen.name}`")
-        result = run_method(registry.build(config.method), checkpoint=inputs["checkpoint"].path, run_dir=workdir,
-                            backend=config.backend, callbacks=config.callbacks, seed=config.seed,
+        result = run_method(registry.build(config.method), checkpoint=checkpoint_step_dir(inputs["checkpoint"].path),
+                            run_dir=workdir, backend=config.backend, callbacks=config.callbacks, seed=config.seed,
                             threads=config.threads, tokenizer=config.tokenizer)
         trainer = result.trainer
         last = result.history[-1] if result.history else {}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from olmo_core.artifacts import checkpoint_step_dir
 from olmo_core.chat_template import TULU_CHAT_TEMPLATE
 from olmo_core.config import NAME_KEY, REQUIRED, component, names, non_negative, positive
 from olmo_core.errors import ConfigError, MissingDependencyError
@@ -65,7 +66,7 @@ class InfoConfig:
     """Options of ``olmo model info``."""
 
     checkpoint: str = REQUIRED
-    """A model checkpoint directory."""
+    """A model checkpoint directory, or a run directory (its newest checkpoint)."""
     json: bool = False
     """Print JSON instead of text."""
 
@@ -85,7 +86,7 @@ def info_command(config: InfoConfig) -> dict[str, Any]:
     from olmo_core.checkpoint import verify_checkpoint
 
     torch = _torch()
-    path = Path(config.checkpoint)
+    path = Path(checkpoint_step_dir(config.checkpoint))
     manifest = verify_checkpoint(path)
     documents = {n: json.loads((path / f"{n}.json").read_text()) for n in manifest["documents"]}
     model_config = documents.get("model_config")
@@ -118,7 +119,7 @@ class ExportConfig:
     """Options of ``olmo model export-hf``."""
 
     checkpoint: str = REQUIRED
-    """The olmo model checkpoint to export."""
+    """The olmo model checkpoint to export, or a run directory (its newest checkpoint)."""
     output: str = REQUIRED
     """Directory for the transformers model and tokenizer files."""
 
@@ -130,15 +131,16 @@ def export_hf_command(config: ExportConfig) -> Path:
     from olmo_core.nn.hf import save_hf
     from olmo_core.nn.model import OLMo
 
-    loaded = load_model(config.checkpoint)
+    checkpoint = checkpoint_step_dir(config.checkpoint)
+    loaded = load_model(checkpoint)
     if not isinstance(loaded.model, OLMo):
-        raise ConfigError(f"{config.checkpoint} holds a '{loaded.config[NAME_KEY]}' model: only OLMo models export "
+        raise ConfigError(f"{checkpoint} holds a '{loaded.config[NAME_KEY]}' model: only OLMo models export "
                           f"to transformers")
     out = Path(config.output)
     save_hf(loaded.model, out)
     if loaded.tokenizer is not None:
         write_hf_tokenizer(loaded.tokenizer, out, max_length=loaded.model.config.max_sequence_length)
-    log.info(f"exported {config.checkpoint} to {out} (transformers {_hf_class(loaded.model)})")
+    log.info(f"exported {checkpoint} to {out} (transformers {_hf_class(loaded.model)})")
     return out
 
 
