@@ -106,6 +106,10 @@ def test_explicit_inputs_name_earlier_stages_or_paths(runs: list[str], olmo_cli:
     assert _result(tmp_path / "e" / "stages" / "02-count")["metrics"] == {"total": 5, "datasets": 1}
     bad = olmo_cli(*args, "inputs.count.inputz=[more]")
     assert bad.exit_code == 2 and "job 'count' has no input 'inputz' (it has: input)" in bad.err
+    del runs[:]
+    missing = olmo_cli(*args, f"inputs.count.input=[{tmp_path / 'nope'}]", "name=m")
+    assert missing.exit_code == 2 and runs == []  # refused before the first stage, not when count's turn comes
+    assert f"inputs.count.input: {tmp_path / 'nope'} does not exist" in missing.err
 
 
 def test_a_job_whose_input_nothing_makes_fails_before_anything_runs(runs: list[str], olmo_cli: Any,

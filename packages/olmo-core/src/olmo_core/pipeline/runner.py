@@ -55,7 +55,11 @@ def _explicit(name: str, slot_name: str, slot: Slot, value: Any, earlier: list[s
         if item not in earlier and not (isinstance(item, str) and item):
             raise ConfigError(f"inputs.{name}.{slot_name}={value!r}: give earlier stages ({', '.join(earlier)}) "
                               f"or paths")
-    return [item if item in earlier else slot.type(path=item) for item in values]
+    artifacts = [item if item in earlier else slot.type(path=item) for item in values]
+    for artifact in artifacts:  # a path is checked now, not when its stage comes after hours of earlier ones
+        if not isinstance(artifact, str) and (problem := artifact.problem()):
+            raise ConfigError(f"inputs.{name}.{slot_name}: {problem}")
+    return artifacts
 
 
 def plan_stages(stages: Mapping[str, Any], explicit: Mapping[str, Any] | None = None) -> list[PlannedStage]:
