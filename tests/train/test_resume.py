@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -44,3 +48,59 @@ def test_ctrl_c_saves_the_step_it_ends_and_says_where_the_run_resumes(tokens: Pa
     assert (step3 / "manifest.json").is_file()
     assert f"stopped at step 3: rerun the command to resume from {step3}" in caplog.text
     assert make_trainer(options).step == 3
+
+
+class DoubleCtrlC(Callback):
+    def on_step_end(self, trainer: TrainerView, metrics: dict) -> None:
+        if metrics["step"] == 3:
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.parametrize(("apart", "saved"), [(1.0, 3), (0.0, 2)])
+def test_a_second_ctrl_c_stops_at_once_unless_it_comes_within_a_second_of_the_first(
+        tokens: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apart: float, saved: int) -> None:
+    import olmo_train.trainer
+
+    monkeypatch.setattr(olmo_train.trainer, "SAME_CTRL_C_SECONDS", apart)  # 0: the second comes too late
+    options = config(tokens, tmp_path, "d", max_steps=6)  # checkpoints every 2 steps
+    with pytest.raises(KeyboardInterrupt):
+        make_trainer(options, callbacks=[DoubleCtrlC()]).fit()
+    assert make_trainer(options).step == saved
+    assert (tmp_path / "d" / "checkpoints" / "step000003" / "manifest.json").is_file() == (saved == 3)
+
+
+def tiny_run(tokens: Path, output: Path, max_steps: int) -> list[str]:
+    """The options of an ``olmo train`` run of the olmo-tiny preset slow enough to interrupt mid-step."""
+    items = {"output": output, "data": f"[{tokens}]", "model": "olmo-tiny", "seq_len": 64, "global_batch_size": 2048,
+             "micro_batch_size": 8, "max_steps": max_steps, "callbacks.checkpoint.interval": 500, "threads": 1,
+             "scheduler.warmup_steps": 2}
+    return [f"{key}={value}" for key, value in items.items()]
+
+
+def test_a_ctrl_c_forwarded_twice_by_uv_run_still_saves_the_promised_step(tokens: Path, tmp_path: Path) -> None:
+    from olmo_core.hydra_bridge import compose_command
+    from olmo_core.plugins import get_host
+
+    # `uv run` forwards the terminal's Ctrl-C to its child, which so gets two SIGINTs about 0.2 s apart
+    olmo = str(Path(sys.executable).parent / "olmo")
+    child = subprocess.Popen([olmo, "train", *tiny_run(tokens, tmp_path / "u", 1000)], stderr=subprocess.PIPE,
+                             text=True)
+    metrics = tmp_path / "u" / "metrics.jsonl"
+    while not (metrics.is_file() and metrics.read_text().count("\n") >= 2) and child.poll() is None:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=120)
+    promised = re.search(r"interrupted: saving step (\d+) once it is done", stderr)
+    assert promised, stderr
+    step = int(promised.group(1))
+    saved = tmp_path / "u" / "checkpoints" / f"step{step:06d}"
+    assert f"stopped at step {step}: rerun the command to resume from {saved}\n" in stderr
+    assert (saved / "manifest.json").is_file()
+    resumed = make_trainer(compose_command(get_host().registry("commands").get("train"),
+                                           tiny_run(tokens, tmp_path / "u", step + 1)))
+    assert resumed.step == step
+    resumed.fit()
+    assert resumed.step == step + 1

@@ -48,6 +48,10 @@ RESUMABLE = ("max_steps", "callbacks", "backend", "launcher", "threads")
 """The options a run may change when it resumes (how long, what runs around the steps, where it runs); any
 other difference is refused, since the checkpoint's model, optimizer, schedule and data order would win."""
 
+SAME_CTRL_C_SECONDS = 1.0
+"""A SIGINT this soon after the first counts as the same Ctrl-C: a parent such as ``uv run`` forwards the terminal's
+Ctrl-C to the trainer, which gets it twice (about 0.2 s apart), and only a later one stops at once."""
+
 
 class Trainer:
     """Trains a registered model; resumes from the newest complete checkpoint of its run directory.
@@ -324,15 +328,21 @@ class Trainer:
     @contextlib.contextmanager
     def _stop_after_step_on_interrupt(self) -> Iterator[list[int]]:
         """In a one-process run, a first Ctrl-C (appended to the yielded list) lets the step finish and be saved;
-        a second stops at once. Several ranks could stop at different steps, so they stop at once."""
+        a second, later than :data:`SAME_CTRL_C_SECONDS` after it, stops at once. Several ranks could stop at
+        different steps, so they stop at once."""
         interrupted: list[int] = []
         if self.world_size > 1 or threading.current_thread() is not threading.main_thread():
             yield interrupted
             return
+        first = 0.0
 
         def interrupt(signum: int, frame: Any) -> None:
+            nonlocal first
             if interrupted:
+                if time.monotonic() - first < SAME_CTRL_C_SECONDS:
+                    return
                 raise KeyboardInterrupt
+            first = time.monotonic()
             interrupted.append(signum)
             log.warning(f"interrupted: saving step {self.step + 1} once it is done (Ctrl-C again stops at once)")
 
