@@ -204,6 +204,25 @@ def test_info_and_export_read_a_run_directorys_newest_complete_checkpoint(tiny_h
     assert (tmp_path / "hf" / "model.safetensors").read_bytes() == (tiny_hf / "model.safetensors").read_bytes()
 
 
+def test_export_refuses_an_existing_output_unless_overwrite(tiny_hf: Path, tiny_checkpoint: Path, olmo_cli: Any,
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    refused = olmo_cli(["model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={out}"])
+    assert refused.exit_code == 2
+    assert refused.err == (f"error: output={out} already exists: choose another output= or add overwrite=true to "
+                           f"replace it\n")
+    assert [f.name for f in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
+    result = olmo_cli(["model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={out}", "overwrite=true"])
+    assert result.exit_code == 0, result.err
+    assert sorted(f.name for f in out.iterdir()) == sorted(f.name for f in tiny_hf.iterdir())
+    assert (out / "model.safetensors").read_bytes() == (tiny_hf / "model.safetensors").read_bytes()
+    (tmp_path / "empty").mkdir()
+    assert olmo_cli(["model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'empty'}"]) \
+        .exit_code == 0
+
+
 def test_import_without_a_tokenizer_json_needs_a_tokenizer(tiny_hf: Path, olmo_cli: Any, tmp_path: Path) -> None:
     bare = tmp_path / "bare"
     bare.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,8 @@ class ExportConfig:
     """The olmo model checkpoint to export, or a run directory (its newest checkpoint)."""
     output: str = REQUIRED
     """Directory for the transformers model and tokenizer files."""
+    overwrite: bool = False
+    """Replace an existing output; without it, an existing output is refused."""
 
 
 def export_hf_command(config: ExportConfig) -> Path:
@@ -131,17 +134,27 @@ def export_hf_command(config: ExportConfig) -> Path:
     from olmo_core.nn.hf import save_hf
     from olmo_core.nn.model import OLMo
 
-    checkpoint = checkpoint_step_dir(config.checkpoint)
+    checkpoint, out = checkpoint_step_dir(config.checkpoint), Path(config.output)
+    _check_output(out, overwrite=config.overwrite)
     loaded = load_model(checkpoint)
     if not isinstance(loaded.model, OLMo):
         raise ConfigError(f"{checkpoint} holds a '{loaded.config[NAME_KEY]}' model: only OLMo models export "
                           f"to transformers")
-    out = Path(config.output)
+    if out.is_dir():
+        shutil.rmtree(out)  # overwrite=true: no file of the old output stays beside the new one
+    elif out.exists():
+        out.unlink()
     save_hf(loaded.model, out)
     if loaded.tokenizer is not None:
         write_hf_tokenizer(loaded.tokenizer, out, max_length=loaded.model.config.max_sequence_length)
     log.info(f"exported {checkpoint} to {out} (transformers {_hf_class(loaded.model)})")
     return out
+
+
+def _check_output(out: Path, *, overwrite: bool) -> None:
+    """Refuse an existing output (a file, or a directory with anything in it) unless ``overwrite``."""
+    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"output={out} already exists: choose another output= or add overwrite=true to replace it")
 
 
 def _hf_class(model: Any) -> str:
@@ -184,8 +197,7 @@ def import_hf_command(config: ImportConfig) -> Path:
     source, out = Path(config.checkpoint), Path(config.output)
     if not (source / "config.json").is_file():
         raise ConfigError(f"checkpoint={source} is not a transformers model directory (it has no config.json)")
-    if out.exists() and not config.overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigError(f"output={out} already exists: choose another output= or add overwrite=true to replace it")
+    _check_output(out, overwrite=config.overwrite)
     tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else read_hf_tokenizer(source)
     if tokenizer is None:
         raise ConfigError(f"{source} has no tokenizer.json: name the model's tokenizer with tokenizer=<name or path "
