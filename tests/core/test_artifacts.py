@@ -69,5 +69,12 @@ def test_a_path_of_another_type_says_what_it_is_and_how_to_make_the_needed_one(t
                                                    f"`olmo data tokenize input={ds} output=<dir>` first")
     (tmp_path / "empty").mkdir()
     assert TokenArrays(path=str(tmp_path / "empty")).problem() == \
-        f"{tmp_path / 'empty'} holds no token arrays: run `olmo data tokenize input=<dir> output=<dir>` first"
+        f"{tmp_path / 'empty'} does not hold token arrays: run `olmo data tokenize input=<dir> output=<dir>` first"
+    assert EvalResults(path=str(tmp_path / "empty")).problem() == \
+        f"{tmp_path / 'empty'} does not hold evaluation results"
+    weights = tmp_path / "step000049" / "model.safetensors"
+    weights.parent.mkdir()
+    weights.write_bytes(b"not a directory")
+    assert Checkpoint(path=str(weights)).problem() == (f"{weights} does not hold a checkpoint: `olmo train "
+                                                       f"data=[<token arrays dir>] output=<dir>` writes one")
     assert TokenArrays(path=str(tmp_path / "absent")).problem() == f"{tmp_path / 'absent'} does not exist"

@@ -59,7 +59,7 @@ class Artifact:
             return f"{self.path} is incomplete: the last run there did not finish (see {self.path}/log.txt)"
         other = next((t for t in ARTIFACT_TYPES.values() if t is not type(self) and t(path=self.path).is_complete()),
                      None)
-        what = f"{self.path} is {other.noun}, not {self.noun}" if other else f"{self.path} holds no {self.noun}"
+        what = f"{self.path} is {other.noun}, not {self.noun}" if other else f"{self.path} does not hold {self.noun}"
         return f"{what}: {self.how.format(path=self.path if other else '<dir>')}" if self.how else what
 
     def files(self) -> list[str]:
