@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from olmo_core.artifacts import Checkpoint
+import pytest
 
-from tests.train.conftest import SMALL_MODEL
+from olmo_core.artifacts import Checkpoint
+from olmo_core.errors import ConfigError
+
+from tests.train.conftest import SMALL_MODEL, config, make_trainer
 
 
 def test_a_dataset_given_as_data_says_to_tokenize_it(olmo_cli: Any, tokens: Path, tmp_path: Path) -> None:
@@ -27,3 +30,25 @@ def test_a_refused_rerun_leaves_the_finished_run_usable(olmo_cli: Any, tokens: P
     refused = olmo_cli("train", args, "micro_batch_size=3")
     assert refused.exit_code == 2 and "micro_batch_size=3 must divide" in refused.err
     assert Checkpoint(path=str(run)).is_complete()
+
+
+def test_data_of_a_larger_vocabulary_than_the_model_s_is_refused_before_anything_is_written(
+        olmo_cli: Any, tokens: Path, tmp_path: Path) -> None:
+    dolma2 = tmp_path / "dolma2"
+    assert olmo_cli("data", "tokenize", f"input={tokens.parent / 'ds'}", f"output={dolma2}",
+                    "tokenizer=dolma2").exit_code == 0
+    run = tmp_path / "run"
+    refused = olmo_cli("train", f"data=[{dolma2}]", f"output={run}", "model=olmo-tiny", "seq_len=32",
+                      "global_batch_size=256", "max_steps=1")
+    assert (refused.exit_code, refused.err) == (2, (
+        f"error: the token arrays {dolma2} were made with the tokenizer dolma2, of 100278 tokens, but the model's "
+        "vocab_size is 50280 (its embedding has no row for ids 50280 and above): train a model with a vocabulary "
+        "of at least 100278 tokens (model.vocab_size=100278), or tokenize the data with the model's tokenizer "
+        "(olmo data tokenize tokenizer=...)\n"))
+    assert not run.exists()
+    with pytest.raises(ConfigError, match=r"^the token arrays .* vocab_size is 50280 \(its embedding"):
+        make_trainer(config(dolma2, tmp_path, "python"))  # the trainer's own data are checked too
+    assert not (tmp_path / "python").exists()
+    larger = [*SMALL_MODEL, f"data=[{tokens}]", f"output={run}", "model.vocab_size=60000", "seq_len=32",
+              "global_batch_size=256", "max_steps=1", "threads=1"]
+    assert olmo_cli("train", larger).exit_code == 0  # the model may have more tokens than the data's 50280

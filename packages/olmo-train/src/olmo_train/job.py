@@ -39,6 +39,12 @@ class TrainJob(Job):
     def default_workdir(self, config: TrainConfig, inputs: dict[str, Any]) -> str:
         return "runs/train"
 
+    def check(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> None:
+        from olmo_train.trainer import check_data_vocabulary
+
+        check_data_vocabulary([artifact.path for artifact in inputs.get("data") or []],
+                              getattr(config.model, "vocab_size", None))
+
     def run(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         from olmo_train.launch import is_worker, launch, record_worker_error
 

@@ -40,7 +40,7 @@ from olmo_train.data import DataLoaderConfig
 from olmo_train.objective import LanguageModelObjective, Objective
 from olmo_train.train_module import TrainModule, load_initial_weights
 
-__all__ = ["NonFiniteLoss", "Trainer"]
+__all__ = ["NonFiniteLoss", "Trainer", "check_data_vocabulary"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ class Trainer:
 
     def _setup(self, config: TrainConfig, backend: Any, objective: Objective | None, loader: Any,
                tokenizer: Tokenizer | None, callbacks: Iterable[Callback]) -> None:
+        if loader is None:
+            check_data_vocabulary(self.data, getattr(config.model, "vocab_size", None))
         host = get_host()
         model = host.registry("models").build(config.model)
         if config.init_from:
@@ -381,6 +383,28 @@ def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoi
         raise ConfigError(f"the run resumes from {checkpoint}, saved with other options: {'; '.join(changed)}. "
                           f"Only {', '.join(RESUMABLE)} may change on resume: use a new output= (with "
                           f"init_from={checkpoint} to start a new run from these weights)")
+
+
+def check_data_vocabulary(paths: Sequence[str], vocab_size: int | None) -> None:
+    """Refuse token arrays whose parts record a larger vocabulary than the model's ``vocab_size`` (``None``: the
+    model has none to compare): their ids from ``vocab_size`` up have no row in the model's embedding."""
+    from olmo_core.io import read_text
+    from olmo_core.token_arrays import part_urls, sibling
+
+    if vocab_size is None:
+        return
+    for directory in paths:
+        for url in part_urls(directory):
+            meta = json.loads(read_text(sibling(url, ".meta.json")))
+            tokenizer = meta.get("tokenizer") or {}
+            data_vocab = meta.get("vocab_size") or tokenizer.get("vocab_size")
+            if data_vocab is not None and data_vocab > vocab_size:
+                raise ConfigError(
+                    f"the token arrays {directory} were made with the tokenizer {tokenizer.get('name', '(unnamed)')}, "
+                    f"of {data_vocab} tokens, but the model's vocab_size is {vocab_size} (its embedding has no row "
+                    f"for ids {vocab_size} and above): train a model with a vocabulary of at least {data_vocab} tokens "
+                    f"(model.vocab_size={data_vocab}), or tokenize the data with the model's tokenizer "
+                    f"(olmo data tokenize tokenizer=...)")
 
 
 def _data_tokenizer(loader: Any) -> Tokenizer:
