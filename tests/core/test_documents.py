@@ -11,6 +11,7 @@ import zstandard
 
 from olmo_core.documents import (Document, DocumentRange, NoDocumentsError, NotDocumentsError, Quarantined,
                                  document_files, read_documents, renumbered, require_documents)
+from olmo_core.errors import ConfigError
 
 
 def write_lines(path: Path, lines: list[bytes]) -> Path:
@@ -248,3 +249,13 @@ def test_a_truncated_file_is_reported_unreadable_once_by_the_range_where_it_brea
     for step in (99_991, 1_000_003, len(content) // 3):
         ranged = read_in_ranges(str(path), len(content), step)
         assert ranged == whole, step
+
+
+def test_a_folder_of_checkpoints_is_not_read_as_documents(tmp_path: Path) -> None:
+    step = tmp_path / "run" / "checkpoints" / "step000003"
+    step.mkdir(parents=True)
+    (step / "manifest.json").write_text("{}")
+    (step / "model.safetensors").write_bytes(b"")
+    (tmp_path / "run" / "metrics.jsonl").write_text('{"step": 1, "loss": 9.1}\n')  # JSON lines, but no documents
+    with pytest.raises(ConfigError, match=r"holds model checkpoints \(manifest.json\), not documents"):
+        document_files(str(tmp_path / "run"))

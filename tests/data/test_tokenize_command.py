@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 from typing import Any
 
 import numpy as np
@@ -153,3 +155,16 @@ def test_quarantined_lines_are_kept_the_same_for_any_workers_parts_and_shards(
     assert [(r["file"], r["line"], r["reason"].split(" (")[0], base64.b64decode(r["raw_base64"])) for r in records] == [
         (str(docs / "mixed.jsonl"), 4, "invalid JSON", b"{not json\n"),
         (str(docs / "mixed.jsonl"), 6, "not UTF-8", b'{"id": "x", "text": "caf\xe9"}\n')]
+
+
+def test_token_arrays_are_not_read_as_documents(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
+    from olmo_core.documents import document_files
+    from olmo_core.errors import ConfigError
+
+    tokens = tmp_path / "tokens"
+    assert olmo_cli("data", "tokenize", f"input={dataset}", f"output={tokens}").exit_code == 0
+    with pytest.raises(ConfigError, match=r"holds token arrays \(part-\*\.npy\), not documents"):
+        document_files(str(tokens))  # its .meta.json and result.json files are no JSON-lines documents
+    again = olmo_cli("data", "tokenize", f"input={tokens}", f"output={tmp_path / 'again'}")
+    assert again.exit_code == 2 and not (tmp_path / "again").exists()
+    assert f"{tokens} is token arrays, not a dataset (documents/)" in again.err

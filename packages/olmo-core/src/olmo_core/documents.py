@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import posixpath
 import stat
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -374,7 +375,10 @@ def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list
         found, root = ([input] if exists(input) else []), None
     else:
         base = f"{input}/documents" if exists(f"{input}/documents") else input
-        found, root = [f for f in glob(f"{base}/**") if f.endswith(DOCUMENT_SUFFIXES)], base
+        listed = glob(f"{base}/**")
+        found, root = [f for f in listed if f.endswith(DOCUMENT_SUFFIXES)], base
+        if base == input and (other := _other_than_documents(listed, found)):
+            raise ConfigError(f"input='{input}' holds {other}, not documents")
     files, refused = [], {} if skipped is None else skipped
     for file in found:
         if (reason := not_a_regular_file(file, root)) is None:
@@ -386,6 +390,19 @@ def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list
         raise ConfigError(f"input='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)}){why}")
     _refuse_dataset_folders(input, files)
     return sorted(files)
+
+
+def _other_than_documents(listed: list[str], found: list[str]) -> str | None:
+    """What a folder without ``documents/`` holds when its files are olmo's of another kind, whose ``.json``
+    files (``found``) are metadata, not documents: checkpoints (``manifest.json`` beside ``.safetensors``), or token
+    arrays (``part-*.npy``) with no JSON-lines file beside them."""
+    names = {posixpath.basename(f) for f in listed}
+    if "manifest.json" in names and any(name.endswith(".safetensors") for name in names):
+        return "model checkpoints (manifest.json)"
+    if any(name.startswith("part-") and name.endswith(".npy") for name in names) and \
+            all(f.endswith(".json") for f in found):
+        return "token arrays (part-*.npy)"
+    return None
 
 
 def not_a_regular_file(url: str, root: str | None) -> str | None:
