@@ -49,6 +49,9 @@ def test_init_from_builds_the_model_once(tokens: Path, tmp_path: Path, monkeypat
     assert len(builds) == 1
     assert same_state(started.plain_model.state_dict(), source.plain_model.state_dict())
     assert started.tokenizer.sha256 == source.tokenizer.sha256
+    from_run = make_trainer(config(tokens, tmp_path, "from-run", init_from=str(tmp_path / "source"),
+                                   callbacks="[metrics]"))  # a run directory: its newest complete checkpoint
+    assert same_state(from_run.plain_model.state_dict(), source.plain_model.state_dict())
 
 
 def test_a_trainer_that_fails_to_start_closes_its_backend(tokens: Path, tmp_path: Path,
