@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,17 @@ def test_a_non_finite_loss_reaches_on_error_then_close(tokens: Path, tmp_path: P
     with pytest.raises(NonFiniteLoss) as raised:
         trainer.fit()
     assert recorder.calls == ["start", "error", "close"] and recorder.errors == [raised.value] and closes == [1]
+
+
+def test_a_run_that_ends_inside_warmup_says_so_once_at_the_start(tokens: Path, tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="olmo_train.trainer"):
+        history = make_trainer(config(tokens, tmp_path, "w", max_steps=2, **{"scheduler.warmup_steps": 10})).fit()
+    warning = ("scheduler.warmup_steps=10 is not below max_steps=2: the run ends inside warmup, at 19% of the peak "
+               "learning rate; set scheduler.warmup_steps below 2 for the schedule to reach its peak")
+    assert caplog.messages == [warning]
+    assert history[-1]["lr"] == pytest.approx(0.19 * 4e-4)  # the schedule itself is unchanged
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="olmo_train.trainer"):
+        make_trainer(config(tokens, tmp_path, "past", max_steps=3)).fit()  # warmup_steps=2
+    assert caplog.messages == []

@@ -298,6 +298,8 @@ class Trainer:
             raise first
 
     def _fit(self, checkpoint_at_end: bool) -> list[dict[str, Any]]:
+        if self.is_main and (warning := _warmup_outlasts_run(self.schedule, self.max_steps)):
+            log.warning(warning)
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=2, default=str) + "\n")
@@ -369,6 +371,18 @@ def _flat(value: Any, key: str = "") -> dict[str, Any]:
     if not isinstance(value, dict):
         return {key: value}
     return {k: v for name, item in value.items() for k, v in _flat(item, f"{key}.{name}" if key else name).items()}
+
+
+def _warmup_outlasts_run(schedule: Any, max_steps: int) -> str | None:
+    """What to say about a schedule whose warmup lasts the whole run (it never reaches its peak); ``None`` when
+    the warmup ends before ``max_steps`` or the schedule has none."""
+    warmup = getattr(getattr(schedule, "config", None), "warmup_steps", 0)
+    if warmup < max_steps:
+        return None
+    last = schedule.lr(max_steps - 1, max_steps, 1.0)  # the last step's rate, as a fraction of the peak
+    return (f"scheduler.warmup_steps={warmup} is not below max_steps={max_steps}: the run ends inside warmup, at "
+            f"{last:.0%} of the peak learning rate; set scheduler.warmup_steps below {max_steps} for the schedule "
+            f"to reach its peak")
 
 
 def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoint: Path) -> None:
