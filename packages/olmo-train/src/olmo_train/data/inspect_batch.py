@@ -18,7 +18,8 @@ class InspectBatchConfig:
     """Options of ``olmo data inspect-batch``."""
 
     run: str = REQUIRED
-    """A run's work directory, holding the data loader's ``loader.json`` and global indices."""
+    """A training run's directory (its ``data/`` holds the data loader's ``loader.json`` and global indices), or
+    that ``data/`` folder itself."""
     step: int = positive(1)
     """The optimizer step (from 1, counted over epochs) whose global batch to show; assumes the run kept
     its global batch size."""
@@ -29,14 +30,15 @@ def inspect_batch_command(config: InspectBatchConfig) -> list[dict[str, Any]]:
     from olmo_train.data.dataset import FSLDataset
     from olmo_train.data.loader import SETTINGS_FILE, DataLoader
 
-    settings_file = Path(config.run) / SETTINGS_FILE
-    if not settings_file.is_file():
-        raise ConfigError(f"no {SETTINGS_FILE} in {config.run}: is it a training run's work directory?")
+    folder = next((f for f in (Path(config.run) / "data", Path(config.run)) if (f / SETTINGS_FILE).is_file()), None)
+    if folder is None:
+        raise ConfigError(f"no {SETTINGS_FILE} in {config.run} or its data/: is it a training run's directory?")
+    settings_file = folder / SETTINGS_FILE
     settings = json.loads(settings_file.read_text())
     dataset = FSLDataset(settings["paths"], seq_len=settings["seq_len"], max_doc_pieces=settings["max_doc_pieces"])
     if dataset.fingerprint() != settings["fingerprint"]:
         raise ConfigError(f"the token arrays under {settings['paths']} changed since the run {config.run} started")
-    loader = DataLoader(dataset, work_dir=config.run, global_batch_size=settings["global_batch_size"],
+    loader = DataLoader(dataset, work_dir=folder, global_batch_size=settings["global_batch_size"],
                         seed=settings["seed"], save_settings=False)
     epoch, batch = divmod(config.step - 1, loader.batches_per_epoch)
     rows = []
