@@ -45,6 +45,8 @@ def test_an_olmo_checkpoint_gpt2_and_llama_side_by_side(checkpoint: Path, tokeni
                       f"evaluators.downstream.task_files=[{quiz}]", "evaluators.downstream.limit=4", "threads=2",
                       f"output={out}")
     assert result.exit_code == 0, result.err
+    assert f"compared {', '.join(models)}; wrote {out}/{{results.md,results.json}}" in result.err
+    assert "| task | metric | chance |" in result.out + result.err  # the comparison, shown as well as written
 
     results = {label: json.loads((out / label / "downstream" / "results.json").read_text()) for label in models}
     assert [results[label]["kind"] for label in models] == ["olmo", "transformers", "transformers"]

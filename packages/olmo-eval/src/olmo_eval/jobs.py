@@ -158,6 +158,9 @@ class CompareJob(Job):
         links = "\n".join(f"![{posixpath.splitext(posixpath.basename(f))[0]}]({f})" for f in figures)
         write_text(posixpath.join(workdir, "results.md"), "\n\n".join([*sections, *([links] if links else [])]) + "\n")
         write_text(posixpath.join(workdir, "results.json"), json.dumps(metrics, indent=2) + "\n")
+        print_result(log, "\n\n".join(sections[1:]))
+        log.info(f"compared {', '.join(labels)}; wrote {workdir}/{{results.md,results.json}} and each model's files "
+                 f"under {workdir}/<model>/<evaluator>/")
         return JobResult(outputs={"results": EvalResults(path=workdir)}, metrics=metrics)
 
     report = EvaluateJob.report
