@@ -192,3 +192,9 @@ def test_a_key_given_at_the_wrong_level_suggests_where_it_belongs(olmo_host: Any
     pipeline = olmo_host.registry("commands").get("pipeline")
     with pytest.raises(ConfigError, match=r"'stages.pretrain.lr' .*\(did you mean 'stages.pretrain.optim.lr'\?\)"):
         validate_overrides(pipeline, ["stages.pretrain.lr=1"])
+
+
+def test_one_value_for_a_list_key_says_how_to_give_a_list(olmo_cli: Any, tmp_path: Any) -> None:
+    result = olmo_cli("data", "filter", f"input={tmp_path}", f"output={tmp_path / 'out'}", "attributes=pii")
+    assert result.exit_code == 2
+    assert "invalid value in override 'attributes=pii': attributes takes a list, as in attributes=[pii]" in result.err

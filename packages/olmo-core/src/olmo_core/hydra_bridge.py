@@ -387,7 +387,11 @@ def _explain(command: Component, overrides: list[str], exc: Exception) -> Except
         override = re.search(r"Error merging override (.+)$", first)
         detail = str(cause).strip().splitlines()[0]
         if override:
-            return ConfigError(f"invalid value in override '{override.group(1)}': {detail}")
+            text = override.group(1)
+            key, _, value = text.partition("=")
+            if "is not a ListConfig" in detail:  # one value where a list is wanted
+                return ConfigError(f"invalid value in override '{text}': {key} takes a list, as in {key}=[{value}]")
+            return ConfigError(f"invalid value in override '{text}': {detail}")
         return ConfigError(f"{first}: {detail}")
     if isinstance(exc, MissingConfigException):
         return ConfigError(first.replace("In 'olmo_", "In '").strip())
