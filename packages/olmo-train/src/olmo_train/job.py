@@ -123,7 +123,8 @@ def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float
     }
     if trainer.is_main:
         loss = f"{metrics['final_loss']:.4f}" if history else "unchanged (already at max_steps)"
-        log.info(f"trained {trainer.step} steps ({trainer.tokens_seen:,} tokens); final loss {loss}; "
+        steps = f"{trainer.step:,} step" + ("" if trainer.step == 1 else "s")
+        log.info(f"trained {steps} ({trainer.tokens_seen:,} tokens); final loss {loss}; "
                  f"see {trainer.run_dir}")
     checkpoint = Checkpoint(path=str(step_dir(trainer.checkpoints, trainer.step)), step=trainer.step)
     return JobResult(outputs={"checkpoint": checkpoint}, metrics=metrics)
