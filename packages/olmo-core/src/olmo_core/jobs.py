@@ -189,6 +189,8 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
         makedirs(workdir)
         remove_temporaries(workdir)  # a killed run's partial files and checkpoints
         write_text(marker, f"job '{name}' started at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        for record in (RESULT, REPORT):  # an earlier run's, which would describe outputs this run replaces
+            remove(posixpath.join(workdir, record))
     start = time.perf_counter()
     with log_file(workdir) if main else contextlib.nullcontext():
         result = _check_outputs(job, name, job.run(config, inputs, workdir))
