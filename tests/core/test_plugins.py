@@ -214,3 +214,38 @@ def test_help_and_plugins_work_with_broken_plugins_and_list_them(plugin_modules:
         assert capsys.readouterr().err == f"error: {imported}\n"
     finally:
         set_host(previous)
+
+
+def test_a_third_party_name_taken_by_a_built_in_leaves_that_plugin_out_whole() -> None:
+    class Clashing:
+        @hookimpl
+        def olmo_register_taggers(self, register: Any) -> None:
+            register("vowels", dict)
+            register("pii", dict)  # a built-in's name
+
+    host = PluginHost(keep_broken=True)
+    host.register(Clashing(), "clashing")
+    taggers = host.registry("taggers")
+    assert list(host.broken) == ["clashing"] and "tagger 'pii' is registered twice" in host.broken["clashing"]
+    assert "vowels" not in taggers and {"pii", "c4", "gopher_quality", "badwords"} <= set(taggers.options())
+    assert taggers.get("pii").plugin == "data"
+
+
+def test_a_job_whose_command_is_taken_is_a_broken_plugin_in_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from olmo_core.cli.help import print_main_help
+    from olmo_core.jobs import Job
+
+    class Tagging(Job):
+        command = "data tag"
+
+    class Clashing:
+        @hookimpl
+        def olmo_register_jobs(self, register: Any) -> None:
+            register("clash", Tagging)
+
+    host = PluginHost(keep_broken=True)
+    host.register(Clashing(), "clashing")
+    assert host.registry("commands").get("data tag").plugin == "data"
+    print_main_help(host)
+    out = capsys.readouterr().out
+    assert "broken plugins" in out and "command 'data tag' is registered twice" in out

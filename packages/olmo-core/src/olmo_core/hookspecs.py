@@ -29,8 +29,10 @@ policy stay in one place and a hook can gain arguments without breaking old plug
     One line that ``olmo plugins`` and ``--help`` show; defaults to the first line of the factory's docstring.
 
 A name registered twice, by the same or another plugin, is an error that names both distributions.
-First-party packages register their built-ins through these same hooks, marked ``trylast`` so that third
-parties run first.
+First-party packages register their built-ins through these same hooks, marked ``trylast``: a registration
+hook is called for them first, so that a name a third party registers again is that plugin's error (it is left
+out whole, none of its components kept), while the other hooks (``olmo_select_train_backend``) ask third
+parties first, so that they can take over.
 """
 
 from __future__ import annotations

@@ -175,12 +175,13 @@ class PluginHost:
         k = get_kind(kind)
         if k.name not in self._registries:
             registry = Registry(k)
-            for impl in reversed(getattr(self.pm.hook, k.hook).get_hookimpls()):
+            for impl in getattr(self.pm.hook, k.hook).get_hookimpls():  # the built-ins (trylast) first
                 info = self.plugins.get(impl.plugin_name)
                 label = info.label if info else "unknown distribution"
                 register = make_register(registry, plugin=impl.plugin_name, distribution=label)
                 try:
-                    impl.function(**{arg: register for arg in impl.argnames})
+                    with registry.all_or_nothing():
+                        impl.function(**{arg: register for arg in impl.argnames})
                 except OlmoError as exc:
                     self._broken(impl.plugin_name, exc)
                 except Exception as exc:
@@ -197,7 +198,10 @@ class PluginHost:
 
         for job in self.registry("jobs"):
             if getattr(job.factory, "command", ""):
-                commands.add(job_command(job))
+                try:
+                    commands.add(job_command(job))
+                except PluginError as exc:
+                    self._broken(job.plugin, exc)
 
     def describe(self) -> dict[str, Any]:
         """Plugins, versions, hooks and components per kind, as JSON-able data (``olmo plugins --json``)."""

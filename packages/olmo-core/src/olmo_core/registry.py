@@ -7,6 +7,7 @@ duplicate name is reported with both distributions.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -95,6 +96,17 @@ class Registry:
         self._components[component.name] = component
         for option, preset in options.items():
             self._options[option] = (component, preset)
+
+    @contextlib.contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Keep what the block adds only if it ends without an error: a plugin whose registration fails leaves
+        none of its components behind."""
+        components, options = dict(self._components), dict(self._options)
+        try:
+            yield
+        except BaseException:
+            self._components, self._options = components, options
+            raise
 
     def __contains__(self, option: object) -> bool:
         return option in self._options
