@@ -118,3 +118,15 @@ def test_shards_share_one_filter_and_write_what_one_run_writes(leads: list[Any],
     assert dropped == [pages[3]["id"], pages[14]["id"]]
     description = json.loads((tmp_path / "ds3" / "dedup" / "decontamination.bloom.json").read_text())
     assert description["spec"]["eval"] == [str(tmp_path / "eval")] and len(description["paragraphs"]) == 1
+
+
+def test_evaluation_texts_too_short_for_a_paragraph_are_named(tmp_path: Path) -> None:
+    from olmo_core.errors import ConfigError
+    from olmo_data.decontamination import evaluation_filter
+
+    quiz = tmp_path / "quiz.jsonl"
+    quiz.write_text("".join(json.dumps({"id": str(i), "text": f"Q{i}? A{i}."}) + "\n" for i in range(3)))
+    with pytest.raises(ConfigError, match=r"every paragraph of the 3 evaluation texts is shorter than min_chars=20"):
+        evaluation_filter([str(quiz)], {}, settings={"normalize": "simple", "min_chars": 20})
+    with pytest.raises(ConfigError, match=r"give eval=\[paths\] or tasks=\[\.\.\.\]"):
+        evaluation_filter([], {}, settings={"normalize": "simple", "min_chars": 20})

@@ -87,3 +87,26 @@ def test_a_shard_reports_its_own_counts_and_no_share_targets(two_sources: Path, 
     everything = sum(row["documents_in"] for row in report["sources"].values())
     assert f"; factors from all {everything:,} documents" in result.err and report["records"] < everything
     assert not [note for note in report["notes"] if "not its target" in note] and "not its target" not in result.err
+
+
+def test_a_plugin_mixer_without_a_seed_is_named(two_sources: Path, tmp_path: Path, olmo_cli: Any,
+                                                register_plugin: Any) -> None:
+    from olmo_core import hookimpl
+
+    class Equal:
+        def __init__(self) -> None:
+            pass
+
+        def factors(self, sizes: dict[str, int]) -> dict[str, float]:
+            return dict.fromkeys(sizes, 1.0)
+
+    class Plugin:
+        @hookimpl
+        def olmo_register_mixers(self, register: Any) -> None:
+            register("equal", Equal)
+
+    register_plugin(Plugin(), "equal-mixer")
+    result = olmo_cli("data", "mix", f"input={two_sources}", f"output={tmp_path / 'out'}", "mixer=equal")
+    assert result.exit_code == 1
+    assert ("mixer 'equal' of plugin 'equal-mixer' (from registered) has no seed (an int): a mixer has both "
+            "(olmo_data.mixing.mixers.Mixer)") in result.err

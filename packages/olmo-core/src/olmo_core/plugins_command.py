@@ -44,7 +44,8 @@ def plugins_command(config: PluginsConfig) -> dict[str, Any]:
                               for c in components)
             print(f"  {kind}: {names}")
     if info["broken"]:
-        print(f"\n{len(info['broken'])} broken plugins, left out (disable them with OLMO_DISABLE_PLUGINS=name):")
+        print(f"\n{len(info['broken'])} broken plugins, left out (disable an installed one with "
+              f"OLMO_DISABLE_PLUGINS=name; leave a module out of OLMO_PLUGINS):")
         for plugin in info["broken"]:
             print(f"  {plugin['name']}: {plugin['error']}")
     return info

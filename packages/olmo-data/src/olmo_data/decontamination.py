@@ -51,11 +51,16 @@ def evaluation_filter(paths: Sequence[str], tasks: Mapping[str, Any], *, setting
     and how many paragraphs each origin gave."""
     digests: set[bytes] = set()
     per_origin: dict[str, int] = {}
+    texts = 0
     for origin, text in evaluation_texts(paths, tasks):
+        texts += 1
         _, joined = checked_paragraphs(text, settings["normalize"], settings["min_chars"])
         if joined:
             digests.update(joined[i:i + DIGEST_BYTES] for i in range(0, len(joined), DIGEST_BYTES))
             per_origin[origin] = per_origin.get(origin, 0) + len(joined) // DIGEST_BYTES
+    if not digests and texts:
+        raise ConfigError(f"no evaluation paragraphs to decontaminate against: every paragraph of the {texts:,} "
+                          f"evaluation texts is shorter than min_chars={settings['min_chars']}")
     if not digests:
         raise ConfigError("no evaluation paragraphs to decontaminate against: give eval=[paths] or tasks=[...]")
     bloom = ParagraphFilter(max(len(digests), 1000), false_positive_rate, settings)

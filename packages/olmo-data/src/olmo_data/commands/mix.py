@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from olmo_core.artifacts import Dataset
 from olmo_core.config import component, names, non_negative, positive
 from olmo_core.documents import Document, DocumentRange, Quarantined, require_documents
-from olmo_core.errors import ConfigError
+from olmo_core.errors import ConfigError, PluginError
 from olmo_core.io import open_atomic, write_text
 from olmo_core.jobs import JobResult, Report, Slot
 from olmo_core.plugins import get_host
@@ -160,7 +160,14 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
         raise ConfigError(f"unit must be 'bytes' or 'tokens', not {config.unit!r}")
     layout = find_layout(input, None)
     out = Layout(layout.files, output.rstrip("/"), layout.documents_root)
-    mixer = get_host().registry("mixers").build(config.mixer)
+    mixers = get_host().registry("mixers")
+    mixer = mixers.build(config.mixer)
+    lacking = [need for need, ok in (("seed (an int)", isinstance(getattr(mixer, "seed", None), int)),
+                                     ("factors(sizes)", callable(getattr(mixer, "factors", None)))) if not ok]
+    if lacking:
+        component = mixers.component_of(config.mixer)
+        raise PluginError(f"mixer '{component.name}' of {component.origin} has no {' and no '.join(lacking)}: a mixer "
+                          f"has both (olmo_data.mixing.mixers.Mixer)")
     sizes: Counter[str] = Counter()
     documents: Counter[str] = Counter()
     mixed: Counter[str] = Counter()
