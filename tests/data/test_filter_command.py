@@ -85,6 +85,7 @@ def test_unknown_attribute_key_is_named(tagged: Path, tmp_path: Path, olmo_cli: 
     assert result.exit_code == 2
     assert "names attribute 'example_length__example_length__word_cnt', which the attribute files do not have " \
            "(did you mean 'example_length__example_length__word_count'?)" in result.err
+    assert not (tmp_path / "x").exists()  # refused before the job made its work directory
 
 
 def test_replace_spans_handles_order_and_overlap() -> None:

@@ -313,6 +313,20 @@ def _assemble(file: str, results: list[FileResult], plan: _Plan) -> FileResult:
     return total
 
 
+def _checked_rules(config: FilterConfig, input: str) -> tuple[Layout, Layout, list[str], set[str]]:
+    """The input's documents, where its attributes are, the attribute folders the rules read and the keys they
+    hold, once every expression and replacement of ``config`` is known to parse over those keys (else a
+    :class:`ConfigError` naming the unknown key, with the closest ones)."""
+    documents = find_layout(input, None)
+    layout = Layout(documents.files, config.attributes_from.rstrip("/"), documents.documents_root,
+                    documents.skipped) if config.attributes_from else documents  # where the attributes are
+    names, known = _choose_attributes(config, layout)
+    for text in [*config.exclude, *config.include]:
+        Expression.parse(text, known)
+    _parse_replacements(config.replace, known)
+    return documents, layout, names, known
+
+
 def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str, Any]:
     """Filter the tagged dataset ``input`` into the dataset ``output`` (``documents/`` kept, ``dropped/``,
     ``quarantine/``, ``reports/``): drop documents by expressions over attributes, mask spans, count everything.
@@ -325,13 +339,7 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
     every record quarantined, still writes its report, with ``complete: false``, the error and the files
     done, and raises. Files are filtered in parallel with ``workers``; the output does not depend on it.
     """
-    documents = find_layout(input, None)
-    layout = Layout(documents.files, config.attributes_from.rstrip("/"), documents.documents_root,
-                    documents.skipped) if config.attributes_from else documents  # where the attributes are
-    names, known = _choose_attributes(config, layout)
-    for text in [*config.exclude, *config.include]:
-        Expression.parse(text, known)
-    _parse_replacements(config.replace, known)
+    documents, layout, names, known = _checked_rules(config, input)
     plan = _Plan(layout.for_workers(), Layout([], output.rstrip("/"), layout.documents_root), tuple(names),
                  frozenset(known), config)
     files = [file for _, file in select_shard(layout.files, config.shard)]
@@ -398,6 +406,11 @@ class FilterJob(NewDatasetJob):
                                                                        "and attributes/)")}
     outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the kept documents (dropped ones under "
                                                                         "dropped/, with their reason)")}
+
+    def check(self, config: FilterConfig, inputs: dict[str, Any], workdir: str) -> None:
+        """Refuse an output that overlaps the input, and rules that do not parse, before anything is written."""
+        super().check(config, inputs, workdir)
+        _checked_rules(config, inputs["input"].path)
 
     def run(self, config: FilterConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         """Filter the input into ``workdir``; metrics: the filter report (kept, dropped, dropped_by, per_source
