@@ -249,3 +249,22 @@ def test_a_job_whose_command_is_taken_is_a_broken_plugin_in_help(capsys: pytest.
     print_main_help(host)
     out = capsys.readouterr().out
     assert "broken plugins" in out and "command 'data tag' is registered twice" in out
+
+
+def test_a_hook_named_by_specname_is_known() -> None:
+    class Named:
+        @hookimpl(specname="olmo_register_taggers")
+        def register_my_taggers(self, register: Any) -> None:
+            register("named_by_specname", dict)
+
+    class Misnamed:
+        @hookimpl(specname="olmo_register_tagger")
+        def register_my_taggers(self, register: Any) -> None:
+            pass
+
+    host = PluginHost()
+    host.register(Named(), "named")
+    assert host.registry("taggers").get("named_by_specname").plugin == "named"
+    with pytest.raises(PluginError, match=r"implements unknown hook 'olmo_register_tagger' \(did you mean "
+                                          r"'olmo_register_taggers'\?\)"):
+        host.register(Misnamed(), "misnamed")

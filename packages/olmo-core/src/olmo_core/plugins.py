@@ -138,8 +138,10 @@ class PluginHost:
                               f"and {info.label}; uninstall or disable one (OLMO_DISABLE_PLUGINS)")
         known = set(self.pm.hook.__dict__)
         for attr in dir(plugin):
-            if self.pm.parse_hookimpl_opts(plugin, attr) is not None and attr not in known:
-                raise PluginError(f"{where} implements unknown hook '{attr}'{did_you_mean(attr, known)}")
+            opts = self.pm.parse_hookimpl_opts(plugin, attr)
+            hook = (opts or {}).get("specname") or attr  # pluggy's specname= names the hook a function implements
+            if opts is not None and hook not in known:
+                raise PluginError(f"{where} implements unknown hook '{hook}'{did_you_mean(hook, known)}")
         try:
             self.pm.register(plugin, name=info.name)
         except pluggy.PluginValidationError as exc:
