@@ -175,20 +175,25 @@ def tiny_hf(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return out
 
 
-def test_import_refuses_an_existing_output_unless_overwrite(tiny_hf: Path, tiny_checkpoint: Path, olmo_cli: Any,
-                                                           tmp_path: Path) -> None:
-    out = tmp_path / "taken"
+def _refused_then_replaced(olmo_cli: Any, command: str, source: Path, out: Path) -> None:
+    """``olmo model <command>`` into ``out``, which holds a file of the user's: refused with the same message by
+    both commands, the file kept; then replaced with ``overwrite=true``."""
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    refused = olmo_cli(["model", "import-hf", f"checkpoint={tiny_hf}", f"output={out}"])
+    refused = olmo_cli(["model", command, f"checkpoint={source}", f"output={out}"])
     assert refused.exit_code == 2
     assert refused.err == (f"error: output={out} already exists: choose another output= or add overwrite=true to "
                            f"replace it\n")
-    assert (out / "notes.txt").read_text() == "mine"
-    result = olmo_cli(["model", "import-hf", f"checkpoint={tiny_hf}", f"output={out}", "overwrite=true"])
+    assert [f.name for f in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
+    result = olmo_cli(["model", command, f"checkpoint={source}", f"output={out}", "overwrite=true"])
     assert result.exit_code == 0, result.err
     assert not (out / "notes.txt").exists()
-    assert _tokenizer_identity(out)["sha256"] == _tokenizer_identity(tiny_checkpoint)["sha256"]
+
+
+def test_import_refuses_an_existing_output_unless_overwrite(tiny_hf: Path, tiny_checkpoint: Path, olmo_cli: Any,
+                                                           tmp_path: Path) -> None:
+    _refused_then_replaced(olmo_cli, "import-hf", tiny_hf, tmp_path / "taken")
+    assert _tokenizer_identity(tmp_path / "taken")["sha256"] == _tokenizer_identity(tiny_checkpoint)["sha256"]
 
 
 def test_info_and_export_read_a_run_directorys_newest_complete_checkpoint(tiny_hf: Path, tiny_checkpoint: Path,
@@ -207,20 +212,9 @@ def test_info_and_export_read_a_run_directorys_newest_complete_checkpoint(tiny_h
 def test_export_refuses_an_existing_output_unless_overwrite(tiny_hf: Path, tiny_checkpoint: Path, olmo_cli: Any,
                                                            tmp_path: Path) -> None:
     out = tmp_path / "taken"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine")
-    refused = olmo_cli(["model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={out}"])
-    assert refused.exit_code == 2
-    assert refused.err == (f"error: output={out} already exists: choose another output= or add overwrite=true to "
-                           f"replace it\n")
-    assert [f.name for f in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
-    result = olmo_cli(["model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={out}", "overwrite=true"])
-    assert result.exit_code == 0, result.err
+    _refused_then_replaced(olmo_cli, "export-hf", tiny_checkpoint, out)
     assert sorted(f.name for f in out.iterdir()) == sorted(f.name for f in tiny_hf.iterdir())
     assert (out / "model.safetensors").read_bytes() == (tiny_hf / "model.safetensors").read_bytes()
-    (tmp_path / "empty").mkdir()
-    assert olmo_cli(["model", "export-hf", f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'empty'}"]) \
-        .exit_code == 0
 
 
 def test_import_without_a_tokenizer_json_needs_a_tokenizer(tiny_hf: Path, olmo_cli: Any, tmp_path: Path) -> None:
