@@ -52,3 +52,18 @@ def test_data_of_a_larger_vocabulary_than_the_model_s_is_refused_before_anything
     larger = [*SMALL_MODEL, f"data=[{tokens}]", f"output={run}", "model.vocab_size=60000", "seq_len=32",
               "global_batch_size=256", "max_steps=1", "threads=1"]
     assert olmo_cli("train", larger).exit_code == 0  # the model may have more tokens than the data's 50280
+
+
+def test_token_parts_without_olmo_metadata_pass_the_vocabulary_check(tokens: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from olmo_core.artifacts import TokenArrays
+
+    from olmo_train.job import TrainJob
+    from olmo_train.config import TrainConfig
+
+    dolma = tmp_path / "dolma"  # a Dolma/OLMo .npy directory: token files, no .meta.json
+    dolma.mkdir()
+    for part in sorted(tokens.glob("part-*.npy")):
+        shutil.copy(part, dolma / part.name)
+    TrainJob().check(TrainConfig(), {"data": [TokenArrays(path=str(dolma))]}, str(tmp_path / "run"))

@@ -43,7 +43,7 @@ from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.io import exists, is_local, open_atomic, open_file, read_text, staged_path, write_text
 
 __all__ = ["TOKEN_FORMAT", "RemoteTokens", "TokenArray", "TokenArrayWriter", "dtype_for", "open_token_array",
-           "part_names", "part_urls", "sibling"]
+           "part_meta", "part_names", "part_urls", "sibling"]
 
 TOKEN_FORMAT = "olmo-tokens/1"
 NPY_MAGIC = b"\x93NUMPY"
@@ -180,10 +180,9 @@ def open_token_array(path: str | Path, *, dtype: str | None = None, eos_token_id
     """
     url = str(path)
     fs, npy = url_to_fs(url)
-    meta_url = sibling(url, ".meta.json")
-    meta: dict[str, Any] = json.loads(read_text(meta_url)) if exists(meta_url) else {}
+    meta = part_meta(url)
     if meta and meta.get("format") != TOKEN_FORMAT:
-        raise ConfigError(f"{meta_url} has format {meta.get('format')!r}, expected {TOKEN_FORMAT!r}")
+        raise ConfigError(f"{sibling(url, '.meta.json')} has format {meta.get('format')!r}, expected {TOKEN_FORMAT!r}")
     if not fs.isfile(npy):
         raise ConfigError(f"no token file at {url}")
     width = np.dtype(meta.get("dtype") or dtype or "<u2")
@@ -192,6 +191,13 @@ def open_token_array(path: str | Path, *, dtype: str | None = None, eos_token_id
     starts, ends, ids, sources = _documents(url, tokens, meta.get("eos_token_id", eos_token_id))
     where = Path(path if isinstance(path, Path) or "://" not in url else npy) if local else PurePosixPath(npy)
     return TokenArray(where, tokens, starts, ends, ids, sources, meta, url)
+
+
+def part_meta(url: str) -> dict[str, Any]:
+    """The olmo metadata of the token part ``url`` (its ``.meta.json``); ``{}`` for a Dolma/OLMo ``.npy`` without
+    one."""
+    meta_url = sibling(url, ".meta.json")
+    return json.loads(read_text(meta_url)) if exists(meta_url) else {}  # type: ignore[no-any-return]
 
 
 def _mapped(npy: str, width: np.dtype[Any], url: str) -> np.ndarray[Any, Any]:

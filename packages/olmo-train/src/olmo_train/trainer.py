@@ -399,17 +399,17 @@ def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoi
                           f"init_from={checkpoint} to start a new run from these weights)")
 
 
-def check_data_vocabulary(paths: Sequence[str], vocab_size: int | None) -> None:
+def check_data_vocabulary(directories: Sequence[str], vocab_size: int | None) -> None:
     """Refuse token arrays whose parts record a larger vocabulary than the model's ``vocab_size`` (``None``: the
-    model has none to compare): their ids from ``vocab_size`` up have no row in the model's embedding."""
-    from olmo_core.io import read_text
-    from olmo_core.token_arrays import part_urls, sibling
+    model has none to compare): their ids from ``vocab_size`` up have no row in the model's embedding. A part
+    without olmo metadata (a Dolma/OLMo ``.npy``) is not checked."""
+    from olmo_core.token_arrays import part_meta, part_urls
 
     if vocab_size is None:
         return
-    for directory in paths:
+    for directory in directories:
         for url in part_urls(directory):
-            meta = json.loads(read_text(sibling(url, ".meta.json")))
+            meta = part_meta(url)
             tokenizer = meta.get("tokenizer") or {}
             data_vocab = meta.get("vocab_size") or tokenizer.get("vocab_size")
             if data_vocab is not None and data_vocab > vocab_size:
