@@ -50,12 +50,11 @@ _word_stats = PieceCache(_stats_of_word).__getitem__
 """:func:`_stats_of_word`, remembered."""
 
 
-def _word_totals(counts: Counter[str]) -> tuple[int, int, int]:
-    """Non-symbol words, words with a letter and the characters of the non-symbol words: each distinct
-    word's statistics times its count, summed (as vector products)."""
-    stats = np.fromiter(map(_word_stats, counts), dtype=np.int64, count=len(counts))
-    times = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-    return int(times @ (stats & 1)), int(times @ (stats >> 1 & 1)), int(times @ (stats >> 2))
+def _word_totals(words: Sequence[str]) -> tuple[int, int, int]:
+    """Non-symbol words, words with a letter and the characters of the non-symbol words, from each word's
+    remembered statistics, packed into one array and summed by numpy."""
+    stats = np.fromiter(map(_word_stats, words), dtype=np.int64, count=len(words))
+    return int(np.count_nonzero(stats & 1)), int(np.count_nonzero(stats & 2)), int((stats >> 2).sum())
 
 
 @dataclass(kw_only=True)
@@ -107,15 +106,14 @@ class GopherQualityTagger:
         seen_stop_words: set[str] = set()
         for piece in line_windows(text):  # every value is a sum (or a union) over lines and words
             words = words_of(piece)
-            counts = Counter(words)
-            counted, alpha, length = _word_totals(counts)
+            counted, alpha, length = _word_totals(words)
             lines = piece.splitlines()
             n.update(words=len(words), counted=counted, length=length, alpha=alpha, lines=len(lines),
                      hashes=piece.count("#"),
                      ellipses=piece.count("...") + piece.count("…"),
                      bullets=sum(1 for line in lines if line.lstrip().startswith(("•", "-"))),
                      end_ellipsis=sum(1 for line in lines if line.rstrip().endswith(("...", "…"))))
-            seen_stop_words.update(self.stop_words.intersection(counts))
+            seen_stop_words.update(self.stop_words.intersection(words))
         n_words, counted, bullets, end_ellipsis, n_lines = (n["words"], n["counted"], n["bullets"], n["end_ellipsis"],
                                                             n["lines"])
         mean_length = ratio(n["length"], counted)
