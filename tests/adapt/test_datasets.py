@@ -56,3 +56,11 @@ def test_held_out_examples_do_not_depend_on_file_order() -> None:
     _, held_reversed = held_out_split(records[::-1], 5)
     assert len(train) == 45 and {r["id"] for r in held} == {r["id"] for r in held_reversed}
     assert not {r["id"] for r in held} & {r["id"] for r in train}
+
+
+def test_a_malformed_line_is_named_by_its_line_number_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "chat.jsonl"
+    good = json.dumps({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]})
+    path.write_text(f"{good}\n\n{good}\n{{\"messages\": [}}\n")
+    with pytest.raises(ConfigError, match=rf"^{path} line 4: not JSON \(Expecting value\)$"):
+        load_conversations(str(path))

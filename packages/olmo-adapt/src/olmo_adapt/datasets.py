@@ -46,10 +46,14 @@ def _read_records(path: str) -> list[Record]:
         if not isinstance(records, list):
             raise ConfigError(f"{path} must hold a JSON array of records (or use JSON lines)")
         return records
-    try:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} line {exc.lineno}: not JSON ({exc.msg})") from None
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{path} line {number}: not JSON ({exc.msg})") from None
+    return records
 
 
 def _builtin(member: str) -> list[Record]:
