@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ def test_user_files_in_both_pair_formats(tmp_path: Path) -> None:
     (tmp_path / "chat.jsonl").write_text(json.dumps({"id": "a", "messages": prompt + [good]}) + "\n")
     assert load_conversations(str(tmp_path / "chat.jsonl")) == [{"id": "a", "messages": prompt + [good]}]
     (tmp_path / "bad.jsonl").write_text('{"text": "no messages"}\n')
-    with pytest.raises(ConfigError, match="record 1 has no 'messages'"):
+    with pytest.raises(ConfigError, match="line 1 has no 'messages'"):
         load_conversations(str(tmp_path / "bad.jsonl"))
 
 
@@ -64,3 +65,27 @@ def test_a_malformed_line_is_named_by_its_line_number_in_the_file(tmp_path: Path
     path.write_text(f"{good}\n\n{good}\n{{\"messages\": [}}\n")
     with pytest.raises(ConfigError, match=rf"^{path} line 4: not JSON \(Expecting value\)$"):
         load_conversations(str(path))
+
+
+@pytest.mark.parametrize(("name", "text", "load", "error"), [
+    ("chat.jsonl", '{"messages": []}\n[1, 2, 3]\n', load_conversations,
+     "line 2: a record must be a JSON object, not an array"),
+    ("chat.jsonl", '{"messages": ["hello"]}\n', load_conversations,
+     "line 1: message 1 of 'messages' must be an object with 'role' and 'content', not a string"),
+    ("chat.jsonl", '{"messages": "hello"}\n', load_conversations,
+     "line 1: 'messages' must be a list of messages, not a string"),
+    ("pairs.jsonl", '\n{"chosen": "Yes", "rejected": "Yep"}\n', load_pairs,
+     "line 2: text 'chosen' and 'rejected' need a 'prompt' (the user turn they answer), or give both as full "
+     "conversations"),
+    ("pairs.json", '[{"prompt": "Hi", "chosen": "Yes", "rejected": [3]}]', load_pairs,
+     "record 1: message 1 of 'rejected' must be an object with 'role' and 'content', not a number"),
+    ("pairs.json", '[{"prompt": "Hi",\n "chosen": "Yes" "rejected": "No"}]', load_pairs,
+     "line 2 column 18: not JSON (Expecting ',' delimiter)"),
+])
+def test_records_of_the_wrong_shape_are_named_with_their_file_and_record(
+        tmp_path: Path, name: str, text: str, load: Any, error: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load(str(path))
+    assert str(raised.value) == f"{path} {error}"

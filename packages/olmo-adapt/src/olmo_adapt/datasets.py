@@ -33,7 +33,16 @@ _SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "system": "system"}
 Record = dict[str, Any]
 
 
-def _read_records(path: str) -> list[Record]:
+def _parse_json(path: str, text: str, line: int = 0) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {line or exc.lineno}" + ("" if line else f" column {exc.colno}")
+        raise ConfigError(f"{path} {where}: not JSON ({exc.msg})") from None
+
+
+def _read_records(path: str) -> list[tuple[str, Record]]:
+    """``(where, record)`` per record of the file, ``where`` being ``line N`` (JSON lines) or ``record N``."""
     from olmo_core.io import open_file
 
     try:
@@ -42,18 +51,31 @@ def _read_records(path: str) -> list[Record]:
     except FileNotFoundError:
         raise ConfigError(f"no data file at {path}: give a built-in set or a JSON lines file") from None
     if path.endswith(".json"):
-        records = json.loads(text)
-        if not isinstance(records, list):
+        array = _parse_json(path, text)
+        if not isinstance(array, list):
             raise ConfigError(f"{path} must hold a JSON array of records (or use JSON lines)")
-        return records
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path} line {number}: not JSON ({exc.msg})") from None
-    return records
+        located = [(f"record {i + 1}", record) for i, record in enumerate(array)]
+    else:
+        located = [(f"line {n}", _parse_json(path, line, n)) for n, line in enumerate(text.splitlines(), start=1)
+                   if line.strip()]
+    for where, record in located:
+        if not isinstance(record, dict):
+            raise ConfigError(f"{path} {where}: a record must be a JSON object, not {_json_type(record)}")
+    return located
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _check_message_list(value: Any, where: str, key: str) -> None:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: '{key}' must be a list of messages, not {_json_type(value)}")
+    for j, message in enumerate(value):
+        if not isinstance(message, dict):
+            raise ConfigError(f"{where}: message {j + 1} of '{key}' must be an object with 'role' and 'content', "
+                              f"not {_json_type(message)}")
 
 
 def _builtin(member: str) -> list[Record]:
@@ -68,11 +90,12 @@ def load_conversations(spec: str) -> list[Record]:
         return [{"id": f"{BUILTIN_SFT}-{i}", "messages": [
             {"role": "user", "content": "\n".join(p for p in (r["instruction"], r.get("input")) if p)},
             {"role": "assistant", "content": r["output"]}]} for i, r in enumerate(_builtin(BUILTIN_SFT))]
-    records = _read_records(spec)
-    for i, record in enumerate(records):
-        if not isinstance(record.get("messages"), list):
-            raise ConfigError(f"{spec} record {i + 1} has no 'messages' list")
-    return [{"id": str(r.get("id", f"{spec}-{i}")), "messages": r["messages"]} for i, r in enumerate(records)]
+    located = _read_records(spec)
+    for where, record in located:
+        if "messages" not in record:
+            raise ConfigError(f"{spec} {where} has no 'messages' list")
+        _check_message_list(record["messages"], f"{spec} {where}", "messages")
+    return [{"id": str(r.get("id", f"{spec}-{i}")), "messages": r["messages"]} for i, (_, r) in enumerate(located)]
 
 
 def _as_messages(value: Any, role: str) -> list[Record]:
@@ -84,6 +107,21 @@ def _split_full(record: Record) -> tuple[list[Record], list[Record], list[Record
     if not chosen or not rejected or chosen[:-1] != rejected[:-1]:
         return None
     return chosen[:-1], chosen[-1:], rejected[-1:]
+
+
+def _check_pair(record: Record, where: str) -> None:
+    if "chosen" not in record or "rejected" not in record:
+        raise ConfigError(f"{where} needs 'chosen' and 'rejected'")
+    if "prompt" not in record:
+        if any(isinstance(record[key], str) for key in ("chosen", "rejected")):
+            raise ConfigError(f"{where}: text 'chosen' and 'rejected' need a 'prompt' (the user turn they answer), "
+                              f"or give both as full conversations")
+        for key in ("chosen", "rejected"):
+            _check_message_list(record[key], where, key)
+        return
+    for key in ("prompt", "chosen", "rejected"):
+        if not isinstance(record[key], str):
+            _check_message_list(record[key], where, key)
 
 
 def load_pairs(spec: str) -> list[Record]:
@@ -100,9 +138,8 @@ def load_pairs(spec: str) -> list[Record]:
                  "chosen": [turn(r["chosen"])], "rejected": [turn(r["rejected"])]}
                 for i, r in enumerate(_builtin(BUILTIN_PAIRS))]
     pairs = []
-    for i, record in enumerate(_read_records(spec)):
-        if "chosen" not in record or "rejected" not in record:
-            raise ConfigError(f"{spec} record {i + 1} needs 'chosen' and 'rejected'")
+    for i, (where, record) in enumerate(_read_records(spec)):
+        _check_pair(record, f"{spec} {where}")
         if "prompt" in record:
             parts: Any = (_as_messages(record["prompt"], "user"), _as_messages(record["chosen"], "assistant"),
                           _as_messages(record["rejected"], "assistant"))
