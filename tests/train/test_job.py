@@ -67,3 +67,26 @@ def test_token_parts_without_olmo_metadata_pass_the_vocabulary_check(tokens: Pat
     for part in sorted(tokens.glob("part-*.npy")):
         shutil.copy(part, dolma / part.name)
     TrainJob().check(TrainConfig(), {"data": [TokenArrays(path=str(dolma))]}, str(tmp_path / "run"))
+
+
+def test_a_run_without_the_metrics_callback_says_so_instead_of_pointing_at_a_missing_file(
+        olmo_cli: Any, tokens: Path, tmp_path: Path) -> None:
+    import json
+
+    run = tmp_path / "nometrics"
+    args = [*SMALL_MODEL, f"data=[{tokens}]", f"output={run}", "seq_len=32", "global_batch_size=256", "max_steps=1",
+            "threads=1"]
+    assert olmo_cli("train", args, "callbacks=[checkpoint]").exit_code == 0
+    metrics = json.loads((run / "result.json").read_text())["metrics"]
+    assert (metrics["metrics"], metrics["tokens_per_second"]) == (None, None)
+    assert not (run / "metrics.jsonl").exists()
+    assert (run / "report.md").read_text().strip().endswith(
+        "metrics were not recorded: the metrics callback is off (callbacks=[...] keeps only the callbacks it "
+        "lists; +callbacks=[...] adds to the defaults).")
+
+
+def test_plus_callbacks_adds_to_the_default_callbacks(tokens: Path, tmp_path: Path) -> None:
+    from olmo_train.callbacks import DEFAULT_CALLBACKS
+
+    assert list(config(tokens, tmp_path, "added", **{"+callbacks": "[evaluate]"}).callbacks) == [
+        *DEFAULT_CALLBACKS, "evaluate"]

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 TAIL = 10
 """The report's final loss is the mean of this many last steps (one step's loss is noisy)."""
 
+NOT_RECORDED = ("metrics were not recorded: the metrics callback is off (callbacks=[...] keeps only the callbacks "
+                "it lists; +callbacks=[...] adds to the defaults)")
+"""What the report and the log say of a run whose ``callbacks`` leave out ``metrics``."""
+
 
 class TrainJob(Job):
     """Pretrain a registered model on token arrays: micro-batched steps with OLMo's loss normalization,
@@ -72,7 +76,9 @@ class TrainJob(Job):
 
         m = result.metrics
         run_dir = Path(m["run"])
-        rows = read_metrics(run_dir / "metrics.jsonl")
+        if "metrics" in m and m["metrics"] is None:
+            return Report(markdown=f"## Pretraining\n\n{m['model']}: {NOT_RECORDED}.")
+        rows = read_metrics(m.get("metrics") or run_dir / "metrics.jsonl")
         figures = sorted(str(f) for f in (run_dir / "plots").glob("*.png"))
         if not rows:
             return Report(markdown=f"## Pretraining\n\n{m['model']}: no steps recorded.")
@@ -97,13 +103,20 @@ def _parameters(model: Any) -> str:
     return f"{count / 1e6:.1f}M" if count < 1e9 else f"{count / 1e9:.2f}B"
 
 
+def _metrics_file(config: TrainConfig, run_dir: Path) -> Path | None:
+    """The file the ``metrics`` callback writes in ``run_dir``; None when ``callbacks`` leave it out."""
+    options = config.callbacks.get("metrics")
+    return None if options is None else run_dir / getattr(options, "file", "metrics.jsonl")
+
+
 def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float | None) -> JobResult:
     from olmo_train.callbacks.metrics import read_metrics
     from olmo_train.trainer import Trainer
 
     trainer = Trainer(config, data=data, run_dir=Path(workdir))
     history = trainer.fit(checkpoint_at_end=True)
-    rows = read_metrics(trainer.run_dir / "metrics.jsonl")
+    metrics_file = _metrics_file(config, trainer.run_dir)
+    rows = read_metrics(metrics_file) if metrics_file is not None else []
     tail = [r["loss"] for r in rows[-TAIL:]]
     seconds = sum(r["seconds"] for r in rows)
     energy = config.callbacks.get("energy")
@@ -114,17 +127,18 @@ def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float
         "first_loss": rows[0]["loss"] if rows else None,
         "energy_wh": round(sum(r.get("energy_wh", 0.0) for r in rows), 4),
         "co2_g": round(sum(r.get("co2_g", 0.0) for r in rows), 4),
-        "tokens_per_second": round(sum(r["tokens"] for r in rows) / seconds, 1) if seconds else 0.0,
+        "tokens_per_second": (round(sum(r["tokens"] for r in rows) / seconds, 1) if seconds else 0.0)
+        if metrics_file is not None else None,
         "seconds_training": seconds, "energy_measured": bool(rows and rows[-1].get("energy_measured")),
         "watts": getattr(energy, "watts", None), "carbon_intensity": getattr(energy, "carbon_intensity", None),
         "model": str(getattr(config.model, NAME_KEY, None) or type(config.model).__name__),
         "parameters": _parameters(trainer.plain_model), "global_batch_size": config.global_batch_size,
-        "metrics": str(trainer.run_dir / "metrics.jsonl"), "unigram_entropy_nats": entropy,
+        "metrics": str(metrics_file) if metrics_file is not None else None, "unigram_entropy_nats": entropy,
     }
     if trainer.is_main:
         loss = f"{metrics['final_loss']:.4f}" if history else "unchanged (already at max_steps)"
         steps = f"{trainer.step:,} step" + ("" if trainer.step == 1 else "s")
         log.info(f"trained {steps} ({trainer.tokens_seen:,} tokens); final loss {loss}; "
-                 f"see {trainer.run_dir}")
+                 f"see {trainer.run_dir}" + (f" ({NOT_RECORDED})" if metrics_file is None else ""))
     checkpoint = Checkpoint(path=str(step_dir(trainer.checkpoints, trainer.step)), step=trainer.step)
     return JobResult(outputs={"checkpoint": checkpoint}, metrics=metrics)
