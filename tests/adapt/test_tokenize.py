@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from olmo_adapt.examples import EMPTY, NO_ASSISTANT, NOTHING_TRAINED, TOO_LONG, UNKNOWN_ROLE, Skips
+from olmo_adapt.examples import EMPTY, NO_ASSISTANT, NOT_TEXT, NOTHING_TRAINED, TOO_LONG, UNKNOWN_ROLE, Skips
 from olmo_adapt.sft.method import tokenize_conversations
 from olmo_core.chat_template import TuluTemplate
 from olmo_adapt.tokenize import fit
@@ -47,3 +47,13 @@ def test_truncation_keeps_the_start_and_drops_what_has_nothing_left_to_train(tem
     full = template.encode(LONG_ANSWER["messages"]).ids
     assert kept[0].ids == full[:48]
     assert kept[0].labels[-1] == -100 and kept[0].trained == sum(template.encode(LONG_ANSWER["messages"]).trained[1:48])
+
+
+def test_content_that_is_not_text_is_skipped_not_trained_as_its_repr(template: TuluTemplate) -> None:
+    parts = {"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]},
+                          {"role": "assistant", "content": "Hello."}]}
+    number = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": 42}]}
+    skips = Skips()
+    kept = tokenize_conversations([parts, GOOD, number], template, max_length=64, overlong="skip", skips=skips)
+    assert len(kept) == 1 and kept[0].ids == template.encode(GOOD["messages"]).ids
+    assert skips.as_dict() == {"kept": 1, "skipped": {NOT_TEXT: 2}} and skips.total == 3

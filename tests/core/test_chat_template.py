@@ -75,3 +75,13 @@ def test_only_assistant_content_and_its_eos_are_trained_token_by_token(template:
     untrained = "".join(tokenizer.decode([i]) for i, f in zip(encoded.ids, encoded.trained, strict=True) if not f)
     assert untrained == (f"{EOS}<|system|>\nYou are terse.\n<|user|>\nWhat is 2 + 2?\n<|assistant|>\n\n"
                          f"<|user|>\nAnd 3 + 3?\n<|assistant|>\n")
+
+
+def test_content_that_is_not_text_is_refused_not_rendered_as_its_repr(template: TuluTemplate) -> None:
+    from olmo_core.errors import ConfigError
+
+    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": 42}]
+    for render in (template.render, template.encode):
+        with pytest.raises(ConfigError) as raised:
+            render(messages)
+        assert str(raised.value) == "message 2 (assistant): content must be text, not int (give 'content' as a string)"

@@ -13,10 +13,12 @@ from typing import Any
 
 from olmo_core.chat_template import ROLES
 
-__all__ = ["EMPTY", "NO_ASSISTANT", "NOTHING_TRAINED", "TOO_LONG", "UNKNOWN_ROLE", "Skips", "check_messages"]
+__all__ = ["EMPTY", "NOT_TEXT", "NO_ASSISTANT", "NOTHING_TRAINED", "TOO_LONG", "UNKNOWN_ROLE", "Skips",
+           "check_messages"]
 
 NO_ASSISTANT = "no assistant turn"
 EMPTY = "empty content"
+NOT_TEXT = "content is not text"
 UNKNOWN_ROLE = "unknown role"
 TOO_LONG = "longer than max_length"
 NOTHING_TRAINED = "no trained token left after truncation"
@@ -59,7 +61,9 @@ def check_messages(messages: Sequence[dict[str, Any]]) -> str | None:
     """Why ``messages`` cannot be trained on (a reason above), or ``None`` when it can."""
     if any(m.get("role") not in ROLES for m in messages):
         return UNKNOWN_ROLE
-    if any(not str(m.get("content") or "").strip() for m in messages):
+    if any(m.get("content") is not None and not isinstance(m["content"], str) for m in messages):
+        return NOT_TEXT
+    if any(not (m.get("content") or "").strip() for m in messages):
         return EMPTY
     if not any(m["role"] == "assistant" for m in messages):
         return NO_ASSISTANT

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from olmo_core.errors import ConfigError
 from olmo_core.tokenizer import Tokenizer
 
 __all__ = ["ROLES", "TULU_CHAT_TEMPLATE", "EncodedConversation", "TuluTemplate"]
@@ -48,6 +49,14 @@ class EncodedConversation:
     """Per message, the ``[start, end)`` token range of its content (plus EOS for assistant turns)."""
 
 
+def _text(message: Message, index: int) -> str:
+    content = message["content"]
+    if not isinstance(content, str):
+        raise ConfigError(f"message {index + 1} ({message['role']}): content must be text, not "
+                          f"{type(content).__name__} (give 'content' as a string)")
+    return content.strip()
+
+
 class TuluTemplate:
     """Renders and tokenizes conversations in the Tulu format for one tokenizer."""
 
@@ -72,7 +81,7 @@ class TuluTemplate:
         eos = self.tokenizer.eos_token
         parts = [eos]
         for i, message in enumerate(messages):
-            content = str(message["content"]).strip()
+            content = _text(message, i)
             parts.append(self.headers[message["role"]] + content)
             if message["role"] == "assistant":
                 parts.append(eos)
@@ -90,7 +99,7 @@ class TuluTemplate:
             header = self._pieces[self.headers[role]]
             ids += header
             trained += [False] * len(header)
-            content = self._encode(str(message["content"]).strip())
+            content = self._encode(_text(message, i))
             start = len(ids)
             if role == "assistant":
                 content = [*content, self.eos_id]
