@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from olmo_core.callbacks import Callback
 from olmo_core.config import non_negative, positive
+from olmo_core.errors import ConfigError
 
 from olmo_adapt.examples import Skips
 from olmo_core.chat_template import TuluTemplate
@@ -23,7 +24,19 @@ from olmo_core.chat_template import TuluTemplate
 if TYPE_CHECKING:
     from olmo_adapt.loader import ExampleLoader
 
-__all__ = ["AdaptRun", "Method", "MethodSettings", "Prepared"]
+__all__ = ["OVERLONG", "AdaptRun", "Method", "MethodSettings", "Prepared", "check_choice"]
+
+OVERLONG = ("skip", "truncate")
+
+
+def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    """Refuse ``value`` of the option ``key`` unless it is one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"method.{key} must be {_either(choices)}, not {value!r}")
+
+
+def _either(choices: tuple[str, ...]) -> str:
+    return " or ".join(choices) if len(choices) < 3 else f"one of {', '.join(choices)}"
 
 
 @dataclass(kw_only=True)
@@ -63,6 +76,9 @@ class MethodSettings:
     """Examples (conversations or pairs) per optimizer step, over all ranks."""
     micro_batch_size: int = positive(4)
     """Rows per forward/backward pass (with packing: packed rows)."""
+
+    def __post_init__(self) -> None:
+        check_choice("overlong", self.overlong, OVERLONG)
 
 
 @dataclass(kw_only=True)

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from olmo_core.config import non_negative, positive
 
 from olmo_adapt.datasets import BUILTIN_PAIRS
-from olmo_adapt.method import MethodSettings
+from olmo_adapt.method import MethodSettings, check_choice
 
-__all__ = ["DPOConfig", "DPO_OLMO_7B", "DPO_TULU3"]
+__all__ = ["DPOConfig", "DPO_OLMO_7B", "DPO_TULU3", "LOSSES"]
+
+LOSSES = ("dpo", "dpo_norm", "ipo")
+"""The preference losses (:func:`olmo_adapt.dpo.loss.preference_losses`)."""
 
 
 @dataclass(kw_only=True)
@@ -36,6 +39,10 @@ class DPOConfig(MethodSettings):
     """The reference checkpoint (default: the checkpoint training starts from)."""
     reference_cache: str | None = None
     """Where reference log-probabilities are cached (default: ``<olmo cache>/dpo-reference``)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("loss", self.loss, LOSSES)
 
 
 DPO_OLMO_7B = DPOConfig(data=BUILTIN_PAIRS, eval_examples=0, max_length=2048, overlong="truncate", lr=5e-7,

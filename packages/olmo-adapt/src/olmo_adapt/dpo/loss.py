@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LOSSES", "PairLosses", "preference_losses"]
+from olmo_adapt.dpo.config import LOSSES
 
-LOSSES = ("dpo", "dpo_norm", "ipo")
+__all__ = ["LOSSES", "PairLosses", "preference_losses"]
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,10 @@ from typing import Any
 import torch
 
 from olmo_core.assets import cache_dir
-from olmo_core.errors import ConfigError
 
 from olmo_adapt.checkpoints import check_same_tokenizer
 from olmo_adapt.datasets import held_out_split, load_pairs
 from olmo_adapt.dpo.data import Pair, collate_pairs, tokenize_pairs
-from olmo_adapt.dpo.loss import LOSSES
 from olmo_adapt.dpo.objective import DPOObjective, pair_sums, sums_to_metrics
 from olmo_adapt.dpo.reference import cached_reference_logps
 from olmo_adapt.evaluation import HeldOutEvaluation
@@ -39,10 +37,6 @@ class DPO:
     """The ``dpo`` adaptation method."""
 
     def __init__(self, config: DPOConfig) -> None:
-        if config.loss not in LOSSES:
-            raise ConfigError(f"method.loss must be one of {', '.join(LOSSES)}, not {config.loss!r}")
-        if config.overlong not in ("skip", "truncate"):
-            raise ConfigError(f"method.overlong must be skip or truncate, not {config.overlong!r}")
         self.config = config
 
     def prepare(self, run: AdaptRun) -> Prepared:

@@ -24,7 +24,6 @@ from olmo_adapt.sft.config import SFTConfig
 from olmo_adapt.sft.batches import pack, padded
 from olmo_core.chat_template import TuluTemplate
 from olmo_adapt.tokenize import Tokens, fit
-from olmo_core.errors import ConfigError
 
 __all__ = ["SFT", "SFTConfig", "tokenize_conversations"]
 
@@ -59,8 +58,6 @@ class SFT:
     """The ``sft`` adaptation method."""
 
     def __init__(self, config: SFTConfig) -> None:
-        if config.overlong not in ("skip", "truncate"):
-            raise ConfigError(f"method.overlong must be skip or truncate, not {config.overlong!r}")
         self.config = config
 
     def prepare(self, run: AdaptRun) -> Prepared:

@@ -1,0 +1,30 @@
+"""Method options are checked when the config is built: before a command makes its run directory, and before
+a pipeline's first stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from olmo_core.errors import ConfigError
+
+
+@pytest.mark.parametrize(("override", "error"), [
+    ("stages.sft.method.overlong=foo", "method.overlong must be skip or truncate, not 'foo'"),
+    ("stages.dpo.method.loss=sigmoid", "method.loss must be one of dpo, dpo_norm, ipo, not 'sigmoid'"),
+])
+def test_a_pipeline_refuses_a_bad_method_option_before_its_first_stage(olmo_compose: Any, override: str,
+                                                                       error: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        olmo_compose("pipeline", ["stages=[sft,dpo]", "inputs.sft.checkpoint=/nonexistent-base", override])
+    assert str(raised.value) == error
+
+
+def test_the_sft_command_refuses_a_bad_option_before_making_its_run_directory(olmo_cli: Any, tmp_path: Path) -> None:
+    result = olmo_cli("adapt", "sft", f"checkpoint={tmp_path / 'base'}", f"output={tmp_path / 'sft'}",
+                      "method.overlong=foo")
+    assert result.exit_code == 2
+    assert "method.overlong must be skip or truncate, not 'foo'" in result.err
+    assert not (tmp_path / "sft").exists()
