@@ -86,10 +86,47 @@ def test_doc_lens_in_batches(token_dirs: list[Path], tmp_path: Path) -> None:
 def test_changed_data_or_bad_batch_is_refused(token_dirs: list[Path], tmp_path: Path) -> None:
     state = loader(token_dirs, tmp_path).state_dict()
     other = loader(token_dirs[:1], tmp_path / "other")
-    with pytest.raises(ConfigError, match="fingerprint"):
+    with pytest.raises(ConfigError, match=r"^the data differ from the checkpoint's: parts 3 -> 1: resume with"):
         other.load_state_dict(state)
     dataset = FSLDataset(token_dirs, seq_len=SEQ)
     with pytest.raises(ConfigError, match="whole number"):
         DataLoader(dataset, work_dir=tmp_path, global_batch_size=SEQ * 3 + 1)
     with pytest.raises(ConfigError, match="world size"):
         DataLoader(dataset, work_dir=tmp_path, global_batch_size=SEQ * 3, world_size=2)
+
+
+def test_copied_or_renamed_token_directories_resume_and_old_checkpoints_still_do(token_dirs: list[Path],
+                                                                                 tmp_path: Path) -> None:
+    import shutil
+
+    first = loader(token_dirs, tmp_path / "run")
+    take(first, 2)
+    state = first.state_dict()
+    copies = [tmp_path / "copy_of_a", tmp_path / "elsewhere" / "renamed_b"]
+    for source, copy in zip(token_dirs, copies):
+        shutil.copytree(source, copy)
+    resumed = loader(copies, tmp_path / "run")
+    resumed.load_state_dict(state)
+    assert take(resumed, 1) == take(first, 1)
+    legacy = {**state, "fingerprint": first.dataset.legacy_fingerprint()}
+    del legacy["data"]  # a checkpoint saved before the fingerprint left out the folders' names
+    again = loader(token_dirs, tmp_path / "run")
+    again.load_state_dict(legacy)
+    assert (again.epoch, again.instances_consumed) == (1, 2 * PER_BATCH)
+    with pytest.raises(ConfigError, match=r"^the data differ from the checkpoint's \(dataset fingerprint mismatch\)"):
+        loader(copies, tmp_path / "run").load_state_dict(legacy)  # the old form names the folders
+
+
+def test_a_data_mismatch_lists_what_differs(token_dirs: list[Path], tmp_path: Path) -> None:
+    state = loader(token_dirs, tmp_path).state_dict()
+    assert [part[:4] for part in state["data"]["parts"]] == [
+        [0, "part-00000.npy", "uint16", 2551], [1, "part-00000.npy", "uint16", 647],
+        [1, "part-00001.npy", "uint16", 785]]
+    a, b0, b1 = (part[4][:12] for part in state["data"]["parts"])
+    with pytest.raises(ConfigError) as refused:
+        loader(token_dirs[::-1], tmp_path / "swapped").load_state_dict(state)
+    assert str(refused.value) == (
+        f"the data differ from the checkpoint's: part 1: tokens 2551 -> 647, sha256 {a} -> {b0}; part 2: directory "
+        f"1 -> 0, name part-00000.npy -> part-00001.npy, tokens 647 -> 785, sha256 {b0} -> {b1}; part 3: name "
+        f"part-00001.npy -> part-00000.npy, tokens 785 -> 2551, sha256 {b1} -> {a}: resume with the same token arrays "
+        "(in the same order) and seq_len, or use a new output=")

@@ -44,11 +44,13 @@ class FSLDataset:
         self.seq_len = seq_len
         self.max_doc_pieces = max_doc_pieces or seq_len
         self.parts: list[TokenArray] = []
-        for directory in self.paths:
+        self._directories: list[int] = []  # the number of each part's directory in ``paths``
+        for number, directory in enumerate(self.paths):
             names = part_urls(directory)
             if not names:
                 raise ConfigError(f"no token-array parts in {directory}: run `olmo data tokenize` first")
             self.parts.extend(open_token_array(name) for name in names)
+            self._directories.extend([number] * len(names))
         eos = {part.meta.get("eos_token_id") for part in self.parts}
         if len(eos) != 1 or None in eos:
             raise ConfigError(f"the parts under {self.paths} disagree on (or lack) their EOS id: "
@@ -103,9 +105,44 @@ class FSLDataset:
             pieces.append(Piece(part.path.name, part.ids[doc], part.sources[doc], lo, hi))
         return pieces
 
+    def describe(self) -> dict[str, Any]:
+        """What fixes the instances, and nothing of where the parts live: seq_len, EOS, and each part's
+        directory (its position in the list of directories), name, dtype, size and digest."""
+        parts = [[number, p.path.name, str(p.tokens.dtype), len(p), p.meta.get("sha256")]
+                 for number, p in zip(self._directories, self.parts)]
+        return {"seq_len": self.seq_len, "eos": self.eos_token_id, "parts": parts}
+
     def fingerprint(self) -> str:
-        """sha256 of what fixes the instances: seq_len, EOS, and each part's name, dtype, size and digest."""
+        """sha256 of :meth:`describe`: the same for a copied, moved or renamed token directory."""
+        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()
+
+    def legacy_fingerprint(self) -> str:
+        """The fingerprint of checkpoints saved before :meth:`fingerprint` left out the directories' names
+        (each part's directory name, name, dtype, size and digest): they still resume from the same folders."""
         parts = [[str(p.path.parent.name), p.path.name, str(p.tokens.dtype), len(p), p.meta.get("sha256")]
                  for p in self.parts]
         text = json.dumps({"seq_len": self.seq_len, "eos": self.eos_token_id, "parts": parts}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def differences(self, saved: dict[str, Any], *, limit: int = 3) -> list[str]:
+        """``what old -> new`` for each difference between the description ``saved`` (see :meth:`describe`)
+        and this dataset's, at most ``limit`` of the parts named."""
+        new = self.describe()
+        changed = [f"{key} {saved.get(key)} -> {new[key]}" for key in ("seq_len", "eos") if saved.get(key) != new[key]]
+        old_parts, new_parts = saved.get("parts") or [], new["parts"]
+        if len(old_parts) != len(new_parts):
+            changed.append(f"parts {len(old_parts)} -> {len(new_parts)}")
+        named = [_part_difference(number, old, now) for number, (old, now) in enumerate(zip(old_parts, new_parts))
+                 if list(old) != list(now)]
+        changed.extend(named[:limit])
+        if len(named) > limit:
+            changed.append(f"and {len(named) - limit} more parts")
+        return changed
+
+
+def _part_difference(number: int, old: Sequence[Any], new: Sequence[Any]) -> str:
+    """One part's ``old -> new`` (directory number, name, dtype, tokens, sha256: its first 12 digits)."""
+    labels = ("directory", "name", "dtype", "tokens", "sha256")
+    short = [[str(v)[:12] if label == "sha256" and v else v for label, v in zip(labels, row)] for row in (old, new)]
+    fields = [f"{label} {a} -> {b}" for label, a, b in zip(labels, *short) if a != b]
+    return f"part {number + 1}: {', '.join(fields)}"

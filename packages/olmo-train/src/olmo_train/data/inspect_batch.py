@@ -36,7 +36,7 @@ def inspect_batch_command(config: InspectBatchConfig) -> list[dict[str, Any]]:
     settings_file = folder / SETTINGS_FILE
     settings = json.loads(settings_file.read_text())
     dataset = FSLDataset(settings["paths"], seq_len=settings["seq_len"], max_doc_pieces=settings["max_doc_pieces"])
-    if dataset.fingerprint() != settings["fingerprint"]:
+    if settings["fingerprint"] not in (dataset.fingerprint(), dataset.legacy_fingerprint()):
         raise ConfigError(f"the token arrays under {settings['paths']} changed since the run {config.run} started")
     loader = DataLoader(dataset, work_dir=folder, global_batch_size=settings["global_batch_size"],
                         seed=settings["seed"], save_settings=False)

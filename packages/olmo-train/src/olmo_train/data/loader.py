@@ -32,6 +32,15 @@ def global_indices(size: int, seed: int, epoch: int) -> np.ndarray[Any, Any]:
     return np.random.Generator(np.random.PCG64(seed + epoch)).permutation(size).astype(dtype)
 
 
+def _mismatch(dataset: FSLDataset, saved: dict[str, Any] | None) -> str:
+    """Why the data do not match a checkpoint whose loader state described them as ``saved`` (None: a
+    checkpoint that did not record them)."""
+    what = "; ".join(dataset.differences(saved)) if saved is not None else None
+    return ((f"the data differ from the checkpoint's: {what}" if what else
+             "the data differ from the checkpoint's (dataset fingerprint mismatch)")
+            + ": resume with the same token arrays (in the same order) and seq_len, or use a new output=")
+
+
 class DataLoader:
     """Batches of one rank, in the run's global order, with :meth:`state_dict` for exact resume.
 
@@ -112,15 +121,15 @@ class DataLoader:
         return batch
 
     def state_dict(self) -> dict[str, Any]:
-        """A JSON-able state: epoch, instances consumed in it, seed and the dataset fingerprint."""
+        """A JSON-able state: epoch, instances consumed in it, seed, the dataset fingerprint and what it is
+        computed from (``data``, for a mismatch to say what differs)."""
         return {"epoch": self.epoch, "instances_consumed": self.instances_consumed, "seed": self.seed,
-                "fingerprint": self.fingerprint}
+                "fingerprint": self.fingerprint, "data": self.dataset.describe()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from ``state``: the next batch is the one after the last batch the saved loader yielded."""
-        if state["fingerprint"] != self.fingerprint:
-            raise ConfigError("the data differ from the checkpoint's (dataset fingerprint mismatch): resume "
-                              "with the same token directories and seq_len")
+        if state["fingerprint"] not in (self.fingerprint, self.dataset.legacy_fingerprint()):
+            raise ConfigError(_mismatch(self.dataset, state.get("data")))
         if state["seed"] != self.seed:
             raise ConfigError(f"the checkpoint's data seed is {state['seed']}, this loader's {self.seed}")
         self.epoch, self.instances_consumed = int(state["epoch"]), int(state["instances_consumed"])
