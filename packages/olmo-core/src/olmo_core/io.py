@@ -48,6 +48,12 @@ def exists(url: str) -> bool:
     return bool(fs.exists(path))
 
 
+def is_file(url: str) -> bool:
+    """Whether ``url`` is a file (not a directory, and not absent)."""
+    fs, path = url_to_fs(url)
+    return bool(fs.isfile(path))
+
+
 def glob(pattern: str) -> list[str]:
     """The URLs matching ``pattern``, sorted, with the pattern's protocol kept."""
     fs, path = url_to_fs(pattern)

@@ -94,6 +94,9 @@ class JobResult:
     """The directory the job worked in (filled in by :func:`execute`)."""
     seconds: float = 0.0
     """How long ``run`` took (filled in by :func:`execute`)."""
+    job: str = ""
+    """The job that returned it: its command (``"data tag"``), or its name for a pipeline-only job (filled in by
+    :func:`execute`)."""
 
     def output(self, name: str) -> Any:
         """The output ``name``, or a clear error when the job wrote none of that name."""
@@ -104,14 +107,15 @@ class JobResult:
 
     def to_json(self) -> dict[str, Any]:
         outputs = {k: [a.to_json() for a in v] if isinstance(v, list) else v.to_json() for k, v in self.outputs.items()}
-        return {"outputs": outputs, "metrics": self.metrics, "workdir": self.workdir, "seconds": self.seconds}
+        return {"outputs": outputs, "metrics": self.metrics, "workdir": self.workdir, "seconds": self.seconds,
+                "job": self.job}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JobResult:
         outputs = {k: [artifact_from_json(a) for a in v] if isinstance(v, list) else artifact_from_json(v)
                    for k, v in data.get("outputs", {}).items()}
         return cls(outputs=outputs, metrics=dict(data.get("metrics", {})), workdir=str(data.get("workdir", "")),
-                   seconds=float(data.get("seconds", 0.0)))
+                   seconds=float(data.get("seconds", 0.0)), job=str(data.get("job", "")))
 
 
 class Job:
@@ -183,6 +187,7 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
             if problem := artifact.problem():
                 raise ConfigError(f"input '{slot_name}' of job '{name}': {problem}")
     job.check(config, inputs, workdir)
+    _check_workdir(job, name, workdir)
     main = os.environ.get("RANK", "0") == "0"  # in a distributed run, rank 0 keeps the record
     marker = posixpath.join(workdir, INCOMPLETE)
     if main:
@@ -194,7 +199,7 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
     start = time.perf_counter()
     with log_file(workdir) if main else contextlib.nullcontext():
         result = _check_outputs(job, name, job.run(config, inputs, workdir))
-    result.workdir, result.seconds = workdir, round(time.perf_counter() - start, 3)
+    result.workdir, result.seconds, result.job = workdir, round(time.perf_counter() - start, 3), job.command or name
     if not main:
         return result
     report = job.report(result)
@@ -202,6 +207,30 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
     write_text(posixpath.join(workdir, RESULT), json.dumps(result.to_json(), indent=2, default=str) + "\n")
     remove(marker)
     return result
+
+
+def _check_workdir(job: Job, name: str, workdir: str) -> None:
+    """Refuse a ``workdir`` that is a file, or that holds what another job finished there (its ``result.json`` and
+    ``report.md`` would be replaced, and its outputs mixed with this job's): the same job may run there again
+    (to resume, or to redo its work). A result written before results named their job is judged by the kinds of
+    its outputs."""
+    from olmo_core.io import is_file
+
+    if is_file(workdir):
+        raise ConfigError(f"output={workdir} is a file, not a directory: choose a directory for job '{name}'")
+    if (previous := read_result(workdir)) is None:
+        return
+    this = job.command or name
+    if previous.job:
+        other, what = previous.job != this, f"'{previous.job}'"
+    else:
+        kinds = {a.kind for v in previous.outputs.values() for a in (v if isinstance(v, list) else [v])}
+        wanted = {slot.type.kind for slot in job.outputs.values()}
+        other = bool(kinds and wanted and not kinds & wanted)
+        what = f"a job whose output is {' and '.join(sorted(kinds))}"
+    if other:
+        raise ConfigError(f"output={workdir} holds the result of {what}: '{this}' would replace its report.md and "
+                          f"result.json; choose another output=")
 
 
 def relink(report: Report, base: str) -> str:
