@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from olmo_core.jobs import JobResult
 from olmo_core.stats import Z95
+from olmo_eval.jobs import model_labels
 
 
 
@@ -48,7 +50,28 @@ def test_compare_reports_accuracy_beside_chance_bits_per_byte_and_a_third_party_
 
     unlabeled = olmo_cli("eval", "compare", f"checkpoints=[{checkpoint},{checkpoint}]", "labels=[]",
                          f"output={tmp_path / 'again'}")
-    assert unlabeled.exit_code != 0 and "distinct labels, not ['step000007', 'step000007']" in unlabeled.err
+    run = checkpoint.parent.parent  # the same model twice: the same name, its whole path
+    assert unlabeled.exit_code != 0 and f"distinct labels, not ['{run}', '{run}']" in unlabeled.err
+
+
+def _finished(run: Path, job: str) -> str:
+    """A step directory of ``run``, whose ``result.json`` says that ``job`` made it."""
+    (run / "checkpoints" / "step000010").mkdir(parents=True)
+    (run / "result.json").write_text(json.dumps(JobResult(job=job).to_json()))
+    return str(run / "checkpoints" / "step000010")
+
+
+def test_models_are_named_after_the_job_that_made_them_else_after_their_directories(tmp_path: Path) -> None:
+    base, sft, dpo = (_finished(tmp_path / name, job) for name, job in
+                      [("pre", "train"), ("tuned", "adapt sft"), ("pref", "adapt dpo")])
+    assert model_labels([dpo, base]) == ["DPO", "base"]  # not by position
+    assert model_labels([base, sft, dpo]) == ["base", "SFT", "DPO"]
+    (tmp_path / "hf" / "tiny").mkdir(parents=True)
+    (tmp_path / "imported" / "tiny").mkdir(parents=True)
+    assert model_labels([str(tmp_path / "hf" / "tiny/"), str(tmp_path / "imported" / "tiny"), sft]) == \
+        ["hf/tiny", "imported/tiny", "SFT"]
+    other = _finished(tmp_path / "second", "train")
+    assert model_labels([base, other, dpo]) == ["pre", "second", "DPO"]  # two base models: their directories
 
 
 def test_the_smoke_preset_keys_configure_the_pipeline_evaluate_job(checkpoint: Path, olmo_compose: Any) -> None:

@@ -14,7 +14,7 @@ from olmo_core.artifacts import Checkpoint, EvalResults
 from olmo_core.config import components, positive
 from olmo_core.errors import ConfigError
 from olmo_core.io import read_text, write_text
-from olmo_core.jobs import Job, JobResult, Report, Slot
+from olmo_core.jobs import Job, JobResult, Report, Slot, read_result
 from olmo_core.logs import print_result
 from olmo_core.plugins import get_host
 
@@ -24,7 +24,7 @@ from olmo_eval.loading import EvalModel, load_eval_model
 from olmo_eval.perplexity.evaluator import PerplexityEvalConfig
 
 __all__ = ["CompareConfig", "CompareJob", "DownstreamJob", "DownstreamJobConfig", "EvaluateJob", "ModelOptions",
-           "PerplexityJob", "PerplexityJobConfig"]
+           "PerplexityJob", "PerplexityJobConfig", "model_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,51 @@ class CompareConfig(ModelOptions):
 
     evaluators: Any = components("evaluators", default=["downstream", "perplexity"],
                                  help="the evaluators to run on every model (evaluators.downstream.tasks=[...])")
-    labels: list[str] = field(default_factory=lambda: ["base", "SFT", "DPO"])
-    """The models' names, in the order of the checkpoints (past its end: the checkpoint's directory name)."""
+    labels: list[str] = field(default_factory=list)
+    """The models' names, in the order of the checkpoints; past the list's end (by default, for every model), a name
+    from how the model was made: ``base`` for a pretrained olmo run, ``SFT`` and ``DPO`` (a method's name in capitals)
+    for an adapted one, else its directory's name (:func:`model_labels`)."""
+
+
+def model_labels(paths: list[str]) -> list[str]:
+    """A name for each model of ``paths`` (a checkpoint's step directory or its run directory), from the job that made
+    it (the run's ``result.json``): ``base`` for ``olmo train``, the method in capitals for ``olmo adapt <method>``;
+    else, or where two models would share a name, the run directory's name, with as many of its parents as tell the
+    models apart (``runs/tiny``, ``hf/tiny``)."""
+    runs = [_run_directory(path) for path in paths]
+    labels = [_made_by(run) or posixpath.basename(run) for run in runs]
+    for label in set(labels):
+        same = [i for i, other in enumerate(labels) if other == label]
+        if len(same) > 1:
+            for i, name in zip(same, _telling_apart([runs[i] for i in same]), strict=True):
+                labels[i] = name
+    return labels
+
+
+def _run_directory(path: str) -> str:
+    """The run directory of a checkpoint's step directory (``<run>/checkpoints/step000100``), or ``path`` itself."""
+    path = path.rstrip("/")
+    parent = posixpath.dirname(path)
+    return posixpath.dirname(parent) if posixpath.basename(parent) == "checkpoints" else path
+
+
+def _made_by(run: str) -> str:
+    """``base`` for a run of ``olmo train``, ``SFT`` for one of ``olmo adapt sft`` ...; "" for any other directory."""
+    result = read_result(run)
+    job = result.job if result is not None else ""
+    if job == "train":
+        return "base"
+    return job.removeprefix("adapt ").upper() if job.startswith("adapt ") else ""
+
+
+def _telling_apart(runs: list[str]) -> list[str]:
+    """The shortest trailing parts of ``runs``' paths that differ between all of them (the whole paths if none do)."""
+    parts = [run.split("/") for run in runs]
+    for depth in range(1, max(map(len, parts)) + 1):
+        names = ["/".join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+    return runs
 
 
 class CompareJob(Job):
@@ -133,8 +176,8 @@ class CompareJob(Job):
     outputs: ClassVar[dict[str, Slot]] = {"results": Slot(EvalResults)}
 
     def run(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
-        labels = [config.labels[i] if i < len(config.labels) else posixpath.basename(c.path.rstrip("/"))
-                  for i, c in enumerate(inputs["checkpoints"])]
+        made = model_labels([c.path for c in inputs["checkpoints"]])
+        labels = [*config.labels[:len(made)], *made[len(config.labels):]]
         if len(set(labels)) < len(labels) or not labels:
             raise ConfigError(f"`olmo eval compare` needs checkpoints with distinct labels, not {labels}: set labels")
         evaluators = build_evaluators(config.evaluators)
