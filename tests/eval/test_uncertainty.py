@@ -22,8 +22,12 @@ def test_stderr_is_the_sample_std_over_root_n_and_the_interval_1_96_of_it() -> N
     se = stderr([1, 0, 1, 1, 0, 0, 1, 1])
     assert se == pytest.approx(math.sqrt(15 / 448)) == pytest.approx(0.18298, abs=1e-5)
     lo, hi = interval(0.625, se)
-    assert (lo, hi) == (pytest.approx(0.625 - 1.96 * 0.18298, abs=1e-4), pytest.approx(0.625 + 1.96 * 0.18298, abs=1e-4))
+    assert (lo, hi) == (pytest.approx(0.625 - 1.96 * 0.18298, abs=1e-4),
+                        pytest.approx(0.625 + 1.96 * 0.18298, abs=1e-4))
     assert stderr([1.0, 1.0]) == 0.0  # two documents, both right: measured, no spread
+    # 1 right in 5: se sqrt((4 * 0.2^2 + 0.8^2) / 4 / 5) = 0.2; 0.2 - 1.96 * 0.2 < 0, cut to the values it can take
+    assert interval(0.2, stderr([1, 0, 0, 0, 0])) == pytest.approx((0.2 - Z95 * 0.2, 0.2 + Z95 * 0.2))
+    assert interval(0.2, stderr([1, 0, 0, 0, 0]), bounds=(0.0, 1.0)) == pytest.approx((0.0, 0.2 + Z95 * 0.2))
 
 
 def test_fewer_than_two_values_have_no_standard_error_and_nothing_built_on_it_claims_one() -> None:
@@ -131,7 +135,8 @@ def test_a_task_of_one_document_is_shown_without_an_interval_everywhere(tmp_path
     assert one.tasks[0].stderr is None and one.tasks[0].interval is None
     summary = json.loads(json.dumps(one.summary(), allow_nan=False))  # strict JSON: null, never NaN
     assert summary["tasks"]["copa"]["stderr"] is None and summary["tasks"]["copa"]["interval"] is None
-    assert summary["tasks"]["sciq"]["interval"] == pytest.approx(list(interval(2 / 3, 1 / 3)))  # sqrt((2/3) / 2 / 3)
+    # se sqrt((2/3) / 2 / 3) = 1/3: 2/3 + 1.96/3 > 1, and an accuracy's interval ends at 1
+    assert summary["tasks"]["sciq"]["interval"] == pytest.approx([2 / 3 - Z95 / 3, 1.0])
     assert _cells(one.table(), "copa")[2:5] == ["1.0000", "-", "0.5000"]
     metrics, report = DownstreamEvaluator.compare("downstream", {"base": one, "SFT": one}, str(tmp_path))
     json.dumps(metrics, allow_nan=False)

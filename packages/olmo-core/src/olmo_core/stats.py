@@ -44,9 +44,13 @@ def half_width(se: float | None) -> float | None:
     return None if se is None else Z95 * se
 
 
-def interval(mean: float, se: float | None) -> tuple[float, float] | None:
-    """The 95% interval ``mean +- 1.96 se`` (``None`` where ``se`` is unknown)."""
-    return None if se is None else (mean - Z95 * se, mean + Z95 * se)
+def interval(mean: float, se: float | None, bounds: tuple[float, float] | None = None) -> tuple[float, float] | None:
+    """The 95% interval ``mean +- 1.96 se`` (``None`` where ``se`` is unknown), cut to ``bounds``, the values the
+    figure can take (an accuracy's ``(0, 1)``: the normal interval of 1 right in 5 would reach below 0)."""
+    if se is None:
+        return None
+    low, high = mean - Z95 * se, mean + Z95 * se
+    return (low, high) if bounds is None else (max(low, bounds[0]), min(high, bounds[1]))
 
 
 def plus_minus(value: float, se: float | None, digits: int = 3) -> str:

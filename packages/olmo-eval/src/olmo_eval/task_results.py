@@ -54,8 +54,8 @@ class TaskResult:
 
     @property
     def interval(self) -> tuple[float, float] | None:
-        """The primary metric's 95% interval (``None`` where its standard error is unknown)."""
-        return interval(self.accuracy, self.stderr)
+        """The primary metric's 95% interval, within [0, 1] (``None`` where its standard error is unknown)."""
+        return interval(self.accuracy, self.stderr, bounds=(0.0, 1.0))
 
     def summary(self) -> dict[str, Any]:
         """Everything but the records, JSON-able (``stderr`` and ``interval`` are ``null`` where unknown)."""
