@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from olmo_core.progress import Progress
+from olmo_core.progress import Progress, duration
 from tests.conftest import stdlib_documents
 
 
@@ -65,3 +65,14 @@ def test_off_a_terminal_the_count_is_logged_every_interval(caplog: pytest.LogCap
     with Progress("tagging", unit="docs", stream=io.StringIO()) as bar:  # the default: every 30 s
         bar.advance(5)
     assert caplog.records == []
+
+
+def test_a_slow_count_logs_its_rate_in_two_figures_and_the_time_left(caplog: pytest.LogCaptureFixture,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level("INFO", logger="olmo_core.progress")
+    clock = iter([0.0, 63.0])  # started at 0; 4 of 605 rows done at 63 s: 0.063/s, 601 / (4 / 63) s left
+    monkeypatch.setattr("olmo_core.progress.time.monotonic", lambda: next(clock))
+    with Progress("scoring", unit="rows", stream=io.StringIO(), total=605, log_every=30.0) as bar:
+        bar.advance(4)
+    assert [r.getMessage() for r in caplog.records] == ["scoring: 4 of 605 rows (0.063/s, 2.6 h left)"]
+    assert (duration(40), duration(12 * 60), duration(2.5 * 3600)) == ("40 s", "12 min", "2.5 h")

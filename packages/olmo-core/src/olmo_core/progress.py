@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "duration"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,17 @@ class Progress(tqdm):  # type: ignore[type-arg]
             self.logged_at = now
             description, total, unit = self.what
             postfix = getattr(self, "postfix_text", "")
-            log.info("%s: %s%s %s (%.0f/s)%s", description, f"{self.counted:,}", f" of {total:,}" if total else "",
-                     unit, self.counted / max(now - self.started, 1e-9), f" [{postfix}]" if postfix else "")
+            rate = self.counted / max(now - self.started, 1e-9)
+            left = f", {duration((total - self.counted) / rate)} left" if total and 0 < self.counted < total else ""
+            log.info("%s: %s%s %s (%s/s%s)%s", description, f"{self.counted:,}", f" of {total:,}" if total else "",
+                     unit, f"{rate:.0f}" if rate >= 10 else f"{rate:.2g}", left, f" [{postfix}]" if postfix else "")
         return shown
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` as a person reads a wait: ``40 s``, ``12 min``, ``2.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
