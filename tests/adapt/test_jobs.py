@@ -49,7 +49,10 @@ def test_sft_then_dpo_chain_their_checkpoints_and_report(olmo_cli: Any, tiny_che
     assert "Sample conversation" not in report
 
 
-def test_the_sft_command_refuses_another_method(olmo_cli: Any, tiny_checkpoint: Path, tmp_path: Path) -> None:
-    result = olmo_cli("adapt", "sft", f"checkpoint={tiny_checkpoint}", f"output={tmp_path}", "method=dpo")
+def test_the_sft_command_refuses_another_method_before_making_its_run_directory(olmo_cli: Any, tiny_checkpoint: Path,
+                                                                               tmp_path: Path) -> None:
+    result = olmo_cli("adapt", "sft", f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'sft'}", "method=dpo")
     assert result.exit_code == 2
-    assert "`olmo adapt sft` runs sft (or its presets), not 'dpo': use `olmo adapt method=dpo`" in result.err
+    assert ("`olmo adapt sft` (and a pipeline's sft stage) runs sft or its presets, not 'dpo': use `olmo adapt dpo` "
+            "(in a pipeline, a `dpo` stage)") in result.err
+    assert not (tmp_path / "sft").exists()

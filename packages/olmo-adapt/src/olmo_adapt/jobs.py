@@ -95,14 +95,18 @@ class AdaptJob(Job):
     def default_workdir(self, config: AdaptJobConfig, inputs: dict[str, Any]) -> str:
         return f"runs/{self.method or 'adapt'}"
 
+    def check(self, config: AdaptJobConfig, inputs: dict[str, Any], workdir: str) -> None:
+        """Refuse a method other than the job's own (before the run directory is made)."""
+        chosen = get_host().registry("adapters").component_of(config.method).name
+        if self.method is not None and chosen != self.method:
+            raise ConfigError(f"`olmo {self.command}` (and a pipeline's {self.method} stage) runs {self.method} or "
+                              f"its presets, not '{chosen}': {_where_method_runs(chosen)}")
+
     def run(self, config: AdaptJobConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         from olmo_adapt.runner import run_method
 
         registry = get_host().registry("adapters")
         chosen = registry.component_of(config.method)
-        if self.method is not None and chosen.name != self.method:
-            raise ConfigError(f"`olmo {self.command}` runs {self.method} (or its presets), not '{chosen.name}': use "
-                              f"`olmo adapt method={chosen.name}`")
         result = run_method(registry.build(config.method), checkpoint=checkpoint_step_dir(inputs["checkpoint"].path),
                             run_dir=workdir, backend=config.backend, callbacks=config.callbacks, seed=config.seed,
                             threads=config.threads, tokenizer=config.tokenizer)
@@ -169,6 +173,13 @@ class DPOJob(AdaptJob):
 
 
 _TITLES = {"sft": "Instruction tuning (SFT)", "dpo": "Preference tuning (DPO)"}
+
+
+def _where_method_runs(method: str) -> str:
+    for job in get_host().registry("jobs"):
+        if getattr(job.factory, "method", None) == method:
+            return f"use `olmo {job.factory.command}` (in a pipeline, a `{job.name}` stage)"
+    return f"use `olmo adapt method={method}` (in a pipeline, an `adapt` stage with method={method})"
 
 
 def _fmt(value: Any) -> str:
