@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from olmo_core import component, hookimpl
-from olmo_core.errors import ConfigError, PluginError, UnknownComponentError, UsageError
+from olmo_core.errors import ConfigError, UnknownComponentError, UsageError
 from olmo_core.hydra_bridge import validate_overrides
 from olmo_core.plugins import PluginHost
 
@@ -166,7 +166,8 @@ def test_unknown_key_of_a_selected_component_lists_that_components_keys(olmo_hos
     with pytest.raises(ConfigError) as info:
         validate_overrides(tag, ["input=x", "taggers=[language]", "taggers.language.langauges=[fr]"])
     assert str(info.value) == ("unknown config key 'taggers.language.langauges' for `olmo data tag` (did you mean "
-                               "'languages'?); valid keys under 'taggers.language': languages, max_document_bytes, paragraphs")
+                               "'languages'?); valid keys under 'taggers.language': languages, max_document_bytes, "
+                               "paragraphs")
 
 
 def test_unknown_key_under_a_nested_selection_is_listed_with_the_selection(fit: Any) -> None:
@@ -198,3 +199,11 @@ def test_one_value_for_a_list_key_says_how_to_give_a_list(olmo_cli: Any, tmp_pat
     result = olmo_cli("data", "filter", f"input={tmp_path}", f"output={tmp_path / 'out'}", "attributes=pii")
     assert result.exit_code == 2
     assert "invalid value in override 'attributes=pii': attributes takes a list, as in attributes=[pii]" in result.err
+
+
+def test_a_component_named_twice_in_a_list_is_refused(olmo_cli: Any, tmp_path: Any) -> None:
+    result = olmo_cli("pipeline", "stages=[sft,sft,report]", f"output={tmp_path}")  # ran as [sft,report]
+    assert result.exit_code != 0 and not (tmp_path / "stages").exists()
+    assert "stages=[sft,sft,report] names 'sft' more than once: each job runs once" in result.err
+    result = olmo_cli("data", "tag", f"input={tmp_path}", "taggers=[pii,c4,pii]")
+    assert "taggers=[pii,c4,pii] names 'pii' more than once" in result.err

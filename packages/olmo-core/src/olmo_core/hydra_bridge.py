@@ -237,7 +237,15 @@ def _check_overrides(command: Component, overrides: Sequence[str],
             for name in (value if isinstance(value, list) else [value]):
                 if value is not None and str(name) not in registry:
                     raise UnknownComponentError(registry.kind.singular, str(name), registry.options())
+            if isinstance(value, list) and len(set(map(str, value))) < len(value):
+                twice = sorted({str(name) for name in value if list(map(str, value)).count(str(name)) > 1})
+                raise ConfigError(f"{f.key}={_listed(value)} names {', '.join(map(repr, twice))} more than once: each "
+                                  f"{registry.kind.singular} runs once (with its options under {f.key}.<name>)")
     return overrides, parsed
+
+
+def _listed(values: list[Any]) -> str:
+    return "[" + ",".join(map(str, values)) + "]"
 
 
 def _override_entry(ov: Override) -> str:
