@@ -90,3 +90,17 @@ def test_plus_callbacks_adds_to_the_default_callbacks(tokens: Path, tmp_path: Pa
 
     assert list(config(tokens, tmp_path, "added", **{"+callbacks": "[evaluate]"}).callbacks) == [
         *DEFAULT_CALLBACKS, "evaluate"]
+
+
+@pytest.mark.parametrize(("device", "why"), [("gpu", "is not a device"),
+                                             ("cuda", "is not available on this machine")])
+def test_a_device_that_is_not_here_is_refused_in_one_line_before_anything_is_written(
+        olmo_cli: Any, tokens: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, device: str, why: str) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    run = tmp_path / "run"
+    refused = olmo_cli("train", f"data=[{tokens}]", f"output={run}", f"backend.device={device}")
+    assert (refused.exit_code, refused.err) == (2, f"error: backend.device={device} {why}: use one of auto, cpu\n")
+    assert not run.exists()

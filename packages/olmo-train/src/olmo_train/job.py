@@ -44,8 +44,10 @@ class TrainJob(Job):
         return "runs/train"
 
     def check(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> None:
+        from olmo_train.backends.base import check_device
         from olmo_train.trainer import check_data_vocabulary
 
+        check_device(getattr(config.backend, "device", "auto"))
         check_data_vocabulary([artifact.path for artifact in inputs.get("data") or []],
                               getattr(config.model, "vocab_size", None))
 

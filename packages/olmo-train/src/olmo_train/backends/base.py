@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Backend", "PrecisionConfig", "autocast_context", "resolve_device", "resolve_precision"]
+__all__ = ["Backend", "PrecisionConfig", "autocast_context", "available_devices", "check_device", "resolve_device",
+           "resolve_precision"]
 
 
 @dataclass(kw_only=True)
@@ -17,7 +18,8 @@ class PrecisionConfig:
     """Where and in which precision to train (shared by every backend's config)."""
 
     device: str = "auto"
-    """``auto`` (the local CUDA device when there is one, else ``cpu``), ``cpu``, ``cuda``."""
+    """``auto`` (the local CUDA device when there is one, else ``cpu``), ``cpu``, ``cuda`` or ``cuda:<n>``; a
+    device this machine lacks is refused before the run starts."""
     precision: str = "auto"
     """``fp32``, or ``bf16`` (autocast with fp32 master weights; GPUs only: CPUs here lack bf16 units);
     ``auto`` is bf16 on CUDA and fp32 elsewhere."""
@@ -60,10 +62,45 @@ class Backend(Protocol):
         """Release process groups and devices."""
 
 
-def resolve_device(spec: str, *, local_rank: int = 0) -> torch.device:
-    """The ``torch.device`` that ``spec`` names (``auto``: the local GPU when there is one)."""
+def available_devices() -> list[str]:
+    """The values of ``backend.device`` that this machine can train on: ``auto``, ``cpu``, and ``cuda`` with
+    ``cuda:<n>`` for each CUDA device torch sees (``mps`` where there is one)."""
     import torch
 
+    names = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        names += ["cuda", *(f"cuda:{n}" for n in range(torch.cuda.device_count()))]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        names.append("mps")
+    return names
+
+
+def check_device(spec: str) -> None:
+    """Refuse a ``backend.device`` that names no device, or one this machine lacks, in one line that lists
+    the available ones."""
+    from olmo_core.errors import ConfigError
+
+    available = available_devices()
+    if spec in available:
+        return
+    import torch
+
+    try:
+        device = torch.device(spec)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"backend.device={spec} is not a device: use one of {', '.join(available)}") from None
+    if device.type == "cpu":
+        return
+    raise ConfigError(f"backend.device={spec} is not available on this machine: use one of {', '.join(available)}")
+
+
+def resolve_device(spec: str, *, local_rank: int = 0) -> torch.device:
+    """The ``torch.device`` that ``spec`` names (``auto``: the local GPU when there is one); a device that is
+    not available here is refused (:func:`check_device`)."""
+    import torch
+
+    check_device(spec)
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"
     if spec == "cuda":
