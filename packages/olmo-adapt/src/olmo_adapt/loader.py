@@ -29,7 +29,8 @@ class ExampleLoader(Generic[T]):
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
         if len(examples) < batch_size:
-            raise ConfigError(f"{len(examples)} examples are fewer than one batch of {batch_size}: lower batch_size")
+            raise ConfigError(f"{len(examples)} examples are fewer than one batch of {batch_size}: "
+                              f"lower method.batch_size")
         self.examples, self.batch_size, self.seed, self.collate = examples, batch_size, seed, collate
         self.epoch, self.position = 0, 0
         self.rank, self.world_size = 0, 1

@@ -18,13 +18,13 @@ from olmo_core.callbacks import Callback
 from olmo_core.config import non_negative, positive
 from olmo_core.errors import ConfigError
 
-from olmo_adapt.examples import Skips
+from olmo_adapt.examples import NOTHING_TRAINED, TOO_LONG, Skips
 from olmo_core.chat_template import TuluTemplate
 
 if TYPE_CHECKING:
     from olmo_adapt.loader import ExampleLoader
 
-__all__ = ["OVERLONG", "AdaptRun", "Method", "MethodSettings", "Prepared", "check_choice"]
+__all__ = ["OVERLONG", "AdaptRun", "Method", "MethodSettings", "Prepared", "check_choice", "check_one_batch"]
 
 OVERLONG = ("skip", "truncate")
 
@@ -121,3 +121,25 @@ class Method(Protocol):
     def prepare(self, run: AdaptRun) -> Prepared:
         """Read and tokenize the data; return the objective, the loader and what else training needs."""
         ...
+
+
+def check_one_batch(kept: int, settings: MethodSettings, skips: Skips, *, noun: str) -> None:
+    """Refuse a run whose ``kept`` training examples do not fill one batch, saying why the others were skipped."""
+    if kept >= settings.batch_size:
+        return
+    reasons = ", ".join(_reason(reason, n, settings) for reason, n in sorted(skips.reasons.items()))
+    tally = (f"all {skips.total} were skipped ({reasons})" if not skips.kept
+             else f"kept {skips.kept} of {skips.total}" + (f", skipped {reasons}" if reasons else ""))
+    fix = ("raise method.max_length, or set method.overlong=truncate" if skips.reasons[TOO_LONG]
+           else "raise method.max_length" if skips.reasons[NOTHING_TRAINED]
+           else "lower method.batch_size or method.eval_examples, or give more data")
+    raise ConfigError(f"{kept} training {noun} are fewer than one batch of method.batch_size={settings.batch_size}; "
+                      f"{tally}: {fix}")
+
+
+def _reason(reason: str, count: int, settings: MethodSettings) -> str:
+    if reason == TOO_LONG:
+        return f"{count} longer than method.max_length={settings.max_length}"
+    if reason == NOTHING_TRAINED:
+        return f"{count} with no trained token left in method.max_length={settings.max_length}"
+    return f"{count} {reason}"

@@ -26,7 +26,7 @@ from olmo_adapt.evaluation import HeldOutEvaluation
 from olmo_adapt.examples import Skips
 from olmo_adapt.loader import ExampleLoader
 from olmo_adapt.dpo.config import DPO_OLMO_7B, DPO_TULU3, DPOConfig
-from olmo_adapt.method import AdaptRun, Prepared
+from olmo_adapt.method import AdaptRun, Prepared, check_one_batch
 
 __all__ = ["DPO", "DPOConfig", "DPO_OLMO_7B", "DPO_TULU3"]
 
@@ -54,6 +54,7 @@ class DPO:
         tokenizer = run.template.tokenizer
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         objective = DPOObjective(loss=c.loss, beta=c.beta)
+        check_one_batch(len(train), c, skips, noun="pairs")
         loader = ExampleLoader(train, batch_size=c.batch_size, seed=run.seed,
                                collate=functools.partial(collate_pairs, pad_id=pad_id))
         summary: dict[str, Any] = {"train_pairs": len(train), "held_out_pairs": len(held), "loss": c.loss,

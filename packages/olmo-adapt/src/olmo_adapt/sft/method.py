@@ -19,7 +19,7 @@ from olmo_adapt.datasets import held_out_split, load_conversations
 from olmo_adapt.evaluation import HeldOutEvaluation
 from olmo_adapt.examples import Skips, check_messages
 from olmo_adapt.loader import ExampleLoader
-from olmo_adapt.method import AdaptRun, Prepared
+from olmo_adapt.method import AdaptRun, Prepared, check_one_batch
 from olmo_adapt.sft.config import SFTConfig
 from olmo_adapt.sft.batches import pack, padded
 from olmo_core.chat_template import TuluTemplate
@@ -75,6 +75,7 @@ class SFT:
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         collate = functools.partial(pack, max_length=c.max_length, pad_id=pad_id) if c.packing \
             else functools.partial(padded, pad_id=pad_id)
+        check_one_batch(len(train), c, skips, noun="conversations")
         loader = ExampleLoader(train, batch_size=c.batch_size, seed=run.seed, collate=collate)
         callbacks = []
         if held:
