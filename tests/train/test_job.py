@@ -104,3 +104,9 @@ def test_a_device_that_is_not_here_is_refused_in_one_line_before_anything_is_wri
     refused = olmo_cli("train", f"data=[{tokens}]", f"output={run}", f"backend.device={device}")
     assert (refused.exit_code, refused.err) == (2, f"error: backend.device={device} {why}: use one of auto, cpu\n")
     assert not run.exists()
+
+
+def test_the_help_of_backend_precision_says_bf16_runs_on_a_cpu_too(olmo_cli: Any) -> None:
+    help_text = " ".join(olmo_cli("train", "--help").out.split())
+    assert ("`fp32`, or `bf16` (autocast with fp32 master weights; meant for GPUs: it runs on a CPU too, but a CPU "
+            "without bf16 units gains no speed from it); `auto` is bf16 on CUDA and fp32 elsewhere") in help_text

@@ -21,8 +21,8 @@ class PrecisionConfig:
     """``auto`` (the local CUDA device when there is one, else ``cpu``), ``cpu``, ``cuda`` or ``cuda:<n>``; a
     device this machine lacks is refused before the run starts."""
     precision: str = "auto"
-    """``fp32``, or ``bf16`` (autocast with fp32 master weights; GPUs only: CPUs here lack bf16 units);
-    ``auto`` is bf16 on CUDA and fp32 elsewhere."""
+    """``fp32``, or ``bf16`` (autocast with fp32 master weights; meant for GPUs: it runs on a CPU too, but a CPU
+    without bf16 units gains no speed from it); ``auto`` is bf16 on CUDA and fp32 elsewhere."""
     compile: bool = False
     """``torch.compile`` each transformer block."""
     activation_checkpointing: bool = False
