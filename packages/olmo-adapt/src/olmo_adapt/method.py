@@ -9,6 +9,8 @@ log-probabilities ...). :func:`olmo_adapt.runner.run_method` does the rest, the 
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,10 @@ from olmo_core.chat_template import TuluTemplate
 if TYPE_CHECKING:
     from olmo_adapt.loader import ExampleLoader
 
-__all__ = ["OVERLONG", "AdaptRun", "Method", "MethodSettings", "Prepared", "check_choice", "check_one_batch"]
+__all__ = ["OVERLONG", "AdaptRun", "Method", "MethodSettings", "Prepared", "check_choice", "check_one_batch",
+           "warn_small_held_out"]
+
+log = logging.getLogger(__name__)
 
 OVERLONG = ("skip", "truncate")
 
@@ -143,3 +148,17 @@ def _reason(reason: str, count: int, settings: MethodSettings) -> str:
     if reason == NOTHING_TRAINED:
         return f"{count} with no trained token left in method.max_length={settings.max_length}"
     return f"{count} {reason}"
+
+
+def warn_small_held_out(kept: int, settings: MethodSettings, skipped: Counter[str], *, noun: str) -> str | None:
+    """Warn (and return the warning) when fewer than ``method.eval_examples`` held-out examples are left: the
+    examples are held out before they are checked, so the ``skipped`` ones (by reason) shrink the set."""
+    if kept >= settings.eval_examples:
+        return None
+    reasons = ", ".join(_reason(reason, n, settings) for reason, n in sorted(skipped.items()))
+    message = (f"only {kept} of method.eval_examples={settings.eval_examples} held-out {noun} are evaluated: "
+               f"{sum(skipped.values())} were skipped ({reasons})")
+    if not kept:
+        message += "; no held-out evaluation will run"
+    log.warning(message)
+    return message

@@ -26,7 +26,7 @@ from olmo_adapt.evaluation import HeldOutEvaluation
 from olmo_adapt.examples import Skips
 from olmo_adapt.loader import ExampleLoader
 from olmo_adapt.dpo.config import DPO_OLMO_7B, DPO_TULU3, DPOConfig
-from olmo_adapt.method import AdaptRun, Prepared, check_one_batch
+from olmo_adapt.method import AdaptRun, Prepared, check_one_batch, warn_small_held_out
 
 __all__ = ["DPO", "DPOConfig", "DPO_OLMO_7B", "DPO_TULU3"]
 
@@ -47,7 +47,9 @@ class DPO:
         skips = Skips()
         options: dict[str, Any] = {"max_length": c.max_length, "overlong": c.overlong, "skips": skips}
         train = tokenize_pairs(train_records, run.template, **options)
+        before = skips.reasons.copy()
         held = tokenize_pairs(held_records, run.template, first_index=len(train), **options)
+        warn_small_held_out(len(held), c, skips.reasons - before, noun="pairs")
         reference = Path(c.reference) if c.reference else run.checkpoint
         if c.reference:
             check_same_tokenizer(reference, run.template.tokenizer)

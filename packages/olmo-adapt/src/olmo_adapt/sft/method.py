@@ -19,7 +19,7 @@ from olmo_adapt.datasets import held_out_split, load_conversations
 from olmo_adapt.evaluation import HeldOutEvaluation
 from olmo_adapt.examples import Skips, check_messages
 from olmo_adapt.loader import ExampleLoader
-from olmo_adapt.method import AdaptRun, Prepared, check_one_batch
+from olmo_adapt.method import AdaptRun, Prepared, check_one_batch, warn_small_held_out
 from olmo_adapt.sft.config import SFTConfig
 from olmo_adapt.sft.batches import pack, padded
 from olmo_core.chat_template import TuluTemplate
@@ -69,8 +69,10 @@ class SFT:
         train_records = train_records[:c.max_examples]
         train = tokenize_conversations(train_records, run.template, max_length=c.max_length, overlong=c.overlong,
                                        skips=skips)
+        before = skips.reasons.copy()
         held = tokenize_conversations(held_records, run.template, max_length=c.max_length, overlong=c.overlong,
                                       skips=skips)
+        warn_small_held_out(len(held), c, skips.reasons - before, noun="conversations")
         tokenizer = run.template.tokenizer
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         collate = functools.partial(pack, max_length=c.max_length, pad_id=pad_id) if c.packing \
