@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,22 @@ def test_an_empty_held_out_set_is_warned_about(tmp_path: Path, template: TuluTem
     assert [r.getMessage() for r in caplog.records] == [
         "only 0 of method.eval_examples=1 held-out pairs are evaluated: 1 were skipped (1 chosen equals rejected); "
         "no held-out evaluation will run"]
+
+
+def _pairs(path: Path, count: int) -> str:
+    path.write_text("".join(json.dumps({"id": f"p{i}", "prompt": "Hi", "chosen": f"Hello {i}.",
+                                        "rejected": f"Go away {i}."}) + "\n" for i in range(count)))
+    return str(path)
+
+
+def test_the_dpo_reference_may_be_a_run_directory_like_checkpoint(template: TuluTemplate, tiny_checkpoint: Path,
+                                                                   tmp_path: Path) -> None:
+    run_dir = tmp_path / "sft"
+    for step in ("step000002", "step000004"):
+        shutil.copytree(tiny_checkpoint, run_dir / "checkpoints" / step)
+    config = DPOConfig(data=_pairs(tmp_path / "pairs.jsonl", 4), eval_examples=0, batch_size=2, reference=str(run_dir))
+    prepared = DPO(config).prepare(_run(template, tmp_path))
+    assert prepared.summary["reference"] == str(run_dir / "checkpoints" / "step000004")
+    config.reference = str(tmp_path / "nothing")
+    with pytest.raises(ConfigError, match=rf"^method.reference={tmp_path / 'nothing'}: "):
+        DPO(config).prepare(_run(template, tmp_path))

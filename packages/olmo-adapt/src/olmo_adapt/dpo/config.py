@@ -36,7 +36,8 @@ class DPOConfig(MethodSettings):
     beta: float = positive(0.1)
     """Strength of the pull toward the reference (β)."""
     reference: str | None = None
-    """The reference checkpoint (default: the checkpoint training starts from)."""
+    """The reference checkpoint: a step directory, or a run directory (its newest checkpoint) (default: the
+    checkpoint training starts from)."""
     reference_cache: str | None = None
     """Where reference log-probabilities are cached (default: ``<olmo cache>/dpo-reference``)."""
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from olmo_core.assets import cache_dir
+from olmo_core.errors import ConfigError
 
 from olmo_adapt.checkpoints import check_same_tokenizer
 from olmo_adapt.datasets import held_out_split, load_pairs
@@ -28,7 +29,7 @@ from olmo_adapt.loader import ExampleLoader
 from olmo_adapt.dpo.config import DPO_OLMO_7B, DPO_TULU3, DPOConfig
 from olmo_adapt.method import AdaptRun, Prepared, check_one_batch, warn_small_held_out
 
-__all__ = ["DPO", "DPOConfig", "DPO_OLMO_7B", "DPO_TULU3"]
+__all__ = ["DPO", "DPOConfig", "DPO_OLMO_7B", "DPO_TULU3", "reference_checkpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class DPO:
         before = skips.reasons.copy()
         held = tokenize_pairs(held_records, run.template, first_index=len(train), **options)
         warn_small_held_out(len(held), c, skips.reasons - before, noun="pairs")
-        reference = Path(c.reference) if c.reference else run.checkpoint
+        reference = reference_checkpoint(c.reference) if c.reference else run.checkpoint
         if c.reference:
             check_same_tokenizer(reference, run.template.tokenizer)
         tokenizer = run.template.tokenizer
@@ -79,6 +80,16 @@ class DPO:
                 interval=c.eval_interval))
         return Prepared(objective=objective, loader=loader, skips=skips, callbacks=callbacks, start=start,
                         summary=summary)
+
+
+def reference_checkpoint(spec: str) -> Path:
+    """The step directory ``method.reference`` names: a checkpoint, or a run directory's newest checkpoint (as
+    ``checkpoint=`` takes them)."""
+    from olmo_core.artifacts import Checkpoint, checkpoint_step_dir
+
+    if problem := Checkpoint(path=spec).problem():
+        raise ConfigError(f"method.reference={spec}: {problem}")
+    return Path(checkpoint_step_dir(spec))
 
 
 def _held_out(pairs: list[Pair], objective: DPOObjective, model: torch.nn.Module, device: torch.device, *,
