@@ -77,3 +77,16 @@ def test_the_dpo_reference_may_be_a_run_directory_like_checkpoint(template: Tulu
     config.reference = str(tmp_path / "nothing")
     with pytest.raises(ConfigError, match=rf"^method.reference={tmp_path / 'nothing'}: "):
         DPO(config).prepare(_run(template, tmp_path))
+
+
+def test_the_quickstart_names_the_last_steps_of_the_default_runs(template: TuluTemplate, tmp_path: Path) -> None:
+    import math
+
+    docs = (Path(__file__).parents[2] / "docs" / "adaptation.md").read_text()
+    steps = {}
+    for name, method in (("sft", SFT(SFTConfig())), ("dpo", DPO(DPOConfig()))):
+        prepared = method.prepare(_run(template, tmp_path))
+        steps[name] = math.ceil(method.config.epochs * prepared.loader.steps_per_epoch)
+    assert steps == {"sft": 41, "dpo": 64}
+    assert "olmo adapt dpo checkpoint=runs/sft/checkpoints/step000041 " in docs
+    assert "olmo chat checkpoint=runs/dpo/checkpoints/step000064 " in docs
