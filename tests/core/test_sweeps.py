@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
+from olmo_core.errors import ConfigError
 from olmo_core.overrides import swept_values
 from olmo_core.pipeline.compare import comparison_table, differing
-from olmo_core.sweeps import SweepJob
+from olmo_core.jobs import JobResult
+from olmo_core.sweeps import SweepJob, check_own_directory, record_job, write_sweep_comparison
 
 
 def test_swept_values_are_a_jobs_overrides_less_the_fixed_keys_as_typed() -> None:
@@ -19,10 +26,24 @@ def test_where_a_sweep_job_writes_its_data() -> None:
     rules = SweepJob(num=0, label="exclude=_length_100_", values={"exclude": "['length < 100']"})
     both = SweepJob(num=3, label="exclude=_length_100_,shard=1_2",
                     values={"shard": "1/2", "exclude": "['length < 100']"})
-    assert shards.directory("out/") == "out/1-shard=1_2" and shards.shards_only and shards.split
+    assert shards.directory("out/") == "out/shard=1_2" and shards.shards_only and shards.split
     assert not rules.shards_only and not rules.split
     assert not both.shards_only and both.split and both.group() == "exclude=_length_100_"
-    assert SweepJob(num=0, label="", values={}).directory("out") == "out/0-defaults"
+    assert SweepJob(num=0, label="", values={}).directory("out") == "out/defaults"
+    assert SweepJob(num=5, label="shard=1_2", values={"shard": "1/2"}).directory("out") == "out/shard=1_2"  # not by
+    # its place in the sweep: the same values find the same directory when the sweep is run again in another order
+
+
+def test_two_sweep_jobs_whose_values_name_one_directory_are_refused(tmp_path: Path) -> None:
+    first = SweepJob(num=0, label="x=a_b", values={"x": "a/b"})
+    second = SweepJob(num=1, label="x=a_b", values={"x": "a_b"})
+    workdir = first.directory(str(tmp_path))
+    check_own_directory(workdir, first)
+    record_job(workdir, first)
+    check_own_directory(workdir, first)  # the same job, run again
+    with pytest.raises(ConfigError, match=r"the sweep job \{'x': 'a_b'\} would work in .*x=a_b, where the job "
+                                          r"\{'x': 'a/b'\} ran"):
+        check_own_directory(second.directory(str(tmp_path)), second)
 
 
 def test_comparison_table_formats_escapes_and_marks_missing_values() -> None:
@@ -30,3 +51,34 @@ def test_comparison_table_formats_escapes_and_marks_missing_values() -> None:
     assert differing(rows) == ["y", "rule"]
     assert comparison_table("job", rows, ["x", "y", "rule"]) == [
         "| job | x | y | rule |", "|---|---|---|---|", "| 0-a | 1 | 0.1235 | a \\| b |", "| 1-b | 1 | 2 | - |"]
+
+
+def _ended_job(base: Path, num: int, lr: str, loss: float | None, error: str | None = None) -> None:
+    """A finished training job of a sweep over ``optim.lr`` (or a failed one, with ``error``)."""
+    job = SweepJob(num=num, label=f"optim.lr={lr}", values={"optim.lr": lr})
+    workdir = base / job.directory("")[1:]
+    workdir.mkdir(parents=True)
+    if error is None:
+        (workdir / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "loss": loss + 1 / s}) + "\n"
+                                                       for s in (1, 2)))
+        result = JobResult(metrics={"final_loss": loss, "steps": 2, "metrics": str(workdir / "metrics.jsonl")})
+        (workdir / "result.json").write_text(json.dumps(result.to_json()))
+    record_job(str(workdir), job, error)
+
+
+def test_a_sweep_of_training_compares_the_figures_that_differ_and_the_loss_curves(tmp_path: Path) -> None:
+    _ended_job(tmp_path, 0, "0.001", 9.5)
+    _ended_job(tmp_path, 1, "0.003", 8.25)
+    report = write_sweep_comparison(str(tmp_path))
+    assert report == f"{tmp_path}/comparison.md"
+    lines = Path(report).read_text().splitlines()
+    assert lines[2] == "2 jobs, over optim.lr; the results that differ between them:"
+    assert lines[4:8] == ["| job | optim.lr | final_loss |", "|---|---|---|",
+                          "| optim.lr=0.001 | 0.001 | 9.5 |", "| optim.lr=0.003 | 0.003 | 8.25 |"]  # steps: the same
+    assert lines[-1] == "![training loss](comparison_loss.png)" and (tmp_path / "comparison_loss.png").is_file()
+    summary = json.loads((tmp_path / "comparison.json").read_text())
+    assert [job["results"]["final_loss"] for job in summary["jobs"]] == [9.5, 8.25]
+    _ended_job(tmp_path, 2, "bad", None, error="optim.lr must be a number")
+    lines = Path(write_sweep_comparison(str(tmp_path)) or "").read_text().splitlines()
+    assert lines[2] == "3 jobs, over optim.lr, 1 of them failed; the results that differ between them:"
+    assert lines[-3] == "| optim.lr=bad | bad | - | optim.lr must be a number |"

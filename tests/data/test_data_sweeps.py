@@ -46,7 +46,7 @@ def sweep_over_rules() -> str:
 
 
 def job_name(n: int, rule: str) -> str:
-    return f"{n}-exclude=_{rule.replace(' < ', '_')}_"
+    return f"exclude=_{rule.replace(' < ', '_')}_"
 
 
 def expected_table(names: list[str]) -> list[str]:
@@ -159,8 +159,8 @@ def test_an_in_place_sweep_gives_each_job_its_own_attributes(dataset: Path, olmo
                      "dedupers.bloom.min_chars=20,60")
     assert swept.exit_code == 0, swept.err
     assert not (dataset / "attributes").exists()
-    jobs = sorted((dataset / "reports" / "dedup").glob("*-dedupers.bloom.min_chars=*"))
-    assert [job.name for job in jobs] == ["0-dedupers.bloom.min_chars=20", "1-dedupers.bloom.min_chars=60"]
+    jobs = sorted((dataset / "reports" / "dedup").glob("dedupers.bloom.min_chars=*"))
+    assert [job.name for job in jobs] == ["dedupers.bloom.min_chars=20", "dedupers.bloom.min_chars=60"]
     for job, min_chars in zip(jobs, (20, 60), strict=True):
         lines = [line for r in stdlib_documents() for line in str(r["text"]).split("\n")]
         expected = sum(len(" ".join(line.split())) >= min_chars for line in lines)  # whitespace-normalized lines
@@ -182,8 +182,8 @@ def test_a_one_value_split_sweep_names_its_job_after_the_value(tmp_path: Path, o
     tagged = olmo_cli("data", "tag", f"input={ds}", "taggers=[pii]", "-m", "shard=1/3")
     assert tagged.exit_code == 0, tagged.err
     assert "[sweep job 0] olmo data tag shard=1/3" in tagged.err
-    assert sorted(p.name for p in (ds / "reports" / "tag").iterdir()) == ["0-shard=1_3"]
-    assert (ds / "reports" / "tag" / "0-shard=1_3" / "result.json").is_file()
+    assert sorted(p.name for p in (ds / "reports" / "tag").iterdir()) == ["shard=1_3"]
+    assert (ds / "reports" / "tag" / "shard=1_3" / "result.json").is_file()
     features = olmo_cli("data", "dedup", f"input={ds}", "dedupers=[exact]", "phase=features")
     assert features.exit_code == 0, features.err
     for partition in ("0/2", "1/2"):
@@ -192,7 +192,7 @@ def test_a_one_value_split_sweep_names_its_job_after_the_value(tmp_path: Path, o
         assert decided.exit_code == 0, decided.err
         assert f"[sweep job 0] olmo data dedup partition={partition}" in decided.err
     jobs = sorted(p.name for p in (ds / "reports" / "dedup").iterdir() if p.is_dir())
-    assert jobs == ["0-partition=0_2", "0-partition=1_2"]
+    assert jobs == ["partition=0_2", "partition=1_2"]
     assert all((ds / "reports" / "dedup" / job / "result.json").is_file() for job in jobs)
 
 
@@ -238,16 +238,16 @@ def test_the_comparison_lists_failed_jobs(dataset: Path, tmp_path: Path, olmo_cl
     header, rule, *rows = expected_table(names)
     table = [line for line in markdown if line.startswith("|")]
     assert table == [header + " error |", rule + "---|", *(row + " - |" for row in rows),
-                     f"| 2-exclude=_nosuchkey_1_ | ['{bad}'] |" + " - |" * 8 + f" {error} |"]
+                     f"| exclude=_nosuchkey_1_ | ['{bad}'] |" + " - |" * 8 + f" {error} |"]
     summary = json.loads((tmp_path / "three" / "comparison.json").read_text())
     assert [(j["job"], j.get("error")) for j in summary["jobs"]] == [
-        (names[0], None), (names[1], None), ("2-exclude=_nosuchkey_1_", error)]
+        (names[0], None), (names[1], None), ("exclude=_nosuchkey_1_", error)]
     two = olmo_cli("data", "filter", f"input={dataset}", f"output={tmp_path / 'two'}", "-m",
                    f"exclude=['{RULES[0]}'],['{bad}']")
     assert two.exit_code == 1 and "1 of 2 sweep jobs of `olmo data filter` failed" in two.err
     table = [line for line in (tmp_path / "two" / "comparison.md").read_text().splitlines() if line.startswith("|")]
     assert table[2:] == [f"| {names[0]} | ['{RULES[0]}'] | 12 | 7 | 5 | 0 | 5 | 7 | 5 | - |",
-                         f"| 1-exclude=_nosuchkey_1_ | ['{bad}'] |" + " - |" * 7 + f" {error} |"]
+                         f"| exclude=_nosuchkey_1_ | ['{bad}'] |" + " - |" * 7 + f" {error} |"]
 
 
 def test_a_sweep_in_processes_of_their_own_says_where_each_job_logged(tmp_path: Path) -> None:

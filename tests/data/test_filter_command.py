@@ -240,9 +240,8 @@ def test_a_filter_reads_the_attributes_of_one_job_of_a_tag_sweep(tmp_path: Path,
     swept = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", "taggers=[gopher_quality]", "-m",
                      "taggers.gopher_quality.min_doc_words=50,400")
     assert swept.exit_code == 0, swept.err
-    jobs = sorted(p for p in (tmp_path / "ds" / "reports" / "tag").iterdir() if p.is_dir())
-    assert [p.name for p in jobs] == ["0-taggers.gopher_quality.min_doc_words=50",
-                                      "1-taggers.gopher_quality.min_doc_words=400"]
+    jobs = [tmp_path / "ds" / "reports" / "tag" / f"taggers.gopher_quality.min_doc_words={n}" for n in (50, 400)]
+    assert sorted(p for p in (tmp_path / "ds" / "reports" / "tag").iterdir() if p.is_dir()) == sorted(jobs)
     kept = []
     for n, job in enumerate(jobs):
         rows = read(job / "attributes" / "gopher_quality" / "part.jsonl.gz")

@@ -64,7 +64,7 @@ def test_a_sweep_over_shards_equals_one_run(tmp_path: Path, olmo_cli: Any, monke
     assert sorted(p.name for p in (tmp_path / "swept" / "reports").iterdir() if p.is_file()) == [
         "tag-shard-0-of-3.json", "tag-shard-1-of-3.json", "tag-shard-2-of-3.json"]
     assert sorted(p.name for p in (tmp_path / "swept" / "reports" / "tag").iterdir()) == [  # each job's record
-        "0-shard=0_3", "1-shard=1_3", "2-shard=2_3"]
+        "shard=0_3", "shard=1_3", "shard=2_3"]
 
 
 @pytest.mark.slow

@@ -39,7 +39,7 @@ def results(run: Path) -> dict[str, dict[str, Any]]:
 
 def test_a_sweep_runs_every_stage_twice_and_compares_the_runs(sweep: Path) -> None:
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
-    assert [j.name for j in jobs] == ["0-stages.pretrain.optim.lr=0.001", "1-stages.pretrain.optim.lr=0.003"]
+    assert [j.name for j in jobs] == ["stages.pretrain.optim.lr=0.001", "stages.pretrain.optim.lr=0.003"]
     for job in jobs:
         report = (job / "report.md").read_text()
         assert all(section in report for section in SECTIONS), report
@@ -70,7 +70,7 @@ def test_a_run_killed_in_a_stage_finishes_like_an_uninterrupted_one(sweep: Path,
     assert not (run / "stages" / "08-pretrain" / "done.json").exists()
     resumed = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0 and "resuming from" in resumed.stderr, resumed.stderr[-3000:]
-    reference = sweep / "0-stages.pretrain.optim.lr=0.001"
+    reference = sweep / "stages.pretrain.optim.lr=0.001"
     ours, theirs = results(run), results(reference)
     for stage in ("pretrain", "sft", "dpo"):
         a = load_file(str(Path(ours[stage]["outputs"]["checkpoint"]["path"]) / "model.safetensors"))

@@ -163,13 +163,13 @@ def test_a_sweep_gives_each_job_its_directory_and_a_comparison(runs: list[str], 
     assert result.exit_code == 0, result.err
     sweep = tmp_path / "sweep"
     jobs = sorted(p.name for p in sweep.iterdir() if p.is_dir())
-    assert jobs == ["0-stages.write.words=2", "1-stages.write.words=7"]
+    assert jobs == ["stages.write.words=2", "stages.write.words=7"]
     table = (sweep / "comparison.md").read_text()
     assert "| run | write.words | count.total |" in table
-    assert "| 0-stages.write.words=2 | 2 | 2 |" in table and "| 1-stages.write.words=7 | 7 | 7 |" in table
+    assert "| stages.write.words=2 | 2 | 2 |" in table and "| stages.write.words=7 | 7 | 7 |" in table
     commands = olmo_cli("toy", "write", "-m", f"output={tmp_path / 'w'}", "words=1,2")
     assert commands.exit_code == 0, commands.err
-    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == ["0-words=1", "1-words=2"]
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == ["words=1", "words=2"]
 
 
 @dataclass(kw_only=True)

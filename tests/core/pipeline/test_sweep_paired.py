@@ -21,12 +21,12 @@ def _run(sweep: Path, name: str, right: list[bool]) -> None:
 
 
 def test_each_run_is_compared_with_the_first_on_the_same_examples(tmp_path: Path) -> None:
-    _run(tmp_path, "0-lr=1", [True] * 3 + [False] * 7)
-    _run(tmp_path, "1-lr=2", [True] * 9 + [False])  # 6 more right, none fewer: p = 2 / 2^6
-    _run(tmp_path, "2-lr=3", [False] + [True] * 2 + [False] * 6 + [True])  # one each way: p = 1
+    _run(tmp_path, "lr=1", [True] * 3 + [False] * 7)
+    _run(tmp_path, "lr=2", [True] * 9 + [False])  # 6 more right, none fewer: p = 2 / 2^6
+    _run(tmp_path, "lr=3", [False] + [True] * 2 + [False] * 6 + [True])  # one each way: p = 1
     report = write_comparison(tmp_path)
     assert report is not None
     text = report.read_text()
-    assert "| 1-lr=2 | 0.9 |" in text
-    assert "- evaluate.base/copa: 1-lr=2 vs 0-lr=1: +0.600 (p=0.031, beyond noise)" in text
-    assert "- evaluate.base/copa: 2-lr=3 vs 0-lr=1: +0.000 (p=1, within noise)" in text
+    assert "| lr=2 | 0.9 |" in text
+    assert "- evaluate.base/copa: lr=2 vs lr=1: +0.600 (p=0.031, beyond noise)" in text
+    assert "- evaluate.base/copa: lr=3 vs lr=1: +0.000 (p=1, within noise)" in text

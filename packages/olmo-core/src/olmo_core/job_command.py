@@ -3,7 +3,7 @@
 For every registered job with a ``command``, the host registers a command whose config is the job's own
 config plus one key per input slot (a path, or a list of paths for a ``many`` slot) and ``output=`` (the
 work directory; a job that adds to a dataset in place has a default). In a sweep (``-m``), each job of the
-sweep keeps its record in its own sub-directory of ``output``, ``<output>/<n>-<swept values>``, and its data
+sweep keeps its record in its own sub-directory of ``output``, ``<output>/<swept values>``, and its data
 where :func:`olmo_core.sweeps.data_output` says (shared by the shards of a shard sweep, else its own); after
 each job of a sweep that varies more than ``shard``, ``<output>/comparison.md`` compares the finished and failed
 jobs (:func:`olmo_core.sweeps.write_sweep_comparison`).
@@ -59,7 +59,7 @@ def _placeholder(slot: Any) -> str:
 
 
 def sweep_job_dir(base: str) -> str:
-    """``base``, or inside a Hydra sweep ``base/<job number>-<swept values>``, so that jobs never share it
+    """``base``, or inside a Hydra sweep ``base/<swept values>``, so that jobs never share it
     (:func:`olmo_core.sweeps.job_dir`)."""
     from olmo_core.sweeps import job_dir
 
@@ -70,10 +70,12 @@ def _execute(job: Job, config: Any, inputs: dict[str, Any], base: str, name: str
     """Run ``job`` in its work directory under ``base``; in a sweep, keep its swept values beside its result (or
     its error, when it fails) and, unless the sweep varies nothing but ``shard``, compare the sweep's finished and
     failed jobs in ``base``."""
-    from olmo_core.sweeps import current
+    from olmo_core.sweeps import check_own_directory, current
 
     sweep = current()
     workdir = sweep.directory(base) if sweep is not None else base
+    if sweep is not None:
+        check_own_directory(workdir, sweep)
     main = os.environ.get("RANK", "0") == "0"
     try:
         metrics = execute(job, config, inputs, workdir, name=name).metrics

@@ -2,13 +2,14 @@
 comparison of what they report.
 
 Each job of a sweep keeps its record (``result.json``, ``report.md``, ``log.txt``) in its own work directory,
-``<dir>/<n>-<swept values>`` (:func:`job_dir`). The data it writes (documents, attributes, token parts ...)
-goes to :func:`data_output`:
+``<dir>/<swept values>`` (:func:`job_dir`), named after its values alone, not its place in the sweep, so that a
+sweep run again with its values in another order, or with more of them, resumes each job where it ran before.
+The data it writes (documents, attributes, token parts ...) goes to :func:`data_output`:
 
 - a sweep that varies nothing but ``shard`` (``-m shard=0/4,1/4,...``, the sharded recipe; likewise dedup's
   ``partition``, see :data:`SPLITS`): ``<dir>`` itself, shared by the shards, which together write one dataset;
 - a sweep that does not vary ``shard`` (thresholds, taggers, rules ...): the job's own work directory, so that
-  no job overwrites another's data (``<dir>/0-exclude=.../documents/...``);
+  no job overwrites another's data (``<dir>/exclude=.../documents/...``);
 - a sweep over ``shard`` and other keys: ``<dir>/<the job's values of the other keys>``, shared by the shards
   of one combination of the other values (``<dir>/exclude=.../documents/...``).
 
@@ -32,13 +33,15 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, read_text, write_text
 from olmo_core.jobs import read_result
 
-__all__ = ["SPLITS", "SWEEP_FILE", "SweepJob", "current", "data_output", "job_at", "job_dir", "record_job",
-           "write_sweep_comparison"]
+__all__ = ["SPLITS", "SWEEP_FILE", "SweepJob", "check_own_directory", "current", "data_output", "job_at", "job_dir",
+           "record_job", "write_sweep_comparison"]
 
 SPLITS = ("shard", "partition")
 """The keys whose sweep splits one step's work between jobs that write one output: ``shard=i/N`` (the input's
@@ -66,8 +69,9 @@ class SweepJob:
     """The value of each swept key, by the key as a user types it."""
 
     def directory(self, base: str) -> str:
-        """The job's work directory in the sweep whose ``output`` is ``base``."""
-        return f"{base.rstrip('/')}/{self.num}-{self.label or 'defaults'}"
+        """The job's work directory in the sweep whose ``output`` is ``base``: ``base/<its swept values>``
+        (``base/defaults`` for a sweep of one job that varies nothing)."""
+        return f"{base.rstrip('/')}/{self.label or 'defaults'}"
 
     @property
     def shards_only(self) -> bool:
@@ -104,9 +108,13 @@ def current() -> SweepJob | None:
 
 
 def job_dir(base: str) -> str:
-    """``base``, or inside a Hydra sweep ``base/<job number>-<swept values>``, so that jobs never share it."""
+    """``base``, or inside a Hydra sweep ``base/<swept values>``, so that jobs never share it
+    (:func:`check_own_directory`)."""
     job = current()
-    return job.directory(base) if job is not None else base
+    if job is None:
+        return base
+    check_own_directory(job.directory(base), job)
+    return job.directory(base)
 
 
 def job_at(workdir: str) -> SweepJob | None:
@@ -130,6 +138,15 @@ def data_output(workdir: str) -> str:
     if job.shards_only:  # shards (or a "sweep" of one job, which varies nothing) write one output
         return parent
     return f"{parent}/{job.group()}" if job.split else workdir
+
+
+def check_own_directory(workdir: str, job: SweepJob) -> None:
+    """Refuse to run ``job`` in ``workdir`` when another job of a sweep ended there: two jobs whose values differ only
+    in characters a directory name cannot hold (``a/b`` and ``a_b``) would share it."""
+    path = posixpath.join(workdir, SWEEP_FILE)
+    if exists(path) and (other := json.loads(read_text(path)).get("values")) != job.values:
+        raise ConfigError(f"the sweep job {job.values} would work in {workdir}, where the job {other} ran: their "
+                          f"values name the same directory; run them in sweeps of their own (another output=)")
 
 
 def record_job(workdir: str, job: SweepJob, error: str | None = None) -> None:
@@ -210,7 +227,7 @@ def write_sweep_comparison(base: str) -> str | None:
 
     A job that sees fewer ended jobs than the comparison already lists (it read before another ended) leaves it
     as it is."""
-    from olmo_core.pipeline.compare import comparison_table
+    from olmo_core.pipeline.compare import comparison_table, differing, loss_plot
 
     base = base.rstrip("/")
     jobs = _ended(base)
@@ -220,21 +237,36 @@ def write_sweep_comparison(base: str) -> str | None:
     previous = posixpath.join(base, "comparison.json")
     if exists(previous) and names < {job["job"] for job in json.loads(read_text(previous))["jobs"]}:
         return posixpath.join(base, "comparison.md")
+    metrics = {job["job"]: job.pop("metrics") for job in jobs}
     for job in jobs:
-        job["counts"] = _counts(job.pop("metrics"))
+        job["counts"] = _counts(metrics[job["job"]])
     failed = sum("error" in job for job in jobs)
-    if not failed and not any(job["counts"] for job in jobs):
-        return None
     swept = list(dict.fromkeys(key for job in jobs for key in job["values"]))
-    columns = _columns(jobs)
-    rows = {job["job"]: {key: job["values"].get(key, "-") for key in swept} | _row(job, columns) for job in jobs}
-    intro = (f"{len(jobs)} jobs, over {', '.join(swept)}{f', {failed} of them failed' if failed else ''}; documents "
-             "in, written, dropped and quarantined, dropped (or, tagging, failing) per rule and kept/dropped per "
-             "source:")
+    whose = f"{len(jobs)} jobs, over {', '.join(swept)}{f', {failed} of them failed' if failed else ''}"
+    figure = None
+    if any(job["counts"] for job in jobs):
+        columns = _columns(jobs)
+        cells = {job["job"]: _row(job, columns) for job in jobs}
+        intro = (f"{whose}; documents in, written, dropped and quarantined, dropped (or, tagging, failing) per rule "
+                 "and kept/dropped per source:")
+    else:  # a sweep of training, evaluation ...: the figures that differ, and the loss curves of training runs
+        for job in jobs:
+            job["results"] = {key: value for key, value in metrics[job["job"]].items()
+                              if isinstance(value, (int, float)) and not isinstance(value, bool)}
+        columns = differing({job["job"]: job["results"] for job in jobs if "error" not in job})
+        if not failed and not columns:
+            return None
+        cells = {job["job"]: {"error": job["error"]} if "error" in job else job["results"] for job in jobs}
+        intro = f"{whose}; the results that differ between them:"
+        if "://" not in base:  # a plot is drawn on a local disk
+            figure = loss_plot(Path(base) / "comparison_loss.png", {name: {"job": m} for name, m in metrics.items()})
+    rows = {job["job"]: {key: job["values"].get(key, "-") for key in swept} | cells[job["job"]] for job in jobs}
     table = comparison_table("job", rows, [*swept, *columns, *(["error"] if failed else [])])
-    lines = [f"# Sweep: {posixpath.basename(base)}", "", intro, "", *table]
+    lines = [f"# Sweep: {posixpath.basename(base)}", "", intro, "", *table,
+             *(["", f"![training loss]({figure.name})"] if figure else [])]
     summary = {"sweep": base, "swept": swept,
                "jobs": [{"job": job["job"], "number": job["number"], "values": job["values"], **job["counts"],
+                         **({"results": job["results"]} if "results" in job else {}),
                          **({"error": job["error"]} if "error" in job else {})} for job in jobs]}
     write_text(previous, json.dumps(summary, indent=2) + "\n")
     report = posixpath.join(base, "comparison.md")

@@ -173,7 +173,7 @@ def _comparable(path: str) -> str:
 
 def shared_output(workdir: str) -> str:
     """Where a job writes its data (documents, attributes, token parts ...): its work directory, except in a
-    Hydra sweep over ``shard`` (where each job works in ``<output>/<n>-<overrides>``): the sweep's ``output``
+    Hydra sweep over ``shard`` (where each job works in ``<output>/<overrides>``): the sweep's ``output``
     when the sweep varies nothing but ``shard``, so that the shards of one step (``-m shard=0/4,1/4,...``)
     write one dataset or one set of parts, and ``<output>/<the other swept values>`` when it varies other keys
     too. A sweep that leaves ``shard`` alone gives each job its own data, in its work directory

@@ -53,7 +53,7 @@ class PipelineConfig:
 
 
 def run_directory(runs_dir: str, name: str) -> Path:
-    """``runs_dir/name``, or, inside a Hydra sweep, ``runs_dir/name/<job number>-<overrides>`` per job."""
+    """``runs_dir/name``, or, inside a Hydra sweep, ``runs_dir/name/<overrides>`` per job."""
     from olmo_core.io import check_name
 
     return Path(sweep_job_dir(str(Path(runs_dir) / check_name("name", name))))

@@ -75,10 +75,24 @@ def _paired_lines(jobs: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             "", *lines] if lines else []
 
 
-def write_comparison(sweep_dir: Path) -> Path | None:
-    """Compare the finished runs under ``sweep_dir``; return the markdown file (``None`` with fewer than 2)."""
+def loss_plot(path: Path, runs: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Path | None:
+    """The training loss curves of ``runs`` (run name -> stage -> metrics; each run's first stage whose metrics
+    name its ``metrics.jsonl``) on one plot at ``path``; ``None`` when no run trained."""
     from olmo_core.plots import line_plot
 
+    curves = {}
+    for name, results in runs.items():
+        for result in results.values():
+            metrics = result.get("metrics")
+            if isinstance(metrics, str) and Path(metrics).is_file():
+                rows = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line]
+                curves[name] = ([r["step"] for r in rows], [r["loss"] for r in rows])
+                break
+    return line_plot(path, curves, title="training loss", xlabel="step", ylabel="loss") if curves else None
+
+
+def write_comparison(sweep_dir: Path) -> Path | None:
+    """Compare the finished runs under ``sweep_dir``; return the markdown file (``None`` with fewer than 2)."""
     jobs = {job.name: results for job in sorted(p for p in sweep_dir.iterdir() if p.is_dir())
             if (results := _finished(job)) is not None}
     if len(jobs) < 2:
@@ -86,17 +100,7 @@ def write_comparison(sweep_dir: Path) -> Path | None:
     scalars = {name: _scalars(results) for name, results in jobs.items()}
     lines = [f"# Sweep: {sweep_dir.name}", "", f"{len(jobs)} runs; the results that differ between them:", "",
              *comparison_table("run", scalars, differing(scalars)), *_paired_lines(jobs)]
-    curves = {}
-    for name, results in jobs.items():
-        for result in results.values():
-            metrics = result.get("metrics")
-            if isinstance(metrics, str) and Path(metrics).is_file():
-                rows = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line]
-                curves[name] = ([r["step"] for r in rows], [r["loss"] for r in rows])
-                break
-    if curves:
-        figure = line_plot(sweep_dir / "comparison_loss.png", curves, title="training loss", xlabel="step",
-                           ylabel="loss")
+    if figure := loss_plot(sweep_dir / "comparison_loss.png", jobs):
         lines += ["", f"![training loss]({figure.name})"]
     report = sweep_dir / "comparison.md"
     write_text(str(report), "\n".join(lines) + "\n")

@@ -40,7 +40,7 @@ class FilterConfig:
     expressions name."""
     attributes_from: str | None = None
     """The folder whose ``attributes/`` to read instead of the input dataset's: for example one job of a tag
-    sweep (``<input>/reports/tag/<n>-<swept values>``, quoted: ``"attributes_from='...'"``, as its name holds
+    sweep (``<input>/reports/tag/<swept values>``, quoted: ``"attributes_from='...'"``, as its name holds
     ``=``), its attributes aligned with the same documents."""
     exclude: Any = field(default_factory=list)
     """Drop a document when any of these expressions is true; the expression is the reason reported (a list of
