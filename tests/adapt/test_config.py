@@ -28,3 +28,17 @@ def test_the_sft_command_refuses_a_bad_option_before_making_its_run_directory(ol
     assert result.exit_code == 2
     assert "method.overlong must be skip or truncate, not 'foo'" in result.err
     assert not (tmp_path / "sft").exists()
+
+
+def test_a_pipeline_refuses_another_method_in_an_sft_stage_before_its_first_stage(olmo_compose: Any) -> None:
+    from olmo_core.pipeline.runner import plan_stages
+
+    with pytest.raises(ConfigError) as raised:
+        olmo_compose("pipeline", ["stages=[sft,dpo]", "inputs.sft.checkpoint=/nonexistent-base",
+                                  "stages.sft.method=dpo"])
+    assert str(raised.value) == ("`olmo adapt sft` (and a pipeline's sft stage) runs sft or its presets, not 'dpo': "
+                                 "use `olmo adapt dpo` (in a pipeline, a `dpo` stage)")
+    presets = olmo_compose("pipeline", ["stages=[sft,dpo]", "inputs.sft.checkpoint=/nonexistent-base",
+                                        "stages.sft.method=sft-olmo-7b", "stages.dpo.method=dpo-tulu3"])
+    with pytest.raises(ConfigError, match="^inputs.sft.checkpoint: /nonexistent-base does not exist$"):
+        plan_stages(presets.stages, presets.inputs)

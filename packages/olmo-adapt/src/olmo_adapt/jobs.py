@@ -24,7 +24,7 @@ from olmo_core.plugins import get_host
 from olmo_train.callbacks import DEFAULT_CALLBACKS
 
 __all__ = ["SAMPLE_PROMPT", "AdaptJob", "AdaptJobConfig", "DPOJob", "DPOJobConfig", "SFTJob", "SFTJobConfig",
-           "sample_conversation"]
+           "check_method", "sample_conversation"]
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,25 @@ class SFTJobConfig(AdaptJobConfig):
 
     method: Any = component("adapters", default="sft", help="sft or one of its presets (sft-olmo-7b)")
 
+    def __post_init__(self) -> None:
+        check_method("adapt sft", "sft", getattr(self.method, NAME_KEY, None))
+
 
 @dataclass(kw_only=True)
 class DPOJobConfig(AdaptJobConfig):
     """Options of ``olmo adapt dpo``."""
 
     method: Any = component("adapters", default="dpo", help="dpo or one of its presets (dpo-olmo-7b, dpo-tulu3)")
+
+    def __post_init__(self) -> None:
+        check_method("adapt dpo", "dpo", getattr(self.method, NAME_KEY, None))
+
+
+def check_method(command: str, method: str, chosen: str | None) -> None:
+    """Refuse ``chosen`` (the selected method's name; ``None``: not selected yet) unless it is ``method``."""
+    if chosen is not None and chosen != method:
+        raise ConfigError(f"`olmo {command}` (and a pipeline's {method} stage) runs {method} or its presets, not "
+                          f"'{chosen}': {_where_method_runs(chosen)}")
 
 
 def sample_conversation(checkpoint: str, prompt: str, *, max_new_tokens: int = 48) -> str:
@@ -97,10 +110,8 @@ class AdaptJob(Job):
 
     def check(self, config: AdaptJobConfig, inputs: dict[str, Any], workdir: str) -> None:
         """Refuse a method other than the job's own (before the run directory is made)."""
-        chosen = get_host().registry("adapters").component_of(config.method).name
-        if self.method is not None and chosen != self.method:
-            raise ConfigError(f"`olmo {self.command}` (and a pipeline's {self.method} stage) runs {self.method} or "
-                              f"its presets, not '{chosen}': {_where_method_runs(chosen)}")
+        if self.method is not None:
+            check_method(self.command, self.method, get_host().registry("adapters").component_of(config.method).name)
 
     def run(self, config: AdaptJobConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         from olmo_adapt.runner import run_method
