@@ -73,8 +73,8 @@ def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, b
     steps = settings.max_steps or max(1, math.ceil(settings.epochs * prepared.loader.steps_per_epoch))
     config = train_config(settings, checkpoint=start, steps=steps, backend=backend, callbacks=callbacks, seed=seed,
                           threads=threads)
-    trainer = Trainer(config, run_dir=run_dir, objective=prepared.objective, loader=prepared.loader, tokenizer=chat_tokenizer,
-                      callbacks=[*prepared.callbacks, *extra_callbacks])
+    trainer = Trainer(config, run_dir=run_dir, objective=prepared.objective, loader=prepared.loader,
+                      tokenizer=chat_tokenizer, callbacks=[*prepared.callbacks, *extra_callbacks])
     try:
         prepared.loader.shard(trainer.rank, trainer.world_size)
         if prepared.start is not None:
