@@ -83,3 +83,14 @@ def test_the_smoke_preset_keys_configure_the_pipeline_evaluate_job(checkpoint: P
     assert evaluators["downstream"].tasks == ["copa", "sciq"]
     assert evaluators["downstream"].limit == 8
     assert evaluators["perplexity"].held_out == ["c4", "wikipedia"] and evaluators["perplexity"].max_documents == 1
+
+
+def test_a_missing_perplexity_input_is_refused_before_any_model_loads(checkpoint: Path, tmp_path: Path,
+                                                                      olmo_cli: Any) -> None:
+    missing = tmp_path / "no-such-dataset"
+    for args in (["eval", "perplexity", f"checkpoint={checkpoint}", f"input={missing}"],
+                 ["eval", "compare", f"checkpoints=[{checkpoint}]", "evaluators=[perplexity]",
+                  f"evaluators.perplexity.input={missing}"]):
+        result = olmo_cli(*args, f"output={tmp_path / 'out'}")
+        assert result.exit_code != 0 and f"input={missing} does not exist" in result.err
+        assert "evaluating" not in result.err and not (tmp_path / "out").exists()

@@ -163,6 +163,12 @@ def test_a_domain_of_one_document_has_no_bits_per_byte_interval(tmp_path: Path) 
     json.dumps(metrics, allow_nan=False)
     assert _cells(report.markdown, "s") == ["s", "1.500"] and _cells(report.markdown, "**mean**")[1] == "**1.500**"
     assert (tmp_path / "bits_per_byte.png").is_file()
+    assert report.markdown.startswith("Bits per byte on held-out text") and "| held-out source | base |" in \
+        report.markdown  # aggregate's result scored no input=
+    result.meta["input"] = "data/my-docs"
+    _, report = PerplexityEvaluator.compare("perplexity", {"base": result}, str(tmp_path))
+    assert report.markdown.startswith("Bits per byte on the documents of data/my-docs (lower is better)")
+    assert "| source | base |" in report.markdown
 
 
 def test_an_unknown_half_width_draws_no_error_bar_and_a_zero_one_does(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -71,8 +72,25 @@ class PerplexityJobConfig(PerplexityEvalConfig, ModelOptions):
     max_documents: int | None = positive(None)
 
 
+def check_inputs(configs: Any) -> None:
+    """Refuse, before any model loads, an evaluator's ``input=`` (Dolma documents to score) that names nothing."""
+    from olmo_core.documents import document_files
+    from olmo_core.io import exists
+
+    for config in configs:
+        path = config.get("input") if isinstance(config, Mapping) else getattr(config, "input", None)
+        if path is not None:
+            if not any(ch in str(path) for ch in "*?[") and not exists(str(path)):
+                raise ConfigError(f"input={path} does not exist: give Dolma documents (a dataset, a folder, a glob "
+                                  f"or a file)")
+            document_files(str(path))
+
+
 class EvaluateJob(Job):
     """Evaluate one checkpoint with the registered evaluator :attr:`evaluator`, built from the job's config."""
+
+    def check(self, config: Any, inputs: dict[str, Any], workdir: str) -> None:
+        check_inputs([config])
 
     evaluator: ClassVar[str] = ""
     inputs: ClassVar[dict[str, Slot]] = {"checkpoint": Slot(Checkpoint, help="a step, run or transformers directory")}
@@ -174,6 +192,9 @@ class CompareJob(Job):
     command = "eval compare"
     inputs: ClassVar[dict[str, Slot]] = {"checkpoints": Slot(Checkpoint, many=True, help="the models, in order")}
     outputs: ClassVar[dict[str, Slot]] = {"results": Slot(EvalResults)}
+
+    def check(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> None:
+        check_inputs(config.evaluators.values() if isinstance(config.evaluators, Mapping) else ())
 
     def run(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         made = model_labels([c.path for c in inputs["checkpoints"]])

@@ -38,6 +38,10 @@ __all__ = ["PerplexityEvalConfig", "PerplexityEvaluator", "PerplexityResult", "a
            "read_eval_documents"]
 
 
+BUILT_IN = "built-in held-out sets"
+"""What a result's ``input`` says when it scored the built-in held-out sets."""
+
+
 @dataclass(kw_only=True)
 class PerplexityEvalConfig:
     """Options of perplexity evaluation; the defaults are the pipeline's (three held-out sources, 10 documents)."""
@@ -220,7 +224,7 @@ class PerplexityEvaluator(Evaluator):
                             "ll": total, "tokens": len(tokens), "bytes": size, "chars": len(document.text),
                             "bits_per_byte": -total / (math.log(2) * size)})
         result = aggregate(records)
-        result.meta = {"seconds": round(seconds, 3), "input": self.config.input or "built-in held-out sets"}
+        result.meta = {"seconds": round(seconds, 3), "input": self.config.input or BUILT_IN}
         return result
 
     @classmethod
@@ -236,9 +240,11 @@ class PerplexityEvaluator(Evaluator):
         rows = [[s, *(plus_minus(bpb[label][s], se[label][s]) for label in bpb)] for s in next(iter(bpb.values()))]
         rows.append(["**mean**", *(_bold_value(plus_minus(e.bits_per_byte, e.bits_per_byte_stderr))
                                    for e in results.values())])
-        lines = [("Bits per byte on held-out text (lower is better), ± the half-width of its 95% interval over "
+        inputs = {str(e.meta["input"]) for e in results.values() if e.meta.get("input")} - {BUILT_IN}
+        text = f"the documents of {', '.join(sorted(inputs))}" if inputs else "held-out text"
+        lines = [(f"Bits per byte on {text} (lower is better), ± the half-width of its 95% interval over "
                   "documents (none where a domain has a single document):"), "",
-                 *markdown_table(["held-out source", *bpb], rows)]
+                 *markdown_table(["source" if inputs else "held-out source", *bpb], rows)]
         figure = bar_plot(posixpath.join(workdir, "bits_per_byte.png"), bpb, title="bits per byte, held out",
                           ylabel="bits per byte",
                           errors={label: {s: half_width(v) for s, v in e.items()} for label, e in se.items()})
