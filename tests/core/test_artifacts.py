@@ -78,3 +78,45 @@ def test_a_path_of_another_type_says_what_it_is_and_how_to_make_the_needed_one(t
     assert Checkpoint(path=str(weights)).problem() == (f"{weights} does not hold a checkpoint: `olmo train "
                                                        f"data=[<token arrays dir>] output=<dir>` writes one")
     assert TokenArrays(path=str(tmp_path / "absent")).problem() == f"{tmp_path / 'absent'} does not exist"
+
+
+def test_a_training_run_a_token_part_and_non_checkpoints_are_named_for_what_they_are(tmp_path: Path) -> None:
+    import json
+
+    import pytest
+
+    from olmo_core.artifacts import require_checkpoint
+    from olmo_core.errors import ConfigError
+
+    run = tmp_path / "run"
+    (run / "checkpoints" / "step000002").mkdir(parents=True)
+    (run / "checkpoints" / "step000002" / "manifest.json").write_text("{}")
+    (run / "checkpoints" / "step000002" / "model.safetensors").write_bytes(b"")
+    assert TokenArrays(path=str(run)).problem() == (f"{run} is a training run, not token arrays: run `olmo data "
+                                                    f"tokenize input=<dir> output=<dir>` first")
+    tokens = tmp_path / "tokens"
+    writer = TokenArrayWriter(tokens / "part-00000", tokenizer={"name": "t"}, eos_token_id=9, vocab_size=10)
+    writer.add([1, 2, 3], document_id="1", source="s", line=1)
+    writer.close(input="a.jsonl")
+    part = tokens / "part-00000.npy"
+    assert TokenArrays(path=str(part)).problem() == \
+        f"{part} is one part of the token arrays {tokens}: give the folder ({tokens})"
+    with pytest.raises(ConfigError) as refused:
+        require_checkpoint(str(tokens), key="init_from")
+    assert str(refused.value) == (f"init_from: {tokens} is token arrays, not a checkpoint: `olmo train "
+                                  f"data=[<token arrays dir>] output=<dir>` writes one")
+    failed = tmp_path / "failed"
+    failed.mkdir()
+    (failed / ".incomplete").write_text("")
+    with pytest.raises(ConfigError) as refused:
+        require_checkpoint(str(failed))
+    assert str(refused.value) == \
+        f"checkpoint: {failed} is incomplete: the last run there did not finish (see {failed}/log.txt)"
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    (hf / "config.json").write_text(json.dumps({"model_type": "olmo2", "architectures": ["Olmo2ForCausalLM"]}))
+    with pytest.raises(ConfigError) as refused:
+        require_checkpoint(str(hf))
+    assert str(refused.value) == (f"checkpoint: {hf} is a transformers model (model_type olmo2), not an olmo "
+                                  f"checkpoint: `olmo model import-hf checkpoint={hf} output=<dir>` converts it")
+    assert require_checkpoint(str(run)) == str(run / "checkpoints" / "step000002")

@@ -234,3 +234,20 @@ def test_import_without_a_tokenizer_json_needs_a_tokenizer(tiny_hf: Path, olmo_c
 
 def _tokenizer_identity(checkpoint: Path) -> dict[str, Any]:
     return load_checkpoint(checkpoint, groups=()).documents["tokenizer_identity"]  # type: ignore[no-any-return]
+
+
+def test_info_and_export_name_what_a_path_that_is_no_checkpoint_is(tiny_hf: Path, olmo_cli: Any,
+                                                                    tmp_path: Path) -> None:
+    dataset = tmp_path / "ds"
+    (dataset / "documents").mkdir(parents=True)
+    (dataset / "documents" / "a.jsonl").write_text('{"id": "1", "text": "one"}\n')
+    for command in (["model", "info"], ["model", "export-hf", f"output={tmp_path / 'out'}"]):
+        refused = olmo_cli(command, f"checkpoint={dataset}")
+        assert (refused.exit_code, refused.err) == (2, (
+            f"error: checkpoint: {dataset} is a dataset (documents/), not a checkpoint: `olmo train data=[<token "
+            f"arrays dir>] output=<dir>` writes one\n"))
+        refused = olmo_cli(command, f"checkpoint={tiny_hf}")
+        assert (refused.exit_code, refused.err) == (2, (
+            f"error: checkpoint: {tiny_hf} is a transformers model (model_type olmo), not an olmo checkpoint: "
+            f"`olmo model import-hf checkpoint={tiny_hf} output=<dir>` converts it\n"))
+    assert not (tmp_path / "out").exists()

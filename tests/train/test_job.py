@@ -110,3 +110,16 @@ def test_the_help_of_backend_precision_says_bf16_runs_on_a_cpu_too(olmo_cli: Any
     help_text = " ".join(olmo_cli("train", "--help").out.split())
     assert ("`fp32`, or `bf16` (autocast with fp32 master weights; meant for GPUs: it runs on a CPU too, but a CPU "
             "without bf16 units gains no speed from it); `auto` is bf16 on CUDA and fp32 elsewhere") in help_text
+
+
+def test_empty_data_and_an_init_from_that_is_no_checkpoint_are_refused_before_anything_is_written(
+        olmo_cli: Any, tokens: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    refused = olmo_cli("train", "data=[]", f"output={run}")
+    assert (refused.exit_code, refused.err) == (
+        2, "error: data=[] names no token arrays: give data=[<token arrays dir>, ...]\n")
+    refused = olmo_cli("train", f"data=[{tokens}]", f"output={run}", f"init_from={tokens}")
+    assert (refused.exit_code, refused.err) == (
+        2, f"error: init_from: {tokens} is token arrays, not a checkpoint: `olmo train data=[<token arrays dir>] "
+           f"output=<dir>` writes one\n")
+    assert not run.exists()

@@ -20,7 +20,7 @@ from olmo_core.errors import ConfigError
 from olmo_core.io import exists
 
 __all__ = ["ARTIFACT_TYPES", "Artifact", "Checkpoint", "Dataset", "EvalResults", "JobRecord", "TokenArrays",
-           "artifact_from_json", "checkpoint_step_dir"]
+           "artifact_from_json", "checkpoint_step_dir", "require_checkpoint"]
 
 INCOMPLETE = ".incomplete"
 """A marker a job leaves in its output directory while it writes (and after it fails)."""
@@ -34,7 +34,10 @@ class Artifact:
     noun: ClassVar[str] = "an artifact"
     """What it is, in an error message."""
     how: ClassVar[str] = ""
-    """How to make one, in an error message (``{path}``: the path given instead)."""
+    """How to make one, in an error message (``{path}``: the path given instead, when it is of the kind
+    :attr:`made_from`; else ``<dir>``)."""
+    made_from: ClassVar[str | None] = None
+    """The kind of artifact that :attr:`how` turns into this one."""
     markers: ClassVar[tuple[str, ...]] = ()
     """Files in the directory of which any marks it complete (none: the path's existence does)."""
     path: str
@@ -57,10 +60,15 @@ class Artifact:
             return f"{self.path} does not exist"
         if exists(posixpath.join(self.path, INCOMPLETE)):
             return f"{self.path} is incomplete: the last run there did not finish (see {self.path}/log.txt)"
-        other = next((t for t in ARTIFACT_TYPES.values() if t is not type(self) and t(path=self.path).is_complete()),
-                     None)
-        what = f"{self.path} is {other.noun}, not {self.noun}" if other else f"{self.path} does not hold {self.noun}"
-        return f"{what}: {self.how.format(path=self.path if other else '<dir>')}" if self.how else what
+        other = next((t(path=self.path) for t in ARTIFACT_TYPES.values()
+                      if t is not type(self) and t(path=self.path).is_complete()), None)
+        what = f"{self.path} is {other.what()}, not {self.noun}" if other else f"{self.path} does not hold {self.noun}"
+        source = other is not None and other.kind == self.made_from
+        return f"{what}: {self.how.format(path=self.path if source else '<dir>')}" if self.how else what
+
+    def what(self) -> str:
+        """What the complete artifact at :attr:`path` is, for a message about another kind being wanted."""
+        return self.noun
 
     def files(self) -> list[str]:
         """The files whose content is what the artifact holds (what a rerun compares): the marker files present
@@ -103,6 +111,7 @@ class TokenArrays(Artifact):
     kind: ClassVar[str] = "token_arrays"
     noun: ClassVar[str] = "token arrays"
     how: ClassVar[str] = "run `olmo data tokenize input={path} output=<dir>` first"
+    made_from: ClassVar[str | None] = "dataset"
     tokenizer: str | None = None
     """The name of the tokenizer that made the tokens, when known."""
     unigram_entropy_nats: float | None = None
@@ -116,6 +125,14 @@ class TokenArrays(Artifact):
 
     def _contents(self) -> Any:
         return self.files()
+
+    def problem(self) -> str | None:
+        """As :meth:`Artifact.problem`; a part file of complete token arrays is named as such, with its folder."""
+        problem = super().problem()
+        folder = posixpath.dirname(self.path.rstrip("/"))
+        if problem is not None and self.path.endswith(".npy") and folder and TokenArrays(path=folder).is_complete():
+            return f"{self.path} is one part of the token arrays {folder}: give the folder ({folder})"
+        return problem
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +157,38 @@ class Checkpoint(Artifact):
     def _step(self) -> Checkpoint:
         step = checkpoint_step_dir(self.path)
         return self if step == self.path else dataclasses.replace(self, path=step)
+
+    def what(self) -> str:
+        """A training run (a directory that holds checkpoints) or a checkpoint (one step)."""
+        return "a training run" if checkpoint_step_dir(self.path) != self.path else self.noun
+
+
+def _transformers_model_type(path: str) -> str | None:
+    """The ``model_type`` of the transformers ``config.json`` in ``path`` (None: there is none)."""
+    import json
+
+    from olmo_core.io import read_text
+
+    try:
+        config = json.loads(read_text(posixpath.join(path, "config.json")))
+    except (OSError, ValueError):
+        return None
+    return config.get("model_type") if isinstance(config, dict) and isinstance(config.get("model_type"), str) \
+        else None
+
+
+def require_checkpoint(path: str, *, key: str = "checkpoint") -> str:
+    """The checkpoint step directory that ``path`` names (see :func:`checkpoint_step_dir`); a path that holds
+    none is refused in one line that starts with ``key`` and says what it is instead (as ``olmo eval`` does)."""
+    problem = Checkpoint(path=path).problem()
+    if problem is not None:
+        raise ConfigError(f"{key}: {problem}")
+    step = checkpoint_step_dir(path)
+    model_type = None if exists(posixpath.join(step, MANIFEST)) else _transformers_model_type(step)
+    if model_type is not None:
+        raise ConfigError(f"{key}: {path} is a transformers model (model_type {model_type}), not an olmo checkpoint: "
+                          f"`olmo model import-hf checkpoint={path} output=<dir>` converts it")
+    return step
 
 
 def checkpoint_step_dir(path: str) -> str:

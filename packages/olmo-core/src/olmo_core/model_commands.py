@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from olmo_core.artifacts import checkpoint_step_dir
+from olmo_core.artifacts import require_checkpoint
 from olmo_core.chat_template import TULU_CHAT_TEMPLATE
 from olmo_core.config import NAME_KEY, REQUIRED, component, names, non_negative, positive
 from olmo_core.errors import ConfigError, MissingDependencyError
@@ -87,7 +87,7 @@ def info_command(config: InfoConfig) -> dict[str, Any]:
     from olmo_core.checkpoint import verify_checkpoint
 
     torch = _torch()
-    path = Path(checkpoint_step_dir(config.checkpoint))
+    path = Path(require_checkpoint(config.checkpoint))
     manifest = verify_checkpoint(path)
     documents = {n: json.loads((path / f"{n}.json").read_text()) for n in manifest["documents"]}
     model_config = documents.get("model_config")
@@ -134,7 +134,7 @@ def export_hf_command(config: ExportConfig) -> Path:
     from olmo_core.nn.hf import save_hf
     from olmo_core.nn.model import OLMo
 
-    checkpoint, out = checkpoint_step_dir(config.checkpoint), Path(config.output)
+    checkpoint, out = require_checkpoint(config.checkpoint), Path(config.output)
     _check_output(out, overwrite=config.overwrite)
     loaded = load_model(checkpoint)
     if not isinstance(loaded.model, OLMo):

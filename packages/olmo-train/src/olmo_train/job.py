@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
-from olmo_core.artifacts import Checkpoint, TokenArrays
+from olmo_core.artifacts import Checkpoint, TokenArrays, require_checkpoint
 from olmo_core.checkpoint import step_dir
 from olmo_core.config import NAME_KEY
 from olmo_core.errors import ConfigError
@@ -48,6 +48,11 @@ class TrainJob(Job):
         from olmo_train.trainer import check_data_vocabulary
 
         check_device(getattr(config.backend, "device", "auto"))
+        data = inputs.get("data")
+        if data is not None and not data:
+            raise ConfigError("data=[] names no token arrays: give data=[<token arrays dir>, ...]")
+        if config.init_from:
+            require_checkpoint(config.init_from, key="init_from")
         check_data_vocabulary([artifact.path for artifact in inputs.get("data") or []],
                               getattr(config.model, "vocab_size", None))
 

@@ -100,10 +100,10 @@ def load_initial_weights(model: torch.nn.Module, path: str | Path) -> Tokenizer 
     """Copy the weights of the checkpoint at ``path`` (whole or sharded; a training run's directory: its newest
     complete checkpoint) into ``model``, which the caller built from the model registry; return the checkpoint's
     tokenizer (``None`` when it was saved without one)."""
-    from olmo_core.artifacts import checkpoint_step_dir
+    from olmo_core.artifacts import require_checkpoint
     from olmo_core.model_io import saved_tokenizer
 
-    path = checkpoint_step_dir(str(path))
+    path = require_checkpoint(str(path), key="init_from")
     where = f"init_from={path}"
     checkpoint = load_checkpoint(path, groups=("model",))
     if "model_config" not in checkpoint.documents:

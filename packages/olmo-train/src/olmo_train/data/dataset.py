@@ -40,6 +40,8 @@ class FSLDataset:
     def __init__(self, paths: Sequence[str | Path], *, seq_len: int, max_doc_pieces: int | None = None) -> None:
         if seq_len < 1:
             raise ConfigError(f"seq_len must be positive, not {seq_len}")
+        if not paths:
+            raise ConfigError("data=[] names no token arrays: give data=[<token arrays dir>, ...]")
         self.paths = [str(p) if "://" in str(p) else str(Path(p).resolve()) for p in paths]  # s3://, memory:// ...
         self.seq_len = seq_len
         self.max_doc_pieces = max_doc_pieces or seq_len
