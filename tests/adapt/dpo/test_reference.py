@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from olmo_core.model_io import load_model
@@ -36,3 +37,17 @@ def test_cache_is_reused_and_invalidated_by_other_data_or_reference(tiny_checkpo
     assert bool((table < 0).all())
     _, _, hit = cached_reference_logps(other_ref, pairs, cache_dir=tmp_path, rows=2, pad_id=1, device=cpu)
     assert not hit
+
+
+def test_the_reference_pass_reports_its_progress_in_pairs(tiny_checkpoint: Path, template: TuluTemplate,
+                                                          caplog: pytest.LogCaptureFixture,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import olmo_core.progress
+
+    pairs = tokenize_pairs(load_pairs("dpo_en_demo")[:5], template, max_length=48, overlong="truncate", skips=Skips())
+    caplog.set_level("INFO", logger="olmo_core.progress")
+    monkeypatch.setattr(olmo_core.progress.Progress.__init__, "__kwdefaults__",
+                        {**olmo_core.progress.Progress.__init__.__kwdefaults__, "log_every": 0.0})
+    reference_logps(load_model(tiny_checkpoint).model, pairs, rows=2, pad_id=1, device=torch.device("cpu"))
+    counts = [r.getMessage().split(" (")[0] for r in caplog.records]
+    assert counts == [f"reference log-probabilities: {n} of 5 pairs" for n in (2, 4, 5)]  # off a terminal, logged

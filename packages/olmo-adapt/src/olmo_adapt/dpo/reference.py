@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from olmo_core.progress import Progress
 
 from olmo_adapt.dpo.data import Pair, collate_pairs
 from olmo_adapt.logprobs import sequence_logps
@@ -44,12 +45,14 @@ def reference_logps(model: torch.nn.Module, pairs: Sequence[Pair], *, rows: int,
     be numbered ``0 .. len - 1``), in fp32 (float64 for a float64 model)."""
     model.eval()
     table = torch.zeros((len(pairs), 2), dtype=torch.promote_types(next(model.parameters()).dtype, torch.float32))
-    for start in range(0, len(pairs), rows):
-        batch = collate_pairs(pairs[start:start + rows], pad_id=pad_id)
-        ids = torch.cat((batch["chosen_ids"], batch["rejected_ids"])).to(device)
-        labels = torch.cat((batch["chosen_labels"], batch["rejected_labels"])).to(device)
-        logps, _ = sequence_logps(model, ids, labels)
-        table[batch["index"]] = torch.stack(logps.cpu().chunk(2), dim=-1)
+    with Progress("reference log-probabilities", total=len(pairs), unit="pairs") as bar:
+        for start in range(0, len(pairs), rows):
+            batch = collate_pairs(pairs[start:start + rows], pad_id=pad_id)
+            ids = torch.cat((batch["chosen_ids"], batch["rejected_ids"])).to(device)
+            labels = torch.cat((batch["chosen_labels"], batch["rejected_labels"])).to(device)
+            logps, _ = sequence_logps(model, ids, labels)
+            table[batch["index"]] = torch.stack(logps.cpu().chunk(2), dim=-1)
+            bar.advance(len(batch["index"]))
     return table
 
 
