@@ -251,3 +251,19 @@ def test_info_and_export_name_what_a_path_that_is_no_checkpoint_is(tiny_hf: Path
             f"error: checkpoint: {tiny_hf} is a transformers model (model_type olmo), not an olmo checkpoint: "
             f"`olmo model import-hf checkpoint={tiny_hf} output=<dir>` converts it\n"))
     assert not (tmp_path / "out").exists()
+
+
+def test_import_names_an_olmo_checkpoint_or_run_instead_of_asking_for_a_tokenizer(tiny_checkpoint: Path,
+                                                                                  olmo_cli: Any,
+                                                                                  tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_checkpoint, run / "checkpoints" / "step000003")
+    (run / "config.json").write_text(json.dumps({"model": {"_name_": "olmo"}, "max_steps": 3}))  # the run's options
+    step = run / "checkpoints" / "step000003"
+    for source, what in ((run, f"an olmo training run (newest checkpoint: {step})"), (step, "an olmo checkpoint")):
+        refused = olmo_cli(["model", "import-hf", f"checkpoint={source}", f"output={tmp_path / 'out'}"])
+        assert (refused.exit_code, refused.err) == (2, (
+            f"error: checkpoint={source} is {what}, not a transformers model: it needs no import (olmo commands "
+            f"read it as it is); `olmo model export-hf checkpoint={source} output=<dir>` makes a transformers model "
+            f"of it\n"))
+    assert not (tmp_path / "out").exists()

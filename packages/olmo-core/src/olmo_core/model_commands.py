@@ -195,8 +195,7 @@ def import_hf_command(config: ImportConfig) -> Path:
     from olmo_core.nn.hf import load_hf
 
     source, out = Path(config.checkpoint), Path(config.output)
-    if not (source / "config.json").is_file():
-        raise ConfigError(f"checkpoint={source} is not a transformers model directory (it has no config.json)")
+    _check_transformers_source(source)
     _check_output(out, overwrite=config.overwrite)
     tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else read_hf_tokenizer(source)
     if tokenizer is None:
@@ -209,6 +208,32 @@ def import_hf_command(config: ImportConfig) -> Path:
     path = save_model(out, model, node, tokenizer=tokenizer, trainer={"step": 0, "imported_from": str(source)})
     log.info(f"imported {source} into {path} with tokenizer {tokenizer.name}")
     return path
+
+
+def _check_transformers_source(source: Path) -> None:
+    """Refuse an ``import-hf`` source that is not a transformers model directory, saying what it is: an olmo
+    checkpoint or training run (which needs no import), an unfinished olmo run, or a folder without a
+    transformers ``config.json``."""
+    from olmo_core.artifacts import INCOMPLETE, Checkpoint, checkpoint_step_dir
+    from olmo_core.checkpoint import MANIFEST
+
+    step = Path(checkpoint_step_dir(str(source)))
+    if (step / MANIFEST).is_file():
+        what = "an olmo checkpoint" if step == source else f"an olmo training run (newest checkpoint: {step})"
+        raise ConfigError(f"checkpoint={source} is {what}, not a transformers model: it needs no import (olmo "
+                          f"commands read it as it is); `olmo model export-hf checkpoint={source} output=<dir>` "
+                          f"makes a transformers model of it")
+    if (source / INCOMPLETE).exists():
+        raise ConfigError(f"checkpoint={Checkpoint(path=str(source)).problem()}")
+    if not (source / "config.json").is_file():
+        raise ConfigError(f"checkpoint={source} is not a transformers model directory (it has no config.json)")
+    try:
+        model_type = json.loads((source / "config.json").read_text()).get("model_type")
+    except (ValueError, AttributeError):
+        model_type = None
+    if not model_type:
+        raise ConfigError(f"checkpoint={source} is not a transformers model directory (its config.json has no "
+                          f"model_type)")
 
 
 def find_model(path: str | Path) -> tuple[Path, str, Any]:
