@@ -112,3 +112,13 @@ def test_a_key_that_names_a_registered_component_lists_the_installed_names(olmo_
     out = _flat(olmo_cli("data", "tokenize", "--help").out)
     assert "Installed: dolma2, file, olmo-v1.5." in out
     assert "Installed: dolma2, file, olmo-v1.5." in _flat(olmo_cli("data", "mix", "--help").out)
+
+
+def test_output_help_says_where_a_job_writes_without_it(olmo_cli: Any) -> None:
+    outputs = {}
+    for command in (["train"], ["eval", "downstream"], ["data", "tag"]):
+        text = _flat(olmo_cli(*command, "--help").out)
+        outputs[command[-1]] = text[text.index("output: null"):].split(" output: ")[0]
+    assert "The directory the job writes into. Default: runs/train." in outputs["train"]
+    assert "The directory the job writes into. Required." in outputs["downstream"]
+    assert "Default: <dataset>/reports/tag/ of the input dataset (loose files need output=)." in outputs["tag"]

@@ -173,9 +173,21 @@ def _slot_docs(host: PluginHost, command: Component) -> dict[str, str]:
         if getattr(job.factory, "command", "") == command.name:
             docs = {name: slot.help for name, slot in job.factory.inputs.items() if slot.help}
             writes = "; ".join(f"{name}: {slot.help}" for name, slot in job.factory.outputs.items() if slot.help)
-            docs[OUTPUT] = "The directory the job writes into" + (f" ({writes})." if writes else ".")
+            docs[OUTPUT] = "The directory the job writes into" + (f" ({writes})." if writes else ".") + \
+                f" {_default_output(job.factory)}"
             return docs
     return {}
+
+
+def _default_output(job_class: Any) -> str:
+    """What ``output`` is when not given: ``Default: runs/train.``, ``Required.``, or for a job whose default depends
+    on its inputs the first line of its ``default_workdir``'s documentation."""
+    try:
+        default = job_class().default_workdir(None, {})
+    except Exception:  # the default depends on the inputs: the method says how
+        described = (inspect.getdoc(job_class.default_workdir) or "").split("\n")[0].replace("``", "")
+        return f"Default: {described}" if described and job_class.default_workdir.__doc__ else ""
+    return f"Default: {default}." if default else "Required."
 
 
 def _config_rows(node: DictConfig, cls: type | None, prefix: str, extra: dict[str, str]) -> list[tuple[str, str]]:
