@@ -54,3 +54,20 @@ def test_numpy_blas_threads_sleep_at_once_unless_the_user_said_otherwise(preset:
              "print(os.environ['OPENBLAS_THREAD_TIMEOUT'])")
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout.strip()) == (0, expected), done.stderr
+
+
+def test_after_an_interrupt_a_second_ctrl_c_cannot_break_the_exit(monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    def interrupted(argv: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_main, "invoke", interrupted)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        assert cli_main.main(["train"]) == 130
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a progress bar's __del__ at exit stays quiet
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert capsys.readouterr().err == "interrupted\n"

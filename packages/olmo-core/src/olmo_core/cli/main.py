@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -72,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        # the process only exits from here on: another Ctrl-C (uv run passes one on too) would interrupt the
+        # clean-up at exit (a progress bar's __del__) and print a traceback
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
