@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from olmo_core.checkpoint import CheckpointError
+from olmo_core.errors import ConfigError
 from olmo_core.plugins import get_host
 from olmo_train.backends.single import SingleDevice
 
@@ -59,6 +59,6 @@ def test_a_trainer_that_fails_to_start_closes_its_backend(tokens: Path, tmp_path
     closes: list[int] = []
     monkeypatch.setattr(SingleDevice, "close", lambda self: closes.append(1))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CheckpointError):
+    with pytest.raises(ConfigError, match=r"^init_from: .*empty does not hold a checkpoint"):
         make_trainer(config(tokens, tmp_path, "bad-start", init_from=str(tmp_path / "empty")))
     assert closes == [1]
