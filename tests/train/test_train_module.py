@@ -62,3 +62,19 @@ def test_a_trainer_that_fails_to_start_closes_its_backend(tokens: Path, tmp_path
     with pytest.raises(ConfigError, match=r"^init_from: .*empty does not hold a checkpoint"):
         make_trainer(config(tokens, tmp_path, "bad-start", init_from=str(tmp_path / "empty")))
     assert closes == [1]
+
+
+def test_init_from_a_model_of_another_shape_names_the_options_that_differ_and_a_few_tensors(
+        tokens: Path, tmp_path: Path) -> None:
+    source = make_trainer(config(tokens, tmp_path, "source", max_steps=1, callbacks="[checkpoint]"))
+    source.fit()
+    checkpoint = tmp_path / "source" / "checkpoints" / "step000001"
+    with pytest.raises(ConfigError) as refused:
+        make_trainer(config(tokens, tmp_path, "wider", init_from=str(checkpoint), callbacks="[metrics]",
+                            **{"model.d_model": 64, "model.n_layers": 3}))
+    assert str(refused.value) == (
+        f"the init_from={checkpoint} model differs from this run's: d_model 32 -> 64, n_layers 2 -> 3: use the same "
+        f"model= and model.* options as the run that saved it (its model_config.json) (13 tensors do not fit, "
+        f"checkpoint != this run: transformer.wte.weight (50304, 32) != (50304, 64); "
+        f"transformer.blocks.0.att_proj.weight (96, 32) != (192, 64); transformer.blocks.0.attn_out.weight "
+        f"(32, 32) != (64, 64), and 10 more)")

@@ -14,6 +14,7 @@ through :meth:`TrainModule.state_dict` and :meth:`TrainModule.load_state_dict`, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import torch
 
 from olmo_core.checkpoint import (CheckpointError, is_sharded, load_checkpoint, load_model_state, load_sharded,
                                   model_state_problems)
+from olmo_core.errors import ConfigError
 from olmo_core.tokenizer import Tokenizer
 
 from olmo_train.optim_state import full_optimizer_state_dict, load_optimizer_state, optimizer_state
@@ -96,10 +98,11 @@ class TrainModule:
             self.backend.close()
 
 
-def load_initial_weights(model: torch.nn.Module, path: str | Path) -> Tokenizer | None:
+def load_initial_weights(model: torch.nn.Module, path: str | Path, *, model_config: Any = None) -> Tokenizer | None:
     """Copy the weights of the checkpoint at ``path`` (whole or sharded; a training run's directory: its newest
-    complete checkpoint) into ``model``, which the caller built from the model registry; return the checkpoint's
-    tokenizer (``None`` when it was saved without one)."""
+    complete checkpoint) into ``model``, which the caller built from the model registry (with ``model_config``,
+    when given: a checkpoint of another shape is then refused with the options that differ); return the
+    checkpoint's tokenizer (``None`` when it was saved without one)."""
     from olmo_core.artifacts import require_checkpoint
     from olmo_core.model_io import saved_tokenizer
 
@@ -108,8 +111,49 @@ def load_initial_weights(model: torch.nn.Module, path: str | Path) -> Tokenizer 
     checkpoint = load_checkpoint(path, groups=("model",))
     if "model_config" not in checkpoint.documents:
         raise CheckpointError(f"{path} holds no model_config.json: it is not a model checkpoint")
+    saved = checkpoint.documents["model_config"]
     if is_sharded(path):
-        load_sharded(path, {"model": model.state_dict()}, where=where)  # fills the model's tensors in place
+        try:
+            load_sharded(path, {"model": model.state_dict()}, where=where)  # fills the model's tensors in place
+        except CheckpointError:
+            if model_config is not None and _config_differences(saved, model_config):
+                raise ConfigError(_misfit(path, saved, model_config, [])) from None
+            raise
     else:
-        load_model_state(model, checkpoint.tensors["model"], where=where)
+        tensors = checkpoint.tensors["model"]
+        if model_config is not None and model_state_problems(model.state_dict(), tensors):
+            raise ConfigError(_misfit(path, saved, model_config, _tensor_misfits(model.state_dict(), tensors)))
+        load_model_state(model, tensors, where=where)
     return saved_tokenizer(Path(path), checkpoint.documents.get("tokenizer_identity"))
+
+
+def _config_differences(saved: dict[str, Any], model_config: Any) -> list[str]:
+    """``key old -> new`` for each model option of the checkpoint (``saved``) that this run sets otherwise."""
+    from olmo_core.model_io import model_config_document
+
+    new = json.loads(json.dumps(model_config_document(model_config), default=str))
+    keys = sorted(saved.keys() | new.keys())
+    return [f"{key} {saved.get(key, '(unset)')} -> {new.get(key, '(unset)')}" for key in keys
+            if saved.get(key) != new.get(key)]
+
+
+def _tensor_misfits(expected: dict[str, Any], tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Each tensor that does not fit, as ``name (missing)``, ``name (unexpected)`` or ``name old != new``."""
+    missing = [f"{name} (missing)" for name in expected if name not in tensors]
+    unexpected = [f"{name} (unexpected)" for name in tensors if name not in expected]
+    misshaped = [f"{name} {tuple(tensors[name].shape)} != {tuple(value.shape)}" for name, value in expected.items()
+                 if name in tensors and tuple(tensors[name].shape) != tuple(value.shape)]
+    return misshaped + missing + unexpected
+
+
+def _misfit(path: str, saved: dict[str, Any], model_config: Any, misfits: list[str], *, shown: int = 3) -> str:
+    """One line on a checkpoint whose model does not fit this run's: the options that differ, then at most
+    ``shown`` of the tensors that do not fit."""
+    differences = _config_differences(saved, model_config)
+    what = (f"the init_from={path} model differs from this run's: {', '.join(differences)}: use the same model= "
+            f"and model.* options as the run that saved it (its model_config.json)" if differences else
+            f"the init_from={path} model does not fit this run's")
+    if not misfits:
+        return what
+    more = f", and {len(misfits) - shown} more" if len(misfits) > shown else ""
+    return f"{what} ({len(misfits)} tensors do not fit, checkpoint != this run: {'; '.join(misfits[:shown])}{more})"

@@ -93,7 +93,7 @@ class Trainer:
         host = get_host()
         model = host.registry("models").build(config.model)
         if config.init_from:
-            initial_tokenizer = load_initial_weights(model, config.init_from)  # into the model built above
+            initial_tokenizer = load_initial_weights(model, config.init_from, model_config=config.model)
             tokenizer = tokenizer or initial_tokenizer
         self.train_module = TrainModule(
             model, backend, lambda placed: host.registry("optimizers").build(config.optim, model=placed))
