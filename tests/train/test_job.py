@@ -123,3 +123,14 @@ def test_empty_data_and_an_init_from_that_is_no_checkpoint_are_refused_before_an
         2, f"error: init_from: {tokens} is token arrays, not a checkpoint: `olmo train data=[<token arrays dir>] "
            f"output=<dir>` writes one\n")
     assert not run.exists()
+
+
+def test_a_rerun_already_at_max_steps_does_not_warn_about_warmup(olmo_cli: Any, tokens: Path,
+                                                                 tmp_path: Path) -> None:
+    args = [*SMALL_MODEL, f"data=[{tokens}]", f"output={tmp_path / 'run'}", "seq_len=32", "global_batch_size=256",
+            "max_steps=1", "scheduler.warmup_steps=2", "threads=1", "callbacks=[metrics,checkpoint]"]
+    first = olmo_cli("train", args)
+    assert first.exit_code == 0 and "warning: scheduler.warmup_steps=2 is not below max_steps=1" in first.err
+    again = olmo_cli("train", args)
+    assert again.exit_code == 0 and "warning" not in again.err
+    assert "trained 1 step (256 tokens); final loss unchanged (already at max_steps)" in again.err

@@ -92,10 +92,12 @@ class TrainJob(Job):
         measured = "measured through NVML" if m["energy_measured"] else f"estimated at {m['watts']:g} W" \
             if m["watts"] is not None else "not measured"
         intensity = f" at {m['carbon_intensity']:g} kg/kWh" if m["carbon_intensity"] is not None else ""
+        tail = min(TAIL, len(rows))
+        mean = f" ({m['mean_loss_last_10']:.3f}, the mean of the last {tail} steps)" if tail > 1 else ""
         lines = ["## Pretraining", "",
-                 f"{m['model']} ({m['parameters']} parameters), {m['steps']} steps of {m['global_batch_size']:,} "
-                 f"tokens ({m['tokens']:,} tokens): loss {m['first_loss']:.3f} -> {m['final_loss']:.3f} at the last step "
-                 f"({m['mean_loss_last_10']:.3f}, the mean of the last {min(TAIL, len(rows))} steps)"
+                 f"{m['model']} ({m['parameters']} parameters), {_steps(m['steps'])} of {m['global_batch_size']:,} "
+                 f"tokens ({m['tokens']:,} tokens): loss {m['first_loss']:.3f} -> {m['final_loss']:.3f} at the last "
+                 f"step{mean}"
                  + (f" (unigram entropy of the data: {m['unigram_entropy_nats']:.3f} nats)."
                     if m.get("unigram_entropy_nats") else "."), "",
                  "| training time | tokens/s | energy | CO2 |", "|---|---|---|---|",
@@ -103,6 +105,11 @@ class TrainJob(Job):
                  f"({measured}) | {m['co2_g']:.2f} g{intensity} |", "",
                  *(f"![{Path(f).stem}]({f})" for f in figures)]
         return Report(markdown="\n".join(lines), figures=figures)
+
+
+def _steps(count: int) -> str:
+    """``1 step``, ``2 steps``, ``1,000 steps``."""
+    return f"{count:,} step" + ("" if count == 1 else "s")
 
 
 def _parameters(model: Any) -> str:
@@ -144,8 +151,7 @@ def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float
     }
     if trainer.is_main:
         loss = f"{metrics['final_loss']:.4f}" if history else "unchanged (already at max_steps)"
-        steps = f"{trainer.step:,} step" + ("" if trainer.step == 1 else "s")
-        log.info(f"trained {steps} ({trainer.tokens_seen:,} tokens); final loss {loss}; "
+        log.info(f"trained {_steps(trainer.step)} ({trainer.tokens_seen:,} tokens); final loss {loss}; "
                  f"see {trainer.run_dir}" + (f" ({NOT_RECORDED})" if metrics_file is None else ""))
     checkpoint = Checkpoint(path=str(step_dir(trainer.checkpoints, trainer.step)), step=trainer.step)
     return JobResult(outputs={"checkpoint": checkpoint}, metrics=metrics)

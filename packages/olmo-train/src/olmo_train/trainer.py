@@ -298,7 +298,8 @@ class Trainer:
             raise first
 
     def _fit(self, checkpoint_at_end: bool) -> list[dict[str, Any]]:
-        if self.is_main and (warning := _warmup_outlasts_run(self.schedule, self.max_steps)):
+        if self.is_main and self.step < self.max_steps and (
+                warning := _warmup_outlasts_run(self.schedule, self.max_steps)):  # no step runs: nothing to warn of
             log.warning(warning)
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
