@@ -27,9 +27,13 @@ def test_a_refused_rerun_leaves_the_finished_run_usable(olmo_cli: Any, tokens: P
     args = [*SMALL_MODEL, f"data=[{tokens}]", f"output={run}", "seq_len=32", "global_batch_size=256", "max_steps=1",
             "threads=1"]
     assert olmo_cli("train", args).exit_code == 0
-    refused = olmo_cli("train", args, "micro_batch_size=3")
-    assert refused.exit_code == 2 and "micro_batch_size=3 must divide" in refused.err
-    assert Checkpoint(path=str(run)).is_complete()
+    report = (run / "report.md").read_text()
+    for option, refusal in (("micro_batch_size=3", "saved with other options: micro_batch_size"),
+                            ("optim.lr=0.5", "saved with other options: optim.lr")):
+        refused = olmo_cli("train", args, option)
+        assert refused.exit_code == 2 and refusal in refused.err
+        assert Checkpoint(path=str(run)).is_complete()
+        assert (run / "report.md").read_text() == report and (run / "result.json").is_file()  # the record is kept
 
 
 def test_data_of_a_larger_vocabulary_than_the_model_s_is_refused_before_anything_is_written(

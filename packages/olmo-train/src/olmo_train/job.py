@@ -45,7 +45,7 @@ class TrainJob(Job):
 
     def check(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> None:
         from olmo_train.backends.base import check_device
-        from olmo_train.trainer import check_data_vocabulary
+        from olmo_train.trainer import check_data_vocabulary, check_resume
 
         check_device(getattr(config.backend, "device", "auto"))
         data = inputs.get("data")
@@ -55,6 +55,7 @@ class TrainJob(Job):
             require_checkpoint(config.init_from, key="init_from")
         check_data_vocabulary([artifact.path for artifact in inputs.get("data") or []],
                               getattr(config.model, "vocab_size", None))
+        check_resume(workdir, config)  # before the run's record is replaced: a refused rerun keeps it
 
     def run(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         from olmo_train.launch import is_worker, launch, record_worker_error

@@ -386,6 +386,14 @@ def _warmup_outlasts_run(schedule: Any, max_steps: int) -> str | None:
             f"to reach its peak")
 
 
+def check_resume(run_dir: str | Path, config: TrainConfig) -> None:
+    """Refuse, before a run starts, to resume the run in ``run_dir`` with other options than its newest checkpoint
+    was saved with (but :data:`RESUMABLE`); a new run (no checkpoint there) is accepted."""
+    latest = latest_checkpoint(Path(run_dir) / "checkpoints")
+    if latest is not None:
+        _check_resumable(json.loads((latest / "trainer.json").read_text()).get("config"), config, latest)
+
+
 def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoint: Path) -> None:
     """Refuse to resume from ``checkpoint`` (saved with the options ``saved``) with options other than
     :data:`RESUMABLE` changed: the checkpoint would silently override them."""
