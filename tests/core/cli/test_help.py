@@ -122,3 +122,9 @@ def test_output_help_says_where_a_job_writes_without_it(olmo_cli: Any) -> None:
     assert "The directory the job writes into. Default: runs/train." in outputs["train"]
     assert "The directory the job writes into. Required." in outputs["downstream"]
     assert "Default: <dataset>/reports/tag/ of the input dataset (loose files need output=)." in outputs["tag"]
+
+
+def test_a_list_of_components_with_defaults_says_how_to_add_to_them(olmo_cli: Any) -> None:
+    text = olmo_cli("train", "--help").out
+    assert "(default: loss_guard, speed, energy, metrics, tensorboard, progress, checkpoint, plots; +callbacks=[c] " \
+           "adds to them)" in text

@@ -148,7 +148,8 @@ def print_command_help(host: PluginHost, command: Component, overrides: Sequence
             registry = host.registry(f.kind)
             how = f"{f.key}=[a,b]" if f.many else f"{f.key}=<name>"
             default = ", ".join(f.defaults) or "none"
-            print(f"  {how}: {registry.kind.description} (default: {default})")
+            adds = f"; +{f.key}=[c] adds to them" if f.many and f.defaults else ""
+            print(f"  {how}: {registry.kind.description} (default: {default}{adds})")
             print(_table([row for c in sorted(registry, key=lambda c: c.name) for row in _component_rows(c)], 4))
         print()
     cfg = compose_node(command, overrides, host=host)
