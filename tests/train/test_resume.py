@@ -23,8 +23,11 @@ def test_changed_options_are_refused_on_resume_and_not_recorded(tokens: Path, tm
     make_trainer(config(tokens, tmp_path, "t", max_steps=2, **{"optim.lr": 0.002})).fit()
     changed = config(tokens, tmp_path, "t", max_steps=4, seed=1, **{"optim.lr": 0.001})
     with pytest.raises(ConfigError, match=r"saved with other options: optim.lr 0.002 -> 0.001; seed 0 -> 1\. "
-                                          r"Only max_steps, callbacks, backend, launcher, threads may change"):
+                                          r"Only max_steps, callbacks, backend, launcher, threads may change") as info:
         make_trainer(changed)
+    step = tmp_path / "t" / "checkpoints" / "step000002"
+    assert str(info.value).endswith(f"use a new output= (a new run starts from these weights with init_from={step} "
+                                    f"in olmo train, checkpoint={step} in olmo adapt)")
     assert json.loads((tmp_path / "t" / "config.json").read_text())["optim"]["lr"] == 0.002
     longer = config(tokens, tmp_path, "t", max_steps=4, **{"optim.lr": 0.002, "callbacks.checkpoint.interval": 1})
     trainer = make_trainer(longer)

@@ -382,8 +382,8 @@ def _warmup_outlasts_run(schedule: Any, max_steps: int) -> str | None:
         return None
     last = schedule.lr(max_steps - 1, max_steps, 1.0)  # the last step's rate, as a fraction of the peak
     return (f"scheduler.warmup_steps={warmup} is not below max_steps={max_steps}: the run ends inside warmup, at "
-            f"{last:.0%} of the peak learning rate; set scheduler.warmup_steps below {max_steps} for the schedule "
-            f"to reach its peak")
+            f"{last:.0%} of the peak learning rate; set scheduler.warmup_steps below {max_steps} (olmo adapt: a "
+            f"lower method.warmup_ratio, or more steps) for the schedule to reach its peak")
 
 
 def check_resume(run_dir: str | Path, config: TrainConfig) -> None:
@@ -404,8 +404,9 @@ def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoi
                if key.split(".")[0] not in RESUMABLE and old.get(key) != new.get(key)]
     if changed:
         raise ConfigError(f"the run resumes from {checkpoint}, saved with other options: {'; '.join(changed)}. "
-                          f"Only {', '.join(RESUMABLE)} may change on resume: use a new output= (with "
-                          f"init_from={checkpoint} to start a new run from these weights)")
+                          f"Only {', '.join(RESUMABLE)} may change on resume: use a new output= (a new run "
+                          f"starts from these weights with init_from={checkpoint} in olmo train, "
+                          f"checkpoint={checkpoint} in olmo adapt)")
 
 
 def check_data_vocabulary(directories: Sequence[str], vocab_size: int | None) -> None:
