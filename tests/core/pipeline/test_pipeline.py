@@ -169,7 +169,8 @@ def test_a_sweep_gives_each_job_its_directory_and_a_comparison(runs: list[str], 
     assert "| stages.write.words=2 | 2 | 2 |" in table and "| stages.write.words=7 | 7 | 7 |" in table
     commands = olmo_cli("toy", "write", "-m", f"output={tmp_path / 'w'}", "words=1,2")
     assert commands.exit_code == 0, commands.err
-    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == ["words=1", "words=2"]
+    assert sorted(p.name for p in (tmp_path / "w").iterdir() if p.is_dir()) == ["words=1", "words=2"]
+    assert (tmp_path / "w" / "comparison.md").is_file()  # the jobs' results differ
 
 
 @dataclass(kw_only=True)
