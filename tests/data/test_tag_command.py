@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from olmo_core import hookimpl
 
 from tests.conftest import stdlib_documents
 
@@ -135,3 +138,39 @@ def test_the_report_counts_documents_by_the_first_rule_they_fail(dataset: Path, 
     gopher = {k.partition(": ")[2]: n for k, n in failing.items() if k.startswith("gopher_quality: ")}
     documents = "document" if sum(gopher.values()) == 1 else "documents"
     assert f"gopher_quality: {sum(gopher.values())} {documents} fail a rule (keep=0): " in whole.err
+
+
+@dataclass(kw_only=True)
+class MisbehavingConfig:
+    returns: str = "string"
+    """What the tagger returns: ``string`` (an attribute that is not a list of spans), ``none``, ``span``."""
+
+
+class Misbehaving:
+    """A plugin tagger that returns what no attribute file may hold."""
+
+    def __init__(self, config: MisbehavingConfig) -> None:
+        self.returns = config.returns
+
+    def tag(self, document: Any) -> Any:
+        return {"string": {"x": "notalist"}, "none": None, "span": {"x": [[0, "end", 1.0]]}}[self.returns]
+
+
+class MisbehavingPlugin:
+    @hookimpl
+    def olmo_register_taggers(self, register: Any) -> None:
+        register("misbehaving", Misbehaving, config=MisbehavingConfig)
+
+
+def test_a_tagger_that_returns_no_attribute_spans_is_named_before_anything_is_written(
+        dataset: Path, register_plugin: Any, olmo_cli: Any) -> None:
+    register_plugin(MisbehavingPlugin(), "misbehaving")
+    first = stdlib_documents()[0]["id"]
+    for returns, problem in (("string", "attribute 'x' is 'notalist', not a list of [start, end, value] spans"),
+                             ("none", "returned NoneType, not a dict of attribute spans"),
+                             ("span", "attribute 'x' has the span [0, 'end', 1.0], not [start, end, value]")):
+        result = olmo_cli("data", "tag", f"input={dataset}", "taggers=[misbehaving]",
+                          f"taggers.misbehaving.returns={returns}")
+        assert result.exit_code != 0 and f"error: tagger 'misbehaving' {problem}, for document" in result.err
+        assert f"document '{first}' of {dataset / 'documents' / 'docs.jsonl.gz'}" in result.err
+        assert not list((dataset / "attributes").rglob("*.gz"))  # no attribute file a filter would misread

@@ -26,7 +26,7 @@ from olmo_data.layout import (DOCUMENTS_HELP, Layout, amount, counted, counted_l
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_parts, part_file,
                                 remove_part_files, scratch_folder)
 from olmo_data.parallel import counted as counting
-from olmo_data.taggers.base import attribute_key, too_long
+from olmo_data.taggers.base import attribute_key, attributes_problem, too_long
 
 __all__ = ["TagConfig", "TagJob", "tag"]
 
@@ -122,6 +122,7 @@ def _tag_records(file: str, records: Iterator[Document | Quarantined], built: di
                  outputs: dict[str, IO[str]], result: FileResult, experiment: str | None) -> None:
     """Tag ``records`` of ``file``, one row per document (quarantined or not) to each tagger's output."""
     keys = {name: _Keys(experiment or name, name).__getitem__ for name in built}
+    unchecked = set(built)  # each tagger's first document is checked span by span, the others by their shape
     for item in records:
         result.records += 1
         if isinstance(item, Quarantined):
@@ -142,6 +143,9 @@ def _tag_records(file: str, records: Iterator[Document | Quarantined], built: di
                 raise PluginError(f"tagger '{name}' failed on document '{item.id}' of {file}: "
                                   f"{type(exc).__name__}: {exc}") from exc
             result.seconds[name] += time.perf_counter() - start
+            if problem := attributes_problem(attributes, spans=name in unchecked):
+                raise PluginError(f"tagger '{name}' {problem}, for document '{item.id}' of {file}")
+            unchecked.discard(name)
             if reason := attributes.get("reason"):
                 result.failing[f"{name}: {reason[0][2]}"] += 1
             row = {"id": item.id, "source": item.source,

@@ -9,8 +9,8 @@ from typing import Any, Protocol, runtime_checkable
 from olmo_core.config import non_negative
 from olmo_core.documents import Document
 
-__all__ = ["Attributes", "SizeLimit", "Span", "Tagger", "attribute_key", "line_windows", "round_score",
-           "too_long"]
+__all__ = ["Attributes", "SizeLimit", "Span", "Tagger", "attribute_key", "attributes_problem", "line_windows",
+           "round_score", "too_long"]
 
 Span = list[float | int | str]
 """``[start, end, value]``: character offsets into the text and a score (or a label)."""
@@ -49,6 +49,23 @@ def line_windows(text: str) -> Iterator[str]:
         yield text[start:cut]
         start = cut
     yield text[start:] if start else text
+
+
+def attributes_problem(attributes: Any, *, spans: bool) -> str | None:
+    """What is wrong with a tagger's return value as :data:`Attributes` (``None``: nothing): it must be a dict of
+    lists (or tuples); with ``spans``, also each one's items ``[start, end, value]`` (integer offsets, a number or a
+    string)."""
+    if not isinstance(attributes, dict):
+        return f"returned {type(attributes).__name__}, not a dict of attribute spans"
+    for name, value in attributes.items():
+        if not isinstance(value, (list, tuple)):
+            return f"attribute {name!r} is {value!r}, not a list of [start, end, value] spans"
+        if spans:
+            for span in value:
+                if not (isinstance(span, (list, tuple)) and len(span) == 3 and all(type(x) is int for x in span[:2])
+                        and isinstance(span[2], (int, float, str))):
+                    return f"attribute {name!r} has the span {span!r}, not [start, end, value]"
+    return None
 
 
 def too_long(document: Document, taggers: Mapping[str, Any]) -> str | None:
