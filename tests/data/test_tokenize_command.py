@@ -45,6 +45,39 @@ def test_workers_and_reruns_give_the_same_parts(dataset: Path, tmp_path: Path, o
     assert "4 parts were already complete" in again.err
 
 
+@pytest.mark.parametrize("damage", ["truncated", "missing", "flipped"])
+def test_a_part_whose_token_file_was_damaged_is_tokenized_again(
+        dataset: Path, tmp_path: Path, olmo_cli: Any, damage: str) -> None:
+    docs = dataset / "documents"
+    (docs / "copy.jsonl.gz").write_bytes((docs / "docs.jsonl.gz").read_bytes())
+    clean, damaged = tmp_path / "clean", tmp_path / "damaged"
+    for out in (clean, damaged):
+        assert olmo_cli("data", "tokenize", f"input={dataset}", f"output={out}").exit_code == 0
+    npy = damaged / "part-00000.npy"
+    size = npy.stat().st_size
+    if damage == "truncated":
+        npy.write_bytes(npy.read_bytes()[:1000])
+    elif damage == "missing":
+        npy.unlink()
+    else:  # the same size, one byte changed: only the sha256 tells
+        data = bytearray(npy.read_bytes())
+        data[size // 2] ^= 0xFF
+        npy.write_bytes(bytes(data))
+    again = olmo_cli("data", "tokenize", f"input={dataset}", f"output={damaged}")
+    assert again.exit_code == 0, again.err
+    reason = {"truncated": f"its token file is 1,000 bytes, not the {size:,} its .meta.json records",
+              "missing": "its token file is missing",
+              "flipped": "its token file's sha256 is not the one its .meta.json records"}[damage]
+    assert f"{npy} is tokenized again: {reason}" in again.err
+    assert "1 parts were already complete" in again.err
+    assert {p.name: p.read_bytes() for p in damaged.glob("part-*")} == \
+        {p.name: p.read_bytes() for p in clean.glob("part-*")}
+    assert npy.stat().st_size == size
+    report = json.loads((damaged / "tokenize.json").read_text())
+    clean_report = json.loads((clean / "tokenize.json").read_text())
+    assert report["skipped_parts"] == 1 and report["tokens"] == clean_report["tokens"]
+
+
 def test_the_report_gives_the_unigram_entropy(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
     import math
     from collections import Counter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from fsspec.core import url_to_fs
 
 from olmo_core.artifacts import Dataset, TokenArrays
 from olmo_core.cache import content_key
@@ -107,16 +109,47 @@ class _Tokenized:
     """The file's content key (the first part computes it)."""
 
 
-def _kept(job: _Job) -> dict[str, Any] | None:
-    """The metadata of the token array a run made earlier from the same content with the same tokenizer, if any."""
+@dataclass(frozen=True)
+class _Earlier:
+    """What a run made earlier of a job's file: ``meta``, with its token counts, when that part is complete for
+    the same content and tokenizer; else ``damaged``, why its files cannot be kept (``None`` when the part was
+    made from other content or with another tokenizer, which is no damage)."""
+
+    meta: dict[str, Any] | None = None
+    damaged: str | None = None
+
+
+def _damage(target: str, meta: dict[str, Any]) -> str | None:
+    """Why the token array ``target`` is not the one its ``meta`` records (missing, another size, another sha256
+    when ``meta`` has one; or its sidecar missing), or ``None`` when it is intact."""
+    fs, path = url_to_fs(target)
+    if not fs.exists(path):
+        return "its token file is missing"
+    if not exists(sibling(target, ".csv.gz")):
+        return "its sidecar .csv.gz is missing"
+    expected = int(meta.get("tokens", 0)) * np.dtype(meta.get("dtype", "<u2")).itemsize
+    if (size := int(fs.size(path))) != expected:
+        return f"its token file is {size:,} bytes, not the {expected:,} its .meta.json records"
+    if "sha256" in meta:
+        with fs.open(path, "rb") as f:
+            if hashlib.file_digest(f, "sha256").hexdigest() != meta["sha256"]:
+                return "its token file's sha256 is not the one its .meta.json records"
+    return None
+
+
+def _kept(job: _Job) -> _Earlier:
+    """The metadata of the token array a run made earlier from the same content with the same tokenizer, if its
+    token file is intact; else why it is not (:func:`_damage`)."""
     meta_file = sibling(job.target, ".meta.json")
     if not exists(meta_file):
-        return None
+        return _Earlier()
     tokenizer = load_tokenizer(job.tokenizer)
     meta = json.loads(read_text(meta_file))
     if meta.get("inputs_key") != content_key([job.file], tokenizer.sha256):
-        return None
-    return {**meta, "skipped": True, "counts": _token_counts(job.target, tokenizer.vocab_size)}
+        return _Earlier()
+    if (damaged := _damage(job.target, meta)) is not None:
+        return _Earlier(damaged=damaged)
+    return _Earlier(meta={**meta, "skipped": True, "counts": _token_counts(job.target, tokenizer.vocab_size)})
 
 
 def _tokenize(task: _Task) -> dict[str, Any] | _Tokenized:
@@ -281,7 +314,8 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     and written as one token array and one quarantine file, the same bytes as if it were read whole; the report
     counts the ``file_parts``. Parts already complete for the
     same input content and tokenizer (``inputs_key`` in their ``.meta.json``) are kept (``force=true`` redoes
-    them), so an interrupted run resumes.
+    them), so an interrupted run resumes; a kept part's token file must still have the size and sha256 its
+    ``.meta.json`` records (and its sidecar exist), or the part is tokenized again, with a warning saying why.
     """
     layout = find_layout(input, output)
     files, skipped = layout.files, layout.skipped
@@ -311,10 +345,12 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
             scratch_folder(output) as scratch:
         earlier = [job for job in jobs if not config.force and exists(sibling(job.target, ".meta.json"))]
         kept = set()
-        for job, meta in zip(earlier, map_shards(_kept, earlier, workers=config.workers), strict=True):
-            if meta is not None:
+        for job, found in zip(earlier, map_shards(_kept, earlier, workers=config.workers), strict=True):
+            if found.meta is not None:
                 kept.add(job.index)
-                done(meta)
+                done(found.meta)
+            elif found.damaged is not None:
+                log.warning(f"{job.target} is tokenized again: {found.damaged}")
         parts_of = {job.index: split_file(job.file, config.part_bytes) for job in jobs if job.index not in kept}
         single_threaded = resolve_workers(config.workers, sum(len(p) for p in parts_of.values())) > 1
         tasks = [_Task(dataclasses.replace(job, single_threaded=single_threaded), part, scratch)
