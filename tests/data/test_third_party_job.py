@@ -31,3 +31,23 @@ def test_a_plugin_curation_step_runs_between_dedup_and_mix(tmp_path: Path, examp
     report = (tmp_path / "third" / "report.md").read_text()
     assert "| source | fetched | filtered | deduplicated | drop_short | curated |" in report
     assert f"## Short documents\n\n{short['dropped']:,} documents with fewer words" in report
+
+
+def test_the_example_job_accounts_for_every_record(dataset: Path, tmp_path: Path, example_plugin: ModuleType,
+                                                   register_plugin: Any, olmo_cli: Any) -> None:
+    import gzip
+
+    from tests.conftest import stdlib_documents
+
+    with gzip.open(dataset / "documents" / "docs.jsonl.gz", "at", encoding="utf-8") as f:
+        f.write("{not json\n")  # a 13th line, no document
+    register_plugin(example_plugin, "example_length")
+    result = olmo_cli("example", "drop-short", f"input={dataset}", f"output={tmp_path / 'out'}", "min_words=40")
+    assert result.exit_code == 0, result.err
+    metrics = json.loads((tmp_path / "out" / "result.json").read_text())["metrics"]
+    long_enough = sum(len(str(r["text"]).split()) >= 40 for r in stdlib_documents())
+    assert (metrics["records"], metrics["written"], metrics["quarantined"]) == (13, long_enough, 1)
+    assert metrics["written"] + metrics["dropped"] + metrics["quarantined"] == metrics["records"]
+    [line] = (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()
+    assert json.loads(line)["line"] == 13
+    assert f"drop-short: 13 records in: {long_enough} written, {12 - long_enough} dropped, 1 quarantined" in result.err

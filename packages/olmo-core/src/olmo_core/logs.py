@@ -15,7 +15,7 @@ import logging
 import logging.handlers
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tqdm import tqdm
@@ -27,6 +27,8 @@ __all__ = ["FILE_ONLY", "LOG_FILE", "PACKAGES", "forwarding_logs", "log_file", "
 
 LOG_FILE = "log.txt"
 PACKAGES = ("olmo_core", "olmo_data", "olmo_train", "olmo_eval", "olmo_adapt")
+_shown: list[str] = list(PACKAGES)
+"""The packages whose loggers olmo shows and keeps: its own, and the installed plugins' (:func:`setup_logging`)."""
 FILE_ONLY = {"console": False}
 """``extra=`` of a record that ``log.txt`` keeps and stderr does not show (what stdout already shows)."""
 
@@ -51,16 +53,19 @@ class _Prefixed(logging.Formatter):
         return text if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {text}"
 
 
-def setup_logging(level: str | None = None) -> None:
-    """Show the ``olmo_*`` loggers' records on stderr at ``level`` (default: ``OLMO_LOG_LEVEL`` or ``INFO``); the
-    loggers pass ``INFO`` (or ``DEBUG``) on to ``log.txt`` whatever the level.
+def setup_logging(level: str | None = None, *, plugins: Iterable[str] = ()) -> None:
+    """Show the records of the ``olmo_*`` loggers, and of the loggers of the packages ``plugins`` (those of the
+    installed plugins, so that a plugin's ``logging.getLogger(__name__)`` speaks as olmo's own do), on stderr at
+    ``level`` (default: ``OLMO_LOG_LEVEL`` or ``INFO``); the loggers pass ``INFO`` (or ``DEBUG``) on to ``log.txt``
+    whatever the level.
 
     Idempotent; Hydra's own job logging is off (``hydra/job_logging=none``), so nothing else configures them.
     """
     level = (level or os.environ.get("OLMO_LOG_LEVEL") or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise UsageError(f"OLMO_LOG_LEVEL={level.lower()} is not a level: use DEBUG, INFO, WARNING or ERROR")
-    for name in PACKAGES:
+    _shown.extend(name for name in dict.fromkeys(plugins) if name not in _shown)
+    for name in _shown:
         logger = logging.getLogger(name)
         logger.setLevel(min(logging.INFO, logging.getLevelName(level)))
         handler = next((h for h in logger.handlers if isinstance(h, _Stderr)), None)
@@ -86,7 +91,7 @@ def log_file(directory: str) -> Iterator[None]:
     keeps none; one that already has a log open keeps that one.
     """
     path = os.path.abspath(os.path.join(directory.removeprefix("file://"), LOG_FILE))
-    loggers = [logging.getLogger(name) for name in PACKAGES]
+    loggers = [logging.getLogger(name) for name in _shown]
     if "://" in directory.removeprefix("file://") or any(
             getattr(h, "baseFilename", None) == path for h in loggers[0].handlers):
         yield
@@ -130,7 +135,7 @@ def forwarding_logs(context: Any) -> Iterator[tuple[Any, int]]:
 
 def log_to_parent(queue: Any, level: int) -> None:
     """In a worker process (forked or spawned): send the ``olmo_*`` loggers' records at ``level`` to the parent."""
-    for name in PACKAGES:
+    for name in _shown:
         logger = logging.getLogger(name)
         logger.handlers = [logging.handlers.QueueHandler(queue)]
         logger.setLevel(level)

@@ -110,6 +110,12 @@ class PluginHost:
             self._add(plugin, PluginInfo(name=ep.name, module=ep.value, distribution=dist_name,
                                          version=dist.version, source="entry point", plugin=plugin))
 
+    def plugin_packages(self) -> list[str]:
+        """The top-level packages of the installed plugins' modules (``olmo_filter_example`` for the entry point
+        ``olmo_filter_example.plugin``), whose loggers olmo shows as its own."""
+        return list(dict.fromkeys(info.module.split(":")[0].split(".")[0] for info in self.plugins.values()
+                                  if info.module))
+
     def _load_module(self, module: str) -> None:
         try:
             plugin = importlib.import_module(module)

@@ -54,7 +54,7 @@ def _invoke(args: list[str]) -> list[Any]:
     if line.help:
         print_command_help(get_host(), line.command, line.overrides)
         return []
-    setup_logging()
+    setup_logging(plugins=get_host().plugin_packages())
     return run_command(line.command, line.overrides, multirun=line.multirun, hydra_flags=line.hydra_flags)
 
 
