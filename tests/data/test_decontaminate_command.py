@@ -107,7 +107,7 @@ def test_shards_share_one_filter_and_write_what_one_run_writes(leads: list[Any],
         clean = tmp_path / f"clean{count}"
         written[count] = ({p.relative_to(clean).as_posix(): gzip.decompress(p.read_bytes())
                            for p in sorted(clean.rglob("*.jsonl.gz"))},
-                          (tmp_path / f"ds{count}" / "dedup" / "decontamination.bloom").read_bytes())
+                          (clean / "reports" / "decontamination" / "dedup" / "decontamination.bloom").read_bytes())
         reports = sorted((clean / "reports").glob("decontaminate*.json"))
         assert len(reports) == count
         assert sum(json.loads(r.read_text())["contaminated_documents"] for r in reports) == 2
@@ -116,7 +116,8 @@ def test_shards_share_one_filter_and_write_what_one_run_writes(leads: list[Any],
     dropped = [json.loads(line)["id"] for f in ("web-0", "web-1")
                for line in written[1][0][f"dropped/{f}.jsonl.gz"].decode().splitlines()]
     assert dropped == [pages[3]["id"], pages[14]["id"]]
-    description = json.loads((tmp_path / "ds3" / "dedup" / "decontamination.bloom.json").read_text())
+    description = json.loads((tmp_path / "clean3" / "reports" / "decontamination" / "dedup" /
+                              "decontamination.bloom.json").read_text())
     assert description["spec"]["eval"] == [str(tmp_path / "eval")] and len(description["paragraphs"]) == 1
 
 

@@ -66,19 +66,35 @@ def installed_tasks() -> dict[str, Any]:
     return found
 
 
+WORK = "reports/decontamination"
+"""The folder of a decontaminate run's output that holds its working files (the evaluation filter, the marks
+of the input's documents, the marking step's report and quarantine): never the input, which is only read. It
+lies under ``reports/``, whose files are never read as documents of the output dataset."""
+
+
+def work_root(output: str) -> str:
+    """Where a decontaminate run writing ``output`` keeps its working files: ``<output>/reports/decontamination``."""
+    return f"{output.rstrip('/')}/{WORK}"
+
+
 def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: dict[str, Any]) -> dict[str, Any]:
     """Drop every document of ``input`` that contains a paragraph of the evaluation data (``config.eval`` and
     the texts of ``tasks``), writing the clean dataset to ``output``; return the report.
 
     The evaluation paragraphs go into a Bloom filter (false-positive rate 1e-6); the ``bloom`` deduper checks
     the dataset against it without adding to it, and the filter step drops documents with any match. The
-    report lists, per source, the documents dropped, and ``dropped/`` keeps them.
+    report (``reports/decontaminate.json``) lists, per source, the documents dropped, and ``dropped/`` keeps
+    them.
 
-    The filter is saved as ``<input>/dedup/decontamination.bloom``. A run over all files builds it afresh; a
-    shard's job (``shard=i/N``) reuses one built from the same evaluation data and settings, or builds it.
-    Each shard writes its files and ``reports/decontaminate-shard-i-of-N.json``.
+    ``input`` is only read: the filter (``dedup/decontamination.bloom``), the marks of the input's documents
+    (``attributes/decontamination/``), the marking step's report and the quarantined lines it found all go
+    under ``<output>/reports/decontamination/``, so that runs against different evaluation data never share
+    them. A run over all files builds the filter afresh; a shard's job (``shard=i/N``, the shards writing one
+    output) reuses one built from the same evaluation data and settings, or builds it. Each shard writes its
+    files and ``reports/decontaminate-shard-i-of-N.json``.
     """
-    layout = find_layout(input, None)
+    output = output.rstrip("/")
+    layout = find_layout(input, work_root(output))
     settings = paragraph_settings(config.normalize, config.min_chars)
     filter_path = f"{layout.root}/dedup/{NAME}.bloom"
     per_origin = saved_evaluation_filter(filter_path, config.eval, tasks, settings=settings,
@@ -86,8 +102,8 @@ def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: d
     _, node = get_host().registry("dedupers").resolve("bloom")
     node.load, node.read_only = filter_path, True
     node.normalize, node.min_chars = config.normalize, config.min_chars
-    path = f"{output.rstrip('/')}/reports/{report_name('decontaminate', config.shard)}.json"
-    filter_report = f"{output.rstrip('/')}/reports/{report_name('filter', config.shard)}.json"
+    path = f"{output}/reports/{report_name('decontaminate', config.shard)}.json"
+    filter_report = f"{output}/reports/{report_name('filter', config.shard)}.json"
 
     def failed(error: str | None) -> dict[str, Any]:  # what the filter step's report says it did, if it ran
         filtered = json.loads(read_text(filter_report)) if exists(filter_report) else {}
@@ -100,8 +116,9 @@ def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: d
         dedup_documents(DedupConfig(dedupers={NAME: node}, workers=config.workers, shard=config.shard, phase="all"),
                         layout)
         key = f"{NAME}__{NAME}__duplicate_paragraph"
-        report = filter_documents(FilterConfig(attributes=[NAME], exclude=[f"count({key}) > 0"],
-                                               workers=config.workers, shard=config.shard), layout.root, output)
+        report = filter_documents(FilterConfig(attributes=[NAME], attributes_from=layout.root,
+                                               exclude=[f"count({key}) > 0"], workers=config.workers,
+                                               shard=config.shard), input, output)
     summary = {"command": "data decontaminate", "shard": config.shard, "complete": True,
                "evaluation_paragraphs": per_origin, "filter": filter_path,
                **{k: report[k] for k in ("records", "written", "dropped", "quarantined", "skipped_files")},
