@@ -76,6 +76,17 @@ def test_a_read_only_input_is_decontaminated_and_left_as_it_was(tmp_path: Path, 
     assert [(q["line"], q["reason"]) for q in bad] == [(9, "invalid JSON (Expecting value at column 1)")]
 
 
+def test_the_printed_report_is_the_decontaminate_one(tmp_path: Path, olmo_cli: Any) -> None:
+    """The line naming the report names ``reports/decontaminate.json`` (the decontamination summary), not the
+    filter step's ``reports/filter.json``."""
+    ds, out = _dataset(tmp_path), tmp_path / "clean"
+    result = olmo_cli("data", "decontaminate", f"input={ds}", f"output={out}", f"eval=[{tmp_path / 'evA'}]")
+    assert result.exit_code == 0, result.err
+    printed = [line for line in (result.out + result.err).splitlines() if "report: " in line]
+    assert printed == [f"documents: {out}/documents  report: {out}/reports/decontaminate.json"]
+    assert json.loads((out / "reports" / "decontaminate.json").read_text())["contaminated_documents"] == 1
+
+
 def test_runs_against_different_evaluation_sets_of_one_input_keep_apart(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Run B (evaluation set B) starts while run A is between saving its filter and checking the input against
