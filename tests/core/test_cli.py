@@ -17,7 +17,8 @@ from olmo_core.errors import OlmoError
 OLMO = str(Path(sys.executable).parent / "olmo")
 
 
-def run_olmo(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_olmo(*args: str, env: dict[str, str] | None = None,
+             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     full_env.pop("OLMO_FULL_ERROR", None) if "OLMO_FULL_ERROR" not in (env or {}) else None
     return subprocess.run([OLMO, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120)
@@ -138,14 +139,16 @@ def test_unknown_component_is_one_line_with_a_suggestion() -> None:
 
 def test_missing_required_value_is_named(dataset: Path) -> None:
     result = run_olmo("data", "tag", "taggers=[]")
-    assert (result.returncode, result.stderr) == (2, "error: `olmo data tag` needs a value for 'input': add input=<dataset dir>\n")
+    assert (result.returncode, result.stderr) == (2, "error: `olmo data tag` needs a value for 'input': add "
+                                                     "input=<dataset dir>\n")
 
 
 def test_plugin_import_failure_is_one_line_and_full_error_shows_traceback() -> None:
     result = run_olmo("tokenizer", "train", env={"OLMO_PLUGINS": "olmo_no_such_plugin"})
     assert result.returncode == 1
     assert result.stderr == ("error: plugin module 'olmo_no_such_plugin' named in OLMO_PLUGINS failed to import: "
-                             "ModuleNotFoundError: No module named 'olmo_no_such_plugin'\n")
+                             "ModuleNotFoundError: No module named 'olmo_no_such_plugin'; remove it from "
+                             "OLMO_PLUGINS\n")
     full = run_olmo("tokenizer", "train", env={"OLMO_PLUGINS": "olmo_no_such_plugin", "OLMO_FULL_ERROR": "1"})
     assert full.returncode == 1
     assert "Traceback (most recent call last)" in full.stderr and "ModuleNotFoundError" in full.stderr
@@ -157,7 +160,8 @@ def test_misspelled_hook_from_a_module_on_the_command_line(tmp_path: Path) -> No
     result = run_olmo("tokenizer", "train", env={"OLMO_PLUGINS": "typo_hooks", "PYTHONPATH": str(tmp_path)})
     assert result.returncode == 1
     assert result.stderr == ("error: plugin 'typo_hooks' (from OLMO_PLUGINS) implements unknown hook "
-                             "'olmo_register_comands' (did you mean 'olmo_register_commands'?)\n")
+                             "'olmo_register_comands' (did you mean 'olmo_register_commands'?); remove it from "
+                             "OLMO_PLUGINS\n")
 
 
 def test_cfg_job_prints_the_composed_config_without_running() -> None:

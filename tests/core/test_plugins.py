@@ -88,7 +88,7 @@ def test_misspelled_hook_is_named_with_a_suggestion(plugin_modules: Any, only: A
     with pytest.raises(PluginError) as info:
         PluginHost()
     assert str(info.value) == ("plugin 'typo' (olmo-typo 0.1) implements unknown hook 'olmo_register_tagers' "
-                               "(did you mean 'olmo_register_taggers'?)")
+                               "(did you mean 'olmo_register_taggers'?); disable it with OLMO_DISABLE_PLUGINS=typo")
 
 
 def test_hook_with_wrong_arguments_is_named(plugin_modules: Any, only: Any) -> None:

@@ -71,6 +71,11 @@ def _entry_points() -> Iterator[tuple[importlib.metadata.EntryPoint, importlib.m
                 yield ep, dist
 
 
+_HINTS = {"entry point": "disable it with OLMO_DISABLE_PLUGINS={name}",
+          "OLMO_PLUGINS": "remove it from OLMO_PLUGINS"}
+"""How to run olmo without a broken plugin, by where it came from."""
+
+
 class PluginHost:
     """A pluggy manager with olmo's loading policy, plugin bookkeeping and registries.
 
@@ -121,7 +126,7 @@ class PluginHost:
             plugin = importlib.import_module(module)
         except Exception as exc:
             self._broken(module, PluginError(f"plugin module '{module}' named in OLMO_PLUGINS failed to import: "
-                                             f"{type(exc).__name__}: {exc}"), exc)
+                                             f"{type(exc).__name__}: {exc}; {_HINTS['OLMO_PLUGINS']}"), exc)
             return
         self._add(plugin, PluginInfo(name=module, module=module, source="OLMO_PLUGINS", plugin=plugin))
 
@@ -135,7 +140,8 @@ class PluginHost:
         try:
             self._check_and_register(plugin, info)
         except PluginError as exc:
-            self._broken(info.name, exc)
+            hint = _HINTS.get(info.source, "").format(name=info.name)
+            self._broken(info.name, PluginError(f"{exc}; {hint}") if hint and hint not in str(exc) else exc)
 
     def _check_and_register(self, plugin: Any, info: PluginInfo) -> None:
         where = f"plugin '{info.name}' ({info.label})"
