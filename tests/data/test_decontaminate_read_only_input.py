@@ -87,6 +87,16 @@ def test_the_printed_report_is_the_decontaminate_one(tmp_path: Path, olmo_cli: A
     assert json.loads((out / "reports" / "decontaminate.json").read_text())["contaminated_documents"] == 1
 
 
+def test_the_marking_report_gives_the_filter_false_positive_rate(tmp_path: Path) -> None:
+    """The evaluation filter is built at 1e-6; the marking step's report says so in its config too (it said the
+    bloom deduper's default, 1e-05, which the loaded filter does not use)."""
+    ds, out = _dataset(tmp_path), tmp_path / "clean"
+    decontaminate(DecontaminateConfig(eval=[str(tmp_path / "evA")]), str(ds), str(out), {})
+    marking = json.loads((out / "reports" / "decontamination" / "reports" / "dedup-decontamination.json").read_text())
+    assert marking["config"]["false_positive_rate"] == 1e-6
+    assert marking["details"]["target_false_positive_rate"] == 1e-6
+
+
 def test_runs_against_different_evaluation_sets_of_one_input_keep_apart(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Run B (evaluation set B) starts while run A is between saving its filter and checking the input against

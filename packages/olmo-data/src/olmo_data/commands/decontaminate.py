@@ -4,6 +4,7 @@ evaluation set."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from olmo_core.plugins import get_host
 
 from olmo_data.commands.dedup import DedupConfig, dedup_documents
 from olmo_data.commands.filter import FilterConfig, filter_documents, kept_per_source
-from olmo_data.decontamination import saved_evaluation_filter
+from olmo_data.decontamination import evaluation_filter, saved_evaluation_filter
 from olmo_data.dedup.bloom import paragraph_settings
 from olmo_data.layout import (NewDatasetJob, amount, counted_line, find_layout, report_name, reporting, select_shard,
                               shared_output)
@@ -72,6 +73,10 @@ WORK = "reports/decontamination"
 """The folder of a decontaminate run's output that holds its working files (the evaluation filter, the marks
 of the input's documents, the marking step's report and quarantine): never the input, which is only read. It
 lies under ``reports/``, whose files are never read as documents of the output dataset."""
+
+FALSE_POSITIVE_RATE: float = inspect.signature(evaluation_filter).parameters["false_positive_rate"].default
+"""The false-positive rate of the evaluation Bloom filter (1e-6: the default of
+:func:`~olmo_data.decontamination.evaluation_filter`, which builds it)."""
 
 
 def work_root(output: str) -> str:
@@ -127,6 +132,7 @@ def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: d
     _, node = get_host().registry("dedupers").resolve("bloom")
     node.load, node.read_only = filter_path, True
     node.normalize, node.min_chars = config.normalize, config.min_chars
+    node.false_positive_rate = FALSE_POSITIVE_RATE  # the loaded filter's, so that the marking report says it
     path = f"{output}/reports/{report_name('decontaminate', config.shard)}.json"
     filter_report = f"{output}/reports/{report_name('filter', config.shard)}.json"
 
