@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,64 @@ def test_a_worker_builds_each_deduper_once_per_host(dedup_plugin: None) -> None:
     finally:
         set_host(previous)
     assert _feature_deduper(spec) is not first  # rebuilt for the test's host again
+
+
+def _flip_middle_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _unzipped_outputs(root: Path) -> dict[str, Any]:
+    """Every file a dedup run wrote but its reports, gzipped ones decompressed (their gzip header has a time), the
+    saved features as lines with the header's seconds left out."""
+    import gzip
+
+    found: dict[str, Any] = {}
+    for name, data in outputs(root).items():
+        data = gzip.decompress(data) if name.endswith(".gz") else data
+        if name.startswith("dedup/features/"):
+            header, *rows = data.decode().splitlines()
+            found[name] = [{k: v for k, v in json.loads(header).items() if k != "seconds"}, *rows]
+        else:
+            found[name] = data
+    return found
+
+
+def test_a_corrupted_features_file_is_computed_again_by_the_decide_phase(
+        tmp_path: Path, run_dedup: Any, olmo_cli: Any) -> None:
+    files, _ = planted_corpus()
+    split = {"b-c4": files["b-c4"][:20], "c-planted": files["c-planted"]}
+    clean, damaged = write_dataset(tmp_path / "clean", split), write_dataset(tmp_path / "damaged", split)
+    for dataset in (clean, damaged):
+        run_dedup(dataset, "dedupers=[exact]", "phase=features")
+    saved = damaged / "dedup" / "features" / "exact" / "c-planted.jsonl.gz"
+    _flip_middle_byte(saved)
+    run_dedup(clean, "dedupers=[exact]", "phase=decide")
+    decided = run_dedup(damaged, "dedupers=[exact]", "phase=decide")
+    assert re.search(rf"{re.escape(str(saved))} is corrupted \((BadGzipFile|IsalError): [^\n]+\): computing its "
+                     rf"features again\n", decided.err)  # which depends on the byte flipped
+    assert _unzipped_outputs(damaged) == _unzipped_outputs(clean)
+
+
+def test_a_corrupted_features_file_that_is_not_recomputed_is_a_one_line_error_naming_it(
+        tmp_path: Path, run_dedup: Any) -> None:
+    from olmo_data.dedup.features import CorruptedFeatures, load_features, saved_header
+    from olmo_data.layout import find_layout
+
+    files, _ = planted_corpus()
+    dataset = write_dataset(tmp_path / "ds", {"c-planted": files["c-planted"]})
+    run_dedup(dataset, "dedupers=[exact]", "phase=features")
+    saved = dataset / "dedup" / "features" / "exact" / "c-planted.jsonl.gz"
+    _flip_middle_byte(saved)
+    layout = find_layout(str(dataset), str(dataset))
+    file = layout.files[0]
+    with pytest.raises(CorruptedFeatures) as raised:
+        load_features(file, layout=layout, dedupers={"exact": {"_name_": "exact"}}, recompute=False)
+    message = str(raised.value)
+    assert re.fullmatch(rf"{re.escape(str(saved))} is corrupted \((BadGzipFile|IsalError): [^\n]+\): delete it and "
+                        rf"run phase=features again for c-planted\.jsonl\.gz", message)
+    assert pickle.loads(pickle.dumps(raised.value)).args == raised.value.args
+    saved.write_bytes(saved.read_bytes()[:20])  # the header itself cut off
+    with pytest.raises(CorruptedFeatures, match=r"c-planted.jsonl.gz is corrupted \(EOFError: "):
+        saved_header(file, layout=layout, name="exact")

@@ -18,15 +18,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import gzip
 import json
 import logging
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from isal import isal_zlib
 
 from olmo_core.cache import key_of, url_sha256
 from olmo_core.config import changed_settings, to_dict
@@ -41,8 +44,9 @@ from olmo_data.dedup.buckets import buckets_path, write_buckets
 from olmo_data.layout import Layout
 from olmo_data.parallel import PART_BYTES, Part, counted, joined_quarantine, map_parts
 
-__all__ = ["FileFeatures", "assembled", "compute_features", "decode", "encode", "features_by_file", "features_path",
-           "load_features", "part_features", "save_features", "saved_header", "saved_items"]
+__all__ = ["CorruptedFeatures", "FileFeatures", "assembled", "compute_features", "decode", "encode",
+           "features_by_file", "features_path", "load_features", "part_features", "save_features",
+           "saved_header", "saved_items"]
 
 log = logging.getLogger(__name__)
 
@@ -259,30 +263,85 @@ def save_features(file: str, found: FileFeatures, *, layout: Layout, dedupers: d
                           file=layout.relative(file), config=to_dict(spec), key=key)
 
 
+class CorruptedFeatures(ConfigError):
+    """A saved features file that cannot be read back (bad gzip data, a checksum that fails, a line that is not
+    JSON, a header without its fields): the message names the file and how to redo it."""
+
+    def __init__(self, path: str, file: str, reason: str) -> None:
+        super().__init__(f"{path} is corrupted ({reason}): delete it and run phase=features again for {file}")
+        self.path, self.file, self.reason = path, file, reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (from a worker) with its three arguments."""
+        return type(self), (self.path, self.file, self.reason)
+
+
+_UNREADABLE = (EOFError, ValueError, KeyError, TypeError, zlib.error, isal_zlib.error, gzip.BadGzipFile)
+"""What reading a damaged gzipped JSON-lines file raises (:class:`json.JSONDecodeError` and
+:class:`UnicodeDecodeError` are :class:`ValueError`)."""
+
+
+@contextlib.contextmanager
+def _reading(path: str, file: str) -> Iterator[None]:
+    """Turn what a damaged features file ``path`` (of the document file ``file``) raises when read into a
+    one-line :class:`CorruptedFeatures`."""
+    try:
+        yield
+    except _UNREADABLE as exc:
+        raise CorruptedFeatures(path, file, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _read_saved(path: str, file: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The header and rows of the saved features file ``path``, read whole (so that gzip checks its checksum)."""
+    with _reading(path, file), open_file(path, "rt", compression="gzip", encoding="utf-8") as f:
+        header = _having(json.loads(f.readline()), ("file", "config", "records", "quarantined", "seconds"))
+        rows = [_having(parse_json_line(line), ("id", "source", "length", "features")) for line in f]
+    return header, rows
+
+
+def _having(value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``value``, a dict with every one of ``keys``; else a :class:`KeyError` naming the first missing."""
+    if not isinstance(value, dict):
+        raise KeyError(f"a line is {type(value).__name__}, not an object")
+    for key in keys:
+        if key not in value:
+            raise KeyError(key)
+    return value
+
+
+def _computed_again(file: str, *, layout: Layout, dedupers: dict[str, Any]) -> FileFeatures:
+    found = compute_features(file, layout=layout, dedupers=dedupers)
+    save_features(file, found, layout=layout, dedupers=dedupers)
+    return found
+
+
 def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any], recompute: bool = True) -> FileFeatures:
     """The features of ``file`` that :func:`save_features` saved, checked against the dedupers' configs; computed
-    (and saved) again when ``file``'s content changed since (unless not ``recompute``: then an error)."""
+    (and saved) again when ``file``'s content changed since or a saved file is corrupted (unless not
+    ``recompute``: then an error naming the file, :class:`CorruptedFeatures` for a corrupted one)."""
     result = FileFeatures(features={})
     content = url_sha256(file)
     for name, spec in dedupers.items():
         path = features_path(layout, name, file)
-        with open_file(path, "rt", compression="gzip", encoding="utf-8") as f:
-            header = json.loads(f.readline())
-            if header["file"] != layout.relative(file):
-                raise ConfigError(f"{path} holds the features of {header['file']}, not of {layout.relative(file)}")
-            if header["config"] != to_dict(spec):
-                raise ConfigError(f"{path} was computed with other {name} settings than this run's "
-                                  f"({changed_settings(header['config'], to_dict(spec))}): run phase=features again "
-                                  f"with these settings")
-            if header.get("key") != key_of([content], to_dict(spec)):
-                if not recompute:
-                    raise ConfigError(f"{file} changed since its features were saved ({path}): run phase=features "
-                                      f"and every phase after it again")
-                log.warning("%s was computed from other content of %s: computing its features again", path, file)
-                found = compute_features(file, layout=layout, dedupers=dedupers)
-                save_features(file, found, layout=layout, dedupers=dedupers)
-                return found
-            rows = [parse_json_line(line) for line in f]
+        try:
+            header, rows = _read_saved(path, layout.relative(file))
+        except CorruptedFeatures as exc:
+            if not recompute:
+                raise
+            log.warning("%s is corrupted (%s): computing its features again", exc.path, exc.reason)
+            return _computed_again(file, layout=layout, dedupers=dedupers)
+        if header["file"] != layout.relative(file):
+            raise ConfigError(f"{path} holds the features of {header['file']}, not of {layout.relative(file)}")
+        if header["config"] != to_dict(spec):
+            raise ConfigError(f"{path} was computed with other {name} settings than this run's "
+                              f"({changed_settings(header['config'], to_dict(spec))}): run phase=features again "
+                              f"with these settings")
+        if header.get("key") != key_of([content], to_dict(spec)):
+            if not recompute:
+                raise ConfigError(f"{file} changed since its features were saved ({path}): run phase=features "
+                                  f"and every phase after it again")
+            log.warning("%s was computed from other content of %s: computing its features again", path, file)
+            return _computed_again(file, layout=layout, dedupers=dedupers)
         documents = [DocumentRef(row["id"], row["source"], row["length"], file) for row in rows]
         if name == next(iter(dedupers)):
             result.records, result.quarantined, result.documents = \
@@ -290,7 +349,8 @@ def load_features(file: str, *, layout: Layout, dedupers: dict[str, Any], recomp
         elif documents != result.documents:
             raise ConfigError(f"the saved features of {layout.relative(file)} differ in their documents between "
                               f"dedupers: run phase=features again for all of them")
-        result.features[name] = [decode(row["features"]) for row in rows]
+        with _reading(path, layout.relative(file)):
+            result.features[name] = [decode(row["features"]) for row in rows]
         result.seconds[name] = header["seconds"]
         result.items[name] = header["items"] if "items" in header else \
             sum(map(get_host().registry("dedupers").build(spec).items, result.features[name]))
@@ -308,5 +368,6 @@ def saved_items(file: str, *, layout: Layout, name: str, spec: Any) -> int:
 
 def saved_header(file: str, *, layout: Layout, name: str) -> dict[str, Any]:
     """The header of deduper ``name``'s saved features of ``file`` (see the module's description)."""
-    with open_file(features_path(layout, name, file), "rt", compression="gzip", encoding="utf-8") as f:
-        return json.loads(f.readline())
+    path = features_path(layout, name, file)
+    with _reading(path, layout.relative(file)), open_file(path, "rt", compression="gzip", encoding="utf-8") as f:
+        return _having(json.loads(f.readline()), ("file", "config"))
