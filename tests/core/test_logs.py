@@ -136,3 +136,33 @@ def test_a_message_clears_the_progress_bar_and_redraws_it(capsys: pytest.Capture
         err = capsys.readouterr().err
     assert err.startswith("\r") and "\rhalfway\n" in err and err.endswith("0/4")  # cleared, written, redrawn
     assert bar.n == 0
+
+
+class _FullDisk:
+    """A file on a full disk: every write and flush fails."""
+
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+    def flush(self) -> None:
+        raise OSError(28, "No space left on device")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_log_file_on_a_full_disk_warns_once_and_lets_the_runs_own_error_through(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = logging.getLogger("olmo_core.test_full_disk")
+    with pytest.raises(RuntimeError, match="the run's own error"), log_file(str(tmp_path)):
+        [handler] = [h for h in logging.getLogger(PACKAGES[0]).handlers if getattr(h, "baseFilename", "")
+                     == str(tmp_path / "log.txt")]
+        real, handler.stream = handler.stream, _FullDisk()  # type: ignore[attr-defined]
+        real.close()
+        for n in range(3):
+            log.warning("record %d", n)
+        raise RuntimeError("the run's own error")
+    err = capsys.readouterr().err
+    assert err.count(f"warning: {tmp_path / 'log.txt'}: No space left on device; the rest of this run is not kept "
+                     "in it") == 1
+    assert "Logging error" not in err and "Traceback" not in err

@@ -47,6 +47,24 @@ class _Stderr(logging.Handler):
             self.handleError(record)
 
 
+class _LogFile(logging.FileHandler):
+    """``log.txt``: when a record cannot be written (a full disk), says so once on stderr and writes no more,
+    instead of a traceback per record."""
+
+    failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            self.failed = True
+            error = sys.exc_info()[1]
+            tqdm.write(f"warning: {self.baseFilename}: {getattr(error, 'strerror', None) or error}; the rest of this "
+                       f"run is not kept in it", file=sys.stderr)
+
+
 class _Prefixed(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -96,7 +114,7 @@ def log_file(directory: str) -> Iterator[None]:
             getattr(h, "baseFilename", None) == path for h in loggers[0].handlers):
         yield
         return
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _LogFile(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     levels = [logger.level for logger in loggers]
     for logger in loggers:
@@ -112,7 +130,8 @@ def log_file(directory: str) -> Iterator[None]:
         for logger, level in zip(loggers, levels):
             logger.removeHandler(handler)
             logger.setLevel(level)
-        handler.close()
+        with contextlib.suppress(OSError):  # a full disk: the run's own error says so, with its path
+            handler.close()
 
 
 class _Relay(logging.Handler):
