@@ -68,6 +68,23 @@ def test_counts_per_source_and_workers(analysis: None, corpus: Path, olmo_cli: A
     assert empty.exit_code != 0 and "query is empty" in empty.err
 
 
+def test_the_summary_line_gives_the_records_in_and_the_quarantined(analysis: None, moby_dick: Path, olmo_cli: Any,
+                                                                   tmp_path: Path) -> None:
+    chapters = documents_of("moby-dick")
+    with (moby_dick / "documents" / "b.jsonl").open("a", encoding="utf-8") as f:
+        f.write('not json\n{"id": "no-text"}\n')
+    result = olmo_cli("data", "count", f"input={moby_dick}", "query=whale", f"output={tmp_path / 'out'}")
+    assert result.exit_code == 0, result.err
+    report = json.loads((tmp_path / "out" / "count.json").read_text())
+    assert (report["records"], report["written"], report["quarantined"]) == (len(chapters) + 2, len(chapters), 2)
+    assert f"counted 2 files; {len(chapters) + 2} records in: {len(chapters)} written, 0 dropped, 2 quarantined " \
+           "(lines that are not valid documents; a read-only job keeps no quarantine/ files" in result.err
+    assert not (moby_dick / "quarantine").exists() and not (tmp_path / "out" / "quarantine").exists()
+    clean = olmo_cli("data", "count", f"input={moby_dick / 'documents' / 'a.jsonl.gz'}", "query=whale")
+    assert clean.exit_code == 0, clean.err
+    assert clean.err.rstrip().endswith("counted 1 file; 70 records in: 70 written, 0 dropped, 0 quarantined")
+
+
 def test_snippet_marks_the_match_and_folds_whitespace() -> None:
     text = "Call me Ishmael.\n\nSome years ago -\tnever mind how long"
     start = text.index("Some")

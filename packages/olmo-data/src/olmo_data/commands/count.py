@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +15,12 @@ from olmo_core.jobs import text_table
 from olmo_core.progress import Progress
 
 from olmo_data.analysis.search import Matches, Query, count_matches
-from olmo_data.layout import counted
+from olmo_data.layout import amount, counted, counted_line
 from olmo_data.parallel import map_shards
 
 __all__ = ["CountConfig", "count_command"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -68,6 +71,16 @@ def _print(report: dict[str, Any]) -> None:
         print(f"  {example['source']}/{example['id']} @{example['offset']}: {example['snippet']}")
 
 
+def summary_line(report: dict[str, Any]) -> str:
+    """The last line of ``olmo data count``: the files read and every record's fate (:func:`counted_line`); the
+    quarantined ones (lines that are not valid documents) are counted, not kept, as in ``olmo data stats``."""
+    line = f"counted {amount(report['files'], 'file')}; {counted_line(report)}"
+    if report["quarantined"]:
+        line += (" (lines that are not valid documents; a read-only job keeps no quarantine/ files: "
+                 "`olmo data tokenize` or `olmo data filter` keeps them with their file, line and reason)")
+    return line
+
+
 def count_command(config: CountConfig) -> dict[str, Any]:
     """Count the documents that contain ``query`` and its occurrences (non-overlapping), per source, with
     options for case sensitivity and whole words; print the counts and the first few matching documents with
@@ -86,6 +99,7 @@ def count_command(config: CountConfig) -> dict[str, Any]:
             progress.advance(postfix=f"{sum(total.occurrences.values())} occurrences")
     report = _report(config, len(files), total, skipped)
     _print(report)
+    log.info(summary_line(report))
     if config.output:
         write_text(f"{config.output.rstrip('/')}/count.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         print(f"report: {config.output.rstrip('/')}/count.json")
