@@ -126,3 +126,26 @@ def test_a_remote_numpy_file_is_read_past_its_header(tmp_path: Path,
     assert part.tokens.dtype == np.dtype("<u4") and len(part) == 3000
     assert part.tokens[2990:].tolist() == list(range(2990, 3000))
     assert reads[0] == (0, 4096) and len(reads) == 2  # the head, then the one block holding the last tokens
+
+
+class _FullDisk:
+    """A file on a full disk: every write and flush fails."""
+
+    def write(self, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    def close(self) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_full_disk_names_the_part_and_leaves_nothing_of_it(tmp_path: Path) -> None:
+    from olmo_core.io import StorageError
+    from olmo_core.token_arrays import TokenArrayWriter
+
+    writer = TokenArrayWriter(tmp_path / "part-00000", tokenizer={}, eos_token_id=9, vocab_size=10)
+    real, writer._tokens = writer._tokens, _FullDisk()  # type: ignore[assignment]
+    real.close()
+    with pytest.raises(StorageError, match=r"part-00000\.npy: No space left on device$"):
+        writer.add([1, 2, 3], document_id="d", source="s", line=1)
+    writer.abort()  # its buffer cannot be flushed either: no second error
+    assert list(tmp_path.iterdir()) == []

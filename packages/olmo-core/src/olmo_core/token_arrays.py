@@ -24,6 +24,7 @@ its metadata and sidecars.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -31,7 +32,7 @@ import itertools
 import json
 import posixpath
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
@@ -40,7 +41,7 @@ import numpy as np
 from fsspec.core import url_to_fs
 
 from olmo_core.errors import ConfigError, OlmoError
-from olmo_core.io import exists, is_local, open_atomic, open_file, read_text, staged_path, write_text
+from olmo_core.io import StorageError, exists, is_local, open_atomic, open_file, read_text, staged_path, write_text
 
 __all__ = ["TOKEN_FORMAT", "RemoteTokens", "TokenArray", "TokenArrayWriter", "dtype_for", "open_token_array",
            "part_meta", "part_names", "part_urls", "sibling"]
@@ -114,7 +115,8 @@ class TokenArrayWriter:
                 raise OlmoError(f"document {document_id} has token id {int(array.max())} outside the vocabulary "
                                 f"of {self.vocab_size}")
             data = array.astype(self.dtype).tobytes()
-            self._tokens.write(data)
+            with self._naming():
+                self._tokens.write(data)
             self._digest.update(data)
             size += array.size
         self._csv.writerow([self._position, self._position + size, document_id, source, line])
@@ -124,7 +126,8 @@ class TokenArrayWriter:
 
     def close(self, **extra: Any) -> dict[str, Any]:
         """Finish the part and return its metadata (``extra`` is recorded in it too)."""
-        self._tokens.close()
+        with self._naming():
+            self._tokens.close()
         self._commit.__exit__(None, None, None)
         with open_atomic(sibling(self.url, ".csv.gz"), "wb", compression="gzip") as gz:
             gz.write(self._rows.getvalue().encode("utf-8"))
@@ -137,8 +140,17 @@ class TokenArrayWriter:
 
     def abort(self) -> None:
         """Give up the part: nothing of it is left behind."""
-        self._tokens.close()
+        with contextlib.suppress(OSError):  # its buffer cannot be written (a full disk): it is removed anyway
+            self._tokens.close()
         self._commit.__exit__(OlmoError, OlmoError("aborted"), None)
+
+    @contextlib.contextmanager
+    def _naming(self) -> Iterator[None]:
+        """An OS error writing the part's tokens (a full disk) as a one-line error that names the part."""
+        try:
+            yield
+        except OSError as exc:
+            raise StorageError(f"{self.url}: {exc.strerror or exc}") from exc
 
 
 @dataclass
