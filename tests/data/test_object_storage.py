@@ -236,7 +236,7 @@ def test_tokenize_writes_memory_parts_to_memory_not_to_a_local_folder(
         assert part.tokens.tolist() == expected.tokens.tolist() and part.ids == expected.ids
         assert (part.url, part.path.name) == (f"{root}/part-00000.npy", "part-00000.npy")
         again = olmo_cli("data", "tokenize", f"input={dataset}", f"output={root}")
-        assert again.exit_code == 0 and "1 parts were already complete" in again.err
+        assert again.exit_code == 0 and "1 part already complete" in again.err
         assert json.loads(fs.cat_file(f"{root}/tokenize.json"))["tokens"] == len(expected)
         arrays = TokenArrays(path=root)  # what `olmo train data=[memory://...]` checks its input with
         assert arrays.problem() is None and arrays.files() == [f"{root}/part-00000.meta.json"]

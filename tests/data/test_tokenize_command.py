@@ -42,7 +42,7 @@ def test_workers_and_reruns_give_the_same_parts(dataset: Path, tmp_path: Path, o
         outputs[workers] = {p.name: p.read_bytes() for p in sorted(out.glob("part-*"))}
     assert len(outputs[1]) == 4 * 3 and outputs[1] == outputs[2]
     again = olmo_cli("data", "tokenize", f"input={dataset}", f"output={tmp_path / 'w1'}")
-    assert "4 parts were already complete" in again.err
+    assert "4 parts already complete" in again.err
 
 
 @pytest.mark.parametrize("damage", ["truncated", "missing", "flipped"])
@@ -69,7 +69,7 @@ def test_a_part_whose_token_file_was_damaged_is_tokenized_again(
               "missing": "its token file is missing",
               "flipped": "its token file's sha256 is not the one its .meta.json records"}[damage]
     assert f"{npy} is tokenized again: {reason}" in again.err
-    assert "1 parts were already complete" in again.err
+    assert "1 part already complete" in again.err
     assert {p.name: p.read_bytes() for p in damaged.glob("part-*")} == \
         {p.name: p.read_bytes() for p in clean.glob("part-*")}
     assert npy.stat().st_size == size

@@ -34,7 +34,7 @@ def test_tokenize_redoes_a_part_whose_input_was_replaced(dataset: Path, tmp_path
     out = tmp_path / "tokens"
     args = ("data", "tokenize", f"input={dataset}", f"output={out}")
     assert olmo_cli(*args).exit_code == 0
-    assert "1 parts were already complete" in said(olmo_cli(*args))
+    assert "1 part already complete" in said(olmo_cli(*args))
     replace_documents(dataset / "documents" / "docs.jsonl.gz", renamed("new"))
     again = olmo_cli(*args)
     assert again.exit_code == 0 and "already complete" not in said(again)

@@ -165,10 +165,12 @@ def test_loose_files_misaligned_attributes_and_bad_options(analysis: None, tmp_p
     write_documents(loose, [Document(id="a", text="It's a test.\nIt’s a test.\n\n It's a test. "),
                             Document(id="b", text="")])
     (tmp_path / "bad.jsonl").write_text("not json\n")
-    _, stats = run_stats(olmo_cli, f"input={tmp_path}/*.jsonl", f"output={tmp_path / 'out'}", "tokenizer=null",
-                         "figures=false", "ngrams=[1,2]", "top_k=2")
+    result, stats = run_stats(olmo_cli, f"input={tmp_path}/*.jsonl", f"output={tmp_path / 'out'}", "tokenizer=null",
+                              "figures=false", "ngrams=[1,2]", "top_k=2")
     entry = stats["sources"]["(none)"]
     assert (stats["records"], stats["quarantined"], entry["documents"], entry["words"]) == (3, 1, 2, 9)
+    assert "read 3 records from 2 files in " in result.err
+    assert "): 2 documents, 1 quarantined (counted, not kept: olmo data filter or tokenize keeps them)" in result.err
     assert entry["ngrams"] == {"1": [["a", 3], ["test", 3]], "2": [["a test", 3], ["it's a", 2]]}
     assert entry["duplicates"]["paragraphs"] == {"total": 3, "unique": 2, "duplicates": 1,
                                                  "rate": 0.333333, "repeated": 1}

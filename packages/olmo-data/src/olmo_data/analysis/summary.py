@@ -58,5 +58,8 @@ def print_summary(report: dict[str, Any], *, seconds: float) -> None:
     print_result(log, "\n".join([format_summary(report), *top]))
     rate = overall["bytes"] / seconds if seconds else 0.0
     speed = f"{rate / 1e6:.1f} MB/s" if rate >= 1e6 else f"{rate / 1e3:.1f} kB/s"
-    log.info(f"read {amount(overall['documents'], 'document')} from {amount(report['files'], 'file')} in "
-             f"{seconds:.1f}s ({speed}); quarantined {report['quarantined']}")
+    quarantined = report["quarantined"]
+    records = overall["documents"] + quarantined
+    log.info(f"read {amount(records, 'record')} from {amount(report['files'], 'file')} in {seconds:.1f}s ({speed}): "
+             f"{amount(overall['documents'], 'document')}, {quarantined:,} quarantined"
+             + (" (counted, not kept: olmo data filter or tokenize keeps them)" if quarantined else ""))

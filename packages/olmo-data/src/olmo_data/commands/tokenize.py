@@ -377,7 +377,7 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     log.info(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} "
              f"bytes per token, EOS excluded) in {amount(len(parts), 'part')} with {tokenizer.name}; "
              f"{counted_line(report)}"
-             + (f"; {report['skipped_parts']} parts were already complete" if report["skipped_parts"] else "")
+             + (f"; {amount(report['skipped_parts'], 'part')} already complete" if report["skipped_parts"] else "")
              + f"; unigram entropy {report['unigram_entropy_nats']} nats")
     for source, count in report["tokens_per_source"].items():
         log.info(f"  {source}: {count:,} tokens")
