@@ -77,12 +77,12 @@ def test_the_summary_line_gives_the_records_in_and_the_quarantined(analysis: Non
     assert result.exit_code == 0, result.err
     report = json.loads((tmp_path / "out" / "count.json").read_text())
     assert (report["records"], report["written"], report["quarantined"]) == (len(chapters) + 2, len(chapters), 2)
-    assert f"counted 2 files; {len(chapters) + 2} records in: {len(chapters)} written, 0 dropped, 2 quarantined " \
-           "(lines that are not valid documents; a read-only job keeps no quarantine/ files" in result.err
+    assert f"read {len(chapters) + 2} records from 2 files: {len(chapters)} documents, 2 quarantined (counted, not " \
+           "kept: olmo data filter or tokenize keeps them)" in result.err
     assert not (moby_dick / "quarantine").exists() and not (tmp_path / "out" / "quarantine").exists()
     clean = olmo_cli("data", "count", f"input={moby_dick / 'documents' / 'a.jsonl.gz'}", "query=whale")
     assert clean.exit_code == 0, clean.err
-    assert clean.err.rstrip().endswith("counted 1 file; 70 records in: 70 written, 0 dropped, 0 quarantined")
+    assert clean.err.rstrip().endswith("read 70 records from 1 file: 70 documents, 0 quarantined")
 
 
 def test_snippet_marks_the_match_and_folds_whitespace() -> None:

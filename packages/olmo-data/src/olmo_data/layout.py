@@ -246,6 +246,14 @@ def counted_line(counts: dict[str, int]) -> str:
             f"{counts['quarantined']:,} quarantined")
 
 
+def read_line(files: int, documents: int, quarantined: int, how: str = "") -> str:
+    """The last line of a job that only reads documents (``olmo data stats``, ``count``): ``read R records from F
+    files<how>: D documents, Q quarantined``, saying that quarantined lines are counted, not kept."""
+    line = (f"read {amount(documents + quarantined, 'record')} from {amount(files, 'file')}{how}: "
+            f"{amount(documents, 'document')}, {quarantined:,} quarantined")
+    return line + (" (counted, not kept: olmo data filter or tokenize keeps them)" if quarantined else "")
+
+
 @contextlib.contextmanager
 def reporting(paths: str | list[str], summary: Callable[[str | None], dict[str, Any]]) -> Iterator[None]:
     """Run a step's block so that it never fails without a report: when the block raises, ``summary(error)``

@@ -8,7 +8,7 @@ from typing import Any
 from olmo_core.jobs import text_table
 from olmo_core.logs import print_result
 
-from olmo_data.layout import amount
+from olmo_data.layout import read_line
 
 __all__ = ["format_summary", "print_summary"]
 
@@ -58,8 +58,4 @@ def print_summary(report: dict[str, Any], *, seconds: float) -> None:
     print_result(log, "\n".join([format_summary(report), *top]))
     rate = overall["bytes"] / seconds if seconds else 0.0
     speed = f"{rate / 1e6:.1f} MB/s" if rate >= 1e6 else f"{rate / 1e3:.1f} kB/s"
-    quarantined = report["quarantined"]
-    records = overall["documents"] + quarantined
-    log.info(f"read {amount(records, 'record')} from {amount(report['files'], 'file')} in {seconds:.1f}s ({speed}): "
-             f"{amount(overall['documents'], 'document')}, {quarantined:,} quarantined"
-             + (" (counted, not kept: olmo data filter or tokenize keeps them)" if quarantined else ""))
+    log.info(read_line(report["files"], overall["documents"], report["quarantined"], f" in {seconds:.1f}s ({speed})"))

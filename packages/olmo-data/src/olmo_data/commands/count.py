@@ -15,7 +15,7 @@ from olmo_core.jobs import text_table
 from olmo_core.progress import Progress
 
 from olmo_data.analysis.search import Matches, Query, count_matches
-from olmo_data.layout import amount, counted, counted_line
+from olmo_data.layout import counted, read_line
 from olmo_data.parallel import map_shards
 
 __all__ = ["CountConfig", "count_command"]
@@ -72,13 +72,8 @@ def _print(report: dict[str, Any]) -> None:
 
 
 def summary_line(report: dict[str, Any]) -> str:
-    """The last line of ``olmo data count``: the files read and every record's fate (:func:`counted_line`); the
-    quarantined ones (lines that are not valid documents) are counted, not kept, as in ``olmo data stats``."""
-    line = f"counted {amount(report['files'], 'file')}; {counted_line(report)}"
-    if report["quarantined"]:
-        line += (" (lines that are not valid documents; a read-only job keeps no quarantine/ files: "
-                 "`olmo data tokenize` or `olmo data filter` keeps them with their file, line and reason)")
-    return line
+    """The last line of ``olmo data count``: the records read, as ``olmo data stats`` says it (:func:`read_line`)."""
+    return read_line(report["files"], report["written"], report["quarantined"])
 
 
 def count_command(config: CountConfig) -> dict[str, Any]:
