@@ -93,6 +93,22 @@ def test_gzip_members_and_zero_padding_are_read_whole(tmp_path: Path) -> None:
     assert [d.id for d in read_documents(str(path))] == ["a0", "a1", "a2", "b0", "b1"]
 
 
+@pytest.mark.parametrize("garbage", [b"oops\n", b"trailing bytes that no decompressor takes for a header" * 40])
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_bytes_after_the_last_member_are_named_as_trailing_not_as_truncation(tmp_path: Path, garbage: bytes,
+                                                                             suffix: str) -> None:
+    content = b"".join(json.dumps({"id": f"t{i}", "text": "a whole member"}).encode() + b"\n" for i in range(3))
+    packed = gzip.compress(content) if suffix == ".gz" else zstandard.ZstdCompressor().compress(content)
+    path = tmp_path / f"trailing.jsonl{suffix}"
+    path.write_bytes(packed + garbage)
+    *documents, last = read_documents(str(path))
+    assert [d.id for d in documents] == ["t0", "t1", "t2"]  # nothing of the member lost
+    member = "gzip member" if suffix == ".gz" else "zstd frame"
+    assert isinstance(last, Quarantined) and last.line == 4
+    assert last.reason == (f"unreadable after line 3: TrailingDataError: the data after its last {member} is not a "
+                           f"{member} (trailing bytes)")
+
+
 def test_corrupt_gzip_data_is_quarantined_after_what_came_before(tmp_path: Path) -> None:
     lines = [json.dumps({"id": str(i), "text": hashlib.sha256(str(i).encode()).hexdigest() * 30}) for i in range(3000)]
     data = bytearray(gzip.compress(("\n".join(lines) + "\n").encode()))

@@ -131,10 +131,20 @@ def _lines(url: str) -> Iterator[bytes]:
     if url.endswith(".zst"):
         yield from _zstd_lines(url)
     elif infer_compression(url) == "gzip":
-        yield from _member_lines(url, lambda: isal_zlib.decompressobj(wbits=31), "gzip member", skip=b"\x00")
+        yield from _member_lines(url, lambda: isal_zlib.decompressobj(wbits=31), "gzip member", skip=b"\x00",
+                                 magic=b"\x1f\x8b")
     else:
         with fsspec.open(url, "rb", compression="infer") as f:
             yield from f
+
+
+class TrailingDataError(ValueError):
+    """A compressed file whose last complete member is followed by bytes that are no member; ``raw`` holds the
+    bytes of its last, unfinished line."""
+
+    def __init__(self, message: str, raw: bytes = b"") -> None:
+        super().__init__(message)
+        self.raw = raw
 
 
 class TruncatedError(EOFError):
@@ -151,16 +161,18 @@ def _zstd_lines(url: str) -> Iterator[bytes]:
         import zstandard
     except ImportError:
         raise MissingDependencyError("reading .zst files", distribution="zstandard") from None
-    yield from _member_lines(url, zstandard.ZstdDecompressor().decompressobj, "zstd frame")
+    yield from _member_lines(url, zstandard.ZstdDecompressor().decompressobj, "zstd frame", magic=b"\x28\xb5\x2f\xfd")
 
 
-def _member_lines(url: str, new_stream: Callable[[], Any], member: str, skip: bytes = b"") -> Iterator[bytes]:
+def _member_lines(url: str, new_stream: Callable[[], Any], member: str, skip: bytes = b"",
+                  magic: bytes = b"") -> Iterator[bytes]:
     """The lines of a compressed file of one or more members (gzip members, zstd frames), each decompressed by a
     fresh ``new_stream()``; ``skip`` bytes between members are padding (gzip allows zeros). The file is read in
     1 MiB blocks and decompressed 64 KiB at a time, every complete line yielded as it comes, so that a file that
     ends inside a member (:class:`TruncatedError`) or holds corrupt data (the decompressor's error) has given
-    every line before the damage."""
-    pending = b""
+    every line before the damage. Bytes after the last member that do not start as one (``magic``) are
+    :class:`TrailingDataError`, not a truncated member."""
+    pending, head, ended = b"", b"", 0
     with fsspec.open(url, "rb") as raw:
         stream, started = new_stream(), False
         while block := raw.read(1 << 20):
@@ -169,18 +181,35 @@ def _member_lines(url: str, new_stream: Callable[[], Any], member: str, skip: by
                 while chunk:
                     if not started and skip and not (chunk := chunk.lstrip(skip)):
                         break
-                    started = True
-                    pending += stream.decompress(chunk)
+                    if not started:
+                        head, started = b"", True
+                    head += chunk[:max(0, len(magic) - len(head))]
+                    try:
+                        pending += stream.decompress(chunk)
+                    except (isal_zlib.error, zlib.error, ZstdError):
+                        if cut := pending.rfind(b"\n") + 1:  # the lines of the members before the damage
+                            yield from io.BytesIO(pending[:cut])
+                            pending = pending[cut:]
+                        _check_member_start(head, magic, member, ended, pending)
+                        raise
                     chunk = b""
                     if stream.eof:
-                        chunk, stream, started = stream.unused_data, new_stream(), False
+                        chunk, stream, started, ended = stream.unused_data, new_stream(), False, ended + 1
                 if cut := pending.rfind(b"\n") + 1:
                     yield from io.BytesIO(pending[:cut])
                     pending = pending[cut:]
         if started:
+            _check_member_start(head, magic, member, ended, pending)
             raise TruncatedError(f"compressed stream ended before the end of its {member} (truncated file)", pending)
     if pending:
         yield pending
+
+
+def _check_member_start(head: bytes, magic: bytes, member: str, ended: int, pending: bytes) -> None:
+    """Raise :class:`TrailingDataError` when the bytes after ``ended`` (at least one) complete members start
+    (``head``) otherwise than a member does (``magic``)."""
+    if ended and head != magic[:len(head)]:
+        raise TrailingDataError(f"the data after its last {member} is not a {member} (trailing bytes)", pending)
 
 
 def decode_metadata(value: Any) -> Any:
