@@ -207,3 +207,16 @@ def test_a_component_named_twice_in_a_list_is_refused(olmo_cli: Any, tmp_path: A
     assert "stages=[sft,sft,report] names 'sft' more than once: each job runs once" in result.err
     result = olmo_cli("data", "tag", f"input={tmp_path}", "taggers=[pii,c4,pii]")
     assert "taggers=[pii,c4,pii] names 'pii' more than once" in result.err
+
+
+def test_plus_adds_components_to_the_selection_the_overrides_before_it_make(olmo_compose: Any) -> None:
+    def chosen(*overrides: str) -> list[str]:
+        return list(olmo_compose("train", ["data=[x]", *overrides]).callbacks)
+
+    defaults = ["loss_guard", "speed", "energy", "metrics", "tensorboard", "progress", "checkpoint", "plots"]
+    assert chosen() == defaults
+    assert chosen("+callbacks=[evaluate]") == [*defaults, "evaluate"]
+    assert chosen("+callbacks=[plots]") == defaults  # selected already
+    assert chosen("callbacks=[metrics]", "+callbacks=[checkpoint,speed]") == ["metrics", "checkpoint", "speed"]
+    with pytest.raises(ConfigError, match=r"\+callbacks=\[a\],\[b\]: adds one list of names"):
+        chosen("+callbacks=[a],[b]")

@@ -169,11 +169,14 @@ def normalize_overrides(command: Component, overrides: Sequence[str], host: Plug
     """Overrides as Hydra understands them: a preset (``pipeline=smoke``) becomes the selection of its group
     (``olmo/pipeline=smoke``); a component field's key (``backend=fsdp``,
     ``stages.pretrain.optim=sgd``, also written with ``/``) becomes the override of its group entry
-    (``train/backend@backend=fsdp``), and ``key=[]`` for a field that selects several becomes ``~entry``."""
-    fields = {f.key: f for f in command_groups(command, host or get_host())}
+    (``train/backend@backend=fsdp``), ``key=[]`` for a field that selects several becomes ``~entry``, and
+    ``+key=[c]`` for such a field becomes the whole selection it makes: the one the overrides before it (a preset
+    included) compose, with ``c`` added at its end."""
+    host = host or get_host()
+    fields = {f.key: f for f in command_groups(command, host)}
     presets = set(preset_fields(command.config)) if command.config else set()
     normalized = []
-    for text in overrides:
+    for i, text in enumerate(overrides):
         key, sep, value = text.partition("=")
         prefix = key[:len(key) - len(key.lstrip("~+"))]
         f = fields.get(key.lstrip("~+").replace("/", "."))
@@ -181,11 +184,29 @@ def normalize_overrides(command: Component, overrides: Sequence[str], host: Plug
             normalized.append(f"{_preset_group(key)}={value}")
         elif f is not None and f.many and prefix == "~" and not sep:
             normalized.append(f"{_entry(f)}=[]")
+        elif f is not None and f.many and prefix == "+" and sep:
+            normalized.append(f"{_entry(f)}={_added(command, f, value, overrides[:i], host)}")
         elif f is not None and (sep or prefix == "~"):
             normalized.append(f"{prefix}{_entry(f)}{sep}{value}")
         else:
             normalized.append(text)
     return normalized
+
+
+def _added(command: Component, f: ComponentField, value: str, before: Sequence[str], host: PluginHost) -> str:
+    """``+key=[c,d]`` for the field ``f`` that selects several components: the selection that ``before`` composes,
+    then ``c`` and ``d`` (those not selected already), as one list."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    added = [name.strip() for name in value.strip().removeprefix("[").removesuffix("]").split(",") if name.strip()]
+    if not value.strip().startswith("[") or "[" in value.strip()[1:] or any(c in value for c in "(){}"):
+        raise ConfigError(f"+{f.key}={value}: adds one list of names ({'+' + f.key}=[a,b]); to sweep, give whole "
+                          f"selections ({f.key}=[a,b],[a,c])")
+    cfg = (_compose(command, before, host, run=False) if GlobalHydra.instance().is_initialized()
+           else compose_node(command, before, host=host))
+    node = OmegaConf.select(cfg, f.key) or {}
+    chosen = [str(name) for name in node if OmegaConf.select(node, f"{name}.{NAME_KEY}") is not None]  # selected
+    return "[" + ",".join([*chosen, *(name for name in added if name not in chosen)]) + "]"
 
 
 def validate_overrides(command: Component, overrides: Sequence[str], host: PluginHost | None = None) -> list[str]:
