@@ -90,3 +90,11 @@ def test_snippet_marks_the_match_and_folds_whitespace() -> None:
     start = text.index("Some")
     assert snippet(text, start, start + 4, 8) == "...hmael. [[Some]] years a..."
     assert snippet(text, 0, 4, 100) == "[[Call]] me Ishmael. Some years ago - never mind how long"
+
+
+def test_each_job_of_a_sweep_keeps_its_own_report(analysis: None, moby_dick: Path, olmo_cli: Any,
+                                                   tmp_path: Path) -> None:
+    result = olmo_cli("data", "count", f"input={moby_dick}", f"output={tmp_path / 'cnt'}", "-m", "query=whale,sea")
+    assert result.exit_code == 0, result.err
+    reports = {p.parent.name: json.loads(p.read_text())["query"] for p in (tmp_path / "cnt").glob("*/count.json")}
+    assert reports == {"query=whale": "whale", "query=sea": "sea"}  # one file, overwritten by each job, before

@@ -13,6 +13,7 @@ from olmo_core.documents import document_files
 from olmo_core.io import write_text
 from olmo_core.jobs import text_table
 from olmo_core.progress import Progress
+from olmo_core.sweeps import job_dir
 
 from olmo_data.analysis.search import Matches, Query, count_matches
 from olmo_data.layout import counted, read_line
@@ -40,7 +41,7 @@ class CountConfig:
     context: int = non_negative(60)
     """Characters of text shown on each side of an example's first match."""
     output: str | None = None
-    """A directory to write ``count.json`` into (optional)."""
+    """A directory to write ``count.json`` into (optional; in a sweep, each job's in ``<output>/<swept values>/``)."""
     workers: int = non_negative(1)
     """Processes reading files in parallel (0: one per CPU core); the results do not depend on it."""
 
@@ -95,7 +96,8 @@ def count_command(config: CountConfig) -> dict[str, Any]:
     report = _report(config, len(files), total, skipped)
     _print(report)
     log.info(summary_line(report))
-    if config.output:
-        write_text(f"{config.output.rstrip('/')}/count.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        print(f"report: {config.output.rstrip('/')}/count.json")
+    if config.output:  # in a sweep, each job's in its own <output>/<swept values>/
+        path = f"{job_dir(config.output.rstrip('/'))}/count.json"
+        write_text(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        print(f"report: {path}")
     return report
