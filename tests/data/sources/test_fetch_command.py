@@ -101,6 +101,10 @@ def test_a_limits_key_that_names_no_source_is_refused_before_anything_is_written
     assert typo.exit_code == 2
     assert "limits key 'c44' names no selected source (sources: c4, wikipedia-fr) (did you mean 'c4'?)" in typo.err
     assert not (tmp_path / "typo").exists()
+    for limit, shown in (("-5", "-5"), ("five", "'five'")):  # islice's ValueError, before
+        bad = olmo_cli("data", "fetch", "sources=[c4]", f"limits={{c4: {limit}}}", f"output={tmp_path / 'bad'}")
+        assert bad.exit_code == 2 and f"limits.c4={shown} is out of range: give a number of documents" in bad.err
+        assert not (tmp_path / "bad").exists()
     preset = olmo_cli("data", "fetch", "sources=[wikipedia-fr]", "limits={wikipedia-fr: 2, wikipedia: 120}",
                       f"output={tmp_path / 'preset'}")  # a preset's limit for a source not selected is no typo
     assert preset.exit_code == 0 and "wikipedia-fr: wrote 2 documents" in preset.err

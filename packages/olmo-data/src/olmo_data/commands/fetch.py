@@ -127,10 +127,13 @@ def _check_limits(config: FetchConfig) -> None:
     would otherwise be ignored, every document of the source it meant written. A registered source that is not
     selected keeps its limit unused (the default corpus and presets give limits for sources a run may leave out)."""
     known = set(config.sources) | set(get_host().registry("sources").options())
-    for key in config.limits:
+    for key, limit in config.limits.items():
         if key not in known:
             raise ConfigError(f"limits key '{key}' names no selected source (sources: {', '.join(config.sources)})"
                               f"{did_you_mean(key, config.sources)}")
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise ConfigError(f"limits.{key}={limit!r} is out of range: give a number of documents of at least 1, or "
+                              f"null for all of them")
 
 
 def _chosen(config: FetchConfig) -> list[Source]:
