@@ -33,6 +33,7 @@ def test_sharded_counts_merge_into_the_unsharded_report(analysis: None, corpus: 
         counted = olmo_cli("data", "stats", f"input={corpus}", f"output={swept}", "ngrams=[1,2]", "-m",
                            f"shard={shards}")
         assert counted.exit_code == 0, counted.err
+        assert f"next: `olmo data stats input={corpus} output={swept} phase=merge ngrams=[1,2]`" in counted.err
         assert sorted(p.name for p in (swept / "partial").iterdir()) == [
             f"stats-shard-{i}-of-{count}.jsonl.gz" for i in range(count)]
         assert not (swept / "stats.json").exists()

@@ -151,9 +151,19 @@ def corpus_stats(config: StatsConfig, input: str, output: str) -> dict[str, Any]
     write_text(report_path, json.dumps(summary(None), indent=2) + "\n")
     log.info(f"counted {amount(written, 'file')}{f' (shard {config.shard})' if config.shard else ''} in "
              f"{time.perf_counter() - start:.1f}s: {partial}.jsonl.gz")
-    log.info(f"next: `olmo data stats input={input} output={output} phase=merge` once every shard is counted")
+    log.info(f"next: `olmo data stats input={input} output={output} phase=merge{_merge_options(config)}` once every "
+             f"shard is counted")
     return {"command": "data stats", "phase": "count", "shard": config.shard, "files": written,
             "partial": f"{partial}.jsonl.gz"}
+
+
+def _merge_options(config: StatsConfig) -> str:
+    """The options a merge must be given as its count jobs were (`` tokenizer=null ngrams=[1,2]``), those that
+    differ from their defaults."""
+    default = StatsConfig()
+    given = {key: getattr(config, key) for key in ("tokenizer", "ngrams", "paragraphs")
+             if getattr(config, key) != getattr(default, key)}
+    return "".join(f" {key}={'null' if value is None else str(value).replace(' ', '')}" for key, value in given.items())
 
 
 def _counted(total: FileCounts) -> dict[str, int]:
