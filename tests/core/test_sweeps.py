@@ -51,6 +51,8 @@ def test_comparison_table_formats_escapes_and_marks_missing_values() -> None:
     assert differing(rows) == ["y", "rule"]
     assert comparison_table("job", rows, ["x", "y", "rule"]) == [
         "| job | x | y | rule |", "|---|---|---|---|", "| 0-a | 1 | 0.1235 | a \\| b |", "| 1-b | 1 | 2 | - |"]
+    close = {"a": {"loss": 11.31472}, "b": {"loss": 11.31161}, "c": {"loss": 11.31472}}  # 11.31 at 4 digits
+    assert comparison_table("job", close, ["loss"])[2:] == ["| a | 11.315 |", "| b | 11.312 |", "| c | 11.315 |"]
 
 
 def _ended_job(base: Path, num: int, lr: str, loss: float | None, error: str | None = None) -> None:

@@ -59,12 +59,21 @@ def differing(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 def comparison_table(first: str, rows: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
     """The lines of a markdown table with a line per row (named in column ``first``) and a column per key: floats
-    to 4 significant digits, a missing value as ``-``, a ``|`` in a cell escaped."""
-    def cell(value: Any) -> str:
-        return (f"{value:.4g}" if isinstance(value, float) else str(value)).replace("|", "\\|")
+    to 4 significant digits, or as many more (up to 10) as tell a column's different values apart (11.3147 and
+    11.3116, not 11.31 twice), a missing value as ``-``, a ``|`` in a cell escaped."""
+    digits = {key: _telling_digits([v[key] for v in rows.values() if isinstance(v.get(key), float)]) for key in keys}
 
-    return markdown_table([first, *map(cell, keys)], ([cell(name), *(cell(v.get(k, "-")) for k in keys)]
+    def cell(value: Any, places: int = 4) -> str:
+        return (f"{value:.{places}g}" if isinstance(value, float) else str(value)).replace("|", "\\|")
+
+    return markdown_table([first, *map(cell, keys)], ([cell(name), *(cell(v.get(k, "-"), digits[k]) for k in keys)]
                                                        for name, v in rows.items()))
+
+
+def _telling_digits(values: list[float]) -> int:
+    """The fewest significant digits, from 4 to 10, at which the distinct ``values`` are shown distinct."""
+    distinct = set(values)
+    return next((d for d in range(4, 11) if len({f"{v:.{d}g}" for v in distinct}) == len(distinct)), 10)
 
 
 def _paired_lines(jobs: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
