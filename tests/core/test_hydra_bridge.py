@@ -220,3 +220,12 @@ def test_plus_adds_components_to_the_selection_the_overrides_before_it_make(olmo
     assert chosen("callbacks=[metrics]", "+callbacks=[checkpoint,speed]") == ["metrics", "checkpoint", "speed"]
     with pytest.raises(ConfigError, match=r"\+callbacks=\[a\],\[b\]: adds one list of names"):
         chosen("+callbacks=[a],[b]")
+
+
+def test_a_key_added_with_plus_must_be_one_of_the_configs(olmo_cli: Any, olmo_compose: Any, tmp_path: Any) -> None:
+    for plus in ("+", "++"):
+        result = olmo_cli("data", "count", f"input={tmp_path}", "query=whale", f"{plus}min_wrods=3")  # ran, before
+        assert result.exit_code == 2 and result.err.startswith(
+            "error: unknown config key 'min_wrods' for `olmo data count`; valid keys: case_sensitive, context")
+    mix = olmo_compose("data mix", [f"input={tmp_path}", f"output={tmp_path / 'out'}", "+mixer.proportions.c4=0.5"])
+    assert mix.mixer.proportions == {"c4": 0.5}  # a field that holds any keys takes new ones

@@ -333,6 +333,7 @@ def _compose(command: Component, overrides: Sequence[str], host: PluginHost | No
     overrides = normalize_overrides(command, overrides, host)
     try:
         cfg = _hydra_compose(command, overrides, run=run)
+        _check_added_keys(command, overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise _explain(command, list(overrides), exc) from exc
     check_bounds(cfg, skip=("hydra",))
@@ -401,17 +402,7 @@ def _explain(command: Component, overrides: list[str], exc: Exception) -> Except
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     match = re.search(r"Could not (?:override|append to|delete from) '([^']+)'", str(exc))
     if match:
-        key = match.group(1)
-        parent, _, leaf = key.rpartition(".")
-        cfg = _shape(command, overrides)
-        node = OmegaConf.select(cfg, parent) if parent and cfg is not None else cfg
-        siblings = sorted(str(k) for k in node.keys() if k != NAME_KEY) if isinstance(node, DictConfig) else []
-        where = f" under '{parent}'" if parent else ""
-        listing = ", ".join(siblings) if siblings else "none"
-        hint = did_you_mean(leaf, siblings)
-        if not hint and (deeper := _paths_ending(node, parent, leaf)[:3]):
-            hint = " (did you mean " + " or ".join(f"'{p}'" for p in deeper) + "?)"
-        return ConfigError(f"unknown config key '{key}' for `olmo {command.name}`{hint}; valid keys{where}: {listing}")
+        return _unknown_key(command, match.group(1), _shape(command, overrides))
     if isinstance(exc, ConfigCompositionException) and cause is not None:
         override = re.search(r"Error merging override (.+)$", first)
         detail = str(cause).strip().splitlines()[0]
@@ -425,6 +416,36 @@ def _explain(command: Component, overrides: list[str], exc: Exception) -> Except
     if isinstance(exc, MissingConfigException):
         return ConfigError(first.replace("In 'olmo_", "In '").strip())
     return ConfigError(f"cannot compose the config of `olmo {command.name}`: {first}")
+
+
+def _unknown_key(command: Component, key: str, cfg: DictConfig | None) -> ConfigError:
+    """The error for ``key``, which the config ``cfg`` (composed without it) lacks: the valid keys at its place,
+    with the closest one suggested."""
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent) if parent and cfg is not None else cfg
+    siblings = sorted(str(k) for k in node.keys() if k != NAME_KEY) if isinstance(node, DictConfig) else []
+    where = f" under '{parent}'" if parent else ""
+    listing = ", ".join(siblings) if siblings else "none"
+    hint = did_you_mean(leaf, siblings)
+    if not hint and (deeper := _paths_ending(node, parent, leaf)[:3]):
+        hint = " (did you mean " + " or ".join(f"'{p}'" for p in deeper) + "?)"
+    return ConfigError(f"unknown config key '{key}' for `olmo {command.name}`{hint}; valid keys{where}: {listing}")
+
+
+def _check_added_keys(command: Component, overrides: Sequence[str]) -> None:
+    """Refuse ``+key=value`` (or ``++``) for a key that the config's schema lacks (``+min_wrods=3``): Hydra adds
+    it and the command ignores it. Keys added under a field that holds any keys (``+mixer.proportions.c4=0.5``)
+    are kept."""
+    for text in overrides:
+        key = text.partition("=")[0]
+        if not key.startswith("+") or "/" in key or "@" in key:
+            continue
+        key = key.lstrip("+")
+        shape = _hydra_compose(command, [o for o in overrides if o is not text], run=False)
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(shape, parent) if parent else shape
+        if isinstance(node, DictConfig) and dataclasses.is_dataclass(OmegaConf.get_type(node)) and leaf not in node:
+            raise _unknown_key(command, key, shape)
 
 
 def _paths_ending(node: Any, parent: str, leaf: str) -> list[str]:
