@@ -188,3 +188,17 @@ def test_loose_files_misaligned_attributes_and_bad_options(analysis: None, tmp_p
     assert longer.exit_code != 0 and "more rows than it has documents" in longer.err
     bad = olmo_cli("data", "stats", f"input={dataset}", f"output={tmp_path / 'o'}", "paragraphs=sentences")
     assert bad.exit_code != 0 and "paragraphs='sentences'" in bad.err
+
+
+def test_bad_options_are_refused_before_an_earlier_report_is_replaced(analysis: None, tmp_path: Path,
+                                                                      olmo_cli: Any) -> None:
+    loose = tmp_path / "docs.jsonl"
+    write_documents(loose, [Document(id="a", text="One line.\nAnother line.")])
+    out = tmp_path / "out"
+    run_stats(olmo_cli, f"input={loose}", f"output={out}", "tokenizer=null", "figures=false")
+    before = {name: (out / name).read_text() for name in ("result.json", "report.md", "stats.json")}
+    for option, error in (("paragraphs=foo", "paragraphs='foo' is not one of lines, blocks"),
+                          ("tokenizer=olmo-v15", "unknown tokenizer 'olmo-v15' (did you mean 'olmo-v1.5'?)")):
+        result = olmo_cli("data", "stats", f"input={loose}", f"output={out}", "figures=false", option)
+        assert result.exit_code != 0 and error in result.err
+        assert {name: (out / name).read_text() for name in before} == before  # the good run's record, kept

@@ -166,6 +166,21 @@ def load_tokenizer(spec: str) -> Tokenizer:
     return registry.build(spec)  # type: ignore[no-any-return]  (raises with suggestions)
 
 
+def check_tokenizer_spec(spec: str) -> None:
+    """Refuse, without loading it, a tokenizer spec that :func:`load_tokenizer` could not load: neither a
+    registered name (an unknown one is named with the closest) nor a path that exists."""
+    from olmo_core.plugins import get_host
+
+    registry = get_host().registry("tokenizers")
+    if spec in registry:
+        return
+    if "/" in spec or spec.endswith(".json"):
+        if not Path(spec).exists():
+            raise ConfigError(f"tokenizer={spec}: no such file or directory")
+        return
+    registry.get(spec)  # raises the unknown-name error with suggestions
+
+
 def read_hf_tokenizer(directory: str | Path) -> Tokenizer | None:
     """The tokenizer of a transformers model directory: its ``tokenizer.json`` with the EOS and padding tokens
     that ``tokenizer_config.json`` names (EOS ``<|endoftext|>`` when it names none); ``None`` when the

@@ -218,6 +218,15 @@ class StatsJob(Job):
         "input": Slot(Dataset, help="a dataset directory (its attributes/language and attributes/pii are read when "
                                     "present), a directory or glob of JSON-lines files, or one file")}
 
+    def check(self, config: StatsConfig, inputs: dict[str, Any], workdir: str) -> None:
+        """Refuse bad options before an earlier run's report is replaced."""
+        from olmo_core.tokenizer import check_tokenizer_spec
+
+        _check(config)
+        _phase(config)
+        if config.tokenizer:
+            check_tokenizer_spec(config.tokenizer)
+
     def run(self, config: StatsConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         """Count; metrics: the ``stats.json`` report (or, for ``phase=count``, what the shard counted)."""
         return JobResult(metrics=corpus_stats(config, inputs["input"].path, shared_output(workdir)))
