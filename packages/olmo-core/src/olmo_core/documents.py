@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 _READ_ERRORS = (EOFError, OSError, zlib.error, isal_zlib.error, ValueError, ZstdError)
 
 __all__ = ["DATASET_FOLDERS", "DOCUMENT_SUFFIXES", "PARQUET_SUFFIXES", "Document", "DocumentError", "DocumentRange",
-           "NoDocumentsError", "NotDocumentsError", "Quarantined", "decode_metadata", "document_files",
-           "not_a_regular_file", "read_documents", "renumbered", "require_documents"]
+           "NoDocumentsError", "NotDocumentsError", "Quarantined", "TrailingDataError", "TruncatedError",
+           "decode_metadata", "document_files", "not_a_regular_file", "read_documents", "renumbered",
+           "require_documents"]
 
 DOCUMENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json", ".json.zst", ".parquet", ".pq")
 PARQUET_SUFFIXES = (".parquet", ".pq")

