@@ -33,8 +33,8 @@ GZIP_LEVEL = 2
 for data that is written once and read a few times."""
 
 __all__ = ["StorageError", "atomic_path", "check_name", "claimed", "exists", "glob", "is_file", "is_local",
-           "local_directory", "makedirs", "open_atomic", "open_file", "read_text", "remove", "remove_temporaries", "sha256_file",
-           "staged_path", "write_text"]
+           "local_directory", "makedirs", "open_atomic", "open_file", "read_text", "remove", "remove_temporaries",
+           "sha256_file", "staged_path", "write_text"]
 
 
 def open_file(url: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
