@@ -54,7 +54,8 @@ def test_filter_drops_masks_and_accounts_for_every_record(tagged: Path, tmp_path
         (len(records) + 1, len(long_ids), len(records) - len(long_ids), 1)
     assert report["per_source"]["mail"] == {"read": 1, "dropped": 1}
     quarantined = json.loads((out / "quarantine" / "part.jsonl").read_text())
-    assert (quarantined["line"], quarantined["reason"]) == (len(records) + 1, "invalid JSON (Expecting value at column 1)")
+    assert (quarantined["line"], quarantined["reason"]) == (len(records) + 1,
+                                                            "invalid JSON (Expecting value at column 1)")
     n = len(records) + 1
     assert f"filtered: {n} records in: {len(long_ids)} written, {n - 1 - len(long_ids)} dropped, 1 quarantined" \
         in result.err
@@ -70,8 +71,8 @@ def test_a_filter_that_drops_every_document_warns(tagged: Path, tmp_path: Path, 
 
 
 def test_masking_replaces_exactly_the_spans(tagged: Path, tmp_path: Path) -> None:
-    report = filter_documents(FilterConfig(attributes=["pii"], replace=["pii__pii__EMAIL_ADDRESS => |||EMAIL_ADDRESS|||",
-                                                                      "pii__pii__PHONE_NUMBER => |||PHONE_NUMBER|||"]),
+    masks = ["pii__pii__EMAIL_ADDRESS => |||EMAIL_ADDRESS|||", "pii__pii__PHONE_NUMBER => |||PHONE_NUMBER|||"]
+    report = filter_documents(FilterConfig(attributes=["pii"], replace=masks),
                               str(tagged), str(tmp_path / "m"))
     mail = next(d for d in read(tmp_path / "m" / "documents" / "part.jsonl.gz") if d["id"] == "mail-1")
     assert mail["text"] == ("Questions about the release go to the maintainers at |||EMAIL_ADDRESS||| or "

@@ -52,7 +52,8 @@ def test_fetch_writes_documents_and_a_report_then_does_nothing(tmp_path: Path, o
     assert again.exit_code == 0, again.err
     assert "c4: already complete" in again.err and "nothing to do" in again.err
     assert (written.stat().st_mtime_ns, (tmp_path / "reports" / "fetch.json").stat().st_mtime_ns) == before
-    forced = olmo_cli("data", "fetch", "sources=[c4]", "sources.c4.held_out=include", f"output={tmp_path}", "force=true")
+    forced = olmo_cli("data", "fetch", "sources=[c4]", "sources.c4.held_out=include", f"output={tmp_path}",
+                      "force=true")
     assert forced.exit_code == 0 and "c4: wrote 300 documents" in forced.err
 
 
@@ -124,7 +125,8 @@ def test_sources_lists_every_source(olmo_cli: Any) -> None:
     assert (c4["documents"], c4["download_bytes"], c4["cached"]) == (training["c4"], 5_208_876, True) \
         and 280 < training["c4"] < 300  # the held-out evaluation slice is not training data
     assert c4["license"] == "ODC-BY-1.0 (C4 text); package Apache-2.0"
-    assert rows["spam-assassin"]["documents"] == training["spam-assassin"] and rows["spam-assassin"]["download_bytes"] == 39_400_844
+    assert rows["spam-assassin"]["documents"] == training["spam-assassin"]
+    assert rows["spam-assassin"]["download_bytes"] == 39_400_844
     assert rows["python-stdlib"]["download_bytes"] is None and rows["python-stdlib"]["cached"] is True
     assert rows["jsonl"]["cached"] is None and rows["jsonl"]["documents"] is None
     assert rows["all"]["documents"] == sum(rows[s.name]["documents"] for s in builtin_sources())

@@ -22,8 +22,8 @@ __all__ = ["DEFAULT_STAGES", "PipelineConfig", "pipeline_command", "run_director
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STAGES = ["fetch", "tag", "filter", "dedup", "mix", "decontaminate", "composition", "tokenize", "pretrain", "sft",
-                  "dpo", "evaluate", "report"]
+DEFAULT_STAGES = ["fetch", "tag", "filter", "dedup", "mix", "decontaminate", "composition", "tokenize", "pretrain",
+                  "sft", "dpo", "evaluate", "report"]
 """The stages of the built-in default pipeline, in order."""
 STAGE_PROVIDERS = {**dict.fromkeys(DEFAULT_STAGES[:8], "olmo-data"), "pretrain": "olmo-train", "sft": "olmo-adapt",
                    "dpo": "olmo-adapt", "evaluate": "olmo-eval", "report": "olmo-core"}
