@@ -34,7 +34,7 @@ for data that is written once and read a few times."""
 
 __all__ = ["StorageError", "atomic_path", "check_name", "claimed", "exists", "glob", "is_file", "is_local",
            "local_directory", "makedirs", "open_atomic", "open_file", "read_text", "remove", "remove_temporaries",
-           "sha256_file", "staged_path", "write_text"]
+           "sha256_file", "staged_path", "storage_errors", "write_text"]
 
 
 def open_file(url: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
@@ -104,11 +104,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
     try:
-        with _naming(target):
+        with storage_errors(target):
             target.parent.mkdir(parents=True, exist_ok=True)
-        with _naming(target, only=(tmp, target)), claimed(tmp):
+        with storage_errors(target, only=(tmp, target)), claimed(tmp):
             yield tmp
-            with _naming(target), open(tmp, "rb") as raw:
+            with storage_errors(target), open(tmp, "rb") as raw:
                 os.fsync(raw.fileno())
                 os.replace(tmp, target)
     finally:
@@ -191,7 +191,7 @@ class StorageError(OlmoError, OSError):
 
 
 @contextlib.contextmanager
-def _naming(target: str | os.PathLike[str], only: tuple[Path, ...] = ()) -> Iterator[None]:
+def storage_errors(target: str | os.PathLike[str], only: tuple[Path, ...] = ()) -> Iterator[None]:
     """Turn an OS error raised while writing ``target`` into a one-line :class:`StorageError` that names the path
     it failed on (the error's own path, or else ``target``). With ``only``, just the errors on those paths or on
     storage (disk full, read-only); any other (a connection lost by a source that streams in) passes unchanged."""
@@ -226,7 +226,7 @@ def staged_path(url: str) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(scratch)
-        with _naming(url):
+        with storage_errors(url):
             if posixpath.dirname(path):
                 fs.makedirs(posixpath.dirname(path), exist_ok=True)
             fs.put_file(scratch, path)
@@ -276,7 +276,7 @@ def local_directory(url: str) -> Iterator[str]:
         return
     with tempfile.TemporaryDirectory(prefix="olmo-upload-") as tmp:
         yield tmp
-        with _naming(url):
+        with storage_errors(url):
             fs.put(tmp.rstrip("/") + "/", path.rstrip("/") + "/", recursive=True)
 
 

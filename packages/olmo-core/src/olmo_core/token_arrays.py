@@ -32,7 +32,7 @@ import itertools
 import json
 import posixpath
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
@@ -41,7 +41,8 @@ import numpy as np
 from fsspec.core import url_to_fs
 
 from olmo_core.errors import ConfigError, OlmoError
-from olmo_core.io import StorageError, exists, is_local, open_atomic, open_file, read_text, staged_path, write_text
+from olmo_core.io import (exists, is_local, open_atomic, open_file, read_text, staged_path, storage_errors,
+                          write_text)
 
 __all__ = ["TOKEN_FORMAT", "RemoteTokens", "TokenArray", "TokenArrayWriter", "dtype_for", "open_token_array",
            "part_meta", "part_names", "part_urls", "sibling"]
@@ -115,7 +116,7 @@ class TokenArrayWriter:
                 raise OlmoError(f"document {document_id} has token id {int(array.max())} outside the vocabulary "
                                 f"of {self.vocab_size}")
             data = array.astype(self.dtype).tobytes()
-            with self._naming():
+            with storage_errors(self.url):
                 self._tokens.write(data)
             self._digest.update(data)
             size += array.size
@@ -126,7 +127,7 @@ class TokenArrayWriter:
 
     def close(self, **extra: Any) -> dict[str, Any]:
         """Finish the part and return its metadata (``extra`` is recorded in it too)."""
-        with self._naming():
+        with storage_errors(self.url):
             self._tokens.close()
         self._commit.__exit__(None, None, None)
         with open_atomic(sibling(self.url, ".csv.gz"), "wb", compression="gzip") as gz:
@@ -143,14 +144,6 @@ class TokenArrayWriter:
         with contextlib.suppress(OSError):  # its buffer cannot be written (a full disk): it is removed anyway
             self._tokens.close()
         self._commit.__exit__(OlmoError, OlmoError("aborted"), None)
-
-    @contextlib.contextmanager
-    def _naming(self) -> Iterator[None]:
-        """An OS error writing the part's tokens (a full disk) as a one-line error that names the part."""
-        try:
-            yield
-        except OSError as exc:
-            raise StorageError(f"{self.url}: {exc.strerror or exc}") from exc
 
 
 @dataclass
