@@ -110,7 +110,7 @@ class PluginHost:
                 plugin = ep.load()
             except Exception as exc:
                 self._broken(ep.name, PluginError(f"{where} failed to import: {type(exc).__name__}: {exc}; "
-                                                  f"disable it with OLMO_DISABLE_PLUGINS={ep.name}"), exc)
+                                                  f"{_HINTS['entry point'].format(name=ep.name)}"), exc)
                 continue
             self._add(plugin, PluginInfo(name=ep.name, module=ep.value, distribution=dist_name,
                                          version=dist.version, source="entry point", plugin=plugin))
