@@ -70,12 +70,9 @@ def _execute(job: Job, config: Any, inputs: dict[str, Any], base: str, name: str
     """Run ``job`` in its work directory under ``base``; in a sweep, keep its swept values beside its result (or
     its error, when it fails) and, unless the sweep varies nothing but ``shard``, compare the sweep's finished and
     failed jobs in ``base``."""
-    from olmo_core.sweeps import check_own_directory, current
+    from olmo_core.sweeps import current, job_dir
 
-    sweep = current()
-    workdir = sweep.directory(base) if sweep is not None else base
-    if sweep is not None:
-        check_own_directory(workdir, sweep)
+    sweep, workdir = current(), job_dir(base)
     main = os.environ.get("RANK", "0") == "0"
     try:
         metrics = execute(job, config, inputs, workdir, name=name).metrics
