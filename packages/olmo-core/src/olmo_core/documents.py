@@ -188,22 +188,26 @@ def _member_lines(url: str, new_stream: Callable[[], Any], member: str, skip: by
                     try:
                         pending += stream.decompress(chunk)
                     except (isal_zlib.error, zlib.error, ZstdError):
-                        if cut := pending.rfind(b"\n") + 1:  # the lines of the members before the damage
-                            yield from io.BytesIO(pending[:cut])
-                            pending = pending[cut:]
+                        complete, pending = _complete_lines(pending)  # those of the members before the damage
+                        yield from io.BytesIO(complete)
                         _check_member_start(head, magic, member, ended, pending)
                         raise
                     chunk = b""
                     if stream.eof:
                         chunk, stream, started, ended = stream.unused_data, new_stream(), False, ended + 1
-                if cut := pending.rfind(b"\n") + 1:
-                    yield from io.BytesIO(pending[:cut])
-                    pending = pending[cut:]
+                complete, pending = _complete_lines(pending)
+                yield from io.BytesIO(complete)
         if started:
             _check_member_start(head, magic, member, ended, pending)
             raise TruncatedError(f"compressed stream ended before the end of its {member} (truncated file)", pending)
     if pending:
         yield pending
+
+
+def _complete_lines(data: bytes) -> tuple[bytes, bytes]:
+    """``data`` cut after its last newline: its complete lines, and the unfinished rest."""
+    cut = data.rfind(b"\n") + 1
+    return data[:cut], data[cut:]
 
 
 def _check_member_start(head: bytes, magic: bytes, member: str, ended: int, pending: bytes) -> None:
