@@ -161,9 +161,14 @@ def load_tokenizer(spec: str) -> Tokenizer:
     registry = get_host().registry("tokenizers")
     if spec in registry:
         return registry.build(spec)  # type: ignore[no-any-return]
-    if "/" in spec or spec.endswith(".json"):
+    if _is_path(spec):
         return Tokenizer.from_file(spec)
     return registry.build(spec)  # type: ignore[no-any-return]  (raises with suggestions)
+
+
+def _is_path(spec: str) -> bool:
+    """Whether a tokenizer spec that is no registered name is a path (to a ``tokenizer.json`` or its folder)."""
+    return "/" in spec or spec.endswith(".json")
 
 
 def check_tokenizer_spec(spec: str) -> None:
@@ -174,7 +179,7 @@ def check_tokenizer_spec(spec: str) -> None:
     registry = get_host().registry("tokenizers")
     if spec in registry:
         return
-    if "/" in spec or spec.endswith(".json"):
+    if _is_path(spec):
         if not Path(spec).exists():
             raise ConfigError(f"tokenizer={spec}: no such file or directory")
         return
