@@ -20,7 +20,7 @@ from olmo_core.errors import ConfigError
 from olmo_core.io import exists
 
 __all__ = ["ARTIFACT_TYPES", "Artifact", "Checkpoint", "Dataset", "EvalResults", "JobRecord", "TokenArrays",
-           "artifact_from_json", "checkpoint_step_dir", "require_checkpoint"]
+           "artifact_from_json", "checkpoint_step_dir", "require_checkpoint", "transformers_model_type"]
 
 INCOMPLETE = ".incomplete"
 """A marker a job leaves in its output directory while it writes (and after it fails)."""
@@ -163,7 +163,7 @@ class Checkpoint(Artifact):
         return "a training run" if checkpoint_step_dir(self.path) != self.path else self.noun
 
 
-def _transformers_model_type(path: str) -> str | None:
+def transformers_model_type(path: str) -> str | None:
     """The ``model_type`` of the transformers ``config.json`` in ``path`` (None: there is none)."""
     import json
 
@@ -184,7 +184,7 @@ def require_checkpoint(path: str, *, key: str = "checkpoint") -> str:
     if problem is not None:
         raise ConfigError(f"{key}: {problem}")
     step = checkpoint_step_dir(path)
-    model_type = None if exists(posixpath.join(step, MANIFEST)) else _transformers_model_type(step)
+    model_type = None if exists(posixpath.join(step, MANIFEST)) else transformers_model_type(step)
     if model_type is not None:
         raise ConfigError(f"{key}: {path} is a transformers model (model_type {model_type}), not an olmo checkpoint: "
                           f"`olmo model import-hf checkpoint={path} output=<dir>` converts it")

@@ -214,7 +214,7 @@ def _check_transformers_source(source: Path) -> None:
     """Refuse an ``import-hf`` source that is not a transformers model directory, saying what it is: an olmo
     checkpoint or training run (which needs no import), an unfinished olmo run, or a folder without a
     transformers ``config.json``."""
-    from olmo_core.artifacts import INCOMPLETE, Checkpoint, checkpoint_step_dir
+    from olmo_core.artifacts import INCOMPLETE, Checkpoint, checkpoint_step_dir, transformers_model_type
     from olmo_core.checkpoint import MANIFEST
 
     step = Path(checkpoint_step_dir(str(source)))
@@ -227,11 +227,7 @@ def _check_transformers_source(source: Path) -> None:
         raise ConfigError(f"checkpoint={Checkpoint(path=str(source)).problem()}")
     if not (source / "config.json").is_file():
         raise ConfigError(f"checkpoint={source} is not a transformers model directory (it has no config.json)")
-    try:
-        model_type = json.loads((source / "config.json").read_text()).get("model_type")
-    except (ValueError, AttributeError):
-        model_type = None
-    if not model_type:
+    if not transformers_model_type(str(source)):
         raise ConfigError(f"checkpoint={source} is not a transformers model directory (its config.json has no "
                           f"model_type)")
 
