@@ -170,6 +170,20 @@ def test_cfg_job_prints_the_composed_config_without_running() -> None:
     assert result.stdout.strip() == "json: true\noutput: null"
 
 
+def test_cfg_job_shows_only_the_selected_options_of_a_list(olmo_cli: Any) -> None:
+    """A list's options that nobody selected (the evaluate callback's defaults) are dropped by the run, so
+    ``--cfg job`` leaves them out too; selected, they show, and ``--package`` shows one node."""
+    plain = olmo_cli("train", "--cfg", "job")
+    assert plain.exit_code == 0, plain.err
+    assert "  checkpoint:\n" in plain.out and "evaluate:" not in plain.out and "evaluators:" not in plain.out
+    chosen = olmo_cli("train", "+callbacks=[evaluate]", "--cfg", "job", "--package", "callbacks.evaluate")
+    assert chosen.exit_code == 0, chosen.err
+    assert chosen.out.startswith("# @package callbacks.evaluate\nevaluators:\n  downstream:\n")
+    assert "_name_: evaluate" in chosen.out
+    missing = olmo_cli("train", "--cfg", "job", "-p", "callbacks.evaluate")
+    assert missing.exit_code != 0 and "--package callbacks.evaluate: no such key" in missing.err
+
+
 def test_module_entry_point_and_version() -> None:
     result = subprocess.run([sys.executable, "-m", "olmo_core", "--version"], capture_output=True, text=True)
     assert result.stdout == f"olmo {importlib.metadata.version('olmo-core')}\n"

@@ -391,6 +391,28 @@ def _drop_unselected(config: Any) -> None:
             _drop_unselected(value)
 
 
+def drop_unselected_nodes(cfg: DictConfig) -> DictConfig:
+    """:func:`to_command_config`'s dropping of unselected options (see :func:`_drop_unselected`), done on the
+    composed node itself, whose required keys may still be ``???``: what ``--cfg job`` prints is then what the
+    run builds. Returns ``cfg``, changed in place."""
+    schema = OmegaConf.get_type(cfg)
+    if not (isinstance(schema, type) and dataclasses.is_dataclass(schema)):
+        return cfg
+    for f in component_fields(schema):
+        node = OmegaConf.select(cfg, ".".join(f.path), throw_on_missing=False)
+        if not isinstance(node, DictConfig) or node._is_missing() or node._is_none():
+            continue
+        options = [node] if not f.many else []
+        if f.many:
+            with open_dict(node):
+                for name in [k for k in node if OmegaConf.select(node, f"{k}.{NAME_KEY}") is None]:
+                    del node[name]
+            options = [node[k] for k in node if isinstance(node[k], DictConfig)]
+        for option in options:
+            drop_unselected_nodes(option)
+    return cfg
+
+
 def _named(value: Any) -> bool:
     return (value.get(NAME_KEY) if isinstance(value, dict) else getattr(value, NAME_KEY, None)) is not None
 

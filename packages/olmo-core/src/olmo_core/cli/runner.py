@@ -18,12 +18,12 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import run_job
 from hydra.types import HydraContext
-from omegaconf import DictConfig
+from omegaconf import Container, DictConfig, OmegaConf, open_dict
 
 from olmo_core.cli.collector import resume_for_the_job
-from olmo_core.errors import OlmoError
-from olmo_core.hydra_bridge import (VERSION_BASE, check_overrides, compose_for_run, config_name, to_command_config,
-                                   validate_overrides)
+from olmo_core.errors import ConfigError, OlmoError
+from olmo_core.hydra_bridge import (VERSION_BASE, check_overrides, compose_for_run, config_name, drop_unselected_nodes,
+                                   to_command_config, validate_overrides)
 from olmo_core.overrides import parse_overrides
 from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
@@ -134,6 +134,9 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         return None
 
     del _ELSEWHERE[:]
+    if not multirun and (shown := _config_to_show(hydra_flags)) is not None:
+        _show_config(command, check_overrides(command, overrides), *shown)
+        return results
     if multirun or hydra_flags or _overrides_hydra(overrides):
         if not _run_app(command, validate_overrides(command, overrides), task, multirun=multirun,
                         hydra_flags=hydra_flags):
@@ -155,6 +158,51 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         raise OlmoError(f"{len(failures)} of {jobs} sweep jobs of `olmo {command.name}` failed: "
                         + "; ".join(f"{label}: {exc}" for label, exc in failures))
     return results
+
+
+def _config_to_show(hydra_flags: Sequence[str]) -> tuple[str, str | None, bool] | None:
+    """``(cfg_type, package, resolve)`` when ``hydra_flags`` ask for nothing but the config (``--cfg job`` or
+    ``--cfg all``, with ``--package`` and ``--resolve`` allowed), else ``None`` (Hydra handles the flags)."""
+    values: dict[str, str | bool] = {}
+    flags = list(hydra_flags)
+    names = {"-c": "--cfg", "-p": "--package"}
+    while flags:
+        flag, _, value = flags.pop(0).partition("=")
+        flag = names.get(flag, flag)
+        if flag == "--resolve":
+            values[flag] = True
+        elif flag in ("--cfg", "--package"):
+            values[flag] = value or (flags.pop(0) if flags else "")
+        else:
+            return None
+    cfg_type = values.get("--cfg")
+    if cfg_type not in ("job", "all"):
+        return None
+    package = values.get("--package")
+    return str(cfg_type), None if package in (None, "_global_") else str(package), bool(values.get("--resolve"))
+
+
+def _show_config(command: Component, overrides: list[str], cfg_type: str, package: str | None, resolve: bool) -> None:
+    """Print the composed config as Hydra's ``--cfg`` does, less the options that nobody selected (the defaults
+    of a list's options not in the list), which the run drops too."""
+    with initialize_config_module(config_module=__name__.rpartition(".")[0], job_name="runner",
+                                  version_base=VERSION_BASE):
+        cfg = compose_for_run(command, [*overrides, "hydra.mode=RUN"])
+    if cfg_type == "job":
+        with open_dict(cfg):
+            del cfg["hydra"]
+    drop_unselected_nodes(cfg)
+    shown = OmegaConf.select(cfg, package) if package else cfg
+    if package and shown is None:
+        raise ConfigError(f"--package {package}: no such key in the config of `olmo {command.name}`")
+    if not isinstance(shown, Container):
+        print(shown)
+        return
+    if package:
+        print(f"# @package {package}")
+    if resolve:
+        OmegaConf.resolve(shown)
+    sys.stdout.write(OmegaConf.to_yaml(shown))
 
 
 def _overrides_hydra(overrides: Sequence[str]) -> bool:
