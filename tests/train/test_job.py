@@ -36,6 +36,22 @@ def test_a_refused_rerun_leaves_the_finished_run_usable(olmo_cli: Any, tokens: P
         assert (run / "report.md").read_text() == report and (run / "result.json").is_file()  # the record is kept
 
 
+@pytest.mark.parametrize(("options", "why"), [
+    (["seq_len=48"], "global_batch_size=256 must be a whole number of instances of seq_len=48, divisible by the "
+                     "world size 1"),
+    (["micro_batch_size=3"], "micro_batch_size=3 must divide the 8 instances each rank gets of a global batch"),
+    (["launcher.nproc=3"], "global_batch_size=256 must be a whole number of instances of seq_len=32, divisible by "
+                           "the world size 3")])
+def test_a_batch_that_does_not_divide_is_refused_before_anything_is_written(olmo_cli: Any, tokens: Path,
+                                                                            tmp_path: Path, options: list[str],
+                                                                            why: str) -> None:
+    run = tmp_path / "run"
+    result = olmo_cli("train", *SMALL_MODEL, f"data=[{tokens}]", f"output={run}", "seq_len=32",
+                      "global_batch_size=256", "max_steps=1", "threads=1", *options)
+    assert (result.exit_code, result.err) == (2, f"error: {why}\n")
+    assert not run.exists()
+
+
 def test_data_of_a_larger_vocabulary_than_the_model_s_is_refused_before_anything_is_written(
         olmo_cli: Any, tokens: Path, tmp_path: Path) -> None:
     dolma2 = tmp_path / "dolma2"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,7 +46,7 @@ class TrainJob(Job):
 
     def check(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> None:
         from olmo_train.backends.base import check_device
-        from olmo_train.trainer import check_data_vocabulary, check_resume
+        from olmo_train.trainer import check_batch_shape, check_data_vocabulary, check_resume
 
         check_device(getattr(config.backend, "device", "auto"))
         data = inputs.get("data")
@@ -56,6 +57,7 @@ class TrainJob(Job):
         check_data_vocabulary([artifact.path for artifact in inputs.get("data") or []],
                               getattr(config.model, "vocab_size", None))
         check_resume(workdir, config)  # before the run's record is replaced: a refused rerun keeps it
+        check_batch_shape(config, int(os.environ.get("WORLD_SIZE") or config.launcher.nproc))
 
     def run(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         from olmo_train.launch import is_worker, launch, record_worker_error

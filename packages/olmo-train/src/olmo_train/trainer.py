@@ -40,7 +40,7 @@ from olmo_train.data import DataLoaderConfig
 from olmo_train.objective import LanguageModelObjective, Objective
 from olmo_train.train_module import TrainModule, load_initial_weights
 
-__all__ = ["NonFiniteLoss", "Trainer", "check_data_vocabulary"]
+__all__ = ["NonFiniteLoss", "Trainer", "check_batch_shape", "check_data_vocabulary"]
 
 log = logging.getLogger(__name__)
 
@@ -135,13 +135,7 @@ class Trainer:
 
     def _token_loader(self) -> Any:
         config = self.config
-        instances = config.global_batch_size // config.seq_len
-        if config.global_batch_size % config.seq_len or instances % self.world_size:
-            raise ConfigError(f"global_batch_size={config.global_batch_size} must be a whole number of instances "
-                              f"of seq_len={config.seq_len}, divisible by the world size {self.world_size}")
-        if (instances // self.world_size) % config.micro_batch_size:
-            raise ConfigError(f"micro_batch_size={config.micro_batch_size} must divide the "
-                              f"{instances // self.world_size} instances each rank gets of a global batch")
+        check_batch_shape(config, self.world_size)
         loader_config = DataLoaderConfig(paths=self.data, seq_len=config.seq_len,
                                          global_batch_size=config.global_batch_size, seed=config.seed,
                                          doc_masking=config.doc_masking)
@@ -384,6 +378,18 @@ def _warmup_outlasts_run(schedule: Any, max_steps: int) -> str | None:
     return (f"scheduler.warmup_steps={warmup} is not below max_steps={max_steps}: the run ends inside warmup, at "
             f"{last:.0%} of the peak learning rate; set scheduler.warmup_steps below {max_steps} (olmo adapt: a "
             f"lower method.warmup_ratio, or more steps) for the schedule to reach its peak")
+
+
+def check_batch_shape(config: TrainConfig, world_size: int) -> None:
+    """Refuse a ``global_batch_size`` that is not a whole number of ``seq_len`` instances divisible by the
+    ``world_size`` ranks, and a ``micro_batch_size`` that does not divide each rank's share."""
+    instances = config.global_batch_size // config.seq_len
+    if config.global_batch_size % config.seq_len or instances % world_size:
+        raise ConfigError(f"global_batch_size={config.global_batch_size} must be a whole number of instances "
+                          f"of seq_len={config.seq_len}, divisible by the world size {world_size}")
+    if (instances // world_size) % config.micro_batch_size:
+        raise ConfigError(f"micro_batch_size={config.micro_batch_size} must divide the "
+                          f"{instances // world_size} instances each rank gets of a global batch")
 
 
 def check_resume(run_dir: str | Path, config: TrainConfig) -> None:
