@@ -34,6 +34,11 @@ def test_sft_then_dpo_chain_their_checkpoints_and_report(olmo_cli: Any, tiny_che
     assert report.startswith("## Instruction tuning (SFT)") and "| loss |" in report
     assert "](plots/loss.png)" in report and (tmp_path / "sft" / "plots" / "loss.png").is_file()
     assert "<|user|>\nGive three tips for staying healthy." in report
+    refused = olmo_cli("adapt", "sft", f"checkpoint={base}", f"output={tmp_path / 'sft'}", *SFT, "method.lr=5e-4")
+    assert refused.exit_code == 2 and "saved with other options: optim.lr 0.001 -> 0.0005" in refused.err
+    assert (tmp_path / "sft" / "report.md").read_text() == report and _result(tmp_path / "sft") == result  # kept
+    again = olmo_cli("adapt", "sft", f"checkpoint={base}", f"output={tmp_path / 'sft'}", *SFT, "sample_prompt=")
+    assert again.exit_code == 0, again.err  # the same options resume (here: nothing left to run)
 
     assert checkpoint.parent.parent == tmp_path / "sft"
     dpo = olmo_cli("adapt", "dpo", f"checkpoint={tmp_path / 'sft'}", f"output={tmp_path / 'dpo'}",

@@ -109,9 +109,14 @@ class AdaptJob(Job):
         return f"runs/{self.method or 'adapt'}"
 
     def check(self, config: AdaptJobConfig, inputs: dict[str, Any], workdir: str) -> None:
-        """Refuse a method other than the job's own (before the run directory is made)."""
+        """Refuse a method other than the job's own (before the run directory is made), and a rerun that would
+        resume the run in ``workdir`` with other options (before its record is replaced)."""
+        from olmo_adapt.runner import check_rerun
+
         if self.method is not None:
             check_method(self.command, self.method, get_host().registry("adapters").component_of(config.method).name)
+        check_rerun(config.method, checkpoint=checkpoint_step_dir(inputs["checkpoint"].path), run_dir=workdir,
+                    backend=config.backend, callbacks=config.callbacks, seed=config.seed, threads=config.threads)
 
     def run(self, config: AdaptJobConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         from olmo_adapt.runner import run_method

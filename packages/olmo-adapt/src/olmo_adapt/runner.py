@@ -23,7 +23,7 @@ from olmo_adapt.checkpoints import model_config, resolve_tokenizer
 from olmo_adapt.method import AdaptRun, Method, MethodSettings, Prepared
 from olmo_core.chat_template import TuluTemplate
 
-__all__ = ["AdaptResult", "run_method", "train_config"]
+__all__ = ["AdaptResult", "check_rerun", "run_method", "train_config"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,24 @@ def train_config(settings: MethodSettings, *, checkpoint: Path, steps: int, back
                        seq_len=settings.max_length, global_batch_size=settings.batch_size * settings.max_length,
                        micro_batch_size=settings.micro_batch_size, max_steps=steps, seed=seed,
                        grad_clip=settings.grad_clip, threads=threads)
+
+
+def check_rerun(settings: MethodSettings, *, checkpoint: str | Path, run_dir: str | Path, backend: Any,
+                callbacks: Any, seed: int, threads: int | None) -> None:
+    """Refuse, before anything in ``run_dir`` changes, to resume the run there with options its newest checkpoint
+    was not saved with (the trainer's :func:`~olmo_train.trainer.check_resume`). The run's steps come from its data
+    unless ``max_steps`` is set; here, short of preparing the data, they are the saved run's (a change of
+    ``epochs`` alone is found when the run starts)."""
+    from olmo_core.checkpoint import latest_checkpoint
+    from olmo_train.trainer import check_resume
+
+    latest = latest_checkpoint(Path(run_dir) / "checkpoints")
+    if latest is None:
+        return
+    saved = json.loads((latest / "trainer.json").read_text()).get("config") or {}
+    steps = settings.max_steps or int(saved.get("max_steps") or 1)
+    check_resume(run_dir, train_config(settings, checkpoint=Path(checkpoint), steps=steps, backend=backend,
+                                       callbacks=callbacks, seed=seed, threads=threads))
 
 
 def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, backend: Any,
