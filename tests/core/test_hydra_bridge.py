@@ -100,6 +100,17 @@ def test_unknown_key_lists_valid_keys(fit: Any) -> None:
                                "valid keys under 'train': lr, model")
 
 
+def test_a_misspelled_launcher_key_lists_the_chosen_launcher_s_keys(fit: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_overrides(fit, ["hydra/launcher=joblib", "hydra.launcher.n_jobz=2"])
+    assert str(info.value).startswith("unknown config key 'hydra.launcher.n_jobz' for `olmo fit` (did you mean "
+                                      "'n_jobs'?); valid keys under 'hydra.launcher': _target_, backend, ")
+    with pytest.raises(ConfigError) as info:  # the basic launcher has no keys: the choice is what is missing
+        validate_overrides(fit, ["hydra.launcher.n_jobs=2"])
+    assert str(info.value).endswith("valid keys under 'hydra.launcher': _target_; the launcher's keys come with its "
+                                    "choice: add hydra/launcher=<name> (joblib, submitit_local, submitit_slurm, ...)")
+
+
 def test_unknown_top_level_key(fit: Any) -> None:
     with pytest.raises(ConfigError, match=r"unknown config key 'sead' for `olmo fit` \(did you mean 'seed'\?\); "
                                           r"valid keys: seed, train"):

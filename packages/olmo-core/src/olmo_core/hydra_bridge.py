@@ -340,14 +340,15 @@ def _compose(command: Component, overrides: Sequence[str], host: PluginHost | No
     return cfg
 
 
-def _hydra_compose(command: Component, overrides: Sequence[str], *, run: bool) -> DictConfig:
+def _hydra_compose(command: Component, overrides: Sequence[str], *, run: bool, keep_hydra: bool = False) -> DictConfig:
     """``hydra.compose``'s composition, by the initialized Hydra; with ``run``, Hydra's ``hydra`` node is kept and
-    Hydra's logging configured from it, as Hydra's run composes (its error messages stay ``hydra.compose``'s)."""
+    Hydra's logging configured from it, as Hydra's run composes (its error messages stay ``hydra.compose``'s); with
+    ``keep_hydra``, the node is kept alone."""
     hydra = GlobalHydra.instance().hydra
     assert hydra is not None, "Hydra is not initialized"
     cfg = hydra.compose_config(config_name(command), list(overrides), run_mode=RunMode.RUN, from_shell=False,
                                with_log_configuration=run)
-    if not run and "hydra" in cfg:
+    if not (run or keep_hydra) and "hydra" in cfg:
         with open_dict(cfg):
             del cfg["hydra"]
     return cfg
@@ -424,7 +425,12 @@ def _explain(command: Component, overrides: list[str], exc: Exception) -> Except
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     match = re.search(r"Could not (?:override|append to|delete from) '([^']+)'", str(exc))
     if match:
-        return _unknown_key(command, match.group(1), _shape(command, overrides))
+        key = match.group(1)
+        error = _unknown_key(command, key, _shape(command, overrides, keep_hydra=key.startswith("hydra.")))
+        if key.startswith("hydra.launcher.") and not any(o.partition("=")[0] == "hydra/launcher" for o in overrides):
+            error = ConfigError(f"{error}; the launcher's keys come with its choice: add hydra/launcher=<name> "
+                                f"(joblib, submitit_local, submitit_slurm, ...)")
+        return error
     if isinstance(exc, ConfigCompositionException) and cause is not None:
         override = re.search(r"Error merging override (.+)$", first)
         detail = str(cause).strip().splitlines()[0]
@@ -485,13 +491,14 @@ def _paths_ending(node: Any, parent: str, leaf: str) -> list[str]:
     return found
 
 
-def _shape(command: Component, overrides: Sequence[str]) -> DictConfig | None:
+def _shape(command: Component, overrides: Sequence[str], *, keep_hydra: bool = False) -> DictConfig | None:
     """The command's config composed with the selections among ``overrides`` (or the defaults alone), by the
-    initialized Hydra that failed to compose them all."""
+    initialized Hydra that failed to compose them all; with ``keep_hydra``, Hydra's own ``hydra`` node too (the
+    launcher's keys)."""
     selections = [text for text in overrides if "/" in text.partition("=")[0]]
     for attempt in ([selections] if selections else []) + [[]]:
         try:
-            return _hydra_compose(command, attempt, run=False)
+            return _hydra_compose(command, attempt, run=False, keep_hydra=keep_hydra)
         except (HydraException, OmegaConfBaseException):
             continue
     return None
