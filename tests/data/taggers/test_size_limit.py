@@ -24,11 +24,13 @@ from tests.conftest import stdlib_documents
 def test_the_limit_counts_utf8_bytes_and_names_the_tagger() -> None:
     assert LanguageConfig().max_document_bytes == GopherRepetitionConfig().max_document_bytes == 8_000_000
     taggers = {"pii": SimpleNamespace(), "language": SimpleNamespace(config=LanguageConfig(max_document_bytes=1000))}
-    assert too_long(Document(id="a", text="é" * 500), taggers) is None  # 1,000 bytes
-    assert too_long(Document(id="b", text="é" * 501), taggers) == \
-        "too long for tagger 'language' (1,002 bytes > max_document_bytes=1,000)"
+    assert too_long(Document(id="a", text="é" * 500), taggers) == {}  # 1,000 bytes
+    assert too_long(Document(id="b", text="é" * 501), taggers) == {
+        "language": "too long for tagger 'language' (1,002 bytes > max_document_bytes=1,000)"}
+    taggers["gopher"] = SimpleNamespace(config=GopherRepetitionConfig(max_document_bytes=1001))
+    assert list(too_long(Document(id="b", text="é" * 501), taggers)) == ["language", "gopher"]
     taggers["language"].config.max_document_bytes = 0
-    assert too_long(Document(id="b", text="é" * 501), taggers) is None
+    assert list(too_long(Document(id="b", text="é" * 501), taggers)) == ["gopher"]
 
 
 def test_tag_quarantines_a_document_over_the_limit_and_keeps_files_aligned(tmp_path: Path, olmo_cli: Any) -> None:
@@ -49,22 +51,31 @@ def test_tag_quarantines_a_document_over_the_limit_and_keeps_files_aligned(tmp_p
     (quarantined,) = map(json.loads, (tmp_path / "ds" / "quarantine" / "docs.jsonl").read_text().splitlines())
     assert quarantined["reason"] == f"too long for tagger 'language' ({size:,} bytes > max_document_bytes=5,000)"
     assert quarantined["line"] == 5 and quarantined["raw_base64"] == ""  # the document stays in its file
+    rows = {}
     for name in ("gopher_repetition", "language"):
         with gzip.open(tmp_path / "ds" / "attributes" / name / "docs.jsonl.gz", "rt") as f:
-            rows = [json.loads(line) for line in f]
-        assert [r["id"] for r in rows] == [r["id"] for r in [*records[:3], long, *records[3:]]]
-        assert rows[3]["attributes"] == {} and all(r["attributes"] for i, r in enumerate(rows) if i != 3)
-        assert rows[3]["not_tagged"] == quarantined["reason"] and all("not_tagged" not in r for r in rows[4:])
+            rows[name] = [json.loads(line) for line in f]
+        assert [r["id"] for r in rows[name]] == [r["id"] for r in [*records[:3], long, *records[3:]]]
+        assert all(r["attributes"] and "not_tagged" not in r for i, r in enumerate(rows[name]) if i != 3)
+    # the tagger without a limit (gopher_repetition has 8 MB) tags it; the one it is too long for does not
+    assert rows["language"][3]["attributes"] == {} and rows["language"][3]["not_tagged"] == quarantined["reason"]
+    assert "not_tagged" not in rows["gopher_repetition"][3] and rows["gopher_repetition"][3]["attributes"]
 
-    # filter cannot check the untagged document: it is quarantined there too, never kept as if it passed
+    # a filter on the attributes it has judges it; one on the tagger that refused it cannot, and quarantines it
     out = tmp_path / "filtered"
     result = olmo_cli("data", "filter", f"input={tmp_path / 'ds'}", f"output={out}",
                       "exclude=['gopher_repetition__gopher_repetition__dup_line_frac > 0.3']")
     assert result.exit_code == 0, result.err
     report = json.loads((out / "reports" / "filter.json").read_text())
+    assert report["quarantined"] == 0 and report["written"] + report["dropped"] == len(records) + 1
+    out = tmp_path / "by-language"
+    result = olmo_cli("data", "filter", f"input={tmp_path / 'ds'}", f"output={out}",
+                      "exclude=['language__language__en < 0.5']")
+    assert result.exit_code == 0, result.err
+    report = json.loads((out / "reports" / "filter.json").read_text())
     assert report["quarantined"] == 1 and report["written"] + report["dropped"] == len(records)
     (kept,) = map(json.loads, (out / "quarantine" / "docs.jsonl").read_text().splitlines())
-    assert kept["line"] == 5 and kept["reason"] == f"not tagged by gopher_repetition: {quarantined['reason']}"
+    assert kept["line"] == 5 and kept["reason"] == f"not tagged by language: {quarantined['reason']}"
     assert json.loads(base64.b64decode(kept["raw_base64"]))["text"] == long["text"]
     with gzip.open(out / "documents" / "docs.jsonl.gz", "rt") as f:
         assert "long" not in [json.loads(line)["id"] for line in f]

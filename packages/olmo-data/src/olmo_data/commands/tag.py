@@ -128,14 +128,17 @@ def _tag_records(file: str, records: Iterator[Document | Quarantined], built: di
         if isinstance(item, Quarantined):
             result.quarantined.append(item)
             continue
-        if reason := too_long(item, built):  # it stays in the file: quarantined without its bytes, and a row
-            result.quarantined.append(Quarantined(file=file, line=item.line, reason=reason))  # keeps files aligned
-            row = {"id": item.id, "source": item.source, "attributes": {}, "not_tagged": reason}
-            for output in outputs.values():
-                output.write(json.dumps(row) + "\n")
-            continue
-        result.documents += 1
+        refused = too_long(item, built)
+        if refused:  # it stays in the file: quarantined without its bytes, and a row keeps each file aligned
+            result.quarantined.append(Quarantined(file=file, line=item.line, reason=next(iter(refused.values()))))
+            for name, reason in refused.items():
+                row = {"id": item.id, "source": item.source, "attributes": {}, "not_tagged": reason}
+                outputs[name].write(json.dumps(row) + "\n")
+        else:
+            result.documents += 1
         for name, tagger in built.items():
+            if name in refused:  # the other taggers tag it: a filter on their attributes alone keeps it
+                continue
             start = time.perf_counter()
             try:
                 attributes = tagger.tag(item)

@@ -68,13 +68,14 @@ def attributes_problem(attributes: Any, *, spans: bool) -> str | None:
     return None
 
 
-def too_long(document: Document, taggers: Mapping[str, Any]) -> str | None:
-    """Why ``document`` is over the ``max_document_bytes`` of one of ``taggers`` (by name), or None."""
+def too_long(document: Document, taggers: Mapping[str, Any]) -> dict[str, str]:
+    """Why ``document`` is over the ``max_document_bytes`` of each of ``taggers`` (by name) it is over (empty: none)."""
+    found: dict[str, str] = {}
     for name, tagger in taggers.items():
         limit = getattr(getattr(tagger, "config", None), "max_document_bytes", None)
         if limit and len(document.text) * 4 > limit and (size := len(document.text.encode())) > limit:
-            return f"too long for tagger '{name}' ({size:,} bytes > max_document_bytes={limit:,})"
-    return None
+            found[name] = f"too long for tagger '{name}' ({size:,} bytes > max_document_bytes={limit:,})"
+    return found
 
 
 def attribute_key(experiment: str, tagger: str, name: str) -> str:
