@@ -168,6 +168,9 @@ def test_an_in_place_sweep_gives_each_job_its_own_attributes(dataset: Path, olmo
         rows = (job / "attributes" / "bloom" / "docs.jsonl.gz").read_bytes()
         assert len(gzip.decompress(rows).splitlines()) == len(stdlib_documents())
     assert paragraphs_checked(jobs[0]) > paragraphs_checked(jobs[1])
+    compared = json.loads((dataset / "reports" / "dedup" / "comparison.json").read_text())["jobs"]  # from the reports
+    assert [job["results"]["bloom.counts.paragraphs"] for job in compared] == list(map(paragraphs_checked, jobs))
+    assert "| bloom.counts.paragraphs |" in (dataset / "reports" / "dedup" / "comparison.md").read_text()
     (dataset / "reports" / "dedup").rename(dataset.parent / "sweep")
     single = olmo_cli("data", "dedup", f"input={dataset}", "dedupers=[bloom]", "dedupers.bloom.min_chars=60")
     assert single.exit_code == 0, single.err

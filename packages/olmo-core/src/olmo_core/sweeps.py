@@ -187,6 +187,25 @@ def _counts(metrics: dict[str, Any]) -> dict[str, Any]:
     return counts
 
 
+_NESTED_SKIPPED = ("config", "details", "per_source")
+"""Parts of a nested report (a deduper's) that a sweep's comparison leaves out: its options (the swept values are
+shown), its internals and its per-source breakdown."""
+
+
+def _numbers(metrics: dict[str, Any], prefix: str = "") -> dict[str, int | float]:
+    """The numbers among a job's metrics, those of nested reports (a deduper's, by its name) as ``<name>.<key>``
+    (less their options, internals, per-source breakdown and speeds)."""
+    found: dict[str, int | float] = {}
+    for key, value in metrics.items():
+        if prefix and (key in _NESTED_SKIPPED or key.endswith(("_per_second", "seconds"))):
+            continue
+        if isinstance(value, dict):
+            found |= _numbers(value, f"{prefix}{key}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            found[f"{prefix}{key}"] = value
+    return found
+
+
 def _columns(jobs: list[dict[str, Any]]) -> list[str]:
     """The table's columns for the jobs' :func:`_counts`: ``documents in`` ... ``quarantined``, then ``dropped
     by <rule>`` (or ``failing <rule>``) for every rule of any job, then ``<source> kept`` and ``<source> dropped``
@@ -251,8 +270,7 @@ def write_sweep_comparison(base: str) -> str | None:
                  "and kept/dropped per source:")
     else:  # a sweep of training, evaluation ...: the figures that differ, and the loss curves of training runs
         for job in jobs:
-            job["results"] = {key: value for key, value in metrics[job["job"]].items()
-                              if isinstance(value, (int, float)) and not isinstance(value, bool)}
+            job["results"] = _numbers(metrics[job["job"]])
         columns = differing({job["job"]: job["results"] for job in jobs if "error" not in job})
         if not failed and not columns:
             return None
