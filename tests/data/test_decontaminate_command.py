@@ -131,3 +131,20 @@ def test_evaluation_texts_too_short_for_a_paragraph_are_named(tmp_path: Path) ->
         evaluation_filter([str(quiz)], {}, settings={"normalize": "simple", "min_chars": 20})
     with pytest.raises(ConfigError, match=r"give eval=\[paths\] or tasks=\[\.\.\.\]"):
         evaluation_filter([], {}, settings={"normalize": "simple", "min_chars": 20})
+
+
+def test_an_unreadable_evaluation_record_is_refused_with_its_file_and_line(tmp_path: Path) -> None:
+    """Decontaminating against the readable part of the evaluation data would miss what the rest holds."""
+    from olmo_core.errors import ConfigError
+    from olmo_data.decontamination import evaluation_filter
+
+    quiz = tmp_path / "eval" / "quiz.jsonl"
+    quiz.parent.mkdir()
+    passage = "The evaluation passage that a training document must not contain, long enough to count."
+    quiz.write_text(json.dumps({"id": "1", "text": passage}) + "\n" + '{"id": "2", "text": "cut off\n')
+    with pytest.raises(ConfigError) as info:
+        evaluation_filter([str(tmp_path / "eval")], {}, settings={"normalize": "simple", "min_chars": 20})
+    assert str(info.value).startswith(f"eval={tmp_path / 'eval'}: {quiz} line 2 is unreadable (")
+    quiz.write_text(json.dumps({"id": "1", "text": passage}) + "\n")
+    _, per_origin = evaluation_filter([str(tmp_path / "eval")], {}, settings={"normalize": "simple", "min_chars": 20})
+    assert per_origin == {str(quiz): 1}

@@ -29,12 +29,16 @@ __all__ = ["evaluation_filter", "evaluation_texts", "saved_evaluation_filter"]
 
 def evaluation_texts(paths: Sequence[str], tasks: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """``(origin, text)`` for every evaluation document and every text of every task (name to its config, or
-    to ``None`` for its default)."""
+    to ``None`` for its default). An unreadable evaluation record is refused (a :class:`ConfigError` naming its file
+    and line): decontaminating against part of the evaluation data would miss what the rest holds."""
     for path in paths:
         for file in document_files(path):
             for item in read_documents(file):
-                if isinstance(item, Document):
-                    yield file, item.text
+                if not isinstance(item, Document):
+                    raise ConfigError(f"eval={path}: {item.file} line {item.line} is unreadable ({item.reason}): "
+                                      f"repair or remove it (decontaminating against the rest would miss what it "
+                                      f"holds)")
+                yield file, item.text
     registry = get_host().registry("tasks")
     for name, spec in tasks.items():
         task = registry.build(name if spec is None else spec)
