@@ -110,7 +110,7 @@ def checked_lines(documents: list[Document]) -> list[str]:
     return found
 
 
-def test_the_saved_filter_reloads_and_serves_other_datasets(tmp_path: Path, run_dedup: Any) -> None:
+def test_the_saved_filter_reloads_and_serves_other_datasets(tmp_path: Path, run_dedup: Any, olmo_cli: Any) -> None:
     files, _ = planted_corpus()
     originals = files["a-wikipedia"] + files["b-c4"]
     first = write_dataset(tmp_path / "first", {"a-wikipedia": files["a-wikipedia"], "b-c4": files["b-c4"]})
@@ -142,6 +142,8 @@ def test_the_saved_filter_reloads_and_serves_other_datasets(tmp_path: Path, run_
     assert marked(rows, KEY + "duplicate") == {"x-1": None}
     assert rows["x-2"][KEY + "duplicate_paragraph"] == []
     assert not (other / "dedup").exists() and saved.read_bytes() == in_memory.to_bytes()
+    refused = olmo_cli("data", "dedup", f"input={other}", "dedupers=[bloom]", "dedupers.bloom.read_only=true")
+    assert refused.exit_code == 2 and "give the filter to check against with load=<file>" in refused.err
 
 
 def test_a_filter_made_with_other_settings_is_refused(tmp_path: Path, run_dedup: Any, olmo_cli: Any) -> None:

@@ -36,7 +36,7 @@ def test_a_new_filter_takes_its_size_from_the_context(tmp_path: Path) -> None:
         assert (deduper.filter.bits, deduper.filter.hashes, deduper.filter.expected_items) == (*sized(n, 1e-5), n)
     assert sized(1000, 1e-5) == (23968, 16)  # 23,962.6 bits
     assert not BloomDeduper(BloomConfig(expected_paragraphs=5000)).sized_by_input
-    assert not BloomDeduper(BloomConfig(read_only=True)).sized_by_input
+    assert not BloomDeduper(BloomConfig(read_only=True, load=str(tmp_path / "f.bloom"))).sized_by_input
     two = BloomDeduper(BloomConfig()).features(Document(id="d", text="a paragraph long enough\nshort\n"
                                                                      "another one, long enough too\n"))
     assert list(np.frombuffer(two[0], dtype="<i8")) == [0, 24, 30, 59]

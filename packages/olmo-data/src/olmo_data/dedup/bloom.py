@@ -85,6 +85,9 @@ class BloomDeduper(Deduper):
         bloom_parameters(config.expected_paragraphs or 1, config.false_positive_rate)
         if not 0.0 < config.document_threshold <= 1.0:
             raise ConfigError(f"document_threshold must be in (0, 1], not {config.document_threshold}")
+        if config.read_only and not config.load:
+            raise ConfigError("bloom read_only=true checks paragraphs against a filter it never adds to: give the "
+                              "filter to check against with load=<file> (an empty one would mark nothing)")
         self.config = config
         self.filter: ParagraphFilter | None = None
         self._save: str | None = None
