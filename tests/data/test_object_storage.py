@@ -227,6 +227,7 @@ def test_tokenize_writes_memory_parts_to_memory_not_to_a_local_folder(
     try:
         result = olmo_cli("data", "tokenize", f"input={dataset}", f"output={root}")
         assert result.exit_code == 0, result.err
+        assert f"output={root} is held in this process's memory: it is gone when the command ends" in result.err
         assert [p.name for p in tmp_path.iterdir() if URL_FOLDERS.match(p.name)] == []
         fs = fsspec.filesystem("memory")
         for name in ("part-00000.npy", "part-00000.csv.gz", "part-00000.meta.json"):
@@ -265,3 +266,11 @@ def test_a_remote_write_is_whole_or_absent_and_as_a_local_one(tmp_path: Path,
         assert list((tmp_path / "tmp").iterdir()) == []
     finally:
         fs.rm(fsspec.core.url_to_fs(root)[1], recursive=True)
+
+
+def test_a_missing_bucket_is_refused_not_created(dataset: Path, olmo_cli: Any, s3_endpoint: str) -> None:
+    result = olmo_cli("data", "tokenize", f"input={dataset}", "output=s3://olmo-misspelled/tok")
+    assert result.exit_code == 2
+    assert ("s3://olmo-misspelled/tok: the bucket 'olmo-misspelled' does not exist (olmo creates no buckets)"
+            in result.err)
+    assert not fsspec.filesystem("s3").exists("olmo-misspelled")

@@ -67,8 +67,15 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def makedirs(url: str) -> None:
-    """Create the directory ``url`` and its parents."""
+    """Create the directory ``url`` and its parents. On an object store, its bucket must exist: olmo never creates
+    one (a misspelled bucket would otherwise become a new one), and the error says so."""
     fs, path = url_to_fs(url)
+    split = getattr(fs, "split_path", None)  # s3fs, gcsfs: (bucket, key, version)
+    if split is not None and (bucket := split(path)[0]) and not fs.exists(bucket):
+        from olmo_core.errors import ConfigError
+
+        raise ConfigError(f"{url}: the bucket '{bucket}' does not exist (olmo creates no buckets): create it, or "
+                          f"check the spelling")
     fs.makedirs(path, exist_ok=True)
 
 

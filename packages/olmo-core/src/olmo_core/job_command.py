@@ -134,6 +134,9 @@ def job_command(component: Component) -> Component:
         workdir = config.output or job.default_workdir(own, inputs)
         if workdir is None:
             raise ConfigError(f"`olmo {job_class.command}` needs {OUTPUT}=<directory> for what it writes")
+        if str(workdir).startswith("memory://"):
+            log.warning(f"{OUTPUT}={workdir} is held in this process's memory: it is gone when the command ends (for "
+                        f"Python callers and tests; write to a path or an object store to keep it)")
         return _execute(job, own, inputs, str(workdir), component.name)
 
     run.__doc__ = inspect.getdoc(job_class.run) if job_class.__doc__ is None else inspect.getdoc(job_class)
