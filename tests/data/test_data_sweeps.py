@@ -284,3 +284,15 @@ def test_a_tag_sweep_compares_the_documents_failing_each_rule(dataset: Path, tmp
     assert short[0] < short[1]  # a minimum of 400 words fails more documents than one of 50
     header = next(line for line in (base / "comparison.md").read_text().splitlines() if line.startswith("| job"))
     assert "| failing gopher_quality: gopher_short_doc |" in header
+
+
+def test_a_sweep_two_of_whose_jobs_would_share_a_directory_is_refused_before_any_runs(dataset: Path, tmp_path: Path,
+                                                                                      olmo_cli: Any) -> None:
+    out = tmp_path / "out"
+    result = olmo_cli("data", "filter", f"input={dataset}", f"output={out}", "-m",
+                      "exclude=['length < 100'],['length > 100']")
+    assert result.exit_code == 2
+    assert result.err == ("error: the sweep's jobs exclude=['length < 100'] and exclude=['length > 100'] would both "
+                          "work in <output>/exclude=_length_100_: their values differ only in characters a directory "
+                          "name cannot hold; run them in sweeps of their own (another output=)\n")
+    assert not out.exists()

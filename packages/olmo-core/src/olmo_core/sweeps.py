@@ -40,8 +40,8 @@ from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, read_text, write_text
 from olmo_core.jobs import read_result
 
-__all__ = ["SPLITS", "SWEEP_FILE", "SweepJob", "check_own_directory", "current", "data_output", "job_at", "job_dir",
-           "record_job", "write_sweep_comparison"]
+__all__ = ["SPLITS", "SWEEP_FILE", "SweepJob", "check_own_directory", "current", "data_output", "directory_label",
+           "job_at", "job_dir", "record_job", "write_sweep_comparison"]
 
 SPLITS = ("shard", "partition")
 """The keys whose sweep splits one step's work between jobs that write one output: ``shard=i/N`` (the input's
@@ -52,7 +52,7 @@ COUNTS = {"records": "documents in", "written": "written", "dropped": "dropped",
 """The counts every data step reports (:func:`olmo_data.layout.counted`), with their column headers."""
 
 
-def _label(text: str) -> str:
+def directory_label(text: str) -> str:
     """``text`` as a directory name: runs of characters other than letters, digits and ``._=,-`` become ``_``."""
     return re.sub(r"[^A-Za-z0-9._=,-]+", "_", text)
 
@@ -88,7 +88,7 @@ class SweepJob:
         """The values of the swept keys other than ``shard`` and ``partition``, as a directory name (keys sorted,
         as Hydra sorts ``override_dirname``)."""
         others = sorted((k, v) for k, v in self.values.items() if k not in SPLITS)
-        return _label(",".join(f"{k}={v}" for k, v in others))
+        return directory_label(",".join(f"{k}={v}" for k, v in others))
 
 
 def current() -> SweepJob | None:
@@ -103,7 +103,7 @@ def current() -> SweepJob | None:
     if str(hydra.mode) != "RunMode.MULTIRUN":
         return None
     fixed = [str(key) for key in hydra.job.config.override_dirname.exclude_keys]
-    return SweepJob(num=int(hydra.job.num), label=_label(hydra.job.override_dirname),
+    return SweepJob(num=int(hydra.job.num), label=directory_label(hydra.job.override_dirname),
                     values=swept_values([str(o) for o in hydra.overrides.task], fixed))
 
 

@@ -216,8 +216,11 @@ def _run_app(command: Component, overrides: list[str], task: Callable[[DictConfi
     ended it with exit status 0 instead."""
     app = hydra.main(version_base=VERSION_BASE, config_path=None, config_name=config_name(command))(task)
     argv = [f"olmo {command.name}", *hydra_flags, *(["--multirun"] if multirun else []), *overrides]
-    if multirun and (fixed := _fixed_keys(overrides)):  # name each job's directory after the values it sweeps
-        argv.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]")
+    if multirun:
+        fixed = _fixed_keys(overrides)
+        _check_job_directories(overrides, fixed)
+        if fixed:  # name each job's directory after the values it sweeps
+            argv.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]")
     with _hydra_argv(argv):
         try:
             app()
@@ -234,6 +237,29 @@ def _fixed_keys(overrides: list[str]) -> list[str]:
     shards keep records of their own."""
     return sorted({ov.key_or_group for ov in parse_overrides(overrides)
                    if not ov.is_sweep_override() and ov.key_or_group not in SPLITS})
+
+
+def _check_job_directories(overrides: list[str], fixed: list[str]) -> None:
+    """Refuse, before any job runs, a sweep (by Hydra's basic sweeper) two of whose jobs would work in one directory:
+    their values, as Hydra names them (``override_dirname``, less the ``fixed`` keys), differ only in characters that
+    a directory name cannot hold (``exclude=['x < 0.5']`` and ``['x > 0.5']``)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    from olmo_core.sweeps import directory_label
+
+    if any(text.partition("=")[0].lstrip("+~").startswith("hydra/sweeper") for text in overrides):
+        return  # another sweeper makes its own jobs
+    task = [ov for ov in parse_overrides(overrides) if not ov.key_or_group.startswith(("hydra.", "hydra/"))]
+    seen: dict[str, list[str]] = {}
+    for batch in BasicSweeper.split_arguments(task, None)[0]:
+        named = sorted(text for text, ov in zip(batch, parse_overrides(batch), strict=True)
+                       if ov.key_or_group not in fixed)
+        label = directory_label(",".join(named))
+        if label in seen:
+            raise ConfigError(f"the sweep's jobs {' '.join(seen[label])} and {' '.join(named)} would both work in "
+                              f"<output>/{label}: their values differ only in characters a directory name cannot "
+                              f"hold; run them in sweeps of their own (another output=)")
+        seen[label] = named
 
 
 def _run_once(command: Component, overrides: list[str], task: Callable[[DictConfig], None]) -> None:
