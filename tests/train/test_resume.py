@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.errors import ConfigError
@@ -23,7 +24,8 @@ def test_changed_options_are_refused_on_resume_and_not_recorded(tokens: Path, tm
     make_trainer(config(tokens, tmp_path, "t", max_steps=2, **{"optim.lr": 0.002})).fit()
     changed = config(tokens, tmp_path, "t", max_steps=4, seed=1, **{"optim.lr": 0.001})
     with pytest.raises(ConfigError, match=r"saved with other options: optim.lr 0.002 -> 0.001; seed 0 -> 1\. "
-                                          r"Only max_steps, callbacks, backend, launcher, threads may change") as info:
+                                          r"Only max_steps, micro_batch_size, callbacks, backend, launcher, threads "
+                                          r"may change") as info:
         make_trainer(changed)
     step = tmp_path / "t" / "checkpoints" / "step000002"
     assert str(info.value).endswith(f"use a new output= (a new run starts from these weights with init_from={step} "
@@ -34,6 +36,35 @@ def test_changed_options_are_refused_on_resume_and_not_recorded(tokens: Path, tm
     assert trainer.step == 2
     trainer.fit()
     assert trainer.step == 4 and (tmp_path / "t" / "checkpoints" / "step000003" / "manifest.json").is_file()
+
+
+def test_a_run_resumes_with_another_micro_batch_size_and_ends_where_the_uninterrupted_run_ends(
+        tokens: Path, tmp_path: Path) -> None:
+    # 256 tokens of 32 = 8 instances a step: 1 micro-batch of 8, then 4 of 2 after the resume
+    whole = make_trainer(config(tokens, tmp_path, "whole", max_steps=4))
+    expected = [m["loss"] for m in whole.fit()]
+    make_trainer(config(tokens, tmp_path, "split", max_steps=2)).fit()
+    resumed = make_trainer(config(tokens, tmp_path, "split", max_steps=4, micro_batch_size=2))
+    assert resumed.step == 2
+    after = [m["loss"] for m in resumed.fit()]
+    assert len(after) == 2
+    # the same step split otherwise: the same losses and weights up to float rounding of the accumulation
+    assert after == pytest.approx(expected[2:], rel=1e-5)
+    for (name, a), b in zip(whole.plain_model.state_dict().items(), resumed.plain_model.state_dict().values(),
+                            strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6), name
+
+
+def test_a_micro_batch_size_that_does_not_divide_a_ranks_share_says_it_may_change_on_resume() -> None:
+    from types import SimpleNamespace
+
+    from olmo_train.trainer import check_batch_shape
+
+    # 2048 tokens of 256 = 8 instances, 4 per rank at world size 2: 8 does not divide 4, 4 does
+    with pytest.raises(ConfigError, match=r"micro_batch_size=8 must divide the 4 instances each rank gets of a global "
+                                          r"batch \(a run may resume with another micro_batch_size"):
+        check_batch_shape(SimpleNamespace(global_batch_size=2048, seq_len=256, micro_batch_size=8), 2)
+    check_batch_shape(SimpleNamespace(global_batch_size=2048, seq_len=256, micro_batch_size=4), 2)
 
 
 class CtrlC(Callback):

@@ -44,9 +44,13 @@ __all__ = ["NonFiniteLoss", "Trainer", "check_batch_shape", "check_data_vocabula
 
 log = logging.getLogger(__name__)
 
-RESUMABLE = ("max_steps", "callbacks", "backend", "launcher", "threads")
-"""The options a run may change when it resumes (how long, what runs around the steps, where it runs); any
-other difference is refused, since the checkpoint's model, optimizer, schedule and data order would win."""
+RESUMABLE = ("max_steps", "micro_batch_size", "callbacks", "backend", "launcher", "threads")
+"""The options a run may change when it resumes (how long, how a rank's share of a step is split into
+micro-batches, what runs around the steps, where it runs); any other difference is refused, since the checkpoint's
+model, optimizer, schedule and data order would win. ``micro_batch_size`` only splits the step: each micro-batch's
+loss is its summed cross-entropy over the step's labelled-token count (all micro-batches, all ranks), so the
+accumulated gradient is the same up to float rounding (and a resume at another world size may need another
+``micro_batch_size`` to divide each rank's share)."""
 
 SAME_CTRL_C_SECONDS = 1.0
 """A SIGINT this soon after the first counts as the same Ctrl-C: a parent such as ``uv run`` forwards the terminal's
@@ -389,7 +393,8 @@ def check_batch_shape(config: TrainConfig, world_size: int) -> None:
                           f"of seq_len={config.seq_len}, divisible by the world size {world_size}")
     if (instances // world_size) % config.micro_batch_size:
         raise ConfigError(f"micro_batch_size={config.micro_batch_size} must divide the "
-                          f"{instances // world_size} instances each rank gets of a global batch")
+                          f"{instances // world_size} instances each rank gets of a global batch (a run may resume "
+                          f"with another micro_batch_size, as with another world size)")
 
 
 def check_resume(run_dir: str | Path, config: TrainConfig) -> None:
