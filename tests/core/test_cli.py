@@ -184,6 +184,18 @@ def test_cfg_job_shows_only_the_selected_options_of_a_list(olmo_cli: Any) -> Non
     assert missing.exit_code != 0 and "--package callbacks.evaluate: no such key" in missing.err
 
 
+def test_an_option_of_a_list_s_component_that_the_list_does_not_select_is_refused(olmo_cli: Any) -> None:
+    """The run drops the unselected component, so its option (misspelled or not) would be ignored without a word."""
+    for key in ("callbacks.evaluate.intervl=5", "callbacks.checkpoint.interval=5"):
+        result = olmo_cli("train", "callbacks=[metrics]", key, "--cfg", "job")
+        name = key.split(".")[1]
+        assert (result.exit_code, result.err) == (2, f"error: {key.partition('=')[0]} sets an option of '{name}', "
+                                                     f"which callbacks does not select (it holds: metrics): add it "
+                                                     f"(+callbacks=[{name}]) or leave the option out\n")
+    chosen = olmo_cli("train", "+callbacks=[evaluate]", "callbacks.evaluate.interval=5", "--cfg", "job")
+    assert chosen.exit_code == 0 and "    interval: 5\n" in chosen.out
+
+
 def test_module_entry_point_and_version() -> None:
     result = subprocess.run([sys.executable, "-m", "olmo_core", "--version"], capture_output=True, text=True)
     assert result.stdout == f"olmo {importlib.metadata.version('olmo-core')}\n"

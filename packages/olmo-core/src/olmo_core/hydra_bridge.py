@@ -336,6 +336,7 @@ def _compose(command: Component, overrides: Sequence[str], host: PluginHost | No
         _check_added_keys(command, overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise _explain(command, list(overrides), exc) from exc
+    _check_selected(cfg, overrides)
     check_bounds(cfg, skip=("hydra",))
     return cfg
 
@@ -474,6 +475,42 @@ def _check_added_keys(command: Component, overrides: Sequence[str]) -> None:
         node = OmegaConf.select(shape, parent) if parent else shape
         if isinstance(node, DictConfig) and dataclasses.is_dataclass(OmegaConf.get_type(node)) and leaf not in node:
             raise _unknown_key(command, key, shape)
+
+
+def _check_selected(cfg: DictConfig, overrides: Sequence[str]) -> None:
+    """Refuse an override of an option of a list's component that the list does not select
+    (``callbacks=[metrics] callbacks.evaluate.interval=5``): the run drops that component, so the value would be
+    ignored, a misspelled key with it."""
+    for text in overrides:
+        key = text.partition("=")[0]
+        if not key or key.startswith(("~", "hydra.")) or "/" in key or "@" in key:
+            continue
+        if (found := _unselected(cfg, key.lstrip("+").split("."))) is not None:
+            field_path, option, chosen = found
+            listed = ", ".join(chosen) or "none"
+            raise ConfigError(f"{key.lstrip('+')} sets an option of '{option}', which {field_path} does not select "
+                              f"(it holds: {listed}): add it (+{field_path}=[{option}]) or leave the option out")
+
+
+def _unselected(cfg: DictConfig, parts: list[str]) -> tuple[str, str, list[str]] | None:
+    """``(field path, option, selected options)`` when ``parts`` (a key's parts) go through an option that a
+    multi-select field of a config in ``cfg`` does not select; ``None`` otherwise."""
+    node: Any = cfg
+    for i, part in enumerate(parts[:-2]):
+        schema = OmegaConf.get_type(node) if isinstance(node, DictConfig) else None
+        if not (isinstance(schema, type) and dataclasses.is_dataclass(schema)):
+            return None
+        many = {f.path[0] for f in component_fields(schema) if f.many and len(f.path) == 1}
+        child = node.get(part) if isinstance(node, DictConfig) else None
+        if part in many and isinstance(child, DictConfig):
+            option = parts[i + 1]
+            if option in child and OmegaConf.select(child, f"{option}.{NAME_KEY}") is None:
+                chosen = [str(k) for k in child if OmegaConf.select(child, f"{k}.{NAME_KEY}") is not None]
+                return ".".join(parts[:i + 1]), option, chosen
+            node = child.get(option)
+            continue
+        node = child
+    return None
 
 
 def _paths_ending(node: Any, parent: str, leaf: str) -> list[str]:
