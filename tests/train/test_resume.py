@@ -67,6 +67,43 @@ def test_a_micro_batch_size_that_does_not_divide_a_ranks_share_says_it_may_chang
     check_batch_shape(SimpleNamespace(global_batch_size=2048, seq_len=256, micro_batch_size=4), 2)
 
 
+def test_a_larger_max_steps_on_resume_warns_that_the_schedule_is_recomputed(
+        tokens: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # cosine, peak 1e-3, warmup 2, floor 0.1 of the peak; 0-based step s of a run of M steps:
+    # M=4, s=3: progress (3-2)/(4-2) = 0.5 -> 1e-4 + 9e-4 * (1 + cos(pi/2)) / 2 = 5.5e-4 (the 4th step)
+    # M=8, s=4: progress (4-2)/(8-2) = 1/3 -> 1e-4 + 9e-4 * (1 + cos(pi/3)) / 2 = 7.75e-4; M=4, s=4: the floor, 1e-4
+    options = {"optim.lr": 0.001, "scheduler": "cosine_with_warmup", "scheduler.warmup_steps": 2}
+    first = make_trainer(config(tokens, tmp_path, "m", max_steps=4, **options)).fit()
+    assert first[-1]["lr"] == pytest.approx(5.5e-4)
+    with caplog.at_level(logging.WARNING):
+        resumed = make_trainer(config(tokens, tmp_path, "m", max_steps=8, **options))
+    assert ("max_steps changed from 4 to 8 on resume: the learning-rate schedule is defined over max_steps, so it is "
+            "recomputed for the new length (step 4 ran at lr 0.00055): step 5 runs at lr 0.000775 instead of 0.0001"
+            ) in caplog.text
+    assert resumed.fit()[0]["lr"] == pytest.approx(7.75e-4)  # the behaviour stays: only the warning is new
+
+
+def test_a_larger_max_steps_on_resume_says_nothing_of_a_constant_schedule(
+        tokens: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    options = {"scheduler": "constant", "scheduler.warmup_steps": 2}
+    make_trainer(config(tokens, tmp_path, "k", max_steps=3, **options)).fit()
+    with caplog.at_level(logging.WARNING):
+        assert make_trainer(config(tokens, tmp_path, "k", max_steps=5, **options)).step == 3
+    assert "max_steps changed" not in caplog.text
+
+
+def test_a_max_steps_below_the_checkpoints_step_warns_that_nothing_was_trained(
+        tokens: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    make_trainer(config(tokens, tmp_path, "p", max_steps=4)).fit()
+    with caplog.at_level(logging.WARNING):
+        resumed = make_trainer(config(tokens, tmp_path, "p", max_steps=2))
+        assert resumed.fit() == []
+    assert resumed.step == 4
+    assert ("the run resumed at step 4, already past max_steps=2: nothing was trained (give a max_steps above 4 to "
+            "train on)") in caplog.text
+    assert "max_steps changed" not in caplog.text
+
+
 class CtrlC(Callback):
     def on_step_end(self, trainer: TrainerView, metrics: dict) -> None:
         if metrics["step"] == 3:

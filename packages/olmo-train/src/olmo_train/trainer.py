@@ -176,7 +176,8 @@ class Trainer:
         latest = latest_checkpoint(self.checkpoints)
         if latest is None:
             return
-        _check_resumable(json.loads((latest / "trainer.json").read_text()).get("config"), self.config, latest)
+        saved = json.loads((latest / "trainer.json").read_text()).get("config")
+        _check_resumable(saved, self.config, latest)
         trainer = restore_checkpoint(self.train_module, latest)
         self.step, self.tokens_seen = trainer["step"], trainer["tokens_seen"]
         self.loader.load_state_dict(trainer["data_loader"])
@@ -185,6 +186,29 @@ class Trainer:
                 self.callbacks[name].load_state_dict(state)
         if self.is_main:
             log.info(f"resuming from {latest} (step {self.step})")
+            saved_max = (saved or {}).get("max_steps")
+            if isinstance(saved_max, int) and (warning := self._schedule_moves(saved_max)):
+                log.warning(warning)
+
+    def _schedule_moves(self, saved_max: int) -> str | None:
+        """What to say when the run resumes with another ``max_steps`` than its checkpoint's (``saved_max``) and the
+        schedule, defined over ``max_steps``, so gives the coming steps other learning rates; ``None`` otherwise."""
+        step, new_max = self.step, self.max_steps
+        if new_max == saved_max or new_max <= step or not self.optimizer.param_groups:
+            return None  # the same schedule, or no step to train (said when the run starts)
+        peak = self.optimizer.param_groups[0].get("initial_lr", self.optimizer.param_groups[0]["lr"])
+        end = max(step, min(saved_max, new_max) - 1)  # the last step both schedules define (or the next one)
+        probes = {step, (step + end) // 2, end}
+        if all(self.schedule.lr(s, saved_max, peak) == self.schedule.lr(s, new_max, peak) for s in probes):
+            return None  # e.g. a constant rate: max_steps does not change it
+        was = self.schedule.lr(step - 1, saved_max, peak) if step > 0 else None
+        would, becomes = self.schedule.lr(step, saved_max, peak), self.schedule.lr(step, new_max, peak)
+        return (f"max_steps changed from {saved_max} to {new_max} on resume: the learning-rate schedule is defined "
+                f"over max_steps, so it is recomputed for the new length"
+                + (f" (step {step} ran at lr {was:.6g})" if was is not None else "")
+                + f": step {step + 1} runs at lr {becomes:.6g} instead of {would:.6g}, and the remaining steps "
+                  f"follow the {new_max}-step schedule (OLMo's definition; keep max_steps={saved_max} for the first "
+                  f"one)")
 
     def save_checkpoint(self) -> Path:
         """Write the checkpoint of the current step (model, optimizer, data order, RNG, callbacks' state).
@@ -299,6 +323,10 @@ class Trainer:
         if self.is_main and self.step < self.max_steps and (
                 warning := _warmup_outlasts_run(self.schedule, self.max_steps)):  # no step runs: nothing to warn of
             log.warning(warning)
+        if self.is_main and self.step > 0 and self.step >= self.max_steps:
+            where = "already at" if self.step == self.max_steps else "already past"
+            log.warning(f"the run resumed at step {self.step}, {where} max_steps={self.max_steps}: nothing was trained "
+                        f"(give a max_steps above {self.step} to train on)")
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=2, default=str) + "\n")
