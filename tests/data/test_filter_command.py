@@ -255,3 +255,25 @@ def test_a_filter_reads_the_attributes_of_one_job_of_a_tag_sweep(tmp_path: Path,
         kept.append([d["id"] for d in read(out / "documents" / "part.jsonl.gz")])
         assert kept[-1] == expected
     assert len(kept[1]) < len(kept[0])  # 400 words is a stricter minimum than 50
+
+
+@pytest.mark.parametrize("part_bytes", [None, 400])
+def test_attribute_files_with_more_rows_than_documents_are_refused(tmp_path: Path, example_plugin: ModuleType,
+                                                                   register_plugin: Any, olmo_cli: Any,
+                                                                   part_bytes: int | None) -> None:
+    register_plugin(example_plugin, "example_length")
+    docs = tmp_path / "fx" / "documents"
+    docs.mkdir(parents=True)
+    records = stdlib_documents()  # 12 documents tagged, then 4 of them fetched again into the same file
+    (docs / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert olmo_cli("data", "tag", f"input={tmp_path / 'fx'}", "taggers=[example_length]").exit_code == 0
+    (docs / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:4]))
+    message = (f"attributes/example_length of {docs / 'a.jsonl'} have more rows than it has documents (the first "
+               f"extra one is 'stdlib-textwrap'); tag the documents again")
+    out = tmp_path / "out"
+    extra = [f"part_bytes={part_bytes}"] if part_bytes else []
+    result = olmo_cli("data", "filter", f"input={tmp_path / 'fx'}", f"output={out}", *extra,
+                      "exclude=['example_length__example_length__word_count < 150']")
+    assert result.exit_code == 2, result.err
+    assert result.err.strip().splitlines()[-1] == f"error: {message}"
+    assert not json.loads((out / "reports" / "filter.json").read_text())["complete"]

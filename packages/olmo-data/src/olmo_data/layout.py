@@ -24,8 +24,8 @@ from olmo_core.io import exists, remove, write_text
 from olmo_core.jobs import Job
 
 __all__ = ["DOCUMENTS_HELP", "Layout", "NewDatasetJob", "aligned_row", "amount", "attribute_rows", "check_output_apart",
-           "counted", "counted_line", "find_layout", "in_place_workdir", "layout_beside", "read_line", "report_name",
-           "reporting", "select_shard", "shared_output"]
+           "counted", "counted_line", "find_layout", "in_place_workdir", "layout_beside", "no_rows_left", "read_line",
+           "report_name", "reporting", "select_shard", "shared_output"]
 
 DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of JSON-lines files, or one file"
 """What a job's documents input may name (its ``--help``)."""
@@ -113,6 +113,15 @@ def aligned_row(rows: Iterator[dict[str, Any]], document_id: str, name: str, fil
         raise ConfigError(f"attributes/{name} of {file} are not aligned with its documents: document "
                           f"{document_id!r} meets {found}; tag the documents again")
     return row
+
+
+def no_rows_left(rows: Iterator[dict[str, Any]], name: str, file: str) -> None:
+    """Refuse the attribute rows of ``attributes/<name>`` of ``file`` that are left once every document has had its
+    row (the file holds rows of documents that are no longer there: another fetch into the dataset)."""
+    extra = next(rows, None)
+    if extra is not None:
+        raise ConfigError(f"attributes/{name} of {file} have more rows than it has documents (the first extra one "
+                          f"is {extra.get('id')!r}); tag the documents again")
 
 
 def find_layout(input: str, output: str | None) -> Layout:

@@ -21,7 +21,7 @@ from olmo_core.progress import Progress
 
 from olmo_data.expressions import Expression
 from olmo_data.layout import (Layout, NewDatasetJob, aligned_row, attribute_rows, counted, counted_line, find_layout,
-                              report_name, reporting, select_shard, shared_output)
+                              no_rows_left, report_name, reporting, select_shard, shared_output)
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_shards, part_file,
                                 parts_with_documents_before, per_file, remove_part_files, scratch_folder)
 from olmo_data.parallel import counted as counted_records
@@ -231,6 +231,9 @@ def _filter_part(task: _Task, plan: _Plan) -> FileResult:
             rows = {n: attribute_rows(plan.layout.attributes(n, part.file), skip=task.rows_before) for n in plan.names}
             kept, dropped = _outputs(stack, task, result, plan)
             _filter_records(counted_records(records), part.file, rows, plan, result, quarantined, kept, dropped)
+            if part.last:  # rows left at the end: documents the attributes were made for are gone
+                for name, left in rows.items():
+                    no_rows_left(left, name, part.file)
     except BaseException:
         if isinstance(result, PartResult):
             remove_part_files(result.outputs.values())
