@@ -76,7 +76,11 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS))
     parser.add_argument("--quick", action="store_true", help="smaller inputs: a check that everything runs")
     args = parser.parse_args()
-    rows = [run(name, args.quick) for name in args.only.split(",")]
+    names = [name.strip() for name in args.only.split(",") if name.strip()]
+    if unknown := [name for name in names if name not in BENCHMARKS]:
+        parser.error(f"--only: unknown benchmark {', '.join(map(repr, unknown))}; the benchmarks are "
+                     f"{', '.join(BENCHMARKS)}")
+    rows = [run(name, args.quick) for name in names]
     text = table(rows)
     (HERE / "results.md").write_text(text)
     print(text)

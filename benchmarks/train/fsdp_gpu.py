@@ -140,14 +140,15 @@ def measure(args: argparse.Namespace, name: str) -> dict[str, Any]:
         device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
         trainer.fit()
     timed = recorder.steps[args.warmup:]
-    mfus = [step["mfu"] for step in timed if step.get("mfu") is not None]
+    step_s = statistics.median(step["seconds"] for step in timed)
+    tokens_per_s = timed[0]["tokens"] / step_s  # the median step's, so that a row agrees with itself
+    per_token = timed[0].get("mfu") and timed[0]["mfu"] / timed[0]["tokens_per_second"]  # FLOPs per token / peak
     return {"config": name, "preset": args.preset, "device": device_name, "world_size": trainer.world_size,
             "precision": trainer.backend.precision, "compile": CONFIGS[name][0],
             "activation_checkpointing": CONFIGS[name][1], "seq_len": args.seq_len,
             "micro_batch": args.micro_batch, "accum": args.accum, "tokens_per_step": timed[0]["tokens"],
-            "timed_steps": len(timed), "step_s": statistics.median(step["seconds"] for step in timed),
-            "tokens_per_s": statistics.median(step["tokens_per_second"] for step in timed),
-            "mfu": statistics.median(mfus) if mfus else None,
+            "timed_steps": len(timed), "step_s": step_s, "tokens_per_s": tokens_per_s,
+            "mfu": tokens_per_s * per_token if per_token else None,
             "peak_allocated_gib": recorder.peak_allocated, "peak_reserved_gib": recorder.peak_reserved,
             "setup_s": setup_s, "first_step_s": recorder.steps[0]["seconds"], "last_loss": timed[-1]["loss"],
             "wall_s": time.perf_counter() - started, "error": None}
@@ -237,7 +238,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split()))
     parser.add_argument("--preset", default="olmo1-1b", help="a model preset (olmo1-1b, olmo2-1b, olmo-tiny ...)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, of {', '.join(CONFIGS)}")
     parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"))

@@ -31,7 +31,7 @@ def load_script() -> ModuleType:
 def test_cpu_dry_run_writes_a_table_and_json_rows(tmp_path: Path) -> None:
     output = tmp_path / "table.md"
     command = [sys.executable, str(SCRIPT), "--device", "cpu", "--preset", "olmo-tiny", "--seq-len", "64",
-               "--micro-batch", "2", "--accum", "2", "--warmup", "1", "--steps", "3", "--threads", "1",
+               "--micro-batch", "2", "--accum", "2", "--warmup", "1", "--steps", "4", "--threads", "1",
                "--configs", "eager+ac", "--peak-tflops", "0.5", "--budget-s", "300", "--output", str(output)]
     done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -45,8 +45,9 @@ def test_cpu_dry_run_writes_a_table_and_json_rows(tmp_path: Path) -> None:
     for row in rows:
         assert row["error"] is None
         assert (row["preset"], row["device"], row["precision"], row["world_size"]) == ("olmo-tiny", "cpu", "fp32", 1)
-        assert row["tokens_per_step"] == 2 * 2 * 64 and row["timed_steps"] == 3
-        # three timed steps: the median step is the same one for seconds and for tokens per second
+        assert row["tokens_per_step"] == 2 * 2 * 64 and row["timed_steps"] == 4
+        # a row agrees with itself: its tokens per second are its tokens per step over its (median) step time, also
+        # for an even count of steps, whose median step time is the mean of the middle two
         assert row["tokens_per_s"] == pytest.approx(256 / row["step_s"], rel=1e-9)
         assert row["mfu"] == pytest.approx(row["tokens_per_s"] * flops / 0.5e12, rel=1e-9)
         assert abs(row["last_loss"] - math.log(50280)) < 1.5  # random tokens, freshly initialized
