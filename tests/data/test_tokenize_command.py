@@ -201,3 +201,22 @@ def test_token_arrays_are_not_read_as_documents(dataset: Path, tmp_path: Path, o
     again = olmo_cli("data", "tokenize", f"input={tokens}", f"output={tmp_path / 'again'}")
     assert again.exit_code == 2 and not (tmp_path / "again").exists()
     assert f"{tokens} is token arrays, not a dataset (documents/)" in again.err
+
+
+@pytest.mark.parametrize("where", ["documents", "documents/wikipedia"])
+def test_an_output_in_the_inputs_documents_is_refused(dataset: Path, olmo_cli: Any, where: str) -> None:
+    before = sorted(p.relative_to(dataset) for p in dataset.rglob("*"))
+    output = dataset / where
+    result = olmo_cli("data", "tokenize", f"input={dataset}", f"output={output}")
+    assert result.exit_code == 2, result.err
+    assert result.err.strip().splitlines()[-1] == (
+        f"error: output='{output}' lies in the input's documents {dataset / 'documents'}: data tokenize would write "
+        f"its files there, and the next job reading the dataset would take them for documents; choose an output "
+        f"folder apart from them (for example {dataset}-tokenize)")
+    assert sorted(p.relative_to(dataset) for p in dataset.rglob("*")) == before  # nothing written
+
+
+def test_an_output_beside_the_documents_is_accepted(dataset: Path, olmo_cli: Any) -> None:
+    result = olmo_cli("data", "tokenize", f"input={dataset}", f"output={dataset / 'tokens'}")
+    assert result.exit_code == 0, result.err
+    assert (dataset / "tokens" / "part-00000.npy").is_file()

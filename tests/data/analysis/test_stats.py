@@ -202,3 +202,17 @@ def test_bad_options_are_refused_before_an_earlier_report_is_replaced(analysis: 
         result = olmo_cli("data", "stats", f"input={loose}", f"output={out}", "figures=false", option)
         assert result.exit_code != 0 and error in result.err
         assert {name: (out / name).read_text() for name in before} == before  # the good run's record, kept
+
+
+def test_an_output_in_the_inputs_documents_is_refused(analysis: None, tmp_path: Path, olmo_cli: Any) -> None:
+    dataset = tmp_path / "tk"
+    write_documents(dataset / "documents" / "a.jsonl", [Document(id="1", text="one"), Document(id="2", text="two")])
+    for output in (dataset / "documents", dataset / "documents" / "stats"):
+        result = olmo_cli("data", "stats", f"input={dataset}", f"output={output}", "tokenizer=null")
+        assert result.exit_code == 2, result.err
+        assert result.err.strip().splitlines()[-1] == (
+            f"error: output='{output}' lies in the input's documents {dataset / 'documents'}: data stats would write "
+            f"its files there, and the next job reading the dataset would take them for documents; choose an output "
+            f"folder apart from them (for example {dataset}-stats)")
+        assert sorted(p.name for p in (dataset / "documents").rglob("*")) == ["a.jsonl"]  # nothing written
+    run_stats(olmo_cli, f"input={dataset}", f"output={dataset / 'stats'}", "tokenizer=null", "figures=false")

@@ -143,11 +143,13 @@ def find_layout(input: str, output: str | None) -> Layout:
     return Layout(files, root, documents_root, skipped)
 
 
-def check_output_apart(input: str, output: str, step: str) -> None:
+def check_output_apart(input: str, output: str, step: str, *, new_dataset: bool = True) -> None:
     """Refuse an ``output`` that is the ``input`` dataset or lies in the folder of its documents: ``step`` (``data
     filter``) writes a new dataset there (``documents/``, ``dropped/``, ``quarantine/``, ``reports/``) and would
     overwrite the documents it reads, or become part of them. A dataset's own subfolder other than
-    ``documents/`` (``<input>/filtered``) is apart from its documents."""
+    ``documents/`` (``<input>/filtered``) is apart from its documents. Without ``new_dataset`` (a step that writes
+    other files: token parts, statistics) only an output in the folder of the documents is refused, as the next
+    job would read its files as documents."""
     read = _comparable(input)
     if any(ch in read for ch in "*?[") or read.endswith(DOCUMENT_SUFFIXES):  # a glob or a file: its folder
         read = posixpath.dirname(re.split(r"[*?[]", read, maxsplit=1)[0])
@@ -158,7 +160,11 @@ def check_output_apart(input: str, output: str, step: str) -> None:
         root = read
         documents = f"{read}/documents" if exists(f"{read}/documents") else read  # loose files: their folder
     out = _comparable(output)
-    if out == root or out == documents or out.startswith(documents + "/"):
+    if not new_dataset and (out == documents or out.startswith(documents + "/")) and documents != root:
+        raise ConfigError(f"output='{output}' lies in the input's documents {documents}: {step} would write its files "
+                          f"there, and the next job reading the dataset would take them for documents; choose an "
+                          f"output folder apart from them (for example {root}-{step.split()[-1]})")
+    if new_dataset and (out == root or out == documents or out.startswith(documents + "/")):
         where = f"is the input dataset {root}" if out == root else f"lies in the input's documents {documents}"
         raise ConfigError(f"output='{output}' {where}: {step} writes a new dataset and would overwrite the documents "
                           f"it reads; choose an output folder apart from them (for example {root}-{step.split()[-1]})")

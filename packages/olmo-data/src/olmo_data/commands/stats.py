@@ -29,7 +29,8 @@ from olmo_data.analysis.report import source_report
 from olmo_data.analysis.summary import print_summary
 from olmo_data.analysis.text import PARAGRAPH_MODES
 from olmo_data.dedup.text import check_choice
-from olmo_data.layout import Layout, amount, counted, find_layout, report_name, reporting, select_shard, shared_output
+from olmo_data.layout import (Layout, amount, check_output_apart, counted, find_layout, report_name, reporting,
+                              select_shard, shared_output)
 from olmo_data.parallel import PART_BYTES, map_shards, parts_with_documents_before, per_file
 
 __all__ = ["StatsConfig", "StatsJob", "corpus_stats"]
@@ -219,8 +220,11 @@ class StatsJob(Job):
                                     "present), a directory or glob of JSON-lines files, or one file")}
 
     def check(self, config: StatsConfig, inputs: dict[str, Any], workdir: str) -> None:
-        """Refuse bad options before an earlier run's report is replaced."""
+        """Refuse bad options, and an output in the folder of the input's documents (its files would be read as
+        documents), before an earlier run's report is replaced."""
         from olmo_core.tokenizer import check_tokenizer_spec
+
+        check_output_apart(inputs["input"].path, workdir, self.command, new_dataset=False)
 
         _check(config)
         _phase(config)

@@ -29,8 +29,8 @@ from olmo_core.errors import OlmoError
 from olmo_core.token_arrays import TokenArrayWriter, dtype_for, sibling
 from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
-from olmo_data.layout import (DOCUMENTS_HELP, Layout, amount, counted, counted_line, find_layout, report_name,
-                              reporting, select_shard, shared_output)
+from olmo_data.layout import (DOCUMENTS_HELP, Layout, amount, check_output_apart, counted, counted_line, find_layout,
+                              report_name, reporting, select_shard, shared_output)
 from olmo_data.parallel import (PART_BYTES, Part, joined_quarantine, map_shards, part_file, per_file, resolve_workers,
                                 scratch_folder, split_file)
 from olmo_data.parallel import counted as counted_records
@@ -391,6 +391,10 @@ class TokenizeJob(Job):
     command = "data tokenize"
     inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help=DOCUMENTS_HELP)}
     outputs: ClassVar[dict[str, Slot]] = {"tokens": Slot(TokenArrays, help="token-array parts")}
+
+    def check(self, config: TokenizeConfig, inputs: dict[str, Any], workdir: str) -> None:
+        """Refuse an output in the folder of the input's documents (its parts would be read as documents)."""
+        check_output_apart(inputs["input"].path, workdir, self.command, new_dataset=False)
 
     def run(self, config: TokenizeConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         """Tokenize; metrics: the tokenize report (tokens, documents, tokens_per_source, tokenizer, unigram
