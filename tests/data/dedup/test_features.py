@@ -80,11 +80,14 @@ def test_phases_refuse_what_cannot_be_decided(tmp_path: Path, run_dedup: Any, ol
         return olmo_cli("data", "dedup", f"input={dataset}", *overrides)
 
     early = dedup("dedupers=[exact]", "phase=decide")
-    assert early.exit_code == 2 and "2 features files are missing (first: b-c4.jsonl.gz)" in early.err
+    assert early.exit_code == 2 and "phase=decide: the features of exact are missing for 2 files (first: " \
+        "b-c4.jsonl.gz): run phase=features dedupers=[exact] (shard=i/N)" in early.err
     run_dedup(dataset, "dedupers=[exact]", "shard=0/2")
     half = dedup("dedupers=[exact]", "phase=decide")
-    assert half.exit_code == 2 and "1 features files are missing (first: c-planted.jsonl.gz)" in half.err
+    assert half.exit_code == 2 and "features of exact are missing for 1 file (first: c-planted.jsonl.gz)" in half.err
     run_dedup(dataset, "dedupers=[exact]", "shard=1/2")
+    more = dedup("dedupers=[exact,bloom]", "phase=resolve")  # a deduper whose features were never computed
+    assert more.exit_code == 2 and "phase=resolve: the features of bloom are missing for 2 files" in more.err
     changed = dedup("dedupers=[exact]", "dedupers.exact.normalize=simple", "phase=decide")
     assert changed.exit_code == 2 and "run phase=features again with these settings" in changed.err
     assert "(normalize: 'none' -> 'simple')" in changed.err  # the setting that changed, not both configs

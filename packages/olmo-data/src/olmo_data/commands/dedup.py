@@ -171,10 +171,13 @@ def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
         work = functools.partial(features_by_file, layout=layout, dedupers=specs, workers=config.workers,
                                  part_bytes=config.part_bytes)
     else:
-        missing = [layout.relative(f) for f in files for n in specs if not exists(features_path(layout, n, f))]
-        if missing:
-            raise ConfigError(f"phase=decide: {len(missing)} features files are missing (first: {missing[0]}): "
-                              f"run phase=features (shard=i/N) over every shard first")
+        missing = {n: [layout.relative(f) for f in files if not exists(features_path(layout, n, f))] for n in specs}
+        if lacking := {n: found for n, found in missing.items() if found}:
+            count = sum(map(len, lacking.values()))
+            first = next(iter(lacking.values()))[0]
+            raise ConfigError(f"phase={phase}: the features of {', '.join(lacking)} are missing for {count} "
+                              f"{'file' if count == 1 else 'files'} (first: {first}): run phase=features "
+                              f"dedupers=[{','.join(specs)}] (shard=i/N) over every shard first")
         if config.partition is not None:
             return _decide_partition(config, layout, files, built)
         load = functools.partial(load_features, layout=layout.for_workers(), dedupers=specs,
