@@ -10,7 +10,12 @@ from olmo_core.plots import line_plot
 
 from olmo_train.callbacks.metrics import read_metrics
 
-__all__ = ["PlotsCallback", "PlotsConfig", "plot_metrics"]
+__all__ = ["PlotsCallback", "PlotsConfig", "eval_panels", "plot_metrics"]
+
+PANELS = (("accuracy", "accuracy", False), ("perplexity / bits per byte", "value (log scale)", True),
+          ("loss", "loss", False), ("other", "value", False), ("seconds per evaluation", "seconds", False))
+"""The in-loop evaluation figure's panels, in order: (title, y label, log scale). Metrics of one kind share a panel,
+so that accuracies (0-1), token perplexities (tens of thousands early on) and timings are each readable."""
 
 
 @dataclass(kw_only=True)
@@ -37,9 +42,58 @@ def plot_metrics(run_dir: Path, file: str = "metrics.jsonl") -> list[Path]:
     evals = sorted({k for r in rows for k in r if k.startswith("eval/")})
     if evals:
         series = {k: ([r["step"] for r in rows if k in r], [r[k] for r in rows if k in r]) for k in evals}
-        figures.append(line_plot(plots / "in_loop_eval.png", series, title="in-loop evaluation", xlabel="step",
-                                 ylabel="value"))
+        figures.append(_panel_plot(plots / "in_loop_eval.png", series, title="in-loop evaluation"))
     return figures
+
+
+def eval_panels(names: list[str]) -> dict[str, list[str]]:
+    """The in-loop evaluation metrics (``eval/copa/acc``, ``eval/ppl/ppl_token`` ...) by the panel that draws
+    them (a title of :data:`PANELS`), in :data:`PANELS`' order, panels without metrics left out."""
+    def kind(name: str) -> str:
+        leaf = name.rsplit("/", 1)[-1]
+        if "seconds" in leaf:
+            return "seconds per evaluation"
+        if "acc" in leaf:
+            return "accuracy"
+        if "ppl" in leaf or "perplexity" in leaf or "bits_per_byte" in leaf or leaf == "bpb":
+            return "perplexity / bits per byte"
+        if "loss" in leaf:
+            return "loss"
+        return "other"
+
+    panels: dict[str, list[str]] = {title: [] for title, _, _ in PANELS}
+    for name in names:
+        panels[kind(name)].append(name)
+    return {title: members for title, members in panels.items() if members}
+
+
+def _panel_plot(path: Path, series: dict[str, tuple[list[float], list[float]]], *, title: str) -> Path:
+    """One panel per kind of metric (:func:`eval_panels`), stacked, sharing the step axis; each panel's legend
+    outside its axes, on the right. (``olmo_core.plots.line_plot`` draws one axes with the legend inside.)"""
+    from olmo_core.plots import DPI, HEIGHT, WIDTH, _pyplot
+
+    plt = _pyplot()
+    panels = eval_panels(list(series))
+    scales = {name: (ylabel, logy) for name, ylabel, logy in PANELS}
+    fig, axes = plt.subplots(len(panels), 1, figsize=(WIDTH, HEIGHT * 0.7 * len(panels) + 0.6), sharex=True,
+                             squeeze=False, layout="constrained")
+    for ax, (panel, names) in zip(axes[:, 0], panels.items(), strict=True):
+        for name in names:
+            xs, ys = series[name]
+            ax.plot(xs, ys, label=name.removeprefix("eval/"), linewidth=1.5, marker="o", markersize=3)
+        ylabel, logy = scales[panel]
+        ax.set(title=panel, ylabel=ylabel)
+        if logy:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize="small")
+    axes[-1, 0].set_xlabel("step")
+    axes[-1, 0].xaxis.get_major_locator().set_params(integer=True)  # steps
+    fig.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")  # the legends outside the axes stay in the figure
+    plt.close(fig)
+    return path
 
 
 class PlotsCallback(Callback):
