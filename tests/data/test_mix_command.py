@@ -110,3 +110,20 @@ def test_a_plugin_mixer_without_a_seed_is_named(two_sources: Path, tmp_path: Pat
     assert result.exit_code == 1
     assert ("mixer 'equal' of plugin 'equal-mixer' (from registered) has no seed (an int): a mixer has both "
             "(olmo_data.mixing.mixers.Mixer)") in result.err
+
+
+def test_sources_the_proportions_do_not_name_are_named_as_dropped(two_sources: Path, tmp_path: Path,
+                                                                  olmo_cli: Any) -> None:
+    c4 = sum(1 for f in (two_sources / "documents" / "c4").rglob("*.jsonl.gz") for _ in read_documents(str(f)))
+    assert c4 > 1
+    out = tmp_path / "out"
+    result = olmo_cli("data", "mix", f"input={two_sources}", f"output={out}", "mixer=proportions",
+                      "mixer.proportions={wikipedia: 1.0}")
+    assert result.exit_code == 0, result.err
+    note = (f"c4 is left out of the mix ({c4:,} documents dropped): mixer.proportions does not name it; give it a "
+            f"share to keep it")
+    report = json.loads((out / "reports" / "mix.json").read_text())
+    assert report["sources"]["c4"]["documents_out"] == 0 and report["sources"]["c4"]["documents_in"] == c4
+    assert note in report["notes"] and f"warning: {note}" in result.err
+    assert not any("wikipedia is left out" in n for n in report["notes"])
+    assert f"**Note:** {note}" in (out / "report.md").read_text()

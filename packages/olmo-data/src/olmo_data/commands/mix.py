@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,8 +20,8 @@ from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 from olmo_core.tokenizer import load_tokenizer
 
-from olmo_data.layout import (Layout, NewDatasetJob, counted, counted_line, find_layout, report_name, reporting,
-                              select_shard, shared_output)
+from olmo_data.layout import (Layout, NewDatasetJob, amount, counted, counted_line, find_layout, report_name,
+                              reporting, select_shard, shared_output)
 from olmo_data.mixing.mixers import copies
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_parts, part_file,
                                 remove_part_files, scratch_folder)
@@ -220,8 +221,12 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
                          "share_target": round(factors[source] * sizes[source] / expected, 6) if expected else 0.0,
                          "share_out": round(mixed[source] / total_out, 6) if total_out else 0.0}
                 for source in sorted(sizes)}
-    notes = [f"{source} is repeated for its {row['share_target']:.1%} share: its documents are written "
-             f"x{row['factor']:.3g} on average" for source, row in manifest.items() if row["factor"] > 1]
+    named = getattr(getattr(mixer, "config", None), "proportions", None)
+    notes = [f"{source} is left out of the mix ({amount(row['documents_in'], 'document')} dropped): "
+             f"mixer.proportions does not name it; give it a share to keep it"
+             for source, row in manifest.items() if isinstance(named, Mapping) and source not in named]
+    notes += [f"{source} is repeated for its {row['share_target']:.1%} share: its documents are written "
+              f"x{row['factor']:.3g} on average" for source, row in manifest.items() if row["factor"] > 1]
     if config.shard is None:  # a shard's shares depend on which files it holds: only the whole mix has targets
         notes += [f"{source} reached {row['share_out']:.1%} of the mix, not its target {row['share_target']:.1%} "
                   f"(too few documents to sample finely)" for source, row in manifest.items()
