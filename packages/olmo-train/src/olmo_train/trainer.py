@@ -323,10 +323,9 @@ class Trainer:
         if self.is_main and self.step < self.max_steps and (
                 warning := _warmup_outlasts_run(self.schedule, self.max_steps)):  # no step runs: nothing to warn of
             log.warning(warning)
-        if self.is_main and self.step > 0 and self.step >= self.max_steps:
-            where = "already at" if self.step == self.max_steps else "already past"
-            log.warning(f"the run resumed at step {self.step}, {where} max_steps={self.max_steps}: nothing was trained "
-                        f"(give a max_steps above {self.step} to train on)")
+        if self.is_main and self.step > self.max_steps:  # at max_steps: a rerun of a finished run, said by the job
+            log.warning(f"the run resumed at step {self.step}, already past max_steps={self.max_steps}: nothing was "
+                        f"trained (give a max_steps above {self.step} to train on)")
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=2, default=str) + "\n")
