@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from olmo_core.artifacts import Checkpoint
 from olmo_core.errors import ConfigError
@@ -103,6 +104,52 @@ def test_a_run_without_the_metrics_callback_says_so_instead_of_pointing_at_a_mis
     assert (run / "report.md").read_text().strip().endswith(
         "metrics were not recorded: the metrics callback is off (callbacks=[...] keeps only the callbacks it "
         "lists; +callbacks=[...] adds to the defaults).")
+
+
+def test_a_run_without_metrics_records_unknown_figures_as_null_and_reports_its_final_loss(
+        olmo_cli: Any, tokens: Path, tmp_path: Path) -> None:
+    import json
+
+    from olmo_core.model_io import load_model
+    from olmo_train.loss import labels_for
+
+    run = tmp_path / "bare"
+    args = [*SMALL_MODEL, f"data=[{tokens}]", f"output={run}", "seq_len=32", "global_batch_size=256", "max_steps=2",
+            "threads=1", "callbacks=[checkpoint,progress]", "callbacks.checkpoint.interval=1"]
+    assert olmo_cli("train", args).exit_code == 0
+    metrics = json.loads((run / "result.json").read_text())["metrics"]
+    assert {k: metrics[k] for k in ("energy_wh", "co2_g", "seconds_training", "tokens_per_second")} == dict.fromkeys(
+        ("energy_wh", "co2_g", "seconds_training", "tokens_per_second"))
+    # the final loss is step 2's: the step-1 checkpoint's weights on step 2's batch (the data order's 2nd 8 instances)
+    step1 = load_model(run / "checkpoints" / "step000001").model
+    from olmo_train.data import DataLoaderConfig
+
+    loader = DataLoaderConfig(paths=[str(tokens)], seq_len=32, global_batch_size=256, seed=0).build(
+        tmp_path / "order", rank=0, world_size=1)
+    batches = iter(loader)
+    next(batches)
+    ids = next(batches)["input_ids"]
+    labels = labels_for(ids)
+    with torch.no_grad():
+        sums = step1(ids, labels=labels)
+    assert metrics["final_loss"] == pytest.approx(float(sums.ce) / int((labels != -100).sum()), rel=1e-5)
+    assert (run / "report.md").read_text().strip().endswith(
+        f"2 steps, loss {metrics['final_loss']:.3f} at the last step; metrics were not recorded: the metrics callback "
+        f"is off (callbacks=[...] keeps only the callbacks it lists; +callbacks=[...] adds to the defaults).")
+
+
+def test_a_run_without_the_energy_callback_reports_its_energy_as_not_recorded(
+        olmo_cli: Any, tokens: Path, tmp_path: Path) -> None:
+    import json
+
+    run = tmp_path / "noenergy"
+    args = [*SMALL_MODEL, f"data=[{tokens}]", f"output={run}", "seq_len=32", "global_batch_size=256", "max_steps=1",
+            "threads=1", "callbacks=[metrics,checkpoint]"]
+    assert olmo_cli("train", args).exit_code == 0
+    metrics = json.loads((run / "result.json").read_text())["metrics"]
+    assert (metrics["energy_wh"], metrics["co2_g"]) == (None, None)
+    assert metrics["seconds_training"] > 0
+    assert "| not recorded (the energy callback is off) | not recorded |" in (run / "report.md").read_text()
 
 
 def test_plus_callbacks_adds_to_the_default_callbacks(tokens: Path, tmp_path: Path) -> None:

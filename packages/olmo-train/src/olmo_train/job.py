@@ -87,7 +87,9 @@ class TrainJob(Job):
         m = result.metrics
         run_dir = Path(m["run"])
         if "metrics" in m and m["metrics"] is None:
-            return Report(markdown=f"## Pretraining\n\n{m['model']}: {NOT_RECORDED}.")
+            loss = (f"{_steps(m['steps'])}, loss {m['final_loss']:.3f} at the last step; "
+                    if m.get("final_loss") is not None and m.get("steps") else "")
+            return Report(markdown=f"## Pretraining\n\n{m['model']}: {loss}{NOT_RECORDED}.")
         rows = read_metrics(m.get("metrics") or run_dir / "metrics.jsonl")
         figures = sorted(str(f) for f in (run_dir / "plots").glob("*.png"))
         if not rows:
@@ -104,8 +106,10 @@ class TrainJob(Job):
                  + (f" (unigram entropy of the data: {m['unigram_entropy_nats']:.3f} nats)."
                     if m.get("unigram_entropy_nats") else "."), "",
                  "| training time | tokens/s | energy | CO2 |", "|---|---|---|---|",
-                 f"| {m['seconds_training']:,.0f} s | {m['tokens_per_second']:,.0f} | {m['energy_wh']:.2f} Wh "
-                 f"({measured}) | {m['co2_g']:.2f} g{intensity} |", "",
+                 f"| {m['seconds_training']:,.0f} s | {m['tokens_per_second']:,.0f} | "
+                 + (f"{m['energy_wh']:.2f} Wh ({measured})" if m.get("energy_wh") is not None
+                    else "not recorded (the energy callback is off)")
+                 + (f" | {m['co2_g']:.2f} g{intensity} |" if m.get("co2_g") is not None else " | not recorded |"), "",
                  *(f"![{Path(f).stem}]({f})" for f in figures)]
         return Report(markdown="\n".join(lines), figures=figures)
 
@@ -126,6 +130,13 @@ def _metrics_file(config: TrainConfig, run_dir: Path) -> Path | None:
     return None if options is None else run_dir / getattr(options, "file", "metrics.jsonl")
 
 
+def _total(rows: list[dict[str, Any]], key: str) -> float | None:
+    """The sum of ``key`` over the recorded steps (rounded to 4 decimals); ``None`` when no step recorded it (its
+    callback, or the metrics callback, was off): unknown, not zero."""
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return round(sum(values), 4) if values else None
+
+
 def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float | None) -> JobResult:
     from olmo_train.callbacks.metrics import read_metrics
     from olmo_train.trainer import Trainer
@@ -142,11 +153,11 @@ def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float
         "final_loss": history[-1]["loss"] if history else (rows[-1]["loss"] if rows else None),
         "mean_loss_last_10": sum(tail) / len(tail) if tail else None,
         "first_loss": rows[0]["loss"] if rows else None,
-        "energy_wh": round(sum(r.get("energy_wh", 0.0) for r in rows), 4),
-        "co2_g": round(sum(r.get("co2_g", 0.0) for r in rows), 4),
+        "energy_wh": _total(rows, "energy_wh"), "co2_g": _total(rows, "co2_g"),  # None: not recorded
         "tokens_per_second": (round(sum(r["tokens"] for r in rows) / seconds, 1) if seconds else 0.0)
         if metrics_file is not None else None,
-        "seconds_training": seconds, "energy_measured": bool(rows and rows[-1].get("energy_measured")),
+        "seconds_training": seconds if metrics_file is not None else None,
+        "energy_measured": bool(rows and rows[-1].get("energy_measured")),
         "watts": getattr(energy, "watts", None), "carbon_intensity": getattr(energy, "carbon_intensity", None),
         "model": str(getattr(config.model, NAME_KEY, None) or type(config.model).__name__),
         "parameters": _parameters(trainer.plain_model), "global_batch_size": config.global_batch_size,
