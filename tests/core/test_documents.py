@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
+import random
 import zlib
 from pathlib import Path
 
@@ -109,21 +111,80 @@ def test_bytes_after_the_last_member_are_named_as_trailing_not_as_truncation(tmp
                            f"{member} (trailing bytes)")
 
 
-def test_corrupt_gzip_data_is_quarantined_after_what_came_before(tmp_path: Path) -> None:
-    lines = [json.dumps({"id": str(i), "text": hashlib.sha256(str(i).encode()).hexdigest() * 30}) for i in range(3000)]
-    data = bytearray(gzip.compress(("\n".join(lines) + "\n").encode()))
-    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)  # zeros in the middle of the deflate stream
+def _lines_python_reads(path: Path) -> list[bytes]:
+    """The complete lines that Python's gzip module reads from ``path`` before it raises."""
+    got: list[bytes] = []
+    with pytest.raises((OSError, EOFError, zlib.error)), gzip.open(path, "rb") as f:
+        for line in f:
+            got.append(line)
+    return [line for line in got if line.endswith(b"\n")]
+
+
+def _unfinished_line(member: bytes) -> bytes:
+    """What follows the last newline in the content that zlib decodes from a damaged gzip ``member`` fed a byte at
+    a time, before it raises."""
+    stream, out = zlib.decompressobj(wbits=31), []
+    with pytest.raises(zlib.error):
+        for at in range(len(member)):
+            out.append(stream.decompress(member[at:at + 1]))
+    content = b"".join(out)
+    return content[content.rfind(b"\n") + 1:]
+
+
+def _damaged(data: bytes, at: int, garbage: bytes) -> bytes:
+    return data[:at] + garbage + data[at + len(garbage):]
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4])
+def test_a_corrupt_gzip_keeps_every_line_read_before_the_damage(tmp_path: Path, seed: int) -> None:
+    # the new-user trial's file: 3,000 lines (30 KB compressed, one 64 KiB chunk) with 20 bytes changed mid-way
+    lines = [json.dumps({"id": f"doc-{i}", "text": f"Record {i}: {hashlib.md5(str(i).encode()).hexdigest()[:6]} the "
+                                                   "quick brown fox."}) for i in range(3000)]
+    data = gzip.compress(("\n".join(lines) + "\n").encode())
+    rng = random.Random(seed)
     path = tmp_path / "corrupt.jsonl.gz"
-    path.write_bytes(bytes(data))
-    reference, content = zlib.decompressobj(wbits=31), b""
-    with pytest.raises(zlib.error, match="incorrect data check"):  # the member's checksum, at its end
-        for at in range(0, len(data), 1 << 16):
-            content += reference.decompress(bytes(data[at:at + (1 << 16)]))
-    readable = content.count(b"\n")
+    path.write_bytes(damaged := _damaged(data, len(data) // 2, bytes(rng.randrange(256) for _ in range(20))))
+    complete = _lines_python_reads(path)
+    assert len(complete) > 1500  # (seed 2: 1,510 lines; the reader read none of them)
     items = list(read_documents(str(path)))
-    assert 1000 < readable < 3000 and len(items) == readable + 1  # every line read, one record per line
+    broken = items[-1]
+    assert len(items) == len(complete) + 1  # one record per line read, then one for the rest
+    assert [d.id for d in items[:1400]] == [json.loads(line)["id"] for line in complete[:1400]] \
+        == [f"doc-{i}" for i in range(1400)]
+    assert isinstance(broken, Quarantined) and broken.line == len(complete) + 1
+    assert broken.reason.startswith(f"unreadable after line {len(complete)}: IsalError: ")
+    assert broken.raw == _unfinished_line(damaged)  # the unfinished line's bytes are kept
+
+
+def test_a_corrupt_gzip_keeps_the_lines_of_its_64_kib_chunk_before_the_damage(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": str(i), "text": hashlib.sha256(str(i).encode()).hexdigest() * 30}) for i in range(3000)]
+    data = gzip.compress(("\n".join(lines) + "\n").encode())
+    assert len(data) > 2 << 16
+    path = tmp_path / "corrupt.jsonl.gz"
+    path.write_bytes(damaged := _damaged(data, len(data) // 2, bytes(64)))  # zeros in the middle of the deflate stream
+    complete = _lines_python_reads(path)
+    items = list(read_documents(str(path)))
+    assert len(items) == len(complete) + 1 and len(complete) > 1000
     assert [d.id for d in items[:1000]] == [str(i) for i in range(1000)]
-    assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith(f"unreadable after line {readable}: ")
+    assert isinstance(items[-1], Quarantined) and items[-1].line == len(complete) + 1
+    assert items[-1].reason.startswith(f"unreadable after line {len(complete)}: IsalError: ")
+    assert items[-1].raw == _unfinished_line(damaged)
+
+
+def test_a_damaged_second_gzip_member_keeps_the_first_and_what_came_before_the_damage(tmp_path: Path) -> None:
+    first = gzip.compress(b"".join(json.dumps({"id": f"a{i}", "text": f"first {i}"}).encode() + b"\n"
+                                   for i in range(100)))
+    second = gzip.compress(b"".join(json.dumps({"id": f"b{i}", "text": f"second {i} " * 20}).encode() + b"\n"
+                                    for i in range(2000)))
+    path = tmp_path / "members.jsonl.gz"
+    path.write_bytes(first + b"\x00" * 5 + (damaged := _damaged(second, len(second) // 2, bytes(64))))
+    complete = _lines_python_reads(path)  # (it skips the zeros between members too)
+    items = list(read_documents(str(path)))
+    assert len(items) == len(complete) + 1 and len(complete) >= 1100
+    assert [d.id for d in items[:1100]] == [f"a{i}" for i in range(100)] + [f"b{i}" for i in range(1000)]
+    assert isinstance(items[-1], Quarantined) and items[-1].line == len(complete) + 1
+    assert items[-1].reason.startswith(f"unreadable after line {len(complete)}: IsalError: ")
+    assert items[-1].raw == _unfinished_line(damaged)
 
 
 def test_zstd_and_empty_files(tmp_path: Path) -> None:
@@ -143,6 +204,26 @@ def test_corrupt_zstd_keeps_what_came_before(tmp_path: Path) -> None:
     items = list(read_documents(str(path)))
     assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith("unreadable after line")
     assert all(isinstance(i, Document) for i in items[:-1])
+
+
+def test_a_corrupt_zstd_keeps_every_line_read_before_the_damage(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": f"z{i}", "text": f"line {i} {hashlib.sha1(str(i).encode()).hexdigest()} of a zstd file"})
+             for i in range(6000)]
+    content = ("\n".join(lines) + "\n").encode()
+    data = zstandard.ZstdCompressor().compress(content)
+    path = tmp_path / "corrupt.jsonl.zst"
+    path.write_bytes(damaged := _damaged(data, len(data) // 2 + 1000, bytes(2000)))
+    reader, decoded = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(damaged)), []
+    with pytest.raises(zstandard.ZstdError, match="Data corruption"):
+        while piece := reader.read(1):  # what zstandard's stream reader decodes, a byte at a time
+            decoded.append(piece)
+    readable = b"".join(decoded)
+    assert content.startswith(readable) and readable.count(b"\n") == 2842  # (the reader used to read 1,433)
+    items = list(read_documents(str(path)))
+    assert [d.id for d in items[:-1]] == [f"z{i}" for i in range(2842)]
+    assert isinstance(items[-1], Quarantined) and items[-1].reason.startswith("unreadable after line 2842: ZstdError")
+    unfinished = items[-1].raw  # the next line's first bytes (the stream reader keeps back its last byte)
+    assert lines[2842].encode().startswith(unfinished) and unfinished.startswith(readable[readable.rfind(b"\n") + 1:])
 
 
 def test_parquet_metadata_as_json_text_is_parsed_as_dolma_does(tmp_path: Path) -> None:
@@ -236,6 +317,18 @@ def test_ranges_that_tile_a_file_read_what_the_whole_file_reads(tmp_path: Path, 
         ranged = read_in_ranges(str(path), len(content), step)
         assert ranged == whole, step
         assert [r.line for r in ranged] == [r.line for r in whole], step  # Document.line is left out of ==
+
+
+def test_ranges_of_a_corrupt_gzip_read_what_the_whole_file_reads(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": f"doc-{i}", "text": f"Record {i} of a damaged file."}) for i in range(3000)]
+    data = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = tmp_path / "corrupt.jsonl.gz"
+    path.write_bytes(_damaged(data, len(data) // 2, bytes(random.Random(2).randrange(256) for _ in range(20))))
+    whole = list(read_documents(str(path)))
+    assert len(whole) == len(_lines_python_reads(path)) + 1 > 1000
+    for step in (10_000, 40_000, 10 ** 6):
+        ranged = read_in_ranges(str(path), 3000 * 60, step)
+        assert ranged == whole and [r.line for r in ranged] == [r.line for r in whole], step
 
 
 def test_a_range_numbers_its_lines_from_its_first_and_counts_them(tmp_path: Path) -> None:

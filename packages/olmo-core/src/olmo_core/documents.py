@@ -170,31 +170,44 @@ def _member_lines(url: str, new_stream: Callable[[], Any], member: str, skip: by
     """The lines of a compressed file of one or more members (gzip members, zstd frames), each decompressed by a
     fresh ``new_stream()``; ``skip`` bytes between members are padding (gzip allows zeros). The file is read in
     1 MiB blocks and decompressed 64 KiB at a time, every complete line yielded as it comes, so that a file that
-    ends inside a member (:class:`TruncatedError`) or holds corrupt data (the decompressor's error) has given
-    every line before the damage. Bytes after the last member that do not start as one (``magic``) are
-    :class:`TrailingDataError`, not a truncated member."""
+    ends inside a member (:class:`TruncatedError`) has given every line before the damage. Corrupt data makes the
+    decompressor raise and drop what it decoded from that 64 KiB (which may be megabytes of text): the member
+    is then decoded again, its damaged 64 KiB a byte at a time (:func:`_salvaged`), so that every complete line
+    decoded before the damage is given too, and the error carries the unfinished line's bytes (``raw``). Bytes
+    after the last member that do not start as one (``magic``) are :class:`TrailingDataError`, not a truncated
+    member."""
     pending, head, ended = b"", b"", 0
     with fsspec.open(url, "rb") as raw:
         stream, started = new_stream(), False
+        offset = member_at = 0  # where ``chunk`` and the current member start in the file
         while block := raw.read(1 << 20):
             for at in range(0, len(block), 1 << 16):
                 chunk = block[at:at + (1 << 16)]
                 while chunk:
-                    if not started and skip and not (chunk := chunk.lstrip(skip)):
-                        break
+                    if not started and skip:
+                        size = len(chunk)
+                        if not (chunk := chunk.lstrip(skip)):
+                            offset += size
+                            break
+                        offset += size - len(chunk)
                     if not started:
-                        head, started = b"", True
+                        head, started, member_at = b"", True, offset
                     head += chunk[:max(0, len(magic) - len(head))]
                     try:
                         pending += stream.decompress(chunk)
-                    except (isal_zlib.error, zlib.error, ZstdError):
-                        complete, pending = _complete_lines(pending)  # those of the members before the damage
+                    except (isal_zlib.error, zlib.error, ZstdError) as exc:
+                        if not (ended and head != magic[:len(head)]):  # not trailing bytes: a damaged member
+                            pending += _salvaged(raw, new_stream, member_at, offset, chunk)
+                        complete, pending = _complete_lines(pending)  # every line before the damage
                         yield from io.BytesIO(complete)
                         _check_member_start(head, magic, member, ended, pending)
+                        exc.raw = pending  # type: ignore[union-attr]  # the unfinished line, kept in quarantine
                         raise
+                    offset += len(chunk)
                     chunk = b""
                     if stream.eof:
                         chunk, stream, started, ended = stream.unused_data, new_stream(), False, ended + 1
+                        offset -= len(chunk)
                 complete, pending = _complete_lines(pending)
                 yield from io.BytesIO(complete)
         if started:
@@ -202,6 +215,25 @@ def _member_lines(url: str, new_stream: Callable[[], Any], member: str, skip: by
             raise TruncatedError(f"compressed stream ended before the end of its {member} (truncated file)", pending)
     if pending:
         yield pending
+
+
+def _salvaged(raw: Any, new_stream: Callable[[], Any], member_at: int, chunk_at: int, chunk: bytes) -> bytes:
+    """What a decompressor decodes from ``chunk`` (at ``chunk_at`` of the file ``raw``) before the damage in it
+    that made it raise: the member that starts at ``member_at`` decoded again by a fresh ``new_stream()`` up to
+    ``chunk_at`` (its output there was given already), then ``chunk`` fed a byte at a time, so that only the
+    output of the byte where the damage shows is lost. Read only for a damaged file."""
+    stream, out = new_stream(), []
+    try:
+        raw.seek(member_at)
+        while (left := chunk_at - raw.tell()) > 0 and (block := raw.read(min(left, 1 << 20))):
+            stream.decompress(block)
+        for at in range(len(chunk)):
+            out.append(stream.decompress(chunk[at:at + 1]))
+            if stream.eof:  # the member ends here after all: nothing more of it to save
+                break
+    except (*_READ_ERRORS, AttributeError):  # the damage (or a file that cannot seek): keep what came before
+        pass
+    return b"".join(out)
 
 
 def _complete_lines(data: bytes) -> tuple[bytes, bytes]:
