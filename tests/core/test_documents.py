@@ -31,6 +31,7 @@ def test_every_line_is_a_document_or_quarantined_with_its_reason(tmp_path: Path)
         b"",
         b'{"id": "e", "text": 5}',
         b'["not", "an", "object"]',
+        b'{"id": "f", "text": null}',
     ])
     items = list(read_documents(str(path)))
     assert items[0] == Document(id="a", text="Call me Ishmael.", source="books")
@@ -41,6 +42,7 @@ def test_every_line_is_a_document_or_quarantined_with_its_reason(tmp_path: Path)
         (4, "not UTF-8 (invalid continuation byte at byte 24)"),
         (6, "'text' is int, not a string"),
         (7, "expected a JSON object, got list"),
+        (8, "'text' is null"),
     ]
     assert items[3].raw == b'{"id": "d", "text": "caf\xe9"}\n'  # type: ignore[union-attr]
 

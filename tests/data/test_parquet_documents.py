@@ -27,7 +27,7 @@ def test_parquet_rows_are_documents_or_quarantined(tmp_path: Path) -> None:
     items = list(read_documents(str(tmp_path / "docs.parquet")))
     assert [d.id for d in items if isinstance(d, Document)] == [r["id"] for r in records]
     bad = [q for q in items if isinstance(q, Quarantined)]
-    assert [(q.line, q.reason) for q in bad] == [(len(records) + 1, "missing 'text'")]
+    assert [(q.line, q.reason) for q in bad] == [(len(records) + 1, "'text' is null")]
 
 
 def test_tag_and_filter_a_parquet_dataset(tmp_path: Path, olmo_cli: Any) -> None:

@@ -84,7 +84,7 @@ class Document:
             raise DocumentError(f"expected a JSON object, got {type(record).__name__}")
         text = record.get("text")
         if text is None:
-            raise DocumentError("missing 'text'")
+            raise DocumentError("'text' is null" if "text" in record else "missing 'text'")
         if not isinstance(text, str):
             raise DocumentError(f"'text' is {type(text).__name__}, not a string")
         doc_id = record.get("id")
