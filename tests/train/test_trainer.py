@@ -138,3 +138,30 @@ def test_a_run_that_ends_inside_warmup_says_so_once_at_the_start(tokens: Path, t
     with caplog.at_level(logging.WARNING, logger="olmo_train.trainer"):
         make_trainer(config(tokens, tmp_path, "past", max_steps=3)).fit()  # warmup_steps=2
     assert caplog.messages == []
+
+
+@pytest.mark.parametrize("coefficient", [1e-4, 1e-2])
+def test_the_z_loss_metric_is_the_term_added_to_the_objective(tokens: Path, tmp_path: Path,
+                                                              coefficient: float) -> None:
+    import copy
+
+    from olmo_train.data import DataLoaderConfig
+    from olmo_train.loss import IGNORE, labels_for
+
+    trainer = make_trainer(config(tokens, tmp_path, "z", max_steps=1, z_loss=coefficient))
+    before = copy.deepcopy(trainer.plain_model)
+    metrics = trainer.fit()[0]
+    # step 1's batch (the first 8 instances of the seed-0 order) through the weights before the step, from full logits
+    loader = DataLoaderConfig(paths=[str(tokens)], seq_len=32, global_batch_size=256, seed=0).build(
+        tmp_path / "order", rank=0, world_size=1)
+    ids = next(iter(loader))["input_ids"]
+    labels = labels_for(ids)
+    with torch.no_grad():
+        logits = before(ids).float()
+    kept = labels != IGNORE
+    lse = torch.logsumexp(logits, dim=-1)[kept]
+    ce = torch.nn.functional.cross_entropy(logits[kept], labels[kept])
+    unscaled = float((lse ** 2).mean())
+    assert metrics["z_loss_unscaled"] == pytest.approx(unscaled, rel=1e-4)
+    assert metrics["z_loss"] == pytest.approx(coefficient * unscaled, rel=1e-4)  # scaled: 1e-4 and 1e-2 differ
+    assert metrics["loss"] == pytest.approx(float(ce), rel=1e-5)  # the cross-entropy alone, as before

@@ -59,6 +59,10 @@ def row_slices(batch: Batch, size: int) -> Iterator[Batch]:
 class LanguageModelObjective:
     """Next-token cross-entropy (OLMo's pretraining loss), with optional z-loss and label masks.
 
+    Its metrics: ``loss`` (the cross-entropy per labelled token) and, with ``z_loss`` > 0, ``z_loss`` (the term the
+    objective adds: ``z_loss`` times the mean of ``logsumexp(logits)^2`` over labelled tokens) and
+    ``z_loss_unscaled`` (that mean).
+
     A batch holds ``input_ids`` and optionally ``label_mask`` (False where a token is not to be predicted:
     padding, prompts) and ``doc_lens`` (intra-document attention).
     """
@@ -99,6 +103,7 @@ class LanguageModelObjective:
 
     def metrics(self, sums: dict[str, float], normalizer: float) -> dict[str, float]:
         out = {"loss": sums["ce"] / normalizer}
-        if "z" in sums:
-            out["z_loss"] = sums["z"] / normalizer
+        if "z" in sums:  # as OLMo-core logs "Z loss" (the term added to the objective) and "Z loss unscaled"
+            out["z_loss"] = self.z_loss * sums["z"] / normalizer
+            out["z_loss_unscaled"] = sums["z"] / normalizer
         return out
