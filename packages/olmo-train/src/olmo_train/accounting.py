@@ -4,9 +4,11 @@ FLOPs per token follow the OLMo papers' convention: ``6 * N + 12 * n_layers * d_
 counts the non-embedding parameters plus the LM head's matmul (``d_model * embedding_size``), which every
 token pays. MFU divides achieved FLOP/s by the device's peak (H100 SXM bf16 dense: 989 TFLOP/s).
 
-Energy comes from NVML when an NVIDIA GPU and ``pynvml`` are present (board power, integrated over the
-step); otherwise it is estimated from a configured power draw. CO2 is energy times a configured carbon
-intensity.
+Energy comes from NVML when an NVIDIA GPU and ``pynvml`` are present: the board power, read once as the step
+ends, times the step's seconds (not integrated over the step: a step whose power varies is approximated by its
+last reading); otherwise it is a configured power draw times the step's seconds. The energy callback multiplies
+either by the number of processes (rank 0's reading stands for every rank). CO2 is energy times a configured
+carbon intensity.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def flops_per_token(model: Any, seq_len: int) -> float | None:
 
 @dataclass
 class EnergyMeter:
-    """Joules per step: measured through NVML on NVIDIA GPUs, else ``watts`` times the step's seconds."""
+    """Joules per step: the NVML board power (read once, when asked) times the step's seconds on NVIDIA GPUs, else
+    ``watts`` times the step's seconds."""
 
     watts: float
     measured: bool = False

@@ -94,8 +94,11 @@ class TrainJob(Job):
         figures = sorted(str(f) for f in (run_dir / "plots").glob("*.png"))
         if not rows:
             return Report(markdown=f"## Pretraining\n\n{m['model']}: no steps recorded.")
-        measured = "measured through NVML" if m["energy_measured"] else f"estimated at {m['watts']:g} W" \
-            if m["watts"] is not None else "not measured"
+        processes = m.get("processes") or m.get("workers") or 1
+        per = f" per process, {processes} processes" if processes > 1 else ""
+        measured = (f"measured through NVML{' x ' + str(processes) + ' processes' if processes > 1 else ''}"
+                    if m["energy_measured"] else f"estimated at {m['watts']:g} W{per}"
+                    if m["watts"] is not None else "not measured")
         intensity = f" at {m['carbon_intensity']:g} kg/kWh" if m["carbon_intensity"] is not None else ""
         tail = min(TAIL, len(rows))
         mean = f" ({m['mean_loss_last_10']:.3f}, the mean of the last {tail} steps)" if tail > 1 else ""
@@ -161,6 +164,7 @@ def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float
         "watts": getattr(energy, "watts", None), "carbon_intensity": getattr(energy, "carbon_intensity", None),
         "model": str(getattr(config.model, NAME_KEY, None) or type(config.model).__name__),
         "parameters": _parameters(trainer.plain_model), "global_batch_size": config.global_batch_size,
+        "processes": trainer.world_size,
         "metrics": str(metrics_file) if metrics_file is not None else None, "unigram_entropy_nats": entropy,
     }
     if trainer.is_main:
