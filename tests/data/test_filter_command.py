@@ -277,3 +277,43 @@ def test_attribute_files_with_more_rows_than_documents_are_refused(tmp_path: Pat
     assert result.exit_code == 2, result.err
     assert result.err.strip().splitlines()[-1] == f"error: {message}"
     assert not json.loads((out / "reports" / "filter.json").read_text())["complete"]
+
+
+def test_a_rerun_after_an_input_folder_is_gone_leaves_none_of_its_files(tmp_path: Path, example_plugin: ModuleType,
+                                                                        register_plugin: Any, olmo_cli: Any) -> None:
+    import shutil
+
+    register_plugin(example_plugin, "example_length")
+    records = stdlib_documents()
+    root = tmp_path / "rf"
+    for folder, part in (("c4", records[:5]), ("wikipedia", records[5:])):
+        (root / "documents" / folder).mkdir(parents=True)
+        with gzip.open(root / "documents" / folder / "part-00000.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in part)
+            f.write("not JSON\n")
+    assert olmo_cli("data", "tag", f"input={root}", "taggers=[example_length]").exit_code == 0
+    out = tmp_path / "rf_out"
+    rule = "exclude=['example_length__example_length__word_count < 150']"
+    assert olmo_cli("data", "filter", f"input={root}", f"output={out}", rule).exit_code == 0
+    assert olmo_cli("data", "tag", f"input={out}", "taggers=[example_length]").exit_code == 0  # the output tagged
+    gone = "c4/part-00000.jsonl.gz"
+    assert all((out / folder / gone).is_file() for folder in ("documents", "dropped", "attributes/example_length"))
+    assert (out / "quarantine" / "c4" / "part-00000.jsonl").is_file()
+    shutil.rmtree(root / "documents" / "c4")
+    again = olmo_cli("data", "filter", f"input={root}", f"output={out}", rule)
+    assert again.exit_code == 0, again.err
+    assert f"removed 4 stale files that an earlier run left in {out} (for input files that are no longer there)" \
+        in again.err
+    assert not any((out / folder / "c4").exists() for folder in ("documents", "dropped", "quarantine",
+                                                                 "attributes/example_length"))
+    kept = [d["id"] for d in read(out / "documents" / "wikipedia" / "part-00000.jsonl.gz")]
+    dropped = [d["id"] for d in read(out / "dropped" / "wikipedia" / "part-00000.jsonl.gz")]
+    assert sorted(kept + dropped) == sorted(str(r["id"]) for r in records[5:])
+    assert [p.relative_to(out / "documents") for p in (out / "documents").rglob("*") if p.is_file()] == [
+        Path("wikipedia/part-00000.jsonl.gz")]
+    report = json.loads((out / "reports" / "filter.json").read_text())
+    assert (report["records"], report["quarantined"], report["stale_files_removed"]) == (len(records) - 5 + 1, 1, 4)
+    stats = olmo_cli("data", "stats", f"input={out}", f"output={tmp_path / 'stats'}", "tokenizer=null",
+                     "figures=false")
+    assert stats.exit_code == 0, stats.err
+    assert json.loads((tmp_path / "stats" / "stats.json").read_text())["overall"]["documents"] == len(kept)

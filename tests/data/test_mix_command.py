@@ -127,3 +127,29 @@ def test_sources_the_proportions_do_not_name_are_named_as_dropped(two_sources: P
     assert note in report["notes"] and f"warning: {note}" in result.err
     assert not any("wikipedia is left out" in n for n in report["notes"])
     assert f"**Note:** {note}" in (out / "report.md").read_text()
+
+
+def test_a_rerun_after_an_input_folder_is_gone_leaves_none_of_its_files(tmp_path: Path, olmo_cli: Any) -> None:
+    import gzip
+    import shutil
+
+    from tests.conftest import stdlib_documents
+
+    records = stdlib_documents()
+    root = tmp_path / "rm"
+    for folder, part in (("c4", records[:5]), ("wikipedia", records[5:])):
+        (root / "documents" / folder).mkdir(parents=True)
+        with gzip.open(root / "documents" / folder / "part-00000.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in part)
+    out = tmp_path / "rm_out"
+    assert olmo_cli("data", "mix", f"input={root}", f"output={out}").exit_code == 0
+    assert len(mixed(out)) == len(records)
+    shutil.rmtree(root / "documents" / "c4")
+    again = olmo_cli("data", "mix", f"input={root}", f"output={out}")
+    assert again.exit_code == 0, again.err
+    assert f"removed 1 stale file that an earlier run left in {out} (for input files that are no longer there)" \
+        in again.err
+    assert not (out / "documents" / "c4").exists()
+    assert [d.id for d in mixed(out)] == [r["id"] for r in records[5:]]
+    report = json.loads((out / "reports" / "mix.json").read_text())
+    assert (report["written"], report["stale_files_removed"]) == (len(records) - 5, 1)

@@ -220,3 +220,40 @@ def test_an_output_beside_the_documents_is_accepted(dataset: Path, olmo_cli: Any
     result = olmo_cli("data", "tokenize", f"input={dataset}", f"output={dataset / 'tokens'}")
     assert result.exit_code == 0, result.err
     assert (dataset / "tokens" / "part-00000.npy").is_file()
+
+
+def test_a_rerun_after_an_input_file_is_gone_leaves_only_its_own_parts(tmp_path: Path, olmo_cli: Any) -> None:
+    import gzip
+    import shutil
+
+    from olmo_core.token_arrays import part_urls
+    from tests.conftest import stdlib_documents
+
+    records = stdlib_documents()
+    root = tmp_path / "rt"
+    for folder, part in (("c4", records[:5]), ("wikipedia", records[5:])):
+        (root / "documents" / folder).mkdir(parents=True)
+        with gzip.open(root / "documents" / folder / "part-00000.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in part)
+    out = tmp_path / "rt_tok"
+    assert olmo_cli("data", "tokenize", f"input={root}", f"output={out}").exit_code == 0
+    (out / "quarantine" / "c4").mkdir(parents=True)
+    (out / "quarantine" / "c4" / "part-00000.jsonl").write_text("{}\n")  # the quarantine of a file gone since
+    assert sorted(p.name for p in out.glob("part-*")) == [f"part-0000{i}.{s}" for i in (0, 1)
+                                                          for s in ("csv.gz", "meta.json", "npy")]
+    shutil.rmtree(root / "documents" / "c4")
+    again = olmo_cli("data", "tokenize", f"input={root}", f"output={out}")
+    assert again.exit_code == 0, again.err
+    assert f"removed 4 stale files that an earlier run left in {out} (for input files that are no longer there)" \
+        in again.err
+    assert sorted(p.name for p in out.glob("part-*")) == ["part-00000.csv.gz", "part-00000.meta.json",
+                                                          "part-00000.npy"]
+    assert not (out / "quarantine" / "c4").exists()
+    tokenizer = load_tokenizer("olmo-v1.5")
+    expected = sum(len(tokenizer.encode(str(r["text"]))) + 1 for r in records[5:])
+    assert part_urls(out) == [f"{out}/part-00000.npy"]
+    part = open_token_array(out / "part-00000.npy")
+    assert part.meta["input"] == str(root / "documents" / "wikipedia" / "part-00000.jsonl.gz")
+    assert len(part) == expected and part.ids == [r["id"] for r in records[5:]]
+    report = json.loads((out / "tokenize.json").read_text())
+    assert (report["parts"], report["tokens"], report["stale_files_removed"]) == (1, expected, 4)

@@ -12,20 +12,21 @@ import os
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import fsspec
+from fsspec.core import url_to_fs
 
 from olmo_core.documents import DOCUMENT_SUFFIXES, PARQUET_SUFFIXES, Quarantined, document_files
 from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.fast_json import parse_json_line
-from olmo_core.io import exists, remove, write_text
+from olmo_core.io import exists, is_local, remove, write_text
 from olmo_core.jobs import Job
 
 __all__ = ["DOCUMENTS_HELP", "Layout", "NewDatasetJob", "aligned_row", "amount", "attribute_rows", "check_output_apart",
            "counted", "counted_line", "find_layout", "in_place_workdir", "layout_beside", "no_rows_left", "read_line",
-           "report_name", "reporting", "select_shard", "shared_output"]
+           "remove_stale", "report_name", "stale_line", "reporting", "select_shard", "shared_output"]
 
 DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of JSON-lines files, or one file"
 """What a job's documents input may name (its ``--help``)."""
@@ -122,6 +123,54 @@ def no_rows_left(rows: Iterator[dict[str, Any]], name: str, file: str) -> None:
     if extra is not None:
         raise ConfigError(f"attributes/{name} of {file} have more rows than it has documents (the first extra one "
                           f"is {extra.get('id')!r}); tag the documents again")
+
+
+STALE_FOLDERS = ("documents", "dropped", "quarantine", "attributes")
+"""The folders of a dataset a step writes (:func:`remove_stale`): documents, dropped documents, quarantined lines,
+and the attributes a later step added beside its documents."""
+
+
+def remove_stale(out: Layout, files: Iterable[str], folders: Iterable[str] = STALE_FOLDERS) -> int:
+    """Remove, from the ``folders`` of the dataset ``out.root`` that a step writes, the files an earlier run of it
+    wrote for document files the input no longer has (every file of the input counts, a shard's or not): their
+    documents, dropped documents, quarantine and attributes, so that the output holds exactly what this run
+    writes. Only files of those kinds (document files, ``.jsonl`` quarantine files) under those folders are
+    removed, and local folders left empty by it; return how many files were removed."""
+    files = list(files)
+    written = {out.jsonl(f) for f in files}
+    quarantined = {out.quarantine(f)[len(out.root) + len("/quarantine/"):] for f in files}
+    fs, root = url_to_fs(out.root)
+    removed = 0
+    for folder in folders:
+        base = f"{root.rstrip('/')}/{folder}"
+        if not fs.isdir(base):
+            continue
+        for path in sorted(fs.find(base)):
+            relative = path[len(base) + 1:]
+            if folder == "attributes":  # below attributes/<tagger>/
+                relative = relative.partition("/")[2]
+            stale = relative not in quarantined if folder == "quarantine" else relative not in written
+            if relative and stale and path.endswith(".jsonl" if folder == "quarantine" else DOCUMENT_SUFFIXES):
+                fs.rm(path)
+                removed += 1
+                _remove_empty_folders(fs, posixpath.dirname(path), base)
+    return removed
+
+
+def stale_line(removed: int, output: str) -> str:
+    """The log line of :func:`remove_stale`'s count (and of token parts removed alike)."""
+    return (f"removed {amount(removed, 'stale file')} that an earlier run left in {output} (for input files that are "
+            f"no longer there)")
+
+
+def _remove_empty_folders(fs: Any, folder: str, base: str) -> None:
+    """Remove ``folder`` and the folders above it, up to ``base`` (kept), while they are empty (local ones: object
+    storage has no folders)."""
+    if not is_local(fs):
+        return
+    while folder.startswith(base + "/") and fs.isdir(folder) and not fs.ls(folder):
+        fs.rmdir(folder)
+        folder = posixpath.dirname(folder)
 
 
 def find_layout(input: str, output: str | None) -> Layout:

@@ -20,8 +20,8 @@ from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 from olmo_core.tokenizer import load_tokenizer
 
-from olmo_data.layout import (Layout, NewDatasetJob, amount, counted, counted_line, find_layout, report_name,
-                              reporting, select_shard, shared_output)
+from olmo_data.layout import (Layout, NewDatasetJob, amount, counted, counted_line, find_layout, remove_stale,
+                              report_name, reporting, select_shard, shared_output, stale_line)
 from olmo_data.mixing.mixers import copies
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_parts, part_file,
                                 remove_part_files, scratch_folder)
@@ -178,13 +178,16 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
     files = [file for _, file in select_shard(layout.files, config.shard)]
     report_path = out.report(report_name("mix", config.shard))
     done = 0
+    stale = remove_stale(out, layout.files)  # an earlier run's files for input files gone since
+    if stale:
+        log.info(stale_line(stale, out.root))
 
     def summary(error: str | None) -> dict[str, Any]:
         return {"command": "data mix", "shard": config.shard, "files": len(files), "files_done": done,
                 "complete": error is None, **({"error": error} if error else {}),
                 **counted(counts["records"], written=counts["written"], dropped=counts["dropped"],
                           quarantined=counts["quarantined"]),
-                "quarantine_reasons": dict(reasons), "skipped_files": layout.skipped}
+                "quarantine_reasons": dict(reasons), "skipped_files": layout.skipped, "stale_files_removed": stale}
 
     measure = functools.partial(_measure, unit=config.unit, tokenizer=config.tokenizer)
     with reporting(report_path, summary), scratch_folder(out.root) as scratch:

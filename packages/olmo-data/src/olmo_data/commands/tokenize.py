@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import posixpath
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from olmo_core.token_arrays import TokenArrayWriter, dtype_for, sibling
 from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
 from olmo_data.layout import (DOCUMENTS_HELP, Layout, amount, check_output_apart, counted, counted_line, find_layout,
-                              report_name, reporting, select_shard, shared_output)
+                              remove_stale, report_name, reporting, select_shard, shared_output, stale_line)
 from olmo_data.parallel import (PART_BYTES, Part, joined_quarantine, map_shards, part_file, per_file, resolve_workers,
                                 scratch_folder, split_file)
 from olmo_data.parallel import counted as counted_records
@@ -305,6 +306,24 @@ def unigram_entropy(counts: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
+PART_FILE = re.compile(r"part-(\d+)\.(npy|csv\.gz|meta\.json)")
+"""The files of a token part (:class:`~olmo_core.token_arrays.TokenArrayWriter`), numbered by input file."""
+
+
+def _remove_stale_parts(output: str, files: int) -> int:
+    """Remove the files of the token parts an earlier run wrote in ``output`` for input files beyond the ``files``
+    the input has now (part ``i`` is the ``i``-th input file's, whatever the shard): a trainer reads every complete
+    part of the folder. Return how many files were removed."""
+    fs, root = url_to_fs(output)
+    if not fs.isdir(root):
+        return 0
+    stale = [path for path in fs.ls(root, detail=False)
+             if (match := PART_FILE.fullmatch(posixpath.basename(path))) and int(match[1]) >= files]
+    for path in stale:
+        fs.rm(path)
+    return len(stale)
+
+
 def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     """Tokenize the documents ``input`` names into token arrays in ``output`` (``part-NNNNN.npy`` with
     ``.csv.gz`` and ``.meta.json``): each document's ids followed by EOS, one part per input file, with a
@@ -321,6 +340,9 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     files, skipped = layout.files, layout.skipped
     tokenizer = load_tokenizer(config.tokenizer)
     remove_temporaries(output)
+    stale = _remove_stale_parts(output, len(files)) + remove_stale(layout, files, folders=("quarantine",))
+    if stale:
+        log.info(stale_line(stale, output))
     quarantine = layout.for_workers()
     jobs = [_Job(i, f, output, quarantine, config.tokenizer, config.batch_size, False)
             for i, f in select_shard(files, config.shard)]
@@ -333,7 +355,7 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
         return {"command": "data tokenize", "shard": config.shard, "files": len(jobs), "files_done": len(parts),
                 "complete": error is None, **({"error": error} if error else {}),
                 **counted(documents + quarantined, written=documents, quarantined=quarantined),
-                "quarantine_reasons": dict(reasons), "skipped_files": skipped}
+                "quarantine_reasons": dict(reasons), "skipped_files": skipped, "stale_files_removed": stale}
 
     def done(meta: dict[str, Any]) -> None:
         parts.append(meta)
