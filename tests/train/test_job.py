@@ -201,3 +201,23 @@ def test_a_rerun_already_at_max_steps_does_not_warn_about_warmup(olmo_cli: Any, 
     again = olmo_cli("train", args)
     assert again.exit_code == 0 and "warning" not in again.err
     assert "trained 1 step (256 tokens); final loss unchanged (already at max_steps)" in again.err
+
+
+def test_a_standalone_run_reads_the_unigram_entropy_its_token_arrays_recorded(olmo_cli: Any, tokens: Path,
+                                                                              tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    ids = [np.fromfile(part, dtype=json.loads(part.with_suffix(".meta.json").read_text())["dtype"])
+           for part in sorted(tokens.glob("*.npy"))]  # raw token ids, of the dtype their metadata records
+    counts = np.bincount(np.concatenate(ids).astype(np.int64))
+    p = counts[counts > 0] / counts.sum()
+    entropy = float(-(p * np.log(p)).sum())  # nats, from the token ids themselves
+    run = tmp_path / "entropy"
+    args = [*SMALL_MODEL, f"data=[{tokens}]", f"output={run}", "seq_len=32", "global_batch_size=256", "max_steps=1",
+            "threads=1", "callbacks=[metrics,checkpoint]"]
+    assert olmo_cli("train", args).exit_code == 0
+    recorded = json.loads((run / "result.json").read_text())["metrics"]["unigram_entropy_nats"]
+    assert recorded == pytest.approx(entropy, abs=1e-4)
+    assert f"(unigram entropy of the data: {recorded:.3f} nats)." in (run / "report.md").read_text()

@@ -74,7 +74,7 @@ class TrainJob(Job):
                 raise ConfigError(f"the {config.launcher.nproc} training workers left no result in {workdir}")
             return JobResult(outputs=finished.outputs, metrics={**finished.metrics, "workers": config.launcher.nproc})
         try:
-            entropies = {artifact.unigram_entropy_nats for artifact in inputs["data"]}
+            entropies = {_unigram_entropy(artifact) for artifact in inputs["data"]}
             return _train(config, data, workdir, entropy=entropies.pop() if len(entropies) == 1 else None)
         except BaseException as exc:
             if is_worker():
@@ -131,6 +131,22 @@ def _metrics_file(config: TrainConfig, run_dir: Path) -> Path | None:
     """The file the ``metrics`` callback writes in ``run_dir``; None when ``callbacks`` leave it out."""
     options = config.callbacks.get("metrics")
     return None if options is None else run_dir / getattr(options, "file", "metrics.jsonl")
+
+
+def _unigram_entropy(artifact: TokenArrays) -> float | None:
+    """The token arrays' unigram entropy: the artifact's (the pipeline passes it), else the one ``olmo data
+    tokenize`` recorded in the folder's ``result.json`` (a path given on the command line carries none); ``None``
+    when neither is known."""
+    if artifact.unigram_entropy_nats is not None:
+        return artifact.unigram_entropy_nats
+    try:
+        recorded = read_result(artifact.path)
+    except (OSError, ValueError, TypeError, KeyError):  # no readable record: not known
+        return None
+    if recorded is None or recorded.job != "data tokenize":
+        return None
+    value = recorded.metrics.get("unigram_entropy_nats")
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _total(rows: list[dict[str, Any]], key: str) -> float | None:
