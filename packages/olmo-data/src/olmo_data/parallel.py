@@ -21,9 +21,11 @@ split into parts (:class:`Part`) so that ``workers=K`` puts K cores on one large
 - *Compressed JSON lines* (``.gz``, ``.zst``) cannot be entered in the middle: a part decompresses from the
   start and passes over the lines before its range without parsing them. The content size that sets the part
   count is the one the file declares (gzip's trailer, a zstd frame header) or, where it declares none, four
-  times the compressed size; a wrong guess only makes parts uneven (the last part reads to the end). The
-  decompression repeated by later parts (about 0.2 s of CPU per 100 MB passed over, next to minutes to tag
-  100 MB) grows with the square of a file's part count; it is the price of a format that cannot seek.
+  times the compressed size; a gzip trailer's size (modulo 4 GiB) is believed only where deflate could hold it in
+  the file (at least its size, at most 1,032 times it: the trailer of a truncated file is any 4 bytes). A wrong
+  guess only makes parts uneven (the last part reads to the end). The decompression repeated by later parts
+  (about 0.2 s of CPU per 100 MB passed over, next to minutes to tag 100 MB) grows with the square of a file's
+  part count; it is the price of a format that cannot seek.
 - *Parquet* files are one part each.
 - *Line numbers* stay the file's: a part numbers its lines from 1 and counts them, and the job shifts a part's
   quarantine records by the lines of the parts before it (:func:`~olmo_core.documents.renumbered`); within a
@@ -75,6 +77,8 @@ PART_BYTES = 32 << 20
 """The content of a file that one part holds (32 MiB): larger files are split (:func:`split_file`)."""
 GUESSED_COMPRESSION_RATIO = 4
 """Content bytes per compressed byte, for a compressed file that does not declare its content size."""
+MAX_DEFLATE_RATIO = 1032
+"""The most content bytes per compressed byte that deflate (gzip) can hold: a larger declared size is not believed."""
 
 _PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
@@ -210,12 +214,19 @@ def _content_size(file: str) -> int:
     compression = infer_compression(path)
     if compression is None:
         return size
-    declared = -1
+    guessed = size * GUESSED_COMPRESSION_RATIO
     if compression == "gzip" and size >= 18:  # ISIZE: the last member's size mod 2**32
-        declared = int.from_bytes(fs.cat_file(path, start=size - 4, end=size), "little")
-    elif compression == "zstd":
-        declared = _zstd_content_size(fs.cat_file(path, start=0, end=min(size, 18)))
-    return declared if declared >= size else size * GUESSED_COMPRESSION_RATIO
+        return _gzip_content_size(int.from_bytes(fs.cat_file(path, start=size - 4, end=size), "little"), size, guessed)
+    declared = _zstd_content_size(fs.cat_file(path, start=0, end=min(size, 18))) if compression == "zstd" else -1
+    return declared if declared >= size else guessed
+
+
+def _gzip_content_size(isize: int, size: int, guessed: int) -> int:
+    """The content size of a gzip file of ``size`` bytes whose trailer says ``isize``, else ``guessed``: ``isize``
+    is the last member's size modulo 2**32 (not the content's size for a file of several members or of 4 GiB or
+    more of content), and a truncated or damaged file ends in any 4 bytes, so it is believed only where deflate
+    could hold it in ``size`` bytes (from ``size`` to :data:`MAX_DEFLATE_RATIO` times as much)."""
+    return isize if size <= isize <= MAX_DEFLATE_RATIO * size else guessed
 
 
 def _zstd_content_size(header: bytes) -> int:
