@@ -40,7 +40,10 @@ def test_a_refused_rerun_leaves_the_finished_run_usable(olmo_cli: Any, tokens: P
 @pytest.mark.parametrize(("options", "why"), [
     (["seq_len=48"], "global_batch_size=256 must be a whole number of instances of seq_len=48, divisible by the "
                      "world size 1"),
-    (["micro_batch_size=3"], "micro_batch_size=3 must divide the 8 instances each rank gets of a global batch"),
+    (["micro_batch_size=3"], "micro_batch_size=3 must divide the 8 instances each rank gets of a global batch (a "
+                             "run may resume with another micro_batch_size, as with another world size)"),
+    (["backend=fsdp", "backend.replicas=3", "launcher.nproc=2", "micro_batch_size=4"],  # once, before the workers start
+     "backend.replicas=3 must be at least 1 and divide the world size 2"),
     (["launcher.nproc=3"], "global_batch_size=256 must be a whole number of instances of seq_len=32, divisible by "
                            "the world size 3")])
 def test_a_batch_that_does_not_divide_is_refused_before_anything_is_written(olmo_cli: Any, tokens: Path,

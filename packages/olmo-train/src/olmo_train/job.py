@@ -46,6 +46,7 @@ class TrainJob(Job):
 
     def check(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> None:
         from olmo_train.backends.base import check_device
+        from olmo_train.backends.configs import check_replicas
         from olmo_train.trainer import check_batch_shape, check_data_vocabulary, check_resume
 
         check_device(getattr(config.backend, "device", "auto"))
@@ -57,7 +58,10 @@ class TrainJob(Job):
         check_data_vocabulary([artifact.path for artifact in inputs.get("data") or []],
                               getattr(config.model, "vocab_size", None))
         check_resume(workdir, config)  # before the run's record is replaced: a refused rerun keeps it
-        check_batch_shape(config, int(os.environ.get("WORLD_SIZE") or config.launcher.nproc))
+        world_size = int(os.environ.get("WORLD_SIZE") or config.launcher.nproc)
+        check_batch_shape(config, world_size)
+        if getattr(config.backend, "replicas", None) is not None:  # before workers start: once, not once per rank
+            check_replicas(config.backend.replicas, world_size)
 
     def run(self, config: TrainConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         from olmo_train.launch import is_worker, launch, record_worker_error

@@ -8,7 +8,7 @@ from olmo_core.config import positive
 
 from olmo_train.backends.base import PrecisionConfig
 
-__all__ = ["DDPConfig", "DistributedConfig", "FSDPConfig", "SingleDeviceConfig"]
+__all__ = ["DDPConfig", "DistributedConfig", "FSDPConfig", "SingleDeviceConfig", "check_replicas"]
 
 
 @dataclass(kw_only=True)
@@ -42,3 +42,12 @@ class FSDPConfig(DistributedConfig):
     replicas: int = positive(1)
     """Hybrid sharding: split the ranks into this many replica groups, each holding a full sharded copy
     (usually the number of nodes); 1 shards over all ranks."""
+
+
+def check_replicas(replicas: int, world_size: int) -> None:
+    """Refuse a hybrid-sharding ``backend.replicas`` that does not divide the world size (checked by ``olmo train``
+    before any worker starts, and by the ``fsdp`` backend as it builds its mesh)."""
+    from olmo_core.errors import ConfigError
+
+    if replicas < 1 or world_size % replicas:
+        raise ConfigError(f"backend.replicas={replicas} must be at least 1 and divide the world size {world_size}")

@@ -17,8 +17,7 @@ from torch.distributed.device_mesh import DeviceMesh, init_device_mesh
 from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor
 
-from olmo_core.errors import ConfigError
-from olmo_train.backends.configs import FSDPConfig
+from olmo_train.backends.configs import FSDPConfig, check_replicas
 from olmo_train.backends.process_group import Collectives
 from olmo_train.backends.single import prepare_plain_model
 from olmo_train.model_setup import blocks_of
@@ -28,8 +27,7 @@ __all__ = ["FSDPBackend", "FSDPConfig", "apply_fsdp", "device_mesh"]
 
 def device_mesh(device: torch.device, world_size: int, replicas: int) -> DeviceMesh:
     """A 1-D ``(shard,)`` mesh, or the 2-D ``(replicate, shard)`` mesh of hybrid sharding."""
-    if replicas < 1 or world_size % replicas:
-        raise ConfigError(f"backend.replicas={replicas} must be at least 1 and divide the world size {world_size}")
+    check_replicas(replicas, world_size)
     if replicas == 1:
         return init_device_mesh(device.type, (world_size,), mesh_dim_names=("shard",))
     return init_device_mesh(device.type, (replicas, world_size // replicas), mesh_dim_names=("replicate", "shard"))
