@@ -153,3 +153,33 @@ def test_a_rerun_after_an_input_folder_is_gone_leaves_none_of_its_files(tmp_path
     assert [d.id for d in mixed(out)] == [r["id"] for r in records[5:]]
     report = json.loads((out / "reports" / "mix.json").read_text())
     assert (report["written"], report["stale_files_removed"]) == (len(records) - 5, 1)
+
+
+@pytest.mark.parametrize(("options", "error"), [
+    (["mixer=proportions", "mixer.proportions={wikipedia: 0.5, pydocs: 0.5}"],
+     "mixer.proportions name sources that the input does not have (or that are empty): pydocs (it has c4, wikipedia)"),
+    (["mixer.factors={c4: 1, pydocs: 2}"], "factors name sources that the input does not have: pydocs (it has c4, "
+                                           "wikipedia)"),
+    (["unit=words"], "unit must be 'bytes' or 'tokens', not 'words'")])
+def test_a_mix_refused_for_its_config_writes_nothing(two_sources: Path, tmp_path: Path, olmo_cli: Any,
+                                                     options: list[str], error: str) -> None:
+    out = tmp_path / "mix2"
+    result = olmo_cli("data", "mix", f"input={two_sources}", f"output={out}", *options)
+    assert result.exit_code == 2, result.err
+    assert result.err.strip().splitlines()[-1] == f"error: {error}"
+    assert not out.exists()  # neither .incomplete nor reports/mix.json
+
+
+def test_a_mix_measures_its_sources_once(two_sources: Path, tmp_path: Path, olmo_cli: Any,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from olmo_data.commands import mix
+
+    calls = []
+    measure = mix._measure_sources
+    monkeypatch.setattr(mix, "_measure_sources", lambda *args: calls.append(args) or measure(*args))
+    out = tmp_path / "out"
+    result = olmo_cli("data", "mix", f"input={two_sources}", f"output={out}", "mixer.factors={c4: 2}")
+    assert result.exit_code == 0, result.err
+    assert len(calls) == 1
+    report = json.loads((out / "reports" / "mix.json").read_text())
+    assert report["sources"]["c4"]["documents_out"] == 2 * report["sources"]["c4"]["documents_in"]

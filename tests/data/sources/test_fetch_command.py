@@ -153,3 +153,19 @@ def test_every_fetch_hint_olmo_prints_composes(tmp_path: Path, olmo_cli: Any, ol
         assert result.exit_code != 0 and hints, result.err
         for key, source, option in hints:
             assert getattr(olmo_compose("data fetch", [*overrides, f"{key}=fr"]).sources[source], option) == "fr"
+
+
+@pytest.mark.parametrize(("option", "error"), [
+    ("sources.jsonl.name=../../escape", "sources.jsonl.name='../../escape' must be a plain name"),
+    ("sources.jsonl.path={tmp}/nonexist/", "sources.jsonl.path='{tmp}/nonexist/' matches no jsonl files")])
+def test_a_source_that_cannot_be_fetched_is_refused_before_anything_is_written(
+        tmp_path: Path, olmo_cli: Any, option: str, error: str) -> None:
+    source = tmp_path / "in" / "docs.jsonl"
+    source.parent.mkdir()
+    source.write_text("".join(json.dumps({"id": f"d{i}", "text": f"document {i}"}) + "\n" for i in range(2)))
+    output = tmp_path / "a" / "out"
+    result = olmo_cli("data", "fetch", "sources=[jsonl]", f"sources.jsonl.path={source}",
+                      option.format(tmp=tmp_path), f"output={output}")
+    assert result.exit_code == 2
+    assert result.err.strip().splitlines()[-1].startswith(f"error: {error.format(tmp=tmp_path)}")
+    assert not (tmp_path / "a").exists()  # not even the job's log.txt

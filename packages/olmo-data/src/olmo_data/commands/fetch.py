@@ -23,6 +23,7 @@ from olmo_core.progress import Progress
 
 from olmo_data.layout import Layout, counted, counted_line
 from olmo_data.sources.base import Source, known_count
+from olmo_data.sources.user_files import UserSourceConfig
 
 __all__ = ["DEFAULT_CORPUS", "FetchConfig", "FetchJob", "fetch"]
 
@@ -136,6 +137,20 @@ def _check_limits(config: FetchConfig) -> None:
                               f"null for all of them")
 
 
+def _check_sources(config: FetchConfig) -> list[Source]:
+    """The configured sources, once they are known to be fetchable: some sources, limits that name them, plain
+    names, and users' files that exist (their paths match files); else a :class:`ConfigError` saying why."""
+    if not config.sources:
+        options = ", ".join(get_host().registry("sources").options())
+        raise ConfigError(f"`olmo data fetch` needs sources=[name,...] (available: {options})")
+    _check_limits(config)
+    chosen = _chosen(config)  # a source's name is checked as it is built
+    for source in chosen:
+        if isinstance(getattr(source, "config", None), UserSourceConfig):
+            source.files()  # type: ignore[attr-defined]  # refuses a path that matches no files
+    return chosen
+
+
 def _chosen(config: FetchConfig) -> list[Source]:
     """The configured sources, each with its limit (``all`` stands for its parts)."""
     registry = get_host().registry("sources")
@@ -156,10 +171,7 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
     A source whose output is complete (same pin, options and files) and whose archive is cached is left as it
     is; ``force=true`` writes it again.
     """
-    if not config.sources:
-        options = ", ".join(get_host().registry("sources").options())
-        raise ConfigError(f"`olmo data fetch` needs sources=[name,...] (available: {options})")
-    _check_limits(config)
+    _check_sources(config)
     output = output.rstrip("/")
     entries = _previous(output)
     fetched = {}
@@ -195,8 +207,9 @@ class FetchJob(Job):
     outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the fetched documents")}
 
     def check(self, config: FetchConfig, inputs: Mapping[str, Any], workdir: str) -> None:
-        """Refuse a ``limits`` key that names no source (a typo) before the work directory is made."""
-        _check_limits(config)
+        """Refuse what cannot be fetched (no sources, a ``limits`` key that names no source, a source name that
+        would leave the output, users' files that do not exist) before the work directory is made."""
+        _check_sources(config)
 
     def run(self, config: FetchConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         """Fetch every configured source into ``workdir``; metrics: each source's entry of the fetch report

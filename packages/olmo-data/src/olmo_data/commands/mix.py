@@ -148,19 +148,10 @@ def _assemble(file: str, parts: list[_Written], layout: Layout, out: Layout) -> 
     return total
 
 
-def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
-    """Mix the sources of ``input`` into the dataset ``output``: each document is written 0, 1 or more times
-    according to its source's factor, chosen by hashing its id (reproducible whatever the workers). The mixer
-    sets factors directly (``factors``) or from target shares of bytes or tokens (``proportions``);
-    ``reports/mix.json`` records each source's size, factor and share before and after, and counts every record
-    read: written, dropped (sampled to 0 copies) or quarantined (invalid lines, under ``quarantine/`` with
-    file, line and reason). A run that fails, or finds every record quarantined, writes its report with
-    ``complete: false`` and raises.
-    """
+def _mixer(config: MixConfig) -> Any:
+    """The configured mixer, once ``unit`` is known and the mixer has what a mixer needs."""
     if config.unit not in ("bytes", "tokens"):
         raise ConfigError(f"unit must be 'bytes' or 'tokens', not {config.unit!r}")
-    layout = find_layout(input, None)
-    out = Layout(layout.files, output.rstrip("/"), layout.documents_root)
     mixers = get_host().registry("mixers")
     mixer = mixers.build(config.mixer)
     lacking = [need for need, ok in (("seed (an int)", isinstance(getattr(mixer, "seed", None), int)),
@@ -169,6 +160,40 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
         component = mixers.component_of(config.mixer)
         raise PluginError(f"mixer '{component.name}' of {component.origin} has no {' and no '.join(lacking)}: a mixer "
                           f"has both (olmo_data.mixing.mixers.Mixer)")
+    return mixer
+
+
+Measured = tuple[Counter[str], Counter[str]]
+"""Each source's size (in the mix's unit) and documents."""
+
+
+def _measure_sources(config: MixConfig, files: list[str]) -> Measured:
+    """The size and documents of every source of ``files`` (all of them, whatever the shard)."""
+    sizes: Counter[str] = Counter()
+    documents: Counter[str] = Counter()
+    measure = functools.partial(_measure, unit=config.unit, tokenizer=config.tokenizer)
+    with Progress("measuring sources", unit="docs") as progress:
+        for _, parts in map_parts(measure, files, workers=config.workers, part_bytes=config.part_bytes,
+                                  progress=progress.update):
+            for part_sizes, part_documents in parts:
+                sizes.update(part_sizes)
+                documents.update(part_documents)
+    return sizes, documents
+
+
+def mix(config: MixConfig, input: str, output: str, measured: Measured | None = None) -> dict[str, Any]:
+    """Mix the sources of ``input`` into the dataset ``output``: each document is written 0, 1 or more times
+    according to its source's factor, chosen by hashing its id (reproducible whatever the workers). The mixer
+    sets factors directly (``factors``) or from target shares of bytes or tokens (``proportions``);
+    ``reports/mix.json`` records each source's size, factor and share before and after, and counts every record
+    read: written, dropped (sampled to 0 copies) or quarantined (invalid lines, under ``quarantine/`` with
+    file, line and reason). A run that fails, or finds every record quarantined, writes its report with
+    ``complete: false`` and raises. ``measured``: the sources' sizes and documents when they were measured already
+    (by :meth:`MixJob.check`).
+    """
+    layout = find_layout(input, None)
+    out = Layout(layout.files, output.rstrip("/"), layout.documents_root)
+    mixer = _mixer(config)
     sizes: Counter[str] = Counter()
     documents: Counter[str] = Counter()
     mixed: Counter[str] = Counter()
@@ -189,14 +214,10 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
                           quarantined=counts["quarantined"]),
                 "quarantine_reasons": dict(reasons), "skipped_files": layout.skipped, "stale_files_removed": stale}
 
-    measure = functools.partial(_measure, unit=config.unit, tokenizer=config.tokenizer)
     with reporting(report_path, summary), scratch_folder(out.root) as scratch:
-        with Progress("measuring sources", unit="docs") as progress:
-            for _, parts in map_parts(measure, layout.files, workers=config.workers, part_bytes=config.part_bytes,
-                                      progress=progress.update):
-                for part_sizes, part_documents in parts:
-                    sizes.update(part_sizes)
-                    documents.update(part_documents)
+        found = measured if measured is not None else _measure_sources(config, layout.files)
+        sizes.update(found[0])
+        documents.update(found[1])
         factors = mixer.factors(dict(sorted(sizes.items())))
         write = functools.partial(_write, layout=layout.for_workers(), out=out.for_workers(), factors=factors,
                                   seed=mixer.seed, unit=config.unit, tokenizer=config.tokenizer, scratch=scratch)
@@ -253,6 +274,11 @@ def mix(config: MixConfig, input: str, output: str) -> dict[str, Any]:
     return report
 
 
+def _measure_key(config: MixConfig, input: str, files: list[str]) -> tuple[Any, ...]:
+    """What the sizes of :func:`_measure_sources` depend on: ``run`` reuses those ``check`` measured for the same."""
+    return input, config.unit, config.tokenizer, tuple(files)
+
+
 class MixJob(NewDatasetJob):
     """Sample the input's sources to the configured mix, into a new dataset."""
 
@@ -260,11 +286,25 @@ class MixJob(NewDatasetJob):
     inputs: ClassVar[dict[str, Slot]] = {"input": Slot(Dataset, help="documents that carry their source")}
     outputs: ClassVar[dict[str, Slot]] = {"dataset": Slot(Dataset, help="the mix")}
 
+    def check(self, config: MixConfig, inputs: dict[str, Any], workdir: str) -> None:
+        """Refuse an output that overlaps the input, and a mix the config cannot make (an unknown unit, a mixer
+        that refuses the input's sources: proportions or factors naming a source the input does not have ...),
+        before anything is written: the sources are measured here, and ``run`` mixes with these sizes."""
+        super().check(config, inputs, workdir)
+        mixer = _mixer(config)
+        files = find_layout(inputs["input"].path, None).files
+        measured = _measure_sources(config, files)
+        mixer.factors(dict(sorted(measured[0].items())))
+        self._measured: dict[tuple[Any, ...], Measured] = {_measure_key(config, inputs["input"].path, files): measured}
+
     def run(self, config: MixConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         """Mix; metrics: the mix report (sizes, factors and shares per source ...) and
         ``documents_per_source`` written."""
         output = shared_output(workdir)
-        report = mix(config, inputs["input"].path, output)
+        input = inputs["input"].path
+        measured = getattr(self, "_measured", {}).pop(_measure_key(config, input, find_layout(input, None).files),
+                                                      None)
+        report = mix(config, input, output, measured)
         documents = {source: row["documents_out"] for source, row in report["sources"].items()}
         return JobResult(outputs={"dataset": Dataset(path=output)},
                          metrics={**report, "documents_per_source": documents})
