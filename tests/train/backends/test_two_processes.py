@@ -139,3 +139,20 @@ def test_saved_at_two_ranks_resumed_at_one(runs: dict[str, Any], tokens: Path) -
     trainer.fit()
     assert losses(resumed_dir) == pytest.approx(losses(root / "fsdp"), abs=1e-5)
     assert_close(final_params(resumed_dir), final_params(root / "fsdp"))
+
+
+def test_saved_at_one_rank_resumed_at_two_with_a_micro_batch_size_that_divides_their_shares(
+        tokens: Path, tmp_path: Path) -> None:
+    # 8 instances a step: one process in one micro-batch of 8; resumed at 2 ranks (4 instances each), 8 does not
+    # divide 4, so micro_batch_size changes to 4 (a micro-batch per rank), which resuming may do
+    one = {**ARGS, "micro_batch_size": 8}
+    single = make_trainer(config(tokens, tmp_path, "single", **one))
+    single.fit()
+    resumed = tmp_path / "resumed"
+    shutil.copytree(tmp_path / "single", resumed)
+    shutil.rmtree(resumed / "checkpoints" / f"step{STEPS:06d}")
+    result = olmo_train(OLMO, tokens, tmp_path, "resumed", "backend=ddp", "launcher.nproc=2", "micro_batch_size=4")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "resuming from" in result.stderr and "step000003" in result.stderr
+    assert losses(resumed) == pytest.approx(losses(tmp_path / "single"), abs=1e-5)
+    assert_close(final_params(resumed), final_params(tmp_path / "single"))
