@@ -257,3 +257,18 @@ def test_a_rerun_after_an_input_file_is_gone_leaves_only_its_own_parts(tmp_path:
     assert len(part) == expected and part.ids == [r["id"] for r in records[5:]]
     report = json.loads((out / "tokenize.json").read_text())
     assert (report["parts"], report["tokens"], report["stale_files_removed"]) == (1, expected, 4)
+
+
+def test_counts_of_one_are_singular(tmp_path: Path, olmo_cli: Any) -> None:
+    from tests.conftest import stdlib_documents
+
+    record = stdlib_documents()[0]
+    (tmp_path / "one" / "documents").mkdir(parents=True)
+    (tmp_path / "one" / "documents" / "a.jsonl").write_text(json.dumps(record) + "\n")
+    out = tmp_path / "tokens"
+    result = olmo_cli("data", "tokenize", f"input={tmp_path / 'one'}", f"output={out}")
+    assert result.exit_code == 0, result.err
+    tokens = len(load_tokenizer("olmo-v1.5").encode(str(record["text"]))) + 1
+    assert f"tokenized 1 document into {tokens:,} tokens (" in result.err
+    assert "in 1 part with olmo-v1.5; 1 record in: 1 written, 0 dropped, 0 quarantined;" in result.err
+    assert "from 1 document, tokenizer olmo-v1.5" in (out / "report.md").read_text()

@@ -169,3 +169,18 @@ def test_a_source_that_cannot_be_fetched_is_refused_before_anything_is_written(
     assert result.exit_code == 2
     assert result.err.strip().splitlines()[-1].startswith(f"error: {error.format(tmp=tmp_path)}")
     assert not (tmp_path / "a").exists()  # not even the job's log.txt
+
+
+def test_counts_of_one_are_singular(tmp_path: Path, olmo_cli: Any) -> None:
+    source = tmp_path / "in" / "docs.jsonl"
+    source.parent.mkdir()
+    source.write_text(json.dumps({"id": "d0", "text": "x"}) + "\n")
+    result = olmo_cli("data", "fetch", "sources=[jsonl]", f"sources.jsonl.path={source}", "sources.jsonl.name=one",
+                      f"output={tmp_path / 'out'}")
+    assert result.exit_code == 0, result.err
+    size = (tmp_path / "out" / "documents" / "one" / "part-00000.jsonl.gz").stat().st_size
+    assert f"one: wrote 1 document (1 byte of text, {size:,} bytes in 1 file) to {tmp_path / 'out'}/documents/one; " \
+           f"1 record in: 1 written, 0 dropped, 0 quarantined" in result.err
+    again = olmo_cli("data", "fetch", "sources=[jsonl]", f"sources.jsonl.path={source}", "sources.jsonl.name=one",
+                     f"output={tmp_path / 'out'}")
+    assert f"one: already complete in {tmp_path / 'out'}/documents/one (1 document) and" in again.err

@@ -172,7 +172,7 @@ class TokenArray:
     def document_at(self, position: int) -> int:
         """Index of the document that holds token ``position``."""
         if not 0 <= position < len(self):
-            raise IndexError(f"token {position} is outside {self.url} ({len(self)} tokens)")
+            raise IndexError(f"token {position} is outside {self.url} ({_amount(len(self), 'token')})")
         return int(np.searchsorted(self.ends, position, side="right"))
 
 
@@ -284,7 +284,7 @@ class RemoteTokens:
         """Bytes ``[start, end)`` of the tokens."""
         found = self._fs.cat_file(self._path, start=self._offset + start, end=self._offset + end)
         if len(found) != end - start:
-            raise OlmoError(f"{self.url}: read {len(found)} bytes at {start}, expected {end - start}")
+            raise OlmoError(f"{self.url}: read {_amount(len(found), 'byte')} at {start}, expected {end - start}")
         return found
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
@@ -298,7 +298,12 @@ class RemoteTokens:
 
 def _check_size(size: int, width: np.dtype[Any], url: str) -> None:
     if size % width.itemsize:
-        raise ConfigError(f"{url} is {size} bytes, not a whole number of {width} tokens: wrong dtype?")
+        raise ConfigError(f"{url} is {_amount(size, 'byte')}, not a whole number of {width} tokens: wrong dtype?")
+
+
+def _amount(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless one: ``1 token``, ``1,000 tokens``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _documents(npy: str, tokens: np.ndarray[Any, Any], eos: int | None) -> tuple[Any, Any, list[str], list[str]]:

@@ -306,7 +306,7 @@ def amount(count: int, noun: str) -> str:
 
 def counted_line(counts: dict[str, int]) -> str:
     """``"N records in: W written, D dropped, Q quarantined"`` from :func:`counted`'s counts."""
-    return (f"{counts['records']:,} records in: {counts['written']:,} written, {counts['dropped']:,} dropped, "
+    return (f"{amount(counts['records'], 'record')} in: {counts['written']:,} written, {counts['dropped']:,} dropped, "
             f"{counts['quarantined']:,} quarantined")
 
 

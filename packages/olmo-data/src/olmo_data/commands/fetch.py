@@ -21,7 +21,7 @@ from olmo_core.jobs import Job, JobResult, Report, Slot, markdown_table
 from olmo_core.plugins import get_host
 from olmo_core.progress import Progress
 
-from olmo_data.layout import Layout, counted, counted_line
+from olmo_data.layout import Layout, amount, counted, counted_line
 from olmo_data.sources.base import Source, known_count
 from olmo_data.sources.user_files import UserSourceConfig
 
@@ -179,15 +179,17 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
         fingerprint = source.fingerprint()  # user files: a sha256 of each input, taken once
         if not config.force and _complete(output, entries.get(source.name), source, fingerprint):
             entry = entries[source.name]
-            log.info(f"{source.name}: already complete in {output}/documents/{source.name} ({entry['documents']:,} "
-                     f"documents) and its data is cached; nothing to do (force=true writes it again)")
+            log.info(f"{source.name}: already complete in {output}/documents/{source.name} "
+                     f"({amount(entry['documents'], 'document')}) and its data is cached; nothing to do (force=true "
+                     f"writes it again)")
             fetched[source.name] = {**entry, "skipped": True}
             continue
         entries[source.name] = _write(source, output, config.documents_per_file, fingerprint)
         fetched[source.name] = entries[source.name]
         entry = entries[source.name]
-        log.info(f"{source.name}: wrote {entry['documents']:,} documents ({entry['text_bytes']:,} bytes of text, "
-                 f"{entry['bytes']:,} bytes in {len(entry['files'])} files) to {output}/documents/{source.name}; "
+        log.info(f"{source.name}: wrote {amount(entry['documents'], 'document')} "
+                 f"({amount(entry['text_bytes'], 'byte')} of text, {amount(entry['bytes'], 'byte')} in "
+                 f"{amount(len(entry['files']), 'file')}) to {output}/documents/{source.name}; "
                  f"{counted_line(entry)}" + (f"; dropped {entry['dropped_reasons']}" if entry["dropped"] else "")
                  + (f"; quarantined {entry['quarantine_reasons']} in {output}/quarantine/{source.name}.jsonl"
                     if entry["quarantined"] else ""))
@@ -224,7 +226,7 @@ class FetchJob(Job):
         """The ``## Data`` table: documents written, dropped and quarantined, text, licence and origin of every
         source."""
         rows = [(name, f"{entry['documents']:,}", f"{entry.get('dropped', 0):,}", f"{entry.get('quarantined', 0):,}",
-                 f"{entry['text_bytes']:,} bytes", entry["license"], entry.get("from") or "this machine")
+                 amount(entry['text_bytes'], 'byte'), entry["license"], entry.get("from") or "this machine")
                 for name, entry in result.metrics["sources"].items()]
         table = markdown_table(["source", "documents", "dropped", "quarantined", "text", "licence", "from"], rows)
         return Report(markdown="\n".join(["## Data", "", *table]))

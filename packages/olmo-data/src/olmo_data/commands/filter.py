@@ -20,9 +20,9 @@ from olmo_core.jobs import JobResult, Report, Slot
 from olmo_core.progress import Progress
 
 from olmo_data.expressions import Expression
-from olmo_data.layout import (Layout, NewDatasetJob, aligned_row, attribute_rows, counted, counted_line, find_layout,
-                              no_rows_left, remove_stale, report_name, reporting, select_shard, shared_output,
-                              stale_line)
+from olmo_data.layout import (Layout, NewDatasetJob, aligned_row, amount, attribute_rows, counted, counted_line,
+                              find_layout, no_rows_left, remove_stale, report_name, reporting, select_shard,
+                              shared_output, stale_line)
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_shards, part_file,
                                 parts_with_documents_before, per_file, remove_part_files, scratch_folder)
 from olmo_data.parallel import counted as counted_records
@@ -430,8 +430,8 @@ class FilterJob(NewDatasetJob):
     def report(self, result: JobResult) -> Report:
         """One line: documents kept, dropped and quarantined."""
         m = result.metrics
-        return Report(markdown=f"## Filtering\n\n{m['kept']:,} of {m['records']:,} records kept, {m['dropped']:,} "
-                               f"dropped by the rules, {m['quarantined']:,} quarantined.")
+        return Report(markdown=f"## Filtering\n\n{m['kept']:,} of {amount(m['records'], 'record')} kept, "
+                               f"{m['dropped']:,} dropped by the rules, {m['quarantined']:,} quarantined.")
 
 
 def _join(document: Document, rows: dict[str, Iterator[dict[str, Any]]],

@@ -260,15 +260,16 @@ def mix(config: MixConfig, input: str, output: str, measured: Measured | None = 
               "notes": notes}
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     if config.shard is None:
-        log.info(f"mixed {sum(documents.values()):,} documents ({total_in:,} {config.unit}) into "
+        log.info(f"mixed {amount(sum(documents.values()), 'document')} ({total_in:,} {config.unit}) into "
                  f"{report['documents_out']:,} ({total_out:,} {config.unit}); {counted_line(report)}:")
     else:
-        log.info(f"mixed shard {config.shard} into {report['documents_out']:,} documents ({total_out:,} "
-                 f"{config.unit}); {counted_line(report)}; factors from all {sum(documents.values()):,} documents "
+        log.info(f"mixed shard {config.shard} into {amount(report['documents_out'], 'document')} ({total_out:,} "
+                 f"{config.unit}); {counted_line(report)}; factors from all "
+                 f"{amount(sum(documents.values()), 'document')} "
                  f"({total_in:,} {config.unit}); the shard's own shares (the whole mix's are those of all shards):")
     for source, row in manifest.items():
         log.info(f"  {source:<16} x{row['factor']:<8.3g} {row['share_in']:>7.1%} -> {row['share_out']:>7.1%} "
-                 f"(target {row['share_target']:.1%}, {row['documents_out']:,} documents)")
+                 f"(target {row['share_target']:.1%}, {amount(row['documents_out'], 'document')})")
     for note in notes:
         log.warning(note)
     return report
@@ -312,8 +313,8 @@ class MixJob(NewDatasetJob):
     def report(self, result: JobResult) -> Report:
         """Each source's factor and share of the mix."""
         m = result.metrics
-        lines = ["## Mixing", "", f"{m['documents_out']:,} documents ({counted_line(m)}); share of {m['unit']} per "
-                 f"source:", ""]
+        lines = ["## Mixing", "", f"{amount(m['documents_out'], 'document')} ({counted_line(m)}); share of "
+                 f"{m['unit']} per source:", ""]
         lines += [f"- {source}: x{row['factor']:.3g}, {row['share_in']:.1%} -> {row['share_out']:.1%} (target "
                   f"{row['share_target']:.1%})" for source, row in m["sources"].items()]
         lines += ["", *(f"**Note:** {note}" for note in m["notes"])] if m["notes"] else []

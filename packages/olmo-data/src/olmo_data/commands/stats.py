@@ -239,9 +239,11 @@ class StatsJob(Job):
         """Documents and tokens overall, and the figures drawn."""
         m = result.metrics
         if m.get("phase") == "count":
-            return Report(markdown=f"## Corpus statistics\n\npartial counts of {m['files']} files: {m['partial']}")
+            return Report(markdown=f"## Corpus statistics\n\npartial counts of {amount(m['files'], 'file')}: "
+                                   f"{m['partial']}")
         overall = m["overall"]
-        tokens = f", {overall['tokens']:,} tokens" if overall.get("tokens") is not None else ""
-        return Report(markdown=f"## Corpus statistics\n\n{overall['documents']:,} documents{tokens} from "
-                               f"{len(m['sources'])} sources; {len(m['figures'])} figures beside stats.json."
+        tokens = f", {amount(overall['tokens'], 'token')}" if overall.get("tokens") is not None else ""
+        return Report(markdown=f"## Corpus statistics\n\n{amount(overall['documents'], 'document')}{tokens} from "
+                               f"{amount(len(m['sources']), 'source')}; {amount(len(m['figures']), 'figure')} beside "
+                               f"stats.json."
                                + (f"\n\n{m['figures_skipped']}" if m.get("figures_skipped") else ""))

@@ -130,7 +130,7 @@ def _damage(target: str, meta: dict[str, Any]) -> str | None:
         return "its sidecar .csv.gz is missing"
     expected = int(meta.get("tokens", 0)) * np.dtype(meta.get("dtype", "<u2")).itemsize
     if (size := int(fs.size(path))) != expected:
-        return f"its token file is {size:,} bytes, not the {expected:,} its .meta.json records"
+        return f"its token file is {amount(size, 'byte')}, not the {expected:,} its .meta.json records"
     if "sha256" in meta:
         with fs.open(path, "rb") as f:
             if hashlib.file_digest(f, "sha256").hexdigest() != meta["sha256"]:
@@ -396,13 +396,14 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
               "skipped_parts": sum(bool(p.get("skipped")) for p in parts),
               "file_parts": sum(p.get("file_parts", 1) for p in parts)}
     write_text(report_path, json.dumps(report, indent=2) + "\n")
-    log.info(f"tokenized {report['documents']:,} documents into {tokens:,} tokens ({report['bytes_per_token']} "
+    log.info(f"tokenized {amount(report['documents'], 'document')} into {amount(tokens, 'token')} "
+             f"({report['bytes_per_token']} "
              f"bytes per token, EOS excluded) in {amount(len(parts), 'part')} with {tokenizer.name}; "
              f"{counted_line(report)}"
              + (f"; {amount(report['skipped_parts'], 'part')} already complete" if report["skipped_parts"] else "")
              + f"; unigram entropy {report['unigram_entropy_nats']} nats")
     for source, count in report["tokens_per_source"].items():
-        log.info(f"  {source}: {count:,} tokens")
+        log.info(f"  {source}: {amount(count, 'token')}")
     log.info(f"token arrays: {output}")
     return report
 
@@ -432,8 +433,8 @@ class TokenizeJob(Job):
         from olmo_core import plots
 
         m = result.metrics
-        lines = ["## Tokens", "", f"{m['tokens']:,} tokens ({m['bytes_per_token']} bytes per token) from "
-                 f"{m['documents']:,} documents, tokenizer {m['tokenizer']['name']}; unigram entropy "
+        lines = ["## Tokens", "", f"{amount(m['tokens'], 'token')} ({m['bytes_per_token']} bytes per token) from "
+                 f"{amount(m['documents'], 'document')}, tokenizer {m['tokenizer']['name']}; unigram entropy "
                  f"{m['unigram_entropy_nats']} nats (the loss of a model that knows only token frequencies).", ""]
         if not plots.available():
             return Report(markdown="\n".join([*lines, plots.missing_note("tokens per source")]))
