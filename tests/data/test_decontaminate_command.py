@@ -148,3 +148,5 @@ def test_an_unreadable_evaluation_record_is_refused_with_its_file_and_line(tmp_p
     quiz.write_text(json.dumps({"id": "1", "text": passage}) + "\n")
     _, per_origin = evaluation_filter([str(tmp_path / "eval")], {}, settings={"normalize": "simple", "min_chars": 20})
     assert per_origin == {str(quiz): 1}
+    with pytest.raises(ConfigError, match=r"^eval='.*books' matches no document files"):  # the key that names it
+        evaluation_filter([str(tmp_path / "books")], {}, settings={"normalize": "simple", "min_chars": 20})

@@ -420,9 +420,9 @@ def renumbered(record: RecordT, lines_before: int) -> RecordT:
     return dataclasses.replace(record, line=record.line + lines_before, reason=reason)
 
 
-def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list[str]:
+def document_files(input: str, *, skipped: dict[str, str] | None = None, key: str = "input") -> list[str]:
     """The document files that ``input`` names: a glob, a file, a dataset directory (its ``documents/``)
-    or any directory (searched recursively).
+    or any directory (searched recursively). Errors name it as the config ``key`` that gave it (``eval=...``).
 
     Entries that only look like document files are left out, each with a logged reason that is also put in
     ``skipped`` (path -> reason) when given: directories (the files in them are read), sockets, pipes and
@@ -444,7 +444,7 @@ def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list
         listed = glob(f"{base}/**")
         found, root = [f for f in listed if f.endswith(DOCUMENT_SUFFIXES)], base
         if base == input and (other := _other_than_documents(listed, found)):
-            raise ConfigError(f"input='{input}' holds {other}, not documents")
+            raise ConfigError(f"{key}='{input}' holds {other}, not documents")
     files, refused = [], {} if skipped is None else skipped
     for file in found:
         if (reason := not_a_regular_file(file, root)) is None:
@@ -453,8 +453,8 @@ def document_files(input: str, *, skipped: dict[str, str] | None = None) -> list
             refused[file] = reason
     if not files:
         why = f" ({len(refused)} skipped, first: {next(iter(refused.values()))})" if refused else ""
-        raise ConfigError(f"input='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)}){why}")
-    _refuse_dataset_folders(input, files)
+        raise ConfigError(f"{key}='{input}' matches no document files ({', '.join(DOCUMENT_SUFFIXES)}){why}")
+    _refuse_dataset_folders(input, files, key)
     return sorted(files)
 
 
@@ -505,7 +505,7 @@ def _why_not_regular(url: str, root: str | None) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file (a socket, pipe or device)"
 
 
-def _refuse_dataset_folders(input: str, files: list[str]) -> None:
+def _refuse_dataset_folders(input: str, files: list[str], key: str = "input") -> None:
     checked: dict[str, bool] = {}
     for file in files:
         parts = file.split("/")
@@ -516,8 +516,8 @@ def _refuse_dataset_folders(input: str, files: list[str]) -> None:
             if dataset not in checked:
                 checked[dataset] = exists(f"{dataset}/documents")
             if checked[dataset]:
-                raise NotDocumentsError(f"input='{input}' reads {'/'.join(parts[:i + 1])}/, which holds the "
-                                        f"dataset's {parts[i]}, not documents: give input={dataset} (its "
+                raise NotDocumentsError(f"{key}='{input}' reads {'/'.join(parts[:i + 1])}/, which holds the "
+                                        f"dataset's {parts[i]}, not documents: give {key}={dataset} (its "
                                         f"documents/) instead")
 
 

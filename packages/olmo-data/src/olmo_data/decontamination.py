@@ -32,7 +32,7 @@ def evaluation_texts(paths: Sequence[str], tasks: Mapping[str, Any]) -> Iterator
     to ``None`` for its default). An unreadable evaluation record is refused (a :class:`ConfigError` naming its file
     and line): decontaminating against part of the evaluation data would miss what the rest holds."""
     for path in paths:
-        for file in document_files(path):
+        for file in document_files(path, key="eval"):
             for item in read_documents(file):
                 if not isinstance(item, Document):
                     raise ConfigError(f"eval={path}: {item.file} line {item.line} is unreadable ({item.reason}): "
