@@ -370,3 +370,11 @@ def test_a_folder_of_checkpoints_is_not_read_as_documents(tmp_path: Path) -> Non
     (tmp_path / "run" / "metrics.jsonl").write_text('{"step": 1, "loss": 9.1}\n')  # JSON lines, but no documents
     with pytest.raises(ConfigError, match=r"holds model checkpoints \(manifest.json\), not documents"):
         document_files(str(tmp_path / "run"))
+
+
+def test_a_record_s_other_top_level_fields_are_kept_and_written_back() -> None:
+    record = {"id": "1", "text": "t", "source": "s", "lang": "en", "attributes": {"a": [[0, 1, 1.0]]}}
+    document = Document.from_json(record)
+    assert document.extra == {"lang": "en", "attributes": {"a": [[0, 1, 1.0]]}}
+    assert document.to_json() == record
+    assert Document.from_json({"id": "2", "text": "u"}).extra == {}

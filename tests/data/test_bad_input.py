@@ -59,3 +59,21 @@ def test_every_kind_of_bad_input_is_accounted_for(tmp_path: Path, example_plugin
         cut_line = quarantined[name.rsplit(".", 1)[0]][0][0]
         assert len(kept[name]) == cut_line - 1  # every line decodable before the damage was kept
     assert len(kept["b-cut.jsonl.gz"]) > 0  # (half of this zstd frame completes no block: nothing decodes)
+
+
+def read_lines(path: Path) -> list[str]:
+    return (gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()).decode().splitlines()
+
+
+def test_top_level_fields_beyond_dolma_s_come_through_every_step_unchanged(tmp_path: Path, olmo_cli: Any) -> None:
+    """A record's own fields (``lang``, a nested object) are kept: a step writes them back as they came."""
+    records = [{**r, "lang": "en", "extra": {"k": i}} for i, r in enumerate(stdlib_documents())]
+    source = tmp_path / "in" / "documents" / "docs.jsonl"
+    source.parent.mkdir(parents=True)
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert olmo_cli("data", "filter", f"input={tmp_path / 'in'}", f"output={tmp_path / 'kept'}").exit_code == 0
+    assert olmo_cli("data", "mix", f"input={tmp_path / 'kept'}", f"output={tmp_path / 'mixed'}").exit_code == 0
+    for step in ("kept", "mixed"):
+        (written_file,) = (tmp_path / step / "documents").glob("docs.jsonl*")
+        written = [json.loads(line) for line in read_lines(written_file)]
+        assert sorted(written, key=lambda r: r["id"]) == sorted(records, key=lambda r: r["id"]), step

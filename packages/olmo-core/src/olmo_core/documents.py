@@ -74,6 +74,8 @@ class Document:
     added: str | None = None
     created: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """The record's other top-level fields (``lang``, ``attributes`` ...), written back as they came."""
     line: int = field(default=0, compare=False, repr=False)
     """The 1-based line (a Parquet file's row) it was read from (:func:`read_documents`); 0 when not read."""
 
@@ -93,8 +95,9 @@ class Document:
         metadata = record.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise DocumentError(f"'metadata' is {type(metadata).__name__}, not an object")
+        extra = {k: v for k, v in record.items() if k not in _FIELDS} if not _FIELDS.issuperset(record) else {}
         return cls(id=str(doc_id), text=text, source=str(record.get("source") or ""), added=record.get("added"),
-                   created=record.get("created"), metadata=metadata)
+                   created=record.get("created"), metadata=metadata, extra=extra)
 
     def to_json(self) -> dict[str, Any]:
         """The document as a Dolma JSON record."""
@@ -105,7 +108,13 @@ class Document:
             record["created"] = self.created
         if self.metadata:
             record["metadata"] = self.metadata
+        if self.extra:
+            record.update(self.extra)
         return record
+
+
+_FIELDS = frozenset(("id", "text", "source", "added", "created", "metadata"))
+"""The fields of a Dolma document that :class:`Document` holds by name."""
 
 
 @dataclass(frozen=True, kw_only=True)
