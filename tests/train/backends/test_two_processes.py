@@ -156,3 +156,37 @@ def test_saved_at_one_rank_resumed_at_two_with_a_micro_batch_size_that_divides_t
     assert "resuming from" in result.stderr and "step000003" in result.stderr
     assert losses(resumed) == pytest.approx(losses(tmp_path / "single"), abs=1e-5)
     assert_close(final_params(resumed), final_params(tmp_path / "single"))
+
+
+def test_ctrl_c_of_two_workers_saves_their_step_says_so_once_and_exits_130(tokens: Path, tmp_path: Path) -> None:
+    import re
+    import signal
+    import time
+
+    run = tmp_path / "ctrl-c"
+    args = [*SMALL_MODEL, f"output={run}", f"data=[{tokens}]", "backend.timeout_s=60", "backend=ddp",
+            "launcher.nproc=2", *(f"{k}={v}" for k, v in {**ARGS, "max_steps": 1000,
+                                                          "callbacks.checkpoint.interval": 500}.items())]
+    child = subprocess.Popen([sys.executable, "-m", "olmo_core", "train", *args], cwd=tmp_path, text=True,
+                             stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + TIMEOUT
+    while not (metrics.is_file() and metrics.read_text().count("\n") >= 2) and child.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    child.send_signal(signal.SIGINT)  # as `uv run` passes the terminal's Ctrl-C on: the same one
+    _, stderr = child.communicate(timeout=TIMEOUT)
+    assert child.returncode == 130, stderr[-3000:]
+    assert stderr.count("interrupted\n") == 1 and "SignalException" not in stderr, stderr[-3000:]
+    promised = re.findall(r"interrupted: saving step (\d+) once it is done", stderr)
+    assert len(promised) == 1, stderr[-3000:]
+    stopped = re.findall(r"stopped at step (\d+): rerun the command to resume from (\S+)\n", stderr)
+    assert len(stopped) == 1, stderr[-3000:]
+    step = int(stopped[0][0])
+    assert step >= int(promised[0])  # the ranks agree on a step at or after the one rank 0 first named
+    saved = run / "checkpoints" / f"step{step:06d}"
+    assert stopped[0][1] == str(saved) and (saved / "manifest.json").is_file()
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert rows[-1]["step"] == step  # no step lost since the last checkpoint

@@ -82,6 +82,8 @@ class TrainJob(Job):
             return _train(config, data, workdir, entropy=entropies.pop() if len(entropies) == 1 else None)
         except BaseException as exc:
             if is_worker():
+                if isinstance(exc, KeyboardInterrupt):  # the launcher that was interrupted says so, once
+                    raise SystemExit(130) from None
                 record_worker_error(exc)
             raise
 

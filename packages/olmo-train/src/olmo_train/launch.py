@@ -8,10 +8,14 @@ and how (exit code, signal, or the error it recorded), instead of hanging.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
 import sys
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,17 +84,65 @@ def describe_failures(failures: dict[int, Any], world_size: int) -> str:
 
 def launch(config: LauncherConfig, overrides: list[str]) -> None:
     """Run ``olmo train <overrides>`` in ``config.nproc`` workers here and wait for them."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     launch_config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=config.nproc, run_id=uuid.uuid4().hex,
                                  rdzv_backend="c10d", rdzv_endpoint=f"localhost:{config.master_port}",
-                                 max_restarts=0, monitor_interval=0.1)
+                                 max_restarts=0, monitor_interval=0.1,
+                                 signals_to_handle="SIGTERM,SIGHUP,SIGQUIT")  # SIGINT: ours, below
+    with _ctrl_c_stops_the_workers_after_their_step():
+        try:
+            elastic_launch(launch_config, entrypoint=sys.executable)("-m", "olmo_core", "train", *overrides)
+        except ChildFailedError as exc:
+            raise TrainingFailed(describe_failures(exc.failures, config.nproc)) from None
+        except SignalException as exc:
+            if exc.sigval == signal.SIGINT:  # the workers saved their step and exited: the command was interrupted
+                raise KeyboardInterrupt from None
+            raise
+
+
+_SHUTDOWN_LOGGERS = ("torch.distributed.elastic.agent.server.api", "torch.distributed.elastic.multiprocessing.api")
+"""The torch elastic loggers that narrate a shutdown; an interrupted command says it was interrupted once."""
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops_the_workers_after_their_step() -> Iterator[None]:
+    """Ctrl-C stops the launcher's agent, which passes SIGINT on to the workers (in sessions of their own, they do
+    not get the terminal's) and waits for them (torch elastic's shutdown timeout, 30 s, then kills them): they
+    finish the step, save it and exit. Further SIGINTs here (``uv run`` passes the terminal's on too) are ignored,
+    so that the agent waits for the workers instead of leaving them behind."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping: list[bool] = []
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if stopping:
+            return
+        stopping.append(True)
+        for name in _SHUTDOWN_LOGGERS:  # "Received 2 death signal", "Sending process N closing signal SIGINT"
+            logging.getLogger(name).setLevel(logging.ERROR)
+        raise SignalException(f"Process {os.getpid()} got signal: {signum}", sigval=signal.Signals(signum))
+
+    key = "TORCHELASTIC_SIGNALS_TO_HANDLE"  # the launcher sets it (from signals_to_handle): restored after
+    saved = os.environ.get(key)
+    levels = {name: logging.getLogger(name).level for name in _SHUTDOWN_LOGGERS}
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
-        elastic_launch(launch_config, entrypoint=sys.executable)("-m", "olmo_core", "train", *overrides)
-    except ChildFailedError as exc:
-        raise TrainingFailed(describe_failures(exc.failures, config.nproc)) from None
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        if saved is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = saved
 
 
 def record_worker_error(exc: BaseException) -> None:

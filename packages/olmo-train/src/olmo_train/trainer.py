@@ -344,7 +344,7 @@ class Trainer:
                 for callback in self.callbacks.values():
                     callback.on_step_end(self, metrics)
                 history.append(metrics)
-                if interrupted:
+                if self._interrupted_anywhere(interrupted):
                     self._save_unless_saved()
                     raise KeyboardInterrupt
         if checkpoint_at_end:
@@ -357,13 +357,22 @@ class Trainer:
         if not (step_dir(self.checkpoints, self.step) / MANIFEST).is_file():
             self.save_checkpoint()
 
+    def _interrupted_anywhere(self, interrupted: list[int]) -> bool:
+        """Whether a Ctrl-C reached this process, or with several ranks any of them: they agree after every step
+        (one small all-reduce), so that all stop after the same step and save it together."""
+        if self.world_size == 1:
+            return bool(interrupted)
+        flag = torch.tensor(float(bool(interrupted)), device=self.device)
+        return float(self.backend.all_reduce(flag)) > 0
+
     @contextlib.contextmanager
     def _stop_after_step_on_interrupt(self) -> Iterator[list[int]]:
-        """In a one-process run, a first Ctrl-C (appended to the yielded list) lets the step finish and be saved;
-        a second, later than :data:`SAME_CTRL_C_SECONDS` after it, stops at once. Several ranks could stop at
-        different steps, so they stop at once."""
+        """A first Ctrl-C (SIGINT, appended to the yielded list) lets the step finish and be saved; a second, later
+        than :data:`SAME_CTRL_C_SECONDS` after it, stops at once. Several ranks (``launcher.nproc``, torchrun) get
+        the SIGINT from their launcher, which Ctrl-C stopped; they agree after each step to stop after the same one
+        (:meth:`_interrupted_anywhere`)."""
         interrupted: list[int] = []
-        if self.world_size > 1 or threading.current_thread() is not threading.main_thread():
+        if threading.current_thread() is not threading.main_thread():
             yield interrupted
             return
         first = 0.0
@@ -376,7 +385,9 @@ class Trainer:
                 raise KeyboardInterrupt
             first = time.monotonic()
             interrupted.append(signum)
-            log.warning(f"interrupted: saving step {self.step + 1} once it is done (Ctrl-C again stops at once)")
+            if self.is_main:
+                log.warning(f"interrupted: saving step {self.step + 1} once it is done"
+                            + (" (Ctrl-C again stops at once)" if self.world_size == 1 else ""))
 
         previous = signal.signal(signal.SIGINT, interrupt)
         try:
