@@ -15,7 +15,7 @@ from typing import Any
 
 from olmo_core.errors import MissingDependencyError
 
-__all__ = ["available", "bar_plot", "histogram", "line_plot", "missing_note"]
+__all__ = ["available", "bar_plot", "histogram", "line_plot", "missing_note", "panel_plot"]
 
 WIDTH, HEIGHT, DPI = 7.0, 4.0, 120
 
@@ -72,6 +72,33 @@ def line_plot(path: str | Path, series: Mapping[str, tuple[Sequence[float], Sequ
         ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def panel_plot(path: str | Path, panels: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]], *,
+               title: str, xlabel: str, ylabels: Mapping[str, str] | None = None,
+               log_panels: Sequence[str] = ()) -> Path:
+    """Stacked panels sharing the x axis, one per entry of ``panels`` (``panel title: {name: (xs, ys)}``), each
+    with its legend outside its axes, on the right, its y label from ``ylabels`` (default: the panel's title) and a
+    log scale for the panels in ``log_panels``: series of different kinds (accuracies, perplexities, seconds) stay
+    readable, each on its own scale."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(panels), 1, figsize=(WIDTH, HEIGHT * 0.7 * len(panels) + 0.6), sharex=True,
+                             squeeze=False, layout="constrained")
+    for ax, (panel, series) in zip(axes[:, 0], panels.items(), strict=True):
+        for name, (xs, ys) in series.items():
+            ax.plot(list(xs), list(ys), label=name, linewidth=1.5, marker="o", markersize=3)
+        ax.set(title=panel, ylabel=(ylabels or {}).get(panel, panel))
+        if panel in log_panels:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize="small")
+    axes[-1, 0].set_xlabel(xlabel)
+    fig.suptitle(title)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=DPI, bbox_inches="tight")  # the legends outside the axes stay in the figure
+    plt.close(fig)
+    return target
 
 
 def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mapping[str, float]], *, title: str,

@@ -40,7 +40,7 @@ from olmo_train.data import DataLoaderConfig
 from olmo_train.objective import LanguageModelObjective, Objective
 from olmo_train.train_module import TrainModule, load_initial_weights
 
-__all__ = ["NonFiniteLoss", "Trainer", "check_batch_shape", "check_data_vocabulary"]
+__all__ = ["NonFiniteLoss", "Trainer", "check_batch_shape", "check_data_vocabulary", "check_resume"]
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from olmo_core.callbacks import Callback, TrainerView
-from olmo_core.plots import line_plot
+from olmo_core.plots import line_plot, panel_plot
 
 from olmo_train.callbacks.metrics import read_metrics
 
@@ -68,32 +68,12 @@ def eval_panels(names: list[str]) -> dict[str, list[str]]:
 
 
 def _panel_plot(path: Path, series: dict[str, tuple[list[float], list[float]]], *, title: str) -> Path:
-    """One panel per kind of metric (:func:`eval_panels`), stacked, sharing the step axis; each panel's legend
-    outside its axes, on the right. (``olmo_core.plots.line_plot`` draws one axes with the legend inside.)"""
-    from olmo_core.plots import DPI, HEIGHT, WIDTH, _pyplot
-
-    plt = _pyplot()
-    panels = eval_panels(list(series))
+    """One panel per kind of metric (:func:`eval_panels`), stacked, sharing the step axis."""
     scales = {name: (ylabel, logy) for name, ylabel, logy in PANELS}
-    fig, axes = plt.subplots(len(panels), 1, figsize=(WIDTH, HEIGHT * 0.7 * len(panels) + 0.6), sharex=True,
-                             squeeze=False, layout="constrained")
-    for ax, (panel, names) in zip(axes[:, 0], panels.items(), strict=True):
-        for name in names:
-            xs, ys = series[name]
-            ax.plot(xs, ys, label=name.removeprefix("eval/"), linewidth=1.5, marker="o", markersize=3)
-        ylabel, logy = scales[panel]
-        ax.set(title=panel, ylabel=ylabel)
-        if logy:
-            ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize="small")
-    axes[-1, 0].set_xlabel("step")
-    axes[-1, 0].xaxis.get_major_locator().set_params(integer=True)  # steps
-    fig.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")  # the legends outside the axes stay in the figure
-    plt.close(fig)
-    return path
+    panels = {panel: {name.removeprefix("eval/"): series[name] for name in names}
+              for panel, names in eval_panels(list(series)).items()}
+    return panel_plot(path, panels, title=title, xlabel="step", ylabels={p: scales[p][0] for p in panels},
+                      log_panels=[p for p in panels if scales[p][1]])
 
 
 class PlotsCallback(Callback):
