@@ -180,4 +180,4 @@ def test_resolve_refuses_partitions_of_other_features(tmp_path: Path, run_dedup:
     run_dedup(dataset, *options, "phase=resolve")
     (dataset / "dedup" / "buckets" / "exact" / "b-c4.jsonl.gz.buckets").unlink()
     missing = olmo_cli("data", "dedup", f"input={dataset}", *options, "phase=decide", "partition=0/2")
-    assert missing.exit_code == 2 and "1 saved bucket files are missing" in missing.err
+    assert missing.exit_code == 2 and "1 saved bucket file is missing" in missing.err

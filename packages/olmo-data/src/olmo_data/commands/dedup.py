@@ -175,8 +175,8 @@ def dedup_documents(config: DedupConfig, layout: Layout) -> dict[str, Any]:
         if lacking := {n: found for n, found in missing.items() if found}:
             count = sum(map(len, lacking.values()))
             first = next(iter(lacking.values()))[0]
-            raise ConfigError(f"phase={phase}: the features of {', '.join(lacking)} are missing for {count} "
-                              f"{'file' if count == 1 else 'files'} (first: {first}): run phase=features "
+            raise ConfigError(f"phase={phase}: the features of {', '.join(lacking)} are missing for "
+                              f"{amount(count, 'file')} (first: {first}): run phase=features "
                               f"dedupers=[{','.join(specs)}] (shard=i/N) over every shard first")
         if config.partition is not None:
             return _decide_partition(config, layout, files, built)
@@ -205,7 +205,8 @@ def _decide_partition(config: DedupConfig, layout: Layout, files: list[str], bui
     names = _partitioned(built)
     missing = [f for f in files for n in names if not exists(buckets_path(layout.root, n, layout.relative(f)))]
     if missing:
-        raise ConfigError(f"phase=decide partition={config.partition}: {len(missing)} saved bucket files are missing "
+        raise ConfigError(f"phase=decide partition={config.partition}: {amount(len(missing), 'saved bucket file')} "
+                          f"{'is' if len(missing) == 1 else 'are'} missing "
                           f"(first: {buckets_path(layout.root, names[0], layout.relative(missing[0]))}): run "
                           f"phase=features again")
     path = layout.report(f"dedup-decide-{index}-of-{count}")
