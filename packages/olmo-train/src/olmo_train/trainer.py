@@ -52,9 +52,11 @@ loss is its summed cross-entropy over the step's labelled-token count (all micro
 accumulated gradient is the same up to float rounding (and a resume at another world size may need another
 ``micro_batch_size`` to divide each rank's share)."""
 
-SAME_CTRL_C_SECONDS = 1.0
+SAME_CTRL_C_SECONDS = 2.0
 """A SIGINT this soon after the first counts as the same Ctrl-C: a parent such as ``uv run`` forwards the terminal's
-Ctrl-C to the trainer, which gets it twice (about 0.2 s apart), and only a later one stops at once."""
+Ctrl-C to the trainer, which gets it twice (about 0.2 s apart), and only a later one stops at once. The times are
+taken when Python runs the handler, which waits for the operator in progress: the margin leaves room for a slow step
+on a busy machine."""
 
 
 class Trainer:
