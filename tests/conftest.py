@@ -35,6 +35,21 @@ def stdlib_documents() -> list[dict[str, object]]:
     return records
 
 
+def two_source_dataset(root: Path, *, bad_line: bool = False) -> list[dict[str, object]]:
+    """A dataset at ``root`` of :func:`stdlib_documents` in two sources (``c4``: the first 5, ``wikipedia``: the
+    rest), one gzip file each, optionally ending with a line that is not JSON; returns the records."""
+    import gzip
+
+    records = stdlib_documents()
+    for folder, part in (("c4", records[:5]), ("wikipedia", records[5:])):
+        (root / "documents" / folder).mkdir(parents=True)
+        with gzip.open(root / "documents" / folder / "part-00000.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in part)
+            if bad_line:
+                f.write("not JSON\n")
+    return records
+
+
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     """A Dolma dataset directory with one gzipped file of real documents."""

@@ -10,7 +10,7 @@ import pytest
 
 from olmo_core.errors import ConfigError
 from olmo_data.commands.filter import FilterConfig, filter_documents, replace_spans
-from tests.conftest import stdlib_documents
+from tests.conftest import stdlib_documents, two_source_dataset
 
 MAIL = "Questions about the release go to the maintainers at python-dev@python.org or 555-867-5309, thanks."
 
@@ -284,13 +284,8 @@ def test_a_rerun_after_an_input_folder_is_gone_leaves_none_of_its_files(tmp_path
     import shutil
 
     register_plugin(example_plugin, "example_length")
-    records = stdlib_documents()
     root = tmp_path / "rf"
-    for folder, part in (("c4", records[:5]), ("wikipedia", records[5:])):
-        (root / "documents" / folder).mkdir(parents=True)
-        with gzip.open(root / "documents" / folder / "part-00000.jsonl.gz", "wt", encoding="utf-8") as f:
-            f.writelines(json.dumps(r) + "\n" for r in part)
-            f.write("not JSON\n")
+    records = two_source_dataset(root, bad_line=True)
     assert olmo_cli("data", "tag", f"input={root}", "taggers=[example_length]").exit_code == 0
     out = tmp_path / "rf_out"
     rule = "exclude=['example_length__example_length__word_count < 150']"

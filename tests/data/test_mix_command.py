@@ -130,17 +130,12 @@ def test_sources_the_proportions_do_not_name_are_named_as_dropped(two_sources: P
 
 
 def test_a_rerun_after_an_input_folder_is_gone_leaves_none_of_its_files(tmp_path: Path, olmo_cli: Any) -> None:
-    import gzip
     import shutil
 
-    from tests.conftest import stdlib_documents
+    from tests.conftest import two_source_dataset
 
-    records = stdlib_documents()
     root = tmp_path / "rm"
-    for folder, part in (("c4", records[:5]), ("wikipedia", records[5:])):
-        (root / "documents" / folder).mkdir(parents=True)
-        with gzip.open(root / "documents" / folder / "part-00000.jsonl.gz", "wt", encoding="utf-8") as f:
-            f.writelines(json.dumps(r) + "\n" for r in part)
+    records = two_source_dataset(root)
     out = tmp_path / "rm_out"
     assert olmo_cli("data", "mix", f"input={root}", f"output={out}").exit_code == 0
     assert len(mixed(out)) == len(records)

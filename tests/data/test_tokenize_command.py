@@ -223,18 +223,13 @@ def test_an_output_beside_the_documents_is_accepted(dataset: Path, olmo_cli: Any
 
 
 def test_a_rerun_after_an_input_file_is_gone_leaves_only_its_own_parts(tmp_path: Path, olmo_cli: Any) -> None:
-    import gzip
     import shutil
 
     from olmo_core.token_arrays import part_urls
-    from tests.conftest import stdlib_documents
+    from tests.conftest import two_source_dataset
 
-    records = stdlib_documents()
     root = tmp_path / "rt"
-    for folder, part in (("c4", records[:5]), ("wikipedia", records[5:])):
-        (root / "documents" / folder).mkdir(parents=True)
-        with gzip.open(root / "documents" / folder / "part-00000.jsonl.gz", "wt", encoding="utf-8") as f:
-            f.writelines(json.dumps(r) + "\n" for r in part)
+    records = two_source_dataset(root)
     out = tmp_path / "rt_tok"
     assert olmo_cli("data", "tokenize", f"input={root}", f"output={out}").exit_code == 0
     (out / "quarantine" / "c4").mkdir(parents=True)
