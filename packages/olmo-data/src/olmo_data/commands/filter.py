@@ -365,7 +365,7 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
                 "dropped_by": dict(total.reasons.most_common()),
                 "spans_replaced": dict(total.replaced),
                 "per_source": {s: dict(c) for s, c in sorted(total.per_source.items())},
-                "skipped_files": layout.skipped, "stale_files_removed": stale}
+                "skipped_files": layout.skipped, **({"stale_files_removed": stale} if stale else {})}
 
     with reporting(report_path, summary), scratch_folder(plan.out.root) as scratch:
         tasks = [_Task(part, before, scratch) for part, before in

@@ -212,7 +212,8 @@ def mix(config: MixConfig, input: str, output: str, measured: Measured | None = 
                 "complete": error is None, **({"error": error} if error else {}),
                 **counted(counts["records"], written=counts["written"], dropped=counts["dropped"],
                           quarantined=counts["quarantined"]),
-                "quarantine_reasons": dict(reasons), "skipped_files": layout.skipped, "stale_files_removed": stale}
+                "quarantine_reasons": dict(reasons), "skipped_files": layout.skipped,
+                **({"stale_files_removed": stale} if stale else {})}
 
     with reporting(report_path, summary), scratch_folder(out.root) as scratch:
         found = measured if measured is not None else _measure_sources(config, layout.files)

@@ -355,7 +355,8 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
         return {"command": "data tokenize", "shard": config.shard, "files": len(jobs), "files_done": len(parts),
                 "complete": error is None, **({"error": error} if error else {}),
                 **counted(documents + quarantined, written=documents, quarantined=quarantined),
-                "quarantine_reasons": dict(reasons), "skipped_files": skipped, "stale_files_removed": stale}
+                "quarantine_reasons": dict(reasons), "skipped_files": skipped,
+                **({"stale_files_removed": stale} if stale else {})}
 
     def done(meta: dict[str, Any]) -> None:
         parts.append(meta)
