@@ -26,7 +26,9 @@ class ProgressConfig:
 
 
 class ProgressCallback(Callback):
-    """Shows ``step n/N (p%) loss ... lr ... tok/s ... MFU ... ETA ...``: on a terminal as one live line."""
+    """Shows each step's progress, loss, learning rate, tokens/s, MFU and time left, on a terminal as one live line.
+
+    The line reads ``step n/N (p%) loss ... lr ... tok/s ... MFU ... ETA ...``."""
 
     order = 150
 
