@@ -70,12 +70,17 @@ def makedirs(url: str) -> None:
     """Create the directory ``url`` and its parents. On an object store, its bucket must exist: olmo never creates
     one (a misspelled bucket would otherwise become a new one), and the error says so."""
     fs, path = url_to_fs(url)
-    split = getattr(fs, "split_path", None)  # s3fs, gcsfs: (bucket, key, version)
-    if split is not None and (bucket := split(path)[0]) and not fs.exists(bucket):
-        from olmo_core.errors import ConfigError
+    call_s3 = getattr(fs, "call_s3", None)  # s3fs, whose makedirs would create a missing bucket
+    if call_s3 is not None and (bucket := fs.split_path(path)[0]):
+        try:
+            call_s3("head_bucket", Bucket=bucket)
+        except FileNotFoundError:
+            from olmo_core.errors import ConfigError
 
-        raise ConfigError(f"{url}: the bucket '{bucket}' does not exist (olmo creates no buckets): create it, or "
-                          f"check the spelling")
+            raise ConfigError(f"{url}: the bucket '{bucket}' does not exist (olmo creates no buckets): create it, "
+                              f"or check the spelling") from None
+        except Exception:  # not allowed to look (no s3:ListBucket): the writes will say what is wrong
+            pass
     fs.makedirs(path, exist_ok=True)
 
 
