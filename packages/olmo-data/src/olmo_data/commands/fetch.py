@@ -171,11 +171,11 @@ def fetch(config: FetchConfig, output: str) -> dict[str, Any]:
     A source whose output is complete (same pin, options and files) and whose archive is cached is left as it
     is; ``force=true`` writes it again.
     """
-    _check_sources(config)
+    chosen = _check_sources(config)
     output = output.rstrip("/")
     entries = _previous(output)
     fetched = {}
-    for source in _chosen(config):
+    for source in chosen:
         fingerprint = source.fingerprint()  # user files: a sha256 of each input, taken once
         if not config.force and _complete(output, entries.get(source.name), source, fingerprint):
             entry = entries[source.name]
