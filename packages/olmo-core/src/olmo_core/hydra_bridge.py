@@ -205,7 +205,7 @@ def _added(command: Component, f: ComponentField, value: str, before: Sequence[s
     cfg = (_compose(command, before, host, run=False) if GlobalHydra.instance().is_initialized()
            else compose_node(command, before, host=host))
     node = OmegaConf.select(cfg, f.key) or {}
-    chosen = [str(name) for name in node if OmegaConf.select(node, f"{name}.{NAME_KEY}") is not None]  # selected
+    chosen = _selected(node)
     return "[" + ",".join([*chosen, *(name for name in added if name not in chosen)]) + "]"
 
 
@@ -404,15 +404,22 @@ def drop_unselected_nodes(cfg: DictConfig) -> DictConfig:
         node = OmegaConf.select(cfg, ".".join(f.path), throw_on_missing=False)
         if not isinstance(node, DictConfig) or node._is_missing() or node._is_none():
             continue
-        options = [node] if not f.many else []
+        options = [node]
         if f.many:
+            chosen = _selected(node)
             with open_dict(node):
-                for name in [k for k in node if OmegaConf.select(node, f"{k}.{NAME_KEY}") is None]:
+                for name in [str(k) for k in node if str(k) not in chosen]:
                     del node[name]
-            options = [node[k] for k in node if isinstance(node[k], DictConfig)]
+            options = [node[k] for k in chosen if isinstance(node[k], DictConfig)]
         for option in options:
             drop_unselected_nodes(option)
     return cfg
+
+
+def _selected(node: Any) -> list[str]:
+    """The options a multi-select field's composed ``node`` selects, in order: those with a ``_name_`` (the others
+    are the defaults of options nobody selected)."""
+    return [str(name) for name in node if OmegaConf.select(node, f"{name}.{NAME_KEY}") is not None]
 
 
 def _named(value: Any) -> bool:
@@ -504,8 +511,7 @@ def _unselected(cfg: DictConfig, parts: list[str]) -> tuple[str, str, list[str]]
         child = node.get(part) if isinstance(node, DictConfig) else None
         if part in many and isinstance(child, DictConfig):
             option = parts[i + 1]
-            if option in child and OmegaConf.select(child, f"{option}.{NAME_KEY}") is None:
-                chosen = [str(k) for k in child if OmegaConf.select(child, f"{k}.{NAME_KEY}") is not None]
+            if option in child and option not in (chosen := _selected(child)):
                 return ".".join(parts[:i + 1]), option, chosen
             node = child.get(option)
             continue
