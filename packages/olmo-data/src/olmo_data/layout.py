@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import posixpath
 import re
@@ -26,7 +27,9 @@ from olmo_core.jobs import Job
 
 __all__ = ["DOCUMENTS_HELP", "Layout", "NewDatasetJob", "aligned_row", "amount", "attribute_rows", "check_output_apart",
            "counted", "counted_line", "find_layout", "in_place_workdir", "layout_beside", "no_rows_left", "read_line",
-           "remove_stale", "report_name", "stale_line", "reporting", "select_shard", "shared_output"]
+           "remove_stale", "report_name", "reporting", "select_shard", "shared_output", "stale_removed"]
+
+log = logging.getLogger(__name__)
 
 DOCUMENTS_HELP = "a dataset directory (with documents/), a directory or glob of JSON-lines files, or one file"
 """What a job's documents input may name (its ``--help``)."""
@@ -157,10 +160,14 @@ def remove_stale(out: Layout, files: Iterable[str], folders: Iterable[str] = STA
     return removed
 
 
-def stale_line(removed: int, output: str) -> str:
-    """The log line of :func:`remove_stale`'s count (and of token parts removed alike)."""
-    return (f"removed {amount(removed, 'stale file')} that an earlier run left in {output} (for input files that are "
-            f"no longer there)")
+def stale_removed(removed: int, output: str) -> dict[str, int]:
+    """Log how many stale files a step removed from ``output`` (:func:`remove_stale`, token parts alike), and return
+    its report's entry for them (``stale_files_removed``; empty when none was)."""
+    if not removed:
+        return {}
+    log.info(f"removed {amount(removed, 'stale file')} that an earlier run left in {output} (for input files that are "
+             f"no longer there)")
+    return {"stale_files_removed": removed}
 
 
 def _remove_empty_folders(fs: Any, folder: str, base: str) -> None:

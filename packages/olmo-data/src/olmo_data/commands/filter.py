@@ -22,7 +22,7 @@ from olmo_core.progress import Progress
 from olmo_data.expressions import Expression
 from olmo_data.layout import (Layout, NewDatasetJob, aligned_row, amount, attribute_rows, counted, counted_line,
                               find_layout, no_rows_left, remove_stale, report_name, reporting, select_shard,
-                              shared_output, stale_line)
+                              shared_output, stale_removed)
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_shards, part_file,
                                 parts_with_documents_before, per_file, remove_part_files, scratch_folder)
 from olmo_data.parallel import counted as counted_records
@@ -348,9 +348,7 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
                  frozenset(known), config)
     files = [file for _, file in select_shard(layout.files, config.shard)]
     _check_attribute_files(layout, names, files)
-    stale = remove_stale(plan.out, layout.files)  # an earlier run's files for input files gone since
-    if stale:
-        log.info(stale_line(stale, plan.out.root))
+    stale = stale_removed(remove_stale(plan.out, layout.files), plan.out.root)  # for input files gone since
     total = FileResult()
     done: list[str] = []
     report_path = plan.out.report(report_name("filter", config.shard))
@@ -365,7 +363,7 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
                 "dropped_by": dict(total.reasons.most_common()),
                 "spans_replaced": dict(total.replaced),
                 "per_source": {s: dict(c) for s, c in sorted(total.per_source.items())},
-                "skipped_files": layout.skipped, **({"stale_files_removed": stale} if stale else {})}
+                "skipped_files": layout.skipped, **stale}
 
     with reporting(report_path, summary), scratch_folder(plan.out.root) as scratch:
         tasks = [_Task(part, before, scratch) for part, before in

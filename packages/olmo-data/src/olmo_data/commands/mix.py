@@ -21,7 +21,7 @@ from olmo_core.progress import Progress
 from olmo_core.tokenizer import load_tokenizer
 
 from olmo_data.layout import (Layout, NewDatasetJob, amount, counted, counted_line, find_layout, remove_stale,
-                              report_name, reporting, select_shard, shared_output, stale_line)
+                              report_name, reporting, select_shard, shared_output, stale_removed)
 from olmo_data.mixing.mixers import copies
 from olmo_data.parallel import (PART_BYTES, Part, join_part_files, joined_quarantine, map_parts, part_file,
                                 remove_part_files, scratch_folder)
@@ -203,9 +203,7 @@ def mix(config: MixConfig, input: str, output: str, measured: Measured | None = 
     files = [file for _, file in select_shard(layout.files, config.shard)]
     report_path = out.report(report_name("mix", config.shard))
     done = 0
-    stale = remove_stale(out, layout.files)  # an earlier run's files for input files gone since
-    if stale:
-        log.info(stale_line(stale, out.root))
+    stale = stale_removed(remove_stale(out, layout.files), out.root)  # an earlier run's, for input files gone since
 
     def summary(error: str | None) -> dict[str, Any]:
         return {"command": "data mix", "shard": config.shard, "files": len(files), "files_done": done,
@@ -213,7 +211,7 @@ def mix(config: MixConfig, input: str, output: str, measured: Measured | None = 
                 **counted(counts["records"], written=counts["written"], dropped=counts["dropped"],
                           quarantined=counts["quarantined"]),
                 "quarantine_reasons": dict(reasons), "skipped_files": layout.skipped,
-                **({"stale_files_removed": stale} if stale else {})}
+                **stale}
 
     with reporting(report_path, summary), scratch_folder(out.root) as scratch:
         found = measured if measured is not None else _measure_sources(config, layout.files)

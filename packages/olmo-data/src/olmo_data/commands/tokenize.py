@@ -31,7 +31,7 @@ from olmo_core.token_arrays import TokenArrayWriter, dtype_for, sibling
 from olmo_core.tokenizer import ENCODE_PIECE_CHARS, load_tokenizer
 
 from olmo_data.layout import (DOCUMENTS_HELP, Layout, amount, check_output_apart, counted, counted_line, find_layout,
-                              remove_stale, report_name, reporting, select_shard, shared_output, stale_line)
+                              remove_stale, report_name, reporting, select_shard, shared_output, stale_removed)
 from olmo_data.parallel import (PART_BYTES, Part, joined_quarantine, map_shards, part_file, per_file, resolve_workers,
                                 scratch_folder, split_file)
 from olmo_data.parallel import counted as counted_records
@@ -340,9 +340,8 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
     files, skipped = layout.files, layout.skipped
     tokenizer = load_tokenizer(config.tokenizer)
     remove_temporaries(output)
-    stale = _remove_stale_parts(output, len(files)) + remove_stale(layout, files, folders=("quarantine",))
-    if stale:
-        log.info(stale_line(stale, output))
+    removed = _remove_stale_parts(output, len(files)) + remove_stale(layout, files, folders=("quarantine",))
+    stale = stale_removed(removed, output)
     quarantine = layout.for_workers()
     jobs = [_Job(i, f, output, quarantine, config.tokenizer, config.batch_size, False)
             for i, f in select_shard(files, config.shard)]
@@ -356,7 +355,7 @@ def tokenize(config: TokenizeConfig, input: str, output: str) -> dict[str, Any]:
                 "complete": error is None, **({"error": error} if error else {}),
                 **counted(documents + quarantined, written=documents, quarantined=quarantined),
                 "quarantine_reasons": dict(reasons), "skipped_files": skipped,
-                **({"stale_files_removed": stale} if stale else {})}
+                **stale}
 
     def done(meta: dict[str, Any]) -> None:
         parts.append(meta)
