@@ -14,7 +14,7 @@ from olmo_data.commands import dedup as dedup_command
 from olmo_data.dedup import features as features_module
 from olmo_data.dedup.features import part_features
 from olmo_data.dedup.text import checked_paragraphs
-from tests.data.dedup.conftest import planted_corpus, write_dataset
+from tests.data.dedup.conftest import copy, planted_corpus, write_dataset
 
 ALL = "dedupers=[exact,bloom,minhash]"
 SMALL = ("dedupers.bloom.expected_paragraphs=20000", "dedupers.bloom.false_positive_rate=1e-4")
@@ -106,6 +106,18 @@ def test_dedup_needs_dedupers(tmp_path: Path, dedup_plugin: None, olmo_cli: Any)
     result = olmo_cli("data", "dedup", f"input={dataset}")
     assert result.exit_code == 2
     assert "needs dedupers: dedupers=[name,...] (available: bloom, exact, minhash)" in result.err
+
+
+def test_dedup_into_another_output_summarises_what_it_deduplicated(tmp_path: Path, run_dedup: Any) -> None:
+    """Out of place, dedup drops the duplicates through the filter: its summary line says what dedup did
+    ("deduplicated: ..."), not "filtered: ..."."""
+    pages = planted_corpus()[0]["b-c4"][:20]
+    dataset = write_dataset(tmp_path / "ds", {"a": pages, "b": [copy(pages[3], "copy-3")]})
+    out = tmp_path / "out"
+    result = run_dedup(dataset, "dedupers=[exact]", f"output={out}")
+    assert "deduplicated: 21 records in: 20 written, 1 dropped, 0 quarantined" in result.err
+    assert "filtered:" not in result.err
+    assert not gzip.open(out / "documents" / "b.jsonl.gz", "rt").read()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
