@@ -178,3 +178,31 @@ def test_a_mix_measures_its_sources_once(two_sources: Path, tmp_path: Path, olmo
     assert len(calls) == 1
     report = json.loads((out / "reports" / "mix.json").read_text())
     assert report["sources"]["c4"]["documents_out"] == 2 * report["sources"]["c4"]["documents_in"]
+
+
+def test_a_mix_lists_its_input_files_once(two_sources: Path, tmp_path: Path, olmo_cli: Any,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """check and run share one listing of the input's files (a listing is a glob: slow on object storage, and two
+    listings of a changing input could disagree). The runner's own check that the input is a dataset
+    (olmo_core.jobs.execute) lists it too, before the job: only the mix job's listings are counted."""
+    import traceback
+
+    from olmo_core import documents
+    from olmo_data.commands import mix
+
+    listed = []
+    glob = documents.glob
+
+    def counted_glob(pattern: str, *args: Any, **kwargs: Any) -> Any:
+        if any(frame.filename == mix.__file__ for frame in traceback.extract_stack()):
+            listed.append(pattern)
+        return glob(pattern, *args, **kwargs)
+
+    monkeypatch.setattr(documents, "glob", counted_glob)
+    out = tmp_path / "out"
+    result = olmo_cli("data", "mix", f"input={two_sources}", f"output={out}", "mixer.factors={c4: 2}")
+    assert result.exit_code == 0, result.err
+    assert listed == [f"{two_sources}/documents/**"]
+    report = json.loads((out / "reports" / "mix.json").read_text())
+    assert report["files"] == len(list((two_sources / "documents").rglob("*.jsonl.gz")))
+    assert report["sources"]["c4"]["documents_out"] == 2 * report["sources"]["c4"]["documents_in"]

@@ -181,7 +181,8 @@ def _measure_sources(config: MixConfig, files: list[str]) -> Measured:
     return sizes, documents
 
 
-def mix(config: MixConfig, input: str, output: str, measured: Measured | None = None) -> dict[str, Any]:
+def mix(config: MixConfig, input: str, output: str, measured: Measured | None = None, *,
+        layout: Layout | None = None) -> dict[str, Any]:
     """Mix the sources of ``input`` into the dataset ``output``: each document is written 0, 1 or more times
     according to its source's factor, chosen by hashing its id (reproducible whatever the workers). The mixer
     sets factors directly (``factors``) or from target shares of bytes or tokens (``proportions``);
@@ -189,9 +190,10 @@ def mix(config: MixConfig, input: str, output: str, measured: Measured | None = 
     read: written, dropped (sampled to 0 copies) or quarantined (invalid lines, under ``quarantine/`` with
     file, line and reason). A run that fails, or finds every record quarantined, writes its report with
     ``complete: false`` and raises. ``measured``: the sources' sizes and documents when they were measured already
-    (by :meth:`MixJob.check`).
+    (by :meth:`MixJob.check`); ``layout``: ``input``'s layout when its files were listed already (by
+    :meth:`MixJob.check`, which measured those files), so that they are listed once.
     """
-    layout = find_layout(input, None)
+    layout = layout if layout is not None else find_layout(input, None)
     out = Layout(layout.files, output.rstrip("/"), layout.documents_root)
     mixer = _mixer(config)
     sizes: Counter[str] = Counter()
@@ -274,9 +276,10 @@ def mix(config: MixConfig, input: str, output: str, measured: Measured | None = 
     return report
 
 
-def _measure_key(config: MixConfig, input: str, files: list[str]) -> tuple[Any, ...]:
-    """What the sizes of :func:`_measure_sources` depend on: ``run`` reuses those ``check`` measured for the same."""
-    return input, config.unit, config.tokenizer, tuple(files)
+def _measure_key(config: MixConfig, input: str) -> tuple[Any, ...]:
+    """What the listing and the sizes of :func:`_measure_sources` depend on: ``run`` reuses those ``check`` found for
+    the same (the sizes are those of the files listed, so the two always agree)."""
+    return input, config.unit, config.tokenizer
 
 
 class MixJob(NewDatasetJob):
@@ -289,22 +292,24 @@ class MixJob(NewDatasetJob):
     def check(self, config: MixConfig, inputs: dict[str, Any], workdir: str) -> None:
         """Refuse an output that overlaps the input, and a mix the config cannot make (an unknown unit, a mixer
         that refuses the input's sources: proportions or factors naming a source the input does not have ...),
-        before anything is written: the sources are measured here, and ``run`` mixes with these sizes."""
+        before anything is written: the input's files are listed and the sources measured here, and ``run`` mixes
+        these files with these sizes."""
         super().check(config, inputs, workdir)
         mixer = _mixer(config)
-        files = find_layout(inputs["input"].path, None).files
-        measured = _measure_sources(config, files)
+        layout = find_layout(inputs["input"].path, None)
+        measured = _measure_sources(config, layout.files)
         mixer.factors(dict(sorted(measured[0].items())))
-        self._measured: dict[tuple[Any, ...], Measured] = {_measure_key(config, inputs["input"].path, files): measured}
+        self._checked: dict[tuple[Any, ...], tuple[Layout, Measured]] = {
+            _measure_key(config, inputs["input"].path): (layout, measured)}
 
     def run(self, config: MixConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         """Mix; metrics: the mix report (sizes, factors and shares per source ...) and
         ``documents_per_source`` written."""
         output = shared_output(workdir)
         input = inputs["input"].path
-        measured = getattr(self, "_measured", {}).pop(_measure_key(config, input, find_layout(input, None).files),
-                                                      None)
-        report = mix(config, input, output, measured)
+        checked = getattr(self, "_checked", {}).pop(_measure_key(config, input), None)
+        layout, measured = checked if checked is not None else (None, None)
+        report = mix(config, input, output, measured, layout=layout)
         documents = {source: row["documents_out"] for source, row in report["sources"].items()}
         return JobResult(outputs={"dataset": Dataset(path=output)},
                          metrics={**report, "documents_per_source": documents})
