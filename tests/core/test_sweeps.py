@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,28 @@ def test_a_sweep_of_training_compares_the_figures_that_differ_and_the_loss_curve
     lines = Path(write_sweep_comparison(str(tmp_path)) or "").read_text().splitlines()
     assert lines[2] == "3 jobs, over optim.lr, 1 of them failed; the results that differ between them:"
     assert lines[-3] == "| optim.lr=bad | bad | - | optim.lr must be a number |"
+
+
+def _filter_sweep(olmo_cli: Any, input: Path, output: Path, rules: tuple[str, ...]) -> None:
+    """``olmo data filter`` of ``input`` into ``output``, one sweep job per rule of ``rules``."""
+    swept = olmo_cli("data", "filter", f"input={input}", f"output={output}", "-m",
+                     "exclude=" + ",".join(f"['{rule}']" for rule in rules))
+    assert swept.exit_code == 0, swept.err
+
+
+def test_a_sweeps_comparison_leaves_out_the_jobs_of_an_earlier_sweep_in_its_output(
+        dataset: Path, tmp_path: Path, olmo_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    _filter_sweep(olmo_cli, dataset, out, ("length < 100", "length < 1000"))
+    _filter_sweep(olmo_cli, dataset, out, ("length < 200", "length < 2000", "length < 100"))
+    assert (out / "exclude=_length_1000_" / "result.json").is_file()  # the earlier sweep's job, kept
+    summary = json.loads((out / "comparison.json").read_text())
+    assert [job["values"]["exclude"] for job in summary["jobs"]] == [
+        "['length < 200']", "['length < 2000']", "['length < 100']"]  # this sweep's jobs, by their number in it
+    rows = [line for line in (out / "comparison.md").read_text().splitlines() if line.startswith("| exclude=")]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| exclude=_length_200_", "| exclude=_length_2000_", "| exclude=_length_100_"]
+    assert (out / "comparison.md").read_text().splitlines()[2].startswith("3 jobs, over exclude;")
+    _filter_sweep(olmo_cli, dataset, out, ("length < 1000",))  # one job compares nothing: the last comparison stays
+    assert json.loads((out / "comparison.json").read_text()) == summary

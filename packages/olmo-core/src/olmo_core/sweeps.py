@@ -21,10 +21,11 @@ alone, and a one-job sweep of ``-m shard=1/4`` after its shard), and the swept k
 those (:func:`olmo_core.overrides.swept_values`).
 
 After each job of a sweep that varies more than ``shard``, :func:`write_sweep_comparison` rewrites
-``<dir>/comparison.md`` and ``comparison.json`` from every finished or failed job, so that the last job to end
-leaves the whole sweep compared: per job, its swept values, the records in, written, dropped and quarantined, the
-documents each rule dropped and what each source kept and lost, as the jobs' results report them, or the error
-of a job that failed.
+``<dir>/comparison.md`` and ``comparison.json`` from every finished or failed job of this sweep, so that the last job
+to end leaves the whole sweep compared (the jobs that an earlier sweep left in ``<dir>`` are not compared: each job
+keeps the id of its sweep, :data:`SWEEP_ID`, beside its values): per job, its swept values, the records in, written,
+dropped and quarantined, the documents each rule dropped and what each source kept and lost, as the jobs' results
+report them, or the error of a job that failed.
 """
 
 from __future__ import annotations
@@ -40,14 +41,17 @@ from olmo_core.errors import ConfigError
 from olmo_core.io import exists, glob, read_text, write_text
 from olmo_core.jobs import read_result
 
-__all__ = ["SPLITS", "SWEEP_FILE", "SweepJob", "check_own_directory", "current", "data_output", "directory_label",
-           "job_at", "job_dir", "record_job", "write_sweep_comparison"]
+__all__ = ["SPLITS", "SWEEP_FILE", "SWEEP_ID", "SweepJob", "check_own_directory", "current", "data_output",
+           "directory_label", "job_at", "job_dir", "record_job", "write_sweep_comparison"]
 
 SPLITS = ("shard", "partition")
 """The keys whose sweep splits one step's work between jobs that write one output: ``shard=i/N`` (the input's
 files), ``partition=i/N`` (``olmo data dedup phase=decide``'s keys)."""
 SWEEP_FILE = "sweep.json"
-"""What a sweep job keeps beside its ``result.json``: its number and the values it sweeps."""
+"""What a sweep job keeps beside its ``result.json``: its number, the values it sweeps and its sweep's id."""
+SWEEP_ID = "OLMO_SWEEP_ID"
+"""The variable of each job's environment (``hydra.job.env_set``) that the runner sets to one new id per sweep
+(``olmo <command> -m ...``), so that a sweep's comparison leaves out the jobs of other sweeps in its output."""
 COUNTS = {"records": "documents in", "written": "written", "dropped": "dropped", "quarantined": "quarantined"}
 """The counts every data step reports (:func:`olmo_data.layout.counted`), with their column headers."""
 
@@ -67,6 +71,8 @@ class SweepJob:
     """Its swept values as Hydra names them (``override_dirname``), made a directory name."""
     values: dict[str, str] = field(default_factory=dict)
     """The value of each swept key, by the key as a user types it."""
+    sweep: str = ""
+    """The id of its sweep (:data:`SWEEP_ID`), empty for a sweep that the runner did not start."""
 
     def directory(self, base: str) -> str:
         """The job's work directory in the sweep whose ``output`` is ``base``: ``base/<its swept values>``
@@ -104,7 +110,8 @@ def current() -> SweepJob | None:
         return None
     fixed = [str(key) for key in hydra.job.config.override_dirname.exclude_keys]
     return SweepJob(num=int(hydra.job.num), label=directory_label(hydra.job.override_dirname),
-                    values=swept_values([str(o) for o in hydra.overrides.task], fixed))
+                    values=swept_values([str(o) for o in hydra.overrides.task], fixed),
+                    sweep=str(hydra.job.env_set.get(SWEEP_ID, "")))
 
 
 def job_dir(base: str) -> str:
@@ -150,19 +157,22 @@ def check_own_directory(workdir: str, job: SweepJob) -> None:
 
 
 def record_job(workdir: str, job: SweepJob, error: str | None = None) -> None:
-    """Keep ``job``'s number and swept values in ``workdir/sweep.json``, and its ``error`` when it failed, for the
-    sweep's comparison."""
-    record = {"number": job.num, "values": job.values} | ({"error": error} if error is not None else {})
+    """Keep ``job``'s number, swept values and sweep's id in ``workdir/sweep.json``, and its ``error`` when it failed,
+    for the sweep's comparison."""
+    record = {"number": job.num, "values": job.values} | ({"sweep": job.sweep} if job.sweep else {}) \
+        | ({"error": error} if error is not None else {})
     write_text(posixpath.join(workdir, SWEEP_FILE), json.dumps(record, indent=2) + "\n")
 
 
-def _ended(base: str) -> list[dict[str, Any]]:
-    """Each job of the sweep in ``base`` that finished (its directory's name, number, swept values and metrics)
-    or failed (its directory's name, number, swept values and error), by number."""
+def _ended(base: str, sweep: str) -> list[dict[str, Any]]:
+    """Each job of the sweep ``sweep`` (its id; empty: of any sweep) in ``base`` that finished (its directory's name,
+    number, swept values and metrics) or failed (its directory's name, number, swept values and error), by number."""
     jobs = []
     for path in glob(f"{base.rstrip('/')}/*/{SWEEP_FILE}"):
         workdir = posixpath.dirname(path)
         job = {"job": posixpath.basename(workdir), **json.loads(read_text(path))}
+        if job.pop("sweep", "") != sweep and sweep:  # a job of an earlier sweep into the same output
+            continue
         if "error" in job:
             jobs.append(job | {"metrics": {}})
         elif (result := read_result(workdir)) is not None:
@@ -237,8 +247,10 @@ def _row(job: dict[str, Any], columns: list[str]) -> dict[str, Any]:
     return {key: _cells(job["counts"]).get(key, 0) for key in columns}
 
 
-def write_sweep_comparison(base: str) -> str | None:
-    """Compare the finished and failed jobs of the sweep whose ``output`` is ``base``: write ``base/comparison.md``
+def write_sweep_comparison(base: str, sweep: str | None = None) -> str | None:
+    """Compare the finished and failed jobs of the sweep ``sweep`` (its id, :data:`SWEEP_ID`; by default the sweep
+    this process runs a job of; empty: every sweep's) whose ``output`` is ``base``, leaving out those that other
+    sweeps left there: write ``base/comparison.md``
     (a table, one row per job: its swept values, then its counts, per rule and per source, a count a job lacks
     being 0, and the error of each failed job, whose counts are ``-``) and ``comparison.json`` (the same, per job);
     return the markdown file's path (``None`` with fewer than 2 jobs, or when no job failed nor reports any of
@@ -249,12 +261,15 @@ def write_sweep_comparison(base: str) -> str | None:
     from olmo_core.pipeline.compare import comparison_table, differing, loss_plot
 
     base = base.rstrip("/")
-    jobs = _ended(base)
+    if sweep is None:
+        sweep = this.sweep if (this := current()) is not None else ""
+    jobs = _ended(base, sweep)
     if len(jobs) < 2:
         return None
     names = {job["job"] for job in jobs}
     previous = posixpath.join(base, "comparison.json")
-    if exists(previous) and names < {job["job"] for job in json.loads(read_text(previous))["jobs"]}:
+    if exists(previous) and (compared := json.loads(read_text(previous))).get("id", "") == sweep \
+            and names < {job["job"] for job in compared["jobs"]}:
         return posixpath.join(base, "comparison.md")
     metrics = {job["job"]: job.pop("metrics") for job in jobs}
     for job in jobs:
@@ -282,7 +297,7 @@ def write_sweep_comparison(base: str) -> str | None:
     table = comparison_table("job", rows, [*swept, *columns, *(["error"] if failed else [])])
     lines = [f"# Sweep: {posixpath.basename(base)}", "", intro, "", *table,
              *(["", f"![training loss]({figure.name})"] if figure else [])]
-    summary = {"sweep": base, "swept": swept,
+    summary = {"sweep": base, "id": sweep, "swept": swept,
                "jobs": [{"job": job["job"], "number": job["number"], "values": job["values"], **job["counts"],
                          **({"results": job["results"]} if "results" in job else {}),
                          **({"error": job["error"]} if "error" in job else {})} for job in jobs]}

@@ -7,6 +7,7 @@ import logging
 import os
 import stat
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from olmo_core.overrides import parse_overrides
 from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
 from olmo_core.registry import Component
-from olmo_core.sweeps import SPLITS
+from olmo_core.sweeps import SPLITS, SWEEP_ID
 
 __all__ = ["run_command"]
 
@@ -221,6 +222,7 @@ def _run_app(command: Component, overrides: list[str], task: Callable[[DictConfi
         _check_job_directories(overrides, fixed)
         if fixed:  # name each job's directory after the values it sweeps
             argv.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]")
+        argv.append(f"++hydra.job.env_set.{SWEEP_ID}={uuid.uuid4().hex}")  # its jobs are compared, not earlier ones
     with _hydra_argv(argv):
         try:
             app()
