@@ -61,3 +61,16 @@ def test_the_sft_command_refuses_another_method_before_making_its_run_directory(
     assert ("`olmo adapt sft` (and a pipeline's sft stage) runs sft or its presets, not 'dpo': use `olmo adapt dpo` "
             "(in a pipeline, a `dpo` stage)") in result.err
     assert not (tmp_path / "sft").exists()
+
+
+@pytest.mark.parametrize(("method", "other"), [("sft", "dpo"), ("dpo", "sft")])
+def test_a_method_commands_help_describes_that_method_alone(olmo_cli: Any, method: str, other: str) -> None:
+    """`olmo adapt sft --help` lists sft (and its presets) among the methods, not dpo, which it refuses; and the
+    other way round. `olmo adapt --help` (any method) lists both."""
+    result = olmo_cli("adapt", method, "--help")
+    assert result.exit_code == 0, result.err
+    components = result.out.split("\ncomponents")[1].split("\n  backend=<name>")[0]
+    assert f"\n    {method} (presets: " in components
+    assert f"\n    {other} " not in components and other not in result.out.replace("adamw", "")
+    both = olmo_cli("adapt", "--help").out.split("\n  backend=<name>")[0]
+    assert "\n    sft (presets: " in both and "\n    dpo (presets: " in both

@@ -5,7 +5,8 @@ from types import ModuleType
 from typing import Any
 
 from olmo_core import hookimpl
-from olmo_core.cli.help import field_docs, plain
+from olmo_core.cli.help import OFFERED, field_docs, plain
+from olmo_core.config import component
 
 
 def _flat(text: str) -> str:
@@ -128,3 +129,27 @@ def test_a_list_of_components_with_defaults_says_how_to_add_to_them(olmo_cli: An
     text = olmo_cli("train", "--help").out
     assert "(default: loss_guard, speed, energy, metrics, tensorboard, progress, checkpoint, plots; +callbacks=[c] " \
            "adds to them)" in text
+
+
+@dataclass(kw_only=True)
+class OneBackendOptions:
+    backend: Any = field(default=None, metadata={**component("train_backends", default="single").metadata,
+                                                 OFFERED: ("single",)})
+
+
+class OneBackendPlugin:
+    def one_backend(self, config: OneBackendOptions) -> None:
+        """Run on the single backend alone."""
+
+    @hookimpl
+    def olmo_register_commands(self, register: Any) -> None:
+        register("one-backend", self.one_backend, config=OneBackendOptions)
+
+
+def test_a_component_field_that_offers_some_components_lists_those_alone(olmo_cli: Any,
+                                                                          register_plugin: Any) -> None:
+    register_plugin(OneBackendPlugin(), "one-backend-plugin")
+    result = olmo_cli("one-backend", "--help")
+    assert result.exit_code == 0, result.err
+    assert "\n    single " in result.out
+    assert "\n    ddp " not in result.out and "\n    fsdp " not in result.out

@@ -9,6 +9,7 @@ resume, ``metrics.jsonl``, plots. In ``olmo pipeline``, sft starts from the late
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -50,11 +51,18 @@ class AdaptJobConfig:
     for none."""
 
 
+def _method_alone(method: str, help: str) -> Any:
+    """The ``method`` field of the command that runs ``method`` alone (and its presets): its --help lists no other
+    method (the ``offered`` key that :mod:`olmo_core.cli.help` reads)."""
+    selects = component("adapters", default=method, help=help)
+    return dataclasses.field(default=selects.default, metadata={**selects.metadata, "offered": (method,)})
+
+
 @dataclass(kw_only=True)
 class SFTJobConfig(AdaptJobConfig):
     """Options of ``olmo adapt sft``."""
 
-    method: Any = component("adapters", default="sft", help="sft or one of its presets (sft-olmo-7b)")
+    method: Any = _method_alone("sft", help="sft or one of its presets (sft-olmo-7b)")
 
     def __post_init__(self) -> None:
         check_method("adapt sft", "sft", getattr(self.method, NAME_KEY, None))
@@ -64,7 +72,7 @@ class SFTJobConfig(AdaptJobConfig):
 class DPOJobConfig(AdaptJobConfig):
     """Options of ``olmo adapt dpo``."""
 
-    method: Any = component("adapters", default="dpo", help="dpo or one of its presets (dpo-olmo-7b, dpo-tulu3)")
+    method: Any = _method_alone("dpo", help="dpo or one of its presets (dpo-olmo-7b, dpo-tulu3)")
 
     def __post_init__(self) -> None:
         check_method("adapt dpo", "dpo", getattr(self.method, NAME_KEY, None))

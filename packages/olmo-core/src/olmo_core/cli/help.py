@@ -23,7 +23,7 @@ from olmo_core.hydra_bridge import compose_node
 from olmo_core.plugins import PluginHost, get_host
 from olmo_core.registry import Component
 
-__all__ = ["field_docs", "print_command_help", "print_group_help", "print_main_help", "summary"]
+__all__ = ["OFFERED", "field_docs", "print_command_help", "print_group_help", "print_main_help", "summary"]
 
 ABOUT = """\
 olmo: an open, end-to-end language-model framework. Raw documents go in; a curated corpus, a pretrained
@@ -37,6 +37,10 @@ Errors print one line; OLMO_FULL_ERROR=1 shows the traceback. Messages go to std
 log.txt; OLMO_LOG_LEVEL=DEBUG shows more, WARNING less. Plugins: OLMO_DISABLE_PLUGINS=name,...
 disables installed plugins ('*' for all), OLMO_PLUGINS=module,... loads extra ones."""
 
+
+OFFERED = "offered"
+"""The metadata key (beside ``help``) of a command config's component field that names the only components the
+command takes there (it refuses the others): its --help lists those alone (``olmo adapt sft`` lists sft, not dpo)."""
 
 _ROLE = re.compile(r":[a-z:]+:`(~?)([^`<]*?)\s*(?:<[^>]*>)?`")
 
@@ -142,15 +146,18 @@ def print_command_help(host: PluginHost, command: Component, overrides: Sequence
         print("This command takes no configuration.")
         return
     fields = component_fields(command.config)
+    offered = {f.name: f.metadata[OFFERED] for f in dataclasses.fields(command.config) if OFFERED in f.metadata}
     if fields:
         print("components (the keys of the chosen ones are documented under config):")
         for f in fields:
             registry = host.registry(f.kind)
+            only = offered.get(f.path[0]) if len(f.path) == 1 else None
             how = f"{f.key}=[a,b]" if f.many else f"{f.key}=<name>"
             default = ", ".join(f.defaults) or "none"
             adds = f"; +{f.key}=[c] adds to them" if f.many and f.defaults else ""
             print(f"  {how}: {registry.kind.description} (default: {default}{adds})")
-            print(_table([row for c in sorted(registry, key=lambda c: c.name) for row in _component_rows(c)], 4))
+            print(_table([row for c in sorted(registry, key=lambda c: c.name) if only is None or c.name in only
+                          for row in _component_rows(c)], 4))
         print()
     cfg = compose_node(command, overrides, host=host)
     print("config (override any key with key=value; ??? marks a value you must set):")
