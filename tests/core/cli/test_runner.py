@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,3 +62,24 @@ def test_a_single_run_sees_what_hydra_main_would_show_it(monkeypatch: pytest.Mon
 def test_a_single_run_reports_a_bad_key_as_validation_does() -> None:
     with pytest.raises(ConfigError, match="unknown config key 'jsno' for `olmo plugins`"):
         runner.run_command(_plugins(), ["jsno=true"])
+
+
+def test_cfg_job_with_a_config_directory_shows_what_the_run_builds(olmo_cli: Any, tmp_path: Path) -> None:
+    """With ``--config-dir`` (and ``--config-name``) Hydra composes the config, and ``--cfg job`` still prints what the
+    run builds: the options of a list that nobody selected (the evaluate callback's defaults) are left out."""
+    (tmp_path / "exp.yaml").write_text("defaults:\n  - olmo_train\n  - _self_\nmax_steps: 7\n")
+    plain = olmo_cli("train", "max_steps=7", "--cfg", "job")
+    assert plain.exit_code == 0, plain.err
+    assert "max_steps: 7\n" in plain.out and "  checkpoint:\n" in plain.out and "evaluate:" not in plain.out
+    for flags in (["--config-dir", str(tmp_path), "--config-name", "exp"], ["-cd", str(tmp_path), "max_steps=7"],
+                  ["--config-dir", str(tmp_path), "--config-name", "exp", "--resolve"]):
+        shown = olmo_cli("train", *flags, "--cfg", "job")
+        assert (shown.exit_code, shown.out) == (0, plain.out), (flags, shown.err)
+    chosen = olmo_cli("train", "+callbacks=[evaluate]", "--cfg", "job", "-p", "callbacks")
+    from_file = olmo_cli("train", "-cd", str(tmp_path), "-cn", "exp", "+callbacks=[evaluate]", "--cfg", "job",
+                         "-p", "callbacks")
+    assert "  _name_: evaluate\n" in chosen.out and (from_file.exit_code, from_file.out) == (0, chosen.out)
+    missing = olmo_cli("train", "--config-dir", str(tmp_path), "--config-name", "exq", "--cfg", "job")
+    assert missing.exit_code != 0 and "Cannot find primary config 'exq'" in missing.err
+    nowhere = olmo_cli("train", "--config-dir", str(tmp_path / "nowhere"), "--cfg", "job")
+    assert nowhere.exit_code != 0 and "nowhere: no such directory" in nowhere.err

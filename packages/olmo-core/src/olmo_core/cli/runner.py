@@ -136,7 +136,7 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
 
     del _ELSEWHERE[:]
     if not multirun and (shown := _config_to_show(hydra_flags)) is not None:
-        _show_config(command, check_overrides(command, overrides), *shown)
+        _show_config(command, check_overrides(command, overrides), shown)
         return results
     if multirun or hydra_flags or _overrides_hydra(overrides):
         if not _run_app(command, validate_overrides(command, overrides), task, multirun=multirun,
@@ -161,34 +161,57 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
     return results
 
 
-def _config_to_show(hydra_flags: Sequence[str]) -> tuple[str, str | None, bool] | None:
-    """``(cfg_type, package, resolve)`` when ``hydra_flags`` ask for nothing but the config (``--cfg job`` or
-    ``--cfg all``, with ``--package`` and ``--resolve`` allowed), else ``None`` (Hydra handles the flags)."""
+@dataclass(frozen=True)
+class _Shown:
+    """What ``--cfg`` asks to print (:func:`_config_to_show`)."""
+
+    cfg_type: str
+    """``job`` or ``all``."""
+    package: str | None = None
+    """``--package``: the node to print, ``None`` for the whole config."""
+    resolve: bool = False
+    """``--resolve``: interpolations resolved."""
+    config_dir: str | None = None
+    """``--config-dir``: a directory of the user's configs (experiment files) that Hydra searches first."""
+    config_name: str | None = None
+    """``--config-name``: the primary config, one of ``config_dir`` (``None``: the command's own)."""
+
+
+def _config_to_show(hydra_flags: Sequence[str]) -> _Shown | None:
+    """What to print when ``hydra_flags`` ask for nothing but the config (``--cfg job`` or ``--cfg all``, with
+    ``--package``, ``--resolve``, ``--config-dir`` and ``--config-name`` allowed), else ``None`` (Hydra handles the
+    flags)."""
     values: dict[str, str | bool] = {}
     flags = list(hydra_flags)
-    names = {"-c": "--cfg", "-p": "--package"}
+    names = {"-c": "--cfg", "-p": "--package", "-cd": "--config-dir", "-cn": "--config-name"}
     while flags:
         flag, _, value = flags.pop(0).partition("=")
         flag = names.get(flag, flag)
         if flag == "--resolve":
             values[flag] = True
-        elif flag in ("--cfg", "--package"):
+        elif flag in ("--cfg", "--package", "--config-dir", "--config-name"):
             values[flag] = value or (flags.pop(0) if flags else "")
         else:
             return None
     cfg_type = values.get("--cfg")
     if cfg_type not in ("job", "all"):
         return None
-    package = values.get("--package")
-    return str(cfg_type), None if package in (None, "_global_") else str(package), bool(values.get("--resolve"))
+    package, config_dir, config_name = (values.get(flag) for flag in ("--package", "--config-dir", "--config-name"))
+    return _Shown(str(cfg_type), None if package in (None, "_global_") else str(package), bool(values.get("--resolve")),
+                  None if config_dir is None else str(config_dir), None if config_name is None else str(config_name))
 
 
-def _show_config(command: Component, overrides: list[str], cfg_type: str, package: str | None, resolve: bool) -> None:
+def _show_config(command: Component, overrides: list[str], asked: _Shown) -> None:
     """Print the composed config as Hydra's ``--cfg`` does, less the options that nobody selected (the defaults
-    of a list's options not in the list), which the run drops too."""
-    with initialize_config_module(config_module=__name__.rpartition(".")[0], job_name="runner",
-                                  version_base=VERSION_BASE):
-        cfg = compose_for_run(command, [*overrides, "hydra.mode=RUN"])
+    of a list's options not in the list), which the run drops too; with ``--config-dir`` (and ``--config-name``),
+    composed as Hydra composes it for the run (:func:`_compose_with_config_dir`), and printed the same way."""
+    cfg_type, package, resolve = asked.cfg_type, asked.package, asked.resolve
+    if asked.config_dir is None and asked.config_name is None:
+        with initialize_config_module(config_module=__name__.rpartition(".")[0], job_name="runner",
+                                      version_base=VERSION_BASE):
+            cfg = compose_for_run(command, [*overrides, "hydra.mode=RUN"])
+    else:
+        cfg = _compose_with_config_dir(command, overrides, asked.config_dir, asked.config_name)
     if cfg_type == "job":
         with open_dict(cfg):
             del cfg["hydra"]
@@ -204,6 +227,30 @@ def _show_config(command: Component, overrides: list[str], cfg_type: str, packag
     if resolve:
         OmegaConf.resolve(shown)
     sys.stdout.write(OmegaConf.to_yaml(shown))
+
+
+def _compose_with_config_dir(command: Component, overrides: list[str], config_dir: str | None,
+                             primary: str | None) -> DictConfig:
+    """The config that ``hydra.main`` composes for the run given ``--config-dir config_dir`` and ``--config-name
+    primary``: Hydra's composition, with the directory in its search path, its errors in Hydra's words."""
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from hydra.types import RunMode
+    from omegaconf.errors import OmegaConfBaseException
+
+    if config_dir is not None and not os.path.isdir(config_dir):
+        raise ConfigError(f"--config-dir {config_dir}: no such directory")
+    directory = os.path.abspath(config_dir) if config_dir is not None else None
+    with (initialize_config_dir(config_dir=directory, job_name="runner", version_base=VERSION_BASE) if directory
+          else initialize_config_module(config_module=__name__.rpartition(".")[0], job_name="runner",
+                                        version_base=VERSION_BASE)):
+        hydra_app = GlobalHydra.instance().hydra
+        assert hydra_app is not None
+        try:
+            return hydra_app.compose_config(primary or config_name(command), [*overrides, "hydra.mode=RUN"],
+                                            run_mode=RunMode.RUN, from_shell=False, with_log_configuration=False)
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise ConfigError(str(exc).strip()) from exc
 
 
 def _overrides_hydra(overrides: Sequence[str]) -> bool:
