@@ -4,7 +4,7 @@ import pytest
 
 from olmo_core.documents import Document
 from olmo_data.taggers.gopher import (GopherQualityConfig, GopherQualityTagger, GopherRepetitionTagger,
-                                      duplicate_ngram_chars, top_ngram_chars)
+                                      duplicate_ngram_chars, top_ngram_chars, word_table)
 from olmo_data.taggers.rules import Check, check_attributes
 from tests.conftest import stdlib_documents
 from tests.data.taggers import reference
@@ -142,6 +142,21 @@ def test_ngram_helpers_by_hand() -> None:
     # 2-grams joined: ab, ba, ab (seen: +2, jump 2), ab (seen: +2, jump 2) ... -> positions 0,1,2(+2),4(+2),6 end
     assert duplicate_ngram_chars(words, 2) == 4
     assert top_ngram_chars(words, 8) == 0 and duplicate_ngram_chars(words, 8) == 0
+
+
+def test_word_table_packs_each_words_statistics() -> None:
+    words, stats = word_table("Hi , world ... 42 ½ C3PO")
+    assert words == ("Hi", ",", "world", "...", "42", "½", "C3PO")
+    # bit 0: not a symbol; bit 1: has a letter; the rest: the length (symbols' too, for the repetition tagger)
+    assert [(s & 1, s >> 1 & 1, s >> 2) for s in stats.tolist()] == [
+        (1, 1, 2), (0, 0, 1), (1, 1, 5), (0, 0, 3), (1, 0, 2), (1, 0, 1), (1, 1, 4)]
+    assert word_table("Hi , world ... 42 ½ C3PO")[1] is stats  # remembered: both Gopher taggers share one pass
+
+
+def test_quality_word_totals_leave_symbols_out_of_the_mean_length() -> None:
+    # words: Hello , world ! -> 2 counted (5 + 5 characters), 2 with a letter, 4 in all
+    found = tag(GopherQualityTagger(GopherQualityConfig(min_doc_words=None)), "Hello , world !")
+    assert found["word_count"] == 2 and found["mean_word_length"] == 5 and found["alpha_words_ratio"] == 0.5
 
 
 def test_rule_attributes_layout() -> None:

@@ -38,23 +38,31 @@ scripts; this list holds the common ones of the latter)."""
 
 
 def _stats_of_word(word: str) -> int:
-    """``is not a symbol + has a letter << 1 + length if not a symbol << 2``: packed, so that the statistics of
-    all distinct words come out of the cache as one array."""
+    """``is not a symbol + has a letter << 1 + length << 2``: packed, so that the statistics of all the words
+    of a text come out of the cache as one array."""
     if word.isalpha():  # the common case: no letter is in SYMBOLS
         return 3 | len(word) << 2
-    symbol = SYMBOLS.issuperset(word)
-    return int(not symbol) | int(any(map(str.isalpha, word))) << 1 | (0 if symbol else len(word)) << 2
+    return int(not SYMBOLS.issuperset(word)) | int(any(map(str.isalpha, word))) << 1 | len(word) << 2
 
 
 _word_stats = PieceCache(_stats_of_word).__getitem__
 """:func:`_stats_of_word`, remembered."""
 
 
-def _word_totals(words: Sequence[str]) -> tuple[int, int, int]:
-    """Non-symbol words, words with a letter and the characters of the non-symbol words, from each word's
-    remembered statistics, packed into one array and summed by numpy."""
-    stats = np.fromiter(map(_word_stats, words), dtype=np.int64, count=len(words))
-    return int(np.count_nonzero(stats & 1)), int(np.count_nonzero(stats & 2)), int((stats >> 2).sum())
+@functools.lru_cache(maxsize=4)
+def word_table(text: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The words of ``text`` (:func:`~olmo_data.taggers.words.words_of`) and their packed statistics
+    (:func:`_stats_of_word`), remembered for the last few texts: the quality tagger sums the statistics and
+    the repetition tagger takes the words' lengths from them, one pass over the words for both."""
+    words = words_of(text)
+    return words, np.fromiter(map(_word_stats, words), dtype=np.int64, count=len(words))
+
+
+def _word_totals(stats: np.ndarray) -> tuple[int, int, int]:
+    """Non-symbol words, words with a letter and the characters of the non-symbol words, from the words'
+    packed statistics (:func:`word_table`)."""
+    not_symbol = stats & 1
+    return int(np.count_nonzero(not_symbol)), int(np.count_nonzero(stats & 2)), int(np.dot(stats >> 2, not_symbol))
 
 
 @dataclass(kw_only=True)
@@ -105,8 +113,8 @@ class GopherQualityTagger:
         n: Counter[str] = Counter()
         seen_stop_words: set[str] = set()
         for piece in line_windows(text):  # every value is a sum (or a union) over lines and words
-            words = words_of(piece)
-            counted, alpha, length = _word_totals(words)
+            words, stats = word_table(piece)
+            counted, alpha, length = _word_totals(stats)
             lines = piece.splitlines()
             n.update(words=len(words), counted=counted, length=length, alpha=alpha, lines=len(lines),
                      hashes=piece.count("#"),
@@ -297,9 +305,11 @@ class WordNgrams:
     collision there falls back to :func:`top_ngram_chars`).
     """
 
-    def __init__(self, words: Sequence[str]) -> None:
+    def __init__(self, words: Sequence[str], lengths: np.ndarray | None = None) -> None:
+        """``lengths``: each word's length, when known (else measured here)."""
         self.words = words
-        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        if lengths is None:
+            lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         self.starts = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.starts[1:])
         self.joined = "".join(words)
@@ -430,7 +440,8 @@ class GopherRepetitionTagger:
         paragraphs, lines = _paragraphs(text), _lines(text)
         para_dups, para_chars = _duplicates(paragraphs)
         line_dups, line_chars = _duplicates(lines)
-        ngrams = WordNgrams(words_of(text))
+        words, stats = word_table(text)
+        ngrams = WordNgrams(words, stats >> 2)
         values = [ratio(para_dups, len(paragraphs)), ratio(para_chars, length), ratio(line_dups, len(lines)),
                   ratio(line_chars, length), *(ratio(chars, length) for chars in ngrams.top_chars(TOP_NGRAM_SIZES)),
                   *(ratio(chars, length) for chars in ngrams.duplicate_chars(DUPLICATE_NGRAM_SIZES))]

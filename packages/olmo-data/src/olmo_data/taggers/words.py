@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from itertools import chain, repeat
 from typing import TypeVar
@@ -355,22 +355,6 @@ _REST_OF_PIECE = re.compile(r"\S*")
 _SPACE = re.compile(r"\s")
 
 
-def _end_pieces(text: str) -> Iterator[tuple[int, int]]:
-    """Start and end of each whitespace-separated piece of ``text`` that holds a sentence-final mark (no other
-    piece has an ``e`` word), found from the marks rather than by splitting all of ``text``."""
-    end = 0
-    for mark in _END_MARK.finditer(text):
-        at = mark.start()
-        if at < end:  # a second mark in the same piece
-            continue
-        start = max(end, text.rfind(" ", end, at) + 1)
-        if _SPACE.search(text, start, at):  # other whitespace than " " (rare)
-            for space in _SPACE.finditer(text, start, at):
-                start = space.end()
-        end = _REST_OF_PIECE.match(text, at).end()
-        yield start, end
-
-
 def _summarize_end_piece(piece: str) -> tuple[int, bool, bool, bool]:
     """What a piece does to the sentence count: the sentences its words start by themselves, whether a
     sentence left open before it closes at its first ``w`` (one comes before any ``e``), whether it leaves
@@ -407,8 +391,16 @@ def count_sentences(text: str) -> int:
         return 0
     found = 1
     open_end = False  # a sentence ended and no word has come since
-    resume = 0
-    for start, end in _end_pieces(text):
+    resume = end = 0
+    for mark in _END_MARK.finditer(text):  # each piece holding a mark: only those have an ``e`` word
+        at = mark.start()
+        if at < end:  # a second mark in the same piece
+            continue
+        start = max(end, text.rfind(" ", end, at) + 1)
+        if _SPACE.search(text, start, at):  # other whitespace than " " (rare)
+            for space in _SPACE.finditer(text, start, at):
+                start = space.end()
+        end = _REST_OF_PIECE.match(text, at).end()
         inner, closes, ends_open, has_word = _end_piece_summary(text[start:end])
         if open_end and _has_word(text, resume, start):
             found += 1
