@@ -74,3 +74,16 @@ def test_a_method_commands_help_describes_that_method_alone(olmo_cli: Any, metho
     assert f"\n    {other} " not in components and other not in result.out.replace("adamw", "")
     both = olmo_cli("adapt", "--help").out.split("\n  backend=<name>")[0]
     assert "\n    sft (presets: " in both and "\n    dpo (presets: " in both
+
+
+def test_a_run_that_ends_inside_warmup_names_the_method_option_to_lower(olmo_cli: Any, tiny_checkpoint: Path,
+                                                                        tmp_path: Path) -> None:
+    """adapt sets the trainer's warmup from method.warmup_ratio: the warning names that option, not the trainer's
+    scheduler.warmup_steps, which adapt's users do not set."""
+    result = olmo_cli("adapt", "sft", f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'sft'}",
+                      *(o for o in SFT if not o.startswith(("method.max_steps", "callbacks"))), "method.max_steps=2",
+                      "method.warmup_ratio=1.0", "sample_prompt=", "callbacks=[metrics]")
+    assert result.exit_code == 0, result.err
+    assert ("scheduler.warmup_steps=2 is not below max_steps=2: the run ends inside warmup, at 50% of the peak "
+            "learning rate; lower method.warmup_ratio (now 1) or train more steps (method.max_steps, method.epochs) "
+            "for the schedule to reach its peak") in " ".join(result.err.split())

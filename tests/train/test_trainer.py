@@ -140,6 +140,25 @@ def test_a_run_that_ends_inside_warmup_says_so_once_at_the_start(tokens: Path, t
     assert caplog.messages == []
 
 
+def test_a_caller_that_sets_the_warmup_its_own_way_says_how_to_lower_it(tokens: Path, tmp_path: Path,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """The trainer's caller (olmo adapt) names its own keys for the warning, whatever the objective."""
+    from olmo_train.objective import LanguageModelObjective
+
+    options = config(tokens, tmp_path, "w", max_steps=2, **{"scheduler.warmup_steps": 10})
+    with caplog.at_level(logging.WARNING, logger="olmo_train.trainer"):
+        make_trainer(options, warmup_fix="lower method.warmup_ratio (now 5)").fit()
+    assert caplog.messages == ["scheduler.warmup_steps=10 is not below max_steps=2: the run ends inside warmup, at "
+                               "19% of the peak learning rate; lower method.warmup_ratio (now 5) for the schedule to "
+                               "reach its peak"]
+    caplog.clear()
+    options = config(tokens, tmp_path, "objective", max_steps=2, **{"scheduler.warmup_steps": 10})
+    with caplog.at_level(logging.WARNING, logger="olmo_train.trainer"):
+        make_trainer(options, objective=LanguageModelObjective()).fit()  # no guess from the objective
+    assert caplog.messages[0].endswith("set scheduler.warmup_steps below 2, or max_steps above 10, for the schedule "
+                                       "to reach its peak")
+
+
 @pytest.mark.parametrize("coefficient", [1e-4, 1e-2])
 def test_the_z_loss_metric_is_the_term_added_to_the_objective(tokens: Path, tmp_path: Path,
                                                               coefficient: float) -> None:

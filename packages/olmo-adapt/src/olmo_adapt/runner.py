@@ -92,7 +92,9 @@ def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, b
     config = train_config(settings, checkpoint=start, steps=steps, backend=backend, callbacks=callbacks, seed=seed,
                           threads=threads)
     trainer = Trainer(config, run_dir=run_dir, objective=prepared.objective, loader=prepared.loader,
-                      tokenizer=chat_tokenizer, callbacks=[*prepared.callbacks, *extra_callbacks])
+                      tokenizer=chat_tokenizer, callbacks=[*prepared.callbacks, *extra_callbacks],
+                      warmup_fix=f"lower method.warmup_ratio (now {settings.warmup_ratio:g}) or train more steps "
+                                 f"(method.max_steps, method.epochs)")
     try:
         prepared.loader.shard(trainer.rank, trainer.world_size)
         if prepared.start is not None:

@@ -70,12 +70,16 @@ class Trainer:
         ``load_state_dict()`` (default: the token-array loader over ``data``).
     :param tokenizer: the tokenizer of the data (default: the one recorded with the token arrays).
     :param callbacks: callbacks to run besides the configured ones.
+    :param warmup_fix: what a run whose warmup outlasts it is told to change to reach the schedule's peak, in the
+        keys of whoever set the schedule (olmo adapt sets the warmup from ``method.warmup_ratio``; default: olmo
+        train's ``scheduler.warmup_steps`` and ``max_steps``).
     """
 
     def __init__(self, config: TrainConfig, *, run_dir: str | Path, data: Sequence[str] = (),
                  objective: Objective | None = None, loader: Any = None, tokenizer: Tokenizer | None = None,
-                 callbacks: Iterable[Callback] = ()) -> None:
+                 callbacks: Iterable[Callback] = (), warmup_fix: str | None = None) -> None:
         self.config = config
+        self.warmup_fix = warmup_fix
         self.data = list(data)
         self.run_dir = Path(run_dir)
         self.checkpoints = self.run_dir / "checkpoints"
@@ -104,7 +108,6 @@ class Trainer:
         self.train_module = TrainModule(
             model, backend, lambda placed: host.registry("optimizers").build(config.optim, model=placed))
         self.schedule = host.registry("schedulers").build(config.scheduler)
-        self._own_objective = objective is None  # pretraining (olmo train); adapt brings its own objective
         self.objective: Objective = objective or LanguageModelObjective(z_loss=config.z_loss,
                                                                          doc_masking=config.doc_masking)
         self.loader = loader if loader is not None else self._token_loader()
@@ -325,7 +328,7 @@ class Trainer:
     def _fit(self, checkpoint_at_end: bool) -> list[dict[str, Any]]:
         if self.is_main and self.step < self.max_steps and (
                 warning := _warmup_outlasts_run(self.schedule, self.max_steps,
-                                                pretraining=self._own_objective)):  # no step runs: nothing to warn of
+                                                fix=self.warmup_fix)):  # no step runs: nothing to warn of
             log.warning(warning)
         if self.is_main and self.step > self.max_steps:  # at max_steps: a rerun of a finished run, said by the job
             log.warning(f"the run resumed at step {self.step}, already past max_steps={self.max_steps}: nothing was "
@@ -414,16 +417,15 @@ def _flat(value: Any, key: str = "") -> dict[str, Any]:
     return {k: v for name, item in value.items() for k, v in _flat(item, f"{key}.{name}" if key else name).items()}
 
 
-def _warmup_outlasts_run(schedule: Any, max_steps: int, *, pretraining: bool = True) -> str | None:
+def _warmup_outlasts_run(schedule: Any, max_steps: int, *, fix: str | None = None) -> str | None:
     """What to say about a schedule whose warmup lasts the whole run (it never reaches its peak); ``None`` when
-    the warmup ends before ``max_steps`` or the schedule has none. A pretraining run is told of its own keys only
-    (``scheduler.warmup_steps``, ``max_steps``); another (olmo adapt's, with its own objective) of adapt's too."""
+    the warmup ends before ``max_steps`` or the schedule has none. ``fix``: what to change, in the keys of the run's
+    caller (:attr:`Trainer.warmup_fix`); by default olmo train's (``scheduler.warmup_steps``, ``max_steps``)."""
     warmup = getattr(getattr(schedule, "config", None), "warmup_steps", 0)
     if warmup < max_steps:
         return None
     last = schedule.lr(max_steps - 1, max_steps, 1.0)  # the last step's rate, as a fraction of the peak
-    fix = (f"set scheduler.warmup_steps below {max_steps}, or max_steps above {warmup}," if pretraining else
-           f"set scheduler.warmup_steps below {max_steps} (olmo adapt: a lower method.warmup_ratio, or more steps)")
+    fix = fix or f"set scheduler.warmup_steps below {max_steps}, or max_steps above {warmup},"
     return (f"scheduler.warmup_steps={warmup} is not below max_steps={max_steps}: the run ends inside warmup, at "
             f"{last:.0%} of the peak learning rate; {fix} for the schedule to reach its peak")
 
