@@ -92,16 +92,6 @@ def _bad_words() -> re.Pattern[str]:
     return re.compile(r"(?:\W|^)({})(?:\W|$)".format("|".join(map(re.escape, word_list("en")))))
 
 
-def _lines(text: str) -> list[tuple[int, str]]:
-    """``(start, line with its line break)`` for each line of ``str.splitlines()``."""
-    found = []
-    start = 0
-    for line in text.splitlines(keepends=True):
-        found.append((start, line))
-        start += len(line)
-    return found
-
-
 _SPACE = re.compile(r"\s")
 
 
@@ -123,30 +113,21 @@ class C4Tagger:
     def __init__(self, config: C4Config | None = None) -> None:
         self.config = config or C4Config()
 
-    def _line_rule(self, line: str, words_of_line: str) -> str:
-        """The first line rule ``line`` fails ("" for none); its words are those of ``words_of_line`` (the
-        line before citations were deleted)."""
-        c = self.config
-        if c.max_word_length and len(line) > c.max_word_length and _has_long_word(words_of_line, c.max_word_length):
-            return "lines_too_long_word"
-        if c.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith("...")):
-            return "lines_no_terminal_punctuation"
-        if c.min_words_per_line and len(words_of_line.split(maxsplit=c.min_words_per_line - 1)) < c.min_words_per_line:
-            return "lines_too_few_words"
-        return ""
-
     def tag(self, document: Document) -> Attributes:
         """Line removals and the document's verdict under C4's rules."""
         c = self.config
         text = document.text
         spans: dict[str, list[Span]] = {name: [] for name in (*LINE_RULES, "removed_lines", "citations")}
+        removed = spans["removed_lines"]
         lorem = curly = False
         first_failure = ""
         sentences = 0
-        lines = _lines(text)
         kept_lines: list[str] = []
-        for start, raw in lines:
-            end = start + len(raw)
+        long_word, few_words = c.max_word_length, c.min_words_per_line
+        line_count = end = 0
+        for raw in text.splitlines(keepends=True):
+            line_count += 1
+            start, end = end, end + len(raw)
             line = stripped = raw.strip()
             if c.remove_citations and "[" in line:
                 offset = start + len(raw) - len(raw.lstrip())
@@ -154,24 +135,33 @@ class C4Tagger:
                 line = CITATION.sub("", line)
             else:
                 cited = []
-            rule = self._line_rule(line, stripped)
-            lowered = line.lower() if not rule else ""
-            if not rule and c.filter_lorem_ipsum and "lorem ipsum" in lowered:
-                lorem = True
-                first_failure = first_failure or "lorem_ipsum"
-            if not rule and c.filter_javascript and "javascript" in lowered:
-                rule = "lines_javascript"
-            if not rule and c.filter_curly_bracket and "{" in line:
-                curly = True
-                first_failure = first_failure or "curly_bracket"
-            if not rule and c.filter_policy and any(phrase in lowered for phrase in POLICY_PHRASES):
-                rule = "lines_policy"
+            # the rules in C4's order; the words of the first ones are those of the line before citations went
+            if long_word and len(line) > long_word and _has_long_word(stripped, long_word):
+                rule = "lines_too_long_word"
+            elif c.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith("...")):
+                rule = "lines_no_terminal_punctuation"
+            elif few_words and len(stripped.split(maxsplit=few_words - 1)) < few_words:
+                rule = "lines_too_few_words"
+            else:
+                rule = ""
+                lowered = line.lower()
+                if c.filter_lorem_ipsum and "lorem ipsum" in lowered:
+                    lorem = True
+                    first_failure = first_failure or "lorem_ipsum"
+                if c.filter_javascript and "javascript" in lowered:
+                    rule = "lines_javascript"
+                elif c.filter_curly_bracket and "{" in line:
+                    curly = True
+                    first_failure = first_failure or "curly_bracket"
+                if not rule and c.filter_policy and any(phrase in lowered for phrase in POLICY_PHRASES):
+                    rule = "lines_policy"
             if rule:
                 spans[rule].append([start, end, 1])
-                spans["removed_lines"].append([start, end, 1])
+                removed.append([start, end, 1])
                 continue
             kept_lines.append(line)
-            spans["citations"].extend([s, e, 1] for s, e in cited)
+            if cited:
+                spans["citations"].extend([s, e, 1] for s, e in cited)
             if c.min_num_sentences:
                 sentences += count_sentences(line)
         few_sentences = sentences < c.min_num_sentences
@@ -184,7 +174,7 @@ class C4Tagger:
             bad = int(_bad_words().search("\n".join(kept_lines).lower()) is not None)
             checks.append(Check("has_bad_word", bad, not bad, "document_removed_with_badwords"))
         attributes = check_attributes(len(text), checks)
-        attributes["line_count"] = [[0, len(text), len(lines)]]
+        attributes["line_count"] = [[0, len(text), line_count]]
         attributes["kept_line_count"] = [[0, len(text), len(kept_lines)]]
         attributes.update(spans)
         return attributes

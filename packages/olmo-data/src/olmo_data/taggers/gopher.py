@@ -365,16 +365,20 @@ def _most_frequent(keys: np.ndarray, words: Sequence[str], n: int) -> tuple[int,
     """The highest count among the n-grams of ``words`` and where the first n-gram with that count first
     occurs, from the n-grams' fingerprints ``keys`` grouped by their upper 32 bits (as in :func:`_recurring`);
     None when different n-grams share one of the largest groups."""
-    packed = (keys & _UPPER_HALF) | np.arange(len(keys), dtype=np.uint64)
+    packed = keys & _UPPER_HALF
+    packed |= _indices(len(keys))
     packed.sort()
     upper = packed >> np.uint64(32)
     change = upper[1:] != upper[:-1]
     if change.all():  # all fingerprints differ, so all n-grams do
         return 1, 0
-    starts = np.flatnonzero(change)
-    starts += 1
-    starts = np.concatenate((_FIRST, starts))
-    counts = np.diff(starts, append=len(packed))
+    starts = np.empty(np.count_nonzero(change) + 1, dtype=np.int64)  # where each group starts in ``packed``
+    starts[0] = 0
+    starts[1:] = change.nonzero()[0]
+    starts[1:] += 1
+    counts = np.empty_like(starts)
+    counts[:-1] = starts[1:] - starts[:-1]
+    counts[-1] = len(packed) - starts[-1]
     most = int(counts.max())
     positions = packed & _LOWER_HALF
     tops = starts[counts == most]
@@ -385,7 +389,19 @@ def _most_frequent(keys: np.ndarray, words: Sequence[str], n: int) -> tuple[int,
     return most, int(positions[tops].min())
 
 
-_FIRST = np.zeros(1, dtype=np.int64)
+def _indices(count: int) -> np.ndarray:
+    """``0 ... count-1`` as unsigned 64-bit integers, sliced from a table kept as :func:`_powers` keeps its own."""
+    table = _INDICES[0]
+    if len(table) < count:
+        if count > _CACHED_POWERS:
+            return np.arange(count, dtype=np.uint64)
+        table = np.arange(max(_FIRST_POWERS, 1 << (count - 1).bit_length()), dtype=np.uint64)
+        table.flags.writeable = False
+        _INDICES[0] = table
+    return table[:count]
+
+
+_INDICES = [np.zeros(0, dtype=np.uint64)]
 
 
 def _recurring(values: np.ndarray, presort: bool = True) -> np.ndarray:
@@ -397,7 +413,8 @@ def _recurring(values: np.ndarray, presort: bool = True) -> np.ndarray:
         ordered = np.sort(values)
         if not (ordered[1:] == ordered[:-1]).any():
             return _NO_POSITIONS
-    packed = (values & _UPPER_HALF) | np.arange(len(values), dtype=np.uint64)
+    packed = values & _UPPER_HALF
+    packed |= _indices(len(values))
     packed.sort()
     upper = packed >> np.uint64(32)
     same = upper[1:] == upper[:-1]
