@@ -69,6 +69,8 @@ def test_a_document_with_an_evaluation_paragraph_is_dropped(leads: list[Any], tm
     result = olmo_cli("data", "decontaminate", f"input={tmp_path / 'ds'}", f"output={out}",
                       f"eval=[{tmp_path / 'eval'}]")
     assert result.exit_code == 0, result.err
+    # its own last line names its report; the filter step's ("documents: ... report: .../filter.json") is left out
+    assert "reports/decontaminate.json" in result.err and "reports/filter.json" not in result.err
     report = json.loads((out / "reports" / "decontaminate.json").read_text())
     assert report["contaminated_documents"] == 1 and report["kept"] == len(pages) - 1 + len(training)
     with gzip.open(out / "dropped" / "web.jsonl.gz", "rt") as f:

@@ -3,11 +3,9 @@ evaluation set."""
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -84,29 +82,6 @@ def work_root(output: str) -> str:
     return f"{output.rstrip('/')}/{WORK}"
 
 
-class _Without(logging.Filter):
-    """Drops the log records whose message starts with ``prefix``."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.prefix = prefix
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(self.prefix)
-
-
-@contextlib.contextmanager
-def _quiet_filter_summary() -> Iterator[None]:
-    """Leave out the filter step's last line (``documents: ...  report: <output>/reports/filter.json``): the
-    decontaminate run prints its own, naming its report."""
-    logger, quiet = logging.getLogger(filter_documents.__module__), _Without("documents: ")
-    logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
-
-
 def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: dict[str, Any]) -> dict[str, Any]:
     """Drop every document of ``input`` that contains a paragraph of the evaluation data (``config.eval`` and
     the texts of ``tasks``), writing the clean dataset to ``output``; return the report.
@@ -147,10 +122,9 @@ def decontaminate(config: DecontaminateConfig, input: str, output: str, tasks: d
         dedup_documents(DedupConfig(dedupers={NAME: node}, workers=config.workers, shard=config.shard, phase="all"),
                         layout)
         key = f"{NAME}__{NAME}__duplicate_paragraph"
-        with _quiet_filter_summary():
-            report = filter_documents(FilterConfig(attributes=[NAME], attributes_from=layout.root,
-                                                   exclude=[f"count({key}) > 0"], workers=config.workers,
-                                                   shard=config.shard), input, output)
+        report = filter_documents(FilterConfig(attributes=[NAME], attributes_from=layout.root,
+                                               exclude=[f"count({key}) > 0"], workers=config.workers,
+                                               shard=config.shard), input, output, where_line=False)
     summary = {"command": "data decontaminate", "shard": config.shard, "complete": True,
                "evaluation_paragraphs": per_origin, "filter": filter_path,
                **{k: report[k] for k in ("records", "written", "dropped", "quarantined", "skipped_files")},

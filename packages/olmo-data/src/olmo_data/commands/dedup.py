@@ -468,30 +468,6 @@ def _print_summary(reports: dict[str, dict[str, Any]], files: list[str], layout:
     log.info(f"attributes: {layout.root}/attributes/  reports: {layout.root}/reports/dedup-*.json")
 
 
-class _DedupSummary(logging.Filter):
-    """Says what dedup did in the filter's summary line: ``deduplicated: <counts>`` for ``filtered: <counts>``,
-    while dedup drops the duplicates through :func:`filter_documents`."""
-
-    FILTERED = "filtered: "
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and record.msg.startswith(self.FILTERED):
-            record.msg = "deduplicated: " + record.msg[len(self.FILTERED):]
-        return True
-
-
-@contextlib.contextmanager
-def _summarised_as_dedup() -> Iterator[None]:
-    """Within it, the filter's summary line reads ``deduplicated: ...`` (see :class:`_DedupSummary`)."""
-    logger = logging.getLogger(filter_documents.__module__)
-    summary = _DedupSummary()
-    logger.addFilter(summary)
-    try:
-        yield
-    finally:
-        logger.removeFilter(summary)
-
-
 class DedupJob(Job):
     """Mark duplicate documents and paragraphs as attributes; in a pipeline, drop them into a new dataset.
 
@@ -524,10 +500,8 @@ class DedupJob(Job):
         if inside or config.shard is not None or config.partition is not None or _phase(config) == "features":
             return JobResult(outputs={"dataset": inputs["input"]}, metrics=reports)
         names = list(config.dedupers)
-        with _summarised_as_dedup():
-            dropped = filter_documents(FilterConfig(attributes=names,
-                                                    exclude=[f"{n}__{n}__duplicate == 1" for n in names],
-                                                    workers=config.workers), layout.root, workdir)
+        dropped = filter_documents(FilterConfig(attributes=names, exclude=[f"{n}__{n}__duplicate == 1" for n in names],
+                                                workers=config.workers), layout.root, workdir, step="deduplicated")
         return JobResult(outputs={"dataset": Dataset(path=workdir)},
                          metrics={"command": "data dedup", **{k: dropped[k] for k in ("records", "written", "dropped",
                                                                                      "quarantined")},

@@ -331,7 +331,8 @@ def _checked_rules(config: FilterConfig, input: str) -> tuple[Layout, Layout, li
     return documents, layout, names, known
 
 
-def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str, Any]:
+def filter_documents(config: FilterConfig, input: str, output: str, *, step: str = "filtered",
+                     where_line: bool = True) -> dict[str, Any]:
     """Filter the tagged dataset ``input`` into the dataset ``output`` (``documents/`` kept, ``dropped/``,
     ``quarantine/``, ``reports/``): drop documents by expressions over attributes, mask spans, count everything.
 
@@ -342,6 +343,9 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
     the report checks that the three add up to the documents read. A run that fails part-way, or finds
     every record quarantined, still writes its report, with ``complete: false``, the error and the files
     done, and raises. Files are filtered in parallel with ``workers``; the output does not depend on it.
+    ``step`` opens the summary line (``deduplicated: 21 records in: ...`` for a command that filters through
+    this one); without ``where_line``, the last line (where the documents and the report are) is left to the
+    caller, which names its own report.
     """
     documents, layout, names, known = _checked_rules(config, input)
     plan = _Plan(layout.for_workers(), Layout([], output.rstrip("/"), layout.documents_root), tuple(names),
@@ -384,7 +388,7 @@ def filter_documents(config: FilterConfig, input: str, output: str) -> dict[str,
                           step="olmo data filter", reasons=total.quarantined, report=report_path)
     report = summary(None)
     write_text(report_path, json.dumps(report, indent=2) + "\n")
-    _print_report(report, report_path)
+    _print_report(report, report_path, step, where_line)
     return report
 
 
@@ -468,8 +472,8 @@ def _mask(document: Document, attributes: dict[str, list[list[Any]]], replacemen
         document.text = replace_spans(document.text, spans)
 
 
-def _print_report(report: dict[str, Any], path: str) -> None:
-    log.info(f"filtered: {counted_line(report)}")
+def _print_report(report: dict[str, Any], path: str, step: str, where_line: bool) -> None:
+    log.info(f"{step}: {counted_line(report)}")
     if report["records"] and not report["written"]:
         log.warning(f"every document was dropped or quarantined ({report['records']:,} of {report['records']:,}): "
                     f"check the expressions and the attribute values they compare (olmo data stats, attributes/)")
@@ -481,4 +485,5 @@ def _print_report(report: dict[str, Any], path: str) -> None:
         log.info("per source (read / kept / dropped):")
         for source, c in report["per_source"].items():
             log.info(f"  {source}: {c.get('read', 0)} / {c.get('kept', 0)} / {c.get('dropped', 0)}")
-    log.info(f"documents: {report['output']}/documents  report: {path}")
+    if where_line:
+        log.info(f"documents: {report['output']}/documents  report: {path}")
