@@ -87,3 +87,24 @@ def test_a_run_that_ends_inside_warmup_names_the_method_option_to_lower(olmo_cli
     assert ("scheduler.warmup_steps=2 is not below max_steps=2: the run ends inside warmup, at 50% of the peak "
             "learning rate; lower method.warmup_ratio (now 1) or train more steps (method.max_steps, method.epochs) "
             "for the schedule to reach its peak") in " ".join(result.err.split())
+
+
+def test_the_rerun_check_reads_the_runs_trainer_state_once(olmo_cli: Any, tiny_checkpoint: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """check_rerun takes the saved run's steps (hence its warmup) and compares its options from one read of the
+    newest checkpoint's trainer.json."""
+    options = (f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'sft'}", "sample_prompt=", "callbacks=[metrics]",
+               *(o for o in SFT if not o.startswith(("method.max_steps", "callbacks"))), "method.max_steps=1")
+    assert olmo_cli("adapt", "sft", *options).exit_code == 0
+    reads = []
+    read_text = Path.read_text
+
+    def counted(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self.name == "trainer.json" and tmp_path / "sft" in self.parents:
+            reads.append(self)
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    refused = olmo_cli("adapt", "sft", *options, "method.lr=5e-4")
+    assert refused.exit_code == 2 and "saved with other options: optim.lr 0.001 -> 0.0005" in refused.err
+    assert reads == [tmp_path / "sft" / "checkpoints" / "step000001" / "trainer.json"]

@@ -62,17 +62,15 @@ def check_rerun(settings: MethodSettings, *, checkpoint: str | Path, run_dir: st
     """Refuse, before anything in ``run_dir`` changes, to resume the run there with options its newest checkpoint
     was not saved with (the trainer's :func:`~olmo_train.trainer.check_resume`). The run's steps come from its data
     unless ``max_steps`` is set; here, short of preparing the data, they are the saved run's (a change of
-    ``epochs`` alone is found when the run starts)."""
-    from olmo_core.checkpoint import latest_checkpoint
+    ``epochs`` alone is found when the run starts), from the same read of its ``trainer.json`` as the check."""
     from olmo_train.trainer import check_resume
 
-    latest = latest_checkpoint(Path(run_dir) / "checkpoints")
-    if latest is None:
-        return
-    saved = json.loads((latest / "trainer.json").read_text()).get("config") or {}
-    steps = settings.max_steps or int(saved.get("max_steps") or 1)
-    check_resume(run_dir, train_config(settings, checkpoint=Path(checkpoint), steps=steps, backend=backend,
-                                       callbacks=callbacks, seed=seed, threads=threads))
+    def resumed(saved: dict[str, Any]) -> Any:
+        steps = settings.max_steps or int(saved.get("max_steps") or 1)
+        return train_config(settings, checkpoint=Path(checkpoint), steps=steps, backend=backend, callbacks=callbacks,
+                            seed=seed, threads=threads)
+
+    check_resume(run_dir, resumed)
 
 
 def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, backend: Any,

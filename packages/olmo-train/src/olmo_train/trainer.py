@@ -19,7 +19,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -443,12 +443,15 @@ def check_batch_shape(config: TrainConfig, world_size: int) -> None:
                           f"with another micro_batch_size, as with another world size)")
 
 
-def check_resume(run_dir: str | Path, config: TrainConfig) -> None:
+def check_resume(run_dir: str | Path, config: TrainConfig | Callable[[dict[str, Any]], TrainConfig]) -> None:
     """Refuse, before a run starts, to resume the run in ``run_dir`` with other options than its newest checkpoint
-    was saved with (but :data:`RESUMABLE`); a new run (no checkpoint there) is accepted."""
+    was saved with (but :data:`RESUMABLE`); a new run (no checkpoint there) is accepted. ``config``: the run's
+    options, or what gives them from the options the checkpoint was saved with (olmo adapt takes the saved run's
+    steps, which its warmup depends on), so that the checkpoint's ``trainer.json`` is read once."""
     latest = latest_checkpoint(Path(run_dir) / "checkpoints")
     if latest is not None:
-        _check_resumable(json.loads((latest / "trainer.json").read_text()).get("config"), config, latest)
+        saved = json.loads((latest / "trainer.json").read_text()).get("config")
+        _check_resumable(saved, config(saved or {}) if callable(config) else config, latest)
 
 
 def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoint: Path) -> None:
