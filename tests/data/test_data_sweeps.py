@@ -200,10 +200,11 @@ def test_a_one_value_split_sweep_names_its_job_after_the_value(tmp_path: Path, o
 
 
 def filter_sweep_in_processes(ds: Path, tmp_path: Path, launcher: str, *, full: bool = False) -> Any:
-    """``olmo data filter`` of ``ds`` by an expression naming no attribute, over two shards, through ``launcher``."""
+    """``olmo data filter`` of ``ds`` by an expression that fails on every document (its check, before the sweep,
+    passes), over two shards, through ``launcher``."""
     env = {**os.environ, "OLMO_FULL_ERROR": "1" if full else "0"}
     return subprocess.run([sys.executable, "-m", "olmo_core", "data", "filter", f"input={ds}",
-                           f"output={tmp_path / 'out'}", "exclude='nosuchkey > 1'", "-m", "shard=0/2,1/2",
+                           f"output={tmp_path / 'out'}", "exclude='length / 0 > 1'", "-m", "shard=0/2,1/2",
                            f"hydra/launcher={launcher}", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False, env=env)
 
@@ -212,8 +213,7 @@ def filter_sweep_in_processes(ds: Path, tmp_path: Path, launcher: str, *, full: 
 def test_a_job_failing_in_a_process_of_its_own_is_one_line(launcher: str, tmp_path: Path) -> None:
     ds = three_files(tmp_path)
     failed = filter_sweep_in_processes(ds, tmp_path, launcher)
-    error = ("filter expression 'nosuchkey > 1' names attribute 'nosuchkey', which the attribute files do not have; "
-             "there are no attribute keys (tag the documents first)")
+    error = "filter expression 'length / 0 > 1' fails on a document: division by zero"
     summary = f"error: 2 of 2 sweep jobs of `olmo data filter` failed: shard=0/2: {error}; shard=1/2: {error}"
     assert failed.returncode == 1 and "Traceback" not in failed.stderr and "Error executing job" not in failed.stderr
     assert failed.stderr.splitlines()[-1] == summary
@@ -226,11 +226,10 @@ def test_a_job_failing_in_a_process_of_its_own_is_one_line(launcher: str, tmp_pa
 
 
 def test_the_comparison_lists_failed_jobs(dataset: Path, tmp_path: Path, olmo_cli: Any) -> None:
-    """A job of the sweep fails (its rule names no attribute): the comparison still counts it, with its error,
+    """A job of the sweep fails (its rule fails on every document): the comparison still counts it, with its error,
     also when it leaves one finished job."""
-    bad = "nosuchkey > 1"
-    error = ("filter expression 'nosuchkey > 1' names attribute 'nosuchkey', which the attribute files do not have; "
-             "there are no attribute keys (tag the documents first)")
+    bad = "length / 0 > 1"
+    error = "filter expression 'length / 0 > 1' fails on a document: division by zero"
     three = olmo_cli("data", "filter", f"input={dataset}", f"output={tmp_path / 'three'}", "-m",
                      sweep_over_rules() + f",['{bad}']")
     assert three.exit_code == 1 and "1 of 3 sweep jobs of `olmo data filter` failed" in three.err
@@ -241,16 +240,16 @@ def test_the_comparison_lists_failed_jobs(dataset: Path, tmp_path: Path, olmo_cl
     header, rule, *rows = expected_table(names)
     table = [line for line in markdown if line.startswith("|")]
     assert table == [header + " error |", rule + "---|", *(row + " - |" for row in rows),
-                     f"| exclude=_nosuchkey_1_ | ['{bad}'] |" + " - |" * 8 + f" {error} |"]
+                     f"| exclude=_length_0_1_ | ['{bad}'] |" + " - |" * 8 + f" {error} |"]
     summary = json.loads((tmp_path / "three" / "comparison.json").read_text())
     assert [(j["job"], j.get("error")) for j in summary["jobs"]] == [
-        (names[0], None), (names[1], None), ("exclude=_nosuchkey_1_", error)]
+        (names[0], None), (names[1], None), ("exclude=_length_0_1_", error)]
     two = olmo_cli("data", "filter", f"input={dataset}", f"output={tmp_path / 'two'}", "-m",
                    f"exclude=['{RULES[0]}'],['{bad}']")
     assert two.exit_code == 1 and "1 of 2 sweep jobs of `olmo data filter` failed" in two.err
     table = [line for line in (tmp_path / "two" / "comparison.md").read_text().splitlines() if line.startswith("|")]
     assert table[2:] == [f"| {names[0]} | ['{RULES[0]}'] | 12 | 7 | 5 | 0 | 5 | 7 | 5 | - |",
-                         f"| exclude=_nosuchkey_1_ | ['{bad}'] |" + " - |" * 7 + f" {error} |"]
+                         f"| exclude=_length_0_1_ | ['{bad}'] |" + " - |" * 7 + f" {error} |"]
 
 
 def test_a_sweep_in_processes_of_their_own_says_where_each_job_logged(tmp_path: Path) -> None:

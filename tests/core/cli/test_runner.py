@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -83,3 +84,55 @@ def test_cfg_job_with_a_config_directory_shows_what_the_run_builds(olmo_cli: Any
     assert missing.exit_code != 0 and "Cannot find primary config 'exq'" in missing.err
     nowhere = olmo_cli("train", "--config-dir", str(tmp_path / "nowhere"), "--cfg", "job")
     assert nowhere.exit_code != 0 and "nowhere: no such directory" in nowhere.err
+
+
+def test_a_sweep_whose_job_fails_its_check_is_refused_before_any_job_runs(dataset: Path, tmp_path: Path,
+                                                                          olmo_cli: Any) -> None:
+    """The third job's rule does not parse: the first two do not run for nothing first."""
+    out = tmp_path / "out"
+    result = olmo_cli("data", "filter", f"input={dataset}", f"output={out}", "-m",
+                      "exclude=['length < 100'],['length < 1000'],['length <']", f"hydra.sweep.dir={tmp_path / 'm'}")
+    assert result.exit_code != 0
+    assert result.err.splitlines()[-1] == (
+        "error: 1 of 3 sweep jobs of `olmo data filter` failed their check, so none ran: exclude=['length <']: "
+        "cannot parse filter expression 'length <': invalid syntax")
+    assert not out.exists() and not (tmp_path / "m").exists()
+
+
+def test_a_sweep_runs_each_job_with_what_its_check_built(tmp_path: Path, olmo_cli: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mix's check measures the input's sources, and its run mixes with those sizes: every job is checked before
+    the first runs, and runs on what its own check measured, measured once."""
+    from olmo_data.commands import mix
+
+    from tests.conftest import two_source_dataset
+
+    two_source_dataset(tmp_path / "ds")
+    events: list[str] = []
+
+    def measure(config: Any, files: list[str]) -> Any:
+        events.append("measure")
+        return measured(config, files)
+
+    def mixing(config: Any, input: str, output: str, sizes: Any = None, **kwargs: Any) -> Any:
+        events.append("mix" if sizes is not None else "mix, measuring again")
+        return mixed(config, input, output, sizes, **kwargs)
+
+    measured, mixed = mix._measure_sources, mix.mix
+    monkeypatch.setattr(mix, "_measure_sources", measure)
+    monkeypatch.setattr(mix, "mix", mixing)
+    result = olmo_cli("data", "mix", f"input={tmp_path / 'ds'}", f"output={tmp_path / 'out'}", "-m",
+                      "mixer.factors.python-docs=1.5,0.5", f"hydra.sweep.dir={tmp_path / 'm'}")
+    assert result.exit_code == 0, result.err
+    assert events == ["measure", "measure", "mix", "mix"]
+    written = {json.loads((tmp_path / "out" / f"mixer.factors.python-docs={f}" / "result.json").read_text())[
+        "metrics"]["documents_out"] for f in ("1.5", "0.5")}
+    assert written == {18, 6}  # 12 documents, each 1.5 or 0.5 times
+    (tmp_path / "conf").mkdir()  # an experiment file: its jobs are checked as Hydra composes them
+    (tmp_path / "conf" / "exp.yaml").write_text(f"defaults:\n  - olmo_data_mix\n  - _self_\ninput: {tmp_path / 'ds'}\n")
+    events.clear()
+    result = olmo_cli("data", "mix", "--config-dir", str(tmp_path / "conf"), "--config-name", "exp",
+                      f"output={tmp_path / 'again'}", "-m", "mixer.factors.python-docs=1.5,0.5",
+                      f"hydra.sweep.dir={tmp_path / 'm'}")
+    assert result.exit_code == 0, result.err
+    assert events == ["measure", "measure", "mix", "mix"]

@@ -23,8 +23,9 @@ from omegaconf import Container, DictConfig, OmegaConf, open_dict
 
 from olmo_core.cli.collector import resume_for_the_job
 from olmo_core.errors import ConfigError, OlmoError
-from olmo_core.hydra_bridge import (VERSION_BASE, check_overrides, compose_for_run, config_name, drop_unselected_nodes,
-                                   to_command_config, validate_overrides)
+from olmo_core.hydra_bridge import (VERSION_BASE, check_overrides, compose_for_run, compose_node, config_name,
+                                   drop_unselected_nodes, to_command_config, validate_overrides)
+from olmo_core.jobs import Job
 from olmo_core.overrides import parse_overrides
 from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
@@ -65,6 +66,22 @@ def _arrived(num: int, label: str, error: str | None, log: str | None) -> _Outco
     outcome = _Outcome(num, label, error, log)
     _ELSEWHERE.append(outcome)
     return outcome
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A job of a sweep whose check passed before the sweep ran (:func:`_check_sweep_jobs`): the job itself, which
+    keeps what its check built for its run (a mix's measured sources), and what it was checked with."""
+
+    job: Job
+    config: Any
+    inputs: dict[str, Any]
+    workdir: str
+
+
+_CHECKED: dict[tuple[str, ...], _Checked] = {}
+"""The checked jobs of the sweep that this process launches, by their overrides (Hydra's ``hydra.overrides.task``);
+a job that runs in this process (the basic launcher) takes its own and runs it, not a new one."""
 
 
 def _stderr_file() -> str | None:
@@ -121,7 +138,9 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         try:
             # looked up by name, not captured: a launcher may run this in a process of its own
             component = get_host().registry("commands").get(name)
-            result = component.build(to_command_config(component, cfg))
+            config = to_command_config(component, cfg)
+            checked = _CHECKED.pop(tuple(map(str, HydraConfig.get().overrides.task)), None) if multirun else None
+            result = _run_checked(component, config, checked) if checked is not None else component.build(config)
         except Exception as exc:
             if multirun:
                 log.error("[sweep job failed] %s: %s", label, exc, exc_info=_full_error())
@@ -139,9 +158,12 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         _show_config(command, check_overrides(command, overrides), shown)
         return results
     if multirun or hydra_flags or _overrides_hydra(overrides):
-        if not _run_app(command, validate_overrides(command, overrides), task, multirun=multirun,
-                        hydra_flags=hydra_flags):
-            return results
+        try:
+            if not _run_app(command, validate_overrides(command, overrides), task, multirun=multirun,
+                            hydra_flags=hydra_flags):
+                return results
+        finally:
+            _CHECKED.clear()
     else:
         overrides = check_overrides(command, overrides)
         with _hydra_argv([f"olmo {command.name}", *overrides]):
@@ -177,10 +199,9 @@ class _Shown:
     """``--config-name``: the primary config, one of ``config_dir`` (``None``: the command's own)."""
 
 
-def _config_to_show(hydra_flags: Sequence[str]) -> _Shown | None:
-    """What to print when ``hydra_flags`` ask for nothing but the config (``--cfg job`` or ``--cfg all``, with
-    ``--package``, ``--resolve``, ``--config-dir`` and ``--config-name`` allowed), else ``None`` (Hydra handles the
-    flags)."""
+def _flag_values(hydra_flags: Sequence[str]) -> dict[str, str | bool] | None:
+    """The values of ``hydra_flags`` by their long names (``--resolve``: ``True``) when they are among ``--cfg``,
+    ``--package``, ``--resolve``, ``--config-dir`` and ``--config-name``, else ``None`` (Hydra handles the flags)."""
     values: dict[str, str | bool] = {}
     flags = list(hydra_flags)
     names = {"-c": "--cfg", "-p": "--package", "-cd": "--config-dir", "-cn": "--config-name"}
@@ -193,6 +214,15 @@ def _config_to_show(hydra_flags: Sequence[str]) -> _Shown | None:
             values[flag] = value or (flags.pop(0) if flags else "")
         else:
             return None
+    return values
+
+
+def _config_to_show(hydra_flags: Sequence[str]) -> _Shown | None:
+    """What to print when ``hydra_flags`` ask for nothing but the config (``--cfg job`` or ``--cfg all``, with
+    ``--package``, ``--resolve``, ``--config-dir`` and ``--config-name`` allowed), else ``None`` (Hydra handles the
+    flags)."""
+    if (values := _flag_values(hydra_flags)) is None:
+        return None
     cfg_type = values.get("--cfg")
     if cfg_type not in ("job", "all"):
         return None
@@ -267,6 +297,9 @@ def _run_app(command: Component, overrides: list[str], task: Callable[[DictConfi
     if multirun:
         fixed = _fixed_keys(overrides)
         _check_job_directories(overrides, fixed)
+        values = _flag_values(hydra_flags)
+        if values is not None and values.keys() <= {"--config-dir", "--config-name"}:  # other flags run no job
+            _check_sweep_jobs(command, overrides, fixed, values)
         if fixed:  # name each job's directory after the values it sweeps
             argv.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]")
         argv.append(f"++hydra.job.env_set.{SWEEP_ID}={uuid.uuid4().hex}")  # its jobs are compared, not earlier ones
@@ -309,6 +342,128 @@ def _check_job_directories(overrides: list[str], fixed: list[str]) -> None:
                               f"<output>/{label}: their values differ only in characters a directory name cannot "
                               f"hold; run them in sweeps of their own (another output=)")
         seen[label] = named
+
+
+def _sweep_batches(overrides: list[str]) -> list[list[str]] | None:
+    """The overrides of each job of a sweep (by Hydra's basic sweeper), in its order, as Hydra gives them to the job
+    (``hydra.overrides.task``); ``None`` when another sweeper makes the jobs."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    if any(text.partition("=")[0].lstrip("+~").startswith("hydra/sweeper") for text in overrides):
+        return None  # another sweeper makes its own jobs
+    task = [ov for ov in parse_overrides(overrides) if not ov.key_or_group.startswith(("hydra.", "hydra/"))]
+    return [list(batch) for batch in BasicSweeper.split_arguments(task, None)[0]]
+
+
+def _job_of(command: Component) -> Component | None:
+    """The registered job whose command ``command`` is (:mod:`olmo_core.job_command`), ``None`` for a command that
+    is no job's."""
+    return next((job for job in get_host().registry("jobs") if getattr(job.factory, "command", "") == command.name),
+                None)
+
+
+def _prepare(job: Component, config: Any) -> tuple[Job, Any, dict[str, Any], str]:
+    """``(job instance, its own config, its inputs, its output)`` for the command config ``config`` of the registered
+    ``job``: the artifacts its input paths name and the output where its command runs it, as the job's command
+    (:func:`olmo_core.job_command.job_command`) makes them."""
+    from olmo_core.config import config_of
+    from olmo_core.job_command import OUTPUT
+
+    job_class: type[Job] = job.factory  # type: ignore[assignment]
+    instance = job_class()
+    inputs: dict[str, Any] = {}
+    for name, slot in job_class.inputs.items():
+        value = getattr(config, name)
+        paths = [value] if isinstance(value, str) else list(value or [])
+        inputs[name] = [slot.type(path=str(p)) for p in paths] if slot.many else \
+            (slot.type(path=str(value)) if value is not None else None)
+    own = config_of(job.config, config) if job.config is not None else None
+    output = config.output or instance.default_workdir(own, inputs)
+    if output is None:
+        raise ConfigError(f"`olmo {job_class.command}` needs {OUTPUT}=<directory> for what it writes")
+    return instance, own, inputs, str(output)
+
+
+def _check_sweep_jobs(command: Component, overrides: list[str], fixed: list[str],
+                      flags: dict[str, str | bool]) -> None:
+    """Run the check of every job of a sweep of a job's command (``olmo data filter -m exclude=...``) before any job
+    runs (as :func:`olmo_core.jobs.execute` checks one: its config's bounds, its inputs, then ``Job.check``, in the
+    job's own work directory), and refuse the sweep, naming each failing job by its overrides, when one fails.
+
+    Each checked job is kept in :data:`_CHECKED`, so that the job that then runs in this process is that one, with
+    what its check built (a mix's measured sources), and not checked again (:func:`_run_checked`); a job that a
+    launcher runs in a process of its own (joblib, submitit) is checked again there. ``flags``: ``--config-dir``
+    and ``--config-name``, with which each job's config is composed as Hydra composes it for the job."""
+    from olmo_core.config import check_bounds
+    from olmo_core.sweeps import SweepJob, directory_label
+
+    _CHECKED.clear()
+    job = _job_of(command)
+    batches = _sweep_batches(overrides) if job is not None else None
+    if job is None or batches is None:
+        return
+    failures: list[str] = []
+    for num, batch in enumerate(batches):
+        named = sorted(text for text, ov in zip(batch, parse_overrides(batch), strict=True)
+                       if ov.key_or_group not in fixed)
+        try:
+            config = to_command_config(command, _compose_job(command, batch, flags))
+            instance, own, inputs, output = _prepare(job, config)
+            workdir = SweepJob(num=num, label=directory_label(",".join(named))).directory(output)
+            check_bounds(own)
+            for slot_name, value in inputs.items():
+                for artifact in value if isinstance(value, list) else ([value] if value is not None else []):
+                    if problem := artifact.problem():
+                        raise ConfigError(f"input '{slot_name}' of job '{job.name}': {problem}")
+            instance.check(own, inputs, workdir)
+        except Exception as exc:
+            log.error("[sweep job refused] %s: %s", " ".join(named) or "defaults", exc, exc_info=_full_error())
+            failures.append(f"{' '.join(named) or 'defaults'}: {exc}")
+            continue
+        _CHECKED[tuple(batch)] = _Checked(instance, own, inputs, workdir)
+    if failures:
+        _CHECKED.clear()
+        raise ConfigError(f"{len(failures)} of {len(batches)} sweep jobs of `olmo {command.name}` failed their check, "
+                          f"so none ran: " + "; ".join(failures))
+
+
+def _compose_job(command: Component, overrides: list[str], flags: dict[str, str | bool]) -> DictConfig:
+    """The config of the sweep job of ``command`` whose overrides are ``overrides``, less Hydra's node: composed
+    from the command's own config, or as Hydra composes it with ``--config-dir`` and ``--config-name``
+    (``flags``)."""
+    if not flags:
+        return compose_node(command, overrides)
+    directory, primary = flags.get("--config-dir"), flags.get("--config-name")
+    cfg = _compose_with_config_dir(command, overrides, None if directory is None else str(directory),
+                                   None if primary is None else str(primary))
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+def _run_checked(command: Component, config: Any, checked: _Checked) -> Any:
+    """Run the sweep job of ``command`` whose check passed before the sweep ran (``checked``), as its command runs it
+    (:func:`olmo_core.job_command.job_command`), with the job instance that was checked, which keeps what its check
+    built for the run; its check is not run again for the config, inputs and work directory it passed with."""
+    from olmo_core.job_command import OUTPUT, _execute
+
+    job = _job_of(command)
+    assert job is not None
+    _, own, inputs, output = _prepare(job, config)
+    if output.startswith("memory://"):
+        log.warning(f"{OUTPUT}={output} is held in this process's memory: it is gone when the command ends (for "
+                    f"Python callers and tests; write to a path or an object store to keep it)")
+    instance, check = checked.job, checked.job.check
+
+    def check_once(config: Any, inputs: dict[str, Any], workdir: str) -> None:
+        if (config, inputs, workdir) != (checked.config, checked.inputs, checked.workdir):
+            check(config, inputs, workdir)  # not what was checked: check it
+
+    instance.check = check_once  # type: ignore[method-assign]
+    try:
+        return _execute(instance, own, inputs, output, job.name)
+    finally:
+        del instance.check
 
 
 def _run_once(command: Component, overrides: list[str], task: Callable[[DictConfig], None]) -> None:
