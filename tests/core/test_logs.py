@@ -55,6 +55,27 @@ def test_info_is_plain_and_warnings_have_a_prefix_on_the_current_stderr(capsys: 
     assert capsys.readouterr().err == "counted 3 documents\nwarning: skipped 1 file\n"
 
 
+def test_each_line_reaches_stderr_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Processes sharing a stderr (a sweep's joblib workers) interleave whole lines only: a record and its line
+    break go out in one write, not two, between which another process's line could land."""
+
+    class Writes(list[str]):
+        def write(self, text: str) -> int:
+            if text:
+                self.append(text)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    writes = Writes()
+    monkeypatch.setattr(sys, "stderr", writes)
+    setup_logging()
+    logging.getLogger("olmo_core.test").warning("first")
+    logging.getLogger("olmo_core.test").info("second")
+    assert writes == ["warning: first\n", "second\n"]
+
+
 def test_a_command_keeps_its_log_in_its_output_directory(register_plugin: Any, olmo_cli: Any, tmp_path: Path) -> None:
     register_plugin(NotePlugin(), "note-plugin")
     result = olmo_cli("toy", "note", f"output={tmp_path / 'out'}", "note=ahoy")

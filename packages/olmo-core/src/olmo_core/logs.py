@@ -35,14 +35,15 @@ FILE_ONLY = {"console": False}
 
 class _Stderr(logging.Handler):
     """Writes to ``sys.stderr`` as it is at each record (pytest and others replace it), through ``tqdm.write`` so
-    that a message never breaks a progress bar."""
+    that a message never breaks a progress bar, each line with its line break in one write (processes that share
+    the stream, a sweep's workers, then interleave whole lines)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return getattr(record, "console", True) and super().filter(record)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            tqdm.write(self.format(record), file=sys.stderr)
+            tqdm.write(self.format(record) + "\n", file=sys.stderr, end="")
         except Exception:
             self.handleError(record)
 
@@ -62,7 +63,7 @@ class _LogFile(logging.FileHandler):
             self.failed = True
             error = sys.exc_info()[1]
             tqdm.write(f"warning: {self.baseFilename}: {getattr(error, 'strerror', None) or error}; the rest of this "
-                       f"run is not kept in it", file=sys.stderr)
+                       f"run is not kept in it\n", file=sys.stderr, end="")
 
 
 class _Prefixed(logging.Formatter):
