@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OUTPUT", "face_name", "job_command", "sweep_job_dir"]
+__all__ = ["OUTPUT", "PreparedJob", "face_name", "job_command", "prepare_job", "run_prepared", "sweep_job_dir"]
 
 OUTPUT = "output"
 
@@ -66,16 +66,62 @@ def sweep_job_dir(base: str) -> str:
     return job_dir(base)
 
 
-def _execute(job: Job, config: Any, inputs: dict[str, Any], base: str, name: str) -> dict[str, Any]:
-    """Run ``job`` in its work directory under ``base``; in a sweep, keep its swept values beside its result (or
-    its error, when it fails) and, unless the sweep varies nothing but ``shard``, compare the sweep's finished and
-    failed jobs in ``base``."""
+@dataclasses.dataclass(frozen=True)
+class PreparedJob:
+    """A registered job made ready to run from its command's config (:func:`prepare_job`)."""
+
+    job: Job
+    """The job instance (which keeps what its check built for its run)."""
+    config: Any
+    """The job's own config (``None`` for a job without one)."""
+    inputs: dict[str, Any]
+    """The input artifacts by slot (a list for a ``many`` slot)."""
+    output: str
+    """The command's ``output=`` (or the job's default): its work directory, or a sweep's, whose jobs run in
+    directories under it (:func:`sweep_job_dir`)."""
+    name: str
+    """The job's registered name."""
+
+
+def prepare_job(component: Component, config: Any) -> PreparedJob:
+    """The registered job ``component`` ready to run from ``config``, its command's config: a new instance, its own
+    config, the artifacts its input paths name and its output (refused when it has none)."""
+    job_class: type[Job] = component.factory  # type: ignore[assignment]
+    inputs: dict[str, Any] = {}
+    for name, slot in job_class.inputs.items():  # paths (a list of paths for a ``many`` slot) to artifacts
+        value = getattr(config, name)
+        paths = [value] if isinstance(value, str) else list(value or [])
+        inputs[name] = [slot.type(path=str(p)) for p in paths] if slot.many else \
+            (slot.type(path=str(value)) if value is not None else None)
+    job = job_class()
+    own = config_of(component.config, config) if component.config is not None else None
+    output = config.output or job.default_workdir(own, inputs)
+    if output is None:
+        raise ConfigError(f"`olmo {job_class.command}` needs {OUTPUT}=<directory> for what it writes")
+    return PreparedJob(job=job, config=own, inputs=inputs, output=str(output), name=component.name)
+
+
+def run_prepared(prepared: PreparedJob, *, checked: bool = False) -> dict[str, Any]:
+    """Run a prepared job as its command does: in its work directory (in a sweep, its own under the output); its
+    metrics. ``checked``: it passed its check already (:func:`olmo_core.jobs.check_job`) in that directory."""
+    if prepared.output.startswith("memory://"):
+        log.warning(f"{OUTPUT}={prepared.output} is held in this process's memory: it is gone when the command ends "
+                    f"(for Python callers and tests; write to a path or an object store to keep it)")
+    return _execute(prepared, checked)
+
+
+def _execute(prepared: PreparedJob, checked: bool) -> dict[str, Any]:
+    """Run the prepared job in its work directory under its output; in a sweep, keep its swept values beside its
+    result (or its error, when it fails) and, unless the sweep varies nothing but ``shard``, compare the sweep's
+    finished and failed jobs in the output."""
     from olmo_core.sweeps import current, job_dir
 
+    base = prepared.output
     sweep, workdir = current(), job_dir(base)
     main = os.environ.get("RANK", "0") == "0"
     try:
-        metrics = execute(job, config, inputs, workdir, name=name).metrics
+        metrics = execute(prepared.job, prepared.config, prepared.inputs, workdir, name=prepared.name,
+                          checked=checked).metrics
     except Exception as exc:
         if sweep is not None and main:
             _record(sweep, workdir, base, str(exc))
@@ -123,21 +169,7 @@ def job_command(component: Component) -> Component:
                    "input_hints": {name: f"{name}={_placeholder(slot)}" for name, slot in job_class.inputs.items()}})
 
     def run(config: Any) -> dict[str, Any]:
-        job = job_class()
-        inputs: dict[str, Any] = {}
-        for name, slot in job_class.inputs.items():  # paths (a list of paths for a ``many`` slot) to artifacts
-            value = getattr(config, name)
-            paths = [value] if isinstance(value, str) else list(value or [])
-            inputs[name] = [slot.type(path=str(p)) for p in paths] if slot.many else \
-                (slot.type(path=str(value)) if value is not None else None)
-        own = config_of(config_class, config) if config_class is not None else None
-        workdir = config.output or job.default_workdir(own, inputs)
-        if workdir is None:
-            raise ConfigError(f"`olmo {job_class.command}` needs {OUTPUT}=<directory> for what it writes")
-        if str(workdir).startswith("memory://"):
-            log.warning(f"{OUTPUT}={workdir} is held in this process's memory: it is gone when the command ends (for "
-                        f"Python callers and tests; write to a path or an object store to keep it)")
-        return _execute(job, own, inputs, str(workdir), component.name)
+        return run_prepared(prepare_job(component, config))
 
     run.__doc__ = inspect.getdoc(job_class.run) if job_class.__doc__ is None else inspect.getdoc(job_class)
     run.__name__ = f"{component.name}_command"

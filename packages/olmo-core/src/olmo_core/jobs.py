@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 from olmo_core.artifacts import INCOMPLETE, Artifact, artifact_from_json
 from olmo_core.errors import ConfigError, PluginError
 
-__all__ = ["Job", "JobResult", "Report", "Slot", "execute", "markdown_table", "read_result", "text_table"]
+__all__ = ["Job", "JobResult", "Report", "Slot", "check_job", "execute", "markdown_table", "read_result", "text_table"]
 
 log = logging.getLogger(__name__)
 
@@ -168,17 +168,10 @@ def _check_outputs(job: Job, name: str, result: Any) -> JobResult:
     return result
 
 
-def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, name: str) -> JobResult:
-    """Run ``job`` in ``workdir``: mark it incomplete while the job runs, check what it returns, keep
-    ``result.json``, ``report.md`` and the job's ``log.txt`` there; return the result (with ``workdir`` and
-    ``seconds`` set).
-
-    The temporaries a killed run left in ``workdir`` are removed first (:func:`olmo_core.io.remove_temporaries`).
-    In a distributed run (``RANK`` set by torchrun or olmo's launcher) every rank runs the job and rank 0
-    alone keeps the record."""
+def check_job(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, name: str) -> None:
+    """What :func:`execute` checks before ``job`` runs, short of its work directory: ``config``'s bounds, that each
+    input artifact is usable, then :meth:`Job.check`. A sweep checks all its jobs so before the first one runs."""
     from olmo_core.config import check_bounds
-    from olmo_core.io import makedirs, remove, remove_temporaries, write_text
-    from olmo_core.logs import log_file
 
     check_bounds(config)  # composed configs were checked already; this holds for configs built in Python too
     for slot_name, slot in job.inputs.items():
@@ -187,6 +180,23 @@ def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, n
             if problem := artifact.problem():
                 raise ConfigError(f"input '{slot_name}' of job '{name}': {problem}")
     job.check(config, inputs, workdir)
+
+
+def execute(job: Job, config: Any, inputs: Mapping[str, Any], workdir: str, *, name: str,
+            checked: bool = False) -> JobResult:
+    """Run ``job`` in ``workdir``: mark it incomplete while the job runs, check what it returns, keep
+    ``result.json``, ``report.md`` and the job's ``log.txt`` there; return the result (with ``workdir`` and
+    ``seconds`` set).
+
+    ``job`` is checked first (:func:`check_job`) unless ``checked`` says it passed that check already, with these
+    ``config``, ``inputs`` and ``workdir`` (and kept what its check built for its run). The temporaries a killed run
+    left in ``workdir`` are removed first (:func:`olmo_core.io.remove_temporaries`). In a distributed run (``RANK``
+    set by torchrun or olmo's launcher) every rank runs the job and rank 0 alone keeps the record."""
+    from olmo_core.io import makedirs, remove, remove_temporaries, write_text
+    from olmo_core.logs import log_file
+
+    if not checked:
+        check_job(job, config, inputs, workdir, name=name)
     _check_workdir(job, name, workdir)
     main = os.environ.get("RANK", "0") == "0"  # in a distributed run, rank 0 keeps the record
     marker = posixpath.join(workdir, INCOMPLETE)

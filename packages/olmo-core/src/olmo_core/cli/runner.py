@@ -25,7 +25,8 @@ from olmo_core.cli.collector import resume_for_the_job
 from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.hydra_bridge import (VERSION_BASE, check_overrides, compose_for_run, compose_node, config_name,
                                    drop_unselected_nodes, to_command_config, validate_overrides)
-from olmo_core.jobs import Job
+from olmo_core.job_command import PreparedJob, prepare_job, run_prepared, sweep_job_dir
+from olmo_core.jobs import check_job
 from olmo_core.overrides import parse_overrides
 from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
@@ -70,12 +71,11 @@ def _arrived(num: int, label: str, error: str | None, log: str | None) -> _Outco
 
 @dataclass(frozen=True)
 class _Checked:
-    """A job of a sweep whose check passed before the sweep ran (:func:`_check_sweep_jobs`): the job itself, which
-    keeps what its check built for its run (a mix's measured sources), and what it was checked with."""
+    """A job of a sweep whose check passed before the sweep ran (:func:`_check_sweep_jobs`): the prepared job, whose
+    instance keeps what its check built for its run (a mix's measured sources), and the work directory it was
+    checked in."""
 
-    job: Job
-    config: Any
-    inputs: dict[str, Any]
+    prepared: PreparedJob
     workdir: str
 
 
@@ -362,28 +362,6 @@ def _job_of(command: Component) -> Component | None:
                 None)
 
 
-def _prepare(job: Component, config: Any) -> tuple[Job, Any, dict[str, Any], str]:
-    """``(job instance, its own config, its inputs, its output)`` for the command config ``config`` of the registered
-    ``job``: the artifacts its input paths name and the output where its command runs it, as the job's command
-    (:func:`olmo_core.job_command.job_command`) makes them."""
-    from olmo_core.config import config_of
-    from olmo_core.job_command import OUTPUT
-
-    job_class: type[Job] = job.factory  # type: ignore[assignment]
-    instance = job_class()
-    inputs: dict[str, Any] = {}
-    for name, slot in job_class.inputs.items():
-        value = getattr(config, name)
-        paths = [value] if isinstance(value, str) else list(value or [])
-        inputs[name] = [slot.type(path=str(p)) for p in paths] if slot.many else \
-            (slot.type(path=str(value)) if value is not None else None)
-    own = config_of(job.config, config) if job.config is not None else None
-    output = config.output or instance.default_workdir(own, inputs)
-    if output is None:
-        raise ConfigError(f"`olmo {job_class.command}` needs {OUTPUT}=<directory> for what it writes")
-    return instance, own, inputs, str(output)
-
-
 def _check_sweep_jobs(command: Component, overrides: list[str], fixed: list[str],
                       flags: dict[str, str | bool]) -> None:
     """Run the check of every job of a sweep of a job's command (``olmo data filter -m exclude=...``) before any job
@@ -394,7 +372,6 @@ def _check_sweep_jobs(command: Component, overrides: list[str], fixed: list[str]
     what its check built (a mix's measured sources), and not checked again (:func:`_run_checked`); a job that a
     launcher runs in a process of its own (joblib, submitit) is checked again there. ``flags``: ``--config-dir``
     and ``--config-name``, with which each job's config is composed as Hydra composes it for the job."""
-    from olmo_core.config import check_bounds
     from olmo_core.sweeps import SweepJob, directory_label
 
     _CHECKED.clear()
@@ -407,20 +384,14 @@ def _check_sweep_jobs(command: Component, overrides: list[str], fixed: list[str]
         named = sorted(text for text, ov in zip(batch, parse_overrides(batch), strict=True)
                        if ov.key_or_group not in fixed)
         try:
-            config = to_command_config(command, _compose_job(command, batch, flags))
-            instance, own, inputs, output = _prepare(job, config)
-            workdir = SweepJob(num=num, label=directory_label(",".join(named))).directory(output)
-            check_bounds(own)
-            for slot_name, value in inputs.items():
-                for artifact in value if isinstance(value, list) else ([value] if value is not None else []):
-                    if problem := artifact.problem():
-                        raise ConfigError(f"input '{slot_name}' of job '{job.name}': {problem}")
-            instance.check(own, inputs, workdir)
+            prepared = prepare_job(job, to_command_config(command, _compose_job(command, batch, flags)))
+            workdir = SweepJob(num=num, label=directory_label(",".join(named))).directory(prepared.output)
+            check_job(prepared.job, prepared.config, prepared.inputs, workdir, name=prepared.name)
         except Exception as exc:
             log.error("[sweep job refused] %s: %s", " ".join(named) or "defaults", exc, exc_info=_full_error())
             failures.append(f"{' '.join(named) or 'defaults'}: {exc}")
             continue
-        _CHECKED[tuple(batch)] = _Checked(instance, own, inputs, workdir)
+        _CHECKED[tuple(batch)] = _Checked(prepared, workdir)
     if failures:
         _CHECKED.clear()
         raise ConfigError(f"{len(failures)} of {len(batches)} sweep jobs of `olmo {command.name}` failed their check, "
@@ -443,27 +414,15 @@ def _compose_job(command: Component, overrides: list[str], flags: dict[str, str 
 
 def _run_checked(command: Component, config: Any, checked: _Checked) -> Any:
     """Run the sweep job of ``command`` whose check passed before the sweep ran (``checked``), as its command runs it
-    (:func:`olmo_core.job_command.job_command`), with the job instance that was checked, which keeps what its check
-    built for the run; its check is not run again for the config, inputs and work directory it passed with."""
-    from olmo_core.job_command import OUTPUT, _execute
-
+    (:func:`olmo_core.job_command.run_prepared`), with the job instance that was checked, which keeps what its check
+    built for the run, and without checking it again when it is what was checked, in the directory it was checked
+    in (else as its command runs any job)."""
     job = _job_of(command)
     assert job is not None
-    _, own, inputs, output = _prepare(job, config)
-    if output.startswith("memory://"):
-        log.warning(f"{OUTPUT}={output} is held in this process's memory: it is gone when the command ends (for "
-                    f"Python callers and tests; write to a path or an object store to keep it)")
-    instance, check = checked.job, checked.job.check
-
-    def check_once(config: Any, inputs: dict[str, Any], workdir: str) -> None:
-        if (config, inputs, workdir) != (checked.config, checked.inputs, checked.workdir):
-            check(config, inputs, workdir)  # not what was checked: check it
-
-    instance.check = check_once  # type: ignore[method-assign]
-    try:
-        return _execute(instance, own, inputs, output, job.name)
-    finally:
-        del instance.check
+    prepared, before = prepare_job(job, config), checked.prepared
+    same = ((prepared.config, prepared.inputs, prepared.output) == (before.config, before.inputs, before.output)
+            and sweep_job_dir(prepared.output) == checked.workdir)
+    return run_prepared(before, checked=True) if same else run_prepared(prepared)
 
 
 def _run_once(command: Component, overrides: list[str], task: Callable[[DictConfig], None]) -> None:
