@@ -73,7 +73,8 @@ def test_cfg_job_with_a_config_directory_shows_what_the_run_builds(olmo_cli: Any
     assert plain.exit_code == 0, plain.err
     assert "max_steps: 7\n" in plain.out and "  checkpoint:\n" in plain.out and "evaluate:" not in plain.out
     for flags in (["--config-dir", str(tmp_path), "--config-name", "exp"], ["-cd", str(tmp_path), "max_steps=7"],
-                  ["--config-dir", str(tmp_path), "--config-name", "exp", "--resolve"]):
+                  ["--config-dir", str(tmp_path), "--config-name", "exp", "--resolve"],
+                  [f"--config-dir={tmp_path}", "--config-name=exp"]):
         shown = olmo_cli("train", *flags, "--cfg", "job")
         assert (shown.exit_code, shown.out) == (0, plain.out), (flags, shown.err)
     chosen = olmo_cli("train", "+callbacks=[evaluate]", "--cfg", "job", "-p", "callbacks")

@@ -67,9 +67,9 @@ def parse_command_line(args: list[str], host: PluginHost) -> CommandLine:
             line.help = True
         elif arg in MULTIRUN_FLAGS:
             line.multirun = True
-        elif arg.split("=", 1)[0] in HYDRA_FLAGS:
+        elif (flag := arg.split("=", 1)[0]) in HYDRA_FLAGS:  # ``--config-name exp`` or ``--config-name=exp``
             line.hydra_flags.append(arg)
-            if HYDRA_FLAGS[arg] and "=" not in arg:
+            if HYDRA_FLAGS[flag] and "=" not in arg:
                 if i >= len(rest):
                     raise UsageError(f"{arg} needs a value (for example `--cfg job`)")
                 line.hydra_flags.append(rest[i])
