@@ -184,3 +184,29 @@ def test_the_z_loss_metric_is_the_term_added_to_the_objective(tokens: Path, tmp_
     assert metrics["z_loss_unscaled"] == pytest.approx(unscaled, rel=1e-4)
     assert metrics["z_loss"] == pytest.approx(coefficient * unscaled, rel=1e-4)  # scaled: 1e-4 and 1e-2 differ
     assert metrics["loss"] == pytest.approx(float(ce), rel=1e-5)  # the cross-entropy alone, as before
+
+
+def test_a_caller_names_the_options_a_refused_resume_lists_in_its_own_terms(tokens: Path, tmp_path: Path) -> None:
+    """check_resume and the trainer's own check take the caller's names of the trainer's keys (olmo adapt's
+    method.lr for optim.lr), leave out the keys the caller compares itself, and say the caller's resumable options
+    and way to start over; without terms the messages keep olmo train's keys."""
+    from olmo_core.config import config_of
+    from olmo_core.errors import ConfigError
+    from olmo_train.config import TrainConfig
+    from olmo_train.trainer import ResumeTerms, check_resume
+
+    make_trainer(config(tokens, tmp_path, "t", max_steps=2, **{"optim.lr": 0.002})).fit()
+    changed = config(tokens, tmp_path, "t", max_steps=4, seed=1, seq_len=16, **{"optim.lr": 0.001})
+    terms = ResumeTerms(names={"optim.lr": "method.lr", "seq_len": None, "global_batch_size": None},
+                        resumable=("method.max_steps",), start_over="start over with a new output=")
+    expected = ("saved with other options: method.lr 0.002 -> 0.001; seed 0 -> 1. Only method.max_steps may change "
+                "on resume: start over with a new output=")
+    with pytest.raises(ConfigError) as info:
+        check_resume(tmp_path / "t", config_of(TrainConfig, changed), terms=terms)
+    assert str(info.value).endswith(expected)
+    with pytest.raises(ConfigError) as info:
+        make_trainer(changed, resume_terms=terms)
+    assert str(info.value).endswith(expected)
+    with pytest.raises(ConfigError, match=r"optim.lr 0.002 -> 0.001; seed 0 -> 1; seq_len 32 -> 16\. Only "
+                                          r"max_steps, micro_batch_size"):
+        check_resume(tmp_path / "t", config_of(TrainConfig, changed))

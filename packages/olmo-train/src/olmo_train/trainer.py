@@ -19,7 +19,8 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from olmo_train.data import DataLoaderConfig
 from olmo_train.objective import LanguageModelObjective, Objective
 from olmo_train.train_module import TrainModule, load_initial_weights
 
-__all__ = ["NonFiniteLoss", "Trainer", "check_batch_shape", "check_data_vocabulary", "check_resume"]
+__all__ = ["NonFiniteLoss", "ResumeTerms", "Trainer", "check_batch_shape", "check_data_vocabulary", "check_resume"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,35 @@ model, optimizer, schedule and data order would win. ``micro_batch_size`` only s
 loss is its summed cross-entropy over the step's labelled-token count (all micro-batches, all ranks), so the
 accumulated gradient is the same up to float rounding (and a resume at another world size may need another
 ``micro_batch_size`` to divide each rank's share)."""
+
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeTerms:
+    """How a refused resume is told in the terms of the command that set the trainer's options (olmo adapt sets
+    ``optim.lr`` from ``method.lr``); the default is olmo train's own keys.
+
+    :param names: a trainer key (``optim.lr``) or its first part (``optim``) -> the caller's option, shown in its
+        place (a first part is replaced in each key it starts: ``{"model": "checkpoint's model"}``); ``None``: the
+        key is not compared (the caller compares what it comes from itself).
+    :param resumable: what may change on resume, in the caller's options.
+    :param start_over: how to start a new run instead.
+    """
+
+    names: Mapping[str, str | None] = field(default_factory=dict)
+    resumable: Sequence[str] = RESUMABLE
+    start_over: str | None = None
+
+    def name(self, key: str) -> str | None:
+        """The caller's name of the trainer ``key`` (``None``: not compared)."""
+        if key in self.names:
+            return self.names[key]
+        first, _, rest = key.partition(".")
+        if first in self.names:
+            name = self.names[first]
+            return None if name is None else f"{name}.{rest}" if rest else name
+        return key
+
 
 SAME_CTRL_C_SECONDS = 2.0
 """A SIGINT this soon after the first counts as the same Ctrl-C: a parent such as ``uv run`` forwards the terminal's
@@ -73,13 +103,17 @@ class Trainer:
     :param warmup_fix: what a run whose warmup outlasts it is told to change to reach the schedule's peak, in the
         keys of whoever set the schedule (olmo adapt sets the warmup from ``method.warmup_ratio``; default: olmo
         train's ``scheduler.warmup_steps`` and ``max_steps``).
+    :param resume_terms: how a refused resume names the options, in the keys of whoever set them (default: olmo
+        train's).
     """
 
     def __init__(self, config: TrainConfig, *, run_dir: str | Path, data: Sequence[str] = (),
                  objective: Objective | None = None, loader: Any = None, tokenizer: Tokenizer | None = None,
-                 callbacks: Iterable[Callback] = (), warmup_fix: str | None = None) -> None:
+                 callbacks: Iterable[Callback] = (), warmup_fix: str | None = None,
+                 resume_terms: ResumeTerms | None = None) -> None:
         self.config = config
         self.warmup_fix = warmup_fix
+        self.resume_terms = resume_terms
         self.data = list(data)
         self.run_dir = Path(run_dir)
         self.checkpoints = self.run_dir / "checkpoints"
@@ -183,7 +217,7 @@ class Trainer:
         if latest is None:
             return
         saved = json.loads((latest / "trainer.json").read_text()).get("config")
-        _check_resumable(saved, self.config, latest)
+        _check_resumable(saved, self.config, latest, self.resume_terms)
         trainer = restore_checkpoint(self.train_module, latest)
         self.step, self.tokens_seen = trainer["step"], trainer["tokens_seen"]
         self.loader.load_state_dict(trainer["data_loader"])
@@ -443,30 +477,40 @@ def check_batch_shape(config: TrainConfig, world_size: int) -> None:
                           f"with another micro_batch_size, as with another world size)")
 
 
-def check_resume(run_dir: str | Path, config: TrainConfig | Callable[[dict[str, Any]], TrainConfig]) -> None:
+def check_resume(run_dir: str | Path, config: TrainConfig | Callable[[dict[str, Any]], TrainConfig], *,
+                 terms: ResumeTerms | None = None) -> None:
     """Refuse, before a run starts, to resume the run in ``run_dir`` with other options than its newest checkpoint
     was saved with (but :data:`RESUMABLE`); a new run (no checkpoint there) is accepted. ``config``: the run's
     options, or what gives them from the options the checkpoint was saved with (olmo adapt takes the saved run's
-    steps, which its warmup depends on), so that the checkpoint's ``trainer.json`` is read once."""
+    steps, which its warmup depends on), so that the checkpoint's ``trainer.json`` is read once. ``terms``: how the
+    refusal names the options, in the caller's own keys (default: olmo train's)."""
     latest = latest_checkpoint(Path(run_dir) / "checkpoints")
     if latest is not None:
         saved = json.loads((latest / "trainer.json").read_text()).get("config")
-        _check_resumable(saved, config(saved or {}) if callable(config) else config, latest)
+        _check_resumable(saved, config(saved or {}) if callable(config) else config, latest, terms)
 
 
-def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoint: Path) -> None:
+def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoint: Path,
+                     terms: ResumeTerms | None = None) -> None:
     """Refuse to resume from ``checkpoint`` (saved with the options ``saved``) with options other than
-    :data:`RESUMABLE` changed: the checkpoint would silently override them."""
+    :data:`RESUMABLE` changed: the checkpoint would silently override them. ``terms``: the caller's names of the
+    options (default: olmo train's keys)."""
     if saved is None:
         return
     old, new = _flat(saved), _flat(json.loads(json.dumps(to_dict(config), default=str)))
-    changed = [f"{key} {old.get(key, '(unset)')} -> {new.get(key, '(unset)')}" for key in sorted(old | new)
+    changed = [(key, old.get(key, "(unset)"), new.get(key, "(unset)")) for key in sorted(old | new)
                if key.split(".")[0] not in RESUMABLE and old.get(key) != new.get(key)]
+    if terms is not None:
+        named = [(terms.name(key), was, now) for key, was, now in changed]
+        changed = [(name, was, now) for name, was, now in named if name is not None]
     if changed:
-        raise ConfigError(f"the run resumes from {checkpoint}, saved with other options: {'; '.join(changed)}. "
-                          f"Only {', '.join(RESUMABLE)} may change on resume: use a new output= (a new run "
-                          f"starts from these weights with init_from={checkpoint} in olmo train, "
-                          f"checkpoint={checkpoint} in olmo adapt)")
+        listed = "; ".join(f"{key} {was} -> {now}" for key, was, now in changed)
+        resumable = terms.resumable if terms is not None else RESUMABLE
+        start_over = (terms.start_over if terms is not None else None) or (
+            f"use a new output= (a new run starts from these weights with init_from={checkpoint} in olmo train, "
+            f"checkpoint={checkpoint} in olmo adapt)")
+        raise ConfigError(f"the run resumes from {checkpoint}, saved with other options: {listed}. "
+                          f"Only {', '.join(resumable)} may change on resume: {start_over}")
 
 
 def check_data_vocabulary(directories: Sequence[str], vocab_size: int | None) -> None:
