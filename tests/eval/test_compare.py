@@ -80,7 +80,7 @@ def test_the_smoke_preset_keys_configure_the_pipeline_evaluate_job(checkpoint: P
     config = olmo_compose("pipeline", ["stages=[evaluate]", f"inputs.evaluate.checkpoints=[{checkpoint}]",
                                        "pipeline=smoke"])
     evaluators = plan_stages(config.stages, config.inputs)[0].config.evaluators
-    assert evaluators["downstream"].tasks == ["copa", "sciq"]
+    assert list(evaluators["downstream"].tasks) == ["copa", "sciq"]
     assert evaluators["downstream"].limit == 8
     assert evaluators["perplexity"].held_out == ["c4", "wikipedia"] and evaluators["perplexity"].max_documents == 1
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from typing import Any
 
 import pytest
 import torch
 
+from olmo_core.errors import ConfigError
 from olmo_core.nn.model import OLMo
 from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer
@@ -158,3 +160,36 @@ def test_a_generation_task_is_answered_after_its_plain_prompt_beside_ranked_task
     for record in gsm8k.records:
         assert record["prompt"] == questions[record["doc_id"]].prompt  # no template: the plain prompt
         assert "\n" not in record["output"] and record["tokens"] <= 6
+
+
+@pytest.mark.parametrize("prefix", ["", "evaluators.downstream.", "stages.evaluate.evaluators.downstream.",
+                                    "callbacks.evaluate.evaluators.downstream.", "evaluators.chat."])
+def test_every_evaluator_selects_tasks_as_a_component_list(olmo_compose: Any, prefix: str) -> None:
+    command, base = {"": ("eval downstream", ["checkpoint=x"]), "evaluators.": ("eval compare", ["checkpoints=[x]"]),
+                     "stages.": ("pipeline", []), "callbacks.": ("train", ["data=[x]", "callbacks=[evaluate]"])
+                     }[prefix.partition(".")[0] + "." if prefix else ""]
+    chat = prefix.endswith("chat.")
+    if chat:
+        base = [*base, "evaluators=[chat]"]
+    option = "tasks.gsm8k.max_new_tokens=4" if chat else "tasks.mmlu.subjects=[anatomy]"
+    chosen = "[gsm8k]" if chat else "[mmlu,copa]"
+    config = olmo_compose(command, [*base, f"{prefix}tasks={chosen}", prefix + option])
+    holder = {"": lambda c: c, "evaluators.": lambda c: c.evaluators[prefix.split(".")[1]],
+              "stages.": lambda c: c.stages["evaluate"].evaluators["downstream"],
+              "callbacks.": lambda c: c.callbacks["evaluate"].evaluators["downstream"]}[
+        prefix.partition(".")[0] + "." if prefix else ""](config)
+    assert list(holder.tasks) == chosen.strip("[]").split(",")
+    assert holder.tasks["gsm8k"].max_new_tokens == 4 if chat else holder.tasks["mmlu"].subjects == ["anatomy"]
+    for wrong, said in [(f"{prefix}tasks={{mmlu: {{subjects: [anatomy]}}, copa: {{}}}}", "selects with a list"),
+                        (f"{prefix}tasks=[{{_name_: mmlu, subjects: [anatomy]}}]", "selects with a list"),
+                        (f"{prefix}tasks.mmlu.subjects=[anatomy]", "does not select")]:
+        with pytest.raises(ConfigError, match=said) as error:
+            olmo_compose(command, [*base, wrong])
+        assert "\n" not in str(error.value) and f"{prefix}tasks" in str(error.value)
+
+
+def test_a_preset_selects_tasks_with_a_list(olmo_compose: Any) -> None:
+    evaluators = olmo_compose("pipeline", ["pipeline=smoke"]).stages["evaluate"].evaluators
+    assert list(evaluators["downstream"].tasks) == ["copa", "sciq"]  # the preset's `tasks: [copa, sciq]`
+    assert list(evaluators["chat"].tasks) == ["mmlu_tulu", "gsm8k", "toxicity"]
+    assert evaluators["chat"].tasks["gsm8k"].max_new_tokens == 4

@@ -23,7 +23,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.types import Override
 from hydra.errors import ConfigCompositionException, HydraException, MissingConfigException
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from olmo_core.config import NAME_KEY, ComponentField, check_bounds, component_fields, preset_defaults, preset_fields
@@ -129,6 +129,7 @@ def sync_config_store(command: Component, host: PluginHost | None = None) -> Non
         _store(cs, f"{name}_schema", _structured(command.config))
         defaults.append(f"{name}_schema")
         stored: set[str] = set()
+        many = [f for f in command_groups(command, host) if f.many]
         for f in command_groups(command, host):
             if hydra_group(f) not in stored:
                 stored.add(hydra_group(f))
@@ -138,14 +139,33 @@ def sync_config_store(command: Component, host: PluginHost | None = None) -> Non
             defaults.append({_entry(f): chosen or None})
         for field, options in preset_fields(command.config).items():
             for option, file in options.items():
-                cs.store(name=option, node=OmegaConf.load(file), group=_preset_group(field), package="_global_",
-                         provider="olmo")
+                cs.store(name=option, node=_preset_node(OmegaConf.load(file), many), group=_preset_group(field),
+                         package="_global_", provider="olmo")
             defaults.append({_preset_group(field): preset_defaults(command.config)[field]})
     defaults += ["_self_", {"override hydra/job_logging": "none"}, {"override hydra/hydra_logging": "none"}]
     _store(cs, name, {"defaults": defaults,
                       "hydra": {"run": {"dir": "."}, "output_subdir": None, "job": {"name": name},
                                 "sweep": {"dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}"}}})
     _store(cs, marker, {"serial": host.serial, "generation": host.generation})
+
+
+def _preset_node(node: DictConfig, many: Sequence[ComponentField]) -> DictConfig:
+    """A preset as Hydra composes it: a list given to a field that selects several components
+    (``downstream: {tasks: [copa, sciq]}``) becomes the selection of its group, an ``override`` entry of the
+    preset's defaults list, as ``tasks=[copa,sciq]`` does on the command line (the field's value is a mapping
+    of the selected names to their options, into which a list cannot merge)."""
+    selections = []
+    for f in many:
+        parent, _, leaf = f.key.rpartition(".")
+        holder = OmegaConf.select(node, parent) if parent else node
+        if isinstance(holder, DictConfig) and isinstance(holder.get(leaf), ListConfig):
+            selections.append({f"override /{_entry(f)}": [str(name) for name in holder[leaf]]})
+            del holder[leaf]
+    if selections:
+        defaults = list(node.get("defaults") or [])
+        at = defaults.index("_self_") if "_self_" in defaults else len(defaults)
+        node.defaults = defaults[:at] + selections + defaults[at:]
+    return node
 
 
 def _preset_group(field: str) -> str:
@@ -180,6 +200,9 @@ def normalize_overrides(command: Component, overrides: Sequence[str], host: Plug
         key, sep, value = text.partition("=")
         prefix = key[:len(key) - len(key.lstrip("~+"))]
         f = fields.get(key.lstrip("~+").replace("/", "."))
+        if f is not None and f.many and sep and "{" in value.replace("${", ""):
+            raise ConfigError(f"{key}={value}: {f.key} selects with a list of names ({f.key}=[a,b]); set a selected "
+                              f"one's options under its name ({f.key}.<name>.<option>=<value>)")
         if key in presets and sep:
             normalized.append(f"{_preset_group(key)}={value}")
         elif f is not None and f.many and prefix == "~" and not sep:
@@ -503,7 +526,9 @@ def _unselected(cfg: DictConfig, parts: list[str]) -> tuple[str, str, list[str]]
     """``(field path, option, selected options)`` when ``parts`` (a key's parts) go through an option that a
     multi-select field of a config in ``cfg`` does not select; ``None`` otherwise."""
     node: Any = cfg
-    for i, part in enumerate(parts[:-2]):
+    i = 0
+    while i < len(parts) - 2:  # the option's name is the part after its field's; its nested fields' below it
+        part = parts[i]
         schema = OmegaConf.get_type(node) if isinstance(node, DictConfig) else None
         if not (isinstance(schema, type) and dataclasses.is_dataclass(schema)):
             return None
@@ -513,9 +538,9 @@ def _unselected(cfg: DictConfig, parts: list[str]) -> tuple[str, str, list[str]]
             option = parts[i + 1]
             if option in child and option not in (chosen := _selected(child)):
                 return ".".join(parts[:i + 1]), option, chosen
-            node = child.get(option)
+            node, i = child.get(option), i + 2
             continue
-        node = child
+        node, i = child, i + 1
     return None
 
 

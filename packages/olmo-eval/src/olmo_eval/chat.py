@@ -15,16 +15,18 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from olmo_core.chat_template import TuluTemplate
+from olmo_core.config import components
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Report, markdown_table
 from olmo_core.stats import half_width, plus_minus
 from olmo_core.tokenizer import Tokenizer
 
-from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, SideBySide
+from olmo_eval.downstream import (DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, SideBySide,
+                                  default_tasks)
 from olmo_eval.evaluator import Evaluation
 from olmo_eval.metrics import LOWER_IS_BETTER
 from olmo_eval.tasks.base import Instance, Task
@@ -40,9 +42,11 @@ TEMPLATES = {"tulu": TuluTemplate}
 class ChatEvalConfig(DownstreamEvalConfig):
     """Options of the chat evaluation (the downstream options, applied to the templated prompts)."""
 
-    tasks: Any = field(default_factory=lambda: {"mmlu_tulu": {}, "gsm8k": {}, "toxicity": {}})
-    """Registered tasks, each with fields of its config: rank classification (``mmlu_tulu``) and generation
-    (``gsm8k``, ``toxicity``) alike (``tasks=[gsm8k]`` for names alone)."""
+    tasks: Any = components("tasks", default=["mmlu_tulu", "gsm8k", "toxicity"],
+                            help="tasks to ask (tasks=[gsm8k] tasks.gsm8k.max_new_tokens=64)")
+    """Registered tasks, rank classification (``mmlu_tulu``) and generation (``gsm8k``, ``toxicity``) alike,
+    selected as every component list is (``tasks=[gsm8k]``), a selected task's options under its name
+    (``tasks.gsm8k.max_new_tokens=64``)."""
     template: str = "tulu"
     """The chat template the prompts are asked through (the one olmo's SFT and DPO tune with)."""
     unconditional: bool = False
@@ -79,7 +83,7 @@ class ChatEvaluator(DownstreamEvaluator):
     """Ask every task through a chat template: rank classification and greedy generation."""
 
     def __init__(self, config: ChatEvalConfig | None = None) -> None:
-        super().__init__(config or ChatEvalConfig())
+        super().__init__(config or ChatEvalConfig(tasks=default_tasks(ChatEvalConfig)))
         if self.config.template not in TEMPLATES:
             raise ConfigError(f"template={self.config.template!r}: not a chat template (available: "
                               f"{', '.join(TEMPLATES)})")

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from olmo_core.config import non_negative, positive, to_dict
+from olmo_core.config import component_fields, components, non_negative, positive, to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.jobs import Report, markdown_table
@@ -42,9 +42,11 @@ __all__ = ["DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "T
 class DownstreamEvalConfig:
     """Options of downstream (rank classification) evaluation; the defaults are the pipeline's (small)."""
 
-    tasks: Any = field(default_factory=lambda: ["arc_easy", "copa", "hellaswag", "piqa", "sciq"])
-    """Registered tasks to evaluate: names (``tasks=[arc_easy,piqa]``), or each name with fields of its config
-    (``tasks={copa: {}, mmlu: {subjects: [anatomy]}}``)."""
+    tasks: Any = components("tasks", default=["arc_easy", "copa", "hellaswag", "piqa", "sciq"],
+                            help="tasks to evaluate (tasks=[mmlu,copa] tasks.mmlu.subjects=[anatomy])")
+    """Registered tasks to evaluate, selected as every component list is (``tasks=[mmlu,copa]``, ``+tasks=[piqa]``)
+    with a selected task's options under its name (``tasks.mmlu.subjects=[anatomy]``). Composed, it maps each name
+    to its config; built in Python, names or name to fields of its config (``{"mmlu": {"subjects": [...]}}``)."""
     task_files: list[str] = field(default_factory=list)
     """JSON-lines task files (context, choices, gold per line), each evaluated as a task named after its file."""
     limit: int | None = positive(60)
@@ -98,6 +100,12 @@ def model_max_length(model: Any, default: int = 2048) -> int:
     return context_length(unwrap_model(model), default)
 
 
+def default_tasks(config: type) -> list[str]:
+    """The names the ``tasks`` field of the evaluator config class ``config`` selects by default (composed by
+    Hydra; a config built in Python starts with none)."""
+    return next(list(f.defaults) for f in component_fields(config) if f.path == ("tasks",))
+
+
 def build_tasks(tasks: Sequence[str] | Mapping[str, Any], task_files: Sequence[str] = ()) -> list[Task]:
     """Tasks by registry name (or name to fields of its config), then one per task file."""
     registry = get_host().registry("tasks")
@@ -119,7 +127,7 @@ class DownstreamEvaluator(Evaluator):
     """Score tasks by rank classification (zero-shot, as OLMo and Catwalk do)."""
 
     def __init__(self, config: DownstreamEvalConfig | None = None) -> None:
-        super().__init__(config or DownstreamEvalConfig())
+        super().__init__(config or DownstreamEvalConfig(tasks=default_tasks(DownstreamEvalConfig)))
 
     def prepare(self) -> None:
         self.tasks  # noqa: B018

@@ -60,7 +60,8 @@ class DownstreamJobConfig(DownstreamEvalConfig, ModelOptions):
     """Options of ``olmo eval downstream``: the ``downstream`` evaluator's (default: the paper's nine tasks, whole)."""
 
     tasks: Any = components("tasks", default=["arc_easy", "arc_challenge", "boolq", "copa", "hellaswag", "openbookqa",
-                                              "piqa", "sciq", "winogrande"], help="tasks (tasks.mmlu.subjects=[...])")
+                                              "piqa", "sciq", "winogrande"],
+                            help="tasks to evaluate (tasks=[mmlu,copa] tasks.mmlu.subjects=[anatomy])")
     limit: int | None = positive(None)
 
 
