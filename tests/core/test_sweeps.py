@@ -12,7 +12,8 @@ from olmo_core.errors import ConfigError
 from olmo_core.overrides import swept_values
 from olmo_core.pipeline.compare import comparison_table, differing
 from olmo_core.jobs import JobResult
-from olmo_core.sweeps import SweepJob, check_own_directory, record_job, write_sweep_comparison
+from olmo_core.sweeps import (SweepJob, check_own_directory, job_label, record_job, swept_overrides,
+                              write_sweep_comparison)
 
 
 def test_swept_values_are_a_jobs_overrides_less_the_fixed_keys_as_typed() -> None:
@@ -20,6 +21,16 @@ def test_swept_values_are_a_jobs_overrides_less_the_fixed_keys_as_typed() -> Non
     fixed = ["input", "output"]
     assert swept_values(task, fixed) == {"exclude": "['length < 100']", "taggers": "[pii]", "shard": "0/2"}
     assert swept_values(task, [*fixed, "olmo/data/taggers", "exclude"]) == {"shard": "0/2"}
+
+
+def test_a_sweep_job_is_named_by_its_swept_overrides_as_typed() -> None:
+    """Not by the group path that Hydra receives (``olmo/eval/tasks@tasks=...``), which no user types."""
+    task = ["output=out", "olmo/eval/tasks@tasks=[sciq,copa]", "limit=5", "olmo/pipeline=smoke"]
+    fixed = ["output"]
+    assert swept_overrides(task, fixed) == ["limit=5", "pipeline=smoke", "tasks=[sciq,copa]"]
+    assert job_label(task, fixed) == "limit=5,pipeline=smoke,tasks=_sciq,copa_"
+    assert job_label(task, [*fixed, "olmo/eval/tasks", "olmo/pipeline"]) == "limit=5"
+    assert job_label(["exclude=['length < 100']", "shard=1/2"], []) == "exclude=_length_100_,shard=1_2"
 
 
 def test_where_a_sweep_job_writes_its_data() -> None:
@@ -85,6 +96,20 @@ def test_a_sweep_of_training_compares_the_figures_that_differ_and_the_loss_curve
     lines = Path(write_sweep_comparison(str(tmp_path)) or "").read_text().splitlines()
     assert lines[2] == "3 jobs, over optim.lr, 1 of them failed; the results that differ between them:"
     assert lines[-3] == "| optim.lr=bad | bad | - | optim.lr must be a number |"
+
+
+def test_a_swept_key_that_the_jobs_also_report_is_one_column(tmp_path: Path) -> None:
+    """``olmo eval downstream -m limit=5,10``: each job reports its ``limit`` among its results."""
+    for num, limit, accuracy in ((0, 5, 0.4), (1, 10, 0.5)):
+        job = SweepJob(num=num, label=f"limit={limit}", values={"limit": str(limit)})
+        workdir = tmp_path / job.label
+        workdir.mkdir()
+        result = JobResult(metrics={"limit": limit, "seed": 1234, "accuracy": accuracy})
+        (workdir / "result.json").write_text(json.dumps(result.to_json()))
+        record_job(str(workdir), job)
+    lines = Path(write_sweep_comparison(str(tmp_path)) or "").read_text().splitlines()
+    assert lines[4:8] == ["| job | limit | accuracy |", "|---|---|---|", "| limit=5 | 5 | 0.4 |",
+                          "| limit=10 | 10 | 0.5 |"]
 
 
 def _filter_sweep(olmo_cli: Any, input: Path, output: Path, rules: tuple[str, ...]) -> None:

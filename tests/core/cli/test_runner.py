@@ -137,3 +137,21 @@ def test_a_sweep_runs_each_job_with_what_its_check_built(tmp_path: Path, olmo_cl
                       f"hydra.sweep.dir={tmp_path / 'm'}")
     assert result.exit_code == 0, result.err
     assert events == ["measure", "measure", "mix", "mix"]
+
+
+def test_a_sweep_names_its_jobs_by_the_keys_the_user_typed(tmp_path: Path, olmo_cli: Any) -> None:
+    """A component list's key (``taggers``) names the jobs as typed, not as the group path Hydra gets
+    (``olmo/data/taggers@taggers``): in their directories, their log lines and the comparison; a list's commas stay."""
+    from tests.conftest import two_source_dataset
+
+    two_source_dataset(tmp_path / "ds")
+    out = tmp_path / "out"
+    result = olmo_cli("data", "tag", f"input={tmp_path / 'ds'}", f"output={out}", "-m",
+                      "taggers=[pii],[gopher_quality,pii]", f"hydra.sweep.dir={tmp_path / 'm'}")
+    assert result.exit_code == 0, result.err
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["taggers=_gopher_quality,pii_", "taggers=_pii_"]
+    assert "[sweep job 0] olmo data tag taggers=[pii]\n" in result.err
+    assert "[sweep job 1] olmo data tag taggers=[gopher_quality,pii]\n" in result.err
+    table = (out / "comparison.md").read_text()
+    assert "| taggers=_pii_ | [pii] |" in table and "| taggers=_gopher_quality,pii_ | [gopher_quality,pii] |" in table
+    assert "olmo" not in table.replace("# Sweep", "")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,8 @@ from olmo_core.io import exists, glob, read_text, write_text
 from olmo_core.jobs import read_result
 
 __all__ = ["SPLITS", "SWEEP_FILE", "SWEEP_ID", "SweepJob", "check_own_directory", "current", "data_output",
-           "directory_label", "job_at", "job_dir", "record_job", "write_sweep_comparison"]
+           "directory_label", "job_at", "job_dir", "job_label", "record_job", "swept_overrides",
+           "write_sweep_comparison"]
 
 SPLITS = ("shard", "partition")
 """The keys whose sweep splits one step's work between jobs that write one output: ``shard=i/N`` (the input's
@@ -61,6 +63,22 @@ def directory_label(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=,-]+", "_", text)
 
 
+def swept_overrides(task: Sequence[str], fixed: Sequence[str]) -> list[str]:
+    """The overrides with which one job of a sweep sets the keys the sweep varies, as a user types them
+    (``tasks=[sciq]``, not the ``olmo/eval/tasks@tasks=[sciq]`` that Hydra receives), sorted: its overrides ``task``
+    less those of the keys (groups) in ``fixed``. They name the job: in its log lines and errors (joined by
+    spaces), its comparison and its directory (joined by commas, :func:`job_label`)."""
+    from olmo_core.overrides import as_typed, parse_overrides
+
+    return sorted(as_typed([str(ov.input_line) for ov in parse_overrides(task) if ov.key_or_group not in fixed]))
+
+
+def job_label(task: Sequence[str], fixed: Sequence[str]) -> str:
+    """The name of the work directory of the sweep job whose overrides are ``task`` (less the keys in ``fixed``):
+    its :func:`swept_overrides`, joined by commas, as a directory name (``tasks=_sciq_``, ``lr=0.001,seed=1``)."""
+    return directory_label(",".join(swept_overrides(task, fixed)))
+
+
 @dataclass(frozen=True)
 class SweepJob:
     """One job of a Hydra sweep, as it sees itself."""
@@ -68,7 +86,7 @@ class SweepJob:
     num: int
     """Its number in the sweep (from 0)."""
     label: str
-    """Its swept values as Hydra names them (``override_dirname``), made a directory name."""
+    """Its swept values as a user types them, made a directory name (:func:`job_label`)."""
     values: dict[str, str] = field(default_factory=dict)
     """The value of each swept key, by the key as a user types it."""
     sweep: str = ""
@@ -109,8 +127,8 @@ def current() -> SweepJob | None:
     if str(hydra.mode) != "RunMode.MULTIRUN":
         return None
     fixed = [str(key) for key in hydra.job.config.override_dirname.exclude_keys]
-    return SweepJob(num=int(hydra.job.num), label=directory_label(hydra.job.override_dirname),
-                    values=swept_values([str(o) for o in hydra.overrides.task], fixed),
+    task = [str(o) for o in hydra.overrides.task]
+    return SweepJob(num=int(hydra.job.num), label=job_label(task, fixed), values=swept_values(task, fixed),
                     sweep=str(hydra.job.env_set.get(SWEEP_ID, "")))
 
 
@@ -293,7 +311,9 @@ def write_sweep_comparison(base: str, sweep: str | None = None) -> str | None:
         intro = f"{whose}; the results that differ between them:"
         if "://" not in base:  # a plot is drawn on a local disk
             figure = loss_plot(Path(base) / "comparison_loss.png", {name: {"job": m} for name, m in metrics.items()})
-    rows = {job["job"]: {key: job["values"].get(key, "-") for key in swept} | cells[job["job"]] for job in jobs}
+    columns = [column for column in columns if column not in swept]  # a swept key that a job also reports (eval's
+    # limit) is one column, of the value the job was given
+    rows = {job["job"]: cells[job["job"]] | {key: job["values"].get(key, "-") for key in swept} for job in jobs}
     table = comparison_table("job", rows, [*swept, *columns, *(["error"] if failed else [])])
     lines = [f"# Sweep: {posixpath.basename(base)}", "", intro, "", *table,
              *(["", f"![training loss]({figure.name})"] if figure else [])]

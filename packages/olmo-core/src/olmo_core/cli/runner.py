@@ -31,7 +31,7 @@ from olmo_core.overrides import parse_overrides
 from olmo_core.logs import setup_logging
 from olmo_core.plugins import get_host
 from olmo_core.registry import Component
-from olmo_core.sweeps import SPLITS, SWEEP_ID
+from olmo_core.sweeps import SPLITS, SWEEP_ID, swept_overrides
 
 __all__ = ["run_command"]
 
@@ -131,10 +131,12 @@ def run_command(command: Component, overrides: Sequence[str], *, multirun: bool 
         setup_logging()  # a launcher may run this in a process of its own
         label, num = "", 0
         if multirun:
-            job = HydraConfig.get().job
-            num = int(job.num)
-            label = " ".join(job.override_dirname.split(",")) or "defaults"
-            log.info("[sweep job %s] olmo %s %s", job.num, name, label)
+            hydra_config = HydraConfig.get()
+            num = int(hydra_config.job.num)
+            fixed = [str(key) for key in hydra_config.job.config.override_dirname.exclude_keys]
+            # the job's swept values as the user typed them (tasks=[sciq]), not as Hydra got them
+            label = " ".join(swept_overrides([str(o) for o in hydra_config.overrides.task], fixed)) or "defaults"
+            log.info("[sweep job %s] olmo %s %s", num, name, label)
         try:
             # looked up by name, not captured: a launcher may run this in a process of its own
             component = get_host().registry("commands").get(name)
@@ -323,7 +325,7 @@ def _fixed_keys(overrides: list[str]) -> list[str]:
 
 def _check_job_directories(overrides: list[str], fixed: list[str]) -> None:
     """Refuse, before any job runs, a sweep (by Hydra's basic sweeper) two of whose jobs would work in one directory:
-    their values, as Hydra names them (``override_dirname``, less the ``fixed`` keys), differ only in characters that
+    their swept values (:func:`~olmo_core.sweeps.job_label`, less the ``fixed`` keys), differ only in characters that
     a directory name cannot hold (``exclude=['x < 0.5']`` and ``['x > 0.5']``)."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
@@ -334,8 +336,7 @@ def _check_job_directories(overrides: list[str], fixed: list[str]) -> None:
     task = [ov for ov in parse_overrides(overrides) if not ov.key_or_group.startswith(("hydra.", "hydra/"))]
     seen: dict[str, list[str]] = {}
     for batch in BasicSweeper.split_arguments(task, None)[0]:
-        named = sorted(text for text, ov in zip(batch, parse_overrides(batch), strict=True)
-                       if ov.key_or_group not in fixed)
+        named = swept_overrides(batch, fixed)
         label = directory_label(",".join(named))
         if label in seen:
             raise ConfigError(f"the sweep's jobs {' '.join(seen[label])} and {' '.join(named)} would both work in "
@@ -381,8 +382,7 @@ def _check_sweep_jobs(command: Component, overrides: list[str], fixed: list[str]
         return
     failures: list[str] = []
     for num, batch in enumerate(batches):
-        named = sorted(text for text, ov in zip(batch, parse_overrides(batch), strict=True)
-                       if ov.key_or_group not in fixed)
+        named = swept_overrides(batch, fixed)
         try:
             prepared = prepare_job(job, to_command_config(command, _compose_job(command, batch, flags)))
             workdir = SweepJob(num=num, label=directory_label(",".join(named))).directory(prepared.output)
