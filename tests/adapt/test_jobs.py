@@ -35,7 +35,7 @@ def test_sft_then_dpo_chain_their_checkpoints_and_report(olmo_cli: Any, tiny_che
     assert "](plots/loss.png)" in report and (tmp_path / "sft" / "plots" / "loss.png").is_file()
     assert "<|user|>\nGive three tips for staying healthy." in report
     refused = olmo_cli("adapt", "sft", f"checkpoint={base}", f"output={tmp_path / 'sft'}", *SFT, "method.lr=5e-4")
-    assert refused.exit_code == 2 and "saved with other options: optim.lr 0.001 -> 0.0005" in refused.err
+    assert refused.exit_code == 2 and "saved with other options: method.lr 0.001 -> 0.0005" in refused.err
     assert (tmp_path / "sft" / "report.md").read_text() == report and _result(tmp_path / "sft") == result  # kept
     again = olmo_cli("adapt", "sft", f"checkpoint={base}", f"output={tmp_path / 'sft'}", *SFT, "sample_prompt=")
     assert again.exit_code == 0, again.err  # the same options resume (here: nothing left to run)
@@ -106,5 +106,29 @@ def test_the_rerun_check_reads_the_runs_trainer_state_once(olmo_cli: Any, tiny_c
 
     monkeypatch.setattr(Path, "read_text", counted)
     refused = olmo_cli("adapt", "sft", *options, "method.lr=5e-4")
-    assert refused.exit_code == 2 and "saved with other options: optim.lr 0.001 -> 0.0005" in refused.err
+    assert refused.exit_code == 2 and "saved with other options: method.lr 0.001 -> 0.0005" in refused.err
     assert reads == [tmp_path / "sft" / "checkpoints" / "step000001" / "trainer.json"]
+
+
+def test_a_refused_rerun_names_adapts_options_and_how_to_start_over(olmo_cli: Any, tiny_checkpoint: Path,
+                                                                    tmp_path: Path) -> None:
+    """The refusal says method.lr, method.max_length, adapt's resumable options and output=, not the trainer's
+    optim.lr, seq_len, max_steps or a run name."""
+    options = (f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'sft'}", "sample_prompt=",
+               "callbacks=[checkpoint]", *(o for o in SFT if not o.startswith(("method.max_steps", "callbacks"))),
+               "method.max_steps=1")
+    assert olmo_cli("adapt", "sft", *options).exit_code == 0
+    step = tmp_path / "sft" / "checkpoints" / "step000001"
+    lr = olmo_cli("adapt", "sft", *options, "method.lr=5e-4")
+    said = " ".join(lr.err.split())
+    assert lr.exit_code == 2 and "saved with other options: method.lr 0.001 -> 0.0005. Only method.max_steps, " in said
+    assert "optim." not in said and "run name" not in said
+    assert f"may change on resume: use a new output= (a new run starts from these weights with checkpoint={step})" \
+        in said
+    length = olmo_cli("adapt", "sft", *options, "method.max_length=80")
+    said = " ".join(length.err.split())
+    assert length.exit_code == 2 and "method.max_length 96 -> 80" in said and "seq_len" not in said
+    examples = olmo_cli("adapt", "sft", *options, "method.max_examples=10")
+    said = " ".join(examples.err.split())
+    assert examples.exit_code == 2 and "made with 5 training examples, not 4" in said and "new output=" in said
+    assert "run name" not in said

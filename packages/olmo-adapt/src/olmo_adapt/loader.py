@@ -70,8 +70,10 @@ class ExampleLoader(Generic[T]):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`state_dict`; refuses a state made with other data or batch size."""
         current = self.state_dict()
-        for key in ("seed", "examples", "batch_size"):
+        for key, name in (("seed", "seed"), ("examples", "training examples"), ("batch_size", "method.batch_size")):
             if state[key] != current[key]:
-                raise ConfigError(f"the run's checkpoint was made with {key}={state[key]}, not {current[key]}: "
-                                  f"resume with the same data and settings, or use a new run name")
+                said = f"{name}={state[key]}, not {current[key]}" if "." in name or name == "seed" else \
+                    f"{state[key]} {name}, not {current[key]}"
+                raise ConfigError(f"the run's checkpoint was made with {said}: resume with the same data and "
+                                  f"settings, or start over with a new output=")
         self.epoch, self.position = state["epoch"], state["position"]

@@ -23,9 +23,31 @@ from olmo_adapt.checkpoints import model_config, resolve_tokenizer
 from olmo_adapt.method import AdaptRun, Method, MethodSettings, Prepared
 from olmo_core.chat_template import TuluTemplate
 
-__all__ = ["AdaptResult", "check_rerun", "run_method", "train_config"]
+__all__ = ["RESUMABLE", "AdaptResult", "check_rerun", "resume_terms", "run_method", "train_config"]
 
 log = logging.getLogger(__name__)
+
+RESUMABLE = ("method.max_steps", "method.epochs", "method.micro_batch_size", "method.eval_interval",
+             "method.reference_cache", "callbacks", "backend", "threads", "sample_prompt")
+"""The options an adaptation run may change when it resumes (how long, how a step is split, what runs around it)."""
+
+START_OVER = "use a new output= (a new run starts from these weights with checkpoint={checkpoint})"
+"""How a refused resume is told to start over (``{checkpoint}``: the checkpoint it would resume from)."""
+
+TRAINER_NAMES: dict[str, str | None] = {
+    "optim.lr": "method.lr", "optim.weight_decay": "method.weight_decay", "optim.betas": "method.adam_betas",
+    "optim.eps": "method.adam_eps", "grad_clip": "method.grad_clip", "seq_len": "method.max_length",
+    "global_batch_size": "tokens per step (method.batch_size x method.max_length)",
+    "scheduler.warmup_steps": "warmup steps (method.warmup_ratio of the steps)",
+    "init_from": "checkpoint", "model": "checkpoint's model", "seed": "seed"}
+"""The trainer's keys an adaptation run sets, by the options they come from."""
+
+
+def resume_terms() -> Any:
+    """How a refused resume names the trainer's keys in adapt's options (:class:`olmo_train.trainer.ResumeTerms`)."""
+    from olmo_train.trainer import ResumeTerms
+
+    return ResumeTerms(names=TRAINER_NAMES, resumable=RESUMABLE, start_over=START_OVER)
 
 
 @dataclass(kw_only=True)
@@ -70,7 +92,7 @@ def check_rerun(settings: MethodSettings, *, checkpoint: str | Path, run_dir: st
         return train_config(settings, checkpoint=Path(checkpoint), steps=steps, backend=backend, callbacks=callbacks,
                             seed=seed, threads=threads)
 
-    check_resume(run_dir, resumed)
+    check_resume(run_dir, resumed, terms=resume_terms())
 
 
 def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, backend: Any,
@@ -91,6 +113,7 @@ def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, b
                           threads=threads)
     trainer = Trainer(config, run_dir=run_dir, objective=prepared.objective, loader=prepared.loader,
                       tokenizer=chat_tokenizer, callbacks=[*prepared.callbacks, *extra_callbacks],
+                      resume_terms=resume_terms(),
                       warmup_fix=f"lower method.warmup_ratio (now {settings.warmup_ratio:g}) or train more steps "
                                  f"(method.max_steps, method.epochs)")
     try:

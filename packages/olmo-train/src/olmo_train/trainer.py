@@ -64,7 +64,8 @@ class ResumeTerms:
         place (a first part is replaced in each key it starts: ``{"model": "checkpoint's model"}``); ``None``: the
         key is not compared (the caller compares what it comes from itself).
     :param resumable: what may change on resume, in the caller's options.
-    :param start_over: how to start a new run instead.
+    :param start_over: how to start a new run instead; ``{checkpoint}`` in it is replaced by the checkpoint the run
+        would resume from.
     """
 
     names: Mapping[str, str | None] = field(default_factory=dict)
@@ -506,7 +507,7 @@ def _check_resumable(saved: dict[str, Any] | None, config: TrainConfig, checkpoi
     if changed:
         listed = "; ".join(f"{key} {was} -> {now}" for key, was, now in changed)
         resumable = terms.resumable if terms is not None else RESUMABLE
-        start_over = (terms.start_over if terms is not None else None) or (
+        start_over = (terms.start_over.format(checkpoint=checkpoint) if terms and terms.start_over else None) or (
             f"use a new output= (a new run starts from these weights with init_from={checkpoint} in olmo train, "
             f"checkpoint={checkpoint} in olmo adapt)")
         raise ConfigError(f"the run resumes from {checkpoint}, saved with other options: {listed}. "
