@@ -193,3 +193,14 @@ def test_a_preset_selects_tasks_with_a_list(olmo_compose: Any) -> None:
     assert list(evaluators["downstream"].tasks) == ["copa", "sciq"]  # the preset's `tasks: [copa, sciq]`
     assert list(evaluators["chat"].tasks) == ["mmlu_tulu", "gsm8k", "toxicity"]
     assert evaluators["chat"].tasks["gsm8k"].max_new_tokens == 4
+
+
+def test_a_metric_that_needs_unconditional_scoring_is_refused_or_its_swap_said(caplog: Any) -> None:
+    chosen = DownstreamEvalConfig(tasks={"arc_easy": {"metric": "acc_uncond"}}, unconditional=False)
+    with pytest.raises(ConfigError, match=r"tasks.arc_easy.metric=acc_uncond needs the unconditional requests that "
+                                          r"unconditional=false skips"):
+        DownstreamEvaluator(chosen).tasks  # noqa: B018
+    with caplog.at_level("WARNING", logger="olmo_eval.downstream"):
+        DownstreamEvaluator(DownstreamEvalConfig(tasks=["arc_easy", "copa"], unconditional=False)).tasks  # noqa: B018
+    assert "arc_easy's primary metric acc_uncond needs the unconditional requests" in caplog.text
+    assert "arc_easy reports acc_raw instead" in caplog.text and "copa" not in caplog.text

@@ -10,6 +10,7 @@ import csv
 import functools
 import io
 import json
+import logging
 import posixpath
 import time
 from collections.abc import Mapping, Sequence
@@ -35,7 +36,9 @@ from olmo_eval.tasks.generation import GenerationTask, Question
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
 
 __all__ = ["DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "TaskResult", "build_tasks",
-           "model_max_length"]
+           "check_unconditional", "model_max_length"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -123,6 +126,23 @@ def build_tasks(tasks: Sequence[str] | Mapping[str, Any], task_files: Sequence[s
     return built
 
 
+def check_unconditional(tasks: Sequence[Task], unconditional: bool) -> None:
+    """With ``unconditional=false``, refuse a task whose chosen metric (``tasks.<name>.metric=acc_uncond``) needs
+    the unconditional requests, and warn of each task whose default primary metric does (ARC, OpenBookQA): it
+    reports ``acc_raw`` instead."""
+    if unconditional:
+        return
+    for task in tasks:
+        if task.metric != "acc_uncond" or isinstance(task, GenerationTask):
+            continue
+        if getattr(getattr(task, "config", None), "metric", None) == "acc_uncond":
+            raise ConfigError(f"tasks.{task.name}.metric=acc_uncond needs the unconditional requests that "
+                              f"unconditional=false skips: set unconditional=true or choose another metric")
+        log.warning(f"{task.name}'s primary metric acc_uncond needs the unconditional requests that "
+                    f"unconditional=false skips: {task.name} reports acc_raw instead (unconditional=true keeps "
+                    f"acc_uncond; tasks.{task.name}.metric=<metric> chooses another)")
+
+
 class DownstreamEvaluator(Evaluator):
     """Score tasks by rank classification (zero-shot, as OLMo and Catwalk do)."""
 
@@ -134,8 +154,11 @@ class DownstreamEvaluator(Evaluator):
 
     @functools.cached_property
     def tasks(self) -> list[Task]:
-        """The config's tasks, built (and their data read) once."""
-        return build_tasks(self.config.tasks, self.config.task_files)
+        """The config's tasks, built (and their data read) once; a metric that the options cannot score is refused
+        (or, a task's default, reported in the log: see :func:`check_unconditional`)."""
+        tasks = build_tasks(self.config.tasks, self.config.task_files)
+        check_unconditional(tasks, self.config.unconditional)
+        return tasks
 
     def evaluate(self, model: Any, tokenizer: Tokenizer, tasks: Sequence[Task] | None = None, *,
                  progress: bool = False) -> DownstreamResult:
