@@ -224,3 +224,22 @@ def test_a_standalone_run_reads_the_unigram_entropy_its_token_arrays_recorded(ol
     recorded = json.loads((run / "result.json").read_text())["metrics"]["unigram_entropy_nats"]
     assert recorded == pytest.approx(entropy, abs=1e-4)
     assert f"(unigram entropy of the data: {recorded:.3f} nats)." in (run / "report.md").read_text()
+
+
+def test_the_stage_table_names_the_steps_a_short_runs_mean_loss_averaged(olmo_cli: Any, tokens: Path,
+                                                                          tmp_path: Path) -> None:
+    """A run of 3 steps averages its loss over 3 steps, not the 10 of the metric's name (``mean_loss_last_10``,
+    whose name and value stay)."""
+    import json
+
+    from olmo_core.pipeline.report import summarize
+
+    run = tmp_path / "short"
+    args = [*SMALL_MODEL, f"data=[{tokens}]", f"output={run}", "seq_len=32", "global_batch_size=256", "max_steps=3",
+            "threads=1", "callbacks=[metrics]"]
+    assert olmo_cli("train", args).exit_code == 0
+    metrics = json.loads((run / "result.json").read_text())["metrics"]
+    losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert metrics["mean_loss_last_10"] == pytest.approx(sum(losses) / 3) and len(losses) == 3
+    assert f"mean loss, last 3 steps: {metrics['mean_loss_last_10']:.4g}" in summarize(metrics)
+    assert "last 10" not in summarize(metrics)

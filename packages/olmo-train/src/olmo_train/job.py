@@ -188,6 +188,8 @@ def _train(config: TrainConfig, data: list[str], workdir: str, *, entropy: float
         "parameters": _parameters(trainer.plain_model), "global_batch_size": config.global_batch_size,
         "processes": trainer.world_size,
         "metrics": str(metrics_file) if metrics_file is not None else None, "unigram_entropy_nats": entropy,
+        # what the mean above averaged, as the pipeline report names it: a short run has fewer than 10 steps
+        "labels": {"mean_loss_last_10": f"mean loss, last {_steps(len(tail))}"} if tail else {},
     }
     if trainer.is_main:
         loss = f"{metrics['final_loss']:.4f}" if history else "unchanged (already at max_steps)"

@@ -36,8 +36,10 @@ def summarize(result: dict[str, Any], limit: int = 4) -> str:
     """A short line of a job's scalar metrics (numbers and short strings), for the stage table.
 
     A data job's record accounting comes first as ``N in: W written, D dropped, Q quarantined``; then up to ``limit``
-    of its own metrics.
+    of its own metrics, each named by its key (``final_loss``: ``final loss``) or, where the job's ``labels`` metric
+    names it, by that label (``mean_loss_last_10``: ``mean loss, last 8 steps`` for a run of 8 steps).
     """
+    labels = result.get("labels") if isinstance(result.get("labels"), dict) else {}
     shown = []
     for key, value in result.items():
         if value is None or key in ("command", *ACCOUNTING) or isinstance(value, (dict, list)) \
@@ -45,7 +47,7 @@ def summarize(result: dict[str, Any], limit: int = 4) -> str:
             continue
         text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) \
             else f"{value:.4g}" if isinstance(value, float) else value
-        shown.append(f"{key.replace('_', ' ')}: {text}")
+        shown.append(f"{labels.get(key) or key.replace('_', ' ')}: {text}")
     head = []
     if "records" in result:
         counts = ", ".join(f"{result.get(key, 0):,} {key}" for key in ("written", "dropped", "quarantined"))
