@@ -130,5 +130,58 @@ def test_a_refused_rerun_names_adapts_options_and_how_to_start_over(olmo_cli: An
     assert length.exit_code == 2 and "method.max_length 96 -> 80" in said and "seq_len" not in said
     examples = olmo_cli("adapt", "sft", *options, "method.max_examples=10")
     said = " ".join(examples.err.split())
-    assert examples.exit_code == 2 and "made with 5 training examples, not 4" in said and "new output=" in said
+    assert examples.exit_code == 2 and "method.max_examples 12 -> 10" in said and "new output=" in said
     assert "run name" not in said
+
+
+DPO = ("method.max_length=64", "method.eval_examples=4", "method.warmup_ratio=0.5", "method.max_examples=8",
+       "method.batch_size=4", "method.micro_batch_size=4", "callbacks=[checkpoint]", "callbacks.checkpoint.interval=1",
+       "sample_prompt=")
+
+
+def test_a_dpo_rerun_that_changes_the_objective_the_reference_or_the_data_is_refused(
+        olmo_cli: Any, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """Resuming trains on with the checkpoint's state: a rerun that changes method.loss, method.beta,
+    method.reference or the data file's content (the same count of pairs) would train the last steps on another
+    objective and describe the whole run by it; it is refused, naming adapt's options, before the run's record
+    changes. max_steps stays resumable (with method.warmup_ratio=0.5, 3 steps warm up for 2 where 2 warmed up for 1).
+    """
+    from olmo_core.cli import invoke
+
+    pairs = [{"prompt": f"Question {i}?", "chosen": f"Answer {i}.", "rejected": f"No {i}."} for i in range(12)]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    other = tmp_path / "other"
+    invoke(["model", "init", f"output={other}", "seed=1", "tokenizer=olmo-v1.5", "model.d_model=32", "model.n_heads=2",
+            "model.n_layers=2", "model.mlp_hidden_size=128", "model.max_sequence_length=512"])
+    options = (f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'dpo'}", f"method.data={data}",
+               f"method.reference_cache={tmp_path / 'cache'}", *DPO)
+    first = olmo_cli("adapt", "dpo", *options, "method.max_steps=2")
+    assert first.exit_code == 0, first.err
+    report = (tmp_path / "dpo" / "report.md").read_text()
+    step = tmp_path / "dpo" / "checkpoints" / "step000002"
+    for changed, said in ((("method.beta=0.5", "method.loss=ipo"), "method.beta 0.1 -> 0.5; method.loss dpo -> ipo"),
+                          ((f"method.reference={other}",), f"method.reference (unset) -> {other}"),
+                          ((), "the content of method.data (sha256) ")):
+        if not changed:
+            pairs[0]["chosen"] = "Another answer."
+            data.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+        refused = olmo_cli("adapt", "dpo", *options, "method.max_steps=4", *changed)
+        err = " ".join(refused.err.split())
+        assert refused.exit_code == 2 and f"the run resumes from {step}, saved with other options: {said}" in err
+        assert f"use a new output= (a new run starts from these weights with checkpoint={step})" in err
+        assert (tmp_path / "dpo" / "report.md").read_text() == report  # the finished run's record is kept
+    pairs[0]["chosen"] = "Answer 0."
+    data.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    longer = olmo_cli("adapt", "dpo", *options, "method.max_steps=3")
+    assert longer.exit_code == 0, longer.err
+    assert _result(tmp_path / "dpo")["metrics"]["steps"] == 3
+
+
+def test_an_sft_rerun_that_turns_packing_on_is_refused(olmo_cli: Any, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    options = (f"checkpoint={tiny_checkpoint}", f"output={tmp_path / 'sft'}", "sample_prompt=",
+               "callbacks=[checkpoint]", *(o for o in SFT if not o.startswith(("method.max_steps", "callbacks"))))
+    assert olmo_cli("adapt", "sft", *options, "method.max_steps=1").exit_code == 0
+    refused = olmo_cli("adapt", "sft", *options, "method.max_steps=2", "method.packing=true")
+    said = " ".join(refused.err.split())
+    assert refused.exit_code == 2 and "saved with other options: method.packing False -> True. Only " in said

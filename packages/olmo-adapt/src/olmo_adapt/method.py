@@ -9,12 +9,14 @@ log-probabilities ...). :func:`olmo_adapt.runner.run_method` does the rest, the 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from olmo_core.callbacks import Callback
 from olmo_core.config import non_negative, positive
@@ -82,8 +84,28 @@ class MethodSettings:
     micro_batch_size: int = positive(4)
     """Rows per forward/backward pass (with packing: packed rows)."""
 
+    resumable: ClassVar[tuple[str, ...]] = ("max_steps", "epochs", "micro_batch_size", "eval_interval")
+    """The options a run may change when it resumes: how long it trains, how a step is split into micro-batches,
+    how often the held-out examples are evaluated. Every other option changes what is trained."""
+
     def __post_init__(self) -> None:
         check_choice("overlong", self.overlong, OVERLONG)
+
+    def trained_with(self) -> dict[str, Any]:
+        """What a run of these settings trains, by option name: every option but :attr:`resumable`, and the
+        content of the ``data`` file (``data sha256``; a built-in set is fixed by its name). A run resumes only
+        with the same (:func:`olmo_adapt.runner.check_rerun`)."""
+        from olmo_core.io import is_file, open_file
+
+        record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name not in self.resumable and not f.name.startswith("_")}  # not the selected preset's name
+        if self.data and is_file(self.data):
+            digest = hashlib.sha256()
+            with open_file(self.data, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+            record["data sha256"] = digest.hexdigest()
+        return record
 
 
 @dataclass(kw_only=True)

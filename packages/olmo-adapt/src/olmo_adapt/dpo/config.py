@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
 
 from olmo_core.config import non_negative, positive
+from olmo_core.errors import ConfigError
 
 from olmo_adapt.datasets import BUILTIN_PAIRS
 from olmo_adapt.method import MethodSettings, check_choice
 
-__all__ = ["DPOConfig", "DPO_OLMO_7B", "DPO_TULU3", "LOSSES"]
+__all__ = ["DPOConfig", "DPO_OLMO_7B", "DPO_TULU3", "LOSSES", "reference_checkpoint"]
 
 LOSSES = ("dpo", "dpo_norm", "ipo")
 """The preference losses (:func:`olmo_adapt.dpo.loss.preference_losses`)."""
@@ -41,9 +44,29 @@ class DPOConfig(MethodSettings):
     reference_cache: str | None = None
     """Where reference log-probabilities are cached (default: ``<olmo cache>/dpo-reference``)."""
 
+    resumable: ClassVar[tuple[str, ...]] = (*MethodSettings.resumable, "reference_cache")
+
     def __post_init__(self) -> None:
         super().__post_init__()
         check_choice("loss", self.loss, LOSSES)
+
+    def trained_with(self) -> dict[str, Any]:
+        """The shared record, with the reference's step directory (a run directory's newest checkpoint changes
+        with its training)."""
+        record = super().trained_with()
+        if self.reference:
+            record["reference"] = str(reference_checkpoint(self.reference))
+        return record
+
+
+def reference_checkpoint(spec: str) -> Path:
+    """The step directory ``method.reference`` names: a checkpoint, or a run directory's newest checkpoint (as
+    ``checkpoint=`` takes them)."""
+    from olmo_core.artifacts import Checkpoint, checkpoint_step_dir
+
+    if problem := Checkpoint(path=spec).problem():
+        raise ConfigError(f"method.reference={spec}: {problem}")
+    return Path(checkpoint_step_dir(spec))
 
 
 DPO_OLMO_7B = DPOConfig(data=BUILTIN_PAIRS, eval_examples=0, max_length=2048, overlong="truncate", lr=5e-7,

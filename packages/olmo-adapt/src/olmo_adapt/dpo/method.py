@@ -16,7 +16,6 @@ from typing import Any
 import torch
 
 from olmo_core.assets import cache_dir
-from olmo_core.errors import ConfigError
 
 from olmo_adapt.checkpoints import check_same_tokenizer
 from olmo_adapt.datasets import held_out_split, load_pairs
@@ -26,7 +25,7 @@ from olmo_adapt.dpo.reference import cached_reference_logps
 from olmo_adapt.evaluation import HeldOutEvaluation
 from olmo_adapt.examples import Skips
 from olmo_adapt.loader import ExampleLoader
-from olmo_adapt.dpo.config import DPO_OLMO_7B, DPO_TULU3, DPOConfig
+from olmo_adapt.dpo.config import DPO_OLMO_7B, DPO_TULU3, DPOConfig, reference_checkpoint
 from olmo_adapt.method import AdaptRun, Prepared, check_one_batch, warn_small_held_out
 
 __all__ = ["DPO", "DPOConfig", "DPO_OLMO_7B", "DPO_TULU3", "reference_checkpoint"]
@@ -80,16 +79,6 @@ class DPO:
                 interval=c.eval_interval))
         return Prepared(objective=objective, loader=loader, skips=skips, callbacks=callbacks, start=start,
                         summary=summary)
-
-
-def reference_checkpoint(spec: str) -> Path:
-    """The step directory ``method.reference`` names: a checkpoint, or a run directory's newest checkpoint (as
-    ``checkpoint=`` takes them)."""
-    from olmo_core.artifacts import Checkpoint, checkpoint_step_dir
-
-    if problem := Checkpoint(path=spec).problem():
-        raise ConfigError(f"method.reference={spec}: {problem}")
-    return Path(checkpoint_step_dir(spec))
 
 
 def _held_out(pairs: list[Pair], objective: DPOObjective, model: torch.nn.Module, device: torch.device, *,
