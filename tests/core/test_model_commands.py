@@ -267,3 +267,19 @@ def test_import_names_an_olmo_checkpoint_or_run_instead_of_asking_for_a_tokenize
             f"read it as it is); `olmo model export-hf checkpoint={source} output=<dir>` makes a transformers model "
             f"of it\n"))
     assert not (tmp_path / "out").exists()
+
+
+def test_import_of_another_architecture_is_refused_in_one_line(olmo_cli: Any, tmp_path: Path) -> None:
+    """A GPT-2 directory: a configuration error naming its architecture and what olmo imports, not a ValueError
+    after its weights were loaded."""
+    import transformers
+
+    gpt2 = tmp_path / "gpt2"
+    transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=64,
+                                                         n_positions=16)).save_pretrained(gpt2)
+    refused = olmo_cli(["model", "import-hf", f"checkpoint={gpt2}", f"output={tmp_path / 'out'}",
+                        "tokenizer=olmo-v1.5"])
+    assert (refused.exit_code, refused.err) == (2, (
+        f"error: cannot import {gpt2}, a transformers GPT2LMHeadModel model (model_type 'gpt2'): olmo imports OLMo "
+        f"(model_type 'olmo', OlmoForCausalLM) and OLMo-2 (model_type 'olmo2', Olmo2ForCausalLM) models only\n"))
+    assert not (tmp_path / "out").exists()

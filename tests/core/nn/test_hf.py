@@ -12,7 +12,7 @@ import pytest
 import torch
 import transformers
 
-from olmo_core.errors import MissingDependencyError
+from olmo_core.errors import ConfigError, MissingDependencyError
 from olmo_core.nn.config import OLMoConfig
 from olmo_core.nn.hf import from_hf, load_hf, save_hf, to_hf
 from olmo_core.nn.model import OLMo
@@ -113,3 +113,38 @@ def test_missing_transformers(byte_config: OLMoConfig, monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(MissingDependencyError, match=r"HF interop needs olmo-core\[hf\]"):
         to_hf(OLMo(byte_config))
+
+
+def _gpt2() -> Any:
+    return transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=64,
+                                                                n_positions=16))
+
+
+def test_another_architecture_is_refused_naming_what_can_be_imported(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GPT-2 directory is refused in one line from its config.json, before its weights are read."""
+    supported = ("olmo imports OLMo (model_type 'olmo', OlmoForCausalLM) and OLMo-2 (model_type 'olmo2', "
+                 "Olmo2ForCausalLM) models only")
+    with pytest.raises(ConfigError) as converted:
+        from_hf(_gpt2())
+    assert str(converted.value) == f"cannot import a transformers model (model_type 'gpt2'): {supported}"
+    _gpt2().save_pretrained(tmp_path / "gpt2")
+
+    def read_weights(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the weights were read")
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", read_weights)
+    with pytest.raises(ConfigError) as loaded:
+        load_hf(tmp_path / "gpt2")
+    assert str(loaded.value) == (f"cannot import {tmp_path / 'gpt2'}, a transformers GPT2LMHeadModel model "
+                                 f"(model_type 'gpt2'): {supported}")
+
+
+def test_an_olmo_model_with_options_olmo_lacks_is_refused_before_its_weights_are_read(
+        byte_config: OLMoConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_hf(OLMo(byte_config), tmp_path / "hf")
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    (tmp_path / "hf" / "config.json").write_text(json.dumps(config | {"hidden_act": "gelu"}))
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", None)
+    with pytest.raises(ConfigError, match=r"olmo imports only SwiGLU \(hidden_act='silu'\) models"):
+        load_hf(tmp_path / "hf")

@@ -3,7 +3,9 @@
 The OLMo-1 architecture (pre-norm ``block="olmo1"``, non-parametric ``layer_norm`` with eps 1e-5, no
 QK-norm) maps to ``OlmoForCausalLM``; the OLMo-2 architecture (``block="olmo2"``, ``rms_norm``, ``qk_norm``,
 no ``clip_qkv``) to ``Olmo2ForCausalLM``. Other combinations have no transformers class and raise
-``ValueError``. Weights map one to one, except that the fused ``att_proj`` splits into ``q/k/v_proj`` and
+``ValueError``; a transformers model of another architecture (GPT-2 ...), or an OLMo one with options olmo lacks,
+cannot be imported (:class:`~olmo_core.errors.ConfigError`, before its weights are read by :func:`load_hf`).
+Weights map one to one, except that the fused ``att_proj`` splits into ``q/k/v_proj`` and
 ``ff_proj``'s first half becomes ``up_proj`` and its second half ``gate_proj``.
 
 Vocabulary: transformers' ``vocab_size`` is our padded ``embedding_size`` (50304 for the OLMo tokenizer), as
@@ -17,12 +19,14 @@ transformers (olmo-core's ``hf`` extra) is imported only inside these functions.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from olmo_core.errors import MissingDependencyError
+from olmo_core.errors import ConfigError, MissingDependencyError
 from olmo_core.nn.config import OLMoConfig
 from olmo_core.nn.model import OLMo
 
@@ -34,6 +38,8 @@ __all__ = ["from_hf", "load_hf", "save_hf", "to_hf", "transformers_module"]
 _EXTRA_KEY = "olmo_config"
 _EXTRA_FIELDS = ("vocab_size", "init", "init_std", "init_cutoff_factor")
 _OLMO1_EPS = 1e-5  # transformers' OlmoLayerNorm hard-codes it
+_IMPORTABLE = ("olmo imports OLMo (model_type 'olmo', OlmoForCausalLM) and OLMo-2 (model_type 'olmo2', "
+               "Olmo2ForCausalLM) models only")
 
 
 def transformers_module() -> Any:
@@ -140,18 +146,29 @@ def from_hf(hf_model: PreTrainedModel) -> OLMo:
     return model
 
 
+def _unsupported_architecture(model_type: Any, architectures: Any, where: str = "") -> ConfigError:
+    """The error for a transformers model whose ``model_type`` olmo cannot import (``where``: its directory)."""
+    named = ", ".join(map(str, architectures)) if isinstance(architectures, list) and architectures else ""
+    return ConfigError(f"cannot import {where + ', ' if where else ''}a transformers "
+                       f"{named + ' ' if named else ''}model (model_type {model_type!r}): {_IMPORTABLE}")
+
+
 def _olmo_config(hf: Any) -> OLMoConfig:
+    """The :class:`OLMoConfig` of a transformers OLMo or OLMo-2 config; a :class:`ConfigError` naming what olmo
+    cannot import (another architecture, an activation, attention biases, RoPE scaling, no EOS token)."""
     if hf.model_type not in ("olmo", "olmo2"):
-        raise ValueError(f"cannot import a transformers model of type {hf.model_type!r}: expected 'olmo' or 'olmo2'")
+        raise _unsupported_architecture(hf.model_type, getattr(hf, "architectures", None))
     olmo2 = hf.model_type == "olmo2"
     if getattr(hf, "hidden_act", "silu") != "silu" or getattr(hf, "attention_bias", False):
-        raise ValueError("only SwiGLU (hidden_act='silu') models without attention biases can be imported")
+        raise ConfigError("cannot import this transformers model: olmo imports only SwiGLU (hidden_act='silu') "
+                          "models without attention biases")
     rope = getattr(hf, "rope_parameters", None) or {"rope_theta": hf.rope_theta, **(hf.rope_scaling or {})}  # v4
     if rope.get("rope_type", rope.get("type", "default")) != "default":
-        raise ValueError(f"RoPE scaling {rope.get('rope_type', rope.get('type'))!r} is not supported")
+        raise ConfigError(f"cannot import this transformers model: its RoPE scaling "
+                          f"{rope.get('rope_type', rope.get('type'))!r} is not supported (only the default RoPE is)")
     eos = hf.eos_token_id[0] if isinstance(hf.eos_token_id, list) else hf.eos_token_id
     if eos is None:
-        raise ValueError("the transformers config has no eos_token_id")
+        raise ConfigError("cannot import this transformers model: its config has no eos_token_id")
     values: dict[str, Any] = dict(
         d_model=hf.hidden_size, n_layers=hf.num_hidden_layers, n_heads=hf.num_attention_heads,
         n_kv_heads=None if hf.num_key_value_heads == hf.num_attention_heads else hf.num_key_value_heads,
@@ -167,7 +184,7 @@ def _olmo_config(hf: Any) -> OLMoConfig:
     values |= {k: v for k, v in (getattr(hf, _EXTRA_KEY, None) or {}).items() if k in _EXTRA_FIELDS}
     config = OLMoConfig(**values)
     if config.embedding_size < hf.vocab_size:
-        raise ValueError(f"olmo_config.vocab_size {config.vocab_size} is smaller than the checkpoint's "
+        raise ConfigError(f"olmo_config.vocab_size {config.vocab_size} is smaller than the checkpoint's "
                          f"{hf.vocab_size} embedding rows")
     return config
 
@@ -187,6 +204,13 @@ def save_hf(model: OLMo, directory: str | os.PathLike[str]) -> None:
 
 
 def load_hf(directory: str | os.PathLike[str]) -> OLMo:
-    """Read a transformers OLMo or OLMo-2 checkpoint directory (ours or AllenAI's) as an :class:`OLMo`."""
+    """Read a transformers OLMo or OLMo-2 checkpoint directory (ours or AllenAI's) as an :class:`OLMo`; a model
+    that olmo cannot import (:func:`_olmo_config`) is refused from its ``config.json``, before its weights are read."""
     transformers = transformers_module()
+    config_file = Path(directory) / "config.json"
+    if config_file.is_file():
+        raw = json.loads(config_file.read_text())
+        if raw.get("model_type") not in ("olmo", "olmo2"):  # also a type that transformers does not know
+            raise _unsupported_architecture(raw.get("model_type"), raw.get("architectures"), str(directory))
+        _olmo_config(transformers.AutoConfig.from_pretrained(directory))
     return from_hf(transformers.AutoModelForCausalLM.from_pretrained(directory))
