@@ -185,3 +185,21 @@ def test_an_sft_rerun_that_turns_packing_on_is_refused(olmo_cli: Any, tiny_check
     refused = olmo_cli("adapt", "sft", *options, "method.max_steps=2", "method.packing=true")
     said = " ".join(refused.err.split())
     assert refused.exit_code == 2 and "saved with other options: method.packing False -> True. Only " in said
+
+
+def test_the_dpo_report_names_the_reference_it_used(olmo_cli: Any, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """With method.reference=<dir>, the report says that checkpoint is the reference, not the starting model."""
+    from olmo_core.cli import invoke
+
+    other = tmp_path / "other"
+    invoke(["model", "init", f"output={other}", "seed=1", "tokenizer=olmo-v1.5", "model.d_model=32", "model.n_heads=2",
+            "model.n_layers=2", "model.mlp_hidden_size=128", "model.max_sequence_length=512"])
+    common = (f"checkpoint={tiny_checkpoint}", f"method.reference_cache={tmp_path / 'cache'}", "method.max_steps=1",
+              *DPO)
+    dpo = olmo_cli("adapt", "dpo", *common, f"output={tmp_path / 'dpo'}", f"method.reference={other}")
+    assert dpo.exit_code == 0, dpo.err
+    report = " ".join((tmp_path / "dpo" / "report.md").read_text().split())
+    assert f"beta 0.1, reference = `{other}` (log-probs cached)" in report and "the starting model" not in report
+    plain = olmo_cli("adapt", "dpo", *common, f"output={tmp_path / 'plain'}")
+    assert plain.exit_code == 0, plain.err
+    assert "reference = the starting model" in " ".join((tmp_path / "plain" / "report.md").read_text().split())

@@ -139,7 +139,7 @@ class AdaptJob(Job):
         metrics = {"run": str(trainer.run_dir), "method": getattr(config.method, NAME_KEY, chosen.name),
                    "steps": trainer.step, "checkpoint": str(result.checkpoint), **result.prepared.skips.as_dict(),
                    **{k: v for k, v in last.items() if k == "loss" or "/" in k},
-                   "description": _description(chosen.name, config.method)}
+                   "description": _description(chosen.name, config.method, result.prepared.summary)}
         if config.sample_prompt and trainer.is_main:
             metrics["sample_prompt"] = config.sample_prompt
             metrics["sample_answer"] = sample_conversation(str(result.checkpoint), config.sample_prompt)
@@ -210,9 +210,10 @@ def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def _description(name: str, method: Any) -> str:
+def _description(name: str, method: Any, summary: dict[str, Any]) -> str:
     if name == "dpo":
-        return (f"Loss `{method.loss}`, beta {method.beta:g}, reference = the starting model (log-probs cached); "
+        reference = f"`{summary.get('reference', method.reference)}`" if method.reference else "the starting model"
+        return (f"Loss `{method.loss}`, beta {method.beta:g}, reference = {reference} (log-probs cached); "
                 f"data `{method.data}`, {method.max_length} tokens, lr {method.lr:g}, {method.batch_size} pairs per "
                 f"step.")
     if name == "sft":
