@@ -46,6 +46,18 @@ def test_where_a_sweep_job_writes_its_data() -> None:
     # its place in the sweep: the same values find the same directory when the sweep is run again in another order
 
 
+def test_a_sweep_jobs_directory_given_back_as_a_value_is_quoted_as_the_error_shows() -> None:
+    """Job directories keep Hydra's ``key=value``: unquoted, a later ``checkpoint=<dir>`` is refused with the
+    quoted form, which reads back as the directory."""
+    from olmo_core.errors import UsageError
+    from olmo_core.overrides import parse_overrides
+
+    workdir = SweepJob(num=0, label="optim.lr=0.001", values={"optim.lr": "0.001"}).directory("/tmp/x")
+    with pytest.raises(UsageError, match=f"as in \"checkpoint='{workdir}'\""):
+        parse_overrides([f"checkpoint={workdir}"])
+    assert parse_overrides([f"checkpoint='{workdir}'"])[0].value() == workdir == "/tmp/x/optim.lr=0.001"
+
+
 def test_two_sweep_jobs_whose_values_name_one_directory_are_refused(tmp_path: Path) -> None:
     first = SweepJob(num=0, label="x=a_b", values={"x": "a/b"})
     second = SweepJob(num=1, label="x=a_b", values={"x": "a_b"})
