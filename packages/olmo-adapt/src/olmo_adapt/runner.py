@@ -137,6 +137,8 @@ def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, b
     from olmo_core.checkpoint import step_dir
     from olmo_train.trainer import Trainer
 
+    from olmo_adapt.evaluation import plot_held_out
+
     start = Path(checkpoint)
     chat_tokenizer = resolve_tokenizer(start, tokenizer)
     run_dir = Path(run_dir)
@@ -165,5 +167,7 @@ def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, b
         trainer.close()  # fit, which would have, never ran
         raise
     history = trainer.fit(checkpoint_at_end=True)
+    if trainer.is_main:
+        plot_held_out(run_dir)  # the in-loop figure, with the values before training at step 0
     return AdaptResult(trainer=trainer, history=history, prepared=prepared,
                        checkpoint=step_dir(trainer.checkpoints, trainer.step))
