@@ -25,14 +25,17 @@ from olmo_core.jobs import Report, markdown_table
 from olmo_core.stats import half_width, plus_minus
 from olmo_core.tokenizer import Tokenizer
 
-from olmo_eval.downstream import (DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, SideBySide,
-                                  default_tasks)
+from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, SideBySide
 from olmo_eval.evaluator import Evaluation
 from olmo_eval.metrics import LOWER_IS_BETTER
 from olmo_eval.tasks.base import Instance, Task
 from olmo_eval.tasks.generation import GenerationTask, Question
 
-__all__ = ["TEMPLATES", "ChatEvalConfig", "ChatEvaluator", "ChatResult"]
+__all__ = ["CHAT_TASKS", "TEMPLATES", "ChatEvalConfig", "ChatEvaluator", "ChatResult"]
+
+CHAT_TASKS = ("mmlu_tulu", "gsm8k", "toxicity")
+"""The tasks the ``chat`` evaluator selects by default (composed by Hydra; a config built in Python starts with
+none)."""
 
 TEMPLATES = {"tulu": TuluTemplate}
 """The chat templates a chat evaluation can ask through, by name."""
@@ -42,7 +45,7 @@ TEMPLATES = {"tulu": TuluTemplate}
 class ChatEvalConfig(DownstreamEvalConfig):
     """Options of the chat evaluation (the downstream options, applied to the templated prompts)."""
 
-    tasks: Any = components("tasks", default=["mmlu_tulu", "gsm8k", "toxicity"],
+    tasks: Any = components("tasks", default=CHAT_TASKS,
                             help="tasks to ask (tasks=[gsm8k] tasks.gsm8k.max_new_tokens=64)")
     """Registered tasks, rank classification (``mmlu_tulu``) and generation (``gsm8k``, ``toxicity``) alike,
     selected as every component list is (``tasks=[gsm8k]``), a selected task's options under its name
@@ -83,7 +86,7 @@ class ChatEvaluator(DownstreamEvaluator):
     """Ask every task through a chat template: rank classification and greedy generation."""
 
     def __init__(self, config: ChatEvalConfig | None = None) -> None:
-        super().__init__(config or ChatEvalConfig(tasks=default_tasks(ChatEvalConfig)))
+        super().__init__(config or ChatEvalConfig(tasks=list(CHAT_TASKS)))
         if self.config.template not in TEMPLATES:
             raise ConfigError(f"template={self.config.template!r}: not a chat template (available: "
                               f"{', '.join(TEMPLATES)})")

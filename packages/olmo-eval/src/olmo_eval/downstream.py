@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from olmo_core.config import component_fields, components, non_negative, positive, to_dict
+from olmo_core.config import components, non_negative, positive, to_dict
 from olmo_core.errors import ConfigError
 from olmo_core.io import write_text
 from olmo_core.jobs import Report, markdown_table
@@ -35,17 +35,21 @@ from olmo_eval.tasks.base import METRICS, Task, limit_of, subsample
 from olmo_eval.tasks.generation import GenerationTask, Question
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
 
-__all__ = ["DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "TaskResult", "build_tasks",
-           "check_unconditional", "model_max_length"]
+__all__ = ["DEFAULT_TASKS", "DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "TaskResult",
+           "build_tasks", "check_unconditional", "model_max_length"]
 
 log = logging.getLogger(__name__)
+
+DEFAULT_TASKS = ("arc_easy", "copa", "hellaswag", "piqa", "sciq")
+"""The tasks the ``downstream`` evaluator selects by default (composed by Hydra; a config built in Python starts
+with none)."""
 
 
 @dataclass(kw_only=True)
 class DownstreamEvalConfig:
     """Options of downstream (rank classification) evaluation; the defaults are the pipeline's (small)."""
 
-    tasks: Any = components("tasks", default=["arc_easy", "copa", "hellaswag", "piqa", "sciq"],
+    tasks: Any = components("tasks", default=DEFAULT_TASKS,
                             help="tasks to evaluate (tasks=[mmlu,copa] tasks.mmlu.subjects=[anatomy])")
     """Registered tasks to evaluate, selected as every component list is (``tasks=[mmlu,copa]``, ``+tasks=[piqa]``)
     with a selected task's options under its name (``tasks.mmlu.subjects=[anatomy]``). Composed, it maps each name
@@ -103,12 +107,6 @@ def model_max_length(model: Any, default: int = 2048) -> int:
     return context_length(unwrap_model(model), default)
 
 
-def default_tasks(config: type) -> list[str]:
-    """The names the ``tasks`` field of the evaluator config class ``config`` selects by default (composed by
-    Hydra; a config built in Python starts with none)."""
-    return next(list(f.defaults) for f in component_fields(config) if f.path == ("tasks",))
-
-
 def build_tasks(tasks: Sequence[str] | Mapping[str, Any], task_files: Sequence[str] = ()) -> list[Task]:
     """Tasks by registry name (or name to fields of its config), then one per task file."""
     registry = get_host().registry("tasks")
@@ -147,7 +145,7 @@ class DownstreamEvaluator(Evaluator):
     """Score tasks by rank classification (zero-shot, as OLMo and Catwalk do)."""
 
     def __init__(self, config: DownstreamEvalConfig | None = None) -> None:
-        super().__init__(config or DownstreamEvalConfig(tasks=default_tasks(DownstreamEvalConfig)))
+        super().__init__(config or DownstreamEvalConfig(tasks=list(DEFAULT_TASKS)))
 
     def prepare(self) -> None:
         self.tasks  # noqa: B018
