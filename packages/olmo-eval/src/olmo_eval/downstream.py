@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from olmo_core.config import components, non_negative, positive, to_dict
-from olmo_core.errors import ConfigError
+from olmo_core.errors import ConfigError, UnknownComponentError
 from olmo_core.io import write_text
 from olmo_core.jobs import Report, markdown_table
 from olmo_core.nn import unwrap_model
@@ -111,8 +111,15 @@ def build_tasks(tasks: Sequence[str] | Mapping[str, Any], task_files: Sequence[s
     """Tasks by registry name (or name to fields of its config), then one per task file."""
     registry = get_host().registry("tasks")
     specs = tasks.items() if isinstance(tasks, Mapping) else ((name, None) for name in tasks)
-    built = [registry.build({**to_dict(registry.resolve(name)[1]), **to_dict(options)}) if options
-             else registry.build(name) for name, options in specs]
+    built = []
+    for name, options in specs:
+        try:
+            built.append(registry.build({**to_dict(registry.resolve(name)[1]), **to_dict(options)}) if options
+                         else registry.build(name))
+        except UnknownComponentError:
+            raise
+        except ConfigError as exc:  # the task's own check (metric, MMLU subjects, shots ...), named by its key
+            raise ConfigError(f"tasks.{name}: {exc}") from None
     built += [TaskFile(TaskFileConfig(path=path)) for path in task_files]
     if not built:
         raise ConfigError(f"no tasks to evaluate: choose some with tasks=[...] (available: "
@@ -149,6 +156,17 @@ class DownstreamEvaluator(Evaluator):
 
     def prepare(self) -> None:
         self.tasks  # noqa: B018
+
+    def check(self) -> None:
+        """The tasks built (no tasks, an unknown metric, MMLU subject or number of shots are refused), a metric
+        that ``unconditional=false`` cannot score refused, and every task file read (a missing file or a bad line)."""
+        keys = [*(f"tasks.{name}" for name in self.config.tasks), *("task_files" for _ in self.config.task_files)]
+        for key, task in zip(keys, self.tasks, strict=True):  # build_tasks' order
+            if isinstance(task, TaskFile):
+                try:
+                    task.instances()
+                except ConfigError as exc:
+                    raise ConfigError(f"{key}: {exc}") from None
 
     @functools.cached_property
     def tasks(self) -> list[Task]:

@@ -71,6 +71,10 @@ class Evaluator:
     def prepare(self) -> None:
         """Read what is evaluated on now (the in-loop callback calls it when training starts)."""
 
+    def check(self) -> None:
+        """Refuse, before any model loads, options that would fail once it has (the jobs' checks call it): a
+        :class:`~olmo_core.errors.ConfigError` of one line, naming the key (relative to the evaluator's options)."""
+
     def evaluate(self, model: Any, tokenizer: Any, *, progress: bool = False) -> Evaluation:
         """Evaluate ``model`` (in eval mode for the call; its mode is restored) with ``tokenizer``."""
         raise NotImplementedError

@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -92,6 +94,7 @@ class EvaluateJob(Job):
 
     def check(self, config: Any, inputs: dict[str, Any], workdir: str) -> None:
         check_inputs([config])
+        get_host().registry("evaluators").get(self.evaluator).build(config).check()
 
     evaluator: ClassVar[str] = ""
     inputs: ClassVar[dict[str, Slot]] = {"checkpoint": Slot(Checkpoint, help="a step, run or transformers directory")}
@@ -196,6 +199,14 @@ class CompareJob(Job):
 
     def check(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> None:
         check_inputs(config.evaluators.values() if isinstance(config.evaluators, Mapping) else ())
+        for name, evaluator in build_evaluators(config.evaluators).items():
+            try:
+                evaluator.check()
+            except ConfigError as exc:  # its key, under the evaluator's
+                first = re.split(r"[.:= \[]", str(exc), maxsplit=1)[0]
+                keyed = dataclasses.is_dataclass(evaluator.config) and first in {
+                    f.name for f in dataclasses.fields(evaluator.config)}
+                raise ConfigError(f"evaluators.{name}.{exc}" if keyed else f"evaluators.{name}: {exc}") from None
 
     def run(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         made = model_labels([c.path for c in inputs["checkpoints"]])

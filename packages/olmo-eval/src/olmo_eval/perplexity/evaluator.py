@@ -143,13 +143,18 @@ def aggregate(records: Iterable[dict[str, Any]]) -> PerplexityResult:
     return result
 
 
+def check_held_out(c: PerplexityEvalConfig) -> None:
+    """Refuse a ``held_out`` name that is not one of the built-in ``sets``."""
+    unknown = [s for s in c.held_out or () if s not in c.sets]
+    if unknown and c.input is None:
+        raise ConfigError(f"held_out names {', '.join(unknown)}, not in its sets ({', '.join(c.sets)})")
+
+
 def read_eval_documents(c: PerplexityEvalConfig) -> Iterator[tuple[Document, str]]:
     """``(document, domain)`` from the Dolma files at ``c.input`` (domain: ``metadata[domain_key]``, else the
     source), or, without ``input``, from the built-in held-out sets ``c.held_out`` of ``c.sets``."""
     if c.input is None:
-        unknown = [s for s in c.held_out or () if s not in c.sets]
-        if unknown:
-            raise ConfigError(f"held_out names {', '.join(unknown)}, not in its sets ({', '.join(c.sets)})")
+        check_held_out(c)
         sets = c.sets if c.held_out is None else {s: c.sets[s] for s in c.held_out}
         yield from held_out_documents(sets, max_documents=c.max_documents)
         return
@@ -177,6 +182,9 @@ class PerplexityEvaluator(Evaluator):
 
     def prepare(self) -> None:
         self.documents  # noqa: B018
+
+    def check(self) -> None:
+        check_held_out(self.config)
 
     @functools.cached_property
     def documents(self) -> list[tuple[Document, str]]:
