@@ -155,3 +155,18 @@ def test_a_sharded_checkpoint_is_verified_and_loads_without_a_process_group(tmp_
 def test_step_dir_pads_the_step_to_six_digits(tmp_path: Path) -> None:
     assert step_dir(tmp_path, 42) == tmp_path / "step000042"
     assert step_dir(str(tmp_path), 1_234_567).name == "step1234567"
+
+
+def test_a_transformers_model_directory_is_named_as_such_with_the_import_command(tmp_path: Path) -> None:
+    """A directory with a transformers config.json and no manifest is not called an incomplete (broken) olmo
+    checkpoint: the refusal says what it is and how to convert it; one without config.json keeps the old words."""
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "config.json").write_text('{"model_type": "olmo"}')
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(tmp_path / "hf")
+    said = str(info.value)
+    assert "looks like a transformers (Hugging Face) model directory" in said and "not a complete" not in said
+    assert f"`olmo model import-hf checkpoint={tmp_path / 'hf'} output=<dir>` converts it" in said
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="has no manifest.json: it is not a complete olmo checkpoint"):
+        load_checkpoint(tmp_path / "empty")

@@ -160,6 +160,10 @@ def verify_checkpoint(path: str | Path) -> dict[str, Any]:
     if not root.is_dir():
         raise CheckpointError(f"no checkpoint at {root}")
     if not (root / MANIFEST).is_file():
+        if (root / "config.json").is_file():  # a transformers model directory, not a broken olmo checkpoint
+            raise CheckpointError(f"{root} looks like a transformers (Hugging Face) model directory (config.json, no "
+                                  f"{MANIFEST}), not an olmo checkpoint: `olmo model import-hf checkpoint={root} "
+                                  f"output=<dir>` converts it")
         raise CheckpointError(f"{root} has no {MANIFEST}: it is not a complete olmo checkpoint")
     manifest = json.loads((root / MANIFEST).read_text())
     if manifest.get("format") != FORMAT:
