@@ -42,3 +42,21 @@ def test_a_pipeline_refuses_another_method_in_an_sft_stage_before_its_first_stag
                                         "stages.sft.method=sft-olmo-7b", "stages.dpo.method=dpo-tulu3"])
     with pytest.raises(ConfigError, match="^inputs.sft.checkpoint: /nonexistent-base does not exist$"):
         plan_stages(presets.stages, presets.inputs)
+
+
+def test_the_docs_list_every_shared_option_and_what_a_rerun_may_change() -> None:
+    """docs/adaptation.md names every option MethodSettings shares (max_examples was missing) and, as the options a
+    rerun may change, exactly the resumable ones (it said that the same data and settings were checked, when only
+    a few of them were)."""
+    import dataclasses
+    import re
+
+    from olmo_adapt.dpo.config import DPOConfig
+    from olmo_adapt.method import MethodSettings
+    from olmo_adapt.runner import resumable
+
+    docs = " ".join((Path(__file__).parents[2] / "docs" / "adaptation.md").read_text().split())
+    shared = docs.split("Shared by all methods (`method.<option>=...`): ")[1].split(". The optimizer")[0]
+    assert {f.name for f in dataclasses.fields(MethodSettings)} <= set(re.findall(r"`(\w+)`", shared))
+    rerun = docs.split("A rerun may change only how long the run trains and how it runs (")[1].split(")")[0]
+    assert re.findall(r"`([\w.]+)`", rerun) == list(resumable(DPOConfig()))
