@@ -37,3 +37,19 @@ def test_each_rank_gets_its_share_of_the_global_batch() -> None:
         shares.append(_batches(loader, 2))
     whole = _batches(ExampleLoader(list(range(8)), batch_size=4, seed=1, collate=lambda rows: {"rows": rows}), 2)
     assert [a + b for a, b in zip(shares[0], shares[1], strict=True)] == whole
+
+
+def test_a_resume_with_another_batch_size_names_adapts_option_and_output() -> None:
+    """The loader's refusal names method.batch_size and says to start over with a new output= (not a run name)."""
+    import pytest
+
+    from olmo_core.errors import ConfigError
+
+    saved = ExampleLoader(list(range(12)), batch_size=4, seed=0, collate=lambda xs: {"x": xs}).state_dict()
+    other = ExampleLoader(list(range(12)), batch_size=3, seed=0, collate=lambda xs: {"x": xs})
+    with pytest.raises(ConfigError, match=r"made with method.batch_size=4, not 3: resume with the same data and "
+                                          r"settings, or start over with a new output=$"):
+        other.load_state_dict(saved)
+    fewer = ExampleLoader(list(range(8)), batch_size=4, seed=0, collate=lambda xs: {"x": xs})
+    with pytest.raises(ConfigError, match=r"made with 12 training examples, not 8: "):
+        fewer.load_state_dict(saved)
