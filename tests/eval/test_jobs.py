@@ -49,3 +49,16 @@ def test_an_unknown_held_out_set_is_refused_before_the_model_loads(checkpoint: P
     prefix = "evaluators.perplexity." if command == "compare" else ""
     assert result.exit_code != 0 and f"{prefix}held_out names c5, not in its sets" in result.err
     assert "evaluating" not in result.err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["checkpoints=[]"], "needs the models to compare: checkpoints=[<run or step dir>,...]"),
+    (["checkpoints=[{ckpt}]", "labels=[a,b,c]"], "labels=[a,b,c] names 3 models but checkpoints= gives 1"),
+    (["checkpoints=[{ckpt},{ckpt}]", "labels=[a,a]"], "needs checkpoints with distinct labels, not ['a', 'a']"),
+])
+def test_compare_refuses_labels_that_do_not_fit_its_checkpoints(checkpoint: Path, tmp_path: Path, olmo_cli: Any,
+                                                                 args: list[str], said: str) -> None:
+    result = olmo_cli("eval", "compare", *(arg.format(ckpt=checkpoint) for arg in args), "evaluators=[downstream]",
+                      f"output={tmp_path / 'out'}")
+    assert result.exit_code != 0 and said in result.err, result.err
+    assert "evaluating" not in result.err and "Traceback" not in result.err and not (tmp_path / "out").exists()

@@ -27,7 +27,7 @@ from olmo_eval.loading import EvalModel, load_eval_model
 from olmo_eval.perplexity.evaluator import PerplexityEvalConfig
 
 __all__ = ["CompareConfig", "CompareJob", "DownstreamJob", "DownstreamJobConfig", "EvaluateJob", "ModelOptions",
-           "PerplexityJob", "PerplexityJobConfig", "model_labels"]
+           "PerplexityJob", "PerplexityJobConfig", "compare_labels", "model_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,26 @@ def model_labels(paths: list[str]) -> list[str]:
     return labels
 
 
+def compare_labels(labels: list[str], paths: list[str]) -> list[str]:
+    """The models' labels for ``olmo eval compare``: ``labels``, then :func:`model_labels` for the models past
+    them; refused when there are no models, more labels than models, or two models with one label."""
+    if not paths:
+        raise ConfigError("`olmo eval compare` needs the models to compare: checkpoints=[<run or step dir>,...]")
+    if len(labels) > len(paths):
+        raise ConfigError(f"labels={_listed(labels)} names {len(labels)} models but checkpoints= gives {len(paths)}: "
+                          f"give at most one label per checkpoint, in the checkpoints' order")
+    made = model_labels(paths)
+    chosen = [*labels, *made[len(labels):]]
+    if len(set(chosen)) < len(chosen):
+        raise ConfigError(f"`olmo eval compare` needs checkpoints with distinct labels, not {chosen}: set "
+                          f"labels=[<one per checkpoint>]")
+    return chosen
+
+
+def _listed(values: list[str]) -> str:
+    return "[" + ",".join(values) + "]"
+
+
 def _run_directory(path: str) -> str:
     """The run directory of a checkpoint's step directory (``<run>/checkpoints/step000100``), or ``path`` itself."""
     path = path.rstrip("/")
@@ -198,6 +218,7 @@ class CompareJob(Job):
     outputs: ClassVar[dict[str, Slot]] = {"results": Slot(EvalResults)}
 
     def check(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> None:
+        compare_labels(config.labels, [c.path for c in inputs["checkpoints"]])
         check_inputs(config.evaluators.values() if isinstance(config.evaluators, Mapping) else ())
         for name, evaluator in build_evaluators(config.evaluators).items():
             try:
@@ -209,10 +230,7 @@ class CompareJob(Job):
                 raise ConfigError(f"evaluators.{name}.{exc}" if keyed else f"evaluators.{name}: {exc}") from None
 
     def run(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
-        made = model_labels([c.path for c in inputs["checkpoints"]])
-        labels = [*config.labels[:len(made)], *made[len(config.labels):]]
-        if len(set(labels)) < len(labels) or not labels:
-            raise ConfigError(f"`olmo eval compare` needs checkpoints with distinct labels, not {labels}: set labels")
+        labels = compare_labels(config.labels, [c.path for c in inputs["checkpoints"]])
         evaluators = build_evaluators(config.evaluators)
         evaluations: dict[str, dict[str, Evaluation]] = {name: {} for name in evaluators}
         evaluated = []
