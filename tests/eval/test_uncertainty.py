@@ -212,3 +212,29 @@ def test_the_average_takes_only_shared_higher_is_better_tasks(tmp_path: Path) ->
     assert _cells(report.markdown, "toxicity")[:2] == ["toxicity", "toxic (lower is better)"]
     assert _cells(report.markdown, "sciq")[-1] == "-"
     assert "- toxicity: SFT vs base: -0.500" in report.markdown
+
+
+def test_the_figures_error_bars_are_cut_to_0_and_1_as_the_tables_intervals_are(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import olmo_core.plots
+    from olmo_eval.chat import ChatEvaluator
+
+    drawn: list[dict[str, dict[str, object]]] = []
+    real = olmo_core.plots.bar_plot
+
+    def bar_plot(*args: object, errors: dict[str, dict[str, object]], **kwargs: object) -> Path:
+        drawn.append(errors)
+        return real(*args, errors=errors, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(olmo_core.plots, "bar_plot", bar_plot)
+    low = [True] + [False] * 4  # 0.2 ± 0.392: the interval's low end cut at 0
+    high = [True] * 4 + [False]  # 0.8 ± 0.392: its high end cut at 1
+    evaluations = {"base": DownstreamResult(meta={"step": 1}, tasks=[_task("copa", low), _task("sciq", high)])}
+    width = Z95 * 0.2
+    for compare in (DownstreamEvaluator.compare, ChatEvaluator.compare):
+        compare("downstream", evaluations, str(tmp_path))
+        bars = drawn[-1]["base"]
+        assert bars["copa"] == pytest.approx((0.2, width)) and bars["sciq"] == pytest.approx((width, 0.2))
+    average = drawn[0]["base"]["average"]  # 0.5 ± 1.96 * sqrt(0.2² + 0.2²) / 2: within [0, 1]
+    assert average == pytest.approx((Z95 * math.sqrt(0.08) / 2,) * 2)
+    assert (tmp_path / "accuracy.png").is_file() and (tmp_path / "downstream.png").is_file()

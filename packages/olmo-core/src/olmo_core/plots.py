@@ -105,8 +105,8 @@ def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mappin
              ylabel: str, horizontal: bool = False, errors: Mapping[str, Any] | None = None) -> Path:
     """Bars per category; with nested mappings (``{group: {category: value}}``), grouped bars per category
     and a legend of the groups outside the axes, on the right. ``errors`` (shaped as ``values``, groups may be
-    missing) draws error bars of those half-widths; a bar whose half-width is missing or ``None`` (unknown) gets
-    no error bar."""
+    missing) draws error bars of those half-widths, or of ``(below, above)`` pairs for a bar whose interval is cut
+    (an accuracy's at 0 and 1); a bar whose half-width is missing or ``None`` (unknown) gets no error bar."""
     plt = _pyplot()
     groups = values if values and isinstance(next(iter(values.values())), Mapping) else {"": values}
     categories = list(dict.fromkeys(c for g in groups.values() for c in g))  # type: ignore[union-attr]
@@ -117,7 +117,7 @@ def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mappin
         heights = [float(data.get(c, 0)) for c in categories]  # type: ignore[union-attr]
         draw = ax.barh if horizontal else ax.bar
         spread = (errors if group else {"": errors}).get(group) if errors else None
-        bars = [_half_width(spread.get(c)) for c in categories] if spread else None
+        bars = _error_bars([spread.get(c) for c in categories]) if spread else None
         draw(positions, heights, width, label=group or None, **{"xerr" if horizontal else "yerr": bars, "capsize": 3})
     if horizontal:
         ax.set_yticks(range(len(categories)), categories)
@@ -132,8 +132,12 @@ def bar_plot(path: str | Path, values: Mapping[str, float] | Mapping[str, Mappin
     return _save(fig, path)
 
 
-def _half_width(value: Any) -> float:
-    return math.nan if value is None else float(value)  # matplotlib draws no error bar at NaN
+def _error_bars(values: Sequence[Any]) -> list[list[float]]:
+    """Matplotlib's asymmetric error bars (the lengths below, then above) of half-widths or ``(below, above)``
+    pairs; NaN, where matplotlib draws none, for ``None``."""
+    pairs = [(math.nan, math.nan) if value is None else (float(value[0]), float(value[1]))
+             if isinstance(value, Sequence) else (float(value), float(value)) for value in values]
+    return [[below for below, _ in pairs], [above for _, above in pairs]]
 
 
 def histogram(path: str | Path, samples: Mapping[str, Sequence[float]], *, title: str, xlabel: str,

@@ -22,10 +22,11 @@ from olmo_core.chat_template import TuluTemplate
 from olmo_core.config import components
 from olmo_core.errors import ConfigError
 from olmo_core.jobs import Report, markdown_table
-from olmo_core.stats import half_width, plus_minus
+from olmo_core.stats import plus_minus
 from olmo_core.tokenizer import Tokenizer
 
-from olmo_eval.downstream import DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, SideBySide
+from olmo_eval.downstream import (DownstreamEvalConfig, DownstreamEvaluator, DownstreamResult, SideBySide,
+                                  bar_error)
 from olmo_eval.evaluator import Evaluation
 from olmo_eval.metrics import LOWER_IS_BETTER
 from olmo_eval.tasks.base import Instance, Task
@@ -137,7 +138,8 @@ class ChatEvaluator(DownstreamEvaluator):
                  "metric ± the half-width of its 95% interval (1.96 standard errors over documents)"
                  + (f"; lower is better for {', '.join(lower)}." if lower else "."), "",
                  *markdown_table(["model", *(f"{t} ({metric[t]})" for t in tasks)], rows), *side.verdicts()]
-        spreads = {label: {t: half_width(se) for t, se in e.items()} for label, e in side.errors.items()}
+        spreads = {label: {t: bar_error(side.accuracy[label][t], se) for t, se in e.items()}
+                   for label, e in side.errors.items()}
         figure = bar_plot(posixpath.join(workdir, f"{name}.png"), side.accuracy, errors=spreads,
                           title="chat evaluation (95% intervals)", ylabel="accuracy / exact match / fraction toxic")
         right = side.write_correct(posixpath.join(workdir, f"{name}_correct.json"))

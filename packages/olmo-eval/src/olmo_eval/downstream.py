@@ -36,7 +36,7 @@ from olmo_eval.tasks.generation import GenerationTask, Question
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
 
 __all__ = ["DEFAULT_TASKS", "DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "TaskResult",
-           "build_tasks", "check_unconditional", "model_max_length"]
+           "bar_error", "build_tasks", "check_unconditional", "model_max_length"]
 
 log = logging.getLogger(__name__)
 
@@ -301,8 +301,8 @@ class DownstreamEvaluator(Evaluator):
         write_text(posixpath.join(workdir, "accuracy.csv"), _csv([header, *rows]))
         extra = {"average": sum(chance[t] for t in averaged) / len(averaged)} if averaged else {}
         shown = {label: {**a, **({"average": average[label]} if averaged else {})} for label, a in accuracy.items()}
-        spreads = {label: {t: half_width(se) for t, se in {**e, **({"average": average_se[label]} if averaged
-                                                                   else {})}.items()}
+        spreads = {label: {t: bar_error(shown[label][t], se) for t, se in {
+                       **e, **({"average": average_se[label]} if averaged else {})}.items()}
                    for label, e in errors.items()}
         figure = bar_plot(posixpath.join(workdir, "accuracy.png"), {**shown, "chance": {**chance, **extra}},
                           title="downstream accuracy (95% intervals)", ylabel="accuracy", errors=spreads)
@@ -311,6 +311,15 @@ class DownstreamEvaluator(Evaluator):
                    "mean_accuracy_stderr": average_se,
                    **({f"{label}_mean_accuracy": round(a, 4) for label, a in average.items()} if averaged else {})}
         return metrics, Report(markdown="\n".join(lines), figures=[str(figure)])
+
+
+def bar_error(value: float, se: float | None) -> tuple[float, float] | None:
+    """The error bar of ``value`` (a fraction) in a figure: the lengths below and above it of its 95% interval cut
+    to [0, 1], as the tables' intervals are (``None``: no standard error, no bar)."""
+    if se is None:
+        return None
+    width = half_width(se)
+    return min(width, max(value, 0.0)), min(width, max(1.0 - value, 0.0))
 
 
 def _accuracy_table(accuracy: Mapping[str, Mapping[str, float]], errors: Mapping[str, Mapping[str, float | None]],
