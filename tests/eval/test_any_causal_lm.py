@@ -102,3 +102,13 @@ def test_a_model_stored_in_bf16_is_scored_in_fp32(tmp_path: Path, tokenizer: Tok
     assert json.loads((directory / "config.json").read_text())["dtype"] == "bfloat16"
     model, _ = TransformersCausalLM().load(directory, "cpu")
     assert {p.dtype for p in model.parameters()} == {torch.float32}  # transformers 5 would keep bf16 ("auto")
+
+
+def test_a_window_past_a_gpt2s_positions_is_refused_in_one_line(tmp_path: Path, olmo_cli: Any,
+                                                                 tokenizer: Tokenizer) -> None:
+    hf_dir = save_random("gpt2", tmp_path / "gpt2", tokenizer)  # n_positions=256
+    (tmp_path / "docs.jsonl").write_text(json.dumps({"id": "a", "text": "word " * 400}) + "\n")
+    result = olmo_cli("eval", "perplexity", f"checkpoint={hf_dir}", f"input={tmp_path / 'docs.jsonl'}",
+                      f"output={tmp_path / 'ppl'}", "threads=2", "window=512")
+    assert result.exit_code != 0 and "Traceback" not in result.err and "IndexError" not in result.err
+    assert "window=512 is past the model's maximum sequence length, 256 tokens" in result.err

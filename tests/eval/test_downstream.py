@@ -204,3 +204,12 @@ def test_a_metric_that_needs_unconditional_scoring_is_refused_or_its_swap_said(c
         DownstreamEvaluator(DownstreamEvalConfig(tasks=["arc_easy", "copa"], unconditional=False)).tasks  # noqa: B018
     assert "arc_easy's primary metric acc_uncond needs the unconditional requests" in caplog.text
     assert "arc_easy reports acc_raw instead" in caplog.text and "copa" not in caplog.text
+
+
+def test_a_max_length_past_the_models_sequence_length_is_refused(model: OLMo, tokenizer: Tokenizer) -> None:
+    evaluator = DownstreamEvaluator(DownstreamEvalConfig(tasks=["copa"], limit=1, max_length=1024))
+    with pytest.raises(ConfigError, match=r"^max_length=1024 is past the model's maximum sequence length, 512 "
+                                          r"tokens: give max_length=512 or less"):
+        evaluator.evaluate(model, tokenizer)
+    fits = DownstreamEvaluator(DownstreamEvalConfig(tasks=["copa"], limit=1, max_length=512))
+    assert fits.evaluate(model, tokenizer).tasks[0].documents == 1

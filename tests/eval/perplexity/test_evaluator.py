@@ -80,3 +80,12 @@ def test_domains_pool_and_sources_average_domains() -> None:
     assert result.sources["web"]["bits_per_byte"] == pytest.approx((2 + 0.25) / 2)
     assert result.sources["web"]["ppl_token"] == pytest.approx((2 ** (8 / 4) + 2 ** (1 / 1)) / 2)
     assert result.bits_per_byte == pytest.approx(((2 + 0.25) / 2 + 3) / 2)
+
+
+def test_a_window_past_the_models_sequence_length_is_refused(model: OLMo, tokenizer: Tokenizer) -> None:
+    from olmo_core.errors import ConfigError
+
+    document = [(Document(id="d", text="Two words."), "d")]
+    with pytest.raises(ConfigError, match=r"^window=513 is past the model's maximum sequence length, 512 tokens"):
+        PerplexityEvaluator(PerplexityEvalConfig(window=513)).evaluate(model, tokenizer, document)
+    assert PerplexityEvaluator(PerplexityEvalConfig(window=512)).evaluate(model, tokenizer, document).records

@@ -36,7 +36,7 @@ from olmo_eval.tasks.generation import GenerationTask, Question
 from olmo_eval.tasks.task_file import TaskFile, TaskFileConfig
 
 __all__ = ["DEFAULT_TASKS", "DownstreamEvalConfig", "DownstreamEvaluator", "DownstreamResult", "TaskResult",
-           "bar_error", "build_tasks", "check_unconditional", "model_max_length"]
+           "bar_error", "build_tasks", "check_unconditional", "input_length", "model_max_length"]
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,19 @@ class DownstreamResult(Evaluation):
 def model_max_length(model: Any, default: int = 2048) -> int:
     """The model's trained sequence length (:func:`olmo_core.nn.config.context_length` of the unwrapped model)."""
     return context_length(unwrap_model(model), default)
+
+
+def input_length(model: Any, value: int | None, key: str) -> int:
+    """The longest input to give ``model``: ``value`` (the option ``key``, ``max_length`` or ``window``), or by
+    default the model's sequence length; a value past the length the model's config names is refused (a
+    transformers model with learned positions fails on it, and no model was trained on it)."""
+    limit = context_length(unwrap_model(model), 0)
+    if value is None:
+        return limit or model_max_length(model)
+    if limit and value > limit:
+        raise ConfigError(f"{key}={value} is past the model's maximum sequence length, {limit} tokens: give "
+                          f"{key}={limit} or less, or leave {key} out (the model's length)")
+    return value
 
 
 def build_tasks(tasks: Sequence[str] | Mapping[str, Any], task_files: Sequence[str] = ()) -> list[Task]:
@@ -184,6 +197,7 @@ class DownstreamEvaluator(Evaluator):
         from olmo_eval.generation import score_generation  # torch, when evaluating
 
         c = self.config
+        length = input_length(model, c.max_length, "max_length")  # refused before any scoring
         tasks = self.tasks if tasks is None else tasks
         ranked = [self.ranked(task, tokenizer) for task in tasks if not isinstance(task, GenerationTask)]
         results = self._rank(model, tokenizer, ranked, progress=progress)
@@ -194,7 +208,7 @@ class DownstreamEvaluator(Evaluator):
                 questions = subsample(task.instances(), limit_of(task, c.limit), c.seed)  # type: ignore[arg-type]
                 prompts, stop = self.prompts(task, questions, tokenizer)  # type: ignore[arg-type]
                 done[task.name] = score_generation(model, tokenizer, task, questions, prompts,  # type: ignore[arg-type]
-                                                   stop=stop, max_length=c.max_length or model_max_length(model),
+                                                   stop=stop, max_length=length,
                                                    progress=progress)
         results.tasks = [done[task.name] for task in tasks]
         generating = time.perf_counter() - start
@@ -226,7 +240,7 @@ class DownstreamEvaluator(Evaluator):
                 if c.unconditional:
                     pairs.extend((c.unconditional_prompt, cont) for cont in instance.continuations)
         requests = encode_requests(pairs, tokenizer)
-        rows, where = build_rows(requests, max_length=c.max_length or model_max_length(model),
+        rows, where = build_rows(requests, max_length=input_length(model, c.max_length, "max_length"),
                                  shared_prefix=c.shared_prefix and fast_model(model) is not None,
                                  max_row_tokens=c.batch_tokens)
         start = time.perf_counter()

@@ -28,7 +28,7 @@ from olmo_core.jobs import Report, markdown_table
 from olmo_core.stats import half_width, mean_stderr, plus_minus, stderr
 from olmo_core.tokenizer import Tokenizer
 
-from olmo_eval.downstream import model_max_length
+from olmo_eval.downstream import input_length
 from olmo_eval.evaluator import Evaluation, Evaluator
 from olmo_eval.perplexity.heldout import HELD_OUT_SETS, held_out_documents
 from olmo_eval.perplexity.windows import windows
@@ -208,9 +208,9 @@ class PerplexityEvaluator(Evaluator):
         """Score every ``(document, domain)`` (default: the config's); documents without text are skipped."""
         from olmo_eval.scoring.engine import score_rows  # torch, when evaluating
 
+        length = input_length(model, self.config.window, "window")
         docs = [(d, domain) for d, domain in (self.documents if documents is None else documents) if d.text]
         encoded = tokenizer.encode_batch([d.text for d, _ in docs])
-        length = self.config.window or model_max_length(model)
         rows: list[Row] = []
         owners: list[int] = []
         for index, tokens in enumerate(encoded):
