@@ -74,3 +74,18 @@ def test_a_stopped_sft_run_resumes_to_the_same_parameters(tiny_checkpoint: Path,
                 total -= float(logp[t, label])
                 count += 1
     assert rows[0]["loss"] == pytest.approx(total / count, abs=1e-5)
+
+
+def test_run_method_refuses_to_resume_with_packing_turned_on(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """run_method itself (not only the job's check) refuses a resume whose method options change what is trained."""
+    from olmo_core.errors import ConfigError
+
+    host = get_host()
+    _, backend = host.registry("train_backends").resolve("single")
+    callbacks = {"checkpoint": host.registry("callbacks").resolve("checkpoint")[1]}
+    settings = {**SETTINGS, "max_steps": 1}
+    run_method(SFT(SFTConfig(**settings)), checkpoint=tiny_checkpoint, run_dir=tmp_path / "sft", backend=backend,
+               callbacks=callbacks)
+    with pytest.raises(ConfigError, match=r"saved with other options: method.packing False -> True\. Only "):
+        run_method(SFT(SFTConfig(**{**settings, "max_steps": 2, "packing": True})), checkpoint=tiny_checkpoint,
+                   run_dir=tmp_path / "sft", backend=backend, callbacks=callbacks)

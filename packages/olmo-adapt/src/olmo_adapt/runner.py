@@ -106,14 +106,16 @@ def check_rerun(settings: MethodSettings, *, checkpoint: str | Path, run_dir: st
     check_resume(run_dir, resumed, terms=resume_terms(settings))
 
 
-def _check_trained_with(settings: MethodSettings, run_dir: Path, latest: Path | None) -> None:
+def _check_trained_with(settings: MethodSettings, run_dir: Path, latest: Path | None,
+                        trained_with: dict[str, Any] | None = None) -> None:
     """Refuse to resume from ``latest`` with method options that change what is trained (a run that recorded none,
-    made before they were recorded, is not refused here)."""
+    made before they were recorded, is not refused here). ``trained_with``: ``settings.trained_with()`` if the
+    caller has it."""
     record = run_dir / "data.json"
     saved = json.loads(record.read_text()).get("trained_with") if record.is_file() else None
     if saved is None or latest is None:
         return
-    now = json.loads(json.dumps(settings.trained_with(), default=str))
+    now = json.loads(json.dumps(settings.trained_with() if trained_with is None else trained_with, default=str))
     changed = [f"{_option(key)} {_shown(saved.get(key))} -> {_shown(now.get(key))}" for key in sorted(saved | now)
                if saved.get(key) != now.get(key)]
     if changed:
@@ -133,8 +135,10 @@ def _shown(value: Any) -> str:
 def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, backend: Any,
                callbacks: Any, seed: int = 0, threads: int | None = None, tokenizer: str | None = None,
                extra_callbacks: Sequence[Callback] = ()) -> AdaptResult:
-    """Prepare ``method``'s data for the checkpoint's tokenizer and train; return the trainer and its history."""
-    from olmo_core.checkpoint import step_dir
+    """Prepare ``method``'s data for the checkpoint's tokenizer and train; return the trainer and its history. A run
+    that resumes is refused, before its data are prepared, when its method options change what is trained (as
+    :func:`check_rerun` refuses it before the job starts)."""
+    from olmo_core.checkpoint import latest_checkpoint, step_dir
     from olmo_train.trainer import Trainer
 
     from olmo_adapt.evaluation import plot_held_out
@@ -142,6 +146,8 @@ def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, b
     start = Path(checkpoint)
     chat_tokenizer = resolve_tokenizer(start, tokenizer)
     run_dir = Path(run_dir)
+    trained_with = method.config.trained_with()
+    _check_trained_with(method.config, run_dir, latest_checkpoint(run_dir / "checkpoints"), trained_with)
     prepared = method.prepare(AdaptRun(template=TuluTemplate(chat_tokenizer), checkpoint=start, run_dir=run_dir,
                                        seed=seed))
     settings = method.config
@@ -161,7 +167,7 @@ def run_method(method: Method, *, checkpoint: str | Path, run_dir: str | Path, b
             log.info(f"{run_dir.name}: {prepared.skips.summary()}; {steps} steps")
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "data.json").write_text(json.dumps({**prepared.skips.as_dict(), **prepared.summary,
-                                                           "trained_with": settings.trained_with()},
+                                                           "trained_with": trained_with},
                                                           indent=2, default=str) + "\n")
     except BaseException:
         trainer.close()  # fit, which would have, never ran
