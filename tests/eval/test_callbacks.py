@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +51,15 @@ def test_in_loop_evaluation_through_olmo_train(tokens: Path, dataset: Path, tmp_
     assert measured[3]["eval/ppl/bits_per_byte"] == pytest.approx(ppl.sources["python-docs"]["bits_per_byte"])
     sentence = SentenceLoss(SentenceConfig()).evaluate(model, loaded.tokenizer).metrics()["sentence/loss"]
     assert measured[3]["eval/sentence/loss"] == pytest.approx(sentence, abs=1e-5)
+
+
+def test_the_callback_refuses_a_bad_evaluator_option_when_it_is_built(olmo_compose: Any) -> None:
+    from olmo_core.errors import ConfigError
+
+    from olmo_eval.callbacks import EvaluateCallback
+
+    evaluators = "callbacks.evaluate.evaluators"
+    config = olmo_compose("train", ["data=[x]", "callbacks=[evaluate]", f"{evaluators}.downstream.tasks=[copa]",
+                                    f"{evaluators}.downstream.tasks.copa.metric=acc_foo"])
+    with pytest.raises(ConfigError, match=rf"^{evaluators}.downstream.tasks.copa: task metric 'acc_foo' is not one"):
+        EvaluateCallback(config.callbacks["evaluate"])

@@ -10,7 +10,7 @@ from typing import Any
 from olmo_core.callbacks import Callback, TrainerView
 from olmo_core.config import components, positive
 
-from olmo_eval.evaluator import build_evaluators
+from olmo_eval.evaluator import build_evaluators, check_evaluators
 
 __all__ = ["EvaluateCallback", "EvaluateCallbackConfig"]
 
@@ -34,6 +34,7 @@ class EvaluateCallback(Callback):
     def __init__(self, config: EvaluateCallbackConfig) -> None:
         self.config = config
         self.evaluators = build_evaluators(config.evaluators)
+        check_evaluators(self.evaluators, "callbacks.evaluate.evaluators")  # before training, not at the first eval
 
     def on_fit_start(self, trainer: TrainerView) -> None:
         for evaluator in self.evaluators.values():

@@ -4,8 +4,10 @@ evaluator"."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -15,7 +17,7 @@ from olmo_core.io import makedirs, open_atomic, write_text
 from olmo_core.jobs import Report, markdown_table
 from olmo_core.plugins import get_host
 
-__all__ = ["Evaluation", "Evaluator", "build_evaluators"]
+__all__ = ["Evaluation", "Evaluator", "build_evaluators", "check_evaluators"]
 
 
 def _cell(value: Any) -> str:
@@ -87,6 +89,19 @@ class Evaluator:
         keys = list(dict.fromkeys(k for v in values.values() for k in v))
         rows = ([k, *(_cell(v.get(k)) for v in values.values())] for k in keys)
         return {name: values}, Report(markdown="\n".join([f"{name}:", "", *markdown_table(["metric", *values], rows)]))
+
+
+def check_evaluators(evaluators: Mapping[str, Evaluator], key: str) -> None:
+    """Each evaluator's :meth:`~Evaluator.check`, its error's key put under ``key`` (the field that selects them:
+    ``evaluators``, ``callbacks.evaluate.evaluators``): ``evaluators.downstream.tasks.copa: ...``."""
+    for name, evaluator in evaluators.items():
+        try:
+            evaluator.check()
+        except ConfigError as exc:
+            first = re.split(r"[.:= \[]", str(exc), maxsplit=1)[0]
+            config = evaluator.config
+            keyed = dataclasses.is_dataclass(config) and first in {f.name for f in dataclasses.fields(config)}
+            raise ConfigError(f"{key}.{name}.{exc}" if keyed else f"{key}.{name}: {exc}") from None
 
 
 def build_evaluators(specs: Any) -> dict[str, Evaluator]:

@@ -4,11 +4,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import posixpath
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -22,7 +20,7 @@ from olmo_core.logs import print_result
 from olmo_core.plugins import get_host
 
 from olmo_eval.downstream import DownstreamEvalConfig
-from olmo_eval.evaluator import Evaluation, Evaluator, build_evaluators
+from olmo_eval.evaluator import Evaluation, Evaluator, build_evaluators, check_evaluators
 from olmo_eval.loading import EvalModel, load_eval_model
 from olmo_eval.perplexity.evaluator import PerplexityEvalConfig
 
@@ -220,14 +218,7 @@ class CompareJob(Job):
     def check(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> None:
         compare_labels(config.labels, [c.path for c in inputs["checkpoints"]])
         check_inputs(config.evaluators.values() if isinstance(config.evaluators, Mapping) else ())
-        for name, evaluator in build_evaluators(config.evaluators).items():
-            try:
-                evaluator.check()
-            except ConfigError as exc:  # its key, under the evaluator's
-                first = re.split(r"[.:= \[]", str(exc), maxsplit=1)[0]
-                keyed = dataclasses.is_dataclass(evaluator.config) and first in {
-                    f.name for f in dataclasses.fields(evaluator.config)}
-                raise ConfigError(f"evaluators.{name}.{exc}" if keyed else f"evaluators.{name}: {exc}") from None
+        check_evaluators(build_evaluators(config.evaluators), "evaluators")
 
     def run(self, config: CompareConfig, inputs: dict[str, Any], workdir: str) -> JobResult:
         labels = compare_labels(config.labels, [c.path for c in inputs["checkpoints"]])
