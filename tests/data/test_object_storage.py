@@ -79,12 +79,13 @@ def files_under(root: str) -> dict[str, bytes]:
     return {found[len(path) + 1:]: fs.cat_file(found) for found in fs.find(path)}
 
 
-TIMINGS = {"seconds", "docs_per_second"}
-"""Keys whose values are how long a step took."""
-RECORDS = re.compile(r"(^|/)(result\.json|report\.md)$|/reports/[^/]+\.json$|\.meta\.json$|\.bloom\.json$"
-                     r"|^/stats/stats[^/]*\.json$|/dedup/features/")
+TIMINGS = {"seconds", "docs_per_second", "sweep"}
+"""Keys whose values differ from run to run: how long a step took, and a sweep job's sweep id."""
+RECORDS = re.compile(r"(^|/)(result\.json|report\.md|sweep\.json)$|/reports/[^/]+\.json$|\.meta\.json$"
+                     r"|\.bloom\.json$|^/stats/stats[^/]*\.json$|/dedup/features/")
 """The files that legitimately differ between runs at different places: the job records (``result.json``: the
-work directory, the seconds; ``report.md``: the paths it names), the steps' reports (the input and output paths,
+work directory, the seconds; ``report.md``: the paths it names; a sweep job's ``sweep.json``: its sweep's id),
+the steps' reports (the input and output paths,
 seconds and documents per second), the token parts' metadata (the input file's path), the evaluation filter's
 description (the evaluation files' paths), the statistics (the input's path) and the dedup features' headers
 (the seconds each file took). Everything else (documents, attributes, dropped and quarantined lines, Bloom
