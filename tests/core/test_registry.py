@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -103,3 +103,44 @@ def test_composed_configs_pickle_and_keep_their_name() -> None:
     _, config = make_registry().resolve("wide")
     again = pickle.loads(pickle.dumps(config))
     assert type(again) is type(config) and again == config and again._name_ == "widget"
+
+
+class Weird:
+    pass
+
+
+@dataclass(kw_only=True)
+class NoDefaultConfig:
+    noval: int
+
+
+@dataclass(kw_only=True)
+class WeirdConfig:
+    thing: Weird = field(default_factory=Weird)
+
+
+@dataclass(kw_only=True)
+class BadValueConfig:
+    count: int = "not-an-int"  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    (NoDefaultConfig, r"the config NoDefaultConfig of tagger 'bad' of plugin 'first' \(first-dist 1.0\) cannot be "
+                      r"made from its defaults .*missing 1 required keyword-only argument: 'noval'"),
+    (WeirdConfig, r"the config WeirdConfig of tagger 'bad' of plugin 'first' \(first-dist 1.0\) is not one OmegaConf "
+                  r"can hold .*Unexpected type annotation: Weird"),
+    (BadValueConfig, r"the config BadValueConfig of tagger 'bad' .* is not one OmegaConf can hold .*not-an-int"),
+])
+def test_a_config_omegaconf_cannot_hold_or_make_is_refused_when_registered(config: type, message: str) -> None:
+    registry = make_registry()
+    register = make_register(registry, plugin="first", distribution="first-dist 1.0")
+    with pytest.raises(PluginError, match=message):
+        register("bad", Widget, config=config)
+    assert "bad" not in registry
+
+
+def test_a_preset_omegaconf_cannot_hold_is_refused() -> None:
+    registry = make_registry()
+    register = make_register(registry, plugin="first", distribution="first-dist 1.0")
+    with pytest.raises(PluginError, match=r"WidthConfig of tagger 'odd' .* \(preset 'bad'\) is not one OmegaConf"):
+        register("odd", Widget, config=WidthConfig, presets={"bad": WidthConfig(width="wide")})  # type: ignore[arg-type]

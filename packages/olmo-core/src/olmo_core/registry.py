@@ -79,12 +79,15 @@ class Registry:
 
     def add(self, component: Component) -> None:
         """Add ``component``; every name, alias and preset it brings must be new."""
+        where = f"{self.kind.singular} '{component.name}' of {component.origin}"
         if component.config is not None:
-            check_config_class(component.config, where=f"{self.kind.singular} '{component.name}' of {component.origin}")
+            check_config_class(component.config, where=where)
         for preset, value in component.presets.items():
             if component.config is None or not isinstance(value, component.config):
                 raise PluginError(f"preset '{preset}' of {self.kind.singular} '{component.name}' from "
                                   f"{component.origin} is not an instance of its config class")
+        if component.config is not None:
+            _check_structured(component, where)
         options: dict[str, str | None] = {component.name: None}
         options.update({alias: None for alias in component.aliases})
         options.update({preset: preset for preset in component.presets})
@@ -154,6 +157,30 @@ class Registry:
             raise PluginError(f"cannot tell which {self.kind.singular} to build from {spec!r}: "
                               f"it has no '{NAME_KEY}' key")
         return self.get(name)
+
+
+def _check_structured(component: Component, where: str) -> None:
+    """Check that the component's default configuration and its presets can be made and held by OmegaConf
+    (every command that selects components of its kind puts every option's configuration into Hydra's
+    ConfigStore, so one that cannot be would break them all, with an error naming no plugin)."""
+    from omegaconf import OmegaConf
+
+    cls = component.config
+    assert cls is not None
+    try:
+        default = cls()
+    except Exception as exc:
+        raise PluginError(f"the config {cls.__qualname__} of {where} cannot be made from its defaults (every field "
+                          f"needs one; use olmo_core.config.REQUIRED for a value the user must give): "
+                          f"{type(exc).__name__}: {exc}") from exc
+    for label, value in [("", default)] + [(f" (preset '{p}')", v) for p, v in component.presets.items()]:
+        try:
+            OmegaConf.structured(value)
+        except Exception as exc:
+            detail = " ".join(str(exc).split())
+            raise PluginError(f"the config {cls.__qualname__} of {where}{label} is not one OmegaConf can hold "
+                              f"(supported field types: int, float, bool, str, bytes, pathlib.Path, Enum, "
+                              f"dataclasses, lists, dicts, Optional and Any): {type(exc).__name__}: {detail}") from exc
 
 
 def _name_of(spec: Any) -> str | None:
