@@ -59,3 +59,33 @@ def test_a_third_party_vendor_wins_the_firstresult_call(register_plugin: Any, to
         assert trainer.fit()[0]["loss"] > 0
     finally:
         trainer.backend.close()
+
+
+def test_a_single_device_run_applies_its_vendors_defaults(register_plugin: Any, tokens: Path, tmp_path: Path) -> None:
+    """backend=single (and a plugin backend built on it) asks for the vendor too: a ROCm GPU gets AMD's defaults
+    on one device as with ddp/fsdp. On the CPU the built-in gloo vendor changes nothing."""
+    from olmo_train.backends.configs import SingleDeviceConfig
+    from olmo_train.backends.single import SingleDevice
+
+    assert SingleDevice(SingleDeviceConfig(device="cpu")).vendor is GLOO  # harmless on the CPU
+    configured: list[str] = []
+
+    class SiteVendor:
+        @staticmethod
+        @hookimpl
+        def olmo_select_train_backend(device: torch.device) -> Vendor | None:
+            return Vendor(name="site", process_group_backend="gloo", defaults=lambda: configured.append(str(device)))
+
+    register_plugin(SiteVendor, "site")
+    trainer = make_trainer(config(tokens, tmp_path, "single", backend="single", max_steps=1, callbacks="[metrics]"))
+    try:
+        assert configured == ["cpu"] and trainer.backend.vendor.name == "site"  # once, before the model is built
+    finally:
+        trainer.close()
+
+
+def test_a_device_no_vendor_answers_for_trains_alone(register_plugin: Any) -> None:
+    """One device needs no process group: a device without a vendor (mps, a plugin's accelerator) is not refused."""
+    from olmo_train.vendors import configure_vendor
+
+    assert configure_vendor(torch.device("meta")) is None

@@ -1,8 +1,10 @@
-"""Vendors: which process-group backend and which defaults distributed training uses on a device.
+"""Vendors: which process-group backend and which defaults training uses on a device.
 
 torch is not built for one vendor: the same install may be a CUDA or a ROCm build, or run on CPUs. The
 vendor is chosen at run time through the firstresult hook ``olmo_select_train_backend(device)``; olmo-train's
 built-ins answer last (``trylast``), so a plugin can take over for another accelerator or a site's defaults.
+Every built-in backend asks: ``ddp`` and ``fsdp`` as they join the process group (the vendor's process-group
+backend and defaults), ``single`` as it is built (the defaults only: a ROCm GPU gets AMD's on one device too).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import torch
 from olmo_core.errors import ConfigError
 from olmo_core.plugins import get_host
 
-__all__ = ["AMD", "GLOO", "NVIDIA", "Vendor", "builtin_vendor", "select_vendor"]
+__all__ = ["AMD", "GLOO", "NVIDIA", "Vendor", "builtin_vendor", "configure_vendor", "select_vendor"]
 
 
 def _no_defaults() -> None:
@@ -71,4 +73,14 @@ def select_vendor(device: torch.device) -> Vendor:
     if vendor is None:
         raise ConfigError(f"no plugin provides a distributed backend for device {device}: install one that "
                           f"implements olmo_select_train_backend, or train on cpu or cuda")
+    return vendor  # type: ignore[no-any-return]
+
+
+def configure_vendor(device: torch.device) -> Vendor | None:
+    """Apply the defaults of the vendor the plugins choose for ``device`` (a single-device backend, which needs no
+    process group); ``None``, and nothing applied, when no plugin answers for ``device`` (``mps`` ...), since one
+    device trains without a vendor. On the CPU the built-in vendor (``gloo``) changes nothing."""
+    vendor = get_host().pm.hook.olmo_select_train_backend(device=device)
+    if vendor is not None:
+        vendor.configure()
     return vendor  # type: ignore[no-any-return]

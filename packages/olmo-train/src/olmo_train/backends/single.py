@@ -10,6 +10,7 @@ import torch
 from olmo_train.backends.base import PrecisionConfig, autocast_context, resolve_device, resolve_precision
 from olmo_train.backends.configs import SingleDeviceConfig
 from olmo_train.model_setup import apply_activation_checkpointing, apply_compile
+from olmo_train.vendors import Vendor, configure_vendor
 
 __all__ = ["SingleDevice", "SingleDeviceConfig", "prepare_plain_model"]
 
@@ -25,7 +26,9 @@ def prepare_plain_model(model: torch.nn.Module, config: PrecisionConfig, device:
 
 
 class SingleDevice:
-    """One process, one device."""
+    """One process, one device. Building it applies the defaults of the device's vendor
+    (``olmo_select_train_backend``, as ``ddp`` and ``fsdp`` do when they join their process group): AMD's on a ROCm
+    GPU; nothing on the CPU or on a device no plugin answers for."""
 
     rank = 0
     world_size = 1
@@ -35,6 +38,7 @@ class SingleDevice:
         self.config = config
         self.device = resolve_device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
+        self.vendor: Vendor | None = configure_vendor(self.device)
 
     def prepare(self, model: torch.nn.Module) -> torch.nn.Module:
         return prepare_plain_model(model, self.config, self.device)
