@@ -144,3 +144,31 @@ def test_a_preset_omegaconf_cannot_hold_is_refused() -> None:
     register = make_register(registry, plugin="first", distribution="first-dist 1.0")
     with pytest.raises(PluginError, match=r"WidthConfig of tagger 'odd' .* \(preset 'bad'\) is not one OmegaConf"):
         register("odd", Widget, config=WidthConfig, presets={"bad": WidthConfig(width="wide")})  # type: ignore[arg-type]
+
+
+@dataclass(kw_only=True)
+class NestedWeirdConfig:
+    things: list[Weird] = field(default_factory=lambda: [Weird()])
+    maybe: Weird | None = None
+
+
+def test_the_cheap_check_leaves_what_it_cannot_tell_to_omegaconf() -> None:
+    registry = make_registry()
+    register = make_register(registry, plugin="first", distribution="first-dist 1.0")
+    with pytest.raises(PluginError, match=r"NestedWeirdConfig .* is not one OmegaConf can hold"):
+        register("nested", Widget, config=NestedWeirdConfig)
+
+
+def test_every_installed_component_config_is_one_omegaconf_holds() -> None:
+    """What the cheap check accepts (without OmegaConf) OmegaConf holds too, for every installed component."""
+    from omegaconf import OmegaConf
+
+    from olmo_core.plugins import PluginHost
+
+    host = PluginHost()
+    for kind in KINDS:
+        for component in host.registry(kind):
+            if component.config is not None:
+                OmegaConf.structured(component.default_config())
+                for preset in component.presets:
+                    OmegaConf.structured(component.preset_config(preset))

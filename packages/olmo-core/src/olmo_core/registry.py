@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import types
+import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -174,6 +176,8 @@ def _check_structured(component: Component, where: str) -> None:
                           f"needs one; use olmo_core.config.REQUIRED for a value the user must give): "
                           f"{type(exc).__name__}: {exc}") from exc
     for label, value in [("", default)] + [(f" (preset '{p}')", v) for p, v in component.presets.items()]:
+        if _plain(value):
+            continue
         try:
             OmegaConf.structured(value)
         except Exception as exc:
@@ -181,6 +185,42 @@ def _check_structured(component: Component, where: str) -> None:
             raise PluginError(f"the config {cls.__qualname__} of {where}{label} is not one OmegaConf can hold "
                               f"(supported field types: int, float, bool, str, bytes, pathlib.Path, Enum, "
                               f"dataclasses, lists, dicts, Optional and Any): {type(exc).__name__}: {detail}") from exc
+
+
+_SCALARS = (int, float, bool, str)
+
+
+def _plain(config: Any) -> bool:
+    """Whether OmegaConf surely holds ``config``, told apart cheaply: every field is a scalar (int, float, bool,
+    str), an optional one, ``Any``, a list or a dict of them, or a nested config of such fields, holding a value
+    of its type. Most configs are such; OmegaConf takes about a millisecond for each, which every command would
+    pay for every component at start-up."""
+    try:
+        hints = typing.get_type_hints(type(config))
+    except Exception:
+        return False
+    return all(_plain_value(hints.get(f.name), getattr(config, f.name)) for f in dataclasses.fields(config))
+
+
+def _plain_value(kind: Any, value: Any) -> bool:
+    if kind in _SCALARS:
+        return type(value) is kind or (kind is float and type(value) is int)
+    if kind is Any:
+        if type(value) is list:
+            return all(_plain_value(Any, v) for v in value)
+        if type(value) is dict:
+            return all(type(k) is str and _plain_value(Any, v) for k, v in value.items())
+        return value is None or type(value) in _SCALARS
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union) and len(args) == 2 and type(None) in args:
+        return value is None or _plain_value(next(a for a in args if a is not type(None)), value)
+    if origin is list and len(args) == 1:
+        return type(value) is list and all(_plain_value(args[0], v) for v in value)
+    if origin is dict and len(args) == 2 and args[0] is str:
+        return type(value) is dict and all(type(k) is str and _plain_value(args[1], v) for k, v in value.items())
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return type(value) is kind and _plain(value)
+    return False
 
 
 def _name_of(spec: Any) -> str | None:
