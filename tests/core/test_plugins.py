@@ -268,3 +268,57 @@ def test_a_hook_named_by_specname_is_known() -> None:
     with pytest.raises(PluginError, match=r"implements unknown hook 'olmo_register_tagger' \(did you mean "
                                           r"'olmo_register_taggers'\?\)"):
         host.register(Misnamed(), "misnamed")
+
+
+class HalfBroken:
+    """A good callback, and a tagger whose name a built-in has (the trial's bad/half.py)."""
+
+    @hookimpl
+    def olmo_register_callbacks(self, register: Any) -> None:
+        register("half_cb", dict)
+
+    @hookimpl
+    def olmo_register_taggers(self, register: Any) -> None:
+        register("pii", dict)
+
+
+@pytest.mark.parametrize("first", ["callbacks", "taggers", "models"])
+def test_a_plugin_that_fails_in_one_kind_is_left_out_of_every_kind(first: str) -> None:
+    host = PluginHost(keep_broken=True)
+    host.register(HalfBroken(), "half")
+    host.registry(first)  # whichever kind a command builds first
+    assert list(host.broken) == ["half"] and "tagger 'pii' is registered twice" in host.broken["half"]
+    assert "half_cb" not in host.registry("callbacks") and host.registry("taggers").get("pii").plugin == "data"
+    assert "half" not in host.plugins and "half" not in dict(host.pm.list_name_plugin())
+    described = host.describe()
+    assert "half" not in {p["name"] for p in described["plugins"]}
+    assert [b["name"] for b in described["broken"]] == ["half"]
+
+
+def test_a_strict_host_stops_at_a_plugin_that_fails_in_a_kind_the_command_does_not_build() -> None:
+    host = PluginHost()
+    host.register(HalfBroken(), "half")
+    with pytest.raises(PluginError, match=r"tagger 'pii' is registered twice: by plugin 'data' .* and by plugin "
+                                          r"'half' \(from registered\)"):
+        host.registry("callbacks")
+
+
+def test_a_plugin_with_a_bad_config_is_broken_and_left_out() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(kw_only=True)
+    class NoDefault:
+        noval: int
+
+    class BadConfig:
+        @hookimpl
+        def olmo_register_taggers(self, register: Any) -> None:
+            register("bad_types_tagger", dict, config=NoDefault)
+
+    host = PluginHost(keep_broken=True)
+    host.register(BadConfig(), "bad_types")
+    taggers = host.registry("taggers")
+    assert "bad_types_tagger" not in taggers and "pii" in taggers
+    assert list(host.broken) == ["bad_types"]
+    assert ("NoDefault of tagger 'bad_types_tagger' of plugin 'bad_types' (from registered) cannot be made from its "
+            "defaults") in host.broken["bad_types"]

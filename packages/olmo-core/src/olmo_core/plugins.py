@@ -9,9 +9,11 @@ Plugins come from three places, in this order:
 3. objects registered at run time with :meth:`PluginHost.register` (tests, notebooks).
 
 A plugin that fails to import, implements a hook that does not exist, breaks a hook's signature or fails in a
-registration hook stops the host with a :class:`~olmo_core.errors.PluginError` naming the plugin, its
-distribution and version; within :func:`keeping_broken_plugins` (``olmo --help``, ``olmo plugins``) it is left
-out and listed in :attr:`PluginHost.broken` instead.
+registration hook (raises, registers a taken name or a config that cannot be made from its defaults or held by
+OmegaConf) stops the host with a :class:`~olmo_core.errors.PluginError` naming the plugin, its distribution
+and version; within :func:`keeping_broken_plugins` (``olmo --help``, ``olmo plugins``) it is left out whole
+and listed in :attr:`PluginHost.broken` instead. The registries of every kind are filled together, on first
+use, so that this happens whichever kind a command needs.
 """
 
 from __future__ import annotations
@@ -185,11 +187,39 @@ class PluginHost:
         return sorted(h.name for h in self.pm.get_hookcallers(plugin) or ())
 
     def registry(self, kind: str) -> Registry:
-        """The registry of ``kind`` (plural or singular), filled by calling its hook on every plugin."""
+        """The registry of ``kind`` (plural or singular). The first call fills every kind's registry (see
+        :meth:`_fill_registries`), so that a plugin whose registration fails in any kind is left out of all."""
         k = get_kind(kind)
-        if k.name not in self._registries:
-            registry = Registry(k)
+        if not self._registries:
+            self._fill_registries()
+        return self._registries[k.name]
+
+    def _fill_registries(self) -> None:
+        """Fill every kind's registry by calling every plugin's registration hooks, the built-ins (trylast)
+        first. A plugin that fails in any of them (raises, registers a taken name or a bad config) is broken
+        and left out whole: the registries are filled again without it, so that no kind keeps any of its
+        components and commands behave the same whichever kinds they build; it is unregistered from the
+        plugin manager too (no other hook of it is called) and listed only in :attr:`broken`."""
+        left_out: set[str] = set()
+        while True:
+            registries, failed = self._fill_once(left_out)
+            if not failed:
+                break
+            left_out |= failed
+        for name in left_out:
+            info = self.plugins.pop(name, None)
+            if info is not None:
+                self.pm.unregister(info.plugin, name=name)
+        self._registries = registries
+
+    def _fill_once(self, left_out: set[str]) -> tuple[dict[str, Registry], set[str]]:
+        registries: dict[str, Registry] = {}
+        failed: set[str] = set()
+        for k in KINDS.values():
+            registry = registries[k.name] = Registry(k)
             for impl in getattr(self.pm.hook, k.hook).get_hookimpls():  # the built-ins (trylast) first
+                if impl.plugin_name in left_out:
+                    continue
                 info = self.plugins.get(impl.plugin_name)
                 label = info.label if info else "unknown distribution"
                 register = make_register(registry, plugin=impl.plugin_name, distribution=label)
@@ -198,24 +228,28 @@ class PluginHost:
                         impl.function(**{arg: register for arg in impl.argnames})
                 except OlmoError as exc:
                     self._broken(impl.plugin_name, exc)
+                    failed.add(impl.plugin_name)
                 except Exception as exc:
                     self._broken(impl.plugin_name, PluginError(f"plugin '{impl.plugin_name}' ({label}) failed in "
                                                                f"{k.hook}: {type(exc).__name__}: {exc}"), exc)
-            if k.name == "commands":
-                self._add_job_commands(registry)
-            self._registries[k.name] = registry
-        return self._registries[k.name]
+                    failed.add(impl.plugin_name)
+        failed |= self._add_job_commands(registries["commands"], registries["jobs"], left_out)
+        return registries, failed
 
-    def _add_job_commands(self, commands: Registry) -> None:
-        """Every job with a ``command`` is also that command (:mod:`olmo_core.job_command`)."""
+    def _add_job_commands(self, commands: Registry, jobs: Registry, left_out: set[str]) -> set[str]:
+        """Every job with a ``command`` is also that command (:mod:`olmo_core.job_command`); returns the plugins
+        whose job's command is taken."""
         from olmo_core.job_command import job_command
 
-        for job in self.registry("jobs"):
-            if getattr(job.factory, "command", ""):
+        failed: set[str] = set()
+        for job in jobs:
+            if getattr(job.factory, "command", "") and job.plugin not in left_out | failed:
                 try:
                     commands.add(job_command(job))
                 except PluginError as exc:
                     self._broken(job.plugin, exc)
+                    failed.add(job.plugin)
+        return failed
 
     def describe(self) -> dict[str, Any]:
         """Plugins, versions, hooks and components per kind, as JSON-able data (``olmo plugins --json``)."""
