@@ -29,7 +29,7 @@ import torch
 from olmo_core.callbacks import Callback, SkipStep
 from olmo_core.checkpoint import MANIFEST, latest_checkpoint, step_dir
 from olmo_core.config import to_dict
-from olmo_core.errors import ConfigError
+from olmo_core.errors import ConfigError, OlmoError
 from olmo_core.model_io import model_config_document
 from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer
@@ -41,7 +41,8 @@ from olmo_train.data import DataLoaderConfig
 from olmo_train.objective import LanguageModelObjective, Objective
 from olmo_train.train_module import TrainModule, load_initial_weights
 
-__all__ = ["NonFiniteLoss", "ResumeTerms", "Trainer", "check_batch_shape", "check_data_vocabulary", "check_resume"]
+__all__ = ["CallbackError", "NonFiniteLoss", "ResumeTerms", "Trainer", "check_batch_shape", "check_data_vocabulary",
+           "check_resume"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,17 @@ loss is its summed cross-entropy over the step's labelled-token count (all micro
 accumulated gradient is the same up to float rounding (and a resume at another world size may need another
 ``micro_batch_size`` to divide each rank's share)."""
 
+
+class CallbackError(RuntimeError):
+    """A callback's hook raised: the message names the callback (its name in the run's ``callbacks``, the
+    registered component and the plugin and distribution that registered it) and the hook; the callback's own
+    exception is chained (``__cause__``, also :attr:`original`). A callback's :class:`~olmo_core.errors.OlmoError`
+    (a message meant for the user, such as :class:`NonFiniteLoss`), :class:`~olmo_core.callbacks.SkipStep` and a
+    ``KeyboardInterrupt`` pass through as they are."""
+
+    def __init__(self, callback: str, hook: str, original: BaseException) -> None:
+        super().__init__(f"{callback} failed in {hook}: {type(original).__name__}: {original}")
+        self.callback, self.hook, self.original = callback, hook, original
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +164,8 @@ class Trainer:
         named = [(name, registry.build(spec)) for name, spec in (config.callbacks or {}).items()]
         named += [(type(cb).__name__, cb) for cb in callbacks]
         self.callbacks = dict(sorted(named, key=lambda item: item[1].order))  # sorted() is stable
+        self._callback_names = {name: _describe_callback(name, registry, spec)
+                                for name, spec in (config.callbacks or {}).items()}
         self.step = 0
         self.tokens_seen = 0
         self._resume()
@@ -224,7 +238,7 @@ class Trainer:
         self.loader.load_state_dict(trainer["data_loader"])
         for name, state in trainer.get("callbacks", {}).items():
             if name in self.callbacks:
-                self.callbacks[name].load_state_dict(state)
+                self._call(name, "load_state_dict", state)
         if self.is_main:
             log.info(f"resuming from {latest} (step {self.step})")
             saved_max = (saved or {}).get("max_steps")
@@ -259,10 +273,10 @@ class Trainer:
         path = save_training_checkpoint(
             self.train_module, self.checkpoints, step=self.step, tokens_seen=self.tokens_seen,
             data_loader=self.loader.state_dict(),
-            callbacks={name: cb.state_dict() for name, cb in self.callbacks.items()},
+            callbacks={name: self._call(name, "state_dict") for name in self.callbacks},
             config=to_dict(self.config), model_config=self.config.model, tokenizer=self._checkpoint_tokenizer())
-        for callback in self.callbacks.values():
-            callback.on_checkpoint(self, path)
+        for name in self.callbacks:
+            self._call(name, "on_checkpoint", self, path)
         return path
 
     # -- the step ----------------------------------------------------------------------------------------
@@ -296,8 +310,8 @@ class Trainer:
         metrics: dict[str, Any] = {"step": step, **self.objective.metrics(
             dict(zip(keys, totals.tolist(), strict=True)), float(normalizer)), "lr": lr}
         try:
-            for callback in self.callbacks.values():
-                callback.check_loss(self, metrics)
+            for name in self.callbacks:
+                self._call(name, "check_loss", self, metrics)
             max_norm = config.grad_clip if config.grad_clip is not None else math.inf
             grad_norm = float(self.backend.clip_grad_norm(self.model, max_norm))
             self.optimizer.step()
@@ -331,11 +345,12 @@ class Trainer:
                 latest = latest_checkpoint(self.checkpoints)
                 log.warning(f"stopped at step {self.step}: " + (f"rerun the command to resume from {latest}" if latest
                                                                 else "no checkpoint was saved, a rerun starts over"))
-            for callback in self.callbacks.values():
+            original = exc.original if isinstance(exc, CallbackError) else exc  # what on_error always saw
+            for name, callback in self.callbacks.items():
                 try:
-                    callback.on_error(self, exc)
+                    callback.on_error(self, original)
                 except Exception as failure:  # the run's own error is the one to report
-                    log.warning(f"{type(callback).__name__}.on_error failed: {failure!r}")
+                    log.warning(f"{self._callback_name(name)} failed in on_error: {failure!r}")
             raise
         finally:
             if error is None:
@@ -351,9 +366,9 @@ class Trainer:
         on every path; call it yourself only for a trainer you never fit. The first error of a callback's
         ``close`` is raised once all are done."""
         first: Exception | None = None
-        for callback in self.callbacks.values():
+        for name in self.callbacks:
             try:
-                callback.close(self)
+                self._call(name, "close", self)
             except Exception as failure:
                 first = first or failure
         self.train_module.close()
@@ -373,25 +388,39 @@ class Trainer:
             (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=2, default=str) + "\n")
             (self.run_dir / "model_config.json").write_text(
                 json.dumps(model_config_document(self.config.model)) + "\n")
-        for callback in self.callbacks.values():
-            callback.on_fit_start(self)
+        for name in self.callbacks:
+            self._call(name, "on_fit_start", self)
         history = []
         self.model.train()
         batches = self._batches()
         with self._stop_after_step_on_interrupt() as interrupted:
             while self.step < self.max_steps:
                 metrics = self.train_step(next(batches))
-                for callback in self.callbacks.values():
-                    callback.on_step_end(self, metrics)
+                for name in self.callbacks:
+                    self._call(name, "on_step_end", self, metrics)
                 history.append(metrics)
                 if self._interrupted_anywhere(interrupted):
                     self._save_unless_saved()
                     raise KeyboardInterrupt
         if checkpoint_at_end:
             self._save_unless_saved()
-        for callback in self.callbacks.values():
-            callback.on_fit_end(self)
+        for name in self.callbacks:
+            self._call(name, "on_fit_end", self)
         return history
+
+    def _callback_name(self, name: str) -> str:
+        """``callback 'name'`` of :attr:`callbacks`, with the component and plugin it came from when known."""
+        return self._callback_names.get(name) or f"callback '{name}'"
+
+    def _call(self, name: str, hook: str, *args: Any) -> Any:
+        """Call the ``hook`` method of the callback ``name``; an error it raises names the callback
+        (:class:`CallbackError`)."""
+        try:
+            return getattr(self.callbacks[name], hook)(*args)
+        except (OlmoError, SkipStep, CallbackError):
+            raise
+        except Exception as exc:
+            raise CallbackError(self._callback_name(name), hook, exc) from exc
 
     def _save_unless_saved(self) -> None:
         if not (step_dir(self.checkpoints, self.step) / MANIFEST).is_file():
@@ -444,6 +473,17 @@ class Trainer:
             if fresh:
                 raise ConfigError("the data hold fewer examples than one global batch: add data or lower "
                                   "global_batch_size")
+
+
+def _describe_callback(key: str, registry: Any, spec: Any) -> str:
+    """``callback 'key'`` of a run's ``callbacks`` option, with the registered component (when its name is
+    another) and the plugin and distribution that registered it."""
+    try:
+        component = registry.component_of(spec)
+    except OlmoError:
+        return f"callback '{key}'"
+    registered = f"'{component.name}' of " if component.name != key else ""
+    return f"callback '{key}' ({registered}{component.origin})"
 
 
 def _flat(value: Any, key: str = "") -> dict[str, Any]:
