@@ -203,13 +203,16 @@ def test_help_and_plugins_work_with_broken_plugins_and_list_them(plugin_modules:
         out = capsys.readouterr().out
         words = " ".join(out.split())  # the table wraps long lines
         assert "\n  plugins " in out and f"broken {imported}" in words and f"exploding {failed}" in words
-        assert main(["plugins"]) == 0
-        out = capsys.readouterr().out
+        assert main(["plugins"]) == 1  # listed, and the status says that something is wrong
+        out, err = capsys.readouterr()
         assert ("2 broken plugins, left out (disable an installed one with OLMO_DISABLE_PLUGINS=name; leave a module "
                 f"out of OLMO_PLUGINS):\n  broken: {imported}\n  exploding: {failed}\n") in out
-        assert main(["plugins", "--json"]) == 0
-        assert json.loads(capsys.readouterr().out)["broken"] == [{"name": "broken", "error": imported},
-                                                                  {"name": "exploding", "error": failed}]
+        assert err == "error: 2 broken plugins, left out: broken, exploding (listed above with their errors)\n"
+        assert main(["plugins", "--json"]) == 1
+        out, err = capsys.readouterr()
+        assert json.loads(out)["broken"] == [{"name": "broken", "error": imported},
+                                             {"name": "exploding", "error": failed}]
+        assert err == "error: 2 broken plugins, left out: broken, exploding (in its 'broken' list)\n"
         assert main(["tokenizer", "train", "input=x"]) == 1
         assert capsys.readouterr().err == f"error: {imported}\n"
     finally:
@@ -322,3 +325,20 @@ def test_a_plugin_with_a_bad_config_is_broken_and_left_out() -> None:
     assert list(host.broken) == ["bad_types"]
     assert ("NoDefault of tagger 'bad_types_tagger' of plugin 'bad_types' (from registered) cannot be made from its "
             "defaults") in host.broken["bad_types"]
+
+
+def test_olmo_plugins_shows_aliases_and_exits_0_without_broken_plugins(register_plugin: Any,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from olmo_core.cli import main
+
+    class Aliased:
+        @hookimpl
+        def olmo_register_taggers(self, register: Any) -> None:
+            register("trial_caps", dict, aliases=("trial_caps2",))
+            register("trial_many", dict, aliases=("tm1", "tm2"))
+
+    register_plugin(Aliased(), "aliased")
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "trial_caps (alias trial_caps2)" in out and "trial_many (aliases tm1, tm2)" in out
+    assert "wikipedia (alias wikipedia-en; +2 presets)" in out
