@@ -33,7 +33,7 @@ def test_micro_batches_do_not_change_the_update(tokens: Path, tmp_path: Path) ->
 def test_a_nan_is_caught_at_its_step(tokens: Path, tmp_path: Path) -> None:
     trainer = make_trainer(config(tokens, tmp_path, "nan"))
     batches = iter(trainer.loader)
-    trainer.train_step(next(batches))
+    assert "skipped" not in trainer.train_step(next(batches))  # a step taken says nothing of skipping
     trainer.train_step(next(batches))
     with torch.no_grad():
         trainer.model.transformer.blocks[0].att_proj.weight[0, 0] = float("nan")
@@ -45,6 +45,7 @@ def test_a_nan_is_caught_at_its_step(tokens: Path, tmp_path: Path) -> None:
     before = {n: p.detach().clone() for n, p in skipping.model.named_parameters()}
     metrics = skipping.train_step(next(iter(skipping.loader)))
     assert metrics["step"] == 1 and metrics["loss"] != metrics["loss"]  # NaN, skipped
+    assert metrics["skipped"] is True and skipping.step == 1  # a skipped step still counts; it says it was skipped
     assert all(torch.equal(p, before[n]) or n == "transformer.blocks.0.att_proj.weight"
                for n, p in skipping.model.named_parameters())
 

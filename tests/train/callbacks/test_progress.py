@@ -40,3 +40,14 @@ def test_on_a_terminal_the_live_line_is_kept_in_log_txt(tmp_path: Path, capsys: 
     assert [line.split(" ", 2)[2] for line in (tmp_path / "log.txt").read_text().splitlines()] == [
         "INFO olmo_train.callbacks.progress: step 1/2 (50%) loss 2.5000 lr 0.001 grad 0.500 ETA 1m30s",
         "INFO olmo_train.callbacks.progress: step 2/2 (100%) loss 2.5000 lr 0.001 grad 0.500"]
+
+
+def test_a_skipped_step_says_so_instead_of_a_nan_gradient_norm(caplog: pytest.LogCaptureFixture) -> None:
+    """A step a callback skipped (SkipStep) still counts (step 2/3) but took no gradient norm: the line says
+    ``skipped``, not ``grad nan``."""
+    callback = ProgressCallback(ProgressConfig())
+    caplog.set_level(logging.INFO, logger="olmo_train")
+    callback.on_step_end(SimpleNamespace(is_main=True, max_steps=3),
+                         {"step": 2, "loss": float("nan"), "lr": 1e-3, "grad_norm": float("nan"), "seconds": 90,
+                          "skipped": True})
+    assert [r.getMessage() for r in caplog.records] == ["step 2/3 (67%) loss nan lr 0.001 skipped ETA 1m30s"]

@@ -120,6 +120,13 @@ class Trainer:
         train's).
     """
 
+    step: int
+    """Steps taken, skipped ones included: each consumed a global batch, and a step a callback's ``check_loss``
+    skipped (:class:`~olmo_core.callbacks.SkipStep`: no parameter update, its metrics carry ``skipped: true``)
+    counts as the schedule, the data order, checkpoints, resume and reports count it."""
+    tokens_seen: int
+    """Training tokens consumed (the whole global batch, all ranks), skipped steps included."""
+
     def __init__(self, config: TrainConfig, *, run_dir: str | Path, data: Sequence[str] = (),
                  objective: Objective | None = None, loader: Any = None, tokenizer: Tokenizer | None = None,
                  callbacks: Iterable[Callback] = (), warmup_fix: str | None = None,
@@ -285,7 +292,9 @@ class Trainer:
         """One optimizer step over this rank's share of a global batch, accumulated over micro-batches.
 
         Returns the step's metrics (``step``, ``loss`` and the objective's other metrics, ``lr``,
-        ``grad_norm``, ``tokens`` over all ranks, ``seconds``), before callbacks add theirs.
+        ``grad_norm``, ``tokens`` over all ranks, ``seconds``), before callbacks add theirs. A step a callback's
+        ``check_loss`` skips (:class:`~olmo_core.callbacks.SkipStep`) updates nothing but still counts
+        (:attr:`step`); its metrics carry ``skipped: True`` and a NaN ``grad_norm`` (none was taken).
         """
         config = self.config
         start = time.perf_counter()
@@ -318,6 +327,7 @@ class Trainer:
         except SkipStep:
             self.optimizer.zero_grad(set_to_none=True)
             grad_norm = math.nan
+            metrics["skipped"] = True
         tokens = self.objective.tokens(batch) * self.world_size
         self.step = step
         self.tokens_seen += tokens

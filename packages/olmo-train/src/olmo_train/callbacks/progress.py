@@ -28,7 +28,8 @@ class ProgressConfig:
 class ProgressCallback(Callback):
     """Shows each step's progress, loss, learning rate, tokens/s, MFU and time left, on a terminal as one live line.
 
-    The line reads ``step n/N (p%) loss ... lr ... tok/s ... MFU ... ETA ...``."""
+    The line reads ``step n/N (p%) loss ... lr ... grad ... tok/s ... MFU ... ETA ...``; a step a callback skipped
+    (``SkipStep``: no update, no gradient norm) reads ``skipped`` in place of ``grad ...``."""
 
     order = 150
 
@@ -48,8 +49,9 @@ class ProgressCallback(Callback):
         speed = f" {metrics['tokens_per_second']:,.0f} tok/s" if "tokens_per_second" in metrics else ""
         extra = "".join(f" {k} {v:.4g}" for k, v in metrics.items() if k.startswith("eval/") and
                         isinstance(v, float))
+        grad = "skipped" if metrics.get("skipped") else f"grad {metrics['grad_norm']:.3f}"
         line = (f"step {step}/{trainer.max_steps} ({100 * step / trainer.max_steps:.0f}%) loss {metrics['loss']:.4f} "
-                f"lr {metrics['lr']:.3g} grad {metrics['grad_norm']:.3f}{speed}{mfu}{extra}{eta}")
+                f"lr {metrics['lr']:.3g} {grad}{speed}{mfu}{extra}{eta}")
         log.info(line, extra=FILE_ONLY if self.live else None)  # on a terminal, log.txt keeps what stdout shows
         if not self.live:
             return
