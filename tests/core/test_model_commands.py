@@ -283,3 +283,25 @@ def test_import_of_another_architecture_is_refused_in_one_line(olmo_cli: Any, tm
         f"error: cannot import {gpt2}, a transformers GPT2LMHeadModel model (model_type 'gpt2'): olmo imports OLMo "
         f"(model_type 'olmo', OlmoForCausalLM) and OLMo-2 (model_type 'olmo2', Olmo2ForCausalLM) models only\n"))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_plugins_eval_model_runtime_is_asked_before_the_built_ins(tmp_path: Path, register_plugin: Any) -> None:
+    """docs/plugins.md: a plugin's runtimes are asked before olmo's ``olmo``, ``hf`` and ``transformers``, so that
+    it can take over a directory olmo recognises (here an olmo step directory)."""
+    from olmo_core.model_commands import eval_model_runtimes, find_model
+
+    class TakeOver:
+        def find(self, path: Path) -> Path | None:
+            return path if (path / "manifest.json").is_file() else None
+
+    class Plugin:
+        @hookimpl
+        def olmo_register_eval_models(self, register: Any) -> None:
+            register("takeover", TakeOver)
+            register("takeover2", TakeOver)
+
+    register_plugin(Plugin(), "takeover-plugin")
+    (tmp_path / "manifest.json").write_text("{}")
+    assert [entry.name for entry in eval_model_runtimes()] == ["takeover", "takeover2", "olmo", "hf", "transformers"]
+    directory, kind, runtime = find_model(tmp_path)
+    assert (directory, kind, type(runtime)) == (tmp_path, "takeover", TakeOver)

@@ -19,7 +19,7 @@ from olmo_core.plugins import get_host
 from olmo_core.tokenizer import Tokenizer, check_tokenizer_fits, load_tokenizer, read_hf_tokenizer
 
 __all__ = ["ExportConfig", "GenerateConfig", "ImportConfig", "InfoConfig", "InitConfig",
-           "find_model", "load_causal_lm", "write_hf_tokenizer"]
+           "eval_model_runtimes", "find_model", "load_causal_lm", "write_hf_tokenizer"]
 
 log = logging.getLogger(__name__)
 
@@ -232,13 +232,27 @@ def _check_transformers_source(source: Path) -> None:
                           f"model_type)")
 
 
+def eval_model_runtimes() -> list[Any]:
+    """The registered ``eval_models`` runtimes (components) in the order :func:`find_model` asks them: the
+    plugins' first, in the order pluggy calls their hooks (``tryfirst`` ones first, the built-ins, ``trylast``,
+    last), each plugin's in the order it registered them. (The registry holds them in registration order, which
+    is the reverse, built-ins first, so that a clash is the third party's error.)"""
+    host = get_host()
+    registry = host.registry("eval_models")
+    impls = host.pm.hook.olmo_register_eval_models.get_hookimpls()  # in registration order: trylast first
+    rank = {impl.plugin_name: i for i, impl in enumerate(reversed(impls))}
+    return sorted(registry, key=lambda entry: rank.get(entry.plugin, len(rank)))  # stable: keeps each plugin's
+
+
 def find_model(path: str | Path) -> tuple[Path, str, Any]:
-    """``(directory, kind, runtime)`` of the first registered ``eval_models`` runtime that finds a model at
-    ``path``: an olmo step directory, a run directory's newest checkpoint, a transformers directory."""
+    """``(directory, kind, runtime)`` of the first ``eval_models`` runtime that finds a model at ``path`` (an
+    olmo step directory, a run directory's newest checkpoint, a transformers directory ...): plugins' runtimes
+    are asked before the built-ins (``olmo``, ``hf``, ``transformers``, in that order), so that a plugin can
+    take over a directory olmo recognises (see :func:`eval_model_runtimes`)."""
     root = Path(path)
     if not root.is_dir():
         raise ConfigError(f"checkpoint={path}: no such directory")
-    for entry in get_host().registry("eval_models"):
+    for entry in eval_model_runtimes():
         runtime = entry.build()
         directory = runtime.find(root)
         if directory is not None:
