@@ -32,7 +32,8 @@ A name registered twice, by the same or another plugin, is an error that names b
 First-party packages register their built-ins through these same hooks, marked ``trylast``: a registration
 hook is called for them first, so that a name a third party registers again is that plugin's error (it is left
 out whole, none of its components kept), while the other hooks (``olmo_select_train_backend``) ask third
-parties first, so that they can take over.
+parties first, so that they can take over; ``olmo eval`` asks the :func:`olmo_register_eval_models` runtimes in
+that order too (plugins' first).
 """
 
 from __future__ import annotations
