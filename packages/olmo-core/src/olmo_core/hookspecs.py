@@ -19,7 +19,9 @@ policy stay in one place and a hook can gain arguments without breaking old plug
     optimizer, a trainer for a callback...), as each kind's hook documents.
 ``config``
     A ``@dataclass(kw_only=True)`` class whose fields, all with defaults, configure the component. It is
-    put into Hydra's ConfigStore, so that every field can be overridden from the command line.
+    put into Hydra's ConfigStore, so that every field can be overridden from the command line; one that
+    cannot be made from its defaults, or that OmegaConf cannot hold (a field of an unsupported type, a default
+    or preset value of the wrong type), is refused when registered.
 ``aliases``
     Other names that select the same component.
 ``presets``
