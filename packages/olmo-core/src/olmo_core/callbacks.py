@@ -46,7 +46,8 @@ class TrainerView(Protocol):
     model: Any
     """The model being trained (a ``torch.nn.Module``; wrapped by a distributed backend where one is used)."""
     step: int
-    """Optimizer steps completed."""
+    """Steps taken, skipped ones included: a step a callback's ``check_loss`` skipped (``SkipStep``) updates no
+    parameters but counts, as the schedule, checkpoints and resume count it."""
     tokens_seen: int
     """Training tokens consumed so far (the whole global batch, all ranks)."""
     max_steps: int
