@@ -154,8 +154,10 @@ def olmo_register_train_backends(register: Register) -> None:
 
 @hookspec(firstresult=True)
 def olmo_select_train_backend(device: Any) -> Any:
-    """Choose the vendor backend that distributed training uses on ``device``: the process-group
-    backend and the vendor's safe defaults. Stops at the first non-``None`` result.
+    """Choose the vendor that training uses on ``device``: the process-group backend and the vendor's safe
+    defaults. Stops at the first non-``None`` result. Every built-in backend asks: ``ddp`` and ``fsdp`` when they
+    join the process group (backend and defaults), ``single`` (and plugin backends built on it) when it is built
+    (defaults only; when no plugin answers for its device, it trains without a vendor).
 
     olmo-train's built-ins (``trylast``) answer ``nvidia`` (CUDA build of torch: NCCL), ``amd`` (ROCm build,
     ``torch.version.hip``: RCCL through the ``"nccl"`` process-group backend, with attention kernels that are
@@ -165,8 +167,8 @@ def olmo_select_train_backend(device: Any) -> Any:
     :param device: the ``torch.device`` the local process trains on (``cuda:3``, ``cpu`` ...).
     :return: ``None`` to let other plugins decide, or a vendor: an object with ``name`` (a string shown in
         logs), ``process_group_backend`` (the ``torch.distributed`` backend to initialize: ``"nccl"``,
-        ``"gloo"`` ...) and ``configure()`` (called once, before the model is built, to apply the vendor's
-        defaults), such as :class:`olmo_train.vendors.Vendor`.
+        ``"gloo"`` ...) and ``configure()`` (called once per backend, before the model is built, to apply the
+        vendor's defaults), such as :class:`olmo_train.vendors.Vendor`.
     """
 
 
