@@ -16,6 +16,7 @@ from olmo_core.plugins import get_host
 
 from olmo_adapt.runner import run_method
 from olmo_adapt.sft.method import SFT, SFTConfig
+from olmo_train.trainer import CallbackError
 
 SETTINGS = dict(max_length=96, eval_examples=0, lr=3e-3, max_steps=4, batch_size=4, micro_batch_size=2)
 
@@ -48,8 +49,9 @@ def _run(checkpoint: Path, runs: Path, name: str, *extra: Callback) -> Any:
 
 def test_a_stopped_sft_run_resumes_to_the_same_parameters(tiny_checkpoint: Path, tmp_path: Path) -> None:
     whole = _run(tiny_checkpoint, tmp_path, "whole")
-    with pytest.raises(Stop):
+    with pytest.raises(CallbackError) as stopped:  # the trainer names the callback that raised
         _run(tiny_checkpoint, tmp_path, "stopped", StopAfter(2))
+    assert isinstance(stopped.value.__cause__, Stop)
     resumed = _run(tiny_checkpoint, tmp_path, "stopped")
     assert [m["step"] for m in resumed.history] == [3, 4]
     a = load_checkpoint(whole.checkpoint).tensors["model"]
