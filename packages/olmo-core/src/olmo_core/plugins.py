@@ -78,6 +78,20 @@ _HINTS = {"entry point": "disable it with OLMO_DISABLE_PLUGINS={name}",
 """How to run olmo without a broken plugin, by where it came from."""
 
 
+def _hinted(error: OlmoError, info: PluginInfo | None) -> OlmoError:
+    """``error`` about the plugin ``info`` with how to run olmo without that plugin (:data:`_HINTS`, by where it came
+    from) added, unless it says so already; ``error`` itself for a built-in or when it does."""
+    hint = _HINTS.get(info.source, "").format(name=info.name) if info is not None else ""
+    if not hint or hint in str(error) or "OLMO_DISABLE_PLUGINS" in str(error):
+        return error
+    try:
+        hinted = type(error)(f"{error}; {hint}")
+    except TypeError:  # an error class made from other arguments than its message
+        hinted = PluginError(f"{error}; {hint}")
+    hinted.__cause__ = error.__cause__
+    return hinted
+
+
 class PluginHost:
     """A pluggy manager with olmo's loading policy, plugin bookkeeping and registries.
 
@@ -142,8 +156,7 @@ class PluginHost:
         try:
             self._check_and_register(plugin, info)
         except PluginError as exc:
-            hint = _HINTS.get(info.source, "").format(name=info.name)
-            self._broken(info.name, PluginError(f"{exc}; {hint}") if hint and hint not in str(exc) else exc)
+            self._broken(info.name, _hinted(exc, info))
 
     def _check_and_register(self, plugin: Any, info: PluginInfo) -> None:
         where = f"plugin '{info.name}' ({info.label})"
@@ -227,11 +240,12 @@ class PluginHost:
                     with registry.all_or_nothing():
                         impl.function(**{arg: register for arg in impl.argnames})
                 except OlmoError as exc:
-                    self._broken(impl.plugin_name, exc)
+                    self._broken(impl.plugin_name, _hinted(exc, info))
                     failed.add(impl.plugin_name)
                 except Exception as exc:
-                    self._broken(impl.plugin_name, PluginError(f"plugin '{impl.plugin_name}' ({label}) failed in "
-                                                               f"{k.hook}: {type(exc).__name__}: {exc}"), exc)
+                    error = PluginError(f"plugin '{impl.plugin_name}' ({label}) failed in {k.hook}: "
+                                        f"{type(exc).__name__}: {exc}")
+                    self._broken(impl.plugin_name, _hinted(error, info), exc)
                     failed.add(impl.plugin_name)
         failed |= self._add_job_commands(registries["commands"], registries["jobs"], left_out)
         return registries, failed
