@@ -298,10 +298,12 @@ def _run_app(command: Component, overrides: list[str], task: Callable[[DictConfi
     argv = [f"olmo {command.name}", *hydra_flags, *(["--multirun"] if multirun else []), *overrides]
     if multirun:
         fixed = _fixed_keys(overrides)
-        _check_job_directories(overrides, fixed)
-        values = _flag_values(hydra_flags)
-        if values is not None and values.keys() <= {"--config-dir", "--config-name"}:  # other flags run no job
-            _check_sweep_jobs(command, overrides, fixed, values)
+        batches = _sweep_batches(overrides)
+        if batches is not None:  # Hydra's basic sweeper makes the jobs: they are known before any runs
+            _check_job_directories(batches, fixed)
+            values = _flag_values(hydra_flags)
+            if values is not None and values.keys() <= {"--config-dir", "--config-name"}:  # other flags run no job
+                _check_sweep_jobs(command, batches, fixed, values)
         if fixed:  # name each job's directory after the values it sweeps
             argv.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]")
         argv.append(f"++hydra.job.env_set.{SWEEP_ID}={uuid.uuid4().hex}")  # its jobs are compared, not earlier ones
@@ -323,19 +325,15 @@ def _fixed_keys(overrides: list[str]) -> list[str]:
                    if not ov.is_sweep_override() and ov.key_or_group not in SPLITS})
 
 
-def _check_job_directories(overrides: list[str], fixed: list[str]) -> None:
-    """Refuse, before any job runs, a sweep (by Hydra's basic sweeper) two of whose jobs would work in one directory:
-    their swept values (:func:`~olmo_core.sweeps.job_label`, less the ``fixed`` keys), differ only in characters that
-    a directory name cannot hold (``exclude=['x < 0.5']`` and ``['x > 0.5']``)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
+def _check_job_directories(batches: list[list[str]], fixed: list[str]) -> None:
+    """Refuse, before any job runs, a sweep two of whose jobs (``batches``: each one's overrides,
+    :func:`_sweep_batches`) would work in one directory: their swept values (:func:`~olmo_core.sweeps.job_label`,
+    less the ``fixed`` keys), differ only in characters that a directory name cannot hold (``exclude=['x < 0.5']``
+    and ``['x > 0.5']``)."""
     from olmo_core.sweeps import directory_label
 
-    if any(text.partition("=")[0].lstrip("+~").startswith("hydra/sweeper") for text in overrides):
-        return  # another sweeper makes its own jobs
-    task = [ov for ov in parse_overrides(overrides) if not ov.key_or_group.startswith(("hydra.", "hydra/"))]
     seen: dict[str, list[str]] = {}
-    for batch in BasicSweeper.split_arguments(task, None)[0]:
+    for batch in batches:
         named = swept_overrides(batch, fixed)
         label = directory_label(",".join(named))
         if label in seen:
@@ -363,11 +361,12 @@ def _job_of(command: Component) -> Component | None:
                 None)
 
 
-def _check_sweep_jobs(command: Component, overrides: list[str], fixed: list[str],
+def _check_sweep_jobs(command: Component, batches: list[list[str]], fixed: list[str],
                       flags: dict[str, str | bool]) -> None:
     """Run the check of every job of a sweep of a job's command (``olmo data filter -m exclude=...``) before any job
     runs (as :func:`olmo_core.jobs.execute` checks one: its config's bounds, its inputs, then ``Job.check``, in the
     job's own work directory), and refuse the sweep, naming each failing job by its overrides, when one fails.
+    ``batches``: each job's overrides (:func:`_sweep_batches`).
 
     Each checked job is kept in :data:`_CHECKED`, so that the job that then runs in this process is that one, with
     what its check built (a mix's measured sources), and not checked again (:func:`_run_checked`); a job that a
@@ -377,8 +376,7 @@ def _check_sweep_jobs(command: Component, overrides: list[str], fixed: list[str]
 
     _CHECKED.clear()
     job = _job_of(command)
-    batches = _sweep_batches(overrides) if job is not None else None
-    if job is None or batches is None:
+    if job is None:
         return
     failures: list[str] = []
     for num, batch in enumerate(batches):
